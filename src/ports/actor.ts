@@ -1,0 +1,51 @@
+import type { Row } from "./row-sink.js";
+
+/** Address of a virtual actor: its logic type and its id (a device id for device actors). */
+export interface ActorAddress {
+  readonly type: string;
+  readonly id: string;
+}
+
+/**
+ * Everything an actor may do, as effects. Effects of one turn are buffered and committed only when
+ * `receive` returns; a throwing turn has no effects. No I/O happens inside `receive`.
+ */
+export interface ActorContext<M> {
+  /** The actor's own address. */
+  readonly self: ActorAddress;
+  /** Current time from the injected Clock, ms since epoch. */
+  now(): number;
+  /** Send a message to another actor (delivered in a later turn). */
+  send(to: ActorAddress, msg: unknown): void;
+  /** Emit an event on a NATS subject, e.g. `shoal.analysis.<deviceId>`. */
+  emit(subject: string, event: unknown): void;
+  /** Write a row to a table of the time-series sink; acknowledged upstream only after it is durable. */
+  write(table: string, row: Row): void;
+  /**
+   * Call a service (e.g. the model gateway) asynchronously; the reply comes back later as a message
+   * built by `onReply` (or `onError`), so the actor keeps processing other messages meanwhile.
+   */
+  call<Req, Res>(service: string, method: string, req: Req, onReply: (res: Res) => M, onError: (err: Error) => M): void;
+  /** (Re)arm a named timer that delivers `msg` to this actor after `delayMs`. */
+  setTimer(name: string, delayMs: number, msg: M): void;
+  /** Cancel a named timer; unknown names are ignored. */
+  cancelTimer(name: string): void;
+}
+
+/**
+ * Actor logic as a plain object (xstate's ActorLogic shape). Pure: all effects go through ctx.
+ * `receive` returns the next state; it may mutate and return the same object, but must not leave
+ * it half-updated when it throws (validate first, then commit), because supervision resumes from it.
+ */
+export interface ActorLogic<S, M extends { readonly type: string }> {
+  /** Actor type name, used in addresses, metrics and snapshot keys. */
+  readonly type: string;
+  /** Fresh state of an actor never seen before. */
+  initial(id: string): S;
+  /** Apply one message (one turn). */
+  receive(state: S, msg: M, ctx: ActorContext<M>): S;
+  /** Serialise state for a snapshot. */
+  snapshot(state: S): Uint8Array;
+  /** Rebuild state from a snapshot. */
+  restore(bytes: Uint8Array, id: string): S;
+}
