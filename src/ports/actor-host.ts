@@ -54,6 +54,101 @@ export interface BatchEffects {
 export interface ActorHost {
   /** Process a batch in order per actor; resolves with the batch's effects. */
   deliver(batch: readonly Envelope[]): Promise<BatchEffects>;
+  /**
+   * Forget the in-memory state of every actor of `partition` (without snapshotting), so the next
+   * message re-activates them from their last durable snapshot. Called by the ingest loop when a
+   * delivered batch could not be made durable and is redelivered: the redelivery must be applied
+   * again rather than skipped as a duplicate. Snapshots must therefore only cover durable effects.
+   */
+  resetPartition?(partition: number): Promise<void>;
+  /**
+   * Every journal message of `partition` up to `streamSeq` has durable effects and is acked (call
+   * right after the ack, in stream order). Hosts write a snapshot only once everything it contains
+   * is committed, and replay committed messages (state only) after a reset or a worker crash.
+   */
+  committed?(partition: number, streamSeq: number): void;
   /** Stop accepting work, finish in-flight turns, release resources. */
   close(): Promise<void>;
+}
+
+/** Result of a service call (see `OutCall`), handed back to the host by the caller. */
+export type CallResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: Error };
+
+/** Per-worker live counters of a runtime host (see `RuntimeHost.introspect`). */
+export interface WorkerStats {
+  /** Worker index (0 for an in-thread host). */
+  readonly worker: number;
+  /** Partitions this worker hosts that have seen traffic. */
+  readonly partitions: readonly number[];
+  /** Active (in-memory) actors by actor type. */
+  readonly activeByType: Readonly<Record<string, number>>;
+  /** Messages waiting in mailboxes (all actors of the worker). */
+  readonly mailboxDepth: number;
+  /** Deepest single mailbox right now. */
+  readonly maxMailboxDepth: number;
+  /** Messages admitted but not yet finished (mailboxes + parked batches). */
+  readonly inFlight: number;
+  readonly turns: number;
+  readonly activations: number;
+  readonly passivations: number;
+  readonly restarts: number;
+  readonly deadLetters: number;
+  readonly snapshots: number;
+  /** Turns skipped as journal replays already applied (stream seq below the actor's). */
+  readonly skipped: number;
+  /** Turn latency in microseconds, from a sample of turns. */
+  readonly turnLatencyUs: { readonly p50: number; readonly p99: number; readonly max: number };
+}
+
+/** Snapshot of a host's state for the admin service and metrics. */
+export interface HostIntrospection {
+  readonly workers: readonly WorkerStats[];
+  /** Worker threads replaced after a crash since start. */
+  readonly workerRestarts: number;
+  /** Snapshots waiting for their batch to be committed or for the store. */
+  readonly pendingSnapshots: number;
+}
+
+/** Limits that can be changed at run time (live config). */
+export interface HostLimits {
+  /** LRU cap on active actors per worker. */
+  readonly maxActiveActors?: number;
+  /** Idle time after which an actor is passivated, ms. */
+  readonly passivateAfterMs?: number;
+}
+
+/**
+ * The full runtime host contract used by the ingest loop (src/runtime implements it).
+ *
+ * Error contract of `deliver`: a crashed worker thread is handled inside the host (replaced, its
+ * partitions rebuilt from snapshots + a state-only replay of the journal, the batches it held run
+ * again), so `deliver` just takes longer. It rejects only with a `retryable` error and with none
+ * of the batch kept in actor state: `HostClosedError`, `RecoveryError` (journal/store down during
+ * recovery), `WorkerCrashedError` (the same batch killed `maxAttempts` workers; retryable false:
+ * dead-letter it). Once it resolves, the batch is applied: make its rows durable, ack, then call
+ * `committed`. If its effects cannot be made durable, nak it and call `resetPartition`.
+ */
+export interface RuntimeHost extends ActorHost {
+  /**
+   * Tell the host that every journal message of `partition` up to `streamSeq` has its effects
+   * durable and is acked. Snapshots never contain un-committed messages; call in stream order.
+   */
+  committed(partition: number, streamSeq: number): void;
+  resetPartition(partition: number): Promise<void>;
+  /**
+   * Rebuild the in-memory actor state of `partition` after a process (re)start, before pulling:
+   * replays the journal from the partition's durable checkpoint through `ackFloor` (the durable
+   * consumer's ack floor stream sequence) with effects suppressed (they were committed before).
+   */
+  recover(partition: number, ackFloor: number): Promise<void>;
+  /** Free mailbox credit (messages) for the worker hosting `partition`: pull at most this many. */
+  credit(partition: number): number;
+  /** Hand back the result of an `OutCall`; the actor receives its reply message. */
+  resolveCall(callId: number, result: CallResult): Promise<BatchEffects>;
+  /** Deliver `msg` to every active actor (of `actorType`, if given) on every worker. */
+  broadcast(msg: { readonly type: string }, actorType?: string): Promise<BatchEffects>;
+  /** Change limits on every worker (live config). */
+  setLimits(limits: HostLimits): Promise<void>;
+  /** Live counters per worker. */
+  introspect(): Promise<HostIntrospection>;
 }

@@ -48,4 +48,9 @@ export interface ActorLogic<S, M extends { readonly type: string }> {
   snapshot(state: S): Uint8Array;
   /** Rebuild state from a snapshot. */
   restore(bytes: Uint8Array, id: string): S;
+  /**
+   * Optional: the highest device sequence number applied to `state` (the actor's dedup high-water
+   * mark). Stored beside snapshots as `lastDeviceSeq` for introspection and recovery checks.
+   */
+  lastSeq?(state: S): number;
 }

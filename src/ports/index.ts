@@ -3,3 +3,4 @@ export type * from "./reading.js";
 export type * from "./actor.js";
 export type * from "./row-sink.js";
 export type * from "./actor-host.js";
+export type * from "./journal.js";

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shoal/v1/admin.proto.
  */
 export const file_shoal_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChRzaG9hbC92MS9hZG1pbi5wcm90bxIIc2hvYWwudjEiEAoOR2V0SW5mb1JlcXVlc3QiXQoPR2V0SW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSDQoFcm9sZXMYAiADKAkSDwoHdmVyc2lvbhgDIAEoCRIZCg1zdGFydGVkX2F0X21zGAQgASgDQgIwAiIUChJHZXRDb3VudGVyc1JlcXVlc3QihQEKE0dldENvdW50ZXJzUmVzcG9uc2USPQoIY291bnRlcnMYASADKAsyKy5zaG9hbC52MS5HZXRDb3VudGVyc1Jlc3BvbnNlLkNvdW50ZXJzRW50cnkaLwoNQ291bnRlcnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBMpoBCgxBZG1pblNlcnZpY2USPgoHR2V0SW5mbxIYLnNob2FsLnYxLkdldEluZm9SZXF1ZXN0Ghkuc2hvYWwudjEuR2V0SW5mb1Jlc3BvbnNlEkoKC0dldENvdW50ZXJzEhwuc2hvYWwudjEuR2V0Q291bnRlcnNSZXF1ZXN0Gh0uc2hvYWwudjEuR2V0Q291bnRlcnNSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChRzaG9hbC92MS9hZG1pbi5wcm90bxIIc2hvYWwudjEiEAoOR2V0SW5mb1JlcXVlc3QiWQoPR2V0SW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSDQoFcm9sZXMYAiADKAkSDwoHdmVyc2lvbhgDIAEoCRIVCg1zdGFydGVkX2F0X21zGAQgASgDIhQKEkdldENvdW50ZXJzUmVxdWVzdCKFAQoTR2V0Q291bnRlcnNSZXNwb25zZRI9Cghjb3VudGVycxgBIAMoCzIrLnNob2FsLnYxLkdldENvdW50ZXJzUmVzcG9uc2UuQ291bnRlcnNFbnRyeRovCg1Db3VudGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEymgEKDEFkbWluU2VydmljZRI+CgdHZXRJbmZvEhguc2hvYWwudjEuR2V0SW5mb1JlcXVlc3QaGS5zaG9hbC52MS5HZXRJbmZvUmVzcG9uc2USSgoLR2V0Q291bnRlcnMSHC5zaG9hbC52MS5HZXRDb3VudGVyc1JlcXVlc3QaHS5zaG9hbC52MS5HZXRDb3VudGVyc1Jlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message shoal.v1.GetInfoRequest
@@ -45,7 +45,7 @@ export type GetInfoResponse = Message<"shoal.v1.GetInfoResponse"> & {
   version: string;
 
   /**
-   * @generated from field: int64 started_at_ms = 4 [jstype = JS_NUMBER];
+   * @generated from field: int64 started_at_ms = 4;
    */
   startedAtMs: bigint;
 };

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shoal/v1/query.proto.
  */
 export const file_shoal_v1_query: GenFile = /*@__PURE__*/
-  fileDesc("ChRzaG9hbC92MS9xdWVyeS5wcm90bxIIc2hvYWwudjEiXwoTTGlzdFJlYWRpbmdzUmVxdWVzdBIRCglkZXZpY2VfaWQYASABKAkSEwoHZnJvbV9tcxgCIAEoA0ICMAISEQoFdG9fbXMYAyABKANCAjACEg0KBWxpbWl0GAQgASgNIpcBCg1TY29yZWRSZWFkaW5nEiIKB3JlYWRpbmcYASABKAsyES5zaG9hbC52MS5SZWFkaW5nEjMKBnNjb3JlcxgCIAMoCzIjLnNob2FsLnYxLlNjb3JlZFJlYWRpbmcuU2NvcmVzRW50cnkaLQoLU2NvcmVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASJBChRMaXN0UmVhZGluZ3NSZXNwb25zZRIpCghyZWFkaW5ncxgBIAMoCzIXLnNob2FsLnYxLlNjb3JlZFJlYWRpbmciLAoXR2V0RGV2aWNlU3VtbWFyeVJlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJIoIBChhHZXREZXZpY2VTdW1tYXJ5UmVzcG9uc2USEQoJZGV2aWNlX2lkGAEgASgJEhEKBWNvdW50GAIgASgEQgIwAhITCgdtaW5fc2VxGAMgASgEQgIwAhITCgdtYXhfc2VxGAQgASgEQgIwAhIWCgpsYXN0X3RzX21zGAUgASgDQgIwAjK4AQoMUXVlcnlTZXJ2aWNlEk0KDExpc3RSZWFkaW5ncxIdLnNob2FsLnYxLkxpc3RSZWFkaW5nc1JlcXVlc3QaHi5zaG9hbC52MS5MaXN0UmVhZGluZ3NSZXNwb25zZRJZChBHZXREZXZpY2VTdW1tYXJ5EiEuc2hvYWwudjEuR2V0RGV2aWNlU3VtbWFyeVJlcXVlc3QaIi5zaG9hbC52MS5HZXREZXZpY2VTdW1tYXJ5UmVzcG9uc2ViBnByb3RvMw", [file_shoal_v1_reading]);
+  fileDesc("ChRzaG9hbC92MS9xdWVyeS5wcm90bxIIc2hvYWwudjEiVwoTTGlzdFJlYWRpbmdzUmVxdWVzdBIRCglkZXZpY2VfaWQYASABKAkSDwoHZnJvbV9tcxgCIAEoAxINCgV0b19tcxgDIAEoAxINCgVsaW1pdBgEIAEoDSKXAQoNU2NvcmVkUmVhZGluZxIiCgdyZWFkaW5nGAEgASgLMhEuc2hvYWwudjEuUmVhZGluZxIzCgZzY29yZXMYAiADKAsyIy5zaG9hbC52MS5TY29yZWRSZWFkaW5nLlNjb3Jlc0VudHJ5Gi0KC1Njb3Jlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiQQoUTGlzdFJlYWRpbmdzUmVzcG9uc2USKQoIcmVhZGluZ3MYASADKAsyFy5zaG9hbC52MS5TY29yZWRSZWFkaW5nIiwKF0dldERldmljZVN1bW1hcnlSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCSJyChhHZXREZXZpY2VTdW1tYXJ5UmVzcG9uc2USEQoJZGV2aWNlX2lkGAEgASgJEg0KBWNvdW50GAIgASgEEg8KB21pbl9zZXEYAyABKAQSDwoHbWF4X3NlcRgEIAEoBBISCgpsYXN0X3RzX21zGAUgASgDMrgBCgxRdWVyeVNlcnZpY2USTQoMTGlzdFJlYWRpbmdzEh0uc2hvYWwudjEuTGlzdFJlYWRpbmdzUmVxdWVzdBoeLnNob2FsLnYxLkxpc3RSZWFkaW5nc1Jlc3BvbnNlElkKEEdldERldmljZVN1bW1hcnkSIS5zaG9hbC52MS5HZXREZXZpY2VTdW1tYXJ5UmVxdWVzdBoiLnNob2FsLnYxLkdldERldmljZVN1bW1hcnlSZXNwb25zZWIGcHJvdG8z", [file_shoal_v1_reading]);
 
 /**
  * @generated from message shoal.v1.ListReadingsRequest
@@ -24,12 +24,12 @@ export type ListReadingsRequest = Message<"shoal.v1.ListReadingsRequest"> & {
   deviceId: string;
 
   /**
-   * @generated from field: int64 from_ms = 2 [jstype = JS_NUMBER];
+   * @generated from field: int64 from_ms = 2;
    */
   fromMs: bigint;
 
   /**
-   * @generated from field: int64 to_ms = 3 [jstype = JS_NUMBER];
+   * @generated from field: int64 to_ms = 3;
    */
   toMs: bigint;
 
@@ -114,22 +114,22 @@ export type GetDeviceSummaryResponse = Message<"shoal.v1.GetDeviceSummaryRespons
   deviceId: string;
 
   /**
-   * @generated from field: uint64 count = 2 [jstype = JS_NUMBER];
+   * @generated from field: uint64 count = 2;
    */
   count: bigint;
 
   /**
-   * @generated from field: uint64 min_seq = 3 [jstype = JS_NUMBER];
+   * @generated from field: uint64 min_seq = 3;
    */
   minSeq: bigint;
 
   /**
-   * @generated from field: uint64 max_seq = 4 [jstype = JS_NUMBER];
+   * @generated from field: uint64 max_seq = 4;
    */
   maxSeq: bigint;
 
   /**
-   * @generated from field: int64 last_ts_ms = 5 [jstype = JS_NUMBER];
+   * @generated from field: int64 last_ts_ms = 5;
    */
   lastTsMs: bigint;
 };

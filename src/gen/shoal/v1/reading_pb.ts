@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shoal/v1/reading.proto.
  */
 export const file_shoal_v1_reading: GenFile = /*@__PURE__*/
-  fileDesc("ChZzaG9hbC92MS9yZWFkaW5nLnByb3RvEghzaG9hbC52MSK7AQoHUmVhZGluZxIRCglkZXZpY2VfaWQYASABKAkSDwoDc2VxGAIgASgEQgIwAhIRCgV0c19tcxgDIAEoA0ICMAISLwoHbWV0cmljcxgEIAMoCzIeLnNob2FsLnYxLlJlYWRpbmcuTWV0cmljc0VudHJ5EhAKA2xvZxgFIAEoCUgAiAEBGi4KDE1ldHJpY3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBQgYKBF9sb2ciMwoMUmVhZGluZ0JhdGNoEiMKCHJlYWRpbmdzGAEgAygLMhEuc2hvYWwudjEuUmVhZGluZyJtCgpEZWFkTGV0dGVyEg0KBXN0YWdlGAEgASgJEgwKBGNvZGUYAiABKAkSDgoGcmVhc29uGAMgASgJEg4KBnNvdXJjZRgEIAEoCRIPCgdwYXlsb2FkGAUgASgMEhEKBWF0X21zGAYgASgDQgIwAmIGcHJvdG8z");
+  fileDesc("ChZzaG9hbC92MS9yZWFkaW5nLnByb3RvEghzaG9hbC52MSKzAQoHUmVhZGluZxIRCglkZXZpY2VfaWQYASABKAkSCwoDc2VxGAIgASgEEg0KBXRzX21zGAMgASgDEi8KB21ldHJpY3MYBCADKAsyHi5zaG9hbC52MS5SZWFkaW5nLk1ldHJpY3NFbnRyeRIQCgNsb2cYBSABKAlIAIgBARouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4AUIGCgRfbG9nIjMKDFJlYWRpbmdCYXRjaBIjCghyZWFkaW5ncxgBIAMoCzIRLnNob2FsLnYxLlJlYWRpbmciaQoKRGVhZExldHRlchINCgVzdGFnZRgBIAEoCRIMCgRjb2RlGAIgASgJEg4KBnJlYXNvbhgDIAEoCRIOCgZzb3VyY2UYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBINCgVhdF9tcxgGIAEoA2IGcHJvdG8z");
 
 /**
  * One sensor reading as a device publishes it (MQTT topic devices/<device_id>/readings).
@@ -30,14 +30,14 @@ export type Reading = Message<"shoal.v1.Reading"> & {
    * Device-local sequence number, strictly increasing per device, starting at 1.
    * Exactly-once effects downstream are keyed by (device_id, seq).
    *
-   * @generated from field: uint64 seq = 2 [jstype = JS_NUMBER];
+   * @generated from field: uint64 seq = 2;
    */
   seq: bigint;
 
   /**
    * Measurement time in milliseconds since the Unix epoch (UTC).
    *
-   * @generated from field: int64 ts_ms = 3 [jstype = JS_NUMBER];
+   * @generated from field: int64 ts_ms = 3;
    */
   tsMs: bigint;
 
@@ -126,7 +126,7 @@ export type DeadLetter = Message<"shoal.v1.DeadLetter"> & {
   /**
    * When it was dead-lettered, ms since epoch.
    *
-   * @generated from field: int64 at_ms = 6 [jstype = JS_NUMBER];
+   * @generated from field: int64 at_ms = 6;
    */
   atMs: bigint;
 };

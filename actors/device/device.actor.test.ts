@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import type { ActorContext } from "../../src/ports/actor.js";
+import type { Row } from "../../src/ports/row-sink.js";
+import { createDeviceActor } from "./device.actor.js";
+import type { DeviceMsg } from "./device.messages.js";
+
+function harness() {
+  let now = 1_000;
+  const rows: Row[] = [];
+  const events: Array<{ subject: string; data: unknown }> = [];
+  const timers = new Map<string, { at: number; msg: DeviceMsg }>();
+  const ctx: ActorContext<DeviceMsg> = {
+    self: { type: "device", id: "d1" },
+    now: () => now,
+    send: () => {},
+    emit: (subject, data) => events.push({ subject, data }),
+    write: (_t, row) => rows.push(row),
+    call: () => {},
+    setTimer: (name, delay, msg) => timers.set(name, { at: now + delay, msg }),
+    cancelTimer: (name) => timers.delete(name),
+  };
+  return { ctx, rows, events, timers, advance: (ms: number) => (now += ms) };
+}
+
+const reading = (seq: number, t: number) => ({ type: "reading" as const, streamSeq: seq, reading: { deviceId: "d1", seq, tsMs: seq * 1000, metrics: { t } } });
+
+describe("device actor", () => {
+  it("writes one row per new reading, skips duplicates, and scores outliers high", () => {
+    const logic = createDeviceActor({ threshold: 0.99 });
+    const h = harness();
+    let s = logic.initial("d1");
+    for (let i = 1; i <= 50; i++) s = logic.receive(s, reading(i, 20 + (i % 5) * 0.1), h.ctx);
+    s = logic.receive(s, reading(25, 20), h.ctx); // redelivered
+    s = logic.receive(s, reading(51, 80), h.ctx); // outlier
+    expect(h.rows).toHaveLength(51);
+    expect(s.duplicates).toBe(1);
+    expect(h.rows.at(-1)!.score).toBeGreaterThan(0.99);
+    expect(h.rows[30]!.score).toBeLessThan(0.99);
+    expect(h.events.filter((e) => e.subject === "shoal.analysis.d1")).toHaveLength(1);
+  });
+
+  it("goes offline after the heartbeat timeout and online again on the next reading", () => {
+    const logic = createDeviceActor({ heartbeatTimeoutMs: 5_000 });
+    const h = harness();
+    let s = logic.initial("d1");
+    s = logic.receive(s, reading(1, 1), h.ctx);
+    expect(h.events.map((e) => (e.data as { kind: string }).kind)).toEqual(["online"]);
+    expect(h.timers.get("heartbeat")!.at).toBe(6_000);
+    h.advance(5_000);
+    s = logic.receive(s, h.timers.get("heartbeat")!.msg, h.ctx);
+    s = logic.receive(s, reading(2, 1), h.ctx);
+    expect(h.events.map((e) => (e.data as { kind: string }).kind)).toEqual(["online", "offline", "online"]);
+    expect(s.online).toBe(true);
+  });
+
+  it("restores from a snapshot to a state that scores the same as the original", () => {
+    const logic = createDeviceActor();
+    const h = harness();
+    let a = logic.initial("d1");
+    for (let i = 1; i <= 100; i++) a = logic.receive(a, reading(i, Math.sin(i / 3) * 10), h.ctx);
+    let b = logic.restore(logic.snapshot(a), "d1");
+    expect(b.seq).toEqual(a.seq);
+    expect(b.applied).toBe(100);
+    const h2 = harness();
+    for (let i = 101; i <= 150; i++) {
+      a = logic.receive(a, reading(i, Math.sin(i / 3) * 10), h.ctx);
+      b = logic.receive(b, reading(i, Math.sin(i / 3) * 10), h2.ctx);
+    }
+    expect(h2.rows.map((r) => r.score)).toEqual(h.rows.slice(100).map((r) => r.score));
+    expect(logic.receive(b, reading(120, 0), h2.ctx).duplicates).toBe(1);
+  });
+});

@@ -1,0 +1,157 @@
+import type { ActorContext, ActorLogic } from "../../src/ports/actor.js";
+import type { Reading } from "../../src/ports/reading.js";
+import { analysisSubject, deviceEventSubject } from "../../src/domain/subjects.js";
+import type { AnalysisEvent, DeviceLifecycleEvent, DeviceMsg, DeviceSettings } from "./device.messages.js";
+import { defaultDeviceSettings } from "./device.messages.js";
+import { acceptSeq, newSeqState, type SeqState } from "./sequence-tracker.js";
+import { newRollingStats, rollingFromData, rollingToData, scoreAndAdd, type RollingStats, type RollingStatsData } from "./rolling-stats.js";
+
+/** State of one device actor. */
+export interface DeviceState {
+  readonly id: string;
+  readonly seq: SeqState;
+  /** Readings applied (duplicates excluded). */
+  applied: number;
+  /** Duplicates skipped (redeliveries, replays). */
+  duplicates: number;
+  lastTsMs: number;
+  /** Stream sequence of the last applied journal message (snapshot + replay point). */
+  lastStreamSeq: number;
+  online: boolean;
+  readonly metrics: Map<string, RollingStats>;
+}
+
+/** Table the device actor writes readings to. */
+export const READINGS_TABLE = "readings";
+
+/**
+ * Device actor logic: exactly-once application of readings by device sequence number, per-metric
+ * rolling statistics and anomaly score, a row per reading, analysis events above the threshold, and
+ * a heartbeat timer that reports the device offline after a silence.
+ * `settings` is shared by all actors of this logic instance and updated by `config` messages.
+ */
+export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {}): ActorLogic<DeviceState, DeviceMsg> & { readonly settings: DeviceSettings } {
+  const settings: DeviceSettings = { ...defaultDeviceSettings, ...initialSettings };
+
+  function onReading(state: DeviceState, r: Reading, streamSeq: number, ctx: ActorContext<DeviceMsg>): DeviceState {
+    if (acceptSeq(state.seq, r.seq, settings.maxGaps) === "duplicate") {
+      state.duplicates++;
+      return state;
+    }
+    const names = Object.keys(r.metrics);
+    const values: number[] = new Array(names.length);
+    const scores: number[] = new Array(names.length);
+    let best = 0;
+    let bestIdx = 0;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const v = r.metrics[name]!;
+      let stats = state.metrics.get(name);
+      if (stats === undefined) {
+        stats = newRollingStats(settings.windowSize);
+        state.metrics.set(name, stats);
+      }
+      const s = scoreAndAdd(stats, v);
+      values[i] = v;
+      scores[i] = s;
+      if (s > best) {
+        best = s;
+        bestIdx = i;
+      }
+    }
+    state.applied++;
+    state.lastTsMs = Math.max(state.lastTsMs, r.tsMs);
+    state.lastStreamSeq = Math.max(state.lastStreamSeq, streamSeq);
+    ctx.write(READINGS_TABLE, {
+      device_id: r.deviceId,
+      seq: r.seq,
+      ts_ms: r.tsMs,
+      metric_names: names,
+      metric_values: values,
+      metric_scores: scores,
+      score: best,
+      log: r.log ?? "",
+      stream_seq: streamSeq,
+    });
+    if (best >= settings.threshold) {
+      const ev: AnalysisEvent = { kind: "anomaly", deviceId: r.deviceId, seq: r.seq, tsMs: r.tsMs, score: best, metric: names[bestIdx]!, value: values[bestIdx]! };
+      ctx.emit(analysisSubject(r.deviceId), ev);
+    }
+    if (!state.online) {
+      state.online = true;
+      const ev: DeviceLifecycleEvent = { kind: "online", deviceId: state.id, atMs: ctx.now(), lastSeq: state.seq.hwm };
+      ctx.emit(deviceEventSubject(state.id), ev);
+    }
+    ctx.setTimer("heartbeat", settings.heartbeatTimeoutMs, { type: "heartbeat-timeout" });
+    return state;
+  }
+
+  return {
+    type: "device",
+    settings,
+    initial: (id) => ({ id, seq: newSeqState(), applied: 0, duplicates: 0, lastTsMs: 0, lastStreamSeq: 0, online: false, metrics: new Map() }),
+    receive(state, msg, ctx) {
+      switch (msg.type) {
+        case "reading":
+          return onReading(state, msg.reading, msg.streamSeq, ctx);
+        case "heartbeat-timeout": {
+          if (state.online) {
+            state.online = false;
+            const ev: DeviceLifecycleEvent = { kind: "offline", deviceId: state.id, atMs: ctx.now(), lastSeq: state.seq.hwm };
+            ctx.emit(deviceEventSubject(state.id), ev);
+          }
+          return state;
+        }
+        case "config":
+          Object.assign(settings, msg.settings);
+          if (state.online) ctx.setTimer("heartbeat", settings.heartbeatTimeoutMs, { type: "heartbeat-timeout" });
+          return state;
+      }
+    },
+    snapshot: (state) => encodeState(state),
+    restore: (bytes, id) => decodeState(bytes, id, settings.windowSize),
+  };
+}
+
+interface StateData {
+  v: 1;
+  hwm: number;
+  gaps: number[] | null;
+  gf: number;
+  applied: number;
+  dup: number;
+  lastTsMs: number;
+  lss: number;
+  online: boolean;
+  m: Record<string, RollingStatsData>;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function encodeState(s: DeviceState): Uint8Array {
+  const m: Record<string, RollingStatsData> = {};
+  for (const [k, v] of s.metrics) m[k] = rollingToData(v);
+  const d: StateData = { v: 1, hwm: s.seq.hwm, gaps: s.seq.gaps, gf: s.seq.gapsForgotten, applied: s.applied, dup: s.duplicates, lastTsMs: s.lastTsMs, lss: s.lastStreamSeq, online: s.online, m };
+  return enc.encode(JSON.stringify(d));
+}
+
+function decodeState(bytes: Uint8Array, id: string, windowSize: number): DeviceState {
+  const d = JSON.parse(dec.decode(bytes)) as StateData;
+  if (d.v !== 1) throw new Error(`device snapshot of ${id}: unsupported version ${String(d.v)}`);
+  const metrics = new Map<string, RollingStats>();
+  for (const [k, v] of Object.entries(d.m)) metrics.set(k, rollingFromData(v, windowSize));
+  return {
+    id,
+    seq: { hwm: d.hwm, gaps: d.gaps, gapsForgotten: d.gf },
+    applied: d.applied,
+    duplicates: d.dup,
+    lastTsMs: d.lastTsMs,
+    lastStreamSeq: d.lss,
+    online: d.online,
+    metrics,
+  };
+}
+
+/** The device actor with default settings. */
+export const deviceActor = createDeviceActor();

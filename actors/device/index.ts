@@ -1,0 +1,4 @@
+export { createDeviceActor, deviceActor, READINGS_TABLE } from "./device.actor.js";
+export type { DeviceState } from "./device.actor.js";
+export type * from "./device.messages.js";
+export { defaultDeviceSettings } from "./device.messages.js";

@@ -1,0 +1,108 @@
+import mqtt, { type MqttClient } from "mqtt";
+
+/** An MQTT QoS 1 message whose PUBACK is sent only when `ack()` is called. */
+export interface InboundMessage {
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  /** Send the PUBACK (once the message is durable downstream). No-op if the connection was lost. */
+  ack(): void;
+}
+
+export interface SubscriberOptions {
+  readonly url: string;
+  /** Stable client id: with clean=false the broker keeps our session (and unacked messages) across restarts. */
+  readonly clientId: string;
+  /** Topic filter, e.g. `$share/shoal-bridge/devices/+/readings`. */
+  readonly topic: string;
+  /** MQTT 5 Receive Maximum: unacked messages the broker may have in flight to us (backpressure). */
+  readonly receiveMaximum: number;
+  /** Session expiry in seconds (how long the broker keeps our queue while we are away). Default 86400. */
+  readonly sessionExpirySec?: number;
+  readonly username?: string;
+  readonly password?: string;
+}
+
+/**
+ * MQTT 5 subscriber that acknowledges QoS 1 messages only when told to, without serialising them.
+ *
+ * mqtt.js processes inbound publishes one at a time and sends the PUBACK as soon as `handleMessage`
+ * calls back. Deferring that callback would serialise the stream (one JetStream round trip per
+ * message). Instead we call back at once and hold the PUBACK packet itself until `ack()`: the wrapper
+ * of mqtt.js's packet writer (pinned mqtt 5.16.0) swallows the automatic PUBACK of held message ids.
+ * A connection epoch guards against acking a message id of a previous connection on a new one.
+ */
+export function createDeferredAckSubscriber(o: SubscriberOptions, onMessage: (m: InboundMessage) => void): MqttClient {
+  const client = mqtt.connect(o.url, {
+    clientId: o.clientId,
+    protocolVersion: 5,
+    clean: false,
+    keepalive: 30,
+    reconnectPeriod: 500,
+    connectTimeout: 10_000,
+    username: o.username,
+    password: o.password,
+    properties: { sessionExpiryInterval: o.sessionExpirySec ?? 86_400, receiveMaximum: o.receiveMaximum },
+  });
+  type Send = (packet: { cmd: string; messageId?: number; reasonCode?: number }, cb?: () => void, ...rest: unknown[]) => void;
+  const internals = client as unknown as { _sendPacket: Send; handleMessage: (packet: PublishPacket, cb: (err?: Error) => void) => void };
+  const send = internals._sendPacket.bind(client);
+  let epoch = 0;
+  // messageId -> "held": PUBACK swallowed, waiting for ack(); "acked": ack() came before the swallow.
+  const held = new Map<number, "pending" | "held" | "acked">();
+
+  internals._sendPacket = (packet, cb, ...rest) => {
+    if (packet.cmd === "puback" && packet.messageId !== undefined) {
+      const st = held.get(packet.messageId);
+      if (st === "pending") {
+        held.set(packet.messageId, "held");
+        cb?.();
+        return;
+      }
+      if (st === "acked") held.delete(packet.messageId);
+    }
+    send(packet, cb, ...rest);
+  };
+
+  internals.handleMessage = (packet, cb) => {
+    if (packet.qos !== 1 || packet.messageId === undefined) {
+      onMessage({ topic: packet.topic, payload: packet.payload, ack: () => {} });
+      cb();
+      return;
+    }
+    const id = packet.messageId;
+    const myEpoch = epoch;
+    held.set(id, "pending");
+    onMessage({
+      topic: packet.topic,
+      payload: packet.payload,
+      ack: () => {
+        if (myEpoch !== epoch) return; // connection lost: the broker will redeliver; JetStream dedups.
+        const st = held.get(id);
+        if (st === "held") {
+          held.delete(id);
+          send({ cmd: "puback", messageId: id, reasonCode: 0 });
+        } else if (st === "pending") {
+          held.set(id, "acked");
+        }
+      },
+    });
+    cb();
+  };
+
+  client.on("close", () => {
+    epoch++;
+    held.clear();
+  });
+  client.on("connect", (connack) => {
+    // Resubscribe only when the broker has no session for us (a resumed session keeps subscriptions).
+    if (!connack.sessionPresent) client.subscribe(o.topic, { qos: 1 });
+  });
+  return client;
+}
+
+interface PublishPacket {
+  topic: string;
+  payload: Buffer;
+  qos: number;
+  messageId?: number;
+}

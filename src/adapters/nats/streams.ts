@@ -1,0 +1,85 @@
+import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream";
+import { nanos, type NatsConnection } from "@nats-io/transport-node";
+import { partitionConsumerName, partitionFilter, READINGS_PREFIX } from "../../domain/subjects.js";
+
+/** Journal layout options. */
+export interface JournalOptions {
+  /** Readings stream name. Default READINGS. */
+  readonly stream: string;
+  /** Partition count P (fixed per cluster). */
+  readonly partitions: number;
+  /** JetStream duplicate window for Nats-Msg-Id, ms. */
+  readonly duplicateWindowMs: number;
+  /** Retention of the journal, ms. */
+  readonly maxAgeMs: number;
+  /** Consumer ack wait, ms (a batch must be durable within it or it is redelivered). Default 60000. */
+  readonly ackWaitMs?: number;
+  /** Max unacknowledged messages per partition consumer. */
+  readonly maxAckPending: number;
+}
+
+/** Stream capturing shoal.dlq.> so dead letters are durable and inspectable. */
+export const DLQ_STREAM = "SHOAL_DLQ";
+
+/** Create (or update) the readings stream, the DLQ stream and one durable pull consumer per partition. */
+export async function ensureJournal(nc: NatsConnection, o: JournalOptions): Promise<JetStreamManager> {
+  const jsm = await jetstreamManager(nc);
+  await upsertStream(jsm, {
+    name: o.stream,
+    subjects: [`${READINGS_PREFIX}.>`],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    duplicate_window: nanos(o.duplicateWindowMs),
+    max_age: nanos(o.maxAgeMs),
+    num_replicas: 1,
+  });
+  await upsertStream(jsm, {
+    name: DLQ_STREAM,
+    subjects: ["shoal.dlq.>"],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    max_age: nanos(30 * 24 * 3600_000),
+    num_replicas: 1,
+  });
+  for (let p = 0; p < o.partitions; p++) await ensurePartitionConsumer(jsm, o, p);
+  return jsm;
+}
+
+/** Durable pull consumer of one partition, explicit acks (see JetStreamPartitionSource). */
+export async function ensurePartitionConsumer(jsm: JetStreamManager, o: JournalOptions, partition: number): Promise<void> {
+  const name = partitionConsumerName(partition);
+  const cfg = {
+    durable_name: name,
+    filter_subject: partitionFilter(partition),
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(o.ackWaitMs ?? 60_000),
+    max_ack_pending: o.maxAckPending,
+    max_deliver: -1,
+  };
+  try {
+    await jsm.consumers.info(o.stream, name);
+    await jsm.consumers.update(o.stream, name, { ack_wait: cfg.ack_wait, max_ack_pending: cfg.max_ack_pending });
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+    await jsm.consumers.add(o.stream, cfg);
+  }
+}
+
+type StreamCfg = Parameters<JetStreamManager["streams"]["add"]>[0];
+
+async function upsertStream(jsm: JetStreamManager, cfg: StreamCfg & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(cfg.name);
+    await jsm.streams.update(cfg.name, cfg);
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+    await jsm.streams.add(cfg);
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  const msg = e instanceof Error ? e.message : String(e);
+  return /not found/i.test(msg);
+}

@@ -1,0 +1,44 @@
+import type { Command, CommandIo } from "./io.js";
+
+/**
+ * `shoal <command>`: the composition roots of every role, plus tools. Commands are loaded lazily so
+ * each role pulls in only its own adapters.
+ */
+const commands: Record<string, { describe: string; load: () => Promise<Command> }> = {
+  up: { describe: "run every role in one process (--demo adds the device simulator)", load: async () => (await import("./up.command.js")).run },
+  bridge: { describe: "run the MQTT → JetStream bridge", load: async () => (await import("./bridge.command.js")).run },
+  runtime: { describe: "run the actor runtime (journal → device actors → ClickHouse)", load: async () => (await import("./runtime.command.js")).run },
+  gateway: { describe: "run the AI model gateway (gRPC)", load: async () => (await import("./gateway.command.js")).run },
+  simulate: { describe: "simulate devices: --devices N --rate R --duration S", load: async () => (await import("./simulate.command.js")).run },
+  stack: { describe: "local services: stack up|down|status|install", load: async () => (await import("./stack.command.js")).run },
+  config: { describe: "configuration: print|get|set|diff|history|rollback|encrypt", load: async () => (await import("./config.command.js")).run },
+};
+
+function usage(io: CommandIo): void {
+  io.stdout("usage: shoal <command> [options]\n\ncommands:\n");
+  for (const [name, c] of Object.entries(commands)) io.stdout(`  ${name.padEnd(10)} ${c.describe}\n`);
+}
+
+async function main(): Promise<number> {
+  const [name, ...argv] = process.argv.slice(2);
+  const io: CommandIo = { env: process.env, stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    usage(io);
+    return name === undefined ? 2 : 0;
+  }
+  const c = commands[name];
+  if (c === undefined) {
+    io.stderr(`shoal: unknown command "${name}"\n`);
+    usage(io);
+    return 2;
+  }
+  try {
+    return await (await c.load())(argv, io);
+  } catch (e) {
+    const err = e as Error;
+    io.stderr(`shoal ${name}: ${err.name === "Error" ? "" : `${err.name}: `}${err.message}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,27 @@
+/** A dead letter: what was rejected, at which stage, and why. */
+export interface DeadLetterInput {
+  readonly stage: string;
+  readonly code: string;
+  readonly reason: string;
+  /** Where it came from: MQTT topic or NATS subject. */
+  readonly source: string;
+  readonly payload: Uint8Array;
+}
+
+/** Largest payload kept in a dead letter, bytes (the rest is cut and marked). */
+export const DEAD_LETTER_PAYLOAD_LIMIT = 4096;
+
+/** JSON form of a dead letter on shoal.dlq.<stage>. */
+export function deadLetterJson(dl: DeadLetterInput, atMs: number): string {
+  const p = dl.payload.length > DEAD_LETTER_PAYLOAD_LIMIT ? dl.payload.subarray(0, DEAD_LETTER_PAYLOAD_LIMIT) : dl.payload;
+  return JSON.stringify({
+    stage: dl.stage,
+    code: dl.code,
+    reason: dl.reason,
+    source: dl.source,
+    payloadBase64: Buffer.from(p).toString("base64"),
+    payloadBytes: dl.payload.length,
+    truncated: p.length < dl.payload.length,
+    atMs,
+  });
+}

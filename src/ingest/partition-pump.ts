@@ -1,0 +1,169 @@
+import type { ActorHost, BatchEffects, Envelope } from "../ports/actor-host.js";
+import type { EventPublisher, JournalBatch, PartitionSource } from "../ports/journal.js";
+import type { RowSink } from "../ports/row-sink.js";
+import { decodeJournalReading } from "../domain/reading-codec.js";
+import { isRetryable } from "../errors/shoal-error.js";
+
+/** Options of one partition pump. */
+export interface PumpOptions {
+  /** Most messages per pull (one batch crosses to the actor host at a time). */
+  readonly fetchBatch: number;
+  /** How long one pull waits for messages, ms. */
+  readonly fetchExpiresMs: number;
+  /** Batches delivered but not yet durable+acked (credit): the pump stops pulling at this many. */
+  readonly maxBatchesInFlight: number;
+}
+
+/** Counters of a pump. */
+export interface PumpStats {
+  pulled: number;
+  acked: number;
+  deadLettered: number;
+  naks: number;
+  batches: number;
+}
+
+/**
+ * Moves one partition of the journal through the actor host: pull a batch, deliver it (turns run in
+ * journal order), hand its rows to the sink, and ack the batch only once its rows are durable and
+ * every earlier batch is acked (cumulative acks stay in order). Pulling stops while
+ * `maxBatchesInFlight` batches are waiting on the sink, so a stalled sink slows the pull instead of
+ * growing memory. A corrupt journal message is dead-lettered; a batch whose rows ClickHouse rejects
+ * permanently is dead-lettered message by message; a retryable failure naks the batch and every
+ * later in-flight batch, so nothing is acked out of order.
+ */
+export class PartitionPump {
+  readonly stats: PumpStats = { pulled: 0, acked: 0, deadLettered: 0, naks: 0, batches: 0 };
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private tail: Promise<boolean> = Promise.resolve(true);
+  private inFlight = 0;
+  private slotFreed: (() => void) | undefined;
+
+  constructor(
+    private readonly source: PartitionSource,
+    private readonly host: ActorHost,
+    private readonly sink: RowSink,
+    private readonly events: EventPublisher,
+    private readonly o: PumpOptions,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
+
+  get partition(): number {
+    return this.source.partition;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stop pulling and wait until every delivered batch is durable and acked (or nak'd). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.slotFreed?.();
+    await this.loop;
+    await this.tail;
+    await this.source.close();
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 100;
+    while (this.running) {
+      if (this.inFlight >= this.o.maxBatchesInFlight) {
+        await new Promise<void>((r) => (this.slotFreed = r));
+        continue;
+      }
+      let batch: JournalBatch;
+      try {
+        batch = await this.source.next(this.o.fetchBatch, this.o.fetchExpiresMs);
+        backoff = 100;
+      } catch (e) {
+        this.onError(e);
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 5000);
+        continue;
+      }
+      if (batch.messages.length === 0) continue;
+      this.stats.pulled += batch.messages.length;
+      this.stats.batches++;
+      await this.process(batch);
+    }
+  }
+
+  private async process(batch: JournalBatch): Promise<void> {
+    const envelopes: Envelope[] = [];
+    const corrupt: Promise<void>[] = [];
+    for (const m of batch.messages) {
+      try {
+        const reading = decodeJournalReading(m.data);
+        const msg = { type: "reading", reading, streamSeq: m.streamSeq };
+        envelopes.push({ actorType: "device", actorId: reading.deviceId, partition: batch.partition, streamSeq: m.streamSeq, msg });
+      } catch (e) {
+        corrupt.push(this.deadLetter("corrupt_journal_message", `stream seq ${m.streamSeq}: ${(e as Error).message}`, m.subject, m.data));
+      }
+    }
+    let effects: BatchEffects;
+    try {
+      effects = await this.host.deliver(envelopes);
+    } catch (e) {
+      this.onError(e);
+      this.enqueue(batch, Promise.reject(e), []);
+      return;
+    }
+    const dls = effects.deadLetters.map((d) => this.deadLetter(d.code, d.reason, `actor ${d.envelope.actorType}/${d.envelope.actorId}`, new TextEncoder().encode(JSON.stringify(d.envelope.msg))));
+    const durable = effects.rows.size > 0 ? this.sink.write(effects.rows) : Promise.resolve();
+    this.enqueue(batch, Promise.all([durable, ...dls, ...corrupt]).then(() => undefined), effects.events);
+  }
+
+  /** Chain the batch behind earlier ones: ack in journal order, nak everything after a failure. */
+  private enqueue(batch: JournalBatch, durable: Promise<void>, events: BatchEffects["events"]): void {
+    // With nothing in flight the chain starts afresh (a failure does not poison later batches).
+    const prev = this.inFlight === 0 ? Promise.resolve(true) : this.tail;
+    this.inFlight++;
+    this.tail = Promise.allSettled([prev, durable]).then(async ([p, d]) => {
+      try {
+        const prevOk = p.status === "fulfilled" && p.value;
+        if (prevOk && d.status === "fulfilled") {
+          for (const ev of events) this.events.event(ev.subject, ev.data);
+          batch.ack();
+          this.stats.acked += batch.messages.length;
+          return true;
+        }
+        const err = d.status === "rejected" ? d.reason : undefined;
+        if (prevOk && err !== undefined && !isRetryable(err)) {
+          // Permanently rejected rows: dead-letter each message of the batch with the reason, then ack.
+          await Promise.all(batch.messages.map((m) => this.deadLetter("storage_rejected", (err as Error).message, m.subject, m.data)));
+          batch.ack();
+          this.stats.acked += batch.messages.length;
+          return true;
+        }
+        if (err !== undefined) this.onError(err);
+        batch.nak(250);
+        this.stats.naks += batch.messages.length;
+        // The actors applied these messages but their effects are not durable: forget their state so
+        // the redelivery is applied again (from the last durable snapshot) instead of skipped.
+        await this.host.resetPartition?.(batch.partition);
+        return false;
+      } catch (e) {
+        this.onError(e);
+        batch.nak(250);
+        return false;
+      } finally {
+        this.inFlight--;
+        this.slotFreed?.();
+        this.slotFreed = undefined;
+      }
+    });
+  }
+
+  private async deadLetter(code: string, reason: string, source: string, payload: Uint8Array): Promise<void> {
+    await this.events.deadLetter({ stage: "runtime", code, reason, source, payload });
+    this.stats.deadLettered++;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,35 @@
+/** One journal message of a partition. */
+export interface JournalMessage {
+  readonly data: Uint8Array;
+  /** Stream sequence (position in the journal). */
+  readonly streamSeq: number;
+  /** Delivery attempt, from 1. */
+  readonly deliveryCount: number;
+  readonly subject: string;
+}
+
+/** A batch pulled from one partition. */
+export interface JournalBatch {
+  readonly partition: number;
+  readonly messages: readonly JournalMessage[];
+  /** Acknowledge every message of the batch. */
+  ack(): void;
+  /** Ask for redelivery of the whole batch after `delayMs`. */
+  nak(delayMs?: number): void;
+}
+
+/** Pulls batches of one partition of the journal (a durable pull consumer in production). */
+export interface PartitionSource {
+  readonly partition: number;
+  /** Up to `max` messages, waiting at most `expiresMs`; an empty batch when nothing arrived. */
+  next(max: number, expiresMs: number): Promise<JournalBatch>;
+  close(): Promise<void>;
+}
+
+/** Publishes events and dead letters. */
+export interface EventPublisher {
+  /** Fire-and-forget event (core NATS). */
+  event(subject: string, data: unknown): void;
+  /** Durable dead letter; resolves on the PubAck. */
+  deadLetter(dl: { readonly stage: string; readonly code: string; readonly reason: string; readonly source: string; readonly payload: Uint8Array }): Promise<void>;
+}
