@@ -1,0 +1,115 @@
+/**
+ * Parameters of the streaming anomaly detector. One global set serves every metric; nothing here is
+ * tuned per series. Counts are in raw points unless said otherwise; "steps" are downsampled points
+ * (one step = `downsample` raw points).
+ */
+export interface DetectorParams {
+  /** Raw points folded into one downsampled step (block mean pulled toward its extreme). Integer ≥ 1. */
+  readonly downsample: number;
+  /** Steps per subsequence compared by the nearest-neighbour search. Integer in [2, 64]. */
+  readonly windowLength: number;
+  /** Steps of history searched for the nearest neighbour (ring buffer). Integer in [16, 512]. */
+  readonly historyLength: number;
+  /** Most recent subsequences skipped by the search (they overlap the current one). Integer ≥ 0. */
+  readonly exclusionZone: number;
+  /** Steps of history required before any score is produced. Integer ≥ 1. */
+  readonly minHistory: number;
+  /** Recent nearest-neighbour distances the current one is compared with (ring). Integer in [10, 512]. */
+  readonly distanceMemory: number;
+  /** How far a step's value moves from the block mean toward the block extreme, in [0, 1]. */
+  readonly spikeWeight: number;
+  /** Exponential rate of the data scale (mean absolute deviation) used to normalise distances, in (0, 1]. */
+  readonly scaleRate: number;
+  /** Exponential rate of the long-run distribution of log distances (likelihood layer), in (0, 1]. */
+  readonly likelihoodRate: number;
+  /** Weight of the log ratio of the distance to the largest recent one. */
+  readonly ratioWeight: number;
+  /** Weight of the z-score of the log distance against its long-run distribution. */
+  readonly likelihoodWeight: number;
+  /** Floor added to normalised distances before taking logs (> 0). */
+  readonly distanceFloor: number;
+  /** Raw points at the start of a series that always score 0. Integer ≥ 0. */
+  readonly warmup: number;
+  /** Score at or above which the detector raises an alarm and starts resting, in (0, 1). */
+  readonly alarmScore: number;
+  /** Raw points after an alarm during which scores are damped. Integer ≥ 0. */
+  readonly restPoints: number;
+  /** Factor applied to scores while resting, in [0, 1]. */
+  readonly restDamping: number;
+}
+
+/**
+ * Defaults, optimised once over the whole NAB corpus (docs/adr/0003-anomaly-detector.md).
+ */
+export const defaultDetectorParams: DetectorParams = Object.freeze({
+  downsample: 4,
+  windowLength: 6,
+  historyLength: 340,
+  exclusionZone: 8,
+  minHistory: 32,
+  distanceMemory: 100,
+  spikeWeight: 0.225,
+  scaleRate: 0.00037125,
+  likelihoodRate: 0.0036,
+  ratioWeight: 1,
+  likelihoodWeight: 0.1463,
+  distanceFloor: 0.0055,
+  warmup: 100,
+  alarmScore: 0.65835,
+  restPoints: 41,
+  restDamping: 0.3,
+});
+
+type Rule = readonly [key: keyof DetectorParams, integer: boolean, min: number, max: number, minOpen?: boolean];
+
+const RULES: readonly Rule[] = [
+  ["downsample", true, 1, 64],
+  ["windowLength", true, 2, 64],
+  ["historyLength", true, 16, 512],
+  ["exclusionZone", true, 0, 511],
+  ["minHistory", true, 1, 512],
+  ["distanceMemory", true, 10, 512],
+  ["spikeWeight", false, 0, 1],
+  ["scaleRate", false, 0, 1, true],
+  ["likelihoodRate", false, 0, 1, true],
+  ["ratioWeight", false, -100, 100],
+  ["likelihoodWeight", false, -100, 100],
+  ["distanceFloor", false, 0, 1e6, true],
+  ["warmup", true, 0, 1e9],
+  ["alarmScore", false, 0, 1, true],
+  ["restPoints", true, 0, 1e9],
+  ["restDamping", false, 0, 1],
+];
+
+/** Names of the parameters, in serialisation order. */
+export const PARAM_KEYS: readonly (keyof DetectorParams)[] = RULES.map((r) => r[0]);
+
+/**
+ * Fills defaults and validates. Throws a RangeError naming the field and the rule, e.g.
+ * `detector.windowLength must be an integer in [2, 64], got 100`.
+ */
+export function resolveDetectorParams(partial: Partial<DetectorParams> = {}): DetectorParams {
+  const out: Record<string, number> = { ...defaultDetectorParams };
+  for (const [key, value] of Object.entries(partial)) {
+    if (value === undefined) continue;
+    if (!(key in defaultDetectorParams)) throw new RangeError(`detector.${key} is not a detector parameter`);
+    out[key] = value;
+  }
+  for (const [key, integer, min, max, minOpen] of RULES) {
+    const v = out[key]!;
+    const okType = typeof v === "number" && Number.isFinite(v) && (!integer || Number.isInteger(v));
+    const okRange = okType && (minOpen === true ? v > min : v >= min) && v <= max;
+    if (!okRange) {
+      const range = `${minOpen === true ? "(" : "["}${min}, ${max}]`;
+      throw new RangeError(`detector.${key} must be ${integer ? "an integer" : "a number"} in ${range}, got ${String(v)}`);
+    }
+  }
+  const p = out as unknown as DetectorParams;
+  if (p.alarmScore >= 1) throw new RangeError(`detector.alarmScore must be below 1, got ${p.alarmScore}`);
+  if (p.windowLength + p.exclusionZone >= p.historyLength) {
+    throw new RangeError(
+      `detector.windowLength + detector.exclusionZone must be below detector.historyLength, got ${p.windowLength} + ${p.exclusionZone} >= ${p.historyLength}`,
+    );
+  }
+  return Object.freeze(p);
+}

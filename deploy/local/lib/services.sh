@@ -1,0 +1,106 @@
+# shellcheck shell=bash
+# Service definitions for `stack.sh up|down|status`: ports, URLs, configs, health.
+# Sourced by stack.sh after common.sh. Data of service S lives in $STACK_DIR/S/.
+
+SERVICES=(nats mosquitto clickhouse redis consul)
+
+NATS_PORT=14222 NATS_MONITOR_PORT=18222
+MOSQUITTO_PORT=11883
+CLICKHOUSE_HTTP_PORT=18123 CLICKHOUSE_TCP_PORT=19000
+REDIS_PORT=16379
+CONSUL_HTTP_PORT=18500 CONSUL_SERVER_PORT=18300 CONSUL_SERF_LAN_PORT=18301 CONSUL_SERF_WAN_PORT=18302
+
+svc_dir() { printf '%s/%s\n' "$STACK_DIR" "$1"; }
+svc_log() { printf '%s/%s/%s.log\n' "$STACK_DIR" "$1" "$1"; }
+svc_pidfile() { printf '%s/%s/%s.pid\n' "$STACK_DIR" "$1" "$1"; }
+
+svc_port() {
+  case $1 in
+    nats) echo $NATS_PORT ;; mosquitto) echo $MOSQUITTO_PORT ;; clickhouse) echo $CLICKHOUSE_HTTP_PORT ;;
+    redis) echo $REDIS_PORT ;; consul) echo $CONSUL_HTTP_PORT ;;
+  esac
+}
+
+svc_url() {
+  case $1 in
+    nats) echo "nats://127.0.0.1:$NATS_PORT" ;;
+    mosquitto) echo "mqtt://127.0.0.1:$MOSQUITTO_PORT" ;;
+    clickhouse) echo "http://127.0.0.1:$CLICKHOUSE_HTTP_PORT" ;;
+    redis) echo "redis://127.0.0.1:$REDIS_PORT" ;;
+    consul) echo "http://127.0.0.1:$CONSUL_HTTP_PORT" ;;
+  esac
+}
+
+svc_extra() {
+  case $1 in
+    nats) echo "monitor http://127.0.0.1:$NATS_MONITOR_PORT" ;;
+    clickhouse) echo "native tcp 127.0.0.1:$CLICKHOUSE_TCP_PORT" ;;
+    consul) echo "server $CONSUL_SERVER_PORT, serf $CONSUL_SERF_LAN_PORT/$CONSUL_SERF_WAN_PORT, no dns/grpc" ;;
+  esac
+}
+
+# Seconds to wait for health after a start. ClickHouse 18.16 takes ~0.4 s here, Consul
+# 1-2 s (raft election), the rest ~0.1 s; the margin is for a loaded 2-core machine.
+svc_timeout() { case $1 in clickhouse | consul) echo 60 ;; *) echo 20 ;; esac; }
+
+# svc_prepare S BIN: writes the config into the data dir and sets CMD to the argv to run.
+svc_prepare() {
+  local svc=$1 bin=$2 dir
+  dir=$(svc_dir "$svc")
+  mkdir -p "$dir"
+  case $svc in
+    nats)
+      render nats.conf "$dir/nats.conf" SERVER_NAME=shoal-local PORT=$NATS_PORT MONITOR_PORT=$NATS_MONITOR_PORT \
+        JETSTREAM=true DATA_DIR="$dir"
+      CMD=("$bin" -c "$dir/nats.conf")
+      ;;
+    mosquitto)
+      render mosquitto.conf "$dir/mosquitto.conf" PORT=$MOSQUITTO_PORT
+      CMD=("$bin" -c "$dir/mosquitto.conf")
+      ;;
+    clickhouse)
+      local users=${SHOAL_CLICKHOUSE_USERS_XML:-/etc/clickhouse-server/users.xml}
+      [ -r "$users" ] || die "clickhouse: $users missing: run \`npm run stack -- install\` (or reinstall clickhouse-server)"
+      mkdir -p "$dir/log"
+      render clickhouse-config.xml "$dir/config.xml" HTTP_PORT=$CLICKHOUSE_HTTP_PORT TCP_PORT=$CLICKHOUSE_TCP_PORT \
+        DATA_DIR="$dir" USERS_CONFIG="$users"
+      CMD=("$bin" "--config-file=$dir/config.xml")
+      ;;
+    redis)
+      render redis.conf "$dir/redis.conf" PORT=$REDIS_PORT DATA_DIR="$dir"
+      CMD=("$bin" "$dir/redis.conf")
+      ;;
+    consul)
+      render consul.hcl "$dir/consul.hcl" NODE_NAME=shoal-local DATA_DIR="$dir" HTTP_PORT=$CONSUL_HTTP_PORT \
+        SERVER_PORT=$CONSUL_SERVER_PORT SERF_LAN_PORT=$CONSUL_SERF_LAN_PORT SERF_WAN_PORT=$CONSUL_SERF_WAN_PORT
+      CMD=("$bin" agent "-config-file=$dir/consul.hcl")
+      ;;
+  esac
+}
+
+svc_healthy() {
+  local body
+  case $1 in
+    nats)
+      # nats-server 2.9 answers ok to /healthz?js-enabled-only=true even with JetStream
+      # off, so also require /jsz to report an enabled JetStream.
+      http_get $NATS_MONITOR_PORT '/healthz?js-enabled-only=true' >/dev/null || return 1
+      body=$(http_get $NATS_MONITOR_PORT /jsz) || return 1
+      [[ $body == *'"config"'* && $body != *'"disabled": true'* ]]
+      ;;
+    mosquitto) mqtt_connack $MOSQUITTO_PORT ;;
+    clickhouse) body=$(http_get $CLICKHOUSE_HTTP_PORT /ping) && [[ $body == Ok.* ]] ;;
+    redis) redis_ping $REDIS_PORT ;;
+    consul) body=$(http_get $CONSUL_HTTP_PORT /v1/status/leader) && [[ $body == *'"'?*'"'* ]] ;;
+  esac
+}
+
+# Ports a service listens on, to detect a foreign process holding one.
+svc_all_ports() {
+  case $1 in
+    nats) echo $NATS_PORT $NATS_MONITOR_PORT ;;
+    clickhouse) echo $CLICKHOUSE_HTTP_PORT $CLICKHOUSE_TCP_PORT ;;
+    consul) echo $CONSUL_HTTP_PORT $CONSUL_SERVER_PORT $CONSUL_SERF_LAN_PORT ;;
+    *) svc_port "$1" ;;
+  esac
+}

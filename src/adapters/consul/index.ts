@@ -1,0 +1,7 @@
+/** Consul adapter: KV (configuration) and agent (service registration). */
+export { ConsulError, toConsulError } from "./errors.js";
+export type { ConsulFailure } from "./errors.js";
+export { createConsulKv, consulClient } from "./kv.js";
+export type { ConsulConnection, ConsulKv, KvRead, KvWrite } from "./kv.js";
+export { createConsulAgent, serviceCheckId } from "./service.js";
+export type { ConsulAgent, ServiceDefinition } from "./service.js";

@@ -1,0 +1,54 @@
+import { createConsulKv } from "../adapters/consul/index.js";
+import type { ConsulKv } from "../adapters/consul/index.js";
+import { configKey } from "./consul-store.js";
+import { parseYamlLayer } from "./layers.js";
+import { envNameOf, resolveConfig } from "./resolve.js";
+import type { ResolveOptions, ResolvedConfig } from "./resolve.js";
+
+/** The logging the configuration code does: pino-compatible `(fields, message)`. */
+export interface ConfigLogger {
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+  error(fields: object, msg: string): void;
+}
+
+/** Options of {@link loadConfig}. */
+export interface LoadOptions extends Omit<ResolveOptions, "consulLayer" | "consulSource"> {
+  /** Consul KV client to read from; default: one for `consul.url` of the file+env layers. */
+  readonly consul?: ConsulKv;
+  /**
+   * When Consul is configured but unreachable: `false` (default) starts on files + env and
+   * logs a warning (the watcher applies the Consul layer once Consul answers); `true` throws.
+   */
+  readonly requireConsul?: boolean;
+  readonly logger?: ConfigLogger;
+}
+
+/**
+ * Resolves the configuration including the Consul layer when `consul.url` is set by the files
+ * or environment. An invalid Consul document throws ConfigError (at start there is no last good
+ * configuration to keep).
+ */
+export async function loadConfig(opts: LoadOptions): Promise<ResolvedConfig> {
+  const base = resolveConfig({ ...opts, consulLayer: undefined });
+  const { url, token, prefix } = base.config.consul;
+  if (!url) return base;
+  const key = configKey(prefix, envNameOf(opts).name);
+  const kv = opts.consul ?? createConsulKv({ url, ...(token ? { token } : {}) });
+  try {
+    let text: string | undefined;
+    try {
+      text = (await kv.get(key)).value;
+    } catch (err) {
+      if (opts.requireConsul) throw err;
+      const e = err as { code?: string; message?: string };
+      opts.logger?.warn({ key, err: { code: e.code, message: e.message } }, "consul unreachable at start: using files and environment only");
+      return base;
+    }
+    if (text === undefined) return base;
+    const source = `consul:${key}`;
+    return resolveConfig({ ...opts, consulLayer: parseYamlLayer(text, source).data, consulSource: source });
+  } finally {
+    if (!opts.consul) kv.close();
+  }
+}

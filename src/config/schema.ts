@@ -1,0 +1,232 @@
+import { z } from "zod";
+import { gatewayConfigSchema } from "../gateway/config-schema.js";
+import { DURATION_HINT, SIZE_HINT, parseDuration, parseSize } from "./units.js";
+
+/**
+ * The one schema of the whole Shoal configuration. Input keys are what operators write in YAML,
+ * Consul and environment variables; the output is fully required, with durations as `...Ms`
+ * and sizes as `...Bytes` numbers. Every object is strict: an unknown key is an error.
+ * Defaults here mirror config/default.yaml so an empty configuration resolves.
+ */
+
+/** A duration: number of ms or "250ms" | "2s" | "5m" | "1h" | "7d"; output: whole ms. */
+function duration(def: string) {
+  return z
+    .unknown()
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message:
+            typeof v === "string" || typeof v === "number"
+              ? `invalid duration ${JSON.stringify(v)} (${DURATION_HINT})`
+              : `expected a duration, got ${typeName(v)}`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .prefault(def);
+}
+
+/** A size: number of bytes or "512B" | "16KiB" | "1MiB" | "1GiB"; output: whole bytes. */
+function size(def: string) {
+  return z
+    .unknown()
+    .transform((v, ctx) => {
+      const bytes = parseSize(v);
+      if (bytes === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message:
+            typeof v === "string" || typeof v === "number"
+              ? `invalid size ${JSON.stringify(v)} (${SIZE_HINT})`
+              : `expected a size, got ${typeName(v)}`,
+        });
+        return z.NEVER;
+      }
+      return bytes;
+    })
+    .prefault(def);
+}
+
+/** A URL (or, with `list`, a comma-separated list of URLs) whose protocol is one of `protocols`. */
+function url(protocols: readonly string[], opts: { list?: boolean } = {}) {
+  const names = protocols.map((p) => `${p}:`);
+  const rule =
+    names.length === 1 ? names[0]! : `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]!}`;
+  return z.string().refine(
+    (v) => (opts.list ? v.split(",") : [v]).every((one) => isUrl(one.trim(), names)),
+    // Never echo the value: URLs may carry credentials.
+    { message: `must be a URL with protocol ${rule}` },
+  );
+}
+
+function isUrl(v: string, protocols: readonly string[]): boolean {
+  try {
+    const u = new URL(v);
+    return protocols.includes(u.protocol) && u.host !== "";
+  } catch {
+    return false;
+  }
+}
+
+/** Name of the type of `v` as used in validation messages. */
+export function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  if (typeof v === "object") return "mapping";
+  return typeof v;
+}
+
+const posInt = () => z.int().min(1);
+
+const logSchema = z.strictObject({
+  level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+});
+
+const natsSchema = z
+  .strictObject({
+    url: url(["nats", "tls", "ws", "wss"], { list: true }).default("nats://127.0.0.1:14222"),
+    stream: z.string().regex(/^[A-Za-z0-9_-]+$/, { message: "must contain only letters, digits, _ and -" }).default("READINGS"),
+    partitions: z.int().min(1).max(1024).default(64),
+    replicas: z.literal([1, 3, 5]).default(1),
+    duplicateWindow: duration("2m"),
+    maxAge: duration("7d"),
+    kvBucket: z.string().regex(/^[A-Za-z0-9_-]+$/, { message: "must contain only letters, digits, _ and -" }).default("shoal_snapshots"),
+  })
+  .transform(({ duplicateWindow, maxAge, ...rest }) => ({
+    ...rest,
+    duplicateWindowMs: duplicateWindow,
+    maxAgeMs: maxAge,
+  }));
+
+const mqttSchema = z.strictObject({
+  url: url(["mqtt", "mqtts", "tcp", "ssl", "ws", "wss"]).default("mqtt://127.0.0.1:11883"),
+  topic: z.string().min(1).default("devices/+/readings"),
+  sharedGroup: z.string().min(1).default("shoal-bridge"),
+  connections: z.int().min(1).max(64).default(4),
+  username: z.string().optional(),
+  /** Secret. */
+  password: z.string().optional(),
+});
+
+const bridgeSchema = z
+  .strictObject({
+    maxPayload: size("16KiB"),
+    maxInFlight: posInt().default(2000),
+    batchWindow: duration("0ms"),
+    maxMetrics: posInt().default(64),
+    maxLogLength: posInt().default(2048),
+  })
+  .transform(({ maxPayload, batchWindow, ...rest }) => ({
+    ...rest,
+    maxPayloadBytes: maxPayload,
+    batchWindowMs: batchWindow,
+  }));
+
+const runtimeSchema = z
+  .strictObject({
+    workers: z.int().min(0).default(0),
+    fetchBatch: posInt().default(500),
+    maxAckPending: posInt().default(20000),
+    mailboxCapacity: posInt().default(256),
+    maxActiveActors: posInt().default(1_000_000),
+    passivateAfter: duration("10m"),
+    snapshotEveryMessages: posInt().default(1000),
+    snapshotEvery: duration("30s"),
+    maxAttempts: posInt().default(5),
+    heartbeatTimeout: duration("5m"),
+  })
+  .transform(({ passivateAfter, snapshotEvery, heartbeatTimeout, ...rest }) => ({
+    ...rest,
+    passivateAfterMs: passivateAfter,
+    snapshotEveryMs: snapshotEvery,
+    heartbeatTimeoutMs: heartbeatTimeout,
+  }));
+
+const detectorSchema = z.strictObject({
+  threshold: z.number().min(0).max(1).default(0.9),
+  windowSize: posInt().default(64),
+  params: z.looseObject({}).prefault({}),
+});
+
+const clickhouseSchema = z
+  .strictObject({
+    url: url(["http", "https"]).default("http://127.0.0.1:18123"),
+    database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: "must be a SQL identifier" }).default("shoal"),
+    username: z.string().min(1).default("default"),
+    /** Secret. */
+    password: z.string().default(""),
+    flushRows: posInt().default(10000),
+    flushInterval: duration("1s"),
+  })
+  .transform(({ flushInterval, ...rest }) => ({ ...rest, flushIntervalMs: flushInterval }));
+
+const redisSchema = z.strictObject({
+  url: url(["redis", "rediss"]).optional(),
+});
+
+const consulSchema = z.strictObject({
+  url: url(["http", "https"]).optional(),
+  prefix: z.string().regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, { message: "must be KV path segments of letters, digits, _ and -" }).default("shoal"),
+  /** Secret. */
+  token: z.string().optional(),
+  registerServices: z.boolean().default(true),
+});
+
+const grpcSchema = z.strictObject({
+  host: z.string().min(1).default("127.0.0.1"),
+  port: z.int().min(0).max(65535).default(50051),
+  webPort: z.int().min(0).max(65535).default(8080),
+});
+
+/** The root configuration schema. Parse with {@link resolveConfig}, not directly. */
+export const configSchema = z.strictObject({
+  env: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, { message: "must be lowercase letters, digits, _ and -" }).default("dev"),
+  nodeId: z.string().min(1).default("shoal-local"),
+  log: logSchema.prefault({}),
+  nats: natsSchema.prefault({}),
+  mqtt: mqttSchema.prefault({}),
+  bridge: bridgeSchema.prefault({}),
+  runtime: runtimeSchema.prefault({}),
+  detector: detectorSchema.prefault({}),
+  clickhouse: clickhouseSchema.prefault({}),
+  redis: redisSchema.prefault({}),
+  consul: consulSchema.prefault({}),
+  grpc: grpcSchema.prefault({}),
+  gateway: gatewayConfigSchema.prefault({} as z.input<typeof gatewayConfigSchema>),
+});
+
+/** The resolved, fully-required configuration (durations in ms, sizes in bytes). */
+export type ShoalConfig = z.output<typeof configSchema>;
+/** What operators may write in a layer (YAML, Consul, env): every key optional. */
+export type ShoalConfigInput = z.input<typeof configSchema>;
+
+/**
+ * Input key -> output key renames done by the schema (durations and sizes gain a unit suffix).
+ * Keyed by input dotted path; used to map value sources onto output paths.
+ */
+export const RENAMED_KEYS: Readonly<Record<string, string>> = {
+  "nats.duplicateWindow": "nats.duplicateWindowMs",
+  "nats.maxAge": "nats.maxAgeMs",
+  "bridge.maxPayload": "bridge.maxPayloadBytes",
+  "bridge.batchWindow": "bridge.batchWindowMs",
+  "runtime.passivateAfter": "runtime.passivateAfterMs",
+  "runtime.snapshotEvery": "runtime.snapshotEveryMs",
+  "runtime.heartbeatTimeout": "runtime.heartbeatTimeoutMs",
+  "clickhouse.flushInterval": "clickhouse.flushIntervalMs",
+};
+
+/**
+ * Keys whose values are secrets wherever they appear (matched on the last path segment,
+ * case-insensitively): never logged, echoed in errors or printed.
+ */
+export const SECRET_KEY_PATTERN = /(password|passwd|secret|token|apikey|api_key|privatekey|private_key|credentials?)$/i;
+
+/** True when the dotted `path` names a secret value. */
+export function isSecretPath(path: string): boolean {
+  const last = path.split(".").pop() ?? "";
+  return SECRET_KEY_PATTERN.test(last);
+}

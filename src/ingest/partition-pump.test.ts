@@ -1,0 +1,135 @@
+import { describe, expect, it } from "vitest";
+import type { ActorHost, BatchEffects } from "../ports/actor-host.js";
+import type { EventPublisher, JournalBatch, PartitionSource } from "../ports/journal.js";
+import type { RowSink, RowsByTable } from "../ports/row-sink.js";
+import { encodeReading } from "../domain/reading-codec.js";
+import { ShoalError } from "../errors/shoal-error.js";
+import { PartitionPump } from "./partition-pump.js";
+
+/** In-memory fakes of the pump's ports (unit test of the pump's logic only). */
+function fakeSource(batches: number, size: number) {
+  const log: string[] = [];
+  let n = 0;
+  let seq = 0;
+  const src: PartitionSource = {
+    partition: 0,
+    async next() {
+      if (n >= batches) {
+        await new Promise((r) => setTimeout(r, 5));
+        return { partition: 0, messages: [], ack() {}, nak() {} };
+      }
+      const id = n++;
+      const messages = Array.from({ length: size }, () => {
+        seq++;
+        return { data: encodeReading({ deviceId: "d", seq, tsMs: seq, metrics: { v: seq } }), streamSeq: seq, deliveryCount: 1, subject: "shoal.readings.0.d" };
+      });
+      const b: JournalBatch = { partition: 0, messages, ack: () => log.push(`ack ${id}`), nak: () => log.push(`nak ${id}`) };
+      return b;
+    },
+    async close() {},
+  };
+  return { src, log };
+}
+
+const host: ActorHost = {
+  async deliver(batch) {
+    const fx: BatchEffects = { rows: new Map([["readings", batch.map((e) => ({ seq: e.streamSeq }))]]), events: [], calls: [], deadLetters: [] };
+    return fx;
+  },
+  async close() {},
+};
+
+const events: EventPublisher & { dls: string[] } = {
+  dls: [],
+  event() {},
+  async deadLetter(dl) {
+    this.dls.push(dl.code);
+  },
+};
+
+describe("PartitionPump", () => {
+  it("acks batches in journal order even when the sink finishes them out of order", async () => {
+    const { src, log } = fakeSource(4, 3);
+    let call = 0;
+    const sink: RowSink = {
+      write: () => new Promise<void>((r) => setTimeout(r, [40, 5, 20, 1][call++]!)),
+      async close() {},
+    };
+    const pump = new PartitionPump(src, host, sink, events, { fetchBatch: 3, fetchExpiresMs: 5, maxBatchesInFlight: 4 });
+    pump.start();
+    await new Promise((r) => setTimeout(r, 120));
+    await pump.stop();
+    expect(log).toEqual(["ack 0", "ack 1", "ack 2", "ack 3"]);
+    expect(pump.stats.acked).toBe(12);
+  });
+
+  it("stops pulling while maxBatchesInFlight batches wait on a stalled sink", async () => {
+    const { src } = fakeSource(100, 10);
+    const release: Array<() => void> = [];
+    const sink: RowSink = { write: () => new Promise<void>((r) => release.push(r)), async close() {} };
+    const pump = new PartitionPump(src, host, sink, events, { fetchBatch: 10, fetchExpiresMs: 5, maxBatchesInFlight: 3 });
+    pump.start();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(pump.stats.batches).toBe(3);
+    release.splice(0).forEach((r) => r());
+    await new Promise((r) => setTimeout(r, 50));
+    expect(pump.stats.batches).toBe(6);
+    const stopping = pump.stop();
+    await new Promise((r) => setTimeout(r, 10));
+    release.splice(0).forEach((r) => r());
+    await stopping;
+    expect(pump.stats.acked).toBe(60);
+  });
+
+  it("naks a batch with a retryable failure and every later in-flight batch, and resets the partition", async () => {
+    const { src, log } = fakeSource(3, 2);
+    let call = 0;
+    const resets: number[] = [];
+    const sink: RowSink = {
+      write: () => (call++ === 0 ? new Promise<void>((_, rej) => setTimeout(() => rej(new ShoalError("down", { code: "storage_unavailable", retryable: true })), 20)) : Promise.resolve()),
+      async close() {},
+    };
+    const h: ActorHost = { ...host, resetPartition: async (p) => void resets.push(p) };
+    const pump = new PartitionPump(src, h, sink, events, { fetchBatch: 2, fetchExpiresMs: 5, maxBatchesInFlight: 3 });
+    pump.start();
+    await new Promise((r) => setTimeout(r, 80));
+    await pump.stop();
+    expect(log).toEqual(["nak 0", "nak 1", "nak 2"]);
+    expect(resets.length).toBe(3);
+  });
+
+  it("dead-letters every message of a batch whose rows are permanently rejected, then acks it", async () => {
+    const { src, log } = fakeSource(1, 2);
+    const sink: RowSink = { write: () => Promise.reject(new ShoalError("bad rows", { code: "storage_rejected", retryable: false })), async close() {} };
+    events.dls.length = 0;
+    const pump = new PartitionPump(src, host, sink, events, { fetchBatch: 2, fetchExpiresMs: 5, maxBatchesInFlight: 2 });
+    pump.start();
+    await new Promise((r) => setTimeout(r, 40));
+    await pump.stop();
+    expect(events.dls).toEqual(["storage_rejected", "storage_rejected"]);
+    expect(log).toEqual(["ack 0"]);
+  });
+
+  it("dead-letters a corrupt journal message and processes the rest", async () => {
+    let served = false;
+    const bad: PartitionSource = {
+      partition: 0,
+      async next() {
+        if (served) {
+          await new Promise((r) => setTimeout(r, 5));
+          return { partition: 0, messages: [], ack() {}, nak() {} };
+        }
+        served = true;
+        return { partition: 0, messages: [{ data: new Uint8Array([0xff, 0xff]), streamSeq: 1, deliveryCount: 1, subject: "s" }], ack() {}, nak() {} };
+      },
+      async close() {},
+    };
+    events.dls.length = 0;
+    const sink: RowSink = { write: (_r: RowsByTable) => Promise.resolve(), async close() {} };
+    const pump = new PartitionPump(bad, host, sink, events, { fetchBatch: 1, fetchExpiresMs: 5, maxBatchesInFlight: 1 });
+    pump.start();
+    await new Promise((r) => setTimeout(r, 20));
+    await pump.stop();
+    expect(events.dls[0]).toBe("corrupt_journal_message");
+  });
+});

@@ -1,0 +1,28 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseResultsCsv, readNabCorpus } from "./corpus.js";
+import { scoreCorpus } from "./sweeper.js";
+import { readTar } from "./tar.js";
+
+const NAB_DIR = process.env["NAB_DIR"] ?? "/work/shared/datasets/nab";
+const haveCorpus = existsSync(join(NAB_DIR, "reference", "windowedGaussian-results.tar.gz"));
+
+describe.skipIf(!haveCorpus)("NAB scorer against NAB's published Windowed Gaussian output", () => {
+  it("gives 39.65 / 20.87 / 47.41 at threshold 1.0", () => {
+    const corpus = readNabCorpus(NAB_DIR);
+    expect(corpus).toHaveLength(58);
+    expect(corpus.reduce((a, f) => a + f.windows.length, 0)).toBe(116);
+    const tar = readTar(readFileSync(join(NAB_DIR, "reference", "windowedGaussian-results.tar.gz")));
+    const dec = new TextDecoder();
+    const files = corpus.map((f) => {
+      const body = tar.get(`windowedGaussian/${f.category}/windowedGaussian_${f.name}.csv`);
+      if (body === undefined) throw new Error(`reference lacks ${f.relPath}`);
+      return { swept: f.swept, scores: parseResultsCsv(dec.decode(body), f) };
+    });
+    const res = scoreCorpus(files);
+    expect(res.map((r) => r.profile)).toEqual(["standard", "reward_low_FP_rate", "reward_low_FN_rate"]);
+    expect(res.map((r) => r.score.toFixed(2))).toEqual(["39.65", "20.87", "47.41"]);
+    expect(res.map((r) => r.threshold)).toEqual([1, 1, 1]);
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * NAB benchmark of the device-actor anomaly detector.
+ *
+ *   npm run bench:nab -- [--out DIR] [--data NAB_DIR] [--detector NAME]
+ *
+ * Runs the detector (default parameters, one set for every file) over every NAB data file, writes
+ * results in NAB's layout (`<out>/<category>/<detector>_<file>.csv`: timestamp, value,
+ * anomaly_score, label), reads them back, scores them with the project's NAB scorer (one threshold
+ * per profile over the whole corpus) and prints the three profiles beside the published
+ * scoreboard, plus throughput (points/s on one thread) and state bytes per metric.
+ */
+import { performance } from "node:perf_hooks";
+import { rmSync } from "node:fs";
+import { createDetector, defaultDetectorParams } from "../../actors/detector/index.js";
+import { readNabCorpus, readResultsDir, scoreCorpus, writeResultsFile } from "../../src/nab/index.js";
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = process.argv[i + 1];
+  if (v === undefined || v.startsWith("--")) throw new Error(`--${name} needs a value`);
+  return v;
+}
+
+const outDir = arg("out", "bench-out/nab");
+const dataDir = arg("data", process.env["NAB_DIR"] ?? "/work/shared/datasets/nab");
+const detectorName = arg("detector", "shoal");
+
+// Published NAB v1.1 scoreboard. Standard column as quoted in the issue; low-FP / low-FN only
+// where verified (HTM from the issue, Windowed Gaussian from our own scorer on NAB's output).
+const PUBLISHED: readonly [string, number, number | undefined, number | undefined][] = [
+  ["ARTime", 74.9, undefined, undefined],
+  ["Numenta HTM", 70.5, 62.6, 75.2],
+  ["CAD OSE", 69.9, undefined, undefined],
+  ["earthgecko Skyline", 58.2, undefined, undefined],
+  ["KNN CAD", 58.0, undefined, undefined],
+  ["Relative Entropy", 54.6, undefined, undefined],
+  ["Random Cut Forest", 51.7, undefined, undefined],
+  ["Twitter ADVec", 47.1, undefined, undefined],
+  ["Windowed Gaussian", 39.6, 20.9, 47.4],
+  ["null", 0, 0, 0],
+];
+
+const corpus = readNabCorpus(dataDir);
+const totalPoints = corpus.reduce((a, f) => a + f.values.length, 0);
+
+// Pass 1: the run whose output is scored (cold JIT included in its timing).
+let runMs = 0;
+let stateBytes = 0;
+const scores = corpus.map((f) => {
+  const det = createDetector();
+  const out = new Float64Array(f.values.length);
+  const { values, tsMs } = f;
+  const t0 = performance.now();
+  for (let i = 0; i < values.length; i++) out[i] = det.update(values[i]!, tsMs[i]!);
+  runMs += performance.now() - t0;
+  stateBytes = Math.max(stateBytes, det.stateBytes(), det.saveState().byteLength);
+  return out;
+});
+
+// Throughput: best of three further passes over the whole corpus (warm JIT), one thread.
+let bestMs = Infinity;
+let sink = 0;
+for (let pass = 0; pass < 3; pass++) {
+  const t0 = performance.now();
+  for (const f of corpus) {
+    const det = createDetector();
+    const { values, tsMs } = f;
+    for (let i = 0; i < values.length; i++) sink += det.update(values[i]!, tsMs[i]!);
+  }
+  bestMs = Math.min(bestMs, performance.now() - t0);
+}
+
+rmSync(`${outDir}/${detectorName}`, { recursive: true, force: true });
+const detDir = `${outDir}/${detectorName}`;
+corpus.forEach((f, i) => writeResultsFile(detDir, detectorName, f, scores[i]!));
+const readBack = readResultsDir(detDir, detectorName, corpus);
+const results = scoreCorpus(corpus.map((f, i) => ({ swept: f.swept, scores: readBack[i]! })));
+
+const fmt = (v: number | undefined) => (v === undefined ? "–" : v.toFixed(2)).padStart(9);
+const [std, lowFp, lowFn] = results;
+console.log(`NAB corpus: ${corpus.length} files, ${totalPoints} points, ${corpus.reduce((a, f) => a + f.windows.length, 0)} windows (${dataDir})`);
+console.log(`results: ${detDir}/<category>/${detectorName}_<file>.csv\n`);
+console.log(`${"detector".padEnd(24)}${"standard".padStart(9)}${"low FP".padStart(9)}${"low FN".padStart(9)}`);
+console.log(`${`${detectorName} (this)`.padEnd(24)}${fmt(std!.score)}${fmt(lowFp!.score)}${fmt(lowFn!.score)}`);
+for (const [name, s, fp, fn] of PUBLISHED) console.log(`${name.padEnd(24)}${fmt(s)}${fmt(fp)}${fmt(fn)}`);
+console.log("\nper profile (this detector):");
+for (const r of results) {
+  console.log(
+    `  ${r.profile.padEnd(20)} score ${r.score.toFixed(2).padStart(6)}  raw ${r.raw.toFixed(2).padStart(7)}  threshold ${r.threshold.toFixed(4)}  ` +
+      `TP rows ${r.best.tp}  FP rows ${r.best.fp}  (null ${r.nullRaw}, perfect ${r.perfectRaw})`,
+  );
+}
+console.log(`\nthroughput: ${((totalPoints / bestMs) * 1000).toFixed(0)} points/s on one thread (best of 3 warm passes; scored pass ${((totalPoints / runMs) * 1000).toFixed(0)} points/s)`);
+console.log(`state: ${stateBytes} bytes per metric (saveState size; params: ${JSON.stringify(defaultDetectorParams)})`);
+if (Number.isNaN(sink)) console.log("(unreachable)");
