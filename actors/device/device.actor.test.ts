@@ -39,6 +39,23 @@ describe("device actor", () => {
     expect(h.events.filter((e) => e.subject === "shoal.analysis.d1")).toHaveLength(1);
   });
 
+  it("uses the streaming detector after its warm-up: a spike in a long periodic series scores near 1", () => {
+    const logic = createDeviceActor({ threshold: 0.66 });
+    const h = harness();
+    let s = logic.initial("d1");
+    let seed = 1;
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    for (let i = 1; i <= 700; i++) {
+      const v = i > 600 && i <= 604 ? 100 : 20 + 5 * Math.sin(i / 10) + rnd() * 0.5;
+      s = logic.receive(s, reading(i, v), h.ctx);
+    }
+    const before = Math.max(...h.rows.slice(150, 600).map((r) => r.score as number));
+    const during = Math.max(...h.rows.slice(600, 608).map((r) => r.score as number));
+    expect(before).toBeLessThan(0.66);
+    expect(during).toBeGreaterThan(0.95);
+    expect(h.events.filter((e) => e.subject === "shoal.analysis.d1").length).toBeGreaterThanOrEqual(1);
+  });
+
   it("goes offline after the heartbeat timeout and online again on the next reading", () => {
     const logic = createDeviceActor({ heartbeatTimeoutMs: 5_000 });
     const h = harness();

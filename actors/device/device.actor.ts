@@ -5,6 +5,13 @@ import type { AnalysisEvent, DeviceLifecycleEvent, DeviceMsg, DeviceSettings } f
 import { defaultDeviceSettings } from "./device.messages.js";
 import { acceptSeq, newSeqState, type SeqState } from "./sequence-tracker.js";
 import { newRollingStats, rollingFromData, rollingToData, scoreAndAdd, type RollingStats, type RollingStatsData } from "./rolling-stats.js";
+import { createDetector, restoreDetector, type Detector } from "../detector/index.js";
+
+/** Per-metric state: the streaming detector plus a rolling window (recent values and statistics). */
+export interface MetricState {
+  readonly stats: RollingStats;
+  readonly detector: Detector;
+}
 
 /** State of one device actor. */
 export interface DeviceState {
@@ -18,7 +25,7 @@ export interface DeviceState {
   /** Stream sequence of the last applied journal message (snapshot + replay point). */
   lastStreamSeq: number;
   online: boolean;
-  readonly metrics: Map<string, RollingStats>;
+  readonly metrics: Map<string, MetricState>;
 }
 
 /** Table the device actor writes readings to. */
@@ -46,12 +53,12 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
       const v = r.metrics[name]!;
-      let stats = state.metrics.get(name);
-      if (stats === undefined) {
-        stats = newRollingStats(settings.windowSize);
-        state.metrics.set(name, stats);
+      let m = state.metrics.get(name);
+      if (m === undefined) {
+        m = { stats: newRollingStats(settings.windowSize), detector: createDetector(settings.detectorParams) };
+        state.metrics.set(name, m);
       }
-      const s = scoreAndAdd(stats, v);
+      const s = metricScore(m, v, r.tsMs);
       values[i] = v;
       scores[i] = s;
       if (s > best) {
@@ -113,6 +120,16 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
   };
 }
 
+/**
+ * Score of one value: the streaming detector's (docs/adr/0003) once it is past its warm-up; before
+ * that, the rolling z-score (so a wild value in a new device's first readings is still flagged).
+ */
+function metricScore(m: MetricState, v: number, tsMs: number): number {
+  const z = scoreAndAdd(m.stats, v);
+  const d = m.detector.update(v, tsMs);
+  return m.detector.count > m.detector.params.warmup ? d : z;
+}
+
 interface StateData {
   v: 1;
   hwm: number;
@@ -123,15 +140,15 @@ interface StateData {
   lastTsMs: number;
   lss: number;
   online: boolean;
-  m: Record<string, RollingStatsData>;
+  m: Record<string, { r: RollingStatsData; d: string }>;
 }
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 function encodeState(s: DeviceState): Uint8Array {
-  const m: Record<string, RollingStatsData> = {};
-  for (const [k, v] of s.metrics) m[k] = rollingToData(v);
+  const m: StateData["m"] = {};
+  for (const [k, v] of s.metrics) m[k] = { r: rollingToData(v.stats), d: bytesToBase64(v.detector.saveState()) };
   const d: StateData = { v: 1, hwm: s.seq.hwm, gaps: s.seq.gaps, gf: s.seq.gapsForgotten, applied: s.applied, dup: s.duplicates, lastTsMs: s.lastTsMs, lss: s.lastStreamSeq, online: s.online, m };
   return enc.encode(JSON.stringify(d));
 }
@@ -139,8 +156,8 @@ function encodeState(s: DeviceState): Uint8Array {
 function decodeState(bytes: Uint8Array, id: string, windowSize: number): DeviceState {
   const d = JSON.parse(dec.decode(bytes)) as StateData;
   if (d.v !== 1) throw new Error(`device snapshot of ${id}: unsupported version ${String(d.v)}`);
-  const metrics = new Map<string, RollingStats>();
-  for (const [k, v] of Object.entries(d.m)) metrics.set(k, rollingFromData(v, windowSize));
+  const metrics = new Map<string, MetricState>();
+  for (const [k, v] of Object.entries(d.m)) metrics.set(k, { stats: rollingFromData(v.r, windowSize), detector: restoreDetector(base64ToBytes(v.d)) });
   return {
     id,
     seq: { hwm: d.hwm, gaps: d.gaps, gapsForgotten: d.gf },
@@ -151,6 +168,19 @@ function decodeState(bytes: Uint8Array, id: string, windowSize: number): DeviceS
     online: d.online,
     metrics,
   };
+}
+
+function bytesToBase64(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
+  return btoa(bin);
+}
+
+function base64ToBytes(b64: string): Uint8Array {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
 }
 
 /** The device actor with default settings. */

@@ -1,4 +1,5 @@
 import type { Reading } from "../../src/ports/reading.js";
+import type { DetectorParams } from "../detector/index.js";
 
 /** A validated reading from the journal. `streamSeq` is its JetStream stream sequence. */
 export interface ReadingMsg {
@@ -31,6 +32,8 @@ export interface DeviceSettings {
   windowSize: number;
   /** Most out-of-order gaps remembered below the high-water mark. Default 1024. */
   maxGaps: number;
+  /** Parameters of the streaming detector (actors/detector) for metrics first seen from now on. */
+  detectorParams: Partial<DetectorParams>;
 }
 
 export const defaultDeviceSettings: DeviceSettings = {
@@ -38,6 +41,7 @@ export const defaultDeviceSettings: DeviceSettings = {
   heartbeatTimeoutMs: 300_000,
   windowSize: 64,
   maxGaps: 1024,
+  detectorParams: {},
 };
 
 /** Event emitted on shoal.analysis.<deviceId> when a reading scores at or above the threshold. */

@@ -33,7 +33,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
       return 1;
     }
   }
-  const { cfg, log } = await loadRoleConfig(io, "up");
+  const ctx = await loadRoleConfig(io, "up");
+  const { cfg, log } = ctx;
   const runtime = await startRuntimeRole(cfg, log.child({ role: "runtime" }));
   const bridge = await startBridgeRole(cfg, log.child({ role: "bridge" }));
   let sim: SimulateStats = { sent: 0, acked: 0, failed: 0, anomaliesInjected: 0, elapsedMs: 0 };
@@ -41,6 +42,10 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     bridge: { ...bridge.stats, rejectedByCode: undefined, ...prefixed("rejected_", bridge.stats.rejectedByCode), pendingPublishes: bridge.pending() },
     runtime: runtime.stats(),
     ...(values.demo ? { simulator: sim } : {}),
+  });
+  const unsubscribe = ctx.watcher.subscribe((next) => {
+    runtime.reconfigure(next.config);
+    log.info({ version: next.version }, "configuration applied to device actors");
   });
   const registry = createMetricsRegistry({
     bridge: () => ({ received: bridge.stats.received, accepted: bridge.stats.accepted, duplicate: bridge.stats.duplicate, rejected: bridge.stats.rejected }),
@@ -78,6 +83,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   await simDone;
   await bridge.close();
   await runtime.close();
+  unsubscribe();
+  await ctx.close();
   status.server.close();
   return 0;
 }

@@ -1,3 +1,4 @@
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { ShoalConfig } from "../../config/index.js";
 import type { Logger } from "../../observability/logger.js";
 import type { ActorHost } from "../../ports/actor-host.js";
@@ -10,34 +11,62 @@ import { systemClock } from "../../adapters/system/clock.js";
 import { PartitionPump, type PumpStats } from "../../ingest/partition-pump.js";
 import { createSingleThreadHost } from "../../ingest/single-thread-host.js";
 import { createDeviceActor } from "../../../actors/device/index.js";
+import type { DeviceSettings } from "../../../actors/device/index.js";
+import { resolveDetectorParams, type DetectorParams } from "../../../actors/detector/index.js";
+
+/** Counters of the runtime role. */
+export type RuntimeStats = PumpStats & { rowsWritten: number; activeActors: number; ownedPartitions: number };
 
 /** A running runtime role. */
 export interface RuntimeRole {
-  /** Sum of the partition pumps' counters. */
-  stats(): PumpStats & { rowsWritten: number; activeActors: number };
+  stats(): RuntimeStats;
+  /** Partitions this node currently pulls. */
+  owned(): number[];
+  /** Start pulling partition `p` (after its lease was acquired). Idempotent. */
+  acquire(p: number): Promise<void>;
+  /**
+   * Hand partition `p` off gracefully: stop pulling, wait until every delivered batch is durable and
+   * acked, forget its actors (the next owner restores them), then resolve (the lease may be released).
+   */
+  release(p: number): Promise<void>;
+  /** Apply a live configuration change to the device actors (hot reload). */
+  reconfigure(cfg: ShoalConfig): void;
   close(): Promise<void>;
+}
+
+/** Which partitions to own at start: every one (single node), none (cluster mode assigns), or a list. */
+export type InitialPartitions = "all" | "none" | readonly number[];
+
+/** Device actor settings from configuration. */
+export function deviceSettingsOf(cfg: ShoalConfig): Partial<DeviceSettings> {
+  // Validates the detector parameters (RangeError naming the parameter and rule).
+  const detectorParams = resolveDetectorParams(cfg.detector.params as Partial<DetectorParams>);
+  return { threshold: cfg.detector.threshold, heartbeatTimeoutMs: cfg.runtime.heartbeatTimeoutMs, windowSize: cfg.detector.windowSize, detectorParams };
 }
 
 /**
  * The runtime role: ensures the journal and the ClickHouse schema, then runs one pump per owned
- * partition (all of them on a single node): journal → device actors → ClickHouse → ack.
+ * partition: journal → device actors → ClickHouse → ack.
  */
-export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, partitions?: readonly number[]): Promise<RuntimeRole> {
+export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: InitialPartitions = "all"): Promise<RuntimeRole> {
   const chOpts = { url: cfg.clickhouse.url, database: cfg.clickhouse.database, username: cfg.clickhouse.username, password: cfg.clickhouse.password };
   const report = await migrate(chOpts);
   log.info({ applied: report.applied, version: report.current }, "clickhouse schema ready");
-  const nc = await connectNats(cfg.nats.url, `shoal-runtime-${cfg.nodeId}`);
+  const nc: NatsConnection = await connectNats(cfg.nats.url, `shoal-runtime-${cfg.nodeId}`);
   const maxAckPending = cfg.runtime.maxAckPending;
   await ensureJournal(nc, { stream: cfg.nats.stream, partitions: cfg.nats.partitions, duplicateWindowMs: cfg.nats.duplicateWindowMs, maxAgeMs: cfg.nats.maxAgeMs, maxAckPending });
   const sink = ClickHouseSink.create({ ...chOpts, flushRows: cfg.clickhouse.flushRows, flushIntervalMs: cfg.clickhouse.flushIntervalMs }, systemClock);
   const events = createEventPublisher(nc);
-  const device = createDeviceActor({ threshold: cfg.detector.threshold, heartbeatTimeoutMs: cfg.runtime.heartbeatTimeoutMs, windowSize: cfg.detector.windowSize });
+  const device = createDeviceActor(deviceSettingsOf(cfg));
   const host: ActorHost & { active?: number } = createSingleThreadHost([device as never], systemClock, (evs) => {
     for (const e of evs) events.event(e.subject, e.data);
   });
-  const owned = partitions ?? Array.from({ length: cfg.nats.partitions }, (_, p) => p);
-  const pumps: PartitionPump[] = [];
-  for (const p of owned) {
+  const pumps = new Map<number, PartitionPump>();
+  const retired: PumpStats = { pulled: 0, acked: 0, deadLettered: 0, naks: 0, batches: 0 };
+
+  async function acquire(p: number): Promise<void> {
+    if (pumps.has(p)) return;
+    if (!Number.isInteger(p) || p < 0 || p >= cfg.nats.partitions) throw new RangeError(`partition ${p} is not in [0, ${cfg.nats.partitions})`);
     const source = await JetStreamPartitionSource.create(nc, cfg.nats.stream, p, Math.min(cfg.runtime.fetchBatch, maxAckPending));
     const pump = new PartitionPump(
       source,
@@ -47,14 +76,26 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, partitions
       { fetchBatch: cfg.runtime.fetchBatch, fetchExpiresMs: 1000, maxBatchesInFlight: Math.max(2, Math.floor(maxAckPending / cfg.runtime.fetchBatch)) },
       (err) => log.warn({ partition: p, err: (err as Error).message }, "partition pump error"),
     );
+    pumps.set(p, pump);
     pump.start();
-    pumps.push(pump);
   }
-  log.info({ partitions: owned.length, clickhouse: cfg.clickhouse.url, nats: cfg.nats.url }, "runtime started");
+
+  async function release(p: number): Promise<void> {
+    const pump = pumps.get(p);
+    if (pump === undefined) return;
+    pumps.delete(p);
+    await pump.stop();
+    for (const k of Object.keys(retired) as Array<keyof PumpStats>) retired[k] += pump.stats[k];
+    await host.resetPartition?.(p);
+  }
+
+  const start = initial === "all" ? Array.from({ length: cfg.nats.partitions }, (_, p) => p) : initial === "none" ? [] : initial;
+  for (const p of start) await acquire(p);
+  log.info({ partitions: start.length, clickhouse: cfg.clickhouse.url, nats: cfg.nats.url }, "runtime started");
   return {
     stats() {
-      const s = { pulled: 0, acked: 0, deadLettered: 0, naks: 0, batches: 0, rowsWritten: sink.stats.rowsWritten, activeActors: host.active ?? 0 };
-      for (const p of pumps) {
+      const s: RuntimeStats = { ...retired, rowsWritten: sink.stats.rowsWritten, activeActors: host.active ?? 0, ownedPartitions: pumps.size };
+      for (const p of pumps.values()) {
         s.pulled += p.stats.pulled;
         s.acked += p.stats.acked;
         s.deadLettered += p.stats.deadLettered;
@@ -63,8 +104,20 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, partitions
       }
       return s;
     },
+    owned: () => [...pumps.keys()].sort((a, b) => a - b),
+    acquire,
+    release,
+    reconfigure(next) {
+      // The single-thread host shares one settings object across its device actors; the
+      // worker-thread host broadcasts a config message to every worker instead.
+      try {
+        Object.assign(device.settings, deviceSettingsOf(next));
+      } catch (e) {
+        log.error({ err: (e as Error).message }, "configuration change rejected by the device actors; keeping the previous settings");
+      }
+    },
     async close() {
-      await Promise.all(pumps.map((p) => p.stop()));
+      await Promise.all([...pumps.keys()].map((p) => release(p)));
       await sink.close();
       await host.close();
       await nc.drain();
