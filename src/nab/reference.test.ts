@@ -1,14 +1,20 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseResultsCsv, readNabCorpus } from "./corpus.js";
 import { scoreCorpus } from "./sweeper.js";
 import { readTar } from "./tar.js";
 
-const NAB_DIR = process.env["NAB_DIR"] ?? "/work/shared/datasets/nab";
-const haveCorpus = existsSync(join(NAB_DIR, "reference", "windowedGaussian-results.tar.gz"));
+// The corpus lives in the shared folder beside the repository (../shared/datasets/nab), or NAB_DIR.
+const NAB_DIR = process.env["NAB_DIR"] ?? fileURLToPath(new URL("../../../shared/datasets/nab", import.meta.url));
+const REFERENCE = join(NAB_DIR, "reference", "windowedGaussian-results.tar.gz");
 
-describe.skipIf(!haveCorpus)("NAB scorer against NAB's published Windowed Gaussian output", () => {
+describe("NAB scorer against NAB's published Windowed Gaussian output", () => {
+  it("finds the NAB corpus", () => {
+    expect(existsSync(REFERENCE), `NAB corpus not found: ${REFERENCE} is missing (set NAB_DIR to the corpus folder)`).toBe(true);
+  });
+
   it("gives 39.65 / 20.87 / 47.41 at threshold 1.0", () => {
     const corpus = readNabCorpus(NAB_DIR);
     expect(corpus).toHaveLength(58);

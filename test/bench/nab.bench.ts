@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 /**
  * NAB benchmark of the device-actor anomaly detector.
  *
@@ -23,7 +24,7 @@ function arg(name: string, fallback: string): string {
 }
 
 const outDir = arg("out", "bench-out/nab");
-const dataDir = arg("data", process.env["NAB_DIR"] ?? "/work/shared/datasets/nab");
+const dataDir = arg("data", process.env["NAB_DIR"] ?? fileURLToPath(new URL("../../../shared/datasets/nab", import.meta.url)));
 const detectorName = arg("detector", "shoal");
 
 // Published NAB v1.1 scoreboard. Standard column as quoted in the issue; low-FP / low-FN only
