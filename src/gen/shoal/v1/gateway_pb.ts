@@ -10,10 +10,10 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shoal/v1/gateway.proto.
  */
 export const file_shoal_v1_gateway: GenFile = /*@__PURE__*/
-  fileDesc("ChZzaG9hbC92MS9nYXRld2F5LnByb3RvEghzaG9hbC52MSJUCgxNZXRyaWNXaW5kb3cSEQoJZGV2aWNlX2lkGAEgASgJEg4KBm1ldHJpYxgCIAEoCRIOCgZ2YWx1ZXMYAyADKAESEQoFdHNfbXMYBCADKANCAjACIjYKDFNjb3JlUmVxdWVzdBImCgZ3aW5kb3cYASABKAsyFi5zaG9hbC52MS5NZXRyaWNXaW5kb3ciQgoNU2NvcmVSZXNwb25zZRINCgVzY29yZRgBIAEoARIiCgVtb2RlbBgCIAEoCzITLnNob2FsLnYxLk1vZGVsSW5mbyKvAQoORXhwbGFpblJlcXVlc3QSJgoGd2luZG93GAEgASgLMhYuc2hvYWwudjEuTWV0cmljV2luZG93Eg0KBXNjb3JlGAIgASgBEjYKB2NvbnRleHQYAyADKAsyJS5zaG9hbC52MS5FeHBsYWluUmVxdWVzdC5Db250ZXh0RW50cnkaLgoMQ29udGV4dEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEidgoPRXhwbGFpblJlc3BvbnNlEg8KB3N1bW1hcnkYASABKAkSFAoMbGlrZWx5X2NhdXNlGAIgASgJEhgKEHN1Z2dlc3RlZF9hY3Rpb24YAyABKAkSIgoFbW9kZWwYBCABKAsyEy5zaG9hbC52MS5Nb2RlbEluZm8iUQoMRW1iZWRSZXF1ZXN0Eg4KBHRleHQYASABKAlIABIoCgZ3aW5kb3cYAiABKAsyFi5zaG9hbC52MS5NZXRyaWNXaW5kb3dIAEIHCgVpbnB1dCJDCg1FbWJlZFJlc3BvbnNlEg4KBnZlY3RvchgBIAMoAhIiCgVtb2RlbBgCIAEoCzITLnNob2FsLnYxLk1vZGVsSW5mbyIwChBTdW1tYXJpemVSZXF1ZXN0Eg0KBXRpdGxlGAEgASgJEg0KBWl0ZW1zGAIgAygJIkgKEVN1bW1hcml6ZVJlc3BvbnNlEg8KB3N1bW1hcnkYASABKAkSIgoFbW9kZWwYAiABKAsyEy5zaG9hbC52MS5Nb2RlbEluZm8ikwEKCU1vZGVsSW5mbxIQCghwcm92aWRlchgBIAEoCRINCgVtb2RlbBgCIAEoCRIWCg5wcm9tcHRfdmVyc2lvbhgDIAEoCRIOCgZjYWNoZWQYBCABKAgSFAoMaW5wdXRfdG9rZW5zGAUgASgNEhUKDW91dHB1dF90b2tlbnMYBiABKA0SEAoIY29zdF91c2QYByABKAEyjwIKE01vZGVsR2F0ZXdheVNlcnZpY2USOAoFU2NvcmUSFi5zaG9hbC52MS5TY29yZVJlcXVlc3QaFy5zaG9hbC52MS5TY29yZVJlc3BvbnNlEj4KB0V4cGxhaW4SGC5zaG9hbC52MS5FeHBsYWluUmVxdWVzdBoZLnNob2FsLnYxLkV4cGxhaW5SZXNwb25zZRI4CgVFbWJlZBIWLnNob2FsLnYxLkVtYmVkUmVxdWVzdBoXLnNob2FsLnYxLkVtYmVkUmVzcG9uc2USRAoJU3VtbWFyaXplEhouc2hvYWwudjEuU3VtbWFyaXplUmVxdWVzdBobLnNob2FsLnYxLlN1bW1hcml6ZVJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("ChZzaG9hbC92MS9nYXRld2F5LnByb3RvEghzaG9hbC52MSJQCgxNZXRyaWNXaW5kb3cSEQoJZGV2aWNlX2lkGAEgASgJEg4KBm1ldHJpYxgCIAEoCRIOCgZ2YWx1ZXMYAyADKAESDQoFdHNfbXMYBCADKAMiNgoMU2NvcmVSZXF1ZXN0EiYKBndpbmRvdxgBIAEoCzIWLnNob2FsLnYxLk1ldHJpY1dpbmRvdyJRCg1TY29yZVJlc3BvbnNlEg0KBXNjb3JlGAEgASgBEiIKBW1vZGVsGAIgASgLMhMuc2hvYWwudjEuTW9kZWxJbmZvEg0KBWVycm9yGAMgASgJIj0KEVNjb3JlQmF0Y2hSZXF1ZXN0EigKCHJlcXVlc3RzGAEgAygLMhYuc2hvYWwudjEuU2NvcmVSZXF1ZXN0IkAKElNjb3JlQmF0Y2hSZXNwb25zZRIqCglyZXNwb25zZXMYASADKAsyFy5zaG9hbC52MS5TY29yZVJlc3BvbnNlIq8BCg5FeHBsYWluUmVxdWVzdBImCgZ3aW5kb3cYASABKAsyFi5zaG9hbC52MS5NZXRyaWNXaW5kb3cSDQoFc2NvcmUYAiABKAESNgoHY29udGV4dBgDIAMoCzIlLnNob2FsLnYxLkV4cGxhaW5SZXF1ZXN0LkNvbnRleHRFbnRyeRouCgxDb250ZXh0RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJ2Cg9FeHBsYWluUmVzcG9uc2USDwoHc3VtbWFyeRgBIAEoCRIUCgxsaWtlbHlfY2F1c2UYAiABKAkSGAoQc3VnZ2VzdGVkX2FjdGlvbhgDIAEoCRIiCgVtb2RlbBgEIAEoCzITLnNob2FsLnYxLk1vZGVsSW5mbyJlCgxFbWJlZFJlcXVlc3QSDgoEdGV4dBgBIAEoCUgAEigKBndpbmRvdxgCIAEoCzIWLnNob2FsLnYxLk1ldHJpY1dpbmRvd0gAEhIKCnN1YmplY3RfaWQYAyABKAlCBwoFaW5wdXQiQwoNRW1iZWRSZXNwb25zZRIOCgZ2ZWN0b3IYASADKAISIgoFbW9kZWwYAiABKAsyEy5zaG9hbC52MS5Nb2RlbEluZm8iRAoQU3VtbWFyaXplUmVxdWVzdBINCgV0aXRsZRgBIAEoCRINCgVpdGVtcxgCIAMoCRISCgpzdWJqZWN0X2lkGAMgASgJIkgKEVN1bW1hcml6ZVJlc3BvbnNlEg8KB3N1bW1hcnkYASABKAkSIgoFbW9kZWwYAiABKAsyEy5zaG9hbC52MS5Nb2RlbEluZm8i4wEKCU1vZGVsSW5mbxIQCghwcm92aWRlchgBIAEoCRINCgVtb2RlbBgCIAEoCRIWCg5wcm9tcHRfdmVyc2lvbhgDIAEoCRIOCgZjYWNoZWQYBCABKAgSFAoMaW5wdXRfdG9rZW5zGAUgASgNEhUKDW91dHB1dF90b2tlbnMYBiABKA0SEAoIY29zdF91c2QYByABKAESEAoIZGVncmFkZWQYCCABKAgSFwoPZGVncmFkZWRfcmVhc29uGAkgASgJEhAKCGF0dGVtcHRzGAogASgNEhEKCXNpZ25hdHVyZRgLIAEoCTLYAgoTTW9kZWxHYXRld2F5U2VydmljZRI4CgVTY29yZRIWLnNob2FsLnYxLlNjb3JlUmVxdWVzdBoXLnNob2FsLnYxLlNjb3JlUmVzcG9uc2USRwoKU2NvcmVCYXRjaBIbLnNob2FsLnYxLlNjb3JlQmF0Y2hSZXF1ZXN0Ghwuc2hvYWwudjEuU2NvcmVCYXRjaFJlc3BvbnNlEj4KB0V4cGxhaW4SGC5zaG9hbC52MS5FeHBsYWluUmVxdWVzdBoZLnNob2FsLnYxLkV4cGxhaW5SZXNwb25zZRI4CgVFbWJlZBIWLnNob2FsLnYxLkVtYmVkUmVxdWVzdBoXLnNob2FsLnYxLkVtYmVkUmVzcG9uc2USRAoJU3VtbWFyaXplEhouc2hvYWwudjEuU3VtbWFyaXplUmVxdWVzdBobLnNob2FsLnYxLlN1bW1hcml6ZVJlc3BvbnNlYgZwcm90bzM");
 
 /**
- * A window of one metric of one device.
+ * A window of one metric of one device, oldest value first.
  *
  * @generated from message shoal.v1.MetricWindow
  */
@@ -34,7 +34,10 @@ export type MetricWindow = Message<"shoal.v1.MetricWindow"> & {
   values: number[];
 
   /**
-   * @generated from field: repeated int64 ts_ms = 4 [jstype = JS_NUMBER];
+   * Timestamps of `values` in ms since the Unix epoch (optional; same length as values when set).
+   * (protobuf-es maps int64 to bigint; jstype = JS_NUMBER is not honoured, so it is not set.)
+   *
+   * @generated from field: repeated int64 ts_ms = 4;
    */
   tsMs: bigint[];
 };
@@ -68,7 +71,7 @@ export const ScoreRequestSchema: GenMessage<ScoreRequest> = /*@__PURE__*/
  */
 export type ScoreResponse = Message<"shoal.v1.ScoreResponse"> & {
   /**
-   * Anomaly score in [0, 1].
+   * Anomaly score in [0, 1] of the window's last value.
    *
    * @generated from field: double score = 1;
    */
@@ -78,6 +81,13 @@ export type ScoreResponse = Message<"shoal.v1.ScoreResponse"> & {
    * @generated from field: shoal.v1.ModelInfo model = 2;
    */
   model?: ModelInfo | undefined;
+
+  /**
+   * Set only inside ScoreBatchResponse when this item failed (e.g. an invalid window).
+   *
+   * @generated from field: string error = 3;
+   */
+  error: string;
 };
 
 /**
@@ -86,6 +96,40 @@ export type ScoreResponse = Message<"shoal.v1.ScoreResponse"> & {
  */
 export const ScoreResponseSchema: GenMessage<ScoreResponse> = /*@__PURE__*/
   messageDesc(file_shoal_v1_gateway, 2);
+
+/**
+ * @generated from message shoal.v1.ScoreBatchRequest
+ */
+export type ScoreBatchRequest = Message<"shoal.v1.ScoreBatchRequest"> & {
+  /**
+   * @generated from field: repeated shoal.v1.ScoreRequest requests = 1;
+   */
+  requests: ScoreRequest[];
+};
+
+/**
+ * Describes the message shoal.v1.ScoreBatchRequest.
+ * Use `create(ScoreBatchRequestSchema)` to create a new message.
+ */
+export const ScoreBatchRequestSchema: GenMessage<ScoreBatchRequest> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_gateway, 3);
+
+/**
+ * @generated from message shoal.v1.ScoreBatchResponse
+ */
+export type ScoreBatchResponse = Message<"shoal.v1.ScoreBatchResponse"> & {
+  /**
+   * @generated from field: repeated shoal.v1.ScoreResponse responses = 1;
+   */
+  responses: ScoreResponse[];
+};
+
+/**
+ * Describes the message shoal.v1.ScoreBatchResponse.
+ * Use `create(ScoreBatchResponseSchema)` to create a new message.
+ */
+export const ScoreBatchResponseSchema: GenMessage<ScoreBatchResponse> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_gateway, 4);
 
 /**
  * @generated from message shoal.v1.ExplainRequest
@@ -97,6 +141,8 @@ export type ExplainRequest = Message<"shoal.v1.ExplainRequest"> & {
   window?: MetricWindow | undefined;
 
   /**
+   * Anomaly score in [0, 1] that triggered the explanation (from the local detector).
+   *
    * @generated from field: double score = 2;
    */
   score: number;
@@ -114,7 +160,7 @@ export type ExplainRequest = Message<"shoal.v1.ExplainRequest"> & {
  * Use `create(ExplainRequestSchema)` to create a new message.
  */
 export const ExplainRequestSchema: GenMessage<ExplainRequest> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_gateway, 3);
+  messageDesc(file_shoal_v1_gateway, 5);
 
 /**
  * @generated from message shoal.v1.ExplainResponse
@@ -146,7 +192,7 @@ export type ExplainResponse = Message<"shoal.v1.ExplainResponse"> & {
  * Use `create(ExplainResponseSchema)` to create a new message.
  */
 export const ExplainResponseSchema: GenMessage<ExplainResponse> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_gateway, 4);
+  messageDesc(file_shoal_v1_gateway, 6);
 
 /**
  * @generated from message shoal.v1.EmbedRequest
@@ -168,6 +214,13 @@ export type EmbedRequest = Message<"shoal.v1.EmbedRequest"> & {
     value: MetricWindow;
     case: "window";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * Key of the A/B split for text input (e.g. a device id); windows use their device id.
+   *
+   * @generated from field: string subject_id = 3;
+   */
+  subjectId: string;
 };
 
 /**
@@ -175,7 +228,7 @@ export type EmbedRequest = Message<"shoal.v1.EmbedRequest"> & {
  * Use `create(EmbedRequestSchema)` to create a new message.
  */
 export const EmbedRequestSchema: GenMessage<EmbedRequest> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_gateway, 5);
+  messageDesc(file_shoal_v1_gateway, 7);
 
 /**
  * @generated from message shoal.v1.EmbedResponse
@@ -197,7 +250,7 @@ export type EmbedResponse = Message<"shoal.v1.EmbedResponse"> & {
  * Use `create(EmbedResponseSchema)` to create a new message.
  */
 export const EmbedResponseSchema: GenMessage<EmbedResponse> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_gateway, 6);
+  messageDesc(file_shoal_v1_gateway, 8);
 
 /**
  * @generated from message shoal.v1.SummarizeRequest
@@ -212,6 +265,13 @@ export type SummarizeRequest = Message<"shoal.v1.SummarizeRequest"> & {
    * @generated from field: repeated string items = 2;
    */
   items: string[];
+
+  /**
+   * Key of the A/B split (e.g. a report id); defaults to the title.
+   *
+   * @generated from field: string subject_id = 3;
+   */
+  subjectId: string;
 };
 
 /**
@@ -219,7 +279,7 @@ export type SummarizeRequest = Message<"shoal.v1.SummarizeRequest"> & {
  * Use `create(SummarizeRequestSchema)` to create a new message.
  */
 export const SummarizeRequestSchema: GenMessage<SummarizeRequest> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_gateway, 7);
+  messageDesc(file_shoal_v1_gateway, 9);
 
 /**
  * @generated from message shoal.v1.SummarizeResponse
@@ -241,7 +301,7 @@ export type SummarizeResponse = Message<"shoal.v1.SummarizeResponse"> & {
  * Use `create(SummarizeResponseSchema)` to create a new message.
  */
 export const SummarizeResponseSchema: GenMessage<SummarizeResponse> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_gateway, 8);
+  messageDesc(file_shoal_v1_gateway, 10);
 
 /**
  * Which provider, model and prompt version produced an answer, and what it cost.
@@ -265,6 +325,8 @@ export type ModelInfo = Message<"shoal.v1.ModelInfo"> & {
   promptVersion: string;
 
   /**
+   * Served from the cache (no upstream call for this request).
+   *
    * @generated from field: bool cached = 4;
    */
   cached: boolean;
@@ -283,6 +345,34 @@ export type ModelInfo = Message<"shoal.v1.ModelInfo"> & {
    * @generated from field: double cost_usd = 7;
    */
   costUsd: number;
+
+  /**
+   * Answered by a fallback (ultimately `local`) instead of the configured primary.
+   *
+   * @generated from field: bool degraded = 8;
+   */
+  degraded: boolean;
+
+  /**
+   * Why it degraded: gated, budget, circuit_open, rate_limited, upstream, deadline, overload, invalid_output.
+   *
+   * @generated from field: string degraded_reason = 9;
+   */
+  degradedReason: string;
+
+  /**
+   * Upstream attempts made (0 for cache hits and local answers).
+   *
+   * @generated from field: uint32 attempts = 10;
+   */
+  attempts: number;
+
+  /**
+   * Normalised pattern signature used as the cache key (hex).
+   *
+   * @generated from field: string signature = 11;
+   */
+  signature: string;
 };
 
 /**
@@ -290,11 +380,13 @@ export type ModelInfo = Message<"shoal.v1.ModelInfo"> & {
  * Use `create(ModelInfoSchema)` to create a new message.
  */
 export const ModelInfoSchema: GenMessage<ModelInfo> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_gateway, 9);
+  messageDesc(file_shoal_v1_gateway, 11);
 
 /**
- * The one place where AI is called: cached, rate-limited, retried, failed over and paid for.
- * Draft: the model-gateway issue owns its evolution.
+ * The model gateway: the one place where AI is called, cached, rate-limited, retried, failed over
+ * and paid for. Served by `shoal gateway` over gRPC (h2c) with the standard health
+ * (grpc.health.v1.Health) and reflection (grpc.reflection.v1 / v1alpha) services.
+ * The issue names it `shoal.v1.ModelGateway`; buf STANDARD lint requires the `Service` suffix.
  *
  * @generated from service shoal.v1.ModelGatewayService
  */
@@ -308,6 +400,17 @@ export const ModelGatewayService: GenService<{
     methodKind: "unary";
     input: typeof ScoreRequestSchema;
     output: typeof ScoreResponseSchema;
+  },
+  /**
+   * Many Score requests in one call (the gateway client micro-batches into this). Responses are
+   * in request order; a failed item carries `error` instead of failing the whole batch.
+   *
+   * @generated from rpc shoal.v1.ModelGatewayService.ScoreBatch
+   */
+  scoreBatch: {
+    methodKind: "unary";
+    input: typeof ScoreBatchRequestSchema;
+    output: typeof ScoreBatchResponseSchema;
   },
   /**
    * Natural-language explanation of an anomaly.
