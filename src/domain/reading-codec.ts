@@ -1,4 +1,5 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
+import { decodeReadingWire, encodeReadingWire } from "./reading-wire.js";
 import { ReadingSchema } from "../gen/shoal/v1/reading_pb.js";
 import type { Reading } from "../ports/reading.js";
 
@@ -187,15 +188,12 @@ function clip(s: string, n = 64): string {
 
 /** Encode a validated reading as shoal.v1.Reading protobuf (the journal format). */
 export function encodeReading(r: Reading): Uint8Array {
-  return toBinary(
-    ReadingSchema,
-    create(ReadingSchema, { deviceId: r.deviceId, seq: BigInt(r.seq), tsMs: BigInt(r.tsMs), metrics: r.metrics as Record<string, number>, log: r.log }),
-  );
+  return encodeReadingWire(r);
 }
 
-/** Decode a journal message (trusted: written by the bridge). Throws on corrupt bytes. */
+/** Decode a journal message (written by the bridge). Throws on corrupt bytes. */
 export function decodeJournalReading(bytes: Uint8Array): Reading {
-  const m = fromBinary(ReadingSchema, bytes);
-  const base = { deviceId: m.deviceId, seq: Number(m.seq), tsMs: Number(m.tsMs), metrics: m.metrics };
-  return m.log === undefined ? base : { ...base, log: m.log };
+  const r = decodeReadingWire(bytes);
+  if (r.deviceId === "" || r.seq < 1) throw new RangeError("journal message is not a valid shoal.v1.Reading (no device id or seq)");
+  return r;
 }
