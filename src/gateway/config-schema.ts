@@ -179,7 +179,7 @@ const schema = z.strictObject({
       maxQueue: z.number().int().min(0).default(10_000),
       /** Per-call timeout of the async caller. */
       timeout: duration("60s"),
-      scoreMaxBatch: z.number().int().min(1).default(512),
+      scoreMaxBatch: z.number().int().min(1).default(1024),
       /** 0 = flush on the next macrotask. */
       scoreMaxWait: duration("0ms"),
     },

@@ -1,0 +1,2 @@
+export { createKeyvStore } from "./create-keyv-store.js";
+export type { KeyvStoreOptions } from "./create-keyv-store.js";

@@ -1,0 +1,133 @@
+import { StorageType } from "@nats-io/jetstream";
+import { Kvm, type KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { ActorSnapshot, SnapshotEntry, SnapshotKey, SnapshotStore } from "../../ports/snapshot-store.js";
+import { ShoalError } from "../../errors/shoal-error.js";
+
+/** Options of the NATS KV snapshot store. */
+export interface KvSnapshotStoreOptions {
+  /** Bucket name. Default "shoal-snapshots". */
+  readonly bucket?: string;
+  /** Replicas of the bucket (cluster). Default 1. */
+  readonly replicas?: number;
+  /** Concurrent KV requests per getMany/putMany (pipelined on one connection). Default 256. */
+  readonly concurrency?: number;
+}
+
+const VERSION = 1;
+const HEADER = 17; // u8 version, f64 lastDeviceSeq, f64 streamSeq (little endian)
+
+/**
+ * SnapshotStore on a NATS KV bucket: key `a.<type>.<escaped id>` per actor, value = 17-byte
+ * header (version, lastDeviceSeq, streamSeq) + the actor's state bytes; `cp.<partition>` holds
+ * partition replay checkpoints. History 1 (only the latest snapshot matters), file storage.
+ * Vendor errors become ShoalError `storage_unavailable` (retryable).
+ */
+export class KvSnapshotStore implements SnapshotStore {
+  private constructor(
+    private readonly kv: KV,
+    private readonly concurrency: number,
+  ) {}
+
+  /** Create (or open) the bucket on `nc`. The connection stays the caller's. */
+  static async create(nc: NatsConnection, opts: KvSnapshotStoreOptions = {}): Promise<KvSnapshotStore> {
+    try {
+      const kv = await new Kvm(nc).create(opts.bucket ?? "shoal-snapshots", { history: 1, replicas: opts.replicas ?? 1, storage: StorageType.File });
+      return new KvSnapshotStore(kv, opts.concurrency ?? 256);
+    } catch (err) {
+      throw unavailable("open snapshot bucket", err);
+    }
+  }
+
+  async getMany(keys: readonly SnapshotKey[]): Promise<(ActorSnapshot | undefined)[]> {
+    const out = new Array<ActorSnapshot | undefined>(keys.length);
+    await this.pool(keys.length, async (i) => {
+      const k = keys[i]!;
+      const e = await this.kv.get(actorKey(k.actorType, k.actorId));
+      out[i] = e === null || e.operation !== "PUT" || e.value.length < HEADER ? undefined : decodeSnapshot(e.value);
+    }, "get snapshots");
+    return out;
+  }
+
+  async putMany(entries: readonly SnapshotEntry[]): Promise<void> {
+    await this.pool(entries.length, async (i) => {
+      const e = entries[i]!;
+      await this.kv.put(actorKey(e.actorType, e.actorId), encodeSnapshot(e.snapshot));
+    }, "put snapshots");
+  }
+
+  async getCheckpoint(partition: number): Promise<number | undefined> {
+    try {
+      const e = await this.kv.get(`cp.${partition}`);
+      if (e === null || e.operation !== "PUT") return undefined;
+      const v = Number(new TextDecoder().decode(e.value));
+      return Number.isSafeInteger(v) ? v : undefined;
+    } catch (err) {
+      throw unavailable("get checkpoint", err);
+    }
+  }
+
+  async putCheckpoint(partition: number, streamSeq: number): Promise<void> {
+    try {
+      await this.kv.put(`cp.${partition}`, new TextEncoder().encode(String(streamSeq)));
+    } catch (err) {
+      throw unavailable("put checkpoint", err);
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private async pool(n: number, fn: (i: number) => Promise<void>, what: string): Promise<void> {
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < n) await fn(next++);
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(this.concurrency, n) }, lane));
+    } catch (err) {
+      throw unavailable(what, err);
+    }
+  }
+}
+
+/** KV key of an actor: `a.<type>.<id>` with every char outside [A-Za-z0-9_-] escaped as `=XX`. */
+export function actorKey(type: string, id: string): string {
+  return `a.${escapeToken(type)}.${escapeToken(id)}`;
+}
+
+function escapeToken(s: string): string {
+  if (/^[A-Za-z0-9_-]+$/.test(s)) return s;
+  let out = "";
+  for (const ch of s) {
+    if (/[A-Za-z0-9_-]/.test(ch)) out += ch;
+    else for (const b of new TextEncoder().encode(ch)) out += `=${b.toString(16).padStart(2, "0")}`;
+  }
+  return out === "" ? "=" : out;
+}
+
+/** Value bytes of a snapshot. */
+export function encodeSnapshot(s: ActorSnapshot): Uint8Array {
+  const buf = new Uint8Array(HEADER + s.state.length);
+  const dv = new DataView(buf.buffer);
+  dv.setUint8(0, VERSION);
+  dv.setFloat64(1, s.lastDeviceSeq, true);
+  dv.setFloat64(9, s.streamSeq, true);
+  buf.set(s.state, HEADER);
+  return buf;
+}
+
+/** Parse value bytes written by `encodeSnapshot`. */
+export function decodeSnapshot(b: Uint8Array): ActorSnapshot {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const v = dv.getUint8(0);
+  if (v !== VERSION) throw new ShoalError(`snapshot value version ${v} is not supported (expected ${VERSION})`, { code: "invalid_input", retryable: false });
+  // A plain Uint8Array copy (the client hands out Buffers that alias its read buffer).
+  const state = new Uint8Array(b.byteLength - HEADER);
+  state.set(b.subarray(HEADER));
+  return { lastDeviceSeq: dv.getFloat64(1, true), streamSeq: dv.getFloat64(9, true), state };
+}
+
+function unavailable(what: string, err: unknown): ShoalError {
+  if (err instanceof ShoalError) return err;
+  return new ShoalError(`snapshot store: ${what} failed: ${(err as Error)?.message ?? String(err)}`, { code: "storage_unavailable", retryable: true, cause: err });
+}

@@ -1,0 +1,131 @@
+/**
+ * Errors of the model gateway. Every error has a stable `code`, a `retryable` flag (may the same
+ * call succeed if tried again later?) and an optional `retryAfterMs` hint from the upstream.
+ * Provider adapters map vendor errors to these at their boundary.
+ */
+
+/** Stable error codes of the gateway (also used as `degraded_reason` and metric labels). */
+export type GatewayErrorCode =
+  | "rate_limited"
+  | "upstream"
+  | "timeout"
+  | "deadline_exceeded"
+  | "circuit_open"
+  | "budget_exhausted"
+  | "overloaded"
+  | "invalid_request"
+  | "invalid_output"
+  | "auth"
+  | "unavailable"
+  | "internal";
+
+export interface GatewayErrorOptions {
+  readonly cause?: unknown;
+  readonly retryAfterMs?: number;
+  /** HTTP status of the upstream response, when there was one. */
+  readonly status?: number;
+}
+
+/** Base class of all gateway errors. */
+export class GatewayError extends Error {
+  override readonly name: string = "GatewayError";
+  readonly retryAfterMs: number | undefined;
+  readonly status: number | undefined;
+  constructor(
+    readonly code: GatewayErrorCode,
+    message: string,
+    readonly retryable: boolean,
+    opts: GatewayErrorOptions = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.retryAfterMs = opts.retryAfterMs;
+    this.status = opts.status;
+  }
+}
+
+/** The upstream answered 429; retry after `retryAfterMs` when given. */
+export class RateLimitedError extends GatewayError {
+  override readonly name = "RateLimitedError";
+  constructor(message: string, opts: GatewayErrorOptions = {}) {
+    super("rate_limited", message, true, opts);
+  }
+}
+
+/** The upstream failed (5xx, connection reset). Retryable. */
+export class UpstreamError extends GatewayError {
+  override readonly name = "UpstreamError";
+  constructor(message: string, opts: GatewayErrorOptions = {}) {
+    super("upstream", message, true, opts);
+  }
+}
+
+/** One upstream attempt took longer than its timeout. Retryable. */
+export class UpstreamTimeoutError extends GatewayError {
+  override readonly name = "UpstreamTimeoutError";
+  constructor(message: string, opts: GatewayErrorOptions = {}) {
+    super("timeout", message, true, opts);
+  }
+}
+
+/** The caller's deadline passed (or would pass before the next attempt). Not retryable. */
+export class DeadlineExceededError extends GatewayError {
+  override readonly name = "DeadlineExceededError";
+  constructor(message = "deadline exceeded", opts: GatewayErrorOptions = {}) {
+    super("deadline_exceeded", message, false, opts);
+  }
+}
+
+/** The provider's circuit breaker is open: calls fail fast until it half-opens. */
+export class CircuitOpenError extends GatewayError {
+  override readonly name = "CircuitOpenError";
+  constructor(provider: string, retryAfterMs: number) {
+    super("circuit_open", `circuit breaker of ${provider} is open`, true, { retryAfterMs });
+  }
+}
+
+/** The LLM budget of the current period is spent. */
+export class BudgetExhaustedError extends GatewayError {
+  override readonly name = "BudgetExhaustedError";
+  constructor(message: string, retryAfterMs?: number) {
+    super("budget_exhausted", message, false, retryAfterMs === undefined ? {} : { retryAfterMs });
+  }
+}
+
+/** A bounded queue (rate limit wait, concurrency cap, client in-flight) is full. */
+export class OverloadedError extends GatewayError {
+  override readonly name = "OverloadedError";
+  constructor(message: string) {
+    super("overloaded", message, true);
+  }
+}
+
+/** The request is malformed; the message names the field and the rule. */
+export class InvalidRequestError extends GatewayError {
+  override readonly name = "InvalidRequestError";
+  constructor(message: string) {
+    super("invalid_request", message, false);
+  }
+}
+
+/** The model answered, but not in the required shape (e.g. JSON not matching the schema). */
+export class InvalidOutputError extends GatewayError {
+  override readonly name = "InvalidOutputError";
+  constructor(message: string, opts: GatewayErrorOptions = {}) {
+    super("invalid_output", message, false, opts);
+  }
+}
+
+/** Credentials rejected (401/403). Not retryable; never includes the key. */
+export class AuthError extends GatewayError {
+  override readonly name = "AuthError";
+  constructor(message: string, opts: GatewayErrorOptions = {}) {
+    super("auth", message, false, opts);
+  }
+}
+
+/** Wrap anything thrown into a GatewayError (unknown errors are `internal`, not retryable). */
+export function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new GatewayError("internal", message, false, { cause: err });
+}

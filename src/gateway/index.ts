@@ -1,0 +1,21 @@
+/** The model gateway: public surface. */
+export { createGateway } from "./gateway.js";
+export type { GatewayDeps, GatewayService, GatewayStats } from "./gateway.js";
+export { startGatewayServer, gatewayHandlers, GATEWAY_SERVICE_NAME } from "./server.js";
+export type { GatewayServer, GatewayServerOptions } from "./server.js";
+export { createGatewayClient, fromServiceError } from "./client.js";
+export type { GatewayClient, GatewayClientOptions } from "./client.js";
+export { AsyncGatewayCaller, GATEWAY_SERVICE } from "./async-caller.js";
+export type { AsyncCallerOptions, AsyncCallerStats, GatewayCall, ReplyHandler, ReplyOf } from "./async-caller.js";
+export { gatewayConfigSchema } from "./config-schema.js";
+export type { GatewayConfig, ModelConfig, PromptConfig, PromptVersionConfig, ProviderConfig } from "./config-schema.js";
+export { createGatewayMetrics } from "./metrics.js";
+export type { GatewayMetrics } from "./metrics.js";
+export { createLocalModels, robustZScore, zToScore } from "./providers/local.js";
+export type { LocalModels, ScoreFn } from "./providers/local.js";
+export { createLocalScoreFn, detectorMinPoints } from "./providers/local-score.js";
+export { systemClock } from "./clock.js";
+export type { Random } from "./clock.js";
+export { PatternCache, createMemoryStore } from "./cache.js";
+export type { CacheStore } from "./cache.js";
+export * from "./errors.js";

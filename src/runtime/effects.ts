@@ -1,0 +1,73 @@
+import type { ActorAddress } from "../ports/actor.js";
+import type { BatchEffects, Envelope, OutCall, OutDeadLetter, OutEvent } from "../ports/actor-host.js";
+import type { Row } from "../ports/row-sink.js";
+
+/** A message for an actor hosted by another shard; the host routes it. */
+export interface OutSend {
+  readonly to: ActorAddress;
+  readonly msg: { readonly type: string };
+}
+
+/** Effects accumulated for one batch (BatchEffects + cross-shard sends). */
+export class EffectsAcc implements BatchEffects {
+  readonly rows = new Map<string, Row[]>();
+  readonly events: OutEvent[] = [];
+  readonly calls: OutCall[] = [];
+  readonly deadLetters: OutDeadLetter[] = [];
+  readonly sends: OutSend[] = [];
+
+  get empty(): boolean {
+    return this.rows.size === 0 && this.events.length === 0 && this.calls.length === 0 && this.deadLetters.length === 0 && this.sends.length === 0;
+  }
+}
+
+/** Plain BatchEffects, empty. */
+export function emptyEffects(): BatchEffects {
+  return { rows: new Map(), events: [], calls: [], deadLetters: [] };
+}
+
+/** Append `src` into `dst` (rows by table keep their order). */
+export function mergeEffects(dst: BatchEffects, src: BatchEffects): void {
+  for (const [table, rows] of src.rows) {
+    const d = dst.rows.get(table);
+    if (d === undefined) dst.rows.set(table, rows.slice());
+    else for (const r of rows) d.push(r);
+  }
+  for (const e of src.events) dst.events.push(e);
+  for (const c of src.calls) dst.calls.push(c);
+  for (const d of src.deadLetters) dst.deadLetters.push(d);
+}
+
+/**
+ * A batch of envelopes in columns (structured-clone friendly: five arrays instead of one object
+ * per message). `seqs`/`parts` may be typed arrays.
+ */
+export interface Columns {
+  readonly types: readonly string[];
+  readonly ids: readonly string[];
+  readonly parts: ArrayLike<number>;
+  readonly seqs: ArrayLike<number>;
+  readonly msgs: readonly { readonly type: string }[];
+}
+
+/** Envelopes to columns. */
+export function toColumns(batch: readonly Envelope[]): Columns {
+  const n = batch.length;
+  const types = new Array<string>(n);
+  const ids = new Array<string>(n);
+  const parts = new Int32Array(n);
+  const seqs = new Float64Array(n);
+  const msgs = new Array<{ readonly type: string }>(n);
+  for (let i = 0; i < n; i++) {
+    const e = batch[i]!;
+    types[i] = e.actorType;
+    ids[i] = e.actorId;
+    parts[i] = e.partition;
+    seqs[i] = e.streamSeq;
+    msgs[i] = e.msg;
+  }
+  return { types, ids, parts, seqs, msgs };
+}
+
+/** Stage name of runtime dead letters (subject `shoal.dlq.runtime`). */
+export const DLQ_STAGE = "runtime";

@@ -1,0 +1,257 @@
+import { describe, expect, it } from "vitest";
+import type { BatchEffects, Envelope } from "../ports/actor-host.js";
+import { createSimClock } from "./clocks.js";
+import { createInlineHost, type InlineHostOptions } from "./inline-host.js";
+import { partitionFor } from "./partition.js";
+import { MemoryJournal } from "./testing/memory-journal.js";
+import { MemorySnapshotStore } from "./testing/memory-snapshot-store.js";
+import { RecordingMetrics } from "./testing/recording-metrics.js";
+import { createCounterActor, type CounterMsg, type CounterState } from "./testing/test-actors.js";
+
+const P = 4;
+const part = partitionFor(P);
+let seq = 0;
+function env(id: string, msg: CounterMsg, streamSeq = ++seq): Envelope {
+  return { actorType: "counter", actorId: id, partition: part("counter", id), streamSeq, msg };
+}
+const add = (id: string, s: number, n = 1) => env(id, { type: "add", n, seq: s });
+
+function setup(over: Partial<InlineHostOptions> = {}) {
+  const clock = createSimClock();
+  const store = new MemorySnapshotStore();
+  const background: BatchEffects[] = [];
+  const host = createInlineHost({
+    logics: [createCounterActor()],
+    snapshots: store,
+    clock,
+    partitions: P,
+    defer: (fn) => setImmediate(fn),
+    onEffects: (e) => background.push(e),
+    ...over,
+  });
+  const state = (id: string) => host.peek("counter", id) as CounterState | undefined;
+  return { clock, store, host, background, state };
+}
+
+describe("inline host", () => {
+  it("runs turns in order per actor and returns the batch's effects", async () => {
+    const { host, state } = setup();
+    const fx = await host.deliver([add("a", 1), add("b", 1), add("a", 2), add("a", 3), add("b", 2)]);
+    expect(state("a")!.log).toEqual([1, 2, 3]);
+    expect(state("b")!.log).toEqual([1, 2]);
+    expect(fx.rows.get("counts")!.filter((r) => r.id === "a").map((r) => r.seq)).toEqual([1, 2, 3]);
+    await host.close();
+  });
+
+  it("dead-letters unknown actor types without stopping the batch", async () => {
+    const { host, state } = setup();
+    const bad: Envelope = { actorType: "nope", actorId: "x", partition: 0, streamSeq: 1, msg: { type: "add" } };
+    const fx = await host.deliver([bad, add("a", 1)]);
+    expect(fx.deadLetters).toHaveLength(1);
+    expect(fx.deadLetters[0]!.code).toBe("unknown_actor_type");
+    expect(fx.deadLetters[0]!.stage).toBe("runtime");
+    expect(state("a")!.total).toBe(1);
+    await host.close();
+  });
+
+  it("restarts a throwing actor from its last good state with backoff; the failed turns have no effects", async () => {
+    const { host, clock, state } = setup({ maxAttempts: 5, backoffBaseMs: 100 });
+    const p = host.deliver([add("a", 1), env("a", { type: "fail", seq: 2, times: 2 }), add("a", 3), add("b", 1)]);
+    await new Promise((r) => setImmediate(r));
+    // b is not blocked by a's backoff.
+    expect(state("b")!.total).toBe(1);
+    expect(state("a")!.log).toEqual([1]);
+    clock.advance(100); // retry 2 fails, backoff 200
+    clock.advance(200);
+    const fx = await p;
+    expect(state("a")!.log).toEqual([1, 2, 3]);
+    // Only the successful attempt's event survives.
+    expect(fx.events.filter((e) => e.subject === "attempt")).toHaveLength(1);
+    const stats = (await host.introspect()).workers[0]!;
+    expect(stats.restarts).toBe(2);
+    await host.close();
+  });
+
+  it("dead-letters a message that fails K times, with the error, and goes on", async () => {
+    const { host, clock, state } = setup({ maxAttempts: 3, backoffBaseMs: 10 });
+    const p = host.deliver([add("a", 1), env("a", { type: "fail", seq: 2, times: 99 }), add("a", 3)]);
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setImmediate(r));
+      clock.advance(1000);
+    }
+    const fx = await p;
+    expect(fx.deadLetters).toHaveLength(1);
+    expect(fx.deadLetters[0]!.reason).toMatch(/fail a:2 attempt 3/);
+    expect(fx.deadLetters[0]!.envelope.msg.type).toBe("fail");
+    expect(state("a")!.log).toEqual([1, 3]);
+    await host.close();
+  });
+
+  it("bounds mailboxes: a stalled actor parks the batch instead of queueing without limit", async () => {
+    const { host, clock, state } = setup({ mailboxCapacity: 4, queueCapacity: 8, backoffBaseMs: 1000, maxAttempts: 2 });
+    const batch = [env("a", { type: "fail", seq: 1, times: 1 })];
+    for (let i = 2; i <= 40; i++) batch.push(add("a", i));
+    let done = false;
+    const p = host.deliver(batch).then((fx) => ((done = true), fx));
+    await new Promise((r) => setImmediate(r));
+    const s1 = (await host.introspect()).workers[0]!;
+    expect(s1.mailboxDepth).toBeLessThanOrEqual(4);
+    expect(s1.maxMailboxDepth).toBeLessThanOrEqual(4);
+    expect(host.credit(0)).toBe(0); // 36 messages parked > free slots
+    expect(done).toBe(false);
+    clock.advance(1000);
+    await p;
+    expect(state("a")!.log).toHaveLength(40);
+    expect((await host.introspect()).workers[0]!.mailboxDepth).toBe(0);
+    await host.close();
+  });
+
+  it("fires timers on the clock (heartbeat) and reports their effects in the background", async () => {
+    const { host, clock, background, state } = setup();
+    await host.deliver([add("a", 1)]);
+    clock.advance(999);
+    await new Promise((r) => setImmediate(r));
+    expect(state("a")!.timeouts).toBe(0);
+    await host.deliver([add("a", 2)]); // re-armed: due at 999 + 1000
+    clock.advance(999);
+    expect(state("a")!.timeouts).toBe(0);
+    clock.advance(1);
+    await new Promise((r) => queueMicrotask(() => r(undefined)));
+    expect(state("a")!.timeouts).toBe(1);
+    expect(background.flatMap((b) => b.events).map((e) => e.subject)).toEqual(["offline.a"]);
+    await host.close();
+  });
+
+  it("passivates idle actors after a snapshot and re-activates them with the same state", async () => {
+    const { host, clock, store, state } = setup({ passivateAfterMs: 5000 });
+    await host.deliver([add("a", 1, 5), add("a", 2, 7)]);
+    host.committed(part("counter", "a"), seq);
+    clock.advance(6000);
+    await host.flushSnapshots();
+    expect(state("a")).toBeUndefined();
+    expect(store.snapshots.get("counter/a")!.lastDeviceSeq).toBe(2);
+    expect(store.snapshots.get("counter/a")!.streamSeq).toBe(seq);
+    await host.deliver([add("a", 3, 1)]);
+    expect(state("a")!.total).toBe(13);
+    expect(state("a")!.log).toEqual([1, 2, 3]);
+    const st = (await host.introspect()).workers[0]!;
+    expect(st.passivations).toBe(1);
+    expect(st.activations).toBe(2);
+    await host.close();
+  });
+
+  it("keeps timers of passivated actors: the timer re-activates the actor", async () => {
+    const { host, clock, state, background } = setup({ passivateAfterMs: 200 });
+    await host.deliver([add("a", 1)]);
+    host.committed(part("counter", "a"), seq);
+    clock.advance(500); // passivated, heartbeat due at 1000
+    expect(state("a")).toBeUndefined();
+    clock.advance(500);
+    await new Promise((r) => setImmediate(r));
+    expect(state("a")!.timeouts).toBe(1);
+    expect(background.flatMap((b) => b.events)).toHaveLength(1);
+    await host.close();
+  });
+
+  it("caps active actors with LRU passivation, adjustable at run time", async () => {
+    const { host, state } = setup({ maxActiveActors: 10 });
+    const ids = Array.from({ length: 50 }, (_, i) => `d${i}`);
+    await host.deliver(ids.map((id) => add(id, 1, 2)));
+    let st = (await host.introspect()).workers[0]!;
+    expect(st.activeByType.counter).toBeLessThanOrEqual(10);
+    // The most recently used stay.
+    expect(state("d49")!.total).toBe(2);
+    await host.deliver(ids.map((id) => add(id, 2, 3)));
+    // d40..d49 were active and ran first; d0..d39 ran after their activation, so d30..d39 stay.
+    expect(ids.filter((id) => state(id) !== undefined)).toEqual(ids.slice(30, 40));
+    for (const id of ids.slice(30, 40)) expect(state(id)!.total).toBe(5);
+    await host.setLimits({ maxActiveActors: 3 });
+    st = (await host.introspect()).workers[0]!;
+    expect(st.activeByType.counter).toBe(3);
+    await host.close();
+  });
+
+  it("never writes a snapshot containing uncommitted messages", async () => {
+    const { host, store } = setup({ snapshotEveryMessages: 1 });
+    await host.deliver([add("a", 1)]);
+    const s1 = seq;
+    await host.deliver([add("a", 2)]);
+    await host.flushSnapshots();
+    expect(store.snapshots.has("counter/a")).toBe(false);
+    host.committed(part("counter", "a"), s1);
+    await host.flushSnapshots();
+    expect(store.snapshots.has("counter/a")).toBe(false); // the only pending one contains seq s1+1
+    host.committed(part("counter", "a"), seq);
+    await host.flushSnapshots();
+    expect(store.snapshots.get("counter/a")!.lastDeviceSeq).toBe(2);
+    expect(store.checkpoints.get(part("counter", "a"))).toBe(seq + 1);
+    await host.close();
+  });
+
+  it("broadcasts to every active actor and resolves calls as messages", async () => {
+    const { host, state } = setup();
+    await host.deliver([add("a", 1), add("b", 1)]);
+    await host.broadcast({ type: "config", v: 7 } as CounterMsg);
+    expect(state("a")!.config).toBe(7);
+    expect(state("b")!.config).toBe(7);
+    await host.close();
+  });
+
+  it("delivers sends between actors within the same batch", async () => {
+    const { host, state } = setup();
+    const fx = await host.deliver([env("a", { type: "forward", to: "b", n: 5, seq: 1 })]);
+    expect(state("b")!.total).toBe(5);
+    expect(fx.rows.get("counts")).toHaveLength(1);
+    await host.close();
+  });
+
+  it("resetPartition forgets uncommitted state and replays committed messages (state only)", async () => {
+    const journal = new MemoryJournal();
+    const { host, state } = setup({ journal, snapshotEveryMessages: 2 });
+    const p = part("counter", "a");
+    const b1 = journal.append(p, [{ actorType: "counter", actorId: "a", msg: { type: "add", n: 1, seq: 1 } }]);
+    const b2 = journal.append(p, [{ actorType: "counter", actorId: "a", msg: { type: "add", n: 10, seq: 2 } }]);
+    const b3 = journal.append(p, [{ actorType: "counter", actorId: "a", msg: { type: "add", n: 100, seq: 3 } }]);
+    await host.deliver(b1);
+    await host.deliver(b2);
+    host.committed(p, b2[0]!.streamSeq);
+    await host.deliver(b3); // its rows fail: nak + reset
+    await host.resetPartition(p);
+    expect(state("a")).toBeUndefined();
+    const fx = await host.deliver(b3); // redelivery is applied again, with its effects
+    expect(fx.rows.get("counts")!.map((r) => r.seq)).toEqual([3]);
+    expect(state("a")!.total).toBe(111);
+    expect(state("a")!.log).toEqual([1, 2, 3]);
+    await host.close();
+  });
+
+  it("recovers after a process restart: snapshot + replay from the checkpoint, effects suppressed", async () => {
+    const journal = new MemoryJournal();
+    const store = new MemorySnapshotStore();
+    const first = setup({ journal, snapshots: store, snapshotEveryMessages: 3 });
+    const p = part("counter", "a");
+    for (let i = 1; i <= 10; i++) {
+      const b = journal.append(p, [{ actorType: "counter", actorId: "a", msg: { type: "add", n: i, seq: i } }]);
+      await first.host.deliver(b);
+      first.host.committed(p, b[0]!.streamSeq);
+    }
+    await first.host.flushSnapshots(); // snapshots at 3, 6, 9 (9 durable), checkpoint 10
+    const expected = structuredClone(first.state("a"));
+    // SIGKILL: no close().
+    const second = setup({ journal, snapshots: store });
+    await second.host.recover(p, journal.lastSeq);
+    expect(second.state("a")).toEqual(expected);
+    expect(second.store.puts).toBe(0);
+    await second.host.close();
+  });
+
+  it("publishes introspection as metrics", async () => {
+    const metrics = new RecordingMetrics();
+    const { host } = setup({ metrics });
+    await host.deliver([add("a", 1), add("b", 1)]);
+    await host.introspect();
+    expect(metrics.values.get("shoal_runtime_turns_total{worker=0}")).toBe(2);
+    expect(metrics.values.get("shoal_runtime_active_actors{worker=0,actor_type=counter}")).toBe(2);
+    await host.close();
+  });
+});

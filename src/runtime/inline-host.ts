@@ -1,0 +1,225 @@
+import type { BatchEffects, CallResult, Envelope, HostIntrospection, HostLimits, RuntimeHost } from "../ports/actor-host.js";
+import type { Clock, TimerHandle } from "../ports/clock.js";
+import type { JournalReader } from "../ports/journal-reader.js";
+import type { MetricsRegistry } from "../ports/metrics.js";
+import type { SnapshotStore } from "../ports/snapshot-store.js";
+import type { AnyLogic } from "./actor-cell.js";
+import { createSystemClock } from "./clocks.js";
+import { type EffectsAcc, mergeEffects, toColumns, type Columns } from "./effects.js";
+import { HostClosedError, RecoveryError } from "./errors.js";
+import { resolveRuntimeOptions, type RuntimeOptions } from "./options.js";
+import { partitionFor } from "./partition.js";
+import { createRuntimeMetrics } from "./runtime-metrics.js";
+import { ShardCore } from "./shard-core.js";
+import { SnapshotWriter } from "./snapshot-writer.js";
+
+/** Dependencies and options of an in-thread host. */
+export interface InlineHostOptions extends RuntimeOptions {
+  /** Actor logics hosted, by `type`. */
+  readonly logics: readonly AnyLogic[];
+  readonly snapshots: SnapshotStore;
+  /** Journal access for `recover`; without it recovery starts from snapshots only. */
+  readonly journal?: JournalReader;
+  /** Default: the system clock. Tests pass a simulated clock. */
+  readonly clock?: Clock;
+  readonly metrics?: MetricsRegistry;
+  /** Partition of an actor; default fnv1a(id) % partitions. */
+  readonly partitionOf?: (actorType: string, actorId: string) => number;
+  /**
+   * Effects of turns that no delivered batch caused (timers: heartbeat/offline events). Commit
+   * them like a batch's effects (nothing to ack). Without a handler they ride on the next result.
+   */
+  readonly onEffects?: (effects: BatchEffects) => void;
+  /** Yield to the event loop; default setImmediate. */
+  readonly defer?: (fn: () => void) => void;
+  /**
+   * "explicit" (default): snapshots are written once `committed` covers them. "on-return": a
+   * batch counts as committed when `deliver` resolves (for callers that never call `committed`;
+   * then a crash between deliver and ack may restore effects that never became durable).
+   */
+  readonly commitMode?: "explicit" | "on-return";
+}
+
+/** An in-thread RuntimeHost, plus test/admin helpers. */
+export interface InlineHost extends RuntimeHost {
+  /** State of an active actor, or undefined. */
+  peek(actorType: string, actorId: string): unknown;
+  /** Write committed snapshots and checkpoints now. */
+  flushSnapshots(): Promise<void>;
+  /** Run maintenance now (idle passivation, time-based snapshots). */
+  tick(): void;
+}
+
+/**
+ * Build an in-thread host: one ShardCore on the calling thread. Used alone (tests, small sites)
+ * and as the engine inside each worker of WorkerPoolHost.
+ */
+export function createInlineHost(opts: InlineHostOptions): InlineHost {
+  const o = resolveRuntimeOptions(opts);
+  const clock = opts.clock ?? createSystemClock();
+  const partitionOf = opts.partitionOf ?? partitionFor(o.partitions);
+  const writer = new SnapshotWriter(opts.snapshots);
+  const metrics = createRuntimeMetrics(opts.metrics);
+  let carried: BatchEffects | null = null;
+  let closed = false;
+  let inflight = 0;
+  let idle: (() => void) | null = null;
+  let flushTimer: TimerHandle | null = null;
+  let bgQueued = false;
+  let gate: Promise<void> | null = null;
+  const onReturn = opts.commitMode === "on-return";
+
+  const core: ShardCore = new ShardCore({
+    ...o,
+    logics: opts.logics,
+    clock,
+    load: (keys) => writer.load(keys),
+    partitionOf,
+    defer: opts.defer ?? ((fn) => setImmediate(fn)),
+    onBackground: () => {
+      if (bgQueued) return;
+      bgQueued = true;
+      queueMicrotask(drainBackground);
+    },
+    worker: 0,
+    maxActiveActors: o.maxActiveActors,
+    callIdStride: 1,
+    callIdOffset: 0,
+  });
+
+  function drainBackground(): void {
+    bgQueued = false;
+    const { effects, snapshots } = core.takeBackground();
+    if (snapshots.length > 0) {
+      writer.add(snapshots);
+      writer.reportLowWater(core.lowWater());
+      scheduleFlush();
+    }
+    if (effects === null) return;
+    if (opts.onEffects !== undefined) opts.onEffects(effects);
+    else if (carried === null) carried = effects;
+    else mergeEffects(carried, effects);
+  }
+
+  function scheduleFlush(): void {
+    if (flushTimer !== null || closed) return;
+    flushTimer = clock.setTimeout(() => {
+      flushTimer = null;
+      void writer.flush().then(() => {
+        if (writer.pendingCount > 0) scheduleFlush();
+      });
+    }, o.snapshotFlushMs);
+  }
+
+  function run(cols: Columns, replay: boolean): Promise<BatchEffects> {
+    if (closed) return Promise.reject(new HostClosedError());
+    if (gate !== null && !replay) return gate.then(() => run(cols, replay));
+    inflight++;
+    return new Promise<BatchEffects>((resolve) => {
+      core.submit(cols, replay, (acc) => {
+        if (onReturn && !replay) for (let i = 0; i < cols.ids.length; i++) writer.committed(cols.parts[i]!, cols.seqs[i]!);
+        resolve(finish(acc));
+      });
+    });
+  }
+
+  async function replay(partition: number, from: number, to: number): Promise<void> {
+    if (opts.journal === undefined || from > to) return;
+    for await (const envs of opts.journal.read(partition, from, to)) await run(toColumns(envs), true);
+  }
+
+  /** Run `fn` with new deliveries held back and every in-flight batch finished. */
+  async function exclusive(fn: () => Promise<void>): Promise<void> {
+    while (gate !== null) await gate;
+    let open!: () => void;
+    gate = new Promise<void>((r) => (open = r));
+    try {
+      if (inflight > 0) await new Promise<void>((r) => (idle = r));
+      idle = null;
+      await fn();
+    } finally {
+      gate = null;
+      open();
+    }
+  }
+
+  function finish(acc: EffectsAcc | BatchEffects): BatchEffects {
+    if (--inflight === 0 && idle !== null) idle();
+    drainBackground();
+    if (carried !== null) {
+      const out = carried;
+      carried = null;
+      mergeEffects(out, acc);
+      return out;
+    }
+    return acc;
+  }
+
+  return {
+    deliver: (batch: readonly Envelope[]) => run(toColumns(batch), false),
+    committed(partition, streamSeq) {
+      writer.committed(partition, streamSeq);
+      if (writer.pendingCount > 0) scheduleFlush();
+    },
+    async recover(partition, ackFloor) {
+      try {
+        const cp = (await opts.snapshots.getCheckpoint(partition)) ?? 1;
+        writer.seedCheckpoint(partition, cp);
+        writer.committed(partition, ackFloor);
+        await replay(partition, cp, ackFloor);
+      } catch (err) {
+        throw new RecoveryError(partition, { cause: err });
+      }
+    },
+    resetPartition(partition) {
+      return exclusive(async () => {
+        drainBackground();
+        const from = writer.dropUncommitted(partition);
+        const to = writer.committedThrough(partition);
+        core.dropPartition(partition, to);
+        try {
+          await replay(partition, from, to);
+        } catch (err) {
+          throw new RecoveryError(partition, { cause: err });
+        }
+      });
+    },
+    credit: () => core.credit(),
+    resolveCall(callId: number, result: CallResult) {
+      if (closed) return Promise.reject(new HostClosedError());
+      inflight++;
+      return new Promise<BatchEffects>((resolve) => core.resolveCall(callId, result, (acc) => resolve(finish(acc))));
+    },
+    broadcast(msg, actorType) {
+      if (closed) return Promise.reject(new HostClosedError());
+      inflight++;
+      return new Promise<BatchEffects>((resolve) => core.broadcast(msg, actorType, (acc) => resolve(finish(acc))));
+    },
+    async setLimits(limits: HostLimits) {
+      core.setLimits(limits);
+    },
+    async introspect(): Promise<HostIntrospection> {
+      const view = { workers: [core.stats()], workerRestarts: 0, pendingSnapshots: writer.pendingCount };
+      metrics.update(view);
+      return view;
+    },
+    peek: (type, id) => core.peek(type, id),
+    flushSnapshots: async () => {
+      drainBackground();
+      await writer.flush();
+    },
+    tick: () => core.tick(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (inflight > 0) await new Promise<void>((r) => (idle = r));
+      core.snapshotAll();
+      drainBackground();
+      core.close();
+      if (flushTimer !== null) clock.clearTimeout(flushTimer);
+      flushTimer = null;
+      await writer.flush();
+    },
+  };
+}
+

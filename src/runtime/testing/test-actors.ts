@@ -1,0 +1,93 @@
+import type { ActorLogic } from "../../ports/actor.js";
+
+/** Messages of the counter test actor. */
+export type CounterMsg =
+  | { readonly type: "add"; readonly n: number; readonly seq: number }
+  | { readonly type: "fail"; readonly seq: number; readonly times: number }
+  | { readonly type: "arm"; readonly ms: number }
+  | { readonly type: "timeout" }
+  | { readonly type: "forward"; readonly to: string; readonly n: number; readonly seq: number }
+  | { readonly type: "config"; readonly v: number };
+
+/** State of the counter test actor. */
+export interface CounterState {
+  readonly id: string;
+  total: number;
+  /** Device-seq high-water mark (dedup of replays). */
+  hwm: number;
+  /** Sequence numbers applied, in order. */
+  log: number[];
+  timeouts: number;
+  config: number;
+  /** Attempts seen per failing seq (kept across restarts to model a flaky dependency). */
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Failure counts per actor+seq live outside the state (an external flaky dependency). */
+export function createCounterActor(failures = new Map<string, number>()): ActorLogic<CounterState, CounterMsg> {
+  return {
+    type: "counter",
+    initial: (id) => ({ id, total: 0, hwm: 0, log: [], timeouts: 0, config: 0 }),
+    receive(s, m, ctx) {
+      switch (m.type) {
+        case "add":
+          if (m.seq <= s.hwm) return s;
+          s.total += m.n;
+          s.hwm = m.seq;
+          s.log.push(m.seq);
+          ctx.write("counts", { id: s.id, seq: m.seq, total: s.total });
+          ctx.setTimer("heartbeat", 1000, { type: "timeout" });
+          return s;
+        case "fail": {
+          if (m.seq <= s.hwm) return s;
+          const k = `${s.id}:${m.seq}`;
+          const seen = (failures.get(k) ?? 0) + 1;
+          failures.set(k, seen);
+          ctx.emit("attempt", { id: s.id, seq: m.seq });
+          // Validate first, then commit: a throw leaves `s` untouched.
+          if (seen <= m.times) throw new Error(`fail ${k} attempt ${seen}`);
+          s.hwm = m.seq;
+          s.log.push(m.seq);
+          return s;
+        }
+        case "arm":
+          ctx.setTimer("heartbeat", m.ms, { type: "timeout" });
+          return s;
+        case "timeout":
+          s.timeouts++;
+          ctx.emit(`offline.${s.id}`, { id: s.id, at: ctx.now() });
+          return s;
+        case "forward":
+          if (m.seq <= s.hwm) return s;
+          s.hwm = m.seq;
+          s.log.push(m.seq);
+          ctx.send({ type: "counter", id: m.to }, { type: "add", n: m.n, seq: m.seq });
+          return s;
+        case "config":
+          s.config = m.v;
+          return s;
+      }
+    },
+    snapshot: (s) => enc.encode(JSON.stringify(s)),
+    restore: (b) => JSON.parse(dec.decode(b)) as CounterState,
+    lastSeq: (s) => s.hwm,
+  };
+}
+
+/** A counter actor instance, loadable by module specifier in worker threads. */
+export const counterActor = createCounterActor();
+
+/** Actor that kills its worker thread on a "crash" message whose seq is above its hwm, once per id. */
+export const crashActor: ActorLogic<CounterState, CounterMsg | { readonly type: "crash"; readonly seq: number }> = {
+  ...(counterActor as unknown as ActorLogic<CounterState, CounterMsg | { readonly type: "crash"; readonly seq: number }>),
+  type: "crasher",
+  receive(s, m, ctx) {
+    if (m.type === "crash") {
+      if (m.seq <= s.hwm) return s;
+      process.exit(3);
+    }
+    return (counterActor.receive as (s: CounterState, m: unknown, c: unknown) => CounterState)(s, m, ctx);
+  },
+};

@@ -1,0 +1,370 @@
+// npm run bench:runtime — actor runtime benchmarks (prints a table; no assertions).
+// Rows: in-process throughput (inline host, trivial + device actor), worker-pool throughput,
+// worker_threads vs piscina transport (ADR 0006), JetStream in front, memory for 1M device actors
+// (child process with --expose-gc), activation latency from a KV snapshot, turn latency p99.
+// Env: BENCH_READINGS (default 1,000,000), BENCH_DEVICES (10,000), BENCH_MEMORY_ACTORS (1,000,000),
+// BENCH_SKIP (comma list of: inline,pool,transport,jetstream,memory,activation).
+import { spawn } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Worker, isMainThread } from "node:worker_threads";
+import { Piscina } from "piscina";
+import { deviceActor } from "../../actors/device/index.js";
+import type { Envelope, RuntimeHost } from "../../src/ports/actor-host.js";
+import { createInlineHost } from "../../src/runtime/inline-host.js";
+import { fnv1a } from "../../src/runtime/partition.js";
+import { MemorySnapshotStore } from "../../src/runtime/testing/memory-snapshot-store.js";
+import { WorkerPoolHost } from "../../src/runtime/worker-pool-host.js";
+import { tinyActor } from "./runtime-bench-actors.js";
+
+const P = 64;
+const N_READINGS = Number(process.env.BENCH_READINGS ?? 1_000_000);
+const N_DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
+const N_MEM = Number(process.env.BENCH_MEMORY_ACTORS ?? 1_000_000);
+const SKIP = new Set((process.env.BENCH_SKIP ?? "").split(",").filter(Boolean));
+const BATCH = 1000;
+const rows: [string, string, string][] = [];
+const row = (what: string, value: string, note = "") => {
+  rows.push([what, value, note]);
+  console.log(`  ${what}: ${value} ${note}`);
+};
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const rss = () => process.memoryUsage().rss / 2 ** 20;
+
+/** Journal stream sequence, monotonic across every generated batch (as a real stream's). */
+let streamSeq = 0;
+
+type Mut<T> = { -readonly [K in keyof T]: T[K] };
+type BenchMsg = { type: "reading"; reading: { deviceId: string; seq: number; tsMs: number; metrics: Record<string, number> }; streamSeq: number };
+
+/**
+ * A ring of batches (BATCH envelopes of one partition each, `perDevice` readings per device),
+ * recycled round after round with the next device seqs and stream seqs: the input costs no
+ * allocation, so the numbers are the runtime's, not the generator's or its garbage collector's
+ * (in production the ingest's decoder allocates the envelopes).
+ */
+function makeFeed(devices: number, perDevice = 10) {
+  const ids = Array.from({ length: devices }, (_, i) => `dev-${i}`);
+  const byPart: Envelope[][] = Array.from({ length: P }, () => []);
+  const ring: Envelope[][] = [];
+  for (let k = 0; k < devices * perDevice; k++) {
+    const d = k % devices;
+    const id = ids[d]!;
+    const p = fnv1a(id) % P;
+    const seq = Math.floor(k / devices) + 1;
+    const arr = byPart[p]!;
+    const msg: BenchMsg = { type: "reading", reading: { deviceId: id, seq, tsMs: 1_700_000_000_000 + seq * 1000, metrics: { temp: 20 + Math.sin(seq + d) } }, streamSeq: 0 };
+    arr.push({ actorType: "device", actorId: id, partition: p, streamSeq: 0, msg });
+    if (arr.length === BATCH) ring.push(arr.splice(0));
+  }
+  for (const arr of byPart) if (arr.length > 0) ring.push(arr);
+  let round = 0;
+  /** The ring's batches for the next round (fresh seqs). */
+  return function nextRound(): Envelope[][] {
+    for (const batch of ring) {
+      for (const e of batch) {
+        const m = e.msg as BenchMsg;
+        if (round > 0) m.reading.seq += perDevice;
+        (e as Mut<Envelope>).streamSeq = m.streamSeq = ++streamSeq;
+      }
+    }
+    round++;
+    return ring;
+  };
+}
+
+/** Run `readings` readings (whole rounds of the feed) through `host`. */
+async function run(host: RuntimeHost, feed: () => Envelope[][], readings: number, inFlight: number): Promise<number> {
+  let done = 0;
+  let t = 0;
+  while (done < readings) {
+    const batches = feed();
+    const t0 = performance.now();
+    await pump(host, batches, inFlight);
+    t += performance.now() - t0;
+    done += batches.reduce((a, b) => a + b.length, 0);
+  }
+  return done / (t / 1000);
+}
+
+/** Push batches through a host with `inFlight` deliveries outstanding; commit as the ingest would. */
+async function pump(host: RuntimeHost, batches: readonly Envelope[][], inFlight: number): Promise<number> {
+  let next = 0;
+  let rowsOut = 0;
+  const lane = async () => {
+    while (next < batches.length) {
+      const b = batches[next++]!;
+      const fx = await host.deliver(b);
+      rowsOut += fx.rows.get("readings")?.length ?? 0;
+      host.committed(b[0]!.partition, b[b.length - 1]!.streamSeq);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  const total = batches.reduce((a, b) => a + b.length, 0);
+  if (rowsOut !== total) throw new Error(`rows ${rowsOut} != readings ${total}`);
+  return total;
+}
+
+async function benchInline(): Promise<void> {
+  for (const [name, logic] of [
+    ["trivial device actor", tinyActor],
+    ["device actor (actors/device)", deviceActor],
+  ] as const) {
+    const feed = makeFeed(N_DEVICES);
+    const host = createInlineHost({ logics: [logic as never], snapshots: new MemorySnapshotStore(), partitions: P, snapshotEveryMessages: 10_000 });
+    await run(host, feed, 200_000, 1);
+    const rate = await run(host, feed, N_READINGS, 1);
+    const st = (await host.introspect()).workers[0]!;
+    row(`inline host, 1 thread, ${name}`, `${fmt(rate)} readings/s`, `(${fmt(N_READINGS)} readings, ${fmt(N_DEVICES)} devices, batches of ${BATCH}; turn p50 ${st.turnLatencyUs.p50.toFixed(2)} µs, p99 ${st.turnLatencyUs.p99.toFixed(2)} µs)`);
+    await host.close();
+  }
+}
+
+async function benchPool(): Promise<void> {
+  const workers = availableParallelism();
+  for (const [name, spec] of [
+    ["trivial device actor", { module: new URL("./runtime-bench-actors.ts", import.meta.url).href, export: "tinyActor" }],
+    ["device actor (actors/device)", { module: new URL("../../actors/device/index.ts", import.meta.url).href, export: "deviceActor" }],
+  ] as const) {
+    const host = await WorkerPoolHost.create({ logics: [spec], snapshots: new MemorySnapshotStore(), workers, partitions: P, snapshotEveryMessages: 10_000 });
+    const feed = makeFeed(N_DEVICES);
+    await run(host, feed, 200_000, 2 * workers);
+    const rate = await run(host, feed, N_READINGS, 2 * workers);
+    const view = await host.introspect();
+    const p99 = Math.max(...view.workers.map((w) => w.turnLatencyUs.p99));
+    row(`WorkerPoolHost, ${workers} workers, ${name}`, `${fmt(rate)} readings/s`, `(main thread builds/commits; turn p99 ${p99.toFixed(2)} µs)`);
+    await host.close();
+  }
+}
+
+async function benchTransport(): Promise<void> {
+  const workers = availableParallelism();
+  const n = 2_000_000;
+  const mk = (i: number) => {
+    const ids = new Array<string>(BATCH);
+    const values = new Float64Array(BATCH);
+    for (let k = 0; k < BATCH; k++) {
+      ids[k] = `dev-${(i * BATCH + k) % N_DEVICES}`;
+      values[k] = k;
+    }
+    return { ids, values };
+  };
+  const batches = Array.from({ length: n / BATCH }, (_, i) => mk(i));
+  // Plain worker_threads, pinned round-robin, requestId protocol, 4 batches in flight per worker.
+  const ws = Array.from({ length: workers }, () => new Worker(fileURLToPath(new URL("./runtime-bench-worker.mjs", import.meta.url))));
+  const pending = new Map<number, () => void>();
+  for (const w of ws) w.on("message", (m: { requestId: number }) => pending.get(m.requestId)!());
+  let rid = 0;
+  const send = (w: Worker, batch: unknown) =>
+    new Promise<void>((r) => {
+      const id = ++rid;
+      pending.set(id, () => (pending.delete(id), r()));
+      w.postMessage({ requestId: id, batch });
+    });
+  const runWt = async () => {
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: workers * 4 }, async (_, lane) => {
+        while (next < batches.length) {
+          const i = next++;
+          await send(ws[lane % workers]!, batches[i]);
+        }
+      }),
+    );
+    return n / ((performance.now() - t0) / 1000);
+  };
+  await runWt();
+  const wt = await runWt();
+  await Promise.all(ws.map((w) => w.terminate()));
+  row(`transport: worker_threads, ${workers} pinned workers`, `${fmt(wt)} readings/s`, `(batches of ${BATCH}, rows returned)`);
+  for (const atomics of ["sync", "disabled"] as const) {
+    const pool = new Piscina({ filename: new URL("./runtime-bench-task.mjs", import.meta.url).href, minThreads: workers, maxThreads: workers, atomics, concurrentTasksPerWorker: 1 });
+    const runP = async () => {
+      const t0 = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: workers * 4 }, async () => {
+          while (next < batches.length) await pool.run(batches[next++]);
+        }),
+      );
+      return n / ((performance.now() - t0) / 1000);
+    };
+    await runP();
+    const pr = await runP();
+    await pool.destroy();
+    row(`transport: piscina atomics=${atomics}, ${workers} threads`, `${fmt(pr)} readings/s`, "(same task; no partition affinity)");
+  }
+}
+
+async function benchMemoryChild(): Promise<void> {
+  // Child: node --expose-gc --import tsx <this> --memory-child
+  const gc = (globalThis as { gc?: () => void }).gc!;
+  gc();
+  const base = process.memoryUsage();
+  const n = Number(process.env.BENCH_MEMORY_N ?? N_MEM);
+  const logic = process.env.BENCH_MEMORY_LOGIC === "tiny" ? tinyActor : deviceActor;
+  const host = createInlineHost({ logics: [logic as never], snapshots: new MemorySnapshotStore(), partitions: P, maxActiveActors: n + 1, snapshotEveryMessages: 1_000_000, snapshotEveryMs: 3_600_000 });
+  const metricsPer = Number(process.env.BENCH_METRICS ?? 1);
+  const chunk = 10_000;
+  for (let start = 0; start < n; start += chunk) {
+    const batch: Envelope[] = [];
+    for (let i = start; i < Math.min(n, start + chunk); i++) {
+      const id = `dev-${i}`;
+      const metrics: Record<string, number> = {};
+      for (let m = 0; m < metricsPer; m++) metrics[m === 0 ? "temp" : `m${m}`] = i;
+      batch.push({ actorType: "device", actorId: id, partition: fnv1a(id) % P, streamSeq: i + 1, msg: { type: "reading", reading: { deviceId: id, seq: 1, tsMs: 1, metrics }, streamSeq: i + 1 } as never });
+    }
+    await host.deliver(batch);
+  }
+  gc();
+  const after = process.memoryUsage();
+  const view = await host.introspect();
+  console.log(JSON.stringify({ active: view.workers[0]!.activeByType.device, rssMb: after.rss / 2 ** 20, heapMb: (after.heapUsed - base.heapUsed) / 2 ** 20, extMb: (after.arrayBuffers - base.arrayBuffers) / 2 ** 20, perActorB: (after.heapUsed - base.heapUsed + after.arrayBuffers - base.arrayBuffers) / n }));
+  process.exit(0);
+}
+
+async function benchMemory(): Promise<void> {
+  // The runtime's own cost at N_MEM actors (tiny state), then the device actor at a sample size
+  // (its activation is slow today) extrapolated to 1M.
+  const deviceN = Number(process.env.BENCH_MEMORY_DEVICE_ACTORS ?? 100_000);
+  for (const [logic, n] of [
+    ["tiny", N_MEM],
+    ["device", deviceN],
+  ] as const) {
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ["--expose-gc", "--max-old-space-size=12288", "--import", "tsx", fileURLToPath(import.meta.url), "--memory-child"], { env: { ...process.env, BENCH_MEMORY_LOGIC: logic, BENCH_MEMORY_N: String(n), BENCH_METRICS: "1" }, stdio: ["ignore", "pipe", "inherit"] });
+      let s = "";
+      child.stdout.on("data", (d: Buffer) => (s += d.toString()));
+      child.on("exit", (code) => (code === 0 ? resolve(s) : reject(new Error(`memory child exited ${code}`))));
+    });
+    const r = JSON.parse(out.trim().split("\n").at(-1)!) as { active: number; rssMb: number; heapMb: number; extMb: number; perActorB: number };
+    const name = logic === "tiny" ? "trivial actor (runtime overhead)" : "device actor, 1 metric x 64-sample window";
+    row(`memory, ${fmt(r.active)} active actors, ${name}`, `${fmt(r.rssMb)} MB RSS`, `(${fmt(r.perActorB)} B/actor heap+buffers; x 1M = ${fmt((r.perActorB * 1e6) / 2 ** 20)} MB)`);
+  }
+}
+
+async function benchActivation(): Promise<void> {
+  const { startNats } = await import("../harness/index.js").catch(() => ({ startNats: undefined }));
+  const { connect } = await import("@nats-io/transport-node");
+  const { KvSnapshotStore } = await import("../../src/adapters/nats/kv-snapshot-store.js");
+  if (startNats === undefined) return row("activation from KV", "skipped", "(test/harness not available)");
+  const nats = await startNats();
+  const nc = await connect({ servers: nats.url });
+  try {
+    const store = await KvSnapshotStore.create(nc, { bucket: "bench-activation" });
+    const n = 5000;
+    // Seed snapshots of real device actors (64 samples of one metric).
+    const seed = createInlineHost({ logics: [deviceActor], snapshots: store, partitions: P, commitMode: "on-return" });
+    const envs: Envelope[] = [];
+    for (let s = 1; s <= 64; s++) for (let i = 0; i < n; i++) {
+      const id = `act-${i}`;
+      envs.push({ actorType: "device", actorId: id, partition: 0, streamSeq: s, msg: { type: "reading", reading: { deviceId: id, seq: s, tsMs: s, metrics: { temp: s } }, streamSeq: s } as never });
+    }
+    for (let i = 0; i < envs.length; i += 10_000) await seed.deliver(envs.slice(i, i + 10_000));
+    await seed.close();
+    const host = createInlineHost({ logics: [deviceActor], snapshots: store, partitions: P });
+    const lat: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const id = `act-${i}`;
+      const t0 = performance.now();
+      await host.deliver([{ actorType: "device", actorId: id, partition: 0, streamSeq: 100, msg: { type: "reading", reading: { deviceId: id, seq: 65, tsMs: 65, metrics: { temp: 1 } }, streamSeq: 100 } as never }]);
+      lat.push(performance.now() - t0);
+    }
+    lat.sort((a, b) => a - b);
+    const t0 = performance.now();
+    const batch: Envelope[] = [];
+    for (let i = 1000; i < n; i++) batch.push({ actorType: "device", actorId: `act-${i}`, partition: 0, streamSeq: 100, msg: { type: "reading", reading: { deviceId: `act-${i}`, seq: 65, tsMs: 65, metrics: { temp: 1 } }, streamSeq: 100 } as never });
+    await host.deliver(batch);
+    const bulk = (n - 1000) / ((performance.now() - t0) / 1000);
+    row("activation latency from a NATS KV snapshot (one actor per deliver)", `p50 ${lat[500]!.toFixed(2)} ms, p99 ${lat[990]!.toFixed(2)} ms`, "(device actor, 64-sample window, real nats-server)");
+    row("bulk activation from NATS KV (4,000 actors in one batch)", `${fmt(bulk)} activations/s`, "(getMany pipelined, 256 in flight)");
+    await host.close();
+  } finally {
+    await nc.close();
+    await nats.cleanup();
+  }
+}
+
+async function benchJetStream(): Promise<void> {
+  const harness = await import("../harness/index.js").catch(() => undefined);
+  if (harness === undefined) return row("JetStream in front", "skipped", "(test/harness not available)");
+  const { connect } = await import("@nats-io/transport-node");
+  const { jetstream } = await import("@nats-io/jetstream");
+  const { ensureJournal } = await import("../../src/adapters/nats/streams.js");
+  const { JetStreamPartitionSource } = await import("../../src/adapters/nats/partition-source.js");
+  const { encodeReading, decodeJournalReading } = await import("../../src/domain/reading-codec.js");
+  const { readingSubject } = await import("../../src/domain/subjects.js");
+  const nats = await harness.startNats();
+  const nc = await connect({ servers: nats.url });
+  const JP = 8;
+  const total = Math.min(N_READINGS, 200_000);
+  try {
+    await ensureJournal(nc, { stream: "READINGS", partitions: JP, duplicateWindowMs: 60_000, maxAgeMs: 3_600_000, maxAckPending: 20_000 });
+    const js = jetstream(nc);
+    const inflight = new Set<Promise<unknown>>();
+    for (let k = 0; k < total; k++) {
+      const d = k % N_DEVICES;
+      const id = `dev-${d}`;
+      const p = fnv1a(id) % JP;
+      const pr = js.publish(readingSubject(p, id), encodeReading({ deviceId: id, seq: Math.floor(k / N_DEVICES) + 1, tsMs: k, metrics: { temp: k % 50 } }));
+      inflight.add(pr);
+      void pr.then(() => inflight.delete(pr));
+      if (inflight.size >= 512) await Promise.race(inflight);
+    }
+    await Promise.all(inflight);
+    const host = await WorkerPoolHost.create({ logics: [{ module: new URL("../../actors/device/index.ts", import.meta.url).href, export: "deviceActor" }], snapshots: new MemorySnapshotStore(), partitions: JP, snapshotEveryMessages: 10_000 });
+    let done = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: JP }, async (_, p) => {
+        const src = await JetStreamPartitionSource.create(nc, "READINGS", p, 1000);
+        while (done < total) {
+          const b = await src.next(1000, 200);
+          if (b.messages.length === 0) continue;
+          const envs: Envelope[] = b.messages.map((m) => {
+            const reading = decodeJournalReading(m.data);
+            return { actorType: "device", actorId: reading.deviceId, partition: p, streamSeq: m.streamSeq, msg: { type: "reading", reading, streamSeq: m.streamSeq } as never };
+          });
+          await host.deliver(envs);
+          b.ack();
+          host.committed(p, envs[envs.length - 1]!.streamSeq);
+          done += envs.length;
+        }
+        await src.close();
+      }),
+    );
+    const rate = total / ((performance.now() - t0) / 1000);
+    row(`JetStream in front (${JP} partition pull consumers -> WorkerPoolHost), device actor`, `${fmt(rate)} readings/s`, `(${fmt(total)} readings pre-published, one JetStream message per reading, consume+decode+deliver+ack)`);
+    await host.close();
+  } finally {
+    await nc.close();
+    await nats.cleanup();
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes("--memory-child")) return benchMemoryChild();
+  console.log(`runtime bench: node ${process.version}, ${availableParallelism()} cores, RSS at start ${rss().toFixed(0)} MB`);
+  const steps: [string, () => Promise<void>][] = [
+    ["inline", benchInline],
+    ["pool", benchPool],
+    ["transport", benchTransport],
+    ["jetstream", benchJetStream],
+    ["activation", benchActivation],
+    ["memory", benchMemory],
+  ];
+  for (const [name, fn] of steps) {
+    if (SKIP.has(name)) continue;
+    try {
+      await fn();
+    } catch (err) {
+      row(name, "FAILED", String((err as Error)?.stack ?? err));
+    }
+  }
+  console.log("\n| benchmark | result | notes |\n|---|---|---|");
+  for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);
+  process.exit(0);
+}
+
+if (isMainThread) await main();
