@@ -115,6 +115,7 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
           return state;
       }
     },
+    lastSeq: (state) => state.seq.hwm,
     snapshot: (state) => encodeState(state),
     restore: (bytes, id) => decodeState(bytes, id, settings.windowSize),
   };

@@ -1,7 +1,7 @@
 import type { ActorHost, BatchEffects, Envelope } from "../ports/actor-host.js";
 import type { EventPublisher, JournalBatch, PartitionSource } from "../ports/journal.js";
 import type { RowSink } from "../ports/row-sink.js";
-import { decodeJournalReading } from "../domain/reading-codec.js";
+import { journalEnvelope } from "./envelopes.js";
 import { isRetryable } from "../errors/shoal-error.js";
 
 /** Options of one partition pump. */
@@ -47,6 +47,8 @@ export class PartitionPump {
     private readonly events: EventPublisher,
     private readonly o: PumpOptions,
     private readonly onError: (err: unknown) => void = () => {},
+    /** Called after each batch is acked, in stream order, with its last stream sequence. */
+    private readonly onCommitted: (partition: number, streamSeq: number) => void = () => {},
   ) {}
 
   get partition(): number {
@@ -97,9 +99,7 @@ export class PartitionPump {
     const corrupt: Promise<void>[] = [];
     for (const m of batch.messages) {
       try {
-        const reading = decodeJournalReading(m.data);
-        const msg = { type: "reading", reading, streamSeq: m.streamSeq };
-        envelopes.push({ actorType: "device", actorId: reading.deviceId, partition: batch.partition, streamSeq: m.streamSeq, msg });
+        envelopes.push(journalEnvelope(m.data, m.streamSeq, batch.partition));
       } catch (e) {
         corrupt.push(this.deadLetter("corrupt_journal_message", `stream seq ${m.streamSeq}: ${(e as Error).message}`, m.subject, m.data));
       }
@@ -129,14 +129,17 @@ export class PartitionPump {
           for (const ev of events) this.events.event(ev.subject, ev.data);
           batch.ack();
           this.stats.acked += batch.messages.length;
+          this.committed(batch);
           return true;
         }
         const err = d.status === "rejected" ? d.reason : undefined;
         if (prevOk && err !== undefined && !isRetryable(err)) {
           // Permanently rejected rows: dead-letter each message of the batch with the reason, then ack.
-          await Promise.all(batch.messages.map((m) => this.deadLetter("storage_rejected", (err as Error).message, m.subject, m.data)));
+          const code = (err as { code?: unknown }).code;
+          await Promise.all(batch.messages.map((m) => this.deadLetter(typeof code === "string" ? code : "rejected", (err as Error).message, m.subject, m.data)));
           batch.ack();
           this.stats.acked += batch.messages.length;
+          this.committed(batch);
           return true;
         }
         if (err !== undefined) this.onError(err);
@@ -156,6 +159,11 @@ export class PartitionPump {
         this.slotFreed = undefined;
       }
     });
+  }
+
+  private committed(batch: JournalBatch): void {
+    const last = batch.messages[batch.messages.length - 1];
+    if (last !== undefined) this.onCommitted(batch.partition, last.streamSeq);
   }
 
   private async deadLetter(code: string, reason: string, source: string, payload: Uint8Array): Promise<void> {

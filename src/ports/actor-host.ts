@@ -136,6 +136,11 @@ export interface RuntimeHost extends ActorHost {
   committed(partition: number, streamSeq: number): void;
   resetPartition(partition: number): Promise<void>;
   /**
+   * Hand a partition off: finish in-flight turns, write its committed snapshots and checkpoint,
+   * and drop its actors without replaying (the next owner recovers them with `recover`).
+   */
+  releasePartition(partition: number): Promise<void>;
+  /**
    * Rebuild the in-memory actor state of `partition` after a process (re)start, before pulling:
    * replays the journal from the partition's durable checkpoint through `ackFloor` (the durable
    * consumer's ack floor stream sequence) with effects suppressed (they were committed before).

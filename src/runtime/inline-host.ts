@@ -184,6 +184,14 @@ export function createInlineHost(opts: InlineHostOptions): InlineHost {
         }
       });
     },
+    releasePartition(partition) {
+      return exclusive(async () => {
+        drainBackground();
+        writer.dropUncommitted(partition);
+        await writer.flush();
+        core.dropPartition(partition, writer.committedThrough(partition));
+      });
+    },
     credit: () => core.credit(),
     resolveCall(callId: number, result: CallResult) {
       if (closed) return Promise.reject(new HostClosedError());

@@ -180,6 +180,15 @@ export class WorkerPoolHost implements RuntimeHost {
     });
   }
 
+  /**
+   * Hand a partition off. The pool has no drop-without-replay message yet: it writes committed
+   * snapshots, then resets (the worker replays the committed tail, effects suppressed).
+   */
+  async releasePartition(partition: number): Promise<void> {
+    await this.flushSnapshots();
+    await this.resetPartition(partition);
+  }
+
   credit(partition: number): number {
     const slot = this.slots[workerFor(partition, this.n)]!;
     return Math.max(0, this.o.queueCapacity - slot.inFlight);

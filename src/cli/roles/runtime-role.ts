@@ -1,7 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ShoalConfig } from "../../config/index.js";
 import type { Logger } from "../../observability/logger.js";
-import type { ActorHost } from "../../ports/actor-host.js";
 import { connectNats } from "../../adapters/nats/connection.js";
 import { ensureJournal } from "../../adapters/nats/streams.js";
 import { JetStreamPartitionSource } from "../../adapters/nats/partition-source.js";
@@ -9,7 +8,13 @@ import { createEventPublisher } from "../../adapters/nats/event-publisher.js";
 import { ClickHouseSink, migrate } from "../../adapters/clickhouse/index.js";
 import { systemClock } from "../../adapters/system/clock.js";
 import { PartitionPump, type PumpStats } from "../../ingest/partition-pump.js";
-import { createSingleThreadHost } from "../../ingest/single-thread-host.js";
+import { journalEnvelope } from "../../ingest/envelopes.js";
+import { KvSnapshotStore } from "../../adapters/nats/kv-snapshot-store.js";
+import { createJournalReader } from "../../adapters/nats/journal-reader.js";
+import { createInlineHost } from "../../runtime/index.js";
+import type { BatchEffects } from "../../ports/actor-host.js";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { partitionConsumerName } from "../../domain/subjects.js";
 import { createDeviceActor } from "../../../actors/device/index.js";
 import type { DeviceSettings } from "../../../actors/device/index.js";
 import { resolveDetectorParams, type DetectorParams } from "../../../actors/detector/index.js";
@@ -58,15 +63,37 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   const sink = ClickHouseSink.create({ ...chOpts, flushRows: cfg.clickhouse.flushRows, flushIntervalMs: cfg.clickhouse.flushIntervalMs }, systemClock);
   const events = createEventPublisher(nc);
   const device = createDeviceActor(deviceSettingsOf(cfg));
-  const host: ActorHost & { active?: number } = createSingleThreadHost([device as never], systemClock, (evs) => {
-    for (const e of evs) events.event(e.subject, e.data);
+  const snapshots = await KvSnapshotStore.create(nc, { bucket: cfg.nats.kvBucket, replicas: cfg.nats.replicas });
+  // Effects of timer-driven turns (offline events); rows, if any, go to the sink without an ack.
+  const onTimerEffects = (fx: BatchEffects) => {
+    for (const e of fx.events) events.event(e.subject, e.data);
+    if (fx.rows.size > 0) sink.write(fx.rows).catch((e: Error) => log.error({ err: e.message }, "rows of a timer turn were not stored"));
+  };
+  const host = createInlineHost({
+    logics: [device],
+    snapshots,
+    journal: createJournalReader(nc, cfg.nats.stream, journalEnvelope),
+    clock: systemClock,
+    partitions: cfg.nats.partitions,
+    mailboxCapacity: cfg.runtime.mailboxCapacity,
+    maxActiveActors: cfg.runtime.maxActiveActors,
+    passivateAfterMs: cfg.runtime.passivateAfterMs,
+    snapshotEveryMessages: cfg.runtime.snapshotEveryMessages,
+    snapshotEveryMs: cfg.runtime.snapshotEveryMs,
+    maxAttempts: cfg.runtime.maxAttempts,
+    onEffects: onTimerEffects,
   });
+  const jsm = await jetstreamManager(nc);
   const pumps = new Map<number, PartitionPump>();
   const retired: PumpStats = { pulled: 0, acked: 0, deadLettered: 0, naks: 0, batches: 0 };
 
   async function acquire(p: number): Promise<void> {
     if (pumps.has(p)) return;
     if (!Number.isInteger(p) || p < 0 || p >= cfg.nats.partitions) throw new RangeError(`partition ${p} is not in [0, ${cfg.nats.partitions})`);
+    // Rebuild the partition's actors: snapshots + replay of the journal from the partition's
+    // checkpoint up to what the durable consumer has acknowledged (effects suppressed).
+    const info = await jsm.consumers.info(cfg.nats.stream, partitionConsumerName(p));
+    await host.recover(p, info.ack_floor.stream_seq);
     const source = await JetStreamPartitionSource.create(nc, cfg.nats.stream, p, Math.min(cfg.runtime.fetchBatch, maxAckPending));
     const pump = new PartitionPump(
       source,
@@ -75,6 +102,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
       events,
       { fetchBatch: cfg.runtime.fetchBatch, fetchExpiresMs: 1000, maxBatchesInFlight: Math.max(2, Math.floor(maxAckPending / cfg.runtime.fetchBatch)) },
       (err) => log.warn({ partition: p, err: (err as Error).message }, "partition pump error"),
+      (partition, streamSeq) => host.committed(partition, streamSeq),
     );
     pumps.set(p, pump);
     pump.start();
@@ -86,15 +114,26 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
     pumps.delete(p);
     await pump.stop();
     for (const k of Object.keys(retired) as Array<keyof PumpStats>) retired[k] += pump.stats[k];
-    await host.resetPartition?.(p);
+    // Hand-off: committed snapshots and the partition checkpoint are made durable, then the
+    // partition's actors are forgotten here; the next owner recovers them from the store.
+    await host.releasePartition(p);
   }
 
+  // Active actors for the counters (introspection is async; refreshed every second).
+  let active = 0;
+  const introspectTimer = setInterval(() => {
+    host.introspect().then(
+      (i) => (active = i.workers.reduce((a, w) => a + Object.values(w.activeByType).reduce((x, y) => x + y, 0), 0)),
+      () => {},
+    );
+  }, 1000);
+  introspectTimer.unref();
   const start = initial === "all" ? Array.from({ length: cfg.nats.partitions }, (_, p) => p) : initial === "none" ? [] : initial;
   for (const p of start) await acquire(p);
   log.info({ partitions: start.length, clickhouse: cfg.clickhouse.url, nats: cfg.nats.url }, "runtime started");
   return {
     stats() {
-      const s: RuntimeStats = { ...retired, rowsWritten: sink.stats.rowsWritten, activeActors: host.active ?? 0, ownedPartitions: pumps.size };
+      const s: RuntimeStats = { ...retired, rowsWritten: sink.stats.rowsWritten, activeActors: active, ownedPartitions: pumps.size };
       for (const p of pumps.values()) {
         s.pulled += p.stats.pulled;
         s.acked += p.stats.acked;
@@ -118,8 +157,10 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
     },
     async close() {
       await Promise.all([...pumps.keys()].map((p) => release(p)));
+      clearInterval(introspectTimer);
       await sink.close();
       await host.close();
+      await snapshots.close();
       await nc.drain();
       log.info("runtime stopped");
     },
