@@ -534,8 +534,11 @@ export class ShardCore {
     const idx = cell.head;
     const seq = a.seqs[idx]!;
     const b = a.batches[idx]!;
-    if (seq > 0 && seq < cell.streamSeq) {
-      // A journal message this state already contains (replay after recovery).
+    if (b !== null && b.replay && seq > 0 && seq < cell.streamSeq) {
+      // A journal message this state already contains (replay after recovery). Only replays are
+      // skipped by stream sequence: live deliveries can legitimately arrive out of stream order
+      // (JetStream redelivers an unacked message after ack_wait, behind newer ones); duplicates
+      // among them are the actor's business (the device actor dedups by device sequence).
       this.counters.skipped++;
       this.pop(cell, b);
       return;

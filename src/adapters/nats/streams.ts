@@ -67,6 +67,30 @@ export async function ensurePartitionConsumer(jsm: JetStreamManager, o: JournalO
   }
 }
 
+/**
+ * Recreate a partition's consumer so delivery restarts right after `ackFloor`. Used when a new
+ * owner finds messages delivered to a dead owner and never acknowledged: instead of waiting for
+ * ack_wait to expire (and getting them back behind newer messages), it gets them again at once and
+ * in stream order. Messages above the floor that were already acked come again too; the device
+ * actors drop them by device sequence number.
+ */
+export async function rewindPartitionConsumer(jsm: JetStreamManager, o: JournalOptions, partition: number, ackFloor: number): Promise<void> {
+  const name = partitionConsumerName(partition);
+  await jsm.consumers.delete(o.stream, name).catch((e: unknown) => {
+    if (!isNotFound(e)) throw e;
+  });
+  await jsm.consumers.add(o.stream, {
+    durable_name: name,
+    filter_subject: partitionFilter(partition),
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: ackFloor + 1,
+    ack_wait: nanos(o.ackWaitMs ?? 60_000),
+    max_ack_pending: o.maxAckPending,
+    max_deliver: -1,
+  });
+}
+
 type StreamCfg = Parameters<JetStreamManager["streams"]["add"]>[0];
 
 async function upsertStream(jsm: JetStreamManager, cfg: StreamCfg & { name: string }): Promise<void> {

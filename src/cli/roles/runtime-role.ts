@@ -2,7 +2,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { ShoalConfig } from "../../config/index.js";
 import type { Logger } from "../../observability/logger.js";
 import { connectNats } from "../../adapters/nats/connection.js";
-import { ensureJournal } from "../../adapters/nats/streams.js";
+import { ensureJournal, rewindPartitionConsumer } from "../../adapters/nats/streams.js";
 import { JetStreamPartitionSource } from "../../adapters/nats/partition-source.js";
 import { createEventPublisher } from "../../adapters/nats/event-publisher.js";
 import { ClickHouseSink, migrate } from "../../adapters/clickhouse/index.js";
@@ -59,7 +59,8 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   log.info({ applied: report.applied, version: report.current }, "clickhouse schema ready");
   const nc: NatsConnection = await connectNats(cfg.nats.url, `shoal-runtime-${cfg.nodeId}`);
   const maxAckPending = cfg.runtime.maxAckPending;
-  await ensureJournal(nc, { stream: cfg.nats.stream, partitions: cfg.nats.partitions, duplicateWindowMs: cfg.nats.duplicateWindowMs, maxAgeMs: cfg.nats.maxAgeMs, maxAckPending });
+  const journalOpts = { stream: cfg.nats.stream, partitions: cfg.nats.partitions, duplicateWindowMs: cfg.nats.duplicateWindowMs, maxAgeMs: cfg.nats.maxAgeMs, maxAckPending };
+  await ensureJournal(nc, journalOpts);
   const sink = ClickHouseSink.create({ ...chOpts, flushRows: cfg.clickhouse.flushRows, flushIntervalMs: cfg.clickhouse.flushIntervalMs }, systemClock);
   const events = createEventPublisher(nc);
   const device = createDeviceActor(deviceSettingsOf(cfg));
@@ -93,6 +94,11 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
     // Rebuild the partition's actors: snapshots + replay of the journal from the partition's
     // checkpoint up to what the durable consumer has acknowledged (effects suppressed).
     const info = await jsm.consumers.info(cfg.nats.stream, partitionConsumerName(p));
+    if (info.num_ack_pending > 0) {
+      // A previous owner died holding unacked messages: take them back now, in order.
+      await rewindPartitionConsumer(jsm, journalOpts, p, info.ack_floor.stream_seq);
+      log.info({ partition: p, unacked: info.num_ack_pending, ackFloor: info.ack_floor.stream_seq }, "partition consumer rewound to its ack floor");
+    }
     await host.recover(p, info.ack_floor.stream_seq);
     const source = await JetStreamPartitionSource.create(nc, cfg.nats.stream, p, Math.min(cfg.runtime.fetchBatch, maxAckPending));
     const pump = new PartitionPump(

@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Kvm } from "@nats-io/kv";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { startClickHouse, startNats, type ServiceHandle } from "../harness/index.js";
+import { ensureJournal } from "../../src/adapters/nats/streams.js";
+import { JournalPublisher } from "../../src/adapters/nats/journal-publisher.js";
+import { encodeReading } from "../../src/domain/reading-codec.js";
+import { partitionOf } from "../../src/domain/partition.js";
+import { readingSubject } from "../../src/domain/subjects.js";
+import { createDeviceSignals } from "../../src/simulator/signals.js";
+import { startRuntimeRole } from "../../src/cli/roles/runtime-role.js";
+import { chQuery, exited, pipelineConfig, pipelineEnv, quietLogger, spawnRole, waitFor } from "../support/pipeline.js";
+
+/**
+ * Chaos: the runtime process is SIGKILLed while 1,000 devices stream, and restarted. The same
+ * journal (identical messages in identical order, on two nats-servers) is processed once without
+ * faults and once with the kill; the ClickHouse rows (values and anomaly scores) and the final
+ * per-device actor state (the snapshots written at shutdown) must be identical.
+ */
+const DEVICES = 1000;
+const ROUNDS = 20;
+const PARTITIONS = 8;
+const STREAM = "READINGS";
+
+function journal(): Array<{ subject: string; data: Uint8Array; msgId: string }> {
+  const gens = Array.from({ length: DEVICES }, (_, d) => createDeviceSignals(d * 31 + 7, 0.01));
+  const out = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    for (let d = 0; d < DEVICES; d++) {
+      const deviceId = `c-${d}`;
+      const reading = { deviceId, seq: r, tsMs: 1_764_000_000_000 + r * 1000, metrics: gens[d]!.next() };
+      out.push({ subject: readingSubject(partitionOf(deviceId, PARTITIONS), deviceId), data: encodeReading(reading), msgId: `${deviceId}:${r}` });
+    }
+  }
+  return out;
+}
+
+async function publishAll(nc: NatsConnection, msgs: ReturnType<typeof journal>, pace?: { every: number; ms: number }): Promise<void> {
+  const pub = JournalPublisher.create(nc, 512);
+  let i = 0;
+  const inflight: Promise<unknown>[] = [];
+  for (const m of msgs) {
+    inflight.push(pub.publish(m.subject, m.data, m.msgId));
+    if (pace && ++i % pace.every === 0) await new Promise((r) => setTimeout(r, pace.ms));
+  }
+  await Promise.all(inflight);
+}
+
+async function snapshotsOf(url: string, bucket: string): Promise<Map<string, string>> {
+  const nc = await connect({ servers: url });
+  try {
+    const kv = await new Kvm(nc).open(bucket);
+    const out = new Map<string, string>();
+    for await (const k of await kv.keys("a.device.>")) {
+      const e = await kv.get(k);
+      if (e) out.set(k, Buffer.from(e.value).toString("base64"));
+    }
+    return out;
+  } finally {
+    await nc.close();
+  }
+}
+
+describe("runtime SIGKILL while streaming", () => {
+  let natsA: ServiceHandle;
+  let natsB: ServiceHandle;
+  let ch: ServiceHandle;
+  beforeAll(async () => {
+    [natsA, natsB, ch] = await Promise.all([startNats(), startNats(), startClickHouse()]);
+  });
+  afterAll(async () => {
+    await Promise.all([natsA?.cleanup(), natsB?.cleanup(), ch?.cleanup()]);
+  });
+
+  it("ends with the same rows, scores and per-device state as a run without faults", async () => {
+    const msgs = journal();
+    const extra = { SHOAL__NATS__PARTITIONS: String(PARTITIONS), SHOAL__RUNTIME__SNAPSHOTEVERYMESSAGES: "5", SHOAL__RUNTIME__SNAPSHOTEVERY: "200ms" };
+    const jopts = { stream: STREAM, partitions: PARTITIONS, duplicateWindowMs: 120_000, maxAgeMs: 86_400_000, maxAckPending: 20_000 };
+    const urlsA = { nats: natsA.url, mqtt: "mqtt://127.0.0.1:1", clickhouse: ch.url };
+    const urlsB = { nats: natsB.url, mqtt: "mqtt://127.0.0.1:1", clickhouse: ch.url };
+
+    // Run A: no faults.
+    const ncA = await connect({ servers: natsA.url });
+    await ensureJournal(ncA, jopts);
+    await publishAll(ncA, msgs);
+    await ncA.close();
+    const cfgA = pipelineConfig(urlsA, { ...extra, SHOAL__CLICKHOUSE__DATABASE: "chaos_a" });
+    const rtA = await startRuntimeRole(cfgA, quietLogger("runtime-a"));
+    await waitFor(async () => rtA.stats().acked, (n) => n >= msgs.length, 120_000, "run A to ack everything");
+    await rtA.close();
+
+    // Run B: the runtime is a separate process, SIGKILLed mid-stream and restarted.
+    const ncB = await connect({ servers: natsB.url });
+    await ensureJournal(ncB, jopts);
+    const envB = pipelineEnv(urlsB, { ...extra, SHOAL__CLICKHOUSE__DATABASE: "chaos_b", SHOAL__LOG__LEVEL: "info", SHOAL__NODEID: "chaos-b" });
+    let out = "";
+    let rt = spawnRole("runtime", envB, (s) => (out += s));
+    await waitFor(async () => out, (o) => o.includes("runtime started"), 60_000, "runtime B to start");
+    const publishing = publishAll(ncB, msgs, { every: 500, ms: 25 });
+    const rowsB = async () => Number((await chQuery<{ n: string }>(ch.url, "chaos_b", "SELECT count() AS n FROM readings").catch(() => [{ n: "0" }]))[0]!.n);
+    await waitFor(rowsB, (n) => n >= msgs.length / 3, 120_000, "a third of the rows before the kill");
+    rt.kill("SIGKILL");
+    await exited(rt);
+    const rowsAtKill = await rowsB();
+    out = "";
+    rt = spawnRole("runtime", envB, (s) => (out += s));
+    await waitFor(async () => out, (o) => o.includes("runtime started"), 60_000, "runtime B to restart");
+    await publishing;
+    await ncB.close();
+    await waitFor(
+      async () => Number((await chQuery<{ n: string }>(ch.url, "chaos_b", "SELECT uniqExact(device_id, seq) AS n FROM readings"))[0]!.n),
+      (n) => n >= msgs.length,
+      120_000,
+      "run B to store every reading",
+    );
+    rt.kill("SIGTERM"); // graceful: snapshots of every active actor are written
+    expect(await exited(rt)).toBe(0);
+    expect(rowsAtKill).toBeLessThan(msgs.length);
+
+    const q = "SELECT device_id, seq, metric_values, metric_scores, score FROM readings FINAL ORDER BY device_id, seq";
+    const [a, b] = await Promise.all([chQuery(ch.url, "chaos_a", q), chQuery(ch.url, "chaos_b", q)]);
+    expect(a).toHaveLength(msgs.length);
+    expect(b).toEqual(a);
+
+    const [sa, sb] = await Promise.all([snapshotsOf(natsA.url, cfgA.nats.kvBucket), snapshotsOf(natsB.url, cfgA.nats.kvBucket)]);
+    expect(sa.size).toBe(DEVICES);
+    expect(sb).toEqual(sa);
+  });
+});
