@@ -1,7 +1,8 @@
 import type { ActorContext, ActorLogic } from "../../src/ports/actor.js";
 import type { Reading } from "../../src/ports/reading.js";
 import { analysisSubject, deviceEventSubject } from "../../src/domain/subjects.js";
-import type { AnalysisEvent, DeviceLifecycleEvent, DeviceMsg, DeviceSettings } from "./device.messages.js";
+import type { AnalysisEvent, DeviceExplainRequest, DeviceLifecycleEvent, DeviceMsg, DeviceSettings, ExplanationEvent } from "./device.messages.js";
+import type { ExplainResult } from "../../src/ports/gateway.js";
 import { defaultDeviceSettings } from "./device.messages.js";
 import { acceptSeq, newSeqState, type SeqState } from "./sequence-tracker.js";
 import { newRollingStats, rollingFromData, rollingToData, scoreAndAdd, type RollingStats, type RollingStatsData } from "./rolling-stats.js";
@@ -30,6 +31,10 @@ export interface DeviceState {
 
 /** Table the device actor writes readings to. */
 export const READINGS_TABLE = "readings";
+/** Table of anomaly explanations from the model gateway. */
+export const ANALYSES_TABLE = "analyses";
+/** Service name of the model gateway for ctx.call. */
+export const GATEWAY = "gateway";
 
 /**
  * Device actor logic: exactly-once application of readings by device sequence number, per-metric
@@ -81,8 +86,26 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
       stream_seq: streamSeq,
     });
     if (best >= settings.threshold) {
-      const ev: AnalysisEvent = { kind: "anomaly", deviceId: r.deviceId, seq: r.seq, tsMs: r.tsMs, score: best, metric: names[bestIdx]!, value: values[bestIdx]! };
+      const metric = names[bestIdx]!;
+      const ev: AnalysisEvent = { kind: "anomaly", deviceId: r.deviceId, seq: r.seq, tsMs: r.tsMs, score: best, metric, value: values[bestIdx]! };
       ctx.emit(analysisSubject(r.deviceId), ev);
+      if (settings.explainAnomalies) {
+        // Asynchronous: the actor keeps processing readings; the answer arrives as a message.
+        const req: DeviceExplainRequest = {
+          window: { deviceId: r.deviceId, metric, values: recentValues(state.metrics.get(metric)!.stats) },
+          score: best,
+          context: { seq: String(r.seq), value: String(values[bestIdx]), ...(r.log ? { log: r.log } : {}) },
+        };
+        const seq = r.seq;
+        const tsMs = r.tsMs;
+        ctx.call<DeviceExplainRequest, ExplainResult>(
+          GATEWAY,
+          "explain",
+          req,
+          (result) => ({ type: "explanation", seq, tsMs, metric, score: best, result }),
+          (err) => ({ type: "explanation-failed", seq, metric, error: err.message }),
+        );
+      }
     }
     if (!state.online) {
       state.online = true;
@@ -109,6 +132,44 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
           }
           return state;
         }
+        case "explanation": {
+          const x = msg.result;
+          const ev: ExplanationEvent = {
+            kind: "explanation",
+            deviceId: state.id,
+            seq: msg.seq,
+            metric: msg.metric,
+            score: msg.score,
+            summary: x.summary,
+            likelyCause: x.likelyCause,
+            suggestedAction: x.suggestedAction,
+            provider: x.model.provider,
+            model: x.model.model,
+            promptVersion: x.model.promptVersion,
+            cached: x.model.cached,
+            degraded: x.model.degraded,
+          };
+          ctx.emit(analysisSubject(state.id), ev);
+          ctx.write(ANALYSES_TABLE, {
+            device_id: state.id,
+            seq: msg.seq,
+            ts_ms: msg.tsMs,
+            metric: msg.metric,
+            score: msg.score,
+            summary: x.summary,
+            likely_cause: x.likelyCause,
+            suggested_action: x.suggestedAction,
+            provider: x.model.provider,
+            model: x.model.model,
+            prompt_version: x.model.promptVersion,
+            cached: x.model.cached ? 1 : 0,
+            degraded: x.model.degraded ? 1 : 0,
+            cost_usd: x.model.costUsd,
+          });
+          return state;
+        }
+        case "explanation-failed":
+          return state;
         case "config":
           Object.assign(settings, msg.settings);
           if (state.online) ctx.setTimer("heartbeat", settings.heartbeatTimeoutMs, { type: "heartbeat-timeout" });
@@ -119,6 +180,15 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
     snapshot: (state) => encodeState(state),
     restore: (bytes, id) => decodeState(bytes, id, settings.windowSize),
   };
+}
+
+/** The metric's recent values, oldest first (the window sent to the gateway). */
+function recentValues(s: RollingStats): number[] {
+  const out: number[] = [];
+  const size = s.window.length;
+  const start = s.n === size ? s.pos : 0;
+  for (let i = 0; i < s.n; i++) out.push(s.window[(start + i) % size]!);
+  return out;
 }
 
 /**

@@ -6,6 +6,7 @@ import { untilSignal } from "./io.js";
 import { loadRoleConfig } from "./load.js";
 import { startBridgeRole } from "./roles/bridge-role.js";
 import { startRuntimeRole } from "./roles/runtime-role.js";
+import { startGatewayRole } from "./gateway.command.js";
 import { createMetricsRegistry } from "../observability/metrics.js";
 import { startStatusServer } from "../console/status-server.js";
 import { simulate, type SimulateStats } from "../simulator/simulator.js";
@@ -35,7 +36,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   }
   const ctx = await loadRoleConfig(io, "up");
   const { cfg, log } = ctx;
-  const runtime = await startRuntimeRole(cfg, log.child({ role: "runtime" }));
+  const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url });
+  const runtime = await startRuntimeRole(cfg, log.child({ role: "runtime" }), "all", { gateway: gateway.gateway });
   const bridge = await startBridgeRole(cfg, log.child({ role: "bridge" }));
   let sim: SimulateStats = { sent: 0, acked: 0, failed: 0, anomaliesInjected: 0, elapsedMs: 0 };
   const stats = () => ({
@@ -45,6 +47,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   });
   const unsubscribe = ctx.watcher.subscribe((next) => {
     runtime.reconfigure(next.config);
+    gateway.setConfig(next.config.gateway);
     log.info({ version: next.version }, "configuration applied to device actors");
   });
   const registry = createMetricsRegistry({
@@ -52,7 +55,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     runtime: () => ({ ...runtime.stats() }),
   });
   const status = await startStatusServer({ host: cfg.grpc.host, port: cfg.grpc.webPort, registry, stats, ready: () => true });
-  io.stdout(`\nShoal is up. Console: ${status.url}  (metrics: ${status.url}metrics)\nPress Ctrl-C to stop.\n\n`);
+  io.stdout(`\nShoal is up. Console: ${status.url}  (metrics: ${status.url}metrics)  model gateway (gRPC): ${gateway.address}\nPress Ctrl-C to stop.\n\n`);
   const abort = new AbortController();
   let simDone: Promise<unknown> = Promise.resolve();
   if (values.demo) {
@@ -83,6 +86,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   await simDone;
   await bridge.close();
   await runtime.close();
+  await gateway.close();
   unsubscribe();
   await ctx.close();
   status.server.close();

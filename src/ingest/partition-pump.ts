@@ -14,6 +14,16 @@ export interface PumpOptions {
   readonly maxBatchesInFlight: number;
 }
 
+/** Callbacks of a pump. */
+export interface PumpHooks {
+  /** A pull, delivery or sink failure (the pump goes on). */
+  readonly onError?: (err: unknown) => void;
+  /** After each batch is acked, in stream order, with its last stream sequence. */
+  readonly onCommitted?: (partition: number, streamSeq: number) => void;
+  /** Service calls the batch's turns asked for (e.g. the model gateway), once the batch is acked. */
+  readonly onCalls?: (calls: BatchEffects["calls"]) => void;
+}
+
 /** Counters of a pump. */
 export interface PumpStats {
   pulled: number;
@@ -46,10 +56,12 @@ export class PartitionPump {
     private readonly sink: RowSink,
     private readonly events: EventPublisher,
     private readonly o: PumpOptions,
-    private readonly onError: (err: unknown) => void = () => {},
-    /** Called after each batch is acked, in stream order, with its last stream sequence. */
-    private readonly onCommitted: (partition: number, streamSeq: number) => void = () => {},
+    private readonly hooks: PumpHooks = {},
   ) {}
+
+  private onError(err: unknown): void {
+    this.hooks.onError?.(err);
+  }
 
   get partition(): number {
     return this.source.partition;
@@ -109,16 +121,16 @@ export class PartitionPump {
       effects = await this.host.deliver(envelopes);
     } catch (e) {
       this.onError(e);
-      this.enqueue(batch, Promise.reject(e), []);
+      this.enqueue(batch, Promise.reject(e), [], []);
       return;
     }
     const dls = effects.deadLetters.map((d) => this.deadLetter(d.code, d.reason, `actor ${d.envelope.actorType}/${d.envelope.actorId}`, new TextEncoder().encode(JSON.stringify(d.envelope.msg))));
     const durable = effects.rows.size > 0 ? this.sink.write(effects.rows) : Promise.resolve();
-    this.enqueue(batch, Promise.all([durable, ...dls, ...corrupt]).then(() => undefined), effects.events);
+    this.enqueue(batch, Promise.all([durable, ...dls, ...corrupt]).then(() => undefined), effects.events, effects.calls);
   }
 
   /** Chain the batch behind earlier ones: ack in journal order, nak everything after a failure. */
-  private enqueue(batch: JournalBatch, durable: Promise<void>, events: BatchEffects["events"]): void {
+  private enqueue(batch: JournalBatch, durable: Promise<void>, events: BatchEffects["events"], calls: BatchEffects["calls"]): void {
     // With nothing in flight the chain starts afresh (a failure does not poison later batches).
     const prev = this.inFlight === 0 ? Promise.resolve(true) : this.tail;
     this.inFlight++;
@@ -130,6 +142,7 @@ export class PartitionPump {
           batch.ack();
           this.stats.acked += batch.messages.length;
           this.committed(batch);
+          if (calls.length > 0) this.hooks.onCalls?.(calls);
           return true;
         }
         const err = d.status === "rejected" ? d.reason : undefined;
@@ -163,7 +176,7 @@ export class PartitionPump {
 
   private committed(batch: JournalBatch): void {
     const last = batch.messages[batch.messages.length - 1];
-    if (last !== undefined) this.onCommitted(batch.partition, last.streamSeq);
+    if (last !== undefined) this.hooks.onCommitted?.(batch.partition, last.streamSeq);
   }
 
   private async deadLetter(code: string, reason: string, source: string, payload: Uint8Array): Promise<void> {

@@ -53,6 +53,32 @@ export const migrations: readonly Migration[] = [
       ORDER BY (stage, code, at_ms)`,
     ],
   },
+  {
+    version: 3,
+    name: "analyses",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS analyses (
+        device_id String,
+        seq UInt64,
+        ts_ms Int64,
+        metric String,
+        score Float64,
+        summary String,
+        likely_cause String,
+        suggested_action String,
+        provider String,
+        model String,
+        prompt_version String,
+        cached UInt8,
+        degraded UInt8,
+        cost_usd Float64,
+        ts DateTime MATERIALIZED toDateTime(intDiv(ts_ms, 1000)),
+        ingested_at DateTime MATERIALIZED now()
+      ) ENGINE = ReplacingMergeTree(ingested_at)
+      PARTITION BY toYYYYMM(ts)
+      ORDER BY (device_id, seq, metric)`,
+    ],
+  },
 ];
 
 /** Result of a migration run. */

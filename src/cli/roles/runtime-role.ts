@@ -14,6 +14,8 @@ import { createJournalReader } from "../../adapters/nats/journal-reader.js";
 import { createInlineHost } from "../../runtime/index.js";
 import type { BatchEffects } from "../../ports/actor-host.js";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { AsyncGatewayCaller, createGatewayClient } from "../../gateway/index.js";
+import type { ModelGateway } from "../../ports/gateway.js";
 import { partitionConsumerName } from "../../domain/subjects.js";
 import { createDeviceActor } from "../../../actors/device/index.js";
 import type { DeviceSettings } from "../../../actors/device/index.js";
@@ -39,6 +41,15 @@ export interface RuntimeRole {
   close(): Promise<void>;
 }
 
+/** Optional collaborators of the runtime role. */
+export interface RuntimeRoleDeps {
+  /**
+   * The model gateway device actors call (in-process in the monolith). Default: a gRPC client of
+   * `shoal gateway` at `gateway.client.address`; calls degrade to the local models when it is down.
+   */
+  readonly gateway?: ModelGateway;
+}
+
 /** Which partitions to own at start: every one (single node), none (cluster mode assigns), or a list. */
 export type InitialPartitions = "all" | "none" | readonly number[];
 
@@ -53,7 +64,7 @@ export function deviceSettingsOf(cfg: ShoalConfig): Partial<DeviceSettings> {
  * The runtime role: ensures the journal and the ClickHouse schema, then runs one pump per owned
  * partition: journal → device actors → ClickHouse → ack.
  */
-export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: InitialPartitions = "all"): Promise<RuntimeRole> {
+export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: InitialPartitions = "all", deps: RuntimeRoleDeps = {}): Promise<RuntimeRole> {
   const chOpts = { url: cfg.clickhouse.url, database: cfg.clickhouse.database, username: cfg.clickhouse.username, password: cfg.clickhouse.password };
   const report = await migrate(chOpts);
   log.info({ applied: report.applied, version: report.current }, "clickhouse schema ready");
@@ -66,10 +77,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   const device = createDeviceActor(deviceSettingsOf(cfg));
   const snapshots = await KvSnapshotStore.create(nc, { bucket: cfg.nats.kvBucket, replicas: cfg.nats.replicas });
   // Effects of timer-driven turns (offline events); rows, if any, go to the sink without an ack.
-  const onTimerEffects = (fx: BatchEffects) => {
-    for (const e of fx.events) events.event(e.subject, e.data);
-    if (fx.rows.size > 0) sink.write(fx.rows).catch((e: Error) => log.error({ err: e.message }, "rows of a timer turn were not stored"));
-  };
+  const onTimerEffects = (fx: BatchEffects) => commitReply(fx);
   const host = createInlineHost({
     logics: [device],
     snapshots,
@@ -85,6 +93,27 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
     onEffects: onTimerEffects,
   });
   const jsm = await jetstreamManager(nc);
+  // Model gateway calls: bounded and non-blocking; a reply comes back to the actor as a message.
+  const remote = deps.gateway === undefined ? createGatewayClient({ address: cfg.gateway.client.address }) : undefined;
+  const caller = new AsyncGatewayCaller({
+    gateway: deps.gateway ?? remote!,
+    maxInFlight: cfg.gateway.client.maxInFlight,
+    maxQueue: cfg.gateway.client.maxQueue,
+    timeoutMs: cfg.gateway.client.timeoutMs,
+  });
+  const commitReply = (fx: BatchEffects) => {
+    for (const e of fx.events) events.event(e.subject, e.data);
+    if (fx.rows.size > 0) sink.write(fx.rows).catch((e: Error) => log.error({ err: e.message }, "rows of a gateway reply were not stored"));
+    if (fx.calls.length > 0) dispatchCalls(fx.calls);
+  };
+  function dispatchCalls(calls: BatchEffects["calls"]): void {
+    for (const c of calls) {
+      const routed = caller.submitOutCall(c, (id, result) => {
+        host.resolveCall(id, result).then(commitReply, (e: Error) => log.warn({ err: e.message }, "gateway reply not delivered"));
+      });
+      if (!routed) log.warn({ service: c.service, method: c.method }, "actor called an unknown service");
+    }
+  }
   const pumps = new Map<number, PartitionPump>();
   const retired: PumpStats = { pulled: 0, acked: 0, deadLettered: 0, naks: 0, batches: 0 };
 
@@ -107,8 +136,11 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
       sink,
       events,
       { fetchBatch: cfg.runtime.fetchBatch, fetchExpiresMs: 1000, maxBatchesInFlight: Math.max(2, Math.floor(maxAckPending / cfg.runtime.fetchBatch)) },
-      (err) => log.warn({ partition: p, err: (err as Error).message }, "partition pump error"),
-      (partition, streamSeq) => host.committed(partition, streamSeq),
+      {
+        onError: (err) => log.warn({ partition: p, err: (err as Error).message }, "partition pump error"),
+        onCommitted: (partition, streamSeq) => host.committed(partition, streamSeq),
+        onCalls: dispatchCalls,
+      },
     );
     pumps.set(p, pump);
     pump.start();
@@ -164,6 +196,9 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
     async close() {
       await Promise.all([...pumps.keys()].map((p) => release(p)));
       clearInterval(introspectTimer);
+      // Let in-flight gateway calls answer (bounded: a dead gateway must not hold up shutdown).
+      await Promise.race([caller.drain(), new Promise((r) => setTimeout(r, 5000).unref())]);
+      remote?.close();
       await sink.close();
       await host.close();
       await snapshots.close();

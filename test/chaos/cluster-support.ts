@@ -1,0 +1,74 @@
+import type { ChildProcess } from "node:child_process";
+import { createConsulLocks } from "../../src/adapters/consul/index.js";
+import { clusterLayout, createClusterAdmin, type ClusterAdmin } from "../../src/cluster/index.js";
+import { exited, spawnRole, waitFor } from "../support/pipeline.js";
+
+/** A `shoal runtime` child process in cluster mode. */
+export interface RuntimeProc {
+  readonly node: string;
+  readonly child: ChildProcess;
+  /** Everything it printed (JSON log lines). */
+  out(): string;
+  /** SIGKILL; resolves with the time the process was gone. */
+  kill(): Promise<number>;
+  /** SIGTERM (graceful leave); resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+const live = new Set<ChildProcess>();
+// A timed-out test or a crashed bench must not leave runtime processes behind.
+process.once("exit", () => {
+  for (const c of live) c.kill("SIGKILL");
+});
+
+/** SIGKILLs every runtime process spawned by this module that is still running (afterAll). */
+export async function killAllRuntimes(): Promise<void> {
+  await Promise.all(
+    [...live].map((c) => {
+      c.kill("SIGKILL");
+      return exited(c);
+    }),
+  );
+}
+
+/** Spawns `shoal runtime` as cluster node `node` (info logs, so lease events are visible). */
+export function spawnRuntime(node: string, env: Record<string, string>): RuntimeProc {
+  let out = "";
+  const child = spawnRole("runtime", { ...env, SHOAL__NODEID: node, SHOAL__LOG__LEVEL: "info" }, (s) => (out += s));
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  return {
+    node,
+    child,
+    out: () => out,
+    async kill() {
+      child.kill("SIGKILL");
+      await exited(child);
+      return Date.now();
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill("SIGTERM");
+      return exited(child);
+    },
+  };
+}
+
+/** Cluster admin on a test's Consul. */
+export function testAdmin(consulUrl: string, env: string, partitions: number): { admin: ClusterAdmin; close(): void } {
+  const locks = createConsulLocks({ url: consulUrl });
+  return { admin: createClusterAdmin({ locks, layout: clusterLayout("shoal", env), partitions }), close: () => locks.close() };
+}
+
+/** Waits until every partition is owned by its target and the member set is `members` (sorted). */
+export async function waitConverged(admin: ClusterAdmin, members: readonly string[], timeoutMs: number, what: string): Promise<void> {
+  await waitFor(
+    async () => {
+      const [ms, map] = await Promise.all([admin.members(), admin.partitionMap()]);
+      return { members: ms.map((m) => m.node).join(","), misplaced: map.filter((p) => p.owner === undefined || p.owner !== p.target).length };
+    },
+    (v) => v.members === [...members].sort().join(",") && v.misplaced === 0,
+    timeoutMs,
+    what,
+  );
+}
