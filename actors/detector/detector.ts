@@ -10,12 +10,20 @@
  * 3. Conformal + likelihood layer: the log ratio of that distance to the largest of the last
  *    `distanceMemory` distances, plus the z-score of the log distance against its long-run
  *    distribution, go through a logistic to give a score in [0, 1].
- * 4. Alarm rest: once the score reaches `alarmScore`, scores are damped for `restPoints` points.
+ * 4. Seasonal discord: the same distance restricted to subsequences a whole number of
+ *    `seasonPeriodMs` earlier (seasonal-discord.ts); its z-score logit is fused by max with step 3's.
+ * 5. Range novelty: a raw reading beyond the range of all earlier readings by more than
+ *    `rangeTolerance` of that range scores at least `rangeScore`; the range forgets slowly
+ *    (`rangeDecay`) (range-novelty.ts).
+ * 6. Alarm rest: once the score reaches `alarmScore`, scores are damped for `restPoints` points.
  * Scores between downsampling boundaries are 0. A score for point t uses only points ≤ t.
  */
-import { resolveDetectorParams, PARAM_KEYS } from "./params.js";
+import { resolveDetectorParams } from "./params.js";
 import type { DetectorParams } from "./params.js";
-import { DetectorStateError } from "./errors.js";
+import { decodeState, encodeState, stateLayout } from "./state.js";
+import type { DecodedState } from "./state.js";
+import { contractRange, emptyRange, extendRange, isOutsideRange } from "./range-novelty.js";
+import { nextStepDuration, seasonalNearest } from "./seasonal-discord.js";
 
 /** A detector for one metric. Not thread-safe; one per metric per actor. */
 export interface Detector {
@@ -23,8 +31,9 @@ export interface Detector {
   readonly params: DetectorParams;
   /**
    * Feeds one reading and returns its anomaly score in [0, 1]. `tsMs` is the reading time in ms
-   * since epoch (kept for API stability; the current model is order-based). Non-finite values are
-   * ignored and score 0.
+   * since epoch; only the seasonal discord uses it (to convert its period into steps), so
+   * timestamps that do not increase merely turn that term off. Non-finite values are ignored and
+   * score 0.
    */
   update(value: number, tsMs: number): number;
   /** Serialises the full state (parameters included) into a compact byte array. */
@@ -35,43 +44,29 @@ export interface Detector {
   readonly count: number;
 }
 
-const MAGIC = 0x5348_4454; // "SHDT"
-const VERSION = 1;
-const NUM_SCALARS = 18;
-const HEADER = 3 + PARAM_KEYS.length + NUM_SCALARS; // float64 slots: magic, version, reserved, params, scalars
-
-function layout(p: DetectorParams): { histOff: number; distOff: number; total: number } {
-  const histOff = HEADER * 8;
-  const distOff = histOff + p.historyLength * 4;
-  const total = distOff + p.distanceMemory * 4;
-  return { histOff, distOff, total };
-}
-
 /** Creates a detector with the given parameters (defaults for the rest). Throws RangeError on bad params. */
 export function createDetector(params: Partial<DetectorParams> = {}): Detector {
   return build(resolveDetectorParams(params), undefined);
 }
 
-/** Rebuilds a detector from `saveState()` bytes. Throws DetectorStateError when they are not a valid state. */
+/**
+ * Rebuilds a detector from `saveState()` bytes (this version's or version 1's). Throws
+ * DetectorStateError when they are not a valid state.
+ */
 export function restoreDetector(bytes: Uint8Array): Detector {
-  if (bytes.byteLength < HEADER * 8) throw new DetectorStateError(`detector state must be at least ${HEADER * 8} bytes, got ${bytes.byteLength}`);
-  const copy = new Uint8Array(bytes); // aligned private copy
-  const head = new Float64Array(copy.buffer, 0, HEADER);
-  if (head[0] !== MAGIC || head[1] !== VERSION) throw new DetectorStateError(`detector state has magic ${head[0]} version ${head[1]}, expected ${MAGIC} version ${VERSION}`);
-  const raw: Record<string, number> = {};
-  PARAM_KEYS.forEach((k, i) => (raw[k] = head[3 + i]!));
-  let params: DetectorParams;
-  try {
-    params = resolveDetectorParams(raw as Partial<DetectorParams>);
-  } catch (err) {
-    throw new DetectorStateError("detector state holds invalid parameters", { cause: err });
-  }
-  if (copy.byteLength !== layout(params).total) throw new DetectorStateError(`detector state must be ${layout(params).total} bytes for its parameters, got ${copy.byteLength}`);
-  return build(params, copy);
+  const state = decodeState(bytes);
+  return build(state.params, state);
 }
 
-function build(p: DetectorParams, from: Uint8Array | undefined): Detector {
-  const { histOff, distOff, total } = layout(p);
+/** Largest of the first `m` entries (0 when m = 0). */
+function maxOf(a: Float32Array, m: number): number {
+  let mx = 0;
+  for (let i = 0; i < m; i++) if (a[i]! > mx) mx = a[i]!;
+  return mx;
+}
+
+function build(p: DetectorParams, from: DecodedState | undefined): Detector {
+  const { total } = stateLayout(p);
   const H = p.historyLength;
   const L = p.windowLength;
   const N = p.distanceMemory;
@@ -94,17 +89,27 @@ function build(p: DetectorParams, from: Uint8Array | undefined): Detector {
   let lk = 0; // log distances seen
   let quiet = 0; // rest points left
   let match = -2; // absolute step where the last nearest neighbour started
+  const range = emptyRange(); // raw values seen so far (range novelty)
+  let ringMax = 0; // largest of the distances in the ring (derived, not saved)
+  let lastTs = Number.NaN; // time of the previous step (ms)
+  let stepMs = 0; // running step duration (ms), 0 = unknown
+  let sm = 0; // long-run mean of the log seasonal distance
+  let sv = 0; // its variance
+  let sk = 0; // seasonal distances seen
   if (from !== undefined) {
-    const head = new Float64Array(from.buffer, 0, HEADER);
-    const s = 3 + PARAM_KEYS.length;
-    [n, acc, cnt, bmax, bmin, ma, steps, center, scale, dn, lm, lv, lk, quiet, match] = Array.from(head.subarray(s, s + 15));
-    hist.set(new Float32Array(from.buffer, histOff, H));
-    dists.set(new Float32Array(from.buffer, distOff, N));
+    [n, acc, cnt, bmax, bmin, ma, steps, center, scale, dn, lm, lv, lk, quiet, match, range.min, range.max, lastTs, stepMs, sm, sv, sk] = Array.from(
+      from.scalars.subarray(0, 22),
+    );
+    hist.set(from.hist);
+    dists.set(from.dists);
+    ringMax = maxOf(dists, dn < N ? dn : N);
   }
   const eps = p.distanceFloor;
 
   /** Folds one downsampled step in; returns the logit of its score, or NaN while still learning. */
-  function step(v: number): number {
+  function step(v: number, tsMs: number): number {
+    stepMs = nextStepDuration(stepMs, tsMs - lastTs);
+    lastTs = tsMs;
     const a = Math.max(1 / steps, p.scaleRate);
     center += (v - center) * a;
     scale += (Math.abs(v - center) - scale) * a;
@@ -154,10 +159,14 @@ function build(p: DetectorParams, from: Uint8Array | undefined): Detector {
     if (best === Infinity) return NaN;
     const dist = Math.sqrt(best / L) / (scale + 1e-9 * (Math.abs(center) + 1));
     const m = dn < N ? dn : N;
-    let mx = 0;
-    for (let i = 0; i < m; i++) if (dists[i]! > mx) mx = dists[i]!;
-    dists[dn % N] = dist;
+    const mx = ringMax;
+    const slot = dn % N;
+    const evicted = dn < N ? 0 : dists[slot]!;
+    dists[slot] = dist;
     dn++;
+    // Keep the ring's maximum incrementally; rescan only when the maximum itself is evicted.
+    if (dists[slot]! >= ringMax) ringMax = dists[slot]!;
+    else if (evicted === ringMax) ringMax = maxOf(dists, dn < N ? dn : N);
     if (m < 9) return NaN;
     const r = dist / (mx + 1e-9);
     const f = Math.log(dist + eps);
@@ -167,10 +176,29 @@ function build(p: DetectorParams, from: Uint8Array | undefined): Detector {
     const dd = f - lm;
     lm += al * dd;
     lv = (1 - al) * (lv + al * dd * dd);
-    return p.ratioWeight * Math.log(r + 1e-9) + p.likelihoodWeight * z;
+    const discord = p.ratioWeight * Math.log(r + 1e-9) + p.likelihoodWeight * z;
+    return Math.max(discord, seasonal(cur0, first, first + last, avail));
   }
 
-  function update(value: number, _tsMs: number): number {
+  /** Logit of the seasonal discord (seasonal-discord.ts), or -Infinity when it does not apply. */
+  function seasonal(cur0: number, first: number, end: number, avail: number): number {
+    if (p.seasonWeight === 0 || p.seasonPeriodMs === 0 || !(stepMs > 0)) return Number.NEGATIVE_INFINITY;
+    const period = Math.round(p.seasonPeriodMs / stepMs);
+    // Needs one full period of history beyond the current subsequence and its exclusion zone.
+    if (period < 2 * L || period + L + p.seasonTolerance > avail - p.exclusionZone) return Number.NEGATIVE_INFINITY;
+    const best = seasonalNearest(hist, q, cur0, first, end, period, p.seasonTolerance);
+    if (best === Infinity) return Number.NEGATIVE_INFINITY;
+    const f = Math.log(Math.sqrt(best / L) / (scale + 1e-9 * (Math.abs(center) + 1)) + eps);
+    const z = sk < 10 ? 0 : (f - sm) / Math.sqrt(sv + 1e-12);
+    sk++;
+    const a = Math.max(1 / sk, p.likelihoodRate);
+    const dd = f - sm;
+    sm += a * dd;
+    sv = (1 - a) * (sv + a * dd * dd);
+    return p.seasonWeight * (z - p.seasonOffset);
+  }
+
+  function update(value: number, tsMs: number): number {
     if (!Number.isFinite(value)) return 0;
     n++;
     acc += value;
@@ -188,8 +216,13 @@ function build(p: DetectorParams, from: Uint8Array | undefined): Detector {
       bmax = -Infinity;
       bmin = Infinity;
       steps++;
-      const c = step(v);
+      const c = step(v, tsMs);
       if (!Number.isNaN(c) && n >= p.warmup) out = 1 / (1 + Math.exp(-c));
+    }
+    if (p.rangeScore > 0) {
+      if (n >= p.warmup && out < p.rangeScore && isOutsideRange(range, value, p.rangeTolerance)) out = p.rangeScore;
+      extendRange(range, value);
+      contractRange(range, p.rangeDecay);
     }
     if (quiet > 0) {
       quiet--;
@@ -199,15 +232,9 @@ function build(p: DetectorParams, from: Uint8Array | undefined): Detector {
   }
 
   function saveState(): Uint8Array {
-    const bytes = new Uint8Array(total);
-    const head = new Float64Array(bytes.buffer, 0, HEADER);
-    head[0] = MAGIC;
-    head[1] = VERSION;
-    PARAM_KEYS.forEach((k, i) => (head[3 + i] = p[k]));
-    head.set([n, acc, cnt, bmax, bmin, ma, steps, center, scale, dn, lm, lv, lk, quiet, match], 3 + PARAM_KEYS.length);
-    new Float32Array(bytes.buffer, histOff, H).set(hist);
-    new Float32Array(bytes.buffer, distOff, N).set(dists);
-    return bytes;
+    // Scalar order is the state format (state.ts reads slot 6 = steps, 15/16 = range).
+    const scalars = [n, acc, cnt, bmax, bmin, ma, steps, center, scale, dn, lm, lv, lk, quiet, match, range.min, range.max, lastTs, stepMs, sm, sv, sk];
+    return encodeState(p, scalars, hist, dists);
   }
 
   return {

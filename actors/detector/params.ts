@@ -36,6 +36,30 @@ export interface DetectorParams {
   readonly restPoints: number;
   /** Factor applied to scores while resting, in [0, 1]. */
   readonly restDamping: number;
+  /**
+   * Range novelty: a reading beyond the range of every earlier reading by more than this fraction
+   * of that range scores `rangeScore` (NAB's HTM "spatial anomaly"), in [0, 100].
+   */
+  readonly rangeTolerance: number;
+  /** Score of a range-novel reading, in [0, 1]; 0 disables range novelty. */
+  readonly rangeScore: number;
+  /**
+   * Fraction of its width the seen range shrinks by per raw point (toward its middle), so a one-off
+   * extreme is forgotten over time, in [0, 1]; 0 keeps the range forever. The default, 1e-5, halves
+   * an unrefreshed excess in ~69,000 points (~240 days of 5-minute data).
+   */
+  readonly rangeDecay: number;
+  /**
+   * Season of the seasonal discord in ms (default one day); 0 disables it. The period in steps is
+   * derived from the observed sampling interval (timestamps passed to `update`).
+   */
+  readonly seasonPeriodMs: number;
+  /** Steps of slack either side of each whole period when looking for same-phase neighbours. Integer in [0, 16]. */
+  readonly seasonTolerance: number;
+  /** Weight of the seasonal discord's z-score in its logit; 0 disables it. */
+  readonly seasonWeight: number;
+  /** z-score of the log seasonal distance at which its logit is 0 (it is fused by max with the discord's). */
+  readonly seasonOffset: number;
 }
 
 /**
@@ -45,19 +69,26 @@ export const defaultDetectorParams: DetectorParams = Object.freeze({
   downsample: 4,
   windowLength: 6,
   historyLength: 340,
-  exclusionZone: 8,
-  minHistory: 32,
-  distanceMemory: 100,
-  spikeWeight: 0.225,
-  scaleRate: 0.00037125,
-  likelihoodRate: 0.0036,
+  exclusionZone: 13,
+  minHistory: 24,
+  distanceMemory: 157,
+  spikeWeight: 0.22275,
+  scaleRate: 0.0003267,
+  likelihoodRate: 0.003168,
   ratioWeight: 1,
-  likelihoodWeight: 0.1463,
-  distanceFloor: 0.0055,
+  likelihoodWeight: 0.128744,
+  distanceFloor: 0.0075625,
   warmup: 100,
   alarmScore: 0.65835,
-  restPoints: 41,
+  restPoints: 28,
   restDamping: 0.3,
+  rangeTolerance: 0.04,
+  rangeScore: 1,
+  rangeDecay: 0.00001,
+  seasonPeriodMs: 86_400_000,
+  seasonTolerance: 1,
+  seasonWeight: 0.29,
+  seasonOffset: 2,
 });
 
 type Rule = readonly [key: keyof DetectorParams, integer: boolean, min: number, max: number, minOpen?: boolean];
@@ -79,6 +110,14 @@ const RULES: readonly Rule[] = [
   ["alarmScore", false, 0, 1, true],
   ["restPoints", true, 0, 1e9],
   ["restDamping", false, 0, 1],
+  // Added in state version 2; keep new parameters at the end (version-1 states hold the ones above).
+  ["rangeTolerance", false, 0, 100],
+  ["rangeScore", false, 0, 1],
+  ["rangeDecay", false, 0, 1],
+  ["seasonPeriodMs", false, 0, 1e12],
+  ["seasonTolerance", true, 0, 16],
+  ["seasonWeight", false, 0, 100],
+  ["seasonOffset", false, -100, 100],
 ];
 
 /** Names of the parameters, in serialisation order. */

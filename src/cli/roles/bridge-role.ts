@@ -59,12 +59,12 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger): Promise<Br
   log.info({ mqtt: cfg.mqtt.url, nats: cfg.nats.url, connections: cfg.mqtt.connections, partitions: cfg.nats.partitions }, "bridge started");
   return {
     stats: core.stats,
-    pending: () => publisher.pending,
+    pending: () => publisher.pendingCount,
     async close() {
       // Stop taking messages, let in-flight publishes finish (their MQTT acks go out), then disconnect.
       for (const c of clients) c.options.reconnectPeriod = 0;
       const deadline = Date.now() + 10_000;
-      while (publisher.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (publisher.pendingCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await Promise.all(clients.map((c) => c.endAsync()));
       publisher.close();
       await nc.drain();
