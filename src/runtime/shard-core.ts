@@ -534,7 +534,7 @@ export class ShardCore {
     const idx = cell.head;
     const seq = a.seqs[idx]!;
     const b = a.batches[idx]!;
-    if (b !== null && b.replay && seq > 0 && seq < cell.streamSeq) {
+    if (b !== null && b.replay && seq > 0 && seq <= cell.streamSeq) {
       // A journal message this state already contains (replay after recovery). Only replays are
       // skipped by stream sequence: live deliveries can legitimately arrive out of stream order
       // (JetStream redelivers an unacked message after ack_wait, behind newer ones); duplicates

@@ -96,9 +96,9 @@ describe("runtime SIGKILL while streaming", () => {
     let out = "";
     let rt = spawnRole("runtime", envB, (s) => (out += s));
     await waitFor(async () => out, (o) => o.includes("runtime started"), 60_000, "runtime B to start");
-    const publishing = publishAll(ncB, msgs, { every: 500, ms: 25 });
+    const publishing = publishAll(ncB, msgs, { every: 200, ms: 50 }); // ~5 s of streaming
     const rowsB = async () => Number((await chQuery<{ n: string }>(ch.url, "chaos_b", "SELECT count() AS n FROM readings").catch(() => [{ n: "0" }]))[0]!.n);
-    await waitFor(rowsB, (n) => n >= msgs.length / 3, 120_000, "a third of the rows before the kill");
+    await waitFor(rowsB, (n) => n >= msgs.length / 4, 120_000, "a quarter of the rows before the kill");
     rt.kill("SIGKILL");
     await exited(rt);
     const rowsAtKill = await rowsB();
