@@ -11,6 +11,7 @@ const commands: Record<string, { describe: string; load: () => Promise<Command> 
   gateway: { describe: "run the AI model gateway (gRPC)", load: async () => (await import("./gateway.command.js")).run },
   simulate: { describe: "simulate devices: --devices N --rate R --duration S", load: async () => (await import("./simulate.command.js")).run },
   stack: { describe: "local services: stack up|down|status|install", load: async () => (await import("./stack.command.js")).run },
+  cluster: { describe: "cluster: status|rebalance|drain <node> (partitions, leases, members)", load: async () => (await import("./cluster.command.js")).run },
   config: { describe: "configuration: print|get|set|diff|history|rollback|encrypt", load: async () => (await import("./config.command.js")).run },
 };
 

@@ -186,6 +186,9 @@ export function createInlineHost(opts: InlineHostOptions): InlineHost {
     },
     releasePartition(partition) {
       return exclusive(async () => {
+        // Snapshot every dirty actor first (the caller has committed the partition's batches), so
+        // the next owner restores the current state instead of replaying from an old checkpoint.
+        core.snapshotAll();
         drainBackground();
         writer.dropUncommitted(partition);
         await writer.flush();

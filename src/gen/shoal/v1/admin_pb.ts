@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shoal/v1/admin.proto.
  */
 export const file_shoal_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChRzaG9hbC92MS9hZG1pbi5wcm90bxIIc2hvYWwudjEiEAoOR2V0SW5mb1JlcXVlc3QiWQoPR2V0SW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSDQoFcm9sZXMYAiADKAkSDwoHdmVyc2lvbhgDIAEoCRIVCg1zdGFydGVkX2F0X21zGAQgASgDIhQKEkdldENvdW50ZXJzUmVxdWVzdCKFAQoTR2V0Q291bnRlcnNSZXNwb25zZRI9Cghjb3VudGVycxgBIAMoCzIrLnNob2FsLnYxLkdldENvdW50ZXJzUmVzcG9uc2UuQ291bnRlcnNFbnRyeRovCg1Db3VudGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEymgEKDEFkbWluU2VydmljZRI+CgdHZXRJbmZvEhguc2hvYWwudjEuR2V0SW5mb1JlcXVlc3QaGS5zaG9hbC52MS5HZXRJbmZvUmVzcG9uc2USSgoLR2V0Q291bnRlcnMSHC5zaG9hbC52MS5HZXRDb3VudGVyc1JlcXVlc3QaHS5zaG9hbC52MS5HZXRDb3VudGVyc1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("ChRzaG9hbC92MS9hZG1pbi5wcm90bxIIc2hvYWwudjEiEAoOR2V0SW5mb1JlcXVlc3QiWQoPR2V0SW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSDQoFcm9sZXMYAiADKAkSDwoHdmVyc2lvbhgDIAEoCRIVCg1zdGFydGVkX2F0X21zGAQgASgDIhQKEkdldENvdW50ZXJzUmVxdWVzdCKFAQoTR2V0Q291bnRlcnNSZXNwb25zZRI9Cghjb3VudGVycxgBIAMoCzIrLnNob2FsLnYxLkdldENvdW50ZXJzUmVzcG9uc2UuQ291bnRlcnNFbnRyeRovCg1Db3VudGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiFAoSTGlzdE1lbWJlcnNSZXF1ZXN0IqUBCgZNZW1iZXISDwoHbm9kZV9pZBgBIAEoCRIPCgdzZXNzaW9uGAIgASgJEhUKDXN0YXJ0ZWRfYXRfbXMYAyABKAMSCwoDcGlkGAQgASgFEg8KB2xlYXZpbmcYBSABKAgSDwoHZHJhaW5lZBgGIAEoCBIYChBvd25lZF9wYXJ0aXRpb25zGAcgASgFEhkKEXRhcmdldF9wYXJ0aXRpb25zGAggASgFIjgKE0xpc3RNZW1iZXJzUmVzcG9uc2USIQoHbWVtYmVycxgBIAMoCzIQLnNob2FsLnYxLk1lbWJlciIYChZHZXRQYXJ0aXRpb25NYXBSZXF1ZXN0ImcKDVBhcnRpdGlvbkluZm8SEQoJcGFydGl0aW9uGAEgASgFEg0KBW93bmVyGAIgASgJEg4KBnRhcmdldBgDIAEoCRIPCgdwZW5kaW5nGAQgASgDEhMKC2Fja19wZW5kaW5nGAUgASgDIlkKF0dldFBhcnRpdGlvbk1hcFJlc3BvbnNlEisKCnBhcnRpdGlvbnMYASADKAsyFy5zaG9hbC52MS5QYXJ0aXRpb25JbmZvEhEKCW1pc3BsYWNlZBgCIAEoBSISChBSZWJhbGFuY2VSZXF1ZXN0IhMKEVJlYmFsYW5jZVJlc3BvbnNlIjIKEERyYWluTm9kZVJlcXVlc3QSDwoHbm9kZV9pZBgBIAEoCRINCgVkcmFpbhgCIAEoCCITChFEcmFpbk5vZGVSZXNwb25zZTLKAwoMQWRtaW5TZXJ2aWNlEj4KB0dldEluZm8SGC5zaG9hbC52MS5HZXRJbmZvUmVxdWVzdBoZLnNob2FsLnYxLkdldEluZm9SZXNwb25zZRJKCgtHZXRDb3VudGVycxIcLnNob2FsLnYxLkdldENvdW50ZXJzUmVxdWVzdBodLnNob2FsLnYxLkdldENvdW50ZXJzUmVzcG9uc2USSgoLTGlzdE1lbWJlcnMSHC5zaG9hbC52MS5MaXN0TWVtYmVyc1JlcXVlc3QaHS5zaG9hbC52MS5MaXN0TWVtYmVyc1Jlc3BvbnNlElYKD0dldFBhcnRpdGlvbk1hcBIgLnNob2FsLnYxLkdldFBhcnRpdGlvbk1hcFJlcXVlc3QaIS5zaG9hbC52MS5HZXRQYXJ0aXRpb25NYXBSZXNwb25zZRJECglSZWJhbGFuY2USGi5zaG9hbC52MS5SZWJhbGFuY2VSZXF1ZXN0Ghsuc2hvYWwudjEuUmViYWxhbmNlUmVzcG9uc2USRAoJRHJhaW5Ob2RlEhouc2hvYWwudjEuRHJhaW5Ob2RlUmVxdWVzdBobLnNob2FsLnYxLkRyYWluTm9kZVJlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message shoal.v1.GetInfoRequest
@@ -88,6 +88,247 @@ export const GetCountersResponseSchema: GenMessage<GetCountersResponse> = /*@__P
   messageDesc(file_shoal_v1_admin, 3);
 
 /**
+ * @generated from message shoal.v1.ListMembersRequest
+ */
+export type ListMembersRequest = Message<"shoal.v1.ListMembersRequest"> & {
+};
+
+/**
+ * Describes the message shoal.v1.ListMembersRequest.
+ * Use `create(ListMembersRequestSchema)` to create a new message.
+ */
+export const ListMembersRequestSchema: GenMessage<ListMembersRequest> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 4);
+
+/**
+ * A runtime node of the cluster.
+ *
+ * @generated from message shoal.v1.Member
+ */
+export type Member = Message<"shoal.v1.Member"> & {
+  /**
+   * @generated from field: string node_id = 1;
+   */
+  nodeId: string;
+
+  /**
+   * Consul session holding its member key and leases.
+   *
+   * @generated from field: string session = 2;
+   */
+  session: string;
+
+  /**
+   * @generated from field: int64 started_at_ms = 3;
+   */
+  startedAtMs: bigint;
+
+  /**
+   * @generated from field: int32 pid = 4;
+   */
+  pid: number;
+
+  /**
+   * Shutting down (SIGTERM) and handing its partitions off.
+   *
+   * @generated from field: bool leaving = 5;
+   */
+  leaving: boolean;
+
+  /**
+   * Drained by an operator.
+   *
+   * @generated from field: bool drained = 6;
+   */
+  drained: boolean;
+
+  /**
+   * Partitions whose lease it holds.
+   *
+   * @generated from field: int32 owned_partitions = 7;
+   */
+  ownedPartitions: number;
+
+  /**
+   * Partitions the rendezvous plan assigns to it.
+   *
+   * @generated from field: int32 target_partitions = 8;
+   */
+  targetPartitions: number;
+};
+
+/**
+ * Describes the message shoal.v1.Member.
+ * Use `create(MemberSchema)` to create a new message.
+ */
+export const MemberSchema: GenMessage<Member> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 5);
+
+/**
+ * @generated from message shoal.v1.ListMembersResponse
+ */
+export type ListMembersResponse = Message<"shoal.v1.ListMembersResponse"> & {
+  /**
+   * @generated from field: repeated shoal.v1.Member members = 1;
+   */
+  members: Member[];
+};
+
+/**
+ * Describes the message shoal.v1.ListMembersResponse.
+ * Use `create(ListMembersResponseSchema)` to create a new message.
+ */
+export const ListMembersResponseSchema: GenMessage<ListMembersResponse> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 6);
+
+/**
+ * @generated from message shoal.v1.GetPartitionMapRequest
+ */
+export type GetPartitionMapRequest = Message<"shoal.v1.GetPartitionMapRequest"> & {
+};
+
+/**
+ * Describes the message shoal.v1.GetPartitionMapRequest.
+ * Use `create(GetPartitionMapRequestSchema)` to create a new message.
+ */
+export const GetPartitionMapRequestSchema: GenMessage<GetPartitionMapRequest> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 7);
+
+/**
+ * One partition of the journal.
+ *
+ * @generated from message shoal.v1.PartitionInfo
+ */
+export type PartitionInfo = Message<"shoal.v1.PartitionInfo"> & {
+  /**
+   * @generated from field: int32 partition = 1;
+   */
+  partition: number;
+
+  /**
+   * Lease holder; empty when the lease is free ("stale:<session>" for a lock of no member).
+   *
+   * @generated from field: string owner = 2;
+   */
+  owner: string;
+
+  /**
+   * Where the plan wants it; empty when no member may own partitions.
+   *
+   * @generated from field: string target = 3;
+   */
+  target: string;
+
+  /**
+   * Messages not yet delivered by its durable consumer (-1 when unknown).
+   *
+   * @generated from field: int64 pending = 4;
+   */
+  pending: bigint;
+
+  /**
+   * Messages delivered but not yet acknowledged (-1 when unknown).
+   *
+   * @generated from field: int64 ack_pending = 5;
+   */
+  ackPending: bigint;
+};
+
+/**
+ * Describes the message shoal.v1.PartitionInfo.
+ * Use `create(PartitionInfoSchema)` to create a new message.
+ */
+export const PartitionInfoSchema: GenMessage<PartitionInfo> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 8);
+
+/**
+ * @generated from message shoal.v1.GetPartitionMapResponse
+ */
+export type GetPartitionMapResponse = Message<"shoal.v1.GetPartitionMapResponse"> & {
+  /**
+   * @generated from field: repeated shoal.v1.PartitionInfo partitions = 1;
+   */
+  partitions: PartitionInfo[];
+
+  /**
+   * Partitions not with their target (0 = converged).
+   *
+   * @generated from field: int32 misplaced = 2;
+   */
+  misplaced: number;
+};
+
+/**
+ * Describes the message shoal.v1.GetPartitionMapResponse.
+ * Use `create(GetPartitionMapResponseSchema)` to create a new message.
+ */
+export const GetPartitionMapResponseSchema: GenMessage<GetPartitionMapResponse> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 9);
+
+/**
+ * @generated from message shoal.v1.RebalanceRequest
+ */
+export type RebalanceRequest = Message<"shoal.v1.RebalanceRequest"> & {
+};
+
+/**
+ * Describes the message shoal.v1.RebalanceRequest.
+ * Use `create(RebalanceRequestSchema)` to create a new message.
+ */
+export const RebalanceRequestSchema: GenMessage<RebalanceRequest> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 10);
+
+/**
+ * @generated from message shoal.v1.RebalanceResponse
+ */
+export type RebalanceResponse = Message<"shoal.v1.RebalanceResponse"> & {
+};
+
+/**
+ * Describes the message shoal.v1.RebalanceResponse.
+ * Use `create(RebalanceResponseSchema)` to create a new message.
+ */
+export const RebalanceResponseSchema: GenMessage<RebalanceResponse> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 11);
+
+/**
+ * @generated from message shoal.v1.DrainNodeRequest
+ */
+export type DrainNodeRequest = Message<"shoal.v1.DrainNodeRequest"> & {
+  /**
+   * @generated from field: string node_id = 1;
+   */
+  nodeId: string;
+
+  /**
+   * False puts a drained node back in service.
+   *
+   * @generated from field: bool drain = 2;
+   */
+  drain: boolean;
+};
+
+/**
+ * Describes the message shoal.v1.DrainNodeRequest.
+ * Use `create(DrainNodeRequestSchema)` to create a new message.
+ */
+export const DrainNodeRequestSchema: GenMessage<DrainNodeRequest> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 12);
+
+/**
+ * @generated from message shoal.v1.DrainNodeResponse
+ */
+export type DrainNodeResponse = Message<"shoal.v1.DrainNodeResponse"> & {
+};
+
+/**
+ * Describes the message shoal.v1.DrainNodeResponse.
+ * Use `create(DrainNodeResponseSchema)` to create a new message.
+ */
+export const DrainNodeResponseSchema: GenMessage<DrainNodeResponse> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 13);
+
+/**
  * Operator and introspection API of a Shoal process.
  * Draft: the runtime and cluster issues own its evolution.
  *
@@ -113,6 +354,46 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof GetCountersRequestSchema;
     output: typeof GetCountersResponseSchema;
+  },
+  /**
+   * Runtime cluster members (Consul sessions) with their owned and target partition counts.
+   *
+   * @generated from rpc shoal.v1.AdminService.ListMembers
+   */
+  listMembers: {
+    methodKind: "unary";
+    input: typeof ListMembersRequestSchema;
+    output: typeof ListMembersResponseSchema;
+  },
+  /**
+   * Owner, target and consumer lag of every partition.
+   *
+   * @generated from rpc shoal.v1.AdminService.GetPartitionMap
+   */
+  getPartitionMap: {
+    methodKind: "unary";
+    input: typeof GetPartitionMapRequestSchema;
+    output: typeof GetPartitionMapResponseSchema;
+  },
+  /**
+   * Make every runtime node re-plan now (moves stay bounded by max moves at a time).
+   *
+   * @generated from rpc shoal.v1.AdminService.Rebalance
+   */
+  rebalance: {
+    methodKind: "unary";
+    input: typeof RebalanceRequestSchema;
+    output: typeof RebalanceResponseSchema;
+  },
+  /**
+   * Move every partition off a node (or put it back in service with undrain).
+   *
+   * @generated from rpc shoal.v1.AdminService.DrainNode
+   */
+  drainNode: {
+    methodKind: "unary";
+    input: typeof DrainNodeRequestSchema;
+    output: typeof DrainNodeResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_shoal_v1_admin, 0);

@@ -7,7 +7,7 @@ import { findOverlaps, rendezvousAssignment } from "../../src/cluster/index.js";
 import { partitionOf } from "../../src/domain/partition.js";
 import { simulate } from "../../src/simulator/simulator.js";
 import { chQuery, pipelineConfig, pipelineEnv, quietLogger, waitFor, type ServiceUrls } from "../support/pipeline.js";
-import { killAllRuntimes, spawnRuntime, testAdmin, waitConverged, type RuntimeProc } from "./cluster-support.js";
+import { killAllRuntimes, spawnRuntime, testAdmin, waitConverged, type RuntimeProc } from "../chaos/cluster-support.js";
 
 /**
  * The cluster under fire, on real services: three `shoal runtime` processes in cluster mode
@@ -87,7 +87,7 @@ describe("cluster: join, drain and SIGKILL while streaming", () => {
       mark("3 nodes converged");
       bridge = await startBridgeRole(pipelineConfig(urls, extra), quietLogger("bridge"));
       await new Promise((r) => setTimeout(r, 500));
-      const before = new Map((await admin.partitionMap()).map((p) => [p.partition, p.owner]));
+      const streamingFrom = Date.now();
 
       let acked = 0;
       const sim = simulate({ url: mqtt.url, devices: DEVICES, readingsPerDevice: PER_DEVICE, rate: RATE, format: "mixed", devicePrefix: "cl", onProgress: (s) => (acked = s.acked) });
@@ -114,7 +114,7 @@ describe("cluster: join, drain and SIGKILL while streaming", () => {
       const s = await sim;
       mark("simulation done");
       expect(s).toMatchObject({ sent: TOTAL, acked: TOTAL, failed: 0 });
-      await waitFor(() => count("cluster_run"), (n) => n >= TOTAL, 120_000, "cluster rows");
+      await waitFor(() => count("cluster_run"), (n) => n >= TOTAL, 240_000, "cluster rows");
       mark("all rows stored");
 
       const status = await cli("status");
@@ -140,7 +140,8 @@ describe("cluster: join, drain and SIGKILL while streaming", () => {
       const history = await admin.history();
       const overlaps = findOverlaps(history, (node) => (node === "node-3" ? killedAt : Infinity));
       expect(overlaps).toEqual([]);
-      const movedDuringRun = new Set(history.filter((e) => e.atMs > t0 && e.event === "acquired" && before.get(e.partition) !== e.node).map((e) => e.partition));
+      // Any lease event while streaming (a move, or a release and re-acquire by the same node) reset the partition's actors.
+      const movedDuringRun = new Set(history.filter((e) => e.atMs >= streamingFrom).map((e) => e.partition));
       // Scores: identical for devices of partitions that never moved while streaming.
       let stable = 0;
       let stableDiff = 0;
@@ -154,9 +155,10 @@ describe("cluster: join, drain and SIGKILL while streaming", () => {
         } else if (!same) movedDiff++;
       }
       console.log(
-        `history: ${history.length} events, ${movedDuringRun.size}/${P} partitions moved while streaming; raw rows ${raw!.n} (${Number(raw!.n) - TOTAL} physical duplicates from replay after the kill, merged by ReplacingMergeTree); ` +
+        `history: ${history.length} events (${history.filter((e) => e.event === "lost").length} "lost" = fenced after a session loss), ${movedDuringRun.size}/${P} partitions moved while streaming; raw rows ${raw!.n} (${Number(raw!.n) - TOTAL} physical duplicates from replay after the kill, merged by ReplacingMergeTree); ` +
           `scores: ${stable} rows of unmoved partitions, ${stableDiff} differ; ${TOTAL - stable} rows of moved partitions, ${movedDiff} differ`,
       );
+      expect(stable).toBeGreaterThan(0); // some partitions stayed put (rendezvous moves only what it must)
       expect(stableDiff).toBe(0);
       // The plan over the survivors is the rendezvous assignment over the non-drained members.
       const final = await admin.partitionMap();
