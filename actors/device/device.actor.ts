@@ -193,12 +193,15 @@ function recentValues(s: RollingStats): number[] {
 
 /**
  * Score of one value: the streaming detector's (docs/adr/0003) once it is past its warm-up; before
- * that, the rolling z-score (so a wild value in a new device's first readings is still flagged).
+ * that, the rolling z-score of clear outliers only (so a wild value in a new device's first readings
+ * is still flagged, ordinary noise is not).
  */
 function metricScore(m: MetricState, v: number, tsMs: number): number {
   const z = scoreAndAdd(m.stats, v);
   const d = m.detector.update(v, tsMs);
-  return m.detector.count > m.detector.params.warmup ? d : z;
+  if (m.detector.count > m.detector.params.warmup) return d;
+  // Warm-up: only clear outliers (|z| ≥ 3.9σ) count, so a new device is not flagged 10% of the time.
+  return z >= 0.9999 ? z : 0;
 }
 
 interface StateData {

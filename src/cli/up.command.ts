@@ -77,7 +77,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     const r = runtime.stats();
     io.stdout(
       `published ${sim.acked}  bridged ${bridge.stats.accepted} (dup ${bridge.stats.duplicate}, rejected ${bridge.stats.rejected})  ` +
-        `stored ${r.rowsWritten}  acked ${r.acked}  actors ${r.activeActors}  anomalies injected ${sim.anomaliesInjected}\n`,
+        `rows ${r.rowsWritten}  acked ${r.acked}  actors ${r.activeActors}  anomalies injected ${sim.anomaliesInjected}\n`,
     );
   }, 2000);
   await untilSignal();
