@@ -95,6 +95,10 @@ describe("runtime SIGKILL while streaming", () => {
     const envB = pipelineEnv(urlsB, { ...extra, SHOAL__CLICKHOUSE__DATABASE: "chaos_b", SHOAL__LOG__LEVEL: "info", SHOAL__NODEID: "chaos-b" });
     let out = "";
     let rt = spawnRole("runtime", envB, (s) => (out += s));
+    // Never leave a runtime process behind, whatever fails below.
+    const reap = () => rt.exitCode === null && rt.signalCode === null && rt.kill("SIGKILL");
+    process.once("exit", reap);
+    try {
     await waitFor(async () => out, (o) => o.includes("runtime started"), 60_000, "runtime B to start");
     const publishing = publishAll(ncB, msgs, { every: 200, ms: 50 }); // ~5 s of streaming
     const rowsB = async () => Number((await chQuery<{ n: string }>(ch.url, "chaos_b", "SELECT count() AS n FROM readings").catch(() => [{ n: "0" }]))[0]!.n);
@@ -116,6 +120,10 @@ describe("runtime SIGKILL while streaming", () => {
     rt.kill("SIGTERM"); // graceful: snapshots of every active actor are written
     expect(await exited(rt)).toBe(0);
     expect(rowsAtKill).toBeLessThan(msgs.length);
+    } finally {
+      reap();
+      process.off("exit", reap);
+    }
 
     const q = "SELECT device_id, seq, metric_values, metric_scores, score FROM readings FINAL ORDER BY device_id, seq";
     const [a, b] = await Promise.all([chQuery(ch.url, "chaos_a", q), chQuery(ch.url, "chaos_b", q)]);
