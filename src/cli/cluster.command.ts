@@ -1,9 +1,9 @@
-import { parseArgs } from "node:util";
 import { ConsulError, createConsulLocks } from "../adapters/consul/index.js";
 import { connectNats } from "../adapters/nats/connection.js";
 import { ConfigError, loadConfig } from "../config/index.js";
 import { clusterLayout, createClusterAdmin, createNatsPartitionJournal, type ClusterAdmin, type PartitionJournal } from "../cluster/index.js";
 import type { CommandIo } from "./io.js";
+import { parseSubcommand } from "./subcommand.js";
 
 const USAGE = `usage: shoal cluster <command> [options]
   status [--json]        members (owned/target partitions, draining) and the partition map with lag
@@ -17,29 +17,14 @@ Consul layout: <consul.prefix>/<env>/cluster/{members,partitions,drain}/..., his
 
 /** `shoal cluster ...`. Exit code: 0 ok, 1 failed (no Consul configured, Consul error), 2 usage error. */
 export async function run(argv: string[], io: CommandIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        env: { type: "string" },
-        consul: { type: "string" },
-        json: { type: "boolean" },
-        "no-lag": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (err) {
-    io.stderr(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const { values: o, positionals } = parsed;
-  const [cmd, ...args] = positionals;
-  if (o.help || !cmd) {
-    (o.help ? io.stdout : io.stderr)(USAGE);
-    return o.help ? 0 : 2;
-  }
+  const parsed = parseSubcommand(argv, io, USAGE, {
+    env: { type: "string" },
+    consul: { type: "string" },
+    json: { type: "boolean" },
+    "no-lag": { type: "boolean" },
+  });
+  if (typeof parsed === "number") return parsed;
+  const { cmd, args, values: o } = parsed;
   const arity: Record<string, [number, number]> = { status: [0, 0], rebalance: [0, 0], drain: [1, 1], undrain: [1, 1], history: [0, 1] };
   const a = arity[cmd];
   if (a === undefined) return usage(io, `unknown command "${cmd}"`);

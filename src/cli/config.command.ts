@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import YAML from "yaml";
 import { ConsulError, createConsulKv } from "../adapters/consul/index.js";
 import {
@@ -20,6 +19,7 @@ import {
 import type { ConfigStore, HistoryEntry, ResolvedConfig } from "../config/index.js";
 import { isPlainObject, parseYamlLayer } from "../config/layers.js";
 import type { CommandIo } from "./io.js";
+import { parseSubcommand } from "./subcommand.js";
 
 
 const USAGE = `usage: shoal config <command> [options]
@@ -41,33 +41,18 @@ Consul layout: <consul.prefix>/<env>/config.yaml (one YAML document), history un
  * error, conflict), 2 usage error.
  */
 export async function run(argv: string[], io: CommandIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        env: { type: "string" },
-        "config-dir": { type: "string" },
-        consul: { type: "string" },
-        json: { type: "boolean" },
-        file: { type: "string" },
-        author: { type: "string" },
-        message: { type: "string" },
-        "generate-key": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (err) {
-    io.stderr(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const { values: o, positionals } = parsed;
-  const [cmd, ...args] = positionals;
-  if (o.help || !cmd) {
-    (o.help ? io.stdout : io.stderr)(USAGE);
-    return o.help ? 0 : 2;
-  }
+  const parsed = parseSubcommand(argv, io, USAGE, {
+    env: { type: "string" },
+    "config-dir": { type: "string" },
+    consul: { type: "string" },
+    json: { type: "boolean" },
+    file: { type: "string" },
+    author: { type: "string" },
+    message: { type: "string" },
+    "generate-key": { type: "boolean" },
+  });
+  if (typeof parsed === "number") return parsed;
+  const { cmd, args, values: o } = parsed;
   const ctx: Ctx = {
     io,
     env: io.env,
