@@ -1,4 +1,5 @@
-import { DeliverPolicy, jetstreamManager, type ConsumerConfig, type JetStreamManager } from "@nats-io/jetstream";
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { rewindPartitionConsumer } from "../adapters/nats/streams.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { partitionConsumerName } from "../domain/subjects.js";
 import type { PartitionJournal } from "./partition-journal.js";
@@ -21,12 +22,8 @@ export async function createNatsPartitionJournal(nc: NatsConnection, stream: str
       const name = partitionConsumerName(p);
       const info = await jsm.consumers.info(stream, name);
       if (info.num_ack_pending === 0) return 0;
-      const floor = info.ack_floor.stream_seq;
-      const { deliver_policy: _dp, opt_start_seq: _os, opt_start_time: _ot, ...rest } = info.config as ConsumerConfig & { opt_start_time?: string };
-      const cfg: Partial<ConsumerConfig> =
-        floor > 0 ? { ...rest, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 } : { ...rest, deliver_policy: DeliverPolicy.All };
-      await jsm.consumers.delete(stream, name);
-      await jsm.consumers.add(stream, cfg);
+      // The one consumer-rewind implementation, shared with the runtime role's acquire.
+      await rewindPartitionConsumer(jsm, { stream, maxAckPending: info.config.max_ack_pending ?? 20_000, ackWaitMs: Math.round((info.config.ack_wait ?? 60e9) / 1e6) }, p, info.ack_floor.stream_seq);
       return info.num_ack_pending;
     },
   };

@@ -74,7 +74,12 @@ export async function ensurePartitionConsumer(jsm: JetStreamManager, o: JournalO
  * in stream order. Messages above the floor that were already acked come again too; the device
  * actors drop them by device sequence number.
  */
-export async function rewindPartitionConsumer(jsm: JetStreamManager, o: JournalOptions, partition: number, ackFloor: number): Promise<void> {
+export async function rewindPartitionConsumer(
+  jsm: JetStreamManager,
+  o: Pick<JournalOptions, "stream" | "maxAckPending" | "ackWaitMs">,
+  partition: number,
+  ackFloor: number,
+): Promise<void> {
   const name = partitionConsumerName(partition);
   await jsm.consumers.delete(o.stream, name).catch((e: unknown) => {
     if (!isNotFound(e)) throw e;
