@@ -1,6 +1,11 @@
 /** Streaming anomaly detector (pure, no I/O): public surface. */
 export { createDetector, restoreDetector } from "./detector.js";
 export type { Detector } from "./detector.js";
-export { defaultDetectorParams, resolveDetectorParams } from "./params.js";
+export { defaultDetectorParams, resolveDetectorParams, PARAM_KEYS } from "./params.js";
 export type { DetectorParams } from "./params.js";
 export { DetectorStateError } from "./errors.js";
+// Packed form, for hosts that keep many detectors in one buffer (actors/device, ADR 0008).
+export { deriveScalars, detectorModel, detectorUpdate, initScalars, ringFill, ringNeeds, S_N, SAVED_SCALARS, SCALAR_SLOTS } from "./kernel.js";
+export type { DetectorModel } from "./kernel.js";
+export { decodeState as decodeDetectorState } from "./state.js";
+export type { DecodedState as DecodedDetectorState } from "./state.js";

@@ -23,10 +23,15 @@ export function emptyRange(): ValueRange {
  * the range is empty or a single value (there is no scale to compare with yet).
  */
 export function isOutsideRange(range: ValueRange, value: number, tolerance: number): boolean {
-  const width = range.max - range.min;
+  return isOutsideBounds(range.min, range.max, value, tolerance);
+}
+
+/** `isOutsideRange` of the range [min, max] given as two numbers (the detector keeps them in slots). */
+export function isOutsideBounds(min: number, max: number, value: number, tolerance: number): boolean {
+  const width = max - min;
   if (!(width > 0)) return false;
   const margin = width * tolerance;
-  return value > range.max + margin || value < range.min - margin;
+  return value > max + margin || value < min - margin;
 }
 
 /** Widens `range` to include `value` (in place). */

@@ -22,10 +22,11 @@ export function nextStepDuration(current: number, dtMs: number): number {
  * k·`period` ± `tolerance` steps before it (k ≥ 1), at or after absolute step `first` (the oldest
  * in the ring) and before `end` (trivial matches excluded); Infinity when there is none. Early
  * abandoning keeps it cheap: a few days of history give a few dozen candidates. Positional
- * arguments because it runs once per step (no allocation on the hot path).
+ * arguments because it runs once per step (no allocation on the hot path). The ring may live inside a
+ * larger array: it starts at `off` and has logical length `H` (positions beyond what was written
+ * are never read).
  */
-export function seasonalNearest(hist: Float32Array, q: Float64Array, cur0: number, first: number, end: number, period: number, tolerance: number): number {
-  const H = hist.length;
+export function seasonalNearest(hist: Float32Array, q: Float64Array, cur0: number, first: number, end: number, period: number, tolerance: number, off = 0, H = hist.length): number {
   const L = q.length;
   let best = Number.POSITIVE_INFINITY;
   for (let k = 1; cur0 - k * period - tolerance >= first; k++) {
@@ -33,8 +34,9 @@ export function seasonalNearest(hist: Float32Array, q: Float64Array, cur0: numbe
       const st = cur0 - k * period + o;
       if (st >= end) continue;
       let d = 0;
-      for (let j = 0; j < L; j++) {
-        const e = hist[(st + j) % H]! - q[j]!;
+      // One modulo per candidate (positions may be large doubles), then small integers.
+      for (let j = 0, i = (st % H) | 0; j < L; j++, i = i + 1 === H ? 0 : i + 1) {
+        const e = hist[off + i]! - q[j]!;
         d += e * e;
         if (d >= best) break;
       }

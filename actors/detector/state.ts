@@ -54,7 +54,7 @@ export interface DecodedState {
 }
 
 /** Serialises parameters, scalars (at most `NUM_SCALARS`) and the two rings. */
-export function encodeState(p: DetectorParams, scalars: readonly number[], hist: Float32Array, dists: Float32Array): Uint8Array {
+export function encodeState(p: DetectorParams, scalars: ArrayLike<number>, hist: Float32Array, dists: Float32Array): Uint8Array {
   const { header, histOff, distOff, total } = stateLayout(p);
   const bytes = new Uint8Array(total);
   const head = new Float64Array(bytes.buffer, 0, header);

@@ -87,3 +87,66 @@ describe("device actor", () => {
     expect(logic.receive(b, reading(120, 0), h2.ctx).duplicates).toBe(1);
   });
 });
+
+describe("device actor with its explanation cache", () => {
+  type Call = { service: string; method: string; req: unknown; onReply: (res: unknown) => DeviceMsg; onError: (err: Error) => DeviceMsg };
+  function cacheHarness() {
+    const h = harness();
+    const calls: Call[] = [];
+    const ctx: ActorContext<DeviceMsg> = { ...h.ctx, call: (service, method, req, onReply, onError) => calls.push({ service, method, req, onReply: onReply as Call["onReply"], onError }) };
+    return { ...h, ctx, calls };
+  }
+  const explained = { summary: "spike", likelyCause: "sensor", suggestedAction: "check", model: { provider: "llm", model: "gpt", promptVersion: "explain@v1", cached: false, inputTokens: 1, outputTokens: 1, costUsd: 0.002, degraded: false, attempts: 1, signature: "x" } };
+  const anomaly = (logic: ReturnType<typeof createDeviceActor>, h: ReturnType<typeof cacheHarness>) => {
+    let s = logic.initial("d1");
+    for (let i = 1; i <= 50; i++) s = logic.receive(s, reading(i, 20 + (i % 5) * 0.1), h.ctx);
+    expect(h.calls).toHaveLength(0); // no call on the per-reading path
+    return logic.receive(s, reading(51, 80), h.ctx);
+  };
+
+  it("asks the cache first; on a miss asks the gateway and stores its answer", () => {
+    const logic = createDeviceActor({ threshold: 0.99, explainCache: true });
+    const h = cacheHarness();
+    let s = anomaly(logic, h);
+    expect(h.calls.map((c) => `${c.service}.${c.method}`)).toEqual(["cache.get"]);
+    const key = (h.calls[0]!.req as { key: string }).key;
+    expect(key).toMatch(/^t\|[a-c]{8}:-?\d+$/);
+    s = logic.receive(s, h.calls[0]!.onReply({ value: null }), h.ctx);
+    expect(h.calls.map((c) => `${c.service}.${c.method}`)).toEqual(["cache.get", "gateway.explain"]);
+    s = logic.receive(s, h.calls[1]!.onReply(explained), h.ctx);
+    expect(h.calls[2]).toMatchObject({ service: "cache", method: "set", req: { key, value: explained } });
+    logic.receive(s, h.calls[2]!.onReply({ stored: true }), h.ctx);
+    const row = h.rows.at(-1)!;
+    expect(row).toMatchObject({ seq: 51, metric: "t", summary: "spike", cached: 0, cost_usd: 0.002 });
+  });
+
+  it("on a hit emits the explanation straight from the cache, marked cached, without a gateway call", () => {
+    const logic = createDeviceActor({ threshold: 0.99, explainCache: true });
+    const h = cacheHarness();
+    const s = anomaly(logic, h);
+    logic.receive(s, h.calls[0]!.onReply({ value: explained }), h.ctx);
+    expect(h.calls).toHaveLength(1);
+    expect(h.rows.at(-1)).toMatchObject({ seq: 51, summary: "spike", cached: 1, cost_usd: 0 });
+    expect(h.events.at(-1)!.data).toMatchObject({ kind: "explanation", seq: 51, cached: true });
+  });
+
+  it("falls back to the gateway when the cache fails or holds something that is not an explanation", () => {
+    const logic = createDeviceActor({ threshold: 0.99, explainCache: true });
+    for (const reply of [(c: Call) => c.onError(new Error("redis down")), (c: Call) => c.onReply({ value: { summary: 1 } })]) {
+      const h = cacheHarness();
+      const s = anomaly(logic, h);
+      logic.receive(s, reply(h.calls[0]!), h.ctx);
+      expect(h.calls.map((c) => `${c.service}.${c.method}`)).toEqual(["cache.get", "gateway.explain"]);
+    }
+  });
+
+  it("without explainCache calls the gateway directly, as before", () => {
+    const logic = createDeviceActor({ threshold: 0.99 });
+    const h = cacheHarness();
+    const s = anomaly(logic, h);
+    expect(h.calls.map((c) => `${c.service}.${c.method}`)).toEqual(["gateway.explain"]);
+    logic.receive(s, h.calls[0]!.onReply(explained), h.ctx);
+    expect(h.calls).toHaveLength(1);
+    expect(h.rows.at(-1)).toMatchObject({ cached: 0, cost_usd: 0.002 });
+  });
+});

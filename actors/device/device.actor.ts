@@ -1,33 +1,30 @@
 import type { ActorContext, ActorLogic } from "../../src/ports/actor.js";
 import type { Reading } from "../../src/ports/reading.js";
-import { analysisSubject, deviceEventSubject } from "../../src/domain/subjects.js";
-import type { AnalysisEvent, DeviceExplainRequest, DeviceLifecycleEvent, DeviceMsg, DeviceSettings, ExplanationEvent } from "./device.messages.js";
 import type { ExplainResult } from "../../src/ports/gateway.js";
-import { defaultDeviceSettings } from "./device.messages.js";
-import { acceptSeq, newSeqState, type SeqState } from "./sequence-tracker.js";
-import { newRollingStats, rollingFromData, rollingToData, scoreAndAdd, type RollingStats, type RollingStatsData } from "./rolling-stats.js";
-import { createDetector, restoreDetector, type Detector } from "../detector/index.js";
+import { analysisSubject, deviceEventSubject } from "../../src/domain/subjects.js";
+import { normaliseText, shapeCode } from "../../src/gateway/signature.js";
+import { resolveDetectorParams, S_N } from "../detector/index.js";
+import type { DetectorParams } from "../detector/index.js";
+import type {
+  AnalysisEvent,
+  CacheGetRequest,
+  CacheGetResult,
+  CacheSetRequest,
+  CacheSetResult,
+  DeviceExplainRequest,
+  DeviceLifecycleEvent,
+  DeviceMsg,
+  DeviceSettings,
+  ExplanationEvent,
+} from "./device.messages.js";
+import { CACHE_SERVICE, defaultDeviceSettings } from "./device.messages.js";
+import { acceptSeq } from "./sequence-tracker.js";
+import { createModelTable, newDeviceState } from "./device-state.js";
+import type { DeviceState } from "./device-state.js";
+import { addMetric, detectMetric, H_DET, H_MODEL, MH, recentValues, rollingScoreAndAdd } from "./metric-store.js";
+import { decodeDeviceState, encodeDeviceState } from "./device-snapshot.js";
 
-/** Per-metric state: the streaming detector plus a rolling window (recent values and statistics). */
-export interface MetricState {
-  readonly stats: RollingStats;
-  readonly detector: Detector;
-}
-
-/** State of one device actor. */
-export interface DeviceState {
-  readonly id: string;
-  readonly seq: SeqState;
-  /** Readings applied (duplicates excluded). */
-  applied: number;
-  /** Duplicates skipped (redeliveries, replays). */
-  duplicates: number;
-  lastTsMs: number;
-  /** Stream sequence of the last applied journal message (snapshot + replay point). */
-  lastStreamSeq: number;
-  online: boolean;
-  readonly metrics: Map<string, MetricState>;
-}
+export type { DeviceState } from "./device-state.js";
 
 /** Table the device actor writes readings to. */
 export const READINGS_TABLE = "readings";
@@ -35,15 +32,33 @@ export const READINGS_TABLE = "readings";
 export const ANALYSES_TABLE = "analyses";
 /** Service name of the model gateway for ctx.call. */
 export const GATEWAY = "gateway";
+/** Resolution of the pattern signature used as the cache key (the gateway's default). */
+const SIGNATURE = { segments: 8, levels: 3 } as const;
+/** The heartbeat timer's message: one shared object instead of one per reading (and per actor). */
+const HEARTBEAT: DeviceMsg = Object.freeze({ type: "heartbeat-timeout" as const });
+/** History ring capacity of a new metric (steps); it doubles from there while it fills. */
+const FIRST_RING = 16;
 
 /**
  * Device actor logic: exactly-once application of readings by device sequence number, per-metric
  * rolling statistics and anomaly score, a row per reading, analysis events above the threshold, and
  * a heartbeat timer that reports the device offline after a silence.
- * `settings` is shared by all actors of this logic instance and updated by `config` messages.
+ * `settings` is shared by all actors of this logic instance and updated by `config` messages; so
+ * are the detector models (parameters + scratch) the metrics refer to (docs/adr/0008).
  */
 export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {}): ActorLogic<DeviceState, DeviceMsg> & { readonly settings: DeviceSettings } {
   const settings: DeviceSettings = { ...defaultDeviceSettings, ...initialSettings };
+  const table = createModelTable();
+  // Model of `settings.detectorParams`, resolved once per settings object (config messages replace it).
+  let modelFor: Partial<DetectorParams> | undefined;
+  let modelIndex = -1;
+  function currentModel(): number {
+    if (settings.detectorParams !== modelFor) {
+      modelIndex = table.intern(resolveDetectorParams(settings.detectorParams));
+      modelFor = settings.detectorParams;
+    }
+    return modelIndex;
+  }
 
   function onReading(state: DeviceState, r: Reading, streamSeq: number, ctx: ActorContext<DeviceMsg>): DeviceState {
     if (acceptSeq(state.seq, r.seq, settings.maxGaps) === "duplicate") {
@@ -55,20 +70,25 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
     const scores: number[] = new Array(names.length);
     let best = 0;
     let bestIdx = 0;
+    let bestMetric = 0;
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
       const v = r.metrics[name]!;
-      let m = state.metrics.get(name);
-      if (m === undefined) {
-        m = { stats: newRollingStats(settings.windowSize), detector: createDetector(settings.detectorParams) };
-        state.metrics.set(name, m);
+      let m = state.names.indexOf(name);
+      if (m < 0) {
+        const model = currentModel();
+        // Room for the first 16 steps up front: no re-layout before the 68th reading.
+        m = addMetric(state, model, settings.windowSize, Math.min(FIRST_RING, table.models[model]!.params.historyLength));
+        // A new exact-size array (push would reserve room for 17 names in every actor).
+        state.names = state.names.concat(name);
       }
-      const s = metricScore(m, v, r.tsMs);
+      const s = metricScore(state, m, v, r.tsMs);
       values[i] = v;
       scores[i] = s;
       if (s > best) {
         best = s;
         bestIdx = i;
+        bestMetric = m;
       }
     }
     state.applied++;
@@ -91,20 +111,26 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
       ctx.emit(analysisSubject(r.deviceId), ev);
       if (settings.explainAnomalies) {
         // Asynchronous: the actor keeps processing readings; the answer arrives as a message.
+        const window = { deviceId: r.deviceId, metric, values: recentValues(state.f64, bestMetric) };
         const req: DeviceExplainRequest = {
-          window: { deviceId: r.deviceId, metric, values: recentValues(state.metrics.get(metric)!.stats) },
+          window,
           score: best,
           context: { seq: String(r.seq), value: String(values[bestIdx]), ...(r.log ? { log: r.log } : {}) },
         };
-        const seq = r.seq;
-        const tsMs = r.tsMs;
-        ctx.call<DeviceExplainRequest, ExplainResult>(
-          GATEWAY,
-          "explain",
-          req,
-          (result) => ({ type: "explanation", seq, tsMs, metric, score: best, result }),
-          (err) => ({ type: "explanation-failed", seq, metric, error: err.message }),
-        );
+        const at = { seq: r.seq, tsMs: r.tsMs, metric, score: best };
+        if (settings.explainCache) {
+          // The actor's own cache first (same shape seen before → same explanation); the gateway on a miss.
+          const key = `${normaliseText(metric)}|${shapeCode(window.values, SIGNATURE)}`;
+          ctx.call<CacheGetRequest, CacheGetResult>(
+            CACHE_SERVICE,
+            "get",
+            { key },
+            (res) => ({ type: "explain-cache-reply", ...at, key, request: req, cached: asExplainResult(res?.value) }),
+            () => ({ type: "explain-cache-reply", ...at, key, request: req, cached: null }),
+          );
+        } else {
+          callExplain(ctx, at, req, undefined);
+        }
       }
     }
     if (!state.online) {
@@ -112,14 +138,28 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
       const ev: DeviceLifecycleEvent = { kind: "online", deviceId: state.id, atMs: ctx.now(), lastSeq: state.seq.hwm };
       ctx.emit(deviceEventSubject(state.id), ev);
     }
-    ctx.setTimer("heartbeat", settings.heartbeatTimeoutMs, { type: "heartbeat-timeout" });
+    ctx.setTimer("heartbeat", settings.heartbeatTimeoutMs, HEARTBEAT);
     return state;
+  }
+
+  /**
+   * Score of metric i for one value: the streaming detector's (docs/adr/0003) once it is past its
+   * warm-up; before that, the rolling z-score of clear outliers only (so a wild value in a new
+   * device's first readings is still flagged, ordinary noise is not).
+   */
+  function metricScore(state: DeviceState, i: number, v: number, tsMs: number): number {
+    const z = rollingScoreAndAdd(state.f64, i, v);
+    const model = table.models[state.f64[i * MH + H_MODEL]!]!;
+    const d = detectMetric(state, i, model, v, tsMs); // may re-layout: read state.f64 afterwards
+    if (state.f64[i * MH + H_DET + S_N]! > model.params.warmup) return d;
+    // Warm-up: only clear outliers (|z| ≥ 3.9σ) count, so a new device is not flagged 10% of the time.
+    return z >= 0.9999 ? z : 0;
   }
 
   return {
     type: "device",
     settings,
-    initial: (id) => ({ id, seq: newSeqState(), applied: 0, duplicates: 0, lastTsMs: 0, lastStreamSeq: 0, online: false, metrics: new Map() }),
+    initial: (id) => newDeviceState(id),
     receive(state, msg, ctx) {
       switch (msg.type) {
         case "reading":
@@ -132,129 +172,115 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
           }
           return state;
         }
+        case "explain-cache-reply": {
+          const at = { seq: msg.seq, tsMs: msg.tsMs, metric: msg.metric, score: msg.score };
+          if (msg.cached === null) callExplain(ctx, at, msg.request, msg.key);
+          else emitExplanation(state, ctx, at, msg.cached, true);
+          return state;
+        }
         case "explanation": {
-          const x = msg.result;
-          const ev: ExplanationEvent = {
-            kind: "explanation",
-            deviceId: state.id,
-            seq: msg.seq,
-            metric: msg.metric,
-            score: msg.score,
-            summary: x.summary,
-            likelyCause: x.likelyCause,
-            suggestedAction: x.suggestedAction,
-            provider: x.model.provider,
-            model: x.model.model,
-            promptVersion: x.model.promptVersion,
-            cached: x.model.cached,
-            degraded: x.model.degraded,
-          };
-          ctx.emit(analysisSubject(state.id), ev);
-          ctx.write(ANALYSES_TABLE, {
-            device_id: state.id,
-            seq: msg.seq,
-            ts_ms: msg.tsMs,
-            metric: msg.metric,
-            score: msg.score,
-            summary: x.summary,
-            likely_cause: x.likelyCause,
-            suggested_action: x.suggestedAction,
-            provider: x.model.provider,
-            model: x.model.model,
-            prompt_version: x.model.promptVersion,
-            cached: x.model.cached ? 1 : 0,
-            degraded: x.model.degraded ? 1 : 0,
-            cost_usd: x.model.costUsd,
-          });
+          emitExplanation(state, ctx, msg, msg.result, false);
+          if (msg.cacheKey !== undefined) {
+            ctx.call<CacheSetRequest, CacheSetResult>(
+              CACHE_SERVICE,
+              "set",
+              { key: msg.cacheKey, value: msg.result },
+              (res) => ({ type: "cache-stored", ok: res?.stored === true }),
+              () => ({ type: "cache-stored", ok: false }),
+            );
+          }
           return state;
         }
         case "explanation-failed":
+        case "cache-stored":
           return state;
         case "config":
           Object.assign(settings, msg.settings);
-          if (state.online) ctx.setTimer("heartbeat", settings.heartbeatTimeoutMs, { type: "heartbeat-timeout" });
+          if (state.online) ctx.setTimer("heartbeat", settings.heartbeatTimeoutMs, HEARTBEAT);
           return state;
       }
     },
     lastSeq: (state) => state.seq.hwm,
-    snapshot: (state) => encodeState(state),
-    restore: (bytes, id) => decodeState(bytes, id, settings.windowSize),
+    snapshot: (state) => encodeDeviceState(state, table),
+    restore: (bytes, id) => decodeDeviceState(bytes, id, settings.windowSize, table),
   };
 }
 
-/** The metric's recent values, oldest first (the window sent to the gateway). */
-function recentValues(s: RollingStats): number[] {
-  const out: number[] = [];
-  const size = s.window.length;
-  const start = s.n === size ? s.pos : 0;
-  for (let i = 0; i < s.n; i++) out.push(s.window[(start + i) % size]!);
-  return out;
+/** Where an explanation belongs: the anomaly's reading and metric. */
+interface AnomalyRef {
+  readonly seq: number;
+  readonly tsMs: number;
+  readonly metric: string;
+  readonly score: number;
+}
+
+/** Asks the gateway to explain; with `cacheKey`, the reply is stored in the actor's cache too. */
+function callExplain(ctx: ActorContext<DeviceMsg>, at: AnomalyRef, req: DeviceExplainRequest, cacheKey: string | undefined): void {
+  ctx.call<DeviceExplainRequest, ExplainResult>(
+    GATEWAY,
+    "explain",
+    req,
+    (result) => ({ type: "explanation", ...at, result, ...(cacheKey !== undefined ? { cacheKey } : {}) }),
+    (err) => ({ type: "explanation-failed", seq: at.seq, metric: at.metric, error: err.message }),
+  );
 }
 
 /**
- * Score of one value: the streaming detector's (docs/adr/0003) once it is past its warm-up; before
- * that, the rolling z-score of clear outliers only (so a wild value in a new device's first readings
- * is still flagged, ordinary noise is not).
+ * Event on shoal.analysis.<device> and a row in `analyses`. `fromActorCache`: served from the
+ * actor's cache (marked cached, cost 0: the model call was paid when the answer was stored).
  */
-function metricScore(m: MetricState, v: number, tsMs: number): number {
-  const z = scoreAndAdd(m.stats, v);
-  const d = m.detector.update(v, tsMs);
-  if (m.detector.count > m.detector.params.warmup) return d;
-  // Warm-up: only clear outliers (|z| ≥ 3.9σ) count, so a new device is not flagged 10% of the time.
-  return z >= 0.9999 ? z : 0;
-}
-
-interface StateData {
-  v: 1;
-  hwm: number;
-  gaps: number[] | null;
-  gf: number;
-  applied: number;
-  dup: number;
-  lastTsMs: number;
-  lss: number;
-  online: boolean;
-  m: Record<string, { r: RollingStatsData; d: string }>;
-}
-
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-
-function encodeState(s: DeviceState): Uint8Array {
-  const m: StateData["m"] = {};
-  for (const [k, v] of s.metrics) m[k] = { r: rollingToData(v.stats), d: bytesToBase64(v.detector.saveState()) };
-  const d: StateData = { v: 1, hwm: s.seq.hwm, gaps: s.seq.gaps, gf: s.seq.gapsForgotten, applied: s.applied, dup: s.duplicates, lastTsMs: s.lastTsMs, lss: s.lastStreamSeq, online: s.online, m };
-  return enc.encode(JSON.stringify(d));
-}
-
-function decodeState(bytes: Uint8Array, id: string, windowSize: number): DeviceState {
-  const d = JSON.parse(dec.decode(bytes)) as StateData;
-  if (d.v !== 1) throw new Error(`device snapshot of ${id}: unsupported version ${String(d.v)}`);
-  const metrics = new Map<string, MetricState>();
-  for (const [k, v] of Object.entries(d.m)) metrics.set(k, { stats: rollingFromData(v.r, windowSize), detector: restoreDetector(base64ToBytes(v.d)) });
-  return {
-    id,
-    seq: { hwm: d.hwm, gaps: d.gaps, gapsForgotten: d.gf },
-    applied: d.applied,
-    duplicates: d.dup,
-    lastTsMs: d.lastTsMs,
-    lastStreamSeq: d.lss,
-    online: d.online,
-    metrics,
+function emitExplanation(state: DeviceState, ctx: ActorContext<DeviceMsg>, at: AnomalyRef, x: ExplainResult, fromActorCache: boolean): void {
+  const cached = fromActorCache || x.model.cached;
+  const ev: ExplanationEvent = {
+    kind: "explanation",
+    deviceId: state.id,
+    seq: at.seq,
+    metric: at.metric,
+    score: at.score,
+    summary: x.summary,
+    likelyCause: x.likelyCause,
+    suggestedAction: x.suggestedAction,
+    provider: x.model.provider,
+    model: x.model.model,
+    promptVersion: x.model.promptVersion,
+    cached,
+    degraded: x.model.degraded,
   };
+  ctx.emit(analysisSubject(state.id), ev);
+  ctx.write(ANALYSES_TABLE, {
+    device_id: state.id,
+    seq: at.seq,
+    ts_ms: at.tsMs,
+    metric: at.metric,
+    score: at.score,
+    summary: x.summary,
+    likely_cause: x.likelyCause,
+    suggested_action: x.suggestedAction,
+    provider: x.model.provider,
+    model: x.model.model,
+    prompt_version: x.model.promptVersion,
+    cached: cached ? 1 : 0,
+    degraded: x.model.degraded ? 1 : 0,
+    cost_usd: fromActorCache ? 0 : x.model.costUsd,
+  });
 }
 
-function bytesToBase64(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
-  return btoa(bin);
-}
-
-function base64ToBytes(b64: string): Uint8Array {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+/** The cached value when it looks like an ExplainResult (a cache may hold anything), else null. */
+function asExplainResult(v: unknown): ExplainResult | null {
+  if (typeof v !== "object" || v === null) return null;
+  const x = v as Partial<ExplainResult>;
+  const m = x.model as Partial<ExplainResult["model"]> | undefined;
+  const ok =
+    typeof x.summary === "string" &&
+    typeof x.likelyCause === "string" &&
+    typeof x.suggestedAction === "string" &&
+    typeof m === "object" &&
+    m !== null &&
+    typeof m.provider === "string" &&
+    typeof m.model === "string" &&
+    typeof m.promptVersion === "string" &&
+    typeof m.degraded === "boolean";
+  return ok ? (v as ExplainResult) : null;
 }
 
 /** The device actor with default settings. */

@@ -29,6 +29,32 @@ export interface ExplanationMsg {
   readonly metric: string;
   readonly score: number;
   readonly result: ExplainResult;
+  /** When set, the actor stores `result` in its cache under this pattern signature. */
+  readonly cacheKey?: string;
+}
+
+/**
+ * The actor's cache (service "cache", method "get") answered the lookup made for an anomaly: a hit
+ * carries the explanation stored earlier for the same pattern; a miss (or a cache error) makes the
+ * actor ask the gateway with `request`.
+ */
+export interface ExplainCacheReplyMsg {
+  readonly type: "explain-cache-reply";
+  readonly seq: number;
+  readonly tsMs: number;
+  readonly metric: string;
+  readonly score: number;
+  /** Pattern signature of the window (the cache key). */
+  readonly key: string;
+  readonly request: DeviceExplainRequest;
+  /** The cached explanation, or null on a miss or a cache error. */
+  readonly cached: ExplainResult | null;
+}
+
+/** The cache stored (or failed to store) an explanation; nothing to do. */
+export interface CacheStoredMsg {
+  readonly type: "cache-stored";
+  readonly ok: boolean;
 }
 
 /** The Explain call failed (invalid request); the anomaly stays reported without an explanation. */
@@ -39,7 +65,7 @@ export interface ExplanationFailedMsg {
   readonly error: string;
 }
 
-export type DeviceMsg = ReadingMsg | HeartbeatTimeoutMsg | ConfigMsg | ExplanationMsg | ExplanationFailedMsg;
+export type DeviceMsg = ReadingMsg | HeartbeatTimeoutMsg | ConfigMsg | ExplanationMsg | ExplanationFailedMsg | ExplainCacheReplyMsg | CacheStoredMsg;
 
 /** Settings of device actors (from config `detector` and `runtime`). */
 export interface DeviceSettings {
@@ -55,6 +81,12 @@ export interface DeviceSettings {
   explainAnomalies: boolean;
   /** Parameters of the streaming detector (actors/detector) for metrics first seen from now on. */
   detectorParams: Partial<DetectorParams>;
+  /**
+   * Look explanations up in the actor's own cache (service "cache": get by pattern signature of the
+   * window, set after a gateway answer) before asking the gateway. Default false: enable it where
+   * the runtime routes the "cache" service (src/adapters/keyv/actor-cache-service.ts).
+   */
+  explainCache: boolean;
 }
 
 export const defaultDeviceSettings: DeviceSettings = {
@@ -64,7 +96,29 @@ export const defaultDeviceSettings: DeviceSettings = {
   maxGaps: 1024,
   explainAnomalies: true,
   detectorParams: {},
+  explainCache: false,
 };
+
+/** Service name of the per-actor cache for ctx.call. */
+export const CACHE_SERVICE = "cache";
+
+/** Request of the cache's `get` (the service namespaces keys per calling actor: `device:<id>`). */
+export interface CacheGetRequest {
+  readonly key: string;
+}
+/** Reply of the cache's `get`: the stored value, or null on a miss. */
+export interface CacheGetResult {
+  readonly value: unknown;
+}
+/** Request of the cache's `set`. */
+export interface CacheSetRequest {
+  readonly key: string;
+  readonly value: unknown;
+}
+/** Reply of the cache's `set`. */
+export interface CacheSetResult {
+  readonly stored: boolean;
+}
 
 /** Event emitted on shoal.analysis.<deviceId> when a reading scores at or above the threshold. */
 export interface AnalysisEvent {

@@ -1,7 +1,8 @@
 import { ConsulError, createConsulLocks } from "../adapters/consul/index.js";
 import { connectNats } from "../adapters/nats/connection.js";
 import { ConfigError, loadConfig } from "../config/index.js";
-import { clusterLayout, createClusterAdmin, createNatsPartitionJournal, type ClusterAdmin, type PartitionJournal } from "../cluster/index.js";
+import { clusterLayout, createClusterAdmin, createNatsPartitionJournal, type ClusterAdmin, type MemberStatus, type PartitionJournal, type PartitionStatus } from "../cluster/index.js";
+import { AdminCallError, createAdminClient } from "../admin/index.js";
 import type { CommandIo } from "./io.js";
 import { parseSubcommand } from "./subcommand.js";
 
@@ -12,6 +13,8 @@ const USAGE = `usage: shoal cluster <command> [options]
   undrain <node>         put a drained node back in service
   history [<partition>]  lock history: every lease acquired/released/lost, oldest first
 options: --env <name> (default SHOAL_ENV or dev)  --consul <url>  --no-lag (skip NATS)
+         --admin <host:port>  status: read members and the partition map from a running node's
+                              admin gRPC server instead of Consul and NATS
 Consul layout: <consul.prefix>/<env>/cluster/{members,partitions,drain}/..., history under <prefix>/<env>/cluster-history/<p>/.
 `;
 
@@ -22,6 +25,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     consul: { type: "string" },
     json: { type: "boolean" },
     "no-lag": { type: "boolean" },
+    admin: { type: "string" },
   });
   if (typeof parsed === "number") return parsed;
   const { cmd, args, values: o } = parsed;
@@ -30,6 +34,11 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   if (a === undefined) return usage(io, `unknown command "${cmd}"`);
   if (args.length < a[0] || args.length > a[1]) return usage(io, `${cmd} takes ${a[0] === a[1] ? a[0] : `${a[0]}..${a[1]}`} argument(s)`);
   if (cmd === "history" && args[0] !== undefined && !/^\d+$/.test(args[0])) return usage(io, "history takes a partition number");
+
+  if (o.admin !== undefined) {
+    if (cmd !== "status") return usage(io, "--admin works with status only");
+    return statusOverGrpc(io, o.admin, o.json === true);
+  }
 
   const env = { ...io.env, ...(o.consul ? { SHOAL__CONSUL__URL: o.consul } : {}), ...(o.env ? { SHOAL_ENV: o.env } : {}) };
   try {
@@ -80,7 +89,39 @@ function usage(io: CommandIo, why: string): number {
   return 2;
 }
 
-async function status(io: CommandIo, admin: ClusterAdmin, json: boolean): Promise<number> {
+/** `status --admin host:port`: the same view, from a running node's AdminService. */
+async function statusOverGrpc(io: CommandIo, address: string, json: boolean): Promise<number> {
+  const client = createAdminClient(address);
+  try {
+    const view: Pick<ClusterAdmin, "members" | "partitionMap"> = {
+      members: async () =>
+        (await client.listMembers()).members.map(
+          (m): MemberStatus => ({ node: m.nodeId, session: m.session, startedAtMs: Number(m.startedAtMs), pid: m.pid, leaving: m.leaving, drained: m.drained, owned: m.ownedPartitions, target: m.targetPartitions }),
+        ),
+      partitionMap: async () =>
+        (await client.getPartitionMap()).partitions.map(
+          (p): PartitionStatus => ({
+            partition: p.partition,
+            owner: p.owner === "" ? undefined : p.owner,
+            target: p.target === "" ? undefined : p.target,
+            pending: p.pending < 0n ? undefined : Number(p.pending),
+            ackPending: p.ackPending < 0n ? undefined : Number(p.ackPending),
+          }),
+        ),
+    };
+    return await status(io, view, json);
+  } catch (e) {
+    if (e instanceof AdminCallError) {
+      io.stderr(`shoal cluster status (${address}): ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    client.close();
+  }
+}
+
+async function status(io: CommandIo, admin: Pick<ClusterAdmin, "members" | "partitionMap">, json: boolean): Promise<number> {
   const [members, map] = await Promise.all([admin.members(), admin.partitionMap()]);
   if (json) {
     io.stdout(`${JSON.stringify({ members, partitions: map }, null, 2)}\n`);

@@ -5,8 +5,8 @@ import { createKeyvStore } from "../adapters/keyv/index.js";
 import { createOpenAIProvider } from "../adapters/openai/index.js";
 import { createConfigWatcher, loadConfig } from "../config/index.js";
 import type { ConfigWatcher } from "../config/index.js";
-import { createGateway, createGatewayMetrics, createLocalModels, createLocalScoreFn, startGatewayServer } from "../gateway/index.js";
-import type { GatewayConfig, GatewayService } from "../gateway/index.js";
+import { createGateway, createGatewayMetrics, createLocalModels, createLocalScoreFn, createRedisSpendStore, startGatewayServer } from "../gateway/index.js";
+import type { GatewayConfig, GatewayService, RedisEvalClient, SpendStore } from "../gateway/index.js";
 import { createLogger } from "../observability/logger.js";
 import type { Logger } from "../observability/logger.js";
 import type { ModelProvider } from "../ports/gateway.js";
@@ -63,7 +63,21 @@ export async function startGatewayRole(cfg: GatewayConfig, deps: GatewayRoleDeps
     },
   });
   const providers = buildProviders(cfg, deps.env);
-  const gateway = createGateway({ config: cfg, providers, cache: keyv, metrics, local: createLocalModels({ scoreFn: createLocalScoreFn() }) });
+  // With a Redis cache, the budget's spend is shared by all gateway replicas through the same client.
+  const redisStore = keyv.store as { getClient?: () => Promise<RedisEvalClient> };
+  const spendStore: SpendStore | undefined = redisUrl && typeof redisStore.getClient === "function" ? createRedisSpendStore(() => redisStore.getClient!()) : undefined;
+  let spendErrors = 0;
+  const gateway = createGateway({
+    config: cfg,
+    providers,
+    cache: keyv,
+    metrics,
+    local: createLocalModels({ scoreFn: createLocalScoreFn() }),
+    ...(spendStore ? { spendStore } : {}),
+    onSpendStoreError: (err) => {
+      if (spendErrors++ % 1000 === 0) deps.log?.warn({ err: (err as Error).message, count: spendErrors }, "shared budget store error (this gateway uses its own ledger meanwhile)");
+    },
+  });
   const server = await startGatewayServer(gateway, { host: cfg.listen.host, port: cfg.listen.port });
   let metricsServer: Server | undefined;
   if (cfg.listen.metricsPort > 0) {
@@ -73,7 +87,7 @@ export async function startGatewayRole(cfg: GatewayConfig, deps: GatewayRoleDeps
     });
     await new Promise<void>((resolve) => metricsServer!.listen(cfg.listen.metricsPort, cfg.listen.host, resolve));
   }
-  deps.log?.info({ address: server.address, cache: redisUrl ? "redis" : "memory", providers: describeProviders(cfg), metricsPort: cfg.listen.metricsPort }, "gateway started");
+  deps.log?.info({ address: server.address, cache: redisUrl ? "redis" : "memory", budget: spendStore && cfg.budget.shared ? "shared (redis)" : "per process", providers: describeProviders(cfg), metricsPort: cfg.listen.metricsPort }, "gateway started");
   return {
     gateway,
     address: server.address,

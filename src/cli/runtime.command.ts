@@ -4,21 +4,32 @@ import { loadRoleConfig } from "./load.js";
 import { startRuntimeRole } from "./roles/runtime-role.js";
 import { connectNats } from "../adapters/nats/connection.js";
 import { createNatsPartitionJournal, startClusterNode, type ClusterNode, type LeaseOptions } from "../cluster/index.js";
+import { Registry } from "prom-client";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { createMetricsRegistry } from "../observability/metrics.js";
+import { startStatusServer } from "../console/status-server.js";
+import { countersOf, runtimeMetricsRefresher, singleNodeReadiness, startAdminRole } from "./roles/admin-role.js";
 
 /**
  * `shoal runtime`: run the actor runtime until SIGINT/SIGTERM.
  * Without `consul.url` (single node) it owns every partition. With `consul.url` it runs in cluster
  * mode: it starts owning nothing, joins the cluster in Consul and lets the lease manager acquire and
  * release partitions (rendezvous hashing over the members, bounded moves); SIGTERM hands its
- * partitions off gracefully before exiting. `SHOAL_CLUSTER=off` forces single-node mode.
- * Lease tuning until it has a config section: SHOAL_CLUSTER_SESSION_TTL_MS (10000),
- * SHOAL_CLUSTER_LOCK_DELAY_MS (1000), SHOAL_CLUSTER_MAX_MOVES (8), SHOAL_CLUSTER_READY_LAG (1000),
- * SHOAL_CLUSTER_LEAVE_TIMEOUT_MS (25000).
+ * partitions off gracefully before exiting. `cluster.enabled: false` (or `SHOAL_CLUSTER=off`) forces
+ * single-node mode. Lease tuning: the `cluster` config section (sessionTtl, lockDelay, maxMoves,
+ * readyLag, leaveTimeout).
+ *
+ * Operators: the admin gRPC server (shoal.v1.AdminService with health and reflection) on
+ * `admin.host:admin.port`, and an HTTP status server on `grpc.host:grpc.webPort` with `/metrics`
+ * (pipeline counters and the runtime introspection gauges, read at scrape time), `/healthz`,
+ * `/readyz` and `/api/stats`. Ready (= the health status of "shoal.v1.AdminService") in cluster
+ * mode is `cluster.ready()`; single node: every partition owned and at most `cluster.readyLag`
+ * messages behind.
  */
 export async function run(_argv: string[], io: CommandIo): Promise<number> {
   const ctx = await loadRoleConfig(io, "runtime");
   const { cfg, log } = ctx;
-  const clustered = cfg.consul.url !== undefined && io.env.SHOAL_CLUSTER !== "off";
+  const clustered = cfg.consul.url !== undefined && cfg.cluster.enabled && io.env.SHOAL_CLUSTER !== "off";
   const rt = await startRuntimeRole(cfg, log, clustered ? "none" : "all");
   let cluster: ClusterNode | undefined;
   let closeNats = async () => {};
@@ -34,7 +45,8 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
         journal: await createNatsPartitionJournal(nc, cfg.nats.stream),
         owner: rt,
         log,
-        lease: leaseOverrides(io.env),
+        // The environment form only fails loudly on retired SHOAL_CLUSTER_* variables; values come from config.
+        lease: { ...leaseOverrides(io.env), ...leaseOverrides(cfg) },
       });
       log.info({ node: cfg.nodeId, partitions: cfg.nats.partitions }, "runtime joined the cluster");
     } catch (e) {
@@ -45,8 +57,45 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
       throw e;
     }
   }
+  // Single node: the lag of every partition's durable consumer decides readiness.
+  let lagNc: NatsConnection | undefined;
+  let readiness: () => Promise<string> | string;
+  if (cluster) {
+    const node = cluster;
+    readiness = () => (node.ready() ? "" : "cluster: not yet owning every targeted partition with at most cluster.readyLag messages pending");
+  } else {
+    lagNc = await connectNats(cfg.nats.url, `shoal-runtime-lag-${cfg.nodeId}`);
+    readiness = singleNodeReadiness(cfg.nats.partitions, () => rt.owned(), await createNatsPartitionJournal(lagNc, cfg.nats.stream), cfg.cluster.readyLag);
+  }
+  const admin = await startAdminRole(cfg, log, {
+    roles: ["runtime"],
+    counters: () => countersOf("runtime", rt.stats()),
+    runtime: rt,
+    ...(cluster ? { cluster: cluster.admin } : {}),
+    readiness,
+  });
+  const metrics = createMetricsRegistry({ runtime: () => ({ ...rt.stats() }) });
+  const refresh = runtimeMetricsRefresher(metrics, rt);
+  const status = await startStatusServer({
+    host: cfg.grpc.host,
+    port: cfg.grpc.webPort,
+    registry: Registry.merge([metrics, ctx.registry]),
+    stats: () => ({ runtime: rt.stats(), ...(cluster ? { cluster: { ...cluster.status(), ready: cluster.ready() } } : {}) }),
+    ready: () => admin.readiness.ready(),
+    readyReason: () => admin.readiness.reason(),
+    refresh,
+  }).then(
+    (st) => {
+      log.info({ url: st.url }, "status HTTP server listening (/metrics /healthz /readyz /api/stats)");
+      return st;
+    },
+    (e: Error) => {
+      log.error({ err: e.message, host: cfg.grpc.host, port: cfg.grpc.webPort }, "status HTTP server not started (set grpc.webPort, 0 = a free port)");
+      return undefined;
+    },
+  );
   const unsubscribe = ctx.watcher.subscribe((next) => {
-    rt.reconfigure(next.config);
+    rt.reconfigure(next.config, next.version);
     ctx.log.info({ version: next.version }, "configuration applied to device actors");
   });
   const timer = setInterval(() => {
@@ -56,6 +105,9 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
   const signal = await untilSignal();
   clearInterval(timer);
   unsubscribe();
+  await admin.close();
+  await new Promise((r) => (status ? status.server.close(r) : r(undefined)));
+  await lagNc?.drain();
   if (cluster) {
     log.info({ signal }, "leaving the cluster: handing partitions off");
     await cluster.leave();
@@ -66,26 +118,27 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
   return 0;
 }
 
-/** Lease options from SHOAL_CLUSTER_* variables (validated by leaseOptions). */
-function leaseOverrides(env: Record<string, string | undefined>): Partial<Omit<LeaseOptions, "nodeId" | "partitions">> {
-  const num = (name: string) => {
-    const v = env[name];
-    if (v === undefined || v === "") return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new RangeError(`${name} must be a number, got ${JSON.stringify(v)}`);
-    return n;
-  };
-  const o: Partial<Record<keyof LeaseOptions, number>> = {};
-  const pairs: Array<[keyof LeaseOptions, string]> = [
-    ["sessionTtlMs", "SHOAL_CLUSTER_SESSION_TTL_MS"],
-    ["lockDelayMs", "SHOAL_CLUSTER_LOCK_DELAY_MS"],
-    ["maxMoves", "SHOAL_CLUSTER_MAX_MOVES"],
-    ["readyLag", "SHOAL_CLUSTER_READY_LAG"],
-    ["leaveTimeoutMs", "SHOAL_CLUSTER_LEAVE_TIMEOUT_MS"],
+/**
+ * Lease options from the `cluster` config section (durations already in ms; ranges are checked
+ * again by leaseOptions): call it with the resolved config, `leaseOverrides(cfg)`. Called with the
+ * environment (the old form) it returns no overrides, and throws when one of the retired
+ * SHOAL_CLUSTER_*_MS / _MAX_MOVES / _READY_LAG variables is still set, naming the key that replaces it.
+ */
+function leaseOverrides(
+  from: { readonly cluster: { readonly sessionTtlMs: number; readonly lockDelayMs: number; readonly maxMoves: number; readonly readyLag: number; readonly leaveTimeoutMs: number } } | Readonly<Record<string, unknown>>,
+): Partial<Omit<LeaseOptions, "nodeId" | "partitions">> {
+  const c = from.cluster as { sessionTtlMs: number; lockDelayMs: number; maxMoves: number; readyLag: number; leaveTimeoutMs: number } | string | undefined;
+  if (typeof c === "object" && c !== null) return { sessionTtlMs: c.sessionTtlMs, lockDelayMs: c.lockDelayMs, maxMoves: c.maxMoves, readyLag: c.readyLag, leaveTimeoutMs: c.leaveTimeoutMs };
+  const retired: Array<[string, string]> = [
+    ["SHOAL_CLUSTER_SESSION_TTL_MS", "cluster.sessionTtl (SHOAL__CLUSTER__SESSIONTTL)"],
+    ["SHOAL_CLUSTER_LOCK_DELAY_MS", "cluster.lockDelay (SHOAL__CLUSTER__LOCKDELAY)"],
+    ["SHOAL_CLUSTER_MAX_MOVES", "cluster.maxMoves (SHOAL__CLUSTER__MAXMOVES)"],
+    ["SHOAL_CLUSTER_READY_LAG", "cluster.readyLag (SHOAL__CLUSTER__READYLAG)"],
+    ["SHOAL_CLUSTER_LEAVE_TIMEOUT_MS", "cluster.leaveTimeout (SHOAL__CLUSTER__LEAVETIMEOUT)"],
   ];
-  for (const [k, name] of pairs) {
-    const n = num(name);
-    if (n !== undefined) o[k] = n;
+  for (const [name, key] of retired) {
+    const v = (from as Readonly<Record<string, unknown>>)[name];
+    if (v !== undefined && v !== "") throw new RangeError(`${name} is no longer read: set the config key ${key} instead`);
   }
-  return o as Partial<Omit<LeaseOptions, "nodeId" | "partitions">>;
+  return {};
 }

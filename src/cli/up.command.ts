@@ -10,6 +10,9 @@ import { startGatewayRole } from "./gateway.command.js";
 import { createMetricsRegistry } from "../observability/metrics.js";
 import { startStatusServer } from "../console/status-server.js";
 import { simulate, type SimulateStats } from "../simulator/simulator.js";
+import { connectNats } from "../adapters/nats/connection.js";
+import { createNatsPartitionJournal } from "../cluster/index.js";
+import { countersOf, runtimeMetricsRefresher, singleNodeReadiness, startAdminRole } from "./roles/admin-role.js";
 
 /**
  * `shoal up [--demo] [--devices N] [--rate R] [--no-stack]`: every role in one process (the monolith
@@ -46,7 +49,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     ...(values.demo ? { simulator: sim } : {}),
   });
   const unsubscribe = ctx.watcher.subscribe((next) => {
-    runtime.reconfigure(next.config);
+    runtime.reconfigure(next.config, next.version);
     gateway.setConfig(next.config.gateway);
     log.info({ version: next.version }, "configuration applied to device actors");
   });
@@ -54,8 +57,28 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     bridge: () => ({ received: bridge.stats.received, accepted: bridge.stats.accepted, duplicate: bridge.stats.duplicate, rejected: bridge.stats.rejected }),
     runtime: () => ({ ...runtime.stats() }),
   });
-  const status = await startStatusServer({ host: cfg.grpc.host, port: cfg.grpc.webPort, registry, stats, ready: () => true });
-  io.stdout(`\nShoal is up. Console: ${status.url}  (metrics: ${status.url}metrics)  model gateway (gRPC): ${gateway.address}\nPress Ctrl-C to stop.\n\n`);
+  // Admin gRPC (GetInfo, GetCounters, GetRuntimeStats, RestartWorker; no cluster in the monolith).
+  const lagNc = await connectNats(cfg.nats.url, `shoal-up-lag-${cfg.nodeId}`);
+  const admin = await startAdminRole(cfg, log.child({ role: "admin" }), {
+    roles: ["gateway", "runtime", "bridge"],
+    counters: () => ({ ...countersOf("bridge", bridge.stats), ...countersOf("runtime", runtime.stats()) }),
+    runtime,
+    readiness: singleNodeReadiness(cfg.nats.partitions, () => runtime.owned(), await createNatsPartitionJournal(lagNc, cfg.nats.stream), cfg.cluster.readyLag),
+  });
+  const refresh = runtimeMetricsRefresher(registry, runtime);
+  const status = await startStatusServer({
+    host: cfg.grpc.host,
+    port: cfg.grpc.webPort,
+    registry,
+    stats,
+    ready: () => admin.readiness.ready(),
+    readyReason: () => admin.readiness.reason(),
+    refresh,
+  });
+  io.stdout(
+    `\nShoal is up. Console: ${status.url}  (metrics: ${status.url}metrics)  model gateway (gRPC): ${gateway.address}  ` +
+      `admin (gRPC): ${admin.address ?? "not started, see the log"}\nPress Ctrl-C to stop.\n\n`,
+  );
   const abort = new AbortController();
   let simDone: Promise<unknown> = Promise.resolve();
   if (values.demo) {
@@ -82,6 +105,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   }, 2000);
   await untilSignal();
   clearInterval(ticker);
+  await admin.close();
   abort.abort();
   await simDone;
   await bridge.close();
@@ -89,6 +113,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   await gateway.close();
   unsubscribe();
   await ctx.close();
+  await lagNc.drain();
   status.server.close();
   return 0;
 }

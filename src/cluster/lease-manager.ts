@@ -53,8 +53,9 @@ export interface LeaseStatus {
  * One node's side of the cluster: a Consul session (TTL, behavior delete, small lock delay) that
  * holds the node's member key and the leases `partitions/<p>` it owns. It watches the cluster tree
  * with blocking queries and applies its own lines of {@link planStep}: acquire a free partition it is
- * the target of (lock, record, rewind what the previous owner left unacked, start pulling), release
- * one it must hand off (stop pulling and drain through the runtime, record, unlock). It renews the
+ * the target of (lock, count what the previous owner left unacked, record, start pulling: the owner
+ * rewinds the consumer itself), release one it must hand off (stop pulling and drain through the
+ * runtime, record, unlock). It renews the
  * session every TTL/3; when Consul says the session is gone it stops pulling everything at once
  * (fencing) and joins again with a new session. Every lease change is written to the lock history.
  */
@@ -298,6 +299,7 @@ export class LeaseManager {
     if (after?.session !== session) return false;
     try {
       const rewound = await this.d.journal.rewind(p);
+      if (rewound < 0) this.d.log.warn({ partition: p }, "cluster: the partition's consumer was missing (its previous owner died mid-rewind); re-created from the start of the journal");
       await this.record({ partition: p, node: this.o.nodeId, session, event: "acquired", atMs: this.now(), modifyIndex: after.modifyIndex, lockIndex: after.lockIndex, rewound });
       this.owned.add(p);
       await this.d.owner.acquire(p);

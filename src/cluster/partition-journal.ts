@@ -14,11 +14,12 @@ export interface PartitionJournal {
   /** Lag of partition `p`'s durable consumer. */
   lag(p: number): Promise<PartitionLag>;
   /**
-   * Makes the durable consumer of `p` redeliver, in order and now, everything above its ack floor
-   * that a previous owner had pulled but not acknowledged (buffered in a dying client, or in a
-   * killed process). Without this those messages come back only after the consumer's ack wait,
-   * behind newer ones. Resolves with how many were rewound (0 = nothing was outstanding).
-   * Only the lease holder may call it.
+   * Called by the lease holder just before the owner's acquire. Resolves with how many messages a
+   * previous owner left delivered but unacknowledged (buffered in a closed client, or in a killed
+   * process): the owner's acquire rewinds the consumer to its ack floor so they come back at once and
+   * in order (the floor must still be readable then: it bounds the recovery replay). Re-creates a
+   * consumer that is missing (a previous owner was killed in the middle of its own rewind) from the
+   * start of the journal, resolving with -1.
    */
   rewind(p: number): Promise<number>;
 }

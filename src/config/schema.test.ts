@@ -54,6 +54,9 @@ const cases: Array<[string, Record<string, unknown>, string[]]> = [
   ["bridge positive ints", { bridge: { maxInFlight: 0, maxMetrics: 0, maxLogLength: 0 } }, ["bridge.maxInFlight: must be >= 1", "bridge.maxMetrics: must be >= 1", "bridge.maxLogLength: must be >= 1"]],
   ["duration with space", { bridge: { batchWindow: "5 ms" } }, [`bridge.batchWindow: invalid duration "5 ms" ${D}`]],
   ["workers", { runtime: { workers: -1 } }, ["runtime.workers: must be >= 0"]],
+  ["runtime host", { runtime: { host: "threads" } }, ['runtime.host: must be one of "workers", "inline"']],
+  ["actor cache store", { actorCache: { store: "disk" } }, ['actorCache.store: must be one of "memory", "redis"']],
+  ["actor cache limits", { actorCache: { maxEntriesPerActor: 0, ttl: "x" } }, [`actorCache.ttl: invalid duration "x" ${D}`, "actorCache.maxEntriesPerActor: must be >= 1"]],
   [
     "runtime positive ints",
     { runtime: { fetchBatch: 0, maxAckPending: 0, mailboxCapacity: 0, maxActiveActors: 0, snapshotEveryMessages: 0, maxAttempts: 0 } },
@@ -92,7 +95,27 @@ const cases: Array<[string, Record<string, unknown>, string[]]> = [
       "consul.registerServices: expected boolean, got string",
     ],
   ],
+  [
+    "cluster",
+    { cluster: { enabled: "no", lockDelay: "2m", maxMoves: 0, readyLag: -1, leaveTimeout: "soon" } },
+    [
+      "cluster.enabled: expected boolean, got string",
+      "cluster.lockDelay: must be between 0 and 60s",
+      "cluster.maxMoves: must be >= 1",
+      "cluster.readyLag: must be >= 0",
+      `cluster.leaveTimeout: invalid duration "soon" ${D}`,
+    ],
+  ],
+  ["cluster session TTL below Consul's minimum", { cluster: { sessionTtl: "5s" } }, ["cluster.sessionTtl: must be between 10s and 24h (Consul's session TTL range)"]],
+  ["cluster session TTL above Consul's maximum", { cluster: { sessionTtl: "2d" } }, ["cluster.sessionTtl: must be between 10s and 24h (Consul's session TTL range)"]],
+  ["cluster session TTL syntax", { cluster: { sessionTtl: true } }, ["cluster.sessionTtl: expected a duration, got boolean"]],
+  ["cluster moves fraction", { cluster: { maxMoves: 2.5 } }, ["cluster.maxMoves: must be an integer"]],
   ["grpc", { grpc: { host: "", port: 70000, webPort: -1 } }, ["grpc.host: must not be empty", "grpc.port: must be <= 65535", "grpc.webPort: must be >= 0"]],
+  ["admin", { admin: { host: "", port: 65536 } }, ["admin.host: must not be empty", "admin.port: must be <= 65535"]],
+  ["admin port min", { admin: { port: -1 } }, ["admin.port: must be >= 0"]],
+  ["admin port fraction", { admin: { port: 50055.5 } }, ["admin.port: must be an integer"]],
+  ["admin port type", { admin: { port: "50055" } }, ["admin.port: expected number, got string"]],
+  ["admin unknown key", { admin: { prot: 1 } }, ['admin: unknown key "prot"']],
   ["unknown root key", { foo: 1 }, ['(root): unknown key "foo"']],
   ["unknown keys, one line each", { nats: { urll: "x", extra: { a: 1 } } }, ['nats: unknown key "urll"', 'nats: unknown key "extra"']],
   ["unknown nested key", { detector: { threshold: 0.5, thresold: 0.6 } }, ['detector: unknown key "thresold"']],
@@ -136,6 +159,23 @@ describe("validation messages", () => {
   });
 });
 
+describe("cluster section", () => {
+  it("parses durations once, in ms, from any layer", () => {
+    const { config } = resolveConfig({
+      env: { SHOAL__CLUSTER__SESSIONTTL: "30s", SHOAL__CLUSTER__ENABLED: "false" },
+      configDir: dir,
+      consulLayer: { cluster: { lockDelay: "250ms", maxMoves: 2, readyLag: 0, leaveTimeout: 5000 } },
+    });
+    expect(config.cluster).toEqual({ enabled: false, sessionTtlMs: 30_000, lockDelayMs: 250, maxMoves: 2, readyLag: 0, leaveTimeoutMs: 5000 });
+  });
+
+  it("accepts the bounds of Consul's session TTL range", () => {
+    for (const [v, ms] of [["10s", 10_000], ["24h", 86_400_000]] as const) {
+      expect(resolveConfig({ env: {}, configDir: dir, consulLayer: { cluster: { sessionTtl: v } } }).config.cluster.sessionTtlMs).toBe(ms);
+    }
+  });
+});
+
 describe("defaults", () => {
   it("an empty configuration resolves to the documented defaults", () => {
     const { config } = resolveConfig({ env: {}, configDir: dir });
@@ -162,7 +202,9 @@ describe("defaults", () => {
       clickhouse: { url: "http://127.0.0.1:18123", database: "shoal", username: "default", password: "", flushRows: 10000, flushIntervalMs: 1000 },
       redis: {},
       consul: { prefix: "shoal", registerServices: true },
+      cluster: { enabled: true, sessionTtlMs: 10_000, lockDelayMs: 1000, maxMoves: 8, readyLag: 1000, leaveTimeoutMs: 25_000 },
       grpc: { host: "127.0.0.1", port: 50051, webPort: 8080 },
+      admin: { host: "127.0.0.1", port: 50055 },
     });
     expect(config.mqtt.password).toBeUndefined();
     expect(config.consul.url).toBeUndefined();

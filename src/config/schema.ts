@@ -128,6 +128,7 @@ const bridgeSchema = z
 
 const runtimeSchema = z
   .strictObject({
+    host: z.enum(["workers", "inline"]).default("workers"),
     workers: z.int().min(0).default(0),
     fetchBatch: posInt().default(500),
     maxAckPending: posInt().default(20000),
@@ -176,10 +177,63 @@ const consulSchema = z.strictObject({
   registerServices: z.boolean().default(true),
 });
 
+/** A duration within [minMs, maxMs]; `rule` is the exact message when outside. */
+function durationIn(def: string, minMs: number, maxMs: number, rule: string) {
+  return duration(def).refine((ms) => ms >= minMs && ms <= maxMs, { message: rule });
+}
+
+/**
+ * Per-actor cache (Keyv, one namespace per actor): device actors keep pattern → explanation
+ * results there and ask it before the model gateway. In-process memory by default; `redis` uses
+ * `redis.url` (shared by every runtime process, survives restarts).
+ */
+const actorCacheSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    store: z.enum(["memory", "redis"]).default("memory"),
+    ttl: duration("1h"),
+    maxEntriesPerActor: z.int().min(1).max(4096).default(64),
+    opTimeout: duration("250ms"),
+  })
+  .transform(({ ttl, opTimeout, ...rest }) => ({ ...rest, ttlMs: ttl, opTimeoutMs: opTimeout }));
+
+/**
+ * Runtimes as a cluster (docs/adr/0007): with `consul.url` set and `enabled`, each `shoal runtime`
+ * joins the cluster and owns the partitions the lease manager gives it; otherwise it owns all.
+ */
+const clusterSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Consul session TTL: a killed node's partitions move TTL..2×TTL after its last renew. */
+    sessionTtl: durationIn("10s", 10_000, 86_400_000, "must be between 10s and 24h (Consul's session TTL range)"),
+    /** Consul lock delay after a session is invalidated (Consul's own default, 15 s, would stall failover). */
+    lockDelay: durationIn("1s", 0, 60_000, "must be between 0 and 60s"),
+    /** Most partitions in motion (free or being handed off) at a time. */
+    maxMoves: posInt().default(8),
+    /** A node is ready while each owned partition has at most this many undelivered messages. */
+    readyLag: z.int().min(0).default(1000),
+    /** On SIGTERM, how long the bounded handoff may take before the rest is released at once. */
+    leaveTimeout: duration("25s"),
+  })
+  .transform(({ sessionTtl, lockDelay, leaveTimeout, ...rest }) => ({
+    ...rest,
+    sessionTtlMs: sessionTtl,
+    lockDelayMs: lockDelay,
+    leaveTimeoutMs: leaveTimeout,
+  }));
+
 const grpcSchema = z.strictObject({
   host: z.string().min(1).default("127.0.0.1"),
   port: z.int().min(0).max(65535).default(50051),
+  /** HTTP status server (/metrics, /healthz, /readyz, /api/stats) of `shoal up` and `shoal runtime`; 0 = a free port. */
   webPort: z.int().min(0).max(65535).default(8080),
+});
+
+/** The admin gRPC server (shoal.v1.AdminService + health + reflection) of every long-running role. */
+const adminSchema = z.strictObject({
+  host: z.string().min(1).default("127.0.0.1"),
+  /** 0 = a free port (printed/logged at start). */
+  port: z.int().min(0).max(65535).default(50055),
 });
 
 /** The root configuration schema. Parse with {@link resolveConfig}, not directly. */
@@ -195,7 +249,10 @@ export const configSchema = z.strictObject({
   clickhouse: clickhouseSchema.prefault({}),
   redis: redisSchema.prefault({}),
   consul: consulSchema.prefault({}),
+  cluster: clusterSchema.prefault({}),
+  actorCache: actorCacheSchema.prefault({}),
   grpc: grpcSchema.prefault({}),
+  admin: adminSchema.prefault({}),
   gateway: gatewayConfigSchema.prefault({} as z.input<typeof gatewayConfigSchema>),
 });
 
@@ -217,6 +274,11 @@ export const RENAMED_KEYS: Readonly<Record<string, string>> = {
   "runtime.snapshotEvery": "runtime.snapshotEveryMs",
   "runtime.heartbeatTimeout": "runtime.heartbeatTimeoutMs",
   "clickhouse.flushInterval": "clickhouse.flushIntervalMs",
+  "actorCache.ttl": "actorCache.ttlMs",
+  "actorCache.opTimeout": "actorCache.opTimeoutMs",
+  "cluster.sessionTtl": "cluster.sessionTtlMs",
+  "cluster.lockDelay": "cluster.lockDelayMs",
+  "cluster.leaveTimeout": "cluster.leaveTimeoutMs",
 };
 
 /**

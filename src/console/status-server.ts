@@ -1,26 +1,49 @@
 import { createServer, type Server } from "node:http";
 import type { Registry } from "prom-client";
 
+/** What the status server serves. */
+export interface StatusServerOptions {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly registry: Registry;
+  /** JSON of `/api/stats` (and of the page). */
+  stats(): unknown;
+  /** `/readyz`: 200 when true, else 503. */
+  ready(): boolean;
+  /** Why it is not ready, appended to the 503 body. */
+  readyReason?(): string;
+  /**
+   * Called before each `/metrics` scrape (e.g. to read live runtime counters into gauges); a
+   * failure or a wait over 2 s serves the metrics as they are.
+   */
+  refresh?(): Promise<void>;
+}
+
 /**
  * A small HTTP status server: `/` a live page of pipeline counters, `/api/stats` as JSON,
- * `/metrics` for Prometheus, `/healthz` and `/readyz`. The gRPC-web operator console will be served
- * from this port later; until then this page is what `shoal up` prints.
+ * `/metrics` for Prometheus, `/healthz` (the process is up) and `/readyz`. The gRPC-web operator
+ * console will be served from this port later; until then this page is what `shoal up` prints.
  */
-export function startStatusServer(opts: { host: string; port: number; registry: Registry; stats: () => unknown; ready: () => boolean }): Promise<{ server: Server; url: string }> {
+export function startStatusServer(opts: StatusServerOptions): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/metrics") {
-      opts.registry.metrics().then(
-        (body) => res.writeHead(200, { "content-type": opts.registry.contentType }).end(body),
-        (e: Error) => res.writeHead(500).end(e.message),
-      );
+      const refreshed = opts.refresh ? Promise.race([opts.refresh().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]) : Promise.resolve();
+      refreshed
+        .then(() => opts.registry.metrics())
+        .then(
+          (body) => res.writeHead(200, { "content-type": opts.registry.contentType }).end(body),
+          (e: Error) => res.writeHead(500).end(e.message),
+        );
     } else if (path === "/api/stats") {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(opts.stats()));
     } else if (path === "/healthz") {
       res.writeHead(200).end("ok");
     } else if (path === "/readyz") {
       const ok = opts.ready();
-      res.writeHead(ok ? 200 : 503).end(ok ? "ready" : "not ready");
+      const why = ok ? "" : (opts.readyReason?.() ?? "");
+      res.writeHead(ok ? 200 : 503).end(ok ? "ready" : `not ready${why ? `: ${why}` : ""}`);
     } else if (path === "/") {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(PAGE);
     } else {

@@ -7,7 +7,8 @@ import { systemClock } from "./clock.js";
 import * as cv from "./convert.js";
 import { GatewayError } from "./errors.js";
 import type { GatewayErrorCode } from "./errors.js";
-import { grpcServiceDefinition, scoreCodecs } from "./grpc-definition.js";
+import { grpcServiceDefinition } from "../grpc/index.js";
+import { scoreCodecs } from "./grpc-definition.js";
 import { createMicroBatcher } from "./micro-batcher.js";
 
 export interface GatewayClientOptions {

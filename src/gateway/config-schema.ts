@@ -62,9 +62,19 @@ const breakerSchema = withMs(
   ["open"],
 );
 
+const TPM_RULE = "must be a whole number of tokens per minute ≥ 0 (0 = no limit)";
+
 const rateLimitSchema = z.strictObject({
   requestsPerSec: z.number().positive().default(10),
   burst: z.number().int().min(1).default(20),
+  /**
+   * Tokens per minute sent to this provider (prompt + completion), in any 60 s window; 0 = no
+   * limit. Each attempt is charged its estimate (prompt ≈ 4 characters per token, plus the prompt
+   * version's `maxTokens`) before it is sent and corrected by the reported `usage` afterwards.
+   * Calls wait for room (FIFO, at most `maxQueue`, never past their deadline), else degrade with
+   * reason `rate_limited`. Set it a little below the vendor's TPM limit.
+   */
+  tokensPerMinute: z.number({ error: TPM_RULE }).int({ error: TPM_RULE }).min(0, { error: TPM_RULE }).default(0),
 });
 
 const providerSchema = withMs({
@@ -160,6 +170,12 @@ const schema = z.strictObject({
       /** Above this fraction of the budget, only windows scoring >= softMinScore reach an LLM. */
       softLimitFraction: z.number().min(0).max(1).default(0.8),
       softMinScore: z.number().min(0).max(1).default(0.95),
+      /**
+       * Share the spend across gateway replicas through the cache's Redis (atomic INCRBYFLOAT on
+       * a per-period key). Off, or without Redis, each gateway process has its own ledger and
+       * `usdPerPeriod` is per process (see ADR 0005).
+       */
+      shared: z.boolean().default(true),
     },
     ["period"],
   ).prefault({}),

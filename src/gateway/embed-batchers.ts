@@ -42,6 +42,8 @@ export function createEmbedBatchers(deps: { readonly clock: Clock; config(): Gat
             op: "embed",
             model: modelKey,
             deadlineMs: Number.isFinite(deadline) ? deadline : undefined,
+            tokens: items.reduce((s, i) => s + estimateTokens(i.text), 0),
+            usedTokens: (v) => v.usage.inputTokens + v.usage.outputTokens,
           });
           const n = items.length;
           const share = { inputTokens: Math.ceil(r.value.usage.inputTokens / n), outputTokens: Math.ceil(r.value.usage.outputTokens / n) };

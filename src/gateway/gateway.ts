@@ -20,6 +20,8 @@ import type { Random } from "./clock.js";
 import { systemClock } from "./clock.js";
 import type { GatewayConfig } from "./config-schema.js";
 import { Budget } from "./cost.js";
+import { SharedBudget } from "./shared-budget.js";
+import type { BudgetLedger, SpendStore } from "./shared-budget.js";
 import { createEmbedBatchers } from "./embed-batchers.js";
 import { LlmRunner } from "./llm-runner.js";
 import type { Answer } from "./llm-runner.js";
@@ -44,6 +46,13 @@ export interface GatewayDeps {
   readonly random?: Random;
   readonly metrics?: GatewayMetrics;
   readonly local?: LocalModels;
+  /**
+   * Where the LLM spend of all gateway replicas is kept (Redis, when the cache is Redis and
+   * `budget.shared` is on). Without it the budget is per process.
+   */
+  readonly spendStore?: SpendStore;
+  /** Called when the shared spend store fails (the budget then runs on this process's view). */
+  readonly onSpendStoreError?: (err: unknown) => void;
 }
 
 /** The gateway service: the ModelGateway port plus batch scoring, live config and introspection. */
@@ -73,7 +82,11 @@ export function createGateway(deps: GatewayDeps): GatewayService {
   let cfg = deps.config;
   let scoreLocalOnly = isLocalOnly(cfg, "score");
   const cache = new PatternCache(deps.cache ?? createMemoryStore(clock), { ttlMs: cfg.cache.ttlMs, opTimeoutMs: cfg.cache.opTimeoutMs, clock });
-  let budget = new Budget({ usdPerPeriod: cfg.budget.usdPerPeriod, periodMs: cfg.budget.periodMs, clock });
+  const newBudget = (c: GatewayConfig): BudgetLedger =>
+    deps.spendStore && c.budget.shared
+      ? new SharedBudget({ usdPerPeriod: c.budget.usdPerPeriod, periodMs: c.budget.periodMs, clock, store: deps.spendStore, prefix: c.cache.namespace, onError: deps.onSpendStoreError, opTimeoutMs: c.cache.opTimeoutMs })
+      : new Budget({ usdPerPeriod: c.budget.usdPerPeriod, periodMs: c.budget.periodMs, clock });
+  let budget = newBudget(cfg);
   const lanes = new Map<string, { lane: ProviderLane; cfgJson: string }>();
 
   const lane = (id: string): ProviderLane | undefined => {
@@ -179,14 +192,16 @@ export function createGateway(deps: GatewayDeps): GatewayService {
     },
 
     setConfig(parsed) {
-      const budgetChanged = parsed.budget.usdPerPeriod !== cfg.budget.usdPerPeriod || parsed.budget.periodMs !== cfg.budget.periodMs;
+      const budgetChanged =
+        parsed.budget.usdPerPeriod !== cfg.budget.usdPerPeriod || parsed.budget.periodMs !== cfg.budget.periodMs || parsed.budget.shared !== cfg.budget.shared;
       cfg = parsed;
       scoreLocalOnly = isLocalOnly(cfg, "score");
       if (budgetChanged) {
         const old = budget;
-        budget = new Budget({ usdPerPeriod: cfg.budget.usdPerPeriod, periodMs: cfg.budget.periodMs, clock });
-        // Carry the period's spend over so a budget change cannot reset it.
-        if (old.spent > 0) budget.reserve(0).settle(Math.min(old.spent, cfg.budget.usdPerPeriod));
+        budget = newBudget(cfg);
+        // Carry the period's spend over so a budget change cannot reset it (a shared ledger keeps
+        // it in the store already).
+        if (budget instanceof Budget && old.spent > 0) budget.reserve(0).settle(Math.min(old.spent, cfg.budget.usdPerPeriod));
       }
     },
 

@@ -17,5 +17,7 @@ export { createLocalScoreFn, detectorMinPoints } from "./providers/local-score.j
 export { systemClock } from "./clock.js";
 export type { Random } from "./clock.js";
 export { PatternCache, createMemoryStore } from "./cache.js";
+export { SharedBudget, createRedisSpendStore } from "./shared-budget.js";
+export type { BudgetLedger, RedisEvalClient, SpendStore } from "./shared-budget.js";
 export type { CacheStore } from "./cache.js";
 export * from "./errors.js";

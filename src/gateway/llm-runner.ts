@@ -3,7 +3,7 @@ import type { DegradedReason, GatewayOp, ModelInfo, Usage } from "../ports/gatew
 import type { PatternCache } from "./cache.js";
 import { Coalescer } from "./coalescer.js";
 import type { GatewayConfig, ModelConfig } from "./config-schema.js";
-import type { Budget } from "./cost.js";
+import type { BudgetLedger } from "./shared-budget.js";
 import { costOf } from "./cost.js";
 import { toGatewayError } from "./errors.js";
 import type { GatewayMetrics } from "./metrics.js";
@@ -28,7 +28,7 @@ export interface RunnerDeps {
   readonly clock: Clock;
   readonly cache: PatternCache;
   /** The current budget (replaced when its config changes). */
-  budget(): Budget;
+  budget(): BudgetLedger;
   readonly metrics?: GatewayMetrics | undefined;
   config(): GatewayConfig;
   lane(providerId: string): ProviderLane | undefined;
@@ -108,7 +108,7 @@ export class LlmRunner {
       }
       let reservation;
       try {
-        reservation = budget.reserve(plan.estimateUsd(model));
+        reservation = await budget.reserve(plan.estimateUsd(model));
       } catch {
         reason = "budget";
         continue;

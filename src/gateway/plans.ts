@@ -20,7 +20,15 @@ function chatPlan<T>(build: (model: string) => CallSpec, parse: (text: string) =
     },
     async call(modelKey, model, lane, deadlineMs) {
       const spec = build(model.name);
-      const r = await lane.call((signal) => lane.provider.complete({ ...spec, signal }), { op, model: modelKey, deadlineMs });
+      // Worst case for the provider's tokens-per-minute limit: prompt estimate + max output.
+      const tokens = estimateTokens(spec.system) + estimateTokens(spec.user) + (spec.maxTokens ?? 1000);
+      const r = await lane.call((signal) => lane.provider.complete({ ...spec, signal }), {
+        op,
+        model: modelKey,
+        deadlineMs,
+        tokens,
+        usedTokens: (v) => v.usage.inputTokens + v.usage.outputTokens,
+      });
       return { value: parse(r.value.text), usage: r.value.usage, attempts: r.attempts };
     },
   };

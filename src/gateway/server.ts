@@ -1,9 +1,5 @@
 import type { Http2Server, ServerHttp2Session } from "node:http2";
-import { toBinary } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import type { DescFile } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import * as pb from "../gen/shoal/v1/gateway_pb.js";
 import type { CallOptions, ScoreRequest, ScoreResult } from "../ports/gateway.js";
@@ -11,7 +7,8 @@ import * as cv from "./convert.js";
 import { toGatewayError } from "./errors.js";
 import type { GatewayErrorCode } from "./errors.js";
 import type { GatewayService } from "./gateway.js";
-import { grpcServiceDefinition, scoreCodecs } from "./grpc-definition.js";
+import { addReflection, grpcServiceDefinition } from "../grpc/index.js";
+import { scoreCodecs } from "./grpc-definition.js";
 
 /** Fully-qualified name of the gateway service (also its health-check service name). */
 export const GATEWAY_SERVICE_NAME = pb.ModelGatewayService.typeName;
@@ -117,12 +114,6 @@ export function gatewayHandlers(gw: GatewayService): grpc.UntypedServiceImplemen
   };
 }
 
-/** A proto-loader-shaped package definition carrying our descriptors, for @grpc/reflection. */
-function reflectionPackage(files: readonly DescFile[]) {
-  const fileDescriptorProtos = files.map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
-  return { [GATEWAY_SERVICE_NAME]: { format: "Protocol Buffer 3 DescriptorProto", type: {}, fileDescriptorProtos } } as never;
-}
-
 /**
  * Serve `gw` over gRPC (plaintext h2) with the standard health (grpc.health.v1.Health: overall ""
  * and the gateway service) and reflection (v1 and v1alpha) services.
@@ -133,7 +124,7 @@ export async function startGatewayServer(gw: GatewayService, opts: GatewayServer
   server.addService(grpcServiceDefinition(pb.ModelGatewayService, scoreCodecs), gatewayHandlers(gw));
   const health = new HealthImplementation({ "": "SERVING", [GATEWAY_SERVICE_NAME]: "SERVING" });
   health.addToServer(server);
-  new ReflectionService(reflectionPackage([pb.file_shoal_v1_gateway])).addToServer(server);
+  addReflection(server, GATEWAY_SERVICE_NAME, [pb.file_shoal_v1_gateway]);
   const host = opts.host ?? "127.0.0.1";
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${opts.port ?? 50_061}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

@@ -77,6 +77,8 @@ export class PartitionPump {
   async stop(): Promise<void> {
     this.running = false;
     this.slotFreed?.();
+    // A pull waiting for messages returns at once (a handoff should not wait out the pull).
+    this.source.interrupt?.();
     await this.loop;
     await this.tail;
     await this.source.close();
@@ -106,19 +108,37 @@ export class PartitionPump {
     }
   }
 
-  private async process(batch: JournalBatch): Promise<void> {
-    const envelopes: Envelope[] = [];
+  /**
+   * Hand the batch to the host: undecoded when it decodes where the actors live (worker threads),
+   * else decoded here. Undecodable messages are dead-lettered with the reason.
+   */
+  private async apply(batch: JournalBatch): Promise<{ effects: BatchEffects; corrupt: Promise<void>[] }> {
     const corrupt: Promise<void>[] = [];
-    for (const m of batch.messages) {
+    const bad = (i: number, reason: string) => {
+      const m = batch.messages[i]!;
+      corrupt.push(this.deadLetter("corrupt_journal_message", reason, m.subject, m.data));
+    };
+    if (this.host.deliverJournal !== undefined) {
+      const effects = await this.host.deliverJournal(batch.partition, batch.messages);
+      for (const c of effects.corrupt) bad(c.index, c.reason);
+      return { effects, corrupt };
+    }
+    const envelopes: Envelope[] = [];
+    batch.messages.forEach((m, i) => {
       try {
         envelopes.push(journalEnvelope(m.data, m.streamSeq, batch.partition));
       } catch (e) {
-        corrupt.push(this.deadLetter("corrupt_journal_message", `stream seq ${m.streamSeq}: ${(e as Error).message}`, m.subject, m.data));
+        bad(i, `stream seq ${m.streamSeq}: ${(e as Error).message}`);
       }
-    }
+    });
+    return { effects: await this.host.deliver(envelopes), corrupt };
+  }
+
+  private async process(batch: JournalBatch): Promise<void> {
     let effects: BatchEffects;
+    let corrupt: Promise<void>[];
     try {
-      effects = await this.host.deliver(envelopes);
+      ({ effects, corrupt } = await this.apply(batch));
     } catch (e) {
       this.onError(e);
       this.enqueue(batch, Promise.reject(e), [], []);

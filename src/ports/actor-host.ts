@@ -37,6 +37,24 @@ export interface OutCall {
   readonly callId: number;
 }
 
+/** One journal message as pulled: undecoded bytes and its stream sequence. */
+export interface JournalBytes {
+  readonly data: Uint8Array;
+  readonly streamSeq: number;
+}
+
+/** A journal message the host could not decode (it is dead-lettered by the caller). */
+export interface CorruptMessage {
+  /** Index in the delivered batch. */
+  readonly index: number;
+  readonly reason: string;
+}
+
+/** Effects of a delivered journal batch, plus the messages that could not be decoded. */
+export interface JournalEffects extends BatchEffects {
+  readonly corrupt: readonly CorruptMessage[];
+}
+
 /** Effects of processing one delivered batch, committed by the caller (I/O happens outside the host). */
 export interface BatchEffects {
   /** Rows by table; the caller makes them durable before acknowledging the batch upstream. */
@@ -54,6 +72,12 @@ export interface BatchEffects {
 export interface ActorHost {
   /** Process a batch in order per actor; resolves with the batch's effects. */
   deliver(batch: readonly Envelope[]): Promise<BatchEffects>;
+  /**
+   * Deliver undecoded journal messages of one partition, in stream order. The host decodes them
+   * where the partition's actors live (a worker thread: the bytes cross threads, not object
+   * graphs). Messages that do not decode come back in `corrupt` (nothing of them is applied).
+   */
+  deliverJournal?(partition: number, messages: readonly JournalBytes[]): Promise<JournalEffects>;
   /**
    * Forget the in-memory state of every actor of `partition` (without snapshotting), so the next
    * message re-activates them from their last durable snapshot. Called by the ingest loop when a
@@ -96,6 +120,8 @@ export interface WorkerStats {
   readonly snapshots: number;
   /** Turns skipped as journal replays already applied (stream seq below the actor's). */
   readonly skipped: number;
+  /** Version of the last configuration applied on this worker ("" = the initial settings). */
+  readonly configVersion: string;
   /** Turn latency in microseconds, from a sample of turns. */
   readonly turnLatencyUs: { readonly p50: number; readonly p99: number; readonly max: number };
 }
@@ -154,6 +180,13 @@ export interface RuntimeHost extends ActorHost {
   broadcast(msg: { readonly type: string }, actorType?: string): Promise<BatchEffects>;
   /** Change limits on every worker (live config). */
   setLimits(limits: HostLimits): Promise<void>;
+  /**
+   * Live configuration change for the logic `actorType` on every worker: `logic.configure(settings)`
+   * (rejects, changing nothing anywhere, if it throws on the first worker), then every active actor
+   * of that type receives `{ type: "config", settings, version }` as a message. Workers started
+   * later (crash replacement) get the latest settings before any message.
+   */
+  configure(actorType: string, settings: unknown, version: string): Promise<BatchEffects>;
   /** Live counters per worker. */
   introspect(): Promise<HostIntrospection>;
 }

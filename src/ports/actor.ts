@@ -53,4 +53,10 @@ export interface ActorLogic<S, M extends { readonly type: string }> {
    * mark). Stored beside snapshots as `lastDeviceSeq` for introspection and recovery checks.
    */
   lastSeq?(state: S): number;
+  /**
+   * Optional: apply a live configuration change to this logic instance (shared by all its actors
+   * in one worker). Called on every worker before the actors get a `config` message; must validate
+   * first and throw without changing anything when `settings` is invalid.
+   */
+  configure?(settings: unknown): void;
 }

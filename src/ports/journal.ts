@@ -23,6 +23,8 @@ export interface PartitionSource {
   readonly partition: number;
   /** Up to `max` messages, waiting at most `expiresMs`; an empty batch when nothing arrived. */
   next(max: number, expiresMs: number): Promise<JournalBatch>;
+  /** Make a pending `next` return now (with what has arrived, possibly nothing): the pump is stopping. */
+  interrupt?(): void;
   close(): Promise<void>;
 }
 

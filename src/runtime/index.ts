@@ -11,3 +11,5 @@ export { createSimClock, createSystemClock } from "./clocks.js";
 export type { SimClock } from "./clocks.js";
 export { fnv1a, partitionFor, workerFor } from "./partition.js";
 export { DLQ_STAGE } from "./effects.js";
+export { createRuntimeMetrics } from "./runtime-metrics.js";
+export type { RuntimeMetrics } from "./runtime-metrics.js";

@@ -1,4 +1,4 @@
-import type { BatchEffects, CallResult, Envelope, HostIntrospection, HostLimits, RuntimeHost } from "../ports/actor-host.js";
+import type { BatchEffects, CallResult, Envelope, HostIntrospection, HostLimits, JournalEffects, JournalBytes, RuntimeHost } from "../ports/actor-host.js";
 import type { Clock, TimerHandle } from "../ports/clock.js";
 import type { JournalReader } from "../ports/journal-reader.js";
 import type { MetricsRegistry } from "../ports/metrics.js";
@@ -6,11 +6,12 @@ import type { SnapshotStore } from "../ports/snapshot-store.js";
 import type { AnyLogic } from "./actor-cell.js";
 import { createSystemClock } from "./clocks.js";
 import { type EffectsAcc, mergeEffects, toColumns, type Columns } from "./effects.js";
-import { HostClosedError, RecoveryError } from "./errors.js";
+import { HostClosedError, RecoveryError, RuntimeOptionsError } from "./errors.js";
 import { resolveRuntimeOptions, type RuntimeOptions } from "./options.js";
 import { partitionFor } from "./partition.js";
 import { createRuntimeMetrics } from "./runtime-metrics.js";
 import { ShardCore } from "./shard-core.js";
+import { decodeJournal, type JournalDecoder } from "./journal-batch.js";
 import { SnapshotWriter } from "./snapshot-writer.js";
 
 /** Dependencies and options of an in-thread host. */
@@ -38,6 +39,8 @@ export interface InlineHostOptions extends RuntimeOptions {
    * then a crash between deliver and ack may restore effects that never became durable).
    */
   readonly commitMode?: "explicit" | "on-return";
+  /** Journal decoder; required by `deliverJournal`. */
+  readonly decode?: JournalDecoder;
 }
 
 /** An in-thread RuntimeHost, plus test/admin helpers. */
@@ -157,6 +160,11 @@ export function createInlineHost(opts: InlineHostOptions): InlineHost {
 
   return {
     deliver: (batch: readonly Envelope[]) => run(toColumns(batch), false),
+    async deliverJournal(partition: number, messages: readonly JournalBytes[]): Promise<JournalEffects> {
+      if (opts.decode === undefined) throw new RuntimeOptionsError("deliverJournal needs the decode option");
+      const { cols, corrupt } = decodeJournal(partition, messages, opts.decode);
+      return Object.assign(await run(cols, false), { corrupt });
+    },
     committed(partition, streamSeq) {
       writer.committed(partition, streamSeq);
       if (writer.pendingCount > 0) scheduleFlush();
@@ -192,7 +200,8 @@ export function createInlineHost(opts: InlineHostOptions): InlineHost {
         drainBackground();
         writer.dropUncommitted(partition);
         await writer.flush();
-        core.dropPartition(partition, writer.committedThrough(partition));
+        core.releasePartition(partition, writer.committedThrough(partition));
+        writer.forget(partition);
       });
     },
     credit: () => core.credit(),
@@ -205,6 +214,18 @@ export function createInlineHost(opts: InlineHostOptions): InlineHost {
       if (closed) return Promise.reject(new HostClosedError());
       inflight++;
       return new Promise<BatchEffects>((resolve) => core.broadcast(msg, actorType, (acc) => resolve(finish(acc))));
+    },
+    configure(actorType: string, settings: unknown, version: string) {
+      if (closed) return Promise.reject(new HostClosedError());
+      inflight++;
+      return new Promise<BatchEffects>((resolve, reject) => {
+        try {
+          core.configure(actorType, settings, version, (acc) => resolve(finish(acc)));
+        } catch (err) {
+          if (--inflight === 0 && idle !== null) idle();
+          reject(err as Error);
+        }
+      });
     },
     async setLimits(limits: HostLimits) {
       core.setLimits(limits);

@@ -1,5 +1,5 @@
 import type { ActorSnapshot, SnapshotKey, SnapshotStore } from "../ports/snapshot-store.js";
-import type { SnapshotOut } from "./shard-core.js";
+import type { SnapshotOut } from "./shard-types.js";
 
 /**
  * Main-thread side of persistence. Shards hand it snapshots; it writes a snapshot only once every
@@ -87,6 +87,17 @@ export class SnapshotWriter {
     }
     this.reported.set(partition, from);
     return from;
+  }
+
+  /**
+   * Forget a handed-off partition (after its snapshots and checkpoint were flushed): no later flush
+   * writes its checkpoint again, and a later re-acquire starts from the store's checkpoint.
+   */
+  forget(partition: number): void {
+    for (const [k, s] of this.pending) if (s.partition === partition) this.pending.delete(k);
+    this.committedHigh.delete(partition);
+    this.reported.delete(partition);
+    this.durable.delete(partition);
   }
 
   /** Load snapshots for activation: pending ones first, then the store. */

@@ -4,6 +4,7 @@ import type { AnyLogic } from "./actor-cell.js";
 import { createSystemClock } from "./clocks.js";
 import type { EffectsAcc } from "./effects.js";
 import { fromWireError, toWireError } from "./errors.js";
+import { decodeJournal, unpackJournal, type JournalDecoder } from "./journal-batch.js";
 import { partitionFor, workerFor } from "./partition.js";
 import { ShardCore } from "./shard-core.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker-protocol.js";
@@ -19,11 +20,19 @@ async function main(): Promise<void> {
   const logics: AnyLogic[] = [];
   for (const spec of init.logics) {
     const mod = (await import(spec.module)) as Record<string, unknown>;
-    const logic = mod[spec.export ?? "default"] as AnyLogic | undefined;
-    if (logic === undefined || typeof logic.receive !== "function") {
+    const exported = mod[spec.export ?? "default"];
+    const logic = (spec.args !== undefined && typeof exported === "function" ? (exported as (...a: unknown[]) => unknown)(...spec.args) : exported) as AnyLogic | undefined;
+    if (logic === undefined || logic === null || typeof logic.receive !== "function") {
       throw new Error(`actor logic module ${spec.module} has no ActorLogic export "${spec.export ?? "default"}"`);
     }
     logics.push(logic);
+  }
+  let decode: JournalDecoder | undefined;
+  if (init.decoder !== undefined) {
+    const mod = (await import(init.decoder.module)) as Record<string, unknown>;
+    const fn = mod[init.decoder.export];
+    if (typeof fn !== "function") throw new Error(`journal decoder module ${init.decoder.module} has no function export "${init.decoder.export}"`);
+    decode = fn as JournalDecoder;
   }
   const partitionOf = partitionFor(init.options.partitions);
   const loads = new Map<number, { resolve: (s: (ActorSnapshot | undefined)[]) => void; reject: (e: Error) => void }>();
@@ -53,6 +62,9 @@ async function main(): Promise<void> {
     callIdOffset: init.index,
   });
 
+  // A replacement worker starts with the configuration its predecessor had.
+  for (const c of init.configs) core.configure(c.actorType, c.settings, c.version, () => {});
+
   function flushBg(): void {
     bgQueued = false;
     const { effects, snapshots } = core.takeBackground();
@@ -71,6 +83,25 @@ async function main(): Promise<void> {
       switch (m.t) {
         case "deliver":
           core.submit(m.cols, m.replay, (acc) => done(m.requestId, acc));
+          return;
+        case "journal": {
+          if (decode === undefined) throw new Error("this worker pool was started without a journal decoder");
+          const { cols, corrupt } = decodeJournal(m.packed.partition, unpackJournal(m.packed), decode);
+          core.submit(cols, false, (acc) => {
+            flushBg();
+            post({ t: "done", requestId: m.requestId, effects: acc, corrupt });
+          });
+          return;
+        }
+        case "configure":
+          core.configure(m.config.actorType, m.config.settings, m.config.version, (acc) => done(m.requestId, acc));
+          return;
+        case "release":
+          // Hand-off: snapshot every dirty actor (its messages are committed), then forget the partition.
+          core.snapshotAll();
+          flushBg();
+          core.releasePartition(m.partition, m.high);
+          done(m.requestId);
           return;
         case "broadcast":
           core.broadcast(m.msg, m.actorType, (acc) => done(m.requestId, acc));

@@ -1,16 +1,35 @@
-import type { HostLimits, WorkerStats } from "../ports/actor-host.js";
+import type { CorruptMessage, HostLimits, WorkerStats } from "../ports/actor-host.js";
+import type { PackedJournal } from "./journal-batch.js";
 import type { ActorSnapshot, SnapshotKey } from "../ports/snapshot-store.js";
 import type { Columns, EffectsAcc } from "./effects.js";
 import type { WireError } from "./errors.js";
 import type { ResolvedRuntimeOptions } from "./options.js";
-import type { SnapshotOut } from "./shard-core.js";
+import type { SnapshotOut } from "./shard-types.js";
 
 /** Where a worker finds an actor logic: a module specifier (file URL) and its export name. */
 export interface LogicSpec {
   /** Absolute module URL/specifier, e.g. `new URL("../actors/device/index.ts", import.meta.url).href`. */
   readonly module: string;
-  /** Export holding the ActorLogic object. Default "default". */
+  /** Export holding the ActorLogic object (or a factory of it, see `args`). Default "default". */
   readonly export?: string;
+  /**
+   * When given, the export is a factory called with these (structured-clonable) arguments to build
+   * the logic, e.g. `{ export: "createDeviceActor", args: [settings] }`.
+   */
+  readonly args?: readonly unknown[];
+}
+
+/** Where a worker finds the journal decoder (a `JournalDecoder` export, see journal-batch.ts). */
+export interface DecoderSpec {
+  readonly module: string;
+  readonly export: string;
+}
+
+/** The latest live configuration of one actor type (sent to replacement workers at start). */
+export interface LogicConfig {
+  readonly actorType: string;
+  readonly settings: unknown;
+  readonly version: string;
 }
 
 /** workerData of a shard worker. */
@@ -19,11 +38,17 @@ export interface WorkerInit {
   readonly workers: number;
   readonly logics: readonly LogicSpec[];
   readonly options: ResolvedRuntimeOptions;
+  readonly decoder?: DecoderSpec;
+  /** Configuration changes applied since start, latest per actor type. */
+  readonly configs: readonly LogicConfig[];
 }
 
 /** Main → worker commands; each carries a requestId answered by exactly one reply. */
 export type ToWorker =
   | { readonly t: "deliver"; readonly requestId: number; readonly cols: Columns; readonly replay: boolean }
+  | { readonly t: "journal"; readonly requestId: number; readonly packed: PackedJournal }
+  | { readonly t: "configure"; readonly requestId: number; readonly config: LogicConfig }
+  | { readonly t: "release"; readonly requestId: number; readonly partition: number; readonly high: number }
   | { readonly t: "broadcast"; readonly requestId: number; readonly msg: { readonly type: string }; readonly actorType?: string }
   | { readonly t: "call"; readonly requestId: number; readonly callId: number; readonly ok: boolean; readonly value?: unknown; readonly error?: WireError }
   | { readonly t: "limits"; readonly requestId: number; readonly limits: HostLimits }
@@ -42,7 +67,7 @@ export interface Background {
 /** Worker → main messages. */
 export type FromWorker =
   | { readonly t: "ready" }
-  | { readonly t: "done"; readonly requestId: number; readonly effects?: EffectsAcc; readonly stats?: WorkerStats }
+  | { readonly t: "done"; readonly requestId: number; readonly effects?: EffectsAcc; readonly stats?: WorkerStats; readonly corrupt?: CorruptMessage[] }
   | { readonly t: "failed"; readonly requestId: number; readonly error: WireError }
   | { readonly t: "bg"; readonly bg: Background }
   | { readonly t: "load"; readonly loadId: number; readonly keys: SnapshotKey[] }

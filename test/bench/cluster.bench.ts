@@ -13,6 +13,7 @@
  *   (undelivered + unacked) sampled every 200 ms until converged, against the same sampling at rest.
  * All processes share the machine's cores; a table, not a verdict.
  */
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { startClickHouse, startConsul, startNats, type ServiceHandle } from "../harness/index.js";
 import { connectNats } from "../../src/adapters/nats/connection.js";
@@ -42,6 +43,8 @@ const ONLY = new Set(values.only.split(","));
 
 const [ch, consul] = await Promise.all([startClickHouse(), startConsul()]);
 const table: Array<[string, string]> = [];
+/** The 1-minute load average (`uptime`) when a row was measured: the machine is shared. */
+const load = () => `load ${loadavg()[0]!.toFixed(1)}`;
 let nats: ServiceHandle | undefined;
 let procs: RuntimeProc[] = [];
 
@@ -124,14 +127,15 @@ try {
   // Baseline: one runtime without Consul (single-node mode owns every partition from the start).
   if (ONLY.has("throughput")) {
     const s = await scenario("tput0");
-    const proc = spawnRuntime("solo", { ...s.env, SHOAL_CLUSTER: "off" });
+    // Single-node mode: `cluster.enabled: false` (SHOAL_CLUSTER=off for runtimes that predate the key).
+    const proc = spawnRuntime("solo", { ...s.env, SHOAL__CLUSTER__ENABLED: "false", SHOAL_CLUSTER: "off" });
     procs.push(proc);
     await waitFor(async () => proc.out(), (o) => o.includes("runtime started"), 120_000, "the single-node runtime to start");
     const t0 = Date.now();
     await s.publish(READINGS);
     await waitFor(() => totalLag(s.journal), (l) => l.sum === 0, 300_000, "every reading acked");
     const secs = (Date.now() - t0) / 1000;
-    table.push([`throughput, 1 node without Consul (${READINGS} readings)`, `${Math.round(READINGS / secs)} readings/s`]);
+    table.push([`throughput, 1 node without Consul (${READINGS} readings)`, `${Math.round(READINGS / secs)} readings/s (${load()})`]);
     console.error(table.at(-1)!.join(": "));
     await s.close();
   }
@@ -143,7 +147,7 @@ try {
     await s.publish(READINGS);
     await waitFor(() => totalLag(s.journal), (l) => l.sum === 0, 300_000, "every reading acked");
     const secs = (Date.now() - t0) / 1000;
-    table.push([`throughput, ${n} node${n > 1 ? "s" : ""} (${READINGS} readings)`, `${Math.round(READINGS / secs)} readings/s`]);
+    table.push([`throughput, ${n} node${n > 1 ? "s" : ""} (${READINGS} readings)`, `${Math.round(READINGS / secs)} readings/s (${load()})`]);
     console.error(table.at(-1)!.join(": "));
     await s.close();
   }
@@ -170,9 +174,9 @@ try {
     await convergedP;
     const joinSecs = (Date.now() - t0) / 1000;
     await stop();
-    table.push([`max per-partition lag at rest (2 nodes, ${RATE}/s)`, `${atRest} messages`]);
-    table.push([`max per-partition lag during rebalance (2 → 3 nodes, ${RATE}/s)`, `${maxLag} messages`]);
-    table.push(["time from spawning a 3rd node to converged", `${joinSecs.toFixed(1)} s (includes process start)`]);
+    table.push([`max per-partition lag at rest (2 nodes, ${RATE}/s)`, `${atRest} messages (${load()})`]);
+    table.push([`max per-partition lag during rebalance (2 → 3 nodes, ${RATE}/s)`, `${maxLag} messages (${load()})`]);
+    table.push(["time from spawning a 3rd node to converged", `${joinSecs.toFixed(1)} s (includes process start; ${load()})`]);
     console.error(table.slice(-3).map((r) => r.join(": ")).join("\n"));
     await s.close();
   }
@@ -204,7 +208,7 @@ try {
     );
     const caughtUp = Date.now();
     await stop();
-    table.push([`recovery: first of ${lost.length} partitions of a SIGKILLed node resumed (session TTL 10 s)`, `${((firstAt - killedAt) / 1000).toFixed(1)} s`]);
+    table.push([`recovery: first of ${lost.length} partitions of a SIGKILLed node resumed (session TTL 10 s)`, `${((firstAt - killedAt) / 1000).toFixed(1)} s (${load()})`]);
     table.push([`recovery: all ${lost.length} resumed elsewhere`, `${((resumedAt - killedAt) / 1000).toFixed(1)} s`]);
     table.push(["recovery: ... and caught up (lag back to steady state)", `${((caughtUp - killedAt) / 1000).toFixed(1)} s`]);
     await s.close();
@@ -216,6 +220,6 @@ try {
 }
 
 const w = Math.max(...table.map((r) => r[0].length));
-console.log(`\nshoal cluster bench: ${P} partitions, ${DEVICES} devices, 2 shared cores\n`);
+console.log(`\nshoal cluster bench: ${P} partitions, ${DEVICES} devices, ${READINGS} readings per throughput run, 2 shared cores; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(", ")}\n`);
 console.log(`${"measure".padEnd(w)}  value`);
 for (const [k, v] of table) console.log(`${k.padEnd(w)}  ${v}`);

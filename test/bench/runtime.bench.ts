@@ -1,16 +1,20 @@
 // npm run bench:runtime — actor runtime benchmarks (prints a table; no assertions).
 // Rows: in-process throughput (inline host, trivial + device actor), worker-pool throughput,
+// the runtime role's path (undecoded journal bytes → deliverJournal, inline and worker pool),
 // worker_threads vs piscina transport (ADR 0006), JetStream in front, memory for 1M device actors
 // (child process with --expose-gc), activation latency from a KV snapshot, turn latency p99.
 // Env: BENCH_READINGS (default 1,000,000), BENCH_DEVICES (10,000), BENCH_MEMORY_ACTORS (1,000,000),
-// BENCH_SKIP (comma list of: inline,pool,transport,jetstream,memory,activation).
+// BENCH_MEMORY_DEVICE_ACTORS, BENCH_MEMORY_READINGS, BENCH_MEMORY_STEADY_ACTORS, BENCH_MEMORY_CASES (see benchMemory),
+// BENCH_SKIP (comma list of: inline,pool,journal,transport,jetstream,memory,activation).
 import { spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker, isMainThread } from "node:worker_threads";
 import { Piscina } from "piscina";
-import { deviceActor } from "../../actors/device/index.js";
-import type { Envelope, RuntimeHost } from "../../src/ports/actor-host.js";
+import { createDeviceActor, deviceActor } from "../../actors/device/index.js";
+import type { Envelope, JournalBytes, RuntimeHost } from "../../src/ports/actor-host.js";
+import { encodeReading } from "../../src/domain/reading-codec.js";
+import { journalEnvelope } from "../../src/ingest/envelopes.js";
 import { createInlineHost } from "../../src/runtime/inline-host.js";
 import { fnv1a } from "../../src/runtime/partition.js";
 import { MemorySnapshotStore } from "../../src/runtime/testing/memory-snapshot-store.js";
@@ -137,6 +141,62 @@ async function benchPool(): Promise<void> {
   }
 }
 
+/**
+ * The runtime role's path: undecoded journal messages (protobuf readings, as JetStream delivers
+ * them) handed to `deliverJournal`; the host decodes them where the partition's actors live.
+ */
+async function benchJournalBytes(): Promise<void> {
+  const perDevice = Math.max(1, Math.ceil(N_READINGS / N_DEVICES));
+  const ids = Array.from({ length: N_DEVICES }, (_, i) => `dev-${i}`);
+  const batches: { partition: number; msgs: JournalBytes[] }[] = [];
+  const open: JournalBytes[][] = Array.from({ length: P }, () => []);
+  let seqNo = 0;
+  for (let seq = 1; seq <= perDevice; seq++) {
+    for (let d = 0; d < N_DEVICES; d++) {
+      const id = ids[d]!;
+      const p = fnv1a(id) % P;
+      const arr = open[p]!;
+      arr.push({ data: encodeReading({ deviceId: id, seq, tsMs: 1_700_000_000_000 + seq * 1000, metrics: { temp: 20 + Math.sin(seq + d) } }), streamSeq: ++seqNo });
+      if (arr.length === BATCH) {
+        batches.push({ partition: p, msgs: arr });
+        open[p] = [];
+      }
+    }
+  }
+  for (let p = 0; p < P; p++) if (open[p]!.length > 0) batches.push({ partition: p, msgs: open[p]! });
+  const total = batches.reduce((a, b) => a + b.msgs.length, 0);
+  const drive = async (host: RuntimeHost, inFlight: number) => {
+    let next = 0;
+    let rowsOut = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (next < batches.length) {
+          const b = batches[next++]!;
+          const fx = await host.deliverJournal!(b.partition, b.msgs);
+          rowsOut += fx.rows.get("readings")?.length ?? 0;
+          host.committed(b.partition, b.msgs[b.msgs.length - 1]!.streamSeq);
+        }
+      }),
+    );
+    if (rowsOut !== total) throw new Error(`rows ${rowsOut} != readings ${total}`);
+    return total / ((performance.now() - t0) / 1000);
+  };
+  const decoder = { module: new URL("../../src/ingest/envelopes.ts", import.meta.url).href, export: "journalEnvelope" };
+  const common = { snapshots: new MemorySnapshotStore(), partitions: P, snapshotEveryMessages: 10_000 };
+  const inline = createInlineHost({ ...common, logics: [createDeviceActor()], decode: journalEnvelope });
+  const rInline = await drive(inline, 1);
+  const stI = (await inline.introspect()).workers[0]!;
+  row(`inline host, 1 thread, device actor, journal bytes`, `${fmt(rInline)} readings/s`, `(${fmt(total)} protobuf readings decoded + applied; turn p99 ${stI.turnLatencyUs.p99.toFixed(2)} µs)`);
+  await inline.close();
+  const workers = availableParallelism();
+  const pool = await WorkerPoolHost.create({ ...common, snapshots: new MemorySnapshotStore(), logics: [{ module: new URL("../../actors/device/index.ts", import.meta.url).href, export: "createDeviceActor", args: [{}] }], decoder, workers });
+  const rPool = await drive(pool, 2 * workers);
+  const view = await pool.introspect();
+  row(`WorkerPoolHost, ${workers} workers, device actor, journal bytes (the runtime role's path)`, `${fmt(rPool)} readings/s`, `(decoded in the workers; turn p99 ${Math.max(...view.workers.map((w) => w.turnLatencyUs.p99)).toFixed(2)} µs)`);
+  await pool.close();
+}
+
 async function benchTransport(): Promise<void> {
   const workers = availableParallelism();
   const n = 2_000_000;
@@ -204,43 +264,94 @@ async function benchMemoryChild(): Promise<void> {
   const base = process.memoryUsage();
   const n = Number(process.env.BENCH_MEMORY_N ?? N_MEM);
   const logic = process.env.BENCH_MEMORY_LOGIC === "tiny" ? tinyActor : deviceActor;
-  const host = createInlineHost({ logics: [logic as never], snapshots: new MemorySnapshotStore(), partitions: P, maxActiveActors: n + 1, snapshotEveryMessages: 1_000_000, snapshotEveryMs: 3_600_000 });
+  const host = createInlineHost({ logics: [logic as never], snapshots: new MemorySnapshotStore(), partitions: P, maxActiveActors: n + 1, snapshotEveryMessages: 1_000_000_000, snapshotEveryMs: 3_600_000 });
   const metricsPer = Number(process.env.BENCH_METRICS ?? 1);
+  const readings = Number(process.env.BENCH_MEMORY_READINGS ?? 1);
+  const names = Array.from({ length: metricsPer }, (_, m) => (m === 0 ? "temp" : `m${m}`));
+  const ids = Array.from({ length: n }, (_, i) => `dev-${i}`);
+  const parts = ids.map((id) => fnv1a(id) % P);
   const chunk = 10_000;
-  for (let start = 0; start < n; start += chunk) {
-    const batch: Envelope[] = [];
-    for (let i = start; i < Math.min(n, start + chunk); i++) {
-      const id = `dev-${i}`;
-      const metrics: Record<string, number> = {};
-      for (let m = 0; m < metricsPer; m++) metrics[m === 0 ? "temp" : `m${m}`] = i;
-      batch.push({ actorType: "device", actorId: id, partition: fnv1a(id) % P, streamSeq: i + 1, msg: { type: "reading", reading: { deviceId: id, seq: 1, tsMs: 1, metrics }, streamSeq: i + 1 } as never });
+  let journalSeq = 0;
+  // Round r gives every actor its r-th reading (1 s apart: the seasonal term stays off, as for most
+  // devices sampling faster than every ~68 s), values varying so the detector does real work.
+  for (let r = 1; r <= readings; r++) {
+    for (let start = 0; start < n; start += chunk) {
+      const batch: Envelope[] = [];
+      for (let i = start; i < Math.min(n, start + chunk); i++) {
+        const metrics: Record<string, number> = {};
+        for (let m = 0; m < metricsPer; m++) metrics[names[m]!] = (i % 100) + 10 * Math.sin(r / (5 + m)) + ((r * 7919 + i) % 13) / 10;
+        const ss = ++journalSeq;
+        batch.push({ actorType: "device", actorId: ids[i]!, partition: parts[i]!, streamSeq: ss, msg: { type: "reading", reading: { deviceId: ids[i]!, seq: r, tsMs: 1_700_000_000_000 + r * 1000, metrics }, streamSeq: ss } as never });
+      }
+      await host.deliver(batch);
     }
-    await host.deliver(batch);
   }
   gc();
+  // Let V8 return freed pages (memory reducer) before reading RSS: it is measured settled.
+  await new Promise((r) => setTimeout(r, 5_000));
+  gc();
+  if (process.env.BENCH_MEMORY_DEBUG) {
+    const { readFileSync } = await import("node:fs");
+    console.error(readFileSync("/proc/self/status", "utf8").split("\n").filter((l) => /Rss|VmData/.test(l)).join(" | "));
+    const maps = readFileSync("/proc/self/smaps", "utf8").split("\n");
+    const big: string[] = [];
+    let head = "";
+    for (const l of maps) {
+      if (/^[0-9a-f]+-/.test(l)) head = l;
+      else if (l.startsWith("Rss:") && Number(l.split(/\s+/)[1]) > 20_000) big.push(`${l.trim()}  ${head}`);
+    }
+    console.error(big.join("\n"));
+  }
   const after = process.memoryUsage();
   const view = await host.introspect();
-  console.log(JSON.stringify({ active: view.workers[0]!.activeByType.device, rssMb: after.rss / 2 ** 20, heapMb: (after.heapUsed - base.heapUsed) / 2 ** 20, extMb: (after.arrayBuffers - base.arrayBuffers) / 2 ** 20, perActorB: (after.heapUsed - base.heapUsed + after.arrayBuffers - base.arrayBuffers) / n }));
+  const heap = after.heapUsed - base.heapUsed;
+  const ext = after.arrayBuffers - base.arrayBuffers;
+  console.log(JSON.stringify({ active: view.workers[0]!.activeByType.device, readings, metrics: metricsPer, rssMb: after.rss / 2 ** 20, rssPerActorB: (after.rss - base.rss) / n, heapTotalMb: after.heapTotal / 2 ** 20, heapMb: heap / 2 ** 20, extMb: ext / 2 ** 20, perActorB: (heap + ext) / n }));
   process.exit(0);
 }
 
+/** Result line of a memory child. */
+interface MemoryResult {
+  active: number;
+  readings: number;
+  metrics: number;
+  rssMb: number;
+  rssPerActorB: number;
+  heapMb: number;
+  extMb: number;
+  perActorB: number;
+}
+
+function memoryChild(env: Record<string, string>): Promise<MemoryResult> {
+  return new Promise<MemoryResult>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--expose-gc", "--max-old-space-size=12288", "--import", "tsx", fileURLToPath(import.meta.url), "--memory-child"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+    let s = "";
+    child.stdout.on("data", (d: Buffer) => (s += d.toString()));
+    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(s.trim().split("\n").at(-1)!) as MemoryResult) : reject(new Error(`memory child exited ${code}`))));
+  });
+}
+
 async function benchMemory(): Promise<void> {
-  // The runtime's own cost at N_MEM actors (tiny state), then the device actor at a sample size
-  // (its activation is slow today) extrapolated to 1M.
-  const deviceN = Number(process.env.BENCH_MEMORY_DEVICE_ACTORS ?? 100_000);
-  for (const [logic, n] of [
-    ["tiny", N_MEM],
-    ["device", deviceN],
-  ] as const) {
-    const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--expose-gc", "--max-old-space-size=12288", "--import", "tsx", fileURLToPath(import.meta.url), "--memory-child"], { env: { ...process.env, BENCH_MEMORY_LOGIC: logic, BENCH_MEMORY_N: String(n), BENCH_METRICS: "1" }, stdio: ["ignore", "pipe", "inherit"] });
-      let s = "";
-      child.stdout.on("data", (d: Buffer) => (s += d.toString()));
-      child.on("exit", (code) => (code === 0 ? resolve(s) : reject(new Error(`memory child exited ${code}`))));
-    });
-    const r = JSON.parse(out.trim().split("\n").at(-1)!) as { active: number; rssMb: number; heapMb: number; extMb: number; perActorB: number };
-    const name = logic === "tiny" ? "trivial actor (runtime overhead)" : "device actor, 1 metric x 64-sample window";
-    row(`memory, ${fmt(r.active)} active actors, ${name}`, `${fmt(r.rssMb)} MB RSS`, `(${fmt(r.perActorB)} B/actor heap+buffers; x 1M = ${fmt((r.perActorB * 1e6) / 2 ** 20)} MB)`);
+  // The runtime's own cost (tiny state), then device actors (ADR 0008): BENCH_MEMORY_DEVICE_ACTORS
+  // (default BENCH_MEMORY_ACTORS) with 1 and 3 metrics after BENCH_MEMORY_READINGS readings each
+  // (default 64: the 64-sample rolling window is full, the detector's rings are still filling), and
+  // a steady state (every ring full: 1,400 readings) on BENCH_MEMORY_STEADY_ACTORS (default 20,000)
+  // extrapolated to 1M. Which of them to run: BENCH_MEMORY_CASES (comma list of tiny,d1,d3,steady).
+  const deviceN = Number(process.env.BENCH_MEMORY_DEVICE_ACTORS ?? N_MEM);
+  const readings = Number(process.env.BENCH_MEMORY_READINGS ?? 64);
+  const steadyN = Number(process.env.BENCH_MEMORY_STEADY_ACTORS ?? 20_000);
+  const cases = new Set((process.env.BENCH_MEMORY_CASES ?? "tiny,d1,d3,steady").split(","));
+  const all: [string, string, Record<string, string>][] = [
+    ["tiny", `trivial actor (runtime overhead), ${readings} readings each`, { BENCH_MEMORY_LOGIC: "tiny", BENCH_MEMORY_N: String(N_MEM), BENCH_METRICS: "1", BENCH_MEMORY_READINGS: String(readings) }],
+    ["d1", `device actor, 1 metric x 64-sample window, ${readings} readings each`, { BENCH_MEMORY_LOGIC: "device", BENCH_MEMORY_N: String(deviceN), BENCH_METRICS: "1", BENCH_MEMORY_READINGS: String(readings) }],
+    ["d3", `device actor, 3 metrics x 64-sample window, ${readings} readings each`, { BENCH_MEMORY_LOGIC: "device", BENCH_MEMORY_N: String(deviceN), BENCH_METRICS: "3", BENCH_MEMORY_READINGS: String(readings) }],
+    ["steady", "device actor, 1 metric, steady state (detector rings full), 1,400 readings each", { BENCH_MEMORY_LOGIC: "device", BENCH_MEMORY_N: String(steadyN), BENCH_METRICS: "1", BENCH_MEMORY_READINGS: "1400" }],
+  ];
+  for (const [key, name, env] of all) {
+    if (!cases.has(key)) continue;
+    const r = await memoryChild(env);
+    const per1M = (b: number) => `${fmt((b * 1e6) / 2 ** 20)} MB`;
+    row(`memory, ${fmt(r.active)} active actors, ${name}`, `${fmt(r.rssMb)} MB RSS`, `(${fmt(r.rssPerActorB)} B/actor RSS, ${fmt(r.perActorB)} B/actor heap+buffers; x 1M = ${per1M(r.rssPerActorB)} RSS, ${per1M(r.perActorB)} heap+buffers)`);
   }
 }
 
@@ -349,6 +460,7 @@ async function main(): Promise<void> {
   const steps: [string, () => Promise<void>][] = [
     ["inline", benchInline],
     ["pool", benchPool],
+    ["journal", benchJournalBytes],
     ["transport", benchTransport],
     ["jetstream", benchJetStream],
     ["activation", benchActivation],

@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { createConsulLocks } from "../../src/adapters/consul/index.js";
-import { clusterLayout, createClusterAdmin, type ClusterAdmin } from "../../src/cluster/index.js";
+import { clusterLayout, createClusterAdmin, type ClusterAdmin, type PartitionJournal } from "../../src/cluster/index.js";
 import { exited, spawnRole, waitFor } from "../support/pipeline.js";
 
 /** A `shoal runtime` child process in cluster mode. */
@@ -71,4 +71,23 @@ export async function waitConverged(admin: ClusterAdmin, members: readonly strin
     timeoutMs,
     what,
   );
+}
+
+/**
+ * What to look at when a cluster run does not store every reading in time: per partition with
+ * messages still open, its durable consumer (undelivered, delivered-but-unacked, redelivered, ack
+ * floor vs last delivered) and its lease history. "Undelivered > 0 with no owner pulling" or
+ * "unacked with a dead/closed puller" is a stall (ack_wait redelivers it, or nobody pulls); open = 0
+ * with rows missing is a loss.
+ */
+export async function journalDiagnosis(journal: PartitionJournal, admin: ClusterAdmin, partitions: number): Promise<string> {
+  const lines: string[] = [];
+  for (let p = 0; p < partitions; p++) {
+    const lag = await journal.lag(p).catch((e: unknown) => (e as Error).message);
+    if (typeof lag !== "string" && lag.pending + lag.ackPending === 0) continue;
+    const history = await admin.history(p).catch(() => []);
+    const events = history.map((e) => `${new Date(e.atMs).toISOString().slice(11, 23)} ${e.node} ${e.event}${e.rewound ? ` (rewound ${e.rewound})` : ""}`).join(", ");
+    lines.push(`p${p}: ${typeof lag === "string" ? lag : `undelivered ${lag.pending}, unacked ${lag.ackPending}, ack floor ${lag.ackFloor}`}; leases: ${events}`);
+  }
+  return lines.length === 0 ? "every partition consumer is fully acked (missing rows would be a loss, not a stall)" : lines.join("\n");
 }

@@ -3,8 +3,9 @@
  * It is NOT a model: answers are canned and deterministic. It implements just enough of the API
  * the `openai` package calls: POST /v1/chat/completions (plain text, `response_format` json_object
  * and json_schema) and POST /v1/embeddings. Faults are scriptable per request (429 with
- * Retry-After, 500, hang until the client gives up, slow answers) and every request is counted
- * and timestamped so tests can measure retries, rate limits and coalescing.
+ * Retry-After, 500, hang until the client gives up, slow answers, hold until the test releases
+ * it) and every request is counted and timestamped so tests can measure retries, rate limits,
+ * coalescing and token use (`usage` is ≈ 4 characters per token of the prompt and the answer).
  */
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -16,7 +17,9 @@ export type Fault =
   | { readonly kind: "429"; readonly retryAfterS?: number; readonly retryAfterMs?: number }
   | { readonly kind: "500" }
   | { readonly kind: "hang" }
-  | { readonly kind: "slow"; readonly ms: number };
+  | { readonly kind: "slow"; readonly ms: number }
+  /** Hold the request open (no answer) until `release()`; then it is answered normally. */
+  | { readonly kind: "hold" };
 
 /** A request as the double saw it. */
 export interface SeenRequest {
@@ -24,8 +27,12 @@ export interface SeenRequest {
   /** Arrival time, ms (Date.now). */
   readonly at: number;
   readonly body: Record<string, unknown>;
-  /** What the double answered (ok, 429, 500, hang, slow). */
+  /** What the double answered (ok, 429, 500, hang, slow, hold). */
   readonly fault: Fault["kind"];
+  /** Tokens the answer reported in `usage` (prompt + completion), once answered with 200. */
+  answeredTokens?: number;
+  /** When the 200 answer was sent, ms (Date.now). */
+  answeredAt?: number;
 }
 
 export interface FakeOpenAI {
@@ -42,6 +49,12 @@ export interface FakeOpenAI {
   setDefault(fault: Fault): void;
   /** Latency added to every successful answer, ms. */
   setLatency(ms: number): void;
+  /** Requests currently held open by a `hold` fault. */
+  held(): number;
+  /** Answer every held request now (normally, with the configured latency); returns how many. */
+  release(): number;
+  /** 200 answers sent so far (held requests count once released and answered). */
+  answered(): number;
   /** Forget requests and scripts. */
   reset(): void;
   close(): Promise<void>;
@@ -82,6 +95,8 @@ export async function startFakeOpenAI(opts: { latencyMs?: number } = {}): Promis
   let fallback: Fault = { kind: "ok" };
   let latencyMs = opts.latencyMs ?? 0;
   const sockets = new Set<Socket>();
+  const heldQueue: Array<() => void> = [];
+  let answeredCount = 0;
   const timers = new Set<NodeJS.Timeout>();
   const later = (ms: number, fn: () => void) => {
     const t = setTimeout(() => {
@@ -97,7 +112,9 @@ export async function startFakeOpenAI(opts: { latencyMs?: number } = {}): Promis
     res.end(JSON.stringify(payload));
   };
 
-  const answer = (path: string, body: Record<string, unknown>, res: ServerResponse) => {
+  const answer = (path: string, body: Record<string, unknown>, res: ServerResponse, seen?: SeenRequest) => {
+    if (!res.destroyed) answeredCount++;
+    if (seen) seen.answeredAt = Date.now();
     if (path.endsWith("/embeddings")) {
       const input = body.input;
       const inputs = Array.isArray(input) ? (input as string[]) : [String(input)];
@@ -116,6 +133,7 @@ export async function startFakeOpenAI(opts: { latencyMs?: number } = {}): Promis
     const wantsJson = (body.response_format as { type?: string } | undefined)?.type !== undefined;
     const content = wantsJson ? jsonAnswer(body) : "Fake LLM summary: the fleet had a few anomalies; inspect the listed devices.";
     const prompt = JSON.stringify(body.messages ?? "");
+    if (seen) seen.answeredTokens = tokens(prompt) + tokens(content);
     send(res, 200, {
       id: `chatcmpl-fake-${requests.length}`,
       object: "chat.completion",
@@ -136,7 +154,8 @@ export async function startFakeOpenAI(opts: { latencyMs?: number } = {}): Promis
       return send(res, 400, { error: { message: "invalid JSON body", type: "invalid_request_error" } });
     }
     const fault = queue.shift() ?? fallback;
-    requests.push({ path, at: Date.now(), body, fault: fault.kind });
+    const seen: SeenRequest = { path, at: Date.now(), body, fault: fault.kind };
+    requests.push(seen);
     switch (fault.kind) {
       case "429": {
         const headers: Record<string, string> = {};
@@ -149,9 +168,12 @@ export async function startFakeOpenAI(opts: { latencyMs?: number } = {}): Promis
       case "hang":
         return; // never answers; the client's timeout/abort ends it, close() destroys the socket
       case "slow":
-        return later(fault.ms, () => answer(path, body, res));
+        return later(fault.ms, () => answer(path, body, res, seen));
+      case "hold":
+        heldQueue.push(() => (latencyMs > 0 ? later(latencyMs, () => answer(path, body, res, seen)) : answer(path, body, res, seen)));
+        return;
       default:
-        return latencyMs > 0 ? later(latencyMs, () => answer(path, body, res)) : answer(path, body, res);
+        return latencyMs > 0 ? later(latencyMs, () => answer(path, body, res, seen)) : answer(path, body, res, seen);
     }
   };
 
@@ -190,8 +212,16 @@ export async function startFakeOpenAI(opts: { latencyMs?: number } = {}): Promis
     setLatency: (ms) => {
       latencyMs = ms;
     },
+    held: () => heldQueue.length,
+    release: () => {
+      const all = heldQueue.splice(0);
+      for (const go of all) go();
+      return all.length;
+    },
+    answered: () => answeredCount,
     reset: () => {
       requests.length = 0;
+      answeredCount = 0;
       queue = [];
       fallback = { kind: "ok" };
     },

@@ -6,7 +6,7 @@ import { waitFor } from "../support/pipeline.js";
 import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { clusterAdminHandlers } from "../../src/cluster/index.js";
-import { grpcServiceDefinition } from "../../src/gateway/grpc-definition.js";
+import { grpcServiceDefinition } from "../../src/grpc/index.js";
 import { AdminService, DrainNodeRequestSchema, type GetPartitionMapResponse, type ListMembersResponse } from "../../src/gen/shoal/v1/admin_pb.js";
 
 /**

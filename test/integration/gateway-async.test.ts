@@ -8,11 +8,10 @@ import type { FakeOpenAI } from "../harness/fake-openai.js";
 import { llmConfig, llmGateway, uniqueWord } from "./gateway-support.js";
 
 /**
- * Device actors call the gateway asynchronously: a 2 s LLM must not slow the stream of readings.
- * A synthetic ingest loop (per reading: a detector-sized computation; every 500th reading an
- * anomaly never seen before that asks the gateway for an explanation over gRPC through the
- * AsyncGatewayCaller) runs against an instant provider and against a 2 s one (alternating, best of
- * two each, because the 2 cores are shared); throughput must stay within 10%.
+ * Device actors call the gateway asynchronously: a slow LLM must not hold up the stream of
+ * readings. A synthetic ingest loop (per reading: a detector-sized computation; every 500th reading
+ * an anomaly never seen before that asks the gateway for an explanation over gRPC through the
+ * AsyncGatewayCaller) runs while the LLM double holds every request open.
  */
 describe("async gateway calls do not slow ingest", () => {
   let fake: FakeOpenAI;
@@ -64,44 +63,29 @@ describe("async gateway calls do not slow ingest", () => {
     return { rate, submitted, replies, loopMs: performance.now() - t0, firstReplyMs: () => firstReplyMs };
   }
 
-  it("with a 2 s provider, ingest throughput stays within 10% of an instant provider", async () => {
-    const n = 200_000;
-    const caller = () => new AsyncGatewayCaller({ gateway: client, maxInFlight: 512, maxQueue: 10_000 });
-    // Warm-up (JIT, HTTP/2 and HTTP keep-alive connections).
-    const warm = caller();
-    await ingest(20_000, warm);
-    await warm.drain();
-
-    const runs = { instant: [] as Array<Awaited<ReturnType<typeof ingest>>>, slow: [] as Array<Awaited<ReturnType<typeof ingest>>> };
-    let inFlightAtLoopEnd = 0;
-    for (let round = 0; round < 2; round++) {
-      fake.setLatency(0);
-      const c0 = caller();
-      runs.instant.push(await ingest(n, c0));
-      await c0.drain();
-      fake.setLatency(2_000);
-      const c2 = caller();
-      const r = await ingest(n, c2);
-      inFlightAtLoopEnd = Math.max(inFlightAtLoopEnd, c2.stats().inFlight);
-      runs.slow.push(r);
-      await c2.drain();
+  it("the ingest loop runs to the end while every LLM call is still unanswered; the replies arrive afterwards as messages", async () => {
+    // No timing here: the double holds every request open until released, so the loop can only
+    // finish if it never waits for a reply. (Throughput with a 2 s provider vs an instant one is
+    // measured by `npm run bench:llm-latency`.)
+    const n = 100_000;
+    const caller = new AsyncGatewayCaller({ gateway: client, maxInFlight: 512, maxQueue: 10_000 });
+    fake.setDefault({ kind: "hold" });
+    try {
+      const run = await ingest(n, caller);
+      expect(run.submitted).toBe(n / 500);
+      expect(run.replies).toHaveLength(0);
+      expect(caller.stats().inFlight).toBeGreaterThan(0);
+      await waitUntil(() => fake.held() === run.submitted, 10_000, "every explain call to reach the LLM double");
+      expect(fake.answered()).toBe(0);
+      fake.setDefault({ kind: "ok" });
+      expect(fake.release()).toBe(run.submitted);
+      await caller.drain();
+      expect(run.replies).toHaveLength(run.submitted);
+      expect(run.replies.every((r) => r.model.provider === "llm" && !r.model.degraded)).toBe(true);
+    } finally {
+      fake.setDefault({ kind: "ok" });
+      fake.release();
     }
-    fake.setLatency(0);
-    const best = (xs: Array<{ rate: number }>) => Math.max(...xs.map((x) => x.rate));
-    const instantRate = best(runs.instant);
-    const slowRate = best(runs.slow);
-    const slow = runs.slow[runs.slow.length - 1]!;
-    console.log(
-      `ingest readings/s: instant ${runs.instant.map((r) => r.rate.toFixed(0)).join("/")}, 2 s provider ${runs.slow.map((r) => r.rate.toFixed(0)).join("/")} ` +
-        `(best ${((slowRate / instantRate) * 100).toFixed(1)}%); anomalies per run ${slow.submitted}, loop ${slow.loopMs.toFixed(0)} ms, ` +
-        `first reply after ${slow.firstReplyMs().toFixed(0)} ms, in flight at loop end ${inFlightAtLoopEnd}`,
-    );
-    expect(slow.submitted).toBe(n / 500);
-    expect(slow.firstReplyMs()).toBeGreaterThanOrEqual(1_900); // replies came later, as messages
-    expect(inFlightAtLoopEnd).toBeGreaterThan(0); // the loop ended with calls still outstanding
-    expect(slowRate).toBeGreaterThanOrEqual(instantRate * 0.9);
-    expect(slow.replies.length).toBe(slow.submitted);
-    expect(slow.replies.every((r) => r.model.provider === "llm")).toBe(true);
   });
 
   it("is bounded: beyond in-flight + queue, calls degrade to local at once and are counted", async () => {
@@ -121,3 +105,11 @@ describe("async gateway calls do not slow ingest", () => {
     fake.setLatency(0);
   });
 });
+
+async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

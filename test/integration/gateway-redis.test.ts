@@ -78,4 +78,62 @@ describe("gateway cache in Redis", () => {
       expect(hit.model.cached).toBe(true);
     });
   });
+  it("shares the budget's spend between gateway replicas: a budget spent through one refuses the other", async () => {
+    const shared = llmConfig(fake, { budget: { usdPerPeriod: 0.0005 }, extra: { cache: { redisUrl: redis.url, opTimeout: 200, namespace: `budget-${uniqueWord()}` }, listen: { port: 0 } } });
+    const a = await startGatewayRole(shared, { env: {} });
+    const b = await startGatewayRole(shared, { env: {} });
+    try {
+      const ask = (role: GatewayRole) => role.gateway.explain({ window: spikeWindow("dev-b"), score: 0.96, context: { case: uniqueWord() } });
+      let spentA = 0;
+      let answered = 0;
+      for (let i = 0; i < 50; i++) {
+        const r = await ask(a);
+        if (r.model.degradedReason === "budget") break;
+        expect(r.model.provider).toBe("llm");
+        spentA += r.model.costUsd;
+        answered++;
+      }
+      expect(answered).toBeGreaterThan(0);
+      expect(answered).toBeLessThan(50);
+      // b never spent anything itself; the shared total in Redis refuses it.
+      const rb = await ask(b);
+      expect(rb.model).toMatchObject({ provider: "local", degraded: true, degradedReason: "budget" });
+      expect(b.gateway.stats().budget.spentUsd).toBeCloseTo(spentA, 9);
+      expect(b.gateway.stats().budget.refused).toBe(1);
+      expect(spentA).toBeLessThanOrEqual(0.0005);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("concurrent calls through two replicas never spend more than the budget together", async () => {
+    const budget = 0.001;
+    const shared = llmConfig(fake, { budget: { usdPerPeriod: budget }, extra: { cache: { redisUrl: redis.url, opTimeout: 1_000, namespace: `budget-${uniqueWord()}` }, listen: { port: 0 } } });
+    const a = await startGatewayRole(shared, { env: {} });
+    const b = await startGatewayRole(shared, { env: {} });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).gateway.explain({ window: spikeWindow(`dev-c${i}`), score: 0.96, context: { case: uniqueWord() } })),
+      );
+      const remote = results.filter((r) => r.model.provider === "llm");
+      const spent = remote.reduce((s, r) => s + r.model.costUsd, 0);
+      expect(remote.length).toBeGreaterThan(0);
+      expect(results.filter((r) => r.model.degradedReason === "budget").length).toBeGreaterThan(0);
+      expect(spent).toBeLessThanOrEqual(budget);
+      // A replica sees the shared total (both replicas' spend) on its next contact with Redis.
+      await new Promise((r) => setTimeout(r, 100));
+      const last = await a.gateway.explain({ window: spikeWindow("dev-c"), score: 0.96, context: { case: uniqueWord() } });
+      await new Promise((r) => setTimeout(r, 100)); // its settlement reached Redis
+      const total = spent + last.model.costUsd;
+      expect(total).toBeLessThanOrEqual(budget);
+      // The shared total is what both spent (more only if a reservation was still being backed out
+      // after a slow Redis write, which errs on the safe side), never above the budget.
+      expect(a.gateway.stats().budget.spentUsd).toBeGreaterThanOrEqual(total - 1e-9);
+      expect(a.gateway.stats().budget.spentUsd).toBeLessThanOrEqual(budget);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });

@@ -7,24 +7,30 @@ import { findOverlaps, rendezvousAssignment } from "../../src/cluster/index.js";
 import { partitionOf } from "../../src/domain/partition.js";
 import { simulate } from "../../src/simulator/simulator.js";
 import { chQuery, pipelineConfig, pipelineEnv, quietLogger, waitFor, type ServiceUrls } from "../support/pipeline.js";
-import { killAllRuntimes, spawnRuntime, testAdmin, waitConverged, type RuntimeProc } from "../chaos/cluster-support.js";
+import { journalDiagnosis, killAllRuntimes, spawnRuntime, testAdmin, waitConverged, type RuntimeProc } from "../chaos/cluster-support.js";
+import { connectNats } from "../../src/adapters/nats/connection.js";
+import { createNatsPartitionJournal } from "../../src/cluster/index.js";
 
 /**
  * The cluster under fire, on real services: three `shoal runtime` processes in cluster mode
  * (Consul sessions + KV leases, 64 partitions) and 2,000 simulated devices streaming over MQTT;
  * while streaming, a fourth node joins, one is drained through `shoal cluster drain`, and one is
- * SIGKILLed. The final ClickHouse rows (device_id, seq, metric names and values) must equal those of
- * a single-node run of the same devices, every device sequence complete, and the lock history must
- * show no partition with two owners at once. Anomaly scores are compared only for partitions that
- * never moved while streaming (actor snapshots are not wired into the runtime yet, so a moved
- * partition restarts its actors from the initial state; see docs/adr/0007).
+ * SIGKILLed. The final ClickHouse rows (device_id, seq, metric names and values, and anomaly scores)
+ * must equal those of a single-node run of the same devices, every device sequence complete, and the
+ * lock history must show no partition with two owners at once. Scores must match for moved
+ * partitions too: a handoff snapshots the partition's actors and the next owner restores them (see
+ * test/integration/handoff-state.test.ts for the small deterministic version). When the rows do not
+ * all arrive in time, the open messages of each partition's consumer and its lease history are
+ * printed (a stall and a loss look different there).
  */
 describe("cluster: join, drain and SIGKILL while streaming", () => {
   const DEVICES = 2000;
   const PER_DEVICE = 30;
   const TOTAL = DEVICES * PER_DEVICE;
   const P = 64;
-  const RATE = 1000; // ~60 s of streaming: join, drain and kill all land inside it
+  // ~150 s of streaming: join, drain and kill must all land inside it, and on a loaded 2-core machine
+  // a joining process alone can take over a minute to start and get its share.
+  const RATE = 400;
   let mqtt: ServiceHandle;
   let ch: ServiceHandle;
   let consul: ServiceHandle;
@@ -79,6 +85,7 @@ describe("cluster: join, drain and SIGKILL while streaming", () => {
     let bridge: BridgeRole | undefined;
     let killedAt = 0;
     const timeline: string[] = [];
+    let passed = false;
     const t0 = Date.now();
     const mark = (s: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${s}`);
     try {
@@ -96,7 +103,8 @@ describe("cluster: join, drain and SIGKILL while streaming", () => {
       await at(TOTAL * 0.05, "5% published");
       procs.set("node-4", spawnRuntime("node-4", env));
       mark("node-4 spawned");
-      await waitConverged(admin, ["node-1", "node-2", "node-3", "node-4"], 60_000, "node-4 to get its share");
+      // Includes the process start (tsx, schema, 64 consumers, worker threads): slow on a loaded machine.
+      await waitConverged(admin, ["node-1", "node-2", "node-3", "node-4"], 120_000, "node-4 to get its share");
       mark("node-4 converged");
 
       const drained = await cli("drain", "node-2");
@@ -114,7 +122,15 @@ describe("cluster: join, drain and SIGKILL while streaming", () => {
       const s = await sim;
       mark("simulation done");
       expect(s).toMatchObject({ sent: TOTAL, acked: TOTAL, failed: 0 });
-      await waitFor(() => count("cluster_run"), (n) => n >= TOTAL, 240_000, "cluster rows");
+      try {
+        await waitFor(() => count("cluster_run"), (n) => n >= TOTAL, 240_000, "cluster rows");
+      } catch (e) {
+        const nc = await connectNats(natsCluster.url, "soak-diagnosis");
+        const diagnosis = await journalDiagnosis(await createNatsPartitionJournal(nc, "READINGS"), admin, P);
+        await nc.close();
+        console.log(`${timeline.join("\n")}\nrows ${await count("cluster_run")}/${TOTAL}; open messages per partition:\n${diagnosis}`);
+        throw e;
+      }
       mark("all rows stored");
 
       const status = await cli("status");
@@ -140,9 +156,9 @@ describe("cluster: join, drain and SIGKILL while streaming", () => {
       const history = await admin.history();
       const overlaps = findOverlaps(history, (node) => (node === "node-3" ? killedAt : Infinity));
       expect(overlaps).toEqual([]);
-      // Any lease event while streaming (a move, or a release and re-acquire by the same node) reset the partition's actors.
+      // Any lease event while streaming: a move, or a release and re-acquire by the same node.
       const movedDuringRun = new Set(history.filter((e) => e.atMs >= streamingFrom).map((e) => e.partition));
-      // Scores: identical for devices of partitions that never moved while streaming.
+      // Scores: identical, counted apart for partitions that moved while streaming.
       let stable = 0;
       let stableDiff = 0;
       let movedDiff = 0;
@@ -160,15 +176,18 @@ describe("cluster: join, drain and SIGKILL while streaming", () => {
       );
       expect(stable).toBeGreaterThan(0); // some partitions stayed put (rendezvous moves only what it must)
       expect(stableDiff).toBe(0);
+      expect(movedDiff).toBe(0);
       // The plan over the survivors is the rendezvous assignment over the non-drained members.
       const final = await admin.partitionMap();
       const want = rendezvousAssignment(P, ["node-1", "node-4"]);
       expect(final.map((p) => p.owner)).toEqual(want);
+      passed = true;
     } finally {
       await bridge?.close();
       const codes = await Promise.all([...procs.values()].map((p) => p.stop()));
       closeAdmin();
-      if (codes.some((c) => c !== 0 && c !== null)) console.log([...procs.values()].map((p) => `--- ${p.node}\n${p.out().slice(-3000)}`).join("\n"));
+      if (!passed) console.log(`timeline:\n${timeline.join("\n")}`);
+      if (!passed || codes.some((c) => c !== 0 && c !== null)) console.log([...procs.values()].map((p) => `--- ${p.node}\n${p.out().slice(-3000)}`).join("\n"));
     }
-  }, 480_000);
+  }, 600_000);
 });

@@ -56,6 +56,10 @@ export class JetStreamPartitionSource implements PartitionSource {
     };
   }
 
+  interrupt(): void {
+    this.wake?.();
+  }
+
   async close(): Promise<void> {
     this.wake?.();
     await this.messages?.close();

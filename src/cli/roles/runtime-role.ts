@@ -11,8 +11,9 @@ import { PartitionPump, type PumpStats } from "../../ingest/partition-pump.js";
 import { journalEnvelope } from "../../ingest/envelopes.js";
 import { KvSnapshotStore } from "../../adapters/nats/kv-snapshot-store.js";
 import { createJournalReader } from "../../adapters/nats/journal-reader.js";
-import { createInlineHost } from "../../runtime/index.js";
-import type { BatchEffects } from "../../ports/actor-host.js";
+import { createInlineHost, WorkerPoolHost } from "../../runtime/index.js";
+import type { BatchEffects, CallResult, HostIntrospection, RuntimeHost } from "../../ports/actor-host.js";
+import { ACTOR_CACHE_SERVICE, createActorCacheService } from "../../adapters/keyv/actor-cache-service.js";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { AsyncGatewayCaller, createGatewayClient } from "../../gateway/index.js";
 import type { ModelGateway } from "../../ports/gateway.js";
@@ -36,8 +37,19 @@ export interface RuntimeRole {
    * acked, forget its actors (the next owner restores them), then resolve (the lease may be released).
    */
   release(p: number): Promise<void>;
-  /** Apply a live configuration change to the device actors (hot reload). */
-  reconfigure(cfg: ShoalConfig): void;
+  /**
+   * Apply a live configuration change (hot reload): device actor settings on every worker thread
+   * (each active actor gets a `config` message) and the runtime limits. An invalid change is
+   * logged and the previous settings stay. `version` shows up in `introspect()` per worker.
+   */
+  reconfigure(cfg: ShoalConfig, version?: string): void;
+  /** Live counters of the actor host, per worker thread. */
+  introspect(): Promise<HostIntrospection>;
+  /**
+   * Kill worker thread `index` as if it crashed (operators, chaos tests): it is replaced and its
+   * partitions are rebuilt; nothing is lost. RangeError for a bad index or an in-thread host.
+   */
+  restartWorker(index: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,7 +69,7 @@ export type InitialPartitions = "all" | "none" | readonly number[];
 export function deviceSettingsOf(cfg: ShoalConfig): Partial<DeviceSettings> {
   // Validates the detector parameters (RangeError naming the parameter and rule).
   const detectorParams = resolveDetectorParams(cfg.detector.params as Partial<DetectorParams>);
-  return { threshold: cfg.detector.threshold, heartbeatTimeoutMs: cfg.runtime.heartbeatTimeoutMs, windowSize: cfg.detector.windowSize, detectorParams };
+  return { threshold: cfg.detector.threshold, heartbeatTimeoutMs: cfg.runtime.heartbeatTimeoutMs, windowSize: cfg.detector.windowSize, detectorParams, explainCache: cfg.actorCache.enabled };
 }
 
 /**
@@ -74,24 +86,11 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   await ensureJournal(nc, journalOpts);
   const sink = ClickHouseSink.create({ ...chOpts, flushRows: cfg.clickhouse.flushRows, flushIntervalMs: cfg.clickhouse.flushIntervalMs }, systemClock);
   const events = createEventPublisher(nc);
-  const device = createDeviceActor(deviceSettingsOf(cfg));
   const snapshots = await KvSnapshotStore.create(nc, { bucket: cfg.nats.kvBucket, replicas: cfg.nats.replicas });
   // Effects of timer-driven turns (offline events); rows, if any, go to the sink without an ack.
   const onTimerEffects = (fx: BatchEffects) => commitReply(fx);
-  const host = createInlineHost({
-    logics: [device],
-    snapshots,
-    journal: createJournalReader(nc, cfg.nats.stream, journalEnvelope),
-    clock: systemClock,
-    partitions: cfg.nats.partitions,
-    mailboxCapacity: cfg.runtime.mailboxCapacity,
-    maxActiveActors: cfg.runtime.maxActiveActors,
-    passivateAfterMs: cfg.runtime.passivateAfterMs,
-    snapshotEveryMessages: cfg.runtime.snapshotEveryMessages,
-    snapshotEveryMs: cfg.runtime.snapshotEveryMs,
-    maxAttempts: cfg.runtime.maxAttempts,
-    onEffects: onTimerEffects,
-  });
+  const host = await createHost(cfg, { snapshots, journal: createJournalReader(nc, cfg.nats.stream, journalEnvelope), onEffects: onTimerEffects });
+  log.info({ host: cfg.runtime.host, workers: host instanceof WorkerPoolHost ? host.workers : 0 }, "actor host started");
   const jsm = await jetstreamManager(nc);
   // Model gateway calls: bounded and non-blocking; a reply comes back to the actor as a message.
   const remote = deps.gateway === undefined ? createGatewayClient({ address: cfg.gateway.client.address }) : undefined;
@@ -101,6 +100,21 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
     maxQueue: cfg.gateway.client.maxQueue,
     timeoutMs: cfg.gateway.client.timeoutMs,
   });
+  // Per-actor cache (service "cache"): a Keyv namespace per actor, memory or Redis.
+  if (cfg.actorCache.store === "redis" && cfg.redis.url === undefined) throw new RangeError("actorCache.store is redis but redis.url is not set");
+  let cacheErrors = 0;
+  const actorCache = createActorCacheService({
+    store: cfg.actorCache.store === "redis" ? cfg.redis.url : "memory",
+    ttlMs: cfg.actorCache.ttlMs,
+    maxEntriesPerActor: cfg.actorCache.maxEntriesPerActor,
+    opTimeoutMs: cfg.actorCache.opTimeoutMs,
+    onError: (err) => {
+      if (cacheErrors++ % 1000 === 0) log.warn({ err: (err as Error).message, count: cacheErrors }, "actor cache error (lookups count as misses)");
+    },
+  });
+  let cacheInFlight = 0;
+  const reply = (callId: number, result: CallResult) =>
+    host.resolveCall(callId, result).then(commitReply, (e: Error) => log.warn({ err: e.message }, "service reply not delivered"));
   const commitReply = (fx: BatchEffects) => {
     for (const e of fx.events) events.event(e.subject, e.data);
     if (fx.rows.size > 0) sink.write(fx.rows).catch((e: Error) => log.error({ err: e.message }, "rows of a gateway reply were not stored"));
@@ -108,10 +122,27 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   };
   function dispatchCalls(calls: BatchEffects["calls"]): void {
     for (const c of calls) {
-      const routed = caller.submitOutCall(c, (id, result) => {
-        host.resolveCall(id, result).then(commitReply, (e: Error) => log.warn({ err: e.message }, "gateway reply not delivered"));
-      });
-      if (!routed) log.warn({ service: c.service, method: c.method }, "actor called an unknown service");
+      if (c.service === ACTOR_CACHE_SERVICE) {
+        // Bounded: beyond the cap a lookup answers "unavailable" at once (the actor asks the gateway).
+        if (cacheInFlight >= MAX_CACHE_IN_FLIGHT) {
+          void reply(c.callId, { ok: false, error: new Error("actor cache overloaded") });
+          continue;
+        }
+        cacheInFlight++;
+        actorCache
+          .handle(c)
+          .then(
+            (value) => reply(c.callId, { ok: true, value }),
+            (error: Error) => reply(c.callId, { ok: false, error }),
+          )
+          .finally(() => cacheInFlight--);
+        continue;
+      }
+      const routed = caller.submitOutCall(c, (id, result) => void reply(id, result));
+      if (!routed) {
+        log.warn({ service: c.service, method: c.method }, "actor called an unknown service");
+        void reply(c.callId, { ok: false, error: new Error(`unknown service "${c.service}"`) });
+      }
     }
   }
   const pumps = new Map<number, PartitionPump>();
@@ -184,14 +215,21 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
     owned: () => [...pumps.keys()].sort((a, b) => a - b),
     acquire,
     release,
-    reconfigure(next) {
-      // The single-thread host shares one settings object across its device actors; the
-      // worker-thread host broadcasts a config message to every worker instead.
+    reconfigure(next, version = "") {
+      let settings: Partial<DeviceSettings>;
       try {
-        Object.assign(device.settings, deviceSettingsOf(next));
+        settings = deviceSettingsOf(next);
       } catch (e) {
         log.error({ err: (e as Error).message }, "configuration change rejected by the device actors; keeping the previous settings");
+        return;
       }
+      host.configure("device", settings, version).then(commitReply, (e: Error) => log.error({ err: e.message, version }, "configuration change not applied to the device actors"));
+      host.setLimits({ maxActiveActors: next.runtime.maxActiveActors, passivateAfterMs: next.runtime.passivateAfterMs }).catch((e: Error) => log.error({ err: e.message }, "runtime limits not applied"));
+    },
+    introspect: () => host.introspect(),
+    async restartWorker(index) {
+      if (!(host instanceof WorkerPoolHost)) throw new RangeError("this runtime runs its actors in-thread (runtime.host: inline): there is no worker thread to restart");
+      await host.killWorker(index);
     },
     async close() {
       await Promise.all([...pumps.keys()].map((p) => release(p)));
@@ -199,6 +237,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
       // Let in-flight gateway calls answer (bounded: a dead gateway must not hold up shutdown).
       await Promise.race([caller.drain(), new Promise((r) => setTimeout(r, 5000).unref())]);
       remote?.close();
+      await actorCache.close();
       await sink.close();
       await host.close();
       await snapshots.close();
@@ -206,4 +245,35 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
       log.info("runtime stopped");
     },
   };
+}
+
+/** Most per-actor cache lookups in flight (each is bounded by actorCache.opTimeout). */
+const MAX_CACHE_IN_FLIGHT = 10_000;
+
+const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+
+/**
+ * The actor host of the runtime role: worker threads (default; `runtime.workers`, 0 = one per
+ * core), each decoding its partitions' journal bytes, or in-thread (`runtime.host: inline`).
+ */
+async function createHost(cfg: ShoalConfig, io: { snapshots: KvSnapshotStore; journal: ReturnType<typeof createJournalReader>; onEffects: (fx: BatchEffects) => void }): Promise<RuntimeHost> {
+  const settings = deviceSettingsOf(cfg);
+  const common = {
+    ...io,
+    clock: systemClock,
+    partitions: cfg.nats.partitions,
+    mailboxCapacity: cfg.runtime.mailboxCapacity,
+    maxActiveActors: cfg.runtime.maxActiveActors,
+    passivateAfterMs: cfg.runtime.passivateAfterMs,
+    snapshotEveryMessages: cfg.runtime.snapshotEveryMessages,
+    snapshotEveryMs: cfg.runtime.snapshotEveryMs,
+    maxAttempts: cfg.runtime.maxAttempts,
+  };
+  if (cfg.runtime.host === "inline") return createInlineHost({ ...common, logics: [createDeviceActor(settings)], decode: journalEnvelope });
+  return WorkerPoolHost.create({
+    ...common,
+    logics: [{ module: new URL(`../../../actors/device/index${EXT}`, import.meta.url).href, export: "createDeviceActor", args: [settings] }],
+    decoder: { module: new URL(`../../ingest/envelopes${EXT}`, import.meta.url).href, export: "journalEnvelope" },
+    ...(cfg.runtime.workers > 0 ? { workers: cfg.runtime.workers } : {}),
+  });
 }

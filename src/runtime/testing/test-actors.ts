@@ -1,4 +1,5 @@
 import type { ActorLogic } from "../../ports/actor.js";
+import type { Envelope } from "../../ports/actor-host.js";
 
 /** Messages of the counter test actor. */
 export type CounterMsg =
@@ -7,7 +8,13 @@ export type CounterMsg =
   | { readonly type: "arm"; readonly ms: number }
   | { readonly type: "timeout" }
   | { readonly type: "forward"; readonly to: string; readonly n: number; readonly seq: number }
-  | { readonly type: "config"; readonly v: number };
+  | { readonly type: "config"; readonly v?: number; readonly settings?: CounterSettings };
+
+/** Live settings of the counter actor (see `configure`). */
+export interface CounterSettings {
+  /** Multiplier of every `add` (default 1). */
+  step: number;
+}
 
 /** State of the counter test actor. */
 export interface CounterState {
@@ -26,7 +33,8 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Failure counts per actor+seq live outside the state (an external flaky dependency). */
-export function createCounterActor(failures = new Map<string, number>()): ActorLogic<CounterState, CounterMsg> {
+export function createCounterActor(failures = new Map<string, number>(), initial: CounterSettings = { step: 1 }): ActorLogic<CounterState, CounterMsg> {
+  const settings: CounterSettings = { ...initial };
   return {
     type: "counter",
     initial: (id) => ({ id, total: 0, hwm: 0, log: [], timeouts: 0, config: 0 }),
@@ -34,7 +42,7 @@ export function createCounterActor(failures = new Map<string, number>()): ActorL
       switch (m.type) {
         case "add":
           if (m.seq <= s.hwm) return s;
-          s.total += m.n;
+          s.total += m.n * settings.step;
           s.hwm = m.seq;
           s.log.push(m.seq);
           ctx.write("counts", { id: s.id, seq: m.seq, total: s.total });
@@ -66,14 +74,35 @@ export function createCounterActor(failures = new Map<string, number>()): ActorL
           ctx.send({ type: "counter", id: m.to }, { type: "add", n: m.n, seq: m.seq });
           return s;
         case "config":
-          s.config = m.v;
+          s.config = m.v ?? m.settings?.step ?? s.config;
           return s;
       }
     },
     snapshot: (s) => enc.encode(JSON.stringify(s)),
     restore: (b) => JSON.parse(dec.decode(b)) as CounterState,
     lastSeq: (s) => s.hwm,
+    configure(next) {
+      const step = (next as Partial<CounterSettings>).step;
+      if (typeof step !== "number" || !Number.isInteger(step) || step < 1) throw new RangeError(`counter step must be a positive integer, got ${String(step)}`);
+      settings.step = step;
+    },
   };
+}
+
+/** Factory export for worker threads: `{ export: "counterActorWith", args: [settings] }`. */
+export function counterActorWith(settings: CounterSettings): ActorLogic<CounterState, CounterMsg> {
+  return createCounterActor(new Map(), settings);
+}
+
+/**
+ * Journal decoder of the counter actor for tests: the bytes are JSON `{ "id", "n", "seq" }`; anything
+ * else throws (a corrupt message).
+ */
+export function counterJournalDecoder(data: Uint8Array, streamSeq: number, partition: number): Envelope {
+  const v = JSON.parse(dec.decode(data)) as { id?: unknown; n?: unknown; seq?: unknown };
+  if (typeof v.id !== "string" || typeof v.n !== "number" || typeof v.seq !== "number") throw new TypeError("not a counter message");
+  const msg: CounterMsg = { type: "add", n: v.n, seq: v.seq };
+  return { actorType: "counter", actorId: v.id, partition, streamSeq, msg };
 }
 
 /** A counter actor instance, loadable by module specifier in worker threads. */

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shoal/v1/admin.proto.
  */
 export const file_shoal_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChRzaG9hbC92MS9hZG1pbi5wcm90bxIIc2hvYWwudjEiEAoOR2V0SW5mb1JlcXVlc3QiWQoPR2V0SW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSDQoFcm9sZXMYAiADKAkSDwoHdmVyc2lvbhgDIAEoCRIVCg1zdGFydGVkX2F0X21zGAQgASgDIhQKEkdldENvdW50ZXJzUmVxdWVzdCKFAQoTR2V0Q291bnRlcnNSZXNwb25zZRI9Cghjb3VudGVycxgBIAMoCzIrLnNob2FsLnYxLkdldENvdW50ZXJzUmVzcG9uc2UuQ291bnRlcnNFbnRyeRovCg1Db3VudGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiFAoSTGlzdE1lbWJlcnNSZXF1ZXN0IqUBCgZNZW1iZXISDwoHbm9kZV9pZBgBIAEoCRIPCgdzZXNzaW9uGAIgASgJEhUKDXN0YXJ0ZWRfYXRfbXMYAyABKAMSCwoDcGlkGAQgASgFEg8KB2xlYXZpbmcYBSABKAgSDwoHZHJhaW5lZBgGIAEoCBIYChBvd25lZF9wYXJ0aXRpb25zGAcgASgFEhkKEXRhcmdldF9wYXJ0aXRpb25zGAggASgFIjgKE0xpc3RNZW1iZXJzUmVzcG9uc2USIQoHbWVtYmVycxgBIAMoCzIQLnNob2FsLnYxLk1lbWJlciIYChZHZXRQYXJ0aXRpb25NYXBSZXF1ZXN0ImcKDVBhcnRpdGlvbkluZm8SEQoJcGFydGl0aW9uGAEgASgFEg0KBW93bmVyGAIgASgJEg4KBnRhcmdldBgDIAEoCRIPCgdwZW5kaW5nGAQgASgDEhMKC2Fja19wZW5kaW5nGAUgASgDIlkKF0dldFBhcnRpdGlvbk1hcFJlc3BvbnNlEisKCnBhcnRpdGlvbnMYASADKAsyFy5zaG9hbC52MS5QYXJ0aXRpb25JbmZvEhEKCW1pc3BsYWNlZBgCIAEoBSISChBSZWJhbGFuY2VSZXF1ZXN0IhMKEVJlYmFsYW5jZVJlc3BvbnNlIjIKEERyYWluTm9kZVJlcXVlc3QSDwoHbm9kZV9pZBgBIAEoCRINCgVkcmFpbhgCIAEoCCITChFEcmFpbk5vZGVSZXNwb25zZTLKAwoMQWRtaW5TZXJ2aWNlEj4KB0dldEluZm8SGC5zaG9hbC52MS5HZXRJbmZvUmVxdWVzdBoZLnNob2FsLnYxLkdldEluZm9SZXNwb25zZRJKCgtHZXRDb3VudGVycxIcLnNob2FsLnYxLkdldENvdW50ZXJzUmVxdWVzdBodLnNob2FsLnYxLkdldENvdW50ZXJzUmVzcG9uc2USSgoLTGlzdE1lbWJlcnMSHC5zaG9hbC52MS5MaXN0TWVtYmVyc1JlcXVlc3QaHS5zaG9hbC52MS5MaXN0TWVtYmVyc1Jlc3BvbnNlElYKD0dldFBhcnRpdGlvbk1hcBIgLnNob2FsLnYxLkdldFBhcnRpdGlvbk1hcFJlcXVlc3QaIS5zaG9hbC52MS5HZXRQYXJ0aXRpb25NYXBSZXNwb25zZRJECglSZWJhbGFuY2USGi5zaG9hbC52MS5SZWJhbGFuY2VSZXF1ZXN0Ghsuc2hvYWwudjEuUmViYWxhbmNlUmVzcG9uc2USRAoJRHJhaW5Ob2RlEhouc2hvYWwudjEuRHJhaW5Ob2RlUmVxdWVzdBobLnNob2FsLnYxLkRyYWluTm9kZVJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("ChRzaG9hbC92MS9hZG1pbi5wcm90bxIIc2hvYWwudjEiEAoOR2V0SW5mb1JlcXVlc3QiWQoPR2V0SW5mb1Jlc3BvbnNlEg8KB25vZGVfaWQYASABKAkSDQoFcm9sZXMYAiADKAkSDwoHdmVyc2lvbhgDIAEoCRIVCg1zdGFydGVkX2F0X21zGAQgASgDIhQKEkdldENvdW50ZXJzUmVxdWVzdCKFAQoTR2V0Q291bnRlcnNSZXNwb25zZRI9Cghjb3VudGVycxgBIAMoCzIrLnNob2FsLnYxLkdldENvdW50ZXJzUmVzcG9uc2UuQ291bnRlcnNFbnRyeRovCg1Db3VudGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiFAoSTGlzdE1lbWJlcnNSZXF1ZXN0IqUBCgZNZW1iZXISDwoHbm9kZV9pZBgBIAEoCRIPCgdzZXNzaW9uGAIgASgJEhUKDXN0YXJ0ZWRfYXRfbXMYAyABKAMSCwoDcGlkGAQgASgFEg8KB2xlYXZpbmcYBSABKAgSDwoHZHJhaW5lZBgGIAEoCBIYChBvd25lZF9wYXJ0aXRpb25zGAcgASgFEhkKEXRhcmdldF9wYXJ0aXRpb25zGAggASgFIjgKE0xpc3RNZW1iZXJzUmVzcG9uc2USIQoHbWVtYmVycxgBIAMoCzIQLnNob2FsLnYxLk1lbWJlciIYChZHZXRQYXJ0aXRpb25NYXBSZXF1ZXN0ImcKDVBhcnRpdGlvbkluZm8SEQoJcGFydGl0aW9uGAEgASgFEg0KBW93bmVyGAIgASgJEg4KBnRhcmdldBgDIAEoCRIPCgdwZW5kaW5nGAQgASgDEhMKC2Fja19wZW5kaW5nGAUgASgDIlkKF0dldFBhcnRpdGlvbk1hcFJlc3BvbnNlEisKCnBhcnRpdGlvbnMYASADKAsyFy5zaG9hbC52MS5QYXJ0aXRpb25JbmZvEhEKCW1pc3BsYWNlZBgCIAEoBSISChBSZWJhbGFuY2VSZXF1ZXN0IhMKEVJlYmFsYW5jZVJlc3BvbnNlIjIKEERyYWluTm9kZVJlcXVlc3QSDwoHbm9kZV9pZBgBIAEoCRINCgVkcmFpbhgCIAEoCCITChFEcmFpbk5vZGVSZXNwb25zZSIYChZHZXRSdW50aW1lU3RhdHNSZXF1ZXN0Ij0KC1R1cm5MYXRlbmN5Eg4KBnA1MF91cxgBIAEoARIOCgZwOTlfdXMYAiABKAESDgoGbWF4X3VzGAMgASgBIrYDCgtXb3JrZXJTdGF0cxINCgVpbmRleBgBIAEoBRISCgpwYXJ0aXRpb25zGAIgAygFEj8KDmFjdGl2ZV9ieV90eXBlGAMgAygLMicuc2hvYWwudjEuV29ya2VyU3RhdHMuQWN0aXZlQnlUeXBlRW50cnkSFQoNbWFpbGJveF9kZXB0aBgEIAEoAxIZChFtYXhfbWFpbGJveF9kZXB0aBgFIAEoAxIRCglpbl9mbGlnaHQYBiABKAMSDQoFdHVybnMYByABKAMSEwoLYWN0aXZhdGlvbnMYCCABKAMSFAoMcGFzc2l2YXRpb25zGAkgASgDEhAKCHJlc3RhcnRzGAogASgDEhQKDGRlYWRfbGV0dGVycxgLIAEoAxIRCglzbmFwc2hvdHMYDCABKAMSDwoHc2tpcHBlZBgNIAEoAxIrCgx0dXJuX2xhdGVuY3kYDiABKAsyFS5zaG9hbC52MS5UdXJuTGF0ZW5jeRIWCg5jb25maWdfdmVyc2lvbhgPIAEoCRozChFBY3RpdmVCeVR5cGVFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAM6AjgBInUKF0dldFJ1bnRpbWVTdGF0c1Jlc3BvbnNlEiYKB3dvcmtlcnMYASADKAsyFS5zaG9hbC52MS5Xb3JrZXJTdGF0cxIXCg93b3JrZXJfcmVzdGFydHMYAiABKAMSGQoRcGVuZGluZ19zbmFwc2hvdHMYAyABKAMiJQoUUmVzdGFydFdvcmtlclJlcXVlc3QSDQoFaW5kZXgYASABKAUiFwoVUmVzdGFydFdvcmtlclJlc3BvbnNlMvQECgxBZG1pblNlcnZpY2USPgoHR2V0SW5mbxIYLnNob2FsLnYxLkdldEluZm9SZXF1ZXN0Ghkuc2hvYWwudjEuR2V0SW5mb1Jlc3BvbnNlEkoKC0dldENvdW50ZXJzEhwuc2hvYWwudjEuR2V0Q291bnRlcnNSZXF1ZXN0Gh0uc2hvYWwudjEuR2V0Q291bnRlcnNSZXNwb25zZRJKCgtMaXN0TWVtYmVycxIcLnNob2FsLnYxLkxpc3RNZW1iZXJzUmVxdWVzdBodLnNob2FsLnYxLkxpc3RNZW1iZXJzUmVzcG9uc2USVgoPR2V0UGFydGl0aW9uTWFwEiAuc2hvYWwudjEuR2V0UGFydGl0aW9uTWFwUmVxdWVzdBohLnNob2FsLnYxLkdldFBhcnRpdGlvbk1hcFJlc3BvbnNlEkQKCVJlYmFsYW5jZRIaLnNob2FsLnYxLlJlYmFsYW5jZVJlcXVlc3QaGy5zaG9hbC52MS5SZWJhbGFuY2VSZXNwb25zZRJECglEcmFpbk5vZGUSGi5zaG9hbC52MS5EcmFpbk5vZGVSZXF1ZXN0Ghsuc2hvYWwudjEuRHJhaW5Ob2RlUmVzcG9uc2USVgoPR2V0UnVudGltZVN0YXRzEiAuc2hvYWwudjEuR2V0UnVudGltZVN0YXRzUmVxdWVzdBohLnNob2FsLnYxLkdldFJ1bnRpbWVTdGF0c1Jlc3BvbnNlElAKDVJlc3RhcnRXb3JrZXISHi5zaG9hbC52MS5SZXN0YXJ0V29ya2VyUmVxdWVzdBofLnNob2FsLnYxLlJlc3RhcnRXb3JrZXJSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message shoal.v1.GetInfoRequest
@@ -329,6 +329,217 @@ export const DrainNodeResponseSchema: GenMessage<DrainNodeResponse> = /*@__PURE_
   messageDesc(file_shoal_v1_admin, 13);
 
 /**
+ * @generated from message shoal.v1.GetRuntimeStatsRequest
+ */
+export type GetRuntimeStatsRequest = Message<"shoal.v1.GetRuntimeStatsRequest"> & {
+};
+
+/**
+ * Describes the message shoal.v1.GetRuntimeStatsRequest.
+ * Use `create(GetRuntimeStatsRequestSchema)` to create a new message.
+ */
+export const GetRuntimeStatsRequestSchema: GenMessage<GetRuntimeStatsRequest> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 14);
+
+/**
+ * Turn latency from a sample of turns, microseconds.
+ *
+ * @generated from message shoal.v1.TurnLatency
+ */
+export type TurnLatency = Message<"shoal.v1.TurnLatency"> & {
+  /**
+   * @generated from field: double p50_us = 1;
+   */
+  p50Us: number;
+
+  /**
+   * @generated from field: double p99_us = 2;
+   */
+  p99Us: number;
+
+  /**
+   * @generated from field: double max_us = 3;
+   */
+  maxUs: number;
+};
+
+/**
+ * Describes the message shoal.v1.TurnLatency.
+ * Use `create(TurnLatencySchema)` to create a new message.
+ */
+export const TurnLatencySchema: GenMessage<TurnLatency> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 15);
+
+/**
+ * Live counters of one worker thread (index 0 for an in-thread host). Counters count since the
+ * thread started: a replaced worker starts from zero.
+ *
+ * @generated from message shoal.v1.WorkerStats
+ */
+export type WorkerStats = Message<"shoal.v1.WorkerStats"> & {
+  /**
+   * @generated from field: int32 index = 1;
+   */
+  index: number;
+
+  /**
+   * Partitions this worker hosts that have seen traffic.
+   *
+   * @generated from field: repeated int32 partitions = 2;
+   */
+  partitions: number[];
+
+  /**
+   * Active (in-memory) actors by actor type.
+   *
+   * @generated from field: map<string, int64> active_by_type = 3;
+   */
+  activeByType: { [key: string]: bigint };
+
+  /**
+   * Messages waiting in mailboxes (all actors of the worker).
+   *
+   * @generated from field: int64 mailbox_depth = 4;
+   */
+  mailboxDepth: bigint;
+
+  /**
+   * Deepest single mailbox right now.
+   *
+   * @generated from field: int64 max_mailbox_depth = 5;
+   */
+  maxMailboxDepth: bigint;
+
+  /**
+   * Messages admitted but not yet finished (mailboxes + parked batches).
+   *
+   * @generated from field: int64 in_flight = 6;
+   */
+  inFlight: bigint;
+
+  /**
+   * @generated from field: int64 turns = 7;
+   */
+  turns: bigint;
+
+  /**
+   * @generated from field: int64 activations = 8;
+   */
+  activations: bigint;
+
+  /**
+   * @generated from field: int64 passivations = 9;
+   */
+  passivations: bigint;
+
+  /**
+   * Actor restarts by supervision.
+   *
+   * @generated from field: int64 restarts = 10;
+   */
+  restarts: bigint;
+
+  /**
+   * @generated from field: int64 dead_letters = 11;
+   */
+  deadLetters: bigint;
+
+  /**
+   * @generated from field: int64 snapshots = 12;
+   */
+  snapshots: bigint;
+
+  /**
+   * Turns skipped as journal replays already applied.
+   *
+   * @generated from field: int64 skipped = 13;
+   */
+  skipped: bigint;
+
+  /**
+   * @generated from field: shoal.v1.TurnLatency turn_latency = 14;
+   */
+  turnLatency?: TurnLatency | undefined;
+
+  /**
+   * Version of the last configuration applied on this worker ("" = the initial settings).
+   *
+   * @generated from field: string config_version = 15;
+   */
+  configVersion: string;
+};
+
+/**
+ * Describes the message shoal.v1.WorkerStats.
+ * Use `create(WorkerStatsSchema)` to create a new message.
+ */
+export const WorkerStatsSchema: GenMessage<WorkerStats> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 16);
+
+/**
+ * @generated from message shoal.v1.GetRuntimeStatsResponse
+ */
+export type GetRuntimeStatsResponse = Message<"shoal.v1.GetRuntimeStatsResponse"> & {
+  /**
+   * @generated from field: repeated shoal.v1.WorkerStats workers = 1;
+   */
+  workers: WorkerStats[];
+
+  /**
+   * Worker threads replaced after a crash (or a RestartWorker) since start.
+   *
+   * @generated from field: int64 worker_restarts = 2;
+   */
+  workerRestarts: bigint;
+
+  /**
+   * Snapshots waiting for their batch to be committed or for the store.
+   *
+   * @generated from field: int64 pending_snapshots = 3;
+   */
+  pendingSnapshots: bigint;
+};
+
+/**
+ * Describes the message shoal.v1.GetRuntimeStatsResponse.
+ * Use `create(GetRuntimeStatsResponseSchema)` to create a new message.
+ */
+export const GetRuntimeStatsResponseSchema: GenMessage<GetRuntimeStatsResponse> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 17);
+
+/**
+ * @generated from message shoal.v1.RestartWorkerRequest
+ */
+export type RestartWorkerRequest = Message<"shoal.v1.RestartWorkerRequest"> & {
+  /**
+   * Worker index, 0..workers-1.
+   *
+   * @generated from field: int32 index = 1;
+   */
+  index: number;
+};
+
+/**
+ * Describes the message shoal.v1.RestartWorkerRequest.
+ * Use `create(RestartWorkerRequestSchema)` to create a new message.
+ */
+export const RestartWorkerRequestSchema: GenMessage<RestartWorkerRequest> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 18);
+
+/**
+ * @generated from message shoal.v1.RestartWorkerResponse
+ */
+export type RestartWorkerResponse = Message<"shoal.v1.RestartWorkerResponse"> & {
+};
+
+/**
+ * Describes the message shoal.v1.RestartWorkerResponse.
+ * Use `create(RestartWorkerResponseSchema)` to create a new message.
+ */
+export const RestartWorkerResponseSchema: GenMessage<RestartWorkerResponse> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_admin, 19);
+
+/**
  * Operator and introspection API of a Shoal process.
  * Draft: the runtime and cluster issues own its evolution.
  *
@@ -394,6 +605,28 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof DrainNodeRequestSchema;
     output: typeof DrainNodeResponseSchema;
+  },
+  /**
+   * Live counters of this process's actor host, per worker thread.
+   *
+   * @generated from rpc shoal.v1.AdminService.GetRuntimeStats
+   */
+  getRuntimeStats: {
+    methodKind: "unary";
+    input: typeof GetRuntimeStatsRequestSchema;
+    output: typeof GetRuntimeStatsResponseSchema;
+  },
+  /**
+   * Kill one worker thread as if it crashed: the pool replaces it and rebuilds its partitions
+   * (snapshots + journal replay); nothing is lost. INVALID_ARGUMENT for an unknown index or an
+   * in-thread host.
+   *
+   * @generated from rpc shoal.v1.AdminService.RestartWorker
+   */
+  restartWorker: {
+    methodKind: "unary";
+    input: typeof RestartWorkerRequestSchema;
+    output: typeof RestartWorkerResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_shoal_v1_admin, 0);

@@ -1,0 +1,123 @@
+import { readFileSync } from "node:fs";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { ActorContext } from "../../src/ports/actor.js";
+import type { Row } from "../../src/ports/row-sink.js";
+import { createDeviceActor } from "./device.actor.js";
+import type { DeviceMsg } from "./device.messages.js";
+import { DeviceSnapshotError } from "./errors.js";
+
+function sink() {
+  const rows: Row[] = [];
+  const ctx: ActorContext<DeviceMsg> = {
+    self: { type: "device", id: "d1" },
+    now: () => 0,
+    send: () => {},
+    emit: () => {},
+    write: (_t, row) => rows.push(row),
+    call: () => {},
+    setTimer: () => {},
+    cancelTimer: () => {},
+  };
+  return { ctx, rows };
+}
+
+/**
+ * Fixture written by the device actor before ADR 0008 (JSON + base64, version 1): its snapshot
+ * after readings 1..300 of the series below, and the `metric_scores` of its rows for 1..420.
+ */
+const fixture = JSON.parse(readFileSync(new URL("./fixtures/v1-snapshot.json", import.meta.url), "utf8")) as { snapshot: string; scores: number[][] };
+const val = (i: number, k: number) => 20 + 5 * Math.sin(i / (7 + k)) + ((i * 7919 + k * 104729) % 97) / 50 + (i === 380 ? 30 : 0);
+const reading = (i: number) => ({ type: "reading" as const, streamSeq: i, reading: { deviceId: "d1", seq: i, tsMs: 1_700_000_000_000 + i * 60_000, metrics: { temp: val(i, 0), hum: val(i, 1) } } });
+
+describe("device snapshots", () => {
+  it("scores exactly as the device actor before the packed state (version-1 fixture's rows)", () => {
+    const logic = createDeviceActor({ explainAnomalies: false });
+    const h = sink();
+    let s = logic.initial("d1");
+    for (let i = 1; i <= 420; i++) s = logic.receive(s, reading(i), h.ctx);
+    expect(h.rows.map((r) => r.metric_scores)).toEqual(fixture.scores);
+  });
+
+  it("restores a version-1 snapshot and continues exactly like the actor that wrote it", () => {
+    const logic = createDeviceActor({ explainAnomalies: false });
+    let b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
+    expect(b.seq.hwm).toBe(300);
+    expect(b.names).toEqual(["temp", "hum"]);
+    const h = sink();
+    for (let i = 301; i <= 420; i++) b = logic.receive(b, reading(i), h.ctx);
+    expect(h.rows.map((r) => r.metric_scores)).toEqual(fixture.scores.slice(300));
+    // ...and ends in the same state as an actor that never went through a snapshot.
+    let a = logic.initial("d1");
+    for (let i = 1; i <= 420; i++) a = logic.receive(a, reading(i), sink().ctx);
+    expect(logic.snapshot(b)).toEqual(logic.snapshot(a));
+  });
+
+  it("writes version 2: binary, smaller than version 1", () => {
+    const logic = createDeviceActor({ explainAnomalies: false });
+    const b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
+    const v2 = logic.snapshot(b);
+    expect([...v2.subarray(0, 3)]).toEqual([0x53, 0x44, 2]);
+    expect(v2.byteLength).toBeLessThan(Buffer.from(fixture.snapshot, "base64").byteLength / 2);
+  });
+
+  it("round-trips: a restored actor continues exactly like the original (any series, metrics, cut, window size)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true }), { minLength: 3, maxLength: 3 }), { minLength: 1, maxLength: 900 }),
+        fc.integer({ min: 0, max: 900 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 80 }),
+        fc.integer({ min: 1, max: 400_000 }),
+        (series, cutAt, metricCount, windowSize, stepMs) => {
+          const logic = createDeviceActor({ explainAnomalies: false, windowSize, detectorParams: { historyLength: 64, distanceMemory: 20, exclusionZone: 6, minHistory: 8, warmup: 20 } });
+          const msg = (i: number) => {
+            const metrics: Record<string, number> = {};
+            // Metrics appear one after another, so some are younger than others.
+            for (let k = 0; k < metricCount; k++) if (i >= k * 50) metrics[`m${k}`] = series[i]![k]!;
+            return { type: "reading" as const, streamSeq: i + 1, reading: { deviceId: "d1", seq: i + 1, tsMs: i * stepMs, metrics } };
+          };
+          const cut = Math.min(cutAt, series.length);
+          const ha = sink();
+          let a = logic.initial("d1");
+          for (let i = 0; i < cut; i++) a = logic.receive(a, msg(i), ha.ctx);
+          const bytes = logic.snapshot(a);
+          let b = logic.restore(bytes, "d1");
+          expect(logic.snapshot(b)).toEqual(bytes);
+          const hb = sink();
+          const before = ha.rows.length;
+          for (let i = cut; i < series.length; i++) {
+            a = logic.receive(a, msg(i), ha.ctx);
+            b = logic.receive(b, msg(i), hb.ctx);
+          }
+          expect(hb.rows).toEqual(ha.rows.slice(before));
+          expect(logic.snapshot(b)).toEqual(logic.snapshot(a));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("takes the configured window size on restore, as version 1 did", () => {
+    const small = createDeviceActor({ explainAnomalies: false, windowSize: 16 });
+    const s = small.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
+    const h = sink();
+    small.receive(s, reading(301), h.ctx);
+    expect(h.rows).toHaveLength(1);
+    const again = small.restore(small.snapshot(s), "d1");
+    expect(small.snapshot(again)).toEqual(small.snapshot(s));
+  });
+
+  it("rejects bytes that are not a device snapshot, naming the problem", () => {
+    const logic = createDeviceActor();
+    expect(() => logic.restore(new Uint8Array([1, 2, 3]), "d1")).toThrow(DeviceSnapshotError);
+    expect(() => logic.restore(new Uint8Array([0x53, 0x44, 9, 0]), "d1")).toThrow(/unsupported version 9/);
+    const h = sink();
+    let s = logic.initial("d1");
+    for (let i = 1; i <= 200; i++) s = logic.receive(s, reading(i), h.ctx);
+    const bytes = logic.snapshot(s);
+    expect(() => logic.restore(bytes.subarray(0, bytes.length - 3), "d1")).toThrow(DeviceSnapshotError);
+    expect(() => logic.restore(new Uint8Array([...bytes, 0]), "d1")).toThrow(/trailing bytes/);
+    expect(() => logic.restore(new TextEncoder().encode('{"v":1,'), "d1")).toThrow(/not valid JSON/);
+  });
+});

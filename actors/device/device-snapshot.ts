@@ -1,0 +1,227 @@
+/**
+ * Device actor snapshots (docs/adr/0008-device-actor-memory.md).
+ *
+ * Version 2 (written): binary, little-endian.
+ *   "SD" 0x02, flags (bit 0: online); float64 hwm, gapsForgotten, applied, duplicates, lastTsMs,
+ *   lastStreamSeq; uint32 gap count + float64 gaps; uint16 metric count; per metric:
+ *   uint16 name length + UTF-8 name; uint8 count + (uint8 index in PARAM_KEYS, float64 value) of
+ *   the detector parameters that differ from the defaults; uint32 window size, held values, write
+ *   position, updates since recomputation; float64 sum, sum of squares; float64 × held values;
+ *   float64 × SAVED_SCALARS detector scalars; uint32 + float32 × n of the history ring's filled part;
+ *   uint32 + float32 × n of the distance ring's filled part.
+ *   Only filled parts are written, so equal states give equal bytes whatever their capacities.
+ * Version 1 (still read): JSON `{v:1, …, m: {name: {r: rolling window, d: base64 detector state}}}`.
+ */
+import { decodeDetectorState, defaultDetectorParams, PARAM_KEYS, resolveDetectorParams, ringFill, SAVED_SCALARS } from "../detector/index.js";
+import type { DetectorParams } from "../detector/index.js";
+import { newDeviceState, placeMetric } from "./device-state.js";
+import type { DeviceState, MetricParts, ModelTable } from "./device-state.js";
+import { DeviceSnapshotError } from "./errors.js";
+import { H_DET, H_MODEL, H_POS, H_SINCE, H_SQ, H_SUM, H_W, MH, ringSlots, windowSlots } from "./metric-store.js";
+import type { RollingStatsData } from "./rolling-stats.js";
+
+/** Version written by `encodeDeviceState`. */
+export const SNAPSHOT_VERSION = 2;
+const M0 = 0x53; // "S"
+const M1 = 0x44; // "D"
+
+const enc = new TextEncoder();
+const dec = new TextDecoder("utf-8", { fatal: true });
+
+/** Serialises `s` (version 2). `table` resolves the metrics' model indexes to parameters. */
+export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array {
+  const gaps = s.seq.gaps ?? [];
+  const names = s.names.map((n) => enc.encode(n));
+  const overrides = s.names.map((_, i) => paramOverrides(table.models[s.f64[i * MH + H_MODEL]!]!.params));
+  let size = 4 + 6 * 8 + 4 + gaps.length * 8 + 2;
+  const fills = s.names.map((_, i) => ringFill(table.models[s.f64[i * MH + H_MODEL]!]!.params, s.f64, i * MH + H_DET));
+  for (let i = 0; i < names.length; i++) {
+    size += 2 + names[i]!.length + 1 + overrides[i]!.length * 9 + 16 + 16 + windowSlots(s.f64, i).length * 8 + SAVED_SCALARS * 8 + 8 + (fills[i]!.hist + fills[i]!.dists) * 4;
+  }
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  let at = 0;
+  const u8 = (v: number) => dv.setUint8(at++, v);
+  const u16 = (v: number) => ((dv.setUint16(at, v, true), (at += 2)));
+  const u32 = (v: number) => ((dv.setUint32(at, v, true), (at += 4)));
+  const f64 = (v: number) => ((dv.setFloat64(at, v, true), (at += 8)));
+  const f32 = (v: number) => ((dv.setFloat32(at, v, true), (at += 4)));
+  u8(M0);
+  u8(M1);
+  u8(SNAPSHOT_VERSION);
+  u8(s.online ? 1 : 0);
+  for (const v of [s.seq.hwm, s.seq.gapsForgotten, s.applied, s.duplicates, s.lastTsMs, s.lastStreamSeq]) f64(v);
+  u32(gaps.length);
+  for (const g of gaps) f64(g);
+  u16(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const o = i * MH;
+    u16(names[i]!.length);
+    out.set(names[i]!, at);
+    at += names[i]!.length;
+    u8(overrides[i]!.length);
+    for (const [k, v] of overrides[i]!) {
+      u8(k);
+      f64(v);
+    }
+    const w = windowSlots(s.f64, i);
+    u32(s.f64[o + H_W]!);
+    u32(w.length);
+    u32(s.f64[o + H_POS]!);
+    u32(s.f64[o + H_SINCE]!);
+    f64(s.f64[o + H_SUM]!);
+    f64(s.f64[o + H_SQ]!);
+    for (let k = 0; k < w.length; k++) f64(w[k]!);
+    for (let k = 0; k < SAVED_SCALARS; k++) f64(s.f64[o + H_DET + k]!);
+    const rings = ringSlots(s, i, fills[i]!.hist, fills[i]!.dists);
+    u32(rings.hist.length);
+    for (let k = 0; k < rings.hist.length; k++) f32(rings.hist[k]!);
+    u32(rings.dists.length);
+    for (let k = 0; k < rings.dists.length; k++) f32(rings.dists[k]!);
+  }
+  if (at !== size) throw new Error(`device snapshot size ${at} != computed ${size}`);
+  return out;
+}
+
+/** (index in PARAM_KEYS, value) of the parameters that differ from the defaults. */
+function paramOverrides(p: DetectorParams): [number, number][] {
+  const out: [number, number][] = [];
+  PARAM_KEYS.forEach((k, i) => {
+    if (!Object.is(p[k], defaultDetectorParams[k])) out.push([i, p[k]]);
+  });
+  return out;
+}
+
+/**
+ * Rebuilds a device state from a version-2 or version-1 snapshot. Rolling windows take the current
+ * `windowSize`. Throws DeviceSnapshotError naming what is wrong.
+ */
+export function decodeDeviceState(bytes: Uint8Array, id: string, windowSize: number, table: ModelTable): DeviceState {
+  if (bytes.length >= 3 && bytes[0] === M0 && bytes[1] === M1) {
+    if (bytes[2] !== SNAPSHOT_VERSION) throw new DeviceSnapshotError(`device snapshot of ${id}: unsupported version ${bytes[2]}, expected 1 or ${SNAPSHOT_VERSION}`);
+    try {
+      return decodeV2(bytes, id, windowSize, table);
+    } catch (err) {
+      if (err instanceof DeviceSnapshotError) throw err;
+      throw new DeviceSnapshotError(`device snapshot of ${id} is corrupt: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  if (bytes.length > 0 && bytes[0] === 0x7b) return decodeV1(bytes, id, windowSize, table); // "{"
+  throw new DeviceSnapshotError(`device snapshot of ${id}: neither version ${SNAPSHOT_VERSION} ("SD") nor version 1 (JSON)`);
+}
+
+function decodeV2(bytes: Uint8Array, id: string, windowSize: number, table: ModelTable): DeviceState {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 3;
+  const u8 = () => dv.getUint8(at++);
+  const u16 = () => ((at += 2), dv.getUint16(at - 2, true));
+  const u32 = () => ((at += 4), dv.getUint32(at - 4, true));
+  const f64 = () => ((at += 8), dv.getFloat64(at - 8, true));
+  const f64s = (n: number) => Float64Array.from({ length: n }, f64);
+  const f32s = (n: number) => Float32Array.from({ length: n }, () => ((at += 4), dv.getFloat32(at - 4, true)));
+  const online = (u8() & 1) === 1;
+  const [hwm, gapsForgotten, applied, duplicates, lastTsMs, lastStreamSeq] = f64s(6);
+  const gapCount = u32();
+  if (gapCount * 8 > bytes.length - at) throw new DeviceSnapshotError(`device snapshot of ${id}: ${gapCount} gaps do not fit in ${bytes.length} bytes`);
+  const gaps = Array.from(f64s(gapCount));
+  const s: DeviceState = { ...newDeviceState(id), seq: { hwm: hwm!, gaps: gaps.length > 0 ? gaps : null, gapsForgotten: gapsForgotten! } };
+  s.applied = applied!;
+  s.duplicates = duplicates!;
+  s.lastTsMs = lastTsMs!;
+  s.lastStreamSeq = lastStreamSeq!;
+  s.online = online;
+  const k = u16();
+  for (let i = 0; i < k; i++) {
+    const nameLen = u16();
+    const name = dec.decode(bytes.subarray(at, at + nameLen));
+    at += nameLen;
+    const raw: Record<string, number> = {};
+    for (let c = u8(); c > 0; c--) {
+      const key = PARAM_KEYS[u8()];
+      const v = f64();
+      if (key === undefined) throw new DeviceSnapshotError(`device snapshot of ${id}: metric ${name} has an unknown detector parameter`);
+      raw[key] = v;
+    }
+    let params: DetectorParams;
+    try {
+      params = resolveDetectorParams(raw as Partial<DetectorParams>);
+    } catch (err) {
+      throw new DeviceSnapshotError(`device snapshot of ${id}: metric ${name} has invalid detector parameters`, { cause: err });
+    }
+    const savedW = u32();
+    const n = u32();
+    const pos = u32();
+    const since = u32();
+    const sum = f64();
+    const sumSq = f64();
+    if (n > savedW || (n * 8 > bytes.length - at)) throw new DeviceSnapshotError(`device snapshot of ${id}: metric ${name} holds ${n} values in a window of ${savedW}`);
+    const window = f64s(n);
+    const scalars = f64s(SAVED_SCALARS);
+    const hist = f32s(u32());
+    const dists = f32s(u32());
+    const fill = ringFill(params, scalars, 0);
+    if (hist.length !== fill.hist || dists.length !== fill.dists) {
+      throw new DeviceSnapshotError(`device snapshot of ${id}: metric ${name} rings hold ${hist.length}/${dists.length} values, its counters say ${fill.hist}/${fill.dists}`);
+    }
+    placeMetric(s, table, { name, params, window, pos, sums: { sum, sumSq, since }, scalars, hist, dists }, windowSize);
+  }
+  if (at !== bytes.length) throw new DeviceSnapshotError(`device snapshot of ${id}: ${bytes.length - at} trailing bytes`);
+  return s;
+}
+
+/** Version 1 (JSON + base64 detector states), as written before ADR 0008. */
+interface StateDataV1 {
+  v: 1;
+  hwm: number;
+  gaps: number[] | null;
+  gf: number;
+  applied: number;
+  dup: number;
+  lastTsMs: number;
+  lss: number;
+  online: boolean;
+  m: Record<string, { r: RollingStatsData; d: string }>;
+}
+
+function decodeV1(bytes: Uint8Array, id: string, windowSize: number, table: ModelTable): DeviceState {
+  let d: StateDataV1;
+  try {
+    d = JSON.parse(dec.decode(bytes)) as StateDataV1;
+  } catch (err) {
+    throw new DeviceSnapshotError(`device snapshot of ${id}: version 1 is not valid JSON`, { cause: err });
+  }
+  if (d.v !== 1) throw new DeviceSnapshotError(`device snapshot of ${id}: unsupported version ${String(d.v)}`);
+  const s: DeviceState = { ...newDeviceState(id), seq: { hwm: d.hwm, gaps: d.gaps, gapsForgotten: d.gf } };
+  s.applied = d.applied;
+  s.duplicates = d.dup;
+  s.lastTsMs = d.lastTsMs;
+  s.lastStreamSeq = d.lss;
+  s.online = d.online;
+  for (const [name, v] of Object.entries(d.m)) {
+    const det = decodeDetectorState(base64ToBytes(v.d));
+    const fill = ringFill(det.params, det.scalars, 0);
+    const r = v.r;
+    // Version 1 kept `n` values of `w`; sums only when written by a version that had them.
+    const held = Math.min(r.n, r.w.length);
+    const exact = held === r.n && typeof r.s === "number";
+    const parts: MetricParts = {
+      name,
+      params: det.params,
+      window: r.w.slice(0, held),
+      pos: r.p,
+      sums: exact ? { sum: r.s, sumSq: r.q, since: r.r } : undefined,
+      scalars: det.scalars,
+      hist: det.hist.subarray(0, fill.hist),
+      dists: det.dists.subarray(0, fill.dists),
+    };
+    placeMetric(s, table, parts, windowSize);
+  }
+  return s;
+}
+
+function base64ToBytes(b64: string): Uint8Array {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}

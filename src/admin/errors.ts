@@ -1,0 +1,39 @@
+import * as grpc from "@grpc/grpc-js";
+
+/** A cluster RPC on a process that does not run in cluster mode (FAILED_PRECONDITION). */
+export class NotClusteredError extends Error {
+  readonly code = "failed_precondition";
+  readonly retryable = false;
+  constructor(method: string) {
+    super(`${method}: not running in cluster mode (this process has no Consul cluster; set consul.url)`);
+    this.name = "NotClusteredError";
+  }
+}
+
+/** An RPC this process cannot serve (e.g. runtime stats in a process without a runtime). */
+export class NotAvailableError extends Error {
+  readonly code = "failed_precondition";
+  readonly retryable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = "NotAvailableError";
+  }
+}
+
+/**
+ * gRPC status of an admin error: bad arguments (RangeError) → INVALID_ARGUMENT, a method this
+ * process cannot serve → FAILED_PRECONDITION, an error that says it is retryable (Consul or NATS
+ * down) → UNAVAILABLE, anything else → INTERNAL.
+ */
+export function statusOf(e: unknown): grpc.status {
+  if (e instanceof RangeError) return grpc.status.INVALID_ARGUMENT;
+  if (e instanceof NotClusteredError || e instanceof NotAvailableError) return grpc.status.FAILED_PRECONDITION;
+  if (typeof e === "object" && e !== null && (e as { retryable?: unknown }).retryable === true) return grpc.status.UNAVAILABLE;
+  return grpc.status.INTERNAL;
+}
+
+/** The grpc-js error sent for `e` (its message as details). */
+export function toServiceError(e: unknown): grpc.ServiceError {
+  const message = e instanceof Error ? e.message : String(e);
+  return Object.assign(new Error(message), { code: statusOf(e), details: message, metadata: new grpc.Metadata() }) as grpc.ServiceError;
+}

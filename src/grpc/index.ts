@@ -1,0 +1,4 @@
+// grpc-js glue for protobuf-es generated code, shared by every gRPC server and client of Shoal.
+export { grpcServiceDefinition } from "./service-definition.js";
+export type { CodecOverrides } from "./service-definition.js";
+export { addReflection } from "./reflection.js";

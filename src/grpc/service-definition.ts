@@ -1,0 +1,34 @@
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { DescMessage, DescService, MessageShape } from "@bufbuild/protobuf";
+import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+
+/** Per-method (de)serializers replacing protobuf-es for hot methods (same wire format), keyed by method name. */
+export type CodecOverrides = Record<string, Pick<MethodDefinition<unknown, unknown>, "requestSerialize" | "requestDeserialize" | "responseSerialize" | "responseDeserialize">>;
+
+/**
+ * A @grpc/grpc-js service definition built from a protobuf-es service descriptor: the generated
+ * code stays protobuf-es only and grpc-js (de)serialises with toBinary/fromBinary. Works for
+ * servers (`server.addService`) and clients (`makeGenericClientConstructor`). Unary methods only.
+ */
+export function grpcServiceDefinition(service: DescService, overrides: CodecOverrides = {}): ServiceDefinition {
+  const def: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const m of service.methods) {
+    if (m.methodKind !== "unary") throw new Error(`${service.typeName}.${m.name}: only unary methods are supported`);
+    const codec = overrides[m.name] ?? {
+      requestSerialize: serializer(m.input),
+      requestDeserialize: deserializer(m.input),
+      responseSerialize: serializer(m.output),
+      responseDeserialize: deserializer(m.output),
+    };
+    def[m.name] = { path: `/${service.typeName}/${m.name}`, requestStream: false, responseStream: false, originalName: m.localName, ...codec };
+  }
+  return def as ServiceDefinition;
+}
+
+function serializer<D extends DescMessage>(desc: D) {
+  return (msg: unknown) => Buffer.from(toBinary(desc, msg as MessageShape<D>));
+}
+
+function deserializer<D extends DescMessage>(desc: D) {
+  return (buf: Buffer) => fromBinary(desc, buf);
+}

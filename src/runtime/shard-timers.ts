@@ -1,0 +1,114 @@
+import type { Clock, TimerHandle } from "../ports/clock.js";
+import type { ActorCell } from "./actor-cell.js";
+import { TimerHeap, type TimerRec } from "./timer-heap.js";
+
+/** What the shard does with a due timer: false = no room now (it is retried `retryMs` later). */
+export type FireTimer = (rec: TimerRec) => boolean;
+
+/**
+ * The shard's actor timers: one heap on the Clock with a single armed clock timeout (lazy
+ * re-arm: re-arming a heartbeat later is a field write), and the timers of passivated actors
+ * (dormant, handed back on re-activation).
+ */
+export class ShardTimers {
+  private readonly heap = new TimerHeap();
+  private readonly dormant = new Map<string, Map<string, TimerRec[]>>();
+  private readonly fired: TimerRec[] = [];
+  private clockHandle: TimerHandle | null = null;
+  private clockDue = Infinity;
+  private closed = false;
+
+  /**
+   * @param fire delivers a due timer's message (see {@link FireTimer}).
+   * @param afterFire runs once a clock tick's due timers were handed to `fire`.
+   * @param retryMs delay before a timer `fire` had no room for is tried again, ms.
+   */
+  constructor(
+    private readonly clock: Clock,
+    private readonly fire: FireTimer,
+    private readonly afterFire: () => void,
+    private readonly retryMs: number,
+  ) {}
+
+  /** Set (delay ≥ 0, ms) or cancel (delay < 0) the timer `name` of `cell`. */
+  apply(cell: ActorCell, name: string, delay: number, msg: unknown): void {
+    let rec: TimerRec | undefined;
+    const list = cell.timers;
+    if (list !== null) {
+      for (let i = 0; i < list.length; i++) if (list[i]!.name === name) rec = list[i];
+    }
+    if (delay < 0) {
+      if (rec !== undefined) rec.due = -1;
+      return;
+    }
+    if (rec === undefined) {
+      rec = { actorType: cell.logic.type, actorId: cell.id, name, msg, due: -1, heapDue: 0, heapIdx: -1 };
+      if (list === null) cell.timers = [rec];
+      else list.push(rec);
+    }
+    rec.msg = msg;
+    rec.due = this.clock.now() + delay;
+    this.heap.schedule(rec);
+    if (rec.heapDue < this.clockDue) this.armClock();
+  }
+
+  /** Keep the pending timers of a passivated actor until it is activated again. */
+  park(c: ActorCell): void {
+    if (c.timers !== null && c.timers.some((t) => t.due >= 0)) {
+      let dm = this.dormant.get(c.logic.type);
+      if (dm === undefined) this.dormant.set(c.logic.type, (dm = new Map()));
+      dm.set(c.id, c.timers);
+    }
+  }
+
+  /** The parked timers of an actor being activated (removed from the dormant map), or undefined. */
+  unpark(type: string, id: string): TimerRec[] | undefined {
+    const dm = this.dormant.get(type);
+    const timers = dm?.get(id);
+    if (timers !== undefined) dm!.delete(id);
+    return timers;
+  }
+
+  /** Cancel and forget the parked timers of every passivated actor of `partition`. */
+  dropPartition(partition: number, partitionOf: (actorType: string, actorId: string) => number): void {
+    for (const [type, dm] of this.dormant) {
+      for (const [id, timers] of dm) {
+        if (partitionOf(type, id) !== partition) continue;
+        for (const t of timers) t.due = -1;
+        dm.delete(id);
+      }
+    }
+  }
+
+  /** Clear the clock timeout; nothing is armed after this. */
+  close(): void {
+    this.closed = true;
+    if (this.clockHandle !== null) this.clock.clearTimeout(this.clockHandle);
+    this.clockHandle = null;
+  }
+
+  private armClock(): void {
+    const due = this.heap.peekDue();
+    if (due === this.clockDue || this.closed) return;
+    if (this.clockHandle !== null) this.clock.clearTimeout(this.clockHandle);
+    this.clockHandle = null;
+    this.clockDue = due;
+    if (due === Infinity) return;
+    this.clockHandle = this.clock.setTimeout(() => this.onClock(), Math.max(0, due - this.clock.now()));
+  }
+
+  private onClock(): void {
+    this.clockHandle = null;
+    this.clockDue = Infinity;
+    const now = this.clock.now();
+    this.heap.popDue(now, this.fired);
+    for (const rec of this.fired) {
+      if (this.fire(rec)) continue;
+      rec.due = now + this.retryMs;
+      this.heap.schedule(rec);
+    }
+    this.fired.length = 0;
+    this.armClock();
+    this.afterFire();
+  }
+}

@@ -1,0 +1,77 @@
+import type { JournalReader } from "../ports/journal-reader.js";
+import { toColumns } from "./effects.js";
+import { RecoveryError, WorkerCrashedError } from "./errors.js";
+import type { ResolvedRuntimeOptions } from "./options.js";
+import type { SnapshotWriter } from "./snapshot-writer.js";
+import type { Req, Slot, WorkerChannel } from "./worker-slot.js";
+
+/** Dependencies of worker crash recovery. */
+export interface WorkerRecoveryDeps {
+  readonly channel: WorkerChannel;
+  /** Replay floors of the partitions (where a rebuild's journal replay starts). */
+  readonly writer: SnapshotWriter;
+  readonly journal?: JournalReader;
+  readonly options: Pick<ResolvedRuntimeOptions, "maxAttempts" | "backoffBaseMs" | "backoffMaxMs">;
+  /** The pool is closed: stop retrying. */
+  readonly isClosed: () => boolean;
+}
+
+/**
+ * Replacement of crashed workers: the requests a dead worker held are failed (when they cannot be
+ * redone) or re-run, a new worker is started, its partitions are rebuilt from snapshots plus a
+ * state-only journal replay up to the last batch the old one returned, then the backlog runs.
+ */
+export class WorkerRecovery {
+  /** Workers replaced after a crash since start. */
+  restarts = 0;
+
+  constructor(private readonly d: WorkerRecoveryDeps) {}
+
+  /** A worker died: fail what cannot be redone, start a replacement, rebuild, re-run the rest. */
+  onCrash(slot: Slot): void {
+    this.restarts++;
+    const held = [...slot.pending.values()];
+    slot.pending.clear();
+    const rerun: Req[] = [];
+    const partitions = [...slot.partitions].sort((a, b) => a - b);
+    for (const req of held) {
+      req.crashes++;
+      const live = (req.msg.t === "deliver" && !req.msg.replay) || req.msg.t === "journal";
+      if (live && req.crashes < this.d.options.maxAttempts) rerun.push(req);
+      else req.reject(new WorkerCrashedError(slot.index, partitions, !live));
+    }
+    slot.backlog.unshift(...rerun);
+    // Died during a recovery: that recovery's retry loop starts the next worker.
+    if (slot.recovering !== null) return;
+    slot.recovering = this.recoverSlot(slot, partitions).finally(() => {
+      slot.recovering = null;
+      const backlog = slot.backlog.splice(0);
+      for (const req of backlog) this.d.channel.post(slot, req);
+    });
+  }
+
+  private async recoverSlot(slot: Slot, partitions: readonly number[]): Promise<void> {
+    const { channel, writer, journal, options: o } = this.d;
+    for (let attempt = 0; !this.d.isClosed(); attempt++) {
+      try {
+        await channel.spawn(slot);
+        for (const p of partitions) {
+          const to = slot.returnedHigh.get(p) ?? 0;
+          const from = writer.replayFrom(p);
+          if (journal === undefined || from > to) continue;
+          for await (const envs of journal.read(p, from, to)) {
+            if (envs.length === 0) continue;
+            await new Promise<unknown>((resolve, reject) => channel.post(slot, { msg: { t: "deliver", requestId: 0, cols: toColumns(envs), replay: true }, resolve, reject, crashes: 0 }));
+          }
+        }
+        return;
+      } catch (err) {
+        // Journal or store unavailable (or the replay crashed the worker): what was waiting is
+        // rejected as retryable (nak), then try again with backoff.
+        for (const req of slot.backlog.splice(0)) req.reject(new RecoveryError(partitions[0] ?? -1, { cause: err }));
+        await slot.worker?.terminate();
+        await new Promise((r) => setTimeout(r, Math.min(o.backoffMaxMs, o.backoffBaseMs * 2 ** attempt)));
+      }
+    }
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The runtime host contract used by the runtime role: undecoded journal batches (decoded where the
+ * actors live), live configuration on every worker, and graceful partition release. Each case runs
+ * on both hosts (worker threads and in-thread).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { JournalBytes, RuntimeHost } from "../../../src/ports/actor-host.js";
+import { createInlineHost } from "../../../src/runtime/inline-host.js";
+import { partitionFor, workerFor } from "../../../src/runtime/partition.js";
+import { MemoryJournal } from "../../../src/runtime/testing/memory-journal.js";
+import { MemorySnapshotStore } from "../../../src/runtime/testing/memory-snapshot-store.js";
+import { counterJournalDecoder, createCounterActor, type CounterState } from "../../../src/runtime/testing/test-actors.js";
+import { WorkerPoolHost } from "../../../src/runtime/worker-pool-host.js";
+
+const P = 8;
+const part = partitionFor(P);
+const actorsModule = new URL("../../../src/runtime/testing/test-actors.ts", import.meta.url).href;
+const enc = new TextEncoder();
+const hosts: RuntimeHost[] = [];
+
+type Kind = "workers" | "inline";
+
+async function start(kind: Kind, store = new MemorySnapshotStore(), journal?: MemoryJournal): Promise<RuntimeHost> {
+  const common = { snapshots: store, partitions: P, ...(journal ? { journal } : {}) };
+  const host: RuntimeHost =
+    kind === "workers"
+      ? await WorkerPoolHost.create({
+          ...common,
+          logics: [{ module: actorsModule, export: "counterActorWith", args: [{ step: 1 }] }],
+          decoder: { module: actorsModule, export: "counterJournalDecoder" },
+          workers: 2,
+        })
+      : createInlineHost({ ...common, logics: [createCounterActor()], decode: counterJournalDecoder });
+  hosts.push(host);
+  return host;
+}
+
+afterEach(async () => {
+  for (const h of hosts.splice(0)) await h.close();
+});
+
+/** Journal bytes of one partition: `n` adds per device of `ids` in that partition. */
+function journalOf(partition: number, ids: readonly string[], seqs: readonly number[], firstStreamSeq = 1): JournalBytes[] {
+  const out: JournalBytes[] = [];
+  let s = firstStreamSeq;
+  for (const seq of seqs) for (const id of ids) if (part("counter", id) === partition) out.push({ data: enc.encode(JSON.stringify({ id, n: seq, seq })), streamSeq: s++ });
+  return out;
+}
+
+const ids = Array.from({ length: 32 }, (_, i) => `d-${i}`);
+
+describe.each<Kind>(["workers", "inline"])("%s host", (kind) => {
+  it("applies undecoded journal batches in order and reports the corrupt messages without applying them", async () => {
+    const host = await start(kind);
+    for (let p = 0; p < P; p++) {
+      const msgs = journalOf(p, ids, [1, 2, 3]);
+      if (msgs.length === 0) continue;
+      const bad = { data: enc.encode("{not json"), streamSeq: 10_000 + p };
+      const fx = await host.deliverJournal!(p, [...msgs.slice(0, 1), bad, ...msgs.slice(1)]);
+      expect(fx.corrupt).toHaveLength(1);
+      expect(fx.corrupt[0]!.index).toBe(1);
+      expect(fx.corrupt[0]!.reason).toMatch(/^stream seq \d+: /);
+      const rows = (fx.rows.get("counts") ?? []) as { id: string; seq: number; total: number }[];
+      expect(rows).toHaveLength(msgs.length);
+      for (const id of ids.filter((i) => part("counter", i) === p)) {
+        expect(rows.filter((r) => r.id === id).map((r) => r.total)).toEqual([1, 3, 6]);
+      }
+    }
+  });
+
+  it("applies a live configuration on every worker, and the active actors receive it as a message", async () => {
+    const store = new MemorySnapshotStore();
+    const host = await start(kind, store);
+    for (let p = 0; p < P; p++) if (journalOf(p, ids, [1]).length > 0) await host.deliverJournal!(p, journalOf(p, ids, [1]));
+    await host.configure("counter", { step: 10 }, "v2");
+    const view = await host.introspect();
+    for (const w of view.workers) expect(w.configVersion).toBe("v2");
+    // New settings reach every partition's actors (rows use step 10).
+    for (let p = 0; p < P; p++) {
+      const msgs = journalOf(p, ids, [2], 1000);
+      if (msgs.length === 0) continue;
+      const rows = (await host.deliverJournal!(p, msgs)).rows.get("counts") as { total: number }[];
+      for (const r of rows) expect(r.total).toBe(1 + 20);
+    }
+    // An invalid change is rejected and changes nothing anywhere.
+    await expect(host.configure("counter", { step: -1 }, "v3")).rejects.toThrow("counter step must be a positive integer, got -1");
+    for (const w of (await host.introspect()).workers) expect(w.configVersion).toBe("v2");
+    await expect(host.configure("nope", {}, "v4")).rejects.toThrow('no actor logic of type "nope" is hosted');
+    // Each active actor got the `config` message (its state records the step), seen in its snapshot.
+    const p = part("counter", ids[0]!);
+    host.committed(p, 100_000);
+    await host.releasePartition(p);
+    for (const id of ids.filter((i) => part("counter", i) === p)) {
+      expect((JSON.parse(new TextDecoder().decode(store.snapshots.get(`counter/${id}`)!.state)) as CounterState).config).toBe(10);
+    }
+  });
+
+  it("releases a partition with its dirty actors snapshotted; a new host resumes from the snapshots", async () => {
+    const store = new MemorySnapshotStore();
+    const host = await start(kind, store);
+    const p = part("counter", ids[0]!);
+    const msgs = journalOf(p, ids, [1, 2]);
+    await host.deliverJournal!(p, msgs);
+    host.committed(p, msgs.at(-1)!.streamSeq);
+    await host.releasePartition(p);
+    for (const id of ids.filter((i) => part("counter", i) === p)) {
+      const snap = store.snapshots.get(`counter/${id}`);
+      expect(snap, id).toBeDefined();
+      expect((JSON.parse(new TextDecoder().decode(snap!.state)) as CounterState).total).toBe(3);
+    }
+    const next = await start(kind, store);
+    const rows = (await next.deliverJournal!(p, journalOf(p, ids, [3], 500))).rows.get("counts") as { total: number }[];
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) expect(r.total).toBe(6);
+  });
+});
+
+describe("worker pool, live config and crashes", () => {
+  it("a replacement worker starts with the latest configuration and replays its journal", async () => {
+    const journal = new MemoryJournal();
+    const host = (await start("workers", new MemorySnapshotStore(), journal)) as WorkerPoolHost;
+    await host.configure("counter", { step: 5 }, "v7");
+    const id = ids[0]!;
+    const p = part("counter", id);
+    const [e1] = journal.append(p, [{ actorType: "counter", actorId: id, msg: { type: "add", n: 1, seq: 1 } }]);
+    const first = await host.deliverJournal!(p, [{ data: enc.encode(JSON.stringify({ id, n: 1, seq: 1 })), streamSeq: e1!.streamSeq }]);
+    expect((first.rows.get("counts") as { total: number }[])[0]!.total).toBe(5);
+    host.committed(p, e1!.streamSeq);
+    await host.killWorker(workerFor(p, 2));
+    await expect(host.killWorker(2)).rejects.toThrow("worker 2 does not exist (this pool has workers 0..1)");
+    const [e2] = journal.append(p, [{ actorType: "counter", actorId: id, msg: { type: "add", n: 2, seq: 2 } }]);
+    const fx = await host.deliverJournal!(p, [{ data: enc.encode(JSON.stringify({ id, n: 2, seq: 2 })), streamSeq: e2!.streamSeq }]);
+    // Rebuilt by replay with step 5 (5), then 2 × 5.
+    expect((fx.rows.get("counts") as { total: number }[])[0]!.total).toBe(15);
+    const view = await host.introspect();
+    expect(view.workerRestarts).toBe(1);
+    for (const w of view.workers) expect(w.configVersion).toBe("v7");
+  });
+});
