@@ -1,12 +1,12 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Long multi-process scenarios kept out of `npm test` until they are reliable on a loaded 2-core
- * machine (see the closing notes of the cluster issue): `npm run test:soak`.
+ * The long multi-process cluster scenario on its own (it also runs in `npm test`, as part of the
+ * integration project): `npm run test:soak`.
  */
 export default defineConfig({
   test: {
-    include: ["test/soak/**/*.test.ts"],
+    include: ["test/chaos/cluster-failover.test.ts"],
     environment: "node",
     testTimeout: 600_000,
     hookTimeout: 120_000,

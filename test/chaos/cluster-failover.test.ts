@@ -7,7 +7,7 @@ import { findOverlaps, rendezvousAssignment } from "../../src/cluster/index.js";
 import { partitionOf } from "../../src/domain/partition.js";
 import { simulate } from "../../src/simulator/simulator.js";
 import { chQuery, pipelineConfig, pipelineEnv, quietLogger, waitFor, type ServiceUrls } from "../support/pipeline.js";
-import { journalDiagnosis, killAllRuntimes, spawnRuntime, testAdmin, waitConverged, type RuntimeProc } from "../chaos/cluster-support.js";
+import { journalDiagnosis, killAllRuntimes, spawnRuntime, testAdmin, waitConverged, type RuntimeProc } from "./cluster-support.js";
 import { connectNats } from "../../src/adapters/nats/connection.js";
 import { createNatsPartitionJournal } from "../../src/cluster/index.js";
 
