@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { startClickHouse, startMosquitto, startNats } from "../harness/index.js";
 import { simulate } from "../../src/simulator/simulator.js";
 import { chQuery, exited, pipelineEnv, spawnRole, waitFor } from "../support/pipeline.js";
+import { startRowLatencyPoller } from "./row-latency.js";
 
 const { values } = parseArgs({
   options: {
@@ -56,23 +57,7 @@ try {
     await waitFor(async () => out, (o) => o.includes("bridge started"), 60_000, "bridge start");
     await new Promise((r) => setTimeout(r, 500));
 
-    const latencies: number[] = [];
-    let seen = 0;
-    let polling = true;
-    const poller = (async () => {
-      let lastStreamSeq = 0;
-      while (polling) {
-        const t0 = Date.now();
-        const got = await chQuery<{ s: string; t: string }>(ch.url, db, `SELECT stream_seq AS s, ts_ms AS t FROM readings WHERE stream_seq > ${lastStreamSeq} ORDER BY stream_seq`).catch(() => []);
-        const now = Date.now();
-        for (const r of got) {
-          latencies.push(now - Number(r.t));
-          lastStreamSeq = Math.max(lastStreamSeq, Number(r.s));
-        }
-        seen += got.length;
-        await new Promise((r) => setTimeout(r, Math.max(0, 100 - (now - t0))));
-      }
-    })();
+    const rowLatency = startRowLatencyPoller(ch.url, db);
 
     const sim = await simulate({ url: mqtt.url, devices, rate, durationSec: duration, connections: 4, maxInFlight: 1000, devicePrefix: `b${i}` });
     const endPublish = Date.now();
@@ -84,11 +69,9 @@ try {
     ).catch(async () => Number((await chQuery<{ n: string }>(ch.url, db, "SELECT count() AS n FROM readings"))[0]?.n ?? 0));
     const drainMs = Date.now() - endPublish;
     await new Promise((r) => setTimeout(r, 300));
-    polling = false;
-    await poller;
+    await rowLatency.stop();
     const [u] = await chQuery<{ u: string; n: string }>(ch.url, db, "SELECT uniqExact(device_id, seq) AS u, count() AS n FROM readings");
-    latencies.sort((a, b) => a - b);
-    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+    const pct = (p: number) => rowLatency.percentile(p);
     const achieved = sim.acked / (sim.elapsedMs / 1000);
     const lost = sim.acked - Number(u!.u);
     rows.push({
@@ -104,7 +87,6 @@ try {
       sustained: lost === 0 && drainMs <= 2000 ? "yes" : "no",
     });
     void stored;
-    void seen;
     bridge.kill("SIGTERM");
     runtime.kill("SIGTERM");
     await Promise.all([exited(bridge), exited(runtime)]);

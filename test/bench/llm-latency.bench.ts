@@ -23,6 +23,7 @@ import { startFakeOpenAI } from "../harness/fake-openai.js";
 import { defaultPrompts } from "../../src/gateway/default-prompts.js";
 import { simulate } from "../../src/simulator/simulator.js";
 import { chQuery, exited, pipelineEnv, spawnRole, waitFor } from "../support/pipeline.js";
+import { startRowLatencyPoller } from "./row-latency.js";
 
 const { values } = parseArgs({
   options: {
@@ -120,21 +121,7 @@ try {
     await waitFor(async () => out, (o) => o.includes("bridge started"), 60_000, "bridge start");
     await new Promise((r) => setTimeout(r, 500));
 
-    const latencies: number[] = [];
-    let polling = true;
-    const poller = (async () => {
-      let lastStreamSeq = 0;
-      while (polling) {
-        const t0 = Date.now();
-        const got = await chQuery<{ s: string; t: string }>(ch.url, db, `SELECT stream_seq AS s, ts_ms AS t FROM readings WHERE stream_seq > ${lastStreamSeq} ORDER BY stream_seq`).catch(() => []);
-        const now = Date.now();
-        for (const r of got) {
-          latencies.push(now - Number(r.t));
-          lastStreamSeq = Math.max(lastStreamSeq, Number(r.s));
-        }
-        await new Promise((r) => setTimeout(r, Math.max(0, 100 - (now - t0))));
-      }
-    })();
+    const rowLatency = startRowLatencyPoller(ch.url, db);
 
     const load0 = loadavg()[0]!;
     const t0 = Date.now();
@@ -149,8 +136,7 @@ try {
     const lastRowMs = Date.now() - t0;
     const load1 = loadavg()[0]!;
     await new Promise((r) => setTimeout(r, 300));
-    polling = false;
-    await poller;
+    await rowLatency.stop();
     const [u] = await chQuery<{ u: string }>(ch.url, db, "SELECT uniqExact(device_id, seq) AS u FROM readings");
     // Not part of the throughput figure: let the LLM calls still in flight answer (≤ 15 s), then count.
     await waitFor(async () => fake.answered() - fake.counts().chat, (d) => d >= 0, 15_000, "in-flight LLM calls").catch(() => 0);
@@ -160,8 +146,7 @@ try {
     // Requests the gateway answered (direct, cached, local) + those that joined an identical in-flight one.
     const explainCalls = promSum(metrics, "shoal_gateway_requests_total", 'op="explain"') + promSum(metrics, "shoal_gateway_coalesced_total", 'op="explain"');
     const anomalies = Number((await chQuery<{ n: string }>(ch.url, db, `SELECT count() AS n FROM readings WHERE score >= ${Number(values.threshold)}`))[0]?.n ?? 0);
-    latencies.sort((a, b) => a - b);
-    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+    const pct = (p: number) => rowLatency.percentile(p);
     const stored = Number(u!.u);
     const storedPerSec = stored / (lastRowMs / 1000);
     rows.push({

@@ -6,11 +6,8 @@
 // Env: BENCH_READINGS (default 1,000,000), BENCH_DEVICES (10,000), BENCH_MEMORY_ACTORS (1,000,000),
 // BENCH_MEMORY_DEVICE_ACTORS, BENCH_MEMORY_READINGS, BENCH_MEMORY_STEADY_ACTORS, BENCH_MEMORY_CASES (see benchMemory),
 // BENCH_SKIP (comma list of: inline,pool,journal,transport,jetstream,memory,activation).
-import { spawn } from "node:child_process";
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
-import { Worker, isMainThread } from "node:worker_threads";
-import { Piscina } from "piscina";
+import { isMainThread } from "node:worker_threads";
 import { createDeviceActor, deviceActor } from "../../actors/device/index.js";
 import type { Envelope, JournalBytes, RuntimeHost } from "../../src/ports/actor-host.js";
 import { encodeReading } from "../../src/domain/reading-codec.js";
@@ -21,19 +18,9 @@ import { MemorySnapshotStore } from "../../src/runtime/testing/memory-snapshot-s
 import { WorkerPoolHost } from "../../src/runtime/worker-pool-host.js";
 import { tinyActor } from "./runtime-bench-actors.js";
 
-const P = 64;
-const N_READINGS = Number(process.env.BENCH_READINGS ?? 1_000_000);
-const N_DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
-const N_MEM = Number(process.env.BENCH_MEMORY_ACTORS ?? 1_000_000);
-const SKIP = new Set((process.env.BENCH_SKIP ?? "").split(",").filter(Boolean));
-const BATCH = 1000;
-const rows: [string, string, string][] = [];
-const row = (what: string, value: string, note = "") => {
-  rows.push([what, value, note]);
-  console.log(`  ${what}: ${value} ${note}`);
-};
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-const rss = () => process.memoryUsage().rss / 2 ** 20;
+import { BATCH, N_DEVICES, N_READINGS, P, SKIP, fmt, row, rows, rss } from "./runtime-bench-common.js";
+import { benchMemory, benchMemoryChild } from "./runtime-bench-memory.js";
+import { benchTransport } from "./runtime-bench-transport.js";
 
 /** Journal stream sequence, monotonic across every generated batch (as a real stream's). */
 let streamSeq = 0;
@@ -195,164 +182,6 @@ async function benchJournalBytes(): Promise<void> {
   const view = await pool.introspect();
   row(`WorkerPoolHost, ${workers} workers, device actor, journal bytes (the runtime role's path)`, `${fmt(rPool)} readings/s`, `(decoded in the workers; turn p99 ${Math.max(...view.workers.map((w) => w.turnLatencyUs.p99)).toFixed(2)} µs)`);
   await pool.close();
-}
-
-async function benchTransport(): Promise<void> {
-  const workers = availableParallelism();
-  const n = 2_000_000;
-  const mk = (i: number) => {
-    const ids = new Array<string>(BATCH);
-    const values = new Float64Array(BATCH);
-    for (let k = 0; k < BATCH; k++) {
-      ids[k] = `dev-${(i * BATCH + k) % N_DEVICES}`;
-      values[k] = k;
-    }
-    return { ids, values };
-  };
-  const batches = Array.from({ length: n / BATCH }, (_, i) => mk(i));
-  // Plain worker_threads, pinned round-robin, requestId protocol, 4 batches in flight per worker.
-  const ws = Array.from({ length: workers }, () => new Worker(fileURLToPath(new URL("./runtime-bench-worker.mjs", import.meta.url))));
-  const pending = new Map<number, () => void>();
-  for (const w of ws) w.on("message", (m: { requestId: number }) => pending.get(m.requestId)!());
-  let rid = 0;
-  const send = (w: Worker, batch: unknown) =>
-    new Promise<void>((r) => {
-      const id = ++rid;
-      pending.set(id, () => (pending.delete(id), r()));
-      w.postMessage({ requestId: id, batch });
-    });
-  const runWt = async () => {
-    let next = 0;
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: workers * 4 }, async (_, lane) => {
-        while (next < batches.length) {
-          const i = next++;
-          await send(ws[lane % workers]!, batches[i]);
-        }
-      }),
-    );
-    return n / ((performance.now() - t0) / 1000);
-  };
-  await runWt();
-  const wt = await runWt();
-  await Promise.all(ws.map((w) => w.terminate()));
-  row(`transport: worker_threads, ${workers} pinned workers`, `${fmt(wt)} readings/s`, `(batches of ${BATCH}, rows returned)`);
-  for (const atomics of ["sync", "disabled"] as const) {
-    const pool = new Piscina({ filename: new URL("./runtime-bench-task.mjs", import.meta.url).href, minThreads: workers, maxThreads: workers, atomics, concurrentTasksPerWorker: 1 });
-    const runP = async () => {
-      const t0 = performance.now();
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: workers * 4 }, async () => {
-          while (next < batches.length) await pool.run(batches[next++]);
-        }),
-      );
-      return n / ((performance.now() - t0) / 1000);
-    };
-    await runP();
-    const pr = await runP();
-    await pool.destroy();
-    row(`transport: piscina atomics=${atomics}, ${workers} threads`, `${fmt(pr)} readings/s`, "(same task; no partition affinity)");
-  }
-}
-
-async function benchMemoryChild(): Promise<void> {
-  // Child: node --expose-gc --import tsx <this> --memory-child
-  const gc = (globalThis as { gc?: () => void }).gc!;
-  gc();
-  const base = process.memoryUsage();
-  const n = Number(process.env.BENCH_MEMORY_N ?? N_MEM);
-  const logic = process.env.BENCH_MEMORY_LOGIC === "tiny" ? tinyActor : deviceActor;
-  const host = createInlineHost({ logics: [logic as never], snapshots: new MemorySnapshotStore(), partitions: P, maxActiveActors: n + 1, snapshotEveryMessages: 1_000_000_000, snapshotEveryMs: 3_600_000 });
-  const metricsPer = Number(process.env.BENCH_METRICS ?? 1);
-  const readings = Number(process.env.BENCH_MEMORY_READINGS ?? 1);
-  const names = Array.from({ length: metricsPer }, (_, m) => (m === 0 ? "temp" : `m${m}`));
-  const ids = Array.from({ length: n }, (_, i) => `dev-${i}`);
-  const parts = ids.map((id) => fnv1a(id) % P);
-  const chunk = 10_000;
-  let journalSeq = 0;
-  // Round r gives every actor its r-th reading (1 s apart: the seasonal term stays off, as for most
-  // devices sampling faster than every ~68 s), values varying so the detector does real work.
-  for (let r = 1; r <= readings; r++) {
-    for (let start = 0; start < n; start += chunk) {
-      const batch: Envelope[] = [];
-      for (let i = start; i < Math.min(n, start + chunk); i++) {
-        const metrics: Record<string, number> = {};
-        for (let m = 0; m < metricsPer; m++) metrics[names[m]!] = (i % 100) + 10 * Math.sin(r / (5 + m)) + ((r * 7919 + i) % 13) / 10;
-        const ss = ++journalSeq;
-        batch.push({ actorType: "device", actorId: ids[i]!, partition: parts[i]!, streamSeq: ss, msg: { type: "reading", reading: { deviceId: ids[i]!, seq: r, tsMs: 1_700_000_000_000 + r * 1000, metrics }, streamSeq: ss } as never });
-      }
-      await host.deliver(batch);
-    }
-  }
-  gc();
-  // Let V8 return freed pages (memory reducer) before reading RSS: it is measured settled.
-  await new Promise((r) => setTimeout(r, 5_000));
-  gc();
-  if (process.env.BENCH_MEMORY_DEBUG) {
-    const { readFileSync } = await import("node:fs");
-    console.error(readFileSync("/proc/self/status", "utf8").split("\n").filter((l) => /Rss|VmData/.test(l)).join(" | "));
-    const maps = readFileSync("/proc/self/smaps", "utf8").split("\n");
-    const big: string[] = [];
-    let head = "";
-    for (const l of maps) {
-      if (/^[0-9a-f]+-/.test(l)) head = l;
-      else if (l.startsWith("Rss:") && Number(l.split(/\s+/)[1]) > 20_000) big.push(`${l.trim()}  ${head}`);
-    }
-    console.error(big.join("\n"));
-  }
-  const after = process.memoryUsage();
-  const view = await host.introspect();
-  const heap = after.heapUsed - base.heapUsed;
-  const ext = after.arrayBuffers - base.arrayBuffers;
-  console.log(JSON.stringify({ active: view.workers[0]!.activeByType.device, readings, metrics: metricsPer, rssMb: after.rss / 2 ** 20, rssPerActorB: (after.rss - base.rss) / n, heapTotalMb: after.heapTotal / 2 ** 20, heapMb: heap / 2 ** 20, extMb: ext / 2 ** 20, perActorB: (heap + ext) / n }));
-  process.exit(0);
-}
-
-/** Result line of a memory child. */
-interface MemoryResult {
-  active: number;
-  readings: number;
-  metrics: number;
-  rssMb: number;
-  rssPerActorB: number;
-  heapMb: number;
-  extMb: number;
-  perActorB: number;
-}
-
-function memoryChild(env: Record<string, string>): Promise<MemoryResult> {
-  return new Promise<MemoryResult>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--expose-gc", "--max-old-space-size=12288", "--import", "tsx", fileURLToPath(import.meta.url), "--memory-child"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
-    let s = "";
-    child.stdout.on("data", (d: Buffer) => (s += d.toString()));
-    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(s.trim().split("\n").at(-1)!) as MemoryResult) : reject(new Error(`memory child exited ${code}`))));
-  });
-}
-
-async function benchMemory(): Promise<void> {
-  // The runtime's own cost (tiny state), then device actors (ADR 0008): BENCH_MEMORY_DEVICE_ACTORS
-  // (default BENCH_MEMORY_ACTORS) with 1 and 3 metrics after BENCH_MEMORY_READINGS readings each
-  // (default 64: the 64-sample rolling window is full, the detector's rings are still filling), and
-  // a steady state (every ring full: 1,400 readings) on BENCH_MEMORY_STEADY_ACTORS (default 20,000)
-  // extrapolated to 1M. Which of them to run: BENCH_MEMORY_CASES (comma list of tiny,d1,d3,steady).
-  const deviceN = Number(process.env.BENCH_MEMORY_DEVICE_ACTORS ?? N_MEM);
-  const readings = Number(process.env.BENCH_MEMORY_READINGS ?? 64);
-  const steadyN = Number(process.env.BENCH_MEMORY_STEADY_ACTORS ?? 20_000);
-  const cases = new Set((process.env.BENCH_MEMORY_CASES ?? "tiny,d1,d3,steady").split(","));
-  const all: [string, string, Record<string, string>][] = [
-    ["tiny", `trivial actor (runtime overhead), ${readings} readings each`, { BENCH_MEMORY_LOGIC: "tiny", BENCH_MEMORY_N: String(N_MEM), BENCH_METRICS: "1", BENCH_MEMORY_READINGS: String(readings) }],
-    ["d1", `device actor, 1 metric x 64-sample window, ${readings} readings each`, { BENCH_MEMORY_LOGIC: "device", BENCH_MEMORY_N: String(deviceN), BENCH_METRICS: "1", BENCH_MEMORY_READINGS: String(readings) }],
-    ["d3", `device actor, 3 metrics x 64-sample window, ${readings} readings each`, { BENCH_MEMORY_LOGIC: "device", BENCH_MEMORY_N: String(deviceN), BENCH_METRICS: "3", BENCH_MEMORY_READINGS: String(readings) }],
-    ["steady", "device actor, 1 metric, steady state (detector rings full), 1,400 readings each", { BENCH_MEMORY_LOGIC: "device", BENCH_MEMORY_N: String(steadyN), BENCH_METRICS: "1", BENCH_MEMORY_READINGS: "1400" }],
-  ];
-  for (const [key, name, env] of all) {
-    if (!cases.has(key)) continue;
-    const r = await memoryChild(env);
-    const per1M = (b: number) => `${fmt((b * 1e6) / 2 ** 20)} MB`;
-    row(`memory, ${fmt(r.active)} active actors, ${name}`, `${fmt(r.rssMb)} MB RSS`, `(${fmt(r.rssPerActorB)} B/actor RSS, ${fmt(r.perActorB)} B/actor heap+buffers; x 1M = ${per1M(r.rssPerActorB)} RSS, ${per1M(r.perActorB)} heap+buffers)`);
-  }
 }
 
 async function benchActivation(): Promise<void> {

@@ -1,14 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Kvm } from "@nats-io/kv";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { deviceSnapshots, publishJournal, syntheticJournal } from "../support/journal-fixture.js";
+import { connect } from "@nats-io/transport-node";
 import { freePort, startClickHouse, startNats, type ServiceHandle } from "../harness/index.js";
 import { createAdminClient } from "../../src/admin/client.js";
 import { ensureJournal } from "../../src/adapters/nats/streams.js";
-import { JournalPublisher } from "../../src/adapters/nats/journal-publisher.js";
-import { encodeReading } from "../../src/domain/reading-codec.js";
-import { partitionOf } from "../../src/domain/partition.js";
-import { readingSubject } from "../../src/domain/subjects.js";
-import { createDeviceSignals } from "../../src/simulator/signals.js";
 import { startRuntimeRole } from "../../src/cli/roles/runtime-role.js";
 import { chQuery, exited, pipelineConfig, pipelineEnv, quietLogger, spawnRole, waitFor } from "../support/pipeline.js";
 
@@ -24,44 +19,7 @@ const ROUNDS = 20;
 const PARTITIONS = 8;
 const STREAM = "READINGS";
 
-function journal(): Array<{ subject: string; data: Uint8Array; msgId: string }> {
-  const gens = Array.from({ length: DEVICES }, (_, d) => createDeviceSignals(d * 31 + 7, 0.01));
-  const out = [];
-  for (let r = 1; r <= ROUNDS; r++) {
-    for (let d = 0; d < DEVICES; d++) {
-      const deviceId = `c-${d}`;
-      const reading = { deviceId, seq: r, tsMs: 1_764_000_000_000 + r * 1000, metrics: gens[d]!.next() };
-      out.push({ subject: readingSubject(partitionOf(deviceId, PARTITIONS), deviceId), data: encodeReading(reading), msgId: `${deviceId}:${r}` });
-    }
-  }
-  return out;
-}
-
-async function publishAll(nc: NatsConnection, msgs: ReturnType<typeof journal>, pace?: { every: number; ms: number }): Promise<void> {
-  const pub = JournalPublisher.create(nc, 512);
-  let i = 0;
-  const inflight: Promise<unknown>[] = [];
-  for (const m of msgs) {
-    inflight.push(pub.publish(m.subject, m.data, m.msgId));
-    if (pace && ++i % pace.every === 0) await new Promise((r) => setTimeout(r, pace.ms));
-  }
-  await Promise.all(inflight);
-}
-
-async function snapshotsOf(url: string, bucket: string): Promise<Map<string, string>> {
-  const nc = await connect({ servers: url });
-  try {
-    const kv = await new Kvm(nc).open(bucket);
-    const out = new Map<string, string>();
-    for await (const k of await kv.keys("a.device.>")) {
-      const e = await kv.get(k);
-      if (e) out.set(k, Buffer.from(e.value).toString("base64"));
-    }
-    return out;
-  } finally {
-    await nc.close();
-  }
-}
+const journal = () => syntheticJournal({ devices: DEVICES, rounds: ROUNDS, partitions: PARTITIONS, prefix: "c-", seedStep: 31, seedOffset: 7, anomalyRate: 0.01 });
 
 describe("runtime SIGKILL while streaming", () => {
   let natsA: ServiceHandle;
@@ -84,7 +42,7 @@ describe("runtime SIGKILL while streaming", () => {
     // Run A: no faults.
     const ncA = await connect({ servers: natsA.url });
     await ensureJournal(ncA, jopts);
-    await publishAll(ncA, msgs);
+    await publishJournal(ncA, msgs);
     await ncA.close();
     const cfgA = pipelineConfig(urlsA, { ...extra, SHOAL__CLICKHOUSE__DATABASE: "chaos_a" });
     const rtA = await startRuntimeRole(cfgA, quietLogger("runtime-a"));
@@ -104,7 +62,7 @@ describe("runtime SIGKILL while streaming", () => {
     process.once("exit", reap);
     try {
     await waitFor(async () => out, (o) => o.includes("runtime started"), 60_000, "runtime B to start");
-    const publishing = publishAll(ncB, msgs, { every: 200, ms: 50 }); // ~5 s of streaming
+    const publishing = publishJournal(ncB, msgs, { every: 200, ms: 50 }); // ~5 s of streaming
     const rowsB = async () => Number((await chQuery<{ n: string }>(ch.url, "chaos_b", "SELECT count() AS n FROM readings").catch(() => [{ n: "0" }]))[0]!.n);
     // Two worker threads killed mid-stream: each is replaced, its partitions rebuilt from snapshots
     // + journal replay, and the batches it held run again.
@@ -147,7 +105,7 @@ describe("runtime SIGKILL while streaming", () => {
     const rowDiff = a.flatMap((ra, i) => (JSON.stringify(ra) === JSON.stringify(b[i]) ? [] : [{ a: ra, b: b[i] }]));
     expect({ differingRows: rowDiff.length, first: rowDiff.slice(0, 3) }).toEqual({ differingRows: 0, first: [] });
 
-    const [sa, sb] = await Promise.all([snapshotsOf(natsA.url, cfgA.nats.kvBucket), snapshotsOf(natsB.url, cfgA.nats.kvBucket)]);
+    const [sa, sb] = await Promise.all([deviceSnapshots(natsA.url, cfgA.nats.kvBucket), deviceSnapshots(natsB.url, cfgA.nats.kvBucket)]);
     expect(sa.size).toBe(DEVICES);
     expect([...sb.keys()].sort()).toEqual([...sa.keys()].sort());
     const differing = [...sa.keys()].filter((k) => sa.get(k) !== sb.get(k));

@@ -1,14 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Kvm } from "@nats-io/kv";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { deviceSnapshots, publishJournal, syntheticJournal } from "../support/journal-fixture.js";
+import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { startClickHouse, startNats, type ServiceHandle } from "../harness/index.js";
 import { ensureJournal } from "../../src/adapters/nats/streams.js";
-import { JournalPublisher } from "../../src/adapters/nats/journal-publisher.js";
-import { encodeReading } from "../../src/domain/reading-codec.js";
-import { partitionOf } from "../../src/domain/partition.js";
-import { partitionConsumerName, readingSubject } from "../../src/domain/subjects.js";
-import { createDeviceSignals } from "../../src/simulator/signals.js";
+import { partitionConsumerName } from "../../src/domain/subjects.js";
 import { startRuntimeRole, type RuntimeRole } from "../../src/cli/roles/runtime-role.js";
 import type { ExplainRequest, ExplainResult, ModelGateway } from "../../src/ports/gateway.js";
 import { chQuery, exited, pipelineConfig, pipelineEnv, quietLogger, spawnRole, waitFor } from "../support/pipeline.js";
@@ -27,44 +23,7 @@ const ROUNDS = 24;
 const PARTITIONS = 4;
 const STREAM = "READINGS";
 
-function journal(): Array<{ subject: string; data: Uint8Array; msgId: string }> {
-  const gens = Array.from({ length: DEVICES }, (_, d) => createDeviceSignals(d * 17 + 3, 0.03));
-  const out = [];
-  for (let r = 1; r <= ROUNDS; r++) {
-    for (let d = 0; d < DEVICES; d++) {
-      const deviceId = `h-${d}`;
-      const reading = { deviceId, seq: r, tsMs: 1_764_000_000_000 + r * 1000, metrics: gens[d]!.next() };
-      out.push({ subject: readingSubject(partitionOf(deviceId, PARTITIONS), deviceId), data: encodeReading(reading), msgId: `${deviceId}:${r}` });
-    }
-  }
-  return out;
-}
-
-async function publishAll(nc: NatsConnection, msgs: ReturnType<typeof journal>, pace?: { every: number; ms: number }): Promise<void> {
-  const pub = JournalPublisher.create(nc, 512);
-  const inflight: Promise<unknown>[] = [];
-  let i = 0;
-  for (const m of msgs) {
-    inflight.push(pub.publish(m.subject, m.data, m.msgId));
-    if (pace && ++i % pace.every === 0) await new Promise((r) => setTimeout(r, pace.ms));
-  }
-  await Promise.all(inflight);
-}
-
-async function snapshotsOf(url: string, bucket: string): Promise<Map<string, string>> {
-  const nc = await connect({ servers: url });
-  try {
-    const kv = await new Kvm(nc).open(bucket);
-    const out = new Map<string, string>();
-    for await (const k of await kv.keys("a.device.>")) {
-      const e = await kv.get(k);
-      if (e) out.set(k, Buffer.from(e.value).toString("base64"));
-    }
-    return out;
-  } finally {
-    await nc.close();
-  }
-}
+const journal = () => syntheticJournal({ devices: DEVICES, rounds: ROUNDS, partitions: PARTITIONS, prefix: "h-", seedStep: 17, seedOffset: 3, anomalyRate: 0.03 });
 
 /** A gateway double whose explanations arrive `delayMs` after the call (deterministic content). */
 function slowGateway(delayMs: number): ModelGateway {
@@ -105,7 +64,7 @@ describe.each(["inline", "workers"] as const)("handoffs keep per-device state (r
     const urlsRef = { nats: natsRef.url, mqtt: "mqtt://127.0.0.1:1", clickhouse: ch.url };
     const ncRef = await connect({ servers: natsRef.url });
     await ensureJournal(ncRef, jopts);
-    await publishAll(ncRef, msgs);
+    await publishJournal(ncRef, msgs);
     await ncRef.close();
     const ref = await startRuntimeRole(pipelineConfig(urlsRef, { ...extra, SHOAL__CLICKHOUSE__DATABASE: refDb, SHOAL__NODEID: "ref" }), quietLogger("ref"), "all", { gateway });
     await waitFor(async () => ref.stats().acked, (n) => n >= msgs.length, 60_000, "the reference run to ack everything");
@@ -130,7 +89,7 @@ describe.each(["inline", "workers"] as const)("handoffs keep per-device state (r
       roles.push(a!, b!);
       await waitFor(async () => out, (o) => o.includes("runtime started"), 60_000, "the runtime process to start");
       let published = false;
-      const publishing = publishAll(ncRun, msgs, { every: 100, ms: 150 }).then(() => (published = true)); // ~15 s
+      const publishing = publishJournal(ncRun, msgs, { every: 100, ms: 150 }).then(() => (published = true)); // ~15 s
       await waitFor(uniq(runDb), (n) => n >= msgs.length / 6, 60_000, "a sixth of the rows before the kill");
       child.kill("SIGKILL");
       await exited(child);
@@ -176,7 +135,7 @@ describe.each(["inline", "workers"] as const)("handoffs keep per-device state (r
     const q = "SELECT device_id, seq, metric_values, metric_scores, score FROM readings FINAL ORDER BY device_id, seq";
     const [rowsRef, rowsRun] = await Promise.all([chQuery(ch.url, refDb, q), chQuery(ch.url, runDb, q)]);
     expect(rowsRef).toHaveLength(msgs.length);
-    const [sRef, sRun] = await Promise.all([snapshotsOf(natsRef.url, "shoal_snapshots"), snapshotsOf(natsRun.url, "shoal_snapshots")]);
+    const [sRef, sRun] = await Promise.all([deviceSnapshots(natsRef.url, "shoal_snapshots"), deviceSnapshots(natsRun.url, "shoal_snapshots")]);
     expect(sRef.size).toBe(DEVICES);
     const differing = [...sRef.keys()].filter((k) => sRef.get(k) !== sRun.get(k));
     const diffRows = rowsRef.filter((r, i) => JSON.stringify(r) !== JSON.stringify(rowsRun[i])).length;

@@ -1,0 +1,14 @@
+// Shared constants and the result table of `npm run bench:runtime` (runtime.bench.ts and its parts).
+export const P = 64;
+export const N_READINGS = Number(process.env.BENCH_READINGS ?? 1_000_000);
+export const N_DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
+export const N_MEM = Number(process.env.BENCH_MEMORY_ACTORS ?? 1_000_000);
+export const SKIP = new Set((process.env.BENCH_SKIP ?? "").split(",").filter(Boolean));
+export const BATCH = 1000;
+export const rows: [string, string, string][] = [];
+export const row = (what: string, value: string, note = ""): void => {
+  rows.push([what, value, note]);
+  console.log(`  ${what}: ${value} ${note}`);
+};
+export const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
+export const rss = (): number => process.memoryUsage().rss / 2 ** 20;

@@ -1,0 +1,59 @@
+import { Kvm } from "@nats-io/kv";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { JournalPublisher } from "../../src/adapters/nats/journal-publisher.js";
+import { encodeReading } from "../../src/domain/reading-codec.js";
+import { partitionOf } from "../../src/domain/partition.js";
+import { readingSubject } from "../../src/domain/subjects.js";
+import { createDeviceSignals } from "../../src/simulator/signals.js";
+
+/** One journal message as the bridge would publish it. */
+export interface JournalEntry {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly msgId: string;
+}
+
+/**
+ * A deterministic journal: `rounds` readings of every device (ids `<prefix><d>`, simulator signals
+ * seeded `d * seedStep + seedOffset` with `anomalyRate`), round by round, as the bridge publishes them.
+ */
+export function syntheticJournal(o: { devices: number; rounds: number; partitions: number; prefix: string; seedStep: number; seedOffset: number; anomalyRate: number }): JournalEntry[] {
+  const gens = Array.from({ length: o.devices }, (_, d) => createDeviceSignals(d * o.seedStep + o.seedOffset, o.anomalyRate));
+  const out: JournalEntry[] = [];
+  for (let r = 1; r <= o.rounds; r++) {
+    for (let d = 0; d < o.devices; d++) {
+      const deviceId = `${o.prefix}${d}`;
+      const reading = { deviceId, seq: r, tsMs: 1_764_000_000_000 + r * 1000, metrics: gens[d]!.next() };
+      out.push({ subject: readingSubject(partitionOf(deviceId, o.partitions), deviceId), data: encodeReading(reading), msgId: `${deviceId}:${r}` });
+    }
+  }
+  return out;
+}
+
+/** Publish `msgs` in order (pipelined), optionally pausing `pace.ms` every `pace.every` messages. */
+export async function publishJournal(nc: NatsConnection, msgs: readonly JournalEntry[], pace?: { every: number; ms: number }): Promise<void> {
+  const pub = JournalPublisher.create(nc, 512);
+  const inflight: Promise<unknown>[] = [];
+  let i = 0;
+  for (const m of msgs) {
+    inflight.push(pub.publish(m.subject, m.data, m.msgId));
+    if (pace && ++i % pace.every === 0) await new Promise((r) => setTimeout(r, pace.ms));
+  }
+  await Promise.all(inflight);
+}
+
+/** Every device actor snapshot in the KV bucket, base64 by key (for byte-for-byte comparison). */
+export async function deviceSnapshots(url: string, bucket: string): Promise<Map<string, string>> {
+  const nc = await connect({ servers: url });
+  try {
+    const kv = await new Kvm(nc).open(bucket);
+    const out = new Map<string, string>();
+    for await (const k of await kv.keys("a.device.>")) {
+      const e = await kv.get(k);
+      if (e) out.set(k, Buffer.from(e.value).toString("base64"));
+    }
+    return out;
+  } finally {
+    await nc.close();
+  }
+}
