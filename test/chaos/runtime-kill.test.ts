@@ -62,7 +62,12 @@ describe("runtime SIGKILL while streaming", () => {
     process.once("exit", reap);
     try {
     await waitFor(async () => out, (o) => o.includes("runtime started"), 60_000, "runtime B to start");
-    const publishing = publishJournal(ncB, msgs, { every: 200, ms: 50 }); // ~5 s of streaming
+    // The devices stream in two parts, in journal order: the first 40 % now (the faults happen while
+    // it is processed), the rest from the moment of the SIGKILL on (while the runtime is down and
+    // restarting), so the kill always lands mid-stream however fast this machine is.
+    const cut = Math.floor(msgs.length * 0.4);
+    const pace = { every: 200, ms: 50 };
+    const firstPart = publishJournal(ncB, msgs.slice(0, cut), pace);
     const rowsB = async () => Number((await chQuery<{ n: string }>(ch.url, "chaos_b", "SELECT count() AS n FROM readings").catch(() => [{ n: "0" }]))[0]!.n);
     // Two worker threads killed mid-stream: each is replaced, its partitions rebuilt from snapshots
     // + journal replay, and the batches it held run again.
@@ -75,6 +80,7 @@ describe("runtime SIGKILL while streaming", () => {
     expect(Number(stats.workerRestarts)).toBe(2);
     expect(stats.workers).toHaveLength(2);
     rt.kill("SIGKILL");
+    const publishing = firstPart.then(() => publishJournal(ncB, msgs.slice(cut), pace));
     await exited(rt);
     const rowsAtKill = await rowsB();
     out = "";
