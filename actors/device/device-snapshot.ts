@@ -17,6 +17,7 @@ import type { DetectorParams } from "../detector/index.js";
 import { newDeviceState, placeMetric } from "./device-state.js";
 import type { DeviceState, MetricParts, ModelTable } from "./device-state.js";
 import { DeviceSnapshotError } from "./errors.js";
+import type { MetricArena } from "./metric-arena.js";
 import { H_DET, H_MODEL, H_POS, H_SINCE, H_SQ, H_SUM, H_W, MH, ringSlots, windowSlots } from "./metric-store.js";
 import type { RollingStatsData } from "./rolling-stats.js";
 
@@ -30,13 +31,13 @@ const dec = new TextDecoder("utf-8", { fatal: true });
 
 /** Serialises `s` (version 2). `table` resolves the metrics' model indexes to parameters. */
 export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array {
-  const gaps = s.seq.gaps ?? [];
+  const gaps = s.gaps ?? [];
   const names = s.names.map((n) => enc.encode(n));
-  const overrides = s.names.map((_, i) => paramOverrides(table.models[s.f64[i * MH + H_MODEL]!]!.params));
+  const overrides = s.names.map((_, i) => paramOverrides(table.models[s.f64[s.base + i * MH + H_MODEL]!]!.params));
   let size = 4 + 6 * 8 + 4 + gaps.length * 8 + 2;
-  const fills = s.names.map((_, i) => ringFill(table.models[s.f64[i * MH + H_MODEL]!]!.params, s.f64, i * MH + H_DET));
+  const fills = s.names.map((_, i) => ringFill(table.models[s.f64[s.base + i * MH + H_MODEL]!]!.params, s.f64, s.base + i * MH + H_DET));
   for (let i = 0; i < names.length; i++) {
-    size += 2 + names[i]!.length + 1 + overrides[i]!.length * 9 + 16 + 16 + windowSlots(s.f64, i).length * 8 + SAVED_SCALARS * 8 + 8 + (fills[i]!.hist + fills[i]!.dists) * 4;
+    size += 2 + names[i]!.length + 1 + overrides[i]!.length * 9 + 16 + 16 + windowSlots(s, i).length * 8 + SAVED_SCALARS * 8 + 8 + (fills[i]!.hist + fills[i]!.dists) * 4;
   }
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);
@@ -50,12 +51,12 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
   u8(M1);
   u8(SNAPSHOT_VERSION);
   u8(s.online ? 1 : 0);
-  for (const v of [s.seq.hwm, s.seq.gapsForgotten, s.applied, s.duplicates, s.lastTsMs, s.lastStreamSeq]) f64(v);
+  for (const v of [s.hwm, s.gapsForgotten, s.applied, s.duplicates, s.lastTsMs, s.lastStreamSeq]) f64(v);
   u32(gaps.length);
   for (const g of gaps) f64(g);
   u16(names.length);
   for (let i = 0; i < names.length; i++) {
-    const o = i * MH;
+    const o = s.base + i * MH;
     u16(names[i]!.length);
     out.set(names[i]!, at);
     at += names[i]!.length;
@@ -64,7 +65,7 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
       u8(k);
       f64(v);
     }
-    const w = windowSlots(s.f64, i);
+    const w = windowSlots(s, i);
     u32(s.f64[o + H_W]!);
     u32(w.length);
     u32(s.f64[o + H_POS]!);
@@ -96,21 +97,33 @@ function paramOverrides(p: DetectorParams): [number, number][] {
  * Rebuilds a device state from a version-2 or version-1 snapshot. Rolling windows take the current
  * `windowSize`. Throws DeviceSnapshotError naming what is wrong.
  */
-export function decodeDeviceState(bytes: Uint8Array, id: string, windowSize: number, table: ModelTable): DeviceState {
+export function decodeDeviceState(bytes: Uint8Array, id: string, windowSize: number, table: ModelTable, arena: MetricArena): DeviceState {
+  const s = newDeviceState(id);
+  try {
+    return decodeInto(s, bytes, windowSize, table, arena);
+  } catch (err) {
+    arena.release(s); // a half-built state: its block goes back
+    throw err;
+  }
+}
+
+function decodeInto(s: DeviceState, bytes: Uint8Array, windowSize: number, table: ModelTable, arena: MetricArena): DeviceState {
+  const id = s.id;
   if (bytes.length >= 3 && bytes[0] === M0 && bytes[1] === M1) {
     if (bytes[2] !== SNAPSHOT_VERSION) throw new DeviceSnapshotError(`device snapshot of ${id}: unsupported version ${bytes[2]}, expected 1 or ${SNAPSHOT_VERSION}`);
     try {
-      return decodeV2(bytes, id, windowSize, table);
+      return decodeV2(s, bytes, windowSize, table, arena);
     } catch (err) {
       if (err instanceof DeviceSnapshotError) throw err;
       throw new DeviceSnapshotError(`device snapshot of ${id} is corrupt: ${(err as Error).message}`, { cause: err });
     }
   }
-  if (bytes.length > 0 && bytes[0] === 0x7b) return decodeV1(bytes, id, windowSize, table); // "{"
+  if (bytes.length > 0 && bytes[0] === 0x7b) return decodeV1(s, bytes, windowSize, table, arena); // "{"
   throw new DeviceSnapshotError(`device snapshot of ${id}: neither version ${SNAPSHOT_VERSION} ("SD") nor version 1 (JSON)`);
 }
 
-function decodeV2(bytes: Uint8Array, id: string, windowSize: number, table: ModelTable): DeviceState {
+function decodeV2(s: DeviceState, bytes: Uint8Array, windowSize: number, table: ModelTable, arena: MetricArena): DeviceState {
+  const id = s.id;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 3;
   const u8 = () => dv.getUint8(at++);
@@ -124,7 +137,9 @@ function decodeV2(bytes: Uint8Array, id: string, windowSize: number, table: Mode
   const gapCount = u32();
   if (gapCount * 8 > bytes.length - at) throw new DeviceSnapshotError(`device snapshot of ${id}: ${gapCount} gaps do not fit in ${bytes.length} bytes`);
   const gaps = Array.from(f64s(gapCount));
-  const s: DeviceState = { ...newDeviceState(id), seq: { hwm: hwm!, gaps: gaps.length > 0 ? gaps : null, gapsForgotten: gapsForgotten! } };
+  s.hwm = hwm!;
+  s.gaps = gaps.length > 0 ? gaps : null;
+  s.gapsForgotten = gapsForgotten!;
   s.applied = applied!;
   s.duplicates = duplicates!;
   s.lastTsMs = lastTsMs!;
@@ -163,7 +178,7 @@ function decodeV2(bytes: Uint8Array, id: string, windowSize: number, table: Mode
     if (hist.length !== fill.hist || dists.length !== fill.dists) {
       throw new DeviceSnapshotError(`device snapshot of ${id}: metric ${name} rings hold ${hist.length}/${dists.length} values, its counters say ${fill.hist}/${fill.dists}`);
     }
-    placeMetric(s, table, { name, params, window, pos, sums: { sum, sumSq, since }, scalars, hist, dists }, windowSize);
+    placeMetric(s, table, arena, { name, params, window, pos, sums: { sum, sumSq, since }, scalars, hist, dists }, windowSize);
   }
   if (at !== bytes.length) throw new DeviceSnapshotError(`device snapshot of ${id}: ${bytes.length - at} trailing bytes`);
   return s;
@@ -183,7 +198,8 @@ interface StateDataV1 {
   m: Record<string, { r: RollingStatsData; d: string }>;
 }
 
-function decodeV1(bytes: Uint8Array, id: string, windowSize: number, table: ModelTable): DeviceState {
+function decodeV1(s: DeviceState, bytes: Uint8Array, windowSize: number, table: ModelTable, arena: MetricArena): DeviceState {
+  const id = s.id;
   let d: StateDataV1;
   try {
     d = JSON.parse(dec.decode(bytes)) as StateDataV1;
@@ -191,7 +207,9 @@ function decodeV1(bytes: Uint8Array, id: string, windowSize: number, table: Mode
     throw new DeviceSnapshotError(`device snapshot of ${id}: version 1 is not valid JSON`, { cause: err });
   }
   if (d.v !== 1) throw new DeviceSnapshotError(`device snapshot of ${id}: unsupported version ${String(d.v)}`);
-  const s: DeviceState = { ...newDeviceState(id), seq: { hwm: d.hwm, gaps: d.gaps, gapsForgotten: d.gf } };
+  s.hwm = d.hwm;
+  s.gaps = d.gaps;
+  s.gapsForgotten = d.gf;
   s.applied = d.applied;
   s.duplicates = d.dup;
   s.lastTsMs = d.lastTsMs;
@@ -214,7 +232,7 @@ function decodeV1(bytes: Uint8Array, id: string, windowSize: number, table: Mode
       hist: det.hist.subarray(0, fill.hist),
       dists: det.dists.subarray(0, fill.dists),
     };
-    placeMetric(s, table, parts, windowSize);
+    placeMetric(s, table, arena, parts, windowSize);
   }
   return s;
 }

@@ -4,17 +4,20 @@
  */
 import { deriveScalars, detectorModel, PARAM_KEYS, SAVED_SCALARS } from "../detector/index.js";
 import type { DetectorModel, DetectorParams } from "../detector/index.js";
-import { addMetric, EMPTY_ARRAYS, H_DET, H_DOFF, H_N, H_WOFF, H_POS, H_SINCE, H_SQ, H_SUM, MH, recomputeSums, ringSlots } from "./metric-store.js";
+import { EMPTY_F32, EMPTY_F64 } from "./metric-arena.js";
+import type { MetricArena } from "./metric-arena.js";
+import { addMetric, H_DET, H_DOFF, H_N, H_WOFF, H_POS, H_SINCE, H_SQ, H_SUM, MH, recomputeSums, ringSlots } from "./metric-store.js";
 import type { MetricArrays } from "./metric-store.js";
-import { newSeqState, type SeqState } from "./sequence-tracker.js";
+import type { SeqState } from "./sequence-tracker.js";
 
 /**
- * State of one device actor. Metric i (in first-seen order, `names[i]`) is block i of `f64`/`f32`
- * (metric-store.ts): its rolling window, detector scalars and rings, packed in one buffer.
+ * State of one device actor: its sequence tracking (the SeqState fields, inline rather than a
+ * separate object), counters, and its metrics. Metric i (in first-seen order, `names[i]`) is
+ * header i of its block in the logic instance's arena (metric-store.ts, metric-arena.ts): its
+ * rolling window, detector scalars and rings, packed together.
  */
-export interface DeviceState extends MetricArrays {
+export interface DeviceState extends MetricArrays, SeqState {
   readonly id: string;
-  readonly seq: SeqState;
   /** Readings applied (duplicates excluded). */
   applied: number;
   /** Duplicates skipped (redeliveries, replays). */
@@ -27,9 +30,9 @@ export interface DeviceState extends MetricArrays {
   names: readonly string[];
 }
 
-/** A fresh device state (no metrics: the shared empty arrays). */
+/** A fresh device state (no metrics: no block). */
 export function newDeviceState(id: string): DeviceState {
-  return { id, seq: newSeqState(), applied: 0, duplicates: 0, lastTsMs: 0, lastStreamSeq: 0, online: false, names: [], f64: EMPTY_ARRAYS.f64, f32: EMPTY_ARRAYS.f32 };
+  return { id, hwm: 0, gaps: null, gapsForgotten: 0, applied: 0, duplicates: 0, lastTsMs: 0, lastStreamSeq: 0, online: false, names: [], f64: EMPTY_F64, f32: EMPTY_F32, base: 0, units: 0 };
 }
 
 /**
@@ -41,11 +44,30 @@ export interface ModelTable {
   readonly models: readonly DetectorModel[];
   /** Index of the model with these (resolved) parameters, adding it when new. */
   intern(params: DetectorParams): number;
+  /**
+   * `names` followed by `name`, as a frozen list shared by every actor with the same metrics (a
+   * million devices reporting "temp" hold one ["temp"]); unshared once `MAX_NAME_LISTS` exist.
+   */
+  withName(names: readonly string[], name: string): readonly string[];
 }
+
+/** Distinct metric-name lists shared per logic instance (beyond this, each actor holds its own). */
+const MAX_NAME_LISTS = 10_000;
 
 export function createModelTable(): ModelTable {
   const models: DetectorModel[] = [];
+  const lists = new Map<string, readonly string[]>();
   return {
+    withName(names, name) {
+      const next = names.concat(name);
+      const key = next.join("\u0000");
+      const shared = lists.get(key);
+      if (shared !== undefined) return shared;
+      if (lists.size >= MAX_NAME_LISTS) return next;
+      Object.freeze(next);
+      lists.set(key, next);
+      return next;
+    },
     models,
     intern(params) {
       for (let i = 0; i < models.length; i++) {
@@ -77,28 +99,35 @@ export interface MetricParts {
  * Adds a metric from its parts. The rolling window takes the current `windowSize`; when it differs
  * from the saved one the first values are kept and the sums rebuilt (as version 1 did).
  */
-export function placeMetric(s: DeviceState, table: ModelTable, parts: MetricParts, windowSize: number): void {
+export function placeMetric(s: DeviceState, table: ModelTable, arena: MetricArena, parts: MetricParts, windowSize: number): void {
   const model = table.intern(parts.params);
-  const i = addMetric(s, model, windowSize, parts.hist.length, parts.dists.length);
-  s.names = s.names.concat(parts.name);
+  const i = addMetric(s, arena, model, windowSize, parts.hist.length, parts.dists.length);
+  s.names = table.withName(s.names, parts.name);
   const f64 = s.f64;
-  const o = i * MH;
+  const o = s.base + i * MH;
   const savedN = parts.window.length;
   const n = Math.min(savedN, windowSize);
-  const w = f64[o + H_WOFF]!;
-  for (let k = 0; k < n; k++) f64[w + k] = parts.window[k]!;
+  const w = 2 * s.base + f64[o + H_WOFF]!;
+  for (let k = 0; k < n; k++) s.f32[w + k] = parts.window[k]!;
   f64[o + H_N] = n;
   f64[o + H_POS] = n === windowSize ? parts.pos % windowSize : n;
-  if (n === savedN && parts.sums !== undefined) {
+  // Saved sums are exact only for a window saved as float32 values (version 2 snapshots of this layout).
+  if (n === savedN && parts.sums !== undefined && windowIsF32(parts.window, n)) {
     f64[o + H_SUM] = parts.sums.sum;
     f64[o + H_SQ] = parts.sums.sumSq;
     f64[o + H_SINCE] = parts.sums.since;
   } else {
-    recomputeSums(f64, i); // window size changed by configuration: rebuild the sums
+    recomputeSums(s, i); // window size changed by configuration: rebuild the sums
   }
   for (let k = 0; k < SAVED_SCALARS; k++) f64[o + H_DET + k] = parts.scalars[k]!;
   const rings = ringSlots(s, i, parts.hist.length, parts.dists.length);
   rings.hist.set(parts.hist);
   rings.dists.set(parts.dists);
-  deriveScalars(parts.params, f64, o + H_DET, s.f32, f64[o + H_DOFF]!);
+  deriveScalars(parts.params, f64, o + H_DET, s.f32, 2 * s.base + f64[o + H_DOFF]!);
+}
+
+/** Whether the first `n` values are float32 values already (stored unchanged, so saved sums hold). */
+function windowIsF32(w: ArrayLike<number>, n: number): boolean {
+  for (let k = 0; k < n; k++) if (Math.fround(w[k]!) !== w[k]) return false;
+  return true;
 }

@@ -2,7 +2,7 @@ import type { ActorContext, ActorLogic } from "../../src/ports/actor.js";
 import type { Reading } from "../../src/ports/reading.js";
 import type { ExplainResult } from "../../src/ports/gateway.js";
 import { analysisSubject, deviceEventSubject } from "../../src/domain/subjects.js";
-import { normaliseText, shapeCode } from "../../src/gateway/signature.js";
+import { normaliseText, shapeCode } from "../../src/domain/pattern-shape.js";
 import { resolveDetectorParams, S_N } from "../detector/index.js";
 import type { DetectorParams } from "../detector/index.js";
 import type {
@@ -21,6 +21,7 @@ import { CACHE_SERVICE, defaultDeviceSettings } from "./device.messages.js";
 import { acceptSeq } from "./sequence-tracker.js";
 import { createModelTable, newDeviceState } from "./device-state.js";
 import type { DeviceState } from "./device-state.js";
+import { MetricArena } from "./metric-arena.js";
 import { addMetric, detectMetric, H_DET, H_MODEL, MH, recentValues, rollingScoreAndAdd } from "./metric-store.js";
 import { decodeDeviceState, encodeDeviceState } from "./device-snapshot.js";
 
@@ -46,9 +47,11 @@ const FIRST_RING = 16;
  * `settings` is shared by all actors of this logic instance and updated by `config` messages; so
  * are the detector models (parameters + scratch) the metrics refer to (docs/adr/0008).
  */
-export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {}): ActorLogic<DeviceState, DeviceMsg> & { readonly settings: DeviceSettings } {
+export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {}): ActorLogic<DeviceState, DeviceMsg> & { readonly settings: DeviceSettings; readonly arena: MetricArena } {
   const settings: DeviceSettings = { ...defaultDeviceSettings, ...initialSettings };
   const table = createModelTable();
+  // Where every actor's metric block lives (one arena per logic instance, i.e. per worker thread).
+  const arena = new MetricArena();
   // Model of `settings.detectorParams`, resolved once per settings object (config messages replace it).
   let modelFor: Partial<DetectorParams> | undefined;
   let modelIndex = -1;
@@ -61,7 +64,7 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
   }
 
   function onReading(state: DeviceState, r: Reading, streamSeq: number, ctx: ActorContext<DeviceMsg>): DeviceState {
-    if (acceptSeq(state.seq, r.seq, settings.maxGaps) === "duplicate") {
+    if (acceptSeq(state, r.seq, settings.maxGaps) === "duplicate") {
       state.duplicates++;
       return state;
     }
@@ -78,9 +81,9 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
       if (m < 0) {
         const model = currentModel();
         // Room for the first 16 steps up front: no re-layout before the 68th reading.
-        m = addMetric(state, model, settings.windowSize, Math.min(FIRST_RING, table.models[model]!.params.historyLength));
-        // A new exact-size array (push would reserve room for 17 names in every actor).
-        state.names = state.names.concat(name);
+        m = addMetric(state, arena, model, settings.windowSize, Math.min(FIRST_RING, table.models[model]!.params.historyLength));
+        // A shared list (push would reserve room for 17 names in every actor).
+        state.names = table.withName(state.names, name);
       }
       const s = metricScore(state, m, v, r.tsMs);
       values[i] = v;
@@ -111,7 +114,7 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
       ctx.emit(analysisSubject(r.deviceId), ev);
       if (settings.explainAnomalies) {
         // Asynchronous: the actor keeps processing readings; the answer arrives as a message.
-        const window = { deviceId: r.deviceId, metric, values: recentValues(state.f64, bestMetric) };
+        const window = { deviceId: r.deviceId, metric, values: recentValues(state, bestMetric) };
         const req: DeviceExplainRequest = {
           window,
           score: best,
@@ -135,7 +138,7 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
     }
     if (!state.online) {
       state.online = true;
-      const ev: DeviceLifecycleEvent = { kind: "online", deviceId: state.id, atMs: ctx.now(), lastSeq: state.seq.hwm };
+      const ev: DeviceLifecycleEvent = { kind: "online", deviceId: state.id, atMs: ctx.now(), lastSeq: state.hwm };
       ctx.emit(deviceEventSubject(state.id), ev);
     }
     ctx.setTimer("heartbeat", settings.heartbeatTimeoutMs, HEARTBEAT);
@@ -148,10 +151,10 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
    * device's first readings is still flagged, ordinary noise is not).
    */
   function metricScore(state: DeviceState, i: number, v: number, tsMs: number): number {
-    const z = rollingScoreAndAdd(state.f64, i, v);
-    const model = table.models[state.f64[i * MH + H_MODEL]!]!;
-    const d = detectMetric(state, i, model, v, tsMs); // may re-layout: read state.f64 afterwards
-    if (state.f64[i * MH + H_DET + S_N]! > model.params.warmup) return d;
+    const z = rollingScoreAndAdd(state, i, v);
+    const model = table.models[state.f64[state.base + i * MH + H_MODEL]!]!;
+    const d = detectMetric(state, arena, i, model, v, tsMs); // may move the block: read state.f64/base afterwards
+    if (state.f64[state.base + i * MH + H_DET + S_N]! > model.params.warmup) return d;
     // Warm-up: only clear outliers (|z| ≥ 3.9σ) count, so a new device is not flagged 10% of the time.
     return z >= 0.9999 ? z : 0;
   }
@@ -167,7 +170,7 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
         case "heartbeat-timeout": {
           if (state.online) {
             state.online = false;
-            const ev: DeviceLifecycleEvent = { kind: "offline", deviceId: state.id, atMs: ctx.now(), lastSeq: state.seq.hwm };
+            const ev: DeviceLifecycleEvent = { kind: "offline", deviceId: state.id, atMs: ctx.now(), lastSeq: state.hwm };
             ctx.emit(deviceEventSubject(state.id), ev);
           }
           return state;
@@ -200,9 +203,11 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
           return state;
       }
     },
-    lastSeq: (state) => state.seq.hwm,
+    lastSeq: (state) => state.hwm,
     snapshot: (state) => encodeDeviceState(state, table),
-    restore: (bytes, id) => decodeDeviceState(bytes, id, settings.windowSize, table),
+    restore: (bytes, id) => decodeDeviceState(bytes, id, settings.windowSize, table, arena),
+    dispose: (state) => arena.release(state),
+    arena,
   };
 }
 

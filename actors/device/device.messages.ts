@@ -99,26 +99,14 @@ export const defaultDeviceSettings: DeviceSettings = {
   explainCache: false,
 };
 
-/** Service name of the per-actor cache for ctx.call. */
-export const CACHE_SERVICE = "cache";
-
-/** Request of the cache's `get` (the service namespaces keys per calling actor: `device:<id>`). */
-export interface CacheGetRequest {
-  readonly key: string;
-}
-/** Reply of the cache's `get`: the stored value, or null on a miss. */
-export interface CacheGetResult {
-  readonly value: unknown;
-}
-/** Request of the cache's `set`. */
-export interface CacheSetRequest {
-  readonly key: string;
-  readonly value: unknown;
-}
-/** Reply of the cache's `set`. */
-export interface CacheSetResult {
-  readonly stored: boolean;
-}
+/** Service name of the per-actor cache for ctx.call, and its requests/replies (src/ports/actor-cache.ts). */
+export { ACTOR_CACHE_SERVICE as CACHE_SERVICE } from "../../src/ports/actor-cache.js";
+export type {
+  ActorCacheGet as CacheGetRequest,
+  ActorCacheGetReply as CacheGetResult,
+  ActorCacheSet as CacheSetRequest,
+  ActorCacheSetReply as CacheSetResult,
+} from "../../src/ports/actor-cache.js";
 
 /** Event emitted on shoal.analysis.<deviceId> when a reading scores at or above the threshold. */
 export interface AnalysisEvent {

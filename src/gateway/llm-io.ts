@@ -3,7 +3,7 @@ import type { Explanation, MetricWindow, ProviderCall } from "../ports/gateway.j
 import type { PromptVersionConfig } from "./config-schema.js";
 import { InvalidOutputError } from "./errors.js";
 import { fmt, renderTemplate } from "./prompts.js";
-import { windowStats } from "./window-stats.js";
+import { windowStats } from "../domain/window-stats.js";
 
 /**
  * Prompt rendering and output parsing for LLM-backed operations: turns requests into

@@ -59,4 +59,10 @@ export interface ActorLogic<S, M extends { readonly type: string }> {
    * first and throw without changing anything when `settings` is invalid.
    */
   configure?(settings: unknown): void;
+  /**
+   * Optional: the runtime is done with `state` (passivated after its snapshot, or dropped with its
+   * partition); release what it holds outside itself (e.g. a block of a shared arena). Called once
+   * per state; the state is never used by the runtime afterwards.
+   */
+  dispose?(state: S): void;
 }

@@ -5,20 +5,23 @@ import type { TimerRec } from "./timer-heap.js";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyLogic = ActorLogic<any, { readonly type: string }>;
 
+// Bits of ActorCell.flags.
+const READY = 1;
+const BACKOFF = 2;
+const QUEUED = 4;
+const LIVE = 8;
+const DIRTY = 16;
+const IN_DIRTY_LIST = 32;
+
 /**
  * The in-memory activation of one virtual actor. Mailbox slots live in the worker's MailboxArena
- * (head/tail/depth here); prev/next link the cell into the worker's LRU list.
+ * (head/tail/depth here); prev/next link the cell into the worker's LRU list. There is one cell per
+ * active actor (a million per process is the design point), so it is kept small: the booleans share
+ * one integer (behind accessors), and the actor's address is built only when asked for.
  */
 export class ActorCell {
   state: unknown = undefined;
-  /** State restored/initialised; until then messages queue but do not run. */
-  ready = false;
-  /** Waiting out a supervision backoff. */
-  backoff = false;
-  /** In the run queue. */
-  queued = false;
-  /** Still in the worker's maps (false once passivated). */
-  live = true;
+  private flags = LIVE;
   head = -1;
   tail = -1;
   depth = 0;
@@ -28,25 +31,71 @@ export class ActorCell {
   streamSeq = 0;
   /** Lowest journal stream seq applied since the last snapshot (0 = none). */
   dirtyFrom = 0;
-  /** State changed since the last snapshot. */
-  dirty = false;
-  /** Listed in the worker's dirty list. */
-  inDirtyList = false;
   dirtyAt = 0;
   sinceSnap = 0;
   lastUsed = 0;
   activatedAt = 0;
   prev: ActorCell | null = null;
   next: ActorCell | null = null;
-  timers: TimerRec[] | null = null;
-  readonly self: ActorAddress;
+  /** Its timers: none, one (the common heartbeat case), or several. */
+  timers: TimerRec | TimerRec[] | null = null;
 
   constructor(
     readonly logic: AnyLogic,
     readonly id: string,
     readonly partition: number,
-  ) {
-    this.self = { type: logic.type, id };
+  ) {}
+
+  /** The actor's address (a new object per call: not on any per-message path). */
+  get self(): ActorAddress {
+    return { type: this.logic.type, id: this.id };
+  }
+
+  private flag(bit: number, on: boolean): void {
+    this.flags = on ? this.flags | bit : this.flags & ~bit;
+  }
+
+  /** State restored/initialised; until then messages queue but do not run. */
+  get ready(): boolean {
+    return (this.flags & READY) !== 0;
+  }
+  set ready(v: boolean) {
+    this.flag(READY, v);
+  }
+  /** Waiting out a supervision backoff. */
+  get backoff(): boolean {
+    return (this.flags & BACKOFF) !== 0;
+  }
+  set backoff(v: boolean) {
+    this.flag(BACKOFF, v);
+  }
+  /** In the run queue. */
+  get queued(): boolean {
+    return (this.flags & QUEUED) !== 0;
+  }
+  set queued(v: boolean) {
+    this.flag(QUEUED, v);
+  }
+  /** Still in the worker's maps (false once passivated). */
+  get live(): boolean {
+    return (this.flags & LIVE) !== 0;
+  }
+  set live(v: boolean) {
+    this.flag(LIVE, v);
+  }
+  /** State changed since the last snapshot. */
+  get dirty(): boolean {
+    return (this.flags & DIRTY) !== 0;
+  }
+  set dirty(v: boolean) {
+    this.flag(DIRTY, v);
+  }
+  /** Listed in the worker's dirty list. */
+  get inDirtyList(): boolean {
+    return (this.flags & IN_DIRTY_LIST) !== 0;
+  }
+  set inDirtyList(v: boolean) {
+    this.flag(IN_DIRTY_LIST, v);
   }
 }
 

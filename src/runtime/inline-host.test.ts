@@ -171,6 +171,28 @@ describe("inline host", () => {
     await host.close();
   });
 
+  it("disposes of each state once when its actor is passivated or its partition dropped, never while in use", async () => {
+    const logic = createCounterActor();
+    const disposed: CounterState[] = [];
+    const counting = { ...logic, dispose: (s: CounterState) => disposed.push(s) };
+    const { host, state } = setup({ logics: [counting], maxActiveActors: 5 });
+    const ids = Array.from({ length: 20 }, (_, i) => `d${i}`);
+    await host.deliver(ids.map((id) => add(id, 1)));
+    expect(disposed.length).toBe(15); // LRU passivation
+    const live = ids.map(state).filter((s) => s !== undefined);
+    expect(live.length).toBe(5);
+    for (const s of live) expect(disposed).not.toContain(s);
+    expect(new Set(disposed).size).toBe(disposed.length);
+    const p = part("counter", "d19"); // d19 ran last: active
+    const inP = ids.filter((id) => part("counter", id) === p && state(id) !== undefined).map((id) => state(id)!);
+    expect(inP.length).toBeGreaterThan(0);
+    await host.resetPartition(p); // drops the partition's active actors
+    expect(disposed.length).toBe(15 + inP.length);
+    for (const s of inP) expect(disposed).toContain(s);
+    expect(new Set(disposed).size).toBe(disposed.length);
+    await host.close();
+  });
+
   it("never writes a snapshot containing uncommitted messages", async () => {
     const { host, store } = setup({ snapshotEveryMessages: 1 });
     await host.deliver([add("a", 1)]);

@@ -63,6 +63,7 @@ export class ShardPassivation {
     this.lru.remove(c);
     this.cells.get(c.logic.type)!.delete(c.id);
     this.timers.park(c);
+    if (c.state !== undefined) c.logic.dispose?.(c.state);
     c.state = undefined;
     this.counters.passivations++;
   }

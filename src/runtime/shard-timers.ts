@@ -12,7 +12,7 @@ export type FireTimer = (rec: TimerRec) => boolean;
  */
 export class ShardTimers {
   private readonly heap = new TimerHeap();
-  private readonly dormant = new Map<string, Map<string, TimerRec[]>>();
+  private readonly dormant = new Map<string, Map<string, TimerRec | TimerRec[]>>();
   private readonly fired: TimerRec[] = [];
   private clockHandle: TimerHandle | null = null;
   private clockDue = Infinity;
@@ -33,9 +33,13 @@ export class ShardTimers {
   /** Set (delay ≥ 0, ms) or cancel (delay < 0) the timer `name` of `cell`. */
   apply(cell: ActorCell, name: string, delay: number, msg: unknown): void {
     let rec: TimerRec | undefined;
-    const list = cell.timers;
-    if (list !== null) {
-      for (let i = 0; i < list.length; i++) if (list[i]!.name === name) rec = list[i];
+    const held = cell.timers;
+    if (held !== null) {
+      if (!Array.isArray(held)) {
+        if (held.name === name) rec = held;
+      } else {
+        for (let i = 0; i < held.length; i++) if (held[i]!.name === name) rec = held[i];
+      }
     }
     if (delay < 0) {
       if (rec !== undefined) rec.due = -1;
@@ -43,8 +47,9 @@ export class ShardTimers {
     }
     if (rec === undefined) {
       rec = { actorType: cell.logic.type, actorId: cell.id, name, msg, due: -1, heapDue: 0, heapIdx: -1 };
-      if (list === null) cell.timers = [rec];
-      else list.push(rec);
+      if (held === null) cell.timers = rec;
+      else if (Array.isArray(held)) held.push(rec);
+      else cell.timers = [held, rec];
     }
     rec.msg = msg;
     rec.due = this.clock.now() + delay;
@@ -54,7 +59,7 @@ export class ShardTimers {
 
   /** Keep the pending timers of a passivated actor until it is activated again. */
   park(c: ActorCell): void {
-    if (c.timers !== null && c.timers.some((t) => t.due >= 0)) {
+    if (c.timers !== null && timerList(c.timers).some((t) => t.due >= 0)) {
       let dm = this.dormant.get(c.logic.type);
       if (dm === undefined) this.dormant.set(c.logic.type, (dm = new Map()));
       dm.set(c.id, c.timers);
@@ -62,7 +67,7 @@ export class ShardTimers {
   }
 
   /** The parked timers of an actor being activated (removed from the dormant map), or undefined. */
-  unpark(type: string, id: string): TimerRec[] | undefined {
+  unpark(type: string, id: string): TimerRec | TimerRec[] | undefined {
     const dm = this.dormant.get(type);
     const timers = dm?.get(id);
     if (timers !== undefined) dm!.delete(id);
@@ -74,7 +79,7 @@ export class ShardTimers {
     for (const [type, dm] of this.dormant) {
       for (const [id, timers] of dm) {
         if (partitionOf(type, id) !== partition) continue;
-        for (const t of timers) t.due = -1;
+        for (const t of timerList(timers)) t.due = -1;
         dm.delete(id);
       }
     }
@@ -111,4 +116,9 @@ export class ShardTimers {
     this.armClock();
     this.afterFire();
   }
+}
+
+/** A cell's timers as a list. */
+function timerList(t: TimerRec | TimerRec[]): readonly TimerRec[] {
+  return Array.isArray(t) ? t : [t];
 }

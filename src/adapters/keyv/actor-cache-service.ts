@@ -1,12 +1,13 @@
 import type { OutCall } from "../../ports/actor-host.js";
+import { ACTOR_CACHE_SERVICE } from "../../ports/actor-cache.js";
+import type { ActorCacheGetReply, ActorCacheSet, ActorCacheSetReply } from "../../ports/actor-cache.js";
+
+export { ACTOR_CACHE_SERVICE } from "../../ports/actor-cache.js";
 import type { Clock } from "../../ports/clock.js";
 import { ShoalError } from "../../errors/shoal-error.js";
 import { PatternCache } from "../../gateway/cache.js";
 import { systemClock } from "../../gateway/clock.js";
 import { createKeyvStore } from "./create-keyv-store.js";
-
-/** Service name actors call (`ctx.call("cache", "get" | "set", …)`). */
-export const ACTOR_CACHE_SERVICE = "cache";
 
 /** Options of `createActorCacheService`. */
 export interface ActorCacheServiceOptions {
@@ -28,22 +29,6 @@ export interface ActorCacheServiceOptions {
   readonly clock?: Clock;
   /** Store errors (Redis down…); they only ever turn into misses. */
   readonly onError?: (err: unknown) => void;
-}
-
-/** Request/reply of the `get` method: the value stored under `key` for the calling actor, or null. */
-export interface ActorCacheGet {
-  readonly key: string;
-}
-export interface ActorCacheGetReply {
-  readonly value: unknown;
-}
-/** Request/reply of the `set` method. */
-export interface ActorCacheSet {
-  readonly key: string;
-  readonly value: unknown;
-}
-export interface ActorCacheSetReply {
-  readonly stored: boolean;
 }
 
 /** The per-actor cache as a service the runtime routes actors' calls to. */

@@ -2,8 +2,8 @@ import type { Explanation, MetricWindow } from "../../ports/gateway.js";
 import { fnv1a32 } from "../../domain/partition.js";
 import { fmt } from "../prompts.js";
 import { normaliseText } from "../signature.js";
-import type { WindowStats } from "../window-stats.js";
-import { robustLastZ, windowStats } from "../window-stats.js";
+import type { WindowStats } from "../../domain/window-stats.js";
+import { robustLastZ, windowStats } from "../../domain/window-stats.js";
 
 /** Anomaly score in [0, 1] of a window's last value (swappable: the NAB detector plugs in here). */
 export type ScoreFn = (window: MetricWindow) => number;
