@@ -12,8 +12,9 @@ import { journalEnvelope } from "../../ingest/envelopes.js";
 import { KvSnapshotStore } from "../../adapters/nats/kv-snapshot-store.js";
 import { createJournalReader } from "../../adapters/nats/journal-reader.js";
 import { createInlineHost, WorkerPoolHost } from "../../runtime/index.js";
-import type { BatchEffects, CallResult, HostIntrospection, RuntimeHost } from "../../ports/actor-host.js";
-import { ACTOR_CACHE_SERVICE, createActorCacheService } from "../../adapters/keyv/actor-cache-service.js";
+import type { BatchEffects, HostIntrospection, RuntimeHost } from "../../ports/actor-host.js";
+import { CallRouter } from "./runtime-calls.js";
+import { createActorCacheService } from "../../adapters/keyv/actor-cache-service.js";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { AsyncGatewayCaller, createGatewayClient } from "../../gateway/index.js";
 import type { ModelGateway } from "../../ports/gateway.js";
@@ -87,8 +88,11 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   const sink = ClickHouseSink.create({ ...chOpts, flushRows: cfg.clickhouse.flushRows, flushIntervalMs: cfg.clickhouse.flushIntervalMs }, systemClock);
   const events = createEventPublisher(nc);
   const snapshots = await KvSnapshotStore.create(nc, { bucket: cfg.nats.kvBucket, replicas: cfg.nats.replicas });
-  // Effects of timer-driven turns (offline events); rows, if any, go to the sink without an ack.
-  const onTimerEffects = (fx: BatchEffects) => commitReply(fx);
+  // Effects of timer-driven turns (offline events) and of replies: committed by the call router
+  // (none can come before it exists: actors are created by `acquire`, after it; kept if one did).
+  const early: BatchEffects[] = [];
+  const background = { commit: (fx: BatchEffects): void => void early.push(fx) };
+  const onTimerEffects = (fx: BatchEffects) => background.commit(fx);
   const host = await createHost(cfg, { snapshots, journal: createJournalReader(nc, cfg.nats.stream, journalEnvelope), onEffects: onTimerEffects });
   log.info({ host: cfg.runtime.host, workers: host instanceof WorkerPoolHost ? host.workers : 0 }, "actor host started");
   const jsm = await jetstreamManager(nc);
@@ -112,39 +116,9 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
       if (cacheErrors++ % 1000 === 0) log.warn({ err: (err as Error).message, count: cacheErrors }, "actor cache error (lookups count as misses)");
     },
   });
-  let cacheInFlight = 0;
-  const reply = (callId: number, result: CallResult) =>
-    host.resolveCall(callId, result).then(commitReply, (e: Error) => log.warn({ err: e.message }, "service reply not delivered"));
-  const commitReply = (fx: BatchEffects) => {
-    for (const e of fx.events) events.event(e.subject, e.data);
-    if (fx.rows.size > 0) sink.write(fx.rows).catch((e: Error) => log.error({ err: e.message }, "rows of a gateway reply were not stored"));
-    if (fx.calls.length > 0) dispatchCalls(fx.calls);
-  };
-  function dispatchCalls(calls: BatchEffects["calls"]): void {
-    for (const c of calls) {
-      if (c.service === ACTOR_CACHE_SERVICE) {
-        // Bounded: beyond the cap a lookup answers "unavailable" at once (the actor asks the gateway).
-        if (cacheInFlight >= MAX_CACHE_IN_FLIGHT) {
-          void reply(c.callId, { ok: false, error: new Error("actor cache overloaded") });
-          continue;
-        }
-        cacheInFlight++;
-        actorCache
-          .handle(c)
-          .then(
-            (value) => reply(c.callId, { ok: true, value }),
-            (error: Error) => reply(c.callId, { ok: false, error }),
-          )
-          .finally(() => cacheInFlight--);
-        continue;
-      }
-      const routed = caller.submitOutCall(c, (id, result) => void reply(id, result));
-      if (!routed) {
-        log.warn({ service: c.service, method: c.method }, "actor called an unknown service");
-        void reply(c.callId, { ok: false, error: new Error(`unknown service "${c.service}"`) });
-      }
-    }
-  }
+  const calls = new CallRouter({ host, caller, actorCache, events, sink, partitions: cfg.nats.partitions, log });
+  background.commit = (fx) => calls.commit(fx);
+  for (const fx of early.splice(0)) calls.commit(fx);
   const pumps = new Map<number, PartitionPump>();
   const retired: PumpStats = { pulled: 0, acked: 0, deadLettered: 0, naks: 0, batches: 0 };
 
@@ -170,7 +144,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
       {
         onError: (err) => log.warn({ partition: p, err: (err as Error).message }, "partition pump error"),
         onCommitted: (partition, streamSeq) => host.committed(partition, streamSeq),
-        onCalls: dispatchCalls,
+        onCalls: (c) => calls.dispatch(c),
       },
     );
     pumps.set(p, pump);
@@ -183,6 +157,11 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
     pumps.delete(p);
     await pump.stop();
     for (const k of Object.keys(retired) as Array<keyof PumpStats>) retired[k] += pump.stats[k];
+    // Replies to the partition's calls (model gateway, cache) come back as messages to its actors:
+    // let them arrive here before the actors are forgotten (bounded: the gateway client's timeout,
+    // at most HANDOFF_CALL_WAIT_MS, so a slow LLM cannot stall a rebalance or a shutdown).
+    const unanswered = await calls.drained(p, Math.min(cfg.gateway.client.timeoutMs + 1000, HANDOFF_CALL_WAIT_MS));
+    if (unanswered > 0) log.warn({ partition: p, unanswered }, "handing off with calls unanswered; their replies will be dropped and counted");
     // Hand-off: committed snapshots and the partition checkpoint are made durable, then the
     // partition's actors are forgotten here; the next owner recovers them from the store.
     await host.releasePartition(p);
@@ -202,7 +181,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   log.info({ partitions: start.length, clickhouse: cfg.clickhouse.url, nats: cfg.nats.url }, "runtime started");
   return {
     stats() {
-      const s: RuntimeStats = { ...retired, rowsWritten: sink.stats.rowsWritten, activeActors: active, ownedPartitions: pumps.size };
+      const s: RuntimeStats = { ...retired, deadLettered: retired.deadLettered + calls.stats.deadLettered + calls.stats.rowsDeadLettered, rowsWritten: sink.stats.rowsWritten, activeActors: active, ownedPartitions: pumps.size };
       for (const p of pumps.values()) {
         s.pulled += p.stats.pulled;
         s.acked += p.stats.acked;
@@ -223,7 +202,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
         log.error({ err: (e as Error).message }, "configuration change rejected by the device actors; keeping the previous settings");
         return;
       }
-      host.configure("device", settings, version).then(commitReply, (e: Error) => log.error({ err: e.message, version }, "configuration change not applied to the device actors"));
+      host.configure("device", settings, version).then((fx) => calls.commit(fx), (e: Error) => log.error({ err: e.message, version }, "configuration change not applied to the device actors"));
       host.setLimits({ maxActiveActors: next.runtime.maxActiveActors, passivateAfterMs: next.runtime.passivateAfterMs }).catch((e: Error) => log.error({ err: e.message }, "runtime limits not applied"));
     },
     introspect: () => host.introspect(),
@@ -248,7 +227,6 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
 }
 
 /** Most per-actor cache lookups in flight (each is bounded by actorCache.opTimeout). */
-const MAX_CACHE_IN_FLIGHT = 10_000;
 
 const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 
@@ -256,6 +234,9 @@ const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
  * The actor host of the runtime role: worker threads (default; `runtime.workers`, 0 = one per
  * core), each decoding its partitions' journal bytes, or in-thread (`runtime.host: inline`).
  */
+/** Longest a partition handoff waits for its actors' outstanding calls. */
+const HANDOFF_CALL_WAIT_MS = 10_000;
+
 async function createHost(cfg: ShoalConfig, io: { snapshots: KvSnapshotStore; journal: ReturnType<typeof createJournalReader>; onEffects: (fx: BatchEffects) => void }): Promise<RuntimeHost> {
   const settings = deviceSettingsOf(cfg);
   const common = {

@@ -1,0 +1,150 @@
+import type { ActorCacheService } from "../../adapters/keyv/actor-cache-service.js";
+import { partitionOf } from "../../domain/partition.js";
+import type { AsyncGatewayCaller } from "../../gateway/index.js";
+import type { Logger } from "../../observability/logger.js";
+import { ACTOR_CACHE_SERVICE } from "../../ports/actor-cache.js";
+import type { BatchEffects, CallResult, OutCall, RuntimeHost } from "../../ports/actor-host.js";
+import type { EventPublisher } from "../../ports/journal.js";
+import type { RowSink } from "../../ports/row-sink.js";
+
+/** Cache lookups in flight at most; beyond, a lookup answers "unavailable" at once (the actor asks the gateway). */
+const MAX_CACHE_IN_FLIGHT = 10_000;
+
+/** Counters of the calls actors made and of the effects their replies (and timers) produced. */
+export interface CallRouterStats {
+  /** Calls answered (replies and errors alike). */
+  answered: number;
+  /** Dead letters of background turns (timers, replies) published to `shoal.dlq.runtime`. */
+  deadLettered: number;
+  /** Rows of background turns the sink refused, dead-lettered one message per row. */
+  rowsDeadLettered: number;
+  /** Replies the host could not deliver (the actor's worker failed meanwhile). */
+  undelivered: number;
+}
+
+/**
+ * Routes the runtime's outgoing actor calls (service "gateway" to the model gateway, "cache" to the
+ * per-actor cache, anything else answered with an error) and commits the effects of the turns their
+ * replies (and timers) run: events, rows, dead letters and further calls. It counts the calls in
+ * flight per partition, so a partition being handed off can wait for its replies before its actors
+ * are forgotten (a reply arriving after that would be lost).
+ */
+export class CallRouter {
+  readonly stats: CallRouterStats = { answered: 0, deadLettered: 0, rowsDeadLettered: 0, undelivered: 0 };
+  private cacheInFlight = 0;
+  private readonly inFlight = new Map<number, number>();
+  private readonly idle = new Map<number, (() => void)[]>();
+
+  constructor(
+    private readonly d: {
+      readonly host: RuntimeHost;
+      readonly caller: AsyncGatewayCaller;
+      readonly actorCache: ActorCacheService;
+      readonly events: EventPublisher;
+      readonly sink: RowSink;
+      readonly partitions: number;
+      readonly log: Logger;
+    },
+  ) {}
+
+  /** Calls of a turn (a journal batch's, once acked, or a background turn's). */
+  dispatch(calls: readonly OutCall[]): void {
+    for (const c of calls) {
+      const p = partitionOf(c.from.id, this.d.partitions);
+      this.inFlight.set(p, (this.inFlight.get(p) ?? 0) + 1);
+      const answer = (callId: number, result: CallResult) => void this.reply(p, callId, result);
+      if (c.service === ACTOR_CACHE_SERVICE) {
+        if (this.cacheInFlight >= MAX_CACHE_IN_FLIGHT) {
+          answer(c.callId, { ok: false, error: new Error("actor cache overloaded") });
+          continue;
+        }
+        this.cacheInFlight++;
+        this.d.actorCache
+          .handle(c)
+          .then(
+            (value) => answer(c.callId, { ok: true, value }),
+            (error: Error) => answer(c.callId, { ok: false, error }),
+          )
+          .finally(() => this.cacheInFlight--);
+        continue;
+      }
+      if (!this.d.caller.submitOutCall(c, answer)) {
+        this.d.log.warn({ service: c.service, method: c.method }, "actor called an unknown service");
+        answer(c.callId, { ok: false, error: new Error(`unknown service "${c.service}"`) });
+      }
+    }
+  }
+
+  /** Effects of a turn no journal batch waits for (a reply's or a timer's). */
+  commit(fx: BatchEffects): void {
+    for (const e of fx.events) this.d.events.event(e.subject, e.data);
+    for (const dl of fx.deadLetters) {
+      const payload = new TextEncoder().encode(JSON.stringify(dl.envelope.msg));
+      this.d.events.deadLetter({ stage: dl.stage, code: dl.code, reason: dl.reason, source: `actor ${dl.envelope.actorType}/${dl.envelope.actorId}`, payload }).then(
+        () => this.stats.deadLettered++,
+        (e: Error) => this.d.log.error({ err: e.message, code: dl.code }, "dead letter of a background turn not published"),
+      );
+    }
+    if (fx.rows.size > 0) {
+      this.d.sink.write(fx.rows).catch((e: Error & { code?: unknown }) => {
+        // Nothing acks these rows (no journal message carries them): dead-letter each one, counted.
+        this.d.log.error({ err: e.message }, "rows of a background turn were not stored; dead-lettering them");
+        for (const [table, rows] of fx.rows) {
+          for (const row of rows) {
+            const payload = new TextEncoder().encode(JSON.stringify({ table, row }));
+            this.d.events.deadLetter({ stage: "runtime", code: typeof e.code === "string" ? e.code : "rows_rejected", reason: e.message, source: `table ${table}`, payload }).then(
+              () => this.stats.rowsDeadLettered++,
+              (err: Error) => this.d.log.error({ err: err.message, table }, "dead letter of a refused row not published"),
+            );
+          }
+        }
+      });
+    }
+    if (fx.calls.length > 0) this.dispatch(fx.calls);
+  }
+
+  /**
+   * Resolves once partition `p` has no call in flight, or after `timeoutMs`; with the number of its
+   * calls still unanswered then (0 = all answered).
+   */
+  async drained(p: number, timeoutMs: number): Promise<number> {
+    if ((this.inFlight.get(p) ?? 0) === 0) return 0;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((r) => {
+        const list = this.idle.get(p) ?? [];
+        list.push(r);
+        this.idle.set(p, list);
+      }),
+      new Promise<void>((r) => (timer = setTimeout(r, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return this.inFlight.get(p) ?? 0;
+  }
+
+  /** Calls in flight, all partitions. */
+  pending(): number {
+    let n = 0;
+    for (const v of this.inFlight.values()) n += v;
+    return n;
+  }
+
+  private async reply(p: number, callId: number, result: CallResult): Promise<void> {
+    try {
+      const fx = await this.d.host.resolveCall(callId, result);
+      this.commit(fx); // its own calls are counted before this one ends: the count never dips to 0 early
+    } catch (e) {
+      this.stats.undelivered++;
+      this.d.log.warn({ err: (e as Error).message }, "service reply not delivered");
+    } finally {
+      this.stats.answered++;
+      const left = (this.inFlight.get(p) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(p, left);
+      else {
+        this.inFlight.delete(p);
+        for (const r of this.idle.get(p) ?? []) r();
+        this.idle.delete(p);
+      }
+    }
+  }
+}
