@@ -39,6 +39,20 @@ describe("device actor", () => {
     expect(h.events.filter((e) => e.subject === "shoal.analysis.d1")).toHaveLength(1);
   });
 
+  it("asks the gateway to explain with the window's values as the device sent them (float32 storage, decimal values back)", () => {
+    const logic = createDeviceActor({ threshold: 0.99 });
+    const h = harness();
+    const calls: unknown[] = [];
+    const ctx: ActorContext<DeviceMsg> = { ...h.ctx, call: (_s, _m, req) => void calls.push(req) };
+    let s = logic.initial("d1");
+    const values = Array.from({ length: 40 }, (_, i) => Number((20.1 + (i % 5) * 0.01).toFixed(2)));
+    values.forEach((v, i) => (s = logic.receive(s, reading(i + 1, v), ctx)));
+    s = logic.receive(s, reading(41, 80.7), ctx);
+    expect(calls).toHaveLength(1);
+    const req = calls[0] as { window: { values: number[] } };
+    expect(req.window.values).toEqual([...values, 80.7]);
+  });
+
   it("uses the streaming detector after its warm-up: a spike in a long periodic series scores near 1", () => {
     const logic = createDeviceActor({ threshold: 0.66 });
     const h = harness();
