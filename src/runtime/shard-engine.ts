@@ -304,7 +304,7 @@ export abstract class ShardEngine {
   protected commitTurn(cell: ActorCell, b: Batch | null): void {
     const t = this.turn;
     const names = t.timerNames;
-    for (let i = 0; i < names.length; i++) this.timers.apply(cell, names[i]!, t.timerDelays[i]!, t.timerMsgs[i]);
+    for (let i = 0, n = t.timerN; i < n; i++) this.timers.apply(cell, names[i]!, t.timerDelays[i]!, t.timerMsgs[i]);
     // A replayed turn rebuilds state only: its effects were committed before the crash.
     if (b === null || !b.replay) {
       const acc = b === null ? this.bg : b.acc;

@@ -22,16 +22,20 @@ export interface TurnCall {
 export class TurnBuffer {
   /** The cell whose turn is running (`ctx.self`); null between turns. */
   cur: ActorCell | null = null;
+  /** Rows of this turn: the first `rowN` entries (slots are overwritten, not truncated, per turn). */
   readonly rowTables: string[] = [];
   readonly rows: Row[] = [];
+  rowN = 0;
   readonly events: { subject: string; data: unknown }[] = [];
   /** Pairs: address, message. */
   readonly sends: unknown[] = [];
   readonly calls: TurnCall[] = [];
+  /** Timer changes of this turn: the first `timerN` entries (as for rows). */
   readonly timerNames: string[] = [];
   /** Delay in ms, or -1 for a cancellation. */
   readonly timerDelays: number[] = [];
   readonly timerMsgs: unknown[] = [];
+  timerN = 0;
   readonly ctx: ActorContext<Msg>;
 
   constructor(clock: Clock) {
@@ -49,21 +53,24 @@ export class TurnBuffer {
         t.events.push({ subject, data });
       },
       write(table, row) {
-        t.rowTables.push(table);
-        t.rows.push(row);
+        const i = t.rowN++;
+        t.rowTables[i] = table;
+        t.rows[i] = row;
       },
       call(service, method, req, onReply, onError) {
         t.calls.push({ service, method, req, onReply: onReply as PendingCall["onReply"], onError });
       },
       setTimer(name, delayMs, msg) {
-        t.timerNames.push(name);
-        t.timerDelays.push(Math.max(0, delayMs));
-        t.timerMsgs.push(msg);
+        const i = t.timerN++;
+        t.timerNames[i] = name;
+        t.timerDelays[i] = Math.max(0, delayMs);
+        t.timerMsgs[i] = msg;
       },
       cancelTimer(name) {
-        t.timerNames.push(name);
-        t.timerDelays.push(-1);
-        t.timerMsgs.push(null);
+        const i = t.timerN++;
+        t.timerNames[i] = name;
+        t.timerDelays[i] = -1;
+        t.timerMsgs[i] = null;
       },
     };
   }
@@ -73,7 +80,7 @@ export class TurnBuffer {
     const rows = this.rows;
     let lastTable = "";
     let arr: Row[] | undefined;
-    for (let i = 0; i < rows.length; i++) {
+    for (let i = 0, n = this.rowN; i < n; i++) {
       const t = this.rowTables[i]!;
       if (t !== lastTable || arr === undefined) {
         arr = acc.rows.get(t);
@@ -88,18 +95,12 @@ export class TurnBuffer {
 
   /** Forget the turn's effects. */
   reset(): void {
-    // Truncating an empty array is not free: only touch the buffers this turn used.
-    if (this.rows.length !== 0) {
-      this.rowTables.length = 0;
-      this.rows.length = 0;
-    }
+    // Rows and timers (every turn of a device actor) are counted, not truncated: setting an
+    // array's length is not free. The stale slots are overwritten by the next turns.
+    this.rowN = 0;
+    this.timerN = 0;
     if (this.events.length !== 0) this.events.length = 0;
     if (this.sends.length !== 0) this.sends.length = 0;
     if (this.calls.length !== 0) this.calls.length = 0;
-    if (this.timerNames.length !== 0) {
-      this.timerNames.length = 0;
-      this.timerDelays.length = 0;
-      this.timerMsgs.length = 0;
-    }
   }
 }
