@@ -304,7 +304,8 @@ export abstract class ShardEngine {
   protected commitTurn(cell: ActorCell, b: Batch | null): void {
     const t = this.turn;
     const names = t.timerNames;
-    for (let i = 0, n = t.timerN; i < n; i++) this.timers.apply(cell, names[i]!, t.timerDelays[i]!, t.timerMsgs[i]);
+    // From the slice's start time (read once per slice, not once per heartbeat re-arm).
+    for (let i = 0, n = t.timerN; i < n; i++) this.timers.apply(cell, names[i]!, t.timerDelays[i]!, t.timerMsgs[i], this.now);
     // A replayed turn rebuilds state only: its effects were committed before the crash.
     if (b === null || !b.replay) {
       const acc = b === null ? this.bg : b.acc;

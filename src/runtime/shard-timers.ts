@@ -30,8 +30,8 @@ export class ShardTimers {
     private readonly retryMs: number,
   ) {}
 
-  /** Set (delay ≥ 0, ms) or cancel (delay < 0) the timer `name` of `cell`. */
-  apply(cell: ActorCell, name: string, delay: number, msg: unknown): void {
+  /** Set (delay ≥ 0, ms, from `now`) or cancel (delay < 0) the timer `name` of `cell`. */
+  apply(cell: ActorCell, name: string, delay: number, msg: unknown, now = this.clock.now()): void {
     let rec: TimerRec | undefined;
     const held = cell.timers;
     if (held !== null) {
@@ -52,7 +52,7 @@ export class ShardTimers {
       else cell.timers = [held, rec];
     }
     rec.msg = msg;
-    rec.due = this.clock.now() + delay;
+    rec.due = now + delay;
     this.heap.schedule(rec);
     if (rec.heapDue < this.clockDue) this.armClock();
   }
