@@ -6,7 +6,7 @@ import { deriveScalars, detectorModel, PARAM_KEYS, SAVED_SCALARS } from "../dete
 import type { DetectorModel, DetectorParams } from "../detector/index.js";
 import { EMPTY_F32, EMPTY_F64 } from "./metric-arena.js";
 import type { MetricArena } from "./metric-arena.js";
-import { addMetric, H_DET, H_DOFF, H_N, H_WOFF, H_POS, H_SINCE, H_SQ, H_SUM, MH, recomputeSums, ringSlots } from "./metric-store.js";
+import { addMetric, ringCaps, H_DET, H_DOFF, H_N, H_WOFF, H_POS, H_SINCE, H_SQ, H_SUM, MH, recomputeSums, ringSlots } from "./metric-store.js";
 import type { MetricArrays } from "./metric-store.js";
 import type { SeqState } from "./sequence-tracker.js";
 
@@ -101,7 +101,8 @@ export interface MetricParts {
  */
 export function placeMetric(s: DeviceState, table: ModelTable, arena: MetricArena, parts: MetricParts, windowSize: number): void {
   const model = table.intern(parts.params);
-  const i = addMetric(s, arena, model, windowSize, parts.hist.length, parts.dists.length);
+  const caps = ringCaps(table.models[model]!, parts.hist.length, parts.dists.length);
+  const i = addMetric(s, arena, model, windowSize, caps.h, caps.d);
   s.names = table.withName(s.names, parts.name);
   const f64 = s.f64;
   const o = s.base + i * MH;

@@ -22,7 +22,7 @@ import { acceptSeq } from "./sequence-tracker.js";
 import { createModelTable, newDeviceState } from "./device-state.js";
 import type { DeviceState } from "./device-state.js";
 import { MetricArena } from "./metric-arena.js";
-import { addMetric, detectMetric, H_DET, H_MODEL, MH, recentValues, rollingScoreAndAdd } from "./metric-store.js";
+import { addMetric, detectMetric, ringCaps, H_DET, H_MODEL, MH, recentValues, rollingScoreAndAdd } from "./metric-store.js";
 import { decodeDeviceState, encodeDeviceState } from "./device-snapshot.js";
 
 export type { DeviceState } from "./device-state.js";
@@ -37,8 +37,6 @@ export const GATEWAY = "gateway";
 const SIGNATURE = { segments: 8, levels: 3 } as const;
 /** The heartbeat timer's message: one shared object instead of one per reading (and per actor). */
 const HEARTBEAT: DeviceMsg = Object.freeze({ type: "heartbeat-timeout" as const });
-/** History ring capacity of a new metric (steps); it doubles from there while it fills. */
-const FIRST_RING = 16;
 
 /**
  * Device actor logic: exactly-once application of readings by device sequence number, per-metric
@@ -80,8 +78,9 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
       let m = state.names.indexOf(name);
       if (m < 0) {
         const model = currentModel();
-        // Room for the first 16 steps up front: no re-layout before the 68th reading.
-        m = addMetric(state, arena, model, settings.windowSize, Math.min(FIRST_RING, table.models[model]!.params.historyLength));
+        // Young rings (16 steps): no re-layout before the 68th reading, then one to full size.
+        const caps = ringCaps(table.models[model]!, 0, 0);
+        m = addMetric(state, arena, model, settings.windowSize, caps.h, caps.d);
         // A shared list (push would reserve room for 17 names in every actor).
         state.names = table.withName(state.names, name);
       }

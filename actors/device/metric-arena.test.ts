@@ -52,6 +52,30 @@ describe("metric arena", () => {
   });
 });
 
+describe("metric arena, empty slabs", () => {
+  it("gives a slab back once every block in it is free (not the one being filled)", () => {
+    const arena = new MetricArena();
+    const per = SLAB_UNITS / 1024;
+    const first = Array.from({ length: per }, () => {
+      const r = ref();
+      arena.alloc(r, 1024);
+      return r;
+    });
+    const second = ref();
+    arena.alloc(second, 1024); // opens slab 2
+    expect(arena.stats().slabs).toBe(2);
+    for (const r of first.slice(1)) arena.release(r);
+    expect(arena.stats()).toMatchObject({ slabs: 2, unitsFree: (per - 1) * 1024 });
+    arena.release(first[0]!);
+    expect(arena.stats()).toMatchObject({ slabs: 1, blocks: 1, unitsInUse: 1024, unitsFree: 0 });
+    arena.release(second); // the slab being filled stays
+    expect(arena.stats()).toMatchObject({ slabs: 1, blocks: 0, unitsFree: 1024 });
+    const again = ref();
+    arena.alloc(again, 1020); // same size class: the freed block
+    expect(arena.stats()).toMatchObject({ slabs: 1, blocks: 1, unitsFree: 0 });
+  });
+});
+
 describe("device actors sharing an arena", () => {
   const ctx = (): ActorContext<DeviceMsg> => ({
     self: { type: "device", id: "x" },

@@ -43,7 +43,9 @@ export interface ArenaStats {
 }
 
 export class MetricArena {
-  private readonly slabs: { readonly f64: Float64Array; readonly f32: Float32Array }[] = [];
+  /** Slabs by index; null once dropped (every block of it free again). */
+  private readonly slabs: ({ readonly f64: Float64Array; readonly f32: Float32Array; live: number } | null)[] = [];
+  private liveSlabs = 0;
   private readonly slabIndex = new Map<Float64Array, number>();
   /** Free blocks per size class, as slab · SLAB_UNITS + base. */
   private readonly free = new Map<number, number[]>();
@@ -71,6 +73,7 @@ export class MetricArena {
     if (list !== undefined && list.length > 0) {
       const at = list.pop()!;
       const slab = this.slabs[Math.floor(at / SLAB_UNITS)]!;
+      slab.live += size;
       ref.f64 = slab.f64;
       ref.f32 = slab.f32;
       ref.base = at % SLAB_UNITS;
@@ -82,12 +85,14 @@ export class MetricArena {
     if (this.top + size > SLAB_UNITS) {
       // The tail of the full slab is left unused (< MAX_POOLED slots, once per slab).
       const buf = new ArrayBuffer(SLAB_UNITS * 8);
-      const slab = { f64: new Float64Array(buf), f32: new Float32Array(buf) };
+      const slab = { f64: new Float64Array(buf), f32: new Float32Array(buf), live: 0 };
       this.slabIndex.set(slab.f64, this.slabs.length);
       this.slabs.push(slab);
+      this.liveSlabs++;
       this.top = 0;
     }
     const slab = this.slabs[this.slabs.length - 1]!;
+    slab.live += size;
     ref.f64 = slab.f64;
     ref.f32 = slab.f32;
     ref.base = this.top;
@@ -112,9 +117,33 @@ export class MetricArena {
     if (list === undefined) this.free.set(units, (list = []));
     list.push(slab * SLAB_UNITS + base);
     this.unitsFree += units;
+    const s = this.slabs[slab]!;
+    s.live -= units;
+    if (s.live === 0 && slab !== this.slabs.length - 1) this.dropSlab(slab);
+  }
+
+  /**
+   * Gives an empty slab back (to the garbage collector): actors allocated together tend to grow or
+   * passivate together, so their old blocks free whole slabs. Its free-list entries go with it.
+   */
+  private dropSlab(slab: number): void {
+    const from = slab * SLAB_UNITS;
+    const to = from + SLAB_UNITS;
+    for (const [size, list] of this.free) {
+      let w = 0;
+      for (let r = 0; r < list.length; r++) {
+        const at = list[r]!;
+        if (at >= from && at < to) this.unitsFree -= size;
+        else list[w++] = at;
+      }
+      list.length = w;
+    }
+    this.slabIndex.delete(this.slabs[slab]!.f64);
+    this.slabs[slab] = null;
+    this.liveSlabs--;
   }
 
   stats(): ArenaStats {
-    return { slabs: this.slabs.length, blocks: this.blocks, unitsInUse: this.unitsInUse, unitsFree: this.unitsFree };
+    return { slabs: this.liveSlabs, blocks: this.blocks, unitsInUse: this.unitsInUse, unitsFree: this.unitsFree };
   }
 }

@@ -10,9 +10,10 @@
  * detector kernel.ts), then, in the f32 view, the rolling windows and each metric's history ring
  * and distance ring. Window values are stored as float32 (as the detector's history already is:
  * sensor readings rarely carry more than 7 significant digits, and the rows written keep the
- * readings' own values); the running sums are float64 over the stored values. The rings grow on demand (doubling from 16 up to the detector's
- * lengths) while they fill, so a young metric does not pay for 340 + 157 floats it cannot use yet;
- * the rolling window (64 samples by default) is allocated whole. Pure data and functions, no I/O.
+ * readings' own values); the running sums are float64 over the stored values. A young metric's
+ * rings hold its first 16 steps (no distances); when it needs more they grow once to the
+ * detector's full lengths (`ringCaps`), so a young metric does not pay for 340 + 157 floats it
+ * cannot use yet. The rolling window (64 samples) is allocated whole. Pure data and functions.
  */
 import { detectorUpdate, initScalars, ringNeeds, SCALAR_SLOTS } from "../detector/index.js";
 import type { DetectorModel } from "../detector/index.js";
@@ -135,25 +136,30 @@ export function addMetric(a: MetricArrays, arena: MetricArena, modelIndex: numbe
   return i;
 }
 
-/** The next capacity of a ring that must hold `need` values (≤ `max`): doubling from 16. */
-function grown(need: number, cap: number, max: number): number {
-  let c = Math.max(16, cap * 2);
-  while (c < need) c *= 2;
-  return Math.min(c, max);
+/** History ring capacity of a young metric (its first 16 steps: 64 readings at the default downsampling). */
+export const YOUNG_RING = 16;
+
+/**
+ * Ring capacities for metric parts holding `hist` / `dists` values: young (`YOUNG_RING`, no
+ * distances) while they fit, else the detector's full lengths. Two sizes only, so a metric moves
+ * once in its life (young → grown), and the arena sees two block sizes per metric count, which
+ * its free lists reuse (many intermediate sizes would leave holes no one reuses: ADR 0008).
+ */
+export function ringCaps(m: DetectorModel, hist: number, dists: number): { readonly h: number; readonly d: number } {
+  const young = Math.min(YOUNG_RING, m.params.historyLength);
+  return hist <= young && dists === 0 ? { h: young, d: 0 } : { h: m.params.historyLength, d: m.params.distanceMemory };
 }
 
-/** Grows metric i's rings when the next point needs more room (rare: a few times per metric). */
+/** Grows metric i's rings to full size when the next point needs more room (once per metric). */
 function ensureRings(a: MetricArrays, arena: MetricArena, i: number, m: DetectorModel): void {
   const o = a.base + i * MH;
   const need = ringNeeds(m.params, a.f64, o + H_DET);
   if (need === 0) return;
   const h = Math.floor(need / 1024);
   const d = need % 1024;
-  const hcap = a.f64[o + H_HCAP]!;
-  const dcap = a.f64[o + H_DCAP]!;
-  if (h <= hcap && d <= dcap) return;
+  if (h <= a.f64[o + H_HCAP]! && d <= a.f64[o + H_DCAP]!) return;
   const caps = capsOf(a);
-  caps[i] = { w: caps[i]!.w, h: h <= hcap ? hcap : grown(h, hcap, m.params.historyLength), d: d <= dcap ? dcap : grown(d, dcap, m.params.distanceMemory) };
+  caps[i] = { w: caps[i]!.w, h: m.params.historyLength, d: m.params.distanceMemory };
   relayout(a, arena, caps);
 }
 
