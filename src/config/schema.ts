@@ -130,6 +130,8 @@ const runtimeSchema = z
   .strictObject({
     host: z.enum(["workers", "inline"]).default("workers"),
     workers: z.int().min(0).default(0),
+    /** Young generation of each worker thread's V8 heap, MiB (0 = V8's default). See WorkerPoolHostOptions. */
+    youngGenerationMb: z.int().min(0).max(1024).default(64),
     fetchBatch: posInt().default(500),
     maxAckPending: posInt().default(20000),
     mailboxCapacity: posInt().default(256),

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ReadingSchema } from "../gen/shoal/v1/reading_pb.js";
+import type { Reading } from "../ports/reading.js";
 import { decodeReadingWire, encodeReadingWire } from "./reading-wire.js";
 
 const arbReading = fc.record(
@@ -14,6 +15,44 @@ const arbReading = fc.record(
   },
   { requiredKeys: ["deviceId", "seq", "tsMs", "metrics"] },
 );
+
+/**
+ * Anything protobuf-es can encode as a Reading: any Unicode in names and ids (short and past the
+ * 64-byte fast path), the empty string, metric names that collide in the decoder's name cache.
+ */
+const arbUnicode = fc.oneof(fc.string({ unit: "grapheme", maxLength: 24 }), fc.string({ unit: "binary", maxLength: 80 }), fc.string({ maxLength: 70 }));
+const arbAnyReading = fc.record({
+  deviceId: arbUnicode,
+  seq: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  tsMs: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  metrics: fc.dictionary(fc.oneof(arbUnicode, fc.constantFrom("temp", "humidity", "a", "b", "c")), fc.double(), { maxKeys: 8 }),
+  log: fc.option(arbUnicode, { nil: undefined }),
+});
+
+type Decoded = { ok: true; value: Reading } | { ok: false };
+
+/** protobuf-es's decoding of `bytes` in the domain shape (the reference). */
+function reference(bytes: Uint8Array): Decoded {
+  try {
+    const m = fromBinary(ReadingSchema, bytes);
+    const value: Reading = { deviceId: m.deviceId, seq: Number(m.seq), tsMs: Number(m.tsMs), metrics: { ...m.metrics } };
+    return { ok: true, value: m.log === undefined ? value : { ...value, log: m.log } };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function ours(bytes: Uint8Array): Decoded {
+  try {
+    return { ok: true, value: decodeReadingWire(bytes) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function toProto(r: { deviceId: string; seq: number; tsMs: number; metrics: Record<string, number>; log?: string | undefined }): Uint8Array {
+  return toBinary(ReadingSchema, create(ReadingSchema, { deviceId: r.deviceId, seq: BigInt(r.seq), tsMs: BigInt(r.tsMs), metrics: r.metrics, log: r.log }));
+}
 
 describe("hand-written Reading wire codec", () => {
   it("decodes what protobuf-es encodes and protobuf-es decodes what it encodes (property)", () => {
@@ -29,6 +68,54 @@ describe("hand-written Reading wire codec", () => {
         expect(back.metrics).toEqual(r.metrics);
         expect(back.log).toBe(r.log);
       }),
+    );
+  });
+
+  it("agrees with protobuf-es on any Reading, non-ASCII and long strings included (property)", () => {
+    fc.assert(
+      fc.property(arbAnyReading, (r) => {
+        const bytes = toProto(r);
+        const ref = reference(bytes);
+        expect(ref.ok).toBe(true);
+        expect(ours(bytes)).toEqual(ref);
+        // Decoded twice in a row (the second time from the metric-name cache): the same reading.
+        expect(ours(bytes)).toEqual(ref);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("agrees with protobuf-es on every truncation: a cut inside a field throws, never a partial reading (property)", () => {
+    fc.assert(
+      fc.property(arbAnyReading, (r) => {
+        const bytes = toProto(r);
+        for (let cut = 0; cut < bytes.length; cut++) {
+          const prefix = bytes.subarray(0, cut);
+          // A cut at a field boundary is a valid shorter message (both decode it alike); any other
+          // cut must throw in both.
+          expect(ours(prefix)).toEqual(reference(prefix));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("never accepts garbled bytes protobuf-es rejects, and whatever it accepts, protobuf-es decodes alike (property)", () => {
+    const garbled = fc
+      .tuple(arbAnyReading, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }))
+      .map(([r, edits]) => {
+        const bytes = toProto(r).slice();
+        for (const [i, v] of edits) if (bytes.length > 0) bytes[i % bytes.length] = v;
+        return bytes;
+      });
+    fc.assert(
+      fc.property(fc.oneof(garbled, fc.uint8Array({ maxLength: 64 })), (bytes) => {
+        // One direction only: on some garbage protobuf-es reads a known field whatever its wire
+        // type (or reads an unknown field of a map entry as a tag) and may then succeed; ours throws.
+        const mine = ours(bytes);
+        if (mine.ok) expect(mine).toEqual(reference(bytes));
+      }),
+      { numRuns: 2000 },
     );
   });
 
@@ -50,5 +137,20 @@ describe("hand-written Reading wire codec", () => {
     expect(threw).toBeGreaterThan(good.length / 2);
     expect(() => decodeReadingWire(new Uint8Array([0x0a, 0x05, 0x61]))).toThrow(/truncated/);
     expect(() => decodeReadingWire(new Uint8Array([0x0f]))).toThrow(/wire type 7/);
+    expect(() => decodeReadingWire(new Uint8Array([0x05, 1, 2, 3, 4]))).toThrow(/field number 0/);
+    expect(() => decodeReadingWire(new Uint8Array([0x08, 0x01]))).toThrow(/field 1 has wire type 0/);
+    expect(() => decodeReadingWire(new Uint8Array([0x22, 0x02, 0x08, 0x01]))).toThrow(/unexpected field 1 \(wire type 0\) in a metrics entry/);
+    expect(() => decodeReadingWire(new Uint8Array([0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]))).toThrow(/seq is not a non-negative safe integer/);
+    expect(() => decodeReadingWire(new Uint8Array([0x8a, 0x80, 0x80, 0x80, 0x80, 0x01]))).toThrow(/overflows uint32/);
+    // Invalid UTF-8 in a string field (a lone continuation byte) throws, as in protobuf-es.
+    expect(() => decodeReadingWire(new Uint8Array([0x0a, 0x02, 0xc3, 0x28]))).toThrow();
+    expect(() => decodeReadingWire(new Uint8Array([0x22, 0x04, 0x0a, 0x02, 0xff, 0x61]))).toThrow();
+  });
+
+  it("decodes non-ASCII and long names exactly", () => {
+    for (const deviceId of ["Ünïcødé-🌡", "x".repeat(16), "y".repeat(17), "z".repeat(64), "w".repeat(65), "é".repeat(40)]) {
+      const r = { deviceId, seq: 1, tsMs: 2, metrics: { [deviceId]: 3, temp: 4 }, log: deviceId };
+      expect(decodeReadingWire(encodeReadingWire(r))).toEqual(r);
+    }
   });
 });

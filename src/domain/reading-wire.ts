@@ -11,7 +11,7 @@ import type { Reading } from "../ports/reading.js";
  */
 
 const utf8Enc = new TextEncoder();
-const utf8Dec = new TextDecoder();
+const utf8Dec = new TextDecoder("utf-8", { fatal: true });
 
 // TextEncoder/TextDecoder cost about a microsecond per call for short strings; device ids and
 // metric names are short ASCII, so they take a plain loop.
@@ -27,14 +27,69 @@ function encodeStr(s: string): Uint8Array {
   return out;
 }
 
+/**
+ * A short ASCII string from bytes in one allocation (building it by `+=` allocates one
+ * intermediate string per character; `String.fromCharCode.apply` over a subarray and Buffer's
+ * latin1Slice measured slower for ids of 4–16 characters).
+ */
+function asciiStr(b: Uint8Array, s: number, e: number): string {
+  switch (e - s) {
+    case 0: return "";
+    case 1: return String.fromCharCode(b[s]!);
+    case 2: return String.fromCharCode(b[s]!, b[s + 1]!);
+    case 3: return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!);
+    case 4: return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!);
+    case 5: return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!);
+    case 6: return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!);
+    case 7: return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!);
+    case 8: return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!);
+    case 9: return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!);
+    case 10: return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!);
+    case 11: return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!);
+    case 12: return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!);
+    case 13: return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!, b[s + 12]!);
+    case 14: return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!, b[s + 12]!, b[s + 13]!);
+    case 15: return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!, b[s + 12]!, b[s + 13]!, b[s + 14]!);
+    case 16: return String.fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!, b[s + 12]!, b[s + 13]!, b[s + 14]!, b[s + 15]!);
+  }
+  let out = "";
+  for (let i = s; i < e; i++) out += String.fromCharCode(b[i]!);
+  return out;
+}
+
+/** A UTF-8 string field; invalid UTF-8 throws (as protobuf-es does for proto3 strings). */
 function decodeStr(b: Uint8Array, s: number, e: number): string {
   if (e - s > 64) return utf8Dec.decode(b.subarray(s, e));
-  let out = "";
+  for (let i = s; i < e; i++) if (b[i]! > 0x7f) return utf8Dec.decode(b.subarray(s, e));
+  return asciiStr(b, s, e);
+}
+
+// Metric names repeat reading after reading: a direct-mapped cache (FNV-1a of the bytes, checked
+// byte by byte on a hit) returns the same string each time, so decoding a name allocates nothing
+// and the string's hash and internalization (it becomes a property key) are computed once. Device
+// ids are not cached: there are more of them than any small cache holds, and a thrashing cache
+// costs more than it saves (measured with 10k devices).
+const KEY_CACHE_SIZE = 256;
+const keyCache: string[] = new Array<string>(KEY_CACHE_SIZE).fill("");
+
+function decodeKey(b: Uint8Array, s: number, e: number): string {
+  const n = e - s;
+  if (n > 64) return utf8Dec.decode(b.subarray(s, e));
+  let h = 0x811c9dc5;
   for (let i = s; i < e; i++) {
     const c = b[i]!;
     if (c > 0x7f) return utf8Dec.decode(b.subarray(s, e));
-    out += String.fromCharCode(c);
+    h = Math.imul(h ^ c, 0x01000193);
   }
+  const slot = (h ^ (h >>> 15)) & (KEY_CACHE_SIZE - 1);
+  const hit = keyCache[slot]!;
+  if (hit.length === n) {
+    let i = 0;
+    while (i < n && hit.charCodeAt(i) === b[s + i]) i++;
+    if (i === n) return hit;
+  }
+  const out = asciiStr(b, s, e);
+  keyCache[slot] = out;
   return out;
 }
 
@@ -122,14 +177,56 @@ function skipField(wt: number): void {
   if (pos > lim) throw new RangeError("truncated field");
 }
 
+// Doubles are read by copying their 8 bytes into a scratch Float64Array (a DataView per value
+// was an allocation per metric). Wire doubles are little-endian; on a big-endian host the bytes go
+// in reversed.
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+
 function readDouble(): number {
-  if (pos + 8 > lim) throw new RangeError("truncated double");
-  const v = new DataView(buf.buffer, buf.byteOffset + pos, 8).getFloat64(0, true);
-  pos += 8;
+  const p = pos;
+  if (p + 8 > lim) throw new RangeError("truncated double");
+  const b = buf;
+  const d = f64Bytes;
+  if (LITTLE_ENDIAN) {
+    d[0] = b[p]!;
+    d[1] = b[p + 1]!;
+    d[2] = b[p + 2]!;
+    d[3] = b[p + 3]!;
+    d[4] = b[p + 4]!;
+    d[5] = b[p + 5]!;
+    d[6] = b[p + 6]!;
+    d[7] = b[p + 7]!;
+  } else {
+    for (let i = 0; i < 8; i++) d[7 - i] = b[p + i]!;
+  }
+  pos = p + 8;
+  return f64[0]!;
+}
+
+/** A field tag: a varint of at most 32 bits with a field number above 0 (as protobuf-es reads it). */
+function readTag(): number {
+  const start = pos;
+  const tag = readVarint();
+  if (pos - start > 5 || tag > 0xffffffff) throw new RangeError("illegal tag: varint overflows uint32");
+  if (tag < 8) throw new RangeError(`illegal tag: field number 0 (wire type ${tag & 7})`);
+  return tag;
+}
+
+/** A uint64/int64 field that must hold a non-negative safe integer (seq, ts_ms). */
+function readSafeInt(field: string): number {
+  const v = readVarint();
+  if (v > Number.MAX_SAFE_INTEGER) throw new RangeError(`${field} is not a non-negative safe integer`);
   return v;
 }
 
-/** Decode a journal Reading. Throws on malformed bytes (never returns a partial reading). */
+/**
+ * Decode a journal Reading. Throws on malformed bytes (never returns a partial reading): truncation,
+ * invalid UTF-8, a known field with the wrong wire type, field number 0, an unknown field inside a
+ * map entry, seq or ts_ms beyond 2^53 - 1. Whatever it returns, protobuf-es decodes the same
+ * (property-tested); on bytes protobuf-es accepts only by reinterpreting them it may be stricter.
+ */
 export function decodeReadingWire(b: Uint8Array): Reading {
   buf = b;
   pos = 0;
@@ -140,13 +237,13 @@ export function decodeReadingWire(b: Uint8Array): Reading {
   let log: string | undefined;
   const metrics: Record<string, number> = {};
   while (pos < lim) {
-    const tag = readVarint();
+    const tag = readTag();
     if (tag === 0x0a) {
       const e = readLength();
       deviceId = decodeStr(b, pos, e);
       pos = e;
-    } else if (tag === 0x10) seq = readVarint();
-    else if (tag === 0x18) tsMs = readVarint();
+    } else if (tag === 0x10) seq = readSafeInt("seq");
+    else if (tag === 0x18) tsMs = readSafeInt("ts_ms");
     else if (tag === 0x22) {
       const e = readLength();
       const outer = lim;
@@ -154,22 +251,25 @@ export function decodeReadingWire(b: Uint8Array): Reading {
       let key = "";
       let value = 0;
       while (pos < e) {
-        const t = readVarint();
+        const t = readTag();
         if (t === 0x0a) {
           const ke = readLength();
-          key = decodeStr(b, pos, ke);
+          key = decodeKey(b, pos, ke);
           pos = ke;
         } else if (t === 0x11) value = readDouble();
-        else skipField(t & 7);
+        else throw new RangeError(`unexpected field ${Math.floor(t / 8)} (wire type ${t & 7}) in a metrics entry`);
       }
       lim = outer;
-      if (pos !== e) throw new RangeError("map entry overruns its length");
       metrics[key] = value;
     } else if (tag === 0x2a) {
       const e = readLength();
       log = decodeStr(b, pos, e);
       pos = e;
-    } else skipField(tag & 7);
+    } else {
+      const no = Math.floor(tag / 8);
+      if (no <= 5) throw new RangeError(`field ${no} has wire type ${tag & 7}`);
+      skipField(tag & 7);
+    }
   }
   buf = EMPTY;
   return log === undefined ? { deviceId, seq, tsMs, metrics } : { deviceId, seq, tsMs, metrics, log };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ActorHost, BatchEffects } from "../ports/actor-host.js";
 import type { EventPublisher, JournalBatch, PartitionSource } from "../ports/journal.js";
-import type { RowSink, RowsByTable } from "../ports/row-sink.js";
+import { rowBatchOf, type RowSink, type RowsByTable } from "../ports/row-sink.js";
 import { encodeReading } from "../domain/reading-codec.js";
 import { ShoalError } from "../errors/shoal-error.js";
 import { PartitionPump } from "./partition-pump.js";
@@ -33,7 +33,7 @@ function fakeSource(batches: number, size: number) {
 
 const host: ActorHost = {
   async deliver(batch) {
-    const fx: BatchEffects = { rows: new Map([["readings", batch.map((e) => ({ seq: e.streamSeq }))]]), events: [], calls: [], deadLetters: [] };
+    const fx: BatchEffects = { rows: new Map([["readings", rowBatchOf(batch.map((e) => ({ seq: e.streamSeq })))]]), events: [], calls: [], deadLetters: [] };
     return fx;
   },
   async close() {},

@@ -1,4 +1,4 @@
-import type { Row } from "./row-sink.js";
+import type { RowBatch } from "./row-sink.js";
 
 /** One message for one actor, as it came off the journal. */
 export interface Envelope {
@@ -57,8 +57,12 @@ export interface JournalEffects extends BatchEffects {
 
 /** Effects of processing one delivered batch, committed by the caller (I/O happens outside the host). */
 export interface BatchEffects {
-  /** Rows by table; the caller makes them durable before acknowledging the batch upstream. */
-  readonly rows: Map<string, Row[]>;
+  /**
+   * Rows by table; the caller makes them durable before acknowledging the batch upstream. A
+   * worker-thread host returns them serialised (JSONEachRow text made in the worker), an
+   * in-thread host as objects; `RowBatch.length` is the exact row count either way.
+   */
+  readonly rows: Map<string, RowBatch>;
   readonly events: OutEvent[];
   readonly calls: OutCall[];
   readonly deadLetters: OutDeadLetter[];

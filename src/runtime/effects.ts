@@ -1,6 +1,6 @@
 import type { ActorAddress } from "../ports/actor.js";
 import type { BatchEffects, Envelope, OutCall, OutDeadLetter, OutEvent } from "../ports/actor-host.js";
-import type { Row } from "../ports/row-sink.js";
+import { concatRows, rowBatchOf, serialiseRows, type Row, type RowBatch } from "../ports/row-sink.js";
 
 /** A message for an actor hosted by another shard; the host routes it. */
 export interface OutSend {
@@ -8,8 +8,11 @@ export interface OutSend {
   readonly msg: { readonly type: string };
 }
 
-/** Effects accumulated for one batch (BatchEffects + cross-shard sends). */
-export class EffectsAcc implements BatchEffects {
+/**
+ * Effects accumulated by a shard for one batch: row objects by table, plus cross-shard sends. The
+ * host turns them into BatchEffects (`shardEffects`) when the batch is done.
+ */
+export class EffectsAcc {
   readonly rows = new Map<string, Row[]>();
   readonly events: OutEvent[] = [];
   readonly calls: OutCall[] = [];
@@ -21,6 +24,21 @@ export class EffectsAcc implements BatchEffects {
   }
 }
 
+/** BatchEffects of a shard plus the cross-shard sends its turns made (a worker's reply). */
+export interface ShardEffects extends BatchEffects {
+  readonly sends: OutSend[];
+}
+
+/**
+ * The effects of a finished batch in port form. `serialise`: rows become JSONEachRow text here
+ * (in a worker thread, so the main thread only passes text on); else they stay objects.
+ */
+export function shardEffects(acc: EffectsAcc, serialise: boolean): ShardEffects {
+  const rows = new Map<string, RowBatch>();
+  for (const [table, objects] of acc.rows) rows.set(table, serialise ? serialiseRows(objects) : rowBatchOf(objects));
+  return { rows, events: acc.events, calls: acc.calls, deadLetters: acc.deadLetters, sends: acc.sends };
+}
+
 /** Plain BatchEffects, empty. */
 export function emptyEffects(): BatchEffects {
   return { rows: new Map(), events: [], calls: [], deadLetters: [] };
@@ -30,8 +48,7 @@ export function emptyEffects(): BatchEffects {
 export function mergeEffects(dst: BatchEffects, src: BatchEffects): void {
   for (const [table, rows] of src.rows) {
     const d = dst.rows.get(table);
-    if (d === undefined) dst.rows.set(table, rows.slice());
-    else for (const r of rows) d.push(r);
+    dst.rows.set(table, d === undefined ? rows : concatRows(d, rows));
   }
   for (const e of src.events) dst.events.push(e);
   for (const c of src.calls) dst.calls.push(c);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BatchEffects, Envelope } from "../ports/actor-host.js";
+import { rowObjects } from "../ports/row-sink.js";
 import { createSimClock } from "./clocks.js";
 import { createInlineHost, type InlineHostOptions } from "./inline-host.js";
 import { partitionFor } from "./partition.js";
@@ -39,7 +40,7 @@ describe("inline host", () => {
     const fx = await host.deliver([add("a", 1), add("b", 1), add("a", 2), add("a", 3), add("b", 2)]);
     expect(state("a")!.log).toEqual([1, 2, 3]);
     expect(state("b")!.log).toEqual([1, 2]);
-    expect(fx.rows.get("counts")!.filter((r) => r.id === "a").map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(rowObjects(fx.rows.get("counts")).filter((r) => r.id === "a").map((r) => r.seq)).toEqual([1, 2, 3]);
     await host.close();
   });
 
@@ -241,7 +242,7 @@ describe("inline host", () => {
     await host.resetPartition(p);
     expect(state("a")).toBeUndefined();
     const fx = await host.deliver(b3); // redelivery is applied again, with its effects
-    expect(fx.rows.get("counts")!.map((r) => r.seq)).toEqual([3]);
+    expect(rowObjects(fx.rows.get("counts")).map((r) => r.seq)).toEqual([3]);
     expect(state("a")!.total).toBe(111);
     expect(state("a")!.log).toEqual([1, 2, 3]);
     await host.close();

@@ -5,7 +5,7 @@ import type { MetricsRegistry } from "../ports/metrics.js";
 import type { SnapshotStore } from "../ports/snapshot-store.js";
 import type { AnyLogic } from "./actor-cell.js";
 import { createSystemClock } from "./clocks.js";
-import { type EffectsAcc, mergeEffects, toColumns, type Columns } from "./effects.js";
+import { type EffectsAcc, mergeEffects, shardEffects, toColumns, type Columns } from "./effects.js";
 import { HostClosedError, RecoveryError, RuntimeOptionsError } from "./errors.js";
 import { resolveRuntimeOptions, type RuntimeOptions } from "./options.js";
 import { partitionFor } from "./partition.js";
@@ -99,9 +99,10 @@ export function createInlineHost(opts: InlineHostOptions): InlineHost {
       scheduleFlush();
     }
     if (effects === null) return;
-    if (opts.onEffects !== undefined) opts.onEffects(effects);
-    else if (carried === null) carried = effects;
-    else mergeEffects(carried, effects);
+    const fx = shardEffects(effects, false);
+    if (opts.onEffects !== undefined) opts.onEffects(fx);
+    else if (carried === null) carried = fx;
+    else mergeEffects(carried, fx);
   }
 
   function scheduleFlush(): void {
@@ -146,16 +147,18 @@ export function createInlineHost(opts: InlineHostOptions): InlineHost {
     }
   }
 
-  function finish(acc: EffectsAcc | BatchEffects): BatchEffects {
+  // Rows stay objects: nothing crosses a thread, and the sink serialises them once.
+  function finish(acc: EffectsAcc): BatchEffects {
     if (--inflight === 0 && idle !== null) idle();
     drainBackground();
+    const fx = shardEffects(acc, false);
     if (carried !== null) {
       const out = carried;
       carried = null;
-      mergeEffects(out, acc);
+      mergeEffects(out, fx);
       return out;
     }
-    return acc;
+    return fx;
   }
 
   return {

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ActorLogic } from "../ports/actor.js";
 import type { Envelope } from "../ports/actor-host.js";
+import { rowObjects } from "../ports/row-sink.js";
 import { createSimClock } from "./clocks.js";
 import { createInlineHost, type InlineHost } from "./inline-host.js";
 import { MemoryJournal } from "./testing/memory-journal.js";
@@ -64,7 +65,7 @@ describe("runtime properties (simulated clock)", () => {
           const all = pending.map((b) =>
             host.deliver(b).then((fx) => {
               finished++;
-              for (const r of (fx.rows.get("counts") ?? []) as { id: string; seq: number }[]) rows.set(r.id, [...(rows.get(r.id) ?? []), r.seq]);
+              for (const r of rowObjects(fx.rows.get("counts")) as { id: string; seq: number }[]) rows.set(r.id, [...(rows.get(r.id) ?? []), r.seq]);
               return fx;
             }),
           );
@@ -129,7 +130,7 @@ describe("runtime properties (simulated clock)", () => {
                 await host.resetPartition(p);
                 continue;
               }
-              for (const r of (fx.rows.get("counts") ?? []) as { id: string; seq: number; total: number }[]) sink.set(`${r.id}:${r.seq}`, r.total);
+              for (const r of rowObjects(fx.rows.get("counts")) as { id: string; seq: number; total: number }[]) sink.set(`${r.id}:${r.seq}`, r.total);
               ackFloor.set(p, batch[0]!.streamSeq);
               host.committed(p, batch[0]!.streamSeq);
               break;

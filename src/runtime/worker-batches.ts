@@ -1,5 +1,5 @@
 import type { BatchEffects, Envelope } from "../ports/actor-host.js";
-import { emptyEffects, mergeEffects, toColumns, type Columns, type EffectsAcc, type OutSend } from "./effects.js";
+import { emptyEffects, mergeEffects, toColumns, type Columns, type OutSend, type ShardEffects } from "./effects.js";
 import { workerFor } from "./partition.js";
 import type { Slot } from "./worker-slot.js";
 
@@ -33,12 +33,11 @@ export function splitByWorker(batch: readonly Envelope[], slots: readonly Slot[]
 }
 
 /** Merge the effects of several workers' replies, cross-worker sends included. */
-export function mergeReplies(results: readonly BatchEffects[]): EffectsAcc {
-  const out = emptyEffects() as EffectsAcc;
-  (out as { sends: OutSend[] }).sends = [];
+export function mergeReplies(results: readonly BatchEffects[]): ShardEffects {
+  const out: ShardEffects = { ...emptyEffects(), sends: [] };
   for (const r of results) {
     mergeEffects(out, r);
-    for (const s of (r as EffectsAcc).sends ?? []) out.sends.push(s);
+    for (const s of (r as Partial<ShardEffects>).sends ?? []) out.sends.push(s);
   }
   return out;
 }
@@ -52,9 +51,9 @@ export async function routeSends(
   out: BatchEffects,
   maxRounds: number,
   partitionOf: (actorType: string, actorId: string) => number,
-  deliver: (envs: readonly Envelope[]) => Promise<EffectsAcc[]>,
+  deliver: (envs: readonly Envelope[]) => Promise<ShardEffects[]>,
 ): Promise<void> {
-  let sends = (out as Partial<EffectsAcc>).sends ?? [];
+  let sends = (out as Partial<ShardEffects>).sends ?? [];
   for (let round = 0; sends.length > 0; round++) {
     if (round >= maxRounds) {
       for (const s of sends) {
@@ -72,5 +71,5 @@ export async function routeSends(
     }
     sends = next;
   }
-  if ((out as Partial<EffectsAcc>).sends !== undefined) (out as unknown as { sends: OutSend[] }).sends = [];
+  if ((out as Partial<ShardEffects>).sends !== undefined) (out as unknown as { sends: OutSend[] }).sends = [];
 }

@@ -2,7 +2,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { ActorSnapshot } from "../ports/snapshot-store.js";
 import type { AnyLogic } from "./actor-cell.js";
 import { createSystemClock } from "./clocks.js";
-import type { EffectsAcc } from "./effects.js";
+import { shardEffects, type EffectsAcc } from "./effects.js";
 import { fromWireError, toWireError } from "./errors.js";
 import { decodeJournal, unpackJournal, type JournalDecoder } from "./journal-batch.js";
 import { partitionFor, workerFor } from "./partition.js";
@@ -69,13 +69,14 @@ async function main(): Promise<void> {
     bgQueued = false;
     const { effects, snapshots } = core.takeBackground();
     if (effects === null && snapshots.length === 0) return;
-    post({ t: "bg", bg: { effects, snapshots, lowWater: snapshots.length > 0 ? core.lowWater() : [] } });
+    post({ t: "bg", bg: { effects: effects === null ? null : shardEffects(effects, true), snapshots, lowWater: snapshots.length > 0 ? core.lowWater() : [] } });
   }
 
-  // Replies go after any background output they depend on (snapshots before "done").
+  // Replies go after any background output they depend on (snapshots before "done"). Rows are
+  // serialised here, on the worker's core: the main thread passes the text on to the sink.
   const done = (requestId: number, effects?: EffectsAcc): void => {
     flushBg();
-    post({ t: "done", requestId, effects });
+    post({ t: "done", requestId, effects: effects === undefined ? undefined : shardEffects(effects, true) });
   };
 
   port.on("message", (m: ToWorker) => {
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
           const { cols, corrupt } = decodeJournal(m.packed.partition, unpackJournal(m.packed), decode);
           core.submit(cols, false, (acc) => {
             flushBg();
-            post({ t: "done", requestId: m.requestId, effects: acc, corrupt });
+            post({ t: "done", requestId: m.requestId, effects: shardEffects(acc, true), corrupt });
           });
           return;
         }

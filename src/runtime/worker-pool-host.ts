@@ -5,7 +5,7 @@ import type { JournalReader } from "../ports/journal-reader.js";
 import type { MetricsRegistry } from "../ports/metrics.js";
 import type { SnapshotStore } from "../ports/snapshot-store.js";
 import { createSystemClock } from "./clocks.js";
-import { emptyEffects, mergeEffects, toColumns, type Columns, type EffectsAcc } from "./effects.js";
+import { emptyEffects, mergeEffects, toColumns, type Columns, type ShardEffects } from "./effects.js";
 import { HostClosedError, RecoveryError, RuntimeOptionsError, checkInt, toWireError } from "./errors.js";
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from "./options.js";
 import { partitionFor, workerFor } from "./partition.js";
@@ -45,7 +45,22 @@ export interface WorkerPoolHostOptions extends RuntimeOptions {
   readonly maxSendRounds?: number;
   /** Journal decoder loaded in every worker; required by `deliverJournal`. */
   readonly decoder?: DecoderSpec;
+  /**
+   * Young-generation size of each worker's V8 heap in MiB (`resourceLimits.maxYoungGenerationSizeMb`).
+   * Most of what a batch allocates (decoded readings, envelopes, rows) dies young; a larger young
+   * generation means fewer scavenges and less of it promoted and collected later by mark-sweep.
+   * Costs up to this much memory per worker. 0 = V8's default. Default DEFAULT_YOUNG_GENERATION_MB.
+   */
+  readonly youngGenerationMb?: number;
 }
+
+/**
+ * Default `youngGenerationMb`. V8's own default for a worker is 48 (a new space of at most 32 MiB);
+ * 64 lets the new space grow to 64 MiB, i.e. up to 32 MiB more per worker. Measured on the journal
+ * path (device actor, 2 workers on 2 busy cores, interleaved runs): 16 was slower, 64 best or equal
+ * (+11 % readings/s and CPU per reading in the cleanest run), 128/256 not better; noise ~±15 %.
+ */
+export const DEFAULT_YOUNG_GENERATION_MB = 64;
 
 /**
  * RuntimeHost on N worker threads. Partition p lives on worker p % N (pinned); a delivered batch
@@ -72,7 +87,7 @@ export class WorkerPoolHost implements RuntimeHost {
   private readonly gate = new DeliveryGate();
   private readonly configs = new Map<string, LogicConfig>();
   /** Delivers one round of cross-worker sends (see routeSends). */
-  private readonly deliverSends = (envs: readonly Envelope[]): Promise<EffectsAcc[]> =>
+  private readonly deliverSends = (envs: readonly Envelope[]): Promise<ShardEffects[]> =>
     Promise.all(splitByWorker(envs, this.slots, this.n).map(([slot, cols]) => this.deliverTo(slot, cols, false)));
 
   private constructor(
@@ -87,6 +102,7 @@ export class WorkerPoolHost implements RuntimeHost {
     this.channel = new WorkerChannel({
       tsLoader: opts.tsLoader,
       execArgv: opts.execArgv,
+      youngGenerationMb: opts.youngGenerationMb ?? DEFAULT_YOUNG_GENERATION_MB,
       init: (slot) => ({ index: slot.index, workers: this.n, logics: this.opts.logics, options: this.o, configs: [...this.configs.values()], ...(this.opts.decoder ? { decoder: this.opts.decoder } : {}) }),
       onBackground: (bg) => this.onBackground(bg),
       load: (keys) => this.writer.load(keys),
@@ -101,6 +117,7 @@ export class WorkerPoolHost implements RuntimeHost {
   static async create(opts: WorkerPoolHostOptions): Promise<WorkerPoolHost> {
     const o = resolveRuntimeOptions(opts);
     const n = checkInt("runtime.workers", opts.workers ?? availableParallelism(), 1);
+    if (opts.youngGenerationMb !== undefined) checkInt("runtime.youngGenerationMb", opts.youngGenerationMb, 0);
     if (opts.logics.length === 0) throw new RuntimeOptionsError("logics must name at least one actor logic module");
     const host = new WorkerPoolHost(opts, o, n);
     for (let i = 0; i < n; i++) host.slots.push(newSlot(i));
@@ -291,7 +308,7 @@ export class WorkerPoolHost implements RuntimeHost {
 
   // ---- batches -----------------------------------------------------------------------------------
 
-  private async deliverTo(slot: Slot, cols: Columns, replay: boolean): Promise<EffectsAcc> {
+  private async deliverTo(slot: Slot, cols: Columns, replay: boolean): Promise<ShardEffects> {
     const n = cols.ids.length;
     slot.inFlight += n;
     try {

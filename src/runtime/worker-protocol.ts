@@ -1,7 +1,7 @@
 import type { CorruptMessage, HostLimits, WorkerStats } from "../ports/actor-host.js";
 import type { PackedJournal } from "./journal-batch.js";
 import type { ActorSnapshot, SnapshotKey } from "../ports/snapshot-store.js";
-import type { Columns, EffectsAcc } from "./effects.js";
+import type { Columns, ShardEffects } from "./effects.js";
 import type { WireError } from "./errors.js";
 import type { ResolvedRuntimeOptions } from "./options.js";
 import type { SnapshotOut } from "./shard-types.js";
@@ -59,15 +59,16 @@ export type ToWorker =
 
 /** Background output of a worker: timer effects, snapshots, replay floors (in this order of use). */
 export interface Background {
-  readonly effects: EffectsAcc | null;
+  /** Rows serialised in the worker, as in replies. */
+  readonly effects: ShardEffects | null;
   readonly snapshots: SnapshotOut[];
   readonly lowWater: [number, number][];
 }
 
-/** Worker → main messages. */
+/** Worker → main messages. Effects carry their rows as JSONEachRow text made in the worker. */
 export type FromWorker =
   | { readonly t: "ready" }
-  | { readonly t: "done"; readonly requestId: number; readonly effects?: EffectsAcc; readonly stats?: WorkerStats; readonly corrupt?: CorruptMessage[] }
+  | { readonly t: "done"; readonly requestId: number; readonly effects?: ShardEffects; readonly stats?: WorkerStats; readonly corrupt?: CorruptMessage[] }
   | { readonly t: "failed"; readonly requestId: number; readonly error: WireError }
   | { readonly t: "bg"; readonly bg: Background }
   | { readonly t: "load"; readonly loadId: number; readonly keys: SnapshotKey[] }

@@ -3,12 +3,12 @@ import { dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { CorruptMessage, WorkerStats } from "../ports/actor-host.js";
 import type { ActorSnapshot, SnapshotKey } from "../ports/snapshot-store.js";
-import type { EffectsAcc } from "./effects.js";
+import type { ShardEffects } from "./effects.js";
 import { fromWireError, toWireError } from "./errors.js";
 import type { Background, FromWorker, ToWorker, WorkerInit } from "./worker-protocol.js";
 
 /** A worker's reply to one command. */
-export type WorkerReply = { effects?: EffectsAcc; stats?: WorkerStats; corrupt?: CorruptMessage[] };
+export type WorkerReply = { effects?: ShardEffects; stats?: WorkerStats; corrupt?: CorruptMessage[] };
 
 /** A command to a worker, waiting for its reply. */
 export interface Req {
@@ -44,6 +44,8 @@ export interface WorkerChannelDeps {
   /** See WorkerPoolHostOptions.tsLoader. */
   readonly tsLoader?: "tsx" | "none";
   readonly execArgv?: readonly string[];
+  /** See WorkerPoolHostOptions.youngGenerationMb. */
+  readonly youngGenerationMb: number;
   /** workerData of a worker (re)started for `slot`. */
   readonly init: (slot: Slot) => WorkerInit;
   /** Background output (timer effects, snapshots) of a worker. */
@@ -97,7 +99,12 @@ export class WorkerChannel {
     const code = ts
       ? `import(${JSON.stringify(tsxEsmApi())}).then((a) => { a.register(); return import(${JSON.stringify(entry)}); })`
       : `import(${JSON.stringify(entry)})`;
-    const worker = new Worker(code, { eval: true, workerData: init, execArgv: [...(this.d.execArgv ?? [])] });
+    const worker = new Worker(code, {
+      eval: true,
+      workerData: init,
+      execArgv: [...(this.d.execArgv ?? [])],
+      resourceLimits: { maxYoungGenerationSizeMb: this.d.youngGenerationMb },
+    });
     slot.worker = worker;
     slot.ready = false;
     return new Promise<void>((resolve, reject) => {

@@ -21,6 +21,8 @@ import { tinyActor } from "./runtime-bench-actors.js";
 import { BATCH, N_DEVICES, N_READINGS, P, SKIP, fmt, row, rows, rss } from "./runtime-bench-common.js";
 import { benchMemory, benchMemoryChild } from "./runtime-bench-memory.js";
 import { benchTransport } from "./runtime-bench-transport.js";
+import { benchJetStream } from "./runtime-bench-jetstream.js";
+import { rowText } from "../../src/ports/row-sink.js";
 
 /** Journal stream sequence, monotonic across every generated batch (as a real stream's). */
 let streamSeq = 0;
@@ -155,18 +157,24 @@ async function benchJournalBytes(): Promise<void> {
   const drive = async (host: RuntimeHost, inFlight: number) => {
     let next = 0;
     let rowsOut = 0;
+    let textBytes = 0;
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: inFlight }, async () => {
         while (next < batches.length) {
           const b = batches[next++]!;
           const fx = await host.deliverJournal!(b.partition, b.msgs);
-          rowsOut += fx.rows.get("readings")?.length ?? 0;
+          const rows = fx.rows.get("readings");
+          rowsOut += rows?.length ?? 0;
+          // What the ClickHouse sink does on the main thread: the insert's JSONEachRow text
+          // (built here for the inline host's row objects; the pool's workers already made it).
+          if (rows !== undefined) textBytes += rowText(rows).length;
           host.committed(b.partition, b.msgs[b.msgs.length - 1]!.streamSeq);
         }
       }),
     );
     if (rowsOut !== total) throw new Error(`rows ${rowsOut} != readings ${total}`);
+    if (textBytes === 0) throw new Error("no row text");
     return total / ((performance.now() - t0) / 1000);
   };
   const decoder = { module: new URL("../../src/ingest/envelopes.ts", import.meta.url).href, export: "journalEnvelope" };
@@ -174,13 +182,13 @@ async function benchJournalBytes(): Promise<void> {
   const inline = createInlineHost({ ...common, logics: [createDeviceActor()], decode: journalEnvelope });
   const rInline = await drive(inline, 1);
   const stI = (await inline.introspect()).workers[0]!;
-  row(`inline host, 1 thread, device actor, journal bytes`, `${fmt(rInline)} readings/s`, `(${fmt(total)} protobuf readings decoded + applied; turn p99 ${stI.turnLatencyUs.p99.toFixed(2)} µs)`);
+  row(`inline host, 1 thread, device actor, journal bytes`, `${fmt(rInline)} readings/s`, `(${fmt(total)} protobuf readings decoded + applied, rows as insert text on the main thread; turn p99 ${stI.turnLatencyUs.p99.toFixed(2)} µs)`);
   await inline.close();
   const workers = availableParallelism();
   const pool = await WorkerPoolHost.create({ ...common, snapshots: new MemorySnapshotStore(), logics: [{ module: new URL("../../actors/device/index.ts", import.meta.url).href, export: "createDeviceActor", args: [{}] }], decoder, workers });
   const rPool = await drive(pool, 2 * workers);
   const view = await pool.introspect();
-  row(`WorkerPoolHost, ${workers} workers, device actor, journal bytes (the runtime role's path)`, `${fmt(rPool)} readings/s`, `(decoded in the workers; turn p99 ${Math.max(...view.workers.map((w) => w.turnLatencyUs.p99)).toFixed(2)} µs)`);
+  row(`WorkerPoolHost, ${workers} workers, device actor, journal bytes (the runtime role's path)`, `${fmt(rPool)} readings/s`, `(decoded, applied and rows serialised in the workers; turn p99 ${Math.max(...view.workers.map((w) => w.turnLatencyUs.p99)).toFixed(2)} µs)`);
   await pool.close();
 }
 
@@ -219,63 +227,6 @@ async function benchActivation(): Promise<void> {
     const bulk = (n - 1000) / ((performance.now() - t0) / 1000);
     row("activation latency from a NATS KV snapshot (one actor per deliver)", `p50 ${lat[500]!.toFixed(2)} ms, p99 ${lat[990]!.toFixed(2)} ms`, "(device actor, 64-sample window, real nats-server)");
     row("bulk activation from NATS KV (4,000 actors in one batch)", `${fmt(bulk)} activations/s`, "(getMany pipelined, 256 in flight)");
-    await host.close();
-  } finally {
-    await nc.close();
-    await nats.cleanup();
-  }
-}
-
-async function benchJetStream(): Promise<void> {
-  const harness = await import("../harness/index.js").catch(() => undefined);
-  if (harness === undefined) return row("JetStream in front", "skipped", "(test/harness not available)");
-  const { connect } = await import("@nats-io/transport-node");
-  const { jetstream } = await import("@nats-io/jetstream");
-  const { ensureJournal } = await import("../../src/adapters/nats/streams.js");
-  const { JetStreamPartitionSource } = await import("../../src/adapters/nats/partition-source.js");
-  const { encodeReading, decodeJournalReading } = await import("../../src/domain/reading-codec.js");
-  const { readingSubject } = await import("../../src/domain/subjects.js");
-  const nats = await harness.startNats();
-  const nc = await connect({ servers: nats.url });
-  const JP = 8;
-  const total = Math.min(N_READINGS, 200_000);
-  try {
-    await ensureJournal(nc, { stream: "READINGS", partitions: JP, duplicateWindowMs: 60_000, maxAgeMs: 3_600_000, maxAckPending: 20_000 });
-    const js = jetstream(nc);
-    const inflight = new Set<Promise<unknown>>();
-    for (let k = 0; k < total; k++) {
-      const d = k % N_DEVICES;
-      const id = `dev-${d}`;
-      const p = fnv1a(id) % JP;
-      const pr = js.publish(readingSubject(p, id), encodeReading({ deviceId: id, seq: Math.floor(k / N_DEVICES) + 1, tsMs: k, metrics: { temp: k % 50 } }));
-      inflight.add(pr);
-      void pr.then(() => inflight.delete(pr));
-      if (inflight.size >= 512) await Promise.race(inflight);
-    }
-    await Promise.all(inflight);
-    const host = await WorkerPoolHost.create({ logics: [{ module: new URL("../../actors/device/index.ts", import.meta.url).href, export: "deviceActor" }], snapshots: new MemorySnapshotStore(), partitions: JP, snapshotEveryMessages: 10_000 });
-    let done = 0;
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: JP }, async (_, p) => {
-        const src = await JetStreamPartitionSource.create(nc, "READINGS", p, 1000);
-        while (done < total) {
-          const b = await src.next(1000, 200);
-          if (b.messages.length === 0) continue;
-          const envs: Envelope[] = b.messages.map((m) => {
-            const reading = decodeJournalReading(m.data);
-            return { actorType: "device", actorId: reading.deviceId, partition: p, streamSeq: m.streamSeq, msg: { type: "reading", reading, streamSeq: m.streamSeq } as never };
-          });
-          await host.deliver(envs);
-          b.ack();
-          host.committed(p, envs[envs.length - 1]!.streamSeq);
-          done += envs.length;
-        }
-        await src.close();
-      }),
-    );
-    const rate = total / ((performance.now() - t0) / 1000);
-    row(`JetStream in front (${JP} partition pull consumers -> WorkerPoolHost), device actor`, `${fmt(rate)} readings/s`, `(${fmt(total)} readings pre-published, one JetStream message per reading, consume+decode+deliver+ack)`);
     await host.close();
   } finally {
     await nc.close();

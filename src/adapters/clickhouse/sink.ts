@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Clock } from "../../ports/clock.js";
-import type { Row, RowSink, RowsByTable } from "../../ports/row-sink.js";
+import { rowText, type RowSink, type RowsByTable } from "../../ports/row-sink.js";
 import { ShoalError } from "../../errors/shoal-error.js";
 import { createClickHouseClient, type ClickHouseOptions } from "./client.js";
 import { toStorageError } from "./errors.js";
@@ -57,7 +57,7 @@ export class ClickHouseSink implements RowSink {
   }
 
   static create(o: ClickHouseSinkOptions, clock: Clock): ClickHouseSink {
-    return new ClickHouseSink(createClickHouseClient(o), o, clock);
+    return new ClickHouseSink(createClickHouseClient(o, o.database, { passTextThrough: true }), o, clock);
   }
 
   async write(rows: RowsByTable): Promise<void> {
@@ -137,7 +137,7 @@ export class ClickHouseSink implements RowSink {
     // A non-retryable failure: some write carries bad rows. Insert each write alone so good ones land.
     for (const p of batch) {
       try {
-        await this.insertTables(p.rows);
+        await this.insertTables(mergeRows([p.rows]));
         p.resolve();
       } catch (e) {
         p.reject(toStorageError(e, "ClickHouse rejected rows"));
@@ -145,27 +145,45 @@ export class ClickHouseSink implements RowSink {
     }
   }
 
-  private async insertTables(rows: RowsByTable): Promise<void> {
+  /**
+   * One JSONEachRow insert per table. The body is the rows' text as it came (serialised in the
+   * worker threads): the client is created with a `stringify` that passes a string through, and
+   * appends "\n" to each value, so the text goes in as one value without its last newline.
+   */
+  private async insertTables(rows: ReadonlyMap<string, TableText>): Promise<void> {
     const inserts: Promise<unknown>[] = [];
-    for (const [table, values] of rows) {
-      if (values.length === 0) continue;
-      inserts.push(this.client.insert({ table, values: values as Row[], format: "JSONEachRow" }));
+    let n = 0;
+    for (const [table, t] of rows) {
+      if (t.count === 0) continue;
+      n += t.count;
+      inserts.push(this.client.insert({ table, values: [t.text.slice(0, -1)], format: "JSONEachRow" }));
     }
     await Promise.all(inserts);
     this.stats.inserts += inserts.length;
-    for (const v of rows.values()) this.stats.rowsWritten += v.length;
+    this.stats.rowsWritten += n;
   }
 }
 
-function mergeRows(parts: RowsByTable[]): Map<string, Row[]> {
-  const out = new Map<string, Row[]>();
+/** The JSONEachRow text of a table's rows (each row followed by "\n") and how many rows it holds. */
+interface TableText {
+  readonly text: string;
+  readonly count: number;
+}
+
+/** Rows of one or more writes as one JSONEachRow text per table (in write order). */
+function mergeRows(parts: readonly RowsByTable[]): Map<string, TableText> {
+  const pieces = new Map<string, { texts: string[]; count: number }>();
   for (const part of parts) {
     for (const [table, rows] of part) {
-      let acc = out.get(table);
-      if (acc === undefined) out.set(table, (acc = []));
-      for (const r of rows) acc.push(r);
+      if (rows.length === 0) continue;
+      let acc = pieces.get(table);
+      if (acc === undefined) pieces.set(table, (acc = { texts: [], count: 0 }));
+      acc.texts.push(rowText(rows));
+      acc.count += rows.length;
     }
   }
+  const out = new Map<string, TableText>();
+  for (const [table, p] of pieces) out.set(table, { text: p.texts.join(""), count: p.count });
   return out;
 }
 

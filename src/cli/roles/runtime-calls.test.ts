@@ -5,7 +5,7 @@ import { partitionOf } from "../../domain/partition.js";
 import type { AsyncGatewayCaller } from "../../gateway/index.js";
 import { createLogger } from "../../observability/logger.js";
 import type { BatchEffects, CallResult, OutCall, RuntimeHost } from "../../ports/actor-host.js";
-import type { Row, RowsByTable } from "../../ports/row-sink.js";
+import { rowBatchOf, type RowBatch, type RowsByTable } from "../../ports/row-sink.js";
 import { CallRouter } from "./runtime-calls.js";
 
 const P = 8;
@@ -50,7 +50,7 @@ describe("call router", () => {
   it("dead-letters each row of a background turn the sink refuses, with the sink's reason", async () => {
     const err = Object.assign(new Error("Cannot parse input"), { code: "invalid_row" });
     const { router, dead } = setup({ sinkError: err });
-    const rows = new Map<string, Row[]>([["analyses", [{ device_id: "d1", seq: 1 }, { device_id: "d2", seq: 4 }]]]);
+    const rows = new Map<string, RowBatch>([["analyses", rowBatchOf([{ device_id: "d1", seq: 1 }, { device_id: "d2", seq: 4 }])]]);
     router.commit({ ...none(), rows });
     await tick();
     expect(dead.map((d) => [d.code, d.reason, d.source])).toEqual([

@@ -5,7 +5,7 @@ import type { Logger } from "../../observability/logger.js";
 import { ACTOR_CACHE_SERVICE } from "../../ports/actor-cache.js";
 import type { BatchEffects, CallResult, OutCall, RuntimeHost } from "../../ports/actor-host.js";
 import type { EventPublisher } from "../../ports/journal.js";
-import type { RowSink } from "../../ports/row-sink.js";
+import { rowObjects, type RowSink } from "../../ports/row-sink.js";
 
 /** Cache lookups in flight at most; beyond, a lookup answers "unavailable" at once (the actor asks the gateway). */
 const MAX_CACHE_IN_FLIGHT = 10_000;
@@ -90,7 +90,7 @@ export class CallRouter {
         // Nothing acks these rows (no journal message carries them): dead-letter each one, counted.
         this.d.log.error({ err: e.message }, "rows of a background turn were not stored; dead-lettering them");
         for (const [table, rows] of fx.rows) {
-          for (const row of rows) {
+          for (const row of rowObjects(rows)) {
             const payload = new TextEncoder().encode(JSON.stringify({ table, row }));
             this.d.events.deadLetter({ stage: "runtime", code: typeof e.code === "string" ? e.code : "rows_rejected", reason: e.message, source: `table ${table}`, payload }).then(
               () => this.stats.rowsDeadLettered++,

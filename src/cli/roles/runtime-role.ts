@@ -256,5 +256,6 @@ async function createHost(cfg: ShoalConfig, io: { snapshots: KvSnapshotStore; jo
     logics: [{ module: new URL(`../../../actors/device/index${EXT}`, import.meta.url).href, export: "createDeviceActor", args: [settings] }],
     decoder: { module: new URL(`../../ingest/envelopes${EXT}`, import.meta.url).href, export: "journalEnvelope" },
     ...(cfg.runtime.workers > 0 ? { workers: cfg.runtime.workers } : {}),
+    youngGenerationMb: cfg.runtime.youngGenerationMb,
   });
 }

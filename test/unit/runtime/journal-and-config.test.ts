@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { JournalBytes, RuntimeHost } from "../../../src/ports/actor-host.js";
+import { rowObjects } from "../../../src/ports/row-sink.js";
 import { createInlineHost } from "../../../src/runtime/inline-host.js";
 import { partitionFor, workerFor } from "../../../src/runtime/partition.js";
 import { MemoryJournal } from "../../../src/runtime/testing/memory-journal.js";
@@ -60,7 +61,7 @@ describe.each<Kind>(["workers", "inline"])("%s host", (kind) => {
       expect(fx.corrupt).toHaveLength(1);
       expect(fx.corrupt[0]!.index).toBe(1);
       expect(fx.corrupt[0]!.reason).toMatch(/^stream seq \d+: /);
-      const rows = (fx.rows.get("counts") ?? []) as { id: string; seq: number; total: number }[];
+      const rows = rowObjects(fx.rows.get("counts")) as { id: string; seq: number; total: number }[];
       expect(rows).toHaveLength(msgs.length);
       for (const id of ids.filter((i) => part("counter", i) === p)) {
         expect(rows.filter((r) => r.id === id).map((r) => r.total)).toEqual([1, 3, 6]);
@@ -79,7 +80,7 @@ describe.each<Kind>(["workers", "inline"])("%s host", (kind) => {
     for (let p = 0; p < P; p++) {
       const msgs = journalOf(p, ids, [2], 1000);
       if (msgs.length === 0) continue;
-      const rows = (await host.deliverJournal!(p, msgs)).rows.get("counts") as { total: number }[];
+      const rows = rowObjects((await host.deliverJournal!(p, msgs)).rows.get("counts")) as { total: number }[];
       for (const r of rows) expect(r.total).toBe(1 + 20);
     }
     // An invalid change is rejected and changes nothing anywhere.
@@ -109,7 +110,7 @@ describe.each<Kind>(["workers", "inline"])("%s host", (kind) => {
       expect((JSON.parse(new TextDecoder().decode(snap!.state)) as CounterState).total).toBe(3);
     }
     const next = await start(kind, store);
-    const rows = (await next.deliverJournal!(p, journalOf(p, ids, [3], 500))).rows.get("counts") as { total: number }[];
+    const rows = rowObjects((await next.deliverJournal!(p, journalOf(p, ids, [3], 500))).rows.get("counts")) as { total: number }[];
     expect(rows.length).toBeGreaterThan(0);
     for (const r of rows) expect(r.total).toBe(6);
   });
@@ -124,14 +125,14 @@ describe("worker pool, live config and crashes", () => {
     const p = part("counter", id);
     const [e1] = journal.append(p, [{ actorType: "counter", actorId: id, msg: { type: "add", n: 1, seq: 1 } }]);
     const first = await host.deliverJournal!(p, [{ data: enc.encode(JSON.stringify({ id, n: 1, seq: 1 })), streamSeq: e1!.streamSeq }]);
-    expect((first.rows.get("counts") as { total: number }[])[0]!.total).toBe(5);
+    expect((rowObjects(first.rows.get("counts")) as { total: number }[])[0]!.total).toBe(5);
     host.committed(p, e1!.streamSeq);
     await host.killWorker(workerFor(p, 2));
     await expect(host.killWorker(2)).rejects.toThrow("worker 2 does not exist (this pool has workers 0..1)");
     const [e2] = journal.append(p, [{ actorType: "counter", actorId: id, msg: { type: "add", n: 2, seq: 2 } }]);
     const fx = await host.deliverJournal!(p, [{ data: enc.encode(JSON.stringify({ id, n: 2, seq: 2 })), streamSeq: e2!.streamSeq }]);
     // Rebuilt by replay with step 5 (5), then 2 × 5.
-    expect((fx.rows.get("counts") as { total: number }[])[0]!.total).toBe(15);
+    expect((rowObjects(fx.rows.get("counts")) as { total: number }[])[0]!.total).toBe(15);
     const view = await host.introspect();
     expect(view.workerRestarts).toBe(1);
     for (const w of view.workers) expect(w.configVersion).toBe("v7");

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Envelope } from "../../../src/ports/actor-host.js";
+import { rowObjects } from "../../../src/ports/row-sink.js";
 import { partitionFor, workerFor } from "../../../src/runtime/partition.js";
 import { MemoryJournal } from "../../../src/runtime/testing/memory-journal.js";
 import { MemorySnapshotStore } from "../../../src/runtime/testing/memory-snapshot-store.js";
@@ -59,7 +60,7 @@ describe("WorkerPoolHost", () => {
     await Promise.all(
       batches.map(async (b) => {
         const fx = await host.deliver(b);
-        for (const r of fx.rows.get("counts") ?? []) rows.push(r as never);
+        for (const r of rowObjects(fx.rows.get("counts"))) rows.push(r as never);
       }),
     );
     for (const id of ids) {
@@ -83,7 +84,7 @@ describe("WorkerPoolHost", () => {
     let b = "b0";
     for (let i = 0; workerFor(part("counter", b), 2) === workerFor(part("counter", a), 2); i++) b = `b${i}`;
     const fx = await host.deliver([{ actorType: "counter", actorId: a, partition: part("counter", a), streamSeq: 1, msg: { type: "forward", to: b, n: 9, seq: 1 } as never }]);
-    expect(fx.rows.get("counts")).toEqual([{ id: b, seq: 1, total: 9 }]);
+    expect(rowObjects(fx.rows.get("counts"))).toEqual([{ id: b, seq: 1, total: 9 }]);
   });
 
   it("replaces a killed worker and re-runs its batches: no row lost, none doubled, state rebuilt", async () => {
@@ -101,7 +102,7 @@ describe("WorkerPoolHost", () => {
         await host.killWorker(workerFor(b[0]!.partition, 2));
       }
       const fx = await p;
-      for (const r of (fx.rows.get("counts") ?? []) as { id: string; seq: number; total: number }[]) {
+      for (const r of rowObjects(fx.rows.get("counts")) as { id: string; seq: number; total: number }[]) {
         const arr = rows.get(r.id) ?? [];
         arr.push(r);
         rows.set(r.id, arr);
@@ -118,7 +119,7 @@ describe("WorkerPoolHost", () => {
     expect(view.workerRestarts).toBe(2);
     // State after recovery continues correctly.
     const fx = await host.deliver(ids.map((id) => ({ actorType: "counter", actorId: id, partition: part("counter", id), streamSeq: 0, msg: { type: "add", n: 1, seq: 31 } })));
-    for (const r of fx.rows.get("counts") as { total: number }[]) expect(r.total).toBe(466);
+    for (const r of rowObjects(fx.rows.get("counts")) as { total: number }[]) expect(r.total).toBe(466);
   });
 
   it("rejects a batch that kills the worker every time with a non-retryable WorkerCrashedError", async () => {
@@ -142,6 +143,6 @@ describe("WorkerPoolHost", () => {
     const again = await WorkerPoolHost.create({ logics: [{ module: actorsModule, export: "counterActor" }], snapshots: store, workers: 2, partitions: P });
     hosts.push(again);
     const fx = await again.deliver([{ actorType: "counter", actorId: "s1", partition: part("counter", "s1"), streamSeq: 2, msg: { type: "add", n: 1, seq: 2 } as never }]);
-    expect(fx.rows.get("counts")).toEqual([{ id: "s1", seq: 2, total: 6 }]);
+    expect(rowObjects(fx.rows.get("counts"))).toEqual([{ id: "s1", seq: 2, total: 6 }]);
   });
 });
