@@ -38,6 +38,7 @@ describe("decodeReading", () => {
     ["unknown field", { ...good, colour: "red" }, "unknown_field", /^unknown field "colour"/],
     ["topic mismatch", { ...good, deviceId: "d-2" }, "topic_mismatch", /^deviceId "d-2" does not match topic device "d-1"$/],
     ["log not a string", { ...good, log: 5 }, "invalid_field", /^log: must be a string/],
+    ["a reserved metric name", '{"deviceId":"d-1","seq":1,"tsMs":1,"metrics":{"__proto__":5,"t":1}}', "invalid_field", /^metrics: name "__proto__" is reserved$/],
   ])("rejects %s with a precise reason", (_name, payload, code, reason) => {
     const r = decodeReading(enc(payload), "d-1");
     expect(r.ok).toBe(false);

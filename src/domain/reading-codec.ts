@@ -154,6 +154,8 @@ function validate(c: Candidate, topicDeviceId: string, limits: ReadingLimits): D
   const metrics: Record<string, number> = {};
   for (const name of names) {
     if (!METRIC_RE.test(name)) return reject("invalid_field", `metrics: name "${clip(name)}" must match ${METRIC_RE.source}`);
+    // An own "__proto__" key (JSON.parse makes one) would be dropped by the assignment below.
+    if (name === "__proto__") return reject("invalid_field", `metrics: name "__proto__" is reserved`);
     const v = c.metrics[name];
     if (typeof v !== "number" || !Number.isFinite(v)) return reject("invalid_field", `metrics.${name}: must be a finite number, got ${show(v)}`);
     metrics[name] = v;

@@ -147,6 +147,13 @@ describe("hand-written Reading wire codec", () => {
     expect(() => decodeReadingWire(new Uint8Array([0x22, 0x04, 0x0a, 0x02, 0xff, 0x61]))).toThrow();
   });
 
+  it("rejects the metric name __proto__ (an assignment would drop it silently)", () => {
+    const metrics: Record<string, number> = { t: 1 };
+    Object.defineProperty(metrics, "__proto__", { value: 5, enumerable: true });
+    const bytes = toBinary(ReadingSchema, create(ReadingSchema, { deviceId: "d", seq: 1n, tsMs: 1n, metrics }));
+    expect(() => decodeReadingWire(bytes)).toThrow('metric name "__proto__" is reserved');
+  });
+
   it("decodes non-ASCII and long names exactly", () => {
     for (const deviceId of ["Ünïcødé-🌡", "x".repeat(16), "y".repeat(17), "z".repeat(64), "w".repeat(65), "é".repeat(40)]) {
       const r = { deviceId, seq: 1, tsMs: 2, metrics: { [deviceId]: 3, temp: 4 }, log: deviceId };

@@ -260,6 +260,7 @@ export function decodeReadingWire(b: Uint8Array): Reading {
         else throw new RangeError(`unexpected field ${Math.floor(t / 8)} (wire type ${t & 7}) in a metrics entry`);
       }
       lim = outer;
+      if (key === "__proto__") throw new RangeError(`metric name "__proto__" is reserved`); // the assignment would drop it
       metrics[key] = value;
     } else if (tag === 0x2a) {
       const e = readLength();
