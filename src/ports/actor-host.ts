@@ -37,6 +37,17 @@ export interface OutCall {
   readonly callId: number;
 }
 
+/** A pending actor timer of a partition, as handed to the partition's next owner. */
+export interface PartitionTimer {
+  readonly actorType: string;
+  readonly actorId: string;
+  readonly name: string;
+  /** Time left when it was handed over, ms. */
+  readonly inMs: number;
+  /** Its message (plain data). */
+  readonly msg: unknown;
+}
+
 /** One journal message as pulled: undecoded bytes and its stream sequence. */
 export interface JournalBytes {
   readonly data: Uint8Array;
@@ -169,7 +180,13 @@ export interface RuntimeHost extends ActorHost {
    * Hand a partition off: finish in-flight turns, write its committed snapshots and checkpoint,
    * and drop its actors without replaying (the next owner recovers them with `recover`).
    */
-  releasePartition(partition: number): Promise<void>;
+  releasePartition(partition: number): Promise<readonly PartitionTimer[]>;
+  /**
+   * Arm timers handed over by the partition's previous owner (what its `releasePartition`
+   * returned), so e.g. a device silent since the handoff is still reported offline. Call after
+   * `recover`; a timer its actor already re-armed meanwhile (replay) is kept as re-armed.
+   */
+  restoreTimers(partition: number, timers: readonly PartitionTimer[]): Promise<void>;
   /**
    * Rebuild the in-memory actor state of `partition` after a process (re)start, before pulling:
    * replays the journal from the partition's durable checkpoint through `ackFloor` (the durable

@@ -1,3 +1,5 @@
+import type { PartitionTimer } from "./actor-host.js";
+
 /**
  * A persisted actor snapshot: the actor's serialised state plus where in the journal it stands.
  * Recovery = snapshot + replay of the journal from `streamSeq` (idempotent via `lastDeviceSeq`).
@@ -39,6 +41,13 @@ export interface SnapshotStore {
   getCheckpoint(partition: number): Promise<number | undefined>;
   /** Store a partition checkpoint (monotonic per partition is the caller's business). */
   putCheckpoint(partition: number, streamSeq: number): Promise<void>;
+  /**
+   * Optional: keep the pending timers a released partition handed over (RuntimeHost
+   * `releasePartition`), replacing any kept before, until its next owner takes them.
+   */
+  putTimers?(partition: number, timers: readonly PartitionTimer[]): Promise<void>;
+  /** Optional: the timers kept for `partition` (none: `[]`), removing them. */
+  takeTimers?(partition: number): Promise<PartitionTimer[]>;
   /** Release connections (does not close a connection the store was given). */
   close(): Promise<void>;
 }

@@ -34,13 +34,13 @@ export class DeliveryGate {
   }
 
   /** Run `fn` with no delivery running and new ones held back. */
-  async exclusive(fn: () => Promise<void>): Promise<void> {
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     await this.wait();
     let open!: () => void;
     this.gate = new Promise<void>((r) => (open = r));
     try {
       while (this.running > 0) await this.whenIdle();
-      await fn();
+      return await fn();
     } finally {
       this.gate = null;
       open();

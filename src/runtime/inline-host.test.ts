@@ -123,6 +123,34 @@ describe("inline host", () => {
     await host.close();
   });
 
+  it("hands a released partition's pending timers over: the next owner fires them on time", async () => {
+    const a = setup();
+    const batch = [add("a", 1), add("b", 1)];
+    await a.host.deliver(batch); // heartbeat due at +1000
+    for (const e of batch) a.host.committed(e.partition, e.streamSeq); // rows durable: snapshots may be written
+    a.clock.advance(400);
+    const pa = part("counter", "a");
+    const pb = part("counter", "b");
+    const handed = [...(await a.host.releasePartition(pa)), ...(pa === pb ? [] : await a.host.releasePartition(pb))];
+    expect(handed.map((t) => [t.actorId, t.name, t.inMs]).sort()).toEqual([
+      ["a", "heartbeat", 600],
+      ["b", "heartbeat", 600],
+    ]);
+    await a.host.close();
+    const b = setup({ snapshots: a.store });
+    for (const p of new Set([pa, pb])) await b.host.restoreTimers(p, handed.filter((t) => part("counter", t.actorId) === p));
+    b.clock.advance(599);
+    await new Promise((r) => setImmediate(r));
+    expect(b.background.flatMap((x) => x.events)).toEqual([]);
+    b.clock.advance(1);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(b.background.flatMap((x) => x.events).map((e) => e.subject).sort()).toEqual(["offline.a", "offline.b"]);
+    expect(b.state("a")!.timeouts).toBe(1);
+    expect(b.state("a")!.total).toBe(1); // activated from the snapshot the release wrote
+    await b.host.close();
+  });
+
   it("passivates idle actors after a snapshot and re-activates them with the same state", async () => {
     const { host, clock, store, state } = setup({ passivateAfterMs: 5000 });
     await host.deliver([add("a", 1, 5), add("a", 2, 7)]);

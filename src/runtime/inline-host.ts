@@ -133,14 +133,14 @@ export function createInlineHost(opts: InlineHostOptions): InlineHost {
   }
 
   /** Run `fn` with new deliveries held back and every in-flight batch finished. */
-  async function exclusive(fn: () => Promise<void>): Promise<void> {
+  async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
     while (gate !== null) await gate;
     let open!: () => void;
     gate = new Promise<void>((r) => (open = r));
     try {
       if (inflight > 0) await new Promise<void>((r) => (idle = r));
       idle = null;
-      await fn();
+      return await fn();
     } finally {
       gate = null;
       open();
@@ -203,9 +203,13 @@ export function createInlineHost(opts: InlineHostOptions): InlineHost {
         drainBackground();
         writer.dropUncommitted(partition);
         await writer.flush();
-        core.releasePartition(partition, writer.committedThrough(partition));
+        const timers = core.releasePartition(partition, writer.committedThrough(partition));
         writer.forget(partition);
+        return timers;
       });
+    },
+    restoreTimers(partition, timers) {
+      return exclusive(async () => core.restoreTimers(partition, timers));
     },
     credit: () => core.credit(),
     resolveCall(callId: number, result: CallResult) {

@@ -1,4 +1,4 @@
-import type { CallResult, Envelope, HostLimits, WorkerStats } from "../ports/actor-host.js";
+import type { CallResult, Envelope, HostLimits, PartitionTimer, WorkerStats } from "../ports/actor-host.js";
 import type { TimerHandle } from "../ports/clock.js";
 import { EffectsAcc } from "./effects.js";
 import { ShardEngine } from "./shard-engine.js";
@@ -148,11 +148,19 @@ export class ShardCore extends ShardEngine {
    * pending, be served instead of) the newer state the new owner wrote. Sends to its actors are
    * dead-lettered (`partition_handed_off`). Call with the partition's snapshots already taken.
    */
-  releasePartition(partition: number, high: number): void {
+  releasePartition(partition: number, high: number): PartitionTimer[] {
+    const timers = this.timers.pendingOf(partition, this.o.partitionOf, this.cells, this.o.clock.now());
     this.dropPartition(partition, high);
     this.handedOff.add(partition);
     this.timers.dropPartition(partition, this.o.partitionOf);
     for (const [callId, pc] of this.calls) if (this.o.partitionOf(pc.actorType, pc.actorId) === partition) this.calls.delete(callId);
+    return timers;
+  }
+
+  /** Arm timers of `partition` handed over by its previous owner (see RuntimeHost.restoreTimers). */
+  restoreTimers(partition: number, timers: readonly PartitionTimer[]): void {
+    this.handedOff.delete(partition); // owned here now
+    this.timers.restore(timers, this.cells, this.o.clock.now());
   }
 
   /** Stop timers; pending batches never finish after this. */

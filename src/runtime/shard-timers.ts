@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from "../ports/clock.js";
+import type { PartitionTimer } from "../ports/actor-host.js";
 import type { ActorCell } from "./actor-cell.js";
 import { TimerHeap, type TimerRec } from "./timer-heap.js";
 
@@ -72,6 +73,41 @@ export class ShardTimers {
     const timers = dm?.get(id);
     if (timers !== undefined) dm!.delete(id);
     return timers;
+  }
+
+  /** Pending timers of `partition` (active actors' and parked ones), time left from `now`. */
+  pendingOf(partition: number, partitionOf: (actorType: string, actorId: string) => number, cells: Map<string, Map<string, ActorCell>>, now: number): PartitionTimer[] {
+    const out: PartitionTimer[] = [];
+    const add = (t: TimerRec) => {
+      if (t.due >= 0) out.push({ actorType: t.actorType, actorId: t.actorId, name: t.name, inMs: Math.max(0, t.due - now), msg: t.msg });
+    };
+    for (const m of cells.values()) for (const c of m.values()) if (c.partition === partition && c.timers !== null) timerList(c.timers).forEach(add);
+    for (const [type, dm] of this.dormant) for (const [id, timers] of dm) if (partitionOf(type, id) === partition) timerList(timers).forEach(add);
+    return out;
+  }
+
+  /**
+   * Arm handed-over timers: on the active actor (unless it has that timer armed already: it was
+   * re-armed since, by a replayed turn) or parked until the timer activates it.
+   */
+  restore(timers: readonly PartitionTimer[], cells: Map<string, Map<string, ActorCell>>, now: number): void {
+    for (const t of timers) {
+      const cell = cells.get(t.actorType)?.get(t.actorId);
+      if (cell !== undefined) {
+        if (cell.timers === null || !timerList(cell.timers).some((r) => r.name === t.name && r.due >= 0)) this.apply(cell, t.name, t.inMs, t.msg, now);
+        continue;
+      }
+      let dm = this.dormant.get(t.actorType);
+      if (dm === undefined) this.dormant.set(t.actorType, (dm = new Map()));
+      const parked = dm.get(t.actorId);
+      const list = parked === undefined ? [] : Array.isArray(parked) ? parked : [parked];
+      if (list.some((r) => r.name === t.name && r.due >= 0)) continue;
+      const rec: TimerRec = { actorType: t.actorType, actorId: t.actorId, name: t.name, msg: t.msg, due: now + t.inMs, heapDue: 0, heapIdx: -1 };
+      list.push(rec);
+      dm.set(t.actorId, list.length === 1 ? rec : list);
+      this.heap.schedule(rec);
+      if (rec.heapDue < this.clockDue) this.armClock();
+    }
   }
 
   /** Cancel and forget the parked timers of every passivated actor of `partition`. */

@@ -101,7 +101,10 @@ async function main(): Promise<void> {
           // Hand-off: snapshot every dirty actor (its messages are committed), then forget the partition.
           core.snapshotAll();
           flushBg();
-          core.releasePartition(m.partition, m.high);
+          post({ t: "done", requestId: m.requestId, timers: core.releasePartition(m.partition, m.high) });
+          return;
+        case "timers":
+          core.restoreTimers(m.partition, m.timers);
           done(m.requestId);
           return;
         case "broadcast":

@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import type { BatchEffects, CallResult, Envelope, HostIntrospection, HostLimits, JournalEffects, JournalBytes, RuntimeHost } from "../ports/actor-host.js";
+import type { BatchEffects, CallResult, Envelope, HostIntrospection, HostLimits, JournalEffects, JournalBytes, PartitionTimer, RuntimeHost } from "../ports/actor-host.js";
 import type { Clock, TimerHandle } from "../ports/clock.js";
 import type { JournalReader } from "../ports/journal-reader.js";
 import type { MetricsRegistry } from "../ports/metrics.js";
@@ -219,17 +219,24 @@ export class WorkerPoolHost implements RuntimeHost {
    * drops the partition's; the committed snapshots and checkpoint are written; then the partition
    * is forgotten here (the next owner recovers it from the store).
    */
-  releasePartition(partition: number): Promise<void> {
+  releasePartition(partition: number): Promise<readonly PartitionTimer[]> {
     return this.gate.exclusive(async () => {
       const slot = this.slots[workerFor(partition, this.n)]!;
       const high = this.writer.committedThrough(partition);
-      await this.channel.request(slot, { t: "release", requestId: 0, partition, high });
+      const reply = await this.channel.request(slot, { t: "release", requestId: 0, partition, high });
       this.writer.dropUncommitted(partition);
       await this.writer.flush();
       this.writer.forget(partition);
       slot.partitions.delete(partition);
       slot.returnedHigh.delete(partition);
+      return reply.timers ?? [];
     });
+  }
+
+  /** Timers handed over by the partition's previous owner, armed on its worker. */
+  async restoreTimers(partition: number, timers: readonly PartitionTimer[]): Promise<void> {
+    if (timers.length === 0) return;
+    await this.channel.request(this.slots[workerFor(partition, this.n)]!, { t: "timers", requestId: 0, partition, timers });
   }
 
   credit(partition: number): number {

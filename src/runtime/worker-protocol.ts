@@ -1,4 +1,4 @@
-import type { CorruptMessage, HostLimits, WorkerStats } from "../ports/actor-host.js";
+import type { CorruptMessage, HostLimits, PartitionTimer, WorkerStats } from "../ports/actor-host.js";
 import type { PackedJournal } from "./journal-batch.js";
 import type { ActorSnapshot, SnapshotKey } from "../ports/snapshot-store.js";
 import type { Columns, ShardEffects } from "./effects.js";
@@ -49,6 +49,7 @@ export type ToWorker =
   | { readonly t: "journal"; readonly requestId: number; readonly packed: PackedJournal }
   | { readonly t: "configure"; readonly requestId: number; readonly config: LogicConfig }
   | { readonly t: "release"; readonly requestId: number; readonly partition: number; readonly high: number }
+  | { readonly t: "timers"; readonly requestId: number; readonly partition: number; readonly timers: readonly PartitionTimer[] }
   | { readonly t: "broadcast"; readonly requestId: number; readonly msg: { readonly type: string }; readonly actorType?: string }
   | { readonly t: "call"; readonly requestId: number; readonly callId: number; readonly ok: boolean; readonly value?: unknown; readonly error?: WireError }
   | { readonly t: "limits"; readonly requestId: number; readonly limits: HostLimits }
@@ -68,7 +69,7 @@ export interface Background {
 /** Worker → main messages. Effects carry their rows as JSONEachRow text made in the worker. */
 export type FromWorker =
   | { readonly t: "ready" }
-  | { readonly t: "done"; readonly requestId: number; readonly effects?: ShardEffects; readonly stats?: WorkerStats; readonly corrupt?: CorruptMessage[] }
+  | { readonly t: "done"; readonly requestId: number; readonly effects?: ShardEffects; readonly stats?: WorkerStats; readonly corrupt?: CorruptMessage[]; readonly timers?: PartitionTimer[] }
   | { readonly t: "failed"; readonly requestId: number; readonly error: WireError }
   | { readonly t: "bg"; readonly bg: Background }
   | { readonly t: "load"; readonly loadId: number; readonly keys: SnapshotKey[] }

@@ -40,6 +40,17 @@ describe("KvSnapshotStore (real NATS KV)", () => {
     await store.close();
   });
 
+  it("keeps a released partition's timers for its next owner (in chunks), once", async () => {
+    const store = await KvSnapshotStore.create(nc, { bucket: "snap-timers" });
+    expect(await store.takeTimers(5)).toEqual([]);
+    const timers = Array.from({ length: 20_000 }, (_, i) => ({ actorType: "device", actorId: `dev-${i}`, name: "heartbeat", inMs: i % 60_000, msg: { type: "heartbeat-timeout" } }));
+    await store.putTimers(5, timers.slice(0, 3)); // replaced by the next put
+    await store.putTimers(5, timers);
+    expect(await store.takeTimers(5)).toEqual(timers);
+    expect(await store.takeTimers(5)).toEqual([]);
+    await store.close();
+  });
+
   it("escapes ids into valid, distinct KV keys", () => {
     expect(actorKey("device", "abc-1_2")).toBe("a.device.abc-1_2");
     expect(actorKey("device", "a:b")).toBe("a.device.a=3ab");

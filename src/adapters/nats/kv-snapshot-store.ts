@@ -1,6 +1,7 @@
 import { StorageType } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { PartitionTimer } from "../../ports/actor-host.js";
 import type { ActorSnapshot, SnapshotEntry, SnapshotKey, SnapshotStore } from "../../ports/snapshot-store.js";
 import { ShoalError } from "../../errors/shoal-error.js";
 
@@ -15,6 +16,8 @@ export interface KvSnapshotStoreOptions {
 }
 
 const VERSION = 1;
+/** Timers per KV value when a partition's timers are handed over (~90 B each as JSON; ids up to ~400 B stay under 1 MiB). */
+const TIMER_CHUNK = 2_000;
 const HEADER = 17; // u8 version, f64 lastDeviceSeq, f64 streamSeq (little endian)
 
 /**
@@ -72,6 +75,40 @@ export class KvSnapshotStore implements SnapshotStore {
       await this.kv.put(`cp.${partition}`, new TextEncoder().encode(String(streamSeq)));
     } catch (err) {
       throw unavailable("put checkpoint", err);
+    }
+  }
+
+  /**
+   * Timers of a released partition: `tm.<partition>` = {"v":1,"parts":K}, then K chunks
+   * `tm.<partition>.<k>` of at most TIMER_CHUNK timers each (a KV value stays far below NATS's
+   * 1 MiB message limit). Chunks are written before the header, so a reader never sees a header
+   * without its chunks.
+   */
+  async putTimers(partition: number, timers: readonly PartitionTimer[]): Promise<void> {
+    try {
+      const enc = new TextEncoder();
+      const parts = Math.ceil(timers.length / TIMER_CHUNK);
+      for (let k = 0; k < parts; k++) await this.kv.put(`tm.${partition}.${k}`, enc.encode(JSON.stringify(timers.slice(k * TIMER_CHUNK, (k + 1) * TIMER_CHUNK))));
+      await this.kv.put(`tm.${partition}`, enc.encode(JSON.stringify({ v: 1, parts })));
+    } catch (err) {
+      throw unavailable("put timers", err);
+    }
+  }
+
+  async takeTimers(partition: number): Promise<PartitionTimer[]> {
+    try {
+      const head = await this.kv.get(`tm.${partition}`);
+      if (head === null || head.operation !== "PUT") return [];
+      const { parts } = JSON.parse(new TextDecoder().decode(head.value)) as { parts: number };
+      const out: PartitionTimer[] = [];
+      for (let k = 0; k < parts; k++) {
+        const e = await this.kv.get(`tm.${partition}.${k}`);
+        if (e !== null && e.operation === "PUT") out.push(...(JSON.parse(new TextDecoder().decode(e.value)) as PartitionTimer[]));
+      }
+      await this.kv.delete(`tm.${partition}`);
+      return out;
+    } catch (err) {
+      throw unavailable("take timers", err);
     }
   }
 

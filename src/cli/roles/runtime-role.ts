@@ -134,6 +134,12 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
       log.info({ partition: p, unacked: info.num_ack_pending, ackFloor: info.ack_floor.stream_seq }, "partition consumer rewound to its ack floor");
     }
     await host.recover(p, info.ack_floor.stream_seq);
+    // Timers the previous owner handed over (a device silent since the handoff still goes offline).
+    const timers = await snapshots.takeTimers(p);
+    if (timers.length > 0) {
+      await host.restoreTimers(p, timers);
+      log.info({ partition: p, timers: timers.length }, "timers handed over by the previous owner armed");
+    }
     const source = await JetStreamPartitionSource.create(nc, cfg.nats.stream, p, Math.min(cfg.runtime.fetchBatch, maxAckPending));
     const pump = new PartitionPump(
       source,
@@ -164,7 +170,9 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
     if (unanswered > 0) log.warn({ partition: p, unanswered }, "handing off with calls unanswered; their replies will be dropped and counted");
     // Hand-off: committed snapshots and the partition checkpoint are made durable, then the
     // partition's actors are forgotten here; the next owner recovers them from the store.
-    await host.releasePartition(p);
+    const timers = await host.releasePartition(p);
+    // Its actors' pending timers (heartbeats) go to the next owner through the store.
+    await snapshots.putTimers(p, timers).catch((e: Error) => log.warn({ partition: p, timers: timers.length, err: e.message }, "timers of a released partition not handed over"));
   }
 
   // Active actors for the counters (introspection is async; refreshed every second).

@@ -1,3 +1,4 @@
+import type { PartitionTimer } from "../../ports/actor-host.js";
 import type { ActorSnapshot, SnapshotEntry, SnapshotKey, SnapshotStore } from "../../ports/snapshot-store.js";
 
 /** In-memory SnapshotStore for unit tests and in-memory benchmarks (copies bytes like a real store). */
@@ -31,6 +32,20 @@ export class MemorySnapshotStore implements SnapshotStore {
   async putCheckpoint(partition: number, streamSeq: number): Promise<void> {
     if (this.failWith) throw this.failWith;
     this.checkpoints.set(partition, streamSeq);
+  }
+
+  readonly timers = new Map<number, PartitionTimer[]>();
+
+  async putTimers(partition: number, timers: readonly PartitionTimer[]): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.timers.set(partition, [...timers]);
+  }
+
+  async takeTimers(partition: number): Promise<PartitionTimer[]> {
+    if (this.failWith) throw this.failWith;
+    const t = this.timers.get(partition) ?? [];
+    this.timers.delete(partition);
+    return t;
   }
 
   async close(): Promise<void> {}

@@ -4,7 +4,7 @@
  * on both hosts (worker threads and in-thread).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { JournalBytes, RuntimeHost } from "../../../src/ports/actor-host.js";
+import type { BatchEffects, JournalBytes, RuntimeHost } from "../../../src/ports/actor-host.js";
 import { rowObjects } from "../../../src/ports/row-sink.js";
 import { createInlineHost } from "../../../src/runtime/inline-host.js";
 import { partitionFor, workerFor } from "../../../src/runtime/partition.js";
@@ -21,8 +21,8 @@ const hosts: RuntimeHost[] = [];
 
 type Kind = "workers" | "inline";
 
-async function start(kind: Kind, store = new MemorySnapshotStore(), journal?: MemoryJournal): Promise<RuntimeHost> {
-  const common = { snapshots: store, partitions: P, ...(journal ? { journal } : {}) };
+async function start(kind: Kind, store = new MemorySnapshotStore(), journal?: MemoryJournal, onEffects?: (fx: BatchEffects) => void): Promise<RuntimeHost> {
+  const common = { snapshots: store, partitions: P, ...(journal ? { journal } : {}), ...(onEffects ? { onEffects } : {}) };
   const host: RuntimeHost =
     kind === "workers"
       ? await WorkerPoolHost.create({
@@ -103,8 +103,16 @@ describe.each<Kind>(["workers", "inline"])("%s host", (kind) => {
     const msgs = journalOf(p, ids, [1, 2]);
     await host.deliverJournal!(p, msgs);
     host.committed(p, msgs.at(-1)!.streamSeq);
-    await host.releasePartition(p);
-    for (const id of ids.filter((i) => part("counter", i) === p)) {
+    const timers = await host.releasePartition(p);
+    // Each actor's heartbeat (armed for 1 s by every add) is handed over with the time it had left.
+    const inP = ids.filter((i) => part("counter", i) === p);
+    expect(timers.map((t) => t.actorId).sort()).toEqual([...inP].sort());
+    for (const t of timers) {
+      expect(t).toMatchObject({ actorType: "counter", name: "heartbeat", msg: { type: "timeout" } });
+      expect(t.inMs).toBeGreaterThan(0);
+      expect(t.inMs).toBeLessThanOrEqual(1000);
+    }
+    for (const id of inP) {
       const snap = store.snapshots.get(`counter/${id}`);
       expect(snap, id).toBeDefined();
       expect((JSON.parse(new TextDecoder().decode(snap!.state)) as CounterState).total).toBe(3);
@@ -113,6 +121,29 @@ describe.each<Kind>(["workers", "inline"])("%s host", (kind) => {
     const rows = rowObjects((await next.deliverJournal!(p, journalOf(p, ids, [3], 500))).rows.get("counts")) as { total: number }[];
     expect(rows.length).toBeGreaterThan(0);
     for (const r of rows) expect(r.total).toBe(6);
+  });
+
+  it("arms timers handed over by a partition's previous owner: its silent actors time out on the new one", async () => {
+    const store = new MemorySnapshotStore();
+    const host = await start(kind, store);
+    const p = part("counter", ids[0]!);
+    const inP = ids.filter((i) => part("counter", i) === p);
+    const msgs = journalOf(p, ids, [1]);
+    await host.deliverJournal!(p, msgs);
+    host.committed(p, msgs.at(-1)!.streamSeq);
+    const timers = await host.releasePartition(p);
+    const offline = new Set<string>();
+    let allOffline: () => void = () => {};
+    const done = new Promise<void>((r) => (allOffline = r));
+    const next = await start(kind, store, undefined, (fx) => {
+      for (const e of fx.events) if (e.subject.startsWith("offline.")) offline.add(e.subject.slice("offline.".length));
+      if (offline.size === inP.length) allOffline();
+    });
+    await next.restoreTimers(p, timers.map((t) => ({ ...t, inMs: 50 })));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`offline events seen for ${[...offline].join(",")} of ${inP.join(",")}`)), 10_000)))]);
+    clearTimeout(timer);
+    expect([...offline].sort()).toEqual([...inP].sort());
   });
 });
 
