@@ -28,18 +28,15 @@ const S_CENTER = 7; // running mean of steps
 const S_SCALE = 8; // running mean absolute deviation of steps
 /** Distances seen. */
 export const S_DN = 9;
-const S_LM = 10; // long-run mean of log distance
-const S_LV = 11; // its variance
-const S_LK = 12; // log distances seen
+// The two likelihood models (likelihoodZ): mean, variance, count in consecutive slots.
+const S_LM = 10; // long-run mean of log distance; 11: its variance; 12: log distances seen
 const S_QUIET = 13; // rest points left
 const S_MATCH = 14; // absolute step where the last nearest neighbour started
 const S_RMIN = 15; // range of raw values seen (range novelty)
 const S_RMAX = 16;
 const S_LAST_TS = 17; // time of the previous step (ms)
 const S_STEP_MS = 18; // running step duration (ms), 0 = unknown
-const S_SM = 19; // long-run mean of the log seasonal distance
-const S_SV = 20; // its variance
-const S_SK = 21; // seasonal distances seen
+const S_SM = 19; // long-run mean of the log seasonal distance; 20: its variance; 21: seen
 /** Scalars that are state (saved); the slot after them is derived. */
 export const SAVED_SCALARS = 22;
 /** Largest distance in the ring (derived from the ring, kept for speed, not saved). */
@@ -247,18 +244,7 @@ function step(m: DetectorModel, f64: Float64Array, so: number, f32: Float32Array
   const eps = p.distanceFloor;
   const r = dist / (mx + 1e-9);
   const f = Math.log(dist + eps);
-  let lm = f64[so + S_LM]!;
-  let lv = f64[so + S_LV]!;
-  let lk = f64[so + S_LK]!;
-  const z = lk < 10 ? 0 : (f - lm) / Math.sqrt(lv + 1e-12);
-  lk++;
-  const al = Math.max(1 / lk, p.likelihoodRate);
-  const dd = f - lm;
-  lm += al * dd;
-  lv = (1 - al) * (lv + al * dd * dd);
-  f64[so + S_LM] = lm;
-  f64[so + S_LV] = lv;
-  f64[so + S_LK] = lk;
+  const z = likelihoodZ(f64, so + S_LM, f, p.likelihoodRate);
   const discord = p.ratioWeight * Math.log(r + 1e-9) + p.likelihoodWeight * z;
   return Math.max(discord, seasonal(m, f64, so, f32, ho, stepMs, center, scale, cur0, first, first + last, avail));
 }
@@ -274,17 +260,26 @@ function seasonal(m: DetectorModel, f64: Float64Array, so: number, f32: Float32A
   const best = seasonalNearest(f32, m.q, cur0, first, end, period, p.seasonTolerance, ho, p.historyLength);
   if (best === Infinity) return Number.NEGATIVE_INFINITY;
   const f = Math.log(Math.sqrt(best / L) / (scale + 1e-9 * (Math.abs(center) + 1)) + p.distanceFloor);
-  let sm = f64[so + S_SM]!;
-  let sv = f64[so + S_SV]!;
-  let sk = f64[so + S_SK]!;
-  const z = sk < 10 ? 0 : (f - sm) / Math.sqrt(sv + 1e-12);
-  sk++;
-  const a = Math.max(1 / sk, p.likelihoodRate);
-  const dd = f - sm;
-  sm += a * dd;
-  sv = (1 - a) * (sv + a * dd * dd);
-  f64[so + S_SM] = sm;
-  f64[so + S_SV] = sv;
-  f64[so + S_SK] = sk;
+  const z = likelihoodZ(f64, so + S_SM, f, p.likelihoodRate);
   return p.seasonWeight * (z - p.seasonOffset);
+}
+
+/**
+ * z-score of the log distance `f` against a running model of them held at `f64[at..at+2]` (mean,
+ * variance, count; 0 until 10 were seen), then the model updated with `f` (rate ≥ `rate`).
+ */
+function likelihoodZ(f64: Float64Array, at: number, f: number, rate: number): number {
+  let m = f64[at]!;
+  let v = f64[at + 1]!;
+  let k = f64[at + 2]!;
+  const z = k < 10 ? 0 : (f - m) / Math.sqrt(v + 1e-12);
+  k++;
+  const a = Math.max(1 / k, rate);
+  const dd = f - m;
+  m += a * dd;
+  v = (1 - a) * (v + a * dd * dd);
+  f64[at] = m;
+  f64[at + 1] = v;
+  f64[at + 2] = k;
+  return z;
 }

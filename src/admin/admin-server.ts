@@ -3,7 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import * as pb from "../gen/shoal/v1/admin_pb.js";
 import { clusterAdminHandlers, type ClusterAdmin } from "../cluster/index.js";
-import { addReflection, grpcServiceDefinition } from "../grpc/index.js";
+import { addReflection, grpcServiceDefinition, shutdownServer } from "../grpc/index.js";
 import { NotAvailableError, NotClusteredError, toServiceError } from "./errors.js";
 import { runtimeStatsToPb, type RuntimeIntrospection } from "./runtime-stats.js";
 
@@ -129,18 +129,10 @@ export async function startAdminServer(deps: AdminDeps, opts: AdminServerOptions
     address: `${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
     setServing: (serving) => health.setStatus(ADMIN_SERVICE_NAME, serving ? "SERVING" : "NOT_SERVING"),
-    close: (graceMs = 5_000) =>
-      new Promise<void>((resolve) => {
-        health.setStatus("", "NOT_SERVING");
-        health.setStatus(ADMIN_SERVICE_NAME, "NOT_SERVING");
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      }),
+    close: (graceMs = 5_000) => {
+      health.setStatus("", "NOT_SERVING");
+      health.setStatus(ADMIN_SERVICE_NAME, "NOT_SERVING");
+      return shutdownServer(server, graceMs);
+    },
   };
 }

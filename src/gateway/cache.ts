@@ -1,3 +1,4 @@
+import { withTimeout } from "./clock.js";
 import type { Clock } from "../ports/clock.js";
 
 /**
@@ -42,20 +43,8 @@ export class PatternCache {
   }
 
   private bounded<T>(p: Promise<T>): Promise<T> {
-    if (!(this.opts.opTimeoutMs > 0)) return p;
-    return new Promise<T>((resolve, reject) => {
-      const t = this.opts.clock.setTimeout(() => reject(new Error(`cache operation exceeded ${this.opts.opTimeoutMs} ms`)), this.opts.opTimeoutMs);
-      p.then(
-        (v) => {
-          this.opts.clock.clearTimeout(t);
-          resolve(v);
-        },
-        (e: unknown) => {
-          this.opts.clock.clearTimeout(t);
-          reject(e);
-        },
-      );
-    });
+    const ms = this.opts.opTimeoutMs;
+    return withTimeout(p, ms, this.opts.clock, `cache operation exceeded ${ms} ms`);
   }
 }
 

@@ -7,7 +7,7 @@ import * as cv from "./convert.js";
 import { toGatewayError } from "./errors.js";
 import type { GatewayErrorCode } from "./errors.js";
 import type { GatewayService } from "./gateway.js";
-import { addReflection, grpcServiceDefinition } from "../grpc/index.js";
+import { addReflection, grpcServiceDefinition, shutdownServer } from "../grpc/index.js";
 import { scoreCodecs } from "./grpc-definition.js";
 
 /** Fully-qualified name of the gateway service (also its health-check service name). */
@@ -139,17 +139,9 @@ export async function startGatewayServer(gw: GatewayService, opts: GatewayServer
     address: `${host}:${port}`,
     port,
     setServing,
-    close: (graceMs = 5_000) =>
-      new Promise<void>((resolve) => {
-        setServing(false);
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      }),
+    close: (graceMs = 5_000) => {
+      setServing(false);
+      return shutdownServer(server, graceMs);
+    },
   };
 }

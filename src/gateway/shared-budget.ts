@@ -1,3 +1,4 @@
+import { withTimeout } from "./clock.js";
 import type { Clock } from "../ports/clock.js";
 import type { Reservation } from "./cost.js";
 import { Budget } from "./cost.js";
@@ -171,20 +172,7 @@ export class SharedBudget implements BudgetLedger {
 
   private bounded<T>(p: Promise<T>): Promise<T> {
     const ms = this.opts.opTimeoutMs ?? 0;
-    if (!(ms > 0)) return p;
-    return new Promise<T>((resolve, reject) => {
-      const t = this.opts.clock.setTimeout(() => reject(new Error(`spend store operation exceeded ${ms} ms`)), ms);
-      p.then(
-        (v) => {
-          this.opts.clock.clearTimeout(t);
-          resolve(v);
-        },
-        (e: unknown) => {
-          this.opts.clock.clearTimeout(t);
-          reject(e);
-        },
-      );
-    });
+    return withTimeout(p, ms, this.opts.clock, `spend store operation exceeded ${ms} ms`);
   }
 
   private periodStart(): number {

@@ -2,3 +2,4 @@
 export { grpcServiceDefinition } from "./service-definition.js";
 export type { CodecOverrides } from "./service-definition.js";
 export { addReflection } from "./reflection.js";
+export { shutdownServer } from "./shutdown.js";
