@@ -8,6 +8,13 @@ export interface DeadLetterInput {
   readonly payload: Uint8Array;
 }
 
+/** A message an actor could not take (an OutDeadLetter of the runtime), as a dead letter of `stage`. */
+export function actorDeadLetter(d: { readonly stage: string; readonly code: string; readonly reason: string; readonly envelope: { readonly actorType: string; readonly actorId: string; readonly msg: unknown } }): DeadLetterInput {
+  return { stage: d.stage, code: d.code, reason: d.reason, source: `actor ${d.envelope.actorType}/${d.envelope.actorId}`, payload: utf8.encode(JSON.stringify(d.envelope.msg)) };
+}
+
+const utf8 = new TextEncoder();
+
 /** Largest payload kept in a dead letter, bytes (the rest is cut and marked). */
 export const DEAD_LETTER_PAYLOAD_LIMIT = 4096;
 

@@ -3,6 +3,7 @@ import type { EventPublisher, JournalBatch, PartitionSource } from "../ports/jou
 import type { RowSink } from "../ports/row-sink.js";
 import { journalEnvelope } from "./envelopes.js";
 import { isRetryable } from "../errors/shoal-error.js";
+import { actorDeadLetter } from "../domain/dead-letter.js";
 
 /** Options of one partition pump. */
 export interface PumpOptions {
@@ -144,7 +145,10 @@ export class PartitionPump {
       this.enqueue(batch, Promise.reject(e), [], []);
       return;
     }
-    const dls = effects.deadLetters.map((d) => this.deadLetter(d.code, d.reason, `actor ${d.envelope.actorType}/${d.envelope.actorId}`, new TextEncoder().encode(JSON.stringify(d.envelope.msg))));
+    const dls = effects.deadLetters.map(async (d) => {
+      await this.events.deadLetter(actorDeadLetter(d));
+      this.stats.deadLettered++;
+    });
     const durable = effects.rows.size > 0 ? this.sink.write(effects.rows) : Promise.resolve();
     this.enqueue(batch, Promise.all([durable, ...dls, ...corrupt]).then(() => undefined), effects.events, effects.calls);
   }

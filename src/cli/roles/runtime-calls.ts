@@ -1,4 +1,5 @@
 import type { ActorCacheService } from "../../adapters/keyv/actor-cache-service.js";
+import { actorDeadLetter } from "../../domain/dead-letter.js";
 import { partitionOf } from "../../domain/partition.js";
 import type { AsyncGatewayCaller } from "../../gateway/index.js";
 import type { Logger } from "../../observability/logger.js";
@@ -6,6 +7,8 @@ import { ACTOR_CACHE_SERVICE } from "../../ports/actor-cache.js";
 import type { BatchEffects, CallResult, OutCall, RuntimeHost } from "../../ports/actor-host.js";
 import type { EventPublisher } from "../../ports/journal.js";
 import { rowObjects, type RowSink } from "../../ports/row-sink.js";
+
+const utf8 = new TextEncoder();
 
 /** Cache lookups in flight at most; beyond, a lookup answers "unavailable" at once (the actor asks the gateway). */
 const MAX_CACHE_IN_FLIGHT = 10_000;
@@ -79,8 +82,7 @@ export class CallRouter {
   commit(fx: BatchEffects): void {
     for (const e of fx.events) this.d.events.event(e.subject, e.data);
     for (const dl of fx.deadLetters) {
-      const payload = new TextEncoder().encode(JSON.stringify(dl.envelope.msg));
-      this.d.events.deadLetter({ stage: dl.stage, code: dl.code, reason: dl.reason, source: `actor ${dl.envelope.actorType}/${dl.envelope.actorId}`, payload }).then(
+      this.d.events.deadLetter(actorDeadLetter(dl)).then(
         () => this.stats.deadLettered++,
         (e: Error) => this.d.log.error({ err: e.message, code: dl.code }, "dead letter of a background turn not published"),
       );
@@ -91,7 +93,7 @@ export class CallRouter {
         this.d.log.error({ err: e.message }, "rows of a background turn were not stored; dead-lettering them");
         for (const [table, rows] of fx.rows) {
           for (const row of rowObjects(rows)) {
-            const payload = new TextEncoder().encode(JSON.stringify({ table, row }));
+            const payload = utf8.encode(JSON.stringify({ table, row }));
             this.d.events.deadLetter({ stage: "runtime", code: typeof e.code === "string" ? e.code : "rows_rejected", reason: e.message, source: `table ${table}`, payload }).then(
               () => this.stats.rowsDeadLettered++,
               (err: Error) => this.d.log.error({ err: err.message, table }, "dead letter of a refused row not published"),
