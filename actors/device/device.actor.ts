@@ -2,6 +2,7 @@ import type { ActorContext, ActorLogic } from "../../src/ports/actor.js";
 import type { Reading } from "../../src/ports/reading.js";
 import type { ExplainResult } from "../../src/ports/gateway.js";
 import { analysisSubject, deviceEventSubject } from "../../src/domain/subjects.js";
+import { ANALYSES_SCHEMA, ANALYSES_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
 import { normaliseText, shapeCode } from "../../src/domain/pattern-shape.js";
 import { resolveDetectorParams, S_N } from "../detector/index.js";
 import type { DetectorParams } from "../detector/index.js";
@@ -27,10 +28,7 @@ import { decodeDeviceState, encodeDeviceState } from "./device-snapshot.js";
 
 export type { DeviceState } from "./device-state.js";
 
-/** Table the device actor writes readings to. */
-export const READINGS_TABLE = "readings";
-/** Table of anomaly explanations from the model gateway. */
-export const ANALYSES_TABLE = "analyses";
+export { READINGS_TABLE, ANALYSES_TABLE } from "../../src/domain/tables.js";
 /** Service name of the model gateway for ctx.call. */
 export const GATEWAY = "gateway";
 /** Resolution of the pattern signature used as the cache key (the gateway's default). */
@@ -206,6 +204,7 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
     snapshot: (state) => encodeDeviceState(state, table),
     restore: (bytes, id) => decodeDeviceState(bytes, id, settings.windowSize, table, arena),
     dispose: (state) => arena.release(state),
+    rowSchemas: { [READINGS_TABLE]: READINGS_SCHEMA, [ANALYSES_TABLE]: ANALYSES_SCHEMA },
     arena,
   };
 }

@@ -70,8 +70,9 @@ export interface JournalEffects extends BatchEffects {
 export interface BatchEffects {
   /**
    * Rows by table; the caller makes them durable before acknowledging the batch upstream. A
-   * worker-thread host returns them serialised (JSONEachRow text made in the worker), an
-   * in-thread host as objects; `RowBatch.length` is the exact row count either way.
+   * worker-thread host returns the rows of tables with a declared schema as RowBinary made in the
+   * worker (an in-thread host too with `encodeRows`), other rows as objects; `RowBatch.length` is
+   * the exact row count either way.
    */
   readonly rows: Map<string, RowBatch>;
   readonly events: OutEvent[];

@@ -1,4 +1,4 @@
-import type { Row } from "./row-sink.js";
+import type { Row, RowSchema } from "./row-sink.js";
 
 /** Address of a virtual actor: its logic type and its id (a device id for device actors). */
 export interface ActorAddress {
@@ -65,4 +65,10 @@ export interface ActorLogic<S, M extends { readonly type: string }> {
    * per state; the state is never used by the runtime afterwards.
    */
   dispose?(state: S): void;
+  /**
+   * Optional: the columns of the tables this logic writes (`ctx.write`), by table. Rows of these
+   * tables are encoded as RowBinary where the actors run and inserted as such; rows of other tables
+   * (or rows that do not fit) travel as objects. Two logics of one host must agree on a table's schema.
+   */
+  readonly rowSchemas?: Readonly<Record<string, RowSchema>>;
 }

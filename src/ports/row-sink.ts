@@ -1,20 +1,24 @@
+import { readRows, schemaKey, type BinaryRows } from "./row-binary.js";
+
+export type { BinaryRows, Column, ColumnType, RowSchema } from "./row-binary.js";
+
 /** A row for a time-series table: column name to value. */
 export type Row = Record<string, string | number | boolean | null | readonly number[] | readonly string[] | Record<string, number>>;
 
 /**
- * The rows of one table from one batch (or several merged): exactly `length` rows, held as
- * JSONEachRow text, as objects, or both. Worker-thread hosts serialise their rows in the worker
- * (`text`), so the main thread neither structured-clones row objects nor stringifies them again;
- * in-thread hosts keep objects. Plain data (crosses threads as is). Use `rowText` for the
- * JSONEachRow of all rows and `rowObjects` to read them back as objects (tests, dead letters).
- * Order: the rows of `text`, then `objects` (a batch from one host has only one of the two).
+ * The rows of one table from one batch (or several merged): exactly `length` rows, held in
+ * ClickHouse's RowBinary (`binary`, for tables whose actors declare a schema: see
+ * `ActorLogic.rowSchemas`), as objects, or both. Hosts encode rows where the actors run (a worker
+ * thread's core), so the main thread neither structured-clones row objects nor serialises them;
+ * the sink inserts the bytes as they are. Plain data (crosses threads as is). Use `rowObjects` to
+ * read every row back as an object (tests, dead letters). Order: the rows of `binary`, then `objects`.
  */
 export interface RowBatch {
-  /** Number of rows: lines of `text` + `objects.length`. */
+  /** Number of rows: `binary.rows` + `objects.length`. */
   readonly length: number;
-  /** JSONEachRow: one JSON object per row, each followed by "\n"; "" when none. */
-  readonly text: string;
-  /** Rows not serialised. */
+  /** Rows in RowBinary; null when none. */
+  readonly binary: BinaryRows | null;
+  /** Rows not encoded (no schema for the table, or a row that does not fit it). */
   readonly objects: readonly Row[];
 }
 
@@ -30,38 +34,38 @@ export interface RowSink {
   close(): Promise<void>;
 }
 
-const NO_ROWS: readonly Row[] = [];
-
 /** Rows kept as objects. */
 export function rowBatchOf(objects: readonly Row[]): RowBatch {
-  return { length: objects.length, text: "", objects };
+  return { length: objects.length, binary: null, objects };
 }
 
-/** Rows serialised as JSONEachRow (one `JSON.stringify` per row, as the ClickHouse client does). */
-export function serialiseRows(objects: readonly Row[]): RowBatch {
-  let text = "";
-  for (let i = 0; i < objects.length; i++) text += JSON.stringify(objects[i]) + "\n";
-  return { length: objects.length, text, objects: NO_ROWS };
+/** Encoded rows plus the ones left as objects. */
+export function rowBatch(binary: BinaryRows | null, objects: readonly Row[]): RowBatch {
+  return { length: (binary?.rows ?? 0) + objects.length, binary, objects };
 }
 
-/** `a`'s rows then `b`'s. */
+/** `a`'s rows then `b`'s (binary rows of another schema than `a`'s are decoded to objects). */
 export function concatRows(a: RowBatch, b: RowBatch): RowBatch {
   if (a.length === 0) return b;
   if (b.length === 0) return a;
-  const objects = a.objects.length === 0 ? b.objects : b.objects.length === 0 ? a.objects : [...a.objects, ...b.objects];
-  return { length: a.length + b.length, text: a.text + b.text, objects };
+  let binary = a.binary ?? b.binary;
+  let extra: readonly Row[] = [];
+  if (a.binary !== null && b.binary !== null) {
+    if (a.binary.schema === b.binary.schema || schemaKey(a.binary.schema) === schemaKey(b.binary.schema)) {
+      binary = { schema: a.binary.schema, rows: a.binary.rows + b.binary.rows, chunks: [...a.binary.chunks, ...b.binary.chunks] };
+    } else {
+      binary = a.binary;
+      extra = readRows(b.binary);
+    }
+  }
+  const objects = extra.length > 0 ? [...a.objects, ...extra, ...b.objects] : a.objects.length === 0 ? b.objects : b.objects.length === 0 ? a.objects : [...a.objects, ...b.objects];
+  return { length: a.length + b.length, binary, objects };
 }
 
-/** Every row of `b` as JSONEachRow (each row followed by "\n"). */
-export function rowText(b: RowBatch): string {
-  return b.objects.length === 0 ? b.text : b.text + serialiseRows(b.objects).text;
-}
-
-/** Every row of `b` as an object (parses `text`: for tests and dead letters, not the hot path). */
+/** Every row of `b` as an object (decodes `binary`: for tests and dead letters, not the hot path). */
 export function rowObjects(b: RowBatch | undefined): Row[] {
   if (b === undefined) return [];
-  const out: Row[] = [];
-  if (b.text !== "") for (const line of b.text.split("\n")) if (line !== "") out.push(JSON.parse(line) as Row);
+  const out = b.binary === null ? [] : readRows(b.binary);
   for (const r of b.objects) out.push(r);
   return out;
 }

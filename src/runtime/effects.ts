@@ -1,6 +1,8 @@
 import type { ActorAddress } from "../ports/actor.js";
 import type { BatchEffects, Envelope, OutCall, OutDeadLetter, OutEvent } from "../ports/actor-host.js";
-import { concatRows, rowBatchOf, serialiseRows, type Row, type RowBatch } from "../ports/row-sink.js";
+import type { ActorLogic } from "../ports/actor.js";
+import { RowBinaryWriter, schemaKey } from "../ports/row-binary.js";
+import { concatRows, rowBatch, rowBatchOf, type Row, type RowBatch } from "../ports/row-sink.js";
 
 /** A message for an actor hosted by another shard; the host routes it. */
 export interface OutSend {
@@ -29,13 +31,42 @@ export interface ShardEffects extends BatchEffects {
   readonly sends: OutSend[];
 }
 
+/** A RowBinary writer per table with a declared schema (one set per thread). */
+export type RowEncoders = ReadonlyMap<string, RowBinaryWriter>;
+
 /**
- * The effects of a finished batch in port form. `serialise`: rows become JSONEachRow text here
- * (in a worker thread, so the main thread only passes text on); else they stay objects.
+ * The writers for the tables `logics` declare (`ActorLogic.rowSchemas`). Throws when two logics
+ * declare one table with different columns.
  */
-export function shardEffects(acc: EffectsAcc, serialise: boolean): ShardEffects {
+export function rowEncodersFor(logics: readonly Pick<ActorLogic<never, never>, "type" | "rowSchemas">[]): RowEncoders {
+  const out = new Map<string, RowBinaryWriter>();
+  for (const l of logics) {
+    for (const [table, schema] of Object.entries(l.rowSchemas ?? {})) {
+      const had = out.get(table);
+      if (had !== undefined && schemaKey(had.schema) !== schemaKey(schema)) {
+        throw new Error(`actor type ${l.type} declares table ${table} with other columns than another actor type of this host`);
+      }
+      if (had === undefined) out.set(table, new RowBinaryWriter(schema));
+    }
+  }
+  return out;
+}
+
+/**
+ * The effects of a finished batch in port form. With `encoders`, rows of tables with a schema
+ * become RowBinary here (in a worker thread, so the main thread only passes bytes on); other rows,
+ * and all rows without `encoders`, stay objects.
+ */
+export function shardEffects(acc: EffectsAcc, encoders: RowEncoders | null): ShardEffects {
   const rows = new Map<string, RowBatch>();
-  for (const [table, objects] of acc.rows) rows.set(table, serialise ? serialiseRows(objects) : rowBatchOf(objects));
+  for (const [table, objects] of acc.rows) {
+    const enc = encoders?.get(table);
+    if (enc === undefined) rows.set(table, rowBatchOf(objects));
+    else {
+      const { binary, rejected } = enc.encode(objects);
+      rows.set(table, rowBatch(binary, rejected));
+    }
+  }
   return { rows, events: acc.events, calls: acc.calls, deadLetters: acc.deadLetters, sends: acc.sends };
 }
 

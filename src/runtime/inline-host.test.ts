@@ -296,6 +296,27 @@ describe("inline host", () => {
     await second.host.close();
   });
 
+  it("encodes rows of declared tables as RowBinary with encodeRows (a row that does not fit stays an object); others stay objects", async () => {
+    const counts = { columns: [{ name: "id", type: "String" }, { name: "seq", type: "UInt64" }, { name: "total", type: "Int64" }] } as const;
+    const { host } = setup({ logics: [{ ...createCounterActor(), rowSchemas: { counts } }], encodeRows: true });
+    // n = 0.5 makes a non-integer total: not an Int64, so that row travels as an object.
+    const fx = await host.deliver([add("a", 1, 2), add("a", 2, 0.5), add("b", 1, -7)]);
+    const rows = fx.rows.get("counts")!;
+    expect(rows.binary?.rows).toBe(2);
+    expect(rows.objects).toEqual([{ id: "a", seq: 2, total: 2.5 }]);
+    expect(rowObjects(rows)).toEqual(expect.arrayContaining([{ id: "a", seq: 1, total: 2 }, { id: "b", seq: 1, total: -7 }, { id: "a", seq: 2, total: 2.5 }]));
+    const plain = setup({ logics: [{ ...createCounterActor(), rowSchemas: { counts } }] });
+    expect((await plain.host.deliver([add("a", 1)])).rows.get("counts")!.binary).toBeNull();
+    await host.close();
+    await plain.host.close();
+  });
+
+  it("refuses two logics that declare one table with different columns", () => {
+    const a = { ...createCounterActor(), rowSchemas: { counts: { columns: [{ name: "id", type: "String" as const }] } } };
+    const b = { ...createCounterActor(), type: "other", rowSchemas: { counts: { columns: [{ name: "id", type: "UInt64" as const }] } } };
+    expect(() => setup({ logics: [a, b], encodeRows: true })).toThrow(/actor type other declares table counts with other columns/);
+  });
+
   it("publishes introspection as metrics", async () => {
     const metrics = new RecordingMetrics();
     const { host } = setup({ metrics });

@@ -5,7 +5,7 @@ import type { MetricsRegistry } from "../ports/metrics.js";
 import type { SnapshotStore } from "../ports/snapshot-store.js";
 import type { AnyLogic } from "./actor-cell.js";
 import { createSystemClock } from "./clocks.js";
-import { type EffectsAcc, mergeEffects, shardEffects, toColumns, type Columns } from "./effects.js";
+import { type EffectsAcc, mergeEffects, rowEncodersFor, shardEffects, toColumns, type Columns } from "./effects.js";
 import { HostClosedError, RecoveryError, RuntimeOptionsError } from "./errors.js";
 import { resolveRuntimeOptions, type RuntimeOptions } from "./options.js";
 import { partitionFor } from "./partition.js";
@@ -41,6 +41,11 @@ export interface InlineHostOptions extends RuntimeOptions {
   readonly commitMode?: "explicit" | "on-return";
   /** Journal decoder; required by `deliverJournal`. */
   readonly decode?: JournalDecoder;
+  /**
+   * Encode rows of tables with a declared schema as RowBinary here, as worker threads do (the
+   * runtime role sets it: the sink then inserts the bytes). Default false: rows stay objects.
+   */
+  readonly encodeRows?: boolean;
 }
 
 /** An in-thread RuntimeHost, plus test/admin helpers. */
@@ -71,6 +76,7 @@ export function createInlineHost(opts: InlineHostOptions): InlineHost {
   let bgQueued = false;
   let gate: Promise<void> | null = null;
   const onReturn = opts.commitMode === "on-return";
+  const encoders = opts.encodeRows === true ? rowEncodersFor(opts.logics) : null;
 
   const core: ShardCore = new ShardCore({
     ...o,
@@ -99,7 +105,7 @@ export function createInlineHost(opts: InlineHostOptions): InlineHost {
       scheduleFlush();
     }
     if (effects === null) return;
-    const fx = shardEffects(effects, false);
+    const fx = shardEffects(effects, encoders);
     if (opts.onEffects !== undefined) opts.onEffects(fx);
     else if (carried === null) carried = fx;
     else mergeEffects(carried, fx);
@@ -147,11 +153,11 @@ export function createInlineHost(opts: InlineHostOptions): InlineHost {
     }
   }
 
-  // Rows stay objects: nothing crosses a thread, and the sink serialises them once.
+  // Rows stay objects unless `encodeRows`: nothing crosses a thread.
   function finish(acc: EffectsAcc): BatchEffects {
     if (--inflight === 0 && idle !== null) idle();
     drainBackground();
-    const fx = shardEffects(acc, false);
+    const fx = shardEffects(acc, encoders);
     if (carried !== null) {
       const out = carried;
       carried = null;

@@ -2,7 +2,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { ActorSnapshot } from "../ports/snapshot-store.js";
 import type { AnyLogic } from "./actor-cell.js";
 import { createSystemClock } from "./clocks.js";
-import { shardEffects, type EffectsAcc } from "./effects.js";
+import { rowEncodersFor, shardEffects, type EffectsAcc } from "./effects.js";
 import { fromWireError, toWireError } from "./errors.js";
 import { decodeJournal, unpackJournal, type JournalDecoder } from "./journal-batch.js";
 import { partitionFor, workerFor } from "./partition.js";
@@ -27,6 +27,8 @@ async function main(): Promise<void> {
     }
     logics.push(logic);
   }
+  // Rows of tables with a schema leave this thread as RowBinary (made on this worker's core).
+  const encoders = rowEncodersFor(logics);
   let decode: JournalDecoder | undefined;
   if (init.decoder !== undefined) {
     const mod = (await import(init.decoder.module)) as Record<string, unknown>;
@@ -69,14 +71,14 @@ async function main(): Promise<void> {
     bgQueued = false;
     const { effects, snapshots } = core.takeBackground();
     if (effects === null && snapshots.length === 0) return;
-    post({ t: "bg", bg: { effects: effects === null ? null : shardEffects(effects, true), snapshots, lowWater: snapshots.length > 0 ? core.lowWater() : [] } });
+    post({ t: "bg", bg: { effects: effects === null ? null : shardEffects(effects, encoders), snapshots, lowWater: snapshots.length > 0 ? core.lowWater() : [] } });
   }
 
   // Replies go after any background output they depend on (snapshots before "done"). Rows are
-  // serialised here, on the worker's core: the main thread passes the text on to the sink.
+  // encoded here, on the worker's core: the main thread passes the bytes on to the sink.
   const done = (requestId: number, effects?: EffectsAcc): void => {
     flushBg();
-    post({ t: "done", requestId, effects: effects === undefined ? undefined : shardEffects(effects, true) });
+    post({ t: "done", requestId, effects: effects === undefined ? undefined : shardEffects(effects, encoders) });
   };
 
   port.on("message", (m: ToWorker) => {
@@ -90,7 +92,7 @@ async function main(): Promise<void> {
           const { cols, corrupt } = decodeJournal(m.packed.partition, unpackJournal(m.packed), decode);
           core.submit(cols, false, (acc) => {
             flushBg();
-            post({ t: "done", requestId: m.requestId, effects: shardEffects(acc, true), corrupt });
+            post({ t: "done", requestId: m.requestId, effects: shardEffects(acc, encoders), corrupt });
           });
           return;
         }

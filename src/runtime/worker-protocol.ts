@@ -60,13 +60,13 @@ export type ToWorker =
 
 /** Background output of a worker: timer effects, snapshots, replay floors (in this order of use). */
 export interface Background {
-  /** Rows serialised in the worker, as in replies. */
+  /** Rows encoded in the worker, as in replies. */
   readonly effects: ShardEffects | null;
   readonly snapshots: SnapshotOut[];
   readonly lowWater: [number, number][];
 }
 
-/** Worker → main messages. Effects carry their rows as JSONEachRow text made in the worker. */
+/** Worker → main messages. Effects carry their rows as RowBinary made in the worker (objects for tables without a schema). */
 export type FromWorker =
   | { readonly t: "ready" }
   | { readonly t: "done"; readonly requestId: number; readonly effects?: ShardEffects; readonly stats?: WorkerStats; readonly corrupt?: CorruptMessage[]; readonly timers?: PartitionTimer[] }

@@ -1,9 +1,11 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Clock } from "../../ports/clock.js";
-import { rowText, type RowSink, type RowsByTable } from "../../ports/row-sink.js";
+import { Readable } from "node:stream";
+import { readRows, schemaKey, type BinaryRows, type RowSchema } from "../../ports/row-binary.js";
+import type { Row, RowSink, RowsByTable } from "../../ports/row-sink.js";
 import { ShoalError } from "../../errors/shoal-error.js";
 import { createClickHouseClient, type ClickHouseOptions } from "./client.js";
-import { toStorageError } from "./errors.js";
+import { StorageError, toStorageError } from "./errors.js";
 
 /** Batching options of the ClickHouse sink. */
 export interface ClickHouseSinkOptions extends ClickHouseOptions {
@@ -34,8 +36,8 @@ interface Pending {
 }
 
 /**
- * RowSink on ClickHouse: coalesces writes into one JSONEachRow insert per table per flush
- * (10k–100k rows about once a second), resolves each write only when its rows are inserted, retries
+ * RowSink on ClickHouse: coalesces writes into one insert per table per flush (RowBinary, plus
+ * JSONEachRow for rows that came as objects; 10k–100k rows about once a second), resolves each write only when its rows are inserted, retries
  * retryable failures with backoff (the batch stays pending, so upstream acks wait), isolates
  * non-retryable failures to the writes that caused them, and makes writers wait when too much is pending.
  */
@@ -57,7 +59,7 @@ export class ClickHouseSink implements RowSink {
   }
 
   static create(o: ClickHouseSinkOptions, clock: Clock): ClickHouseSink {
-    return new ClickHouseSink(createClickHouseClient(o, o.database, { passTextThrough: true }), o, clock);
+    return new ClickHouseSink(createClickHouseClient(o, o.database), o, clock);
   }
 
   async write(rows: RowsByTable): Promise<void> {
@@ -146,45 +148,68 @@ export class ClickHouseSink implements RowSink {
   }
 
   /**
-   * One JSONEachRow insert per table. The body is the rows' text as it came (serialised in the
-   * worker threads): the client is created with a `stringify` that passes a string through, and
-   * appends "\n" to each value, so the text goes in as one value without its last newline.
+   * One insert per table: the RowBinary bytes the hosts encoded, sent unchanged with the schema's
+   * column list; or, when some of the table's rows came as objects (rows that did not fit the
+   * schema, tables without one), all of them as JSONEachRow, so a table's rows land or fail together.
    */
-  private async insertTables(rows: ReadonlyMap<string, TableText>): Promise<void> {
+  private async insertTables(rows: ReadonlyMap<string, TableRows>): Promise<void> {
     const inserts: Promise<unknown>[] = [];
     let n = 0;
     for (const [table, t] of rows) {
-      if (t.count === 0) continue;
-      n += t.count;
-      inserts.push(this.client.insert({ table, values: [t.text.slice(0, -1)], format: "JSONEachRow" }));
+      const binary = [...t.binary.values()];
+      if (binary.length === 1 && t.objects.length === 0) {
+        n += binary[0]!.rows;
+        inserts.push(this.insertBinary(table, binary[0]!));
+        continue;
+      }
+      const objects = binary.flatMap((b) => readRows(b)).concat(t.objects);
+      n += objects.length;
+      inserts.push(this.client.insert({ table, values: objects, format: "JSONEachRow" }));
     }
     await Promise.all(inserts);
     this.stats.inserts += inserts.length;
     this.stats.rowsWritten += n;
   }
+
+  private async insertBinary(table: string, b: BinaryRows): Promise<void> {
+    const columns = b.schema.columns.map((c) => identifier(c.name)).join(", ");
+    const res = await this.client.exec({ query: `INSERT INTO ${identifier(table)} (${columns}) FORMAT RowBinary`, values: Readable.from(b.chunks) });
+    // The server answers once the insert is done; read the (empty) body so the socket is reused.
+    for await (const _ of res.stream);
+  }
 }
 
-/** The JSONEachRow text of a table's rows (each row followed by "\n") and how many rows it holds. */
-interface TableText {
-  readonly text: string;
-  readonly count: number;
+/** A table's rows of one or more writes: RowBinary rows by schema, and objects (in write order). */
+interface TableRows {
+  readonly binary: Map<string, { schema: RowSchema; rows: number; chunks: Uint8Array[] }>;
+  readonly objects: Row[];
 }
 
-/** Rows of one or more writes as one JSONEachRow text per table (in write order). */
-function mergeRows(parts: readonly RowsByTable[]): Map<string, TableText> {
-  const pieces = new Map<string, { texts: string[]; count: number }>();
+/** Rows of one or more writes grouped by table. */
+function mergeRows(parts: readonly RowsByTable[]): Map<string, TableRows> {
+  const out = new Map<string, TableRows>();
   for (const part of parts) {
     for (const [table, rows] of part) {
       if (rows.length === 0) continue;
-      let acc = pieces.get(table);
-      if (acc === undefined) pieces.set(table, (acc = { texts: [], count: 0 }));
-      acc.texts.push(rowText(rows));
-      acc.count += rows.length;
+      let acc = out.get(table);
+      if (acc === undefined) out.set(table, (acc = { binary: new Map(), objects: [] }));
+      if (rows.binary !== null) {
+        const key = schemaKey(rows.binary.schema);
+        let b = acc.binary.get(key);
+        if (b === undefined) acc.binary.set(key, (b = { schema: rows.binary.schema, rows: 0, chunks: [] }));
+        b.rows += rows.binary.rows;
+        for (const c of rows.binary.chunks) b.chunks.push(c);
+      }
+      for (const r of rows.objects) acc.objects.push(r);
     }
   }
-  const out = new Map<string, TableText>();
-  for (const [table, p] of pieces) out.set(table, { text: p.texts.join(""), count: p.count });
   return out;
+}
+
+/** A table or column name for SQL; names come from code (actor logics), never from devices. */
+function identifier(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new StorageError(`"${name}" is not a valid table or column name`, { retryable: false });
+  return name;
 }
 
 function sleep(clock: Clock, ms: number): Promise<void> {

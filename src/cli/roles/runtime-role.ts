@@ -258,7 +258,7 @@ async function createHost(cfg: ShoalConfig, io: { snapshots: KvSnapshotStore; jo
     snapshotEveryMs: cfg.runtime.snapshotEveryMs,
     maxAttempts: cfg.runtime.maxAttempts,
   };
-  if (cfg.runtime.host === "inline") return createInlineHost({ ...common, logics: [createDeviceActor(settings)], decode: journalEnvelope });
+  if (cfg.runtime.host === "inline") return createInlineHost({ ...common, logics: [createDeviceActor(settings)], decode: journalEnvelope, encodeRows: true });
   return WorkerPoolHost.create({
     ...common,
     logics: [{ module: new URL(`../../../actors/device/index${EXT}`, import.meta.url).href, export: "createDeviceActor", args: [settings] }],

@@ -1,0 +1,354 @@
+import type { Row } from "./row-sink.js";
+
+/**
+ * Rows in ClickHouse's RowBinary format: the form rows take between the threads that make them and
+ * the sink that inserts them (docs/adr/0006, decision 18). A double is 8 bytes copied, not a
+ * shortest round-trip decimal (which made JSON text ~2 µs per reading row); the sink sends the
+ * bytes unchanged (`INSERT INTO t (columns) FORMAT RowBinary`). Little-endian; strings and arrays
+ * carry an unsigned LEB128 length.
+ */
+
+/** Column types the codec writes: the ClickHouse types of Shoal's tables. */
+export type ColumnType = "String" | "UInt8" | "UInt64" | "Int64" | "Float64" | "Array(String)" | "Array(Float64)";
+
+/** One column of a table. */
+export interface Column {
+  readonly name: string;
+  readonly type: ColumnType;
+}
+
+/** The columns a table's rows are written with, in insert order (plain data: crosses threads). */
+export interface RowSchema {
+  readonly columns: readonly Column[];
+}
+
+/** Rows in RowBinary, in `schema`'s column order: `rows` rows over the concatenated `chunks`. */
+export interface BinaryRows {
+  readonly schema: RowSchema;
+  readonly rows: number;
+  readonly chunks: readonly Uint8Array[];
+}
+
+const STRING = 0;
+const UINT8 = 1;
+const UINT64 = 2;
+const INT64 = 3;
+const FLOAT64 = 4;
+const ARR_STRING = 5;
+const ARR_FLOAT64 = 6;
+const CODES: Readonly<Record<ColumnType, number>> = {
+  String: STRING,
+  UInt8: UINT8,
+  UInt64: UINT64,
+  Int64: INT64,
+  Float64: FLOAT64,
+  "Array(String)": ARR_STRING,
+  "Array(Float64)": ARR_FLOAT64,
+};
+const TWO32 = 2 ** 32;
+
+/** Identity of a schema across threads (a structured clone is another object): "name:type,…". */
+export function schemaKey(s: RowSchema): string {
+  let k = "";
+  for (const c of s.columns) k += `${c.name}:${c.type},`;
+  return k;
+}
+
+/**
+ * Encodes rows of one schema. A row is written only when it has exactly the schema's columns with
+ * values of their types (strings; integers in range for UInt8/UInt64/Int64, booleans for UInt8;
+ * numbers for Float64; arrays of those); any other row is returned as `rejected`, untouched, so the
+ * caller can send it on as an object (where the sink's JSON insert gives it the error it deserves).
+ * Holds one scratch buffer that grows to the largest batch; not for concurrent use.
+ */
+export class RowBinaryWriter {
+  private buf = new Uint8Array(64 * 1024);
+  private view = new DataView(this.buf.buffer);
+  private pos = 0;
+  private readonly names: readonly string[];
+  private readonly codes: Int32Array;
+  private readonly encoder = new TextEncoder();
+
+  constructor(readonly schema: RowSchema) {
+    if (schema.columns.length === 0) throw new Error("a row schema needs at least one column");
+    this.names = schema.columns.map((c) => c.name);
+    this.codes = Int32Array.from(schema.columns, (c) => {
+      const code = CODES[c.type];
+      if (code === undefined) throw new Error(`column ${c.name}: unsupported type ${String(c.type)}`);
+      return code;
+    });
+  }
+
+  /** The rows that fit the schema as RowBinary (null when none), and the ones that did not. */
+  encode(rows: readonly Row[]): { binary: BinaryRows | null; rejected: Row[] } {
+    const rejected: Row[] = [];
+    this.pos = 0;
+    let n = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const start = this.pos;
+      if (this.writeRow(row)) n++;
+      else {
+        this.pos = start;
+        rejected.push(row);
+      }
+    }
+    const binary = n === 0 ? null : { schema: this.schema, rows: n, chunks: [this.buf.slice(0, this.pos)] };
+    return { binary, rejected };
+  }
+
+  private writeRow(row: Row): boolean {
+    // Rows are usually built with their keys in column order: one for-in pass checks the keys and
+    // reads the values from V8's enum cache. Any other order takes the by-name path.
+    const names = this.names;
+    const n = names.length;
+    const start = this.pos;
+    let i = 0;
+    for (const k in row) {
+      if (i === n || k !== names[i]) {
+        this.pos = start;
+        return this.writeRowByName(row);
+      }
+      if (!this.writeValue(this.codes[i]!, row[k])) return false;
+      i++;
+    }
+    return i === n;
+  }
+
+  private writeRowByName(row: Row): boolean {
+    let keys = 0;
+    for (const k in row) if (Object.hasOwn(row, k)) keys++;
+    if (keys !== this.names.length) return false;
+    for (let i = 0; i < this.names.length; i++) {
+      const name = this.names[i]!;
+      if (!Object.hasOwn(row, name) || !this.writeValue(this.codes[i]!, row[name])) return false;
+    }
+    return true;
+  }
+
+  private writeValue(code: number, v: unknown): boolean {
+    switch (code) {
+      case STRING:
+        if (typeof v !== "string") return false;
+        this.writeString(v);
+        return true;
+      case FLOAT64:
+        if (typeof v !== "number") return false;
+        this.ensure(8);
+        this.view.setFloat64(this.pos, v, true);
+        this.pos += 8;
+        return true;
+      case UINT64:
+        if (!Number.isSafeInteger(v) || (v as number) < 0) return false;
+        this.writeInt64(v as number);
+        return true;
+      case INT64:
+        if (!Number.isSafeInteger(v)) return false;
+        this.writeInt64(v as number);
+        return true;
+      case UINT8: {
+        const b = v === true ? 1 : v === false ? 0 : v;
+        if (!Number.isInteger(b) || (b as number) < 0 || (b as number) > 255) return false;
+        this.ensure(1);
+        this.buf[this.pos++] = b as number;
+        return true;
+      }
+      case ARR_FLOAT64:
+        return this.writeFloatArray(v);
+      case ARR_STRING:
+        return this.writeStringArray(v);
+      default:
+        return false;
+    }
+  }
+
+  /** A safe integer as 8 little-endian bytes (two's complement when negative). */
+  private writeInt64(v: number): void {
+    this.ensure(8);
+    const hi = Math.floor(v / TWO32);
+    this.view.setUint32(this.pos, v - hi * TWO32, true);
+    this.view.setInt32(this.pos + 4, hi, true);
+    this.pos += 8;
+  }
+
+  private writeFloatArray(v: unknown): boolean {
+    const a = Array.isArray(v) ? (v as unknown[]) : v instanceof Float64Array || v instanceof Float32Array ? v : null;
+    if (a === null) return false;
+    const n = a.length;
+    this.ensure(5 + 8 * n);
+    this.writeVarint(n);
+    for (let j = 0; j < n; j++) {
+      const x = a[j];
+      if (typeof x !== "number") return false;
+      this.view.setFloat64(this.pos, x, true);
+      this.pos += 8;
+    }
+    return true;
+  }
+
+  private writeStringArray(v: unknown): boolean {
+    if (!Array.isArray(v)) return false;
+    const a = v as unknown[];
+    this.ensure(5);
+    this.writeVarint(a.length);
+    for (let j = 0; j < a.length; j++) {
+      const s = a[j];
+      if (typeof s !== "string") return false;
+      this.writeString(s);
+    }
+    return true;
+  }
+
+  /** UTF-8 with its byte length as a varint; ASCII is copied char by char. */
+  private writeString(s: string): void {
+    const len = s.length;
+    this.ensure(5 + 3 * len);
+    const buf = this.buf;
+    const p = this.pos;
+    if (len < 128) {
+      let j = 0;
+      for (; j < len; j++) {
+        const c = s.charCodeAt(j);
+        if (c >= 0x80) break;
+        buf[p + 1 + j] = c;
+      }
+      if (j === len) {
+        buf[p] = len;
+        this.pos = p + 1 + len;
+        return;
+      }
+    }
+    // Room for the longest length prefix, then move the bytes back if the prefix is shorter.
+    const room = varintSize(3 * len);
+    const { written } = this.encoder.encodeInto(s, buf.subarray(p + room));
+    const size = varintSize(written);
+    if (size < room) buf.copyWithin(p + size, p + room, p + room + written);
+    this.pos = p;
+    this.writeVarint(written);
+    this.pos = p + size + written;
+  }
+
+  private writeVarint(n: number): void {
+    const buf = this.buf;
+    let p = this.pos;
+    while (n >= 0x80) {
+      buf[p++] = (n & 0x7f) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    buf[p++] = n;
+    this.pos = p;
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + extra) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+/** Thrown by `readRows` for bytes that are not rows of the schema. */
+export class RowBinaryError extends Error {
+  override readonly name = "RowBinaryError";
+}
+
+/** The rows of `b` as objects (tests, dead letters: not the hot path). UInt64/Int64 come back as numbers. */
+export function readRows(b: BinaryRows): Row[] {
+  const bytes = b.chunks.length === 1 ? b.chunks[0]! : concatBytes(b.chunks);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let p = 0;
+  const need = (n: number): void => {
+    if (p + n > bytes.length) throw new RowBinaryError(`truncated rows: ${n} bytes wanted at offset ${p} of ${bytes.length}`);
+  };
+  const varint = (): number => {
+    let n = 0;
+    let mul = 1;
+    for (;;) {
+      need(1);
+      const byte = bytes[p++]!;
+      n += (byte & 0x7f) * mul;
+      if (byte < 0x80) return n;
+      mul *= 128;
+      if (mul > 2 ** 49) throw new RowBinaryError(`length prefix too long at offset ${p}`);
+    }
+  };
+  const str = (): string => {
+    const len = varint();
+    need(len);
+    const s = decoder.decode(bytes.subarray(p, p + len));
+    p += len;
+    return s;
+  };
+  const f64 = (): number => {
+    need(8);
+    const v = view.getFloat64(p, true);
+    p += 8;
+    return v;
+  };
+  const i64 = (unsigned: boolean): number => {
+    need(8);
+    const lo = view.getUint32(p, true);
+    const hi = unsigned ? view.getUint32(p + 4, true) : view.getInt32(p + 4, true);
+    p += 8;
+    return hi * TWO32 + lo;
+  };
+  const out: Row[] = [];
+  for (let r = 0; r < b.rows; r++) {
+    const row: Row = {};
+    for (const c of b.schema.columns) {
+      switch (c.type) {
+        case "String":
+          row[c.name] = str();
+          break;
+        case "UInt8":
+          need(1);
+          row[c.name] = bytes[p++]!;
+          break;
+        case "UInt64":
+          row[c.name] = i64(true);
+          break;
+        case "Int64":
+          row[c.name] = i64(false);
+          break;
+        case "Float64":
+          row[c.name] = f64();
+          break;
+        case "Array(String)":
+          row[c.name] = Array.from({ length: varint() }, str);
+          break;
+        case "Array(Float64)":
+          row[c.name] = Array.from({ length: varint() }, f64);
+          break;
+      }
+    }
+    out.push(row);
+  }
+  if (p !== bytes.length) throw new RowBinaryError(`${bytes.length - p} bytes left after ${b.rows} rows`);
+  return out;
+}
+
+/** One buffer holding `chunks` in order. */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  const out = new Uint8Array(n);
+  let p = 0;
+  for (const c of chunks) {
+    out.set(c, p);
+    p += c.length;
+  }
+  return out;
+}
