@@ -141,12 +141,15 @@ const runtimeSchema = z
     snapshotEvery: duration("30s"),
     maxAttempts: posInt().default(5),
     heartbeatTimeout: duration("5m"),
+    /** How often each owned partition's pending timers are kept in the snapshot store (crash safety). */
+    timerCheckpointEvery: durationIn("30s", 1000, 3_600_000, "must be between 1s and 1h"),
   })
-  .transform(({ passivateAfter, snapshotEvery, heartbeatTimeout, ...rest }) => ({
+  .transform(({ passivateAfter, snapshotEvery, heartbeatTimeout, timerCheckpointEvery, ...rest }) => ({
     ...rest,
     passivateAfterMs: passivateAfter,
     snapshotEveryMs: snapshotEvery,
     heartbeatTimeoutMs: heartbeatTimeout,
+    timerCheckpointEveryMs: timerCheckpointEvery,
   }));
 
 const detectorSchema = z.strictObject({
@@ -275,6 +278,7 @@ export const RENAMED_KEYS: Readonly<Record<string, string>> = {
   "runtime.passivateAfter": "runtime.passivateAfterMs",
   "runtime.snapshotEvery": "runtime.snapshotEveryMs",
   "runtime.heartbeatTimeout": "runtime.heartbeatTimeoutMs",
+  "runtime.timerCheckpointEvery": "runtime.timerCheckpointEveryMs",
   "clickhouse.flushInterval": "clickhouse.flushIntervalMs",
   "actorCache.ttl": "actorCache.ttlMs",
   "actorCache.opTimeout": "actorCache.opTimeoutMs",

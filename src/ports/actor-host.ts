@@ -48,6 +48,16 @@ export interface PartitionTimer {
   readonly msg: unknown;
 }
 
+/**
+ * `timers` as they stand at `nowMs`, read at `savedAtMs`: each one's time left less the time since,
+ * never below 0 (an overdue timer fires at once). Unchanged when either time is unknown.
+ */
+export function agedTimers(timers: readonly PartitionTimer[], savedAtMs: number | undefined, nowMs: number | undefined): PartitionTimer[] {
+  if (savedAtMs === undefined || nowMs === undefined) return [...timers];
+  const elapsed = Math.max(0, nowMs - savedAtMs);
+  return timers.map((t) => ({ ...t, inMs: Math.max(0, t.inMs - elapsed) }));
+}
+
 /** One journal message as pulled: undecoded bytes and its stream sequence. */
 export interface JournalBytes {
   readonly data: Uint8Array;
@@ -188,6 +198,12 @@ export interface RuntimeHost extends ActorHost {
    * `recover`; a timer its actor already re-armed meanwhile (replay) is kept as re-armed.
    */
   restoreTimers(partition: number, timers: readonly PartitionTimer[]): Promise<void>;
+  /**
+   * The partition's pending timers now (active and passivated actors; time left), without letting
+   * go of anything: the runtime role keeps them in the store periodically, so a crash loses at most
+   * the timers armed since (those of devices that reported since are re-armed by the replay).
+   */
+  pendingTimers(partition: number): Promise<readonly PartitionTimer[]>;
   /**
    * Rebuild the in-memory actor state of `partition` after a process (re)start, before pulling:
    * replays the journal from the partition's durable checkpoint through `ackFloor` (the durable

@@ -42,12 +42,16 @@ export interface SnapshotStore {
   /** Store a partition checkpoint (monotonic per partition is the caller's business). */
   putCheckpoint(partition: number, streamSeq: number): Promise<void>;
   /**
-   * Optional: keep the pending timers a released partition handed over (RuntimeHost
-   * `releasePartition`), replacing any kept before, until its next owner takes them.
+   * Optional: keep a partition's pending timers (handed over by RuntimeHost `releasePartition`, or
+   * read periodically with `pendingTimers` so they survive a crash), replacing any kept before,
+   * until its next owner takes them. `savedAtMs`: wall-clock time their `inMs` were measured at.
    */
-  putTimers?(partition: number, timers: readonly PartitionTimer[]): Promise<void>;
-  /** Optional: the timers kept for `partition` (none: `[]`), removing them. */
-  takeTimers?(partition: number): Promise<PartitionTimer[]>;
+  putTimers?(partition: number, timers: readonly PartitionTimer[], savedAtMs?: number): Promise<void>;
+  /**
+   * Optional: the timers kept for `partition` (none: `[]`), removing them. With `nowMs` (and a
+   * `savedAtMs` stored), each `inMs` is what is left of it now (never below 0: overdue fires at once).
+   */
+  takeTimers?(partition: number, nowMs?: number): Promise<PartitionTimer[]>;
   /** Release connections (does not close a connection the store was given). */
   close(): Promise<void>;
 }

@@ -217,6 +217,7 @@ export function createInlineHost(opts: InlineHostOptions): InlineHost {
     restoreTimers(partition, timers) {
       return exclusive(async () => core.restoreTimers(partition, timers));
     },
+    pendingTimers: async (partition) => core.pendingTimers(partition),
     credit: () => core.credit(),
     resolveCall(callId: number, result: CallResult) {
       if (closed) return Promise.reject(new HostClosedError());

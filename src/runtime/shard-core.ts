@@ -157,6 +157,11 @@ export class ShardCore extends ShardEngine {
     return timers;
   }
 
+  /** Pending timers of `partition` now (see RuntimeHost.pendingTimers). */
+  pendingTimers(partition: number): PartitionTimer[] {
+    return this.timers.pendingOf(partition, this.o.partitionOf, this.cells, this.o.clock.now());
+  }
+
   /** Arm timers of `partition` handed over by its previous owner (see RuntimeHost.restoreTimers). */
   restoreTimers(partition: number, timers: readonly PartitionTimer[]): void {
     this.handedOff.delete(partition); // owned here now

@@ -109,6 +109,9 @@ async function main(): Promise<void> {
           core.restoreTimers(m.partition, m.timers);
           done(m.requestId);
           return;
+        case "pending-timers":
+          post({ t: "done", requestId: m.requestId, timers: core.pendingTimers(m.partition) });
+          return;
         case "broadcast":
           core.broadcast(m.msg, m.actorType, (acc) => done(m.requestId, acc));
           return;

@@ -239,6 +239,13 @@ export class WorkerPoolHost implements RuntimeHost {
     await this.channel.request(this.slots[workerFor(partition, this.n)]!, { t: "timers", requestId: 0, partition, timers });
   }
 
+  /** The partition's pending timers, read on its worker. */
+  async pendingTimers(partition: number): Promise<readonly PartitionTimer[]> {
+    if (this.closed) throw new HostClosedError();
+    const reply = await this.channel.request(this.slots[workerFor(partition, this.n)]!, { t: "pending-timers", requestId: 0, partition });
+    return reply.timers ?? [];
+  }
+
   credit(partition: number): number {
     const slot = this.slots[workerFor(partition, this.n)]!;
     return Math.max(0, this.o.queueCapacity - slot.inFlight);

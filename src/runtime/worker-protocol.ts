@@ -50,6 +50,7 @@ export type ToWorker =
   | { readonly t: "configure"; readonly requestId: number; readonly config: LogicConfig }
   | { readonly t: "release"; readonly requestId: number; readonly partition: number; readonly high: number }
   | { readonly t: "timers"; readonly requestId: number; readonly partition: number; readonly timers: readonly PartitionTimer[] }
+  | { readonly t: "pending-timers"; readonly requestId: number; readonly partition: number }
   | { readonly t: "broadcast"; readonly requestId: number; readonly msg: { readonly type: string }; readonly actorType?: string }
   | { readonly t: "call"; readonly requestId: number; readonly callId: number; readonly ok: boolean; readonly value?: unknown; readonly error?: WireError }
   | { readonly t: "limits"; readonly requestId: number; readonly limits: HostLimits }

@@ -48,6 +48,11 @@ describe("KvSnapshotStore (real NATS KV)", () => {
     await store.putTimers(5, timers);
     expect(await store.takeTimers(5)).toEqual(timers);
     expect(await store.takeTimers(5)).toEqual([]);
+    // Kept with the time they were read at (periodic checkpoints): taken later, they have less left.
+    await store.putTimers(6, timers.slice(0, 3), 1_000_000);
+    expect((await store.takeTimers(6, 1_000_500)).map((t) => t.inMs)).toEqual([0, 0, 0]);
+    await store.putTimers(6, [{ ...timers[0]!, inMs: 10_000 }], 1_000_000);
+    expect((await store.takeTimers(6, 1_004_000)).map((t) => t.inMs)).toEqual([6000]);
     await store.close();
   });
 

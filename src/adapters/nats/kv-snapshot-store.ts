@@ -1,7 +1,7 @@
 import { StorageType } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { PartitionTimer } from "../../ports/actor-host.js";
+import { agedTimers, type PartitionTimer } from "../../ports/actor-host.js";
 import type { ActorSnapshot, SnapshotEntry, SnapshotKey, SnapshotStore } from "../../ports/snapshot-store.js";
 import { ShoalError } from "../../errors/shoal-error.js";
 
@@ -79,34 +79,34 @@ export class KvSnapshotStore implements SnapshotStore {
   }
 
   /**
-   * Timers of a released partition: `tm.<partition>` = {"v":1,"parts":K}, then K chunks
+   * Timers of a partition: `tm.<partition>` = {"v":1,"parts":K,"at":savedAtMs}, then K chunks
    * `tm.<partition>.<k>` of at most TIMER_CHUNK timers each (a KV value stays far below NATS's
    * 1 MiB message limit). Chunks are written before the header, so a reader never sees a header
    * without its chunks.
    */
-  async putTimers(partition: number, timers: readonly PartitionTimer[]): Promise<void> {
+  async putTimers(partition: number, timers: readonly PartitionTimer[], savedAtMs?: number): Promise<void> {
     try {
       const enc = new TextEncoder();
       const parts = Math.ceil(timers.length / TIMER_CHUNK);
       for (let k = 0; k < parts; k++) await this.kv.put(`tm.${partition}.${k}`, enc.encode(JSON.stringify(timers.slice(k * TIMER_CHUNK, (k + 1) * TIMER_CHUNK))));
-      await this.kv.put(`tm.${partition}`, enc.encode(JSON.stringify({ v: 1, parts })));
+      await this.kv.put(`tm.${partition}`, enc.encode(JSON.stringify(savedAtMs === undefined ? { v: 1, parts } : { v: 1, parts, at: savedAtMs })));
     } catch (err) {
       throw unavailable("put timers", err);
     }
   }
 
-  async takeTimers(partition: number): Promise<PartitionTimer[]> {
+  async takeTimers(partition: number, nowMs?: number): Promise<PartitionTimer[]> {
     try {
       const head = await this.kv.get(`tm.${partition}`);
       if (head === null || head.operation !== "PUT") return [];
-      const { parts } = JSON.parse(new TextDecoder().decode(head.value)) as { parts: number };
+      const { parts, at } = JSON.parse(new TextDecoder().decode(head.value)) as { parts: number; at?: number };
       const out: PartitionTimer[] = [];
       for (let k = 0; k < parts; k++) {
         const e = await this.kv.get(`tm.${partition}.${k}`);
         if (e !== null && e.operation === "PUT") out.push(...(JSON.parse(new TextDecoder().decode(e.value)) as PartitionTimer[]));
       }
       await this.kv.delete(`tm.${partition}`);
-      return out;
+      return agedTimers(out, at, nowMs);
     } catch (err) {
       throw unavailable("take timers", err);
     }

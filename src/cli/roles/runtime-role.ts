@@ -14,6 +14,7 @@ import { createJournalReader } from "../../adapters/nats/journal-reader.js";
 import { createInlineHost, WorkerPoolHost } from "../../runtime/index.js";
 import type { BatchEffects, HostIntrospection, RuntimeHost } from "../../ports/actor-host.js";
 import { CallRouter } from "./runtime-calls.js";
+import { TimerCheckpoints } from "./timer-checkpoints.js";
 import { createActorCacheService } from "../../adapters/keyv/actor-cache-service.js";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { AsyncGatewayCaller, createGatewayClient } from "../../gateway/index.js";
@@ -134,11 +135,12 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
       log.info({ partition: p, unacked: info.num_ack_pending, ackFloor: info.ack_floor.stream_seq }, "partition consumer rewound to its ack floor");
     }
     await host.recover(p, info.ack_floor.stream_seq);
-    // Timers the previous owner handed over (a device silent since the handoff still goes offline).
-    const timers = await snapshots.takeTimers(p);
+    // Timers the previous owner handed over, or kept by its last timer checkpoint if it crashed
+    // (a device silent since still goes offline); time since they were read taken off.
+    const timers = await snapshots.takeTimers(p, systemClock.now());
     if (timers.length > 0) {
       await host.restoreTimers(p, timers);
-      log.info({ partition: p, timers: timers.length }, "timers handed over by the previous owner armed");
+      log.info({ partition: p, timers: timers.length }, "timers kept by the previous owner armed");
     }
     const source = await JetStreamPartitionSource.create(nc, cfg.nats.stream, p, Math.min(cfg.runtime.fetchBatch, maxAckPending));
     const pump = new PartitionPump(
@@ -155,12 +157,15 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
     );
     pumps.set(p, pump);
     pump.start();
+    // Taken timers are kept again at once (not only at the next round): a crash soon after keeps them.
+    if (timers.length > 0) void timerCheckpoints.save(p);
   }
 
   async function release(p: number): Promise<void> {
     const pump = pumps.get(p);
     if (pump === undefined) return;
     pumps.delete(p);
+    await timerCheckpoints.quiesce(p);
     await pump.stop();
     for (const k of Object.keys(retired) as Array<keyof PumpStats>) retired[k] += pump.stats[k];
     // Replies to the partition's calls (model gateway, cache) come back as messages to its actors:
@@ -170,10 +175,23 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
     if (unanswered > 0) log.warn({ partition: p, unanswered }, "handing off with calls unanswered; their replies will be dropped and counted");
     // Hand-off: committed snapshots and the partition checkpoint are made durable, then the
     // partition's actors are forgotten here; the next owner recovers them from the store.
+    const releasedAt = systemClock.now();
     const timers = await host.releasePartition(p);
     // Its actors' pending timers (heartbeats) go to the next owner through the store.
-    await snapshots.putTimers(p, timers).catch((e: Error) => log.warn({ partition: p, timers: timers.length, err: e.message }, "timers of a released partition not handed over"));
+    await snapshots.putTimers(p, timers, releasedAt).catch((e: Error) => log.warn({ partition: p, timers: timers.length, err: e.message }, "timers of a released partition not handed over"));
   }
+
+  // Pending timers of owned partitions, kept in the store now and then so a crash does not lose them.
+  const timerCheckpoints = new TimerCheckpoints(
+    {
+      pendingTimers: (p) => host.pendingTimers(p),
+      putTimers: (p, timers, at) => snapshots.putTimers(p, timers, at),
+      owned: () => [...pumps.keys()],
+      clock: systemClock,
+      onError: (p, err) => log.warn({ partition: p, err: err.message }, "timer checkpoint failed; the next one retries"),
+    },
+    cfg.runtime.timerCheckpointEveryMs,
+  );
 
   // Active actors for the counters (introspection is async; refreshed every second).
   let active = 0;
@@ -186,6 +204,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   introspectTimer.unref();
   const start = initial === "all" ? Array.from({ length: cfg.nats.partitions }, (_, p) => p) : initial === "none" ? [] : initial;
   for (const p of start) await acquire(p);
+  timerCheckpoints.start();
   log.info({ partitions: start.length, clickhouse: cfg.clickhouse.url, nats: cfg.nats.url }, "runtime started");
   return {
     stats() {
@@ -219,6 +238,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
       await host.killWorker(index);
     },
     async close() {
+      await timerCheckpoints.stop();
       await Promise.all([...pumps.keys()].map((p) => release(p)));
       clearInterval(introspectTimer);
       // Let in-flight gateway calls answer (bounded: a dead gateway must not hold up shutdown).

@@ -1,4 +1,4 @@
-import type { PartitionTimer } from "../../ports/actor-host.js";
+import { agedTimers, type PartitionTimer } from "../../ports/actor-host.js";
 import type { ActorSnapshot, SnapshotEntry, SnapshotKey, SnapshotStore } from "../../ports/snapshot-store.js";
 
 /** In-memory SnapshotStore for unit tests and in-memory benchmarks (copies bytes like a real store). */
@@ -34,18 +34,18 @@ export class MemorySnapshotStore implements SnapshotStore {
     this.checkpoints.set(partition, streamSeq);
   }
 
-  readonly timers = new Map<number, PartitionTimer[]>();
+  readonly timers = new Map<number, { timers: PartitionTimer[]; savedAtMs: number | undefined }>();
 
-  async putTimers(partition: number, timers: readonly PartitionTimer[]): Promise<void> {
+  async putTimers(partition: number, timers: readonly PartitionTimer[], savedAtMs?: number): Promise<void> {
     if (this.failWith) throw this.failWith;
-    this.timers.set(partition, [...timers]);
+    this.timers.set(partition, { timers: [...timers], savedAtMs });
   }
 
-  async takeTimers(partition: number): Promise<PartitionTimer[]> {
+  async takeTimers(partition: number, nowMs?: number): Promise<PartitionTimer[]> {
     if (this.failWith) throw this.failWith;
-    const t = this.timers.get(partition) ?? [];
+    const kept = this.timers.get(partition);
     this.timers.delete(partition);
-    return t;
+    return kept === undefined ? [] : agedTimers(kept.timers, kept.savedAtMs, nowMs);
   }
 
   async close(): Promise<void> {}

@@ -123,6 +123,26 @@ describe.each<Kind>(["workers", "inline"])("%s host", (kind) => {
     for (const r of rows) expect(r.total).toBe(6);
   });
 
+  it("reads a partition's pending timers without letting go of them (the periodic timer checkpoint)", async () => {
+    const store = new MemorySnapshotStore();
+    const offline = new Set<string>();
+    const host = await start(kind, store, undefined, (fx) => {
+      for (const e of fx.events) if (e.subject.startsWith("offline.")) offline.add(e.subject.slice("offline.".length));
+    });
+    const p = part("counter", ids[0]!);
+    const inP = ids.filter((i) => part("counter", i) === p);
+    const msgs = journalOf(p, ids, [1]);
+    await host.deliverJournal!(p, msgs);
+    host.committed(p, msgs.at(-1)!.streamSeq);
+    const timers = await host.pendingTimers(p);
+    expect(timers.map((t) => t.actorId).sort()).toEqual([...inP].sort());
+    for (const t of timers) expect(t.inMs).toBeLessThanOrEqual(1000);
+    expect(await host.pendingTimers((p + 1) % P)).toEqual(expect.not.arrayContaining([expect.objectContaining({ actorId: inP[0] })]));
+    // Still armed here: the actors time out on this host.
+    await waitUntil(() => inP.every((id) => offline.has(id)), 10_000, () => `offline events seen for ${[...offline].join(",")} of ${inP.join(",")}`);
+    expect(await host.pendingTimers(p)).toEqual([]);
+  });
+
   it("arms timers handed over by a partition's previous owner: its silent actors time out on the new one", async () => {
     const store = new MemorySnapshotStore();
     const host = await start(kind, store);
@@ -169,3 +189,12 @@ describe("worker pool, live config and crashes", () => {
     for (const w of view.workers) expect(w.configVersion).toBe("v7");
   });
 });
+
+/** Resolve once `ok()` holds (polled every 10 ms), or fail after `ms` with `what()`. */
+async function waitUntil(ok: () => boolean, ms: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(what());
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
