@@ -193,9 +193,9 @@ export function encodeReading(r: Reading): Uint8Array {
   return encodeReadingWire(r);
 }
 
-/** Decode a journal message (written by the bridge). Throws on corrupt bytes. */
-export function decodeJournalReading(bytes: Uint8Array): Reading {
-  const r = decodeReadingWire(bytes);
+/** Decode a journal message (written by the bridge; bytes[start, end)). Throws on corrupt bytes. */
+export function decodeJournalReading(bytes: Uint8Array, start = 0, end = bytes.length): Reading {
+  const r = decodeReadingWire(bytes, start, end);
   if (r.deviceId === "" || r.seq < 1) throw new RangeError("journal message is not a valid shoal.v1.Reading (no device id or seq)");
   return r;
 }

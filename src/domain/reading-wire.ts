@@ -226,11 +226,12 @@ function readSafeInt(field: string): number {
  * invalid UTF-8, a known field with the wrong wire type, field number 0, an unknown field inside a
  * map entry, seq or ts_ms beyond 2^53 - 1. Whatever it returns, protobuf-es decodes the same
  * (property-tested); on bytes protobuf-es accepts only by reinterpreting them it may be stricter.
+ * `start`/`end`: the message's bytes within `b` (a packed batch), read in place.
  */
-export function decodeReadingWire(b: Uint8Array): Reading {
+export function decodeReadingWire(b: Uint8Array, start = 0, end = b.length): Reading {
   buf = b;
-  pos = 0;
-  lim = b.length;
+  pos = start;
+  lim = end;
   let deviceId = "";
   let seq = 0;
   let tsMs = 0;

@@ -2,10 +2,11 @@ import type { CorruptMessage, Envelope, JournalBytes } from "../ports/actor-host
 import type { Columns } from "./effects.js";
 
 /**
- * Decodes one journal message into the envelope of the actor it is for. Throws on bytes that do
- * not decode (the message is then reported as corrupt, never applied).
+ * Decodes one journal message, `data[start, end)` (default: all of `data`), into the envelope of the
+ * actor it is for. Throws on bytes that do not decode (the message is then reported as corrupt,
+ * never applied). Must not keep `data` (a packed batch's buffer) beyond the call.
  */
-export type JournalDecoder = (data: Uint8Array, streamSeq: number, partition: number) => Envelope;
+export type JournalDecoder = (data: Uint8Array, streamSeq: number, partition: number, start?: number, end?: number) => Envelope;
 
 /**
  * Journal messages of one partition packed for a thread crossing: one byte buffer plus offsets, so
@@ -39,37 +40,50 @@ export function packJournal(partition: number, messages: readonly JournalBytes[]
   return { partition, bytes, offsets, seqs };
 }
 
-/** Messages of a packed batch (views into its buffer, no copy). */
-export function unpackJournal(p: PackedJournal): JournalBytes[] {
-  const n = p.seqs.length;
-  const out = new Array<JournalBytes>(n);
-  for (let i = 0; i < n; i++) out[i] = { data: p.bytes.subarray(p.offsets[i]!, p.offsets[i + 1]!), streamSeq: p.seqs[i]! };
-  return out;
-}
-
 /** Decode a partition's journal messages into columns; undecodable ones are listed, not applied. */
 export function decodeJournal(partition: number, messages: readonly JournalBytes[], decode: JournalDecoder): { cols: Columns; corrupt: CorruptMessage[] } {
-  const n = messages.length;
-  const types: string[] = [];
-  const ids: string[] = [];
-  const parts: number[] = [];
-  const seqs: number[] = [];
-  const msgs: { readonly type: string }[] = [];
-  const corrupt: CorruptMessage[] = [];
-  for (let i = 0; i < n; i++) {
+  const out = new ColumnBuilder(messages.length);
+  for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
+    out.add(i, m.streamSeq, partition, decode, m.data, 0, m.data.length);
+  }
+  return out.done();
+}
+
+/** `decodeJournal` of a packed batch, reading each message in place (no view or object per message). */
+export function decodePackedJournal(p: PackedJournal, decode: JournalDecoder): { cols: Columns; corrupt: CorruptMessage[] } {
+  const n = p.seqs.length;
+  const out = new ColumnBuilder(n);
+  for (let i = 0; i < n; i++) out.add(i, p.seqs[i]!, p.partition, decode, p.bytes, p.offsets[i]!, p.offsets[i + 1]!);
+  return out.done();
+}
+
+class ColumnBuilder {
+  private readonly types: string[] = [];
+  private readonly ids: string[] = [];
+  private readonly parts: number[] = [];
+  private readonly seqs: number[] = [];
+  private readonly msgs: { readonly type: string }[] = [];
+  private readonly corrupt: CorruptMessage[] = [];
+
+  constructor(readonly size: number) {}
+
+  add(index: number, streamSeq: number, partition: number, decode: JournalDecoder, data: Uint8Array, start: number, end: number): void {
     let e: Envelope;
     try {
-      e = decode(m.data, m.streamSeq, partition);
+      e = decode(data, streamSeq, partition, start, end);
     } catch (err) {
-      corrupt.push({ index: i, reason: `stream seq ${m.streamSeq}: ${(err as Error).message}` });
-      continue;
+      this.corrupt.push({ index, reason: `stream seq ${streamSeq}: ${(err as Error).message}` });
+      return;
     }
-    types.push(e.actorType);
-    ids.push(e.actorId);
-    parts.push(e.partition);
-    seqs.push(e.streamSeq);
-    msgs.push(e.msg);
+    this.types.push(e.actorType);
+    this.ids.push(e.actorId);
+    this.parts.push(e.partition);
+    this.seqs.push(e.streamSeq);
+    this.msgs.push(e.msg);
   }
-  return { cols: { types, ids, parts, seqs, msgs }, corrupt };
+
+  done(): { cols: Columns; corrupt: CorruptMessage[] } {
+    return { cols: { types: this.types, ids: this.ids, parts: this.parts, seqs: this.seqs, msgs: this.msgs }, corrupt: this.corrupt };
+  }
 }

@@ -4,7 +4,7 @@ import type { AnyLogic } from "./actor-cell.js";
 import { createSystemClock } from "./clocks.js";
 import { rowEncodersFor, shardEffects, type EffectsAcc } from "./effects.js";
 import { fromWireError, toWireError } from "./errors.js";
-import { decodeJournal, unpackJournal, type JournalDecoder } from "./journal-batch.js";
+import { decodePackedJournal, type JournalDecoder } from "./journal-batch.js";
 import { partitionFor, workerFor } from "./partition.js";
 import { ShardCore } from "./shard-core.js";
 import type { FromWorker, ToWorker, WorkerInit } from "./worker-protocol.js";
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
           return;
         case "journal": {
           if (decode === undefined) throw new Error("this worker pool was started without a journal decoder");
-          const { cols, corrupt } = decodeJournal(m.packed.partition, unpackJournal(m.packed), decode);
+          const { cols, corrupt } = decodePackedJournal(m.packed, decode);
           core.submit(cols, false, (acc) => {
             flushBg();
             post({ t: "done", requestId: m.requestId, effects: shardEffects(acc, encoders), corrupt });

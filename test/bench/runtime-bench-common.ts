@@ -5,6 +5,12 @@ export const N_DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
 export const N_MEM = Number(process.env.BENCH_MEMORY_ACTORS ?? 1_000_000);
 export const SKIP = new Set((process.env.BENCH_SKIP ?? "").split(",").filter(Boolean));
 export const BATCH = 1000;
+/** Measured runs per throughput row (the median is reported). */
+export const REPEAT = Math.max(1, Number(process.env.BENCH_REPEAT ?? 3));
+export const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 export const rows: [string, string, string][] = [];
 export const row = (what: string, value: string, note = ""): void => {
   rows.push([what, value, note]);

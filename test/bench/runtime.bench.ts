@@ -5,7 +5,8 @@
 // (child process with --expose-gc), activation latency from a KV snapshot, turn latency p99.
 // Env: BENCH_READINGS (default 1,000,000), BENCH_DEVICES (10,000), BENCH_MEMORY_ACTORS (1,000,000),
 // BENCH_MEMORY_DEVICE_ACTORS, BENCH_MEMORY_READINGS, BENCH_MEMORY_STEADY_ACTORS, BENCH_MEMORY_CASES (see benchMemory),
-// BENCH_SKIP (comma list of: inline,pool,journal,transport,jetstream,memory,activation).
+// BENCH_SKIP (comma list of: inline,pool,journal,transport,jetstream,memory,activation), BENCH_REPEAT (runs per
+// throughput row, default 3; the median is reported).
 import { availableParallelism } from "node:os";
 import { isMainThread } from "node:worker_threads";
 import { createDeviceActor, deviceActor } from "../../actors/device/index.js";
@@ -18,7 +19,7 @@ import { MemorySnapshotStore } from "../../src/runtime/testing/memory-snapshot-s
 import { WorkerPoolHost } from "../../src/runtime/worker-pool-host.js";
 import { tinyActor } from "./runtime-bench-actors.js";
 
-import { BATCH, N_DEVICES, N_READINGS, P, SKIP, fmt, row, rows, rss } from "./runtime-bench-common.js";
+import { BATCH, N_DEVICES, N_READINGS, P, REPEAT, SKIP, fmt, median, row, rows, rss } from "./runtime-bench-common.js";
 import { benchMemory, benchMemoryChild } from "./runtime-bench-memory.js";
 import { benchTransport } from "./runtime-bench-transport.js";
 import { benchJetStream } from "./runtime-bench-jetstream.js";
@@ -105,9 +106,12 @@ async function benchInline(): Promise<void> {
     const feed = makeFeed(N_DEVICES);
     const host = createInlineHost({ logics: [logic as never], snapshots: new MemorySnapshotStore(), partitions: P, snapshotEveryMessages: 10_000 });
     await run(host, feed, 200_000, 1);
-    const rate = await run(host, feed, N_READINGS, 1);
+    // This machine's speed swings 2x from minute to minute: run the measured part REPEAT times
+    // (fresh seqs each time, same actors) and report the median with the range.
+    const rates: number[] = [];
+    for (let i = 0; i < REPEAT; i++) rates.push(await run(host, feed, N_READINGS, 1));
     const st = (await host.introspect()).workers[0]!;
-    row(`inline host, 1 thread, ${name}`, `${fmt(rate)} readings/s`, `(${fmt(N_READINGS)} readings, ${fmt(N_DEVICES)} devices, batches of ${BATCH}; turn p50 ${st.turnLatencyUs.p50.toFixed(2)} µs, p99 ${st.turnLatencyUs.p99.toFixed(2)} µs)`);
+    row(`inline host, 1 thread, ${name}`, `${fmt(median(rates))} readings/s`, `(median of ${REPEAT} runs of ${fmt(N_READINGS)} readings: ${rates.map(fmt).join(", ")}; ${fmt(N_DEVICES)} devices, batches of ${BATCH}; turn p50 ${st.turnLatencyUs.p50.toFixed(2)} µs, p99 ${st.turnLatencyUs.p99.toFixed(2)} µs)`);
     await host.close();
   }
 }
@@ -153,7 +157,11 @@ async function benchJournalBytes(): Promise<void> {
   }
   for (let p = 0; p < P; p++) if (open[p]!.length > 0) batches.push({ partition: p, msgs: open[p]! });
   const total = batches.reduce((a, b) => a + b.msgs.length, 0);
-  const drive = async (host: RuntimeHost, inFlight: number) => {
+  // The journal in REPEAT + 1 consecutive parts: the first warms up, each other is one measured run.
+  const per = Math.ceil(batches.length / (REPEAT + 1));
+  const parts = Array.from({ length: REPEAT + 1 }, (_, k) => batches.slice(k * per, (k + 1) * per));
+  const drive = async (host: RuntimeHost, inFlight: number, batches: readonly { partition: number; msgs: JournalBytes[] }[]) => {
+    const total = batches.reduce((a, b) => a + b.msgs.length, 0);
     let next = 0;
     let rowsOut = 0;
     let bytes = 0;
@@ -180,18 +188,25 @@ async function benchJournalBytes(): Promise<void> {
     // Cores busy on average (all threads of the process): 2.0 on this machine means CPU-bound.
     return { rate: total / (ms / 1000), cores: (cpu.user + cpu.system) / 1000 / ms };
   };
+  const measure = async (host: RuntimeHost, inFlight: number) => {
+    await drive(host, inFlight, parts[0]!);
+    const runs: { rate: number; cores: number }[] = [];
+    for (const part of parts.slice(1)) runs.push(await drive(host, inFlight, part));
+    const rate = median(runs.map((r) => r.rate));
+    return { rate, cores: median(runs.map((r) => r.cores)), note: `median of ${REPEAT} runs of ~${fmt(total / (REPEAT + 1))} readings after as many to warm up: ${runs.map((r) => fmt(r.rate)).join(", ")}` };
+  };
   const decoder = { module: new URL("../../src/ingest/envelopes.ts", import.meta.url).href, export: "journalEnvelope" };
   const common = { snapshots: new MemorySnapshotStore(), partitions: P, snapshotEveryMessages: 10_000 };
   const inline = createInlineHost({ ...common, logics: [createDeviceActor()], decode: journalEnvelope, encodeRows: true });
-  const rInline = await drive(inline, 1);
+  const rInline = await measure(inline, 1);
   const stI = (await inline.introspect()).workers[0]!;
-  row(`inline host, 1 thread, device actor, journal bytes`, `${fmt(rInline.rate)} readings/s`, `(${fmt(total)} protobuf readings decoded + applied, rows encoded as RowBinary on the main thread; ${rInline.cores.toFixed(2)} cores busy; turn p99 ${stI.turnLatencyUs.p99.toFixed(2)} µs)`);
+  row(`inline host, 1 thread, device actor, journal bytes`, `${fmt(rInline.rate)} readings/s`, `(${rInline.note}; protobuf readings decoded + applied, rows encoded as RowBinary on the main thread; ${rInline.cores.toFixed(2)} cores busy; turn p99 ${stI.turnLatencyUs.p99.toFixed(2)} µs)`);
   await inline.close();
   const workers = availableParallelism();
   const pool = await WorkerPoolHost.create({ ...common, snapshots: new MemorySnapshotStore(), logics: [{ module: new URL("../../actors/device/index.ts", import.meta.url).href, export: "createDeviceActor", args: [{}] }], decoder, workers });
-  const rPool = await drive(pool, 2 * workers);
+  const rPool = await measure(pool, 2 * workers);
   const view = await pool.introspect();
-  row(`WorkerPoolHost, ${workers} workers, device actor, journal bytes (the runtime role's path)`, `${fmt(rPool.rate)} readings/s`, `(decoded, applied and rows encoded as RowBinary in the workers; ${rPool.cores.toFixed(2)} cores busy; turn p99 ${Math.max(...view.workers.map((w) => w.turnLatencyUs.p99)).toFixed(2)} µs)`);
+  row(`WorkerPoolHost, ${workers} workers, device actor, journal bytes (the runtime role's path)`, `${fmt(rPool.rate)} readings/s`, `(${rPool.note}; decoded, applied and rows encoded as RowBinary in the workers; ${rPool.cores.toFixed(2)} cores busy; turn p99 ${Math.max(...view.workers.map((w) => w.turnLatencyUs.p99)).toFixed(2)} µs)`);
   await pool.close();
 }
 
