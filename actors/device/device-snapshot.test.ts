@@ -57,12 +57,29 @@ describe("device snapshots", () => {
     expect(logic.snapshot(b)).toEqual(logic.snapshot(a));
   });
 
-  it("writes version 2: binary, smaller than version 1", () => {
+  it("writes version 3: binary, smaller than version 1", () => {
     const logic = createDeviceActor({ explainAnomalies: false });
     const b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
-    const v2 = logic.snapshot(b);
-    expect([...v2.subarray(0, 3)]).toEqual([0x53, 0x44, 2]);
-    expect(v2.byteLength).toBeLessThan(Buffer.from(fixture.snapshot, "base64").byteLength / 2);
+    const v3 = logic.snapshot(b);
+    expect([...v3.subarray(0, 3)]).toEqual([0x53, 0x44, 3]);
+    expect(v3.byteLength).toBeLessThan(Buffer.from(fixture.snapshot, "base64").byteLength / 2);
+  });
+
+  it("still reads version 2 (version 3 without lastSeenS): same state, lastSeenS 0", () => {
+    const logic = createDeviceActor({ explainAnomalies: false });
+    const b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
+    b.lastSeenS = 1_764_000_000;
+    const v3 = logic.snapshot(b);
+    // Version 2 bytes: the same without the uint32 after the six float64 counters (offset 4 + 48).
+    const v2 = new Uint8Array(v3.length - 4);
+    v2.set(v3.subarray(0, 52));
+    v2.set(v3.subarray(56), 52);
+    v2[2] = 2;
+    const fromV2 = logic.restore(v2, "d1");
+    expect(fromV2.lastSeenS).toBe(0);
+    expect(logic.restore(v3, "d1").lastSeenS).toBe(1_764_000_000);
+    fromV2.lastSeenS = b.lastSeenS;
+    expect(logic.snapshot(fromV2)).toEqual(v3);
   });
 
   it("round-trips: a restored actor continues exactly like the original (any series, metrics, cut, window size)", () => {
@@ -115,7 +132,7 @@ describe("device snapshots", () => {
   it("rejects bytes that are not a device snapshot, naming the problem", () => {
     const logic = createDeviceActor();
     expect(() => logic.restore(new Uint8Array([1, 2, 3]), "d1")).toThrow(DeviceSnapshotError);
-    expect(() => logic.restore(new Uint8Array([0x53, 0x44, 9, 0]), "d1")).toThrow(/unsupported version 9/);
+    expect(() => logic.restore(new Uint8Array([0x53, 0x44, 9, 0]), "d1")).toThrow(/unsupported version 9, expected 1, 2 or 3/);
     const h = sink();
     let s = logic.initial("d1");
     for (let i = 1; i <= 200; i++) s = logic.receive(s, reading(i), h.ctx);

@@ -1,15 +1,16 @@
 /**
  * Device actor snapshots (docs/adr/0008-device-actor-memory.md).
  *
- * Version 2 (written): binary, little-endian.
- *   "SD" 0x02, flags (bit 0: online); float64 hwm, gapsForgotten, applied, duplicates, lastTsMs,
- *   lastStreamSeq; uint32 gap count + float64 gaps; uint16 metric count; per metric:
+ * Version 3 (written): binary, little-endian.
+ *   "SD" 0x03, flags (bit 0: online); float64 hwm, gapsForgotten, applied, duplicates, lastTsMs,
+ *   lastStreamSeq; uint32 lastSeenS; uint32 gap count + float64 gaps; uint16 metric count; per metric:
  *   uint16 name length + UTF-8 name; uint8 count + (uint8 index in PARAM_KEYS, float64 value) of
  *   the detector parameters that differ from the defaults; uint32 window size, held values, write
  *   position, updates since recomputation; float64 sum, sum of squares; float64 × held values;
  *   float64 × SAVED_SCALARS detector scalars; uint32 + float32 × n of the history ring's filled part;
  *   uint32 + float32 × n of the distance ring's filled part.
  *   Only filled parts are written, so equal states give equal bytes whatever their capacities.
+ * Version 2 (still read): version 3 without lastSeenS (restored as 0: no early-timer guard).
  * Version 1 (still read): JSON `{v:1, …, m: {name: {r: rolling window, d: base64 detector state}}}`.
  */
 import { decodeDetectorState, defaultDetectorParams, PARAM_KEYS, resolveDetectorParams, ringFill, SAVED_SCALARS } from "../detector/index.js";
@@ -22,19 +23,19 @@ import { H_DET, H_MODEL, H_POS, H_SINCE, H_SQ, H_SUM, H_W, MH, ringSlots, window
 import type { RollingStatsData } from "./rolling-stats.js";
 
 /** Version written by `encodeDeviceState`. */
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
 const M0 = 0x53; // "S"
 const M1 = 0x44; // "D"
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
 
-/** Serialises `s` (version 2). `table` resolves the metrics' model indexes to parameters. */
+/** Serialises `s` (version 3). `table` resolves the metrics' model indexes to parameters. */
 export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array {
   const gaps = s.gaps ?? [];
   const names = s.names.map((n) => enc.encode(n));
   const overrides = s.names.map((_, i) => paramOverrides(table.models[s.f64[s.base + i * MH + H_MODEL]!]!.params));
-  let size = 4 + 6 * 8 + 4 + gaps.length * 8 + 2;
+  let size = 4 + 6 * 8 + 4 + 4 + gaps.length * 8 + 2;
   const fills = s.names.map((_, i) => ringFill(table.models[s.f64[s.base + i * MH + H_MODEL]!]!.params, s.f64, s.base + i * MH + H_DET));
   for (let i = 0; i < names.length; i++) {
     size += 2 + names[i]!.length + 1 + overrides[i]!.length * 9 + 16 + 16 + windowSlots(s, i).length * 8 + SAVED_SCALARS * 8 + 8 + (fills[i]!.hist + fills[i]!.dists) * 4;
@@ -52,6 +53,7 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
   u8(SNAPSHOT_VERSION);
   u8(s.online ? 1 : 0);
   for (const v of [s.hwm, s.gapsForgotten, s.applied, s.duplicates, s.lastTsMs, s.lastStreamSeq]) f64(v);
+  u32(s.lastSeenS);
   u32(gaps.length);
   for (const g of gaps) f64(g);
   u16(names.length);
@@ -94,7 +96,7 @@ function paramOverrides(p: DetectorParams): [number, number][] {
 }
 
 /**
- * Rebuilds a device state from a version-2 or version-1 snapshot. Rolling windows take the current
+ * Rebuilds a device state from a version-3, 2 or 1 snapshot. Rolling windows take the current
  * `windowSize`. Throws DeviceSnapshotError naming what is wrong.
  */
 export function decodeDeviceState(bytes: Uint8Array, id: string, windowSize: number, table: ModelTable, arena: MetricArena): DeviceState {
@@ -110,9 +112,10 @@ export function decodeDeviceState(bytes: Uint8Array, id: string, windowSize: num
 function decodeInto(s: DeviceState, bytes: Uint8Array, windowSize: number, table: ModelTable, arena: MetricArena): DeviceState {
   const id = s.id;
   if (bytes.length >= 3 && bytes[0] === M0 && bytes[1] === M1) {
-    if (bytes[2] !== SNAPSHOT_VERSION) throw new DeviceSnapshotError(`device snapshot of ${id}: unsupported version ${bytes[2]}, expected 1 or ${SNAPSHOT_VERSION}`);
+    const version = bytes[2]!;
+    if (version !== SNAPSHOT_VERSION && version !== 2) throw new DeviceSnapshotError(`device snapshot of ${id}: unsupported version ${version}, expected 1, 2 or ${SNAPSHOT_VERSION}`);
     try {
-      return decodeV2(s, bytes, windowSize, table, arena);
+      return decodeBinary(s, bytes, version, windowSize, table, arena);
     } catch (err) {
       if (err instanceof DeviceSnapshotError) throw err;
       throw new DeviceSnapshotError(`device snapshot of ${id} is corrupt: ${(err as Error).message}`, { cause: err });
@@ -122,7 +125,7 @@ function decodeInto(s: DeviceState, bytes: Uint8Array, windowSize: number, table
   throw new DeviceSnapshotError(`device snapshot of ${id}: neither version ${SNAPSHOT_VERSION} ("SD") nor version 1 (JSON)`);
 }
 
-function decodeV2(s: DeviceState, bytes: Uint8Array, windowSize: number, table: ModelTable, arena: MetricArena): DeviceState {
+function decodeBinary(s: DeviceState, bytes: Uint8Array, version: number, windowSize: number, table: ModelTable, arena: MetricArena): DeviceState {
   const id = s.id;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 3;
@@ -134,6 +137,7 @@ function decodeV2(s: DeviceState, bytes: Uint8Array, windowSize: number, table: 
   const f32s = (n: number) => Float32Array.from({ length: n }, () => ((at += 4), dv.getFloat32(at - 4, true)));
   const online = (u8() & 1) === 1;
   const [hwm, gapsForgotten, applied, duplicates, lastTsMs, lastStreamSeq] = f64s(6);
+  s.lastSeenS = version >= 3 ? u32() : 0;
   const gapCount = u32();
   if (gapCount * 8 > bytes.length - at) throw new DeviceSnapshotError(`device snapshot of ${id}: ${gapCount} gaps do not fit in ${bytes.length} bytes`);
   const gaps = Array.from(f64s(gapCount));

@@ -26,13 +26,20 @@ export interface DeviceState extends MetricArrays, SeqState {
   /** Stream sequence of the last applied journal message (snapshot + replay point). */
   lastStreamSeq: number;
   online: boolean;
+  /**
+   * When the last reading was applied here, whole seconds of the runtime's clock (floored; a small
+   * integer, so V8 keeps it unboxed). A heartbeat timeout that fires well before the timeout has
+   * passed since (a timer kept before a crash, older than the snapshot's last reading) waits out
+   * the rest instead of reporting the device offline early.
+   */
+  lastSeenS: number;
   /** Metric names in first-seen order (replaced, not grown, when a metric appears). */
   names: readonly string[];
 }
 
 /** A fresh device state (no metrics: no block). */
 export function newDeviceState(id: string): DeviceState {
-  return { id, hwm: 0, gaps: null, gapsForgotten: 0, applied: 0, duplicates: 0, lastTsMs: 0, lastStreamSeq: 0, online: false, names: [], f64: EMPTY_F64, f32: EMPTY_F32, base: 0, units: 0 };
+  return { id, hwm: 0, gaps: null, gapsForgotten: 0, applied: 0, duplicates: 0, lastTsMs: 0, lastStreamSeq: 0, online: false, lastSeenS: 0, names: [], f64: EMPTY_F64, f32: EMPTY_F32, base: 0, units: 0 };
 }
 
 /**

@@ -84,6 +84,25 @@ describe("device actor", () => {
     expect(s.online).toBe(true);
   });
 
+  it("waits out the rest of the timeout when a heartbeat timer fires early (kept before a crash, older than the last reading)", () => {
+    const logic = createDeviceActor({ heartbeatTimeoutMs: 5_000 });
+    const h = harness();
+    let s = logic.initial("d1");
+    h.advance(9_000); // now 10,000
+    s = logic.receive(s, reading(1, 1), h.ctx);
+    expect(s.lastSeenS).toBe(10);
+    h.advance(2_000); // a stale timer (armed for an earlier reading) fires 2 s after this one
+    s = logic.receive(s, { type: "heartbeat-timeout" }, h.ctx);
+    expect(s.online).toBe(true);
+    expect(h.timers.get("heartbeat")!.at).toBe(15_000);
+    h.advance(3_000);
+    s = logic.receive(s, h.timers.get("heartbeat")!.msg, h.ctx);
+    expect(s.online).toBe(false);
+    expect(h.events.map((e) => (e.data as { kind: string; atMs: number }).atMs)).toEqual([10_000, 15_000]);
+    // The restored state keeps when the device last reported.
+    expect(logic.restore(logic.snapshot(s), "d1").lastSeenS).toBe(10);
+  });
+
   it("restores from a snapshot to a state that scores the same as the original", () => {
     const logic = createDeviceActor();
     const h = harness();

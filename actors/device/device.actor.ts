@@ -138,6 +138,7 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
       const ev: DeviceLifecycleEvent = { kind: "online", deviceId: state.id, atMs: ctx.now(), lastSeq: state.hwm };
       ctx.emit(deviceEventSubject(state.id), ev);
     }
+    state.lastSeenS = Math.floor(ctx.now() / 1000);
     ctx.setTimer("heartbeat", settings.heartbeatTimeoutMs, HEARTBEAT);
     return state;
   }
@@ -165,6 +166,13 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
         case "reading":
           return onReading(state, msg.reading, msg.streamSeq, ctx);
         case "heartbeat-timeout": {
+          // A timer restored after a crash can be older than the last reading of the restored
+          // state (kept before it): wait out the rest (lastSeenS is floored: at most 1 s early).
+          const silentMs = ctx.now() - state.lastSeenS * 1000;
+          if (state.online && silentMs < settings.heartbeatTimeoutMs - 1000) {
+            ctx.setTimer("heartbeat", settings.heartbeatTimeoutMs - silentMs, HEARTBEAT);
+            return state;
+          }
           if (state.online) {
             state.online = false;
             const ev: DeviceLifecycleEvent = { kind: "offline", deviceId: state.id, atMs: ctx.now(), lastSeq: state.hwm };

@@ -2,9 +2,11 @@ import type { CorruptMessage, Envelope, JournalBytes } from "../ports/actor-host
 import type { Columns } from "./effects.js";
 
 /**
- * Decodes one journal message, `data[start, end)` (default: all of `data`), into the envelope of the
- * actor it is for. Throws on bytes that do not decode (the message is then reported as corrupt,
- * never applied). Must not keep `data` (a packed batch's buffer) beyond the call.
+ * Decodes one journal message into the envelope of the actor it is for. The message is
+ * `data[start, end)`: worker threads pass a whole packed batch's buffer with the message's bounds
+ * (no view per message), so a decoder must read only within them, and must not keep `data`
+ * beyond the call. Other callers (replay, the in-thread host) may omit them: all of `data`.
+ * Throws on bytes that do not decode (the message is then reported as corrupt, never applied).
  */
 export type JournalDecoder = (data: Uint8Array, streamSeq: number, partition: number, start?: number, end?: number) => Envelope;
 

@@ -110,7 +110,7 @@ export class WorkerPoolHost implements RuntimeHost {
         if (!this.closed) this.recovery.onCrash(slot);
       },
     });
-    this.recovery = new WorkerRecovery({ channel: this.channel, writer: this.writer, journal: opts.journal, options: o, isClosed: () => this.closed });
+    this.recovery = new WorkerRecovery({ channel: this.channel, writer: this.writer, journal: opts.journal, options: o, isClosed: () => this.closed, timers: opts.snapshots, now: () => this.clock.now() });
   }
 
   /** Start the workers and wait until each has loaded its actor logics. */

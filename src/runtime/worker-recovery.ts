@@ -1,4 +1,5 @@
 import type { JournalReader } from "../ports/journal-reader.js";
+import type { SnapshotStore } from "../ports/snapshot-store.js";
 import { toColumns } from "./effects.js";
 import { RecoveryError, WorkerCrashedError } from "./errors.js";
 import type { ResolvedRuntimeOptions } from "./options.js";
@@ -14,6 +15,10 @@ export interface WorkerRecoveryDeps {
   readonly options: Pick<ResolvedRuntimeOptions, "maxAttempts" | "backoffBaseMs" | "backoffMaxMs">;
   /** The pool is closed: stop retrying. */
   readonly isClosed: () => boolean;
+  /** Where the runtime role keeps the partitions' pending timers (see RuntimeHost.pendingTimers). */
+  readonly timers?: Pick<SnapshotStore, "takeTimers" | "putTimers">;
+  /** Wall-clock time (the kept timers' `savedAtMs` clock). */
+  readonly now: () => number;
 }
 
 /**
@@ -50,6 +55,23 @@ export class WorkerRecovery {
     });
   }
 
+  /**
+   * The dead worker's timers died with it: arm the ones last kept in the store for its partitions
+   * (time since taken off; a timer a replayed turn re-armed wins), and keep them there again for a
+   * later crash. Before the backlog runs, so a timer checkpoint waiting in it reads them back.
+   */
+  private async rearmKeptTimers(slot: Slot, partitions: readonly number[]): Promise<void> {
+    const store = this.d.timers;
+    if (store?.takeTimers === undefined) return;
+    for (const p of partitions) {
+      const now = this.d.now();
+      const timers = await store.takeTimers(p, now);
+      if (timers.length === 0) continue;
+      await new Promise<unknown>((resolve, reject) => this.d.channel.post(slot, { msg: { t: "timers", requestId: 0, partition: p, timers }, resolve, reject, crashes: 0 }));
+      await store.putTimers?.(p, timers, now);
+    }
+  }
+
   private async recoverSlot(slot: Slot, partitions: readonly number[]): Promise<void> {
     const { channel, writer, journal, options: o } = this.d;
     for (let attempt = 0; !this.d.isClosed(); attempt++) {
@@ -64,6 +86,7 @@ export class WorkerRecovery {
             await new Promise<unknown>((resolve, reject) => channel.post(slot, { msg: { t: "deliver", requestId: 0, cols: toColumns(envs), replay: true }, resolve, reject, crashes: 0 }));
           }
         }
+        await this.rearmKeptTimers(slot, partitions);
         return;
       } catch (err) {
         // Journal or store unavailable (or the replay crashed the worker): what was waiting is

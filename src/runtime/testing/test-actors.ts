@@ -98,8 +98,8 @@ export function counterActorWith(settings: CounterSettings): ActorLogic<CounterS
  * Journal decoder of the counter actor for tests: the bytes are JSON `{ "id", "n", "seq" }`; anything
  * else throws (a corrupt message).
  */
-export function counterJournalDecoder(data: Uint8Array, streamSeq: number, partition: number): Envelope {
-  const v = JSON.parse(dec.decode(data)) as { id?: unknown; n?: unknown; seq?: unknown };
+export function counterJournalDecoder(data: Uint8Array, streamSeq: number, partition: number, start = 0, end = data.length): Envelope {
+  const v = JSON.parse(dec.decode(data.subarray(start, end))) as { id?: unknown; n?: unknown; seq?: unknown };
   if (typeof v.id !== "string" || typeof v.n !== "number" || typeof v.seq !== "number") throw new TypeError("not a counter message");
   const msg: CounterMsg = { type: "add", n: v.n, seq: v.seq };
   return { actorType: "counter", actorId: v.id, partition, streamSeq, msg };

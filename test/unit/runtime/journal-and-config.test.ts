@@ -168,6 +168,28 @@ describe.each<Kind>(["workers", "inline"])("%s host", (kind) => {
 });
 
 describe("worker pool, live config and crashes", () => {
+  it("re-arms the timers kept in the store on a replacement worker (the crashed worker's timers died with it)", async () => {
+    const store = new MemorySnapshotStore();
+    const offline = new Set<string>();
+    const host = (await start("workers", store, undefined, (fx) => {
+      for (const e of fx.events) if (e.subject.startsWith("offline.")) offline.add(e.subject.slice("offline.".length));
+    })) as WorkerPoolHost;
+    const p = part("counter", ids[0]!);
+    const inP = ids.filter((i) => part("counter", i) === p);
+    // A minute-long timer per actor, kept in the store as the runtime role's timer checkpoint does,
+    // dated so that only 300 ms of it are left now.
+    await host.deliver(inP.map((id, k) => ({ actorType: "counter", actorId: id, partition: p, streamSeq: k + 1, msg: { type: "arm", ms: 60_000 } })));
+    const kept = await host.pendingTimers(p);
+    expect(kept.map((t) => t.actorId).sort()).toEqual([...inP].sort());
+    await store.putTimers(p, kept, Date.now() - 59_700);
+    await host.killWorker(workerFor(p, 2));
+    await waitUntil(() => inP.every((id) => offline.has(id)), 10_000, () => `offline events seen for ${[...offline].join(",")} of ${inP.join(",")}`);
+    // Kept again (for a crash of the process), with the time they had left when re-armed.
+    const again = store.timers.get(p)!;
+    expect(again.timers.map((t) => t.actorId).sort()).toEqual([...inP].sort());
+    for (const t of again.timers) expect(t.inMs).toBeLessThanOrEqual(300);
+  });
+
   it("a replacement worker starts with the latest configuration and replays its journal", async () => {
     const journal = new MemoryJournal();
     const host = (await start("workers", new MemorySnapshotStore(), journal)) as WorkerPoolHost;
