@@ -36,10 +36,11 @@ interface Pending {
 }
 
 /**
- * RowSink on ClickHouse: coalesces writes into one insert per table per flush (RowBinary, plus
- * JSONEachRow for rows that came as objects; 10k–100k rows about once a second), resolves each write only when its rows are inserted, retries
- * retryable failures with backoff (the batch stays pending, so upstream acks wait), isolates
- * non-retryable failures to the writes that caused them, and makes writers wait when too much is pending.
+ * RowSink on ClickHouse: coalesces writes into one insert per table per flush (RowBinary, or
+ * JSONEachRow when some rows came as objects; 10k–100k rows about once a second), resolves each
+ * write only when its rows are inserted, retries retryable failures with backoff (the batch stays
+ * pending, so upstream acks wait), isolates non-retryable failures to the writes that caused them,
+ * and makes writers wait when too much is pending.
  */
 export class ClickHouseSink implements RowSink {
   readonly stats: SinkStats = { rowsWritten: 0, inserts: 0, insertFailures: 0, pendingRows: 0 };
