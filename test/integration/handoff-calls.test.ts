@@ -5,16 +5,15 @@
  * and were dropped (counted as lost). Real nats-server (JetStream) and ClickHouse; the gateway is
  * an in-process ModelGateway whose explain calls are held until the test lets them go.
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { JournalPublisher } from "../../src/adapters/nats/journal-publisher.js";
-import { startRuntimeRole, type RuntimeRole } from "../../src/cli/roles/runtime-role.js";
+import { startRuntimeRole } from "../../src/cli/roles/runtime-role.js";
 import { encodeReading } from "../../src/domain/reading-codec.js";
 import { partitionOf } from "../../src/domain/partition.js";
 import { readingSubject } from "../../src/domain/subjects.js";
 import type { ExplainRequest, ExplainResult, ModelGateway } from "../../src/ports/gateway.js";
-import { startClickHouse, startNats, type ServiceHandle } from "../harness/index.js";
 import { chQuery, pipelineConfig, quietLogger, waitFor } from "../support/pipeline.js";
+import { useRuntimeServices } from "../support/runtime-services.js";
 
 const PARTITIONS = 4;
 const DEVICES = 40;
@@ -48,31 +47,18 @@ function heldGateway() {
 }
 
 describe("handoff with gateway calls in flight", () => {
-  let nats: ServiceHandle;
-  let ch: ServiceHandle;
-  let nc: NatsConnection;
-  let rt: RuntimeRole | undefined;
+  const svc = useRuntimeServices();
 
-  beforeAll(async () => {
-    [nats, ch] = await Promise.all([startNats(), startClickHouse()]);
-    nc = await connect({ servers: nats.url });
-  });
-  afterAll(async () => {
-    await rt?.close();
-    await nc?.close();
-    await Promise.all([nats?.cleanup(), ch?.cleanup()]);
-  });
-
-  const count = async (sql: string) => Number((await chQuery<{ n: string }>(ch.url, DB, sql))[0]?.n ?? 0);
+  const count = async (sql: string) => Number((await chQuery<{ n: string }>(svc.ch.url, DB, sql))[0]?.n ?? 0);
 
   it("stores every explanation of a released partition's anomalies (release waits for its calls)", async () => {
     const held = heldGateway();
     const cfg = pipelineConfig(
-      { nats: nats.url, mqtt: "mqtt://127.0.0.1:1", clickhouse: ch.url },
+      svc.urls,
       { SHOAL__NATS__PARTITIONS: String(PARTITIONS), SHOAL__CLICKHOUSE__DATABASE: DB, SHOAL__RUNTIME__WORKERS: "2", SHOAL__DETECTOR__THRESHOLD: "0.9", SHOAL__ACTORCACHE__ENABLED: "false" },
     );
-    rt = await startRuntimeRole(cfg, quietLogger("runtime"), "all", { gateway: held.gateway });
-    const pub = JournalPublisher.create(nc, 256);
+    const rt = (svc.rt = await startRuntimeRole(cfg, quietLogger("runtime"), "all", { gateway: held.gateway }));
+    const pub = JournalPublisher.create(svc.nc, 256);
     const sends: Promise<unknown>[] = [];
     for (let seq = 1; seq <= PER_DEVICE; seq++) {
       for (let d = 0; d < DEVICES; d++) {

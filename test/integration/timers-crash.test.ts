@@ -6,16 +6,15 @@
  * process: a device silent since then was never reported offline. Real nats-server (JetStream,
  * KV) and ClickHouse.
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { JournalPublisher } from "../../src/adapters/nats/journal-publisher.js";
-import { startRuntimeRole, type RuntimeRole } from "../../src/cli/roles/runtime-role.js";
+import { startRuntimeRole } from "../../src/cli/roles/runtime-role.js";
 import { encodeReading } from "../../src/domain/reading-codec.js";
 import { partitionOf } from "../../src/domain/partition.js";
 import { readingSubject } from "../../src/domain/subjects.js";
-import { startClickHouse, startNats, type ServiceHandle } from "../harness/index.js";
 import { chQuery, exited, pipelineConfig, pipelineEnv, quietLogger, spawnRole, waitFor } from "../support/pipeline.js";
+import { useRuntimeServices } from "../support/runtime-services.js";
 
 const PARTITIONS = 4;
 const DEVICES = 30;
@@ -23,23 +22,10 @@ const HEARTBEAT_MS = 6000;
 const DB = "timers_crash";
 
 describe("heartbeat timers after a crash", () => {
-  let nats: ServiceHandle;
-  let ch: ServiceHandle;
-  let nc: NatsConnection;
-  let rt: RuntimeRole | undefined;
-
-  beforeAll(async () => {
-    [nats, ch] = await Promise.all([startNats(), startClickHouse()]);
-    nc = await connect({ servers: nats.url });
-  });
-  afterAll(async () => {
-    await rt?.close();
-    await nc?.close();
-    await Promise.all([nats?.cleanup(), ch?.cleanup()]);
-  });
+  const svc = useRuntimeServices();
 
   it("reports devices that fell silent before a SIGKILL offline after the restart, from the kept timers", async () => {
-    const urls = { nats: nats.url, mqtt: "mqtt://127.0.0.1:1", clickhouse: ch.url };
+    const { urls, nc } = svc;
     const settings = {
       SHOAL__NATS__PARTITIONS: String(PARTITIONS),
       SHOAL__CLICKHOUSE__DATABASE: DB,
@@ -76,7 +62,7 @@ describe("heartbeat timers after a crash", () => {
           lastSeq.set(p, Math.max(lastSeq.get(p) ?? 0, seq));
         }),
       );
-      await waitFor(() => chQuery<{ n: string }>(ch.url, DB, "SELECT toString(count()) AS n FROM readings"), (r) => r[0]?.n === String(DEVICES), 30_000, "every reading stored");
+      await waitFor(() => chQuery<{ n: string }>(svc.ch.url, DB, "SELECT toString(count()) AS n FROM readings"), (r) => r[0]?.n === String(DEVICES), 30_000, "every reading stored");
       // Every partition holding a device: its snapshot checkpoint past its readings (no replay of
       // them after the restart) and a timer checkpoint made after them.
       const kv = await new Kvm(nc).open(cfg.nats.kvBucket);
@@ -95,7 +81,7 @@ describe("heartbeat timers after a crash", () => {
       child.kill("SIGKILL");
       await exited(child);
 
-      rt = await startRuntimeRole(cfg, quietLogger("runtime"), "all");
+      svc.rt = await startRuntimeRole(cfg, quietLogger("runtime"), "all");
       await waitFor(async () => offline.size, (n) => n === DEVICES, 30_000, "every silent device reported offline after the restart");
       for (const [id, atMs] of offline) expect(atMs - sentAt, id).toBeGreaterThanOrEqual(HEARTBEAT_MS);
     } finally {

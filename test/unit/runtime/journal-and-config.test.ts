@@ -12,6 +12,7 @@ import { MemoryJournal } from "../../../src/runtime/testing/memory-journal.js";
 import { MemorySnapshotStore } from "../../../src/runtime/testing/memory-snapshot-store.js";
 import { counterJournalDecoder, createCounterActor, type CounterState } from "../../../src/runtime/testing/test-actors.js";
 import { WorkerPoolHost } from "../../../src/runtime/worker-pool-host.js";
+import { waitFor } from "../../support/pipeline.js";
 
 const P = 8;
 const part = partitionFor(P);
@@ -125,10 +126,8 @@ describe.each<Kind>(["workers", "inline"])("%s host", (kind) => {
 
   it("reads a partition's pending timers without letting go of them (the periodic timer checkpoint)", async () => {
     const store = new MemorySnapshotStore();
-    const offline = new Set<string>();
-    const host = await start(kind, store, undefined, (fx) => {
-      for (const e of fx.events) if (e.subject.startsWith("offline.")) offline.add(e.subject.slice("offline.".length));
-    });
+    const offline = offlineWatch();
+    const host = await start(kind, store, undefined, offline.onEffects);
     const p = part("counter", ids[0]!);
     const inP = ids.filter((i) => part("counter", i) === p);
     const msgs = journalOf(p, ids, [1]);
@@ -139,7 +138,7 @@ describe.each<Kind>(["workers", "inline"])("%s host", (kind) => {
     for (const t of timers) expect(t.inMs).toBeLessThanOrEqual(1000);
     expect(await host.pendingTimers((p + 1) % P)).toEqual(expect.not.arrayContaining([expect.objectContaining({ actorId: inP[0] })]));
     // Still armed here: the actors time out on this host.
-    await waitUntil(() => inP.every((id) => offline.has(id)), 10_000, () => `offline events seen for ${[...offline].join(",")} of ${inP.join(",")}`);
+    await offline.all(inP);
     expect(await host.pendingTimers(p)).toEqual([]);
   });
 
@@ -152,28 +151,19 @@ describe.each<Kind>(["workers", "inline"])("%s host", (kind) => {
     await host.deliverJournal!(p, msgs);
     host.committed(p, msgs.at(-1)!.streamSeq);
     const timers = await host.releasePartition(p);
-    const offline = new Set<string>();
-    let allOffline: () => void = () => {};
-    const done = new Promise<void>((r) => (allOffline = r));
-    const next = await start(kind, store, undefined, (fx) => {
-      for (const e of fx.events) if (e.subject.startsWith("offline.")) offline.add(e.subject.slice("offline.".length));
-      if (offline.size === inP.length) allOffline();
-    });
+    const offline = offlineWatch();
+    const next = await start(kind, store, undefined, offline.onEffects);
     await next.restoreTimers(p, timers.map((t) => ({ ...t, inMs: 50 })));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([done, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`offline events seen for ${[...offline].join(",")} of ${inP.join(",")}`)), 10_000)))]);
-    clearTimeout(timer);
-    expect([...offline].sort()).toEqual([...inP].sort());
+    await offline.all(inP);
+    expect([...offline.seen].sort()).toEqual([...inP].sort());
   });
 });
 
 describe("worker pool, live config and crashes", () => {
   it("re-arms the timers kept in the store on a replacement worker (the crashed worker's timers died with it)", async () => {
     const store = new MemorySnapshotStore();
-    const offline = new Set<string>();
-    const host = (await start("workers", store, undefined, (fx) => {
-      for (const e of fx.events) if (e.subject.startsWith("offline.")) offline.add(e.subject.slice("offline.".length));
-    })) as WorkerPoolHost;
+    const offline = offlineWatch();
+    const host = (await start("workers", store, undefined, offline.onEffects)) as WorkerPoolHost;
     const p = part("counter", ids[0]!);
     const inP = ids.filter((i) => part("counter", i) === p);
     // A minute-long timer per actor, kept in the store as the runtime role's timer checkpoint does,
@@ -183,7 +173,7 @@ describe("worker pool, live config and crashes", () => {
     expect(kept.map((t) => t.actorId).sort()).toEqual([...inP].sort());
     await store.putTimers(p, kept, Date.now() - 59_700);
     await host.killWorker(workerFor(p, 2));
-    await waitUntil(() => inP.every((id) => offline.has(id)), 10_000, () => `offline events seen for ${[...offline].join(",")} of ${inP.join(",")}`);
+    await offline.all(inP);
     // Kept again (for a crash of the process), with the time they had left when re-armed.
     const again = store.timers.get(p)!;
     expect(again.timers.map((t) => t.actorId).sort()).toEqual([...inP].sort());
@@ -212,11 +202,15 @@ describe("worker pool, live config and crashes", () => {
   });
 });
 
-/** Resolve once `ok()` holds (polled every 10 ms), or fail after `ms` with `what()`. */
-async function waitUntil(ok: () => boolean, ms: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(what());
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Offline events (subject "offline.<id>") among a host's background effects. */
+function offlineWatch() {
+  const seen = new Set<string>();
+  return {
+    seen,
+    onEffects: (fx: BatchEffects) => {
+      for (const e of fx.events) if (e.subject.startsWith("offline.")) seen.add(e.subject.slice("offline.".length));
+    },
+    /** Resolves once every one of `ids` went offline; fails after 10 s with the ones seen. */
+    all: (ids: readonly string[]) => waitFor(async () => [...seen], (got) => ids.every((id) => got.includes(id)), 10_000, `offline events of ${ids.join(",")}`),
+  };
 }
