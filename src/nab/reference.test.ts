@@ -1,31 +1,33 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parseResultsCsv, readNabCorpus } from "./corpus.js";
+import { defaultNabCorpus, defaultNabReference, readNabCorpus, readResults } from "./corpus.js";
 import { scoreCorpus } from "./sweeper.js";
-import { readTar } from "./tar.js";
 
-// The corpus lives in the shared folder beside the repository (../shared/datasets/nab), or NAB_DIR.
-const NAB_DIR = process.env["NAB_DIR"] ?? fileURLToPath(new URL("../../../shared/datasets/nab", import.meta.url));
-const REFERENCE = join(NAB_DIR, "reference", "windowedGaussian-results.tar.gz");
+// The corpus and NAB's published Windowed Gaussian output are carried in the repository
+// (test/fixtures/nab, gzipped tar archives read in memory). NAB_DIR points to an unpacked NAB
+// checkout instead; its reference is results/windowedGaussian/ (NAB's layout), else
+// reference/windowedGaussian-results.tar.gz, else the archive carried here.
+const NAB_DIR = process.env["NAB_DIR"];
+const CORPUS = NAB_DIR ?? defaultNabCorpus();
+const REFERENCE =
+  NAB_DIR === undefined
+    ? defaultNabReference()
+    : ([join(NAB_DIR, "results", "windowedGaussian"), join(NAB_DIR, "reference", "windowedGaussian-results.tar.gz")].find((p) => existsSync(p)) ??
+      defaultNabReference());
 
 describe("NAB scorer against NAB's published Windowed Gaussian output", () => {
   it("finds the NAB corpus", () => {
-    expect(existsSync(REFERENCE), `NAB corpus not found: ${REFERENCE} is missing (set NAB_DIR to the corpus folder)`).toBe(true);
+    expect(existsSync(CORPUS), `NAB corpus not found: ${CORPUS} is missing (test/fixtures/nab, or NAB_DIR)`).toBe(true);
+    expect(existsSync(REFERENCE), `NAB reference output not found: ${REFERENCE} is missing`).toBe(true);
   });
 
   it("gives 39.65 / 20.87 / 47.41 at threshold 1.0", () => {
-    const corpus = readNabCorpus(NAB_DIR);
+    const corpus = readNabCorpus(CORPUS);
     expect(corpus).toHaveLength(58);
     expect(corpus.reduce((a, f) => a + f.windows.length, 0)).toBe(116);
-    const tar = readTar(readFileSync(join(NAB_DIR, "reference", "windowedGaussian-results.tar.gz")));
-    const dec = new TextDecoder();
-    const files = corpus.map((f) => {
-      const body = tar.get(`windowedGaussian/${f.category}/windowedGaussian_${f.name}.csv`);
-      if (body === undefined) throw new Error(`reference lacks ${f.relPath}`);
-      return { swept: f.swept, scores: parseResultsCsv(dec.decode(body), f) };
-    });
+    const reference = readResults(REFERENCE, "windowedGaussian", corpus);
+    const files = corpus.map((f, i) => ({ swept: f.swept, scores: reference[i]! }));
     const res = scoreCorpus(files);
     expect(res.map((r) => r.profile)).toEqual(["standard", "reward_low_FP_rate", "reward_low_FN_rate"]);
     expect(res.map((r) => r.score.toFixed(2))).toEqual(["39.65", "20.87", "47.41"]);

@@ -1,8 +1,11 @@
-import { fileURLToPath } from "node:url";
 /**
  * NAB benchmark of the device-actor anomaly detector.
  *
  *   npm run bench:nab -- [--out DIR] [--data NAB_DIR] [--detector NAME]
+ *
+ * The corpus defaults to the copy carried in the repository (test/fixtures/nab/nab-corpus.tar.gz,
+ * read in memory); `--data` or the NAB_DIR env var name an unpacked NAB checkout (or another
+ * archive of one) instead.
  *
  * Runs the detector (default parameters, one set for every file) over every NAB data file, writes
  * results in NAB's layout (`<out>/<category>/<detector>_<file>.csv`: timestamp, value,
@@ -14,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { rmSync } from "node:fs";
 import { createDetector, defaultDetectorParams } from "../../actors/detector/index.js";
-import { NAB_PROFILES, readNabCorpus, readResultsDir, scoreCorpus, scoreFileAt, writeResultsFile } from "../../src/nab/index.js";
+import { NAB_PROFILES, defaultNabCorpus, readNabCorpus, readResultsDir, scoreCorpus, scoreFileAt, writeResultsFile } from "../../src/nab/index.js";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,7 +28,7 @@ function arg(name: string, fallback: string): string {
 }
 
 const outDir = arg("out", "bench-out/nab");
-const dataDir = arg("data", process.env["NAB_DIR"] ?? fileURLToPath(new URL("../../../shared/datasets/nab", import.meta.url)));
+const dataDir = arg("data", process.env["NAB_DIR"] ?? defaultNabCorpus());
 const detectorName = arg("detector", "shoal");
 
 // Published NAB v1.1 scoreboard. Standard column as quoted in the issue; low-FP / low-FN only
