@@ -1,5 +1,5 @@
 /**
- * npm run bench:cluster [-- --readings 50000 --devices 2000 --partitions 64 --rate 1000 --only throughput,rebalance,recovery]
+ * npm run bench:cluster [-- --readings 50000 --devices 2000 --partitions 64 --rate 1000 --only throughput,rebalance,recovery,restart --restart-devices 100000]
  *
  * The runtime tier of a cluster on real services (nats-server, ClickHouse, Consul from
  * test/harness), with `shoal runtime` processes in cluster mode and the journal fed directly by
@@ -10,7 +10,11 @@
  * - recovery: with 3 nodes and a steady stream at --rate, SIGKILL one node; time until all of its
  *   partitions are owned again (lease history) and until they are caught up (lag back to ~0);
  * - rebalance lag: with 2 nodes at --rate, a third joins; the maximum per-partition lag
- *   (undelivered + unacked) sampled every 200 ms until converged, against the same sampling at rest.
+ *   (undelivered + unacked) sampled every 200 ms until converged, against the same sampling at rest;
+ * - restart: a single-node runtime with --restart-devices devices in snapshots (one reading each,
+ *   then a graceful stop), restarted, streaming at --rate, SIGKILLed after 5 s and started again:
+ *   time from that start until every partition is owned ("runtime started") and until every
+ *   partition is caught up (lag under --rate/P + 500).
  * All processes share the machine's cores; a table, not a verdict.
  */
 import { loadavg } from "node:os";
@@ -32,7 +36,8 @@ const { values } = parseArgs({
     devices: { type: "string", default: "2000" },
     partitions: { type: "string", default: "64" },
     rate: { type: "string", default: "1000" },
-    only: { type: "string", default: "throughput,rebalance,recovery" },
+    only: { type: "string", default: "throughput,rebalance,recovery,restart" },
+    "restart-devices": { type: "string", default: "100000" },
   },
 });
 const READINGS = Number(values.readings);
@@ -63,10 +68,10 @@ async function scenario(name: string) {
   const { admin, close } = testAdmin(consul.url, name, P);
   const seqs = new Map<string, number>();
   let published = 0;
-  const publish = (n: number): Promise<unknown> => {
+  const publish = (n: number, devices = DEVICES): Promise<unknown> => {
     const all: Promise<unknown>[] = [];
     for (let i = 0; i < n; i++) {
-      const deviceId = `b-${(published + i) % DEVICES}`;
+      const deviceId = `b-${(published + i) % devices}`;
       const seq = (seqs.get(deviceId) ?? 0) + 1;
       seqs.set(deviceId, seq);
       const data = encodeReading({ deviceId, seq, tsMs: Date.now(), metrics: { t: 20 + Math.sin(seq / 10) + ((seq * 7919) % 13) / 13, h: 40 + (seq % 7) } });
@@ -102,8 +107,8 @@ async function startNodes(s: Awaited<ReturnType<typeof scenario>>, nodes: string
   await waitConverged(s.admin, nodes, 120_000, `${nodes.length} nodes to converge`);
 }
 
-/** Streams at `rate` readings/s until stopped. */
-function stream(s: Awaited<ReturnType<typeof scenario>>, rate: number) {
+/** Streams at `rate` readings/s (over `devices` devices) until stopped. */
+function stream(s: Awaited<ReturnType<typeof scenario>>, rate: number, devices = DEVICES) {
   let on = true;
   const done = (async () => {
     const t0 = Date.now();
@@ -111,7 +116,7 @@ function stream(s: Awaited<ReturnType<typeof scenario>>, rate: number) {
     while (on) {
       const due = Math.floor(((Date.now() - t0) / 1000) * rate) - sent;
       if (due > 0) {
-        void s.publish(due);
+        void s.publish(due, devices);
         sent += due;
       }
       await new Promise((r) => setTimeout(r, 20));
@@ -211,6 +216,42 @@ try {
     table.push([`recovery: first of ${lost.length} partitions of a SIGKILLed node resumed (session TTL 10 s)`, `${((firstAt - killedAt) / 1000).toFixed(1)} s (${load()})`]);
     table.push([`recovery: all ${lost.length} resumed elsewhere`, `${((resumedAt - killedAt) / 1000).toFixed(1)} s`]);
     table.push(["recovery: ... and caught up (lag back to steady state)", `${((caughtUp - killedAt) / 1000).toFixed(1)} s`]);
+    await s.close();
+  }
+  // Restart of a SIGKILLed single-node runtime with many devices in snapshots.
+  if (ONLY.has("restart")) {
+    const s = await scenario("restart");
+    const devices = Number(values["restart-devices"]);
+    const solo = { ...s.env, SHOAL__CLUSTER__ENABLED: "false", SHOAL_CLUSTER: "off" };
+    const started = async (proc: RuntimeProc) => waitFor(async () => proc.out(), (o) => o.includes("runtime started"), 300_000, "the runtime to start");
+    let proc = spawnRuntime("solo", solo);
+    procs.push(proc);
+    await started(proc);
+    await s.publish(devices, devices);
+    await waitFor(() => totalLag(s.journal), (l) => l.sum === 0, 600_000, "every device's first reading acked");
+    await proc.stop(); // graceful: every actor's snapshot and pending timers are written
+    proc = spawnRuntime("solo", solo);
+    procs.push(proc);
+    await started(proc);
+    const stop = stream(s, RATE, devices);
+    await new Promise((r) => setTimeout(r, 5000));
+    await proc.kill();
+    const t0 = Date.now();
+    proc = spawnRuntime("solo", solo);
+    procs.push(proc);
+    await started(proc);
+    const owned = Date.now() - t0;
+    await waitFor(
+      async () => Promise.all(Array.from({ length: P }, (_, p) => s.journal.lag(p).catch(() => undefined))),
+      (ls) => ls.every((l) => l !== undefined && l.pending + l.ackPending < RATE / P + 500),
+      300_000,
+      "every partition caught up",
+    );
+    const caughtUp = Date.now() - t0;
+    await stop();
+    table.push([`restart: a SIGKILLed runtime (${devices} devices in snapshots, ${RATE}/s) owns all ${P} partitions`, `${(owned / 1000).toFixed(1)} s after its start (${load()})`]);
+    table.push(["restart: ... and has caught up on every partition", `${(caughtUp / 1000).toFixed(1)} s after its start`]);
+    console.error(table.slice(-2).map((r) => r.join(": ")).join("\n"));
     await s.close();
   }
 } finally {

@@ -1,51 +1,89 @@
-import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import type { Envelope } from "../../ports/actor-host.js";
 import type { JournalReader } from "../../ports/journal-reader.js";
 import { partitionFilter } from "../../domain/subjects.js";
 
+/** Messages asked for per fetch while replaying. */
+const FETCH = 1000;
+
 /**
- * JournalReader on an ordered JetStream consumer filtered to one partition, starting at a stream
- * sequence. Used by recovery: replays [fromSeq, toSeq] in stream order. Messages that do not decode
- * are skipped here (the ingest loop dead-lettered them when they were first delivered).
+ * JournalReader on an ephemeral JetStream pull consumer filtered to one partition, starting at a
+ * stream sequence. Used by recovery: replays [fromSeq, toSeq] in stream order. Messages that do
+ * not decode are skipped here (the ingest loop dead-lettered them when they were first delivered).
+ *
+ * The consumer's `num_pending` at creation says how many messages of the partition follow
+ * `fromSeq`, so every fetch asks for exactly what is there and returns as soon as it arrived. A
+ * fetch asking for more than exists waits out its expiry: `toSeq` (a durable consumer's ack floor)
+ * may lie beyond the partition's last message — a filtered consumer's floor follows the whole
+ * stream — so waiting for messages up to it cost one full expiry per partition (2 s each, 64
+ * partitions in a row on a restart).
  */
 export function createJournalReader(nc: NatsConnection, stream: string, toEnvelope: (data: Uint8Array, streamSeq: number, partition: number) => Envelope): JournalReader {
   const js = jetstream(nc);
   return {
     async *read(partition, fromSeq, toSeq) {
       if (toSeq < fromSeq) return;
-      const consumer = await js.consumers.get(stream, {
-        // A single filter string (nats-server 2.9 has no multi-filter consumers).
-        filter_subjects: partitionFilter(partition),
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: Math.max(1, fromSeq),
-      });
-      try {
-        for (;;) {
-          const batch: Envelope[] = [];
-          let done = false;
-          const it = await consumer.fetch({ max_messages: 1000, expires: 2000 });
-          for await (const m of it) {
-            if (m.seq > toSeq) {
-              done = true;
-              break;
-            }
+      const jsm = await jetstreamManager(nc);
+      // The next stream seq to read; a failed fetch (e.g. "heartbeats missed" while this thread was
+      // starved of CPU) resumes from there on a new consumer, a bounded number of times.
+      let next = Math.max(1, fromSeq);
+      for (let attempt = 1; ; attempt++) {
+        const info = await jsm.consumers.add(stream, {
+          // A single filter string (nats-server 2.9 has no multi-filter consumers).
+          filter_subject: partitionFilter(partition),
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: next,
+          ack_policy: AckPolicy.None,
+          mem_storage: true,
+          inactive_threshold: nanos(30_000),
+        });
+        let remaining = info.num_pending;
+        try {
+          const consumer = await js.consumers.get(stream, info.name);
+          while (remaining > 0) {
+            const batch: Envelope[] = [];
+            let done = false;
+            let got = 0;
+            let it;
             try {
-              batch.push(toEnvelope(m.data, m.seq, partition));
-            } catch {
-              // corrupt message: was dead-lettered on first delivery
-            }
-            if (m.seq >= toSeq || m.info.pending === 0) {
-              done = true;
+              it = await consumer.fetch({ max_messages: Math.min(FETCH, remaining), expires: 10_000 });
+              for await (const m of it) {
+                got++;
+                remaining--;
+                if (m.seq > toSeq) {
+                  done = true;
+                  break;
+                }
+                try {
+                  batch.push(toEnvelope(m.data, m.seq, partition));
+                } catch {
+                  // corrupt message: was dead-lettered on first delivery
+                }
+                next = m.seq + 1;
+                if (m.seq >= toSeq) {
+                  done = true;
+                  break;
+                }
+              }
+            } catch (err) {
+              // What arrived before the failure is replayed; the rest on a new consumer.
+              if (batch.length > 0) yield batch;
+              if (attempt >= MAX_ATTEMPTS) throw err;
               break;
             }
+            if (batch.length > 0) yield batch;
+            // Nothing came although messages were counted (the stream was purged meanwhile): stop.
+            if (done || got === 0) return;
           }
-          if (batch.length > 0) yield batch;
-          if (done || batch.length === 0) return;
+          if (remaining <= 0) return;
+        } finally {
+          await jsm.consumers.delete(stream, info.name).catch(() => {});
         }
-      } finally {
-        await consumer.delete().catch(() => {});
       }
     },
   };
 }
+
+/** Consumers a replay may need before it gives up (each resumes where the previous one failed). */
+const MAX_ATTEMPTS = 5;

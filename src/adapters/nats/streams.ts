@@ -1,6 +1,7 @@
 import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import { partitionConsumerName, partitionFilter, READINGS_PREFIX } from "../../domain/subjects.js";
+import { forEachBounded } from "../../base/concurrency.js";
 
 /** Journal layout options. */
 export interface JournalOptions {
@@ -42,7 +43,7 @@ export async function ensureJournal(nc: NatsConnection, o: JournalOptions): Prom
     max_age: nanos(30 * 24 * 3600_000),
     num_replicas: 1,
   });
-  for (let p = 0; p < o.partitions; p++) await ensurePartitionConsumer(jsm, o, p);
+  await forEachBounded(Array.from({ length: o.partitions }, (_, p) => p), 16, (p) => ensurePartitionConsumer(jsm, o, p));
   return jsm;
 }
 
@@ -59,8 +60,11 @@ export async function ensurePartitionConsumer(jsm: JetStreamManager, o: JournalO
     max_deliver: -1,
   };
   try {
-    await jsm.consumers.info(o.stream, name);
-    await jsm.consumers.update(o.stream, name, { ack_wait: cfg.ack_wait, max_ack_pending: cfg.max_ack_pending });
+    const info = await jsm.consumers.info(o.stream, name);
+    // Updated only when it differs: every start of every role would otherwise rewrite it.
+    if (info.config.ack_wait !== cfg.ack_wait || info.config.max_ack_pending !== cfg.max_ack_pending) {
+      await jsm.consumers.update(o.stream, name, { ack_wait: cfg.ack_wait, max_ack_pending: cfg.max_ack_pending });
+    }
   } catch (e) {
     if (!isNotFound(e)) throw e;
     await jsm.consumers.add(o.stream, cfg);
@@ -100,8 +104,11 @@ type StreamCfg = Parameters<JetStreamManager["streams"]["add"]>[0];
 
 async function upsertStream(jsm: JetStreamManager, cfg: StreamCfg & { name: string }): Promise<void> {
   try {
-    await jsm.streams.info(cfg.name);
-    await jsm.streams.update(cfg.name, cfg);
+    const info = await jsm.streams.info(cfg.name);
+    // Updated only when a setting we own differs (an update rewrites the stream's metadata on disk).
+    const have = info.config as unknown as Record<string, unknown>;
+    const differs = Object.entries(cfg).some(([k, v]) => JSON.stringify(have[k]) !== JSON.stringify(v));
+    if (differs) await jsm.streams.update(cfg.name, cfg);
   } catch (e) {
     if (!isNotFound(e)) throw e;
     await jsm.streams.add(cfg);

@@ -14,6 +14,7 @@ import { createJournalReader } from "../../adapters/nats/journal-reader.js";
 import { createInlineHost, WorkerPoolHost } from "../../runtime/index.js";
 import type { BatchEffects, HostIntrospection, RuntimeHost } from "../../ports/actor-host.js";
 import { CallRouter } from "./runtime-calls.js";
+import { forEachBounded } from "../../base/concurrency.js";
 import { TimerCheckpoints } from "./timer-checkpoints.js";
 import { createActorCacheService } from "../../adapters/keyv/actor-cache-service.js";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -80,21 +81,25 @@ export function deviceSettingsOf(cfg: ShoalConfig): Partial<DeviceSettings> {
  */
 export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: InitialPartitions = "all", deps: RuntimeRoleDeps = {}): Promise<RuntimeRole> {
   const chOpts = { url: cfg.clickhouse.url, database: cfg.clickhouse.database, username: cfg.clickhouse.username, password: cfg.clickhouse.password };
-  const report = await migrate(chOpts);
-  log.info({ applied: report.applied, version: report.current }, "clickhouse schema ready");
   const nc: NatsConnection = await connectNats(cfg.nats.url, `shoal-runtime-${cfg.nodeId}`);
   const maxAckPending = cfg.runtime.maxAckPending;
   const journalOpts = { stream: cfg.nats.stream, partitions: cfg.nats.partitions, duplicateWindowMs: cfg.nats.duplicateWindowMs, maxAgeMs: cfg.nats.maxAgeMs, maxAckPending };
-  await ensureJournal(nc, journalOpts);
-  const sink = ClickHouseSink.create({ ...chOpts, flushRows: cfg.clickhouse.flushRows, flushIntervalMs: cfg.clickhouse.flushIntervalMs }, systemClock);
-  const events = createEventPublisher(nc);
   const snapshots = await KvSnapshotStore.create(nc, { bucket: cfg.nats.kvBucket, replicas: cfg.nats.replicas });
   // Effects of timer-driven turns (offline events) and of replies: committed by the call router
   // (none can come before it exists: actors are created by `acquire`, after it; kept if one did).
   const early: BatchEffects[] = [];
   const background = { commit: (fx: BatchEffects): void => void early.push(fx) };
   const onTimerEffects = (fx: BatchEffects) => background.commit(fx);
-  const host = await createHost(cfg, { snapshots, journal: createJournalReader(nc, cfg.nats.stream, journalEnvelope), onEffects: onTimerEffects });
+  // Independent start-up steps side by side (a restart's time counts: the worker threads load
+  // while the schema and the journal are checked).
+  const [report, , host] = await Promise.all([
+    migrate(chOpts),
+    ensureJournal(nc, journalOpts),
+    createHost(cfg, { snapshots, journal: createJournalReader(nc, cfg.nats.stream, journalEnvelope), onEffects: onTimerEffects }),
+  ]);
+  log.info({ applied: report.applied, version: report.current }, "clickhouse schema ready");
+  const sink = ClickHouseSink.create({ ...chOpts, flushRows: cfg.clickhouse.flushRows, flushIntervalMs: cfg.clickhouse.flushIntervalMs }, systemClock);
+  const events = createEventPublisher(nc);
   log.info({ host: cfg.runtime.host, workers: host instanceof WorkerPoolHost ? host.workers : 0 }, "actor host started");
   const jsm = await jetstreamManager(nc);
   // Model gateway calls: bounded and non-blocking; a reply comes back to the actor as a message.
@@ -203,7 +208,19 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   }, 1000);
   introspectTimer.unref();
   const start = initial === "all" ? Array.from({ length: cfg.nats.partitions }, (_, p) => p) : initial === "none" ? [] : initial;
-  for (const p of start) await acquire(p);
+  // Concurrent and bounded; a partition whose recovery fails (journal or store unavailable) is
+  // retried with backoff instead of failing the start.
+  await forEachBounded(start, cfg.runtime.recoveryConcurrency, async (p) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await acquire(p);
+      } catch (e) {
+        const delayMs = Math.min(5000, 250 * 2 ** attempt);
+        log.warn({ partition: p, attempt: attempt + 1, delayMs, err: describe(e) }, "partition not taken; retrying");
+        await new Promise((r) => setTimeout(r, delayMs));
+      }
+    }
+  });
   timerCheckpoints.start();
   log.info({ partitions: start.length, clickhouse: cfg.clickhouse.url, nats: cfg.nats.url }, "runtime started");
   return {
@@ -254,7 +271,11 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   };
 }
 
-/** Most per-actor cache lookups in flight (each is bounded by actorCache.opTimeout). */
+/** An error's message with its causes. */
+function describe(e: unknown): string {
+  const err = e as Error;
+  return err.cause instanceof Error ? `${err.message} (cause: ${describe(err.cause)})` : String(err?.message ?? e);
+}
 
 const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 
