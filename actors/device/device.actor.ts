@@ -44,7 +44,7 @@ const HEARTBEAT: DeviceMsg = Object.freeze({ type: "heartbeat-timeout" as const 
  * are the detector models (parameters + scratch) the metrics refer to (docs/adr/0008).
  */
 export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {}): ActorLogic<DeviceState, DeviceMsg> & { readonly settings: DeviceSettings; readonly arena: MetricArena } {
-  const settings: DeviceSettings = { ...defaultDeviceSettings, ...initialSettings };
+  const settings: DeviceSettings = { ...defaultDeviceSettings, ...checkDeviceSettings(initialSettings) };
   const table = createModelTable();
   // Where every actor's metric block lives (one arena per logic instance, i.e. per worker thread).
   const arena = new MetricArena();
@@ -160,6 +160,10 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
   return {
     type: "device",
     settings,
+    configure(next) {
+      // Validate everything first: an invalid change throws and changes nothing.
+      Object.assign(settings, checkDeviceSettings(next as Partial<DeviceSettings>));
+    },
     initial: (id) => newDeviceState(id),
     receive(state, msg, ctx) {
       switch (msg.type) {
@@ -203,7 +207,8 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
         case "cache-stored":
           return state;
         case "config":
-          Object.assign(settings, msg.settings);
+          // The logic's settings were changed by `configure` (every worker, active actors or not);
+          // an active actor only re-arms its heartbeat under the new timeout.
           if (state.online) ctx.setTimer("heartbeat", settings.heartbeatTimeoutMs, HEARTBEAT);
           return state;
       }
@@ -215,6 +220,22 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
     rowSchemas: { [READINGS_TABLE]: READINGS_SCHEMA, [ANALYSES_TABLE]: ANALYSES_SCHEMA },
     arena,
   };
+}
+
+/**
+ * `s` checked field by field (RangeError naming the setting and its rule); the detector parameters
+ * are resolved to check them. Returns `s` unchanged.
+ */
+export function checkDeviceSettings(s: Partial<DeviceSettings>): Partial<DeviceSettings> {
+  const fail = (key: string, rule: string, v: unknown) => {
+    throw new RangeError(`device settings: ${key} ${rule}, got ${JSON.stringify(v)}`);
+  };
+  if (s.threshold !== undefined && !(s.threshold >= 0 && s.threshold <= 1)) fail("threshold", "must be between 0 and 1", s.threshold);
+  if (s.heartbeatTimeoutMs !== undefined && !(Number.isSafeInteger(s.heartbeatTimeoutMs) && s.heartbeatTimeoutMs >= 1)) fail("heartbeatTimeoutMs", "must be an integer >= 1", s.heartbeatTimeoutMs);
+  if (s.windowSize !== undefined && !(Number.isSafeInteger(s.windowSize) && s.windowSize >= 1)) fail("windowSize", "must be an integer >= 1", s.windowSize);
+  if (s.maxGaps !== undefined && !(Number.isSafeInteger(s.maxGaps) && s.maxGaps >= 0)) fail("maxGaps", "must be an integer >= 0", s.maxGaps);
+  if (s.detectorParams !== undefined) resolveDetectorParams(s.detectorParams);
+  return s;
 }
 
 /** Where an explanation belongs: the anomaly's reading and metric. */

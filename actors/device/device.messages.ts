@@ -14,7 +14,10 @@ export interface HeartbeatTimeoutMsg {
   readonly type: "heartbeat-timeout";
 }
 
-/** Live configuration change (hot reload); applies to the actor's logic settings. */
+/**
+ * Live configuration change (hot reload), after the logic's `configure` applied `settings` on the
+ * actor's worker: the actor re-arms its heartbeat under the new timeout.
+ */
 export interface ConfigMsg {
   readonly type: "config";
   readonly settings: Partial<DeviceSettings>;
