@@ -230,9 +230,11 @@ try {
     await s.publish(devices, devices);
     await waitFor(() => totalLag(s.journal), (l) => l.sum === 0, 600_000, "every device's first reading acked");
     await proc.stop(); // graceful: every actor's snapshot and pending timers are written
+    const tg = Date.now();
     proc = spawnRuntime("solo", solo);
     procs.push(proc);
     await started(proc);
+    const gracefulOwned = Date.now() - tg;
     const stop = stream(s, RATE, devices);
     await new Promise((r) => setTimeout(r, 5000));
     await proc.kill();
@@ -249,9 +251,10 @@ try {
     );
     const caughtUp = Date.now() - t0;
     await stop();
+    table.push([`restart after a graceful stop (${devices} devices in snapshots, idle journal): owns all ${P} partitions`, `${(gracefulOwned / 1000).toFixed(1)} s after its start (${load()})`]);
     table.push([`restart: a SIGKILLed runtime (${devices} devices in snapshots, ${RATE}/s) owns all ${P} partitions`, `${(owned / 1000).toFixed(1)} s after its start (${load()})`]);
     table.push(["restart: ... and has caught up on every partition", `${(caughtUp / 1000).toFixed(1)} s after its start`]);
-    console.error(table.slice(-2).map((r) => r.join(": ")).join("\n"));
+    console.error(table.slice(-3).map((r) => r.join(": ")).join("\n"));
     await s.close();
   }
 } finally {
