@@ -169,6 +169,9 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
       switch (msg.type) {
         case "reading":
           return onReading(state, msg.reading, msg.streamSeq, ctx);
+        case "readings":
+          for (const r of msg.readings) onReading(state, r, msg.streamSeq, ctx);
+          return state;
         case "heartbeat-timeout": {
           // A timer restored after a crash can be older than the last reading of the restored
           // state (kept before it): wait out the rest (lastSeenS is floored: at most 1 s early).

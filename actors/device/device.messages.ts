@@ -9,6 +9,13 @@ export interface ReadingMsg {
   readonly streamSeq: number;
 }
 
+/** Several readings of the device from one journal message (a batch), in journal order. */
+export interface ReadingsMsg {
+  readonly type: "readings";
+  readonly readings: readonly Reading[];
+  readonly streamSeq: number;
+}
+
 /** The heartbeat timer fired: no reading for `heartbeatTimeoutMs`. */
 export interface HeartbeatTimeoutMsg {
   readonly type: "heartbeat-timeout";
@@ -68,7 +75,7 @@ export interface ExplanationFailedMsg {
   readonly error: string;
 }
 
-export type DeviceMsg = ReadingMsg | HeartbeatTimeoutMsg | ConfigMsg | ExplanationMsg | ExplanationFailedMsg | ExplainCacheReplyMsg | CacheStoredMsg;
+export type DeviceMsg = ReadingMsg | ReadingsMsg | HeartbeatTimeoutMsg | ConfigMsg | ExplanationMsg | ExplanationFailedMsg | ExplainCacheReplyMsg | CacheStoredMsg;
 
 /** Settings of device actors (from config `detector` and `runtime`). */
 export interface DeviceSettings {

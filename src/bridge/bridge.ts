@@ -1,66 +1,153 @@
-import type { Reading } from "../ports/reading.js";
-import { decodeReading, deviceIdFromTopic, encodeReading, type ReadingLimits, type Rejection } from "../domain/reading-codec.js";
+import { decodeReadings, deviceIdFromTopic, encodeReading, type ReadingLimits, type Rejection } from "../domain/reading-codec.js";
 import { partitionOf } from "../domain/partition.js";
-import { readingSubject } from "../domain/subjects.js";
 import type { EventPublisher } from "../ports/journal.js";
+import type { Clock } from "../ports/clock.js";
+import { JournalBatcher, type AckToken, type JournalPublish } from "./journal-batcher.js";
 
-/** Publishes a journal message; resolves on the PubAck. */
-export type JournalPublish = (subject: string, data: Uint8Array, msgId: string) => Promise<{ seq: number; duplicate: boolean }>;
+export type { JournalPublish } from "./journal-batcher.js";
 
 /** Counters of the bridge (exported as metrics by the composition root). */
 export interface BridgeStats {
+  /** MQTT messages received. */
   received: number;
+  /** Readings made durable in the journal. */
   accepted: number;
+  /** Readings of journal messages JetStream reported as duplicates (a publish sent again). */
   duplicate: number;
+  /** MQTT messages rejected (dead-lettered with a code). */
   rejected: number;
   rejectedByCode: Record<string, number>;
-  /** Publishes that failed permanently (message left unacked for redelivery). */
+  /** Journal publishes (or dead letters) that failed (the MQTT message stays unacked: redelivered). */
   publishFailures: number;
+  /** Journal messages published. */
+  batches: number;
 }
 
+/** Options of the bridge core. */
 export interface BridgeCoreOptions {
   readonly partitions: number;
   readonly limits: ReadingLimits;
+  /** See JournalBatcherOptions.windowMs. Default 0 (one event-loop turn). */
+  readonly batchWindowMs?: number;
+  /** Most readings per journal message. Default 1000. */
+  readonly batchMaxReadings?: number;
+  /** Most bytes of readings per journal message. Default 256 KiB. */
+  readonly batchMaxBytes?: number;
+  /**
+   * Readings held (accepted, not yet durable) above which `admitted()` is false: the MQTT side
+   * stops reading until they drop below. Default 20,000.
+   */
+  readonly maxHeldReadings?: number;
+  /** Nats-Msg-Id prefix of this process's journal messages (unique per start). */
+  readonly msgIdPrefix: string;
+  readonly clock: Clock;
 }
 
 /**
- * The transport-independent heart of the bridge: validate an MQTT message, publish it to the journal
- * (`shoal.readings.<partition>.<deviceId>`, Nats-Msg-Id `<deviceId>:<seq>`) or dead-letter it, and
- * ack the MQTT message only after the PubAck (or the dead letter's PubAck). Never throws.
+ * The transport-independent heart of the bridge: validate an MQTT message (one reading or a
+ * device's batch), pack its readings into their partitions' journal messages, and acknowledge the
+ * MQTT message only once every one of its readings is durable in the journal (or its dead letter
+ * is). Never throws. `admitted()` tells the MQTT side whether to go on reading (backpressure).
  */
 export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, deadLetter: EventPublisher["deadLetter"]) {
-  const stats: BridgeStats = { received: 0, accepted: 0, duplicate: 0, rejected: 0, rejectedByCode: {}, publishFailures: 0 };
+  const batcher = new JournalBatcher(
+    {
+      windowMs: o.batchWindowMs ?? 0,
+      maxReadings: o.batchMaxReadings ?? 1000,
+      maxBytes: o.batchMaxBytes ?? 256 * 1024,
+      msgIdPrefix: o.msgIdPrefix,
+      clock: o.clock,
+      onSettled: () => wake(),
+    },
+    publish,
+  );
+  const maxHeld = o.maxHeldReadings ?? 20_000;
+  const counts = { received: 0, rejected: 0, rejectedByCode: {} as Record<string, number>, deadLetterFailures: 0 };
+  let deadLettering = 0;
+  let waiters: (() => void)[] = [];
 
-  async function handle(topic: string, payload: Uint8Array, ack: () => void): Promise<void> {
-    stats.received++;
+  const stats: BridgeStats = {
+    get received() {
+      return counts.received;
+    },
+    get accepted() {
+      return batcher.stats.readings;
+    },
+    get duplicate() {
+      return batcher.stats.duplicate;
+    },
+    get rejected() {
+      return counts.rejected;
+    },
+    get rejectedByCode() {
+      return counts.rejectedByCode;
+    },
+    get publishFailures() {
+      return batcher.stats.publishFailures + counts.deadLetterFailures;
+    },
+    get batches() {
+      return batcher.stats.batches;
+    },
+  } as BridgeStats;
+
+  const held = () => batcher.held + deadLettering;
+  const admitted = () => held() < maxHeld;
+  const wake = () => {
+    if (waiters.length > 0 && admitted()) for (const w of waiters.splice(0)) w();
+  };
+
+  /** Take one MQTT message; `ack` sends its PUBACK once everything of it is durable. */
+  function handle(topic: string, payload: Uint8Array, ack: () => void): void {
+    counts.received++;
     const t = deviceIdFromTopic(topic);
     if (!t.ok) return reject(t, topic, payload, ack);
-    const d = decodeReading(payload, t.deviceId, o.limits);
+    const d = decodeReadings(payload, t.deviceId, o.limits);
     if (!d.ok) return reject(d, topic, payload, ack);
-    const r: Reading = d.reading;
-    try {
-      const res = await publish(readingSubject(partitionOf(r.deviceId, o.partitions), r.deviceId), encodeReading(r), `${r.deviceId}:${r.seq}`);
-      if (res.duplicate) stats.duplicate++;
-      else stats.accepted++;
-      ack();
-    } catch {
-      // Not acked: the broker redelivers it (same Nats-Msg-Id, so no duplicate in the journal).
-      stats.publishFailures++;
-    }
+    const token: AckToken = { left: d.readings.length, ack };
+    // Every reading of one message is of the topic's device: one partition.
+    const p = partitionOf(t.deviceId, o.partitions);
+    for (const r of d.readings) batcher.add(p, encodeReading(r), token);
   }
 
-  async function reject(rej: Rejection, topic: string, payload: Uint8Array, ack: () => void): Promise<void> {
-    stats.rejected++;
-    stats.rejectedByCode[rej.code] = (stats.rejectedByCode[rej.code] ?? 0) + 1;
-    try {
-      await deadLetter({ stage: "bridge", code: rej.code, reason: rej.reason, source: topic, payload });
-      ack();
-    } catch {
-      stats.publishFailures++;
-    }
+  function reject(rej: Rejection, topic: string, payload: Uint8Array, ack: () => void): void {
+    counts.rejected++;
+    counts.rejectedByCode[rej.code] = (counts.rejectedByCode[rej.code] ?? 0) + 1;
+    deadLettering++;
+    deadLetter({ stage: "bridge", code: rej.code, reason: rej.reason, source: topic, payload }).then(
+      () => {
+        deadLettering--;
+        ack();
+        wake();
+      },
+      () => {
+        deadLettering--;
+        counts.deadLetterFailures++;
+        wake();
+      },
+    );
   }
 
-  return { stats, handle };
+  return {
+    stats,
+    handle,
+    /** Readings accepted and not yet durable (plus dead letters in flight). */
+    held,
+    /** Whether the MQTT side should take more messages now. */
+    admitted,
+    /** Resolves once `admitted()` is true again. */
+    whenAdmitted: (): Promise<void> => (admitted() ? Promise.resolve() : new Promise((r) => waiters.push(r))),
+    /** Publish what is batched now and resolve once nothing is held. */
+    async drain(): Promise<void> {
+      await batcher.idle();
+      while (deadLettering > 0) await new Promise<void>((r) => waiters.push(r));
+    },
+    /** Release every waiter (closing). */
+    release(): void {
+      const w = waiters;
+      waiters = [];
+      for (const f of w) f();
+    },
+  };
 }
 
 export type BridgeCore = ReturnType<typeof createBridgeCore>;

@@ -115,15 +115,24 @@ const mqttSchema = z.strictObject({
 const bridgeSchema = z
   .strictObject({
     maxPayload: size("16KiB"),
-    maxInFlight: posInt().default(2000),
+    /** Readings accepted and not yet durable in the journal; above it the bridge stops reading MQTT. */
+    maxInFlight: posInt().default(20000),
+    /** How long a partition's journal message gathers readings (0: one event-loop turn). */
     batchWindow: duration("0ms"),
+    /** Most readings per journal message. */
+    batchMaxReadings: posInt().max(10000).default(1000),
+    /** Most bytes of readings per journal message (NATS's max_payload is 1 MiB by default). */
+    batchMaxBytes: sizeIn("256KiB", 1024, 1024 * 1024, "must be between 1KiB and 1MiB"),
+    /** Most readings in one device batch payload. */
+    maxPayloadReadings: posInt().default(1000),
     maxMetrics: posInt().default(64),
     maxLogLength: posInt().default(2048),
   })
-  .transform(({ maxPayload, batchWindow, ...rest }) => ({
+  .transform(({ maxPayload, batchWindow, batchMaxBytes, ...rest }) => ({
     ...rest,
     maxPayloadBytes: maxPayload,
     batchWindowMs: batchWindow,
+    batchMaxBytes,
   }));
 
 const runtimeSchema = z
@@ -168,7 +177,7 @@ const clickhouseSchema = z
     /** Secret. */
     password: z.string().default(""),
     flushRows: posInt().default(10000),
-    flushInterval: duration("1s"),
+    flushInterval: duration("100ms"),
   })
   .transform(({ flushInterval, ...rest }) => ({ ...rest, flushIntervalMs: flushInterval }));
 
@@ -187,6 +196,11 @@ const consulSchema = z.strictObject({
 /** A duration within [minMs, maxMs]; `rule` is the exact message when outside. */
 function durationIn(def: string, minMs: number, maxMs: number, rule: string) {
   return duration(def).refine((ms) => ms >= minMs && ms <= maxMs, { message: rule });
+}
+
+/** A size between `min` and `max` bytes (`rule` is the message otherwise). */
+function sizeIn(def: string, min: number, max: number, rule: string) {
+  return size(def).refine((b) => b >= min && b <= max, { message: rule });
 }
 
 /**

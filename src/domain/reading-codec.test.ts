@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { ReadingSchema } from "../gen/shoal/v1/reading_pb.js";
-import { decodeJournalReading, decodeReading, deviceIdFromTopic, encodeReading } from "./reading-codec.js";
+import { ReadingBatchSchema, ReadingSchema } from "../gen/shoal/v1/reading_pb.js";
+import { decodeJournalReading, decodeJournalReadings, decodeReading, decodeReadings, defaultReadingLimits, deviceIdFromTopic, encodeReading } from "./reading-codec.js";
+import { encodeReadingBatchWire } from "./reading-wire.js";
 
 const enc = (o: unknown) => new TextEncoder().encode(typeof o === "string" ? o : JSON.stringify(o));
 const good = { deviceId: "d-1", seq: 7, tsMs: 1_700_000_000_000, metrics: { temperature: 21.5, humidity: 40 } };
@@ -90,4 +91,85 @@ describe("deviceIdFromTopic", () => {
   it.each(["devices/a/b/readings", "device/a/readings", "devices/a.b/readings", "devices//readings"])("rejects %s", (t) =>
     expect(deviceIdFromTopic(t)).toMatchObject({ ok: false, code: "invalid_topic" }),
   );
+});
+
+describe("decodeReadings (one reading or a device's batch)", () => {
+  const r1 = { seq: 1, tsMs: 1_700_000_000_000, metrics: { t: 20 } };
+  const r2 = { seq: 2, tsMs: 1_700_000_001_000, metrics: { t: 21, h: 40 }, log: "ok" };
+
+  it("accepts a JSON batch, with or without the device id in each reading", () => {
+    expect(decodeReadings(enc({ deviceId: "d-1", readings: [r1, { deviceId: "d-1", ...r2 }] }), "d-1")).toEqual({
+      ok: true,
+      readings: [
+        { deviceId: "d-1", ...r1 },
+        { deviceId: "d-1", ...r2 },
+      ],
+    });
+    expect(decodeReadings(enc({ readings: [r1] }), "d-1")).toEqual({ ok: true, readings: [{ deviceId: "d-1", ...r1 }] });
+  });
+
+  it("accepts a protobuf ReadingBatch; an empty device_id is the topic's device", () => {
+    const bytes = toBinary(
+      ReadingBatchSchema,
+      create(ReadingBatchSchema, {
+        readings: [
+          create(ReadingSchema, { seq: 1n, tsMs: 1_700_000_000_000n, metrics: { t: 20 } }),
+          create(ReadingSchema, { deviceId: "d-1", seq: 2n, tsMs: 1_700_000_001_000n, metrics: { t: 21, h: 40 }, log: "ok" }),
+        ],
+      }),
+    );
+    expect(bytes[0]).toBe(0x7a);
+    expect(decodeReadings(bytes, "d-1")).toEqual({ ok: true, readings: [{ deviceId: "d-1", ...r1 }, { deviceId: "d-1", ...r2 }] });
+  });
+
+  it.each([
+    ["an empty batch", { readings: [] }, "invalid_field", /^readings: must contain at least one reading$/],
+    ["readings not an array", { readings: 5 }, "invalid_field", /^readings: must be an array of readings, got number 5$/],
+    ["a bad reading (named by index)", { readings: [r1, { ...r2, seq: "x" }] }, "invalid_field", /^readings\[1\]\.seq: must be a positive integer, got string "x"$/],
+    ["a reading of another device", { readings: [r1, { deviceId: "d-2", ...r2 }] }, "topic_mismatch", /^readings\[1\]\.deviceId "d-2" does not match topic device "d-1"$/],
+    ["a batch of another device", { deviceId: "d-2", readings: [r1] }, "topic_mismatch", /^deviceId "d-2" does not match topic device "d-1"$/],
+    ["an unknown batch field", { readings: [r1], colour: 1 }, "unknown_field", /^unknown field "colour" \(allowed in a batch: deviceId, readings\)$/],
+    ["a reading that is not an object", { readings: [r1, 7] }, "invalid_field", /^readings\[1\]: must be a JSON object$/],
+    ["too many readings", { readings: Array.from({ length: 3 }, (_, i) => ({ ...r1, seq: i + 1 })) }, "invalid_field", /^readings: 3 readings, limit is 2$/],
+  ])("rejects %s whole, with a reason naming it", (_name, payload, code, reason) => {
+    const r = decodeReadings(enc(payload), "d-1", { ...defaultReadingLimits, maxBatchReadings: 2 });
+    expect(r).toMatchObject({ ok: false, code });
+    if (!r.ok) expect(r.reason).toMatch(reason);
+  });
+
+  it("decodeReading refuses a batch where one reading is expected", () => {
+    expect(decodeReading(enc({ readings: [r1, r2] }), "d-1")).toMatchObject({ ok: false, code: "invalid_field", reason: "expected one reading, got a batch of 2" });
+  });
+});
+
+describe("journal messages", () => {
+  it("a ReadingBatch of any readings decodes to the same readings; a single Reading (older journals) to itself (property)", () => {
+    const reading = fc.record({
+      deviceId: fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/),
+      seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+      tsMs: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+      metrics: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_]{0,10}$/), fc.double({ noNaN: true }).map((v) => (Object.is(v, -0) ? 0 : v)), { minKeys: 1, maxKeys: 4 }),
+    });
+    fc.assert(
+      fc.property(fc.array(reading, { minLength: 1, maxLength: 20 }), (rs) => {
+        const msg = encodeReadingBatchWire(rs.map(encodeReading));
+        expect(decodeJournalReadings(msg)).toEqual(rs.map((r) => ({ ...r, metrics: { ...r.metrics } })));
+        expect(decodeJournalReadings(encodeReading(rs[0]!))).toEqual([{ ...rs[0]!, metrics: { ...rs[0]!.metrics } }]);
+      }),
+    );
+  });
+
+  it("a batch cut anywhere throws instead of returning part of it", () => {
+    const msg = encodeReadingBatchWire([encodeReading({ deviceId: "a", seq: 1, tsMs: 5, metrics: { t: 1 } }), encodeReading({ deviceId: "b", seq: 2, tsMs: 6, metrics: { t: 2 } })]);
+    for (let cut = 1; cut < msg.length; cut++) {
+      let threw = false;
+      try {
+        decodeJournalReadings(msg, 0, cut);
+      } catch {
+        threw = true;
+      }
+      // Cutting exactly between the two readings leaves a valid batch of one.
+      expect(threw || decodeJournalReadings(msg, 0, cut).length === 1).toBe(true);
+    }
+  });
 });

@@ -226,9 +226,11 @@ function readSafeInt(field: string): number {
  * invalid UTF-8, a known field with the wrong wire type, field number 0, an unknown field inside a
  * map entry, seq or ts_ms beyond 2^53 - 1. Whatever it returns, protobuf-es decodes the same
  * (property-tested); on bytes protobuf-es accepts only by reinterpreting them it may be stricter.
- * `start`/`end`: the message's bytes within `b` (a packed batch), read in place.
+ * `start`/`end`: the message's bytes within `b` (a packed batch), read in place. `rejectUnknown`:
+ * a field this version does not know throws {@link UnknownFieldError} (device payloads) instead of
+ * being skipped (journal messages of a newer writer).
  */
-export function decodeReadingWire(b: Uint8Array, start = 0, end = b.length): Reading {
+export function decodeReadingWire(b: Uint8Array, start = 0, end = b.length, rejectUnknown = false): Reading {
   buf = b;
   pos = start;
   lim = end;
@@ -270,7 +272,8 @@ export function decodeReadingWire(b: Uint8Array, start = 0, end = b.length): Rea
     } else {
       const no = Math.floor(tag / 8);
       if (no <= 5) throw new RangeError(`field ${no} has wire type ${tag & 7}`);
-      skipField(tag & 7);
+      skipField(tag & 7); // malformed bytes are reported as such before an unknown field
+      if (rejectUnknown) throw new UnknownFieldError(no);
     }
   }
   buf = EMPTY;
@@ -278,6 +281,63 @@ export function decodeReadingWire(b: Uint8Array, start = 0, end = b.length): Rea
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** A protobuf field unknown to shoal.v1.Reading (with `rejectUnknown`). */
+export class UnknownFieldError extends RangeError {
+  override readonly name = "UnknownFieldError";
+  constructor(readonly field: number) {
+    super(`unknown protobuf field number ${field} in shoal.v1.Reading`);
+  }
+}
+
+/** First byte of a shoal.v1.ReadingBatch: field 15, wire type 2 (a Reading never has field 15). */
+export const READING_BATCH_TAG = 0x7a;
+
+/**
+ * Calls `each` with every reading of the message `b[start, end)`: a shoal.v1.ReadingBatch (first
+ * byte 0x7a), or a single shoal.v1.Reading (journals written before the bridge batched). Throws on
+ * malformed bytes before returning, but readings before the malformed one may have been passed
+ * to `each` already: collect, and use them only when it returns.
+ */
+export function decodeReadingsWire(b: Uint8Array, start: number, end: number, each: (r: Reading) => void, rejectUnknown = false): void {
+  if (start >= end || b[start] !== READING_BATCH_TAG) {
+    each(decodeReadingWire(b, start, end, rejectUnknown));
+    return;
+  }
+  let p = start;
+  while (p < end) {
+    if (b[p] !== READING_BATCH_TAG) throw new RangeError(`unexpected field ${b[p]! >> 3} (wire type ${b[p]! & 7}) in a reading batch`);
+    p++;
+    // Length varint, read here (decodeReadingWire owns the module cursor).
+    let len = 0;
+    let mul = 1;
+    for (let i = 0; ; i++) {
+      if (p >= end || i >= 5) throw new RangeError("truncated or overlong length in a reading batch");
+      const c = b[p++]!;
+      len += (c & 0x7f) * mul;
+      if (c < 0x80) break;
+      mul *= 128;
+    }
+    if (p + len > end) throw new RangeError("truncated reading in a reading batch");
+    each(decodeReadingWire(b, p, p + len, rejectUnknown));
+    p += len;
+  }
+}
+
+/** The shoal.v1.ReadingBatch of several encoded readings (`encodeReadingWire` output, in order). */
+export function encodeReadingBatchWire(readings: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const r of readings) size += 1 + varintSize(r.length) + r.length;
+  const out = new Uint8Array(size);
+  let p = 0;
+  for (const r of readings) {
+    out[p++] = READING_BATCH_TAG;
+    p = writeVarint(out, p, r.length);
+    out.set(r, p);
+    p += r.length;
+  }
+  return p === out.length ? out : out.subarray(0, p);
+}
 
 function varintSize(v: number): number {
   let s = 1;

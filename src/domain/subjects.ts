@@ -1,14 +1,22 @@
 /**
- * NATS subject scheme (see docs/adr/0001-subjects-and-partitions.md).
+ * NATS subject scheme (docs/adr/0001-ingest-path.md, docs/adr/0009-batched-journal.md).
  * Device ids never contain '.', '*', '>' or whitespace (validated by the bridge), so they are safe tokens.
  */
 
 /** Prefix of the readings journal subjects. */
 export const READINGS_PREFIX = "shoal.readings";
 
-/** Subject of one reading: shoal.readings.<partition>.<deviceId>. */
+/**
+ * Subject of one reading: shoal.readings.<partition>.<deviceId>. The bridge no longer publishes
+ * single readings (see {@link journalSubject}); journals written before batching hold these.
+ */
 export function readingSubject(partition: number, deviceId: string): string {
   return `${READINGS_PREFIX}.${partition}.${deviceId}`;
+}
+
+/** Subject of a journal message of partition `partition` (a batch of its readings): shoal.readings.<p>.batch. */
+export function journalSubject(partition: number): string {
+  return `${READINGS_PREFIX}.${partition}.batch`;
 }
 
 /** Filter subject of one partition's consumer. */

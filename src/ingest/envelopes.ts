@@ -1,12 +1,33 @@
-import type { Envelope } from "../ports/actor-host.js";
-import { decodeJournalReading } from "../domain/reading-codec.js";
+import type { EnvelopeSink } from "../ports/actor-host.js";
+import type { Reading } from "../ports/reading.js";
+import { decodeJournalReadings } from "../domain/reading-codec.js";
 
 /**
- * The envelope of one journal message: a `reading` for the device actor of its device. Shared by
- * the ingest loop and journal replay (recovery), so both decode exactly alike. Throws on corrupt bytes.
+ * The device actors' messages of one journal message (a batch of readings written by the bridge,
+ * or a single reading of an older journal): one `reading` message per device, or one `readings`
+ * message when the journal message holds several readings of that device (in journal order), so
+ * each actor takes a journal message in one turn. Shared by the ingest loop and journal replay
+ * (recovery), so both decode exactly alike. Throws on corrupt bytes.
  */
-export function journalEnvelope(data: Uint8Array, streamSeq: number, partition: number, start = 0, end = data.length): Envelope {
-  const reading = decodeJournalReading(data, start, end);
-  const msg = { type: "reading", reading, streamSeq };
-  return { actorType: "device", actorId: reading.deviceId, partition, streamSeq, msg };
+export function journalEnvelope(data: Uint8Array, streamSeq: number, _partition: number, start: number, end: number, emit: EnvelopeSink): void {
+  const readings = decodeJournalReadings(data, start, end);
+  if (readings.length === 1) {
+    const reading = readings[0]!;
+    const msg: DeviceJournalMsg = { type: "reading", reading, streamSeq };
+    emit("device", reading.deviceId, msg);
+    return;
+  }
+  const byDevice = new Map<string, Reading[]>();
+  for (const r of readings) {
+    const list = byDevice.get(r.deviceId);
+    if (list === undefined) byDevice.set(r.deviceId, [r]);
+    else list.push(r);
+  }
+  for (const [deviceId, list] of byDevice) {
+    const msg: DeviceJournalMsg = list.length === 1 ? { type: "reading", reading: list[0]!, streamSeq } : { type: "readings", readings: list, streamSeq };
+    emit("device", deviceId, msg);
+  }
 }
+
+/** What the journal holds for a device actor (its `reading` and `readings` messages). */
+type DeviceJournalMsg = { readonly type: "reading"; readonly reading: Reading; readonly streamSeq: number } | { readonly type: "readings"; readonly readings: readonly Reading[]; readonly streamSeq: number };

@@ -2,6 +2,7 @@ import type { ActorHost, BatchEffects, Envelope } from "../ports/actor-host.js";
 import type { EventPublisher, JournalBatch, PartitionSource } from "../ports/journal.js";
 import type { RowSink } from "../ports/row-sink.js";
 import { journalEnvelope } from "./envelopes.js";
+import { journalEnvelopes } from "../runtime/journal-batch.js";
 import { isRetryable } from "../errors/shoal-error.js";
 import { actorDeadLetter } from "../domain/dead-letter.js";
 
@@ -127,7 +128,7 @@ export class PartitionPump {
     const envelopes: Envelope[] = [];
     batch.messages.forEach((m, i) => {
       try {
-        envelopes.push(journalEnvelope(m.data, m.streamSeq, batch.partition));
+        for (const e of journalEnvelopes(journalEnvelope, m.data, m.streamSeq, batch.partition)) envelopes.push(e);
       } catch (e) {
         bad(i, `stream seq ${m.streamSeq}: ${(e as Error).message}`);
       }

@@ -58,6 +58,19 @@ export function agedTimers(timers: readonly PartitionTimer[], savedAtMs: number 
   return timers.map((t) => ({ ...t, inMs: Math.max(0, t.inMs - elapsed) }));
 }
 
+/** Receives the messages a journal message holds for its actors (see {@link JournalDecoder}). */
+export type EnvelopeSink = (actorType: string, actorId: string, msg: { readonly type: string }) => void;
+
+/**
+ * Decodes one journal message into the messages it holds for actors, passed to `emit` in order:
+ * at most one per actor (a journal message is one step of each actor's history: replay after a
+ * snapshot skips it or applies it whole). The message is `data[start, end)`: worker threads pass a
+ * whole packed batch's buffer with the message's bounds (no view per message), so a decoder must
+ * read only within them, and must not keep `data` beyond the call. Throws on bytes that do not
+ * decode; what it emitted for that message is then dropped and the message reported as corrupt.
+ */
+export type JournalDecoder = (data: Uint8Array, streamSeq: number, partition: number, start: number, end: number, emit: EnvelopeSink) => void;
+
 /** One journal message as pulled: undecoded bytes and its stream sequence. */
 export interface JournalBytes {
   readonly data: Uint8Array;

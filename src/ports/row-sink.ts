@@ -25,12 +25,22 @@ export interface RowBatch {
 /** Rows grouped by table. */
 export type RowsByTable = ReadonlyMap<string, RowBatch>;
 
+/** How urgently rows are wanted durable. */
+export interface WriteOptions {
+  /**
+   * No journal acknowledgement waits for these rows (rows of reply and timer turns): they go with
+   * the next insert of urgent rows, or after a longer while, instead of starting an insert of
+   * their own (every insert costs the database a part).
+   */
+  readonly lazy?: boolean;
+}
+
 /**
  * Durable destination of rows (ClickHouse in production). `write` resolves only once every row is
  * durable; it rejects with an error whose `retryable` flag says whether to redeliver or dead-letter.
  */
 export interface RowSink {
-  write(rows: RowsByTable): Promise<void>;
+  write(rows: RowsByTable, opts?: WriteOptions): Promise<void>;
   close(): Promise<void>;
 }
 

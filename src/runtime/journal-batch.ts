@@ -1,14 +1,7 @@
-import type { CorruptMessage, Envelope, JournalBytes } from "../ports/actor-host.js";
+import type { CorruptMessage, Envelope, EnvelopeSink, JournalBytes, JournalDecoder } from "../ports/actor-host.js";
 import type { Columns } from "./effects.js";
 
-/**
- * Decodes one journal message into the envelope of the actor it is for. The message is
- * `data[start, end)`: worker threads pass a whole packed batch's buffer with the message's bounds
- * (no view per message), so a decoder must read only within them, and must not keep `data`
- * beyond the call. Other callers (replay, the in-thread host) may omit them: all of `data`.
- * Throws on bytes that do not decode (the message is then reported as corrupt, never applied).
- */
-export type JournalDecoder = (data: Uint8Array, streamSeq: number, partition: number, start?: number, end?: number) => Envelope;
+export type { EnvelopeSink, JournalDecoder } from "../ports/actor-host.js";
 
 /**
  * Journal messages of one partition packed for a thread crossing: one byte buffer plus offsets, so
@@ -67,25 +60,38 @@ class ColumnBuilder {
   private readonly seqs: number[] = [];
   private readonly msgs: { readonly type: string }[] = [];
   private readonly corrupt: CorruptMessage[] = [];
+  private partition = 0;
+  private streamSeq = 0;
+  private readonly emit: EnvelopeSink = (actorType, actorId, msg) => {
+    this.types.push(actorType);
+    this.ids.push(actorId);
+    this.parts.push(this.partition);
+    this.seqs.push(this.streamSeq);
+    this.msgs.push(msg);
+  };
 
   constructor(readonly size: number) {}
 
   add(index: number, streamSeq: number, partition: number, decode: JournalDecoder, data: Uint8Array, start: number, end: number): void {
-    let e: Envelope;
+    const before = this.ids.length;
+    this.partition = partition;
+    this.streamSeq = streamSeq;
     try {
-      e = decode(data, streamSeq, partition, start, end);
+      decode(data, streamSeq, partition, start, end, this.emit);
     } catch (err) {
+      for (const col of [this.types, this.ids, this.parts, this.seqs, this.msgs] as unknown[][]) col.length = before;
       this.corrupt.push({ index, reason: `stream seq ${streamSeq}: ${(err as Error).message}` });
-      return;
     }
-    this.types.push(e.actorType);
-    this.ids.push(e.actorId);
-    this.parts.push(e.partition);
-    this.seqs.push(e.streamSeq);
-    this.msgs.push(e.msg);
   }
 
   done(): { cols: Columns; corrupt: CorruptMessage[] } {
     return { cols: { types: this.types, ids: this.ids, parts: this.parts, seqs: this.seqs, msgs: this.msgs }, corrupt: this.corrupt };
   }
+}
+
+/** The envelopes of one journal message (replay and tests; the hot path decodes into columns). */
+export function journalEnvelopes(decode: JournalDecoder, data: Uint8Array, streamSeq: number, partition: number): Envelope[] {
+  const out: Envelope[] = [];
+  decode(data, streamSeq, partition, 0, data.length, (actorType, actorId, msg) => out.push({ actorType, actorId, partition, streamSeq, msg }));
+  return out;
 }

@@ -4,7 +4,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { startNats, type ServiceHandle } from "../harness/index.js";
 import { ensureJournal } from "../../src/adapters/nats/streams.js";
 import { createJournalReader } from "../../src/adapters/nats/journal-reader.js";
-import type { Envelope } from "../../src/ports/actor-host.js";
+import type { JournalDecoder } from "../../src/ports/actor-host.js";
 
 /**
  * Recovery's journal reader on a real nats-server: a partition's range in stream order, messages
@@ -32,10 +32,10 @@ describe("journal reader (recovery replay) on NATS", () => {
     await nats?.cleanup();
   });
 
-  const decode = (data: Uint8Array, streamSeq: number, partition: number): Envelope => {
-    const text = new TextDecoder().decode(data);
+  const decode: JournalDecoder = (data, _streamSeq, _partition, start, end, emit) => {
+    const text = new TextDecoder().decode(data.subarray(start, end));
     if (!text.startsWith("a")) throw new RangeError("not a reading");
-    return { actorType: "t", actorId: text, partition, streamSeq, msg: { type: "m" } };
+    emit("t", text, { type: "m" });
   };
   const readAll = async (partition: number, from: number, to: number) => {
     const out: [string, number][] = [];

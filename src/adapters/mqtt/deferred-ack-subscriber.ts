@@ -20,6 +20,13 @@ export interface SubscriberOptions {
   readonly sessionExpirySec?: number;
   readonly username?: string;
   readonly password?: string;
+  /**
+   * Backpressure: while `admitted()` is false the next packet is not read (mqtt.js handles inbound
+   * packets one at a time and reads the socket on only after each one's callback), so what the
+   * broker sends waits in its queue and in TCP, not in this process. Mosquitto keeps sending past
+   * MQTT 5 Receive Maximum once a window was acknowledged; this bound does not depend on it.
+   */
+  readonly gate?: { admitted(): boolean; whenAdmitted(): Promise<void> };
 }
 
 /**
@@ -64,9 +71,13 @@ export function createDeferredAckSubscriber(o: SubscriberOptions, onMessage: (m:
   };
 
   internals.handleMessage = (packet, cb) => {
+    const next = (): void => {
+      if (o.gate === undefined || o.gate.admitted()) cb();
+      else void o.gate.whenAdmitted().then(() => cb());
+    };
     if (packet.qos !== 1 || packet.messageId === undefined) {
       onMessage({ topic: packet.topic, payload: packet.payload, ack: () => {} });
-      cb();
+      next();
       return;
     }
     const id = packet.messageId;
@@ -86,7 +97,7 @@ export function createDeferredAckSubscriber(o: SubscriberOptions, onMessage: (m:
         }
       },
     });
-    cb();
+    next();
   };
 
   client.on("close", () => {

@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
-import type { Envelope } from "../../ports/actor-host.js";
+import type { Envelope, JournalDecoder } from "../../ports/actor-host.js";
 import type { JournalReader } from "../../ports/journal-reader.js";
 import { partitionFilter } from "../../domain/subjects.js";
 
@@ -19,7 +19,7 @@ const FETCH = 1000;
  * stream — so waiting for messages up to it cost one full expiry per partition (2 s each, 64
  * partitions in a row on a restart).
  */
-export function createJournalReader(nc: NatsConnection, stream: string, toEnvelope: (data: Uint8Array, streamSeq: number, partition: number) => Envelope): JournalReader {
+export function createJournalReader(nc: NatsConnection, stream: string, decode: JournalDecoder): JournalReader {
   const js = jetstream(nc);
   return {
     async *read(partition, fromSeq, toSeq) {
@@ -56,7 +56,14 @@ export function createJournalReader(nc: NatsConnection, stream: string, toEnvelo
                   break;
                 }
                 try {
-                  batch.push(toEnvelope(m.data, m.seq, partition));
+                  const seq = m.seq;
+                  const before = batch.length;
+                  try {
+                    decode(m.data, seq, partition, 0, m.data.length, (actorType, actorId, msg) => batch.push({ actorType, actorId, partition, streamSeq: seq, msg }));
+                  } catch (err) {
+                    batch.length = before;
+                    throw err;
+                  }
                 } catch {
                   // corrupt message: was dead-lettered on first delivery
                 }

@@ -7,11 +7,16 @@ import { JournalPublisher } from "../../adapters/nats/journal-publisher.js";
 import { createEventPublisher } from "../../adapters/nats/event-publisher.js";
 import { createDeferredAckSubscriber } from "../../adapters/mqtt/deferred-ack-subscriber.js";
 import { createBridgeCore, type BridgeStats } from "../../bridge/bridge.js";
+import { systemClock } from "../../adapters/system/clock.js";
+import { randomBytes } from "node:crypto";
+
+/** Journal publishes awaiting their PubAck at most (backpressure on the batcher beyond it). */
+const PUBLISHES_IN_FLIGHT = 512;
 
 /** A running bridge role. */
 export interface BridgeRole {
   readonly stats: BridgeStats;
-  /** Publishes awaiting their PubAck. */
+  /** Readings accepted and not yet durable in the journal. */
   pending(): number;
   close(): Promise<void>;
 }
@@ -19,8 +24,10 @@ export interface BridgeRole {
 /**
  * The MQTT → JetStream bridge: `mqtt.connections` MQTT 5 sessions on the shared subscription
  * `$share/<group>/<topic>` (persistent sessions with stable client ids, so a restarted bridge gets
- * its unacknowledged messages back), each message validated and published pipelined to the journal,
- * and acknowledged to the broker only after JetStream's PubAck.
+ * its unacknowledged messages back), each message validated, its readings packed per partition into
+ * journal messages published pipelined, and acknowledged to the broker only after the PubAck of
+ * every journal message holding one of its readings. Above `bridge.maxInFlight` readings held it
+ * stops reading MQTT until they are durable.
  */
 export async function startBridgeRole(cfg: ShoalConfig, log: Logger): Promise<BridgeRole> {
   const nc = await connectNats(cfg.nats.url, `shoal-bridge-${cfg.nodeId}`);
@@ -31,10 +38,21 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger): Promise<Br
     maxAgeMs: cfg.nats.maxAgeMs,
     maxAckPending: cfg.runtime.maxAckPending,
   });
-  const publisher = JournalPublisher.create(nc, cfg.bridge.maxInFlight);
+  // Journal messages awaiting their PubAck at most (each holds up to batchMaxReadings readings).
+  const publisher = JournalPublisher.create(nc, PUBLISHES_IN_FLIGHT);
   const events = createEventPublisher(nc);
   const core = createBridgeCore(
-    { partitions: cfg.nats.partitions, limits: { maxPayloadBytes: cfg.bridge.maxPayloadBytes, maxMetrics: cfg.bridge.maxMetrics, maxLogLength: cfg.bridge.maxLogLength } },
+    {
+      partitions: cfg.nats.partitions,
+      limits: { maxPayloadBytes: cfg.bridge.maxPayloadBytes, maxMetrics: cfg.bridge.maxMetrics, maxLogLength: cfg.bridge.maxLogLength, maxBatchReadings: cfg.bridge.maxPayloadReadings },
+      batchWindowMs: cfg.bridge.batchWindowMs,
+      batchMaxReadings: cfg.bridge.batchMaxReadings,
+      batchMaxBytes: cfg.bridge.batchMaxBytes,
+      maxHeldReadings: cfg.bridge.maxInFlight,
+      // Unique per start: a re-sent publish is deduplicated by JetStream, a new one never is.
+      msgIdPrefix: `${cfg.nodeId.replace(/[^A-Za-z0-9_-]/g, "_")}-${randomBytes(6).toString("hex")}`,
+      clock: systemClock,
+    },
     (subject, data, msgId) => publisher.publish(subject, data, msgId),
     (dl) => events.deadLetter(dl),
   );
@@ -49,8 +67,9 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger): Promise<Br
         receiveMaximum,
         username: cfg.mqtt.username,
         password: cfg.mqtt.password,
+        gate: core,
       },
-      (m) => void core.handle(m.topic, m.payload, m.ack),
+      (m) => core.handle(m.topic, m.payload, m.ack),
     );
     c.on("error", (e) => log.warn({ err: e.message, connection: i }, "mqtt connection error"));
     c.on("connect", (ack) => log.info({ connection: i, sessionPresent: ack.sessionPresent }, "mqtt connected"));
@@ -59,12 +78,13 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger): Promise<Br
   log.info({ mqtt: cfg.mqtt.url, nats: cfg.nats.url, connections: cfg.mqtt.connections, partitions: cfg.nats.partitions }, "bridge started");
   return {
     stats: core.stats,
-    pending: () => publisher.pendingCount,
+    pending: () => core.held(),
     async close() {
-      // Stop taking messages, let in-flight publishes finish (their MQTT acks go out), then disconnect.
+      // Stop taking messages, publish what is batched and let it become durable (its MQTT acks go
+      // out, bounded), then disconnect.
       for (const c of clients) c.options.reconnectPeriod = 0;
-      const deadline = Date.now() + 10_000;
-      while (publisher.pendingCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await Promise.race([core.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+      core.release();
       await Promise.all(clients.map((c) => c.endAsync()));
       publisher.close();
       await nc.drain();

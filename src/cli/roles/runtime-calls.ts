@@ -88,7 +88,8 @@ export class CallRouter {
       );
     }
     if (fx.rows.size > 0) {
-      this.d.sink.write(fx.rows).catch((e: Error & { code?: unknown }) => {
+      // No journal ack waits for these: they ride with the next insert instead of forcing one.
+      this.d.sink.write(fx.rows, { lazy: true }).catch((e: Error & { code?: unknown }) => {
         // Nothing acks these rows (no journal message carries them): dead-letter each one, counted.
         this.d.log.error({ err: e.message }, "rows of a background turn were not stored; dead-lettering them");
         for (const [table, rows] of fx.rows) {

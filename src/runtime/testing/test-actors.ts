@@ -1,5 +1,5 @@
 import type { ActorLogic } from "../../ports/actor.js";
-import type { Envelope } from "../../ports/actor-host.js";
+import type { JournalDecoder } from "../../ports/actor-host.js";
 
 /** Messages of the counter test actor. */
 export type CounterMsg =
@@ -98,12 +98,12 @@ export function counterActorWith(settings: CounterSettings): ActorLogic<CounterS
  * Journal decoder of the counter actor for tests: the bytes are JSON `{ "id", "n", "seq" }`; anything
  * else throws (a corrupt message).
  */
-export function counterJournalDecoder(data: Uint8Array, streamSeq: number, partition: number, start = 0, end = data.length): Envelope {
+export const counterJournalDecoder: JournalDecoder = (data, _streamSeq, _partition, start, end, emit) => {
   const v = JSON.parse(dec.decode(data.subarray(start, end))) as { id?: unknown; n?: unknown; seq?: unknown };
   if (typeof v.id !== "string" || typeof v.n !== "number" || typeof v.seq !== "number") throw new TypeError("not a counter message");
   const msg: CounterMsg = { type: "add", n: v.n, seq: v.seq };
-  return { actorType: "counter", actorId: v.id, partition, streamSeq, msg };
-}
+  emit("counter", v.id, msg);
+};
 
 /** A counter actor instance, loadable by module specifier in worker threads. */
 export const counterActor = createCounterActor();

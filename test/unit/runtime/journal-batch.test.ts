@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { encodeReading } from "../../../src/domain/reading-codec.js";
+import { encodeReadingBatchWire } from "../../../src/domain/reading-wire.js";
 import { journalEnvelope } from "../../../src/ingest/envelopes.js";
 import { decodeJournal, decodePackedJournal, packJournal } from "../../../src/runtime/journal-batch.js";
 
@@ -31,5 +32,30 @@ describe("decodePackedJournal", () => {
     const { cols, corrupt } = decodePackedJournal(packJournal(0, [{ data: a.subarray(0, a.length - 1), streamSeq: 1 }, { data: b, streamSeq: 2 }]), journalEnvelope);
     expect(corrupt.map((c) => c.index)).toEqual([0]);
     expect(cols.ids).toEqual(["b"]);
+  });
+});
+
+describe("device journal decoder (one message per device actor and journal message)", () => {
+  const r = (deviceId: string, seq: number) => ({ deviceId, seq, tsMs: seq, metrics: { m: seq } });
+
+  it("groups a batch's readings by device in journal order; a device with one reading gets a `reading`", () => {
+    const batch = encodeReadingBatchWire([r("a", 1), r("b", 1), r("a", 2)].map(encodeReading));
+    const { cols, corrupt } = decodeJournal(3, [{ data: batch, streamSeq: 9 }], journalEnvelope);
+    expect(corrupt).toEqual([]);
+    expect(cols.ids).toEqual(["a", "b"]);
+    expect([...Array.from(cols.seqs)]).toEqual([9, 9]);
+    expect(cols.msgs).toEqual([
+      { type: "readings", readings: [r("a", 1), r("a", 2)], streamSeq: 9 },
+      { type: "reading", reading: r("b", 1), streamSeq: 9 },
+    ]);
+  });
+
+  it("applies nothing of a batch with a corrupt reading (the whole journal message is corrupt)", () => {
+    const good = encodeReading(r("a", 1));
+    const bad = encodeReading(r("b", 1)).subarray(0, 4);
+    const batch = encodeReadingBatchWire([good, bad]);
+    const { cols, corrupt } = decodeJournal(3, [{ data: batch, streamSeq: 1 }, { data: encodeReadingBatchWire([encodeReading(r("c", 1))]), streamSeq: 2 }], journalEnvelope);
+    expect(corrupt.map((c) => c.index)).toEqual([0]);
+    expect(cols.ids).toEqual(["c"]);
   });
 });

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shoal/v1/reading.proto.
  */
 export const file_shoal_v1_reading: GenFile = /*@__PURE__*/
-  fileDesc("ChZzaG9hbC92MS9yZWFkaW5nLnByb3RvEghzaG9hbC52MSKzAQoHUmVhZGluZxIRCglkZXZpY2VfaWQYASABKAkSCwoDc2VxGAIgASgEEg0KBXRzX21zGAMgASgDEi8KB21ldHJpY3MYBCADKAsyHi5zaG9hbC52MS5SZWFkaW5nLk1ldHJpY3NFbnRyeRIQCgNsb2cYBSABKAlIAIgBARouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4AUIGCgRfbG9nIjMKDFJlYWRpbmdCYXRjaBIjCghyZWFkaW5ncxgBIAMoCzIRLnNob2FsLnYxLlJlYWRpbmciaQoKRGVhZExldHRlchINCgVzdGFnZRgBIAEoCRIMCgRjb2RlGAIgASgJEg4KBnJlYXNvbhgDIAEoCRIOCgZzb3VyY2UYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBINCgVhdF9tcxgGIAEoA2IGcHJvdG8z");
+  fileDesc("ChZzaG9hbC92MS9yZWFkaW5nLnByb3RvEghzaG9hbC52MSKzAQoHUmVhZGluZxIRCglkZXZpY2VfaWQYASABKAkSCwoDc2VxGAIgASgEEg0KBXRzX21zGAMgASgDEi8KB21ldHJpY3MYBCADKAsyHi5zaG9hbC52MS5SZWFkaW5nLk1ldHJpY3NFbnRyeRIQCgNsb2cYBSABKAlIAIgBARouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4AUIGCgRfbG9nIjMKDFJlYWRpbmdCYXRjaBIjCghyZWFkaW5ncxgPIAMoCzIRLnNob2FsLnYxLlJlYWRpbmciaQoKRGVhZExldHRlchINCgVzdGFnZRgBIAEoCRIMCgRjb2RlGAIgASgJEg4KBnJlYXNvbhgDIAEoCRIOCgZzb3VyY2UYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBINCgVhdF9tcxgGIAEoA2IGcHJvdG8z");
 
 /**
  * One sensor reading as a device publishes it (MQTT topic devices/<device_id>/readings).
@@ -20,7 +20,8 @@ export const file_shoal_v1_reading: GenFile = /*@__PURE__*/
  */
 export type Reading = Message<"shoal.v1.Reading"> & {
   /**
-   * Device identifier; must equal the <device_id> segment of the MQTT topic.
+   * Device identifier; must equal the <device_id> segment of the MQTT topic. Inside a device's
+   * ReadingBatch it may be left empty (it is the topic's device).
    *
    * @generated from field: string device_id = 1;
    */
@@ -64,13 +65,17 @@ export const ReadingSchema: GenMessage<Reading> = /*@__PURE__*/
   messageDesc(file_shoal_v1_reading, 0);
 
 /**
- * Readings of one partition packed into one JetStream message by the bridge.
+ * Several readings in one message:
+ * - a device's batch payload on devices/<device_id>/readings (JSON: {"deviceId", "readings": [...]});
+ * - in the journal, the readings of one partition that the bridge packed into one JetStream message.
+ * Field 15, not 1: a ReadingBatch starts with the byte 0x7a, a Reading never carries field 15, so
+ * the first byte tells the two apart (journals written before batching hold single Readings).
  *
  * @generated from message shoal.v1.ReadingBatch
  */
 export type ReadingBatch = Message<"shoal.v1.ReadingBatch"> & {
   /**
-   * @generated from field: repeated shoal.v1.Reading readings = 1;
+   * @generated from field: repeated shoal.v1.Reading readings = 15;
    */
   readings: Reading[];
 };

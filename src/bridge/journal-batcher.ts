@@ -1,0 +1,152 @@
+import type { Clock, TimerHandle } from "../ports/clock.js";
+import { encodeReadingBatchWire } from "../domain/reading-wire.js";
+import { journalSubject } from "../domain/subjects.js";
+
+/** Publishes one journal message; resolves on its PubAck (`duplicate`: JetStream had it already). */
+export type JournalPublish = (subject: string, data: Uint8Array, msgId: string) => Promise<{ seq: number; duplicate: boolean }>;
+
+/** One MQTT message whose readings are in batches: acknowledged when the last of them is durable. */
+export interface AckToken {
+  /** Readings of the message not yet durable. */
+  left: number;
+  readonly ack: () => void;
+}
+
+/** Options of the journal batcher. */
+export interface JournalBatcherOptions {
+  /**
+   * How long the first reading of a partition's batch waits for more, ms. 0: until the end of the
+   * current event-loop turn (what arrived in one socket read goes together).
+   */
+  readonly windowMs: number;
+  /** Most readings per journal message. */
+  readonly maxReadings: number;
+  /** Most bytes per journal message (encoded readings). */
+  readonly maxBytes: number;
+  /** Prefix of the batches' Nats-Msg-Id, unique per process start (e.g. `<node>-<boot id>`). */
+  readonly msgIdPrefix: string;
+  readonly clock: Clock;
+  /** Called after each publish settled (readings released, acknowledged or not). */
+  readonly onSettled?: () => void;
+}
+
+/** Counters of the batcher. */
+export interface BatcherStats {
+  /** Journal messages published (PubAck received). */
+  batches: number;
+  /** Readings in them. */
+  readings: number;
+  /** Readings of publishes JetStream reported as duplicates (a re-sent batch). */
+  duplicate: number;
+  /** Publishes that failed (their MQTT messages stay unacknowledged: the broker redelivers). */
+  publishFailures: number;
+}
+
+interface OpenBatch {
+  readonly partition: number;
+  readonly parts: Uint8Array[];
+  readonly tokens: AckToken[];
+  bytes: number;
+}
+
+/**
+ * Packs the readings of each partition that arrive within `windowMs` into one journal message (a
+ * shoal.v1.ReadingBatch on `shoal.readings.<p>.batch`), publishes it, and on its PubAck counts down
+ * the ack tokens of the MQTT messages its readings came from. One message per partition and window
+ * instead of one per reading: JetStream's cost is per message (ADR 0009).
+ */
+export class JournalBatcher {
+  readonly stats: BatcherStats = { batches: 0, readings: 0, duplicate: 0, publishFailures: 0 };
+  private readonly open = new Map<number, OpenBatch>();
+  private timer: TimerHandle | null = null;
+  private immediate = false;
+  private next = 0;
+  private inPublish = 0;
+  private queued = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly o: JournalBatcherOptions,
+    private readonly publish: JournalPublish,
+  ) {}
+
+  /** Readings accepted and not yet durable (in open batches or being published). */
+  get held(): number {
+    return this.queued + this.inPublish;
+  }
+
+  /** Add one encoded reading of partition `p`; `token` is counted down when it is durable. */
+  add(p: number, reading: Uint8Array, token: AckToken): void {
+    let b = this.open.get(p);
+    if (b !== undefined && (b.tokens.length >= this.o.maxReadings || b.bytes + reading.length > this.o.maxBytes)) {
+      this.send(b);
+      b = undefined;
+    }
+    if (b === undefined) {
+      b = { partition: p, parts: [], tokens: [], bytes: 0 };
+      this.open.set(p, b);
+      this.arm();
+    }
+    b.parts.push(reading);
+    b.tokens.push(token);
+    b.bytes += reading.length;
+    this.queued++;
+  }
+
+  /** Publish every open batch now. */
+  flush(): void {
+    if (this.timer !== null) this.o.clock.clearTimeout(this.timer);
+    this.timer = null;
+    for (const b of [...this.open.values()]) this.send(b);
+  }
+
+  /** Resolves once nothing is held (every reading durable or failed). */
+  idle(): Promise<void> {
+    this.flush();
+    if (this.held === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private arm(): void {
+    if (this.timer !== null || this.immediate) return;
+    if (this.o.windowMs > 0) {
+      this.timer = this.o.clock.setTimeout(() => {
+        this.timer = null;
+        this.flush();
+      }, this.o.windowMs);
+      return;
+    }
+    this.immediate = true;
+    setImmediate(() => {
+      this.immediate = false;
+      this.flush();
+    });
+  }
+
+  private send(b: OpenBatch): void {
+    this.open.delete(b.partition);
+    const n = b.tokens.length;
+    this.queued -= n;
+    this.inPublish += n;
+    const data = encodeReadingBatchWire(b.parts);
+    this.publish(journalSubject(b.partition), data, `${this.o.msgIdPrefix}-${++this.next}`).then(
+      (res) => {
+        this.stats.batches++;
+        this.stats.readings += n;
+        if (res.duplicate) this.stats.duplicate += n;
+        for (const t of b.tokens) if (--t.left === 0) t.ack();
+        this.settled(n);
+      },
+      () => {
+        this.stats.publishFailures++;
+        this.settled(n);
+      },
+    );
+  }
+
+  private settled(n: number): void {
+    this.inPublish -= n;
+    if (this.held === 0) for (const w of this.idleWaiters.splice(0)) w();
+    this.o.onSettled?.();
+  }
+}
