@@ -1,16 +1,46 @@
+import { Registry } from "prom-client";
 import type { CommandIo } from "./io.js";
 import { untilSignal } from "./io.js";
 import { loadRoleConfig } from "./load.js";
 import { startBridgeRole } from "./roles/bridge-role.js";
+import { createMetricsRegistry } from "../observability/metrics.js";
+import { startStatusServer } from "../console/status-server.js";
 
-/** `shoal bridge`: run the MQTT → JetStream bridge until SIGINT/SIGTERM. */
+/**
+ * `shoal bridge`: run the MQTT → JetStream bridge until SIGINT/SIGTERM. HTTP status on
+ * `grpc.host:grpc.webPort` (`/metrics` with the bridge counters and process metrics such as event-loop
+ * lag, `/healthz`, `/readyz`, `/api/stats`); a port already taken is logged and the bridge runs on.
+ */
 export async function run(_argv: string[], io: CommandIo): Promise<number> {
   const ctx = await loadRoleConfig(io, "bridge");
   const bridge = await startBridgeRole(ctx.cfg, ctx.log);
-  const timer = setInterval(() => ctx.log.info({ stats: bridge.stats, pending: bridge.pending() }, "bridge counters"), 10_000);
+  const metrics = createMetricsRegistry({ bridge: () => bridgeCounters(bridge.stats, bridge.pending()) });
+  const status = await startStatusServer({
+    host: ctx.cfg.grpc.host,
+    port: ctx.cfg.grpc.webPort,
+    registry: Registry.merge([metrics, ctx.registry]),
+    stats: () => ({ bridge: { ...bridgeCounters(bridge.stats, bridge.pending()), rejectedByCode: bridge.stats.rejectedByCode } }),
+    ready: () => true,
+  }).then(
+    (st) => {
+      ctx.log.info({ url: st.url }, "status HTTP server listening (/metrics /healthz /readyz /api/stats)");
+      return st;
+    },
+    (e: Error) => {
+      ctx.log.error({ err: e.message, host: ctx.cfg.grpc.host, port: ctx.cfg.grpc.webPort }, "status HTTP server not started (set grpc.webPort, 0 = a free port)");
+      return undefined;
+    },
+  );
+  const timer = setInterval(() => ctx.log.info({ stats: bridgeCounters(bridge.stats, bridge.pending()) }, "bridge counters"), 10_000);
   await untilSignal();
   clearInterval(timer);
+  await new Promise((r) => (status ? status.server.close(r) : r(undefined)));
   await bridge.close();
   await ctx.close();
   return 0;
+}
+
+/** The bridge's numeric counters (plus readings held, not yet durable). */
+function bridgeCounters(s: { received: number; accepted: number; duplicate: number; rejected: number; publishFailures: number; batches: number }, held: number): Record<string, number> {
+  return { received: s.received, accepted: s.accepted, duplicate: s.duplicate, rejected: s.rejected, publishFailures: s.publishFailures, batches: s.batches, held };
 }

@@ -9,7 +9,7 @@ export type StatsSource = () => Record<string, number>;
  */
 export function createMetricsRegistry(sources: Record<string, StatsSource>, opts: { defaultMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "shoal_process_" });
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "shoal_" }); // shoal_process_cpu_seconds_total, shoal_nodejs_eventloop_lag_p99_seconds, ...
   new Gauge({
     name: "shoal_pipeline_count",
     help: "Pipeline counters by role and name (monotonic unless the name says otherwise)",

@@ -1,101 +1,199 @@
 /**
- * npm run bench:e2e [-- --devices 1000 --rates 2000,5000,10000,15000 --duration 15 --partitions 16]
+ * npm run bench:e2e [-- --rates 5000,10000,20000 --shapes up,split --duration 20 --batch 1 --devices 1000]
+ *                  [-- --overload 30000 --duration 60]   [-- --ch-outage 10000 --duration 120]
  *
- * End-to-end throughput and latency on real services started by test/harness (Mosquitto,
- * nats-server with JetStream, ClickHouse), with the bridge and the runtime as separate
- * `shoal` processes (the microservices shape) and the device simulator in this process.
- * For each target rate: publish for --duration seconds, wait for every row, and report the
- * achieved rate, rows stored vs published (loss/duplicates), the drain time after the last
- * publish, and publish→row latency (p50/p99) measured by polling ClickHouse every 100 ms
- * (so latencies carry up to +100 ms of polling resolution). "sustained" means zero loss and the
- * backlog drained within 2 s of the end of publishing.
+ * The whole path MQTT → bridge → JetStream → device actors → ClickHouse on real services started by
+ * test/harness (Mosquitto, nats-server with JetStream, ClickHouse), driven by a load generator in its
+ * own process (test/bench/e2e/loadgen.ts: MQTT 5 QoS 1, counting PUBACKs) against `shoal up` (one
+ * process) and Shoal as separate bridge + runtime processes. Per run: a fresh nats-server and
+ * database, a 3 s warm-up, then `--duration` seconds at the offered rate; every acknowledged reading
+ * is checked in ClickHouse (distinct (device, seq)), latency is publish → row visible, CPU is per
+ * acknowledged reading for Shoal's processes and for every process (broker, NATS, ClickHouse and
+ * load generator included).
+ *
+ * Peers side by side (optional, never needed by the project): set SHOAL_PEER_HARNESS to a writable
+ * copy of the side-by-side harness (its bench-side-by-side.sh, with `npm ci` done there) and add
+ * `--peers b-raw,a`: each peer runs at each rate right after Shoal's shapes, on the same services.
+ *
+ * --overload R: one run at R readings/s (use 2× the highest sustained rate) printing the rows of
+ * every second, each role's event-loop lag p99/max and the MQTT disconnects.
+ * --ch-outage R: ClickHouse is stopped 20 s into the run for 60 s: RSS of every role per second,
+ * loss and the time to catch up after ClickHouse is back.
  */
 import { parseArgs } from "node:util";
-import { startClickHouse, startMosquitto, startNats } from "../harness/index.js";
-import { simulate } from "../../src/simulator/simulator.js";
-import { chQuery, exited, pipelineEnv, spawnRole, waitFor } from "../support/pipeline.js";
-import { startRowLatencyPoller } from "./row-latency.js";
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import mqtt from "mqtt";
+import { startClickHouse, startMosquitto, startNats, type ServiceHandle } from "../harness/index.js";
+import { pidOfPort } from "./e2e/procstat.js";
+import { cpuPerReading, measure, type RunResult } from "./e2e/run.js";
+import { BENCH_BRIDGE_CLIENT_IDS, eventLoopLag, startShoal, type ShoalShape } from "./e2e/shoal.js";
 
 const { values } = parseArgs({
   options: {
+    rates: { type: "string", default: "5000,10000,20000" },
+    shapes: { type: "string", default: "up,split" },
+    duration: { type: "string", default: "20" },
+    batch: { type: "string", default: "1" },
     devices: { type: "string", default: "1000" },
-    rates: { type: "string", default: "2000,5000,10000,15000" },
-    duration: { type: "string", default: "15" },
-    partitions: { type: "string", default: "16" },
+    peers: { type: "string", default: "" },
+    overload: { type: "string" },
+    "ch-outage": { type: "string" },
+    env: { type: "string", default: "" },
   },
 });
-const devices = Number(values.devices);
-const rates = values.rates.split(",").map(Number);
 const duration = Number(values.duration);
+const batch = Number(values.batch);
+const devices = Number(values.devices);
+const shapes = values.shapes.split(",").filter(Boolean) as ("up" | "split")[];
+const extraEnv = Object.fromEntries(values.env.split(/\s+/).filter(Boolean).map((kv) => kv.split("=") as [string, string]));
+const peerDir = process.env["SHOAL_PEER_HARNESS"];
+const peers = values.peers.split(",").filter(Boolean);
+if (peers.length > 0 && !peerDir) throw new Error("--peers needs SHOAL_PEER_HARNESS (a writable copy of the side-by-side harness with npm ci done)");
 
-const [mqtt, ch] = await Promise.all([startMosquitto(), startClickHouse()]);
-let nats = await startNats();
-const rows: Array<Record<string, string | number>> = [];
+const [mq, ch] = await Promise.all([startMosquitto(), startClickHouse()]);
+let nats: ServiceHandle | undefined;
+let runNo = 0;
+const rows: Record<string, string | number>[] = [];
+
+async function clearBridgeSessions(): Promise<void> {
+  for (const id of BENCH_BRIDGE_CLIENT_IDS) {
+    const c = await mqtt.connectAsync(mq.url, { clientId: id, protocolVersion: 5, clean: true, properties: { sessionExpiryInterval: 0 } }).catch(() => undefined);
+    await c?.endAsync();
+  }
+}
+
+function servicePids(): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const [name, s] of [["mosquitto", mq], ["nats", nats!], ["clickhouse", ch]] as const) {
+    const pid = pidOfPort(s.port);
+    if (pid !== undefined) m.set(name, pid);
+  }
+  return m;
+}
+
+async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "overload" | "ch-outage"): Promise<{ r: RunResult; shoal: ShoalShape; lag: Map<string, { p99: number; max: number } | undefined> }> {
+  await nats?.cleanup();
+  nats = await startNats();
+  await clearBridgeSessions();
+  const n = ++runNo;
+  const db = `bench_e2e_${n}`;
+  const shoal = await startShoal(shape, {
+    SHOAL_ENV: "test",
+    SHOAL__NATS__URL: nats.url,
+    SHOAL__MQTT__URL: mq.url,
+    SHOAL__CLICKHOUSE__URL: ch.url,
+    SHOAL__CLICKHOUSE__DATABASE: db,
+    ...extraEnv,
+  });
+  try {
+    const common = { mqttUrl: mq.url, chUrl: ch.url, db, devices, batch };
+    await measure({ ...common, rate: Math.min(rate, 3000), seconds: 3, prefix: `w${n}`, procs: new Map(), drainMaxMs: 60_000 });
+    for (const port of shoal.statusPorts.values()) await eventLoopLag(port); // reset the lag histograms
+    const procs = new Map([...shoal.pids, ...servicePids()]);
+    const at: [number, () => Promise<void>][] = mode === "ch-outage" ? [[20, () => ch.stop()], [80, () => ch.restart()]] : [];
+    const r = await measure({ ...common, rate, seconds: duration, prefix: `m${n}`, procs, at, drainMaxMs: mode === "ch-outage" ? 300_000 : 120_000 });
+    const lag = new Map<string, { p99: number; max: number } | undefined>();
+    for (const [role, port] of shoal.statusPorts) lag.set(role, await eventLoopLag(port));
+    return { r, shoal, lag };
+  } finally {
+    await shoal.stop();
+  }
+}
+
+function shoalRow(shape: string, rate: number, r: RunResult): Record<string, string | number> {
+  const roles = shape === "up" ? ["up"] : ["bridge", "runtime"];
+  const cpu = cpuPerReading(r, roles);
+  return {
+    pipeline: `shoal ${shape}`,
+    "offered/s": rate,
+    "published/s": Math.round(r.publishedPerSec),
+    "rows/s": Math.round(r.rowsPerSec),
+    acked: r.acked,
+    lost: r.lost,
+    dup: r.duplicates,
+    "p50 ms": Math.round(r.p50),
+    "p99 ms": Math.round(r.p99),
+    "drain ms": r.drainMs,
+    "µs/reading shoal": Math.round(cpu.shoal),
+    "µs/reading all": Math.round(cpu.all),
+    sustained: r.sustained ? "yes" : "no",
+  };
+}
+
+function peerRow(peer: string, rate: number): Record<string, string | number> {
+  const out = `/tmp/shoal-peer-${process.pid}.jsonl`;
+  const label = `peer-${peer}-${rate}-${Date.now()}`;
+  const natsMon = new URL((nats as unknown as { monitorUrl?: string }).monitorUrl ?? "http://127.0.0.1:1").port;
+  execFileSync("bash", [`${peerDir}/bench-side-by-side.sh`, peer, String(rate), label], {
+    cwd: peerDir,
+    stdio: "inherit",
+    env: { ...process.env, MQTT_PORT: String(mq.port), NATS_PORT: String(nats!.port), NATS_MON_PORT: natsMon, CH_PORT: String(ch.port), CONSUL_PORT: "1", T: String(duration), D: String(devices), OUT: out },
+  });
+  const res = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>).filter((x) => x["label"] === label).pop()!;
+  rmSync(out, { force: true });
+  const lat = res["latVisibleMs"] as { p50: number; p99: number };
+  const cpu = res["cpuPublishWindow"] as Record<string, { cpuPct: number }>;
+  const acked = Number(res["acked"]);
+  const cpuUs = (names: string[]) => Math.round((names.reduce((a, k) => a + (cpu[k]?.cpuPct ?? 0), 0) / 100) * duration * 1e6 / Math.max(1, acked));
+  return {
+    pipeline: `peer ${peer}`,
+    "offered/s": rate,
+    "published/s": Math.round(Number(res["pubRate"])),
+    "rows/s": Math.round(Number(res["ingestRate"])),
+    acked,
+    lost: acked - Number(res["uniq"]),
+    dup: Number(res["dups"] ?? 0),
+    "p50 ms": lat.p50,
+    "p99 ms": lat.p99,
+    "drain ms": Number(res["drainLagMs"]),
+    "µs/reading shoal": cpuUs(["pipeline"]),
+    "µs/reading all": cpuUs(Object.keys(cpu)),
+    sustained: res["sustained"] ? "yes" : "no",
+  };
+}
+
 try {
-  for (const [i, rate] of rates.entries()) {
-    if (i > 0) {
-      await nats.cleanup();
-      nats = await startNats();
+  if (values.overload !== undefined || values["ch-outage"] !== undefined) {
+    const mode = values.overload !== undefined ? "overload" : "ch-outage";
+    const rate = Number(values.overload ?? values["ch-outage"]);
+    for (const shape of shapes) {
+      const { r, shoal, lag } = await shoalRun(shape, rate, mode);
+      rows.push(shoalRow(shape, rate, r));
+      console.log(`\n${mode} — shoal ${shape} at ${rate} readings/s for ${duration} s (${batch} reading(s) per message):`);
+      console.log(`rows visible per second: ${r.rowsTimeline.join(" ")}`);
+      const during = r.rowsTimeline.slice(1, duration);
+      console.log(`lowest second while publishing (after the first): ${Math.min(...during)} rows; mean ${Math.round(during.reduce((a, b) => a + b, 0) / Math.max(1, during.length))}`);
+      for (const [role, l] of lag) console.log(`event-loop lag of ${role}: p99 ${l?.p99.toFixed(1)} ms, max ${l?.max.toFixed(1)} ms`);
+      const reconnects = (shoal.log().match(/"mqtt connected"/g)?.length ?? 0) - 4;
+      console.log(`MQTT disconnects: load generator ${r.loadgenDisconnects}, Shoal bridge reconnects ${reconnects}`);
+      for (const name of r.watch.names) console.log(`RSS of ${name} per second (MB): ${r.watch.rssBySecond.get(name)?.join(" ")}`);
+      if (mode === "ch-outage") console.log(`caught up ${r.drainMs} ms after publishing ended (ClickHouse was back 80 s into the run; publishing ran ${duration} s)`);
     }
-    const db = `bench_e2e_${i}`;
-    const env = pipelineEnv(
-      { nats: nats.url, mqtt: mqtt.url, clickhouse: ch.url },
-      {
-        SHOAL__CLICKHOUSE__DATABASE: db,
-        SHOAL__NATS__STREAM: `BENCH_${i}`,
-        SHOAL__NATS__PARTITIONS: values.partitions,
-        SHOAL__MQTT__SHAREDGROUP: `bench${i}`,
-        SHOAL__CLICKHOUSE__FLUSHINTERVAL: "250ms",
-        SHOAL__NODEID: `bench-${i}`,
-        SHOAL__LOG__LEVEL: "info",
-      },
-    );
-    let out = "";
-    const runtime = spawnRole("runtime", env, (s) => (out += s));
-    await waitFor(async () => out, (o) => o.includes("runtime started"), 60_000, "runtime start");
-    const bridge = spawnRole("bridge", env, (s) => (out += s));
-    await waitFor(async () => out, (o) => o.includes("bridge started"), 60_000, "bridge start");
-    await new Promise((r) => setTimeout(r, 500));
-
-    const rowLatency = startRowLatencyPoller(ch.url, db);
-
-    const sim = await simulate({ url: mqtt.url, devices, rate, durationSec: duration, connections: 4, maxInFlight: 1000, devicePrefix: `b${i}` });
-    const endPublish = Date.now();
-    const stored = await waitFor(
-      async () => Number((await chQuery<{ n: string }>(ch.url, db, "SELECT count() AS n FROM readings"))[0]?.n ?? 0),
-      (n) => n >= sim.acked,
-      120_000,
-      "all rows",
-    ).catch(async () => Number((await chQuery<{ n: string }>(ch.url, db, "SELECT count() AS n FROM readings"))[0]?.n ?? 0));
-    const drainMs = Date.now() - endPublish;
-    await new Promise((r) => setTimeout(r, 300));
-    await rowLatency.stop();
-    const [u] = await chQuery<{ u: string; n: string }>(ch.url, db, "SELECT uniqExact(device_id, seq) AS u, count() AS n FROM readings");
-    const pct = (p: number) => rowLatency.percentile(p);
-    const achieved = sim.acked / (sim.elapsedMs / 1000);
-    const lost = sim.acked - Number(u!.u);
-    rows.push({
-      "target/s": rate,
-      "published/s": Math.round(achieved),
-      published: sim.acked,
-      stored: Number(u!.u),
-      lost,
-      "dup rows": Number(u!.n) - Number(u!.u),
-      "drain ms": drainMs,
-      "p50 ms": pct(50),
-      "p99 ms": pct(99),
-      sustained: lost === 0 && drainMs <= 2000 ? "yes" : "no",
-    });
-    void stored;
-    bridge.kill("SIGTERM");
-    runtime.kill("SIGTERM");
-    await Promise.all([exited(bridge), exited(runtime)]);
+  } else {
+    for (const rate of values.rates.split(",").map(Number)) {
+      for (const shape of shapes) {
+        const { r } = await shoalRun(shape, rate, "sweep");
+        rows.push(shoalRow(shape, rate, r));
+        console.error(JSON.stringify(rows.at(-1)));
+        console.error(`  CPU µs per reading by process: ${r.watch.names.map((n) => `${n} ${Math.round((r.watch.cpuMs(n) * 1000) / Math.max(1, r.acked))}`).join(", ")}`);
+      }
+      for (const peer of peers) {
+        await nats?.cleanup();
+        nats = await startNats();
+        rows.push(peerRow(peer, rate));
+        console.error(JSON.stringify(rows.at(-1)));
+      }
+    }
   }
 } finally {
-  await Promise.all([nats.cleanup(), mqtt.cleanup(), ch.cleanup()]);
+  await nats?.cleanup();
+  await Promise.all([mq.cleanup(), ch.cleanup()]);
 }
-console.log(`\nbench:e2e — ${devices} devices, ${duration} s per rate, ${values.partitions} partitions, MQTT QoS 1 → bridge → JetStream → runtime → ClickHouse (all on this machine)\n`);
+
+console.log(`\nbench:e2e — ${devices} devices, ${batch} reading(s) per MQTT message, ${duration} s per run, every process on this machine (2 cores)`);
 console.table(rows);
-const best = rows.filter((r) => r.sustained === "yes").map((r) => Number(r["published/s"]));
-console.log(`highest sustained rate with zero loss: ${best.length ? Math.max(...best) : "none"} readings/s`);
-process.exit(0);
+for (const p of new Set(rows.map((r) => String(r["pipeline"])))) {
+  const ok = rows.filter((r) => r["pipeline"] === p && r["sustained"] === "yes").map((r) => Number(r["offered/s"]));
+  console.log(`${p}: highest sustained rate with zero loss ${ok.length > 0 ? Math.max(...ok) : "none"} readings/s`);
+}

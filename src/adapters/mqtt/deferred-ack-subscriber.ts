@@ -48,12 +48,31 @@ export function createDeferredAckSubscriber(o: SubscriberOptions, onMessage: (m:
     connectTimeout: 10_000,
     username: o.username,
     password: o.password,
+    // mqtt.js builds a debug() log line per packet even when logging is off: a few % of a busy bridge.
+    log: () => {},
     properties: { sessionExpiryInterval: o.sessionExpirySec ?? 86_400, receiveMaximum: o.receiveMaximum },
   });
   type Send = (packet: { cmd: string; messageId?: number; reasonCode?: number }, cb?: () => void, ...rest: unknown[]) => void;
   const internals = client as unknown as { _sendPacket: Send; handleMessage: (packet: PublishPacket, cb: (err?: Error) => void) => void };
   const send = internals._sendPacket.bind(client);
   let epoch = 0;
+  // PUBACKs are released many at once (every MQTT message of a journal batch): cork the socket
+  // for the rest of the tick so they leave in one write instead of a system call each.
+  let corked: { uncork(): void } | null = null;
+  const sendAck = (messageId: number): void => {
+    if (corked === null) {
+      const stream = (client as unknown as { stream?: { cork(): void; uncork(): void; writable?: boolean } }).stream;
+      if (stream?.writable) {
+        stream.cork();
+        corked = stream;
+        process.nextTick(() => {
+          corked = null;
+          stream.uncork();
+        });
+      }
+    }
+    send({ cmd: "puback", messageId, reasonCode: 0 });
+  };
   // messageId -> "held": PUBACK swallowed, waiting for ack(); "acked": ack() came before the swallow.
   const held = new Map<number, "pending" | "held" | "acked">();
 
@@ -91,7 +110,7 @@ export function createDeferredAckSubscriber(o: SubscriberOptions, onMessage: (m:
         const st = held.get(id);
         if (st === "held") {
           held.delete(id);
-          send({ cmd: "puback", messageId: id, reasonCode: 0 });
+          sendAck(id);
         } else if (st === "pending") {
           held.set(id, "acked");
         }

@@ -1,0 +1,163 @@
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { chQuery } from "../../support/pipeline.js";
+import { ProcWatch } from "./procstat.js";
+
+const LOADGEN = fileURLToPath(new URL("./loadgen.ts", import.meta.url));
+
+/** What one measured run offers. */
+export interface RunSpec {
+  readonly mqttUrl: string;
+  readonly chUrl: string;
+  /** Database the pipeline writes `readings` into. */
+  readonly db: string;
+  readonly rate: number;
+  readonly seconds: number;
+  readonly devices: number;
+  /** Readings per MQTT message. */
+  readonly batch: number;
+  readonly prefix: string;
+  /** Processes whose CPU and memory are sampled (role pids, services, the load generator is added). */
+  readonly procs: ReadonlyMap<string, number>;
+  /** Called at these seconds after the publishing started (fault injection). */
+  readonly at?: ReadonlyArray<readonly [number, () => Promise<void>]>;
+  /** Longest wait for the rows after publishing ended, ms. Default 120 s. */
+  readonly drainMaxMs?: number;
+}
+
+/** What one run measured. */
+export interface RunResult {
+  readonly sent: number;
+  readonly acked: number;
+  readonly unacked: number;
+  readonly publishedPerSec: number;
+  /** Rows that became visible during the publishing window, per second. */
+  readonly rowsPerSec: number;
+  /** Distinct (device, seq) stored / physical rows stored. */
+  readonly stored: number;
+  readonly physical: number;
+  readonly lost: number;
+  readonly duplicates: number;
+  /** Publish → row visible, ms (count timelines: up to one poll, 50 ms, of resolution). */
+  readonly p50: number;
+  readonly p99: number;
+  /** From the end of publishing until every acknowledged reading was visible, ms (-1: never). */
+  readonly drainMs: number;
+  /** Rows visible per second of the run (publishing and drain). */
+  readonly rowsTimeline: number[];
+  readonly loadgenDisconnects: number;
+  readonly watch: ProcWatch;
+  /** Sustained: nothing lost, rows ≥ 97 % of the offered rate during the run, p99 < 1 s. */
+  readonly sustained: boolean;
+}
+
+/** Rows in the readings table (active parts, metadata only). */
+async function visibleRows(chUrl: string, db: string): Promise<number> {
+  const r = await chQuery<{ n: string }>(chUrl, "system", `SELECT sum(rows) AS n FROM system.parts WHERE database = '${db}' AND table = 'readings' AND active`).catch(() => [{ n: "-1" }]);
+  return Number(r[0]?.n ?? 0);
+}
+
+/**
+ * One measured run: the load generator in its own process, ClickHouse polled every 50 ms for the
+ * visible row count, then the rows checked exactly (distinct (device, seq) of this run's devices).
+ */
+export async function measure(spec: RunSpec): Promise<RunResult> {
+  const baseline = Math.max(0, await visibleRows(spec.chUrl, spec.db));
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", LOADGEN, "--url", spec.mqttUrl, "--devices", String(spec.devices), "--rate", String(spec.rate), "--seconds", String(spec.seconds), "--batch", String(spec.batch), "--prefix", spec.prefix],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const watch = new ProcWatch(new Map([...spec.procs, ["loadgen", child.pid!]]));
+  watch.start();
+  const startedAt = Date.now();
+  const visible: [number, number][] = [];
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      const n = await visibleRows(spec.chUrl, spec.db);
+      if (n >= 0) visible.push([Date.now(), n - baseline]);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  const faults = (spec.at ?? []).map(([sec, fn]) => new Promise<void>((r) => setTimeout(() => void fn().then(r, r), sec * 1000)));
+  let done: { sent: number; acked: number; unacked: number; disconnects: number; elapsedMs: number } | undefined;
+  let timeline: { bucketMs: number; startMs: number; published: number[] } | undefined;
+  for await (const line of createInterface({ input: child.stdout! })) {
+    const m = JSON.parse(line) as { t: string };
+    if (m.t === "done") done = m as unknown as typeof done;
+    if (m.t === "timeline") timeline = m as unknown as typeof timeline;
+  }
+  if (done === undefined || timeline === undefined) throw new Error("the load generator ended without its results");
+  const publishEnd = timeline.startMs + spec.seconds * 1000;
+  await Promise.all(faults);
+  // Drain: until every acknowledged reading is visible, or nothing new for 15 s, or drainMaxMs.
+  let drainMs = -1;
+  const drainDeadline = Date.now() + (spec.drainMaxMs ?? 120_000);
+  let lastChange = Date.now();
+  let lastN = -1;
+  while (Date.now() < drainDeadline) {
+    const n = visible.at(-1)?.[1] ?? 0;
+    if (n >= done.acked) {
+      drainMs = Math.max(0, visible.find(([, c]) => c >= done!.acked)![0] - publishEnd);
+      break;
+    }
+    if (n !== lastN) [lastN, lastChange] = [n, Date.now()];
+    else if (Date.now() - lastChange > 15_000) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  polling = false;
+  await poller;
+  watch.stop();
+  const like = `WHERE startsWith(device_id, '${spec.prefix}-')`;
+  const [c] = await chQuery<{ n: string; u: string }>(spec.chUrl, spec.db, `SELECT count() AS n, uniqExact(device_id, seq) AS u FROM readings ${like}`);
+  const physical = Number(c!.n);
+  const stored = Number(c!.u);
+  // Latency of every k-th reading: first poll that saw k rows − the 10 ms bucket it was published in.
+  const lat: number[] = [];
+  const step = Math.max(1, Math.floor(done.acked / 4000));
+  let vi = 0;
+  let pi = 0;
+  for (let k = step; k <= Math.min(done.acked, visible.at(-1)?.[1] ?? 0); k += step) {
+    while (pi < timeline.published.length && timeline.published[pi]! < k) pi++;
+    while (vi < visible.length && visible[vi]![1] < k) vi++;
+    if (pi >= timeline.published.length || vi >= visible.length) break;
+    lat.push(visible[vi]![0] - (timeline.startMs + pi * timeline.bucketMs));
+  }
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => (lat.length === 0 ? NaN : lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!);
+  const inWindow = visible.filter(([t]) => t <= publishEnd).at(-1)?.[1] ?? 0;
+  const rowsTimeline: number[] = [];
+  for (let s = 1; startedAt + s * 1000 <= (visible.at(-1)?.[0] ?? startedAt); s++) {
+    const at = (t: number) => visible.filter(([x]) => x <= t).at(-1)?.[1] ?? 0;
+    rowsTimeline.push(at(startedAt + s * 1000) - at(startedAt + (s - 1) * 1000));
+  }
+  const rowsPerSec = inWindow / ((publishEnd - timeline.startMs) / 1000);
+  const lost = Math.max(0, done.acked - stored);
+  const p99 = q(0.99);
+  return {
+    sent: done.sent,
+    acked: done.acked,
+    unacked: done.unacked,
+    publishedPerSec: done.sent / (done.elapsedMs / 1000),
+    rowsPerSec,
+    stored,
+    physical,
+    lost,
+    duplicates: physical - stored,
+    p50: q(0.5),
+    p99,
+    drainMs,
+    rowsTimeline,
+    loadgenDisconnects: done.disconnects,
+    watch,
+    sustained: lost === 0 && rowsPerSec >= 0.97 * spec.rate && p99 < 1000,
+  };
+}
+
+/** CPU µs per acknowledged reading: of the processes named, and of all sampled processes. */
+export function cpuPerReading(r: RunResult, shoalRoles: readonly string[]): { shoal: number; all: number } {
+  const per = (names: readonly string[]) => (names.reduce((a, n) => a + r.watch.cpuMs(n), 0) * 1000) / Math.max(1, r.acked);
+  return { shoal: per(shoalRoles), all: per(r.watch.names) };
+}

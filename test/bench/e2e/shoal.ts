@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../../harness/index.js";
+import { exited, waitFor } from "../../support/pipeline.js";
+
+const MAIN = fileURLToPath(new URL("../../../src/cli/main.ts", import.meta.url));
+
+/** A running Shoal shape: `up` (one process) or `split` (bridge + runtime processes). */
+export interface ShoalShape {
+  readonly name: "up" | "split";
+  /** Role process pids by role name. */
+  readonly pids: ReadonlyMap<string, number>;
+  /** HTTP status ports by role name (/metrics, /readyz). */
+  readonly statusPorts: ReadonlyMap<string, number>;
+  /** Everything the processes printed. */
+  log(): string;
+  /** SIGTERM every process (graceful), SIGKILL after 60 s. */
+  stop(): Promise<void>;
+}
+
+/** The MQTT client ids of the bridge (shared group "bench", node "bench"): cleared between runs. */
+export const BENCH_BRIDGE_CLIENT_IDS = Array.from({ length: 4 }, (_, i) => `bench-bench-${i}`);
+
+function spawnShoal(args: string[], env: Record<string, string>, onOut: (s: string) => void): ChildProcess {
+  // As bin/shoal.mjs runs it (same V8 flags).
+  const child = spawn(process.execPath, ["--max-semi-space-size=64", "--import", "tsx", MAIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (d: Buffer) => onOut(d.toString()));
+  child.stderr!.on("data", (d: Buffer) => onOut(d.toString()));
+  return child;
+}
+
+async function ready(port: number, what: string): Promise<void> {
+  await waitFor(
+    async () => (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status).catch(() => 0)) === 200,
+    (ok) => ok,
+    300_000,
+    what,
+  );
+}
+
+/** Start a shape on the given services (env: SHOAL__* URLs and names) and wait until it is ready. */
+export async function startShoal(name: "up" | "split", env: Record<string, string>): Promise<ShoalShape> {
+  let out = "";
+  const onOut = (s: string) => {
+    out += s;
+    if (out.length > 4_000_000) out = out.slice(-2_000_000);
+  };
+  const base = { ...env, SHOAL__NODEID: "bench", SHOAL__MQTT__SHAREDGROUP: "bench", SHOAL__CLUSTER__ENABLED: "false", SHOAL__ADMIN__PORT: "0", SHOAL__LOG__LEVEL: "info" };
+  const children = new Map<string, ChildProcess>();
+  const ports = new Map<string, number>();
+  if (name === "up") {
+    const port = await freePort();
+    children.set("up", spawnShoal(["up", "--no-stack"], { ...base, SHOAL__GRPC__WEBPORT: String(port) }, onOut));
+    ports.set("up", port);
+    await ready(port, "shoal up to be ready");
+  } else {
+    const rp = await freePort();
+    children.set("runtime", spawnShoal(["runtime"], { ...base, SHOAL__GRPC__WEBPORT: String(rp) }, onOut));
+    ports.set("runtime", rp);
+    await ready(rp, "shoal runtime to be ready");
+    const bp = await freePort();
+    children.set("bridge", spawnShoal(["bridge"], { ...base, SHOAL__GRPC__WEBPORT: String(bp) }, onOut));
+    ports.set("bridge", bp);
+    await waitFor(async () => out, (o) => o.includes('"bridge started"'), 120_000, "shoal bridge to start");
+  }
+  // Let the MQTT subscriptions settle.
+  await new Promise((r) => setTimeout(r, 1000));
+  return {
+    name,
+    pids: new Map([...children].map(([k, c]) => [k, c.pid!])),
+    statusPorts: ports,
+    log: () => out,
+    async stop() {
+      // Bridge first: it hands its held readings to the journal before the runtime goes.
+      for (const role of ["bridge", "up", "runtime"]) {
+        const c = children.get(role);
+        if (c === undefined || c.exitCode !== null || c.signalCode !== null) continue;
+        c.kill("SIGTERM");
+        const t = setTimeout(() => c.kill("SIGKILL"), 60_000);
+        await exited(c);
+        clearTimeout(t);
+      }
+    },
+  };
+}
+
+/** Event-loop lag p99 and max (ms) of a role since its previous scrape (prom-client resets them per scrape). */
+export async function eventLoopLag(port: number): Promise<{ p99: number; max: number } | undefined> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => "");
+  const v = (n: string) => Number(new RegExp(`^${n} ([0-9.eE+-]+)$`, "m").exec(text)?.[1] ?? NaN) * 1000;
+  const p99 = v("shoal_nodejs_eventloop_lag_p99_seconds");
+  return Number.isNaN(p99) ? undefined : { p99, max: v("shoal_nodejs_eventloop_lag_max_seconds") };
+}
