@@ -1,5 +1,6 @@
 // ESLint flat config. The dependency direction of STYLE.md is enforced here:
-// actors/** and src/runtime/** import only ports and their own files, never adapters or vendor SDKs;
+// nothing in src/ but src/cli imports adapters; actors/**, src/runtime/** and src/node/** import only ports
+// (and base/domain) and their own files, never adapters or vendor SDKs;
 // src/ports/** imports nothing but other ports. Only src/cli/** (composition roots) wires adapters.
 import tseslint from "typescript-eslint";
 
@@ -50,8 +51,32 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
     },
   },
+  // Everywhere in src/ but the adapters and the composition roots: no adapter, no composition root
+  // (logic reaches stores, brokers and Consul through ports; src/cli wires the adapters in).
+  {
+    files: ["src/**/*.ts"],
+    ignores: ["src/adapters/**", "src/cli/**", "**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/adapters/**"], message: "logic depends on ports; adapters are wired in src/cli/." },
+            { group: ["**/cli/**"], message: "nothing imports the composition roots." },
+          ],
+        },
+      ],
+    },
+  },
   { files: ["actors/**/*.ts"], rules: forbidAdaptersAndVendors(["**/runtime/**", "**/src/runtime/**", "piscina", "node:worker_threads"]) },
   { files: ["src/runtime/**/*.ts"], rules: forbidAdaptersAndVendors() },
+  // The runtime node (partitions, pumps, calls, timer checkpoints) works on ports: the actor host, the
+  // journal, the sink, the services; roles in src/cli wire adapters to it.
+  {
+    files: ["src/node/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: forbidAdaptersAndVendors(["**/runtime/**", "**/gateway/**", "**/observability/**", "**/cluster/**", "**/config/**"]),
+  },
   {
     files: ["src/ports/**/*.ts"],
     rules: {

@@ -13,8 +13,8 @@
  * Version 2 (still read): version 3 without lastSeenS (restored as 0: no early-timer guard).
  * Version 1 (still read): JSON `{v:1, …, m: {name: {r: rolling window, d: base64 detector state}}}`.
  */
-import { decodeDetectorState, defaultDetectorParams, PARAM_KEYS, resolveDetectorParams, ringFill, SAVED_SCALARS } from "../detector/index.js";
-import type { DetectorParams } from "../detector/index.js";
+import { decodeDetectorState, defaultDetectorParams, PARAM_KEYS, resolveDetectorParams, ringFill, SAVED_SCALARS } from "../../src/detector/index.js";
+import type { DetectorParams } from "../../src/detector/index.js";
 import { newDeviceState, placeMetric } from "./device-state.js";
 import type { DeviceState, MetricParts, ModelTable } from "./device-state.js";
 import { DeviceSnapshotError } from "./errors.js";

@@ -2,8 +2,8 @@
  * State of one device actor and the table of detector models its metrics refer to
  * (docs/adr/0008-device-actor-memory.md). Pure data; no I/O.
  */
-import { deriveScalars, detectorModel, PARAM_KEYS, SAVED_SCALARS } from "../detector/index.js";
-import type { DetectorModel, DetectorParams } from "../detector/index.js";
+import { deriveScalars, detectorModel, PARAM_KEYS, SAVED_SCALARS } from "../../src/detector/index.js";
+import type { DetectorModel, DetectorParams } from "../../src/detector/index.js";
 import { EMPTY_F32, EMPTY_F64 } from "./metric-arena.js";
 import type { MetricArena } from "./metric-arena.js";
 import { addMetric, ringCaps, H_DET, H_DOFF, H_N, H_WOFF, H_POS, H_SINCE, H_SQ, H_SUM, MH, recomputeSums, ringSlots } from "./metric-store.js";

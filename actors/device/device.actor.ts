@@ -4,8 +4,8 @@ import type { ExplainResult } from "../../src/ports/gateway.js";
 import { analysisSubject, deviceEventSubject } from "../../src/domain/subjects.js";
 import { ANALYSES_SCHEMA, ANALYSES_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
 import { normaliseText, shapeCode } from "../../src/domain/pattern-shape.js";
-import { resolveDetectorParams, S_N } from "../detector/index.js";
-import type { DetectorParams } from "../detector/index.js";
+import { resolveDetectorParams, S_N } from "../../src/detector/index.js";
+import type { DetectorParams } from "../../src/detector/index.js";
 import type {
   AnalysisEvent,
   CacheGetRequest,

@@ -1,5 +1,5 @@
 import type { Reading } from "../../src/ports/reading.js";
-import type { DetectorParams } from "../detector/index.js";
+import type { DetectorParams } from "../../src/detector/index.js";
 import type { ExplainRequest, ExplainResult } from "../../src/ports/gateway.js";
 
 /** A validated reading from the journal. `streamSeq` is its JetStream stream sequence. */

@@ -15,8 +15,8 @@
  * detector's full lengths (`ringCaps`), so a young metric does not pay for 340 + 157 floats it
  * cannot use yet. The rolling window (64 samples) is allocated whole. Pure data and functions.
  */
-import { detectorUpdate, initScalars, ringNeeds, SCALAR_SLOTS } from "../detector/index.js";
-import type { DetectorModel } from "../detector/index.js";
+import { detectorUpdate, initScalars, ringNeeds, SCALAR_SLOTS } from "../../src/detector/index.js";
+import type { DetectorModel } from "../../src/detector/index.js";
 import type { BlockRef, MetricArena } from "./metric-arena.js";
 import { erf } from "./rolling-stats.js";
 

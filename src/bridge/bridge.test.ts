@@ -31,7 +31,7 @@ describe("bridge core", () => {
   it("packs a partition's readings of one turn into one journal message and acks each MQTT message after its PubAck", async () => {
     const { core, pubs } = setup();
     const acks: string[] = [];
-    for (let s = 1; s <= 3; s++) core.handle("devices/d1/readings", reading("d1", s), () => acks.push(`d1:${s}`));
+    for (let s = 1; s <= 3; s++) core.handle("devices/d1/readings", reading("d1", s), { ack: () => acks.push(`d1:${s}`) });
     await turn();
     expect(pubs).toHaveLength(1);
     expect(pubs[0]!.subject).toBe(`shoal.readings.${partitionOf("d1", 8)}.batch`);
@@ -49,9 +49,9 @@ describe("bridge core", () => {
   it("one journal message per partition; a window gathers readings of later turns", async () => {
     const { core, pubs } = setup({ batchWindowMs: 30 });
     const ids = ["a", "b", "c", "d", "e", "f"];
-    for (const id of ids) core.handle(`devices/${id}/readings`, reading(id, 1), () => {});
+    for (const id of ids) core.handle(`devices/${id}/readings`, reading(id, 1), { ack: () => {} });
     await turn();
-    for (const id of ids) core.handle(`devices/${id}/readings`, reading(id, 2), () => {});
+    for (const id of ids) core.handle(`devices/${id}/readings`, reading(id, 2), { ack: () => {} });
     expect(pubs).toHaveLength(0);
     await new Promise((r) => setTimeout(r, 60));
     const partitions = new Set(ids.map((id) => partitionOf(id, 8)));
@@ -67,7 +67,7 @@ describe("bridge core", () => {
     const { core, pubs } = setup({ batchMaxReadings: 3 });
     let acks = 0;
     const payload = enc({ deviceId: "d1", readings: [1, 2, 3, 4, 5].map((seq) => ({ seq, tsMs: seq, metrics: { t: seq } })) });
-    core.handle("devices/d1/readings", payload, () => acks++);
+    core.handle("devices/d1/readings", payload, { ack: () => acks++ });
     await turn();
     expect(pubs.map((p) => decodeJournalReadings(p.data).map((r) => r.seq))).toEqual([[1, 2, 3], [4, 5]]);
     pubs[1]!.resolve({ seq: 2, duplicate: false });
@@ -82,10 +82,10 @@ describe("bridge core", () => {
   it("leaves the message unacked when the journal publish fails (the broker redelivers), and counts duplicates", async () => {
     const { core, pubs } = setup();
     let acks = 0;
-    core.handle("devices/d1/readings", reading("d1", 1), () => acks++);
+    core.handle("devices/d1/readings", reading("d1", 1), { ack: () => acks++ });
     await turn();
     pubs[0]!.reject(new Error("closed"));
-    core.handle("devices/d1/readings", reading("d1", 1), () => acks++);
+    core.handle("devices/d1/readings", reading("d1", 1), { ack: () => acks++ });
     await turn();
     pubs[1]!.resolve({ seq: 1, duplicate: true });
     await turn();
@@ -95,9 +95,9 @@ describe("bridge core", () => {
 
   it("stops admitting MQTT messages while too many readings are held, and admits again after their PubAck", async () => {
     const { core, pubs } = setup({ maxHeldReadings: 2 });
-    core.handle("devices/d1/readings", reading("d1", 1), () => {});
+    core.handle("devices/d1/readings", reading("d1", 1), { ack: () => {} });
     expect(core.admitted()).toBe(true);
-    core.handle("devices/d1/readings", reading("d1", 2), () => {});
+    core.handle("devices/d1/readings", reading("d1", 2), { ack: () => {} });
     expect(core.admitted()).toBe(false);
     let woke = false;
     void core.whenAdmitted().then(() => (woke = true));
@@ -116,7 +116,7 @@ describe("bridge core", () => {
       return new Promise<void>((r) => (release = r));
     });
     let acks = 0;
-    core.handle("devices/d1/readings", enc({ deviceId: "d2", seq: 1, tsMs: 1, metrics: { t: 1 } }), () => acks++);
+    core.handle("devices/d1/readings", enc({ deviceId: "d2", seq: 1, tsMs: 1, metrics: { t: 1 } }), { ack: () => acks++ });
     await turn();
     expect(acks).toBe(0);
     expect(core.held()).toBe(1);

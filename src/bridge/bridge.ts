@@ -2,7 +2,8 @@ import { decodeReadings, deviceIdFromTopic, encodeReading, type ReadingLimits, t
 import { partitionOf } from "../domain/partition.js";
 import type { EventPublisher } from "../ports/journal.js";
 import type { Clock } from "../ports/clock.js";
-import { JournalBatcher, type AckToken, type JournalPublish } from "./journal-batcher.js";
+import type { StageObserver } from "../ports/stages.js";
+import { JournalBatcher, type Ackable, type AckToken, type JournalPublish } from "./journal-batcher.js";
 
 export type { JournalPublish } from "./journal-batcher.js";
 
@@ -41,6 +42,8 @@ export interface BridgeCoreOptions {
   /** Nats-Msg-Id prefix of this process's journal messages (unique per start). */
   readonly msgIdPrefix: string;
   readonly clock: Clock;
+  /** Where readings wait (stage `journal`). */
+  readonly stages?: StageObserver;
 }
 
 /**
@@ -58,6 +61,7 @@ export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, 
       msgIdPrefix: o.msgIdPrefix,
       clock: o.clock,
       onSettled: () => wake(),
+      ...(o.stages ? { onDurable: (ms: number) => o.stages!("journal", ms) } : {}),
     },
     publish,
   );
@@ -96,27 +100,27 @@ export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, 
     if (waiters.length > 0 && admitted()) for (const w of waiters.splice(0)) w();
   };
 
-  /** Take one MQTT message; `ack` sends its PUBACK once everything of it is durable. */
-  function handle(topic: string, payload: Uint8Array, ack: () => void): void {
+  /** Take one MQTT message; `msg.ack()` sends its PUBACK once everything of it is durable. */
+  function handle(topic: string, payload: Uint8Array, msg: Ackable): void {
     counts.received++;
     const t = deviceIdFromTopic(topic);
-    if (!t.ok) return reject(t, topic, payload, ack);
+    if (!t.ok) return reject(t, topic, payload, msg);
     const d = decodeReadings(payload, t.deviceId, o.limits);
-    if (!d.ok) return reject(d, topic, payload, ack);
-    const token: AckToken = { left: d.readings.length, ack };
+    if (!d.ok) return reject(d, topic, payload, msg);
+    const token: AckToken = { left: d.readings.length, msg };
     // Every reading of one message is of the topic's device: one partition.
     const p = partitionOf(t.deviceId, o.partitions);
     for (const r of d.readings) batcher.add(p, encodeReading(r), token);
   }
 
-  function reject(rej: Rejection, topic: string, payload: Uint8Array, ack: () => void): void {
+  function reject(rej: Rejection, topic: string, payload: Uint8Array, msg: Ackable): void {
     counts.rejected++;
     counts.rejectedByCode[rej.code] = (counts.rejectedByCode[rej.code] ?? 0) + 1;
     deadLettering++;
     deadLetter({ stage: "bridge", code: rej.code, reason: rej.reason, source: topic, payload }).then(
       () => {
         deadLettering--;
-        ack();
+        msg.ack();
         wake();
       },
       () => {

@@ -9,7 +9,13 @@ export type JournalPublish = (subject: string, data: Uint8Array, msgId: string) 
 export interface AckToken {
   /** Readings of the message not yet durable. */
   left: number;
-  readonly ack: () => void;
+  /** The MQTT message: `ack()` sends its PUBACK. */
+  readonly msg: Ackable;
+}
+
+/** Something acknowledged once (an MQTT message: its PUBACK). */
+export interface Ackable {
+  ack(): void;
 }
 
 /** Options of the journal batcher. */
@@ -28,6 +34,8 @@ export interface JournalBatcherOptions {
   readonly clock: Clock;
   /** Called after each publish settled (readings released, acknowledged or not). */
   readonly onSettled?: () => void;
+  /** Called on each PubAck with the ms since the message's first reading was added. */
+  readonly onDurable?: (ms: number) => void;
 }
 
 /** Counters of the batcher. */
@@ -47,6 +55,8 @@ interface OpenBatch {
   readonly parts: Uint8Array[];
   readonly tokens: AckToken[];
   bytes: number;
+  /** When its first reading was added (clock ms). */
+  readonly openedAt: number;
 }
 
 /**
@@ -83,7 +93,7 @@ export class JournalBatcher {
       b = undefined;
     }
     if (b === undefined) {
-      b = { partition: p, parts: [], tokens: [], bytes: 0 };
+      b = { partition: p, parts: [], tokens: [], bytes: 0, openedAt: this.o.clock.now() };
       this.open.set(p, b);
       this.arm();
     }
@@ -134,7 +144,8 @@ export class JournalBatcher {
         this.stats.batches++;
         this.stats.readings += n;
         if (res.duplicate) this.stats.duplicate += n;
-        for (const t of b.tokens) if (--t.left === 0) t.ack();
+        this.o.onDurable?.(this.o.clock.now() - b.openedAt);
+        for (const t of b.tokens) if (--t.left === 0) t.msg.ack();
         this.settled(n);
       },
       () => {

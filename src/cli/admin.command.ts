@@ -1,3 +1,4 @@
+import { createConsulKv } from "../adapters/consul/index.js";
 import { toJson } from "@bufbuild/protobuf";
 import { AdminCallError, createAdminClient } from "../admin/index.js";
 import { ConfigError, loadConfig } from "../config/index.js";
@@ -28,7 +29,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   let address = o.admin;
   if (address === undefined) {
     try {
-      const cfg = (await loadConfig({ env: io.env, logger: { info: () => {}, warn: () => {}, error: (_f: object, m: string) => io.stderr(`error: ${m}\n`) } })).config;
+      const cfg = (await loadConfig({ connectKv: createConsulKv, env: io.env, logger: { info: () => {}, warn: () => {}, error: (_f: object, m: string) => io.stderr(`error: ${m}\n`) } })).config;
       address = `${cfg.admin.host}:${cfg.admin.port}`;
     } catch (e) {
       if (e instanceof ConfigError) {

@@ -4,7 +4,8 @@ import { untilSignal } from "./io.js";
 import { loadRoleConfig } from "./load.js";
 import { startBridgeRole } from "./roles/bridge-role.js";
 import { createMetricsRegistry } from "../observability/metrics.js";
-import { startStatusServer } from "../console/status-server.js";
+import { promMetrics } from "../observability/prom-metrics.js";
+import { startStatusServer } from "../status-page/status-server.js";
 
 /**
  * `shoal bridge`: run the MQTT → JetStream bridge until SIGINT/SIGTERM. HTTP status on
@@ -13,7 +14,7 @@ import { startStatusServer } from "../console/status-server.js";
  */
 export async function run(_argv: string[], io: CommandIo): Promise<number> {
   const ctx = await loadRoleConfig(io, "bridge");
-  const bridge = await startBridgeRole(ctx.cfg, ctx.log);
+  const bridge = await startBridgeRole(ctx.cfg, ctx.log, { metrics: promMetrics(ctx.registry) });
   const metrics = createMetricsRegistry({ bridge: () => bridgeCounters(bridge.stats, bridge.pending()) });
   const status = await startStatusServer({
     host: ctx.cfg.grpc.host,

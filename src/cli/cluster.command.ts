@@ -1,7 +1,9 @@
+import { createConsulKv } from "../adapters/consul/index.js";
 import { ConsulError, createConsulLocks } from "../adapters/consul/index.js";
 import { connectNats } from "../adapters/nats/connection.js";
 import { ConfigError, loadConfig } from "../config/index.js";
-import { clusterLayout, createClusterAdmin, createNatsPartitionJournal, type ClusterAdmin, type MemberStatus, type PartitionJournal, type PartitionStatus } from "../cluster/index.js";
+import { clusterLayout, createClusterAdmin, type ClusterAdmin, type MemberStatus, type PartitionJournal, type PartitionStatus } from "../cluster/index.js";
+import { createNatsPartitionJournal } from "../adapters/nats/partition-journal.js";
 import { AdminCallError, createAdminClient } from "../admin/index.js";
 import type { CommandIo } from "./io.js";
 import { parseSubcommand } from "./subcommand.js";
@@ -42,7 +44,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
 
   const env = { ...io.env, ...(o.consul ? { SHOAL__CONSUL__URL: o.consul } : {}), ...(o.env ? { SHOAL_ENV: o.env } : {}) };
   try {
-    const cfg = (await loadConfig({ env, logger: { info: () => {}, warn: (_f: object, m: string) => io.stderr(`warning: ${m}\n`), error: (_f: object, m: string) => io.stderr(`error: ${m}\n`) } })).config;
+    const cfg = (await loadConfig({ connectKv: createConsulKv, env, logger: { info: () => {}, warn: (_f: object, m: string) => io.stderr(`warning: ${m}\n`), error: (_f: object, m: string) => io.stderr(`error: ${m}\n`) } })).config;
     if (!cfg.consul.url) {
       io.stderr("shoal cluster: consul.url is not configured (single-node mode has no cluster); set SHOAL__CONSUL__URL or --consul\n");
       return 1;

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import YAML from "yaml";
 import { ConsulError, createConsulKv } from "../adapters/consul/index.js";
 import {
+  ConfigConflictError,
   ConfigError,
   RENAMED_KEYS,
   SECRET_KEY_ENV,
@@ -92,7 +93,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         return usage(io, `unknown command "${cmd}"`);
     }
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof ConsulError) {
+    if (err instanceof ConfigError || err instanceof ConfigConflictError || err instanceof ConsulError) {
       io.stderr(`${err.message}\n`);
       return 1;
     }
@@ -128,7 +129,7 @@ const stderrLogger = (io: CommandIo) => ({
 });
 
 async function print(ctx: Ctx, json: boolean): Promise<number> {
-  const r = await loadConfig({ ...resolveOpts(ctx), logger: stderrLogger(ctx.io) });
+  const r = await loadConfig({ connectKv: createConsulKv, ...resolveOpts(ctx), logger: stderrLogger(ctx.io) });
   const safe = redact(r.config, r.encryptedPaths);
   if (json) {
     ctx.io.stdout(`${JSON.stringify({ version: r.version, config: safe, sources: Object.fromEntries(r.sources) }, null, 2)}\n`);
@@ -143,7 +144,7 @@ async function print(ctx: Ctx, json: boolean): Promise<number> {
 }
 
 async function get(ctx: Ctx, rawPath: string): Promise<number> {
-  const r = await loadConfig({ ...resolveOpts(ctx), logger: stderrLogger(ctx.io) });
+  const r = await loadConfig({ connectKv: createConsulKv, ...resolveOpts(ctx), logger: stderrLogger(ctx.io) });
   const path = RENAMED_KEYS[rawPath] ?? rawPath;
   const value = valueAt(redact(r.config, r.encryptedPaths), path);
   if (value === undefined) {

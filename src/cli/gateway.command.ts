@@ -1,3 +1,4 @@
+import { createConsulKv } from "../adapters/consul/index.js";
 import { createServer } from "node:http";
 import type { Server } from "node:http";
 import { Registry } from "prom-client";
@@ -142,7 +143,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   }
   const known = new Set(["host", "port", "metrics-port", "redis", "help"]);
   for (const k of Object.keys(flags)) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${HELP}`);
-  const resolved = await loadConfig({ env: io.env });
+  const resolved = await loadConfig({ connectKv: createConsulKv, env: io.env });
   const root = resolved.config;
   const log = createLogger({ level: root.log.level, name: "gateway" });
   const listen = {
@@ -161,7 +162,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   io.stdout(`shoal gateway listening on ${role.address} (gRPC: shoal.v1.ModelGatewayService, grpc.health.v1.Health, reflection)\n`);
   let watcher: ConfigWatcher | undefined;
   try {
-    watcher = await createConfigWatcher({ env: io.env, logger: log, registry, initial: resolved });
+    watcher = await createConfigWatcher({ connectKv: createConsulKv, env: io.env, logger: log, registry, initial: resolved });
     watcher.subscribe((next) => {
       try {
         role.setConfig(withFlags(next.config.gateway));

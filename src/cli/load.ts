@@ -1,3 +1,4 @@
+import { createConsulKv } from "../adapters/consul/index.js";
 import { Registry } from "prom-client";
 import { createConfigWatcher, loadConfig, type ConfigWatcher, type ShoalConfig } from "../config/index.js";
 import { createLogger, type Logger } from "../observability/logger.js";
@@ -20,12 +21,12 @@ export interface RoleContext {
  */
 export async function loadRoleConfig(io: CommandIo, role: string, opts: { port?: number } = {}): Promise<RoleContext> {
   const boot = createLogger({ level: io.env.SHOAL__LOG__LEVEL ?? "info", name: role });
-  const resolved = await loadConfig({ env: io.env, logger: boot });
+  const resolved = await loadConfig({ connectKv: createConsulKv, env: io.env, logger: boot });
   const cfg = resolved.config;
   const log = createLogger({ level: cfg.log.level, name: role });
   log.info({ env: cfg.env, nodeId: cfg.nodeId, configVersion: resolved.version }, "configuration loaded");
   const registry = new Registry();
-  const watcher = await createConfigWatcher({ env: io.env, logger: log, registry, initial: resolved });
+  const watcher = await createConfigWatcher({ connectKv: createConsulKv, env: io.env, logger: log, registry, initial: resolved });
   const registration = await registerRole(cfg, role, { ...opts, onError: (e) => log.warn({ err: (e as Error).message }, "consul registration error") }).catch((e: Error) => {
     log.warn({ err: e.message }, "consul registration failed; running unregistered");
     return { close: async () => {} };

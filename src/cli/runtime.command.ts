@@ -3,11 +3,14 @@ import { untilSignal } from "./io.js";
 import { loadRoleConfig } from "./load.js";
 import { startRuntimeRole } from "./roles/runtime-role.js";
 import { connectNats } from "../adapters/nats/connection.js";
-import { createNatsPartitionJournal, startClusterNode, type ClusterNode, type LeaseOptions } from "../cluster/index.js";
+import { consulLeases } from "../adapters/consul/index.js";
+import { startClusterNode, type ClusterNode, type LeaseOptions } from "../cluster/index.js";
+import { createNatsPartitionJournal } from "../adapters/nats/partition-journal.js";
 import { Registry } from "prom-client";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createMetricsRegistry } from "../observability/metrics.js";
-import { startStatusServer } from "../console/status-server.js";
+import { promMetrics } from "../observability/prom-metrics.js";
+import { startStatusServer } from "../status-page/status-server.js";
 import { countersOf, runtimeMetricsRefresher, singleNodeReadiness, startAdminRole } from "./roles/admin-role.js";
 
 /**
@@ -30,7 +33,7 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
   const ctx = await loadRoleConfig(io, "runtime");
   const { cfg, log } = ctx;
   const clustered = cfg.consul.url !== undefined && cfg.cluster.enabled && io.env.SHOAL_CLUSTER !== "off";
-  const rt = await startRuntimeRole(cfg, log, clustered ? "none" : "all");
+  const rt = await startRuntimeRole(cfg, log, clustered ? "none" : "all", { metrics: promMetrics(ctx.registry) });
   let cluster: ClusterNode | undefined;
   let closeNats = async () => {};
   if (clustered) {
@@ -38,7 +41,7 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
       const nc = await connectNats(cfg.nats.url, `shoal-cluster-${cfg.nodeId}`);
       closeNats = () => nc.drain();
       cluster = await startClusterNode({
-        consul: { url: cfg.consul.url!, prefix: cfg.consul.prefix, ...(cfg.consul.token ? { token: cfg.consul.token } : {}) },
+        leases: consulLeases({ url: cfg.consul.url!, ...(cfg.consul.token ? { token: cfg.consul.token } : {}) }, cfg.consul.prefix),
         env: cfg.env,
         nodeId: cfg.nodeId,
         partitions: cfg.nats.partitions,

@@ -8,10 +8,12 @@ import { startBridgeRole } from "./roles/bridge-role.js";
 import { startRuntimeRole } from "./roles/runtime-role.js";
 import { startGatewayRole } from "./gateway.command.js";
 import { createMetricsRegistry } from "../observability/metrics.js";
-import { startStatusServer } from "../console/status-server.js";
+import { promMetrics } from "../observability/prom-metrics.js";
+import { Registry } from "prom-client";
+import { startStatusServer } from "../status-page/status-server.js";
 import { simulate, type SimulateStats } from "../simulator/simulator.js";
 import { connectNats } from "../adapters/nats/connection.js";
-import { createNatsPartitionJournal } from "../cluster/index.js";
+import { createNatsPartitionJournal } from "../adapters/nats/partition-journal.js";
 import { countersOf, runtimeMetricsRefresher, singleNodeReadiness, startAdminRole } from "./roles/admin-role.js";
 
 /**
@@ -40,8 +42,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const ctx = await loadRoleConfig(io, "up");
   const { cfg, log } = ctx;
   const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url });
-  const runtime = await startRuntimeRole(cfg, log.child({ role: "runtime" }), "all", { gateway: gateway.gateway });
-  const bridge = await startBridgeRole(cfg, log.child({ role: "bridge" }));
+  const runtime = await startRuntimeRole(cfg, log.child({ role: "runtime" }), "all", { gateway: gateway.gateway, metrics: promMetrics(ctx.registry) });
+  const bridge = await startBridgeRole(cfg, log.child({ role: "bridge" }), { metrics: promMetrics(ctx.registry) });
   let sim: SimulateStats = { sent: 0, acked: 0, failed: 0, anomaliesInjected: 0, elapsedMs: 0 };
   const stats = () => ({
     bridge: { ...bridge.stats, rejectedByCode: undefined, ...prefixed("rejected_", bridge.stats.rejectedByCode), pendingPublishes: bridge.pending() },
@@ -69,7 +71,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const status = await startStatusServer({
     host: cfg.grpc.host,
     port: cfg.grpc.webPort,
-    registry,
+    registry: Registry.merge([registry, ctx.registry]),
     stats,
     ready: () => admin.readiness.ready(),
     readyReason: () => admin.readiness.reason(),

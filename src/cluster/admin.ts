@@ -1,6 +1,6 @@
-import type { ConsulLocks } from "../adapters/consul/index.js";
+import type { LockStore } from "../ports/leases.js";
 import { decodeCluster, drainKey, rebalanceKey, viewOf, type ClusterLayout, type LeaseEvent } from "./layout.js";
-import type { PartitionJournal } from "./partition-journal.js";
+import type { PartitionJournal } from "../ports/partition-journal.js";
 import { planStep } from "./planner.js";
 
 /** A member as operators see it. */
@@ -44,7 +44,7 @@ export interface ClusterAdmin {
 }
 
 /** Builds the cluster admin over Consul locks and (optionally) the journal for lag. */
-export function createClusterAdmin(deps: { locks: ConsulLocks; layout: ClusterLayout; partitions: number; maxMoves?: number; journal?: PartitionJournal; now?: () => number }): ClusterAdmin {
+export function createClusterAdmin(deps: { locks: LockStore; layout: ClusterLayout; partitions: number; maxMoves?: number; journal?: PartitionJournal; now?: () => number }): ClusterAdmin {
   const { locks, layout, partitions } = deps;
   const snapshot = async () => {
     const l = await locks.list(`${layout.root}/`);

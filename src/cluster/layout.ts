@@ -1,4 +1,4 @@
-import type { LockEntry } from "../adapters/consul/index.js";
+import type { LockEntry } from "../ports/leases.js";
 import type { ClusterView } from "./planner.js";
 
 /**

@@ -1,7 +1,7 @@
-import type { ConsulLocks, ConsulSessions } from "../adapters/consul/index.js";
+import type { LockStore, SessionStore } from "../ports/leases.js";
 import { decodeCluster, memberKey, partitionKey, viewOf, type ClusterLayout, type ClusterSnapshot, type LeaseEvent, type LeaseRecord, type MemberRecord } from "./layout.js";
 import { leaseOptions, type LeaseOptions } from "./options.js";
-import type { PartitionJournal, PartitionLag } from "./partition-journal.js";
+import type { PartitionJournal, PartitionLag } from "../ports/partition-journal.js";
 import { planStep, type Plan } from "./planner.js";
 
 /** What the lease manager drives: the runtime role's partition pumps. */
@@ -20,8 +20,8 @@ export interface ClusterLogger {
 
 /** Dependencies of a lease manager. */
 export interface LeaseDeps {
-  readonly locks: ConsulLocks;
-  readonly sessions: ConsulSessions;
+  readonly locks: LockStore;
+  readonly sessions: SessionStore;
   readonly journal: PartitionJournal;
   readonly owner: PartitionOwner;
   readonly layout: ClusterLayout;

@@ -1,13 +1,14 @@
-import { createConsulLocks, createConsulSessions } from "../adapters/consul/index.js";
+import type { LockStore, SessionStore } from "../ports/leases.js";
 import { createClusterAdmin, type ClusterAdmin } from "./admin.js";
 import { clusterLayout, type ClusterLayout, type LeaseEvent } from "./layout.js";
 import { LeaseManager, type ClusterLogger, type LeaseStatus, type PartitionOwner } from "./lease-manager.js";
 import type { LeaseOptions } from "./options.js";
-import type { PartitionJournal } from "./partition-journal.js";
+import type { PartitionJournal } from "../ports/partition-journal.js";
 
 /** What a runtime process needs to take part in the cluster. */
 export interface ClusterNodeOptions {
-  readonly consul: { readonly url: string; readonly token?: string; readonly prefix: string };
+  /** Where leases live (Consul in production: wired by the runtime command). Closed with the node. */
+  readonly leases: { readonly locks: LockStore; readonly sessions: SessionStore; readonly prefix: string };
   readonly env: string;
   readonly nodeId: string;
   readonly partitions: number;
@@ -34,12 +35,10 @@ export interface ClusterNode {
   close(): Promise<void>;
 }
 
-/** Joins the cluster in Consul and starts claiming partitions for `owner`. */
+/** Joins the cluster (leases in Consul) and starts claiming partitions for `owner`. */
 export async function startClusterNode(o: ClusterNodeOptions): Promise<ClusterNode> {
-  const conn = { url: o.consul.url, ...(o.consul.token ? { token: o.consul.token } : {}) };
-  const locks = createConsulLocks(conn);
-  const sessions = createConsulSessions(conn);
-  const layout = o.layout ?? clusterLayout(o.consul.prefix, o.env);
+  const { locks, sessions } = o.leases;
+  const layout = o.layout ?? clusterLayout(o.leases.prefix, o.env);
   let manager: LeaseManager;
   try {
     manager = await LeaseManager.create(

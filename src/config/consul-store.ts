@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import type { ConsulKv } from "../adapters/consul/index.js";
-import { ConsulError } from "../adapters/consul/index.js";
+import type { KvStore } from "../ports/kv-store.js";
+import { ConfigConflictError } from "./errors.js";
 import { parseYamlLayer } from "./layers.js";
 
 /**
@@ -59,7 +59,7 @@ const pad = (n: number) => String(n).padStart(6, "0");
 /** KV key of the configuration document of `env` under `prefix`. */
 export const configKey = (prefix: string, env: string) => `${prefix}/${env}/config.yaml`;
 
-export function createConfigStore(kv: ConsulKv, opts: { prefix: string; env: string; now?: () => Date }): ConfigStore {
+export function createConfigStore(kv: KvStore, opts: { prefix: string; env: string; now?: () => Date }): ConfigStore {
   const key = configKey(opts.prefix, opts.env);
   const historyPrefix = `${opts.prefix}/${opts.env}/.history/`;
   const now = opts.now ?? (() => new Date());
@@ -82,7 +82,7 @@ export function createConfigStore(kv: ConsulKv, opts: { prefix: string; env: str
       w.validate(layer.data);
       const current = await kv.get(key);
       if (current.modifyIndex !== w.expectedModifyIndex) {
-        throw new ConsulError("conflict", `${key} changed while it was being edited: retry`);
+        throw new ConfigConflictError(`${key} changed while it was being edited: retry`);
       }
       const numbers = await listHistoryNumbers();
       let next = (numbers[numbers.length - 1] ?? 0) + 1;
@@ -97,7 +97,11 @@ export function createConfigStore(kv: ConsulKv, opts: { prefix: string; env: str
       const entry: HistoryEntry = { n: next, at, author: w.author, message: w.message, hash: textHash(text), text };
       writes.push({ key, value: text, cas: w.expectedModifyIndex });
       writes.push({ key: historyPrefix + pad(next), value: JSON.stringify(entry), cas: 0 });
-      await kv.write(writes);
+      await kv.write(writes).catch((e: unknown) => {
+        // Another writer won the check-and-set in the store's transaction.
+        if ((e as { reason?: unknown }).reason === "conflict") throw new ConfigConflictError(`${key} changed while it was being edited: retry`, { cause: e });
+        throw e;
+      });
       const excess = numbers.length + writes.length - 1 - HISTORY_LIMIT;
       for (const n of numbers.slice(0, Math.max(0, excess))) await kv.del(historyPrefix + pad(n)).catch(() => undefined);
       return entry;

@@ -33,3 +33,12 @@ export class ConfigError extends ShoalError {
     this.issues = issues;
   }
 }
+
+/** A configuration key changed while it was being edited (check-and-set lost): re-read and retry. */
+export class ConfigConflictError extends ShoalError {
+  readonly reason = "conflict";
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { code: "unavailable", retryable: true, ...options });
+    this.name = "ConfigConflictError";
+  }
+}

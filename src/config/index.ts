@@ -4,7 +4,7 @@
  */
 export { configSchema, isSecretPath, RENAMED_KEYS, SECRET_KEY_PATTERN } from "./schema.js";
 export type { ShoalConfig, ShoalConfigInput } from "./schema.js";
-export { ConfigError, formatIssue } from "./errors.js";
+export { ConfigConflictError, ConfigError, formatIssue } from "./errors.js";
 export type { ConfigIssue } from "./errors.js";
 export { resolveConfig, configVersion, collectLayers, envNameOf, DEFAULT_CONFIG_DIR } from "./resolve.js";
 export type { ResolvedConfig, ResolveOptions } from "./resolve.js";
@@ -15,7 +15,7 @@ export type { ConfigWatcher, ConfigWatcherOptions, ConfigWatcherStats } from "./
 export { createConfigMetrics } from "./metrics.js";
 export type { ConfigMetrics } from "./metrics.js";
 export { redact, encryptSecret, decryptSecret, parseSecretKey, generateSecretKey, REDACTED, ENC_PREFIX, SECRET_KEY_ENV } from "./secrets.js";
-export { parseDuration, parseSize } from "./units.js";
+export { parseDuration, parseSize } from "../base/units.js";
 export { createConfigStore, configKey, HISTORY_LIMIT } from "./consul-store.js";
 export type { ConfigStore, HistoryEntry, StoredDocument } from "./consul-store.js";
 export { diffLeaves, changedPaths, flatten } from "./diff.js";

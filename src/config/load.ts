@@ -1,5 +1,4 @@
-import { createConsulKv } from "../adapters/consul/index.js";
-import type { ConsulKv } from "../adapters/consul/index.js";
+import type { KvConnector, KvStore } from "../ports/kv-store.js";
 import { configKey } from "./consul-store.js";
 import { parseYamlLayer } from "./layers.js";
 import { envNameOf, resolveConfig } from "./resolve.js";
@@ -14,8 +13,10 @@ export interface ConfigLogger {
 
 /** Options of {@link loadConfig}. */
 export interface LoadOptions extends Omit<ResolveOptions, "consulLayer" | "consulSource"> {
-  /** Consul KV client to read from; default: one for `consul.url` of the file+env layers. */
-  readonly consul?: ConsulKv;
+  /** Consul KV client to read from; default: `connectKv` to `consul.url` of the file+env layers. */
+  readonly consul?: KvStore;
+  /** Opens the KV store when `consul.url` is set (src/cli wires Consul's). */
+  readonly connectKv?: KvConnector;
   /**
    * When Consul is configured but unreachable: `false` (default) starts on files + env and
    * logs a warning (the watcher applies the Consul layer once Consul answers); `true` throws.
@@ -34,7 +35,7 @@ export async function loadConfig(opts: LoadOptions): Promise<ResolvedConfig> {
   const { url, token, prefix } = base.config.consul;
   if (!url) return base;
   const key = configKey(prefix, envNameOf(opts).name);
-  const kv = opts.consul ?? createConsulKv({ url, ...(token ? { token } : {}) });
+  const kv = opts.consul ?? connectKvOf(opts)({ url, ...(token ? { token } : {}) });
   try {
     let text: string | undefined;
     try {
@@ -51,4 +52,10 @@ export async function loadConfig(opts: LoadOptions): Promise<ResolvedConfig> {
   } finally {
     if (!opts.consul) kv.close();
   }
+}
+
+/** The connector of `opts` (a Consul URL in the configuration needs one). */
+export function connectKvOf(opts: { readonly connectKv?: KvConnector }): KvConnector {
+  if (opts.connectKv === undefined) throw new Error("consul.url is set but no KV connector was given (a wiring error in src/cli)");
+  return opts.connectKv;
 }

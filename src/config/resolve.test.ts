@@ -130,7 +130,7 @@ describe("merging", () => {
 
   it("every leaf of the output has a source", () => {
     const r = resolve();
-    for (const path of ["env", "nodeId", "log.level", "bridge.maxPayloadBytes", "runtime.heartbeatTimeoutMs", "clickhouse.flushIntervalMs", "grpc.port"]) {
+    for (const path of ["env", "nodeId", "log.level", "bridge.maxPayloadBytes", "runtime.heartbeatTimeoutMs", "clickhouse.flushIntervalMs", "grpc.webPort"]) {
       expect(r.sources.has(path), path).toBe(true);
     }
   });

@@ -114,7 +114,7 @@ const cases: Array<[string, Record<string, unknown>, string[]]> = [
   ["cluster session TTL above Consul's maximum", { cluster: { sessionTtl: "2d" } }, ["cluster.sessionTtl: must be between 10s and 24h (Consul's session TTL range)"]],
   ["cluster session TTL syntax", { cluster: { sessionTtl: true } }, ["cluster.sessionTtl: expected a duration, got boolean"]],
   ["cluster moves fraction", { cluster: { maxMoves: 2.5 } }, ["cluster.maxMoves: must be an integer"]],
-  ["grpc", { grpc: { host: "", port: 70000, webPort: -1 } }, ["grpc.host: must not be empty", "grpc.port: must be <= 65535", "grpc.webPort: must be >= 0"]],
+  ["grpc", { grpc: { host: "", webPort: -1 } }, ["grpc.host: must not be empty", "grpc.webPort: must be >= 0"]],
   ["admin", { admin: { host: "", port: 65536 } }, ["admin.host: must not be empty", "admin.port: must be <= 65535"]],
   ["admin port min", { admin: { port: -1 } }, ["admin.port: must be >= 0"]],
   ["admin port fraction", { admin: { port: 50055.5 } }, ["admin.port: must be an integer"]],
@@ -207,7 +207,7 @@ describe("defaults", () => {
       redis: {},
       consul: { prefix: "shoal", registerServices: true },
       cluster: { enabled: true, sessionTtlMs: 10_000, lockDelayMs: 1000, maxMoves: 8, readyLag: 1000, leaveTimeoutMs: 25_000 },
-      grpc: { host: "127.0.0.1", port: 50051, webPort: 8080 },
+      grpc: { host: "127.0.0.1", webPort: 8080 },
       admin: { host: "127.0.0.1", port: 50055 },
     });
     expect(config.mqtt.password).toBeUndefined();

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { gatewayConfigSchema } from "../gateway/config-schema.js";
-import { DURATION_HINT, SIZE_HINT, parseDuration, parseSize } from "./units.js";
+import { DURATION_HINT, SIZE_HINT, parseDuration, parseSize } from "../base/units.js";
 
 /**
  * The one schema of the whole Shoal configuration. Input keys are what operators write in YAML,
@@ -245,7 +245,6 @@ const clusterSchema = z
 
 const grpcSchema = z.strictObject({
   host: z.string().min(1).default("127.0.0.1"),
-  port: z.int().min(0).max(65535).default(50051),
   /** HTTP status server (/metrics, /healthz, /readyz, /api/stats) of `shoal up` and `shoal runtime`; 0 = a free port. */
   webPort: z.int().min(0).max(65535).default(8080),
 });

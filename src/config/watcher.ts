@@ -2,14 +2,13 @@ import { watch } from "node:fs";
 import type { FSWatcher } from "node:fs";
 import { join } from "node:path";
 import type { Registry } from "prom-client";
-import { createConsulKv } from "../adapters/consul/index.js";
-import type { ConsulKv } from "../adapters/consul/index.js";
+import type { KvConnector, KvStore } from "../ports/kv-store.js";
 import { configKey } from "./consul-store.js";
 import { ConfigError, formatIssue } from "./errors.js";
 import { parseYamlLayer } from "./layers.js";
 import { createConfigMetrics } from "./metrics.js";
 import { changedPaths } from "./diff.js";
-import { loadConfig } from "./load.js";
+import { connectKvOf, loadConfig } from "./load.js";
 import type { ConfigLogger } from "./load.js";
 import { DEFAULT_CONFIG_DIR, envNameOf, resolveConfig } from "./resolve.js";
 import type { ResolveOptions, ResolvedConfig } from "./resolve.js";
@@ -23,7 +22,9 @@ export interface ConfigWatcherOptions extends Omit<ResolveOptions, "consulLayer"
   /** The configuration in use at start (from loadConfig); loaded when omitted. */
   readonly initial?: ResolvedConfig;
   /** Consul KV client; default: one for `consul.url`/`consul.token` of the file+env layers. */
-  readonly consul?: ConsulKv;
+  readonly consul?: KvStore;
+  /** Opens the KV store when `consul.url` is set (src/cli wires Consul's). */
+  readonly connectKv?: KvConnector;
   /** Blocking-query wait in ms (default 30 000). */
   readonly waitMs?: number;
   /** Retry backoff after a Consul error: first delay and cap, ms (default 250, 10 000). */
@@ -117,10 +118,10 @@ export async function createConfigWatcher(opts: ConfigWatcherOptions): Promise<C
   const tasks: Promise<void>[] = [];
   let fsWatcher: FSWatcher | undefined;
   let debounce: NodeJS.Timeout | undefined;
-  let kv: ConsulKv | undefined;
+  let kv: KvStore | undefined;
 
   if (consulUrl) {
-    kv = opts.consul ?? createConsulKv({ url: consulUrl, ...(base.config.consul.token ? { token: base.config.consul.token } : {}) });
+    kv = opts.consul ?? connectKvOf(opts)({ url: consulUrl, ...(base.config.consul.token ? { token: base.config.consul.token } : {}) });
     tasks.push(consulLoop(kv));
   }
   if (opts.watchFiles ?? !consulUrl) {
@@ -138,7 +139,7 @@ export async function createConfigWatcher(opts: ConfigWatcherOptions): Promise<C
     }
   }
 
-  async function consulLoop(client: ConsulKv): Promise<void> {
+  async function consulLoop(client: KvStore): Promise<void> {
     const waitMs = opts.waitMs ?? 30_000;
     const initialMs = opts.backoff?.initialMs ?? 250;
     const maxMs = opts.backoff?.maxMs ?? 10_000;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DURATION_HINT, parseDuration } from "../config/units.js";
+import { DURATION_HINT, parseDuration } from "../base/units.js";
 import { defaultPrompts } from "./default-prompts.js";
 
 /**

@@ -20,7 +20,9 @@ export const REDACT_PATHS = [
 /** Structured JSON logger (pino) with secrets redacted. `destination` defaults to stdout. */
 export function createLogger(opts: { level: string; name: string; destination?: NodeJS.WritableStream }): Logger {
   return pino(
-    { level: opts.level, name: opts.name, redact: { paths: REDACT_PATHS, censor: "[redacted]" }, base: { role: opts.name } },
+    // `name` is the process role; a role inside `shoal up` logs through `child({ role })`, so the base
+    // carries no "role" of its own (a record had it twice).
+    { level: opts.level, name: opts.name, redact: { paths: REDACT_PATHS, censor: "[redacted]" }, base: { pid: process.pid } },
     opts.destination ?? pino.destination({ sync: false }),
   );
 }

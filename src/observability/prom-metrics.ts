@@ -18,7 +18,16 @@ export function promMetrics(registry: Registry): MetricsRegistry {
     },
     histogram(name, help, labelNames, buckets): HistogramMetric {
       const h = existing<Histogram>(name) ?? new Histogram({ name, help, labelNames: [...labelNames], buckets: [...buckets], registers: [registry] });
-      return { observe: (labels, value) => h.observe(labels, value) };
+      // One child per label set, kept: prom-client hashes and checks the labels on every observe otherwise.
+      const children = new Map<string, { observe(v: number): void }>();
+      return {
+        observe: (labels, value) => {
+          const key = labelNames.map((l) => labels[l]).join("\u0000");
+          let c = children.get(key);
+          if (c === undefined) children.set(key, (c = h.labels(labels as Record<string, string | number>)));
+          c.observe(value);
+        },
+      };
     },
   };
 }

@@ -104,19 +104,20 @@ export interface BatchEffects {
 }
 
 /**
- * Hosts actors and runs their turns. The ingest loop hands it batches (one per journal pull) and
+ * Hosts actors and runs their turns. The node's partition pumps hand it batches (one per journal pull) and
  * commits the returned effects: rows to the sink, then ack; events to NATS; dead letters to the DLQ.
  * Implementations: in-thread (tests, small sites) and worker-thread shards (src/runtime).
  */
 export interface ActorHost {
-  /** Process a batch in order per actor; resolves with the batch's effects. */
-  deliver(batch: readonly Envelope[]): Promise<BatchEffects>;
   /**
-   * Deliver undecoded journal messages of one partition, in stream order. The host decodes them
-   * where the partition's actors live (a worker thread: the bytes cross threads, not object
-   * graphs). Messages that do not decode come back in `corrupt` (nothing of them is applied).
+   * The one way in: undecoded journal messages of one partition, in stream order. The host decodes
+   * them where the partition's actors live (a worker thread: the bytes cross threads, not object
+   * graphs) and runs their turns; resolves with the batch's effects. Messages that do not decode
+   * come back in `corrupt` (nothing of them is applied). Recovery replays the journal through the
+   * same decoder. (Hosts also take pre-decoded envelopes, `deliver`, for tests and benchmarks of
+   * actor logic; no production path uses it.)
    */
-  deliverJournal?(partition: number, messages: readonly JournalBytes[]): Promise<JournalEffects>;
+  deliverJournal(partition: number, messages: readonly JournalBytes[]): Promise<JournalEffects>;
   /**
    * Forget the in-memory state of every actor of `partition` (without snapshotting), so the next
    * message re-activates them from their last durable snapshot. Called by the ingest loop when a

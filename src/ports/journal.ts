@@ -6,6 +6,8 @@ export interface JournalMessage {
   /** Delivery attempt, from 1. */
   readonly deliveryCount: number;
   readonly subject: string;
+  /** When the journal stored it, ms since the epoch (the journal server's clock), if known. */
+  readonly storedAtMs?: number;
 }
 
 /** A batch pulled from one partition. */
@@ -34,4 +36,24 @@ export interface EventPublisher {
   event(subject: string, data: unknown): void;
   /** Durable dead letter; resolves on the PubAck. */
   deadLetter(dl: { readonly stage: string; readonly code: string; readonly reason: string; readonly source: string; readonly payload: Uint8Array }): Promise<void>;
+}
+
+/** Where a partition's durable consumer stands. */
+export interface ConsumerPosition {
+  /** Messages delivered to a previous owner and never acknowledged. */
+  readonly ackPending: number;
+  /** Stream sequence up to which every message of the partition is acknowledged. */
+  readonly ackFloor: number;
+}
+
+/**
+ * The journal's per-partition durable consumers (JetStream in production): where each stands, how
+ * to take back what a dead owner held, and how to pull a partition.
+ */
+export interface PartitionConsumers {
+  position(partition: number): Promise<ConsumerPosition>;
+  /** Redeliver everything after `ackFloor`, in order (a previous owner died holding it). */
+  rewind(partition: number, ackFloor: number): Promise<void>;
+  /** A source pulling the partition, at most `maxMessages` per pull. */
+  open(partition: number, maxMessages: number): Promise<PartitionSource>;
 }

@@ -1,6 +1,23 @@
-import { readRows, schemaKey, type BinaryRows } from "./row-binary.js";
+/** Column types the codec writes: the ClickHouse types of Shoal's tables. */
+export type ColumnType = "String" | "UInt8" | "UInt64" | "Int64" | "Float64" | "Array(String)" | "Array(Float64)";
 
-export type { BinaryRows, Column, ColumnType, RowSchema } from "./row-binary.js";
+/** One column of a table. */
+export interface Column {
+  readonly name: string;
+  readonly type: ColumnType;
+}
+
+/** The columns a table's rows are written with, in insert order (plain data: crosses threads). */
+export interface RowSchema {
+  readonly columns: readonly Column[];
+}
+
+/** Rows in RowBinary, in `schema`'s column order: `rows` rows over the concatenated `chunks`. */
+export interface BinaryRows {
+  readonly schema: RowSchema;
+  readonly rows: number;
+  readonly chunks: readonly Uint8Array[];
+}
 
 /** A row for a time-series table: column name to value. */
 export type Row = Record<string, string | number | boolean | null | readonly number[] | readonly string[] | Record<string, number>>;
@@ -42,40 +59,4 @@ export interface WriteOptions {
 export interface RowSink {
   write(rows: RowsByTable, opts?: WriteOptions): Promise<void>;
   close(): Promise<void>;
-}
-
-/** Rows kept as objects. */
-export function rowBatchOf(objects: readonly Row[]): RowBatch {
-  return { length: objects.length, binary: null, objects };
-}
-
-/** Encoded rows plus the ones left as objects. */
-export function rowBatch(binary: BinaryRows | null, objects: readonly Row[]): RowBatch {
-  return { length: (binary?.rows ?? 0) + objects.length, binary, objects };
-}
-
-/** `a`'s rows then `b`'s (binary rows of another schema than `a`'s are decoded to objects). */
-export function concatRows(a: RowBatch, b: RowBatch): RowBatch {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  let binary = a.binary ?? b.binary;
-  let extra: readonly Row[] = [];
-  if (a.binary !== null && b.binary !== null) {
-    if (a.binary.schema === b.binary.schema || schemaKey(a.binary.schema) === schemaKey(b.binary.schema)) {
-      binary = { schema: a.binary.schema, rows: a.binary.rows + b.binary.rows, chunks: [...a.binary.chunks, ...b.binary.chunks] };
-    } else {
-      binary = a.binary;
-      extra = readRows(b.binary);
-    }
-  }
-  const objects = extra.length > 0 ? [...a.objects, ...extra, ...b.objects] : a.objects.length === 0 ? b.objects : b.objects.length === 0 ? a.objects : [...a.objects, ...b.objects];
-  return { length: a.length + b.length, binary, objects };
-}
-
-/** Every row of `b` as an object (decodes `binary`: for tests and dead letters, not the hot path). */
-export function rowObjects(b: RowBatch | undefined): Row[] {
-  if (b === undefined) return [];
-  const out = b.binary === null ? [] : readRows(b.binary);
-  for (const r of b.objects) out.push(r);
-  return out;
 }

@@ -1,8 +1,9 @@
 import type { ActorAddress } from "../ports/actor.js";
 import type { BatchEffects, Envelope, OutCall, OutDeadLetter, OutEvent } from "../ports/actor-host.js";
 import type { ActorLogic } from "../ports/actor.js";
-import { RowBinaryWriter, schemaKey } from "../ports/row-binary.js";
-import { concatRows, rowBatch, rowBatchOf, type Row, type RowBatch } from "../ports/row-sink.js";
+import { RowBinaryWriter, schemaKey } from "../domain/row-binary.js";
+import { type Row, type RowBatch } from "../ports/row-sink.js";
+import { concatRows, rowBatch, rowBatchOf } from "../domain/row-batch.js";
 
 /** A message for an actor hosted by another shard; the host routes it. */
 export interface OutSend {

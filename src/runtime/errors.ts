@@ -28,6 +28,14 @@ export class WorkerCrashedError extends RuntimeError {
   }
 }
 
+/** Internal: a worker died holding several partitions' batches at once; the host re-runs each alone. */
+export class CombinedRequestCrashedError extends RuntimeError {
+  override readonly name = "CombinedRequestCrashedError";
+  constructor(readonly worker: number) {
+    super(`worker ${worker} died holding several partitions' batches`, "worker_crashed", true);
+  }
+}
+
 /** The host is closing or closed; retryable on another host / after restart. */
 export class HostClosedError extends RuntimeError {
   override readonly name = "HostClosedError";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BatchEffects, Envelope } from "../ports/actor-host.js";
-import { rowObjects } from "../ports/row-sink.js";
+import { rowObjects } from "../domain/row-batch.js";
 import { createSimClock } from "./clocks.js";
 import { createInlineHost, type InlineHostOptions } from "./inline-host.js";
 import { partitionFor } from "./partition.js";

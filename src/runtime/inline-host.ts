@@ -50,6 +50,8 @@ export interface InlineHostOptions extends RuntimeOptions {
 
 /** An in-thread RuntimeHost, plus test/admin helpers. */
 export interface InlineHost extends RuntimeHost {
+  /** Pre-decoded envelopes straight to the actors (tests and benchmarks of actor logic; production delivers journal bytes). */
+  deliver(batch: readonly Envelope[]): Promise<BatchEffects>;
   /** State of an active actor, or undefined. */
   peek(actorType: string, actorId: string): unknown;
   /** Write committed snapshots and checkpoints now. */

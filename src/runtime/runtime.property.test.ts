@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ActorLogic } from "../ports/actor.js";
 import type { Envelope } from "../ports/actor-host.js";
-import { rowObjects } from "../ports/row-sink.js";
+import { rowObjects } from "../domain/row-batch.js";
 import { createSimClock } from "./clocks.js";
 import { createInlineHost, type InlineHost } from "./inline-host.js";
 import { MemoryJournal } from "./testing/memory-journal.js";

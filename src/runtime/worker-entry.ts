@@ -7,7 +7,7 @@ import { fromWireError, toWireError } from "./errors.js";
 import { decodePackedJournal, type JournalDecoder } from "./journal-batch.js";
 import { partitionFor, workerFor } from "./partition.js";
 import { ShardCore } from "./shard-core.js";
-import type { FromWorker, ToWorker, WorkerInit } from "./worker-protocol.js";
+import type { FromWorker, JournalResult, ToWorker, WorkerInit } from "./worker-protocol.js";
 
 // Shard worker: one ShardCore; I/O stays in the main thread (snapshots are loaded through it and
 // written by it; effects are returned). Protocol: see worker-protocol.ts.
@@ -89,10 +89,17 @@ async function main(): Promise<void> {
           return;
         case "journal": {
           if (decode === undefined) throw new Error("this worker pool was started without a journal decoder");
-          const { cols, corrupt } = decodePackedJournal(m.packed, decode);
-          core.submit(cols, false, (acc) => {
-            flushBg();
-            post({ t: "done", requestId: m.requestId, effects: shardEffects(acc, encoders), corrupt });
+          // Each partition's batch runs as its own submit (its own effects); one reply for all.
+          const results: JournalResult[] = new Array(m.packed.length);
+          let left = m.packed.length;
+          m.packed.forEach((packed, i) => {
+            const { cols, corrupt } = decodePackedJournal(packed, decode!);
+            core.submit(cols, false, (acc) => {
+              results[i] = { effects: shardEffects(acc, encoders), corrupt };
+              if (--left > 0) return;
+              flushBg();
+              post({ t: "done", requestId: m.requestId, results });
+            });
           });
           return;
         }

@@ -46,7 +46,8 @@ export interface WorkerInit {
 /** Main → worker commands; each carries a requestId answered by exactly one reply. */
 export type ToWorker =
   | { readonly t: "deliver"; readonly requestId: number; readonly cols: Columns; readonly replay: boolean }
-  | { readonly t: "journal"; readonly requestId: number; readonly packed: PackedJournal }
+  /** Journal batches of one or more partitions (those pulled in one event-loop turn), answered together. */
+  | { readonly t: "journal"; readonly requestId: number; readonly packed: readonly PackedJournal[] }
   | { readonly t: "configure"; readonly requestId: number; readonly config: LogicConfig }
   | { readonly t: "release"; readonly requestId: number; readonly partition: number; readonly high: number }
   | { readonly t: "timers"; readonly requestId: number; readonly partition: number; readonly timers: readonly PartitionTimer[] }
@@ -59,6 +60,12 @@ export type ToWorker =
   | { readonly t: "close"; readonly requestId: number }
   | { readonly t: "loaded"; readonly loadId: number; readonly snaps?: (ActorSnapshot | undefined)[]; readonly error?: WireError };
 
+/** What a worker returns for one journal batch of a `journal` command, in its order. */
+export interface JournalResult {
+  readonly effects: ShardEffects;
+  readonly corrupt: CorruptMessage[];
+}
+
 /** Background output of a worker: timer effects, snapshots, replay floors (in this order of use). */
 export interface Background {
   /** Rows encoded in the worker, as in replies. */
@@ -70,7 +77,7 @@ export interface Background {
 /** Worker → main messages. Effects carry their rows as RowBinary made in the worker (objects for tables without a schema). */
 export type FromWorker =
   | { readonly t: "ready" }
-  | { readonly t: "done"; readonly requestId: number; readonly effects?: ShardEffects; readonly stats?: WorkerStats; readonly corrupt?: CorruptMessage[]; readonly timers?: PartitionTimer[] }
+  | { readonly t: "done"; readonly requestId: number; readonly effects?: ShardEffects; readonly stats?: WorkerStats; readonly timers?: PartitionTimer[]; readonly results?: JournalResult[] }
   | { readonly t: "failed"; readonly requestId: number; readonly error: WireError }
   | { readonly t: "bg"; readonly bg: Background }
   | { readonly t: "load"; readonly loadId: number; readonly keys: SnapshotKey[] }

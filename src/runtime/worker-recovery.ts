@@ -1,7 +1,7 @@
 import type { JournalReader } from "../ports/journal-reader.js";
 import type { SnapshotStore } from "../ports/snapshot-store.js";
 import { toColumns } from "./effects.js";
-import { RecoveryError, WorkerCrashedError } from "./errors.js";
+import { CombinedRequestCrashedError, RecoveryError, WorkerCrashedError } from "./errors.js";
 import type { ResolvedRuntimeOptions } from "./options.js";
 import type { SnapshotWriter } from "./snapshot-writer.js";
 import type { Req, Slot, WorkerChannel } from "./worker-slot.js";
@@ -41,6 +41,12 @@ export class WorkerRecovery {
     const partitions = [...slot.partitions].sort((a, b) => a - b);
     for (const req of held) {
       req.crashes++;
+      if (req.msg.t === "journal" && req.msg.packed.length > 1) {
+        // Several partitions' batches together: the host runs each alone again, so one poison batch
+        // cannot take the others down with it.
+        req.reject(new CombinedRequestCrashedError(slot.index));
+        continue;
+      }
       const live = (req.msg.t === "deliver" && !req.msg.replay) || req.msg.t === "journal";
       if (live && req.crashes < this.d.options.maxAttempts) rerun.push(req);
       else req.reject(new WorkerCrashedError(slot.index, partitions, !live));

@@ -1,14 +1,14 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
-import type { CorruptMessage, PartitionTimer, WorkerStats } from "../ports/actor-host.js";
+import type { PartitionTimer, WorkerStats } from "../ports/actor-host.js";
 import type { ActorSnapshot, SnapshotKey } from "../ports/snapshot-store.js";
 import type { ShardEffects } from "./effects.js";
 import { fromWireError, toWireError } from "./errors.js";
-import type { Background, FromWorker, ToWorker, WorkerInit } from "./worker-protocol.js";
+import type { Background, FromWorker, JournalResult, ToWorker, WorkerInit } from "./worker-protocol.js";
 
 /** A worker's reply to one command. */
-export type WorkerReply = { effects?: ShardEffects; stats?: WorkerStats; corrupt?: CorruptMessage[]; timers?: PartitionTimer[] };
+export type WorkerReply = { effects?: ShardEffects; stats?: WorkerStats; timers?: PartitionTimer[]; results?: JournalResult[] };
 
 /** A command to a worker, waiting for its reply. */
 export interface Req {

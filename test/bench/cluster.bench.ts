@@ -26,7 +26,8 @@ import { ensureJournal } from "../../src/adapters/nats/streams.js";
 import { encodeReading } from "../../src/domain/reading-codec.js";
 import { readingSubject } from "../../src/domain/subjects.js";
 import { partitionOf } from "../../src/domain/partition.js";
-import { createNatsPartitionJournal, type PartitionJournal } from "../../src/cluster/index.js";
+import { type PartitionJournal } from "../../src/cluster/index.js";
+import { createNatsPartitionJournal } from "../../src/adapters/nats/partition-journal.js";
 import { pipelineEnv, waitFor } from "../support/pipeline.js";
 import { spawnRuntime, testAdmin, waitConverged, type RuntimeProc } from "../chaos/cluster-support.js";
 

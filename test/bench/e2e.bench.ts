@@ -27,7 +27,7 @@ import mqtt from "mqtt";
 import { startClickHouse, startMosquitto, startNats, type ServiceHandle } from "../harness/index.js";
 import { pidOfPort } from "./e2e/procstat.js";
 import { cpuPerReading, measure, type RunResult } from "./e2e/run.js";
-import { BENCH_BRIDGE_CLIENT_IDS, eventLoopLag, startShoal, type ShoalShape } from "./e2e/shoal.js";
+import { BENCH_BRIDGE_CLIENT_IDS, eventLoopLag, stageBuckets, stageQuantiles, startShoal, type ShoalShape, type StageBuckets } from "./e2e/shoal.js";
 
 const { values } = parseArgs({
   options: {
@@ -90,11 +90,19 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
     const common = { mqttUrl: mq.url, chUrl: ch.url, db, devices, batch };
     await measure({ ...common, rate: Math.min(rate, 3000), seconds: 3, prefix: `w${n}`, procs: new Map(), drainMaxMs: 60_000 });
     for (const port of shoal.statusPorts.values()) await eventLoopLag(port); // reset the lag histograms
+    const stagesBefore = new Map<string, StageBuckets>();
+    for (const [role, port] of shoal.statusPorts) stagesBefore.set(role, await stageBuckets(port));
     const procs = new Map([...shoal.pids, ...servicePids()]);
     const at: [number, () => Promise<void>][] = mode === "ch-outage" ? [[20, () => ch.stop()], [80, () => ch.restart()]] : [];
     const r = await measure({ ...common, rate, seconds: duration, prefix: `m${n}`, procs, at, drainMaxMs: mode === "ch-outage" ? 300_000 : 120_000 });
     const lag = new Map<string, { p99: number; max: number } | undefined>();
     for (const [role, port] of shoal.statusPorts) lag.set(role, await eventLoopLag(port));
+    // Where a reading waited (ADR 0009): each stage's p50/p99 over the measured run.
+    const waits: string[] = [];
+    for (const [role, port] of shoal.statusPorts) {
+      for (const [stage, q] of stageQuantiles(stagesBefore.get(role)!, await stageBuckets(port))) waits.push(`${stage} ${q.p50}/${q.p99}`);
+    }
+    if (waits.length > 0) console.error(`  where readings waited (p50/p99 ms, bucket bounds; journal: since accepted by the bridge, others: since stored in JetStream): ${waits.join(", ")}`);
     return { r, shoal, lag };
   } finally {
     await shoal.stop();

@@ -16,7 +16,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { rmSync } from "node:fs";
-import { createDetector, defaultDetectorParams } from "../../actors/detector/index.js";
+import { createDetector, defaultDetectorParams } from "../../src/detector/index.js";
 import { NAB_PROFILES, defaultNabCorpus, readNabCorpus, readResultsDir, scoreCorpus, scoreFileAt, writeResultsFile } from "../../src/nab/index.js";
 
 function arg(name: string, fallback: string): string {

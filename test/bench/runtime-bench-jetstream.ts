@@ -13,7 +13,7 @@ export async function benchJetStream(): Promise<void> {
   const { ensureJournal } = await import("../../src/adapters/nats/streams.js");
   const { JournalPublisher } = await import("../../src/adapters/nats/journal-publisher.js");
   const { JetStreamPartitionSource } = await import("../../src/adapters/nats/partition-source.js");
-  const { PartitionPump } = await import("../../src/ingest/partition-pump.js");
+  const { PartitionPump } = await import("../../src/node/partition-pump.js");
   const { encodeReading } = await import("../../src/domain/reading-codec.js");
   const { readingSubject } = await import("../../src/domain/subjects.js");
   const { partitionOf } = await import("../../src/domain/partition.js");
@@ -41,7 +41,7 @@ export async function benchJetStream(): Promise<void> {
     const workers = availableParallelism();
     const host = await WorkerPoolHost.create({
       logics: [{ module: new URL("../../actors/device/index.ts", import.meta.url).href, export: "createDeviceActor", args: [{}] }],
-      decoder: { module: new URL("../../src/ingest/envelopes.ts", import.meta.url).href, export: "journalEnvelope" },
+      decoder: { module: new URL("../../src/domain/journal-envelopes.ts", import.meta.url).href, export: "journalEnvelope" },
       snapshots: new MemorySnapshotStore(),
       partitions: JP,
       workers,

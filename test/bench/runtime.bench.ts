@@ -10,9 +10,9 @@
 import { availableParallelism } from "node:os";
 import { isMainThread } from "node:worker_threads";
 import { createDeviceActor, deviceActor } from "../../actors/device/index.js";
-import type { Envelope, JournalBytes, RuntimeHost } from "../../src/ports/actor-host.js";
+import type { BatchEffects, Envelope, JournalBytes, RuntimeHost } from "../../src/ports/actor-host.js";
 import { encodeReading } from "../../src/domain/reading-codec.js";
-import { journalEnvelope } from "../../src/ingest/envelopes.js";
+import { journalEnvelope } from "../../src/domain/journal-envelopes.js";
 import { packJournal, type PackedJournal } from "../../src/runtime/journal-batch.js";
 import { createInlineHost } from "../../src/runtime/inline-host.js";
 import { fnv1a } from "../../src/runtime/partition.js";
@@ -67,8 +67,11 @@ function makeFeed(devices: number, perDevice = 10) {
   };
 }
 
+/** A host that also takes pre-decoded envelopes (both hosts do, for benchmarks of actor logic). */
+type EnvelopeHost = RuntimeHost & { deliver(batch: readonly Envelope[]): Promise<BatchEffects> };
+
 /** Run `readings` readings (whole rounds of the feed) through `host`. */
-async function run(host: RuntimeHost, feed: () => Envelope[][], readings: number, inFlight: number): Promise<number> {
+async function run(host: EnvelopeHost, feed: () => Envelope[][], readings: number, inFlight: number): Promise<number> {
   let done = 0;
   let t = 0;
   while (done < readings) {
@@ -82,7 +85,7 @@ async function run(host: RuntimeHost, feed: () => Envelope[][], readings: number
 }
 
 /** Push batches through a host with `inFlight` deliveries outstanding; commit as the ingest would. */
-async function pump(host: RuntimeHost, batches: readonly Envelope[][], inFlight: number): Promise<number> {
+async function pump(host: EnvelopeHost, batches: readonly Envelope[][], inFlight: number): Promise<number> {
   let next = 0;
   let rowsOut = 0;
   const lane = async () => {
@@ -203,7 +206,7 @@ async function benchJournalBytes(): Promise<void> {
     const rate = median(runs.map((r) => r.rate));
     return { rate, cores: median(runs.map((r) => r.cores)), note: `median of ${REPEAT} runs of ~${fmt(total / (REPEAT + 1))} readings after as many to warm up: ${runs.map((r) => fmt(r.rate)).join(", ")}` };
   };
-  const decoder = { module: new URL("../../src/ingest/envelopes.ts", import.meta.url).href, export: "journalEnvelope" };
+  const decoder = { module: new URL("../../src/domain/journal-envelopes.ts", import.meta.url).href, export: "journalEnvelope" };
   const common = { snapshots: new MemorySnapshotStore(), partitions: P, snapshotEveryMessages: 10_000 };
   const inline = createInlineHost({ ...common, logics: [createDeviceActor()], decode: journalEnvelope, encodeRows: true });
   const rInline = await measure(inline, 1);

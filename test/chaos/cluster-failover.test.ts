@@ -9,7 +9,7 @@ import { simulate } from "../../src/simulator/simulator.js";
 import { chQuery, pipelineConfig, pipelineEnv, quietLogger, waitFor, type ServiceUrls } from "../support/pipeline.js";
 import { journalDiagnosis, killAllRuntimes, spawnRuntime, testAdmin, waitConverged, type RuntimeProc } from "./cluster-support.js";
 import { connectNats } from "../../src/adapters/nats/connection.js";
-import { createNatsPartitionJournal } from "../../src/cluster/index.js";
+import { createNatsPartitionJournal } from "../../src/adapters/nats/partition-journal.js";
 
 /**
  * The cluster under fire, on real services: three `shoal runtime` processes in cluster mode

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClickHouseSink, migrate, type StorageError } from "../../src/adapters/clickhouse/index.js";
 import { systemClock } from "../../src/adapters/system/clock.js";
 import { ANALYSES_SCHEMA, ANALYSES_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
-import { RowBinaryWriter } from "../../src/ports/row-binary.js";
-import { rowBatch, rowBatchOf, type Row, type RowBatch } from "../../src/ports/row-sink.js";
+import { RowBinaryWriter } from "../../src/domain/row-binary.js";
+import { type Row, type RowBatch } from "../../src/ports/row-sink.js";
+import { rowBatch, rowBatchOf } from "../../src/domain/row-batch.js";
 import { startClickHouse } from "../harness/index.js";
 import { chQuery } from "../support/pipeline.js";
 

@@ -3,7 +3,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { startNats, type ServiceHandle } from "../harness/index.js";
 import { ensureJournal, rewindPartitionConsumer } from "../../src/adapters/nats/streams.js";
-import { CONSUMER_RECREATED, createNatsPartitionJournal } from "../../src/cluster/nats-partition-journal.js";
+import { CONSUMER_RECREATED, createNatsPartitionJournal } from "../../src/adapters/nats/partition-journal.js";
 import { partitionConsumerName } from "../../src/domain/subjects.js";
 
 /**

@@ -135,7 +135,7 @@ describe("shoal config against Consul", () => {
     const validate = () => {};
     await store.write("detector:\n  threshold: 0.5\n", { expectedModifyIndex: cur.modifyIndex, author: "a", message: "a", validate });
     await expect(store.write("detector:\n  threshold: 0.6\n", { expectedModifyIndex: cur.modifyIndex, author: "b", message: "b", validate })).rejects.toMatchObject({
-      name: "ConsulError",
+      name: "ConfigConflictError",
       reason: "conflict",
       retryable: true,
     });

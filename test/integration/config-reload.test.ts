@@ -114,7 +114,7 @@ beforeAll(async () => {
     ...pipelineEnv({ nats: nats.url, mqtt: "mqtt://127.0.0.1:1", clickhouse: ch.url }, { SHOAL__NATS__PARTITIONS: String(PARTITIONS), SHOAL__CLICKHOUSE__DATABASE: DB, SHOAL__RUNTIME__WORKERS: String(WORKERS) }),
     SHOAL__CONSUL__URL: consul.url,
   };
-  watcher = await createConfigWatcher({ env, logger: log, registry, backoff: { initialMs: 100, maxMs: 1_000 } });
+  watcher = await createConfigWatcher({ connectKv: createConsulKv, env, logger: log, registry, backoff: { initialMs: 100, maxMs: 1_000 } });
   const cfg = watcher.current().config;
   gateway = await startGatewayRole({ ...cfg.gateway, listen: { ...cfg.gateway.listen, port: 0, metricsPort: 0 } }, { env, log: quietLogger("gateway") });
   rt = await startRuntimeRole(cfg, quietLogger("runtime"), "all", { gateway: gateway.gateway });

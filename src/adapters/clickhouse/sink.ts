@@ -1,7 +1,8 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Clock } from "../../ports/clock.js";
 import { Readable } from "node:stream";
-import { readRows, schemaKey, type BinaryRows, type RowSchema } from "../../ports/row-binary.js";
+import { readRows, schemaKey } from "../../domain/row-binary.js";
+import type { BinaryRows, RowSchema } from "../../ports/row-sink.js";
 import type { Row, RowSink, RowsByTable, WriteOptions } from "../../ports/row-sink.js";
 import { ShoalError } from "../../errors/shoal-error.js";
 import { createClickHouseClient, type ClickHouseOptions } from "./client.js";

@@ -9,3 +9,4 @@ export { createConsulSessions } from "./session.js";
 export type { ConsulSessions, SessionOptions } from "./session.js";
 export { createConsulLocks } from "./lock.js";
 export type { ConsulLocks, LockEntry, LockListing } from "./lock.js";
+export { consulLeases } from "./leases.js";

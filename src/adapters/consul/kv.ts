@@ -1,6 +1,9 @@
 import { EventEmitter } from "node:events";
 import Consul from "consul";
 import { ConsulError, toConsulError } from "./errors.js";
+import type { KvStore } from "../../ports/kv-store.js";
+
+export type { KvRead, KvWrite } from "../../ports/kv-store.js";
 
 /** Connection settings of a Consul agent. */
 export interface ConsulConnection {
@@ -10,39 +13,8 @@ export interface ConsulConnection {
   readonly token?: string;
 }
 
-/** One read of a key, with the index to block on next. */
-export interface KvRead {
-  /** Value as text; `undefined` when the key does not exist. */
-  readonly value: string | undefined;
-  /** ModifyIndex of the key (0 when absent): use it for check-and-set. */
-  readonly modifyIndex: number;
-  /** X-Consul-Index of the response: pass it as `index` to block for the next change. */
-  readonly index: number;
-}
-
-/** A KV write inside a transaction; `cas` 0 = only if absent, n = only if ModifyIndex is n. */
-export interface KvWrite {
-  readonly key: string;
-  readonly value: string;
-  readonly cas?: number;
-}
-
-/** The slice of Consul KV that configuration needs. */
-export interface ConsulKv {
-  /**
-   * Reads `key`. With `index`, this is a blocking query: Consul answers when the key changes
-   * or after `waitMs` (default 30 s). `signal` aborts the request.
-   */
-  get(key: string, opts?: { index?: number; waitMs?: number; signal?: AbortSignal }): Promise<KvRead>;
-  /** Keys under `prefix` (non-recursive listing with separator when `separator` is given). */
-  keys(prefix: string): Promise<string[]>;
-  /** Writes all `writes` atomically (Consul txn); throws consul_conflict when a cas fails. */
-  write(writes: readonly KvWrite[]): Promise<void>;
-  /** Deletes `key` (and everything under it with `recurse`). */
-  del(key: string, opts?: { recurse?: boolean }): Promise<void>;
-  /** Releases the HTTP agent. */
-  close(): void;
-}
+/** The slice of Consul KV that configuration needs (the port `KvStore`). */
+export type ConsulKv = KvStore;
 
 /** Builds the `consul` npm client for `conn`. */
 export function consulClient(conn: ConsulConnection): Consul {

@@ -2,44 +2,12 @@ import { EventEmitter } from "node:events";
 import { consulClient } from "./kv.js";
 import type { ConsulConnection } from "./kv.js";
 import { ConsulError, toConsulError } from "./errors.js";
+import type { LockStore } from "../../ports/leases.js";
 
-/** One key under a prefix, with its lock holder. */
-export interface LockEntry {
-  readonly key: string;
-  /** Value as text ("" when empty). */
-  readonly value: string;
-  /** Session holding the key's lock, if any. */
-  readonly session?: string;
-  readonly modifyIndex: number;
-  /** LockIndex: how many times the lock was acquired. */
-  readonly lockIndex: number;
-}
+export type { LockEntry, LockListing } from "../../ports/leases.js";
 
-/** A recursive read of a prefix, with the index to block on next. */
-export interface LockListing {
-  readonly entries: readonly LockEntry[];
-  /** X-Consul-Index: pass as `index` to block until something under the prefix changes. */
-  readonly index: number;
-}
-
-/** Consul KV locks (`?acquire=` / `?release=`) and prefix listings. */
-export interface ConsulLocks {
-  /**
-   * Takes the lock on `key` for `session`, writing `value`. Resolves true when held (also when this
-   * session already held it), false when another session holds it or a lock delay is in force.
-   * (The npm client answers a failed acquire with `undefined`, not false: normalised here.)
-   */
-  acquire(key: string, session: string, value: string): Promise<boolean>;
-  /** Releases the lock on `key` held by `session`, writing `value` when given. Resolves false if `session` did not hold it. */
-  release(key: string, session: string, value?: string): Promise<boolean>;
-  /** Every key under `prefix`; with `index`, a blocking query that answers on a change or after `waitMs`. */
-  list(prefix: string, opts?: { index?: number; waitMs?: number; signal?: AbortSignal }): Promise<LockListing>;
-  /** Writes `key` unconditionally (no lock). */
-  put(key: string, value: string): Promise<void>;
-  /** Deletes `key`. */
-  del(key: string, opts?: { recurse?: boolean }): Promise<void>;
-  close(): void;
-}
+/** Consul KV locks (the port `LockStore`). */
+export type ConsulLocks = LockStore;
 
 interface RawItem {
   Key: string;

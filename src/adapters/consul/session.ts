@@ -1,37 +1,12 @@
 import { consulClient } from "./kv.js";
 import type { ConsulConnection } from "./kv.js";
 import { toConsulError } from "./errors.js";
+import type { SessionStore } from "../../ports/leases.js";
 
-/** Options of a Consul session. */
-export interface SessionOptions {
-  /** Human-readable name, e.g. `shoal-runtime node-1`. */
-  readonly name: string;
-  /** Session TTL in ms (Consul accepts 10 s to 24 h; it invalidates after up to 2×TTL without renew). */
-  readonly ttlMs: number;
-  /**
-   * What happens to keys held by the session when it is invalidated: `delete` removes them,
-   * `release` keeps them without a holder. Default `delete`.
-   */
-  readonly behavior?: "delete" | "release";
-  /**
-   * Lock delay after invalidation, ms: nobody can acquire a lock the session held for this long.
-   * Consul's default is 15 s; shoal uses a small value (handoffs release explicitly, which has no delay).
-   */
-  readonly lockDelayMs?: number;
-}
+export type { SessionOptions } from "../../ports/leases.js";
 
-/** Consul sessions (`/v1/session/*`). */
-export interface ConsulSessions {
-  /** Creates a session; resolves with its id. */
-  create(opts: SessionOptions): Promise<string>;
-  /** Renews session `id`; resolves false when Consul no longer knows it (expired or destroyed). */
-  renew(id: string): Promise<boolean>;
-  /** Destroys session `id` (its locks are released or deleted per its behavior). Idempotent. */
-  destroy(id: string): Promise<void>;
-  /** Ids of every live session. */
-  list(): Promise<Array<{ id: string; name: string }>>;
-  close(): void;
-}
+/** Consul sessions (the port `SessionStore`). */
+export type ConsulSessions = SessionStore;
 
 /** Consul sessions over the `consul` npm client; errors mapped to {@link ConsulError}. */
 export function createConsulSessions(conn: ConsulConnection): ConsulSessions {

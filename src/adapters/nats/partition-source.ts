@@ -46,10 +46,8 @@ export class JetStreamPartitionSource implements PartitionSource {
     const raw = this.buf.length <= max ? this.buf.splice(0) : this.buf.splice(0, max);
     return {
       partition: this.partition,
-      messages: raw.map((m) => ({ data: m.data, streamSeq: m.seq, deliveryCount: m.info.deliveryCount, subject: m.subject })),
-      ack: () => {
-        for (const m of raw) m.ack();
-      },
+      messages: raw.map((m) => ({ data: m.data, streamSeq: m.seq, deliveryCount: m.info.deliveryCount, subject: m.subject, storedAtMs: m.info.timestampNanos / 1e6 })),
+      ack: () => deferAcks(raw),
       nak: (delayMs?: number) => {
         for (const m of raw) m.nak(delayMs);
       },
@@ -64,4 +62,21 @@ export class JetStreamPartitionSource implements PartitionSource {
     this.wake?.();
     await this.messages?.close();
   }
+}
+
+/**
+ * Acks of the batches committed in one event-loop turn, sent together at its end: the NATS client
+ * writes its buffer once per microtask round, and each batch commits in a round of its own (a
+ * write system call each, a visible share of the runtime's CPU). An ack sent a turn later changes
+ * nothing: the message is durable and acknowledged in order either way (ADR 0009).
+ */
+let ackQueue: JsMsg[][] = [];
+function deferAcks(msgs: JsMsg[]): void {
+  if (ackQueue.length === 0) setImmediate(flushAcks);
+  ackQueue.push(msgs);
+}
+function flushAcks(): void {
+  const q = ackQueue;
+  ackQueue = [];
+  for (const msgs of q) for (const m of msgs) m.ack();
 }

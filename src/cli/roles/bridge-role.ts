@@ -9,6 +9,8 @@ import { createDeferredAckSubscriber } from "../../adapters/mqtt/deferred-ack-su
 import { createBridgeCore, type BridgeStats } from "../../bridge/bridge.js";
 import { systemClock } from "../../adapters/system/clock.js";
 import { randomBytes } from "node:crypto";
+import type { MetricsRegistry } from "../../ports/metrics.js";
+import { stageHistogram } from "../../ports/stages.js";
 
 /** Journal publishes awaiting their PubAck at most (backpressure on the batcher beyond it). */
 const PUBLISHES_IN_FLIGHT = 512;
@@ -29,7 +31,7 @@ export interface BridgeRole {
  * every journal message holding one of its readings. Above `bridge.maxInFlight` readings held it
  * stops reading MQTT until they are durable.
  */
-export async function startBridgeRole(cfg: ShoalConfig, log: Logger): Promise<BridgeRole> {
+export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: { readonly metrics?: MetricsRegistry } = {}): Promise<BridgeRole> {
   const nc = await connectNats(cfg.nats.url, `shoal-bridge-${cfg.nodeId}`);
   await ensureJournal(nc, {
     stream: cfg.nats.stream,
@@ -52,6 +54,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger): Promise<Br
       // Unique per start: a re-sent publish is deduplicated by JetStream, a new one never is.
       msgIdPrefix: `${cfg.nodeId.replace(/[^A-Za-z0-9_-]/g, "_")}-${randomBytes(6).toString("hex")}`,
       clock: systemClock,
+      ...(deps.metrics ? { stages: stageHistogram(deps.metrics) } : {}),
     },
     (subject, data, msgId) => publisher.publish(subject, data, msgId),
     (dl) => events.deadLetter(dl),
@@ -69,7 +72,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger): Promise<Br
         password: cfg.mqtt.password,
         gate: core,
       },
-      (m) => core.handle(m.topic, m.payload, m.ack),
+      (m) => core.handle(m.topic, m.payload, m),
     );
     c.on("error", (e) => log.warn({ err: e.message, connection: i }, "mqtt connection error"));
     c.on("connect", (ack) => log.info({ connection: i, sessionPresent: ack.sessionPresent }, "mqtt connected"));

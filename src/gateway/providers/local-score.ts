@@ -1,5 +1,5 @@
-import { createDetector, defaultDetectorParams } from "../../../actors/detector/index.js";
-import type { DetectorParams } from "../../../actors/detector/index.js";
+import { createDetector, defaultDetectorParams } from "../../detector/index.js";
+import type { DetectorParams } from "../../detector/index.js";
 import type { MetricWindow } from "../../ports/gateway.js";
 import type { ScoreFn } from "./local.js";
 import { createRobustZScore } from "./local.js";

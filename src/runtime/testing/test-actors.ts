@@ -99,7 +99,12 @@ export function counterActorWith(settings: CounterSettings): ActorLogic<CounterS
  * else throws (a corrupt message).
  */
 export const counterJournalDecoder: JournalDecoder = (data, _streamSeq, _partition, start, end, emit) => {
-  const v = JSON.parse(dec.decode(data.subarray(start, end))) as { id?: unknown; n?: unknown; seq?: unknown };
+  const v = JSON.parse(dec.decode(data.subarray(start, end))) as { id?: unknown; n?: unknown; seq?: unknown; crash?: unknown };
+  // `{ id, crash: seq }`: a message that kills the worker of the "crasher" actor `id` (see crashActor).
+  if (typeof v.id === "string" && typeof v.crash === "number") {
+    const crash: { readonly type: "crash"; readonly seq: number } = { type: "crash", seq: v.crash };
+    return emit("crasher", v.id, crash);
+  }
   if (typeof v.id !== "string" || typeof v.n !== "number" || typeof v.seq !== "number") throw new TypeError("not a counter message");
   const msg: CounterMsg = { type: "add", n: v.n, seq: v.seq };
   emit("counter", v.id, msg);

@@ -23,19 +23,31 @@ export const BENCH_BRIDGE_CLIENT_IDS = Array.from({ length: 4 }, (_, i) => `benc
 
 function spawnShoal(args: string[], env: Record<string, string>, onOut: (s: string) => void): ChildProcess {
   // As bin/shoal.mjs runs it (same V8 flags).
-  const child = spawn(process.execPath, ["--max-semi-space-size=64", "--import", "tsx", MAIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // SHOAL_BENCH_PROFILE=<dir>: V8 CPU profiles of Shoal's processes (and their worker threads) there.
+  const prof = process.env["SHOAL_BENCH_PROFILE"];
+  const flags = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+  const child = spawn(process.execPath, ["--max-semi-space-size=64", ...flags, "--import", "tsx", MAIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (d: Buffer) => onOut(d.toString()));
   child.stderr!.on("data", (d: Buffer) => onOut(d.toString()));
   return child;
 }
 
-async function ready(port: number, what: string): Promise<void> {
+async function ready(port: number, what: string, child?: ChildProcess): Promise<void> {
   await waitFor(
-    async () => (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status).catch(() => 0)) === 200,
+    async () => {
+      if (child !== undefined && child.exitCode !== null) throw new Error(`${what}: the process exited with code ${child.exitCode}`);
+      return (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status).catch(() => 0)) === 200;
+    },
     (ok) => ok,
     300_000,
     what,
   );
+}
+
+/** A shape that did not become ready: stop its processes and fail with the end of their log. */
+function failStart(e: Error, out: string, children: Map<string, ChildProcess>): never {
+  for (const c of children.values()) c.kill("SIGKILL");
+  throw new Error(`${e.message}\n--- last output ---\n${out.slice(-4000)}`, { cause: e });
 }
 
 /** Start a shape on the given services (env: SHOAL__* URLs and names) and wait until it is ready. */
@@ -52,12 +64,12 @@ export async function startShoal(name: "up" | "split", env: Record<string, strin
     const port = await freePort();
     children.set("up", spawnShoal(["up", "--no-stack"], { ...base, SHOAL__GRPC__WEBPORT: String(port) }, onOut));
     ports.set("up", port);
-    await ready(port, "shoal up to be ready");
+    await ready(port, "shoal up to be ready", children.get("up")).catch((e: Error) => failStart(e, out, children));
   } else {
     const rp = await freePort();
     children.set("runtime", spawnShoal(["runtime"], { ...base, SHOAL__GRPC__WEBPORT: String(rp) }, onOut));
     ports.set("runtime", rp);
-    await ready(rp, "shoal runtime to be ready");
+    await ready(rp, "shoal runtime to be ready", children.get("runtime")).catch((e: Error) => failStart(e, out, children));
     const bp = await freePort();
     children.set("bridge", spawnShoal(["bridge"], { ...base, SHOAL__GRPC__WEBPORT: String(bp) }, onOut));
     ports.set("bridge", bp);
@@ -90,4 +102,41 @@ export async function eventLoopLag(port: number): Promise<{ p99: number; max: nu
   const v = (n: string) => Number(new RegExp(`^${n} ([0-9.eE+-]+)$`, "m").exec(text)?.[1] ?? NaN) * 1000;
   const p99 = v("shoal_nodejs_eventloop_lag_p99_seconds");
   return Number.isNaN(p99) ? undefined : { p99, max: v("shoal_nodejs_eventloop_lag_max_seconds") };
+}
+
+/** Cumulative bucket counts of `shoal_reading_stage_seconds` by stage (upper bound s → count). */
+export type StageBuckets = Map<string, Map<number, number>>;
+
+/** The stage histograms of a role (ADR 0009), as scraped now. */
+export async function stageBuckets(port: number): Promise<StageBuckets> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => "");
+  const out: StageBuckets = new Map();
+  for (const m of text.matchAll(/^shoal_reading_stage_seconds_bucket\{([^}]*)\} ([0-9.eE+-]+)$/gm)) {
+    const stage = /stage="([a-z]+)"/.exec(m[1]!)?.[1];
+    const leText = /le="([^"]+)"/.exec(m[1]!)?.[1];
+    if (stage === undefined || leText === undefined) continue;
+    if (!out.has(stage)) out.set(stage, new Map());
+    out.get(stage)!.set(leText === "+Inf" ? Infinity : Number(leText), Number(m[2]));
+  }
+  return out;
+}
+
+/**
+ * p50 and p99 (ms) of each stage between two scrapes: the upper bound of the bucket holding the
+ * quantile (a coarse, honest estimate: the buckets are 1, 2.5, 5, 10, 25, 50, 75, 100, 150, 200, 300, 500 ms, ...).
+ */
+export function stageQuantiles(before: StageBuckets, after: StageBuckets): Map<string, { n: number; p50: number; p99: number }> {
+  const res = new Map<string, { n: number; p50: number; p99: number }>();
+  for (const [stage, b] of after) {
+    const les = [...b.keys()].sort((x, y) => x - y);
+    const counts = les.map((le) => (b.get(le) ?? 0) - (before.get(stage)?.get(le) ?? 0));
+    const n = counts.at(-1) ?? 0;
+    if (n <= 0) continue;
+    const q = (f: number) => {
+      const i = counts.findIndex((c) => c >= f * n);
+      return les[i]! * 1000;
+    };
+    res.set(stage, { n, p50: q(0.5), p99: q(0.99) });
+  }
+  return res;
 }

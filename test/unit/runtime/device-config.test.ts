@@ -24,7 +24,7 @@ afterEach(async () => {
 async function start(): Promise<WorkerPoolHost> {
   const host = await WorkerPoolHost.create({
     logics: [{ module: new URL("../../../actors/device/index.ts", import.meta.url).href, export: "createDeviceActor", args: [{ explainAnomalies: false }] }],
-    decoder: { module: new URL("../../../src/ingest/envelopes.ts", import.meta.url).href, export: "journalEnvelope" },
+    decoder: { module: new URL("../../../src/domain/journal-envelopes.ts", import.meta.url).href, export: "journalEnvelope" },
     snapshots: new MemorySnapshotStore(),
     workers: WORKERS,
     partitions: P,

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { BatchEffects, JournalBytes, RuntimeHost } from "../../../src/ports/actor-host.js";
-import { rowObjects } from "../../../src/ports/row-sink.js";
+import { rowObjects } from "../../../src/domain/row-batch.js";
 import { createInlineHost } from "../../../src/runtime/inline-host.js";
 import { partitionFor, workerFor } from "../../../src/runtime/partition.js";
 import { MemoryJournal } from "../../../src/runtime/testing/memory-journal.js";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { encodeReading } from "../../../src/domain/reading-codec.js";
 import { encodeReadingBatchWire } from "../../../src/domain/reading-wire.js";
-import { journalEnvelope } from "../../../src/ingest/envelopes.js";
+import { journalEnvelope } from "../../../src/domain/journal-envelopes.js";
 import { decodeJournal, decodePackedJournal, packJournal } from "../../../src/runtime/journal-batch.js";
 
 const arbMessage = fc.oneof(

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Envelope } from "../../../src/ports/actor-host.js";
-import { rowObjects } from "../../../src/ports/row-sink.js";
+import { rowObjects } from "../../../src/domain/row-batch.js";
 import { partitionFor, workerFor } from "../../../src/runtime/partition.js";
 import { MemoryJournal } from "../../../src/runtime/testing/memory-journal.js";
 import { MemorySnapshotStore } from "../../../src/runtime/testing/memory-snapshot-store.js";
@@ -130,6 +130,28 @@ describe("WorkerPoolHost", () => {
     const fx = await host.deliver([{ actorType: "counter", actorId: "x", partition: part("counter", "x"), streamSeq: 2, msg: { type: "add", n: 1, seq: 1 } as never }]);
     expect(fx.rows.get("counts")).toHaveLength(1);
     expect((await host.introspect()).workerRestarts).toBe(2);
+  });
+
+  it("journal batches of several partitions pulled in one turn cross together, each with its own effects; a poison batch among them fails alone", async () => {
+    const { host } = await start({ maxAttempts: 2, decoder: { module: actorsModule, export: "counterJournalDecoder" } });
+    const enc = new TextEncoder();
+    // Two partitions on worker 0: the crasher's, and another one with counters.
+    const pc = part("crasher", "x");
+    const ids = Array.from({ length: 200 }, (_, i) => `c-${i}`).filter((id) => workerFor(part("counter", id), 2) === workerFor(pc, 2) && part("counter", id) !== pc);
+    const pg = part("counter", ids[0]!);
+    const good = ids.filter((id) => part("counter", id) === pg).map((id, k) => ({ data: enc.encode(JSON.stringify({ id, n: 5, seq: 1 })), streamSeq: k + 1 }));
+    const poison = [{ data: enc.encode(JSON.stringify({ id: "x", crash: 1 })), streamSeq: 1 }];
+    const [g, b] = await Promise.allSettled([host.deliverJournal(pg, good), host.deliverJournal(pc, poison)]);
+    expect(g.status).toBe("fulfilled");
+    expect((g as PromiseFulfilledResult<Awaited<ReturnType<typeof host.deliverJournal>>>).value.rows.get("counts")).toHaveLength(good.length);
+    expect(b).toMatchObject({ status: "rejected", reason: { name: "WorkerCrashedError", retryable: false } });
+    // Several partitions at once, each batch's rows its own.
+    const parts = [...new Set(Array.from({ length: 64 }, (_, i) => `m-${i}`).map((id) => part("counter", id)))];
+    const results = await Promise.all(
+      parts.map((p) => host.deliverJournal(p, Array.from({ length: 64 }, (_, i) => `m-${i}`).filter((id) => part("counter", id) === p).map((id, k) => ({ data: enc.encode(JSON.stringify({ id, n: 1, seq: 1 })), streamSeq: 100 + k })))),
+    );
+    const expected = parts.map((p) => Array.from({ length: 64 }, (_, i) => `m-${i}`).filter((id) => part("counter", id) === p).length);
+    expect(results.map((r) => r.rows.get("counts")?.length ?? 0)).toEqual(expected);
   });
 
   it("snapshots on close through the main thread's store and restores in a new host", async () => {

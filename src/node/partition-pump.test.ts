@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { ActorHost, BatchEffects } from "../ports/actor-host.js";
+import type { ActorHost, JournalEffects } from "../ports/actor-host.js";
 import type { EventPublisher, JournalBatch, PartitionSource } from "../ports/journal.js";
-import { rowBatchOf, type RowSink, type RowsByTable } from "../ports/row-sink.js";
+import { type RowSink, type RowsByTable } from "../ports/row-sink.js";
+import { rowBatchOf } from "../domain/row-batch.js";
 import { encodeReading } from "../domain/reading-codec.js";
 import { ShoalError } from "../errors/shoal-error.js";
 import { PartitionPump } from "./partition-pump.js";
@@ -32,8 +33,8 @@ function fakeSource(batches: number, size: number) {
 }
 
 const host: ActorHost = {
-  async deliver(batch) {
-    const fx: BatchEffects = { rows: new Map([["readings", rowBatchOf(batch.map((e) => ({ seq: e.streamSeq })))]]), events: [], calls: [], deadLetters: [] };
+  async deliverJournal(_partition, messages) {
+    const fx: JournalEffects = { rows: new Map([["readings", rowBatchOf(messages.map((m) => ({ seq: m.streamSeq })))]]), events: [], calls: [], deadLetters: [], corrupt: [] };
     return fx;
   },
   async close() {},
@@ -126,10 +127,63 @@ describe("PartitionPump", () => {
     };
     events.dls.length = 0;
     const sink: RowSink = { write: (_r: RowsByTable) => Promise.resolve(), async close() {} };
-    const pump = new PartitionPump(bad, host, sink, events, { fetchBatch: 1, fetchExpiresMs: 5, maxBatchesInFlight: 1 });
+    // The host decodes (where the actors live) and reports what did not decode.
+    const decoding: ActorHost = { ...host, deliverJournal: async () => ({ rows: new Map(), events: [], calls: [], deadLetters: [], corrupt: [{ index: 0, reason: "not a reading" }] }) };
+    const pump = new PartitionPump(bad, decoding, sink, events, { fetchBatch: 1, fetchExpiresMs: 5, maxBatchesInFlight: 1 });
     pump.start();
     await new Promise((r) => setTimeout(r, 20));
     await pump.stop();
     expect(events.dls[0]).toBe("corrupt_journal_message");
   });
+
+  it("keeps pulling after a sink that throws instead of rejecting: that batch is nak'd, the next acked", async () => {
+    const { src, log } = fakeSource(2, 2);
+    let call = 0;
+    const sink: RowSink = {
+      write: () => {
+        if (call++ === 0) throw new TypeError("sink bug");
+        return Promise.resolve();
+      },
+      async close() {},
+    };
+    const errors: unknown[] = [];
+    const pump = new PartitionPump(src, host, sink, events, { fetchBatch: 2, fetchExpiresMs: 5, maxBatchesInFlight: 2 }, { onError: (e) => errors.push(e) });
+    pump.start();
+    await new Promise((r) => setTimeout(r, 40));
+    await pump.stop();
+    expect(log).toEqual(["nak 0", "ack 1"]);
+    expect((errors[0] as Error).message).toBe("sink bug");
+    expect(pump.stats.naks).toBe(2);
+  });
+
+  it("reports where a batch's readings waited: pulled, applied, durable, since the journal stored its oldest message", async () => {
+    let served = false;
+    const src: PartitionSource = {
+      partition: 0,
+      async next() {
+        if (served) {
+          await new Promise((r) => setTimeout(r, 5));
+          return { partition: 0, messages: [], ack() {}, nak() {} };
+        }
+        served = true;
+        const m = (seq: number, storedAtMs: number) => ({ data: new Uint8Array(0), streamSeq: seq, deliveryCount: 1, subject: "s", storedAtMs });
+        return { partition: 0, messages: [m(1, 1000), m(2, 1010)], ack() {}, nak() {} };
+      },
+      async close() {},
+    };
+    let now = 1030;
+    const sink: RowSink = { write: () => new Promise<void>((r) => setTimeout(() => ((now = 1100), r()), 5)), async close() {} };
+    const seen: [string, number][] = [];
+    const slow: ActorHost = { ...host, deliverJournal: async (p, ms) => ((now = 1050), host.deliverJournal(p, ms)) };
+    const pump = new PartitionPump(src, slow, sink, events, { fetchBatch: 2, fetchExpiresMs: 5, maxBatchesInFlight: 1 }, { stages: (stage, ms) => seen.push([stage, ms]), now: () => now });
+    pump.start();
+    await new Promise((r) => setTimeout(r, 30));
+    await pump.stop();
+    expect(seen).toEqual([
+      ["pulled", 30],
+      ["applied", 50],
+      ["durable", 100],
+    ]);
+  });
 });
+

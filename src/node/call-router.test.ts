@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import type { ActorCacheService } from "../../adapters/keyv/actor-cache-service.js";
-import type { DeadLetterInput } from "../../domain/dead-letter.js";
-import { partitionOf } from "../../domain/partition.js";
-import type { AsyncGatewayCaller } from "../../gateway/index.js";
-import { createLogger } from "../../observability/logger.js";
-import type { BatchEffects, CallResult, OutCall, RuntimeHost } from "../../ports/actor-host.js";
-import { rowBatchOf, type RowBatch, type RowsByTable } from "../../ports/row-sink.js";
-import { CallRouter } from "./runtime-calls.js";
+import type { ActorCacheCalls, ActorCallService } from "../ports/actor-services.js";
+import type { DeadLetterInput } from "../domain/dead-letter.js";
+import { partitionOf } from "../domain/partition.js";
+import { createLogger } from "../observability/logger.js";
+import type { BatchEffects, CallResult, OutCall, RuntimeHost } from "../ports/actor-host.js";
+import { type RowBatch, type RowsByTable } from "../ports/row-sink.js";
+import { rowBatchOf } from "../domain/row-batch.js";
+import { CallRouter } from "./call-router.js";
 
 const P = 8;
 const none = (): BatchEffects => ({ rows: new Map(), events: [], calls: [], deadLetters: [] });
@@ -22,8 +22,8 @@ function setup(opts: { sinkError?: Error } = {}) {
       held.set(c.callId, done);
       return true;
     },
-  } as unknown as AsyncGatewayCaller;
-  const actorCache = { handle: async () => ({ value: null }), close: async () => {} } as ActorCacheService;
+  } as unknown as ActorCallService;
+  const actorCache = { handle: async () => ({ value: null }), close: async () => {} } as ActorCacheCalls;
   const events = { event() {}, deadLetter: async (dl: DeadLetterInput) => void dead.push(dl) };
   const sink = {
     write: async (_rows: RowsByTable) => {

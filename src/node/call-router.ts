@@ -1,12 +1,12 @@
-import type { ActorCacheService } from "../../adapters/keyv/actor-cache-service.js";
-import { actorDeadLetter } from "../../domain/dead-letter.js";
-import { partitionOf } from "../../domain/partition.js";
-import type { AsyncGatewayCaller } from "../../gateway/index.js";
-import type { Logger } from "../../observability/logger.js";
-import { ACTOR_CACHE_SERVICE } from "../../ports/actor-cache.js";
-import type { BatchEffects, CallResult, OutCall, RuntimeHost } from "../../ports/actor-host.js";
-import type { EventPublisher } from "../../ports/journal.js";
-import { rowObjects, type RowSink } from "../../ports/row-sink.js";
+import { actorDeadLetter } from "../domain/dead-letter.js";
+import { partitionOf } from "../domain/partition.js";
+import type { ActorCacheCalls, ActorCallService } from "../ports/actor-services.js";
+import type { Log } from "../ports/log.js";
+import { ACTOR_CACHE_SERVICE } from "../ports/actor-cache.js";
+import type { BatchEffects, CallResult, OutCall, RuntimeHost } from "../ports/actor-host.js";
+import type { EventPublisher } from "../ports/journal.js";
+import { type RowSink } from "../ports/row-sink.js";
+import { rowObjects } from "../domain/row-batch.js";
 
 const utf8 = new TextEncoder();
 
@@ -41,12 +41,12 @@ export class CallRouter {
   constructor(
     private readonly d: {
       readonly host: RuntimeHost;
-      readonly caller: AsyncGatewayCaller;
-      readonly actorCache: ActorCacheService;
+      readonly caller: ActorCallService;
+      readonly actorCache: ActorCacheCalls;
       readonly events: EventPublisher;
       readonly sink: RowSink;
       readonly partitions: number;
-      readonly log: Logger;
+      readonly log: Log;
     },
   ) {}
 

@@ -1,5 +1,5 @@
-import type { PartitionTimer } from "../../ports/actor-host.js";
-import type { Clock } from "../../ports/clock.js";
+import type { PartitionTimer } from "../ports/actor-host.js";
+import type { Clock } from "../ports/clock.js";
 
 /** What the checkpoints need of the host and the store. */
 export interface TimerCheckpointDeps {

@@ -1,8 +1,8 @@
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { rewindPartitionConsumer } from "../adapters/nats/streams.js";
+import { rewindPartitionConsumer } from "./streams.js";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { partitionConsumerName } from "../domain/subjects.js";
-import type { PartitionJournal } from "./partition-journal.js";
+import { partitionConsumerName } from "../../domain/subjects.js";
+import type { PartitionJournal } from "../../ports/partition-journal.js";
 
 /** `rewind` result when the partition's consumer was missing and was re-created from the journal's start. */
 export const CONSUMER_RECREATED = -1;
@@ -14,8 +14,6 @@ export const CONSUMER_RECREATED = -1;
  * actors; a re-created consumer reports an ack floor of 0 until its first ack, so rewinding here
  * first made the runtime replay nothing after a SIGKILLed owner (actors resumed from older snapshots
  * and missed what the dead owner had acked since). `rewind` only re-creates a missing consumer.
- * (Lives here rather than in src/adapters/nats/ only because that folder belongs to another
- * work stream; it is the NATS adapter of the cluster port.)
  */
 export async function createNatsPartitionJournal(nc: NatsConnection, stream: string): Promise<PartitionJournal> {
   const jsm: JetStreamManager = await jetstreamManager(nc);

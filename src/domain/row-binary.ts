@@ -1,4 +1,4 @@
-import type { Row } from "./row-sink.js";
+import type { BinaryRows, ColumnType, Row, RowSchema } from "../ports/row-sink.js";
 
 /**
  * Rows in ClickHouse's RowBinary format: the form rows take between the threads that make them and
@@ -7,27 +7,6 @@ import type { Row } from "./row-sink.js";
  * bytes unchanged (`INSERT INTO t (columns) FORMAT RowBinary`). Little-endian; strings and arrays
  * carry an unsigned LEB128 length.
  */
-
-/** Column types the codec writes: the ClickHouse types of Shoal's tables. */
-export type ColumnType = "String" | "UInt8" | "UInt64" | "Int64" | "Float64" | "Array(String)" | "Array(Float64)";
-
-/** One column of a table. */
-export interface Column {
-  readonly name: string;
-  readonly type: ColumnType;
-}
-
-/** The columns a table's rows are written with, in insert order (plain data: crosses threads). */
-export interface RowSchema {
-  readonly columns: readonly Column[];
-}
-
-/** Rows in RowBinary, in `schema`'s column order: `rows` rows over the concatenated `chunks`. */
-export interface BinaryRows {
-  readonly schema: RowSchema;
-  readonly rows: number;
-  readonly chunks: readonly Uint8Array[];
-}
 
 const STRING = 0;
 const UINT8 = 1;

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { concatBytes, readRows, RowBinaryError, RowBinaryWriter, type RowSchema } from "../../../src/ports/row-binary.js";
-import { concatRows, rowBatch, rowBatchOf, rowObjects, type Row } from "../../../src/ports/row-sink.js";
+import { concatBytes, readRows, RowBinaryError, RowBinaryWriter } from "../../../src/domain/row-binary.js";
+import type { RowSchema } from "../../../src/ports/row-sink.js";
+import { type Row } from "../../../src/ports/row-sink.js";
+import { concatRows, rowBatch, rowBatchOf, rowObjects } from "../../../src/domain/row-batch.js";
 
 const SCHEMA: RowSchema = {
   columns: [

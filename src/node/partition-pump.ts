@@ -1,8 +1,7 @@
-import type { ActorHost, BatchEffects, Envelope } from "../ports/actor-host.js";
+import type { ActorHost, BatchEffects } from "../ports/actor-host.js";
 import type { EventPublisher, JournalBatch, PartitionSource } from "../ports/journal.js";
 import type { RowSink } from "../ports/row-sink.js";
-import { journalEnvelope } from "./envelopes.js";
-import { journalEnvelopes } from "../runtime/journal-batch.js";
+import type { StageObserver } from "../ports/stages.js";
 import { isRetryable } from "../errors/shoal-error.js";
 import { actorDeadLetter } from "../domain/dead-letter.js";
 
@@ -24,6 +23,10 @@ export interface PumpHooks {
   readonly onCommitted?: (partition: number, streamSeq: number) => void;
   /** Service calls the batch's turns asked for (e.g. the model gateway), once the batch is acked. */
   readonly onCalls?: (calls: BatchEffects["calls"]) => void;
+  /** Where readings wait: stages `pulled`, `applied`, `durable` of each batch (its oldest message). */
+  readonly stages?: StageObserver;
+  /** Clock for the stages, ms since the epoch. Default Date.now. */
+  readonly now?: () => number;
 }
 
 /** Counters of a pump. */
@@ -106,52 +109,45 @@ export class PartitionPump {
       if (batch.messages.length === 0) continue;
       this.stats.pulled += batch.messages.length;
       this.stats.batches++;
+      this.stage("pulled", batch);
       await this.process(batch);
     }
   }
 
   /**
-   * Hand the batch to the host: undecoded when it decodes where the actors live (worker threads),
-   * else decoded here. Undecodable messages are dead-lettered with the reason.
+   * Deliver one batch and chain its commit. Never throws: whatever fails (the host, a sink that
+   * throws instead of rejecting, a dead-letter publish) naks the batch and the loop goes on.
    */
+
+  /** Hand the batch to the host (it decodes where the actors live); undecodable messages are dead-lettered with the reason. */
   private async apply(batch: JournalBatch): Promise<{ effects: BatchEffects; corrupt: Promise<void>[] }> {
-    const corrupt: Promise<void>[] = [];
-    const bad = (i: number, reason: string) => {
-      const m = batch.messages[i]!;
-      corrupt.push(this.deadLetter("corrupt_journal_message", reason, m.subject, m.data));
-    };
-    if (this.host.deliverJournal !== undefined) {
-      const effects = await this.host.deliverJournal(batch.partition, batch.messages);
-      for (const c of effects.corrupt) bad(c.index, c.reason);
-      return { effects, corrupt };
-    }
-    const envelopes: Envelope[] = [];
-    batch.messages.forEach((m, i) => {
-      try {
-        for (const e of journalEnvelopes(journalEnvelope, m.data, m.streamSeq, batch.partition)) envelopes.push(e);
-      } catch (e) {
-        bad(i, `stream seq ${m.streamSeq}: ${(e as Error).message}`);
-      }
+    const effects = await this.host.deliverJournal(batch.partition, batch.messages);
+    const corrupt = effects.corrupt.map((c) => {
+      const m = batch.messages[c.index]!;
+      return this.deadLetter("corrupt_journal_message", c.reason, m.subject, m.data);
     });
-    return { effects: await this.host.deliver(envelopes), corrupt };
+    return { effects, corrupt };
   }
 
   private async process(batch: JournalBatch): Promise<void> {
     let effects: BatchEffects;
-    let corrupt: Promise<void>[];
+    let durable: Promise<void>;
     try {
+      let corrupt: Promise<void>[];
       ({ effects, corrupt } = await this.apply(batch));
+      this.stage("applied", batch);
+      const dls = effects.deadLetters.map(async (d) => {
+        await this.events.deadLetter(actorDeadLetter(d));
+        this.stats.deadLettered++;
+      });
+      const rows = effects.rows.size > 0 ? this.sink.write(effects.rows) : Promise.resolve();
+      durable = Promise.all([rows, ...dls, ...corrupt]).then(() => undefined);
     } catch (e) {
       this.onError(e);
       this.enqueue(batch, Promise.reject(e), [], []);
       return;
     }
-    const dls = effects.deadLetters.map(async (d) => {
-      await this.events.deadLetter(actorDeadLetter(d));
-      this.stats.deadLettered++;
-    });
-    const durable = effects.rows.size > 0 ? this.sink.write(effects.rows) : Promise.resolve();
-    this.enqueue(batch, Promise.all([durable, ...dls, ...corrupt]).then(() => undefined), effects.events, effects.calls);
+    this.enqueue(batch, durable, effects.events, effects.calls);
   }
 
   /** Chain the batch behind earlier ones: ack in journal order, nak everything after a failure. */
@@ -166,6 +162,7 @@ export class PartitionPump {
           for (const ev of events) this.events.event(ev.subject, ev.data);
           batch.ack();
           this.stats.acked += batch.messages.length;
+          this.stage("durable", batch);
           this.committed(batch);
           if (calls.length > 0) this.hooks.onCalls?.(calls);
           return true;
@@ -197,6 +194,12 @@ export class PartitionPump {
         this.slotFreed = undefined;
       }
     });
+  }
+
+  private stage(stage: "pulled" | "applied" | "durable", batch: JournalBatch): void {
+    const stored = batch.messages[0]?.storedAtMs;
+    if (this.hooks.stages === undefined || stored === undefined) return;
+    this.hooks.stages(stage, (this.hooks.now ?? Date.now)() - stored);
   }
 
   private committed(batch: JournalBatch): void {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { agedTimers, type PartitionTimer } from "../../ports/actor-host.js";
-import { createSimClock } from "../../runtime/clocks.js";
-import { MemorySnapshotStore } from "../../runtime/testing/memory-snapshot-store.js";
+import { agedTimers, type PartitionTimer } from "../ports/actor-host.js";
+import { createSimClock } from "../runtime/clocks.js";
+import { MemorySnapshotStore } from "../runtime/testing/memory-snapshot-store.js";
 import { TimerCheckpoints } from "./timer-checkpoints.js";
 
 const timer = (id: string, inMs: number): PartitionTimer => ({ actorType: "device", actorId: id, name: "heartbeat", inMs, msg: { type: "heartbeat-timeout" } });

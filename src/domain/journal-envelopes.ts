@@ -1,6 +1,6 @@
 import type { EnvelopeSink } from "../ports/actor-host.js";
 import type { Reading } from "../ports/reading.js";
-import { decodeJournalReadings } from "../domain/reading-codec.js";
+import { decodeJournalReadings } from "./reading-codec.js";
 
 /**
  * The device actors' messages of one journal message (a batch of readings written by the bridge,

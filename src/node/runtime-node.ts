@@ -1,0 +1,245 @@
+import type { BatchEffects, RuntimeHost } from "../ports/actor-host.js";
+import type { ActorCacheCalls, ActorCallService } from "../ports/actor-services.js";
+import type { Clock, TimerHandle } from "../ports/clock.js";
+import type { EventPublisher, PartitionConsumers } from "../ports/journal.js";
+import type { Log } from "../ports/log.js";
+import type { RowSink } from "../ports/row-sink.js";
+import type { SnapshotStore } from "../ports/snapshot-store.js";
+import type { StageObserver } from "../ports/stages.js";
+import { forEachBounded } from "../base/concurrency.js";
+import { CallRouter } from "./call-router.js";
+import { PartitionPump, type PumpStats } from "./partition-pump.js";
+import { TimerCheckpoints } from "./timer-checkpoints.js";
+
+/** Counters of a runtime node. */
+export type RuntimeNodeStats = PumpStats & { rowsWritten: number; activeActors: number; ownedPartitions: number };
+
+/** Settings of a runtime node. */
+export interface RuntimeNodeOptions {
+  /** Partition count of the journal. */
+  readonly partitions: number;
+  /** Most messages per pull. */
+  readonly fetchBatch: number;
+  /** Most unacknowledged messages per partition consumer (pulls stop at this many in flight). */
+  readonly maxAckPending: number;
+  /** Partitions recovered at once at start. */
+  readonly recoveryConcurrency: number;
+  /** How often the pending timers of owned partitions are kept in the store, ms. */
+  readonly timerCheckpointEveryMs: number;
+  /** Longest a handoff waits for the outstanding calls of the partition's actors, ms. */
+  readonly handoffCallWaitMs: number;
+}
+
+/** What a runtime node works with: ports only (adapters are chosen by the role that wires it). */
+export interface RuntimeNodePorts {
+  readonly host: RuntimeHost;
+  readonly consumers: PartitionConsumers;
+  readonly sink: RowSink;
+  readonly events: EventPublisher;
+  readonly snapshots: SnapshotStore;
+  /** Service "gateway" (model gateway calls). */
+  readonly gateway: ActorCallService;
+  /** Service "cache" (per-actor cache). */
+  readonly actorCache: ActorCacheCalls;
+  readonly clock: Clock;
+  readonly log: Log;
+  /** Rows the sink made durable so far (for the counters). */
+  readonly rowsWritten?: () => number;
+  /** Where readings wait (stages `pulled`, `applied`, `durable`). */
+  readonly stages?: StageObserver;
+}
+
+/**
+ * Effects of turns that no pulled batch caused (timers, replies) can come from the host as soon as
+ * it exists, before the node that commits them: held here until `attach`.
+ */
+export class BackgroundEffects {
+  private early: BatchEffects[] = [];
+  private node: RuntimeNode | undefined;
+  readonly commit = (fx: BatchEffects): void => {
+    if (this.node === undefined) this.early.push(fx);
+    else this.node.commitEffects(fx);
+  };
+  attach(node: RuntimeNode): void {
+    this.node = node;
+    for (const fx of this.early.splice(0)) node.commitEffects(fx);
+  }
+}
+
+/**
+ * One runtime node: owns partitions of the journal and moves each through the actor host
+ * (pull → turns → rows durable → ack), recovers a partition's actors when it takes the partition
+ * (snapshots, a state-only replay, timers handed over), hands partitions off, routes the actors'
+ * calls and keeps the partitions' timers in the store. Depends on ports only; `src/cli/roles`
+ * wires it to NATS, ClickHouse, the model gateway and the cache.
+ */
+export class RuntimeNode {
+  private readonly pumps = new Map<number, PartitionPump>();
+  private readonly retired: PumpStats = { pulled: 0, acked: 0, deadLettered: 0, naks: 0, batches: 0 };
+  private readonly calls: CallRouter;
+  private readonly checkpoints: TimerCheckpoints;
+  private active = 0;
+  private introspectTimer: TimerHandle | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly p: RuntimeNodePorts,
+    private readonly o: RuntimeNodeOptions,
+  ) {
+    this.calls = new CallRouter({ host: p.host, caller: p.gateway, actorCache: p.actorCache, events: p.events, sink: p.sink, partitions: o.partitions, log: p.log });
+    this.checkpoints = new TimerCheckpoints(
+      {
+        pendingTimers: (q) => p.host.pendingTimers(q),
+        putTimers: (q, timers, at) => this.putTimers(q, timers, at),
+        owned: () => [...this.pumps.keys()],
+        clock: p.clock,
+        onError: (q, err) => p.log.warn({ partition: q, err: err.message }, "timer checkpoint failed; the next one retries"),
+      },
+      o.timerCheckpointEveryMs,
+    );
+  }
+
+  /**
+   * Take `partitions` (concurrently, `recoveryConcurrency` at a time; one whose recovery fails —
+   * journal or store unavailable — is retried with backoff instead of failing the start), then
+   * start keeping timers.
+   */
+  async start(partitions: readonly number[]): Promise<void> {
+    this.refreshActive();
+    await forEachBounded(partitions, this.o.recoveryConcurrency, async (q) => {
+      for (let attempt = 0; !this.closed; attempt++) {
+        try {
+          return await this.acquire(q);
+        } catch (e) {
+          const delayMs = Math.min(5000, 250 * 2 ** attempt);
+          this.p.log.warn({ partition: q, attempt: attempt + 1, delayMs, err: describe(e) }, "partition not taken; retrying");
+          await new Promise<void>((r) => this.p.clock.setTimeout(r, delayMs));
+        }
+      }
+    });
+    this.checkpoints.start();
+  }
+
+  /** Partitions this node pulls. */
+  owned(): number[] {
+    return [...this.pumps.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Start pulling partition `q` (after its lease was acquired): rebuild its actors from snapshots and
+   * a state-only replay up to what its consumer acknowledged, take back what a dead owner held,
+   * arm the timers the previous owner handed over. Idempotent.
+   */
+  async acquire(q: number): Promise<void> {
+    if (this.pumps.has(q)) return;
+    if (!Number.isInteger(q) || q < 0 || q >= this.o.partitions) throw new RangeError(`partition ${q} is not in [0, ${this.o.partitions})`);
+    const { host, consumers, log } = this.p;
+    const pos = await consumers.position(q);
+    if (pos.ackPending > 0) {
+      // A previous owner died holding unacked messages: take them back now, in order.
+      await consumers.rewind(q, pos.ackFloor);
+      log.info({ partition: q, unacked: pos.ackPending, ackFloor: pos.ackFloor }, "partition consumer rewound to its ack floor");
+    }
+    await host.recover(q, pos.ackFloor);
+    // Timers the previous owner handed over, or kept by its last timer checkpoint if it crashed
+    // (a device silent since still goes offline); time since they were read taken off.
+    const timers = (await this.p.snapshots.takeTimers?.(q, this.p.clock.now())) ?? [];
+    if (timers.length > 0) {
+      await host.restoreTimers(q, timers);
+      log.info({ partition: q, timers: timers.length }, "timers kept by the previous owner armed");
+    }
+    const source = await consumers.open(q, Math.min(this.o.fetchBatch, this.o.maxAckPending));
+    const pump = new PartitionPump(
+      source,
+      host,
+      this.p.sink,
+      this.p.events,
+      { fetchBatch: this.o.fetchBatch, fetchExpiresMs: 1000, maxBatchesInFlight: Math.max(2, Math.floor(this.o.maxAckPending / this.o.fetchBatch)) },
+      {
+        onError: (err) => log.warn({ partition: q, err: describe(err) }, "partition pump error"),
+        onCommitted: (partition, streamSeq) => host.committed(partition, streamSeq),
+        onCalls: (c) => this.calls.dispatch(c),
+        now: () => this.p.clock.now(),
+        ...(this.p.stages ? { stages: this.p.stages } : {}),
+      },
+    );
+    this.pumps.set(q, pump);
+    pump.start();
+    // Taken timers are kept again at once (not only at the next round): a crash soon after keeps them.
+    if (timers.length > 0) void this.checkpoints.save(q);
+  }
+
+  /**
+   * Hand partition `q` off gracefully: stop pulling, wait until every delivered batch is durable and
+   * acked and the replies to its actors' calls are in (bounded), write its snapshots and checkpoint,
+   * forget its actors and leave their timers in the store for the next owner.
+   */
+  async release(q: number): Promise<void> {
+    const pump = this.pumps.get(q);
+    if (pump === undefined) return;
+    this.pumps.delete(q);
+    await this.checkpoints.quiesce(q);
+    await pump.stop();
+    for (const k of Object.keys(this.retired) as Array<keyof PumpStats>) this.retired[k] += pump.stats[k];
+    // Replies to the partition's calls (model gateway, cache) come back as messages to its actors:
+    // let them arrive before the actors are forgotten (bounded, so a slow LLM cannot stall a
+    // rebalance or a shutdown).
+    const unanswered = await this.calls.drained(q, this.o.handoffCallWaitMs);
+    if (unanswered > 0) this.p.log.warn({ partition: q, unanswered }, "handing off with calls unanswered; their replies will be dropped and counted");
+    const releasedAt = this.p.clock.now();
+    const timers = await this.p.host.releasePartition(q);
+    await this.putTimers(q, timers, releasedAt).catch((e: Error) => this.p.log.warn({ partition: q, timers: timers.length, err: e.message }, "timers of a released partition not handed over"));
+  }
+
+  /** Commit effects of turns no pulled batch caused (timers, replies, configuration). */
+  commitEffects(fx: BatchEffects): void {
+    this.calls.commit(fx);
+  }
+
+  stats(): RuntimeNodeStats {
+    const c = this.calls.stats;
+    const s: RuntimeNodeStats = {
+      ...this.retired,
+      deadLettered: this.retired.deadLettered + c.deadLettered + c.rowsDeadLettered,
+      rowsWritten: this.p.rowsWritten?.() ?? 0,
+      activeActors: this.active,
+      ownedPartitions: this.pumps.size,
+    };
+    for (const pump of this.pumps.values()) {
+      s.pulled += pump.stats.pulled;
+      s.acked += pump.stats.acked;
+      s.deadLettered += pump.stats.deadLettered;
+      s.naks += pump.stats.naks;
+      s.batches += pump.stats.batches;
+    }
+    return s;
+  }
+
+  /** Release every partition (handoff to whoever takes them next) and stop. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.introspectTimer !== undefined) this.p.clock.clearTimeout(this.introspectTimer);
+    await this.checkpoints.stop();
+    await Promise.all([...this.pumps.keys()].map((q) => this.release(q)));
+  }
+
+  private putTimers(q: number, timers: Parameters<NonNullable<SnapshotStore["putTimers"]>>[1], at: number): Promise<void> {
+    return this.p.snapshots.putTimers?.(q, timers, at) ?? Promise.resolve();
+  }
+
+  /** Active actors for the counters (introspection is async: refreshed every second). */
+  private refreshActive(): void {
+    if (this.closed) return;
+    this.p.host.introspect().then(
+      (i) => (this.active = i.workers.reduce((a, w) => a + Object.values(w.activeByType).reduce((x, y) => x + y, 0), 0)),
+      () => {},
+    );
+    this.introspectTimer = this.p.clock.setTimeout(() => this.refreshActive(), 1000);
+  }
+}
+
+/** An error's message with its causes. */
+function describe(e: unknown): string {
+  const err = e as Error;
+  return err?.cause instanceof Error ? `${err.message} (cause: ${describe(err.cause)})` : String(err?.message ?? e);
+}
