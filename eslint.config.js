@@ -77,6 +77,16 @@ export default tseslint.config(
     ignores: ["**/*.test.ts"],
     rules: forbidAdaptersAndVendors(["**/runtime/**", "**/gateway/**", "**/observability/**", "**/cluster/**", "**/config/**"]),
   },
+  // Basics (clock, sleep, simulated clock, hashing, varint, units, the error root): no dependency but ports.
+  {
+    files: ["src/base/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: [...["adapters", "admin", "bridge", "cli", "cluster", "config", "detector", "domain", "gateway", "grpc", "nab", "node", "observability", "runtime", "simulator", "status-page", "actors"].map((f) => `**/${f}/**`), ...vendorSdks], message: "src/base imports only ports and itself." }] },
+      ],
+    },
+  },
   {
     files: ["src/ports/**/*.ts"],
     rules: {

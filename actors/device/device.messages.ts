@@ -89,7 +89,7 @@ export interface DeviceSettings {
   maxGaps: number;
   /** Ask the model gateway to explain each anomaly (the reply arrives later as a message). Default true. */
   explainAnomalies: boolean;
-  /** Parameters of the streaming detector (actors/detector) for metrics first seen from now on. */
+  /** Parameters of the streaming detector (src/detector) for metrics first seen from now on. */
   detectorParams: Partial<DetectorParams>;
   /**
    * Look explanations up in the actor's own cache (service "cache": get by pattern signature of the

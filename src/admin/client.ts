@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import { ShoalError } from "../base/errors.js";
 import * as grpc from "@grpc/grpc-js";
 import * as pb from "../gen/shoal/v1/admin_pb.js";
 import { grpcServiceDefinition } from "../grpc/index.js";
@@ -18,10 +19,10 @@ export interface AdminClient {
 }
 
 /** An admin call failed: `status` is the gRPC status code, the message is the server's details. */
-export class AdminCallError extends Error {
+export class AdminCallError extends ShoalError {
   readonly status: grpc.status;
   constructor(method: string, e: grpc.ServiceError) {
-    super(`${method}: ${grpc.status[e.code] ?? e.code}: ${e.details || e.message}`, { cause: e });
+    super(`${method}: ${grpc.status[e.code] ?? e.code}: ${e.details || e.message}`, { cause: e, code: "admin_call_failed", retryable: e.code === grpc.status.UNAVAILABLE });
     this.name = "AdminCallError";
     this.status = e.code;
   }

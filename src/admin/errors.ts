@@ -1,21 +1,18 @@
 import * as grpc from "@grpc/grpc-js";
+import { ShoalError } from "../base/errors.js";
 
 /** A cluster RPC on a process that does not run in cluster mode (FAILED_PRECONDITION). */
-export class NotClusteredError extends Error {
-  readonly code = "failed_precondition";
-  readonly retryable = false;
+export class NotClusteredError extends ShoalError {
   constructor(method: string) {
-    super(`${method}: not running in cluster mode (this process has no Consul cluster; set consul.url)`);
+    super(`${method}: not running in cluster mode (this process has no Consul cluster; set consul.url)`, { code: "failed_precondition", retryable: false });
     this.name = "NotClusteredError";
   }
 }
 
 /** An RPC this process cannot serve (e.g. runtime stats in a process without a runtime). */
-export class NotAvailableError extends Error {
-  readonly code = "failed_precondition";
-  readonly retryable = false;
+export class NotAvailableError extends ShoalError {
   constructor(message: string) {
-    super(message);
+    super(message, { code: "failed_precondition", retryable: false });
     this.name = "NotAvailableError";
   }
 }

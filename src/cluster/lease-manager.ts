@@ -3,6 +3,7 @@ import { decodeCluster, memberKey, partitionKey, viewOf, type ClusterLayout, typ
 import { leaseOptions, type LeaseOptions } from "./options.js";
 import type { PartitionJournal, PartitionLag } from "../ports/partition-journal.js";
 import { planStep, type Plan } from "./planner.js";
+import { sleep } from "../base/clock.js";
 
 /** What the lease manager drives: the runtime role's partition pumps. */
 export interface PartitionOwner {
@@ -348,6 +349,4 @@ export class LeaseManager {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+

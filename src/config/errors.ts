@@ -1,4 +1,4 @@
-import { ShoalError } from "../errors/shoal-error.js";
+import { ShoalError } from "../base/errors.js";
 
 /** One configuration problem: where, which rule, and which layer supplied the value. */
 export interface ConfigIssue {

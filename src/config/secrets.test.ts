@@ -5,7 +5,7 @@ import { inspect } from "node:util";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { run } from "../cli/config.command.js";
-import { serializeError } from "../errors/shoal-error.js";
+import { serializeError } from "../base/errors.js";
 import { ConfigError, decryptSecret, encryptSecret, generateSecretKey, parseSecretKey, redact, resolveConfig } from "./index.js";
 
 const KEY_B64 = Buffer.alloc(32, 7).toString("base64");

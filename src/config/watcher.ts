@@ -12,6 +12,7 @@ import { connectKvOf, loadConfig } from "./load.js";
 import type { ConfigLogger } from "./load.js";
 import { DEFAULT_CONFIG_DIR, envNameOf, resolveConfig } from "./resolve.js";
 import type { ResolveOptions, ResolvedConfig } from "./resolve.js";
+import { sleep, systemClock } from "../base/clock.js";
 
 /** Options of {@link createConfigWatcher}. */
 export interface ConfigWatcherOptions extends Omit<ResolveOptions, "consulLayer" | "consulSource"> {
@@ -165,7 +166,7 @@ export async function createConfigWatcher(opts: ConfigWatcherOptions): Promise<C
         metrics.consulErrors.inc();
         const delay = Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 16)) * (0.5 + Math.random() / 2);
         log.warn({ key, err: errorSummary(err), failures, retryInMs: Math.round(delay) }, "consul configuration watch failed; keeping the current configuration");
-        await sleep(delay, abort.signal);
+        await pause(delay, abort.signal);
       }
     }
   }
@@ -197,15 +198,7 @@ function errorSummary(err: unknown): { name: string; code?: string; message: str
   return { name: e?.name ?? "Error", ...(typeof e?.code === "string" ? { code: e.code } : {}), message: e?.message ?? String(err) };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
+/** Wait `ms`, or less when `signal` aborts (then resolves: the loop checks why it woke). */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return sleep(ms, systemClock, signal).catch(() => {});
 }

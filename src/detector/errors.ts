@@ -1,9 +1,9 @@
+import { ShoalError } from "../base/errors.js";
+
 /** Raised when bytes given to `restoreDetector` are not a detector state. Not retryable. */
-export class DetectorStateError extends Error {
+export class DetectorStateError extends ShoalError {
   override readonly name = "DetectorStateError";
-  readonly code = "DETECTOR_STATE_INVALID";
-  readonly retryable = false;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, code: "DETECTOR_STATE_INVALID", retryable: false });
   }
 }

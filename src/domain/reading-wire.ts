@@ -1,4 +1,5 @@
 import type { Reading } from "../ports/reading.js";
+import { varintSize } from "../base/varint.js";
 
 /**
  * Hand-written protobuf wire codec of shoal.v1.Reading for the hot path (bridge encode, runtime
@@ -337,15 +338,6 @@ export function encodeReadingBatchWire(readings: readonly Uint8Array[]): Uint8Ar
     p += r.length;
   }
   return p === out.length ? out : out.subarray(0, p);
-}
-
-function varintSize(v: number): number {
-  let s = 1;
-  while (v >= 128) {
-    v = Math.floor(v / 128);
-    s++;
-  }
-  return s;
 }
 
 function writeVarint(out: Uint8Array, p: number, v: number): number {

@@ -1,4 +1,6 @@
+import { ShoalError } from "../base/errors.js";
 import type { BinaryRows, ColumnType, Row, RowSchema } from "../ports/row-sink.js";
+import { varintSize } from "../base/varint.js";
 
 /**
  * Rows in ClickHouse's RowBinary format: the form rows take between the threads that make them and
@@ -229,18 +231,12 @@ export class RowBinaryWriter {
   }
 }
 
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
 /** Thrown by `readRows` for bytes that are not rows of the schema. */
-export class RowBinaryError extends Error {
+export class RowBinaryError extends ShoalError {
   override readonly name = "RowBinaryError";
+  constructor(message: string) {
+    super(message, { code: "invalid_input", retryable: false });
+  }
 }
 
 /** The rows of `b` as objects (tests, dead letters: not the hot path). UInt64/Int64 come back as numbers. */

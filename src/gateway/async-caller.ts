@@ -12,7 +12,7 @@ import type {
   SummarizeRequest,
   SummarizeResult,
 } from "../ports/gateway.js";
-import { systemClock } from "./clock.js";
+import { systemClock } from "../base/clock.js";
 import { gatewayConfigSchema } from "./config-schema.js";
 import { InvalidRequestError, toGatewayError } from "./errors.js";
 import type { CallResult, OutCall } from "../ports/actor-host.js";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CircuitBreaker } from "./circuit-breaker.js";
 import type { BreakerState } from "./circuit-breaker.js";
 import { CircuitOpenError } from "./errors.js";
-import { SimClock } from "./sim-clock.js";
+import { SimClock } from "../base/testing/sim-clock.js";
 
 describe("CircuitBreaker", () => {
   it("opens after N consecutive failures, half-opens after openMs, closes on a good probe", async () => {

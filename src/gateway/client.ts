@@ -3,7 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as pb from "../gen/shoal/v1/gateway_pb.js";
 import type { Clock } from "../ports/clock.js";
 import type { CallOptions, ModelGateway, ScoreRequest, ScoreResult } from "../ports/gateway.js";
-import { systemClock } from "./clock.js";
+import { systemClock } from "../base/clock.js";
 import * as cv from "./convert.js";
 import { GatewayError } from "./errors.js";
 import type { GatewayErrorCode } from "./errors.js";
@@ -48,7 +48,7 @@ export function fromServiceError(e: grpc.ServiceError): GatewayError {
   const code = (e.metadata?.get("shoal-error-code")[0] as GatewayErrorCode | undefined) ?? codeOfStatus[e.code] ?? "internal";
   const retryableMd = e.metadata?.get("shoal-retryable")[0];
   const retryable = retryableMd !== undefined ? retryableMd === "true" : e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.RESOURCE_EXHAUSTED;
-  return new GatewayError(code, e.details || e.message, retryable, { cause: e });
+  return new GatewayError(e.details || e.message, { code, retryable, cause: e });
 }
 
 /** Create a gRPC client of the gateway (one HTTP/2 channel; calls multiplex over it). */
@@ -79,7 +79,7 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
 
   const scoreBatchRpc = async (reqs: readonly ScoreRequest[], o?: CallOptions): Promise<Array<ScoreResult | Error>> => {
     const res = await call<readonly ScoreRequest[], Array<ScoreResult | Error>>("ScoreBatch", reqs, o);
-    if (res.length !== reqs.length) throw new GatewayError("internal", `ScoreBatch returned ${res.length} responses for ${reqs.length} requests`, false);
+    if (res.length !== reqs.length) throw new GatewayError(`ScoreBatch returned ${res.length} responses for ${reqs.length} requests`, { code: "internal", retryable: false });
     return res;
   };
 

@@ -1,17 +1,6 @@
 import type { Clock } from "../ports/clock.js";
 import { DeadlineExceededError } from "./errors.js";
 
-/** The real clock (Date.now + global timers). Timers are unref'd so they never hold the process open. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
-
 /**
  * `p`, or a rejection with `Error(message)` after `ms` on `clock` if it has not settled by then
  * (`ms` ≤ 0: `p` unbounded). For calls to stores that may hang (Redis, Keyv) on a path that must not.
@@ -35,26 +24,6 @@ export function withTimeout<T>(p: Promise<T>, ms: number, clock: Clock, message:
 
 /** Source of randomness in [0, 1) (injected so jitter is deterministic in tests). */
 export type Random = () => number;
-
-/**
- * Wait `ms` on `clock`. Rejects with the signal's reason when aborted.
- * Resolves immediately (next microtask) for `ms <= 0`.
- */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(abortReason(signal));
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clock.clearTimeout(handle);
-      reject(abortReason(signal!));
-    };
-    const handle = clock.setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /** The reason of an aborted signal as an Error (DeadlineExceededError when none was given). */
 export function abortReason(signal: AbortSignal): Error {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Coalescer } from "./coalescer.js";
 import { createMicroBatcher } from "./micro-batcher.js";
-import { SimClock } from "./sim-clock.js";
+import { SimClock } from "../base/testing/sim-clock.js";
 
 describe("Coalescer", () => {
   it("100 identical concurrent calls run fn once; the next call runs again", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Budget, costOf } from "./cost.js";
 import { BudgetExhaustedError } from "./errors.js";
-import { SimClock } from "./sim-clock.js";
+import { SimClock } from "../base/testing/sim-clock.js";
 
 describe("cost and budget", () => {
   it("cost = tokens × price per million", () => {

@@ -19,6 +19,8 @@ export type GatewayErrorCode =
   | "unavailable"
   | "internal";
 
+import { ShoalError } from "../base/errors.js";
+
 export interface GatewayErrorOptions {
   readonly cause?: unknown;
   readonly retryAfterMs?: number;
@@ -27,17 +29,13 @@ export interface GatewayErrorOptions {
 }
 
 /** Base class of all gateway errors. */
-export class GatewayError extends Error {
+export class GatewayError extends ShoalError {
   override readonly name: string = "GatewayError";
+  declare readonly code: GatewayErrorCode;
   readonly retryAfterMs: number | undefined;
   readonly status: number | undefined;
-  constructor(
-    readonly code: GatewayErrorCode,
-    message: string,
-    readonly retryable: boolean,
-    opts: GatewayErrorOptions = {},
-  ) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+  constructor(message: string, opts: GatewayErrorOptions & { readonly code: GatewayErrorCode; readonly retryable: boolean }) {
+    super(message, opts);
     this.retryAfterMs = opts.retryAfterMs;
     this.status = opts.status;
   }
@@ -47,7 +45,7 @@ export class GatewayError extends Error {
 export class RateLimitedError extends GatewayError {
   override readonly name = "RateLimitedError";
   constructor(message: string, opts: GatewayErrorOptions = {}) {
-    super("rate_limited", message, true, opts);
+    super(message, { ...opts, code: "rate_limited", retryable: true });
   }
 }
 
@@ -55,7 +53,7 @@ export class RateLimitedError extends GatewayError {
 export class UpstreamError extends GatewayError {
   override readonly name = "UpstreamError";
   constructor(message: string, opts: GatewayErrorOptions = {}) {
-    super("upstream", message, true, opts);
+    super(message, { ...opts, code: "upstream", retryable: true });
   }
 }
 
@@ -63,7 +61,7 @@ export class UpstreamError extends GatewayError {
 export class UpstreamTimeoutError extends GatewayError {
   override readonly name = "UpstreamTimeoutError";
   constructor(message: string, opts: GatewayErrorOptions = {}) {
-    super("timeout", message, true, opts);
+    super(message, { ...opts, code: "timeout", retryable: true });
   }
 }
 
@@ -71,7 +69,7 @@ export class UpstreamTimeoutError extends GatewayError {
 export class DeadlineExceededError extends GatewayError {
   override readonly name = "DeadlineExceededError";
   constructor(message = "deadline exceeded", opts: GatewayErrorOptions = {}) {
-    super("deadline_exceeded", message, false, opts);
+    super(message, { ...opts, code: "deadline_exceeded", retryable: false });
   }
 }
 
@@ -79,7 +77,7 @@ export class DeadlineExceededError extends GatewayError {
 export class CircuitOpenError extends GatewayError {
   override readonly name = "CircuitOpenError";
   constructor(provider: string, retryAfterMs: number) {
-    super("circuit_open", `circuit breaker of ${provider} is open`, true, { retryAfterMs });
+    super(`circuit breaker of ${provider} is open`, { code: "circuit_open", retryable: true, retryAfterMs });
   }
 }
 
@@ -87,7 +85,7 @@ export class CircuitOpenError extends GatewayError {
 export class BudgetExhaustedError extends GatewayError {
   override readonly name = "BudgetExhaustedError";
   constructor(message: string, retryAfterMs?: number) {
-    super("budget_exhausted", message, false, retryAfterMs === undefined ? {} : { retryAfterMs });
+    super(message, { code: "budget_exhausted", retryable: false, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
   }
 }
 
@@ -95,7 +93,7 @@ export class BudgetExhaustedError extends GatewayError {
 export class OverloadedError extends GatewayError {
   override readonly name = "OverloadedError";
   constructor(message: string) {
-    super("overloaded", message, true);
+    super(message, { code: "overloaded", retryable: true });
   }
 }
 
@@ -103,7 +101,7 @@ export class OverloadedError extends GatewayError {
 export class InvalidRequestError extends GatewayError {
   override readonly name = "InvalidRequestError";
   constructor(message: string) {
-    super("invalid_request", message, false);
+    super(message, { code: "invalid_request", retryable: false });
   }
 }
 
@@ -111,7 +109,7 @@ export class InvalidRequestError extends GatewayError {
 export class InvalidOutputError extends GatewayError {
   override readonly name = "InvalidOutputError";
   constructor(message: string, opts: GatewayErrorOptions = {}) {
-    super("invalid_output", message, false, opts);
+    super(message, { ...opts, code: "invalid_output", retryable: false });
   }
 }
 
@@ -119,7 +117,7 @@ export class InvalidOutputError extends GatewayError {
 export class AuthError extends GatewayError {
   override readonly name = "AuthError";
   constructor(message: string, opts: GatewayErrorOptions = {}) {
-    super("auth", message, false, opts);
+    super(message, { ...opts, code: "auth", retryable: false });
   }
 }
 
@@ -127,5 +125,5 @@ export class AuthError extends GatewayError {
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new GatewayError("internal", message, false, { cause: err });
+  return new GatewayError(message, { code: "internal", retryable: false, cause: err });
 }

@@ -5,7 +5,7 @@ import { gatewayConfigSchema } from "./config-schema.js";
 import { defaultPrompts } from "./default-prompts.js";
 import { UpstreamError } from "./errors.js";
 import { createGateway } from "./gateway.js";
-import { SimClock } from "./sim-clock.js";
+import { SimClock } from "../base/testing/sim-clock.js";
 
 /** In-memory provider for unit tests: answers JSON explanations after `delayMs` on the sim clock. */
 function memProvider(id: string, clock: SimClock, behaviour: { fail?: boolean; delayMs?: number } = {}): ModelProvider & { calls: ProviderCall[] } {

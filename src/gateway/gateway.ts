@@ -17,7 +17,7 @@ import type {
 import { PatternCache, createMemoryStore } from "./cache.js";
 import type { CacheStore } from "./cache.js";
 import type { Random } from "./clock.js";
-import { systemClock } from "./clock.js";
+import { systemClock } from "../base/clock.js";
 import type { GatewayConfig } from "./config-schema.js";
 import { Budget } from "./cost.js";
 import { SharedBudget } from "./shared-budget.js";

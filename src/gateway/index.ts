@@ -14,7 +14,6 @@ export type { GatewayMetrics } from "./metrics.js";
 export { createLocalModels, robustZScore, zToScore } from "./providers/local.js";
 export type { LocalModels, ScoreFn } from "./providers/local.js";
 export { createLocalScoreFn, detectorMinPoints } from "./providers/local-score.js";
-export { systemClock } from "./clock.js";
 export type { Random } from "./clock.js";
 export { PatternCache, createMemoryStore } from "./cache.js";
 export { SharedBudget, createRedisSpendStore } from "./shared-budget.js";

@@ -3,7 +3,7 @@ import type { ModelProvider } from "../ports/gateway.js";
 import { gatewayConfigSchema } from "./config-schema.js";
 import { RateLimitedError, UpstreamError } from "./errors.js";
 import { ProviderLane } from "./provider-lane.js";
-import { SimClock } from "./sim-clock.js";
+import { SimClock } from "../base/testing/sim-clock.js";
 
 const provider: ModelProvider = {
   id: "llm",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RateLimitedError, UpstreamError, InvalidRequestError } from "./errors.js";
 import { backoffDelay, retry } from "./retry.js";
-import { SimClock } from "./sim-clock.js";
+import { SimClock } from "../base/testing/sim-clock.js";
 
 const policy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 5_000 };
 

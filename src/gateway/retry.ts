@@ -1,6 +1,7 @@
 import type { Clock } from "../ports/clock.js";
 import type { Random } from "./clock.js";
-import { sleep } from "./clock.js";
+import { sleep } from "../base/clock.js";
+import { abortReason } from "./clock.js";
 import type { GatewayError } from "./errors.js";
 import { toGatewayError } from "./errors.js";
 
@@ -63,7 +64,7 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, policy: Retr
       const delay = backoffDelay(policy, attempt, deps.random, err.retryAfterMs);
       if (deps.deadlineMs !== undefined && deps.clock.now() + delay >= deps.deadlineMs) throw err;
       deps.onRetry?.(attempt, err, delay);
-      await sleep(deps.clock, delay, deps.signal);
+      await sleep(delay, deps.clock, deps.signal, abortReason);
     }
   }
 }

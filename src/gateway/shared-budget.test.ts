@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { BudgetExhaustedError } from "./errors.js";
 import { SharedBudget } from "./shared-budget.js";
 import type { SpendStore } from "./shared-budget.js";
-import { SimClock } from "./sim-clock.js";
+import { SimClock } from "../base/testing/sim-clock.js";
 
 /** An in-memory SpendStore with Redis's semantics (atomic add, per-key TTL), optionally failing. */
 function memoryStore(clock: SimClock) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { SimClock } from "./sim-clock.js";
+import { SimClock } from "../base/testing/sim-clock.js";
 import { TokenBucket } from "./token-bucket.js";
 import { DeadlineExceededError, OverloadedError } from "./errors.js";
 

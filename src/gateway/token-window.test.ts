@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { GatewayError } from "./errors.js";
-import { SimClock } from "./sim-clock.js";
+import { SimClock } from "../base/testing/sim-clock.js";
 import { TokenWindow } from "./token-window.js";
 
 const W = 60_000;

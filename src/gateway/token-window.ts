@@ -89,7 +89,7 @@ export class TokenWindow {
     const name = this.opts.name ? `${this.opts.name}: ` : "";
     n = Math.max(0, Math.ceil(n));
     if (n > this.opts.limit) {
-      return Promise.reject(new GatewayError("rate_limited", `${name}a request of ~${n} tokens can never fit a limit of ${this.opts.limit} tokens per ${this.windowMs} ms`, false));
+      return Promise.reject(new GatewayError(`${name}a request of ~${n} tokens can never fit a limit of ${this.opts.limit} tokens per ${this.windowMs} ms`, { code: "rate_limited", retryable: false }));
     }
     this.expire();
     if (this.waiters.length === 0 && this.used + n <= this.opts.limit) return Promise.resolve(this.admit(n));

@@ -6,15 +6,7 @@ export function utf8Length(s: string): number {
   return s.length;
 }
 
-/** Bytes of `v` as a varint. */
-export function varintSize(v: number): number {
-  let n = 1;
-  while (v > 0x7f) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
+export { varintSize } from "../base/varint.js";
 
 export class Writer {
   buf: Buffer;

@@ -4,7 +4,7 @@ import type { EventPublisher, JournalBatch, PartitionSource } from "../ports/jou
 import { type RowSink, type RowsByTable } from "../ports/row-sink.js";
 import { rowBatchOf } from "../domain/row-batch.js";
 import { encodeReading } from "../domain/reading-codec.js";
-import { ShoalError } from "../errors/shoal-error.js";
+import { ShoalError } from "../base/errors.js";
 import { PartitionPump } from "./partition-pump.js";
 
 /** In-memory fakes of the pump's ports (unit test of the pump's logic only). */

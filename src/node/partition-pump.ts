@@ -2,8 +2,9 @@ import type { ActorHost, BatchEffects } from "../ports/actor-host.js";
 import type { EventPublisher, JournalBatch, PartitionSource } from "../ports/journal.js";
 import type { RowSink } from "../ports/row-sink.js";
 import type { StageObserver } from "../ports/stages.js";
-import { isRetryable } from "../errors/shoal-error.js";
+import { isRetryable } from "../base/errors.js";
 import { actorDeadLetter } from "../domain/dead-letter.js";
+import { sleep } from "../base/clock.js";
 
 /** Options of one partition pump. */
 export interface PumpOptions {
@@ -213,6 +214,4 @@ export class PartitionPump {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+

@@ -10,6 +10,7 @@ import { forEachBounded } from "../base/concurrency.js";
 import { CallRouter } from "./call-router.js";
 import { PartitionPump, type PumpStats } from "./partition-pump.js";
 import { TimerCheckpoints } from "./timer-checkpoints.js";
+import { sleep } from "../base/clock.js";
 
 /** Counters of a runtime node. */
 export type RuntimeNodeStats = PumpStats & { rowsWritten: number; activeActors: number; ownedPartitions: number };
@@ -113,7 +114,7 @@ export class RuntimeNode {
         } catch (e) {
           const delayMs = Math.min(5000, 250 * 2 ** attempt);
           this.p.log.warn({ partition: q, attempt: attempt + 1, delayMs, err: describe(e) }, "partition not taken; retrying");
-          await new Promise<void>((r) => this.p.clock.setTimeout(r, delayMs));
+          await sleep(delayMs, this.p.clock);
         }
       }
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { agedTimers, type PartitionTimer } from "../ports/actor-host.js";
-import { createSimClock } from "../runtime/clocks.js";
+import { SimClock } from "../base/testing/sim-clock.js";
 import { MemorySnapshotStore } from "../runtime/testing/memory-snapshot-store.js";
 import { TimerCheckpoints } from "./timer-checkpoints.js";
 
@@ -8,7 +8,7 @@ const timer = (id: string, inMs: number): PartitionTimer => ({ actorType: "devic
 const flush = () => new Promise((r) => setImmediate(r));
 
 function setup() {
-  const clock = createSimClock(1_000_000);
+  const clock = new SimClock(1_000_000);
   const store = new MemorySnapshotStore();
   const owned = new Set([0, 1]);
   const pending = new Map<number, PartitionTimer[]>([
@@ -38,18 +38,18 @@ describe("TimerCheckpoints", () => {
     const { clock, store, cp } = setup();
     cp.start();
     expect(store.timers.size).toBe(0);
-    clock.advance(1000);
+    clock.advanceSync(1000);
     await flush();
     expect(store.timers.get(0)).toEqual({ timers: [timer("a", 5000)], savedAtMs: 1_001_000 });
     expect(store.timers.get(1)).toEqual({ timers: [timer("b", 7000)], savedAtMs: 1_001_000 });
     expect(cp.saves).toBe(2);
     // Taken 3 s later by the next owner: 3 s less left.
     expect(await store.takeTimers(0, 1_004_000)).toEqual([timer("a", 2000)]);
-    clock.advance(1000);
+    clock.advanceSync(1000);
     await flush();
     expect(cp.saves).toBe(4);
     await cp.stop();
-    clock.advance(5000);
+    clock.advanceSync(5000);
     await flush();
     expect(cp.saves).toBe(4);
   });
@@ -59,7 +59,7 @@ describe("TimerCheckpoints", () => {
     let release: () => void = () => {};
     holdWith(new Promise<void>((r) => (release = r)));
     cp.start();
-    clock.advance(1000);
+    clock.advanceSync(1000);
     await flush();
     // Partition 0 is released meanwhile: the role stops owning it, waits, then writes its timers.
     owned.delete(0);
@@ -68,7 +68,7 @@ describe("TimerCheckpoints", () => {
     await quiet;
     await store.putTimers(0, [timer("a", 4321)], 1_001_500);
     await flush();
-    clock.advance(1000);
+    clock.advanceSync(1000);
     await flush();
     expect(store.timers.get(0)).toEqual({ timers: [timer("a", 4321)], savedAtMs: 1_001_500 });
     await cp.stop();
@@ -78,11 +78,11 @@ describe("TimerCheckpoints", () => {
     const { clock, store, cp, errors } = setup();
     store.failWith = new Error("kv down");
     cp.start();
-    clock.advance(1000);
+    clock.advanceSync(1000);
     await flush();
     expect(errors).toEqual(["0: kv down", "1: kv down"]);
     store.failWith = null;
-    clock.advance(1000);
+    clock.advanceSync(1000);
     await flush();
     expect(cp.saves).toBe(2);
     await cp.stop();

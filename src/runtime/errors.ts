@@ -1,12 +1,9 @@
+import { ShoalError, type ShoalErrorOptions } from "../base/errors.js";
+
 /** Base of runtime errors: a stable `code` and an explicit `retryable` flag (nak vs dead-letter). */
-export class RuntimeError extends Error {
+export class RuntimeError extends ShoalError {
   override readonly name: string = "RuntimeError";
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
+  constructor(message: string, options: ShoalErrorOptions & { readonly code: string; readonly retryable: boolean }) {
     super(message, options);
   }
 }
@@ -24,7 +21,7 @@ export class WorkerCrashedError extends RuntimeError {
     retryable = true,
     options?: { cause?: unknown },
   ) {
-    super(`worker ${worker} died (partitions ${partitions.join(",") || "none"})${retryable ? "" : " repeatedly on this batch"}`, "worker_crashed", retryable, options);
+    super(`worker ${worker} died (partitions ${partitions.join(",") || "none"})${retryable ? "" : " repeatedly on this batch"}`, { code: "worker_crashed", retryable: retryable, ...options });
   }
 }
 
@@ -32,7 +29,7 @@ export class WorkerCrashedError extends RuntimeError {
 export class CombinedRequestCrashedError extends RuntimeError {
   override readonly name = "CombinedRequestCrashedError";
   constructor(readonly worker: number) {
-    super(`worker ${worker} died holding several partitions' batches`, "worker_crashed", true);
+    super(`worker ${worker} died holding several partitions' batches`, { code: "worker_crashed", retryable: true });
   }
 }
 
@@ -40,7 +37,7 @@ export class CombinedRequestCrashedError extends RuntimeError {
 export class HostClosedError extends RuntimeError {
   override readonly name = "HostClosedError";
   constructor() {
-    super("actor host is closed", "host_closed", true);
+    super("actor host is closed", { code: "host_closed", retryable: true });
   }
 }
 
@@ -48,7 +45,7 @@ export class HostClosedError extends RuntimeError {
 export class RecoveryError extends RuntimeError {
   override readonly name = "RecoveryError";
   constructor(partition: number, options?: { cause?: unknown }) {
-    super(`recovery of partition ${partition} failed`, "recovery_failed", true, options);
+    super(`recovery of partition ${partition} failed`, { code: "recovery_failed", retryable: true, ...options });
   }
 }
 
@@ -56,7 +53,7 @@ export class RecoveryError extends RuntimeError {
 export class RuntimeOptionsError extends RuntimeError {
   override readonly name = "RuntimeOptionsError";
   constructor(message: string) {
-    super(message, "invalid_options", false);
+    super(message, { code: "invalid_options", retryable: false });
   }
 }
 
@@ -86,7 +83,7 @@ export function toWireError(err: unknown): WireError {
 
 /** Rebuild an error sent with `toWireError`. */
 export function fromWireError(w: WireError): RuntimeError {
-  const err = new RuntimeError(w.message, w.code, w.retryable);
+  const err = new RuntimeError(w.message, { code: w.code, retryable: w.retryable });
   Object.defineProperty(err, "name", { value: w.name });
   if (w.stack !== undefined) err.stack = w.stack;
   return err;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { BatchEffects, Envelope } from "../ports/actor-host.js";
 import { rowObjects } from "../domain/row-batch.js";
-import { createSimClock } from "./clocks.js";
+import { SimClock } from "../base/testing/sim-clock.js";
 import { createInlineHost, type InlineHostOptions } from "./inline-host.js";
 import { partitionFor } from "./partition.js";
 import { MemoryJournal } from "./testing/memory-journal.js";
@@ -18,7 +18,7 @@ function env(id: string, msg: CounterMsg, streamSeq = ++seq): Envelope {
 const add = (id: string, s: number, n = 1) => env(id, { type: "add", n, seq: s });
 
 function setup(over: Partial<InlineHostOptions> = {}) {
-  const clock = createSimClock();
+  const clock = new SimClock();
   const store = new MemorySnapshotStore();
   const background: BatchEffects[] = [];
   const host = createInlineHost({
@@ -62,8 +62,8 @@ describe("inline host", () => {
     // b is not blocked by a's backoff.
     expect(state("b")!.total).toBe(1);
     expect(state("a")!.log).toEqual([1]);
-    clock.advance(100); // retry 2 fails, backoff 200
-    clock.advance(200);
+    clock.advanceSync(100); // retry 2 fails, backoff 200
+    clock.advanceSync(200);
     const fx = await p;
     expect(state("a")!.log).toEqual([1, 2, 3]);
     // Only the successful attempt's event survives.
@@ -78,7 +78,7 @@ describe("inline host", () => {
     const p = host.deliver([add("a", 1), env("a", { type: "fail", seq: 2, times: 99 }), add("a", 3)]);
     for (let i = 0; i < 5; i++) {
       await new Promise((r) => setImmediate(r));
-      clock.advance(1000);
+      clock.advanceSync(1000);
     }
     const fx = await p;
     expect(fx.deadLetters).toHaveLength(1);
@@ -100,7 +100,7 @@ describe("inline host", () => {
     expect(s1.maxMailboxDepth).toBeLessThanOrEqual(4);
     expect(host.credit(0)).toBe(0); // 36 messages parked > free slots
     expect(done).toBe(false);
-    clock.advance(1000);
+    clock.advanceSync(1000);
     await p;
     expect(state("a")!.log).toHaveLength(40);
     expect((await host.introspect()).workers[0]!.mailboxDepth).toBe(0);
@@ -110,13 +110,13 @@ describe("inline host", () => {
   it("fires timers on the clock (heartbeat) and reports their effects in the background", async () => {
     const { host, clock, background, state } = setup();
     await host.deliver([add("a", 1)]);
-    clock.advance(999);
+    clock.advanceSync(999);
     await new Promise((r) => setImmediate(r));
     expect(state("a")!.timeouts).toBe(0);
     await host.deliver([add("a", 2)]); // re-armed: due at 999 + 1000
-    clock.advance(999);
+    clock.advanceSync(999);
     expect(state("a")!.timeouts).toBe(0);
-    clock.advance(1);
+    clock.advanceSync(1);
     await new Promise((r) => queueMicrotask(() => r(undefined)));
     expect(state("a")!.timeouts).toBe(1);
     expect(background.flatMap((b) => b.events).map((e) => e.subject)).toEqual(["offline.a"]);
@@ -128,7 +128,7 @@ describe("inline host", () => {
     const batch = [add("a", 1), add("b", 1)];
     await a.host.deliver(batch); // heartbeat due at +1000
     for (const e of batch) a.host.committed(e.partition, e.streamSeq); // rows durable: snapshots may be written
-    a.clock.advance(400);
+    a.clock.advanceSync(400);
     const pa = part("counter", "a");
     const pb = part("counter", "b");
     const handed = [...(await a.host.releasePartition(pa)), ...(pa === pb ? [] : await a.host.releasePartition(pb))];
@@ -139,10 +139,10 @@ describe("inline host", () => {
     await a.host.close();
     const b = setup({ snapshots: a.store });
     for (const p of new Set([pa, pb])) await b.host.restoreTimers(p, handed.filter((t) => part("counter", t.actorId) === p));
-    b.clock.advance(599);
+    b.clock.advanceSync(599);
     await new Promise((r) => setImmediate(r));
     expect(b.background.flatMap((x) => x.events)).toEqual([]);
-    b.clock.advance(1);
+    b.clock.advanceSync(1);
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
     expect(b.background.flatMap((x) => x.events).map((e) => e.subject).sort()).toEqual(["offline.a", "offline.b"]);
@@ -155,7 +155,7 @@ describe("inline host", () => {
     const { host, clock, store, state } = setup({ passivateAfterMs: 5000 });
     await host.deliver([add("a", 1, 5), add("a", 2, 7)]);
     host.committed(part("counter", "a"), seq);
-    clock.advance(6000);
+    clock.advanceSync(6000);
     await host.flushSnapshots();
     expect(state("a")).toBeUndefined();
     expect(store.snapshots.get("counter/a")!.lastDeviceSeq).toBe(2);
@@ -173,9 +173,9 @@ describe("inline host", () => {
     const { host, clock, state, background } = setup({ passivateAfterMs: 200 });
     await host.deliver([add("a", 1)]);
     host.committed(part("counter", "a"), seq);
-    clock.advance(500); // passivated, heartbeat due at 1000
+    clock.advanceSync(500); // passivated, heartbeat due at 1000
     expect(state("a")).toBeUndefined();
-    clock.advance(500);
+    clock.advanceSync(500);
     await new Promise((r) => setImmediate(r));
     expect(state("a")!.timeouts).toBe(1);
     expect(background.flatMap((b) => b.events)).toHaveLength(1);

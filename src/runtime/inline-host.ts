@@ -1,18 +1,14 @@
-import type { BatchEffects, CallResult, Envelope, HostIntrospection, HostLimits, JournalEffects, JournalBytes, RuntimeHost } from "../ports/actor-host.js";
-import type { Clock, TimerHandle } from "../ports/clock.js";
+import type { BatchEffects, Envelope, RuntimeHost } from "../ports/actor-host.js";
+import type { Clock } from "../ports/clock.js";
 import type { JournalReader } from "../ports/journal-reader.js";
 import type { MetricsRegistry } from "../ports/metrics.js";
 import type { SnapshotStore } from "../ports/snapshot-store.js";
 import type { AnyLogic } from "./actor-cell.js";
-import { createSystemClock } from "./clocks.js";
-import { type EffectsAcc, mergeEffects, rowEncodersFor, shardEffects, toColumns, type Columns } from "./effects.js";
-import { HostClosedError, RecoveryError, RuntimeOptionsError } from "./errors.js";
+import { systemClock } from "../base/clock.js";
+import type { JournalDecoder } from "./journal-batch.js";
 import { resolveRuntimeOptions, type RuntimeOptions } from "./options.js";
 import { partitionFor } from "./partition.js";
-import { createRuntimeMetrics } from "./runtime-metrics.js";
-import { ShardCore } from "./shard-core.js";
-import { decodeJournal, type JournalDecoder } from "./journal-batch.js";
-import { SnapshotWriter } from "./snapshot-writer.js";
+import { WorkerPoolHost } from "./worker-pool-host.js";
 
 /** Dependencies and options of an in-thread host. */
 export interface InlineHostOptions extends RuntimeOptions {
@@ -61,213 +57,42 @@ export interface InlineHost extends RuntimeHost {
 }
 
 /**
- * Build an in-thread host: one ShardCore on the calling thread. Used alone (tests, small sites)
- * and as the engine inside each worker of WorkerPoolHost.
+ * Build an in-thread host: the worker-pool host with one shard on the calling thread (the same
+ * shard server and request protocol a worker thread runs, over direct calls). Used alone (tests,
+ * small sites; `runtime.host: inline`).
  */
 export function createInlineHost(opts: InlineHostOptions): InlineHost {
   const o = resolveRuntimeOptions(opts);
-  const clock = opts.clock ?? createSystemClock();
-  const partitionOf = opts.partitionOf ?? partitionFor(o.partitions);
-  const writer = new SnapshotWriter(opts.snapshots);
-  const metrics = createRuntimeMetrics(opts.metrics);
-  let carried: BatchEffects | null = null;
-  let closed = false;
-  let inflight = 0;
-  let idle: (() => void) | null = null;
-  let flushTimer: TimerHandle | null = null;
-  let bgQueued = false;
-  let gate: Promise<void> | null = null;
-  const onReturn = opts.commitMode === "on-return";
-  const encoders = opts.encodeRows === true ? rowEncodersFor(opts.logics) : null;
-
-  const core: ShardCore = new ShardCore({
-    ...o,
+  const { host, shard } = WorkerPoolHost.inThread(opts, {
     logics: opts.logics,
-    clock,
-    load: (keys) => writer.load(keys),
-    partitionOf,
+    ...(opts.decode ? { decode: opts.decode } : {}),
+    clock: opts.clock ?? systemClock,
     defer: opts.defer ?? ((fn) => setImmediate(fn)),
-    onBackground: () => {
-      if (bgQueued) return;
-      bgQueued = true;
-      queueMicrotask(drainBackground);
-    },
-    worker: 0,
-    maxActiveActors: o.maxActiveActors,
-    callIdStride: 1,
-    callIdOffset: 0,
+    partitionOf: opts.partitionOf ?? partitionFor(o.partitions),
+    encodeRows: opts.encodeRows === true,
   });
-
-  function drainBackground(): void {
-    bgQueued = false;
-    const { effects, snapshots } = core.takeBackground();
-    if (snapshots.length > 0) {
-      writer.add(snapshots);
-      writer.reportLowWater(core.lowWater());
-      scheduleFlush();
-    }
-    if (effects === null) return;
-    const fx = shardEffects(effects, encoders);
-    if (opts.onEffects !== undefined) opts.onEffects(fx);
-    else if (carried === null) carried = fx;
-    else mergeEffects(carried, fx);
-  }
-
-  function scheduleFlush(): void {
-    if (flushTimer !== null || closed) return;
-    flushTimer = clock.setTimeout(() => {
-      flushTimer = null;
-      void writer.flush().then(() => {
-        if (writer.pendingCount > 0) scheduleFlush();
-      });
-    }, o.snapshotFlushMs);
-  }
-
-  function run(cols: Columns, replay: boolean): Promise<BatchEffects> {
-    if (closed) return Promise.reject(new HostClosedError());
-    if (gate !== null && !replay) return gate.then(() => run(cols, replay));
-    inflight++;
-    return new Promise<BatchEffects>((resolve) => {
-      core.submit(cols, replay, (acc) => {
-        if (onReturn && !replay) for (let i = 0; i < cols.ids.length; i++) writer.committed(cols.parts[i]!, cols.seqs[i]!);
-        resolve(finish(acc));
-      });
-    });
-  }
-
-  async function replay(partition: number, from: number, to: number): Promise<void> {
-    if (opts.journal === undefined || from > to) return;
-    for await (const envs of opts.journal.read(partition, from, to)) await run(toColumns(envs), true);
-  }
-
-  /** Run `fn` with new deliveries held back and every in-flight batch finished. */
-  async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    while (gate !== null) await gate;
-    let open!: () => void;
-    gate = new Promise<void>((r) => (open = r));
-    try {
-      if (inflight > 0) await new Promise<void>((r) => (idle = r));
-      idle = null;
-      return await fn();
-    } finally {
-      gate = null;
-      open();
-    }
-  }
-
-  // Rows stay objects unless `encodeRows`: nothing crosses a thread.
-  function finish(acc: EffectsAcc): BatchEffects {
-    if (--inflight === 0 && idle !== null) idle();
-    drainBackground();
-    const fx = shardEffects(acc, encoders);
-    if (carried !== null) {
-      const out = carried;
-      carried = null;
-      mergeEffects(out, fx);
-      return out;
-    }
-    return fx;
-  }
-
   return {
-    deliver: (batch: readonly Envelope[]) => run(toColumns(batch), false),
-    async deliverJournal(partition: number, messages: readonly JournalBytes[]): Promise<JournalEffects> {
-      if (opts.decode === undefined) throw new RuntimeOptionsError("deliverJournal needs the decode option");
-      const { cols, corrupt } = decodeJournal(partition, messages, opts.decode);
-      return Object.assign(await run(cols, false), { corrupt });
-    },
-    committed(partition, streamSeq) {
-      writer.committed(partition, streamSeq);
-      if (writer.pendingCount > 0) scheduleFlush();
-    },
-    async recover(partition, ackFloor) {
-      try {
-        const cp = (await opts.snapshots.getCheckpoint(partition)) ?? 1;
-        writer.seedCheckpoint(partition, cp);
-        writer.committed(partition, ackFloor);
-        await replay(partition, cp, ackFloor);
-      } catch (err) {
-        throw new RecoveryError(partition, { cause: err });
-      }
-    },
-    resetPartition(partition) {
-      return exclusive(async () => {
-        drainBackground();
-        const from = writer.dropUncommitted(partition);
-        const to = writer.committedThrough(partition);
-        core.dropPartition(partition, to);
-        try {
-          await replay(partition, from, to);
-        } catch (err) {
-          throw new RecoveryError(partition, { cause: err });
-        }
-      });
-    },
-    releasePartition(partition) {
-      return exclusive(async () => {
-        // Snapshot every dirty actor first (the caller has committed the partition's batches), so
-        // the next owner restores the current state instead of replaying from an old checkpoint.
-        core.snapshotAll();
-        drainBackground();
-        writer.dropUncommitted(partition);
-        await writer.flush();
-        const timers = core.releasePartition(partition, writer.committedThrough(partition));
-        writer.forget(partition);
-        return timers;
-      });
-    },
-    restoreTimers(partition, timers) {
-      return exclusive(async () => core.restoreTimers(partition, timers));
-    },
-    pendingTimers: async (partition) => core.pendingTimers(partition),
-    credit: () => core.credit(),
-    resolveCall(callId: number, result: CallResult) {
-      if (closed) return Promise.reject(new HostClosedError());
-      inflight++;
-      return new Promise<BatchEffects>((resolve) => core.resolveCall(callId, result, (acc) => resolve(finish(acc))));
-    },
-    broadcast(msg, actorType) {
-      if (closed) return Promise.reject(new HostClosedError());
-      inflight++;
-      return new Promise<BatchEffects>((resolve) => core.broadcast(msg, actorType, (acc) => resolve(finish(acc))));
-    },
-    configure(actorType: string, settings: unknown, version: string) {
-      if (closed) return Promise.reject(new HostClosedError());
-      inflight++;
-      return new Promise<BatchEffects>((resolve, reject) => {
-        try {
-          core.configure(actorType, settings, version, (acc) => resolve(finish(acc)));
-        } catch (err) {
-          if (--inflight === 0 && idle !== null) idle();
-          reject(err as Error);
-        }
-      });
-    },
-    async setLimits(limits: HostLimits) {
-      core.setLimits(limits);
-    },
-    async introspect(): Promise<HostIntrospection> {
-      const view = { workers: [core.stats()], workerRestarts: 0, pendingSnapshots: writer.pendingCount };
-      metrics.update(view);
-      return view;
-    },
-    peek: (type, id) => core.peek(type, id),
+    deliver: (batch) => host.deliver(batch),
+    deliverJournal: (partition, messages) => host.deliverJournal(partition, messages),
+    committed: (partition, streamSeq) => host.committed(partition, streamSeq),
+    recover: (partition, ackFloor) => host.recover(partition, ackFloor),
+    resetPartition: (partition) => host.resetPartition(partition),
+    releasePartition: (partition) => host.releasePartition(partition),
+    restoreTimers: (partition, timers) => host.restoreTimers(partition, timers),
+    pendingTimers: (partition) => host.pendingTimers(partition),
+    // Mailbox credit of the one shard, read in place.
+    credit: () => shard.core.credit(),
+    resolveCall: (callId, result) => host.resolveCall(callId, result),
+    broadcast: (msg, actorType) => host.broadcast(msg, actorType),
+    configure: (actorType, settings, version) => host.configure(actorType, settings, version),
+    setLimits: (limits) => host.setLimits(limits),
+    introspect: () => host.introspect(),
+    peek: (type, id) => shard.core.peek(type, id),
     flushSnapshots: async () => {
-      drainBackground();
-      await writer.flush();
+      shard.flushBackground();
+      await host.flushSnapshots();
     },
-    tick: () => core.tick(),
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (inflight > 0) await new Promise<void>((r) => (idle = r));
-      core.snapshotAll();
-      drainBackground();
-      core.close();
-      if (flushTimer !== null) clock.clearTimeout(flushTimer);
-      flushTimer = null;
-      await writer.flush();
-    },
+    tick: () => shard.core.tick(),
+    close: () => host.close(),
   };
 }
-

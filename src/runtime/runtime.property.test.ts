@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ActorLogic } from "../ports/actor.js";
 import type { Envelope } from "../ports/actor-host.js";
 import { rowObjects } from "../domain/row-batch.js";
-import { createSimClock } from "./clocks.js";
+import { SimClock } from "../base/testing/sim-clock.js";
 import { createInlineHost, type InlineHost } from "./inline-host.js";
 import { MemoryJournal } from "./testing/memory-journal.js";
 import { MemorySnapshotStore } from "./testing/memory-snapshot-store.js";
@@ -44,7 +44,7 @@ describe("runtime properties (simulated clock)", () => {
         fc.integer({ min: 1, max: 12 }),
         fc.integer({ min: 1, max: 3 }),
         async (batches, maxActive, mailboxCapacity, queueCapacity, turnsPerSlice) => {
-          const clock = createSimClock();
+          const clock = new SimClock();
           const g = guarded(createCounterActor());
           const host = createInlineHost({ logics: [g.wrapped], snapshots: new MemorySnapshotStore(), clock, partitions: P, partitionOf: partOf, maxActiveActors: maxActive, mailboxCapacity, queueCapacity, turnsPerSlice, maxAttempts: 5, backoffBaseMs: 5, commitMode: "on-return" });
           const next = new Map<string, number>();
@@ -74,7 +74,7 @@ describe("runtime properties (simulated clock)", () => {
             const st = (await host.introspect()).workers[0]!;
             expect(st.maxMailboxDepth).toBeLessThanOrEqual(mailboxCapacity);
             expect(st.mailboxDepth).toBeLessThanOrEqual(queueCapacity);
-            clock.advance(5);
+            clock.advanceSync(5);
           }
           const effects = await Promise.all(all);
           expect(effects.flatMap((e) => e.deadLetters)).toEqual([]);
@@ -110,7 +110,7 @@ describe("runtime properties (simulated clock)", () => {
         async (steps, snapshotEvery, maxActive) => {
           const journal = new MemoryJournal();
           const store = new MemorySnapshotStore();
-          const clock = createSimClock();
+          const clock = new SimClock();
           const make = (): InlineHost => createInlineHost({ logics: [createCounterActor()], snapshots: store, journal, clock, partitions: P, partitionOf: partOf, snapshotEveryMessages: snapshotEvery, maxActiveActors: maxActive });
           let host = make();
           const sink = new Map<string, number>();
@@ -141,7 +141,7 @@ describe("runtime properties (simulated clock)", () => {
               host = make();
               for (let q = 0; q < P; q++) await host.recover(q, ackFloor.get(q) ?? 0);
             }
-            clock.advance(10);
+            clock.advanceSync(10);
           }
           for (const [id, total] of expectedTotal) {
             // Touch the actor (a no-op message outside the journal) so it is active.

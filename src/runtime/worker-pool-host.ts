@@ -4,7 +4,7 @@ import type { Clock, TimerHandle } from "../ports/clock.js";
 import type { JournalReader } from "../ports/journal-reader.js";
 import type { MetricsRegistry } from "../ports/metrics.js";
 import type { SnapshotStore } from "../ports/snapshot-store.js";
-import { createSystemClock } from "./clocks.js";
+import { systemClock } from "../base/clock.js";
 import { emptyEffects, mergeEffects, toColumns, type Columns, type ShardEffects } from "./effects.js";
 import { CombinedRequestCrashedError, HostClosedError, RecoveryError, RuntimeOptionsError, checkInt, toWireError } from "./errors.js";
 import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from "./options.js";
@@ -16,7 +16,8 @@ import { DeliveryGate } from "./delivery-gate.js";
 import { packJournal, type PackedJournal } from "./journal-batch.js";
 import { mergeReplies, routeSends, splitByWorker } from "./worker-batches.js";
 import { WorkerRecovery } from "./worker-recovery.js";
-import { WorkerChannel, newSlot, type Slot } from "./worker-slot.js";
+import { WorkerChannel, newSlot, type InThreadShard, type Slot } from "./worker-slot.js";
+import type { ShardServer } from "./shard-server.js";
 
 /** Dependencies and options of a worker-pool host. */
 export interface WorkerPoolHostOptions extends RuntimeOptions {
@@ -96,11 +97,12 @@ export class WorkerPoolHost implements RuntimeHost {
     private readonly opts: WorkerPoolHostOptions,
     private readonly o: ResolvedRuntimeOptions,
     private readonly n: number,
+    private readonly inThread?: InThreadShard,
   ) {
     this.writer = new SnapshotWriter(opts.snapshots);
-    this.clock = opts.clock ?? createSystemClock();
+    this.clock = opts.clock ?? systemClock;
     this.metrics = createRuntimeMetrics(opts.metrics);
-    this.partitionOf = partitionFor(o.partitions);
+    this.partitionOf = inThread?.partitionOf ?? partitionFor(o.partitions);
     this.channel = new WorkerChannel({
       tsLoader: opts.tsLoader,
       execArgv: opts.execArgv,
@@ -111,6 +113,7 @@ export class WorkerPoolHost implements RuntimeHost {
       onExit: (slot) => {
         if (!this.closed) this.recovery.onCrash(slot);
       },
+      ...(inThread ? { inThread } : {}),
     });
     this.recovery = new WorkerRecovery({ channel: this.channel, writer: this.writer, journal: opts.journal, options: o, isClosed: () => this.closed, timers: opts.snapshots, now: () => this.clock.now() });
   }
@@ -130,6 +133,20 @@ export class WorkerPoolHost implements RuntimeHost {
       throw err;
     }
     return host;
+  }
+
+  /**
+   * The same host with one shard on the calling thread instead of worker threads (see
+   * createInlineHost): built synchronously, no thread crossing, rows left as objects unless
+   * `shard.encodeRows`.
+   */
+  static inThread(opts: Omit<WorkerPoolHostOptions, "logics" | "decoder" | "workers" | "tsLoader" | "execArgv" | "youngGenerationMb">, shard: InThreadShard): { host: WorkerPoolHost; shard: ShardServer } {
+    const o = resolveRuntimeOptions(opts);
+    const host = new WorkerPoolHost({ ...opts, logics: [] }, o, 1, shard);
+    const slot = newSlot(0);
+    host.slots.push(slot);
+    void host.channel.spawn(slot);
+    return { host, shard: slot.local! };
   }
 
   /** Worker count. */
@@ -157,7 +174,7 @@ export class WorkerPoolHost implements RuntimeHost {
 
   async deliverJournal(partition: number, messages: readonly JournalBytes[]): Promise<JournalEffects> {
     if (this.closed || this.closing) throw new HostClosedError();
-    if (this.opts.decoder === undefined) throw new RuntimeOptionsError("deliverJournal needs the decoder option");
+    if (this.opts.decoder === undefined && this.inThread?.decode === undefined) throw new RuntimeOptionsError("deliverJournal needs the decoder option");
     if (!this.gate.open) await this.gate.wait();
     this.gate.enter();
     try {

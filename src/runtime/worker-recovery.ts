@@ -5,6 +5,7 @@ import { CombinedRequestCrashedError, RecoveryError, WorkerCrashedError } from "
 import type { ResolvedRuntimeOptions } from "./options.js";
 import type { SnapshotWriter } from "./snapshot-writer.js";
 import type { Req, Slot, WorkerChannel } from "./worker-slot.js";
+import { sleep } from "../base/clock.js";
 
 /** Dependencies of worker crash recovery. */
 export interface WorkerRecoveryDeps {
@@ -99,7 +100,7 @@ export class WorkerRecovery {
         // rejected as retryable (nak), then try again with backoff.
         for (const req of slot.backlog.splice(0)) req.reject(new RecoveryError(partitions[0] ?? -1, { cause: err }));
         await slot.worker?.terminate();
-        await new Promise((r) => setTimeout(r, Math.min(o.backoffMaxMs, o.backoffBaseMs * 2 ** attempt)));
+        await sleep(Math.min(o.backoffMaxMs, o.backoffBaseMs * 2 ** attempt));
       }
     }
   }

@@ -6,6 +6,10 @@ import type { ActorSnapshot, SnapshotKey } from "../ports/snapshot-store.js";
 import type { ShardEffects } from "./effects.js";
 import { fromWireError, toWireError } from "./errors.js";
 import type { Background, FromWorker, JournalResult, ToWorker, WorkerInit } from "./worker-protocol.js";
+import type { Clock } from "../ports/clock.js";
+import type { AnyLogic } from "./actor-cell.js";
+import type { JournalDecoder } from "./journal-batch.js";
+import { createShardServer, type ShardServer } from "./shard-server.js";
 
 /** A worker's reply to one command. */
 export type WorkerReply = { effects?: ShardEffects; stats?: WorkerStats; timers?: PartitionTimer[]; results?: JournalResult[] };
@@ -19,10 +23,31 @@ export interface Req {
   crashes: number;
 }
 
-/** One worker thread of the pool and what the main thread tracks about it. */
+/** Where a slot's commands go: a worker thread, or a shard server on this thread. */
+export interface ShardEndpoint {
+  postMessage(m: ToWorker): void;
+  terminate(): Promise<unknown>;
+}
+
+/**
+ * A shard on the calling thread (the in-thread host): the same server and protocol as a worker
+ * thread's, over direct calls; logics and decoder are objects instead of module specifiers.
+ */
+export interface InThreadShard {
+  readonly logics: readonly AnyLogic[];
+  readonly decode?: JournalDecoder;
+  readonly clock: Clock;
+  readonly defer: (fn: () => void) => void;
+  readonly partitionOf: (actorType: string, actorId: string) => number;
+  readonly encodeRows: boolean;
+}
+
+/** One shard of the pool (a worker thread, or in-thread) and what the host tracks about it. */
 export interface Slot {
   readonly index: number;
-  worker: Worker | null;
+  worker: ShardEndpoint | null;
+  /** The shard server when it runs on this thread. */
+  local?: ShardServer;
   ready: boolean;
   pending: Map<number, Req>;
   /** Requests waiting for the worker (during start or recovery), in order. */
@@ -54,6 +79,8 @@ export interface WorkerChannelDeps {
   readonly load: (keys: readonly SnapshotKey[]) => Promise<(ActorSnapshot | undefined)[]>;
   /** A started worker exited (crashed or was terminated). */
   readonly onExit: (slot: Slot) => void;
+  /** Run the shards on this thread instead of worker threads. */
+  readonly inThread?: InThreadShard;
 }
 
 const SELF_IS_TS = import.meta.url.endsWith(".ts");
@@ -90,8 +117,39 @@ export class WorkerChannel {
     slot.worker!.postMessage(req.msg);
   }
 
+  /**
+   * A shard server for `slot` on this thread, ready at once (synchronously: the in-thread host is
+   * built synchronously). Commands are direct calls; replies come back the same way.
+   */
+  spawnInThread(slot: Slot, shard: InThreadShard): void {
+    const init = this.d.init(slot);
+    const server = createShardServer(
+      {
+        index: init.index,
+        workers: init.workers,
+        options: init.options,
+        logics: shard.logics,
+        ...(shard.decode ? { decode: shard.decode } : {}),
+        configs: init.configs,
+        clock: shard.clock,
+        defer: shard.defer,
+        partitionOf: shard.partitionOf,
+        isLocal: () => true,
+        encodeRows: shard.encodeRows,
+      },
+      (m) => this.onMessage(slot, m),
+    );
+    slot.local = server;
+    slot.worker = { postMessage: (m) => server.handle(m), terminate: async () => 0 };
+    slot.ready = true;
+  }
+
   /** Start a worker for `slot`; resolves once it loaded its actor logics, rejects if it failed to. */
   spawn(slot: Slot): Promise<void> {
+    if (this.d.inThread !== undefined) {
+      this.spawnInThread(slot, this.d.inThread);
+      return Promise.resolve();
+    }
     const init = this.d.init(slot);
     const ext = SELF_IS_TS ? ".ts" : ".js";
     const entry = new URL(`./worker-entry${ext}`, import.meta.url).href;

@@ -2,6 +2,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ReadingSchema } from "../gen/shoal/v1/reading_pb.js";
 import { createDeviceSignals } from "./signals.js";
+import { sleep } from "../base/clock.js";
 
 /** What to simulate. */
 export interface SimulateOptions {
@@ -116,6 +117,4 @@ export async function simulate(o: SimulateOptions): Promise<SimulateStats> {
   return stats;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+

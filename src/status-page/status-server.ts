@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { Registry } from "prom-client";
+import { sleep } from "../base/clock.js";
 
 /** What the status server serves. */
 export interface StatusServerOptions {
@@ -29,7 +30,7 @@ export function startStatusServer(opts: StatusServerOptions): Promise<{ server: 
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/metrics") {
-      const refreshed = opts.refresh ? Promise.race([opts.refresh().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]) : Promise.resolve();
+      const refreshed = opts.refresh ? Promise.race([opts.refresh().catch(() => {}), sleep(2000)]) : Promise.resolve();
       refreshed
         .then(() => opts.registry.metrics())
         .then(

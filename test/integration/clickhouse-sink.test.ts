@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClickHouseSink, migrate, type StorageError } from "../../src/adapters/clickhouse/index.js";
-import { systemClock } from "../../src/adapters/system/clock.js";
+import { systemClock } from "../../src/base/clock.js";
 import { ANALYSES_SCHEMA, ANALYSES_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
 import { RowBinaryWriter } from "../../src/domain/row-binary.js";
 import { type Row, type RowBatch } from "../../src/ports/row-sink.js";

@@ -3,7 +3,7 @@ import { Registry } from "prom-client";
 import { createOpenAIProvider } from "../../src/adapters/openai/index.js";
 import { createGateway, createGatewayMetrics } from "../../src/gateway/index.js";
 import type { GatewayConfig } from "../../src/gateway/index.js";
-import { SimClock } from "../../src/gateway/sim-clock.js";
+import { SimClock } from "../../src/base/testing/sim-clock.js";
 import type { ModelProvider } from "../../src/ports/gateway.js";
 import { startFakeOpenAI } from "../harness/fake-openai.js";
 import type { FakeOpenAI } from "../harness/fake-openai.js";

@@ -1,4 +1,4 @@
-import { ShoalError } from "../../errors/shoal-error.js";
+import { ShoalError } from "../../base/errors.js";
 
 /** ClickHouse rejected a statement or insert. `chCode` is ClickHouse's numeric error code when known. */
 export class StorageError extends ShoalError {

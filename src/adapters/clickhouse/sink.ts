@@ -4,9 +4,10 @@ import { Readable } from "node:stream";
 import { readRows, schemaKey } from "../../domain/row-binary.js";
 import type { BinaryRows, RowSchema } from "../../ports/row-sink.js";
 import type { Row, RowSink, RowsByTable, WriteOptions } from "../../ports/row-sink.js";
-import { ShoalError } from "../../errors/shoal-error.js";
+import { ShoalError } from "../../base/errors.js";
 import { createClickHouseClient, type ClickHouseOptions } from "./client.js";
 import { StorageError, toStorageError } from "./errors.js";
+import { sleep } from "../../base/clock.js";
 
 /** Batching options of the ClickHouse sink. */
 export interface ClickHouseSinkOptions extends ClickHouseOptions {
@@ -173,7 +174,7 @@ export class ClickHouseSink implements RowSink {
           for (const p of batch) p.reject(err);
           return;
         }
-        await sleep(this.clock, delay);
+        await sleep(delay, this.clock);
         delay = Math.min(delay * 2, this.o.retryMaxMs ?? 5000);
       }
     }
@@ -253,6 +254,4 @@ function identifier(name: string): string {
   return name;
 }
 
-function sleep(clock: Clock, ms: number): Promise<void> {
-  return new Promise((res) => clock.setTimeout(res, ms));
-}
+

@@ -1,4 +1,4 @@
-import { ShoalError } from "../../errors/shoal-error.js";
+import { ShoalError } from "../../base/errors.js";
 
 /** Why a Consul request failed. */
 export type ConsulFailure = "unavailable" | "conflict" | "rejected" | "aborted";

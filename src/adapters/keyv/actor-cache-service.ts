@@ -4,9 +4,9 @@ import type { ActorCacheGetReply, ActorCacheSet, ActorCacheSetReply } from "../.
 
 export { ACTOR_CACHE_SERVICE } from "../../ports/actor-cache.js";
 import type { Clock } from "../../ports/clock.js";
-import { ShoalError } from "../../errors/shoal-error.js";
+import { ShoalError } from "../../base/errors.js";
 import { PatternCache } from "../../gateway/cache.js";
-import { systemClock } from "../../gateway/clock.js";
+import { systemClock } from "../../base/clock.js";
 import { createKeyvStore } from "./create-keyv-store.js";
 
 /** Options of `createActorCacheService`. */

@@ -1,5 +1,5 @@
 import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { ShoalError } from "../../errors/shoal-error.js";
+import { ShoalError } from "../../base/errors.js";
 
 /** Result of a journal publish. */
 export interface Published {

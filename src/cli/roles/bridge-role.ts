@@ -7,7 +7,7 @@ import { JournalPublisher } from "../../adapters/nats/journal-publisher.js";
 import { createEventPublisher } from "../../adapters/nats/event-publisher.js";
 import { createDeferredAckSubscriber } from "../../adapters/mqtt/deferred-ack-subscriber.js";
 import { createBridgeCore, type BridgeStats } from "../../bridge/bridge.js";
-import { systemClock } from "../../adapters/system/clock.js";
+import { sleep, systemClock } from "../../base/clock.js";
 import { randomBytes } from "node:crypto";
 import type { MetricsRegistry } from "../../ports/metrics.js";
 import { stageHistogram } from "../../ports/stages.js";
@@ -86,7 +86,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: { rea
       // Stop taking messages, publish what is batched and let it become durable (its MQTT acks go
       // out, bounded), then disconnect.
       for (const c of clients) c.options.reconnectPeriod = 0;
-      await Promise.race([core.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+      await Promise.race([core.drain(), sleep(10_000)]);
       core.release();
       await Promise.all(clients.map((c) => c.endAsync()));
       publisher.close();

@@ -6,7 +6,7 @@ import { ensureJournal } from "../../adapters/nats/streams.js";
 import { JetStreamPartitionConsumers } from "../../adapters/nats/partition-consumers.js";
 import { createEventPublisher } from "../../adapters/nats/event-publisher.js";
 import { ClickHouseSink, migrate } from "../../adapters/clickhouse/index.js";
-import { systemClock } from "../../adapters/system/clock.js";
+import { sleep, systemClock } from "../../base/clock.js";
 import { BackgroundEffects, RuntimeNode, type RuntimeNodeStats } from "../../node/runtime-node.js";
 import { journalEnvelope } from "../../domain/journal-envelopes.js";
 import { KvSnapshotStore } from "../../adapters/nats/kv-snapshot-store.js";
@@ -157,7 +157,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
     async close() {
       await node.close();
       // Let in-flight gateway calls answer (bounded: a dead gateway must not hold up shutdown).
-      await Promise.race([caller.drain(), new Promise((r) => setTimeout(r, 5000).unref())]);
+      await Promise.race([caller.drain(), sleep(5000)]);
       remote?.close();
       await actorCache.close();
       await sink.close();

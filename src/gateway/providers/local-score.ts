@@ -5,7 +5,7 @@ import type { ScoreFn } from "./local.js";
 import { createRobustZScore } from "./local.js";
 
 /**
- * The `local` provider's Score: the NAB detector (actors/detector) when the window is long enough
+ * The `local` provider's Score: the NAB detector (src/detector) when the window is long enough
  * for it to have warmed up, else a robust z-score of the last value against the rest (median/MAD).
  * The detector is streaming; for a stateless window we replay it and take the highest score of
  * the last downsampling block (scores between block boundaries are 0 by design).

@@ -10,18 +10,29 @@ export type ErrorCode =
   | "worker_crashed"
   | "closed";
 
+/** The one constructor shape of Shoal's errors: `new XError(message, options)`. */
+export interface ShoalErrorOptions {
+  /** Stable machine-readable code (an {@link ErrorCode} or a module's own, e.g. "worker_crashed"). */
+  readonly code?: string;
+  /** May the same operation succeed if tried again? Default false. */
+  readonly retryable?: boolean;
+  /** The error this one wraps (a vendor error, usually). */
+  readonly cause?: unknown;
+}
+
 /**
- * Base of Shoal's named errors: `code` is stable, `retryable` decides redeliver (nak) vs
- * dead-letter (term) for journal messages, `cause` keeps the vendor error.
+ * The root of Shoal's named errors (runtime, gateway, config, storage, ...): `code` is stable,
+ * `retryable` decides redeliver (nak) vs dead-letter for journal messages, `cause` keeps the vendor
+ * error. Every subclass takes `(message, options)` (or fixes what its name implies).
  */
 export class ShoalError extends Error {
-  readonly code: ErrorCode;
+  readonly code: string;
   readonly retryable: boolean;
-  constructor(message: string, opts: { code: ErrorCode; retryable: boolean; cause?: unknown }) {
+  constructor(message: string, opts: ShoalErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = "ShoalError";
-    this.code = opts.code;
-    this.retryable = opts.retryable;
+    this.code = opts.code ?? "internal";
+    this.retryable = opts.retryable ?? false;
   }
 }
 

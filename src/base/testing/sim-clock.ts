@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from "../ports/clock.js";
+import type { Clock, TimerHandle } from "../../ports/clock.js";
 
 interface SimTimer {
   readonly id: number;
@@ -7,8 +7,11 @@ interface SimTimer {
 }
 
 /**
- * Simulated clock for unit tests: time moves only through `advance`/`runAll`, timers fire in
- * order, and promise continuations run between timers so async code observes each step.
+ * The simulated clock of unit tests (the only one): time moves only when a test moves it, timers
+ * fire in time order (then in the order they were set), each callback sees its own time.
+ * `advanceSync` runs callbacks synchronously (code whose timers do synchronous work: the actor
+ * runtime); `advance` lets promise continuations run before, between and after timers (async code:
+ * the model gateway's retries and limits).
  */
 export class SimClock implements Clock {
   private t: number;
@@ -25,14 +28,17 @@ export class SimClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const timer = { id: ++this.seq, at: this.t + Math.max(0, ms), fn };
-    this.timers.push(timer);
-    this.timers.sort((a, b) => a.at - b.at || a.id - b.id);
+    // Insert in (at, id) order.
+    let i = this.timers.length;
+    while (i > 0 && this.timers[i - 1]!.at > timer.at) i--;
+    this.timers.splice(i, 0, timer);
     return { id: timer.id };
   }
 
   clearTimeout(handle: TimerHandle): void {
     const id = (handle as { id?: number }).id;
-    this.timers = this.timers.filter((x) => x.id !== id);
+    const i = this.timers.findIndex((x) => x.id === id);
+    if (i >= 0) this.timers.splice(i, 1);
   }
 
   /** Number of pending timers. */
@@ -40,7 +46,20 @@ export class SimClock implements Clock {
     return this.timers.length;
   }
 
-  /** Move time forward by `ms`, firing due timers in order and flushing microtasks after each. */
+  /** Move time forward by `ms`, running due callbacks synchronously in time order. */
+  advanceSync(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      const next = this.timers[0];
+      if (next === undefined || next.at > end) break;
+      this.timers.shift();
+      this.t = Math.max(this.t, next.at);
+      next.fn();
+    }
+    this.t = end;
+  }
+
+  /** Move time forward by `ms`, firing due timers in order and letting promise continuations run after each. */
   async advance(ms: number): Promise<void> {
     const end = this.t + ms;
     await flush();

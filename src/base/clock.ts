@@ -1,0 +1,39 @@
+import type { Clock, TimerHandle } from "../ports/clock.js";
+
+/** The Clock port on Node's wall clock and timers. Timers are unref'd: they never keep a process alive. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (h: TimerHandle) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** The error an aborted wait rejects with: the signal's reason when it is an Error (not a bare AbortError). */
+export function abortError(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof Error && r.name !== "AbortError") return r;
+  return new Error("aborted", { cause: r });
+}
+
+/**
+ * Wait `ms` on `clock` (the one sleep of the code base). With `signal`, rejects when it is aborted,
+ * with `onAbort(signal)` (default {@link abortError}). Resolves at once (next microtask) for `ms <= 0`.
+ */
+export function sleep(ms: number, clock: Clock = systemClock, signal?: AbortSignal, onAbort: (s: AbortSignal) => Error = abortError): Promise<void> {
+  if (signal?.aborted) return Promise.reject(onAbort(signal));
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const abort = () => {
+      clock.clearTimeout(handle);
+      reject(onAbort(signal!));
+    };
+    const handle = clock.setTimeout(() => {
+      signal?.removeEventListener("abort", abort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", abort, { once: true });
+  });
+}
