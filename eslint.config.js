@@ -1,4 +1,4 @@
-// ESLint flat config. The dependency direction of STYLE.md is enforced here:
+// ESLint flat config. The dependency direction of the house style (docs/architecture.md) is enforced here:
 // nothing in src/ but src/cli imports adapters; actors/**, src/runtime/** and src/node/** import only ports
 // (and base/domain) and their own files, never adapters or vendor SDKs;
 // src/ports/** imports nothing but other ports. Only src/cli/** (composition roots) wires adapters.

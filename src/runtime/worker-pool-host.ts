@@ -1,67 +1,24 @@
 import { availableParallelism } from "node:os";
 import type { BatchEffects, CallResult, Envelope, HostIntrospection, HostLimits, JournalEffects, JournalBytes, PartitionTimer, RuntimeHost } from "../ports/actor-host.js";
 import type { Clock, TimerHandle } from "../ports/clock.js";
-import type { JournalReader } from "../ports/journal-reader.js";
-import type { MetricsRegistry } from "../ports/metrics.js";
-import type { SnapshotStore } from "../ports/snapshot-store.js";
 import { systemClock } from "../base/clock.js";
 import { emptyEffects, mergeEffects, toColumns, type Columns, type ShardEffects } from "./effects.js";
-import { CombinedRequestCrashedError, HostClosedError, RecoveryError, RuntimeOptionsError, checkInt, toWireError } from "./errors.js";
-import { resolveRuntimeOptions, type ResolvedRuntimeOptions, type RuntimeOptions } from "./options.js";
+import { HostClosedError, RecoveryError, RuntimeOptionsError, checkInt, toWireError } from "./errors.js";
+import { resolveRuntimeOptions, type ResolvedRuntimeOptions } from "./options.js";
 import { partitionFor, workerFor } from "./partition.js";
 import { createRuntimeMetrics, type RuntimeMetrics } from "./runtime-metrics.js";
 import { SnapshotWriter } from "./snapshot-writer.js";
-import type { Background, DecoderSpec, JournalResult, LogicConfig, LogicSpec, ToWorker } from "./worker-protocol.js";
+import type { Background, JournalResult, LogicConfig, ToWorker } from "./worker-protocol.js";
+import { DEFAULT_YOUNG_GENERATION_MB, type WorkerPoolHostOptions } from "./worker-pool-options.js";
 import { DeliveryGate } from "./delivery-gate.js";
-import { packJournal, type PackedJournal } from "./journal-batch.js";
+import { packJournal } from "./journal-batch.js";
+import { JournalBatches } from "./worker-journal.js";
 import { mergeReplies, routeSends, splitByWorker } from "./worker-batches.js";
 import { WorkerRecovery } from "./worker-recovery.js";
 import { WorkerChannel, newSlot, type InThreadShard, type Slot } from "./worker-slot.js";
 import type { ShardServer } from "./shard-server.js";
 
-/** Dependencies and options of a worker-pool host. */
-export interface WorkerPoolHostOptions extends RuntimeOptions {
-  /** Actor logic modules, loaded in every worker by specifier. */
-  readonly logics: readonly LogicSpec[];
-  readonly snapshots: SnapshotStore;
-  /** Journal access for recovery (worker crash, resetPartition, recover). */
-  readonly journal?: JournalReader;
-  /** Worker threads. Default: os.availableParallelism(). */
-  readonly workers?: number;
-  /** Main-thread clock (snapshot flush cadence). Workers use the system clock. */
-  readonly clock?: Clock;
-  readonly metrics?: MetricsRegistry;
-  /** Effects of timer-driven turns (see InlineHostOptions.onEffects). */
-  readonly onEffects?: (effects: BatchEffects) => void;
-  /** See InlineHostOptions.commitMode. */
-  readonly commitMode?: "explicit" | "on-return";
-  /**
-   * How workers load TypeScript: "tsx" registers tsx's ESM hooks in each worker (tests, tsx
-   * runs), "none" for compiled JS. Default: "tsx" when this module itself is a .ts file.
-   */
-  readonly tsLoader?: "tsx" | "none";
-  /** Extra execArgv for workers (default: none; the tsx hooks are registered by the bootstrap). */
-  readonly execArgv?: readonly string[];
-  /** Most rounds of cross-worker sends resolved inside one deliver. Default 8. */
-  readonly maxSendRounds?: number;
-  /** Journal decoder loaded in every worker; required by `deliverJournal`. */
-  readonly decoder?: DecoderSpec;
-  /**
-   * Young-generation size of each worker's V8 heap in MiB (`resourceLimits.maxYoungGenerationSizeMb`).
-   * Most of what a batch allocates (decoded readings, envelopes, rows) dies young; a larger young
-   * generation means fewer scavenges and less of it promoted and collected later by mark-sweep.
-   * Costs up to this much memory per worker. 0 = V8's default. Default DEFAULT_YOUNG_GENERATION_MB.
-   */
-  readonly youngGenerationMb?: number;
-}
-
-/**
- * Default `youngGenerationMb`. V8's own default for a worker is 48 (a new space of at most 32 MiB);
- * 64 lets the new space grow to 64 MiB, i.e. up to 32 MiB more per worker. Measured on the journal
- * path (device actor, 2 workers on 2 busy cores, interleaved runs): 16 was slower, 64 best or equal
- * (+11 % readings/s and CPU per reading in the cleanest run), 128/256 not better; noise ~±15 %.
- */
-export const DEFAULT_YOUNG_GENERATION_MB = 64;
+export { DEFAULT_YOUNG_GENERATION_MB, type WorkerPoolHostOptions } from "./worker-pool-options.js";
 
 /**
  * RuntimeHost on N worker threads. Partition p lives on worker p % N (pinned); a delivered batch
@@ -87,8 +44,8 @@ export class WorkerPoolHost implements RuntimeHost {
   private flushTimer: TimerHandle | null = null;
   private readonly gate = new DeliveryGate();
   private readonly configs = new Map<string, LogicConfig>();
-  /** Journal batches waiting for the end of this event-loop turn, by worker (see journalBatch). */
-  private readonly journalQueue = new Map<Slot, { packed: PackedJournal; resolve: (r: JournalResult) => void; reject: (e: unknown) => void }[]>();
+  /** Journal batches of one event-loop turn, one message per worker (worker-journal.ts). */
+  private readonly journalBatches: JournalBatches;
   /** Delivers one round of cross-worker sends (see routeSends). */
   private readonly deliverSends = (envs: readonly Envelope[]): Promise<ShardEffects[]> =>
     Promise.all(splitByWorker(envs, this.slots, this.n).map(([slot, cols]) => this.deliverTo(slot, cols, false)));
@@ -115,6 +72,7 @@ export class WorkerPoolHost implements RuntimeHost {
       },
       ...(inThread ? { inThread } : {}),
     });
+    this.journalBatches = new JournalBatches(this.channel);
     this.recovery = new WorkerRecovery({ channel: this.channel, writer: this.writer, journal: opts.journal, options: o, isClosed: () => this.closed, timers: opts.snapshots, now: () => this.clock.now() });
   }
 
@@ -184,7 +142,7 @@ export class WorkerPoolHost implements RuntimeHost {
       slot.inFlight += n;
       let r: JournalResult;
       try {
-        r = await this.journalBatch(slot, packJournal(partition, messages));
+        r = await this.journalBatches.run(slot, packJournal(partition, messages));
       } finally {
         slot.inFlight -= n;
       }
@@ -340,38 +298,6 @@ export class WorkerPoolHost implements RuntimeHost {
   }
 
   // ---- batches -----------------------------------------------------------------------------------
-
-  /**
-   * Run one partition's packed journal batch on `slot`'s worker. The batches of every partition of
-   * a worker pulled in one event-loop turn cross in one message (a postMessage costs ~15 µs of the
-   * main thread however small the batch: with 64 partitions it was a tenth of it); each still runs
-   * as its own submit and gets its own effects. A combined message whose worker died is split: each
-   * batch runs alone again, so only a batch that kills workers by itself fails.
-   */
-  private journalBatch(slot: Slot, packed: PackedJournal): Promise<JournalResult> {
-    return new Promise<JournalResult>((resolve, reject) => {
-      const queued = this.journalQueue.get(slot);
-      if (queued !== undefined) return void queued.push({ packed, resolve, reject });
-      this.journalQueue.set(slot, [{ packed, resolve, reject }]);
-      if (this.journalQueue.size === 1) setImmediate(() => this.sendJournalBatches());
-    });
-  }
-
-  private sendJournalBatches(): void {
-    const bySlot = [...this.journalQueue];
-    this.journalQueue.clear();
-    for (const [slot, items] of bySlot) {
-      this.channel.request(slot, { t: "journal", requestId: 0, packed: items.map((i) => i.packed) }).then(
-        (r) => items.forEach((it, k) => it.resolve(r.results![k]!)),
-        (err: unknown) => {
-          if (!(err instanceof CombinedRequestCrashedError)) return items.forEach((it) => it.reject(err));
-          for (const it of items) {
-            this.channel.request(slot, { t: "journal", requestId: 0, packed: [it.packed] }).then((r) => it.resolve(r.results![0]!), it.reject);
-          }
-        },
-      );
-    }
-  }
 
   private async deliverTo(slot: Slot, cols: Columns, replay: boolean): Promise<ShardEffects> {
     const n = cols.ids.length;

@@ -33,7 +33,7 @@ export interface JournalPublisherOptions {
  * Publishes to JetStream pipelined: each message is a plain NATS publish with `Nats-Msg-Id` and a
  * reply subject under one inbox subscription, and PubAcks are matched back by that subject. This
  * avoids a request object and timer per message (js.publish), which on this machine costs more than
- * the publish itself (STACK.md: pipelined raw publishes with a reply subject, counting the acks).
+ * the publish itself (measured on the build machines: pipelined raw publishes with a reply subject, counting the acks).
  * A publish without PubAck (server restarting, no responders, 503) is sent again with the same
  * Nats-Msg-Id after `ackTimeoutMs` or a short backoff, so retries cannot duplicate.
  */
