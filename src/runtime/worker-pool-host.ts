@@ -119,9 +119,15 @@ export class WorkerPoolHost implements RuntimeHost {
     if (!this.gate.open) await this.gate.wait();
     this.gate.enter();
     try {
-      const parts = splitByWorker(batch, this.slots, this.n);
-      const results = await Promise.all(parts.map(([slot, cols]) => this.deliverTo(slot, cols, false)));
-      const out = results.length === 1 ? results[0]! : mergeReplies(results);
+      let out: ShardEffects;
+      if (this.inThread !== undefined) {
+        // One shard on this thread: no crash to recover from, so no per-message bookkeeping.
+        out = (await this.channel.request(this.slots[0]!, { t: "deliver", requestId: 0, cols: toColumns(batch), replay: false })).effects!;
+      } else {
+        const parts = splitByWorker(batch, this.slots, this.n);
+        const results = await Promise.all(parts.map(([slot, cols]) => this.deliverTo(slot, cols, false)));
+        out = results.length === 1 ? results[0]! : mergeReplies(results);
+      }
       await this.routeSends(out);
       if (this.opts.commitMode === "on-return") for (const e of batch) this.writer.committed(e.partition, e.streamSeq);
       return this.withCarried(out);
@@ -142,7 +148,9 @@ export class WorkerPoolHost implements RuntimeHost {
       slot.inFlight += n;
       let r: JournalResult;
       try {
-        r = await this.journalBatches.run(slot, packJournal(partition, messages));
+        const packed = packJournal(partition, messages);
+        // In-thread there is no postMessage to save: straight to the shard.
+        r = this.inThread !== undefined ? (await this.channel.request(slot, { t: "journal", requestId: 0, packed: [packed] })).results![0]! : await this.journalBatches.run(slot, packed);
       } finally {
         slot.inFlight -= n;
       }
