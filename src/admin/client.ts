@@ -20,10 +20,10 @@ export interface AdminClient {
 
 /** An admin call failed: `status` is the gRPC status code, the message is the server's details. */
 export class AdminCallError extends ShoalError {
+  override readonly name = "AdminCallError";
   readonly status: grpc.status;
   constructor(method: string, e: grpc.ServiceError) {
     super(`${method}: ${grpc.status[e.code] ?? e.code}: ${e.details || e.message}`, { cause: e, code: "admin_call_failed", retryable: e.code === grpc.status.UNAVAILABLE });
-    this.name = "AdminCallError";
     this.status = e.code;
   }
 }

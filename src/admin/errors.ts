@@ -1,19 +1,19 @@
 import * as grpc from "@grpc/grpc-js";
-import { ShoalError } from "../base/errors.js";
+import { errorMessage, ShoalError } from "../base/errors.js";
 
 /** A cluster RPC on a process that does not run in cluster mode (FAILED_PRECONDITION). */
 export class NotClusteredError extends ShoalError {
+  override readonly name = "NotClusteredError";
   constructor(method: string) {
     super(`${method}: not running in cluster mode (this process has no Consul cluster; set consul.url)`, { code: "failed_precondition", retryable: false });
-    this.name = "NotClusteredError";
   }
 }
 
 /** An RPC this process cannot serve (e.g. runtime stats in a process without a runtime). */
 export class NotAvailableError extends ShoalError {
+  override readonly name = "NotAvailableError";
   constructor(message: string) {
     super(message, { code: "failed_precondition", retryable: false });
-    this.name = "NotAvailableError";
   }
 }
 
@@ -31,6 +31,6 @@ export function statusOf(e: unknown): grpc.status {
 
 /** The grpc-js error sent for `e` (its message as details). */
 export function toServiceError(e: unknown): grpc.ServiceError {
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorMessage(e);
   return Object.assign(new Error(message), { code: statusOf(e), details: message, metadata: new grpc.Metadata() }) as grpc.ServiceError;
 }

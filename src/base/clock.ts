@@ -37,3 +37,29 @@ export function sleep(ms: number, clock: Clock = systemClock, signal?: AbortSign
     signal?.addEventListener("abort", abort, { once: true });
   });
 }
+
+/**
+ * `p`, or a rejection with `Error(message)` after `ms` on `clock` if it has not settled by then
+ * (`ms` ≤ 0: `p` unbounded). For calls to stores that may hang (Redis, Keyv) on a path that must not.
+ */
+export function withTimeout<T>(p: Promise<T>, ms: number, clock: Clock, message: string): Promise<T> {
+  if (!(ms > 0)) return p;
+  return new Promise<T>((resolve, reject) => {
+    const t = clock.setTimeout(() => reject(new Error(message)), ms);
+    p.then(
+      (v) => {
+        clock.clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clock.clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Milliseconds left until `deadlineMs` on `clock` (Infinity without a deadline, never negative). */
+export function remainingMs(clock: Clock, deadlineMs: number | undefined): number {
+  return deadlineMs === undefined ? Infinity : Math.max(0, deadlineMs - clock.now());
+}

@@ -59,3 +59,20 @@ export function serializeError(err: unknown): SerializedError {
   }
   return { name: "Error", code: "internal", message: String(err), retryable: true };
 }
+
+/** The message of anything thrown: an error's (or error-like object's) `message`, else `String(e)`. */
+export function errorMessage(e: unknown): string {
+  const m = typeof e === "object" && e !== null ? (e as { message?: unknown }).message : undefined;
+  return typeof m === "string" ? m : String(e);
+}
+
+/** `Name: message` of an error and of each of its causes, at most `depth` deep ("Error: " left out). */
+export function describeError(e: unknown, depth = 5): string {
+  const parts: string[] = [];
+  for (let c: unknown = e, d = 0; c !== undefined && c !== null && d < depth; d++) {
+    const err = c as Error;
+    parts.push(c instanceof Error ? `${err.name === "Error" ? "" : `${err.name}: `}${err.message}` : String(c));
+    c = c instanceof Error ? err.cause : undefined;
+  }
+  return parts.join(" (cause: ") + ")".repeat(Math.max(0, parts.length - 1));
+}

@@ -1,3 +1,4 @@
+import { describeError } from "../base/errors.js";
 import type { Command, CommandIo } from "./io.js";
 
 /**
@@ -40,17 +41,6 @@ async function main(): Promise<number> {
     io.stderr(`shoal ${name}: ${describeError(e)}\n`);
     return 1;
   }
-}
-
-/** `Name: message` of an error and of each of its causes ("Error: " left out). */
-function describeError(e: unknown): string {
-  const parts: string[] = [];
-  for (let c: unknown = e, depth = 0; c !== undefined && c !== null && depth < 5; depth++) {
-    const err = c as Error;
-    parts.push(c instanceof Error ? `${err.name === "Error" ? "" : `${err.name}: `}${err.message}` : String(c));
-    c = c instanceof Error ? err.cause : undefined;
-  }
-  return parts.join(" (cause: ") + ")".repeat(parts.length - 1);
 }
 
 process.exitCode = await main();

@@ -1,3 +1,5 @@
+import { fnv1a32 } from "../base/hash.js";
+
 /**
  * Rendezvous (highest-random-weight) hashing: partition `p` belongs to the member with the highest
  * weight(member, p). Adding or removing one member moves only the partitions it wins or held
@@ -7,11 +9,7 @@
 
 /** 32-bit weight of (member, partition): FNV-1a over the member name, then a murmur3 finalizer mix with the partition. */
 export function rendezvousWeight(member: string, partition: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < member.length; i++) {
-    h ^= member.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
+  let h = fnv1a32(member);
   h ^= Math.imul(partition + 1, 0x9e3779b1);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

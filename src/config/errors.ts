@@ -21,6 +21,7 @@ export function formatIssue(issue: ConfigIssue): string {
  * it never contains configuration values of secret keys.
  */
 export class ConfigError extends ShoalError {
+  override readonly name = "ConfigError";
   declare readonly code: "config_invalid";
   readonly issues: readonly ConfigIssue[];
 
@@ -29,16 +30,15 @@ export class ConfigError extends ShoalError {
       code: "config_invalid",
       retryable: false,
     });
-    this.name = "ConfigError";
     this.issues = issues;
   }
 }
 
 /** A configuration key changed while it was being edited (check-and-set lost): re-read and retry. */
 export class ConfigConflictError extends ShoalError {
+  override readonly name = "ConfigConflictError";
   readonly reason = "conflict";
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, { code: "unavailable", retryable: true, ...options });
-    this.name = "ConfigConflictError";
   }
 }

@@ -26,7 +26,7 @@ class FakeKv implements ConsulKv {
     this.gets++;
     if (this.failures > 0) {
       this.failures--;
-      throw new ConsulError("unavailable", "kv get: connect ECONNREFUSED");
+      throw new ConsulError("kv get: connect ECONNREFUSED", { reason: "unavailable" });
     }
     if (opts.index !== undefined && opts.index >= this.index) {
       await new Promise<void>((resolve, reject) => {
@@ -38,7 +38,7 @@ class FakeKv implements ConsulKv {
         };
         const abort = () => {
           done();
-          reject(new ConsulError("aborted", "aborted"));
+          reject(new ConsulError("aborted", { reason: "aborted" }));
         };
         const t = setTimeout(done, opts.waitMs ?? 30_000);
         this.wakers.add(done);

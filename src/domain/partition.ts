@@ -5,8 +5,6 @@
 
 import { fnv1a32 } from "../base/hash.js";
 
-export { fnv1a32 };
-
 /** Partition of a device id in [0, partitions). */
 export function partitionOf(deviceId: string, partitions: number): number {
   return fnv1a32(deviceId) % partitions;

@@ -1,4 +1,5 @@
 import type { Reading } from "../ports/reading.js";
+import { ShoalError } from "../base/errors.js";
 import { varintSize } from "../base/varint.js";
 
 /**
@@ -283,11 +284,11 @@ export function decodeReadingWire(b: Uint8Array, start = 0, end = b.length, reje
 
 const EMPTY = new Uint8Array(0);
 
-/** A protobuf field unknown to shoal.v1.Reading (with `rejectUnknown`). */
-export class UnknownFieldError extends RangeError {
+/** A protobuf field unknown to shoal.v1.Reading (with `rejectUnknown`). Not retryable. */
+export class UnknownFieldError extends ShoalError {
   override readonly name = "UnknownFieldError";
   constructor(readonly field: number) {
-    super(`unknown protobuf field number ${field} in shoal.v1.Reading`);
+    super(`unknown protobuf field number ${field} in shoal.v1.Reading`, { code: "invalid_input", retryable: false });
   }
 }
 

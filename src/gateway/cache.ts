@@ -1,4 +1,4 @@
-import { withTimeout } from "./clock.js";
+import { withTimeout } from "../base/clock.js";
 import type { Clock } from "../ports/clock.js";
 
 /**

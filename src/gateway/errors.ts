@@ -19,7 +19,7 @@ export type GatewayErrorCode =
   | "unavailable"
   | "internal";
 
-import { ShoalError } from "../base/errors.js";
+import { errorMessage, ShoalError } from "../base/errors.js";
 
 export interface GatewayErrorOptions {
   readonly cause?: unknown;
@@ -124,6 +124,6 @@ export class AuthError extends GatewayError {
 /** Wrap anything thrown into a GatewayError (unknown errors are `internal`, not retryable). */
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return new GatewayError(message, { code: "internal", retryable: false, cause: err });
 }

@@ -1,4 +1,4 @@
-import { fnv1a32 } from "../domain/partition.js";
+import { fnv1a32 } from "../base/hash.js";
 import type { GatewayOp } from "../ports/gateway.js";
 import type { GatewayConfig, PromptVersionConfig } from "./config-schema.js";
 

@@ -2,7 +2,8 @@ import type { MetricWindow, ModelInfo, ScoreRequest, ScoreResult } from "../port
 import { endianness } from "node:os";
 import { InvalidRequestError } from "./errors.js";
 import { Reader } from "./wire-reader.js";
-import { Writer, utf8Length, varintSize } from "./wire-writer.js";
+import { varintSize } from "../base/varint.js";
+import { Writer, utf8Length } from "./wire-writer.js";
 
 if (endianness() !== "LE") throw new Error("score-codec assumes a little-endian host");
 

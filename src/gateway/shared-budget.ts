@@ -1,4 +1,4 @@
-import { withTimeout } from "./clock.js";
+import { withTimeout } from "../base/clock.js";
 import type { Clock } from "../ports/clock.js";
 import type { Reservation } from "./cost.js";
 import { Budget } from "./cost.js";

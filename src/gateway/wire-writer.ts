@@ -6,8 +6,6 @@ export function utf8Length(s: string): number {
   return s.length;
 }
 
-export { varintSize } from "../base/varint.js";
-
 export class Writer {
   buf: Buffer;
   pos = 0;

@@ -6,7 +6,7 @@ export interface Envelope {
   readonly actorType: string;
   /** Actor id, e.g. the device id. */
   readonly actorId: string;
-  /** Partition the actor lives in (fnv1a(id) % P). */
+  /** Partition the actor lives in (fnv1a32(id) % P). */
   readonly partition: number;
   /** JetStream stream sequence of the journal message (0 when the message is not from the journal). */
   readonly streamSeq: number;

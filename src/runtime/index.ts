@@ -7,7 +7,7 @@ export type { LogicSpec } from "./worker-protocol.js";
 export { resolveRuntimeOptions } from "./options.js";
 export type { RuntimeOptions, ResolvedRuntimeOptions } from "./options.js";
 export { HostClosedError, RecoveryError, RuntimeError, RuntimeOptionsError, WorkerCrashedError } from "./errors.js";
-export { fnv1a, partitionFor, workerFor } from "./partition.js";
+export { partitionFor, workerFor } from "./partition.js";
 export { DLQ_STAGE } from "./effects.js";
 export { createRuntimeMetrics } from "./runtime-metrics.js";
 export type { RuntimeMetrics } from "./runtime-metrics.js";

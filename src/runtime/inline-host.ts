@@ -20,7 +20,7 @@ export interface InlineHostOptions extends RuntimeOptions {
   /** Default: the system clock. Tests pass a simulated clock. */
   readonly clock?: Clock;
   readonly metrics?: MetricsRegistry;
-  /** Partition of an actor; default fnv1a(id) % partitions. */
+  /** Partition of an actor; default fnv1a32(id) % partitions. */
   readonly partitionOf?: (actorType: string, actorId: string) => number;
   /**
    * Effects of turns that no delivered batch caused (timers: heartbeat/offline events). Commit

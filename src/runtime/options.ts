@@ -5,7 +5,7 @@ import { checkInt } from "./errors.js";
  * (src/config) maps onto these; every field has a default.
  */
 export interface RuntimeOptions {
-  /** Journal partitions P (partition = fnv1a(id) % P). Default 64. */
+  /** Journal partitions P (partition = fnv1a32(id) % P). Default 64. */
   readonly partitions?: number;
   /** Max messages queued per actor; a full mailbox blocks admission (never drops). Default 1024. */
   readonly mailboxCapacity?: number;

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { deviceActor } from "../../actors/device/index.js";
 import type { Envelope } from "../../src/ports/actor-host.js";
 import { createInlineHost } from "../../src/runtime/inline-host.js";
-import { fnv1a } from "../../src/runtime/partition.js";
+import { fnv1a32 } from "../../src/base/hash.js";
 import { MemorySnapshotStore } from "../../src/runtime/testing/memory-snapshot-store.js";
 import { N_MEM, P, fmt, row } from "./runtime-bench-common.js";
 import { tinyActor } from "./runtime-bench-actors.js";
@@ -22,7 +22,7 @@ export async function benchMemoryChild(): Promise<void> {
   const readings = Number(process.env.BENCH_MEMORY_READINGS ?? 1);
   const names = Array.from({ length: metricsPer }, (_, m) => (m === 0 ? "temp" : `m${m}`));
   const ids = Array.from({ length: n }, (_, i) => `dev-${i}`);
-  const parts = ids.map((id) => fnv1a(id) % P);
+  const parts = ids.map((id) => fnv1a32(id) % P);
   const chunk = 10_000;
   let journalSeq = 0;
   // Round r gives every actor its r-th reading (1 s apart: the seasonal term stays off, as for most

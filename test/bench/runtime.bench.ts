@@ -15,7 +15,7 @@ import { encodeReading } from "../../src/domain/reading-codec.js";
 import { journalEnvelope } from "../../src/domain/journal-envelopes.js";
 import { packJournal, type PackedJournal } from "../../src/runtime/journal-batch.js";
 import { createInlineHost } from "../../src/runtime/inline-host.js";
-import { fnv1a } from "../../src/runtime/partition.js";
+import { fnv1a32 } from "../../src/base/hash.js";
 import { MemorySnapshotStore } from "../../src/runtime/testing/memory-snapshot-store.js";
 import { WorkerPoolHost } from "../../src/runtime/worker-pool-host.js";
 import { tinyActor } from "./runtime-bench-actors.js";
@@ -44,7 +44,7 @@ function makeFeed(devices: number, perDevice = 10) {
   for (let k = 0; k < devices * perDevice; k++) {
     const d = k % devices;
     const id = ids[d]!;
-    const p = fnv1a(id) % P;
+    const p = fnv1a32(id) % P;
     const seq = Math.floor(k / devices) + 1;
     const arr = byPart[p]!;
     const msg: BenchMsg = { type: "reading", reading: { deviceId: id, seq, tsMs: 1_700_000_000_000 + seq * 1000, metrics: { temp: 20 + Math.sin(seq + d) } }, streamSeq: 0 };
@@ -155,7 +155,7 @@ async function benchJournalBytes(): Promise<void> {
   for (let seq = 1; seq <= perDevice; seq++) {
     for (let d = 0; d < N_DEVICES; d++) {
       const id = ids[d]!;
-      const p = fnv1a(id) % P;
+      const p = fnv1a32(id) % P;
       const arr = open[p]!;
       arr.push({ data: encodeReading({ deviceId: id, seq, tsMs: 1_700_000_000_000 + seq * 1000, metrics: { temp: 20 + Math.sin(seq + d) } }), streamSeq: ++seqNo });
       if (arr.length === BATCH) {

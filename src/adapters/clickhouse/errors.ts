@@ -1,11 +1,11 @@
-import { ShoalError } from "../../base/errors.js";
+import { errorMessage, ShoalError } from "../../base/errors.js";
 
 /** ClickHouse rejected a statement or insert. `chCode` is ClickHouse's numeric error code when known. */
 export class StorageError extends ShoalError {
+  override readonly name = "StorageError";
   readonly chCode: number | undefined;
   constructor(message: string, opts: { retryable: boolean; chCode?: number; cause?: unknown }) {
     super(message, { code: opts.retryable ? "storage_unavailable" : "storage_rejected", retryable: opts.retryable, cause: opts.cause });
-    this.name = "StorageError";
     this.chCode = opts.chCode;
   }
 }
@@ -19,7 +19,7 @@ const NON_RETRYABLE = new Set([6, 26, 27, 32, 33, 36, 38, 41, 43, 47, 53, 60, 62
  */
 export function toStorageError(err: unknown, what: string): StorageError {
   if (err instanceof StorageError) return err;
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = errorMessage(err);
   const m = /Code: (\d+)/.exec(msg);
   const codeProp = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
   const chCode = m ? Number(m[1]) : typeof codeProp === "string" && /^\d+$/.test(codeProp) ? Number(codeProp) : undefined;

@@ -1,4 +1,4 @@
-import { ShoalError } from "../../base/errors.js";
+import { errorMessage, ShoalError } from "../../base/errors.js";
 
 /** Why a Consul request failed. */
 export type ConsulFailure = "unavailable" | "conflict" | "rejected" | "aborted";
@@ -9,17 +9,18 @@ export type ConsulFailure = "unavailable" | "conflict" | "rejected" | "aborted";
  * a missing ACL permission: not retryable) or `aborted` (closed by us).
  */
 export class ConsulError extends ShoalError {
+  override readonly name = "ConsulError";
   readonly reason: ConsulFailure;
   /** HTTP status when Consul answered. */
   readonly status?: number;
 
-  constructor(reason: ConsulFailure, message: string, opts: { status?: number; cause?: unknown } = {}) {
+  constructor(message: string, opts: { readonly reason: ConsulFailure; readonly status?: number; readonly cause?: unknown }) {
+    const { reason } = opts;
     super(message, {
       code: reason === "rejected" ? "invalid_input" : reason === "aborted" ? "closed" : "unavailable",
       retryable: reason === "unavailable" || reason === "conflict",
       ...(opts.cause !== undefined ? { cause: opts.cause } : {}),
     });
-    this.name = "ConsulError";
     this.reason = reason;
     if (opts.status !== undefined) this.status = opts.status;
   }
@@ -31,11 +32,11 @@ export function toConsulError(err: unknown, what: string): ConsulError {
   const e = err as { name?: string; message?: string; statusCode?: number };
   const status = e?.statusCode;
   // First line only: Consul's error text names keys, never KV values.
-  const detail = (e?.message ?? String(err)).split("\n")[0]!.slice(0, 200);
-  if (e?.name === "AbortError" || /request aborted/.test(detail)) return new ConsulError("aborted", `${what}: aborted`);
-  if (status === 409) return new ConsulError("conflict", `${what}: conflict (${detail})`, { status });
+  const detail = errorMessage(err).split("\n")[0]!.slice(0, 200);
+  if (e?.name === "AbortError" || /request aborted/.test(detail)) return new ConsulError(`${what}: aborted`, { reason: "aborted" });
+  if (status === 409) return new ConsulError(`${what}: conflict (${detail})`, { reason: "conflict", status });
   if (status !== undefined && status >= 400 && status < 500) {
-    return new ConsulError("rejected", `${what}: HTTP ${status} (${detail})`, { status });
+    return new ConsulError(`${what}: HTTP ${status} (${detail})`, { reason: "rejected", status });
   }
-  return new ConsulError("unavailable", `${what}: ${detail}`, { ...(status !== undefined ? { status } : {}), cause: err });
+  return new ConsulError(`${what}: ${detail}`, { reason: "unavailable", ...(status !== undefined ? { status } : {}), cause: err });
 }

@@ -49,7 +49,7 @@ export function createConsulKv(conn: ConsulConnection): ConsulKv {
     async get(key, opts = {}) {
       const ctx = Object.assign(new EventEmitter(), { includeResponse: true as const });
       const onAbort = () => ctx.emit("cancel");
-      if (opts.signal?.aborted) throw new ConsulError("aborted", `kv get ${key}: aborted`);
+      if (opts.signal?.aborted) throw new ConsulError(`kv get ${key}: aborted`, { reason: "aborted" });
       opts.signal?.addEventListener("abort", onAbort, { once: true });
       const waitMs = opts.waitMs ?? 30_000;
       try {

@@ -46,7 +46,7 @@ export function createConsulLocks(conn: ConsulConnection): ConsulLocks {
     async list(prefix, opts = {}) {
       const ctx = Object.assign(new EventEmitter(), { includeResponse: true as const });
       const onAbort = () => ctx.emit("cancel");
-      if (opts.signal?.aborted) throw new ConsulError("aborted", `kv list ${prefix}: aborted`);
+      if (opts.signal?.aborted) throw new ConsulError(`kv list ${prefix}: aborted`, { reason: "aborted" });
       opts.signal?.addEventListener("abort", onAbort, { once: true });
       const waitMs = opts.waitMs ?? 30_000;
       try {

@@ -41,9 +41,9 @@ export interface ActorCacheService {
 
 /** A call the cache cannot answer (wrong service, unknown method, malformed request). Not retryable. */
 export class ActorCacheRequestError extends ShoalError {
+  override readonly name = "ActorCacheRequestError";
   constructor(message: string) {
     super(message, { code: "invalid_input", retryable: false });
-    this.name = "ActorCacheRequestError";
   }
 }
 

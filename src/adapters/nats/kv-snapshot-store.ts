@@ -3,7 +3,8 @@ import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { agedTimers, type PartitionTimer } from "../../ports/actor-host.js";
 import type { ActorSnapshot, SnapshotEntry, SnapshotKey, SnapshotStore } from "../../ports/snapshot-store.js";
-import { ShoalError } from "../../base/errors.js";
+import { forEachBounded } from "../../base/concurrency.js";
+import { errorMessage, ShoalError } from "../../base/errors.js";
 
 /** Options of the NATS KV snapshot store. */
 export interface KvSnapshotStoreOptions {
@@ -115,12 +116,8 @@ export class KvSnapshotStore implements SnapshotStore {
   async close(): Promise<void> {}
 
   private async pool(n: number, fn: (i: number) => Promise<void>, what: string): Promise<void> {
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < n) await fn(next++);
-    };
     try {
-      await Promise.all(Array.from({ length: Math.min(this.concurrency, n) }, lane));
+      await forEachBounded(Array.from({ length: n }, (_, i) => i), this.concurrency, fn);
     } catch (err) {
       throw unavailable(what, err);
     }
@@ -166,5 +163,5 @@ export function decodeSnapshot(b: Uint8Array): ActorSnapshot {
 
 function unavailable(what: string, err: unknown): ShoalError {
   if (err instanceof ShoalError) return err;
-  return new ShoalError(`snapshot store: ${what} failed: ${(err as Error)?.message ?? String(err)}`, { code: "storage_unavailable", retryable: true, cause: err });
+  return new ShoalError(`snapshot store: ${what} failed: ${errorMessage(err)}`, { code: "storage_unavailable", retryable: true, cause: err });
 }

@@ -2,6 +2,7 @@ import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstreamManager, RetentionPol
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import { partitionConsumerName, partitionFilter, READINGS_PREFIX } from "../../domain/subjects.js";
 import { forEachBounded } from "../../base/concurrency.js";
+import { errorMessage } from "../../base/errors.js";
 
 /** Journal layout options. */
 export interface JournalOptions {
@@ -116,6 +117,5 @@ async function upsertStream(jsm: JetStreamManager, cfg: StreamCfg & { name: stri
 }
 
 function isNotFound(e: unknown): boolean {
-  const msg = e instanceof Error ? e.message : String(e);
-  return /not found/i.test(msg);
+  return /not found/i.test(errorMessage(e));
 }

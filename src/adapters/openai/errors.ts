@@ -1,4 +1,5 @@
 import OpenAI from "openai";
+import { errorMessage } from "../../base/errors.js";
 import { AuthError, GatewayError, InvalidRequestError, RateLimitedError, UpstreamError, UpstreamTimeoutError } from "../../gateway/errors.js";
 
 /**
@@ -36,6 +37,5 @@ export function mapOpenAIError(provider: string, e: unknown, signal?: AbortSigna
     if (status === 401 || status === 403) return new AuthError(msg, { cause: e, status });
     return new InvalidRequestError(msg);
   }
-  const message = e instanceof Error ? e.message : String(e);
-  return new UpstreamError(`${provider}: ${message}`, { cause: e });
+  return new UpstreamError(`${provider}: ${errorMessage(e)}`, { cause: e });
 }

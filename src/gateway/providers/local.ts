@@ -1,5 +1,5 @@
 import type { Explanation, MetricWindow } from "../../ports/gateway.js";
-import { fnv1a32 } from "../../domain/partition.js";
+import { fnv1a32 } from "../../base/hash.js";
 import { fmt } from "../prompts.js";
 import { normaliseText } from "../signature.js";
 import type { WindowStats } from "../../domain/window-stats.js";
