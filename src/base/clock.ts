@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from "../ports/clock.js";
+import { ShoalError } from "./errors.js";
 
 /** The Clock port on Node's wall clock and timers. Timers are unref'd: they never keep a process alive. */
 export const systemClock: Clock = {
@@ -39,13 +40,13 @@ export function sleep(ms: number, clock: Clock = systemClock, signal?: AbortSign
 }
 
 /**
- * `p`, or a rejection with `Error(message)` after `ms` on `clock` if it has not settled by then
+ * `p`, or a rejection with a ShoalError(message, code "timeout", retryable) after `ms` on `clock` if it has not settled by then
  * (`ms` ≤ 0: `p` unbounded). For calls to stores that may hang (Redis, Keyv) on a path that must not.
  */
 export function withTimeout<T>(p: Promise<T>, ms: number, clock: Clock, message: string): Promise<T> {
   if (!(ms > 0)) return p;
   return new Promise<T>((resolve, reject) => {
-    const t = clock.setTimeout(() => reject(new Error(message)), ms);
+    const t = clock.setTimeout(() => reject(new ShoalError(message, { code: "timeout", retryable: true })), ms);
     p.then(
       (v) => {
         clock.clearTimeout(t);

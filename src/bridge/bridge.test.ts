@@ -2,11 +2,10 @@ import { describe, expect, it } from "vitest";
 import { createBridgeCore, type BridgeCoreOptions } from "./bridge.js";
 import { decodeJournalReadings, defaultReadingLimits } from "../domain/reading-codec.js";
 import { partitionOf } from "../domain/partition.js";
-import type { Clock } from "../ports/clock.js";
+import { sleep, systemClock } from "../base/clock.js";
 
 const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
 const reading = (id: string, seq: number) => enc({ deviceId: id, seq, tsMs: 1, metrics: { t: seq } });
-const realClock: Clock = { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
 const turn = () => new Promise((r) => setImmediate(r));
 
 interface Pub {
@@ -20,7 +19,7 @@ interface Pub {
 function setup(over: Partial<BridgeCoreOptions> = {}, deadLetter: Parameters<typeof createBridgeCore>[2] = async () => {}) {
   const pubs: Pub[] = [];
   const core = createBridgeCore(
-    { partitions: 8, limits: defaultReadingLimits, msgIdPrefix: "node-boot", clock: realClock, ...over },
+    { partitions: 8, limits: defaultReadingLimits, msgIdPrefix: "node-boot", clock: systemClock, ...over },
     (subject, data, msgId) => new Promise((resolve, reject) => pubs.push({ subject, data, msgId, resolve, reject })),
     deadLetter,
   );
@@ -53,7 +52,7 @@ describe("bridge core", () => {
     await turn();
     for (const id of ids) core.handle(`devices/${id}/readings`, reading(id, 2), { ack: () => {} });
     expect(pubs).toHaveLength(0);
-    await new Promise((r) => setTimeout(r, 60));
+    await sleep(60);
     const partitions = new Set(ids.map((id) => partitionOf(id, 8)));
     expect(pubs).toHaveLength(partitions.size);
     for (const p of pubs) {

@@ -12,7 +12,7 @@ import { createLogger } from "../observability/logger.js";
 import type { Logger } from "../observability/logger.js";
 import type { ModelProvider } from "../ports/gateway.js";
 import type { CommandIo } from "./io.js";
-import { untilSignal } from "./io.js";
+import { untilSignal, UsageError } from "./io.js";
 
 /** A running gateway role. */
 export interface GatewayRole {
@@ -115,13 +115,13 @@ function parseFlags(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (!a.startsWith("--")) throw new Error(`unexpected argument "${a}"`);
+    if (!a.startsWith("--")) throw new UsageError(`unexpected argument "${a}"`);
     const eq = a.indexOf("=");
     if (eq > 0) out[a.slice(2, eq)] = a.slice(eq + 1);
     else if (a === "--help") out.help = "1";
     else {
       const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
       out[a.slice(2)] = v;
     }
   }
@@ -130,7 +130,7 @@ function parseFlags(argv: string[]): Record<string, string> {
 
 function portFlag(name: string, v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new Error(`--${name} must be an integer in [0, 65535], got "${v}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new UsageError(`--${name} must be an integer in [0, 65535], got "${v}"`);
   return n;
 }
 
@@ -142,7 +142,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     return 0;
   }
   const known = new Set(["host", "port", "metrics-port", "redis", "help"]);
-  for (const k of Object.keys(flags)) if (!known.has(k)) throw new Error(`unknown flag --${k}\n${HELP}`);
+  for (const k of Object.keys(flags)) if (!known.has(k)) throw new UsageError(`unknown flag --${k}\n${HELP}`);
   const resolved = await loadConfig({ connectKv: createConsulKv, env: io.env });
   const root = resolved.config;
   const log = createLogger({ level: root.log.level, name: "gateway" });

@@ -1,3 +1,13 @@
+import { ShoalError } from "../base/errors.js";
+
+/** A command line the command cannot run (unknown flag, bad value): the message says which and why. */
+export class UsageError extends ShoalError {
+  override readonly name = "UsageError";
+  constructor(message: string) {
+    super(message, { code: "invalid_input", retryable: false });
+  }
+}
+
 /** What a CLI command gets: the environment (passed in, never read deep inside) and output streams. */
 export interface CommandIo {
   readonly env: Record<string, string | undefined>;

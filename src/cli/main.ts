@@ -1,5 +1,5 @@
 import { describeError } from "../base/errors.js";
-import type { Command, CommandIo } from "./io.js";
+import { UsageError, type Command, type CommandIo } from "./io.js";
 
 /**
  * `shoal <command>`: the composition roots of every role, plus tools. Commands are loaded lazily so
@@ -38,7 +38,7 @@ async function main(): Promise<number> {
   try {
     return await (await c.load())(argv, io);
   } catch (e) {
-    io.stderr(`shoal ${name}: ${describeError(e)}\n`);
+    io.stderr(`shoal ${name}: ${e instanceof UsageError ? e.message : describeError(e)}\n`);
     return 1;
   }
 }

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import type { CommandIo } from "./io.js";
+import { UsageError, type CommandIo } from "./io.js";
 import { simulate } from "../simulator/simulator.js";
 
 /** `shoal simulate --devices N --rate R --duration S [--url mqtt://…] [--format json|protobuf|mixed]`. */
@@ -19,11 +19,11 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   });
   const num = (name: string, v: string, min: number): number => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n < min) throw new Error(`--${name}: must be a number ≥ ${min}, got "${v}"`);
+    if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name}: must be a number ≥ ${min}, got "${v}"`);
     return n;
   };
   const format = values.format;
-  if (format !== "json" && format !== "protobuf" && format !== "mixed") throw new Error(`--format: must be json, protobuf or mixed, got "${format}"`);
+  if (format !== "json" && format !== "protobuf" && format !== "mixed") throw new UsageError(`--format: must be json, protobuf or mixed, got "${format}"`);
   const stats = await simulate({
     url: values.url,
     devices: Math.floor(num("devices", values.devices, 1)),

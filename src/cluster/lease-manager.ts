@@ -4,6 +4,7 @@ import { leaseOptions, type LeaseOptions } from "./options.js";
 import type { PartitionJournal, PartitionLag } from "../ports/partition-journal.js";
 import { planStep, type Plan } from "./planner.js";
 import { sleep } from "../base/clock.js";
+import { ShoalError } from "../base/errors.js";
 
 /** What the lease manager drives: the runtime role's partition pumps. */
 export interface PartitionOwner {
@@ -179,7 +180,7 @@ export class LeaseManager {
       await this.d.sessions.destroy(session).catch(() => {});
       this.session = undefined;
       this.d.log.warn({ node: this.o.nodeId }, "cluster: member key held by another session; retrying");
-      if (this.stopped) throw new Error("cluster: closed while joining");
+      if (this.stopped) throw new ShoalError("cluster: closed while joining", { code: "closed", retryable: false });
       await sleep(this.o.pollMs);
     }
   }

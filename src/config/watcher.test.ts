@@ -7,6 +7,7 @@ import { ConsulError } from "../adapters/consul/index.js";
 import type { ConsulKv, KvRead } from "../adapters/consul/index.js";
 import { createConfigWatcher, loadConfig } from "./index.js";
 import type { ConfigLogger, ConfigWatcher, ResolvedConfig } from "./index.js";
+import { sleep } from "../base/clock.js";
 
 /** In-memory Consul KV with blocking-query semantics (unit tests only). */
 class FakeKv implements ConsulKv {
@@ -75,7 +76,7 @@ async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   const start = Date.now();
   while (!cond()) {
     if (Date.now() - start > timeoutMs) throw new Error("condition not reached");
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
 }
 

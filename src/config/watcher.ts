@@ -13,6 +13,7 @@ import type { ConfigLogger } from "./load.js";
 import { DEFAULT_CONFIG_DIR, envNameOf, resolveConfig } from "./resolve.js";
 import type { ResolveOptions, ResolvedConfig } from "./resolve.js";
 import { sleep, systemClock } from "../base/clock.js";
+import { backoffMs } from "../base/backoff.js";
 
 /** Options of {@link createConfigWatcher}. */
 export interface ConfigWatcherOptions extends Omit<ResolveOptions, "consulLayer" | "consulSource"> {
@@ -164,7 +165,7 @@ export async function createConfigWatcher(opts: ConfigWatcherOptions): Promise<C
         failures++;
         stats.consulErrors++;
         metrics.consulErrors.inc();
-        const delay = Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 16)) * (0.5 + Math.random() / 2);
+        const delay = backoffMs(Math.min(failures - 1, 16), initialMs, maxMs) * (0.5 + Math.random() / 2);
         log.warn({ key, err: errorSummary(err), failures, retryInMs: Math.round(delay) }, "consul configuration watch failed; keeping the current configuration");
         await pause(delay, abort.signal);
       }

@@ -75,7 +75,7 @@ export class Budget {
       const left = this.periodStart + this.opts.periodMs - this.opts.clock.now();
       throw new BudgetExhaustedError(
         `LLM budget of $${this.opts.usdPerPeriod} per ${this.opts.periodMs} ms is exhausted (spent $${this.spentUsd.toFixed(6)})`,
-        left,
+        { retryAfterMs: left },
       );
     }
     this.reservedUsd += estimateUsd;

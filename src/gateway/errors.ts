@@ -84,24 +84,24 @@ export class CircuitOpenError extends GatewayError {
 /** The LLM budget of the current period is spent. */
 export class BudgetExhaustedError extends GatewayError {
   override readonly name = "BudgetExhaustedError";
-  constructor(message: string, retryAfterMs?: number) {
-    super(message, { code: "budget_exhausted", retryable: false, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+  constructor(message: string, opts: GatewayErrorOptions = {}) {
+    super(message, { ...opts, code: "budget_exhausted", retryable: false });
   }
 }
 
 /** A bounded queue (rate limit wait, concurrency cap, client in-flight) is full. */
 export class OverloadedError extends GatewayError {
   override readonly name = "OverloadedError";
-  constructor(message: string) {
-    super(message, { code: "overloaded", retryable: true });
+  constructor(message: string, opts: GatewayErrorOptions = {}) {
+    super(message, { ...opts, code: "overloaded", retryable: true });
   }
 }
 
 /** The request is malformed; the message names the field and the rule. */
 export class InvalidRequestError extends GatewayError {
   override readonly name = "InvalidRequestError";
-  constructor(message: string) {
-    super(message, { code: "invalid_request", retryable: false });
+  constructor(message: string, opts: GatewayErrorOptions = {}) {
+    super(message, { ...opts, code: "invalid_request", retryable: false });
   }
 }
 

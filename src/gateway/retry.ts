@@ -4,6 +4,7 @@ import { sleep } from "../base/clock.js";
 import { abortReason } from "./clock.js";
 import type { GatewayError } from "./errors.js";
 import { toGatewayError } from "./errors.js";
+import { backoffMs } from "../base/backoff.js";
 
 /** Retry policy (durations in ms). */
 export interface RetryPolicy {
@@ -35,7 +36,7 @@ export interface RetryDeps {
  * floor, plus up to one base delay of jitter so a herd told "retry in 2 s" does not return at once.
  */
 export function backoffDelay(policy: RetryPolicy, attempt: number, random: Random, retryAfterMs?: number): number {
-  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  const exp = backoffMs(attempt - 1, policy.baseDelayMs, policy.maxDelayMs);
   const jittered = random() * exp;
   if (retryAfterMs !== undefined && retryAfterMs > 0) {
     return Math.min(policy.maxDelayMs, retryAfterMs) + random() * policy.baseDelayMs;

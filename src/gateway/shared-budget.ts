@@ -2,7 +2,7 @@ import { withTimeout } from "../base/clock.js";
 import type { Clock } from "../ports/clock.js";
 import type { Reservation } from "./cost.js";
 import { Budget } from "./cost.js";
-import { BudgetExhaustedError } from "./errors.js";
+import { BudgetExhaustedError, GatewayError } from "./errors.js";
 
 /**
  * Where gateway replicas keep their common LLM spend: one number per budget period, changed only
@@ -28,7 +28,7 @@ export function createRedisSpendStore(client: () => Promise<RedisEvalClient>): S
       const c = await client();
       const v = await c.eval(ADD_SCRIPT, { keys: [key], arguments: [deltaUsd.toFixed(12), String(Math.max(1, Math.ceil(ttlMs)))] });
       const n = Number(v);
-      if (!Number.isFinite(n)) throw new Error(`spend store returned ${String(v)}`);
+      if (!Number.isFinite(n)) throw new GatewayError(`spend store returned ${String(v)}`, { code: "unavailable", retryable: true });
       return n;
     },
   };
@@ -115,7 +115,7 @@ export class SharedBudget implements BudgetLedger {
       await this.add(start, -estimateUsd).catch((e: unknown) => this.opts.onError?.(e));
       throw new BudgetExhaustedError(
         `shared LLM budget of $${this.opts.usdPerPeriod} per ${this.opts.periodMs} ms is exhausted (all replicas: $${(total - estimateUsd).toFixed(6)})`,
-        start + this.opts.periodMs - this.opts.clock.now(),
+        { retryAfterMs: start + this.opts.periodMs - this.opts.clock.now() },
       );
     }
     let settled = false;

@@ -4,6 +4,7 @@ import type { ActorLogic } from "../ports/actor.js";
 import { RowBinaryWriter, schemaKey } from "../domain/row-binary.js";
 import { type Row, type RowBatch } from "../ports/row-sink.js";
 import { concatRows, rowBatch, rowBatchOf } from "../domain/row-batch.js";
+import { RuntimeOptionsError } from "./errors.js";
 
 /** A message for an actor hosted by another shard; the host routes it. */
 export interface OutSend {
@@ -45,7 +46,7 @@ export function rowEncodersFor(logics: readonly Pick<ActorLogic<never, never>, "
     for (const [table, schema] of Object.entries(l.rowSchemas ?? {})) {
       const had = out.get(table);
       if (had !== undefined && schemaKey(had.schema) !== schemaKey(schema)) {
-        throw new Error(`actor type ${l.type} declares table ${table} with other columns than another actor type of this host`);
+        throw new RuntimeOptionsError(`actor type ${l.type} declares table ${table} with other columns than another actor type of this host`);
       }
       if (had === undefined) out.set(table, new RowBinaryWriter(schema));
     }

@@ -10,6 +10,7 @@ import { ShardTimers } from "./shard-timers.js";
 import { Batch, newShardCounters, type Msg, type PendingCall, type ShardCoreOptions } from "./shard-types.js";
 import type { TimerRec } from "./timer-heap.js";
 import { TurnBuffer } from "./turn-buffer.js";
+import { backoffMs } from "../base/backoff.js";
 
 
 /**
@@ -357,7 +358,7 @@ export abstract class ShardEngine {
     }
     // Restart from the last good state (receive must not leave it half-updated) after a backoff.
     cell.backoff = true;
-    const delay = Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** (cell.attempts - 1));
+    const delay = backoffMs(cell.attempts - 1, this.o.backoffBaseMs, this.o.backoffMaxMs);
     this.o.clock.setTimeout(() => {
       cell.backoff = false;
       if (cell.depth > 0 && !cell.queued) {

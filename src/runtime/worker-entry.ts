@@ -1,7 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { AnyLogic } from "./actor-cell.js";
 import { systemClock } from "../base/clock.js";
-import { toWireError } from "./errors.js";
+import { RuntimeOptionsError, toWireError } from "./errors.js";
 import type { JournalDecoder } from "./journal-batch.js";
 import { partitionFor, workerFor } from "./partition.js";
 import { createShardServer } from "./shard-server.js";
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     const exported = mod[spec.export ?? "default"];
     const logic = (spec.args !== undefined && typeof exported === "function" ? (exported as (...a: unknown[]) => unknown)(...spec.args) : exported) as AnyLogic | undefined;
     if (logic === undefined || logic === null || typeof logic.receive !== "function") {
-      throw new Error(`actor logic module ${spec.module} has no ActorLogic export "${spec.export ?? "default"}"`);
+      throw new RuntimeOptionsError(`actor logic module ${spec.module} has no ActorLogic export "${spec.export ?? "default"}"`);
     }
     logics.push(logic);
   }
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   if (init.decoder !== undefined) {
     const mod = (await import(init.decoder.module)) as Record<string, unknown>;
     const fn = mod[init.decoder.export];
-    if (typeof fn !== "function") throw new Error(`journal decoder module ${init.decoder.module} has no function export "${init.decoder.export}"`);
+    if (typeof fn !== "function") throw new RuntimeOptionsError(`journal decoder module ${init.decoder.module} has no function export "${init.decoder.export}"`);
     decode = fn as JournalDecoder;
   }
   const partitionOf = partitionFor(init.options.partitions);

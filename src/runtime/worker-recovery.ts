@@ -6,6 +6,7 @@ import type { ResolvedRuntimeOptions } from "./options.js";
 import type { SnapshotWriter } from "./snapshot-writer.js";
 import type { Req, Slot, WorkerChannel } from "./worker-slot.js";
 import { sleep } from "../base/clock.js";
+import { backoffMs } from "../base/backoff.js";
 
 /** Dependencies of worker crash recovery. */
 export interface WorkerRecoveryDeps {
@@ -100,7 +101,7 @@ export class WorkerRecovery {
         // rejected as retryable (nak), then try again with backoff.
         for (const req of slot.backlog.splice(0)) req.reject(new RecoveryError(partitions[0] ?? -1, { cause: err }));
         await slot.worker?.terminate();
-        await sleep(Math.min(o.backoffMaxMs, o.backoffBaseMs * 2 ** attempt));
+        await sleep(backoffMs(attempt, o.backoffBaseMs, o.backoffMaxMs));
       }
     }
   }

@@ -10,6 +10,7 @@ import { chQuery, pipelineConfig, pipelineEnv, quietLogger, waitFor, type Servic
 import { journalDiagnosis, killAllRuntimes, spawnRuntime, testAdmin, waitConverged, type RuntimeProc } from "./cluster-support.js";
 import { connectNats } from "../../src/adapters/nats/connection.js";
 import { createNatsPartitionJournal } from "../../src/adapters/nats/partition-journal.js";
+import { sleep } from "../../src/base/clock.js";
 
 /**
  * The cluster under fire, on real services: three `shoal runtime` processes in cluster mode
@@ -61,7 +62,7 @@ describe("cluster: join, drain and SIGKILL while streaming", () => {
     const refRt = await startRuntimeRole(refCfg, quietLogger("runtime"));
     const refBridge = await startBridgeRole(refCfg, quietLogger("bridge"));
     try {
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       const s = await simulate({ url: mqtt.url, devices: DEVICES, readingsPerDevice: PER_DEVICE, rate: 5000, format: "mixed", devicePrefix: "cl" });
       expect(s).toMatchObject({ sent: TOTAL, acked: TOTAL, failed: 0 });
       await waitFor(() => count("cluster_ref"), (n) => n >= TOTAL, 120_000, "reference rows");
@@ -93,7 +94,7 @@ describe("cluster: join, drain and SIGKILL while streaming", () => {
       await waitConverged(admin, ["node-1", "node-2", "node-3"], 90_000, "3 nodes to own all 64 partitions");
       mark("3 nodes converged");
       bridge = await startBridgeRole(pipelineConfig(urls, extra), quietLogger("bridge"));
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       const streamingFrom = Date.now();
 
       let acked = 0;

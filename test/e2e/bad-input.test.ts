@@ -7,6 +7,7 @@ import { startBridgeRole, type BridgeRole } from "../../src/cli/roles/bridge-rol
 import { startRuntimeRole, type RuntimeRole } from "../../src/cli/roles/runtime-role.js";
 import { DLQ_STREAM } from "../../src/adapters/nats/streams.js";
 import { chQuery, pipelineConfig, quietLogger, waitFor } from "../support/pipeline.js";
+import { sleep } from "../../src/base/clock.js";
 
 interface DeadLetterJson {
   stage: string;
@@ -31,7 +32,7 @@ describe("bad input is dead-lettered with a reason, counted, and never stops the
     const cfg = pipelineConfig({ nats: nats.url, mqtt: mq.url, clickhouse: ch.url }, { SHOAL__CLICKHOUSE__DATABASE: db, SHOAL__BRIDGE__MAXPAYLOAD: "1KiB" });
     runtime = await startRuntimeRole(cfg, quietLogger("runtime"));
     bridge = await startBridgeRole(cfg, quietLogger("bridge"));
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   });
   afterAll(async () => {
     await bridge?.close();

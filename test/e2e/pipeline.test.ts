@@ -4,6 +4,7 @@ import { startBridgeRole, type BridgeRole } from "../../src/cli/roles/bridge-rol
 import { startRuntimeRole, type RuntimeRole } from "../../src/cli/roles/runtime-role.js";
 import { simulate } from "../../src/simulator/simulator.js";
 import { chQuery, exited, pipelineConfig, pipelineEnv, quietLogger, spawnRole, waitFor, type ServiceUrls } from "../support/pipeline.js";
+import { sleep } from "../../src/base/clock.js";
 
 /**
  * End to end on real services: MQTT (Mosquitto) → bridge → JetStream (nats-server) → device actors →
@@ -71,7 +72,7 @@ describe("pipeline end to end", () => {
     try {
       runtime = await startRuntimeRole(cfg, quietLogger("runtime"));
       bridge = await startBridgeRole(cfg, quietLogger("bridge"));
-      await new Promise((r) => setTimeout(r, 500)); // MQTT subscriptions in place
+      await sleep(500); // MQTT subscriptions in place
       const sim = await simulate({ url: mqtt.url, devices: 100, readingsPerDevice: 100, rate: 5000, format: "mixed", devicePrefix: "basic" });
       expect(sim).toMatchObject({ sent: 10_000, acked: 10_000, failed: 0 });
       await expectExactRows(db, 100, 100);
@@ -102,7 +103,7 @@ describe("pipeline end to end", () => {
       bridge.kill("SIGKILL");
       await exited(bridge);
       const killedAt = acked;
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
       out = "";
       bridge = spawnRole("bridge", env, (s) => (out += s));
       await waitFor(async () => out, (o) => o.includes("bridge started"), 30_000, "the bridge to restart");

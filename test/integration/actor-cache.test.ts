@@ -3,6 +3,7 @@ import { createActorCacheService } from "../../src/adapters/keyv/actor-cache-ser
 import type { ActorCacheService } from "../../src/adapters/keyv/actor-cache-service.js";
 import type { OutCall } from "../../src/ports/actor-host.js";
 import { startRedis } from "../harness/index.js";
+import { sleep } from "../../src/base/clock.js";
 
 type Redis = Awaited<ReturnType<typeof startRedis>>;
 
@@ -42,7 +43,7 @@ describe("actor cache service in Redis", () => {
     const s = service({ maxEntriesPerActor: 2 });
     for (const k of ["a", "b", "c"]) await s.handle(call("r3", "set", { key: k, value: k }));
     // The eviction's delete is fire-and-forget: give it a moment.
-    for (let i = 0; i < 50 && ((await s.handle(call("r3", "get", { key: "a" }))) as { value: unknown }).value !== null; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && ((await s.handle(call("r3", "get", { key: "a" }))) as { value: unknown }).value !== null; i++) await sleep(20);
     expect(await s.handle(call("r3", "get", { key: "a" }))).toEqual({ value: null });
     expect(await s.handle(call("r3", "get", { key: "c" }))).toEqual({ value: "c" });
   });
@@ -62,7 +63,7 @@ describe("actor cache service in Redis", () => {
     // The client reconnects with backoff (≤ 1 s between attempts).
     for (let i = 0; i < 200 && v === null; i++) {
       v = ((await s.handle(call("r4", "get", { key: "k" }))) as { value: unknown }).value;
-      if (v === null) await new Promise((r) => setTimeout(r, 100));
+      if (v === null) await sleep(100);
     }
     expect(v).toBe(1); // append-only file: the entry survived the restart
   }, 40_000);

@@ -8,6 +8,7 @@ import { create } from "@bufbuild/protobuf";
 import { clusterAdminHandlers } from "../../src/cluster/index.js";
 import { grpcServiceDefinition } from "../../src/grpc/index.js";
 import { AdminService, DrainNodeRequestSchema, type GetPartitionMapResponse, type ListMembersResponse } from "../../src/gen/shoal/v1/admin_pb.js";
+import { sleep } from "../../src/base/clock.js";
 
 /**
  * Lease managers against a real Consul 1.8.7, with an in-memory partition owner that records when
@@ -42,7 +43,7 @@ describe("cluster leases on Consul", () => {
             pulling.set(p, node);
           },
           async release(p: number) {
-            await new Promise((r) => setTimeout(r, 20)); // a drain takes a moment
+            await sleep(20); // a drain takes a moment
             if (pulling.get(p) === node) pulling.delete(p);
           },
         };

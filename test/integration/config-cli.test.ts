@@ -13,6 +13,7 @@ import { registerRole, registerService } from "../../src/cli/service-registratio
 import { createConfigStore, encryptSecret, parseSecretKey } from "../../src/config/index.js";
 import { startConsul } from "../harness/index.js";
 import type { ServiceHandle } from "../harness/index.js";
+import { sleep } from "../../src/base/clock.js";
 
 const KEY = "shoal/test/config.yaml";
 const SECRET_KEY = Buffer.alloc(32, 3).toString("base64");
@@ -171,7 +172,7 @@ describe("service registration", () => {
     const services = (await json("/v1/agent/services")) as Record<string, { Service: string; Port: number; Tags: string[] }>;
     expect(services["shoal-test-n1"]).toMatchObject({ Service: "shoal-test", Port: 4321, Tags: ["runtime", "test"] });
     // Longer than the TTL: the timer must have kept it passing.
-    await new Promise((r) => setTimeout(r, 2_500));
+    await sleep(2_500);
     const checks = (await json("/v1/health/checks/shoal-test")) as Array<{ CheckID: string; Status: string }>;
     expect(checks).toEqual([expect.objectContaining({ CheckID: "service:shoal-test-n1", Status: "passing" })]);
     await reg.close();

@@ -18,6 +18,7 @@ import { startRuntimeRole, type RuntimeRole } from "../../src/cli/roles/runtime-
 import { workerFor } from "../../src/runtime/index.js";
 import { startClickHouse, startConsul, startNats, type ServiceHandle } from "../harness/index.js";
 import { chQuery, pipelineEnv, quietLogger, waitFor } from "../support/pipeline.js";
+import { sleep } from "../../src/base/clock.js";
 
 const KEY = "shoal/test/config.yaml";
 const WORKERS = 2;
@@ -56,7 +57,7 @@ class ReadingStream {
         }
         await Promise.all(batch);
         this.sent += batch.length;
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
       }
     })();
   }
@@ -101,7 +102,7 @@ async function changeThreshold(threshold: number): Promise<number> {
   const deadline = Date.now() + 5_000;
   while ((await workerVersions()).some((v) => v !== version)) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for the workers to apply ${version}: ${JSON.stringify(await workerVersions())}`);
-    await new Promise((r) => setTimeout(r, 2));
+    await sleep(2);
   }
   return performance.now() - t0;
 }
@@ -189,7 +190,7 @@ describe("hot reload from a real Consul into the runtime's worker threads", () =
     const versions = await workerVersions();
     await writeDoc("detector:\n  threshold: 1.5\n");
     await waitFor(async () => watcher.stats().rejected, (n) => n === 1, 5_000, "rejection");
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(watcher.current()).toBe(before);
     expect(watcher.current().config.detector.threshold).toBe(0.95);
     expect(await workerVersions()).toEqual(versions);

@@ -6,6 +6,7 @@ import type { ExplainResult } from "../../src/ports/gateway.js";
 import { startFakeOpenAI } from "../harness/fake-openai.js";
 import type { FakeOpenAI } from "../harness/fake-openai.js";
 import { llmConfig, llmGateway, uniqueWord } from "./gateway-support.js";
+import { sleep } from "../../src/base/clock.js";
 
 /**
  * Device actors call the gateway asynchronously: a slow LLM must not hold up the stream of
@@ -97,7 +98,7 @@ describe("async gateway calls do not slow ingest", () => {
       caller.submit({ op: "explain", req: { window: { deviceId: "d", metric: "temp", values }, score: 0.95, context: { case: uniqueWord() } } }, (_e, r) => r && got.push(r));
     }
     expect(caller.stats()).toMatchObject({ inFlight: 8, queued: 16, overflowed: 76 });
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     expect(got.length).toBe(76); // the overflow was answered locally right away
     expect(got.every((r) => r.model.provider === "local" && r.model.degraded && r.model.degradedReason === "overload")).toBe(true);
     await caller.drain();
@@ -110,6 +111,6 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): 
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }

@@ -7,6 +7,7 @@ import { startRedis } from "../harness/index.js";
 import { startFakeOpenAI } from "../harness/fake-openai.js";
 import type { FakeOpenAI } from "../harness/fake-openai.js";
 import { llmConfig, metricValue, spikeWindow, uniqueWord } from "./gateway-support.js";
+import { sleep } from "../../src/base/clock.js";
 
 type Redis = Awaited<ReturnType<typeof startRedis>>;
 
@@ -72,7 +73,7 @@ describe("gateway cache in Redis", () => {
       for (let i = 0; i < 50; i++) {
         const r = await c.explain({ ...req, context: { case: `${req.context.case}x` } });
         if (r.model.cached) break;
-        await new Promise((res) => setTimeout(res, 100));
+        await sleep(100);
       }
       const hit = await c.explain({ ...req, context: { case: `${req.context.case}x` } });
       expect(hit.model.cached).toBe(true);
@@ -122,9 +123,9 @@ describe("gateway cache in Redis", () => {
       expect(results.filter((r) => r.model.degradedReason === "budget").length).toBeGreaterThan(0);
       expect(spent).toBeLessThanOrEqual(budget);
       // A replica sees the shared total (both replicas' spend) on its next contact with Redis.
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       const last = await a.gateway.explain({ window: spikeWindow("dev-c"), score: 0.96, context: { case: uniqueWord() } });
-      await new Promise((r) => setTimeout(r, 100)); // its settlement reached Redis
+      await sleep(100); // its settlement reached Redis
       const total = spent + last.model.costUsd;
       expect(total).toBeLessThanOrEqual(budget);
       // The shared total is what both spent (more only if a reservation was still being backed out

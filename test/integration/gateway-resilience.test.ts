@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startFakeOpenAI } from "../harness/fake-openai.js";
 import type { FakeOpenAI } from "../harness/fake-openai.js";
 import { llmConfig, llmGateway, metricValue, spikeWindow, uniqueWord } from "./gateway-support.js";
+import { sleep } from "../../src/base/clock.js";
 
 /**
  * The gateway's safety machinery against a local OpenAI-compatible test double that injects
@@ -70,7 +71,7 @@ describe("model gateway against a faulty OpenAI-compatible server", () => {
     expect(r.model).toMatchObject({ provider: "local", degraded: true, degradedReason: "circuit_open" });
     expect(fake.counts().chat).toBe(before); // fail fast: no upstream call while open
     fake.setDefault({ kind: "ok" });
-    await new Promise((res) => setTimeout(res, 450));
+    await sleep(450);
     const probe = await explain(gw);
     expect(probe.model).toMatchObject({ provider: "llm", degraded: false });
     expect(await metricValue(registry, "shoal_gateway_breaker_state", { provider: "llm" })).toBe(0);
@@ -119,7 +120,7 @@ describe("model gateway against a faulty OpenAI-compatible server", () => {
     // Warm up (JIT, HTTP keep-alive sockets) so cold-start stalls do not bunch the first sends, then
     // let the bucket refill.
     await Promise.all(Array.from({ length: burst }, () => explain(gw)));
-    await new Promise((res) => setTimeout(res, 500));
+    await sleep(500);
     fake.reset();
     sent.length = 0;
     const n = 45;

@@ -8,6 +8,7 @@ import type { ModelProvider } from "../../src/ports/gateway.js";
 import { startFakeOpenAI } from "../harness/fake-openai.js";
 import type { FakeOpenAI } from "../harness/fake-openai.js";
 import { llmConfig, metricValue, spikeWindow, uniqueWord } from "./gateway-support.js";
+import { sleep } from "../../src/base/clock.js";
 
 const MINUTE = 60_000;
 
@@ -47,7 +48,7 @@ describe("gateway tokens-per-minute limit (real HTTP, simulated clock)", () => {
   async function drive(clock: SimClock, totalMs: number, until: () => boolean): Promise<void> {
     for (let t = 0; t < totalMs && !until(); t += 1_000) {
       await clock.advance(1_000);
-      await new Promise((r) => setTimeout(r, 4));
+      await sleep(4);
     }
   }
 

@@ -14,6 +14,7 @@ import { readingSubject } from "../../src/domain/subjects.js";
 import type { ExplainRequest, ExplainResult, ModelGateway } from "../../src/ports/gateway.js";
 import { chQuery, pipelineConfig, quietLogger, waitFor } from "../support/pipeline.js";
 import { useRuntimeServices } from "../support/runtime-services.js";
+import { sleep } from "../../src/base/clock.js";
 
 const PARTITIONS = 4;
 const DEVICES = 40;
@@ -75,7 +76,7 @@ describe("handoff with gateway calls in flight", () => {
     // Hand every partition off while all explain calls are held; let them go a little later.
     let releasedAt = 0;
     const released = Promise.all(rt.owned().map((p) => rt!.release(p))).then(() => (releasedAt = Date.now()));
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     const openedAt = Date.now();
     held.open();
     await released;

@@ -8,6 +8,7 @@ import { partitionConsumerName } from "../../src/domain/subjects.js";
 import { startRuntimeRole, type RuntimeRole } from "../../src/cli/roles/runtime-role.js";
 import type { ExplainRequest, ExplainResult, ModelGateway } from "../../src/ports/gateway.js";
 import { chQuery, exited, pipelineConfig, pipelineEnv, quietLogger, spawnRole, waitFor } from "../support/pipeline.js";
+import { sleep } from "../../src/base/clock.js";
 
 /**
  * Handoffs keep per-device state. The same journal is processed once by a single runtime role, and
@@ -68,7 +69,7 @@ describe.each(["inline", "workers"] as const)("handoffs keep per-device state (r
     await ncRef.close();
     const ref = await startRuntimeRole(pipelineConfig(urlsRef, { ...extra, SHOAL__CLICKHOUSE__DATABASE: refDb, SHOAL__NODEID: "ref" }), quietLogger("ref"), "all", { gateway });
     await waitFor(async () => ref.stats().acked, (n) => n >= msgs.length, 60_000, "the reference run to ack everything");
-    await new Promise((r) => setTimeout(r, 500)); // the last explanations
+    await sleep(500); // the last explanations
     await ref.close();
 
     // The same journal: first a `shoal runtime` process owning every partition, SIGKILLed mid-stream;
@@ -109,7 +110,7 @@ describe.each(["inline", "workers"] as const)("handoffs keep per-device state (r
       // previous owners' time-based snapshots had time to land.
       for (let i = 0; !published || i < 16; i++) {
         await move(i % PARTITIONS);
-        await new Promise((r) => setTimeout(r, published ? 400 : 250));
+        await sleep(published ? 400 : 250);
       }
       await publishing;
       await waitFor(uniq(runDb), (n) => n >= msgs.length, 60_000, "every reading stored");
@@ -123,7 +124,7 @@ describe.each(["inline", "workers"] as const)("handoffs keep per-device state (r
         return n;
       };
       await waitFor(open, (n) => n === 0, 30_000, "every partition consumer acked");
-      await new Promise((r) => setTimeout(r, 500)); // last explanations
+      await sleep(500); // last explanations
     } finally {
       reap();
       process.off("exit", reap);

@@ -6,6 +6,7 @@ import { encodeReading } from "../../src/domain/reading-codec.js";
 import { partitionOf } from "../../src/domain/partition.js";
 import { readingSubject } from "../../src/domain/subjects.js";
 import { createDeviceSignals } from "../../src/simulator/signals.js";
+import { sleep } from "../../src/base/clock.js";
 
 /** One journal message as the bridge would publish it. */
 export interface JournalEntry {
@@ -38,7 +39,7 @@ export async function publishJournal(nc: NatsConnection, msgs: readonly JournalE
   let i = 0;
   for (const m of msgs) {
     inflight.push(pub.publish(m.subject, m.data, m.msgId));
-    if (pace && ++i % pace.every === 0) await new Promise((r) => setTimeout(r, pace.ms));
+    if (pace && ++i % pace.every === 0) await sleep(pace.ms);
   }
   await Promise.all(inflight);
 }

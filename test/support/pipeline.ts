@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { resolveConfig, type ShoalConfig } from "../../src/config/index.js";
 import { createClickHouseClient } from "../../src/adapters/clickhouse/index.js";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
+import { sleep } from "../../src/base/clock.js";
 
 /** Service URLs a pipeline test runs against (from test/harness). */
 export interface ServiceUrls {
@@ -54,7 +55,7 @@ export async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolea
   let last: T = await probe();
   while (!done(last)) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     last = await probe();
   }
   return last;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { OutCall } from "../../ports/actor-host.js";
 import { ActorCacheRequestError, createActorCacheService } from "./actor-cache-service.js";
+import { sleep } from "../../base/clock.js";
 
 let nextId = 0;
 const call = (id: string, method: string, req: unknown, service = "cache"): OutCall => ({ from: { type: "device", id }, service, method, req, callId: ++nextId });
@@ -24,7 +25,7 @@ describe("actor cache service (in memory)", () => {
     try {
       for (const k of ["a", "b", "c"]) await svc.handle(call("d1", "set", { key: k, value: k }));
       await svc.handle(call("d2", "set", { key: "a", value: "other" }));
-      await new Promise((r) => setTimeout(r, 10)); // eviction deletes are fire-and-forget
+      await sleep(10); // eviction deletes are fire-and-forget
       expect(await svc.handle(call("d1", "get", { key: "a" }))).toEqual({ value: null });
       expect(await svc.handle(call("d1", "get", { key: "c" }))).toEqual({ value: "c" });
       expect(await svc.handle(call("d2", "get", { key: "a" }))).toEqual({ value: "other" });
@@ -37,7 +38,7 @@ describe("actor cache service (in memory)", () => {
     const svc = createActorCacheService({ ttlMs: 20 });
     try {
       await svc.handle(call("d1", "set", { key: "k", value: 1 }));
-      await new Promise((r) => setTimeout(r, 40));
+      await sleep(40);
       expect(await svc.handle(call("d1", "get", { key: "k" }))).toEqual({ value: null });
     } finally {
       await svc.close();

@@ -1,5 +1,6 @@
 import { Keyv } from "keyv";
 import KeyvRedis from "@keyv/redis";
+import { backoffMs } from "../../base/backoff.js";
 
 /** Options of a Keyv store. */
 export interface KeyvStoreOptions {
@@ -29,7 +30,7 @@ export function createKeyvStore(opts: KeyvStoreOptions): Keyv {
     return keyv;
   }
   const redis = new KeyvRedis(
-    { url: opts.redisUrl, socket: { connectTimeout: opts.connectTimeoutMs ?? 2_000, reconnectStrategy: (retries: number) => Math.min(1_000, 50 * 2 ** retries) } },
+    { url: opts.redisUrl, socket: { connectTimeout: opts.connectTimeoutMs ?? 2_000, reconnectStrategy: (retries: number) => backoffMs(retries, 50, 1_000) } },
     { throwOnConnectError: false, throwOnErrors: false, connectionTimeout: opts.connectTimeoutMs ?? 2_000 },
   );
   redis.on("error", onError);
