@@ -32,6 +32,23 @@ function fakeSource(batches: number, size: number) {
   return { src, log };
 }
 
+/** A source that serves `messages` once, then empty batches. */
+function oneBatchSource(messages: JournalBatch["messages"]): PartitionSource {
+  let served = false;
+  return {
+    partition: 0,
+    async next() {
+      if (served) {
+        await new Promise((r) => setTimeout(r, 5));
+        return { partition: 0, messages: [], ack() {}, nak() {} };
+      }
+      served = true;
+      return { partition: 0, messages, ack() {}, nak() {} };
+    },
+    async close() {},
+  };
+}
+
 const host: ActorHost = {
   async deliverJournal(_partition, messages) {
     const fx: JournalEffects = { rows: new Map([["readings", rowBatchOf(messages.map((m) => ({ seq: m.streamSeq })))]]), events: [], calls: [], deadLetters: [], corrupt: [] };
@@ -112,19 +129,7 @@ describe("PartitionPump", () => {
   });
 
   it("dead-letters a corrupt journal message and processes the rest", async () => {
-    let served = false;
-    const bad: PartitionSource = {
-      partition: 0,
-      async next() {
-        if (served) {
-          await new Promise((r) => setTimeout(r, 5));
-          return { partition: 0, messages: [], ack() {}, nak() {} };
-        }
-        served = true;
-        return { partition: 0, messages: [{ data: new Uint8Array([0xff, 0xff]), streamSeq: 1, deliveryCount: 1, subject: "s" }], ack() {}, nak() {} };
-      },
-      async close() {},
-    };
+    const bad = oneBatchSource([{ data: new Uint8Array([0xff, 0xff]), streamSeq: 1, deliveryCount: 1, subject: "s" }]);
     events.dls.length = 0;
     const sink: RowSink = { write: (_r: RowsByTable) => Promise.resolve(), async close() {} };
     // The host decodes (where the actors live) and reports what did not decode.
@@ -157,20 +162,8 @@ describe("PartitionPump", () => {
   });
 
   it("reports where a batch's readings waited: pulled, applied, durable, since the journal stored its oldest message", async () => {
-    let served = false;
-    const src: PartitionSource = {
-      partition: 0,
-      async next() {
-        if (served) {
-          await new Promise((r) => setTimeout(r, 5));
-          return { partition: 0, messages: [], ack() {}, nak() {} };
-        }
-        served = true;
-        const m = (seq: number, storedAtMs: number) => ({ data: new Uint8Array(0), streamSeq: seq, deliveryCount: 1, subject: "s", storedAtMs });
-        return { partition: 0, messages: [m(1, 1000), m(2, 1010)], ack() {}, nak() {} };
-      },
-      async close() {},
-    };
+    const m = (seq: number, storedAtMs: number) => ({ data: new Uint8Array(0), streamSeq: seq, deliveryCount: 1, subject: "s", storedAtMs });
+    const src = oneBatchSource([m(1, 1000), m(2, 1010)]);
     let now = 1030;
     const sink: RowSink = { write: () => new Promise<void>((r) => setTimeout(() => ((now = 1100), r()), 5)), async close() {} };
     const seen: [string, number][] = [];

@@ -11,6 +11,8 @@ import { CallRouter } from "./call-router.js";
 import { PartitionPump, type PumpStats } from "./partition-pump.js";
 import { TimerCheckpoints } from "./timer-checkpoints.js";
 import { sleep } from "../base/clock.js";
+import { backoffMs } from "../base/backoff.js";
+import { describeError } from "../base/errors.js";
 
 /** Counters of a runtime node. */
 export type RuntimeNodeStats = PumpStats & { rowsWritten: number; activeActors: number; ownedPartitions: number };
@@ -112,8 +114,8 @@ export class RuntimeNode {
         try {
           return await this.acquire(q);
         } catch (e) {
-          const delayMs = Math.min(5000, 250 * 2 ** attempt);
-          this.p.log.warn({ partition: q, attempt: attempt + 1, delayMs, err: describe(e) }, "partition not taken; retrying");
+          const delayMs = backoffMs(attempt, 250, 5000);
+          this.p.log.warn({ partition: q, attempt: attempt + 1, delayMs, err: describeError(e) }, "partition not taken; retrying");
           await sleep(delayMs, this.p.clock);
         }
       }
@@ -157,7 +159,7 @@ export class RuntimeNode {
       this.p.events,
       { fetchBatch: this.o.fetchBatch, fetchExpiresMs: 1000, maxBatchesInFlight: Math.max(2, Math.floor(this.o.maxAckPending / this.o.fetchBatch)) },
       {
-        onError: (err) => log.warn({ partition: q, err: describe(err) }, "partition pump error"),
+        onError: (err) => log.warn({ partition: q, err: describeError(err) }, "partition pump error"),
         onCommitted: (partition, streamSeq) => host.committed(partition, streamSeq),
         onCalls: (c) => this.calls.dispatch(c),
         now: () => this.p.clock.now(),
@@ -237,10 +239,4 @@ export class RuntimeNode {
     );
     this.introspectTimer = this.p.clock.setTimeout(() => this.refreshActive(), 1000);
   }
-}
-
-/** An error's message with its causes. */
-function describe(e: unknown): string {
-  const err = e as Error;
-  return err?.cause instanceof Error ? `${err.message} (cause: ${describe(err.cause)})` : String(err?.message ?? e);
 }
