@@ -15,7 +15,7 @@ function sink() {
     now: () => 0,
     send: () => {},
     emit: () => {},
-    write: (_t, row) => rows.push(row),
+    write: (t, row) => void (t === "readings" && rows.push(row)),
     call: () => {},
     setTimer: () => {},
     cancelTimer: () => {},
@@ -54,32 +54,66 @@ describe("device snapshots", () => {
     let a = logic.initial("d1");
     for (let i = 1; i <= 420; i++) a = logic.receive(a, reading(i), sink().ctx);
     for (const s of [a, b]) s.names.forEach((_, i) => recomputeSums(s, i));
+    // Version 1 knew no epochs: when its epoch began is unknown (only stragglers of a previous epoch use it).
+    expect(b.startTsMs).toBe(0);
+    b.startTsMs = a.startTsMs;
     expect(logic.snapshot(b)).toEqual(logic.snapshot(a));
   });
 
-  it("writes version 3: binary, smaller than version 1", () => {
+  it("writes version 4: binary, smaller than version 1", () => {
     const logic = createDeviceActor({ explainAnomalies: false });
     const b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
-    const v3 = logic.snapshot(b);
-    expect([...v3.subarray(0, 3)]).toEqual([0x53, 0x44, 3]);
-    expect(v3.byteLength).toBeLessThan(Buffer.from(fixture.snapshot, "base64").byteLength / 2);
+    const v4 = logic.snapshot(b);
+    expect([...v4.subarray(0, 3)]).toEqual([0x53, 0x44, 4]);
+    expect(v4.byteLength).toBeLessThan(Buffer.from(fixture.snapshot, "base64").byteLength / 2);
   });
 
-  it("still reads version 2 (version 3 without lastSeenS): same state, lastSeenS 0", () => {
+  /** Version 3 bytes of a version-4 snapshot without a previous epoch or timestamps: the sequence fields cut out. */
+  function toV3(v4: Uint8Array): Uint8Array {
+    const dv = new DataView(v4.buffer, v4.byteOffset, v4.byteLength);
+    const gapsAt = 56 + 7 * 8;
+    const gapsEnd = gapsAt + 4 + dv.getUint32(gapsAt, true) * 8;
+    expect(v4[gapsEnd]).toBe(0); // no previous epoch
+    expect(dv.getUint32(gapsEnd + 1, true)).toBe(0); // no timestamps
+    const v3 = new Uint8Array([...v4.subarray(0, 56), ...v4.subarray(gapsAt, gapsEnd), ...v4.subarray(gapsEnd + 5)]);
+    v3[2] = 3;
+    return v3;
+  }
+
+  it("still reads versions 3 and 2: same state in epoch 0, lastSeenS 0 from version 2", () => {
     const logic = createDeviceActor({ explainAnomalies: false });
     const b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
     b.lastSeenS = 1_764_000_000;
-    const v3 = logic.snapshot(b);
-    // Version 2 bytes: the same without the uint32 after the six float64 counters (offset 4 + 48).
+    const v4 = logic.snapshot(b);
+    const v3 = toV3(v4);
+    // Version 2 bytes: version 3 without the uint32 after the six float64 counters (offset 4 + 48).
     const v2 = new Uint8Array(v3.length - 4);
     v2.set(v3.subarray(0, 52));
     v2.set(v3.subarray(56), 52);
     v2[2] = 2;
+    const fromV3 = logic.restore(v3, "d1");
+    expect([fromV3.epoch, fromV3.boot, fromV3.floor, fromV3.hwmTsMs]).toEqual([0, -1, 1, b.lastTsMs]);
+    expect(logic.snapshot(fromV3)).toEqual(v4);
     const fromV2 = logic.restore(v2, "d1");
     expect(fromV2.lastSeenS).toBe(0);
-    expect(logic.restore(v3, "d1").lastSeenS).toBe(1_764_000_000);
+    expect(logic.restore(v4, "d1").lastSeenS).toBe(1_764_000_000);
     fromV2.lastSeenS = b.lastSeenS;
-    expect(logic.snapshot(fromV2)).toEqual(v3);
+    expect(logic.snapshot(fromV2)).toEqual(v4);
+  });
+
+  it("keeps the sequence model: epochs, the previous epoch, boot numbers and timestamps of readings without seq", () => {
+    const logic = createDeviceActor({ explainAnomalies: false });
+    const h = sink();
+    let s = logic.initial("d1");
+    const r = (seq: number, tsMs: number, boot?: number) => ({ type: "reading" as const, streamSeq: 1, reading: { deviceId: "d1", seq, tsMs, metrics: { t: seq }, ...(boot === undefined ? {} : { boot }) } });
+    for (let i = 1; i <= 5; i++) s = logic.receive(s, r(i, i * 1000), h.ctx);
+    s = logic.receive(s, r(3, 60_000), h.ctx); // an inferred restart
+    s = logic.receive(s, r(0, 61_000), h.ctx); // no counter
+    s = logic.receive(s, r(1, 62_000, 9), h.ctx); // a boot number: another epoch
+    expect([s.epoch, s.boot, s.prev?.epoch, s.seen]).toEqual([2, 9, 1, [61_000]]);
+    const back = logic.restore(logic.snapshot(s), "d1");
+    expect(logic.snapshot(back)).toEqual(logic.snapshot(s));
+    expect([back.epoch, back.boot, back.prev, back.seen, back.startTsMs, back.floor]).toEqual([2, 9, s.prev, [61_000], 62_000, 1]);
   });
 
   it("round-trips: a restored actor continues exactly like the original (any series, metrics, cut, window size)", () => {
@@ -132,7 +166,7 @@ describe("device snapshots", () => {
   it("rejects bytes that are not a device snapshot, naming the problem", () => {
     const logic = createDeviceActor();
     expect(() => logic.restore(new Uint8Array([1, 2, 3]), "d1")).toThrow(DeviceSnapshotError);
-    expect(() => logic.restore(new Uint8Array([0x53, 0x44, 9, 0]), "d1")).toThrow(/unsupported version 9, expected 1, 2 or 3/);
+    expect(() => logic.restore(new Uint8Array([0x53, 0x44, 9, 0]), "d1")).toThrow(/unsupported version 9, expected 1 to 4/);
     const h = sink();
     let s = logic.initial("d1");
     for (let i = 1; i <= 200; i++) s = logic.receive(s, reading(i), h.ctx);

@@ -1,15 +1,21 @@
 /**
  * Device actor snapshots (docs/adr/0008-device-actor-memory.md).
  *
- * Version 3 (written): binary, little-endian.
- *   "SD" 0x03, flags (bit 0: online); float64 hwm, gapsForgotten, applied, duplicates, lastTsMs,
- *   lastStreamSeq; uint32 lastSeenS; uint32 gap count + float64 gaps; uint16 metric count; per metric:
+ * Version 4 (written): binary, little-endian.
+ *   "SD" 0x04, flags (bit 0: online); float64 hwm, gapsForgotten, applied, duplicates, lastTsMs,
+ *   lastStreamSeq; uint32 lastSeenS; float64 epoch, boot, hwmTsMs, startTsMs, floor, jump,
+ *   jumpHits (the sequence model, docs/adr/0011-sequence-model.md); uint32 gap count + float64
+ *   gaps; uint8 1 if a previous epoch follows: float64 epoch, boot, hwm, hwmTsMs, startTsMs, floor,
+ *   uint32 gap count + float64 gaps; uint32 count + float64 recent timestamps of readings without
+ *   seq; uint16 metric count; per metric:
  *   uint16 name length + UTF-8 name; uint8 count + (uint8 index in PARAM_KEYS, float64 value) of
  *   the detector parameters that differ from the defaults; uint32 window size, held values, write
  *   position, updates since recomputation; float64 sum, sum of squares; float64 × held values;
  *   float64 × SAVED_SCALARS detector scalars; uint32 + float32 × n of the history ring's filled part;
  *   uint32 + float32 × n of the distance ring's filled part.
  *   Only filled parts are written, so equal states give equal bytes whatever their capacities.
+ * Version 3 (still read): version 4 without the sequence model's epoch fields (restored as epoch 0,
+ *   no boot number, the mark's timestamp taken as lastTsMs, gaps counted from 1).
  * Version 2 (still read): version 3 without lastSeenS (restored as 0: no early-timer guard).
  * Version 1 (still read): JSON `{v:1, …, m: {name: {r: rolling window, d: base64 detector state}}}`.
  */
@@ -23,19 +29,22 @@ import { H_DET, H_MODEL, H_POS, H_SINCE, H_SQ, H_SUM, H_W, MH, ringSlots, window
 import type { RollingStatsData } from "./rolling-stats.js";
 
 /** Version written by `encodeDeviceState`. */
-export const SNAPSHOT_VERSION = 3;
+export const SNAPSHOT_VERSION = 4;
 const M0 = 0x53; // "S"
 const M1 = 0x44; // "D"
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
 
-/** Serialises `s` (version 3). `table` resolves the metrics' model indexes to parameters. */
+/** Serialises `s` (version 4). `table` resolves the metrics' model indexes to parameters. */
 export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array {
   const gaps = s.gaps ?? [];
   const names = s.names.map((n) => enc.encode(n));
   const overrides = s.names.map((_, i) => paramOverrides(table.models[s.f64[s.base + i * MH + H_MODEL]!]!.params));
-  let size = 4 + 6 * 8 + 4 + 4 + gaps.length * 8 + 2;
+  const prev = s.prev;
+  const prevGaps = prev?.gaps ?? [];
+  const seen = s.seen ?? [];
+  let size = 4 + 6 * 8 + 4 + 7 * 8 + 4 + gaps.length * 8 + 1 + (prev ? 6 * 8 + 4 + prevGaps.length * 8 : 0) + 4 + seen.length * 8 + 2;
   const fills = s.names.map((_, i) => ringFill(table.models[s.f64[s.base + i * MH + H_MODEL]!]!.params, s.f64, s.base + i * MH + H_DET));
   for (let i = 0; i < names.length; i++) {
     size += 2 + names[i]!.length + 1 + overrides[i]!.length * 9 + 16 + 16 + windowSlots(s, i).length * 8 + SAVED_SCALARS * 8 + 8 + (fills[i]!.hist + fills[i]!.dists) * 4;
@@ -54,8 +63,17 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
   u8(s.online ? 1 : 0);
   for (const v of [s.hwm, s.gapsForgotten, s.applied, s.duplicates, s.lastTsMs, s.lastStreamSeq]) f64(v);
   u32(s.lastSeenS);
+  for (const v of [s.epoch, s.boot, s.hwmTsMs, s.startTsMs, s.floor, s.jump, s.jumpHits]) f64(v);
   u32(gaps.length);
   for (const g of gaps) f64(g);
+  u8(prev ? 1 : 0);
+  if (prev) {
+    for (const v of [prev.epoch, prev.boot, prev.hwm, prev.hwmTsMs, prev.startTsMs, prev.floor]) f64(v);
+    u32(prevGaps.length);
+    for (const g of prevGaps) f64(g);
+  }
+  u32(seen.length);
+  for (const t of seen) f64(t);
   u16(names.length);
   for (let i = 0; i < names.length; i++) {
     const o = s.base + i * MH;
@@ -96,7 +114,7 @@ function paramOverrides(p: DetectorParams): [number, number][] {
 }
 
 /**
- * Rebuilds a device state from a version-3, 2 or 1 snapshot. Rolling windows take the current
+ * Rebuilds a device state from a version-4, 3, 2 or 1 snapshot. Rolling windows take the current
  * `windowSize`. Throws DeviceSnapshotError naming what is wrong.
  */
 export function decodeDeviceState(bytes: Uint8Array, id: string, windowSize: number, table: ModelTable, arena: MetricArena): DeviceState {
@@ -113,7 +131,7 @@ function decodeInto(s: DeviceState, bytes: Uint8Array, windowSize: number, table
   const id = s.id;
   if (bytes.length >= 3 && bytes[0] === M0 && bytes[1] === M1) {
     const version = bytes[2]!;
-    if (version !== SNAPSHOT_VERSION && version !== 2) throw new DeviceSnapshotError(`device snapshot of ${id}: unsupported version ${version}, expected 1, 2 or ${SNAPSHOT_VERSION}`);
+    if (version < 2 || version > SNAPSHOT_VERSION) throw new DeviceSnapshotError(`device snapshot of ${id}: unsupported version ${version}, expected 1 to ${SNAPSHOT_VERSION}`);
     try {
       return decodeBinary(s, bytes, version, windowSize, table, arena);
     } catch (err) {
@@ -138,9 +156,23 @@ function decodeBinary(s: DeviceState, bytes: Uint8Array, version: number, window
   const online = (u8() & 1) === 1;
   const [hwm, gapsForgotten, applied, duplicates, lastTsMs, lastStreamSeq] = f64s(6);
   s.lastSeenS = version >= 3 ? u32() : 0;
-  const gapCount = u32();
-  if (gapCount * 8 > bytes.length - at) throw new DeviceSnapshotError(`device snapshot of ${id}: ${gapCount} gaps do not fit in ${bytes.length} bytes`);
-  const gaps = Array.from(f64s(gapCount));
+  const counted = (what: string) => {
+    const n = u32();
+    if (n * 8 > bytes.length - at) throw new DeviceSnapshotError(`device snapshot of ${id}: ${n} ${what} do not fit in ${bytes.length} bytes`);
+    return Array.from(f64s(n));
+  };
+  if (version >= 4) [s.epoch, s.boot, s.hwmTsMs, s.startTsMs, s.floor, s.jump, s.jumpHits] = f64s(7) as unknown as number[];
+  else migrateSequence(s, hwm!, lastTsMs!);
+  const gaps = counted("gaps");
+  if (version >= 4) {
+    if (u8() === 1) {
+      const [epoch, boot, phwm, hwmTsMs, startTsMs, floor] = f64s(6);
+      const pg = counted("gaps of the previous epoch");
+      s.prev = { epoch: epoch!, boot: boot!, hwm: phwm!, hwmTsMs: hwmTsMs!, startTsMs: startTsMs!, floor: floor!, gaps: pg.length > 0 ? pg : null };
+    }
+    const seen = counted("timestamps");
+    s.seen = seen.length > 0 ? seen : null;
+  }
   s.hwm = hwm!;
   s.gaps = gaps.length > 0 ? gaps : null;
   s.gapsForgotten = gapsForgotten!;
@@ -188,6 +220,12 @@ function decodeBinary(s: DeviceState, bytes: Uint8Array, version: number, window
   return s;
 }
 
+/** The sequence model of a snapshot written before epochs (version 3 and older): epoch 0, gaps from 1. */
+function migrateSequence(s: DeviceState, hwm: number, lastTsMs: number): void {
+  s.hwmTsMs = lastTsMs;
+  s.floor = hwm > 0 ? 1 : 0;
+}
+
 /** Version 1 (JSON + base64 detector states), as written before ADR 0008. */
 interface StateDataV1 {
   v: 1;
@@ -212,6 +250,7 @@ function decodeV1(s: DeviceState, bytes: Uint8Array, windowSize: number, table: 
   }
   if (d.v !== 1) throw new DeviceSnapshotError(`device snapshot of ${id}: unsupported version ${String(d.v)}`);
   s.hwm = d.hwm;
+  migrateSequence(s, d.hwm, d.lastTsMs);
   s.gaps = d.gaps;
   s.gapsForgotten = d.gf;
   s.applied = d.applied;

@@ -8,7 +8,7 @@ import { EMPTY_F32, EMPTY_F64 } from "./metric-arena.js";
 import type { MetricArena } from "./metric-arena.js";
 import { addMetric, ringCaps, H_DET, H_DOFF, H_N, H_WOFF, H_POS, H_SINCE, H_SQ, H_SUM, MH, recomputeSums, ringSlots } from "./metric-store.js";
 import type { MetricArrays } from "./metric-store.js";
-import type { SeqState } from "./sequence-tracker.js";
+import { newSeqState, type SeqState } from "./sequence-tracker.js";
 
 /**
  * State of one device actor: its sequence tracking (the SeqState fields, inline rather than a
@@ -22,7 +22,6 @@ export interface DeviceState extends MetricArrays, SeqState {
   applied: number;
   /** Duplicates skipped (redeliveries, replays). */
   duplicates: number;
-  lastTsMs: number;
   /** Stream sequence of the last applied journal message (snapshot + replay point). */
   lastStreamSeq: number;
   online: boolean;
@@ -39,7 +38,20 @@ export interface DeviceState extends MetricArrays, SeqState {
 
 /** A fresh device state (no metrics: no block). */
 export function newDeviceState(id: string): DeviceState {
-  return { id, hwm: 0, gaps: null, gapsForgotten: 0, applied: 0, duplicates: 0, lastTsMs: 0, lastStreamSeq: 0, online: false, lastSeenS: 0, names: [], f64: EMPTY_F64, f32: EMPTY_F32, base: 0, units: 0 };
+  return {
+    id,
+    ...newSeqState(),
+    applied: 0,
+    duplicates: 0,
+    lastStreamSeq: 0,
+    online: false,
+    lastSeenS: 0,
+    names: [],
+    f64: EMPTY_F64,
+    f32: EMPTY_F32,
+    base: 0,
+    units: 0,
+  };
 }
 
 /**

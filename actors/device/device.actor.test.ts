@@ -7,6 +7,7 @@ import type { DeviceMsg } from "./device.messages.js";
 function harness() {
   let now = 1_000;
   const rows: Row[] = [];
+  const other: Row[] = [];
   const events: Array<{ subject: string; data: unknown }> = [];
   const timers = new Map<string, { at: number; msg: DeviceMsg }>();
   const ctx: ActorContext<DeviceMsg> = {
@@ -14,12 +15,12 @@ function harness() {
     now: () => now,
     send: () => {},
     emit: (subject, data) => events.push({ subject, data }),
-    write: (_t, row) => rows.push(row),
+    write: (t, row) => void (t === "readings" ? rows : other).push(row),
     call: () => {},
     setTimer: (name, delay, msg) => timers.set(name, { at: now + delay, msg }),
     cancelTimer: (name) => timers.delete(name),
   };
-  return { ctx, rows, events, timers, advance: (ms: number) => (now += ms) };
+  return { ctx, rows, other, events, timers, advance: (ms: number) => (now += ms) };
 }
 
 const reading = (seq: number, t: number) => ({ type: "reading" as const, streamSeq: seq, reading: { deviceId: "d1", seq, tsMs: seq * 1000, metrics: { t } } });
@@ -149,7 +150,7 @@ describe("device actor with its explanation cache", () => {
     s = logic.receive(s, h.calls[1]!.onReply(explained), h.ctx);
     expect(h.calls[2]).toMatchObject({ service: "cache", method: "set", req: { key, value: explained } });
     logic.receive(s, h.calls[2]!.onReply({ stored: true }), h.ctx);
-    const row = h.rows.at(-1)!;
+    const row = h.other.at(-1)!;
     expect(row).toMatchObject({ seq: 51, metric: "t", summary: "spike", cached: 0, cost_usd: 0.002 });
   });
 
@@ -159,7 +160,7 @@ describe("device actor with its explanation cache", () => {
     const s = anomaly(logic, h);
     logic.receive(s, h.calls[0]!.onReply({ value: explained }), h.ctx);
     expect(h.calls).toHaveLength(1);
-    expect(h.rows.at(-1)).toMatchObject({ seq: 51, summary: "spike", cached: 1, cost_usd: 0 });
+    expect(h.other.at(-1)).toMatchObject({ seq: 51, summary: "spike", cached: 1, cost_usd: 0 });
     expect(h.events.at(-1)!.data).toMatchObject({ kind: "explanation", seq: 51, cached: true });
   });
 
@@ -180,6 +181,6 @@ describe("device actor with its explanation cache", () => {
     expect(h.calls.map((c) => `${c.service}.${c.method}`)).toEqual(["gateway.explain"]);
     logic.receive(s, h.calls[0]!.onReply(explained), h.ctx);
     expect(h.calls).toHaveLength(1);
-    expect(h.rows.at(-1)).toMatchObject({ cached: 0, cost_usd: 0.002 });
+    expect(h.other.at(-1)).toMatchObject({ cached: 0, cost_usd: 0.002 });
   });
 });

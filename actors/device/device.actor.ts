@@ -2,7 +2,7 @@ import type { ActorContext, ActorLogic } from "../../src/ports/actor.js";
 import type { Reading } from "../../src/ports/reading.js";
 import type { ExplainResult } from "../../src/ports/gateway.js";
 import { analysisSubject, deviceEventSubject } from "../../src/domain/subjects.js";
-import { ANALYSES_SCHEMA, ANALYSES_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
+import { ANALYSES_SCHEMA, ANALYSES_TABLE, DEAD_LETTERS_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
 import { normaliseText, shapeCode } from "../../src/domain/pattern-shape.js";
 import { resolveDetectorParams, S_N } from "../../src/detector/index.js";
 import type { DetectorParams } from "../../src/detector/index.js";
@@ -19,7 +19,9 @@ import type {
   ExplanationEvent,
 } from "./device.messages.js";
 import { CACHE_SERVICE, defaultDeviceSettings } from "./device.messages.js";
-import { acceptSeq } from "./sequence-tracker.js";
+import { acceptReading, placed, Verdict } from "./sequence-tracker.js";
+import { createSeqPolicies, type SeqPolicies } from "./seq-policy.js";
+import { newReadingCounters, type ReadingCounters } from "./reading-counters.js";
 import { createModelTable, newDeviceState } from "./device-state.js";
 import type { DeviceState } from "./device-state.js";
 import { MetricArena } from "./metric-arena.js";
@@ -43,8 +45,13 @@ const HEARTBEAT: DeviceMsg = Object.freeze({ type: "heartbeat-timeout" as const 
  * `settings` is shared by all actors of this logic instance and updated by `config` messages; so
  * are the detector models (parameters + scratch) the metrics refer to (docs/adr/0008).
  */
-export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {}): ActorLogic<DeviceState, DeviceMsg> & { readonly settings: DeviceSettings; readonly arena: MetricArena } {
+export function createDeviceActor(
+  initialSettings: Partial<DeviceSettings> = {},
+): ActorLogic<DeviceState, DeviceMsg> & { readonly settings: DeviceSettings; readonly arena: MetricArena; readonly counters: () => ReadingCounters } {
   const settings: DeviceSettings = { ...defaultDeviceSettings, ...checkDeviceSettings(initialSettings) };
+  // What became of every reading this logic instance saw (per worker; exported as metrics).
+  const counts = newReadingCounters();
+  let policies: SeqPolicies = createSeqPolicies(settings);
   const table = createModelTable();
   // Where every actor's metric block lives (one arena per logic instance, i.e. per worker thread).
   const arena = new MetricArena();
@@ -60,10 +67,15 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
   }
 
   function onReading(state: DeviceState, r: Reading, streamSeq: number, ctx: ActorContext<DeviceMsg>): DeviceState {
-    if (acceptSeq(state, r.seq, settings.maxGaps) === "duplicate") {
-      state.duplicates++;
+    const prevHwm = state.hwm;
+    const verdict = acceptReading(state, r.seq, r.boot, r.tsMs, policies.of(state.id));
+    if (verdict !== Verdict.New) {
+      notApplied(state, r, verdict, ctx);
       return state;
     }
+    const epoch = placed.epoch;
+    const seq = placed.seq;
+    if (placed.restarted !== "") restarted(state, r, prevHwm, ctx);
     const names = Object.keys(r.metrics);
     const values: number[] = new Array(names.length);
     const scores: number[] = new Array(names.length);
@@ -92,11 +104,12 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
       }
     }
     state.applied++;
-    state.lastTsMs = Math.max(state.lastTsMs, r.tsMs);
+    counts.applied++;
     state.lastStreamSeq = Math.max(state.lastStreamSeq, streamSeq);
     ctx.write(READINGS_TABLE, {
       device_id: r.deviceId,
-      seq: r.seq,
+      epoch,
+      seq,
       ts_ms: r.tsMs,
       metric_names: names,
       metric_values: values,
@@ -107,7 +120,10 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
     });
     if (best >= settings.threshold) {
       const metric = names[bestIdx]!;
-      const ev: AnalysisEvent = { kind: "anomaly", deviceId: r.deviceId, seq: r.seq, tsMs: r.tsMs, score: best, metric, value: values[bestIdx]! };
+      // Found in a reading older than historicalAfterMs (a store-and-forward backlog): marked so.
+      const historical = ctx.now() - r.tsMs > settings.historicalAfterMs;
+      if (historical) counts.historicalAnomalies++;
+      const ev: AnalysisEvent = { kind: "anomaly", deviceId: r.deviceId, epoch, seq, tsMs: r.tsMs, score: best, metric, value: values[bestIdx]!, historical };
       ctx.emit(analysisSubject(r.deviceId), ev);
       if (settings.explainAnomalies) {
         // Asynchronous: the actor keeps processing readings; the answer arrives as a message.
@@ -115,9 +131,9 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
         const req: DeviceExplainRequest = {
           window,
           score: best,
-          context: { seq: String(r.seq), value: String(values[bestIdx]), ...(r.log ? { log: r.log } : {}) },
+          context: { seq: String(seq), value: String(values[bestIdx]), ...(r.log ? { log: r.log } : {}) },
         };
-        const at = { seq: r.seq, tsMs: r.tsMs, metric, score: best };
+        const at = { epoch, seq, tsMs: r.tsMs, metric, score: best };
         if (settings.explainCache) {
           // The actor's own cache first (same shape seen before → same explanation); the gateway on a miss.
           const key = `${normaliseText(metric)}|${shapeCode(window.values, SIGNATURE)}`;
@@ -135,12 +151,39 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
     }
     if (!state.online) {
       state.online = true;
-      const ev: DeviceLifecycleEvent = { kind: "online", deviceId: state.id, atMs: ctx.now(), lastSeq: state.hwm };
-      ctx.emit(deviceEventSubject(state.id), ev);
+      lifecycle(state, ctx, "online", "");
     }
     state.lastSeenS = Math.floor(ctx.now() / 1000);
     ctx.setTimer("heartbeat", settings.heartbeatTimeoutMs, HEARTBEAT);
     return state;
+  }
+
+  /** Counts a reading that is not applied; what it carried is dead-lettered unless it is a plain duplicate. */
+  function notApplied(state: DeviceState, r: Reading, v: Verdict, ctx: ActorContext<DeviceMsg>): void {
+    if (v === Verdict.Duplicate) {
+      state.duplicates++;
+      counts.duplicate++;
+      return;
+    }
+    const code = DROP_CODES[v]!;
+    counts[code]++;
+    const reason =
+      v === Verdict.OutOfRange
+        ? `seq ${r.seq} jumps ${r.seq - state.hwm} past the high-water mark ${state.hwm} (limit ${settings.maxSeqJump}; taken once ${settings.jumpConfirmations} later readings continue from it)`
+        : v === Verdict.ConflictingDuplicate
+          ? `seq ${r.seq} of epoch ${state.epoch} was applied with timestamp ${state.hwmTsMs}; this one has ${r.tsMs} (the first is kept)`
+          : v === Verdict.StaleEpoch
+            ? `boot ${r.boot} is neither the current (${state.boot}) nor the previous epoch's, and older than the current epoch`
+            : `seq ${r.seq} is below the reorder window (${settings.maxGaps} below ${state.hwm}) after gaps were forgotten: a duplicate or too late to check`;
+    ctx.write(DEAD_LETTERS_TABLE, { stage: "runtime", code, reason, source: `device/${r.deviceId}`, payload: JSON.stringify(r), at_ms: ctx.now() });
+  }
+
+  /** A new epoch began with this reading: an event, published and stored. */
+  function restarted(state: DeviceState, r: Reading, prevHwm: number, ctx: ActorContext<DeviceMsg>): void {
+    const cause = placed.restarted;
+    if (cause === "boot") counts.epochsFromBoot++;
+    else counts.epochsInferred++;
+    lifecycle(state, ctx, "restarted", `${cause === "boot" ? `boot ${r.boot}` : "inferred"}: seq ${r.seq} at ${r.tsMs} after seq ${prevHwm} of epoch ${state.epoch - 1}`);
   }
 
   /**
@@ -162,8 +205,12 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
     settings,
     configure(next) {
       // Validate everything first: an invalid change throws and changes nothing.
-      Object.assign(settings, checkDeviceSettings(next as Partial<DeviceSettings>));
+      const checked = checkDeviceSettings(next as Partial<DeviceSettings>);
+      const nextPolicies = createSeqPolicies({ ...settings, ...checked });
+      Object.assign(settings, checked);
+      policies = nextPolicies;
     },
+    counters: () => counts,
     initial: (id) => newDeviceState(id),
     receive(state, msg, ctx) {
       switch (msg.type) {
@@ -182,13 +229,12 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
           }
           if (state.online) {
             state.online = false;
-            const ev: DeviceLifecycleEvent = { kind: "offline", deviceId: state.id, atMs: ctx.now(), lastSeq: state.hwm };
-            ctx.emit(deviceEventSubject(state.id), ev);
+            lifecycle(state, ctx, "offline", "");
           }
           return state;
         }
         case "explain-cache-reply": {
-          const at = { seq: msg.seq, tsMs: msg.tsMs, metric: msg.metric, score: msg.score };
+          const at = { epoch: msg.epoch, seq: msg.seq, tsMs: msg.tsMs, metric: msg.metric, score: msg.score };
           if (msg.cached === null) callExplain(ctx, at, msg.request, msg.key);
           else emitExplanation(state, ctx, at, msg.cached, true);
           return state;
@@ -220,7 +266,7 @@ export function createDeviceActor(initialSettings: Partial<DeviceSettings> = {})
     snapshot: (state) => encodeDeviceState(state, table),
     restore: (bytes, id) => decodeDeviceState(bytes, id, settings.windowSize, table, arena),
     dispose: (state) => arena.release(state),
-    rowSchemas: { [READINGS_TABLE]: READINGS_SCHEMA, [ANALYSES_TABLE]: ANALYSES_SCHEMA },
+    rowSchemas: { [READINGS_TABLE]: READINGS_SCHEMA, [ANALYSES_TABLE]: ANALYSES_SCHEMA, [DEVICE_EVENTS_TABLE]: DEVICE_EVENTS_SCHEMA },
     arena,
   };
 }
@@ -237,12 +283,33 @@ export function checkDeviceSettings(s: Partial<DeviceSettings>): Partial<DeviceS
   if (s.heartbeatTimeoutMs !== undefined && !(Number.isSafeInteger(s.heartbeatTimeoutMs) && s.heartbeatTimeoutMs >= 1)) fail("heartbeatTimeoutMs", "must be an integer >= 1", s.heartbeatTimeoutMs);
   if (s.windowSize !== undefined && !(Number.isSafeInteger(s.windowSize) && s.windowSize >= 1)) fail("windowSize", "must be an integer >= 1", s.windowSize);
   if (s.maxGaps !== undefined && !(Number.isSafeInteger(s.maxGaps) && s.maxGaps >= 0)) fail("maxGaps", "must be an integer >= 0", s.maxGaps);
+  if (s.maxSeqJump !== undefined && !(Number.isSafeInteger(s.maxSeqJump) && s.maxSeqJump >= 1)) fail("maxSeqJump", "must be an integer >= 1", s.maxSeqJump);
+  if (s.jumpConfirmations !== undefined && !(Number.isSafeInteger(s.jumpConfirmations) && s.jumpConfirmations >= 0)) fail("jumpConfirmations", "must be an integer >= 0", s.jumpConfirmations);
+  if (s.historicalAfterMs !== undefined && !(Number.isSafeInteger(s.historicalAfterMs) && s.historicalAfterMs >= 0)) fail("historicalAfterMs", "must be an integer >= 0", s.historicalAfterMs);
+  if (s.seqWrap !== undefined) createSeqPolicies({ ...defaultDeviceSettings, seqWrap: s.seqWrap }); // throws on a bad rule
   if (s.detectorParams !== undefined) resolveDetectorParams(s.detectorParams);
   return s;
 }
 
+/** Dead-letter code of each verdict that drops a reading with content (plain duplicates are only counted). */
+const DROP_CODES: Partial<Record<Verdict, "conflicting_duplicate" | "seq_out_of_range" | "stale_epoch" | "too_late">> = {
+  [Verdict.ConflictingDuplicate]: "conflicting_duplicate",
+  [Verdict.OutOfRange]: "seq_out_of_range",
+  [Verdict.StaleEpoch]: "stale_epoch",
+  [Verdict.TooLate]: "too_late",
+};
+
+/** A lifecycle event of the device (online, offline, restarted): published and stored. */
+function lifecycle(state: DeviceState, ctx: ActorContext<DeviceMsg>, kind: DeviceLifecycleEvent["kind"], detail: string): void {
+  const atMs = ctx.now();
+  const ev: DeviceLifecycleEvent = { kind, deviceId: state.id, atMs, epoch: state.epoch, lastSeq: state.hwm, ...(detail ? { detail } : {}) };
+  ctx.emit(deviceEventSubject(state.id), ev);
+  ctx.write(DEVICE_EVENTS_TABLE, { device_id: state.id, kind, epoch: state.epoch, at_ms: atMs, last_seq: state.hwm, detail });
+}
+
 /** Where an explanation belongs: the anomaly's reading and metric. */
 interface AnomalyRef {
+  readonly epoch: number;
   readonly seq: number;
   readonly tsMs: number;
   readonly metric: string;
@@ -269,6 +336,7 @@ function emitExplanation(state: DeviceState, ctx: ActorContext<DeviceMsg>, at: A
   const ev: ExplanationEvent = {
     kind: "explanation",
     deviceId: state.id,
+    epoch: at.epoch,
     seq: at.seq,
     metric: at.metric,
     score: at.score,
@@ -284,6 +352,7 @@ function emitExplanation(state: DeviceState, ctx: ActorContext<DeviceMsg>, at: A
   ctx.emit(analysisSubject(state.id), ev);
   ctx.write(ANALYSES_TABLE, {
     device_id: state.id,
+    epoch: at.epoch,
     seq: at.seq,
     ts_ms: at.tsMs,
     metric: at.metric,

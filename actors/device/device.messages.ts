@@ -34,6 +34,7 @@ export interface ConfigMsg {
 /** The model gateway answered an Explain call made for an anomaly (the reply arrives as a message). */
 export interface ExplanationMsg {
   readonly type: "explanation";
+  readonly epoch: number;
   readonly seq: number;
   readonly tsMs: number;
   readonly metric: string;
@@ -50,6 +51,7 @@ export interface ExplanationMsg {
  */
 export interface ExplainCacheReplyMsg {
   readonly type: "explain-cache-reply";
+  readonly epoch: number;
   readonly seq: number;
   readonly tsMs: number;
   readonly metric: string;
@@ -77,6 +79,12 @@ export interface ExplanationFailedMsg {
 
 export type DeviceMsg = ReadingMsg | ReadingsMsg | HeartbeatTimeoutMsg | ConfigMsg | ExplanationMsg | ExplanationFailedMsg | ExplainCacheReplyMsg | CacheStoredMsg;
 
+/** Devices whose id matches `match` (a glob: `*` any characters) count with a `bits`-wide wrapping counter. */
+export interface SeqWrapRule {
+  readonly match: string;
+  readonly bits: 8 | 16 | 32;
+}
+
 /** Settings of device actors (from config `detector` and `runtime`). */
 export interface DeviceSettings {
   /** Score in [0,1] at or above which an analysis event is emitted. Default 0.9. */
@@ -85,8 +93,19 @@ export interface DeviceSettings {
   heartbeatTimeoutMs: number;
   /** Samples kept per metric for rolling statistics. Default 64. */
   windowSize: number;
-  /** Most out-of-order gaps remembered below the high-water mark. Default 1024. */
+  /** Most out-of-order gaps remembered below the high-water mark (the reorder window). Default 1024. */
   maxGaps: number;
+  /** Largest forward seq jump taken without confirmation (docs/adr/0011-sequence-model.md). Default 10,000,000. */
+  maxSeqJump: number;
+  /** Later readings continuing from a jump beyond maxSeqJump that make it accepted. Default 2. */
+  jumpConfirmations: number;
+  /**
+   * Wrapping counters: the first rule whose `match` (a glob on the device id: `*` any characters)
+   * fits gives the counter width in bits (8: Sparkplug B, 16, 32). Default none: counters do not wrap.
+   */
+  seqWrap: readonly SeqWrapRule[];
+  /** An anomaly in a reading older than this (a store-and-forward backlog) is marked historical. Default 120,000 ms. */
+  historicalAfterMs: number;
   /** Ask the model gateway to explain each anomaly (the reply arrives later as a message). Default true. */
   explainAnomalies: boolean;
   /** Parameters of the streaming detector (src/detector) for metrics first seen from now on. */
@@ -104,6 +123,10 @@ export const defaultDeviceSettings: DeviceSettings = {
   heartbeatTimeoutMs: 300_000,
   windowSize: 64,
   maxGaps: 1024,
+  maxSeqJump: 10_000_000,
+  jumpConfirmations: 2,
+  seqWrap: [],
+  historicalAfterMs: 120_000,
   explainAnomalies: true,
   detectorParams: {},
   explainCache: false,
@@ -122,17 +145,21 @@ export type {
 export interface AnalysisEvent {
   readonly kind: "anomaly";
   readonly deviceId: string;
+  readonly epoch: number;
   readonly seq: number;
   readonly tsMs: number;
   readonly score: number;
   readonly metric: string;
   readonly value: number;
+  /** The reading is older than historicalAfterMs (found in a store-and-forward backlog). */
+  readonly historical: boolean;
 }
 
 /** Event emitted on shoal.analysis.<deviceId> when the gateway explained an anomaly. */
 export interface ExplanationEvent {
   readonly kind: "explanation";
   readonly deviceId: string;
+  readonly epoch: number;
   readonly seq: number;
   readonly metric: string;
   readonly score: number;
@@ -149,10 +176,18 @@ export interface ExplanationEvent {
 /** What the device actor sends to the gateway's Explain. */
 export type DeviceExplainRequest = ExplainRequest;
 
-/** Event emitted on shoal.events.device.<deviceId> when a device goes offline or comes back. */
+/**
+ * Event emitted on shoal.events.device.<deviceId> (and stored in `device_events`) when a device goes
+ * offline, comes back, or restarted its counter (a new epoch: from its boot number or inferred).
+ */
 export interface DeviceLifecycleEvent {
-  readonly kind: "offline" | "online";
+  readonly kind: "offline" | "online" | "restarted";
   readonly deviceId: string;
   readonly atMs: number;
+  /** The device's current epoch (the new one for `restarted`). */
+  readonly epoch: number;
+  /** High-water mark of the current epoch. */
   readonly lastSeq: number;
+  /** For `restarted`: what started the epoch and where the old one ended. */
+  readonly detail?: string;
 }

@@ -1,9 +1,22 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { acceptSeq, newSeqState } from "./sequence-tracker.js";
+import { acceptReading, newSeqState, placed, unwrap, Verdict, type SeqPolicy, type SeqState } from "./sequence-tracker.js";
 
-describe("sequence tracker", () => {
-  it("accepts each seq exactly once under any reordering and duplication within the gap bound", () => {
+const policy: SeqPolicy = { maxGaps: 1024, maxJump: 1_000_000, jumpConfirmations: 2, wrapBits: 0 };
+const T0 = 1_700_000_000_000;
+
+/** Feeds readings [seq, tsMs, boot?] and returns verdicts with where new ones went ("v e:seq"). */
+function run(s: SeqState, readings: Array<[number, number, number?]>, p: SeqPolicy = policy): string[] {
+  return readings.map(([seq, ts, boot]) => {
+    const v = acceptReading(s, seq, boot, ts, p);
+    return v === Verdict.New ? `new ${placed.epoch}:${placed.seq}${placed.restarted ? ` ${placed.restarted}` : ""}` : Object.keys(Verdict).find((k) => Verdict[k as keyof typeof Verdict] === v)!;
+  });
+}
+
+const range = (from: number, n: number, ts0: number): Array<[number, number]> => Array.from({ length: n }, (_, i) => [from + i, ts0 + i * 1000]);
+
+describe("sequence model", () => {
+  it("accepts each seq exactly once under any reordering and duplication within the reorder window", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 300 }).chain((n) =>
@@ -14,23 +27,107 @@ describe("sequence tracker", () => {
           const accepted: number[] = [];
           const stream = [...order];
           for (const d of dups) stream.splice(Math.floor((d * 7919) % (stream.length + 1)), 0, d);
-          for (const q of stream) if (acceptSeq(s, q, 1024) === "new") accepted.push(q);
+          // Timestamps follow the device's counter (a duplicate carries its original timestamp).
+          for (const q of stream) if (acceptReading(s, q, undefined, T0 + q, policy) === Verdict.New) accepted.push(q);
           expect(accepted.sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
           expect(s.gaps).toBeNull();
           expect(s.hwm).toBe(n);
+          expect(s.epoch).toBe(0);
         },
       ),
     );
   });
 
-  it("bounds remembered gaps and counts the forgotten ones", () => {
+  it("a reboot (the counter starts again with later timestamps) starts a new epoch; nothing is a duplicate", () => {
     const s = newSeqState();
-    expect(acceptSeq(s, 1, 4)).toBe("new");
-    expect(acceptSeq(s, 10, 4)).toBe("new");
-    expect(s.gaps).toEqual([6, 7, 8, 9]);
-    expect(s.gapsForgotten).toBe(4);
-    expect(acceptSeq(s, 3, 4)).toBe("duplicate");
-    expect(acceptSeq(s, 7, 4)).toBe("new");
-    expect(acceptSeq(s, 7, 4)).toBe("duplicate");
+    const out = run(s, [...range(1, 20, T0), ...range(1, 20, T0 + 60_000)]);
+    expect(out.filter((v) => v.startsWith("new")).length).toBe(40);
+    expect(out[20]).toBe("new 1:1 inferred");
+    expect(out[39]).toBe("new 1:20");
+    // Redelivered readings of both epochs are duplicates, each in its own epoch.
+    expect(run(s, [[5, T0 + 4000], [5, T0 + 64_000], [20, T0 + 79_000]])).toEqual(["Duplicate", "Duplicate", "Duplicate"]);
+  });
+
+  it("a straggler of the epoch before a restart is checked against that epoch", () => {
+    const s = newSeqState();
+    run(s, range(1, 20, T0)); // seq 1..20 at T0..T0+19s
+    expect(run(s, [[1, T0 + 30_000]])).toEqual(["new 1:1 inferred"]);
+    // seq 21 of the old epoch, measured before the reboot, arrives late
+    expect(run(s, [[21, T0 + 20_000], [2, T0 + 31_000], [21, T0 + 20_000], [10, T0 + 9000]])).toEqual(["new 0:21", "new 1:2", "Duplicate", "Duplicate"]);
+  });
+
+  it("one absurd seq never moves the mark: it is out of range and every sane reading after it is new", () => {
+    const s = newSeqState();
+    const out = run(s, [...range(1, 10, T0), [Number.MAX_SAFE_INTEGER, T0 + 10_000], ...range(11, 20, T0 + 11_000)]);
+    expect(out[10]).toBe("OutOfRange");
+    expect(out.filter((v) => v.startsWith("new 0:")).length).toBe(30);
+    expect(s.hwm).toBe(30);
+  });
+
+  it("a jump is taken once the next readings continue from it", () => {
+    const s = newSeqState();
+    run(s, range(1, 5, T0));
+    expect(run(s, range(50_000_000, 4, T0 + 10_000))).toEqual(["OutOfRange", "OutOfRange", "new 0:50000002", "new 0:50000003"]);
+  });
+
+  it("an 8-bit counter wraps over 1,000 readings: 1,000 new, stored as one growing counter; resent ones are duplicates", () => {
+    const s = newSeqState();
+    const p = { ...policy, wrapBits: 8, maxGaps: 64 };
+    const out = run(s, Array.from({ length: 1000 }, (_, i) => [i % 256, T0 + i * 100] as [number, number]), p);
+    expect(out.every((v, i) => v === `new 0:${i}`)).toBe(true);
+    expect(run(s, [[999 % 256, T0 + 99_900], [998 % 256, T0 + 99_800]], p)).toEqual(["Duplicate", "Duplicate"]);
+    // out of order across the wrap
+    const w = newSeqState();
+    expect(run(w, [[254, T0], [0, T0 + 200], [255, T0 + 100], [1, T0 + 300]], p)).toEqual(["new 0:254", "new 0:256", "new 0:255", "new 0:257"]);
+  });
+
+  it("an 8-bit device that reboots (back to 0 with later timestamps) starts a new epoch", () => {
+    const s = newSeqState();
+    const p = { ...policy, wrapBits: 8, maxGaps: 64 };
+    run(s, Array.from({ length: 100 }, (_, i) => [i, T0 + i] as [number, number]), p);
+    expect(run(s, [[0, T0 + 1000], [1, T0 + 1001]], p)).toEqual(["new 1:0 inferred", "new 1:1"]);
+  });
+
+  it("readings without a counter are new once per timestamp", () => {
+    const s = newSeqState();
+    const ten = Array.from({ length: 10 }, (_, i) => [0, T0 + i * 1000] as [number, number]);
+    expect(run(s, ten).every((v) => v === "new 0:0")).toBe(true);
+    expect(run(s, ten).every((v) => v === "Duplicate")).toBe(true);
+  });
+
+  it("an explicit boot number starts a new epoch; readings of the previous boot still count there", () => {
+    const s = newSeqState();
+    const b1 = range(1, 5, T0).map(([q, t]) => [q, t, 7] as [number, number, number]);
+    const b2 = range(1, 5, T0 + 100_000).map(([q, t]) => [q, t, 8] as [number, number, number]);
+    expect(run(s, b1)).toEqual(["new 0:1", "new 0:2", "new 0:3", "new 0:4", "new 0:5"]);
+    expect(run(s, b2)[0]).toBe("new 1:1 boot");
+    expect(run(s, [[6, T0 + 5000, 7], [3, T0 + 2000, 7], [3, T0 + 102_000, 8]])).toEqual(["new 0:6", "Duplicate", "Duplicate"]);
+    // a boot number older than both epochs cannot be checked
+    expect(run(s, [[1, T0 - 50_000, 6]])).toEqual(["StaleEpoch"]);
+    // the same boot with an earlier seq and a later timestamp is no restart (the device says which boot it is in)
+    expect(run(s, [[2, T0 + 200_000, 8]])).toEqual(["Duplicate"]);
+  });
+
+  it("the same seq with another timestamp is a conflicting duplicate (the first stays)", () => {
+    const s = newSeqState();
+    run(s, range(1, 3, T0));
+    expect(run(s, [[3, T0 + 500], [3, T0 + 9000]])).toEqual(["ConflictingDuplicate", "ConflictingDuplicate"]);
+    expect(s.hwm).toBe(3);
+    expect(s.epoch).toBe(0);
+  });
+
+  it("below the reorder window after gaps were forgotten: too late to check", () => {
+    const s = newSeqState();
+    const p = { ...policy, maxGaps: 4 };
+    run(s, [[1, T0], [20, T0 + 20]], p);
+    expect(s.gapsForgotten).toBeGreaterThan(0);
+    expect(run(s, [[3, T0 + 3], [19, T0 + 19]], p)).toEqual(["TooLate", "new 0:19"]);
+  });
+
+  it("unwrap picks the nearest value with the same low bits", () => {
+    expect(unwrap(5, 0, 8)).toBe(6);
+    expect(unwrap(0, 256, 8)).toBe(257); // 255 → 0 wraps forward
+    expect(unwrap(250, 258, 8)).toBe(251); // 257 ↔ 250: backwards by 7
+    expect(unwrap(65535, 1, 16)).toBe(65536);
   });
 });

@@ -23,6 +23,7 @@ const view: HostIntrospection = {
     skipped: 0,
     configVersion: "",
     turnLatencyUs: { p50: 1, p99: 2, max: 3 },
+    logicCounters: {},
   })),
   workerRestarts: 0,
   pendingSnapshots: 0,

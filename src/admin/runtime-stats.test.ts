@@ -22,6 +22,7 @@ describe("runtimeStatsToPb", () => {
           skipped: 6,
           configVersion: "v7",
           turnLatencyUs: { p50: 0.5, p99: 25.25, max: 310 },
+          logicCounters: { device: { applied: 7, duplicate: 2 } },
         },
       ],
       workerRestarts: 2,

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { GetRuntimeStatsResponseSchema, TurnLatencySchema, WorkerStatsSchema, type GetRuntimeStatsResponse } from "../gen/shoal/v1/admin_pb.js";
+import { ActorCountersSchema, GetRuntimeStatsResponseSchema, TurnLatencySchema, WorkerStatsSchema, type GetRuntimeStatsResponse } from "../gen/shoal/v1/admin_pb.js";
 import type { HostIntrospection } from "../ports/actor-host.js";
 
 /** What the admin service needs of a runtime (the runtime role satisfies it). */
@@ -32,6 +32,9 @@ export function runtimeStatsToPb(view: HostIntrospection): GetRuntimeStatsRespon
         skipped: int(w.skipped),
         turnLatency: create(TurnLatencySchema, { p50Us: w.turnLatencyUs.p50, p99Us: w.turnLatencyUs.p99, maxUs: w.turnLatencyUs.max }),
         configVersion: w.configVersion,
+        logicCounters: Object.fromEntries(
+          Object.entries(w.logicCounters).map(([t, c]) => [t, create(ActorCountersSchema, { counters: Object.fromEntries(Object.entries(c).map(([k, n]) => [k, int(n)])) })]),
+        ),
       }),
     ),
     workerRestarts: int(view.workerRestarts),

@@ -116,5 +116,17 @@ export function formatRuntimeStats(r: GetRuntimeStatsResponse): string {
   const active = r.workers.reduce((a, w) => a + Object.values(w.activeByType).reduce((x, y) => x + y, 0n), 0n);
   const turns = r.workers.reduce((a, w) => a + w.turns, 0n);
   out += `\nworkers ${r.workers.length}  active actors ${active}  turns ${turns}  worker restarts ${r.workerRestarts}  pending snapshots ${r.pendingSnapshots}\n`;
+  // What became of the readings (and other logic counters), summed over workers.
+  const sums = new Map<string, Map<string, bigint>>();
+  for (const w of r.workers) {
+    for (const [type, c] of Object.entries(w.logicCounters)) {
+      const m = sums.get(type) ?? new Map<string, bigint>();
+      for (const [k, n] of Object.entries(c.counters)) m.set(k, (m.get(k) ?? 0n) + n);
+      sums.set(type, m);
+    }
+  }
+  for (const [type, m] of [...sums].sort(([a], [b]) => a.localeCompare(b))) {
+    out += `${type}: ${[...m].map(([k, n]) => `${k} ${n}`).join("  ")}\n`;
+  }
   return out;
 }

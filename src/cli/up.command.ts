@@ -11,7 +11,7 @@ import { createMetricsRegistry } from "../observability/metrics.js";
 import { promMetrics } from "../observability/prom-metrics.js";
 import { Registry } from "prom-client";
 import { startStatusServer } from "../status-page/status-server.js";
-import { simulate, type SimulateStats } from "../simulator/simulator.js";
+import { emptySimulateStats, simulate, type SimulateStats } from "../simulator/simulator.js";
 import { connectNats } from "../adapters/nats/connection.js";
 import { createNatsPartitionJournal } from "../adapters/nats/partition-journal.js";
 import { countersOf, runtimeMetricsRefresher, singleNodeReadiness, startAdminRole } from "./roles/admin-role.js";
@@ -44,7 +44,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url });
   const runtime = await startRuntimeRole(cfg, log.child({ role: "runtime" }), "all", { gateway: gateway.gateway, metrics: promMetrics(ctx.registry) });
   const bridge = await startBridgeRole(cfg, log.child({ role: "bridge" }), { metrics: promMetrics(ctx.registry) });
-  let sim: SimulateStats = { sent: 0, acked: 0, failed: 0, anomaliesInjected: 0, elapsedMs: 0 };
+  let sim: SimulateStats = emptySimulateStats();
   const stats = () => ({
     bridge: { ...bridge.stats, rejectedByCode: undefined, ...prefixed("rejected_", bridge.stats.rejectedByCode), pendingPublishes: bridge.pending() },
     runtime: runtime.stats(),

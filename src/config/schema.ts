@@ -169,6 +169,32 @@ const detectorSchema = z.strictObject({
   params: z.looseObject({}).prefault({}),
 });
 
+/**
+ * How device counters are read (docs/adr/0011-sequence-model.md). Live: a change reaches every
+ * device actor without a restart.
+ */
+const sequenceSchema = z
+  .strictObject({
+    /** Out-of-order gaps remembered below a device's highest seq (the reorder window), per device. */
+    reorderWindow: z.int().min(0).max(65536).default(1024),
+    /** Largest forward seq jump taken without confirmation; a larger one is dead-lettered seq_out_of_range. */
+    maxJump: posInt().default(10_000_000),
+    /** Later readings continuing from such a jump that make it accepted. */
+    jumpConfirmations: z.int().min(0).max(100).default(2),
+    /** Wrapping counters: the first rule whose glob (`*` any characters) matches a device id gives its width. */
+    wrap: z
+      .array(
+        z.strictObject({
+          match: z.string().min(1).max(256),
+          bits: z.union([z.literal(8), z.literal(16), z.literal(32)]),
+        }),
+      )
+      .default([]),
+    /** An anomaly found in a reading older than this (a store-and-forward backlog) is marked historical. */
+    historicalAfter: duration("2m"),
+  })
+  .transform(({ historicalAfter, ...rest }) => ({ ...rest, historicalAfterMs: historicalAfter }));
+
 const clickhouseSchema = z
   .strictObject({
     url: url(["http", "https"]).default("http://127.0.0.1:18123"),
@@ -266,6 +292,7 @@ export const configSchema = z.strictObject({
   bridge: bridgeSchema.prefault({}),
   runtime: runtimeSchema.prefault({}),
   detector: detectorSchema.prefault({}),
+  sequence: sequenceSchema.prefault({}),
   clickhouse: clickhouseSchema.prefault({}),
   redis: redisSchema.prefault({}),
   consul: consulSchema.prefault({}),
@@ -295,6 +322,7 @@ export const RENAMED_KEYS: Readonly<Record<string, string>> = {
   "runtime.heartbeatTimeout": "runtime.heartbeatTimeoutMs",
   "runtime.timerCheckpointEvery": "runtime.timerCheckpointEveryMs",
   "clickhouse.flushInterval": "clickhouse.flushIntervalMs",
+  "sequence.historicalAfter": "sequence.historicalAfterMs",
   "actorCache.ttl": "actorCache.ttlMs",
   "actorCache.opTimeout": "actorCache.opTimeoutMs",
   "cluster.sessionTtl": "cluster.sessionTtlMs",

@@ -23,12 +23,27 @@ describe("decodeReading", () => {
     expect(decodeReading(bytes, "d-1")).toEqual({ ok: true, reading: good });
   });
 
+  it("accepts readings without a counter (seq absent or 0) and with a boot number, in JSON and protobuf", () => {
+    const { seq: _, ...noSeq } = good;
+    expect(decodeReading(enc(noSeq), "d-1")).toEqual({ ok: true, reading: { ...good, seq: 0 } });
+    expect(decodeReading(enc({ ...good, seq: 0 }), "d-1")).toEqual({ ok: true, reading: { ...good, seq: 0 } });
+    expect(decodeReading(enc({ ...good, boot: 0 }), "d-1")).toEqual({ ok: true, reading: { ...good, boot: 0 } });
+    const bytes = toBinary(ReadingSchema, create(ReadingSchema, { deviceId: "d-1", tsMs: 1_700_000_000_000n, metrics: good.metrics, boot: 3n }));
+    expect(decodeReading(bytes, "d-1")).toEqual({ ok: true, reading: { ...good, seq: 0, boot: 3 } });
+    // boot 0 is present (proto3 optional), not absent
+    const zero = toBinary(ReadingSchema, create(ReadingSchema, { deviceId: "d-1", seq: 7n, tsMs: 1_700_000_000_000n, metrics: good.metrics, boot: 0n }));
+    expect(decodeReading(zero, "d-1")).toEqual({ ok: true, reading: { ...good, boot: 0 } });
+    // the journal form keeps both
+    const back = decodeJournalReadings(encodeReading({ ...good, seq: 0, boot: 0 }));
+    expect(back).toEqual([{ ...good, seq: 0, boot: 0 }]);
+  });
+
   it.each([
     ["malformed JSON", "{not json", "malformed_json", /not valid JSON/],
     ["a JSON array", "[1,2]", "malformed_protobuf", /neither a JSON object nor a valid/],
-    ["wrong type of seq", { ...good, seq: "seven" }, "invalid_field", /^seq: must be a positive integer, got string "seven"$/],
-    ["negative seq", { ...good, seq: -1 }, "invalid_field", /^seq: must be a positive integer, got number -1$/],
-    ["zero seq", { ...good, seq: 0 }, "invalid_field", /^seq: required, a positive integer$/],
+    ["wrong type of seq", { ...good, seq: "seven" }, "invalid_field", /^seq: must be a non-negative integer \(or absent\), got string "seven"$/],
+    ["negative seq", { ...good, seq: -1 }, "invalid_field", /^seq: must be a non-negative integer \(or absent\), got number -1$/],
+    ["fractional boot", { ...good, boot: 1.5 }, "invalid_field", /^boot: must be a non-negative integer \(or absent\), got number 1.5$/],
     ["fractional ts", { ...good, tsMs: 1.5 }, "invalid_field", /^tsMs: must be a non-negative integer/],
     ["missing ts", { deviceId: "d-1", seq: 1, metrics: { a: 1 } }, "invalid_field", /^tsMs: required/],
     ["metric as string", { ...good, metrics: { t: "hot" } }, "invalid_field", /^metrics\.t: must be a finite number, got string "hot"$/],
@@ -125,7 +140,7 @@ describe("decodeReadings (one reading or a device's batch)", () => {
   it.each([
     ["an empty batch", { readings: [] }, "invalid_field", /^readings: must contain at least one reading$/],
     ["readings not an array", { readings: 5 }, "invalid_field", /^readings: must be an array of readings, got number 5$/],
-    ["a bad reading (named by index)", { readings: [r1, { ...r2, seq: "x" }] }, "invalid_field", /^readings\[1\]\.seq: must be a positive integer, got string "x"$/],
+    ["a bad reading (named by index)", { readings: [r1, { ...r2, seq: "x" }] }, "invalid_field", /^readings\[1\]\.seq: must be a non-negative integer \(or absent\), got string "x"$/],
     ["a reading of another device", { readings: [r1, { deviceId: "d-2", ...r2 }] }, "topic_mismatch", /^readings\[1\]\.deviceId "d-2" does not match topic device "d-1"$/],
     ["a batch of another device", { deviceId: "d-2", readings: [r1] }, "topic_mismatch", /^deviceId "d-2" does not match topic device "d-1"$/],
     ["an unknown batch field", { readings: [r1], colour: 1 }, "unknown_field", /^unknown field "colour" \(allowed in a batch: deviceId, readings\)$/],

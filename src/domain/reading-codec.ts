@@ -36,7 +36,7 @@ export type DecodeManyResult = { readonly ok: true; readonly readings: Reading[]
 /** Device ids are safe NATS subject tokens and Msg-Id parts. */
 export const DEVICE_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 const METRIC_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-const JSON_FIELDS = new Set(["deviceId", "device_id", "seq", "tsMs", "ts_ms", "metrics", "log"]);
+const JSON_FIELDS = new Set(["deviceId", "device_id", "seq", "boot", "tsMs", "ts_ms", "metrics", "log"]);
 const JSON_BATCH_FIELDS = new Set(["deviceId", "device_id", "readings"]);
 /** Metric names already checked against METRIC_RE (names repeat reading after reading). */
 const goodNames = new Set<string>();
@@ -139,12 +139,14 @@ function decodeJson(payload: Uint8Array, topicDeviceId: string, limits: ReadingL
 /** One JSON reading object; `at` prefixes reasons; in a batch the device id may be left out. */
 function jsonReading(o: Record<string, unknown>, topicDeviceId: string, limits: ReadingLimits, at: string, inBatch: boolean): DecodeResult {
   for (const k of Object.keys(o)) {
-    if (!JSON_FIELDS.has(k)) return reject("unknown_field", `${at}unknown field "${clip(k)}" (allowed: deviceId, seq, tsMs, metrics, log)`);
+    if (!JSON_FIELDS.has(k)) return reject("unknown_field", `${at}unknown field "${clip(k)}" (allowed: deviceId, seq, boot, tsMs, metrics, log)`);
   }
   const deviceId = o.deviceId ?? o.device_id ?? (inBatch ? topicDeviceId : undefined);
-  const seq = toInt(o.seq);
+  const seq = o.seq === undefined || o.seq === null ? 0 : toInt(o.seq);
+  const boot = o.boot === undefined || o.boot === null ? undefined : toInt(o.boot);
   const tsMs = toInt(o.tsMs ?? o.ts_ms);
-  if (seq === undefined && o.seq !== undefined) return reject("invalid_field", `${at}seq: must be a positive integer, got ${show(o.seq)}`);
+  if (seq === undefined) return reject("invalid_field", `${at}seq: must be a non-negative integer (or absent), got ${show(o.seq)}`);
+  if (boot === undefined && o.boot !== undefined && o.boot !== null) return reject("invalid_field", `${at}boot: must be a non-negative integer (or absent), got ${show(o.boot)}`);
   if (tsMs === undefined && (o.tsMs ?? o.ts_ms) !== undefined) {
     return reject("invalid_field", `${at}tsMs: must be a non-negative integer (ms since epoch), got ${show(o.tsMs ?? o.ts_ms)}`);
   }
@@ -156,6 +158,7 @@ function jsonReading(o: Record<string, unknown>, topicDeviceId: string, limits: 
     {
       deviceId: typeof deviceId === "string" ? deviceId : deviceId === undefined ? undefined : String(deviceId),
       seq,
+      boot,
       tsMs,
       metrics: (o.metrics ?? undefined) as Record<string, unknown> | undefined,
       log: typeof o.log === "string" ? o.log : undefined,
@@ -181,7 +184,7 @@ function decodeProto(payload: Uint8Array, topicDeviceId: string, limits: Reading
   for (let i = 0; i < raw.length; i++) {
     const m = raw[i]!;
     const r = validate(
-      { deviceId: batch && m.deviceId === "" ? topicDeviceId : m.deviceId, seq: m.seq, tsMs: m.tsMs, metrics: m.metrics, log: m.log },
+      { deviceId: batch && m.deviceId === "" ? topicDeviceId : m.deviceId, seq: m.seq, boot: m.boot, tsMs: m.tsMs, metrics: m.metrics, log: m.log },
       topicDeviceId,
       limits,
       batch ? `readings[${i}].` : "",
@@ -194,7 +197,8 @@ function decodeProto(payload: Uint8Array, topicDeviceId: string, limits: Reading
 
 interface Candidate {
   deviceId: string | undefined;
-  seq: number | undefined;
+  seq: number;
+  boot: number | undefined;
   tsMs: number | undefined;
   metrics: Record<string, unknown> | undefined;
   log: string | undefined;
@@ -205,7 +209,6 @@ function validate(c: Candidate, topicDeviceId: string, limits: ReadingLimits, at
   if (c.deviceId !== topicDeviceId) {
     return reject("topic_mismatch", `${at}deviceId "${clip(c.deviceId)}" does not match topic device "${topicDeviceId}"`);
   }
-  if (c.seq === undefined || c.seq < 1) return reject("invalid_field", `${at}seq: required, a positive integer`);
   if (c.tsMs === undefined) return reject("invalid_field", `${at}tsMs: required, a non-negative integer (ms since epoch)`);
   if (c.metrics === undefined) return reject("invalid_field", `${at}metrics: required, an object of name to number`);
   const names = Object.keys(c.metrics);
@@ -227,7 +230,7 @@ function validate(c: Candidate, topicDeviceId: string, limits: ReadingLimits, at
     return reject("invalid_field", `${at}log: ${c.log.length} characters, limit is ${limits.maxLogLength}`);
   }
   const reading: Reading = c.log === undefined ? { deviceId: c.deviceId, seq: c.seq, tsMs: c.tsMs, metrics } : { deviceId: c.deviceId, seq: c.seq, tsMs: c.tsMs, metrics, log: c.log };
-  return { ok: true, reading };
+  return { ok: true, reading: c.boot === undefined ? reading : { ...reading, boot: c.boot } };
 }
 
 function toInt(v: unknown): number | undefined {
@@ -271,7 +274,7 @@ export function decodeJournalReading(bytes: Uint8Array, start = 0, end = bytes.l
 export function decodeJournalReadings(bytes: Uint8Array, start = 0, end = bytes.length): Reading[] {
   const out: Reading[] = [];
   decodeReadingsWire(bytes, start, end, (r) => {
-    if (r.deviceId === "" || r.seq < 1) throw new RangeError("journal message is not a valid shoal.v1.Reading (no device id or seq)");
+    if (r.deviceId === "") throw new RangeError("journal message is not a valid shoal.v1.Reading (no device id)");
     out.push(r);
   });
   return out;

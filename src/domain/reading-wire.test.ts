@@ -15,6 +15,7 @@ const arbReading = fc.record(
     tsMs: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
     metrics: fc.dictionary(metricName(fc.stringMatching(/^[a-z_][a-z0-9_]{0,20}$/)), fc.double(), { minKeys: 1, maxKeys: 6 }),
     log: fc.option(fc.string({ maxLength: 50 }), { nil: undefined }),
+    boot: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
   },
   { requiredKeys: ["deviceId", "seq", "tsMs", "metrics"] },
 );
@@ -30,6 +31,7 @@ const arbAnyReading = fc.record({
   tsMs: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
   metrics: fc.dictionary(metricName(fc.oneof(arbUnicode, fc.constantFrom("temp", "humidity", "a", "b", "c"))), fc.double(), { maxKeys: 8 }),
   log: fc.option(arbUnicode, { nil: undefined }),
+  boot: fc.option(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), { nil: undefined }),
 });
 
 type Decoded = { ok: true; value: Reading } | { ok: false };
@@ -39,7 +41,8 @@ function reference(bytes: Uint8Array): Decoded {
   try {
     const m = fromBinary(ReadingSchema, bytes);
     const value: Reading = { deviceId: m.deviceId, seq: Number(m.seq), tsMs: Number(m.tsMs), metrics: { ...m.metrics } };
-    return { ok: true, value: m.log === undefined ? value : { ...value, log: m.log } };
+    const withLog = m.log === undefined ? value : { ...value, log: m.log };
+    return { ok: true, value: m.boot === undefined ? withLog : { ...withLog, boot: Number(m.boot) } };
   } catch {
     return { ok: false };
   }
@@ -53,23 +56,26 @@ function ours(bytes: Uint8Array): Decoded {
   }
 }
 
-function toProto(r: { deviceId: string; seq: number; tsMs: number; metrics: Record<string, number>; log?: string | undefined }): Uint8Array {
-  return toBinary(ReadingSchema, create(ReadingSchema, { deviceId: r.deviceId, seq: BigInt(r.seq), tsMs: BigInt(r.tsMs), metrics: r.metrics, log: r.log }));
+function toProto(r: { deviceId: string; seq: number; tsMs: number; metrics: Record<string, number>; log?: string | undefined; boot?: number | undefined }): Uint8Array {
+  return toBinary(
+    ReadingSchema,
+    create(ReadingSchema, { deviceId: r.deviceId, seq: BigInt(r.seq), tsMs: BigInt(r.tsMs), metrics: r.metrics, log: r.log, boot: r.boot === undefined ? undefined : BigInt(r.boot) }),
+  );
 }
 
 describe("hand-written Reading wire codec", () => {
   it("decodes what protobuf-es encodes and protobuf-es decodes what it encodes (property)", () => {
     fc.assert(
       fc.property(arbReading, (r) => {
-        const msg = create(ReadingSchema, { deviceId: r.deviceId, seq: BigInt(r.seq), tsMs: BigInt(r.tsMs), metrics: r.metrics, log: r.log });
-        const ours = decodeReadingWire(toBinary(ReadingSchema, msg));
-        expect(ours).toEqual(r.log === undefined ? { deviceId: r.deviceId, seq: r.seq, tsMs: r.tsMs, metrics: r.metrics } : r);
+        const ours = decodeReadingWire(toProto(r));
+        expect(ours).toEqual(r);
         const back = fromBinary(ReadingSchema, encodeReadingWire(ours));
         expect(back.deviceId).toBe(r.deviceId);
         expect(back.seq).toBe(BigInt(r.seq));
         expect(back.tsMs).toBe(BigInt(r.tsMs));
         expect(back.metrics).toEqual(r.metrics);
         expect(back.log).toBe(r.log);
+        expect(back.boot).toBe(r.boot === undefined ? undefined : BigInt(r.boot));
       }),
     );
   });

@@ -107,6 +107,7 @@ export function encodeReadingWire(r: Reading): Uint8Array {
     size += 1 + varintSize(entry) + entry;
   }
   if (log !== undefined) size += 1 + varintSize(log.length) + log.length;
+  if (r.boot !== undefined) size += 1 + varintSize(r.boot);
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   let p = 0;
@@ -140,6 +141,10 @@ export function encodeReadingWire(r: Reading): Uint8Array {
     p = writeVarint(out, p, log.length);
     out.set(log, p);
     p += log.length;
+  }
+  if (r.boot !== undefined) {
+    out[p++] = 0x30;
+    p = writeVarint(out, p, r.boot);
   }
   return p === size ? out : out.subarray(0, p);
 }
@@ -240,6 +245,7 @@ export function decodeReadingWire(b: Uint8Array, start = 0, end = b.length, reje
   let seq = 0;
   let tsMs = 0;
   let log: string | undefined;
+  let boot = -1;
   const metrics: Record<string, number> = {};
   while (pos < lim) {
     const tag = readTag();
@@ -271,14 +277,16 @@ export function decodeReadingWire(b: Uint8Array, start = 0, end = b.length, reje
       const e = readLength();
       log = decodeStr(b, pos, e);
       pos = e;
-    } else {
+    } else if (tag === 0x30) boot = readSafeInt("boot");
+    else {
       const no = Math.floor(tag / 8);
-      if (no <= 5) throw new RangeError(`field ${no} has wire type ${tag & 7}`);
+      if (no <= 6) throw new RangeError(`field ${no} has wire type ${tag & 7}`);
       skipField(tag & 7); // malformed bytes are reported as such before an unknown field
       if (rejectUnknown) throw new UnknownFieldError(no);
     }
   }
   buf = EMPTY;
+  if (boot >= 0) return log === undefined ? { deviceId, seq, tsMs, metrics, boot } : { deviceId, seq, tsMs, metrics, log, boot };
   return log === undefined ? { deviceId, seq, tsMs, metrics } : { deviceId, seq, tsMs, metrics, log };
 }
 

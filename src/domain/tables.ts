@@ -6,11 +6,15 @@ import type { RowSchema } from "../ports/row-sink.js";
  * test/integration/clickhouse-sink.test.ts). MATERIALIZED columns are not written.
  */
 
-/** One row per applied reading. */
+/**
+ * One row per applied reading, keyed (device_id, epoch, seq, ts_ms): readings of two epochs never
+ * merge; readings without seq (seq 0) are told apart by their timestamp (docs/adr/0011-sequence-model.md).
+ */
 export const READINGS_TABLE = "readings";
 export const READINGS_SCHEMA: RowSchema = {
   columns: [
     { name: "device_id", type: "String" },
+    { name: "epoch", type: "UInt64" },
     { name: "seq", type: "UInt64" },
     { name: "ts_ms", type: "Int64" },
     { name: "metric_names", type: "Array(String)" },
@@ -27,6 +31,7 @@ export const ANALYSES_TABLE = "analyses";
 export const ANALYSES_SCHEMA: RowSchema = {
   columns: [
     { name: "device_id", type: "String" },
+    { name: "epoch", type: "UInt64" },
     { name: "seq", type: "UInt64" },
     { name: "ts_ms", type: "Int64" },
     { name: "metric", type: "String" },
@@ -42,3 +47,19 @@ export const ANALYSES_SCHEMA: RowSchema = {
     { name: "cost_usd", type: "Float64" },
   ],
 };
+
+/** One row per device lifecycle event: online, offline, restarted (a new epoch). */
+export const DEVICE_EVENTS_TABLE = "device_events";
+export const DEVICE_EVENTS_SCHEMA: RowSchema = {
+  columns: [
+    { name: "device_id", type: "String" },
+    { name: "kind", type: "String" },
+    { name: "epoch", type: "UInt64" },
+    { name: "at_ms", type: "Int64" },
+    { name: "last_seq", type: "UInt64" },
+    { name: "detail", type: "String" },
+  ],
+};
+
+/** Dead letters written by actors (stage "runtime"), with the bridge's in the DLQ stream. */
+export const DEAD_LETTERS_TABLE = "dead_letters";

@@ -164,6 +164,8 @@ export interface WorkerStats {
   readonly configVersion: string;
   /** Turn latency in microseconds, from a sample of turns. */
   readonly turnLatencyUs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** Counters of the actor logics (ActorLogic.counters), by actor type. */
+  readonly logicCounters: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 /** Snapshot of a host's state for the admin service and metrics. */

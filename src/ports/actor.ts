@@ -66,6 +66,12 @@ export interface ActorLogic<S, M extends { readonly type: string }> {
    */
   dispose?(state: S): void;
   /**
+   * Optional: counters of this logic instance since it was created (e.g. what became of the
+   * readings it saw), reported per worker with the host's stats and exported as metrics. Plain
+   * numbers, monotonic.
+   */
+  counters?(): Readonly<Record<string, number>>;
+  /**
    * Optional: the columns of the tables this logic writes (`ctx.write`), by table. Rows of these
    * tables are encoded as RowBinary where the actors run and inserted as such; rows of other tables
    * (or rows that do not fit) travel as objects. Two logics of one host must agree on a table's schema.

@@ -1,11 +1,14 @@
 /**
  * A validated sensor reading (the domain form of shoal.v1.Reading).
  * Invariants (enforced by the bridge's decoder): deviceId matches /^[A-Za-z0-9_.:-]{1,128}$/ minus
- * '.', seq is a positive safe integer, tsMs a non-negative safe integer, every metric finite.
+ * '.', seq a non-negative safe integer (0: none), boot (when present) too, tsMs a non-negative safe integer, every metric finite.
  */
 export interface Reading {
   readonly deviceId: string;
-  /** Device-local sequence number, strictly increasing per device, from 1. */
+  /**
+   * Device-local sequence number (docs/sequence-model.md): increasing per device from any start,
+   * restarting after a reboot, possibly wrapping. 0: the device sends no counter.
+   */
   readonly seq: number;
   /** Measurement time, ms since the Unix epoch. */
   readonly tsMs: number;
@@ -13,4 +16,6 @@ export interface Reading {
   readonly metrics: Readonly<Record<string, number>>;
   /** Optional device log line. */
   readonly log?: string;
+  /** Optional boot/session number of the device: a new value starts a new epoch. */
+  readonly boot?: number;
 }

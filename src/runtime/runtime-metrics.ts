@@ -28,6 +28,7 @@ export function createRuntimeMetrics(reg: MetricsRegistry | undefined): RuntimeM
   const latency = reg.gauge("shoal_runtime_turn_latency_us", "turn latency (sampled), microseconds", ["worker", "quantile"]);
   const restarts = reg.counter("shoal_runtime_worker_restarts_total", "worker threads replaced after a crash", []);
   const pending = reg.gauge("shoal_runtime_pending_snapshots", "snapshots waiting for commit or the store", []);
+  const logicEvents = reg.counter("shoal_actor_events_total", "counters of the actor logics (device: what became of every reading, epochs started)", ["worker", "actor_type", "event"]);
   const last = new Map<string, number>();
   let lastRestarts = 0;
   return {
@@ -42,6 +43,15 @@ export function createRuntimeMetrics(reg: MetricsRegistry | undefined): RuntimeM
           const delta = cur >= prev ? cur - prev : cur;
           if (delta > 0) counters.get(k)!.inc(labels, delta);
           last.set(id, cur);
+        }
+        for (const [type, c] of Object.entries(w.logicCounters)) {
+          for (const [event, cur] of Object.entries(c)) {
+            const id = `${w.worker}:${type}:${event}`;
+            const prev = last.get(id) ?? 0;
+            const delta = cur >= prev ? cur - prev : cur;
+            if (delta > 0) logicEvents.inc({ worker: w.worker, actor_type: type, event }, delta);
+            last.set(id, cur);
+          }
         }
         for (const [type, n] of Object.entries(w.activeByType)) active.set({ worker: w.worker, actor_type: type }, n);
         depth.set(labels, w.mailboxDepth);

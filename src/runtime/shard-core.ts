@@ -187,6 +187,7 @@ export class ShardCore extends ShardEngine {
       counters: this.counters,
       configVersion: this.configVersion,
       latency: this.latency,
+      logics: this.logics,
     });
   }
 

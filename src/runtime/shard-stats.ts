@@ -14,6 +14,12 @@ export interface ShardStatsInput {
   readonly counters: ShardCounters;
   readonly configVersion: string;
   readonly latency: LatencyHistogram;
+  readonly logics: ReadonlyMap<string, ActorLogicLike>;
+}
+
+/** The part of an actor logic the stats read. */
+interface ActorLogicLike {
+  counters?(): Readonly<Record<string, number>>;
 }
 
 /** Live counters of a shard, as reported to the host (WorkerStats). */
@@ -29,6 +35,11 @@ export function buildShardStats(s: ShardStatsInput): WorkerStats {
   }
   s.partHigh.forEach((_, p) => parts.add(p));
   const { turns, activations, passivations, restarts, deadLetters, snapshots, skipped } = s.counters;
+  const logicCounters: Record<string, Readonly<Record<string, number>>> = {};
+  for (const [type, logic] of s.logics) {
+    const c = logic.counters?.();
+    if (c !== undefined) logicCounters[type] = { ...c };
+  }
   return {
     worker: s.worker,
     partitions: [...parts].sort((a, b) => a - b),
@@ -45,5 +56,6 @@ export function buildShardStats(s: ShardStatsInput): WorkerStats {
     skipped,
     configVersion: s.configVersion,
     turnLatencyUs: { p50: s.latency.quantile(0.5), p99: s.latency.quantile(0.99), max: s.latency.max },
+    logicCounters,
   };
 }

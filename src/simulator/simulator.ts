@@ -1,19 +1,19 @@
 import mqtt, { type MqttClient } from "mqtt";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { ReadingSchema } from "../gen/shoal/v1/reading_pb.js";
 import { createDeviceSignals } from "./signals.js";
 import { sleep } from "../base/clock.js";
+import { createFleetDevice, drainBacklog, fleetOptionsProblem, measure, type CounterMix, type FleetDevice, type MeasureResult } from "./fleet.js";
+import { payloadsFor, type Outgoing, type PayloadOptions } from "./payloads.js";
 
-/** What to simulate. */
+/** What to simulate. The fleet behaviours (reboots, offline periods, counter widths) are all off by default. */
 export interface SimulateOptions {
   /** MQTT broker URL. */
   readonly url: string;
   readonly devices: number;
-  /** Total readings per second across all devices. */
+  /** Total readings measured per second across all devices. */
   readonly rate: number;
   /** Stop after this many seconds (unless readingsPerDevice is reached first). */
   readonly durationSec?: number;
-  /** Stop after every device has sent this many readings. */
+  /** Stop after every device has measured this many readings. */
   readonly readingsPerDevice?: number;
   /** MQTT connections to spread devices over. Default 2. */
   readonly connections?: number;
@@ -21,100 +21,173 @@ export interface SimulateOptions {
   readonly maxInFlight?: number;
   /** First sequence number of every device. Default 1. */
   readonly seqStart?: number;
-  /** Device id prefix: ids are `<prefix>-<n>`. Default "dev". */
+  /** Device id prefix: ids are `<prefix>-<n>` (see counterPrefixes). Default "dev". */
   readonly devicePrefix?: string;
   /** Probability per reading that an anomaly starts. Default 0.002. */
   readonly anomalyRate?: number;
   /** Payload encoding. Default "json"; "mixed" alternates JSON and protobuf. */
   readonly format?: "json" | "protobuf" | "mixed";
+  /** Probability per device per second of a reboot: the counter starts again (1, or 0 when wrapping). Default 0. */
+  readonly rebootRate?: number;
+  /** With reboots, the fraction of devices that send a boot number (1, incremented at each reboot). Default 0.5. */
+  readonly bootFraction?: number;
+  /** Probability per device per second of going offline: readings are buffered, then flushed on return. Default 0. */
+  readonly offlineRate?: number;
+  /** Offline period length in seconds (of nominal measurement time: offlineSec × devices / rate readings). Default 60. */
+  readonly offlineSec?: number;
+  /** Send a flushed backlog as JSON batch payloads (≤ 500 readings, ≤ flushBatchMaxBytes each). Default false. */
+  readonly flushAsBatch?: boolean;
+  /** Most bytes of one batch payload (the bridge's default maxPayload). Default 16384. */
+  readonly flushBatchMaxBytes?: number;
+  /** Fractions of devices without counter or with 8/16/32-bit wrapping counters (see counterKindOf). Default none. */
+  readonly counterMix?: CounterMix;
+  /** Name devices by counter kind: `<prefix>-s8-<n>`, `-s16-`, `-s32-`, `-nc-` (unbounded: `<prefix>-<n>`). Default false. */
+  readonly counterPrefixes?: boolean;
+  /** Seed of the reboot and offline decisions: the same options make the same decisions. Default 1. */
+  readonly seed?: number;
   /** Called with live counts about every 250 ms. */
   readonly onProgress?: (s: SimulateStats) => void;
-  /** Called for every acknowledged publish with its device, seq and publish time (ms). */
-  readonly onPublished?: (deviceId: string, seq: number, sentAtMs: number) => void;
+  /** Called for every acknowledged reading (once per reading of a batch payload). */
+  readonly onPublished?: (r: PublishedReading) => void;
   readonly signal?: AbortSignal;
 }
 
+/** An acknowledged reading: seq 0 when the device has no counter, boot undefined when it sends none. */
+export interface PublishedReading {
+  readonly deviceId: string;
+  readonly seq: number;
+  readonly boot: number | undefined;
+  readonly tsMs: number;
+  readonly sentAtMs: number;
+}
+
+/** Counts of a run; sent, acked and failed count readings (a batch payload counts each reading in it). */
 export interface SimulateStats {
   sent: number;
   acked: number;
   failed: number;
   anomaliesInjected: number;
+  reboots: number;
+  offlinePeriods: number;
+  /** Readings currently held by offline devices. */
+  buffered: number;
+  /** Readings sent from backlogs. */
+  flushed: number;
   elapsedMs: number;
 }
 
-/** Simulate devices publishing readings over MQTT QoS 1; resolves when done and every publish settled. */
+/** Stats of a run that has not started (all zero). */
+export function emptySimulateStats(): SimulateStats {
+  return { sent: 0, acked: 0, failed: 0, anomaliesInjected: 0, reboots: 0, offlinePeriods: 0, buffered: 0, flushed: 0, elapsedMs: 0 };
+}
+
+interface SimDevice {
+  readonly fleet: FleetDevice;
+  readonly gen: ReturnType<typeof createDeviceSignals>;
+  readonly conn: number;
+}
+
+/** Fold one measurement into the stats. */
+function account(stats: SimulateStats, m: MeasureResult): void {
+  if (m.rebooted) stats.reboots++;
+  if (m.wentOffline) stats.offlinePeriods++;
+  stats.flushed += m.flushed.length;
+  stats.buffered += (m.live === undefined ? 1 : 0) - m.flushed.length;
+}
+
+/**
+ * Simulate devices publishing readings over MQTT QoS 1; resolves when done and every publish settled.
+ * At the end of a run (not on abort) devices still offline come back and flush their backlog.
+ */
 export async function simulate(o: SimulateOptions): Promise<SimulateStats> {
+  const problem = fleetOptionsProblem(o);
+  if (problem !== undefined) throw new RangeError(`simulate: ${problem}`);
   const nConn = Math.max(1, Math.min(o.connections ?? 2, o.devices));
   const maxInFlight = o.maxInFlight ?? 500;
   const prefix = o.devicePrefix ?? "dev";
-  const seqStart = o.seqStart ?? 1;
   const clients: MqttClient[] = [];
   for (let i = 0; i < nConn; i++) {
     clients.push(await mqtt.connectAsync(o.url, { clientId: `${prefix}-sim-${process.pid}-${i}`, protocolVersion: 5, clean: true, reconnectPeriod: 500 }));
   }
-  const devices = Array.from({ length: o.devices }, (_, i) => ({
-    id: `${prefix}-${i + 1}`,
-    seq: seqStart - 1,
+  const fleetOptions = { ...o, devicePrefix: prefix, intervalSec: o.devices / o.rate };
+  const devices: SimDevice[] = Array.from({ length: o.devices }, (_, i) => ({
+    fleet: createFleetDevice(i, fleetOptions),
     gen: createDeviceSignals(i * 7919 + 17, o.anomalyRate ?? 0.002),
     conn: i % nConn,
   }));
-  const stats: SimulateStats = { sent: 0, acked: 0, failed: 0, anomaliesInjected: 0, elapsedMs: 0 };
+  const payloadOptions: PayloadOptions = { format: o.format ?? "json", flushAsBatch: o.flushAsBatch ?? false, batchMaxBytes: o.flushBatchMaxBytes };
+  const stats = emptySimulateStats();
   const inFlight = new Array<number>(nConn).fill(0);
   const started = Date.now();
   const total = o.readingsPerDevice !== undefined ? o.readingsPerDevice * o.devices : Infinity;
   const deadline = o.durationSec !== undefined ? started + o.durationSec * 1000 : Infinity;
+  let measured = 0;
   let next = 0;
   let lastProgress = 0;
   let waiters: Array<() => void> = [];
   const release = () => {
     for (const w of waiters.splice(0)) w();
   };
+  const released = () => new Promise<void>((r) => waiters.push(r));
+  const publish = (d: SimDevice, out: Outgoing) => {
+    const sentAtMs = Date.now();
+    inFlight[d.conn]!++;
+    stats.sent += out.readings.length;
+    clients[d.conn]!.publish(`devices/${d.fleet.id}/readings`, out.payload, { qos: 1 }, (err) => {
+      inFlight[d.conn]!--;
+      if (err) stats.failed += out.readings.length;
+      else {
+        stats.acked += out.readings.length;
+        for (const r of out.readings) o.onPublished?.({ deviceId: d.fleet.id, seq: r.seq ?? 0, boot: r.boot, tsMs: r.tsMs, sentAtMs });
+      }
+      release();
+    });
+  };
+  const sendAll = async (d: SimDevice, outs: readonly Outgoing[]) => {
+    for (const out of outs) {
+      while (inFlight[d.conn]! >= maxInFlight) await released();
+      publish(d, out);
+    }
+  };
+  const snapshot = () => {
+    stats.anomaliesInjected = devices.reduce((a, d) => a + d.gen.injected, 0);
+    stats.elapsedMs = Date.now() - started;
+    return { ...stats };
+  };
 
-  while (stats.sent < total && Date.now() < deadline && !o.signal?.aborted) {
+  while (measured < total && Date.now() < deadline && !o.signal?.aborted) {
     const allowed = Math.min(total, Math.floor(((Date.now() - started) / 1000) * o.rate) + 1);
-    if (stats.sent >= allowed) {
+    if (measured >= allowed) {
       await sleep(Math.max(1, Math.min(10, 1000 / o.rate)));
     } else {
       const d = devices[next]!;
       if (inFlight[d.conn]! >= maxInFlight) {
-        await new Promise<void>((r) => waiters.push(r));
+        await released();
         continue;
       }
       next = (next + 1) % devices.length;
-      d.seq++;
       const metrics = d.gen.next();
-      const ts = Date.now();
-      const useProto = o.format === "protobuf" || (o.format === "mixed" && d.seq % 2 === 0);
-      const payload = useProto
-        ? Buffer.from(toBinary(ReadingSchema, create(ReadingSchema, { deviceId: d.id, seq: BigInt(d.seq), tsMs: BigInt(ts), metrics })))
-        : JSON.stringify({ deviceId: d.id, seq: d.seq, tsMs: ts, metrics });
-      const seq = d.seq;
-      inFlight[d.conn]!++;
-      stats.sent++;
-      clients[d.conn]!.publish(`devices/${d.id}/readings`, payload, { qos: 1 }, (err) => {
-        inFlight[d.conn]!--;
-        if (err) stats.failed++;
-        else {
-          stats.acked++;
-          o.onPublished?.(d.id, seq, ts);
-        }
-        release();
-      });
+      const m = measure(d.fleet, Date.now(), metrics);
+      measured++;
+      account(stats, m);
+      await sendAll(d, payloadsFor(d.fleet.id, m, payloadOptions));
     }
     if (o.onProgress && Date.now() - lastProgress >= 250) {
       lastProgress = Date.now();
-      stats.anomaliesInjected = devices.reduce((a, d) => a + d.gen.injected, 0);
-      stats.elapsedMs = Date.now() - started;
-      o.onProgress({ ...stats });
+      o.onProgress(snapshot());
     }
   }
-  while (stats.acked + stats.failed < stats.sent) await new Promise<void>((r) => waiters.push(r));
+  for (const d of o.signal?.aborted ? [] : devices) {
+    if (d.fleet.backlog.length === 0) continue;
+    const flushed = drainBacklog(d.fleet);
+    stats.flushed += flushed.length;
+    stats.buffered -= flushed.length;
+    await sendAll(d, payloadsFor(d.fleet.id, { flushed, live: undefined }, payloadOptions));
+  }
+  while (stats.acked + stats.failed < stats.sent) await released();
   waiters = [];
   await Promise.all(clients.map((c) => c.endAsync()));
-  stats.anomaliesInjected = devices.reduce((a, d) => a + d.gen.injected, 0);
-  stats.elapsedMs = Date.now() - started;
-  o.onProgress?.({ ...stats });
-  return stats;
+  const final = snapshot();
+  o.onProgress?.(final);
+  return final;
 }
-
-

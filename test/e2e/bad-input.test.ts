@@ -44,7 +44,7 @@ describe("bad input is dead-lettered with a reason, counted, and never stops the
     const ok = (seq: number) => JSON.stringify({ deviceId: "good-1", seq, tsMs: 1_700_000_000_000 + seq, metrics: { t: 20 + seq } });
     const cases: Array<{ topic: string; payload: string | Buffer; code: string; reason: RegExp }> = [
       { topic: "devices/bad-1/readings", payload: "{not json", code: "malformed_json", reason: /payload is not valid JSON/ },
-      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: "x", tsMs: 1, metrics: { t: 1 } }), code: "invalid_field", reason: /^seq: must be a positive integer, got string "x"$/ },
+      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: "x", tsMs: 1, metrics: { t: 1 } }), code: "invalid_field", reason: /^seq: must be a non-negative integer \(or absent\), got string "x"$/ },
       { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: 1, tsMs: 1, metrics: { t: "hot" } }), code: "invalid_field", reason: /^metrics\.t: must be a finite number/ },
       { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "other", seq: 1, tsMs: 1, metrics: { t: 1 } }), code: "topic_mismatch", reason: /^deviceId "other" does not match topic device "bad-1"$/ },
       { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: 1, tsMs: 1, metrics: { t: 1 }, log: "x".repeat(2000) }), code: "oversized", reason: /limit is 1024$/ },

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClickHouseSink, migrate, type StorageError } from "../../src/adapters/clickhouse/index.js";
+import { migrations } from "../../src/adapters/clickhouse/migrations.js";
 import { systemClock } from "../../src/base/clock.js";
-import { ANALYSES_SCHEMA, ANALYSES_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
+import { ANALYSES_SCHEMA, ANALYSES_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
 import { RowBinaryWriter } from "../../src/domain/row-binary.js";
 import { type Row, type RowBatch } from "../../src/ports/row-sink.js";
 import { rowBatch, rowBatchOf } from "../../src/domain/row-batch.js";
@@ -22,7 +23,7 @@ afterAll(async () => {
 });
 
 function reading(device: string, seq: number): Row {
-  return { device_id: device, seq, ts_ms: 1_700_000_000_000 + seq, metric_names: ["temp", "ünï\"cødé\n"], metric_values: [20.5, -0.125], metric_scores: [0.25, 1], score: 1, log: 'a "log"\nline', stream_seq: seq };
+  return { device_id: device, epoch: 0, seq, ts_ms: 1_700_000_000_000 + seq, metric_names: ["temp", "ünï\"cødé\n"], metric_values: [20.5, -0.125], metric_scores: [0.25, 1], score: 1, log: 'a "log"\nline', stream_seq: seq };
 }
 
 const readingsOf = (b: RowBatch) => new Map([["readings", b]]);
@@ -37,10 +38,32 @@ describe("ClickHouseSink (real ClickHouse)", () => {
     for (const [table, schema] of [
       [READINGS_TABLE, READINGS_SCHEMA],
       [ANALYSES_TABLE, ANALYSES_SCHEMA],
+      [DEVICE_EVENTS_TABLE, DEVICE_EVENTS_SCHEMA],
     ] as const) {
       const cols = await chQuery<{ name: string; type: string; default_type: string }>(ch.url, database, `DESCRIBE TABLE ${table}`);
       expect(cols.filter((c) => c.default_type !== "MATERIALIZED").map((c) => ({ name: c.name, type: c.type }))).toEqual(schema.columns);
     }
+  });
+
+  it("migrates a database of an older release: rows keep their values in epoch 0, keyed (device_id, epoch, seq, ts_ms)", async () => {
+    const old = { ...opts(), database: "sink_migrate" };
+    await migrate(old, migrations.filter((m) => m.version <= 3));
+    const ins = (q: string) => fetch(`${ch.url}/?database=sink_migrate`, { method: "POST", body: q }).then(async (r) => expect(r.status, await r.text()).toBe(200));
+    await ins("INSERT INTO readings (device_id, seq, ts_ms, metric_names, metric_values, metric_scores, score, log, stream_seq) VALUES ('old', 7, 1700000000000, ['t'], [1.5], [0.25], 0.25, 'x', 42)");
+    await ins("INSERT INTO analyses (device_id, seq, ts_ms, metric, score, summary, likely_cause, suggested_action, provider, model, prompt_version, cached, degraded, cost_usd) VALUES ('old', 7, 1700000000000, 't', 0.95, 's', 'c', 'a', 'p', 'm', 'v1', 0, 0, 0.001)");
+    expect((await migrate(old)).applied).toEqual([4, 5, 6]);
+    const r = await chQuery<Record<string, unknown>>(ch.url, "sink_migrate", "SELECT device_id, toString(epoch) AS e, toString(seq) AS s, metric_values AS v, log, toString(stream_seq) AS ss FROM readings");
+    expect(r).toEqual([{ device_id: "old", e: "0", s: "7", v: [1.5], log: "x", ss: "42" }]);
+    const a = await chQuery<Record<string, unknown>>(ch.url, "sink_migrate", "SELECT toString(epoch) AS e, summary, cost_usd FROM analyses");
+    expect(a).toEqual([{ e: "0", summary: "s", cost_usd: 0.001 }]);
+    const keys = await chQuery<{ name: string; sorting_key: string }>(ch.url, "sink_migrate", "SELECT name, sorting_key FROM system.tables WHERE database = 'sink_migrate' AND name IN ('readings', 'analyses') ORDER BY name");
+    expect(keys).toEqual([
+      { name: "analyses", sorting_key: "device_id, epoch, seq, metric" },
+      { name: "readings", sorting_key: "device_id, epoch, seq, ts_ms" },
+    ]);
+    const left = await chQuery<{ name: string }>(ch.url, "sink_migrate", "SELECT name FROM system.tables WHERE database = 'sink_migrate' AND name LIKE '%rekey%'");
+    expect(left).toEqual([]);
+    expect((await migrate(old)).applied).toEqual([]);
   });
 
   it("inserts RowBinary rows byte-exact: full-precision doubles, NaN, 2^53-1, negative Int64, UTF-8", async () => {

@@ -38,7 +38,7 @@ install_consul() {
 
 cmd_install() {
   local svc bin missing=()
-  say "stack install: checking nats-server, mosquitto, clickhouse-server, redis-server, consul"
+  say "stack install: checking nats-server, mosquitto, clickhouse-server, redis-server, consul, mosquitto-clients"
   for svc in "${APT_SERVICES[@]}"; do
     if bin=$(find_bin "$svc"); then
       say "  $(svc_pkg "$svc"): ok ($bin)"
@@ -49,6 +49,13 @@ cmd_install() {
   # A package present but half-removed still lacks what we run from it.
   if find_bin clickhouse >/dev/null && [ ! -r /etc/clickhouse-server/users.xml ] && [ -z "${SHOAL_CLICKHOUSE_USERS_XML:-}" ]; then
     missing+=(clickhouse-server)
+  fi
+
+  # Clients nobody here wrote, used by the tests as devices (mosquitto_pub) and by operators.
+  if command -v mosquitto_pub >/dev/null || [ -x /usr/bin/mosquitto_pub ]; then
+    say "  mosquitto-clients: ok ($(command -v mosquitto_pub || echo /usr/bin/mosquitto_pub))"
+  else
+    missing+=(mosquitto-clients)
   fi
 
   install_consul
@@ -70,5 +77,6 @@ cmd_install() {
   for svc in "${APT_SERVICES[@]}"; do
     find_bin "$svc" >/dev/null || die "$(svc_pkg "$svc") still not found after apt-get install"
   done
+  [ -x /usr/bin/mosquitto_pub ] || command -v mosquitto_pub >/dev/null || die "mosquitto_pub still not found after apt-get install mosquitto-clients"
   say "stack install: installed ${missing[*]}"
 }

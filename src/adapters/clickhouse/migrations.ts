@@ -79,7 +79,94 @@ export const migrations: readonly Migration[] = [
       ORDER BY (device_id, seq, metric)`,
     ],
   },
+  {
+    version: 4,
+    name: "readings keyed by epoch",
+    statements: rekey(
+      "readings",
+      `device_id String,
+        epoch UInt64,
+        seq UInt64,
+        ts_ms Int64,
+        metric_names Array(String),
+        metric_values Array(Float64),
+        metric_scores Array(Float64),
+        score Float64,
+        log String,
+        stream_seq UInt64,
+        ts DateTime MATERIALIZED toDateTime(intDiv(ts_ms, 1000)),
+        ingested_at DateTime MATERIALIZED now()`,
+      "ORDER BY (device_id, epoch, seq, ts_ms)",
+      "device_id, 0, seq, ts_ms, metric_names, metric_values, metric_scores, score, log, stream_seq",
+    ),
+  },
+  {
+    version: 5,
+    name: "analyses keyed by epoch",
+    statements: rekey(
+      "analyses",
+      `device_id String,
+        epoch UInt64,
+        seq UInt64,
+        ts_ms Int64,
+        metric String,
+        score Float64,
+        summary String,
+        likely_cause String,
+        suggested_action String,
+        provider String,
+        model String,
+        prompt_version String,
+        cached UInt8,
+        degraded UInt8,
+        cost_usd Float64,
+        ts DateTime MATERIALIZED toDateTime(intDiv(ts_ms, 1000)),
+        ingested_at DateTime MATERIALIZED now()`,
+      "ORDER BY (device_id, epoch, seq, metric)",
+      "device_id, 0, seq, ts_ms, metric, score, summary, likely_cause, suggested_action, provider, model, prompt_version, cached, degraded, cost_usd",
+    ),
+  },
+  {
+    version: 6,
+    name: "device_events",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS device_events (
+        device_id String,
+        kind String,
+        epoch UInt64,
+        at_ms Int64,
+        last_seq UInt64,
+        detail String,
+        at DateTime MATERIALIZED toDateTime(intDiv(at_ms, 1000))
+      ) ENGINE = MergeTree
+      PARTITION BY toYYYYMM(at)
+      ORDER BY (device_id, at_ms, kind)`,
+    ],
+  },
 ];
+
+/**
+ * Statements that give `table` a new sorting key (18.16 cannot change a key to include an existing
+ * column): a copy under the new key filled from the old table, swapped in by one RENAME, the old
+ * one dropped. Safe to run again after a failure at any statement (the copy is rebuilt from
+ * whichever table is `table` then; ReplacingMergeTree merges rows copied twice).
+ */
+function rekey(table: string, columns: string, orderBy: string, select: string): string[] {
+  const engine = `ENGINE = ReplacingMergeTree(ingested_at)\n      PARTITION BY toYYYYMM(ts)\n      ${orderBy}`;
+  const names = columns
+    .split(/,\s*\n/)
+    .map((c) => c.trim())
+    .filter((c) => !/MATERIALIZED/.test(c))
+    .map((c) => c.split(/\s+/)[0]);
+  return [
+    `DROP TABLE IF EXISTS ${table}_rekeyed`,
+    `CREATE TABLE ${table}_rekeyed (${columns}) ${engine}`,
+    `INSERT INTO ${table}_rekeyed (${names.join(", ")}) SELECT ${select} FROM ${table}`,
+    `DROP TABLE IF EXISTS ${table}_before_rekey`,
+    `RENAME TABLE ${table} TO ${table}_before_rekey, ${table}_rekeyed TO ${table}`,
+    `DROP TABLE ${table}_before_rekey`,
+  ];
+}
 
 /** Result of a migration run. */
 export interface MigrationReport {

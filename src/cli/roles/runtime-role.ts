@@ -71,7 +71,19 @@ export type InitialPartitions = "all" | "none" | readonly number[];
 export function deviceSettingsOf(cfg: ShoalConfig): Partial<DeviceSettings> {
   // Validates the detector parameters (RangeError naming the parameter and rule).
   const detectorParams = resolveDetectorParams(cfg.detector.params as Partial<DetectorParams>);
-  return { threshold: cfg.detector.threshold, heartbeatTimeoutMs: cfg.runtime.heartbeatTimeoutMs, windowSize: cfg.detector.windowSize, detectorParams, explainCache: cfg.actorCache.enabled };
+  const q = cfg.sequence;
+  return {
+    threshold: cfg.detector.threshold,
+    heartbeatTimeoutMs: cfg.runtime.heartbeatTimeoutMs,
+    windowSize: cfg.detector.windowSize,
+    detectorParams,
+    explainCache: cfg.actorCache.enabled,
+    maxGaps: q.reorderWindow,
+    maxSeqJump: q.maxJump,
+    jumpConfirmations: q.jumpConfirmations,
+    seqWrap: q.wrap,
+    historicalAfterMs: q.historicalAfterMs,
+  };
 }
 
 /**

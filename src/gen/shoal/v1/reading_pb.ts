@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shoal/v1/reading.proto.
  */
 export const file_shoal_v1_reading: GenFile = /*@__PURE__*/
-  fileDesc("ChZzaG9hbC92MS9yZWFkaW5nLnByb3RvEghzaG9hbC52MSKzAQoHUmVhZGluZxIRCglkZXZpY2VfaWQYASABKAkSCwoDc2VxGAIgASgEEg0KBXRzX21zGAMgASgDEi8KB21ldHJpY3MYBCADKAsyHi5zaG9hbC52MS5SZWFkaW5nLk1ldHJpY3NFbnRyeRIQCgNsb2cYBSABKAlIAIgBARouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4AUIGCgRfbG9nIjMKDFJlYWRpbmdCYXRjaBIjCghyZWFkaW5ncxgPIAMoCzIRLnNob2FsLnYxLlJlYWRpbmciaQoKRGVhZExldHRlchINCgVzdGFnZRgBIAEoCRIMCgRjb2RlGAIgASgJEg4KBnJlYXNvbhgDIAEoCRIOCgZzb3VyY2UYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBINCgVhdF9tcxgGIAEoA2IGcHJvdG8z");
+  fileDesc("ChZzaG9hbC92MS9yZWFkaW5nLnByb3RvEghzaG9hbC52MSLPAQoHUmVhZGluZxIRCglkZXZpY2VfaWQYASABKAkSCwoDc2VxGAIgASgEEg0KBXRzX21zGAMgASgDEi8KB21ldHJpY3MYBCADKAsyHi5zaG9hbC52MS5SZWFkaW5nLk1ldHJpY3NFbnRyeRIQCgNsb2cYBSABKAlIAIgBARIRCgRib290GAYgASgESAGIAQEaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAFCBgoEX2xvZ0IHCgVfYm9vdCIzCgxSZWFkaW5nQmF0Y2gSIwoIcmVhZGluZ3MYDyADKAsyES5zaG9hbC52MS5SZWFkaW5nImkKCkRlYWRMZXR0ZXISDQoFc3RhZ2UYASABKAkSDAoEY29kZRgCIAEoCRIOCgZyZWFzb24YAyABKAkSDgoGc291cmNlGAQgASgJEg8KB3BheWxvYWQYBSABKAwSDQoFYXRfbXMYBiABKANiBnByb3RvMw");
 
 /**
  * One sensor reading as a device publishes it (MQTT topic devices/<device_id>/readings).
@@ -28,8 +28,10 @@ export type Reading = Message<"shoal.v1.Reading"> & {
   deviceId: string;
 
   /**
-   * Device-local sequence number, strictly increasing per device, starting at 1.
-   * Exactly-once effects downstream are keyed by (device_id, seq).
+   * Device-local sequence number, increasing per device (docs/sequence-model.md). 0 or absent: the
+   * device has no counter; its readings are exactly-once by (device_id, ts_ms). A counter may
+   * restart (a reboot: a new epoch) or wrap (configured widths: 8, 16, 32 bits).
+   * Exactly-once effects downstream are keyed by (device_id, epoch, seq, ts_ms).
    *
    * @generated from field: uint64 seq = 2;
    */
@@ -55,6 +57,15 @@ export type Reading = Message<"shoal.v1.Reading"> & {
    * @generated from field: optional string log = 5;
    */
   log?: string | undefined;
+
+  /**
+   * Optional boot or session number (the role Sparkplug B's bdSeq plays): a value different from
+   * the device's current one starts a new epoch (its counter starts again). Without it, a restart
+   * is inferred from the readings (docs/sequence-model.md).
+   *
+   * @generated from field: optional uint64 boot = 6;
+   */
+  boot?: bigint | undefined;
 };
 
 /**
