@@ -25,8 +25,8 @@ function compile(r: SeqWrapRule, i: number, base: SeqPolicy): { re: RegExp; poli
   if (typeof r?.match !== "string" || r.match === "") throw new RangeError(`device settings: seqWrap[${i}].match must be a non-empty glob, got ${JSON.stringify(r?.match)}`);
   if (!WIDTHS.has(r.bits)) throw new RangeError(`device settings: seqWrap[${i}].bits must be 8, 16 or 32, got ${JSON.stringify(r.bits)}`);
   const re = new RegExp(`^${r.match.split("*").map(escape).join(".*")}$`);
-  // The reorder window of a wrapping counter stays below half its range (else a wrap looks like a gap).
-  const maxGaps = Math.min(base.maxGaps, 2 ** r.bits / 2 - 1);
+  // The reorder window of a wrapping counter stays below its range (timestamps tell the cycle).
+  const maxGaps = Math.min(base.maxGaps, 2 ** r.bits - 1);
   return { re, policy: { ...base, maxGaps, wrapBits: r.bits } };
 }
 

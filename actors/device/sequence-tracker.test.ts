@@ -81,11 +81,22 @@ describe("sequence model", () => {
     expect(run(w, [[254, T0], [0, T0 + 200], [255, T0 + 100], [1, T0 + 300]], p)).toEqual(["new 0:254", "new 0:256", "new 0:255", "new 0:257"]);
   });
 
-  it("an 8-bit device that reboots (back to 0 with later timestamps) starts a new epoch", () => {
+  it("an 8-bit counter out of order by most of a cycle: the timestamps tell a late reading from a wrap", () => {
+    const s = newSeqState();
+    const p = { ...policy, wrapBits: 8, maxGaps: 255 };
+    // 0..599 arriving in blocks of 200, each block reversed: up to 199 places out of order.
+    const order = [0, 200, 400].flatMap((b) => Array.from({ length: 200 }, (_, i) => b + 199 - i));
+    const out = run(s, order.map((i) => [i % 256, T0 + i * 100] as [number, number]), p);
+    expect(out).toEqual(order.map((i) => `new 0:${i}`));
+  });
+
+  it("an 8-bit device that restarts at 0 without a boot number: a jump within the counter, every reading stored", () => {
     const s = newSeqState();
     const p = { ...policy, wrapBits: 8, maxGaps: 64 };
     run(s, Array.from({ length: 100 }, (_, i) => [i, T0 + i] as [number, number]), p);
-    expect(run(s, [[0, T0 + 1000], [1, T0 + 1001]], p)).toEqual(["new 1:0 inferred", "new 1:1"]);
+    expect(run(s, [[0, T0 + 1000], [1, T0 + 1001]], p)).toEqual(["new 0:256", "new 0:257"]);
+    // with a boot number it is a new epoch
+    expect(run(s, [[0, T0 + 2000, 2], [1, T0 + 2001, 2]], p)).toEqual(["new 1:0 boot", "new 1:1"]);
   });
 
   it("readings without a counter are new once per timestamp", () => {
@@ -129,5 +140,8 @@ describe("sequence model", () => {
     expect(unwrap(0, 256, 8)).toBe(257); // 255 → 0 wraps forward
     expect(unwrap(250, 258, 8)).toBe(251); // 257 ↔ 250: backwards by 7
     expect(unwrap(65535, 1, 16)).toBe(65536);
+    expect(unwrap(10, 201, 8, 1)).toBe(267); // later than the mark (200): the next cycle's 10
+    expect(unwrap(250, 201, 8, -1)).toBe(251); // earlier, but no cycle before the first: this one
+    expect(unwrap(10, 201, 8, -1)).toBe(11);
   });
 });

@@ -122,7 +122,7 @@ export function acceptReading(s: SeqState, seq: number, boot: number | undefined
 /** `e` is the epoch checked (current or previous); `s` the whole state. */
 function accept(e: EpochMarks, s: SeqState, seq: number, tsMs: number, p: SeqPolicy, infer: boolean): Verdict {
   if (seq === 0 && p.wrapBits === 0) return acceptUncounted(e, s, tsMs);
-  const x = p.wrapBits > 0 ? unwrap(seq, e.hwm, p.wrapBits) : seq;
+  const x = p.wrapBits > 0 ? unwrap(seq, e.hwm, p.wrapBits, Math.sign(tsMs - e.hwmTsMs)) : seq;
   if (e.hwm === 0) {
     e.hwm = x;
     e.floor = x;
@@ -159,7 +159,7 @@ function accept(e: EpochMarks, s: SeqState, seq: number, tsMs: number, p: SeqPol
   }
   // At or below the mark and no open gap: a duplicate, unless its timestamp is later than
   // everything applied (a duplicate carries its original timestamp): then the counter restarted.
-  if (infer && e === s && tsMs > s.lastTsMs && x < e.hwm) {
+  if (infer && p.wrapBits === 0 && e === s && tsMs > s.lastTsMs && x < e.hwm) {
     startEpoch(s, s.boot, tsMs);
     placed.restarted = "inferred";
     return accept(s, s, seq, tsMs, p, false);
@@ -227,16 +227,21 @@ function openBelowFloor(e: EpochMarks, maxGaps: number): void {
 
 /**
  * A `bits`-wide counter value as a growing 1-based counter, relative to the mark `hwm` (1-based,
- * 0: none yet): the nearest value that has `raw` as its low bits, forward when ambiguous.
+ * 0: none yet). `direction` compares the reading's timestamp with the mark's: later (1) takes the
+ * next value after the mark with `raw` as its low bits, earlier (-1) the last one at or before it,
+ * equal (0) the nearest. Timestamps tell a wrap from a late reading across a whole cycle, so
+ * readings may arrive up to 2^bits - 1 places out of order.
  */
-export function unwrap(raw: number, hwm: number, bits: number): number {
+export function unwrap(raw: number, hwm: number, bits: number, direction = 0): number {
   const m = 2 ** bits;
   const r = raw % m;
   if (hwm === 0) return r + 1;
   const cur = hwm - 1;
-  let x = cur - (cur % m) + r;
-  if (x > cur + m / 2) x -= m;
-  else if (x <= cur - m / 2) x += m;
+  const same = cur - (cur % m) + r; // the mark's cycle
+  let x: number;
+  if (direction > 0) x = same > cur ? same : same + m;
+  else if (direction < 0) x = same <= cur ? same : same - m;
+  else x = same > cur + m / 2 ? same - m : same <= cur - m / 2 ? same + m : same;
   if (x < 0) x += m;
   return x + 1;
 }

@@ -4,6 +4,7 @@ import type { EventPublisher } from "../ports/journal.js";
 import type { Clock } from "../ports/clock.js";
 import type { StageObserver } from "../ports/stages.js";
 import { JournalBatcher, type Ackable, type AckToken, type JournalPublish } from "./journal-batcher.js";
+import { DeviceOrder } from "./device-order.js";
 
 export type { JournalPublish } from "./journal-batcher.js";
 
@@ -22,6 +23,10 @@ export interface BridgeStats {
   publishFailures: number;
   /** Journal messages published. */
   batches: number;
+  /** Readings that waited for an earlier reading of their device (arrived out of order). */
+  reordered: number;
+  /** Of those, readings released because the earlier one did not come within reorderHoldMs. */
+  reorderTimedOut: number;
 }
 
 /** Options of the bridge core. */
@@ -39,6 +44,12 @@ export interface BridgeCoreOptions {
    * stops reading until they drop below. Default 20,000.
    */
   readonly maxHeldReadings?: number;
+  /**
+   * Longest a reading that arrived ahead of an earlier one of its device waits for it, ms (the
+   * bridge's connections share the subscription, so a device's publishes arrive out of order).
+   * 0: no reordering. Default 200.
+   */
+  readonly reorderHoldMs?: number;
   /** Nats-Msg-Id prefix of this process's journal messages (unique per start). */
   readonly msgIdPrefix: string;
   readonly clock: Clock;
@@ -66,6 +77,11 @@ export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, 
     publish,
   );
   const maxHeld = o.maxHeldReadings ?? 20_000;
+  const order = new DeviceOrder<AckToken>(
+    { holdMs: o.reorderHoldMs ?? 200, maxDevices: 200_000, maxHeld: Math.max(1, maxHeld), clock: o.clock },
+    // Every reading of one message is of the topic's device: one partition.
+    (r, token) => batcher.add(partitionOf(r.deviceId, o.partitions), encodeReading(r), token),
+  );
   const counts = { received: 0, rejected: 0, rejectedByCode: {} as Record<string, number>, deadLetterFailures: 0 };
   let deadLettering = 0;
   let waiters: (() => void)[] = [];
@@ -92,9 +108,15 @@ export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, 
     get batches() {
       return batcher.stats.batches;
     },
+    get reordered() {
+      return order.stats.held;
+    },
+    get reorderTimedOut() {
+      return order.stats.timedOut;
+    },
   } as BridgeStats;
 
-  const held = () => batcher.held + deadLettering;
+  const held = () => batcher.held + order.held + deadLettering;
   const admitted = () => held() < maxHeld;
   const wake = () => {
     if (waiters.length > 0 && admitted()) for (const w of waiters.splice(0)) w();
@@ -108,9 +130,7 @@ export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, 
     const d = decodeReadings(payload, t.deviceId, o.limits);
     if (!d.ok) return reject(d, topic, payload, msg);
     const token: AckToken = { left: d.readings.length, msg };
-    // Every reading of one message is of the topic's device: one partition.
-    const p = partitionOf(t.deviceId, o.partitions);
-    for (const r of d.readings) batcher.add(p, encodeReading(r), token);
+    for (const r of d.readings) order.offer(r, token);
   }
 
   function reject(rej: Rejection, topic: string, payload: Uint8Array, msg: Ackable): void {
@@ -142,6 +162,7 @@ export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, 
     whenAdmitted: (): Promise<void> => (admitted() ? Promise.resolve() : new Promise((r) => waiters.push(r))),
     /** Publish what is batched now and resolve once nothing is held. */
     async drain(): Promise<void> {
+      order.flush();
       await batcher.idle();
       while (deadLettering > 0) await new Promise<void>((r) => waiters.push(r));
     },

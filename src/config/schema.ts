@@ -119,6 +119,12 @@ const bridgeSchema = z
     maxInFlight: posInt().default(20000),
     /** How long a partition's journal message gathers readings (0: one event-loop turn). */
     batchWindow: duration("0ms"),
+    /**
+     * Longest a reading that arrived ahead of an earlier one of its device waits for it before it
+     * is journaled (the bridge's connections share one subscription: arrival order is not publish
+     * order). In-order readings never wait. 0: no reordering.
+     */
+    reorderHold: durationIn("200ms", 0, 10_000, "must be between 0 and 10s"),
     /** Most readings per journal message. */
     batchMaxReadings: posInt().max(10000).default(1000),
     /** Most bytes of readings per journal message (NATS's max_payload is 1 MiB by default). */
@@ -128,10 +134,11 @@ const bridgeSchema = z
     maxMetrics: posInt().default(64),
     maxLogLength: posInt().default(2048),
   })
-  .transform(({ maxPayload, batchWindow, batchMaxBytes, ...rest }) => ({
+  .transform(({ maxPayload, batchWindow, batchMaxBytes, reorderHold, ...rest }) => ({
     ...rest,
     maxPayloadBytes: maxPayload,
     batchWindowMs: batchWindow,
+    reorderHoldMs: reorderHold,
     batchMaxBytes,
   }));
 
@@ -317,6 +324,7 @@ export const RENAMED_KEYS: Readonly<Record<string, string>> = {
   "nats.maxAge": "nats.maxAgeMs",
   "bridge.maxPayload": "bridge.maxPayloadBytes",
   "bridge.batchWindow": "bridge.batchWindowMs",
+  "bridge.reorderHold": "bridge.reorderHoldMs",
   "runtime.passivateAfter": "runtime.passivateAfterMs",
   "runtime.snapshotEvery": "runtime.snapshotEveryMs",
   "runtime.heartbeatTimeout": "runtime.heartbeatTimeoutMs",

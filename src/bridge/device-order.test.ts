@@ -1,0 +1,128 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { SimClock } from "../base/testing/sim-clock.js";
+import type { Reading } from "../ports/reading.js";
+import { DeviceOrder } from "./device-order.js";
+
+const r = (deviceId: string, seq: number): Reading => ({ deviceId, seq, tsMs: seq * 1000, metrics: { t: seq } });
+
+function stage(holdMs = 200, maxHeld = 10_000) {
+  const clock = new SimClock();
+  const out: string[] = [];
+  const order = new DeviceOrder<number>({ holdMs, maxDevices: 1000, maxHeld, clock }, (x, token) => out.push(`${x.deviceId}:${x.seq}/${token}`));
+  return { clock, out, order };
+}
+
+describe("DeviceOrder: a device's readings in the order it counted them", () => {
+  it("passes in-order readings at once and holds one that overtook an earlier one until it arrives", () => {
+    const { out, order } = stage();
+    order.offer(r("a", 1), 1);
+    order.offer(r("a", 3), 3);
+    order.offer(r("b", 1), 7); // another device is not held up
+    expect(out).toEqual(["a:1/1", "b:1/7"]);
+    expect(order.held).toBe(1);
+    order.offer(r("a", 2), 2);
+    expect(out).toEqual(["a:1/1", "b:1/7", "a:2/2", "a:3/3"]);
+    expect(order.held).toBe(0);
+    expect(order.stats).toEqual({ held: 1, timedOut: 0 });
+  });
+
+  it("any arrival order within the hold comes out in seq order per device (property)", () => {
+    fc.assert(
+      fc.property(fc.shuffledSubarray(Array.from({ length: 60 }, (_, i) => i + 1), { minLength: 60, maxLength: 60 }), (arrival) => {
+        const { out, order, clock } = stage();
+        order.offer(r("d", 1), 1); // seq 1 first: the start is known
+        for (const q of arrival.filter((q) => q !== 1)) order.offer(r("d", q), q);
+        clock.advanceSync(1000);
+        expect(out.map((s) => Number(s.split(":")[1]!.split("/")[0]))).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+      }),
+    );
+  });
+
+  it("releases what waited holdMs in seq order when the earlier reading never comes", () => {
+    const { out, order, clock } = stage(200);
+    order.offer(r("a", 1), 1);
+    order.offer(r("a", 5), 5);
+    order.offer(r("a", 4), 4);
+    clock.advanceSync(199);
+    expect(out).toEqual(["a:1/1"]);
+    clock.advanceSync(1);
+    expect(out).toEqual(["a:1/1", "a:4/4", "a:5/5"]);
+    expect(order.stats.timedOut).toBe(2);
+    order.offer(r("a", 6), 6); // continues from 5 now
+    expect(out.at(-1)).toBe("a:6/6");
+  });
+
+  it("never holds duplicates, late readings or readings without seq; a restart waits holdMs (old readings may still come)", () => {
+    const { out, order, clock } = stage();
+    order.offer(r("a", 10), 10);
+    expect(out).toEqual([]); // a device not seen yet waits for readings before it ...
+    clock.advanceSync(200); // ... at most holdMs
+    for (const q of [11, 11, 3, 0]) order.offer(r("a", q), q);
+    order.offer({ ...r("a", 1), tsMs: 99_000 }, 1); // a restart: seq 1, later than everything
+    expect(out).toEqual(["a:10/10", "a:11/11", "a:11/11", "a:3/3", "a:0/0"]);
+    clock.advanceSync(200);
+    expect(out.at(-1)).toBe("a:1/1");
+    const seqless = stage();
+    for (let i = 0; i < 3; i++) seqless.order.offer({ ...r("x", 0), tsMs: 5 - i }, i);
+    expect(seqless.out).toEqual(["x:0/0", "x:0/1", "x:0/2"]);
+  });
+
+  it("the first reading of a device not seen yet waits for the ones before it; seq 1 does not", () => {
+    const { out, order } = stage();
+    order.offer(r("n", 3), 3);
+    order.offer(r("n", 2), 2);
+    order.offer(r("n", 1), 1);
+    order.offer(r("m", 1), 1);
+    expect(out).toEqual(["n:1/1", "n:2/2", "n:3/3", "m:1/1"]);
+  });
+
+  it("a reboot interleaved with the last readings before it: the old ones first, then the new count in time order", () => {
+    const { out, order, clock } = stage();
+    const at = (seq: number, tsMs: number): Reading => ({ deviceId: "a", seq, tsMs, metrics: { t: 1 } });
+    order.offer(at(17, 17_000), 17);
+    clock.advanceSync(200);
+    order.offer(at(18, 18_000), 18);
+    order.offer(at(2, 61_000), 102); // after the reboot, ahead of its seq 1
+    order.offer(at(19, 19_000), 19);
+    order.offer(at(1, 60_000), 101);
+    order.offer(at(20, 20_000), 20);
+    expect(out).toEqual(["a:17/17", "a:18/18", "a:19/19", "a:20/20"]);
+    clock.advanceSync(200); // the new count goes once nothing older came within holdMs, in time order
+    expect(out).toEqual(["a:17/17", "a:18/18", "a:19/19", "a:20/20", "a:1/101", "a:2/102"]);
+    order.offer(at(3, 62_000), 103);
+    expect(out.at(-1)).toBe("a:3/103");
+  });
+
+  it("an 8-bit counter wrapping: 0 continues from 255 (and waits for it)", () => {
+    const { out, order, clock } = stage();
+    const at = (seq: number, i: number): Reading => ({ deviceId: "w", seq, tsMs: i * 100, metrics: { t: 1 } });
+    order.offer(at(254, 254), 1);
+    clock.advanceSync(200);
+    order.offer(at(0, 256), 3);
+    order.offer(at(255, 255), 2);
+    order.offer(at(1, 257), 4);
+    expect(out.map((s) => s.split("/")[1])).toEqual(["1", "2", "3", "4"]); // 0 waited for 255
+    expect(order.held).toBe(0);
+  });
+
+  it("releases the oldest hold early beyond maxHeld, and everything on flush", () => {
+    const { out, order } = stage(10_000, 2);
+    order.offer(r("a", 1), 1);
+    order.offer(r("b", 1), 1);
+    order.offer(r("a", 3), 3);
+    order.offer(r("b", 3), 3);
+    expect(order.held).toBe(2);
+    order.offer(r("b", 4), 4); // three held: a's hold goes
+    expect(out).toEqual(["a:1/1", "b:1/1", "a:3/3"]);
+    order.flush();
+    expect(out).toEqual(["a:1/1", "b:1/1", "a:3/3", "b:3/3", "b:4/4"]);
+    expect(order.held).toBe(0);
+  });
+
+  it("with holdMs 0 passes everything through unchanged", () => {
+    const { out, order } = stage(0);
+    for (const q of [1, 3, 2]) order.offer(r("a", q), q);
+    expect(out).toEqual(["a:1/1", "a:3/3", "a:2/2"]);
+  });
+});
