@@ -94,6 +94,15 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
       durationSec: 365 * 24 * 3600,
       devicePrefix: `demo${Date.now().toString(36)}`,
       connections: 2,
+      // A fleet as real devices behave (docs/sequence-model.md): some reboot (half of them say so
+      // with a boot number), some go offline for 30 s and flush what they buffered, a few count
+      // nothing or with an 8-bit counter (named *-nc-* and *-s8-*: config/dev.yaml's sequence.wrap).
+      rebootRate: 1 / 1800,
+      bootFraction: 0.5,
+      offlineRate: 1 / 3600,
+      offlineSec: 30,
+      counterMix: { none: 0.02, bits8: 0.02, bits16: 0, bits32: 0 },
+      counterPrefixes: true,
       signal: abort.signal,
       onProgress: (s) => (sim = s),
     }).catch((e: Error) => log.error({ err: e.message }, "simulator failed"));
@@ -101,8 +110,9 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const ticker = setInterval(() => {
     const r = runtime.stats();
     io.stdout(
-      `published ${sim.acked}  bridged ${bridge.stats.accepted} (dup ${bridge.stats.duplicate}, rejected ${bridge.stats.rejected})  ` +
-        `rows ${r.rowsWritten}  acked ${r.acked}  actors ${r.activeActors}  anomalies injected ${sim.anomaliesInjected}\n`,
+      `published ${sim.acked}  bridged ${bridge.stats.accepted} (dup ${bridge.stats.duplicate}, rejected ${bridge.stats.rejected}, reordered ${bridge.stats.reordered})  ` +
+        `rows ${r.rowsWritten}  acked ${r.acked}  actors ${r.activeActors}  anomalies injected ${sim.anomaliesInjected}  ` +
+        `reboots ${sim.reboots}  offline ${sim.offlinePeriods} (flushed ${sim.flushed})\n`,
     );
   }, 2000);
   await untilSignal();

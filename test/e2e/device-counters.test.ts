@@ -19,6 +19,9 @@ import type { AnalysisEvent, DeviceMsg } from "../../actors/device/device.messag
 
 const DB = "e2e_device_counters";
 
+/** Readings published by the tests (one per line). */
+let published = 0;
+
 /** Publishes each line as one QoS 1 message with mosquitto_pub (-l: one message per stdin line). */
 async function mosquittoPub(url: string, topic: string, lines: readonly string[]): Promise<void> {
   const u = new URL(url);
@@ -28,6 +31,7 @@ async function mosquittoPub(url: string, topic: string, lines: readonly string[]
   child.stdin.end(lines.join("\n") + "\n");
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
   if (code !== 0) throw new Error(`mosquitto_pub exited ${code}: ${err}`);
+  published += lines.length;
 }
 
 const json = (o: Record<string, unknown>) => JSON.stringify(o);
@@ -144,6 +148,17 @@ describe("device counters as real devices send them (mosquitto_pub as the device
     expect(anomaly).toMatchObject({ kind: "anomaly", historical: true, epoch: 0 });
     const offline = await chQuery<{ n: string }>(ch.url, DB, "SELECT toString(count()) AS n FROM device_events WHERE device_id = 'flush-1' AND kind = 'offline'");
     expect(offline).toEqual([{ n: "0" }]);
+  });
+
+  it("adds up: published = stored + dead-lettered + counted duplicates", async () => {
+    const c = await counters();
+    const [row] = await chQuery<{ n: string }>(ch.url, DB, "SELECT toString(count()) AS n FROM readings FINAL");
+    const [dl] = await chQuery<{ n: string }>(ch.url, DB, "SELECT toString(count()) AS n FROM dead_letters");
+    const stored = Number(row!.n);
+    const deadLettered = bridge.stats.rejected + Number(dl!.n);
+    expect({ published, sum: stored + deadLettered + (c.duplicate ?? 0) }).toEqual({ published, sum: published });
+    expect(c.applied).toBe(stored);
+    expect(published).toBe(1431);
   });
 });
 

@@ -66,6 +66,15 @@ describe("ClickHouseSink (real ClickHouse)", () => {
     expect((await migrate(old)).applied).toEqual([]);
   });
 
+  it("several processes migrating one new database at once all succeed, leaving the current schema and nothing else", async () => {
+    const fresh = { ...opts(), database: "sink_concurrent" };
+    const reports = await Promise.all([migrate(fresh), migrate(fresh), migrate(fresh)]);
+    expect(reports.map((r) => r.current)).toEqual([6, 6, 6]);
+    const tables = await chQuery<{ name: string; sorting_key: string }>(ch.url, "sink_concurrent", "SELECT name, sorting_key FROM system.tables WHERE database = 'sink_concurrent' ORDER BY name");
+    expect(tables.map((t) => t.name)).toEqual(["analyses", "dead_letters", "device_events", "readings", "schema_migrations"]);
+    expect(tables.find((t) => t.name === "readings")!.sorting_key).toBe("device_id, epoch, seq, ts_ms");
+  });
+
   it("inserts RowBinary rows byte-exact: full-precision doubles, NaN, 2^53-1, negative Int64, UTF-8", async () => {
     const sink = ClickHouseSink.create({ ...opts(), flushRows: 1_000_000, flushIntervalMs: 50 }, systemClock);
     const exact: Row = { ...reading("exact", Number.MAX_SAFE_INTEGER), ts_ms: -1_234_567_890_123, metric_values: [Math.PI, 1e-300, -0, 0.1 + 0.2], metric_scores: [NaN, Infinity, -Infinity, 5e-324], metric_names: ["a", "ß", "日本", "🙂"], score: 2 / 3 };

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createClickHouseClient, type ClickHouseOptions } from "./client.js";
 import { toStorageError } from "./errors.js";
@@ -6,7 +7,16 @@ import { toStorageError } from "./errors.js";
 export interface Migration {
   readonly version: number;
   readonly name: string;
+  /** Statements run in order; each must be safe to run again (IF NOT EXISTS). */
   readonly statements: readonly string[];
+  /** Or a procedure, for changes plain statements cannot make safely (see `rekey`). */
+  readonly apply?: (db: MigrationDb) => Promise<void>;
+}
+
+/** What a migration procedure may do on the database. */
+export interface MigrationDb {
+  exec(statement: string): Promise<void>;
+  query<T>(select: string): Promise<T[]>;
 }
 
 /**
@@ -82,7 +92,8 @@ export const migrations: readonly Migration[] = [
   {
     version: 4,
     name: "readings keyed by epoch",
-    statements: rekey(
+    statements: [],
+    apply: rekey(
       "readings",
       `device_id String,
         epoch UInt64,
@@ -103,7 +114,8 @@ export const migrations: readonly Migration[] = [
   {
     version: 5,
     name: "analyses keyed by epoch",
-    statements: rekey(
+    statements: [],
+    apply: rekey(
       "analyses",
       `device_id String,
         epoch UInt64,
@@ -146,26 +158,40 @@ export const migrations: readonly Migration[] = [
 ];
 
 /**
- * Statements that give `table` a new sorting key (18.16 cannot change a key to include an existing
- * column): a copy under the new key filled from the old table, swapped in by one RENAME, the old
- * one dropped. Safe to run again after a failure at any statement (the copy is rebuilt from
- * whichever table is `table` then; ReplacingMergeTree merges rows copied twice).
+ * A procedure that gives `table` a new sorting key (18.16 cannot put an existing column into a
+ * key): a copy under the new key filled from the table, swapped in by one RENAME, the old table
+ * dropped. Nothing happens when the key is already the new one. Several processes starting at once
+ * may all run it (each with its own temporary names): a swap that fails because another process
+ * swapped first is fine once the key is the new one; a swap after another one replaces the table
+ * with an equal copy (nothing writes during migrations).
  */
-function rekey(table: string, columns: string, orderBy: string, select: string): string[] {
-  const engine = `ENGINE = ReplacingMergeTree(ingested_at)\n      PARTITION BY toYYYYMM(ts)\n      ${orderBy}`;
+function rekey(table: string, columns: string, orderBy: string, select: string): (db: MigrationDb) => Promise<void> {
+  const key = orderBy.replace(/^ORDER BY \((.*)\)$/, "$1");
   const names = columns
     .split(/,\s*\n/)
     .map((c) => c.trim())
     .filter((c) => !/MATERIALIZED/.test(c))
     .map((c) => c.split(/\s+/)[0]);
-  return [
-    `DROP TABLE IF EXISTS ${table}_rekeyed`,
-    `CREATE TABLE ${table}_rekeyed (${columns}) ${engine}`,
-    `INSERT INTO ${table}_rekeyed (${names.join(", ")}) SELECT ${select} FROM ${table}`,
-    `DROP TABLE IF EXISTS ${table}_before_rekey`,
-    `RENAME TABLE ${table} TO ${table}_before_rekey, ${table}_rekeyed TO ${table}`,
-    `DROP TABLE ${table}_before_rekey`,
-  ];
+  return async (db) => {
+    const done = async () =>
+      (await db.query<{ k: string }>(`SELECT sorting_key AS k FROM system.tables WHERE database = currentDatabase() AND name = '${table}'`))[0]?.k === key;
+    if (await done()) return;
+    const tag = randomBytes(4).toString("hex");
+    const copy = `${table}_rekeyed_${tag}`;
+    const old = `${table}_before_rekey_${tag}`;
+    await db.exec(`CREATE TABLE ${copy} (${columns}) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ${orderBy}`);
+    try {
+      await db.exec(`INSERT INTO ${copy} (${names.join(", ")}) SELECT ${select} FROM ${table}`);
+      if (await done()) return;
+      await db.exec(`RENAME TABLE ${table} TO ${old}, ${copy} TO ${table}`);
+    } catch (err) {
+      if (await done()) return;
+      throw err;
+    } finally {
+      await db.exec(`DROP TABLE IF EXISTS ${copy}`);
+    }
+    await db.exec(`DROP TABLE IF EXISTS ${old}`);
+  };
 }
 
 /** Result of a migration run. */
@@ -196,6 +222,7 @@ export async function migrate(o: ClickHouseOptions, list: readonly Migration[] =
     for (const m of [...list].sort((a, b) => a.version - b.version)) {
       if (m.version <= current) continue;
       for (const s of m.statements) await exec(db, s);
+      if (m.apply) await m.apply(migrationDb(db));
       await db.insert({
         table: "schema_migrations",
         values: [{ version: m.version, name: m.name, applied_at: new Date().toISOString().slice(0, 19).replace("T", " ") }],
@@ -208,6 +235,19 @@ export async function migrate(o: ClickHouseOptions, list: readonly Migration[] =
   } finally {
     await db.close();
   }
+}
+
+function migrationDb(c: ClickHouseClient): MigrationDb {
+  return {
+    exec: (statement) => exec(c, statement),
+    async query<T>(select: string): Promise<T[]> {
+      try {
+        return (await (await c.query({ query: select, format: "JSONEachRow" })).json()) as T[];
+      } catch (e) {
+        throw toStorageError(e, `ClickHouse query failed (${select.trim().split(/\s+/).slice(0, 6).join(" ")} …)`);
+      }
+    },
+  };
 }
 
 async function exec(c: ClickHouseClient, query: string): Promise<void> {
