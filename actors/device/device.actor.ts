@@ -1,6 +1,5 @@
 import type { ActorContext, ActorLogic } from "../../src/ports/actor.js";
 import type { Reading } from "../../src/ports/reading.js";
-import type { ExplainResult } from "../../src/ports/gateway.js";
 import { analysisSubject, deviceEventSubject } from "../../src/domain/subjects.js";
 import { ANALYSES_SCHEMA, ANALYSES_TABLE, DEAD_LETTERS_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
 import { normaliseText, shapeCode } from "../../src/domain/pattern-shape.js";
@@ -16,7 +15,6 @@ import type {
   DeviceLifecycleEvent,
   DeviceMsg,
   DeviceSettings,
-  ExplanationEvent,
 } from "./device.messages.js";
 import { CACHE_SERVICE, defaultDeviceSettings } from "./device.messages.js";
 import { acceptReading, placed, Verdict } from "./sequence-tracker.js";
@@ -27,12 +25,12 @@ import type { DeviceState } from "./device-state.js";
 import { MetricArena } from "./metric-arena.js";
 import { addMetric, detectMetric, ringCaps, H_DET, H_MODEL, MH, recentValues, rollingScoreAndAdd } from "./metric-store.js";
 import { decodeDeviceState, encodeDeviceState } from "./device-snapshot.js";
+import { asExplainResult, callExplain, emitExplanation } from "./explanations.js";
 
 export type { DeviceState } from "./device-state.js";
 
 export { READINGS_TABLE, ANALYSES_TABLE } from "../../src/domain/tables.js";
-/** Service name of the model gateway for ctx.call. */
-export const GATEWAY = "gateway";
+export { GATEWAY } from "./explanations.js";
 /** Resolution of the pattern signature used as the cache key (the gateway's default). */
 const SIGNATURE = { segments: 8, levels: 3 } as const;
 /** The heartbeat timer's message: one shared object instead of one per reading (and per actor). */
@@ -305,86 +303,6 @@ function lifecycle(state: DeviceState, ctx: ActorContext<DeviceMsg>, kind: Devic
   const ev: DeviceLifecycleEvent = { kind, deviceId: state.id, atMs, epoch: state.epoch, lastSeq: state.hwm, ...(detail ? { detail } : {}) };
   ctx.emit(deviceEventSubject(state.id), ev);
   ctx.write(DEVICE_EVENTS_TABLE, { device_id: state.id, kind, epoch: state.epoch, at_ms: atMs, last_seq: state.hwm, detail });
-}
-
-/** Where an explanation belongs: the anomaly's reading and metric. */
-interface AnomalyRef {
-  readonly epoch: number;
-  readonly seq: number;
-  readonly tsMs: number;
-  readonly metric: string;
-  readonly score: number;
-}
-
-/** Asks the gateway to explain; with `cacheKey`, the reply is stored in the actor's cache too. */
-function callExplain(ctx: ActorContext<DeviceMsg>, at: AnomalyRef, req: DeviceExplainRequest, cacheKey: string | undefined): void {
-  ctx.call<DeviceExplainRequest, ExplainResult>(
-    GATEWAY,
-    "explain",
-    req,
-    (result) => ({ type: "explanation", ...at, result, ...(cacheKey !== undefined ? { cacheKey } : {}) }),
-    (err) => ({ type: "explanation-failed", seq: at.seq, metric: at.metric, error: err.message }),
-  );
-}
-
-/**
- * Event on shoal.analysis.<device> and a row in `analyses`. `fromActorCache`: served from the
- * actor's cache (marked cached, cost 0: the model call was paid when the answer was stored).
- */
-function emitExplanation(state: DeviceState, ctx: ActorContext<DeviceMsg>, at: AnomalyRef, x: ExplainResult, fromActorCache: boolean): void {
-  const cached = fromActorCache || x.model.cached;
-  const ev: ExplanationEvent = {
-    kind: "explanation",
-    deviceId: state.id,
-    epoch: at.epoch,
-    seq: at.seq,
-    metric: at.metric,
-    score: at.score,
-    summary: x.summary,
-    likelyCause: x.likelyCause,
-    suggestedAction: x.suggestedAction,
-    provider: x.model.provider,
-    model: x.model.model,
-    promptVersion: x.model.promptVersion,
-    cached,
-    degraded: x.model.degraded,
-  };
-  ctx.emit(analysisSubject(state.id), ev);
-  ctx.write(ANALYSES_TABLE, {
-    device_id: state.id,
-    epoch: at.epoch,
-    seq: at.seq,
-    ts_ms: at.tsMs,
-    metric: at.metric,
-    score: at.score,
-    summary: x.summary,
-    likely_cause: x.likelyCause,
-    suggested_action: x.suggestedAction,
-    provider: x.model.provider,
-    model: x.model.model,
-    prompt_version: x.model.promptVersion,
-    cached: cached ? 1 : 0,
-    degraded: x.model.degraded ? 1 : 0,
-    cost_usd: fromActorCache ? 0 : x.model.costUsd,
-  });
-}
-
-/** The cached value when it looks like an ExplainResult (a cache may hold anything), else null. */
-function asExplainResult(v: unknown): ExplainResult | null {
-  if (typeof v !== "object" || v === null) return null;
-  const x = v as Partial<ExplainResult>;
-  const m = x.model as Partial<ExplainResult["model"]> | undefined;
-  const ok =
-    typeof x.summary === "string" &&
-    typeof x.likelyCause === "string" &&
-    typeof x.suggestedAction === "string" &&
-    typeof m === "object" &&
-    m !== null &&
-    typeof m.provider === "string" &&
-    typeof m.model === "string" &&
-    typeof m.promptVersion === "string" &&
-    typeof m.degraded === "boolean";
-  return ok ? (v as ExplainResult) : null;
 }
 
 /** The device actor with default settings. */
