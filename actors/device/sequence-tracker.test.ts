@@ -56,6 +56,20 @@ describe("sequence model", () => {
     expect(run(s, [[21, T0 + 20_000], [2, T0 + 31_000], [21, T0 + 20_000], [10, T0 + 9000]])).toEqual(["new 0:21", "new 1:2", "Duplicate", "Duplicate"]);
   });
 
+  it("the first readings after a restart, overtaken by the next ones, still count in the new epoch", () => {
+    const s = newSeqState();
+    run(s, range(1, 117, T0)); // 1..117, the last at T0 + 116 s
+    // after the reboot seq 2 and 3 arrive before seq 1; then a late reading of the old count
+    expect(run(s, [[2, T0 + 200_000], [3, T0 + 201_000], [1, T0 + 199_000], [118, T0 + 117_000], [4, T0 + 202_000]])).toEqual([
+      "new 1:2 inferred",
+      "new 1:3",
+      "new 1:1",
+      "new 0:118",
+      "new 1:4",
+    ]);
+    expect(run(s, [[1, T0 + 199_000], [118, T0 + 117_000], [5, T0]])).toEqual(["Duplicate", "Duplicate", "Duplicate"]);
+  });
+
   it("one absurd seq never moves the mark: it is out of range and every sane reading after it is new", () => {
     const s = newSeqState();
     const out = run(s, [...range(1, 10, T0), [Number.MAX_SAFE_INTEGER, T0 + 10_000], ...range(11, 20, T0 + 11_000)]);

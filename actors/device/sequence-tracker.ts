@@ -112,8 +112,10 @@ export function acceptReading(s: SeqState, seq: number, boot: number | undefined
       startEpoch(s, boot, tsMs);
       placed.restarted = "boot";
     }
-  } else if (boot === undefined && s.prev !== null && s.prev.boot === -1 && tsMs < s.startTsMs) {
-    // Older than the current epoch's first reading: a straggler of the previous one.
+  } else if (boot === undefined && s.prev !== null && s.prev.boot === -1 && tsMs < s.startTsMs && !(seq < s.floor && tsMs > s.prev.hwmTsMs)) {
+    // Older than the current epoch's first reading: a straggler of the previous one — unless it
+    // was measured after the previous epoch's last reading and counts below the current one's
+    // first: the start of the current count, overtaken by its next readings.
     return accept(s.prev, s, seq, tsMs, p, false);
   }
   return accept(s, s, seq, tsMs, p, s.boot === -1);

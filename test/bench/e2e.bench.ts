@@ -7,9 +7,10 @@
  * own process (test/bench/e2e/loadgen.ts: MQTT 5 QoS 1, counting PUBACKs) against `shoal up` (one
  * process) and Shoal as separate bridge + runtime processes. Per run: a fresh nats-server and
  * database, a 3 s warm-up, then `--duration` seconds at the offered rate; every acknowledged reading
- * is checked in ClickHouse (distinct (device, seq)), latency is publish → row visible, CPU is per
+ * is checked in ClickHouse (distinct (device, epoch, seq)), latency is publish → row visible, CPU is per
  * acknowledged reading for Shoal's processes and for every process (broker, NATS, ClickHouse and
- * load generator included).
+ * load generator included). After each run, its accounting: published (acknowledged) = stored +
+ * dead-lettered (bridge rejections + dead_letters rows) + duplicates counted by the device actors.
  *
  * Peers side by side (optional, never needed by the project): set SHOAL_PEER_HARNESS to a writable
  * copy of the side-by-side harness (its bench-side-by-side.sh, with `npm ci` done there) and add
@@ -26,8 +27,8 @@ import { readFileSync, rmSync } from "node:fs";
 import mqtt from "mqtt";
 import { startClickHouse, startMosquitto, startNats, type ServiceHandle } from "../harness/index.js";
 import { pidOfPort } from "./e2e/procstat.js";
-import { cpuPerReading, measure, type RunResult } from "./e2e/run.js";
-import { BENCH_BRIDGE_CLIENT_IDS, eventLoopLag, stageBuckets, stageQuantiles, startShoal, type ShoalShape, type StageBuckets } from "./e2e/shoal.js";
+import { accountingLine, cpuPerReading, measure, type RunResult } from "./e2e/run.js";
+import { BENCH_BRIDGE_CLIENT_IDS, eventLoopLag, shoalCounters, stageBuckets, stageQuantiles, startShoal, type ShoalShape, type StageBuckets } from "./e2e/shoal.js";
 
 const { values } = parseArgs({
   options: {
@@ -55,6 +56,8 @@ const [mq, ch] = await Promise.all([startMosquitto(), startClickHouse()]);
 let nats: ServiceHandle | undefined;
 let runNo = 0;
 const rows: Record<string, string | number>[] = [];
+/** Per run: published = stored + dead-lettered + counted duplicates. */
+const accountings: Record<string, string | number>[] = [];
 
 async function clearBridgeSessions(): Promise<void> {
   for (const id of BENCH_BRIDGE_CLIENT_IDS) {
@@ -94,7 +97,18 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
     for (const [role, port] of shoal.statusPorts) stagesBefore.set(role, await stageBuckets(port));
     const procs = new Map([...shoal.pids, ...servicePids()]);
     const at: [number, () => Promise<void>][] = mode === "ch-outage" ? [[20, () => ch.stop()], [80, () => ch.restart()]] : [];
-    const r = await measure({ ...common, rate, seconds: duration, prefix: `m${n}`, procs, at, drainMaxMs: mode === "ch-outage" ? 300_000 : 120_000 });
+    const counters = () => shoalCounters(shoal.statusPorts.values());
+    const r = await measure({ ...common, rate, seconds: duration, prefix: `m${n}`, procs, at, drainMaxMs: mode === "ch-outage" ? 300_000 : 120_000, counters });
+    console.log(`shoal ${shape} at ${rate}/s: ${accountingLine(r.accounting)}`);
+    const a = r.accounting;
+    accountings.push({
+      run: `shoal ${shape} ${rate}/s`,
+      "published (acked)": a.published,
+      "stored (distinct device, epoch, seq)": a.stored,
+      "dead-lettered (bridge + dead_letters)": `${a.deadLettered} (${a.bridgeRejected} + ${a.runtimeDeadLetters})`,
+      duplicates: `${a.duplicates} (${a.duplicatesFrom})`,
+      holds: a.holds ? "yes" : `no (${a.published - a.stored - a.deadLettered - a.duplicates})`,
+    });
     const lag = new Map<string, { p99: number; max: number } | undefined>();
     for (const [role, port] of shoal.statusPorts) lag.set(role, await eventLoopLag(port));
     // Where a reading waited (ADR 0009): each stage's p50/p99 over the measured run.
@@ -126,6 +140,7 @@ function shoalRow(shape: string, rate: number, r: RunResult): Record<string, str
     "µs/reading shoal": Math.round(cpu.shoal),
     "µs/reading all": Math.round(cpu.all),
     sustained: r.sustained ? "yes" : "no",
+    "published = stored + dl + dup": r.accounting.holds ? "yes" : "no",
   };
 }
 
@@ -158,6 +173,7 @@ function peerRow(peer: string, rate: number): Record<string, string | number> {
     "µs/reading shoal": cpuUs(["pipeline"]),
     "µs/reading all": cpuUs(Object.keys(cpu)),
     sustained: res["sustained"] ? "yes" : "no",
+    "published = stored + dl + dup": "-",
   };
 }
 
@@ -201,6 +217,10 @@ try {
 
 console.log(`\nbench:e2e — ${devices} devices, ${batch} reading(s) per MQTT message, ${duration} s per run, every process on this machine (2 cores)`);
 console.table(rows);
+if (accountings.length > 0) {
+  console.log("accounting per run: published = stored + dead-lettered + counted duplicates");
+  console.table(accountings);
+}
 for (const p of new Set(rows.map((r) => String(r["pipeline"])))) {
   const ok = rows.filter((r) => r["pipeline"] === p && r["sustained"] === "yes").map((r) => Number(r["offered/s"]));
   console.log(`${p}: highest sustained rate with zero loss ${ok.length > 0 ? Math.max(...ok) : "none"} readings/s`);

@@ -137,7 +137,7 @@ try {
     const load1 = loadavg()[0]!;
     await new Promise((r) => setTimeout(r, 300));
     await rowLatency.stop();
-    const [u] = await chQuery<{ u: string }>(ch.url, db, "SELECT uniqExact(device_id, seq) AS u FROM readings");
+    const [u] = await chQuery<{ u: string }>(ch.url, db, "SELECT uniqExact(device_id, epoch, seq) AS u FROM readings");
     // Not part of the throughput figure: let the LLM calls still in flight answer (≤ 15 s), then count.
     await waitFor(async () => fake.answered() - fake.counts().chat, (d) => d >= 0, 15_000, "in-flight LLM calls").catch(() => 0);
     await new Promise((r) => setTimeout(r, 1_000));

@@ -146,7 +146,7 @@ describe("cluster: join, drain and SIGKILL while streaming", () => {
       const key = (r: Row) => `${r.d}|${r.s}|${r.names.join(",")}|${r.values.join(",")}`;
       const mismatched = ref.filter((r, i) => key(r) !== key(got[i]!)).length;
       expect(mismatched).toBe(0);
-      const [raw] = await chQuery<{ n: string; u: string }>(ch.url, "cluster_run", "SELECT count() AS n, uniqExact(device_id, seq) AS u FROM readings");
+      const [raw] = await chQuery<{ n: string; u: string }>(ch.url, "cluster_run", "SELECT count() AS n, uniqExact(device_id, epoch, seq) AS u FROM readings");
       expect(Number(raw!.u)).toBe(TOTAL);
       // Per device: every sequence 1..PER_DEVICE exactly once.
       const perDev = await chQuery<{ n: string; lo: string; hi: string }>(ch.url, "cluster_run", "SELECT count() AS n, min(seq) AS lo, max(seq) AS hi FROM readings FINAL GROUP BY device_id");

@@ -89,7 +89,7 @@ describe("runtime SIGKILL while streaming", () => {
     await publishing;
     await ncB.close();
     await waitFor(
-      async () => Number((await chQuery<{ n: string }>(ch.url, "chaos_b", "SELECT uniqExact(device_id, seq) AS n FROM readings"))[0]!.n),
+      async () => Number((await chQuery<{ n: string }>(ch.url, "chaos_b", "SELECT uniqExact(device_id, epoch, seq) AS n FROM readings"))[0]!.n),
       (n) => n >= msgs.length,
       120_000,
       "run B to store every reading",

@@ -41,7 +41,7 @@ describe("pipeline end to end", () => {
       `${total} rows in ${db}.readings`,
     );
     // Rows physically stored (no duplicate was ever inserted) and rows after deduplication.
-    const [raw] = await chQuery<{ n: string; u: string }>(ch.url, db, "SELECT count() AS n, uniqExact(device_id, seq) AS u FROM readings");
+    const [raw] = await chQuery<{ n: string; u: string }>(ch.url, db, "SELECT count() AS n, uniqExact(device_id, epoch, seq) AS u FROM readings");
     expect(Number(raw!.n)).toBe(total);
     expect(Number(raw!.u)).toBe(total);
     const [fin] = await chQuery<{ n: string }>(ch.url, db, "SELECT count() AS n FROM readings FINAL");

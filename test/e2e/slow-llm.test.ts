@@ -74,7 +74,7 @@ describe("a slow LLM does not hold up ingest", () => {
 
       // Every reading is stored while the LLM has not answered a single call.
       await waitFor(() => count(db, "SELECT count() AS n FROM readings"), (n) => n >= total, 90_000, `${total} rows in ${db}.readings`);
-      expect(await count(db, "SELECT uniqExact(device_id, seq) AS n FROM readings")).toBe(total);
+      expect(await count(db, "SELECT uniqExact(device_id, epoch, seq) AS n FROM readings")).toBe(total);
       const anomalies = await count(db, `SELECT count() AS n FROM readings WHERE score >= ${THRESHOLD}`);
       expect(anomalies).toBeGreaterThan(0);
       await waitFor(async () => fake.held(), (n) => n > 0, 30_000, "explain calls held by the LLM double");

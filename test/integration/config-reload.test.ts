@@ -144,7 +144,7 @@ afterAll(async () => {
   await Promise.all([nats?.cleanup(), ch?.cleanup(), consul?.cleanup()]);
 });
 
-const stored = async () => Number((await chQuery<{ n: string }>(ch.url, DB, "SELECT uniqExact(device_id, seq) AS n FROM readings"))[0]!.n);
+const stored = async () => Number((await chQuery<{ n: string }>(ch.url, DB, "SELECT uniqExact(device_id, epoch, seq) AS n FROM readings"))[0]!.n);
 
 describe("hot reload from a real Consul into the runtime's worker threads", () => {
   it("a threshold change reaches the device actors of every worker thread (latency printed), no restart, no lost reading", async () => {

@@ -3,6 +3,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { chQuery } from "../../support/pipeline.js";
 import { ProcWatch } from "./procstat.js";
+import type { ShoalCounters } from "./shoal.js";
 
 const LOADGEN = fileURLToPath(new URL("./loadgen.ts", import.meta.url));
 
@@ -24,6 +25,25 @@ export interface RunSpec {
   readonly at?: ReadonlyArray<readonly [number, () => Promise<void>]>;
   /** Longest wait for the rows after publishing ended, ms. Default 120 s. */
   readonly drainMaxMs?: number;
+  /** Counters of the Shoal processes (read before and after the run for the accounting), when reachable. */
+  readonly counters?: () => Promise<ShoalCounters>;
+}
+
+/**
+ * Where every acknowledged reading of a run went: published = stored + dead-lettered + counted
+ * duplicates. Dead-lettered: the bridge's rejections during the run plus `dead_letters` rows of the
+ * run's devices; duplicates: the device actors' duplicate counter during the run (from /metrics),
+ * or, when the counters were not reachable, physical − distinct rows.
+ */
+export interface Accounting {
+  readonly published: number;
+  readonly stored: number;
+  readonly bridgeRejected: number;
+  readonly runtimeDeadLetters: number;
+  readonly deadLettered: number;
+  readonly duplicates: number;
+  readonly duplicatesFrom: "device counter" | "physical − distinct rows";
+  readonly holds: boolean;
 }
 
 /** What one run measured. */
@@ -34,7 +54,7 @@ export interface RunResult {
   readonly publishedPerSec: number;
   /** Rows that became visible during the publishing window, per second. */
   readonly rowsPerSec: number;
-  /** Distinct (device, seq) stored / physical rows stored. */
+  /** Distinct (device, epoch, seq) stored / physical rows stored. */
   readonly stored: number;
   readonly physical: number;
   readonly lost: number;
@@ -50,6 +70,7 @@ export interface RunResult {
   readonly watch: ProcWatch;
   /** Sustained: nothing lost, rows ≥ 97 % of the offered rate during the run, p99 < 1 s. */
   readonly sustained: boolean;
+  readonly accounting: Accounting;
 }
 
 /** Rows in the readings table (active parts, metadata only). */
@@ -60,10 +81,12 @@ async function visibleRows(chUrl: string, db: string): Promise<number> {
 
 /**
  * One measured run: the load generator in its own process, ClickHouse polled every 50 ms for the
- * visible row count, then the rows checked exactly (distinct (device, seq) of this run's devices).
+ * visible row count, then the rows checked exactly (distinct (device, epoch, seq) of this run's devices)
+ * and accounted for (see Accounting).
  */
 export async function measure(spec: RunSpec): Promise<RunResult> {
   const baseline = Math.max(0, await visibleRows(spec.chUrl, spec.db));
+  const countersBefore = await spec.counters?.().catch(() => undefined);
   const child = spawn(
     process.execPath,
     ["--import", "tsx", LOADGEN, "--url", spec.mqttUrl, "--devices", String(spec.devices), "--rate", String(spec.rate), "--seconds", String(spec.seconds), "--batch", String(spec.batch), "--prefix", spec.prefix],
@@ -111,9 +134,12 @@ export async function measure(spec: RunSpec): Promise<RunResult> {
   await poller;
   watch.stop();
   const like = `WHERE startsWith(device_id, '${spec.prefix}-')`;
-  const [c] = await chQuery<{ n: string; u: string }>(spec.chUrl, spec.db, `SELECT count() AS n, uniqExact(device_id, seq) AS u FROM readings ${like}`);
+  const [c] = await chQuery<{ n: string; u: string }>(spec.chUrl, spec.db, `SELECT count() AS n, uniqExact(device_id, epoch, seq) AS u FROM readings ${like}`);
   const physical = Number(c!.n);
   const stored = Number(c!.u);
+  const countersAfter = await spec.counters?.().catch(() => undefined);
+  const [dl] = await chQuery<{ n: string }>(spec.chUrl, spec.db, `SELECT count() AS n FROM dead_letters WHERE startsWith(source, 'device/${spec.prefix}-')`).catch(() => [{ n: "0" }]);
+  const accounting = account(done.acked, stored, physical, Number(dl?.n ?? 0), countersBefore, countersAfter);
   // Latency of every k-th reading: first poll that saw k rows − the 10 ms bucket it was published in.
   const lat: number[] = [];
   const step = Math.max(1, Math.floor(done.acked / 4000));
@@ -153,7 +179,36 @@ export async function measure(spec: RunSpec): Promise<RunResult> {
     loadgenDisconnects: done.disconnects,
     watch,
     sustained: lost === 0 && rowsPerSec >= 0.97 * spec.rate && p99 < 1000,
+    accounting,
   };
+}
+
+function account(published: number, stored: number, physical: number, runtimeDeadLetters: number, before: ShoalCounters | undefined, after: ShoalCounters | undefined): Accounting {
+  // The device counters are there once a reading was applied; an event never counted has no series (0).
+  const counted = before !== undefined && after !== undefined && before.reachable && after.reachable && after.device["applied"] !== undefined;
+  const delta = (f: (c: ShoalCounters) => number) => (counted ? f(after!) - f(before!) : 0);
+  const bridgeRejected = delta((c) => c.pipeline.get("bridge.rejected") ?? 0);
+  const duplicates = counted ? delta((c) => c.device["duplicate"] ?? 0) : physical - stored;
+  const deadLettered = bridgeRejected + runtimeDeadLetters;
+  return {
+    published,
+    stored,
+    bridgeRejected,
+    runtimeDeadLetters,
+    deadLettered,
+    duplicates,
+    duplicatesFrom: counted ? "device counter" : "physical − distinct rows",
+    holds: published === stored + deadLettered + duplicates,
+  };
+}
+
+/** One line: the accounting of a run. */
+export function accountingLine(a: Accounting): string {
+  const rhs = a.stored + a.deadLettered + a.duplicates;
+  return (
+    `published ${a.published} ${a.holds ? "=" : "≠"} stored ${a.stored} + dead-lettered ${a.deadLettered} (bridge ${a.bridgeRejected}, runtime ${a.runtimeDeadLetters}) + duplicates ${a.duplicates} (${a.duplicatesFrom}) = ${rhs}: ` +
+    (a.holds ? "holds" : `does NOT hold (${a.published > rhs ? "unaccounted" : "over-counted"} ${Math.abs(a.published - rhs)})`)
+  );
 }
 
 /** CPU µs per acknowledged reading: of the processes named, and of all sampled processes. */

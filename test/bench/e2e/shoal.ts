@@ -140,3 +140,50 @@ export function stageQuantiles(before: StageBuckets, after: StageBuckets): Map<s
   }
   return res;
 }
+
+/** Counters of running Shoal roles, read from their status pages. */
+export interface ShoalCounters {
+  /** `shoal_pipeline_count{role,name}` as "role.name" → value, summed over the roles scraped. */
+  readonly pipeline: ReadonlyMap<string, number>;
+  /** `shoal_actor_events_total{actor_type="device"}` by event, summed over workers and roles. */
+  readonly device: Readonly<Record<string, number>>;
+  /** The bridge's rejections by code (`/api/stats`), summed over the roles scraped. */
+  readonly rejectedByCode: Readonly<Record<string, number>>;
+  /** Every status page answered. */
+  readonly reachable: boolean;
+}
+
+function labelsOf(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/([a-z_]+)="([^"]*)"/g)) out[m[1]!] = m[2]!;
+  return out;
+}
+
+/** Scrape `/metrics` and `/api/stats` of every status port (one per role process) and sum what they report. */
+export async function shoalCounters(ports: Iterable<number>): Promise<ShoalCounters> {
+  const pipeline = new Map<string, number>();
+  const device: Record<string, number> = {};
+  const rejectedByCode: Record<string, number> = {};
+  let reachable = true;
+  for (const port of ports) {
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => (r.ok ? r.text() : undefined)).catch(() => undefined);
+    const stats = await fetch(`http://127.0.0.1:${port}/api/stats`).then((r) => (r.ok ? (r.json() as Promise<Record<string, unknown>>) : undefined)).catch(() => undefined);
+    if (metrics === undefined || stats === undefined) reachable = false;
+    for (const m of (metrics ?? "").matchAll(/^shoal_pipeline_count\{([^}]*)\} ([0-9.eE+-]+)$/gm)) {
+      const l = labelsOf(m[1]!);
+      const k = `${l["role"]}.${l["name"]}`;
+      pipeline.set(k, (pipeline.get(k) ?? 0) + Number(m[2]));
+    }
+    for (const m of (metrics ?? "").matchAll(/^shoal_actor_events_total\{([^}]*)\} ([0-9.eE+-]+)$/gm)) {
+      const l = labelsOf(m[1]!);
+      if (l["actor_type"] !== "device" || l["event"] === undefined) continue;
+      device[l["event"]] = (device[l["event"]] ?? 0) + Number(m[2]);
+    }
+    // `shoal up`: bridge.rejected_<code>; `shoal bridge`: bridge.rejectedByCode.
+    const bridge = (stats?.["bridge"] ?? {}) as Record<string, unknown>;
+    const byCode: Record<string, unknown> = { ...((bridge["rejectedByCode"] as Record<string, unknown> | undefined) ?? {}) };
+    for (const [k, v] of Object.entries(bridge)) if (k.startsWith("rejected_")) byCode[k.slice("rejected_".length)] = v;
+    for (const [code, n] of Object.entries(byCode)) if (typeof n === "number") rejectedByCode[code] = (rejectedByCode[code] ?? 0) + n;
+  }
+  return { pipeline, device, rejectedByCode, reachable };
+}
