@@ -107,12 +107,18 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
       onProgress: (s) => (sim = s),
     }).catch((e: Error) => log.error({ err: e.message }, "simulator failed"));
   }
+  // What became of the readings in the device actors (summed over workers; docs/sequence-model.md).
+  let devices = "";
   const ticker = setInterval(() => {
     const r = runtime.stats();
     io.stdout(
       `published ${sim.acked}  bridged ${bridge.stats.accepted} (dup ${bridge.stats.duplicate}, rejected ${bridge.stats.rejected}, reordered ${bridge.stats.reordered})  ` +
         `rows ${r.rowsWritten}  acked ${r.acked}  actors ${r.activeActors}  anomalies injected ${sim.anomaliesInjected}  ` +
-        `reboots ${sim.reboots}  offline ${sim.offlinePeriods} (flushed ${sim.flushed})\n`,
+        `reboots ${sim.reboots}  offline ${sim.offlinePeriods} (flushed ${sim.flushed})${devices}\n`,
+    );
+    runtime.introspect().then(
+      (v) => (devices = `  devices: ${deviceOutcomes(v.workers.map((w) => w.logicCounters["device"] ?? {}))}`),
+      () => {},
     );
   }, 2000);
   await untilSignal();
@@ -132,4 +138,13 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
 
 function prefixed(p: string, o: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [p + k, v]));
+}
+
+/** "applied N, duplicate N, …, epochs N" of the device logic counters summed over workers (zeros left out). */
+export function deviceOutcomes(perWorker: ReadonlyArray<Readonly<Record<string, number>>>): string {
+  const sum: Record<string, number> = {};
+  for (const c of perWorker) for (const [k, n] of Object.entries(c)) sum[k] = (sum[k] ?? 0) + n;
+  const epochs = (sum["epochsFromBoot"] ?? 0) + (sum["epochsInferred"] ?? 0);
+  const parts = ["applied", "duplicate", "conflicting_duplicate", "seq_out_of_range", "stale_epoch", "too_late"].filter((k) => k === "applied" || (sum[k] ?? 0) > 0).map((k) => `${k} ${sum[k] ?? 0}`);
+  return `${parts.join(", ")}, epochs started ${epochs}`;
 }
