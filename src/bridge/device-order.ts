@@ -73,8 +73,8 @@ export class DeviceOrder<T> {
     // A device not seen yet (since this bridge started) waits too, unless at the start of its
     // counter and measured before anything of it that waits.
     if (l === undefined ? r.seq <= 1 && (hold === undefined || r.tsMs <= hold.readings[0]!.tsMs) : r.tsMs < l.ts || continues(l, r)) {
-      this.pass(id, r, token);
-      if (this.holds.has(id)) this.release(id, false);
+      this.pass(id, r, token, l);
+      if (hold !== undefined) this.release(id, false);
       return;
     }
     if (hold === undefined) {
@@ -95,13 +95,16 @@ export class DeviceOrder<T> {
     this.timer = null;
   }
 
-  /** Emits `r`; it becomes the device's last reading unless it is older than that. */
-  private pass(id: string, r: Reading, token: T): void {
-    const l = this.last.get(id);
-    if (l === undefined || r.tsMs >= l.ts) {
-      this.last.delete(id); // re-insert: Map order is the recency order
+  /** Emits `r`; it becomes the device's last reading (`l`, as looked up) unless it is older than that. */
+  private pass(id: string, r: Reading, token: T, l: Last | undefined): void {
+    if (l === undefined) {
       this.last.set(id, { seq: r.seq, ts: r.tsMs });
       if (this.last.size > this.o.maxDevices) this.last.delete(this.last.keys().next().value!);
+    } else if (r.tsMs >= l.ts) {
+      l.seq = r.seq;
+      l.ts = r.tsMs;
+      this.last.delete(id); // re-insert: Map order is the recency order
+      this.last.set(id, l);
     }
     this.emit(r, token);
   }
@@ -114,7 +117,7 @@ export class DeviceOrder<T> {
       const r = hold.readings[i]!;
       const l = this.last.get(id);
       if (!all && (l === undefined ? r.seq > 1 : r.tsMs >= l.ts && !continues(l, r))) break;
-      this.pass(id, r, hold.tokens[i] as T);
+      this.pass(id, r, hold.tokens[i] as T, l);
     }
     this.heldCount -= i;
     if (i === hold.readings.length) this.holds.delete(id);
