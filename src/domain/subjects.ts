@@ -43,3 +43,6 @@ export function deviceEventSubject(deviceId: string): string {
 export function partitionConsumerName(partition: number): string {
   return `shoal-p${String(partition).padStart(3, "0")}`;
 }
+
+/** The platform's own events: incidents of the journal, the store and the pipeline (JSON). */
+export const PLATFORM_EVENTS_SUBJECT = "shoal.events.platform";
