@@ -6,6 +6,7 @@
 #   stack.sh up [SERVICE...]    start (or reuse) and wait until healthy
 #   stack.sh down [--purge] [SERVICE...]   stop what up started (--purge: delete its data)
 #   stack.sh status [SERVICE...]   one line per service; exit 1 unless all are healthy
+#   SHOAL_NATS_NODES=3 stack.sh ...   NATS as a three-node JetStream cluster (SHOAL_ENV=three-nodes)
 #
 # Also `npm run stack -- <command>`. See docs/adr/0002-local-services.md.
 set -euo pipefail
@@ -18,18 +19,35 @@ here=$(dirname "${BASH_SOURCE[0]}")
 . "$here/lib/install.sh"
 
 usage() {
-  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 check_services() { # dies on an unknown service name (call outside $(...))
   local s
   for s; do
-    case " ${SERVICES[*]} " in *" $s "*) ;; *) die "unknown service '$s' (one of: ${SERVICES[*]})" ;; esac
+    case " nats ${ALL_NATS_SERVICES[*]} ${SERVICES[*]} " in *" $s "*) ;; *) die "unknown service '$s' (one of: nats ${SERVICES[*]})" ;; esac
   done
 }
 
-pick_services() { # prints the chosen services (all when none given); names already checked
-  if [ $# -eq 0 ]; then printf '%s\n' "${SERVICES[@]}"; else printf '%s\n' "$@"; fi
+pick_services() { # prints the chosen services (all when none given; `nats`: every node); names already checked
+  local s
+  if [ $# -eq 0 ]; then printf '%s\n' "${SERVICES[@]}"; return; fi
+  for s; do
+    if [ "$s" = nats ]; then printf '%s\n' "${NATS_SERVICES[@]}"; else printf '%s\n' "$s"; fi
+  done
+}
+
+# pick_services, plus for `down`/`status` without names the NATS services of the other
+# SHOAL_NATS_NODES setting that are still running (so switching modes never strands a server).
+pick_known() {
+  local s
+  pick_services "$@"
+  [ $# -eq 0 ] || return 0
+  for s in "${ALL_NATS_SERVICES[@]}"; do
+    case " ${NATS_SERVICES[*]} " in *" $s "*) continue ;; esac
+    our_pid "$s" >/dev/null && printf '%s\n' "$s"
+  done
+  return 0
 }
 
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
@@ -133,7 +151,7 @@ cmd_down() {
   local purge=0 svc a args=()
   for a; do [ "$a" = --purge ] && purge=1 || args+=("$a"); done
   check_services "${args[@]+"${args[@]}"}"
-  for svc in $(pick_services "${args[@]+"${args[@]}"}"); do
+  for svc in $(pick_known "${args[@]+"${args[@]}"}"); do
     stop_one "$svc"
     if [ $purge -eq 1 ] && [ -d "$(svc_dir "$svc")" ]; then
       rm -rf "$(svc_dir "$svc")"; say "$svc: deleted $(svc_dir "$svc")"
@@ -144,7 +162,7 @@ cmd_down() {
 cmd_status() {
   local svc pid state all=0
   check_services "$@"
-  for svc in $(pick_services "$@"); do
+  for svc in $(pick_known "$@"); do
     if pid=$(our_pid "$svc"); then
       if svc_healthy "$svc"; then state=healthy; else state=unhealthy; all=1; fi
     elif svc_healthy "$svc"; then

@@ -22,6 +22,7 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
     registry: Registry.merge([metrics, ctx.registry]),
     stats: () => ({ bridge: { ...bridgeCounters(bridge.stats, bridge.pending()), rejectedByCode: bridge.stats.rejectedByCode } }),
     ready: () => true,
+    degraded: () => bridge.incidents.degradedReason(),
   }).then(
     (st) => {
       ctx.log.info({ url: st.url }, "status HTTP server listening (/metrics /healthz /readyz /api/stats)");

@@ -14,6 +14,7 @@ const commands: Record<string, { describe: string; load: () => Promise<Command> 
   stack: { describe: "local services: stack up|down|status|install", load: async () => (await import("./stack.command.js")).run },
   cluster: { describe: "cluster: status|rebalance|drain <node> (partitions, leases, members)", load: async () => (await import("./cluster.command.js")).run },
   admin: { describe: "a running process over its admin gRPC: info|counters|stats|restart-worker <i> --admin host:port", load: async () => (await import("./admin.command.js")).run },
+  repair: { describe: "put rows ClickHouse lost back from the row log: --since 10m (runtimes do it by themselves)", load: async () => (await import("./repair.command.js")).run },
   config: { describe: "configuration: print|get|set|diff|history|rollback|encrypt", load: async () => (await import("./config.command.js")).run },
 };
 

@@ -85,6 +85,7 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
     registry: Registry.merge([metrics, ctx.registry]),
     stats: () => ({ runtime: rt.stats(), ...(cluster ? { cluster: { ...cluster.status(), ready: cluster.ready() } } : {}) }),
     ready: () => admin.readiness.ready(),
+    degraded: () => rt.incidents.degradedReason(),
     readyReason: () => admin.readiness.reason(),
     refresh,
   }).then(

@@ -14,6 +14,7 @@ import { startStatusServer } from "../status-page/status-server.js";
 import { emptySimulateStats, simulate, type SimulateStats } from "../simulator/simulator.js";
 import { connectNats } from "../adapters/nats/connection.js";
 import { createNatsPartitionJournal } from "../adapters/nats/partition-journal.js";
+import { roleIncidents } from "./roles/journal-watch.js";
 import { countersOf, runtimeMetricsRefresher, singleNodeReadiness, startAdminRole } from "./roles/admin-role.js";
 
 /**
@@ -42,8 +43,11 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const ctx = await loadRoleConfig(io, "up");
   const { cfg, log } = ctx;
   const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url });
-  const runtime = await startRuntimeRole(cfg, log.child({ role: "runtime" }), "all", { gateway: gateway.gateway, metrics: promMetrics(ctx.registry) });
-  const bridge = await startBridgeRole(cfg, log.child({ role: "bridge" }), { metrics: promMetrics(ctx.registry) });
+  // One incident reporter for the process (every role it hosts reports there; events go out on lagNc).
+  const lagNc = await connectNats(cfg.nats.url, `shoal-up-lag-${cfg.nodeId}`);
+  const incidents = roleIncidents(lagNc, log.child({ role: "up" }), "up", promMetrics(ctx.registry));
+  const runtime = await startRuntimeRole(cfg, log.child({ role: "runtime" }), "all", { gateway: gateway.gateway, metrics: promMetrics(ctx.registry), incidents });
+  const bridge = await startBridgeRole(cfg, log.child({ role: "bridge" }), { metrics: promMetrics(ctx.registry), incidents });
   let sim: SimulateStats = emptySimulateStats();
   const stats = () => ({
     bridge: { ...bridge.stats, rejectedByCode: undefined, ...prefixed("rejected_", bridge.stats.rejectedByCode), pendingPublishes: bridge.pending() },
@@ -60,7 +64,6 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     runtime: () => ({ ...runtime.stats() }),
   });
   // Admin gRPC (GetInfo, GetCounters, GetRuntimeStats, RestartWorker; no cluster in the monolith).
-  const lagNc = await connectNats(cfg.nats.url, `shoal-up-lag-${cfg.nodeId}`);
   const admin = await startAdminRole(cfg, log.child({ role: "admin" }), {
     roles: ["gateway", "runtime", "bridge"],
     counters: () => ({ ...countersOf("bridge", bridge.stats), ...countersOf("runtime", runtime.stats()) }),
@@ -74,6 +77,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     registry: Registry.merge([registry, ctx.registry]),
     stats,
     ready: () => admin.readiness.ready(),
+    degraded: () => incidents.degradedReason(),
     readyReason: () => admin.readiness.reason(),
     refresh,
   });

@@ -150,6 +150,11 @@ const runtimeSchema = z
     youngGenerationMb: z.int().min(0).max(1024).default(64),
     fetchBatch: posInt().default(500),
     maxAckPending: posInt().default(20000),
+    /**
+     * Journal bytes delivered and not yet durable+acked across every partition of the node: pulling
+     * pauses above it, so memory stays bounded while ClickHouse is slow or down.
+     */
+    maxInFlight: size("64MiB"),
     mailboxCapacity: posInt().default(256),
     maxActiveActors: posInt().default(1_000_000),
     passivateAfter: duration("10m"),
@@ -162,8 +167,9 @@ const runtimeSchema = z
     /** Partitions taken (consumer rewound, actors recovered, pulling started) at the same time at start. */
     recoveryConcurrency: posInt().max(64).default(8),
   })
-  .transform(({ passivateAfter, snapshotEvery, heartbeatTimeout, timerCheckpointEvery, ...rest }) => ({
+  .transform(({ passivateAfter, snapshotEvery, heartbeatTimeout, timerCheckpointEvery, maxInFlight, ...rest }) => ({
     ...rest,
+    maxInFlightBytes: maxInFlight,
     passivateAfterMs: passivateAfter,
     snapshotEveryMs: snapshotEvery,
     heartbeatTimeoutMs: heartbeatTimeout,
@@ -202,6 +208,23 @@ const sequenceSchema = z
   })
   .transform(({ historicalAfter, ...rest }) => ({ ...rest, historicalAfterMs: historicalAfter }));
 
+/**
+ * ClickHouse as a projection rebuilt from the row log (docs/adr/0012-row-log-repair.md): every
+ * insert ClickHouse accepted is also kept in the SHOAL_ROWS stream for `keep`; after ClickHouse
+ * restarted, what it had accepted during `lookback` before is inserted again.
+ */
+const repairSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** How long the row log keeps inserts (at least lookback plus the longest outage to repair after). */
+    keep: durationIn("1h", 60_000, 30 * 86_400_000, "must be between 1m and 30d"),
+    /** How far before its restart ClickHouse may have lost acknowledged inserts (its unsynced writes). */
+    lookback: durationIn("5m", 1_000, 86_400_000, "must be between 1s and 24h"),
+    /** How often ClickHouse's uptime is read to notice a restart. */
+    checkEvery: durationIn("5s", 100, 3_600_000, "must be between 100ms and 1h"),
+  })
+  .transform(({ keep, lookback, checkEvery, ...rest }) => ({ ...rest, keepMs: keep, lookbackMs: lookback, checkEveryMs: checkEvery }));
+
 const clickhouseSchema = z
   .strictObject({
     url: url(["http", "https"]).default("http://127.0.0.1:18123"),
@@ -211,6 +234,7 @@ const clickhouseSchema = z
     password: z.string().default(""),
     flushRows: posInt().default(10000),
     flushInterval: duration("100ms"),
+    repair: repairSchema.prefault({}),
   })
   .transform(({ flushInterval, ...rest }) => ({ ...rest, flushIntervalMs: flushInterval }));
 
@@ -326,10 +350,14 @@ export const RENAMED_KEYS: Readonly<Record<string, string>> = {
   "bridge.batchWindow": "bridge.batchWindowMs",
   "bridge.reorderHold": "bridge.reorderHoldMs",
   "runtime.passivateAfter": "runtime.passivateAfterMs",
+  "runtime.maxInFlight": "runtime.maxInFlightBytes",
   "runtime.snapshotEvery": "runtime.snapshotEveryMs",
   "runtime.heartbeatTimeout": "runtime.heartbeatTimeoutMs",
   "runtime.timerCheckpointEvery": "runtime.timerCheckpointEveryMs",
   "clickhouse.flushInterval": "clickhouse.flushIntervalMs",
+  "clickhouse.repair.keep": "clickhouse.repair.keepMs",
+  "clickhouse.repair.lookback": "clickhouse.repair.lookbackMs",
+  "clickhouse.repair.checkEvery": "clickhouse.repair.checkEveryMs",
   "sequence.historicalAfter": "sequence.historicalAfterMs",
   "actorCache.ttl": "actorCache.ttlMs",
   "actorCache.opTimeout": "actorCache.opTimeoutMs",

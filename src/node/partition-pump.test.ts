@@ -6,6 +6,7 @@ import { rowBatchOf } from "../domain/row-batch.js";
 import { encodeReading } from "../domain/reading-codec.js";
 import { ShoalError } from "../base/errors.js";
 import { PartitionPump } from "./partition-pump.js";
+import { SharedBudget } from "../base/concurrency.js";
 
 /** In-memory fakes of the pump's ports (unit test of the pump's logic only). */
 function fakeSource(batches: number, size: number) {
@@ -66,6 +67,29 @@ const events: EventPublisher & { dls: string[] } = {
 };
 
 describe("PartitionPump", () => {
+  it("pumps sharing a byte budget stop pulling while a stalled sink holds it, and go on when it drains", async () => {
+    const size = (await fakeSource(1, 1).src.next(1, 1)).messages[0]!.data.length;
+    const budget = new SharedBudget(size * 10);
+    let release: () => void = () => {};
+    const stalled = new Promise<void>((r) => (release = r));
+    const sink: RowSink = { write: () => stalled, async close() {} };
+    const sources = [fakeSource(100, 2), fakeSource(100, 2)];
+    const pumps = sources.map((s) => new PartitionPump(s.src, host, sink, events, { fetchBatch: 2, fetchExpiresMs: 5, maxBatchesInFlight: 1000, budget }));
+    for (const p of pumps) p.start();
+    const pulled = () => pumps.reduce((a, p) => a + p.stats.pulled, 0);
+    await until(() => pulled() >= 10);
+    await new Promise((r) => setTimeout(r, 50)); // time to pull more, were it allowed
+    const pulledWhileStalled = pulled();
+    // At the limit (10 messages' bytes) both pumps stop; each may pass it by the one batch it already had.
+    expect(pulledWhileStalled).toBeGreaterThanOrEqual(10);
+    expect(pulledWhileStalled).toBeLessThanOrEqual(10 + 2 * 2);
+    expect(budget.inUse).toBe(pulledWhileStalled * size);
+    release();
+    await until(() => pumps.reduce((a, p) => a + p.stats.acked, 0) === 400);
+    await Promise.all(pumps.map((p) => p.stop()));
+    expect(budget.inUse).toBe(0);
+  });
+
   it("acks batches in journal order even when the sink finishes them out of order", async () => {
     const { src, log } = fakeSource(4, 3);
     let call = 0;
@@ -180,3 +204,11 @@ describe("PartitionPump", () => {
   });
 });
 
+/** Wait until `done()` (polled every 5 ms); fails after 10 s. */
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error("condition not reached within 10 s");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -5,6 +5,7 @@ import type { StageObserver } from "../ports/stages.js";
 import { isRetryable } from "../base/errors.js";
 import { actorDeadLetter } from "../domain/dead-letter.js";
 import { sleep } from "../base/clock.js";
+import type { SharedBudget } from "../base/concurrency.js";
 
 /** Options of one partition pump. */
 export interface PumpOptions {
@@ -14,6 +15,11 @@ export interface PumpOptions {
   readonly fetchExpiresMs: number;
   /** Batches delivered but not yet durable+acked (credit): the pump stops pulling at this many. */
   readonly maxBatchesInFlight: number;
+  /**
+   * Journal bytes delivered and not yet durable+acked, shared by every pump of the node: no pump
+   * pulls while it is used up, so memory stays bounded however many partitions wait on a slow sink.
+   */
+  readonly budget?: SharedBudget;
 }
 
 /** Callbacks of a pump. */
@@ -97,6 +103,14 @@ export class PartitionPump {
         await new Promise<void>((r) => (this.slotFreed = r));
         continue;
       }
+      const budget = this.o.budget;
+      if (budget !== undefined && !budget.available()) {
+        await new Promise<void>((r) => {
+          this.slotFreed = r;
+          budget.onGiven(r);
+        });
+        continue;
+      }
       let batch: JournalBatch;
       try {
         batch = await this.source.next(this.o.fetchBatch, this.o.fetchExpiresMs);
@@ -108,6 +122,7 @@ export class PartitionPump {
         continue;
       }
       if (batch.messages.length === 0) continue;
+      this.o.budget?.take(bytesOf(batch));
       this.stats.pulled += batch.messages.length;
       this.stats.batches++;
       this.stage("pulled", batch);
@@ -190,6 +205,7 @@ export class PartitionPump {
         batch.nak(250);
         return false;
       } finally {
+        this.o.budget?.give(bytesOf(batch));
         this.inFlight--;
         this.slotFreed?.();
         this.slotFreed = undefined;
@@ -214,4 +230,8 @@ export class PartitionPump {
   }
 }
 
-
+function bytesOf(batch: JournalBatch): number {
+  let n = 0;
+  for (const m of batch.messages) n += m.data.length;
+  return n;
+}

@@ -6,7 +6,7 @@ import type { Log } from "../ports/log.js";
 import type { RowSink } from "../ports/row-sink.js";
 import type { SnapshotStore } from "../ports/snapshot-store.js";
 import type { StageObserver } from "../ports/stages.js";
-import { forEachBounded } from "../base/concurrency.js";
+import { forEachBounded, SharedBudget } from "../base/concurrency.js";
 import { CallRouter } from "./call-router.js";
 import { PartitionPump, type PumpStats } from "./partition-pump.js";
 import { TimerCheckpoints } from "./timer-checkpoints.js";
@@ -25,6 +25,8 @@ export interface RuntimeNodeOptions {
   readonly fetchBatch: number;
   /** Most unacknowledged messages per partition consumer (pulls stop at this many in flight). */
   readonly maxAckPending: number;
+  /** Journal bytes in flight (delivered, not durable+acked) across all partitions; pulls pause above. Default: no bound. */
+  readonly maxInFlightBytes?: number;
   /** Partitions recovered at once at start. */
   readonly recoveryConcurrency: number;
   /** How often the pending timers of owned partitions are kept in the store, ms. */
@@ -84,11 +86,13 @@ export class RuntimeNode {
   private active = 0;
   private introspectTimer: TimerHandle | undefined;
   private closed = false;
+  private readonly budget: SharedBudget | undefined;
 
   constructor(
     private readonly p: RuntimeNodePorts,
     private readonly o: RuntimeNodeOptions,
   ) {
+    this.budget = o.maxInFlightBytes === undefined ? undefined : new SharedBudget(o.maxInFlightBytes);
     this.calls = new CallRouter({ host: p.host, caller: p.gateway, actorCache: p.actorCache, events: p.events, sink: p.sink, partitions: o.partitions, log: p.log });
     this.checkpoints = new TimerCheckpoints(
       {
@@ -157,7 +161,7 @@ export class RuntimeNode {
       host,
       this.p.sink,
       this.p.events,
-      { fetchBatch: this.o.fetchBatch, fetchExpiresMs: 1000, maxBatchesInFlight: Math.max(2, Math.floor(this.o.maxAckPending / this.o.fetchBatch)) },
+      { fetchBatch: this.o.fetchBatch, fetchExpiresMs: 1000, maxBatchesInFlight: Math.max(2, Math.floor(this.o.maxAckPending / this.o.fetchBatch)), ...(this.budget ? { budget: this.budget } : {}) },
       {
         onError: (err) => log.warn({ partition: q, err: describeError(err) }, "partition pump error"),
         onCommitted: (partition, streamSeq) => host.committed(partition, streamSeq),
@@ -192,6 +196,37 @@ export class RuntimeNode {
     const releasedAt = this.p.clock.now();
     const timers = await this.p.host.releasePartition(q);
     await this.putTimers(q, timers, releasedAt).catch((e: Error) => this.p.log.warn({ partition: q, timers: timers.length, err: e.message }, "timers of a released partition not handed over"));
+  }
+
+  /**
+   * Restart partitions after the journal lost state (the journal watchdog saw a stream or consumer
+   * missing or its sequence go back): hand each partition off to this node itself (pump stopped,
+   * delivered batches settled, snapshots and timers written, and — what matters after a reset —
+   * the host's stream-sequence bookkeeping of the partition forgotten, so new messages numbered
+   * from 1 are neither replayed as old nor let a snapshot out early), re-create its consumer after
+   * `after` (0: from the start), and take it again, retrying until taken or closed. `streamReset`:
+   * the stream's sequences started again, so the partition's replay checkpoint goes back to 1.
+   */
+  async restartPartitions(resets: ReadonlyMap<number, number>, streamReset: boolean): Promise<void> {
+    await forEachBounded([...resets], this.o.recoveryConcurrency, async ([q, after]) => {
+      if (!this.pumps.has(q)) return;
+      const t0 = this.p.clock.now();
+      await this.release(q);
+      this.p.log.debug({ partition: q, tookMs: this.p.clock.now() - t0 }, "partition released for a restart on the journal");
+      for (let attempt = 0; !this.closed; attempt++) {
+        try {
+          await this.p.consumers.rewind(q, after);
+          if (streamReset) await this.p.snapshots.putCheckpoint(q, 1);
+          await this.acquire(q);
+          this.p.log.info({ partition: q, resumeAfter: after, streamReset }, "partition restarted on the journal after a loss");
+          return;
+        } catch (e) {
+          const delayMs = backoffMs(attempt, 250, 5000);
+          this.p.log.warn({ partition: q, attempt: attempt + 1, delayMs, err: describeError(e) }, "partition not restarted after a journal loss; retrying");
+          await sleep(delayMs, this.p.clock);
+        }
+      }
+    });
   }
 
   /** Commit effects of turns no pulled batch caused (timers, replies, configuration). */

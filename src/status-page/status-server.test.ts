@@ -8,7 +8,7 @@ describe("status server", () => {
     await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
   });
 
-  async function start(opts: { ready: () => boolean; readyReason?: () => string; refresh?: () => Promise<void>; registry: Registry }) {
+  async function start(opts: { ready: () => boolean; readyReason?: () => string; degraded?: () => string; refresh?: () => Promise<void>; registry: Registry }) {
     const st = await startStatusServer({ host: "127.0.0.1", port: 0, stats: () => ({ runtime: { acked: 3 } }), ...opts });
     servers.push(st.server);
     return async (path: string) => {
@@ -45,5 +45,15 @@ describe("status server", () => {
     expect(second.status).toBe(200);
     expect(second.body).toContain("shoal_test_value 10");
     expect((await get("/metrics")).body).toContain("shoal_test_value 30");
+  });
+
+  it("/healthz stays 200 but says degraded, and /api/stats carries it, while an incident is recent", async () => {
+    let degraded = "degraded: journal.stream-missing 2s ago";
+    const get = await start({ ready: () => true, degraded: () => degraded, registry: new Registry() });
+    expect(await get("/healthz")).toEqual({ status: 200, body: "ok, degraded: journal.stream-missing 2s ago" });
+    expect(JSON.parse((await get("/api/stats")).body)).toEqual({ runtime: { acked: 3 }, health: { degraded: "degraded: journal.stream-missing 2s ago" } });
+    degraded = "";
+    expect(await get("/healthz")).toEqual({ status: 200, body: "ok" });
+    expect(JSON.parse((await get("/api/stats")).body)).toEqual({ runtime: { acked: 3 }, health: { degraded: "" } });
   });
 });

@@ -15,6 +15,12 @@ export interface StatusServerOptions {
   /** Why it is not ready, appended to the 503 body. */
   readyReason?(): string;
   /**
+   * "" when healthy, else why the process is degraded (recent incidents: `degraded: journal.… 3s ago`).
+   * `/healthz` stays 200 (the process is alive; restarting it would not help) and says it in its
+   * body; `/api/stats` carries it as `health.degraded`.
+   */
+  degraded?(): string;
+  /**
    * Called before each `/metrics` scrape (e.g. to read live runtime counters into gauges); a
    * failure or a wait over 2 s serves the metrics as they are.
    */
@@ -38,9 +44,12 @@ export function startStatusServer(opts: StatusServerOptions): Promise<{ server: 
           (e: Error) => res.writeHead(500).end(e.message),
         );
     } else if (path === "/api/stats") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(opts.stats()));
+      const degraded = opts.degraded?.() ?? "";
+      const body = opts.degraded === undefined ? opts.stats() : { ...(opts.stats() as object), health: { degraded } };
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
     } else if (path === "/healthz") {
-      res.writeHead(200).end("ok");
+      const degraded = opts.degraded?.() ?? "";
+      res.writeHead(200).end(degraded === "" ? "ok" : `ok, ${degraded}`);
     } else if (path === "/readyz") {
       const ok = opts.ready();
       const why = ok ? "" : (opts.readyReason?.() ?? "");

@@ -63,7 +63,7 @@ async function scenario(name: string) {
     { SHOAL_ENV: name, SHOAL__CLICKHOUSE__DATABASE: `bench_${name}`, SHOAL__NATS__PARTITIONS: String(P), SHOAL__CONSUL__URL: consul.url, SHOAL__CONSUL__REGISTERSERVICES: "false" },
   );
   const nc = await connectNats(nats.url, "bench-cluster");
-  await ensureJournal(nc, { stream: "READINGS", partitions: P, duplicateWindowMs: 120_000, maxAgeMs: 86_400_000, maxAckPending: 20_000 });
+  await ensureJournal(nc, { stream: "READINGS", partitions: P, duplicateWindowMs: 120_000, maxAgeMs: 86_400_000, maxAckPending: 20_000, replicas: 1 });
   const journal = await createNatsPartitionJournal(nc, "READINGS");
   const pub = JournalPublisher.create(nc, 512);
   const { admin, close } = testAdmin(consul.url, name, P);

@@ -1,5 +1,5 @@
 /**
- * npm run bench:e2e [-- --rates 5000,10000,20000 --shapes up,split --duration 20 --batch 1 --devices 1000]
+ * npm run bench:e2e [-- --rates 5000,10000,20000 --shapes up,split --duration 20 --batch 1 --devices 1000 --nats-nodes 1|3]
  *                  [-- --overload 30000 --duration 60]   [-- --ch-outage 10000 --duration 120]
  *
  * The whole path MQTT → bridge → JetStream → device actors → ClickHouse on real services started by
@@ -20,12 +20,16 @@
  * every second, each role's event-loop lag p99/max and the MQTT disconnects.
  * --ch-outage R: ClickHouse is stopped 20 s into the run for 60 s: RSS of every role per second,
  * loss and the time to catch up after ClickHouse is back.
+ *
+ * --nats-nodes 3: the journal on a three-node JetStream cluster (test/harness startNatsCluster) with
+ * `nats.replicas: 3` (every stream and the snapshot bucket on all three nodes) instead of one
+ * nats-server; the CPU columns then count all three nats-server processes.
  */
 import { parseArgs } from "node:util";
 import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import mqtt from "mqtt";
-import { startClickHouse, startMosquitto, startNats, type ServiceHandle } from "../harness/index.js";
+import { startClickHouse, startMosquitto, startNats, startNatsCluster, type NatsClusterHandle, type ServiceHandle } from "../harness/index.js";
 import { pidOfPort } from "./e2e/procstat.js";
 import { accountingLine, cpuPerReading, measure, type RunResult } from "./e2e/run.js";
 import { BENCH_BRIDGE_CLIENT_IDS, eventLoopLag, shoalCounters, stageBuckets, stageQuantiles, startShoal, type ShoalShape, type StageBuckets } from "./e2e/shoal.js";
@@ -41,8 +45,26 @@ const { values } = parseArgs({
     overload: { type: "string" },
     "ch-outage": { type: "string" },
     env: { type: "string", default: "" },
+    "nats-nodes": { type: "string", default: "1" },
+    help: { type: "boolean", short: "h", default: false },
   },
 });
+if (values.help) {
+  console.log(`npm run bench:e2e -- [options]
+  --rates R1,R2,...   offered readings/s, one run per rate and shape (default 5000,10000,20000)
+  --shapes up,split   shoal up (one process) and/or bridge + runtime processes (default up,split)
+  --duration S        seconds measured per run, after a 3 s warm-up (default 20)
+  --batch N           readings per MQTT message (default 1)
+  --devices N         simulated devices (default 1000)
+  --nats-nodes 1|3    the journal on one nats-server, or on a three-node JetStream cluster with nats.replicas 3 (default 1)
+  --env "K=V K=V"     extra SHOAL__* settings for Shoal's processes
+  --overload R        one run at R/s printing rows per second, event-loop lag, MQTT disconnects
+  --ch-outage R       ClickHouse stopped 20 s into the run for 60 s: memory, loss, catch-up time
+  --peers b-raw,a     side-by-side peers (needs SHOAL_PEER_HARNESS)`);
+  process.exit(0);
+}
+const natsNodes = Number(values["nats-nodes"]);
+if (natsNodes !== 1 && natsNodes !== 3) throw new Error("--nats-nodes is 1 or 3");
 const duration = Number(values.duration);
 const batch = Number(values.batch);
 const devices = Number(values.devices);
@@ -51,10 +73,26 @@ const extraEnv = Object.fromEntries(values.env.split(/\s+/).filter(Boolean).map(
 const peerDir = process.env["SHOAL_PEER_HARNESS"];
 const peers = values.peers.split(",").filter(Boolean);
 if (peers.length > 0 && !peerDir) throw new Error("--peers needs SHOAL_PEER_HARNESS (a writable copy of the side-by-side harness with npm ci done)");
+if (peers.length > 0 && natsNodes !== 1) throw new Error("--peers runs on one nats-server: leave --nats-nodes at 1");
 
 const [mq, ch] = await Promise.all([startMosquitto(), startClickHouse()]);
 let nats: ServiceHandle | undefined;
+let natsCluster: NatsClusterHandle | undefined;
 let runNo = 0;
+
+/** A fresh journal for a run: one nats-server, or a three-node cluster at replicas 3. Its env for Shoal. */
+async function freshNats(): Promise<Record<string, string>> {
+  await nats?.cleanup();
+  await natsCluster?.cleanup();
+  nats = undefined;
+  natsCluster = undefined;
+  if (natsNodes === 1) {
+    nats = await startNats();
+    return { SHOAL__NATS__URL: nats.url };
+  }
+  natsCluster = await startNatsCluster({ nodes: natsNodes });
+  return { SHOAL__NATS__URL: natsCluster.url, SHOAL__NATS__REPLICAS: String(natsNodes) };
+}
 const rows: Record<string, string | number>[] = [];
 /** Per run: published = stored + dead-lettered + counted duplicates. */
 const accountings: Record<string, string | number>[] = [];
@@ -68,7 +106,8 @@ async function clearBridgeSessions(): Promise<void> {
 
 function servicePids(): Map<string, number> {
   const m = new Map<string, number>();
-  for (const [name, s] of [["mosquitto", mq], ["nats", nats!], ["clickhouse", ch]] as const) {
+  const natsServers = nats !== undefined ? [["nats", nats] as const] : (natsCluster?.nodes ?? []).map((n) => [`nats-${n.index + 1}`, n] as const);
+  for (const [name, s] of [["mosquitto", mq], ...natsServers, ["clickhouse", ch]] as const) {
     const pid = pidOfPort(s.port);
     if (pid !== undefined) m.set(name, pid);
   }
@@ -76,14 +115,13 @@ function servicePids(): Map<string, number> {
 }
 
 async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "overload" | "ch-outage"): Promise<{ r: RunResult; shoal: ShoalShape; lag: Map<string, { p99: number; max: number } | undefined> }> {
-  await nats?.cleanup();
-  nats = await startNats();
+  const natsEnv = await freshNats();
   await clearBridgeSessions();
   const n = ++runNo;
   const db = `bench_e2e_${n}`;
   const shoal = await startShoal(shape, {
     SHOAL_ENV: "test",
-    SHOAL__NATS__URL: nats.url,
+    ...natsEnv,
     SHOAL__MQTT__URL: mq.url,
     SHOAL__CLICKHOUSE__URL: ch.url,
     SHOAL__CLICKHOUSE__DATABASE: db,
@@ -212,10 +250,12 @@ try {
   }
 } finally {
   await nats?.cleanup();
+  await natsCluster?.cleanup();
   await Promise.all([mq.cleanup(), ch.cleanup()]);
 }
 
-console.log(`\nbench:e2e — ${devices} devices, ${batch} reading(s) per MQTT message, ${duration} s per run, every process on this machine (2 cores)`);
+const journalShape = natsNodes === 1 ? "one nats-server" : `${natsNodes} nats-servers clustered, replicas ${natsNodes}`;
+console.log(`\nbench:e2e — ${devices} devices, ${batch} reading(s) per MQTT message, ${duration} s per run, journal on ${journalShape}, every process on this machine (2 cores)`);
 console.table(rows);
 if (accountings.length > 0) {
   console.log("accounting per run: published = stored + dead-lettered + counted duplicates");

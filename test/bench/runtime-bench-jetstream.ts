@@ -25,7 +25,7 @@ export async function benchJetStream(): Promise<void> {
   const FETCH = 1000;
   const total = Math.min(N_READINGS, 300_000);
   try {
-    await ensureJournal(nc, { stream: "READINGS", partitions: JP, duplicateWindowMs: 60_000, maxAgeMs: 3_600_000, maxAckPending: 8 * FETCH });
+    await ensureJournal(nc, { stream: "READINGS", partitions: JP, duplicateWindowMs: 60_000, maxAgeMs: 3_600_000, maxAckPending: 8 * FETCH, replicas: 1 });
     const pub = JournalPublisher.create(nc, 1024);
     const t0p = performance.now();
     const inflight: Promise<unknown>[] = [];

@@ -35,7 +35,7 @@ describe("runtime SIGKILL while streaming", () => {
   it("ends with the same rows, scores and per-device state as a run without faults", async () => {
     const msgs = journal();
     const extra = { SHOAL__NATS__PARTITIONS: String(PARTITIONS), SHOAL__RUNTIME__SNAPSHOTEVERYMESSAGES: "5", SHOAL__RUNTIME__SNAPSHOTEVERY: "200ms", SHOAL__RUNTIME__WORKERS: "2" };
-    const jopts = { stream: STREAM, partitions: PARTITIONS, duplicateWindowMs: 120_000, maxAgeMs: 86_400_000, maxAckPending: 20_000 };
+    const jopts = { stream: STREAM, partitions: PARTITIONS, duplicateWindowMs: 120_000, maxAgeMs: 86_400_000, maxAckPending: 20_000, replicas: 1 };
     const urlsA = { nats: natsA.url, mqtt: "mqtt://127.0.0.1:1", clickhouse: ch.url };
     const urlsB = { nats: natsB.url, mqtt: "mqtt://127.0.0.1:1", clickhouse: ch.url };
 

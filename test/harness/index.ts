@@ -9,6 +9,8 @@ export { ServiceMissingError, ServiceStartError } from "./errors.js";
 export { freePort, releasePort } from "./free-port.js";
 export { startNats } from "./nats.js";
 export type { NatsOptions } from "./nats.js";
+export { startNatsCluster } from "./nats-cluster.js";
+export type { NatsClusterHandle, NatsClusterOptions, NatsNodeHandle, WaitCurrentOptions } from "./nats-cluster.js";
 export { startMosquitto } from "./mosquitto.js";
 export { startClickHouse } from "./clickhouse.js";
 export { startRedis } from "./redis.js";

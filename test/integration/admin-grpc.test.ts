@@ -75,7 +75,7 @@ describe("admin gRPC of shoal runtime", () => {
     [nats, ch] = await Promise.all([startNats(), startClickHouse()]);
     [adminPort, webPort] = await Promise.all([freePort(), freePort()]);
     const nc = await connect({ servers: nats.url });
-    await ensureJournal(nc, { stream: "READINGS", partitions: PARTITIONS, duplicateWindowMs: 120_000, maxAgeMs: 86_400_000, maxAckPending: 20_000 });
+    await ensureJournal(nc, { stream: "READINGS", partitions: PARTITIONS, duplicateWindowMs: 120_000, maxAgeMs: 86_400_000, maxAckPending: 20_000, replicas: 1 });
     await nc.close();
     const env = pipelineEnv(
       { nats: nats.url, mqtt: "mqtt://127.0.0.1:1", clickhouse: ch.url },

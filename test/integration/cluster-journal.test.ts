@@ -19,7 +19,7 @@ describe("cluster partition journal on NATS", () => {
   beforeAll(async () => {
     nats = await startNats();
     nc = await connect({ servers: nats.url });
-    await ensureJournal(nc, { stream: STREAM, partitions: 2, duplicateWindowMs: 60_000, maxAgeMs: 3_600_000, maxAckPending: 1000 });
+    await ensureJournal(nc, { stream: STREAM, partitions: 2, duplicateWindowMs: 60_000, maxAgeMs: 3_600_000, maxAckPending: 1000, replicas: 1 });
     const js = jetstream(nc);
     for (let i = 1; i <= 10; i++) await js.publish(`shoal.readings.0.d${i}`, new Uint8Array([i]));
   });

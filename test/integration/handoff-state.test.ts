@@ -55,7 +55,7 @@ describe.each(["inline", "workers"] as const)("handoffs keep per-device state (r
   it("ends with the rows, scores and snapshots of a single-role run after a SIGKILL and moves back and forth", async () => {
     const msgs = journal();
     const extra = { SHOAL__RUNTIME__HOST: host, SHOAL__RUNTIME__WORKERS: "2", SHOAL__NATS__PARTITIONS: String(PARTITIONS), SHOAL__RUNTIME__SNAPSHOTEVERYMESSAGES: "5", SHOAL__RUNTIME__SNAPSHOTEVERY: "100ms" };
-    const jopts = { stream: STREAM, partitions: PARTITIONS, duplicateWindowMs: 120_000, maxAgeMs: 86_400_000, maxAckPending: 20_000 };
+    const jopts = { stream: STREAM, partitions: PARTITIONS, duplicateWindowMs: 120_000, maxAgeMs: 86_400_000, maxAckPending: 20_000, replicas: 1 };
     const gateway = slowGateway(300);
     const uniq = (db: string) => async () => Number((await chQuery<{ n: string }>(ch.url, db, "SELECT uniqExact(device_id, epoch, seq) AS n FROM readings").catch(() => [{ n: "0" }]))[0]!.n);
     const refDb = `handoff_ref_${host}`;

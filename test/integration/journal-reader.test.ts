@@ -20,7 +20,7 @@ describe("journal reader (recovery replay) on NATS", () => {
   beforeAll(async () => {
     nats = await startNats();
     nc = await connect({ servers: nats.url });
-    await ensureJournal(nc, { stream: STREAM, partitions: 2, duplicateWindowMs: 60_000, maxAgeMs: 3_600_000, maxAckPending: 1000 });
+    await ensureJournal(nc, { stream: STREAM, partitions: 2, duplicateWindowMs: 60_000, maxAgeMs: 3_600_000, maxAckPending: 1000, replicas: 1 });
     const js = jetstream(nc);
     for (let seq = 1; seq <= 12; seq++) {
       const p = seq % 2 === 1 ? 0 : 1;

@@ -64,8 +64,8 @@ export async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolea
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
 /** Start a `shoal <role>` child process with the given environment; output goes to `log`. */
-export function spawnRole(role: string, env: Record<string, string>, onOutput?: (s: string) => void): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, role], {
+export function spawnRole(role: string, env: Record<string, string>, onOutput?: (s: string) => void, args: readonly string[] = []): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, role, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -12,10 +12,10 @@ say() { printf '%s\n' "$*"; }
 warn() { printf 'stack: %s\n' "$*" >&2; }
 die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
 
-# Debian package, binary and override variable of each service.
-svc_pkg() { case $1 in nats) echo nats-server ;; mosquitto) echo mosquitto ;; clickhouse) echo clickhouse-server ;; redis) echo redis-server ;; consul) echo consul ;; esac; }
+# Debian package, binary and override variable of each service (nats-N: a node of the NATS cluster).
+svc_pkg() { case $1 in nats | nats-[0-9]) echo nats-server ;; mosquitto) echo mosquitto ;; clickhouse) echo clickhouse-server ;; redis) echo redis-server ;; consul) echo consul ;; esac; }
 svc_bin_name() { svc_pkg "$1"; }
-svc_bin_env() { case $1 in nats) echo SHOAL_NATS_BIN ;; mosquitto) echo SHOAL_MOSQUITTO_BIN ;; clickhouse) echo SHOAL_CLICKHOUSE_BIN ;; redis) echo SHOAL_REDIS_BIN ;; consul) echo SHOAL_CONSUL_BIN ;; esac; }
+svc_bin_env() { case $1 in nats | nats-[0-9]) echo SHOAL_NATS_BIN ;; mosquitto) echo SHOAL_MOSQUITTO_BIN ;; clickhouse) echo SHOAL_CLICKHOUSE_BIN ;; redis) echo SHOAL_REDIS_BIN ;; consul) echo SHOAL_CONSUL_BIN ;; esac; }
 
 # find_bin SERVICE: prints the binary's path. Order: $SHOAL_<X>_BIN, PATH, /usr/sbin,
 # /usr/bin, /usr/local/bin, then (consul) the project-local copy from `stack.sh install`.

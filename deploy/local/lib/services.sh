@@ -2,9 +2,21 @@
 # Service definitions for `stack.sh up|down|status`: ports, URLs, configs, health.
 # Sourced by stack.sh after common.sh. Data of service S lives in $STACK_DIR/S/.
 
-SERVICES=(nats mosquitto clickhouse redis consul)
+# SHOAL_NATS_NODES=3: NATS runs as a three-node JetStream cluster, services nats-1..nats-3
+# (clients 14222-14224, monitors 18222-18224, routes 16222-16224, data $STACK_DIR/nats-N/)
+# instead of the single node `nats`. `nats` on the command line means whichever set is selected.
+NATS_NODES=${SHOAL_NATS_NODES:-1}
+case $NATS_NODES in
+  1) NATS_SERVICES=(nats) ;;
+  3) NATS_SERVICES=(nats-1 nats-2 nats-3) ;;
+  *) die "SHOAL_NATS_NODES must be 1 or 3 (JetStream needs 3 nodes for replicated streams), not '$NATS_NODES'" ;;
+esac
+SERVICES=("${NATS_SERVICES[@]}" mosquitto clickhouse redis consul)
+# Every NATS service name either mode uses: down/status also cover the set not selected if it runs.
+ALL_NATS_SERVICES=(nats nats-1 nats-2 nats-3)
+NATS_CLUSTER_NAME=shoal-local
 
-NATS_PORT=14222 NATS_MONITOR_PORT=18222
+NATS_PORT=14222 NATS_MONITOR_PORT=18222 NATS_CLUSTER_PORT=16222
 MOSQUITTO_PORT=11883
 CLICKHOUSE_HTTP_PORT=18123 CLICKHOUSE_TCP_PORT=19000
 REDIS_PORT=16379
@@ -14,16 +26,28 @@ svc_dir() { printf '%s/%s\n' "$STACK_DIR" "$1"; }
 svc_log() { printf '%s/%s/%s.log\n' "$STACK_DIR" "$1" "$1"; }
 svc_pidfile() { printf '%s/%s/%s.pid\n' "$STACK_DIR" "$1" "$1"; }
 
+# nats_node S: 0 for the single node `nats`, N for cluster node nats-N.
+nats_node() { case $1 in nats-[0-9]) echo "${1#nats-}" ;; *) echo 0 ;; esac; }
+# nats_port BASE S: BASE for nats and nats-1, BASE+1 for nats-2, ...
+nats_port() { local n; n=$(nats_node "$2"); echo $(($1 + (n > 0 ? n - 1 : 0))); }
+
+# nats_routes: the route URL of every cluster node, as the template's routes list.
+nats_routes() {
+  local n out=""
+  for n in 1 2 3; do out+="${out:+, }\"nats-route://127.0.0.1:$(nats_port $NATS_CLUSTER_PORT "nats-$n")\""; done
+  printf '%s\n' "$out"
+}
+
 svc_port() {
   case $1 in
-    nats) echo $NATS_PORT ;; mosquitto) echo $MOSQUITTO_PORT ;; clickhouse) echo $CLICKHOUSE_HTTP_PORT ;;
+    nats | nats-[0-9]) nats_port $NATS_PORT "$1" ;; mosquitto) echo $MOSQUITTO_PORT ;; clickhouse) echo $CLICKHOUSE_HTTP_PORT ;;
     redis) echo $REDIS_PORT ;; consul) echo $CONSUL_HTTP_PORT ;;
   esac
 }
 
 svc_url() {
   case $1 in
-    nats) echo "nats://127.0.0.1:$NATS_PORT" ;;
+    nats | nats-[0-9]) echo "nats://127.0.0.1:$(nats_port $NATS_PORT "$1")" ;;
     mosquitto) echo "mqtt://127.0.0.1:$MOSQUITTO_PORT" ;;
     clickhouse) echo "http://127.0.0.1:$CLICKHOUSE_HTTP_PORT" ;;
     redis) echo "redis://127.0.0.1:$REDIS_PORT" ;;
@@ -34,6 +58,7 @@ svc_url() {
 svc_extra() {
   case $1 in
     nats) echo "monitor http://127.0.0.1:$NATS_MONITOR_PORT" ;;
+    nats-[0-9]) echo "monitor http://127.0.0.1:$(nats_port $NATS_MONITOR_PORT "$1"), cluster $NATS_CLUSTER_NAME route $(nats_port $NATS_CLUSTER_PORT "$1") (SHOAL_ENV=three-nodes)" ;;
     clickhouse) echo "native tcp 127.0.0.1:$CLICKHOUSE_TCP_PORT" ;;
     consul) echo "server $CONSUL_SERVER_PORT, serf $CONSUL_SERF_LAN_PORT/$CONSUL_SERF_WAN_PORT, no dns/grpc" ;;
   esac
@@ -53,6 +78,14 @@ svc_prepare() {
       render nats.conf "$dir/nats.conf" SERVER_NAME=shoal-local PORT=$NATS_PORT MONITOR_PORT=$NATS_MONITOR_PORT \
         JETSTREAM=true DATA_DIR="$dir"
       CMD=("$bin" -c "$dir/nats.conf")
+      ;;
+    nats-[0-9])
+      # nats-cluster.conf includes nats.conf (the node's own settings) and adds the cluster block.
+      render nats.conf "$dir/nats.conf" SERVER_NAME="$NATS_CLUSTER_NAME-$svc" PORT="$(svc_port "$svc")" \
+        MONITOR_PORT="$(nats_port $NATS_MONITOR_PORT "$svc")" JETSTREAM=true DATA_DIR="$dir"
+      render nats-cluster.conf "$dir/nats-cluster.conf" CLUSTER_NAME=$NATS_CLUSTER_NAME \
+        CLUSTER_PORT="$(nats_port $NATS_CLUSTER_PORT "$svc")" ROUTES="$(nats_routes)"
+      CMD=("$bin" -c "$dir/nats-cluster.conf")
       ;;
     mosquitto)
       render mosquitto.conf "$dir/mosquitto.conf" PORT=$MOSQUITTO_PORT
@@ -88,6 +121,14 @@ svc_healthy() {
       body=$(http_get $NATS_MONITOR_PORT /jsz) || return 1
       [[ $body == *'"config"'* && $body != *'"disabled": true'* ]]
       ;;
+    nats-[0-9])
+      # A cluster node: JetStream on, and it knows the meta leader (needs 2 of the 3 nodes up).
+      local mon
+      mon=$(nats_port $NATS_MONITOR_PORT "$1")
+      http_get "$mon" '/healthz?js-enabled-only=true' >/dev/null || return 1
+      body=$(http_get "$mon" /jsz) || return 1
+      [[ $body == *'"config"'* && $body =~ \"leader\":\ *\"[^\"]+\" ]]
+      ;;
     mosquitto) mqtt_connack $MOSQUITTO_PORT ;;
     clickhouse) body=$(http_get $CLICKHOUSE_HTTP_PORT /ping) && [[ $body == Ok.* ]] ;;
     redis) redis_ping $REDIS_PORT ;;
@@ -99,6 +140,7 @@ svc_healthy() {
 svc_all_ports() {
   case $1 in
     nats) echo $NATS_PORT $NATS_MONITOR_PORT ;;
+    nats-[0-9]) echo "$(svc_port "$1")" "$(nats_port $NATS_MONITOR_PORT "$1")" "$(nats_port $NATS_CLUSTER_PORT "$1")" ;;
     clickhouse) echo $CLICKHOUSE_HTTP_PORT $CLICKHOUSE_TCP_PORT ;;
     consul) echo $CONSUL_HTTP_PORT $CONSUL_SERVER_PORT $CONSUL_SERF_LAN_PORT ;;
     *) svc_port "$1" ;;

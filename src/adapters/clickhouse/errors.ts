@@ -31,3 +31,9 @@ function firstLine(s: string): string {
   const i = s.indexOf("\n");
   return (i < 0 ? s : s.slice(0, i)).slice(0, 500);
 }
+
+/** A table or column name for SQL; names come from code (actor logics, the row log), never from devices. */
+export function identifier(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new StorageError(`"${name}" is not a valid table or column name`, { retryable: false });
+  return name;
+}

@@ -155,6 +155,53 @@ export const migrations: readonly Migration[] = [
       ORDER BY (device_id, at_ms, kind)`,
     ],
   },
+  {
+    // Every table replaces an identical row: ClickHouse is repaired by inserting again what the
+    // row log holds (docs/adr/0012-row-log-repair.md), which must not duplicate events.
+    version: 7,
+    name: "device_events replacing",
+    statements: [],
+    apply: rebuild(
+      "device_events",
+      `device_id String,
+        kind String,
+        epoch UInt64,
+        at_ms Int64,
+        last_seq UInt64,
+        detail String,
+        at DateTime MATERIALIZED toDateTime(intDiv(at_ms, 1000)),
+        ingested_at DateTime MATERIALIZED now()`,
+      "ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(at) ORDER BY (device_id, at_ms, kind, epoch, last_seq)",
+      "device_id, kind, epoch, at_ms, last_seq, detail",
+      isReplacing("device_events"),
+    ),
+  },
+  {
+    version: 8,
+    name: "dead_letters replacing",
+    statements: [],
+    apply: rebuild(
+      "dead_letters",
+      `stage String,
+        code String,
+        reason String,
+        source String,
+        payload String,
+        at_ms Int64,
+        at DateTime MATERIALIZED toDateTime(intDiv(at_ms, 1000)),
+        ingested_at DateTime MATERIALIZED now()`,
+      "ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(at) ORDER BY (stage, code, at_ms, source, cityHash64(reason, payload))",
+      "stage, code, reason, source, payload, at_ms",
+      isReplacing("dead_letters"),
+    ),
+  },
+  {
+    // In memory only: a row per node that ClickHouse forgets when it restarts, which is how the
+    // repair notices a restart exactly (uptime() counts whole seconds and cannot tell a quick one).
+    version: 9,
+    name: "repair_markers",
+    statements: ["CREATE TABLE IF NOT EXISTS repair_markers (node String, at_ms Int64) ENGINE = Memory"],
+  },
 ];
 
 /**
@@ -167,19 +214,33 @@ export const migrations: readonly Migration[] = [
  */
 function rekey(table: string, columns: string, orderBy: string, select: string): (db: MigrationDb) => Promise<void> {
   const key = orderBy.replace(/^ORDER BY \((.*)\)$/, "$1");
+  const done = async (db: MigrationDb) =>
+    (await db.query<{ k: string }>(`SELECT sorting_key AS k FROM system.tables WHERE database = currentDatabase() AND name = '${table}'`))[0]?.k === key;
+  return rebuild(table, columns, `ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ${orderBy}`, select, done);
+}
+
+/** True once `table` is a ReplacingMergeTree. */
+function isReplacing(table: string): (db: MigrationDb) => Promise<boolean> {
+  return async (db) => (await db.query<{ e: string }>(`SELECT engine AS e FROM system.tables WHERE database = currentDatabase() AND name = '${table}'`))[0]?.e === "ReplacingMergeTree";
+}
+
+/**
+ * A procedure that rebuilds `table` with new columns and engine clause (as `rekey` describes),
+ * nothing happening once `isDone`.
+ */
+function rebuild(table: string, columns: string, engine: string, select: string, isDone: (db: MigrationDb) => Promise<boolean>): (db: MigrationDb) => Promise<void> {
   const names = columns
     .split(/,\s*\n/)
     .map((c) => c.trim())
     .filter((c) => !/MATERIALIZED/.test(c))
     .map((c) => c.split(/\s+/)[0]);
   return async (db) => {
-    const done = async () =>
-      (await db.query<{ k: string }>(`SELECT sorting_key AS k FROM system.tables WHERE database = currentDatabase() AND name = '${table}'`))[0]?.k === key;
+    const done = () => isDone(db);
     if (await done()) return;
     const tag = randomBytes(4).toString("hex");
     const copy = `${table}_rekeyed_${tag}`;
     const old = `${table}_before_rekey_${tag}`;
-    await db.exec(`CREATE TABLE ${copy} (${columns}) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ${orderBy}`);
+    await db.exec(`CREATE TABLE ${copy} (${columns}) ${engine}`);
     try {
       await db.exec(`INSERT INTO ${copy} (${names.join(", ")}) SELECT ${select} FROM ${table}`);
       if (await done()) return;

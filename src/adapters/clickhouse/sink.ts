@@ -1,13 +1,14 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Clock } from "../../ports/clock.js";
-import { Readable } from "node:stream";
 import { readRows, schemaKey } from "../../domain/row-binary.js";
 import type { BinaryRows, RowSchema } from "../../ports/row-sink.js";
 import type { Row, RowSink, RowsByTable, WriteOptions } from "../../ports/row-sink.js";
 import { ShoalError } from "../../base/errors.js";
 import { createClickHouseClient, type ClickHouseOptions } from "./client.js";
-import { StorageError, toStorageError } from "./errors.js";
+import { identifier, toStorageError } from "./errors.js";
 import { sleep } from "../../base/clock.js";
+import type { RowLog } from "../../ports/row-log.js";
+import { insertEncoded, rowLogEntries } from "./encoded-rows.js";
 
 /** Batching options of the ClickHouse sink. */
 export interface ClickHouseSinkOptions extends ClickHouseOptions {
@@ -57,6 +58,7 @@ export class ClickHouseSink implements RowSink {
   private timer: ReturnType<Clock["setTimeout"]> | undefined;
   private timerAt = 0;
   private lastInsertAt = 0;
+  private lastAcceptedAt = 0;
   private flushNow = false;
   private urgentQueued = 0;
   private flushing: Promise<void> | undefined;
@@ -68,12 +70,22 @@ export class ClickHouseSink implements RowSink {
     private readonly client: ClickHouseClient,
     private readonly o: ClickHouseSinkOptions,
     private readonly clock: Clock,
+    private readonly rowLog: RowLog | undefined,
   ) {
     this.maxPending = o.maxPendingRows ?? o.flushRows * 8;
   }
 
-  static create(o: ClickHouseSinkOptions, clock: Clock): ClickHouseSink {
-    return new ClickHouseSink(createClickHouseClient(o, o.database), o, clock);
+  /**
+   * With a `rowLog`, every insert ClickHouse accepted is logged there before its writes resolve,
+   * so ClickHouse can be repaired from it (docs/adr/0012-row-log-repair.md).
+   */
+  static create(o: ClickHouseSinkOptions, clock: Clock, rowLog?: RowLog): ClickHouseSink {
+    return new ClickHouseSink(createClickHouseClient(o, o.database), o, clock, rowLog);
+  }
+
+  /** When the last insert was accepted (ms; 0 before the first): where a repair's lookback starts. */
+  get lastAcceptedInsertAt(): number {
+    return this.lastAcceptedAt;
   }
 
   async write(rows: RowsByTable, opts: WriteOptions = {}): Promise<void> {
@@ -193,37 +205,39 @@ export class ClickHouseSink implements RowSink {
    * One insert per table: the RowBinary bytes the hosts encoded, sent unchanged with the schema's
    * column list; or, when some of the table's rows came as objects (rows that did not fit the
    * schema, tables without one), all of them as JSONEachRow, so a table's rows land or fail together.
+   * Then, with a row log, what ClickHouse accepted is logged (the writes resolve after both).
    */
   private async insertTables(rows: ReadonlyMap<string, TableRows>): Promise<void> {
     const inserts: Promise<unknown>[] = [];
+    const logged: Array<Parameters<typeof rowLogEntries>[1]> = [];
     let n = 0;
     for (const [table, t] of rows) {
       const binary = [...t.binary.values()];
       if (binary.length === 1 && t.objects.length === 0) {
-        n += binary[0]!.rows;
-        inserts.push(this.insertBinary(table, binary[0]!));
+        const b = binary[0]!;
+        n += b.rows;
+        const columns = b.schema.columns.map((c) => identifier(c.name));
+        inserts.push(insertEncoded(this.client, table, "RowBinary", columns, b.chunks));
+        logged.push({ table, schema: b.schema, units: b.units });
         continue;
       }
       const objects = binary.flatMap((b) => readRows(b)).concat(t.objects);
       n += objects.length;
-      inserts.push(this.client.insert({ table, values: objects, format: "JSONEachRow" }));
+      inserts.push(this.client.insert({ table: identifier(table), values: objects, format: "JSONEachRow" }));
+      logged.push({ table, objects });
     }
     await Promise.all(inserts);
+    this.lastAcceptedAt = this.clock.now();
     this.stats.inserts += inserts.length;
     this.stats.rowsWritten += n;
-  }
-
-  private async insertBinary(table: string, b: BinaryRows): Promise<void> {
-    const columns = b.schema.columns.map((c) => identifier(c.name)).join(", ");
-    const res = await this.client.exec({ query: `INSERT INTO ${identifier(table)} (${columns}) FORMAT RowBinary`, values: Readable.from(b.chunks) });
-    // The server answers once the insert is done; read the (empty) body so the socket is reused.
-    for await (const _ of res.stream);
+    if (this.rowLog !== undefined) await this.rowLog.append(logged.flatMap((l) => rowLogEntries(this.rowLog!.maxEntryBytes, l)));
   }
 }
 
 /** A table's rows of one or more writes: RowBinary rows by schema, and objects (in write order). */
 interface TableRows {
-  readonly binary: Map<string, { schema: RowSchema; rows: number; chunks: Uint8Array[] }>;
+  /** Per schema: all rows, their chunks in order, and each write's part (the row log splits there). */
+  readonly binary: Map<string, { schema: RowSchema; rows: number; chunks: Uint8Array[]; units: BinaryRows[] }>;
   readonly objects: Row[];
 }
 
@@ -238,9 +252,10 @@ function mergeRows(parts: readonly RowsByTable[]): Map<string, TableRows> {
       if (rows.binary !== null) {
         const key = schemaKey(rows.binary.schema);
         let b = acc.binary.get(key);
-        if (b === undefined) acc.binary.set(key, (b = { schema: rows.binary.schema, rows: 0, chunks: [] }));
+        if (b === undefined) acc.binary.set(key, (b = { schema: rows.binary.schema, rows: 0, chunks: [], units: [] }));
         b.rows += rows.binary.rows;
         for (const c of rows.binary.chunks) b.chunks.push(c);
+        b.units.push(rows.binary);
       }
       for (const r of rows.objects) acc.objects.push(r);
     }
@@ -248,10 +263,5 @@ function mergeRows(parts: readonly RowsByTable[]): Map<string, TableRows> {
   return out;
 }
 
-/** A table or column name for SQL; names come from code (actor logics), never from devices. */
-function identifier(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new StorageError(`"${name}" is not a valid table or column name`, { retryable: false });
-  return name;
-}
 
 

@@ -13,6 +13,8 @@ interface Pending {
   readonly subject: string;
   readonly data: Uint8Array;
   readonly msgId: string;
+  /** When it was first sent (re-sends keep it): how long the journal has left it unanswered. */
+  readonly firstAt: number;
   sentAt: number;
   attempts: number;
   resolve(p: Published): void;
@@ -69,12 +71,19 @@ export class JournalPublisher {
     return this.pending.size;
   }
 
+  /** Publishes awaiting their PubAck and the age of the oldest, ms (the journal watchdog's stall check). */
+  backlog(): { pending: number; oldestAgeMs: number } {
+    // Insertion order: the first entry is the oldest.
+    const first = this.pending.values().next();
+    return { pending: this.pending.size, oldestAgeMs: first.done === true ? 0 : Date.now() - first.value.firstAt };
+  }
+
   async publish(subject: string, data: Uint8Array, msgId: string): Promise<Published> {
     while (this.pending.size >= this.o.maxInFlight && !this.closed) await new Promise<void>((r) => this.waiters.push(r));
     if (this.closed) throw new ShoalError("journal publisher closed", { code: "closed", retryable: true });
     return new Promise<Published>((resolve, reject) => {
       const id = ++this.next;
-      const p: Pending = { subject, data, msgId, sentAt: 0, attempts: 0, resolve, reject };
+      const p: Pending = { subject, data, msgId, firstAt: Date.now(), sentAt: 0, attempts: 0, resolve, reject };
       this.pending.set(id, p);
       this.send(id, p);
     });
@@ -109,8 +118,11 @@ export class JournalPublisher {
     const p = this.pending.get(id);
     if (p === undefined) return; // a late duplicate ack of a retried publish
     if (msg.headers?.hasError) {
-      // 503 no responders (stream not ready / server restarting): retry on the next sweep.
-      p.sentAt = Date.now() - this.ackTimeoutMs + 100;
+      // 503 no responders (stream not ready / server restarting / leader election): retry on the
+      // next sweep — this one and every one sent before it, whose answers will never come (sent to
+      // a leader that died); same Nats-Msg-Id, so a retry cannot duplicate.
+      const retryAt = Date.now() - this.ackTimeoutMs + 100;
+      for (const q of this.pending.values()) if (q.sentAt <= p.sentAt) q.sentAt = Math.min(q.sentAt, retryAt);
       return;
     }
     let ack: { seq?: number; duplicate?: boolean; error?: { code?: number; description?: string } };

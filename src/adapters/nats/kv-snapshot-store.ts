@@ -1,4 +1,4 @@
-import { StorageType } from "@nats-io/jetstream";
+import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { agedTimers, type PartitionTimer } from "../../ports/actor-host.js";
@@ -36,7 +36,10 @@ export class KvSnapshotStore implements SnapshotStore {
   /** Create (or open) the bucket on `nc`. The connection stays the caller's. */
   static async create(nc: NatsConnection, opts: KvSnapshotStoreOptions = {}): Promise<KvSnapshotStore> {
     try {
-      const kv = await new Kvm(nc).create(opts.bucket ?? "shoal-snapshots", { history: 1, replicas: opts.replicas ?? 1, storage: StorageType.File });
+      const bucket = opts.bucket ?? "shoal-snapshots";
+      const replicas = opts.replicas ?? 1;
+      const kv = await new Kvm(nc).create(bucket, { history: 1, replicas, storage: StorageType.File });
+      await matchReplicas(nc, `KV_${bucket}`, replicas);
       return new KvSnapshotStore(kv, opts.concurrency ?? 256);
     } catch (err) {
       throw unavailable("open snapshot bucket", err);
@@ -159,6 +162,17 @@ export function decodeSnapshot(b: Uint8Array): ActorSnapshot {
   const state = new Uint8Array(b.byteLength - HEADER);
   state.set(b.subarray(HEADER));
   return { lastDeviceSeq: dv.getFloat64(1, true), streamSeq: dv.getFloat64(9, true), state };
+}
+
+/**
+ * The KV client creates a bucket with the replica count asked for but opens an existing one as it
+ * is; `nats.replicas` must apply to existing buckets too (a single-node site moving to a cluster),
+ * so the bucket's stream is updated when its count differs — and only then.
+ */
+async function matchReplicas(nc: NatsConnection, stream: string, replicas: number): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(stream);
+  if (info.config.num_replicas !== replicas) await jsm.streams.update(stream, { ...info.config, num_replicas: replicas });
 }
 
 function unavailable(what: string, err: unknown): ShoalError {

@@ -2,6 +2,23 @@ import { jetstream, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { JournalBatch, PartitionSource } from "../../ports/journal.js";
 import { partitionConsumerName } from "../../domain/subjects.js";
+import { sleep } from "../../base/clock.js";
+
+/** Longest a source's close waits for the client to stop its pull, ms. */
+const CLOSE_WAIT_MS = 2000;
+
+/**
+ * Life of one pull request, ms. The client asks for idle heartbeats every half of it and re-pulls
+ * (after checking the consumer exists, retried `expires` apart) once two are missed: on a JetStream
+ * cluster that is how a pull parked on a consumer leader that was SIGKILLed moves to the new leader
+ * (elected 4–9 s later on nats-server 2.9.10). Measured on a 3-node harness cluster: at 5 s the
+ * first re-pull came ~7 s after the kill and a failed check cost 5 s more (one run resumed after
+ * 19 s); at 2 s the pull resumed 1–4 s after the new leader answered. The cost is one pull request
+ * per idle partition every 2 s.
+ */
+const PULL_EXPIRES_MS = 2000;
+/** Timeout of the consumer's API requests (the existence check of a re-pull), ms; the client's default is 5 s. */
+const API_TIMEOUT_MS = 2000;
 
 /**
  * PartitionSource on a durable JetStream pull consumer with explicit acks (a nak'd message never
@@ -20,10 +37,10 @@ export class JetStreamPartitionSource implements PartitionSource {
 
   static async create(nc: NatsConnection, stream: string, partition: number, pullBatch: number): Promise<JetStreamPartitionSource> {
     const src = new JetStreamPartitionSource(partition);
-    const consumer = await jetstream(nc).consumers.get(stream, partitionConsumerName(partition));
+    const consumer = await jetstream(nc, { timeout: API_TIMEOUT_MS }).consumers.get(stream, partitionConsumerName(partition));
     src.messages = await consumer.consume({
       max_messages: pullBatch,
-      expires: 5000,
+      expires: PULL_EXPIRES_MS,
       callback: (m) => {
         src.buf.push(m);
         src.wake?.();
@@ -60,7 +77,10 @@ export class JetStreamPartitionSource implements PartitionSource {
 
   async close(): Promise<void> {
     this.wake?.();
-    await this.messages?.close();
+    // Bounded: after the journal server lost the consumer (restarted on an empty store) the
+    // client's close waited forever, and with it the partition's restart (journal watchdog).
+    const closed = this.messages?.close().catch(() => undefined);
+    await Promise.race([closed, sleep(CLOSE_WAIT_MS)]);
   }
 }
 

@@ -18,12 +18,21 @@ export interface JournalOptions {
   readonly ackWaitMs?: number;
   /** Max unacknowledged messages per partition consumer. */
   readonly maxAckPending: number;
+  /**
+   * Copies of every stream of the journal (`nats.replicas`: 1, or 3/5 on a JetStream cluster).
+   * Every stream created here takes it, so one setting decides what survives the loss of a node.
+   */
+  readonly replicas: number;
 }
 
 /** Stream capturing shoal.dlq.> so dead letters are durable and inspectable. */
 export const DLQ_STREAM = "SHOAL_DLQ";
 
-/** Create (or update) the readings stream, the DLQ stream and one durable pull consumer per partition. */
+/**
+ * Create (or update) the readings stream, the DLQ stream and one durable pull consumer per
+ * partition. A stream whose settings already match is left alone; one with another replica count
+ * is updated in place (JetStream adds or removes copies; the consumers follow their stream).
+ */
 export async function ensureJournal(nc: NatsConnection, o: JournalOptions): Promise<JetStreamManager> {
   const jsm = await jetstreamManager(nc);
   await upsertStream(jsm, {
@@ -34,7 +43,7 @@ export async function ensureJournal(nc: NatsConnection, o: JournalOptions): Prom
     discard: DiscardPolicy.Old,
     duplicate_window: nanos(o.duplicateWindowMs),
     max_age: nanos(o.maxAgeMs),
-    num_replicas: 1,
+    num_replicas: o.replicas,
   });
   await upsertStream(jsm, {
     name: DLQ_STREAM,
@@ -42,7 +51,7 @@ export async function ensureJournal(nc: NatsConnection, o: JournalOptions): Prom
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     max_age: nanos(30 * 24 * 3600_000),
-    num_replicas: 1,
+    num_replicas: o.replicas,
   });
   await forEachBounded(Array.from({ length: o.partitions }, (_, p) => p), 16, (p) => ensurePartitionConsumer(jsm, o, p));
   return jsm;
@@ -118,4 +127,9 @@ async function upsertStream(jsm: JetStreamManager, cfg: StreamCfg & { name: stri
 
 function isNotFound(e: unknown): boolean {
   return /not found/i.test(errorMessage(e));
+}
+
+/** Create a stream, or update it only when a setting given here differs (see upsertStream). */
+export async function ensureStream(jsm: JetStreamManager, cfg: StreamCfg & { name: string }): Promise<void> {
+  await upsertStream(jsm, cfg);
 }

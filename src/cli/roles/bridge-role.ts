@@ -11,6 +11,9 @@ import { sleep, systemClock } from "../../base/clock.js";
 import { randomBytes } from "node:crypto";
 import type { MetricsRegistry } from "../../ports/metrics.js";
 import { stageHistogram } from "../../ports/stages.js";
+import type { IncidentReporter } from "../../ports/incidents.js";
+import { roleIncidents, startJournalWatch } from "./journal-watch.js";
+import { watchBroker } from "../../adapters/mqtt/broker-watch.js";
 
 /** Journal publishes awaiting their PubAck at most (backpressure on the batcher beyond it). */
 const PUBLISHES_IN_FLIGHT = 512;
@@ -20,6 +23,8 @@ export interface BridgeRole {
   readonly stats: BridgeStats;
   /** Readings accepted and not yet durable in the journal. */
   pending(): number;
+  /** Where this role reports journal incidents (the one given, or its own). */
+  readonly incidents: IncidentReporter;
   close(): Promise<void>;
 }
 
@@ -31,18 +36,23 @@ export interface BridgeRole {
  * every journal message holding one of its readings. Above `bridge.maxInFlight` readings held it
  * stops reading MQTT until they are durable.
  */
-export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: { readonly metrics?: MetricsRegistry } = {}): Promise<BridgeRole> {
+export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: { readonly metrics?: MetricsRegistry; readonly incidents?: IncidentReporter } = {}): Promise<BridgeRole> {
   const nc = await connectNats(cfg.nats.url, `shoal-bridge-${cfg.nodeId}`);
-  await ensureJournal(nc, {
+  const journal = {
     stream: cfg.nats.stream,
     partitions: cfg.nats.partitions,
     duplicateWindowMs: cfg.nats.duplicateWindowMs,
     maxAgeMs: cfg.nats.maxAgeMs,
     maxAckPending: cfg.runtime.maxAckPending,
-  });
+    replicas: cfg.nats.replicas,
+  };
+  await ensureJournal(nc, journal);
   // Journal messages awaiting their PubAck at most (each holds up to batchMaxReadings readings).
   const publisher = JournalPublisher.create(nc, PUBLISHES_IN_FLIGHT);
   const events = createEventPublisher(nc);
+  // A journal that lost its streams is re-created and reported; a publish unanswered for 10 s too.
+  const incidents = deps.incidents ?? roleIncidents(nc, log, "bridge", deps.metrics);
+  const watchdog = startJournalWatch(nc, log, incidents, { journal, publishes: () => publisher.backlog() });
   const core = createBridgeCore(
     {
       partitions: cfg.nats.partitions,
@@ -79,11 +89,16 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: { rea
     c.on("connect", (ack) => log.info({ connection: i, sessionPresent: ack.sessionPresent }, "mqtt connected"));
     clients.push(c);
   }
+  // The broker's own losses (a restart without persistence, full queues) as incidents.
+  const broker = watchBroker({ url: cfg.mqtt.url, clientId: `${cfg.mqtt.sharedGroup}-${cfg.nodeId}-watch`, username: cfg.mqtt.username, password: cfg.mqtt.password }, incidents);
   log.info({ mqtt: cfg.mqtt.url, nats: cfg.nats.url, connections: cfg.mqtt.connections, partitions: cfg.nats.partitions }, "bridge started");
   return {
     stats: core.stats,
     pending: () => core.held(),
+    incidents,
     async close() {
+      await watchdog.stop();
+      await broker.close();
       // Stop taking messages, publish what is batched and let it become durable (its MQTT acks go
       // out, bounded), then disconnect.
       for (const c of clients) c.options.reconnectPeriod = 0;

@@ -5,7 +5,10 @@ import { connectNats } from "../../adapters/nats/connection.js";
 import { ensureJournal } from "../../adapters/nats/streams.js";
 import { JetStreamPartitionConsumers } from "../../adapters/nats/partition-consumers.js";
 import { createEventPublisher } from "../../adapters/nats/event-publisher.js";
-import { ClickHouseSink, migrate } from "../../adapters/clickhouse/index.js";
+import { ClickHouseSink, createClickHouseClient, migrate, StoreRepair } from "../../adapters/clickhouse/index.js";
+import { createJetStreamRowLog, ROWS_STREAM } from "../../adapters/nats/row-log.js";
+import type { IncidentReporter } from "../../ports/incidents.js";
+import { roleIncidents, startJournalWatch } from "./journal-watch.js";
 import { sleep, systemClock } from "../../base/clock.js";
 import { BackgroundEffects, RuntimeNode, type RuntimeNodeStats } from "../../node/runtime-node.js";
 import { journalEnvelope } from "../../domain/journal-envelopes.js";
@@ -50,11 +53,15 @@ export interface RuntimeRole {
    * partitions are rebuilt; nothing is lost. RangeError for a bad index or an in-thread host.
    */
   restartWorker(index: number): Promise<void>;
+  /** Where this role reports incidents (journal, store): the one given in deps, or its own. */
+  readonly incidents: IncidentReporter;
   close(): Promise<void>;
 }
 
 /** Optional collaborators of the runtime role. */
 export interface RuntimeRoleDeps {
+  /** Where failures of the journal and the store are reported (loud). Default: log lines only. */
+  readonly incidents?: IncidentReporter;
   /**
    * The model gateway device actors call (in-process in the monolith). Default: a gRPC client of
    * `shoal gateway` at `gateway.client.address`; calls degrade to the local models when it is down.
@@ -93,8 +100,9 @@ export function deviceSettingsOf(cfg: ShoalConfig): Partial<DeviceSettings> {
 export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: InitialPartitions = "all", deps: RuntimeRoleDeps = {}): Promise<RuntimeRole> {
   const chOpts = { url: cfg.clickhouse.url, database: cfg.clickhouse.database, username: cfg.clickhouse.username, password: cfg.clickhouse.password };
   const nc: NatsConnection = await connectNats(cfg.nats.url, `shoal-runtime-${cfg.nodeId}`);
+  const incidents = deps.incidents ?? roleIncidents(nc, log, "runtime", deps.metrics);
   const maxAckPending = cfg.runtime.maxAckPending;
-  const journalOpts = { stream: cfg.nats.stream, partitions: cfg.nats.partitions, duplicateWindowMs: cfg.nats.duplicateWindowMs, maxAgeMs: cfg.nats.maxAgeMs, maxAckPending };
+  const journalOpts = { stream: cfg.nats.stream, partitions: cfg.nats.partitions, duplicateWindowMs: cfg.nats.duplicateWindowMs, maxAgeMs: cfg.nats.maxAgeMs, maxAckPending, replicas: cfg.nats.replicas };
   const snapshots = await KvSnapshotStore.create(nc, { bucket: cfg.nats.kvBucket, replicas: cfg.nats.replicas });
   // Effects of timer-driven turns (offline events) and of replies, committed by the node (held
   // until it exists: the host comes first).
@@ -107,8 +115,8 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
     createHost(cfg, { snapshots, journal: createJournalReader(nc, cfg.nats.stream, journalEnvelope), onEffects: background.commit }),
   ]);
   log.info({ applied: report.applied, version: report.current }, "clickhouse schema ready");
-  const sink = ClickHouseSink.create({ ...chOpts, flushRows: cfg.clickhouse.flushRows, flushIntervalMs: cfg.clickhouse.flushIntervalMs }, systemClock);
   const events = createEventPublisher(nc);
+  const { sink, repair, rowLog } = await startStore(cfg, nc, log, incidents);
   log.info({ host: cfg.runtime.host, workers: host instanceof WorkerPoolHost ? host.workers : 0 }, "actor host started");
   // Model gateway calls: bounded and non-blocking; a reply comes back to the actor as a message.
   const remote = deps.gateway === undefined ? createGatewayClient({ address: cfg.gateway.client.address }) : undefined;
@@ -136,17 +144,22 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
       partitions: cfg.nats.partitions,
       fetchBatch: cfg.runtime.fetchBatch,
       maxAckPending,
+      maxInFlightBytes: cfg.runtime.maxInFlightBytes,
       recoveryConcurrency: cfg.runtime.recoveryConcurrency,
       timerCheckpointEveryMs: cfg.runtime.timerCheckpointEveryMs,
       handoffCallWaitMs: Math.min(cfg.gateway.client.timeoutMs + 1000, HANDOFF_CALL_WAIT_MS),
     },
   );
   background.attach(node);
+  // A journal that lost streams, consumers or the bucket: reported, re-created, partitions restarted.
+  const bucket = { bucket: cfg.nats.kvBucket, replicas: cfg.nats.replicas };
+  const watchdog = startJournalWatch(nc, log, incidents, { journal: journalOpts, bucket, partitions: () => node.owned(), onReset: (r, reset) => node.restartPartitions(r, reset), ...(rowLog ? { extra: { streams: [ROWS_STREAM], ensure: rowLog.ensureStream } } : {}) });
   const start = initial === "all" ? Array.from({ length: cfg.nats.partitions }, (_, p) => p) : initial === "none" ? [] : initial;
   await node.start(start);
   log.info({ partitions: start.length, clickhouse: cfg.clickhouse.url, nats: cfg.nats.url }, "runtime started");
   return {
     stats: () => node.stats(),
+    incidents,
     owned: () => node.owned(),
     acquire: (p) => node.acquire(p),
     release: (p) => node.release(p),
@@ -167,18 +180,47 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
       await host.killWorker(index);
     },
     async close() {
+      await watchdog.stop();
       await node.close();
       // Let in-flight gateway calls answer (bounded: a dead gateway must not hold up shutdown).
       await Promise.race([caller.drain(), sleep(5000)]);
       remote?.close();
       await actorCache.close();
+      await repair?.close();
       await sink.close();
+      rowLog?.close();
       await host.close();
       await snapshots.close();
       await nc.drain();
       log.info("runtime stopped");
     },
   };
+}
+
+/**
+ * The ClickHouse sink, with the row log and the repair that rebuilds what ClickHouse lost from it
+ * when `clickhouse.repair.enabled` (docs/adr/0012-row-log-repair.md).
+ */
+async function startStore(
+  cfg: ShoalConfig,
+  nc: NatsConnection,
+  log: Logger,
+  incidents: IncidentReporter,
+): Promise<{ sink: ClickHouseSink; repair: StoreRepair | undefined; rowLog: Awaited<ReturnType<typeof createJetStreamRowLog>> | undefined }> {
+  const ch = cfg.clickhouse;
+  const chOpts = { url: ch.url, database: ch.database, username: ch.username, password: ch.password };
+  const sinkOpts = { ...chOpts, flushRows: ch.flushRows, flushIntervalMs: ch.flushIntervalMs };
+  if (!ch.repair.enabled) return { sink: ClickHouseSink.create(sinkOpts, systemClock), repair: undefined, rowLog: undefined };
+  const rowLog = await createJetStreamRowLog(nc, { writer: cfg.nodeId, keepMs: ch.repair.keepMs, replicas: cfg.nats.replicas });
+  const sink = ClickHouseSink.create(sinkOpts, systemClock, rowLog);
+  const repair = new StoreRepair(
+    createClickHouseClient(chOpts),
+    rowLog,
+    { clock: systemClock, log, incidents, lastAcceptedInsertAt: () => sink.lastAcceptedInsertAt },
+    { node: cfg.nodeId, lookbackMs: ch.repair.lookbackMs, checkEveryMs: ch.repair.checkEveryMs },
+  );
+  repair.start();
+  return { sink, repair, rowLog };
 }
 
 const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";

@@ -1,0 +1,181 @@
+import type { Incident } from "../ports/incidents.js";
+import type { JournalFacts, StreamFacts } from "../ports/journal-health.js";
+
+/** What the watchdog remembers of the journal between rounds (mutated by {@link assessJournal}). */
+export interface JournalMemory {
+  /** Last facts of each stream that existed. */
+  readonly streams: Map<string, { lastSeq: number; messages: number; created?: string }>;
+  /** Last position of each tracked partition's consumer that existed. */
+  readonly consumers: Map<number, { ackFloor: number; unprocessed: number }>;
+  /** Streams ("s:<name>") and consumers ("c:<p>") seen missing and not seen back yet: reported once. */
+  readonly missing: Set<string>;
+  /** True while a publish stall is reported and not yet over. */
+  stalled: boolean;
+}
+
+/** What one round found. */
+export interface Assessment {
+  readonly incidents: Incident[];
+  /** Something is missing: re-create it. */
+  readonly repair: boolean;
+  /** Partitions whose consumer must restart, each after the stream sequence given (0 = from the start). */
+  readonly resets: Map<number, number>;
+  /** The readings stream was lost or re-created: its sequences start again. */
+  readonly streamReset: boolean;
+}
+
+/** Publishes awaiting their acknowledgement from the journal. */
+export interface PublishBacklog {
+  readonly pending: number;
+  /** Age of the oldest one, ms (0 when none). */
+  readonly oldestAgeMs: number;
+}
+
+export function newJournalMemory(): JournalMemory {
+  return { streams: new Map(), consumers: new Map(), missing: new Set(), stalled: false };
+}
+
+/**
+ * Compare one round's facts with what was seen before. Pure but for `mem`, so the rules are tested
+ * without a server. A stream that vanished, came back with another creation time or with a lower
+ * last sequence lost its messages; a consumer that vanished, or stands beyond its stream's end, would
+ * deliver nothing (or skip what arrives until the stream passes its old position). Each is reported
+ * once, when first seen; what is missing is asked to be repaired every round until it is back.
+ */
+export function assessJournal(mem: JournalMemory, facts: JournalFacts, tracked: readonly number[]): Assessment {
+  const out = { incidents: [] as Incident[], repair: false, resets: new Map<number, number>(), streamReset: false };
+  const readings = facts.streams[0];
+  for (const s of facts.streams) {
+    const lost = s === readings ? streamLost(mem, s, out) : otherLost(mem, s, out);
+    if (lost && s === readings) resetAll(mem, tracked, out);
+  }
+  if (readings === undefined || !readings.exists || out.streamReset) return out;
+  assessConsumers(mem, facts, readings, tracked, out);
+  return out;
+}
+
+/** A publish with no answer for `stallAfterMs`: reported once per stall. */
+export function assessPublishes(mem: JournalMemory, b: PublishBacklog, stallAfterMs: number): Incident | undefined {
+  if (b.pending === 0 || b.oldestAgeMs < stallAfterMs) {
+    mem.stalled = false;
+    return undefined;
+  }
+  if (mem.stalled) return undefined;
+  mem.stalled = true;
+  return {
+    kind: "journal.publish-stalled",
+    message: `${b.pending} journal publishes have had no acknowledgement for ${Math.round(b.oldestAgeMs / 1000)} s; they are re-sent with the same message id and their devices get no PUBACK until the journal answers`,
+    detail: { pendingPublishes: b.pending, oldestAgeMs: Math.round(b.oldestAgeMs) },
+  };
+}
+
+type Out = { incidents: Incident[]; repair: boolean; resets: Map<number, number>; streamReset: boolean };
+
+/** The readings (or dead-letter) stream: missing, or re-created / sequence gone backwards. True when its messages are gone. */
+function streamLost(mem: JournalMemory, s: StreamFacts, out: Out): boolean {
+  const prev = mem.streams.get(s.name);
+  const key = `s:${s.name}`;
+  if (!s.exists) {
+    out.repair = true;
+    mem.streams.delete(s.name);
+    if (mem.missing.has(key)) return false;
+    mem.missing.add(key);
+    out.incidents.push({
+      kind: "journal.stream-missing",
+      message: `journal stream ${s.name} is missing (the journal server lost its store?)${prev ? `: ${prev.messages} messages up to sequence ${prev.lastSeq} are gone` : ""}; re-creating it and resuming`,
+      detail: { stream: s.name, lastSeqBefore: prev?.lastSeq ?? null, messagesLost: prev?.messages ?? null },
+    });
+    return true;
+  }
+  mem.missing.delete(key);
+  mem.streams.set(s.name, { lastSeq: s.lastSeq, messages: s.messages, ...(s.created ? { created: s.created } : {}) });
+  if (prev === undefined) return false;
+  const recreated = prev.created !== undefined && s.created !== undefined && prev.created !== s.created;
+  if (!recreated && s.lastSeq >= prev.lastSeq) return false;
+  out.incidents.push({
+    kind: "journal.sequence-reset",
+    message: `journal stream ${s.name} ${recreated ? "was re-created" : "went back"} from sequence ${prev.lastSeq} to ${s.lastSeq}: what it held before is gone; resuming on the new sequence`,
+    detail: { stream: s.name, lastSeqBefore: prev.lastSeq, lastSeqAfter: s.lastSeq, messagesLost: recreated ? prev.messages : prev.lastSeq - s.lastSeq, createdBefore: prev.created ?? null, createdAfter: s.created ?? null },
+  });
+  return true;
+}
+
+/** The snapshot bucket: missing or re-created means every snapshot, checkpoint and kept timer in it is gone. */
+function otherLost(mem: JournalMemory, s: StreamFacts, out: Out): boolean {
+  if (s.kind === "stream") return streamLost(mem, s, out);
+  const prev = mem.streams.get(s.name);
+  const key = `s:${s.name}`;
+  const recreated = s.exists && prev?.created !== undefined && s.created !== undefined && prev.created !== s.created;
+  if (s.exists) {
+    mem.missing.delete(key);
+    mem.streams.set(s.name, { lastSeq: s.lastSeq, messages: s.messages, ...(s.created ? { created: s.created } : {}) });
+    if (!recreated) return false;
+  } else {
+    out.repair = true;
+    mem.streams.delete(s.name);
+    if (mem.missing.has(key)) return false;
+    mem.missing.add(key);
+  }
+  out.incidents.push({
+    kind: "journal.bucket-missing",
+    message: `snapshot bucket ${s.name} ${recreated ? "was re-created" : "is missing"}: ${prev ? `${prev.messages} values (actor snapshots, checkpoints, kept timers) are gone` : "its values are gone"}; actors not in memory restart from empty state; ${recreated ? "" : "re-creating it; "}running actors write theirs again`,
+    detail: { bucket: s.name, valuesLost: prev?.messages ?? null },
+  });
+  return true;
+}
+
+/** Every tracked partition restarts from the new stream's start. */
+function resetAll(mem: JournalMemory, tracked: readonly number[], out: Out): void {
+  out.streamReset = true;
+  let unprocessed = 0;
+  for (const p of tracked) {
+    unprocessed += mem.consumers.get(p)?.unprocessed ?? 0;
+    out.resets.set(p, 0);
+  }
+  mem.consumers.clear();
+  const last = out.incidents[out.incidents.length - 1];
+  if (last !== undefined && tracked.length > 0) Object.assign(last, { detail: { ...last.detail, unprocessedLost: unprocessed, partitionsRestarted: tracked.length } });
+}
+
+function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: StreamFacts, tracked: readonly number[], out: Out): void {
+  const trackedSet = new Set(tracked);
+  const missing: number[] = [];
+  const beyond: number[] = [];
+  for (const c of facts.consumers) {
+    if (!trackedSet.has(c.partition)) continue;
+    const key = `c:${c.partition}`;
+    if (!c.exists) {
+      out.repair = true;
+      if (!mem.missing.has(key)) {
+        mem.missing.add(key);
+        missing.push(c.partition);
+        out.resets.set(c.partition, mem.consumers.get(c.partition)?.ackFloor ?? 0);
+      }
+      mem.consumers.delete(c.partition);
+      continue;
+    }
+    mem.missing.delete(key);
+    if (c.deliveredSeq > readings.lastSeq) {
+      beyond.push(c.partition);
+      out.resets.set(c.partition, 0);
+      mem.consumers.delete(c.partition);
+      continue;
+    }
+    mem.consumers.set(c.partition, { ackFloor: c.ackFloor, unprocessed: c.unprocessed });
+  }
+  if (missing.length > 0) {
+    out.incidents.push({
+      kind: "journal.consumer-missing",
+      message: `journal consumers of ${missing.length} partitions are missing (${missing.join(", ")}); re-creating them after their last known ack floor and resuming`,
+      detail: { stream: readings.name, partitions: missing, resumeAfter: Object.fromEntries(missing.map((p) => [p, out.resets.get(p)])) },
+    });
+  }
+  if (beyond.length > 0) {
+    const delivered = Math.max(...facts.consumers.filter((c) => beyond.includes(c.partition)).map((c) => c.deliveredSeq));
+    out.incidents.push({
+      kind: "journal.sequence-reset",
+      message: `journal consumers of ${beyond.length} partitions stand beyond the end of stream ${readings.name} (delivered up to ${delivered}, stream ends at ${readings.lastSeq}): the stream went back; restarting them from its start`,
+      detail: { stream: readings.name, partitions: beyond, deliveredSeqBefore: delivered, lastSeqAfter: readings.lastSeq },
+    });
+  }
+}

@@ -1,0 +1,196 @@
+import { describe, expect, it } from "vitest";
+import { SimClock } from "../base/testing/sim-clock.js";
+import type { Incident, IncidentReporter } from "../ports/incidents.js";
+import type { ConsumerFacts, JournalFacts, StreamFacts } from "../ports/journal-health.js";
+import { JournalWatchdog } from "./journal-watchdog.js";
+
+const noop = () => {};
+const log = { debug: noop, info: noop, warn: noop, error: noop };
+
+function stream(name: string, lastSeq: number, created = "t0", kind: StreamFacts["kind"] = "stream"): StreamFacts {
+  return { name, kind, exists: true, lastSeq, messages: lastSeq, created };
+}
+function missing(name: string, kind: StreamFacts["kind"] = "stream"): StreamFacts {
+  return { name, kind, exists: false, lastSeq: 0, messages: 0 };
+}
+function consumer(partition: number, deliveredSeq: number, ackFloor = deliveredSeq, unprocessed = 0): ConsumerFacts {
+  return { partition, exists: true, deliveredSeq, ackFloor, unprocessed };
+}
+function noConsumer(partition: number): ConsumerFacts {
+  return { partition, exists: false, deliveredSeq: 0, ackFloor: 0, unprocessed: 0 };
+}
+
+/** A watchdog on scripted facts, recording incidents, repairs and restarts. */
+function rig(opts: { partitions?: number[]; backlog?: { pending: number; oldestAgeMs: number }; repairFails?: number } = {}) {
+  let facts: JournalFacts | Error = { streams: [], consumers: [] };
+  const incidents: Incident[] = [];
+  const reporter: IncidentReporter = { report: (i) => incidents.push(i), degradedReason: () => "" };
+  const restarts: Array<{ resets: Record<number, number>; streamReset: boolean }> = [];
+  let repairs = 0;
+  let failRepairs = opts.repairFails ?? 0;
+  const backlog = { ...(opts.backlog ?? { pending: 0, oldestAgeMs: 0 }) };
+  const w = new JournalWatchdog({
+    probe: { facts: () => (facts instanceof Error ? Promise.reject(facts) : Promise.resolve(facts)) },
+    repair: {
+      repair: () => {
+        repairs++;
+        return failRepairs-- > 0 ? Promise.reject(new Error("jetstream not ready")) : Promise.resolve();
+      },
+    },
+    incidents: reporter,
+    log,
+    clock: new SimClock(0),
+    partitions: () => opts.partitions ?? [0, 1],
+    onReset: (r, streamReset) => {
+      restarts.push({ resets: Object.fromEntries(r), streamReset });
+      return Promise.resolve();
+    },
+    publishes: () => backlog,
+    stallAfterMs: 10_000,
+  });
+  return {
+    w,
+    incidents,
+    restarts,
+    backlog,
+    repairs: () => repairs,
+    set(f: JournalFacts | Error) {
+      facts = f;
+    },
+    kinds: () => incidents.map((i) => i.kind),
+  };
+}
+
+const healthy = (last: number, created = "t0"): JournalFacts => ({
+  streams: [stream("READINGS", last, created), stream("SHOAL_DLQ", 3), stream("KV_snaps", 40, "t0", "bucket")],
+  consumers: [consumer(0, last, last - 5, 7), consumer(1, last - 2, last - 2, 3)],
+});
+
+describe("journal watchdog", () => {
+  it("a healthy journal raises nothing, repairs nothing, restarts nothing", async () => {
+    const r = rig();
+    r.set(healthy(100));
+    await r.w.check();
+    r.set(healthy(150));
+    await r.w.check();
+    expect([r.kinds(), r.repairs(), r.restarts]).toEqual([[], 0, []]);
+  });
+
+  it("streams and bucket missing (empty store): one incident each with what was lost, a repair, every partition restarted from the start", async () => {
+    const r = rig();
+    r.set(healthy(100));
+    await r.w.check();
+    r.set({ streams: [missing("READINGS"), missing("SHOAL_DLQ"), missing("KV_snaps", "bucket")], consumers: [] });
+    await r.w.check();
+    expect(r.kinds()).toEqual(["journal.stream-missing", "journal.stream-missing", "journal.bucket-missing"]);
+    expect(r.incidents[0]!.detail).toEqual({ stream: "READINGS", lastSeqBefore: 100, messagesLost: 100, unprocessedLost: 10, partitionsRestarted: 2 });
+    expect(r.incidents[2]!.detail).toEqual({ bucket: "KV_snaps", valuesLost: 40 });
+    expect(r.repairs()).toBe(1);
+    expect(r.restarts).toEqual([{ resets: { 0: 0, 1: 0 }, streamReset: true }]);
+    // Re-created by the repair: learnt afresh, no second incident, no second restart.
+    r.set(healthy(0, "t1"));
+    await r.w.check();
+    r.set(healthy(4, "t1"));
+    await r.w.check();
+    expect(r.incidents).toHaveLength(3);
+    expect(r.restarts).toHaveLength(1);
+  });
+
+  it("a repair that fails is retried every round; the incident is not repeated and partitions restart once it worked", async () => {
+    const r = rig({ repairFails: 2 });
+    r.set(healthy(100));
+    await r.w.check();
+    r.set({ streams: [missing("READINGS"), stream("SHOAL_DLQ", 3), stream("KV_snaps", 40, "t0", "bucket")], consumers: [] });
+    await r.w.check();
+    await r.w.check();
+    expect([r.kinds(), r.repairs(), r.restarts]).toEqual([["journal.stream-missing"], 2, []]);
+    await r.w.check();
+    expect(r.repairs()).toBe(3);
+    expect(r.restarts).toEqual([{ resets: { 0: 0, 1: 0 }, streamReset: true }]);
+  });
+
+  it("a stream re-created by someone else (another creation time) or whose last sequence went back is a sequence reset", async () => {
+    const r = rig();
+    r.set(healthy(100));
+    await r.w.check();
+    r.set(healthy(3, "t1"));
+    await r.w.check();
+    expect(r.kinds()).toEqual(["journal.sequence-reset"]);
+    expect(r.incidents[0]!.detail).toMatchObject({ stream: "READINGS", lastSeqBefore: 100, lastSeqAfter: 3, messagesLost: 100, unprocessedLost: 10 });
+    expect(r.restarts).toEqual([{ resets: { 0: 0, 1: 0 }, streamReset: true }]);
+    expect(r.repairs()).toBe(0);
+    // Same creation time but fewer messages (a store restored from an older copy).
+    r.set(healthy(50, "t1"));
+    await r.w.check();
+    r.set(healthy(20, "t1"));
+    await r.w.check();
+    expect(r.kinds()).toEqual(["journal.sequence-reset", "journal.sequence-reset"]);
+    expect(r.incidents[1]!.detail).toMatchObject({ lastSeqBefore: 50, lastSeqAfter: 20, messagesLost: 30 });
+  });
+
+  it("a missing consumer is re-created after its last known ack floor; one beyond the stream's end restarts from the start", async () => {
+    const r = rig();
+    r.set(healthy(100));
+    await r.w.check();
+    r.set({ ...healthy(110), consumers: [noConsumer(0), consumer(1, 108)] });
+    await r.w.check();
+    expect(r.kinds()).toEqual(["journal.consumer-missing"]);
+    expect(r.incidents[0]!.detail).toEqual({ stream: "READINGS", partitions: [0], resumeAfter: { 0: 95 } });
+    expect(r.repairs()).toBe(1);
+    expect(r.restarts).toEqual([{ resets: { 0: 95 }, streamReset: false }]);
+    r.set({ ...healthy(120), consumers: [consumer(0, 120), consumer(1, 500)] });
+    await r.w.check();
+    expect(r.kinds()).toEqual(["journal.consumer-missing", "journal.sequence-reset"]);
+    expect(r.incidents[1]!.detail).toEqual({ stream: "READINGS", partitions: [1], deliveredSeqBefore: 500, lastSeqAfter: 120 });
+    expect(r.restarts[1]).toEqual({ resets: { 1: 0 }, streamReset: false });
+  });
+
+  it("consumers of partitions this role does not own are not its business", async () => {
+    const r = rig({ partitions: [1] });
+    r.set(healthy(100));
+    await r.w.check();
+    r.set({ ...healthy(110), consumers: [noConsumer(0), consumer(1, 108)] });
+    await r.w.check();
+    expect([r.kinds(), r.restarts]).toEqual([[], []]);
+  });
+
+  it("an unreachable journal is no incident; what it lost is found when it answers again", async () => {
+    const r = rig();
+    r.set(healthy(100));
+    await r.w.check();
+    r.set(new Error("CONNECTION_REFUSED"));
+    await r.w.check();
+    await r.w.check();
+    expect(r.kinds()).toEqual([]);
+    r.set(healthy(2, "t1"));
+    await r.w.check();
+    expect(r.kinds()).toEqual(["journal.sequence-reset"]);
+  });
+
+  it("a bucket re-created under the role (another process repaired it first) is reported as lost, nothing restarted", async () => {
+    const r = rig();
+    r.set(healthy(100));
+    await r.w.check();
+    const f = healthy(110);
+    r.set({ ...f, streams: [f.streams[0]!, f.streams[1]!, { ...f.streams[2]!, created: "t9", messages: 0, lastSeq: 0 }] });
+    await r.w.check();
+    expect([r.kinds(), r.incidents[0]!.detail, r.restarts, r.repairs()]).toEqual([["journal.bucket-missing"], { bucket: "KV_snaps", valuesLost: 40 }, [], 0]);
+  });
+
+  it("a publish unanswered past the limit is reported once per stall", async () => {
+    const r = rig({ backlog: { pending: 3, oldestAgeMs: 9_000 } });
+    r.set(healthy(1));
+    await r.w.check();
+    expect(r.kinds()).toEqual([]);
+    r.backlog.oldestAgeMs = 12_000;
+    await r.w.check();
+    await r.w.check();
+    expect(r.kinds()).toEqual(["journal.publish-stalled"]);
+    expect(r.incidents[0]!.detail).toEqual({ pendingPublishes: 3, oldestAgeMs: 12_000 });
+    r.backlog.pending = 0;
+    await r.w.check();
+    r.backlog.pending = 5;
+    await r.w.check();
+    expect(r.kinds()).toEqual(["journal.publish-stalled", "journal.publish-stalled"]);
+  });
+});
