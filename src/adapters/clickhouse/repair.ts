@@ -97,7 +97,11 @@ export class StoreRepair {
       const reason = this.watched ? "ClickHouse restarted" : "ClickHouse may have restarted while this node was not watching";
       // Several restarts before one repair ran: the earliest window start covers them all.
       this.pending = { fromMs: Math.min(this.pending?.fromMs ?? Infinity, anchor - this.o.lookbackMs), untilMs: startedMs, reason };
-      this.deps.log.warn({ startedAt: new Date(startedMs).toISOString() }, `${reason}: checking the row log for inserts it may have lost`);
+      // A restart seen while watching is news (warn); the first look of a process usually is not.
+      const fields = { startedAt: new Date(startedMs).toISOString() };
+      const msg = `${reason}: checking the row log for inserts it may have lost`;
+      if (this.watched) this.deps.log.warn(fields, msg);
+      else this.deps.log.info(fields, msg);
       await this.client.command({ query: `INSERT INTO repair_markers (node, at_ms) VALUES ('${node}', ${now})` }).catch((e: unknown) => {
         throw toStorageError(e, "ClickHouse repair marker not written");
       });
