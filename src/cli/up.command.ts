@@ -113,12 +113,17 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   }
   // What became of the readings in the device actors (summed over workers; docs/sequence-model.md).
   let devices = "";
+  // Incidents of the last minute (docs/durability.md), so a user watching the ticker sees them.
+  const health = () => {
+    const d = incidents.degradedReason();
+    return d === "" ? "" : `  ${d.toUpperCase().slice(0, 8)}${d.slice(8)}`;
+  };
   const ticker = setInterval(() => {
     const r = runtime.stats();
     io.stdout(
       `published ${sim.acked}  bridged ${bridge.stats.accepted} (dup ${bridge.stats.duplicate}, rejected ${bridge.stats.rejected}, reordered ${bridge.stats.reordered})  ` +
         `rows ${r.rowsWritten}  acked ${r.acked}  actors ${r.activeActors}  anomalies injected ${sim.anomaliesInjected}  ` +
-        `reboots ${sim.reboots}  offline ${sim.offlinePeriods} (flushed ${sim.flushed})${devices}\n`,
+        `reboots ${sim.reboots}  offline ${sim.offlinePeriods} (flushed ${sim.flushed})${devices}${health()}\n`,
     );
     runtime.introspect().then(
       (v) => (devices = `  devices: ${deviceOutcomes(v.workers.map((w) => w.logicCounters["device"] ?? {}))}`),
