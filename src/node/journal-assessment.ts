@@ -6,7 +6,7 @@ export interface JournalMemory {
   /** Last facts of each stream that existed. */
   readonly streams: Map<string, { lastSeq: number; messages: number; created?: string }>;
   /** Last position of each tracked partition's consumer that existed. */
-  readonly consumers: Map<number, { ackFloor: number; unprocessed: number }>;
+  readonly consumers: Map<number, { ackFloor: number; unprocessed: number; deliveredSeq: number; stuckRounds: number }>;
   /** Streams ("s:<name>") and consumers ("c:<p>") seen missing and not seen back yet: reported once. */
   readonly missing: Set<string>;
   /** True while a publish stall is reported and not yet over. */
@@ -141,6 +141,7 @@ function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: Stre
   const trackedSet = new Set(tracked);
   const missing: number[] = [];
   const beyond: number[] = [];
+  const stuck: number[] = [];
   for (const c of facts.consumers) {
     if (!trackedSet.has(c.partition)) continue;
     const key = `c:${c.partition}`;
@@ -161,7 +162,22 @@ function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: Stre
       mem.consumers.delete(c.partition);
       continue;
     }
-    mem.consumers.set(c.partition, { ackFloor: c.ackFloor, unprocessed: c.unprocessed });
+    const prev = mem.consumers.get(c.partition);
+    const stuckRounds = deliveryStuck(prev, c);
+    if (stuckRounds >= STUCK_ROUNDS) {
+      stuck.push(c.partition);
+      out.resets.set(c.partition, c.ackFloor);
+      mem.consumers.delete(c.partition);
+      continue;
+    }
+    mem.consumers.set(c.partition, { ackFloor: c.ackFloor, unprocessed: c.unprocessed, deliveredSeq: c.deliveredSeq, stuckRounds });
+  }
+  if (stuck.length > 0) {
+    out.incidents.push({
+      kind: "journal.delivery-lost",
+      message: `journal consumers of ${stuck.length} partitions (${stuck.join(", ")}) delivered past a message for ${STUCK_ROUNDS} rounds while their ack floor stood still: a delivery was lost (a consumer leader changed?); redelivering from the ack floor now instead of after ack_wait`,
+      detail: { stream: readings.name, partitions: stuck, resumeAfter: Object.fromEntries(stuck.map((p) => [p, out.resets.get(p)])) },
+    });
   }
   if (missing.length > 0) {
     out.incidents.push({
@@ -178,4 +194,20 @@ function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: Stre
       detail: { stream: readings.name, partitions: beyond, deliveredSeqBefore: delivered, lastSeqAfter: readings.lastSeq },
     });
   }
+}
+
+/**
+ * Watchdog rounds in a row in which a consumer delivered further while its ack floor stood still
+ * with messages awaiting an ack before a partition is restarted from its floor. A delivery lost on
+ * the way (its consumer's leader died as it sent it) comes back only after ack_wait (60 s); the
+ * pump acknowledges in order, so the floor stops at the lost message while later ones flow. A pump
+ * waiting on a slow store stops pulling within a few rounds (its in-flight bounds), so its delivered
+ * sequence stops too and it is not taken for this.
+ */
+export const STUCK_ROUNDS = 15;
+
+/** Rounds the consumer has delivered past a standing ack floor (kept while it neither moves nor delivers). */
+function deliveryStuck(prev: { ackFloor: number; deliveredSeq: number; stuckRounds: number } | undefined, c: { ackFloor: number; deliveredSeq: number; ackPending?: number }): number {
+  if (prev === undefined || c.ackFloor !== prev.ackFloor || (c.ackPending ?? 0) === 0) return 0;
+  return c.deliveredSeq > prev.deliveredSeq ? prev.stuckRounds + 1 : prev.stuckRounds;
 }

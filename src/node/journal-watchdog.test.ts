@@ -3,6 +3,7 @@ import { SimClock } from "../base/testing/sim-clock.js";
 import type { Incident, IncidentReporter } from "../ports/incidents.js";
 import type { ConsumerFacts, JournalFacts, StreamFacts } from "../ports/journal-health.js";
 import { JournalWatchdog } from "./journal-watchdog.js";
+import { STUCK_ROUNDS } from "./journal-assessment.js";
 
 const noop = () => {};
 const log = { debug: noop, info: noop, warn: noop, error: noop };
@@ -67,6 +68,32 @@ const healthy = (last: number, created = "t0"): JournalFacts => ({
 });
 
 describe("journal watchdog", () => {
+  it("a delivery lost on the way (floor stands while later ones flow) restarts that partition from its floor, once; a pump waiting on a slow store does not", async () => {
+    const r = rig({ partitions: [0, 1] });
+    const facts = (round: number): JournalFacts => ({
+      streams: [stream("READINGS", 1000 + round * 10), stream("SHOAL_DLQ", 3), stream("KV_snaps", 40, "t0", "bucket")],
+      consumers: [
+        // Partition 0: message 500 never arrived; everything after it flows and waits for its ack.
+        { ...consumer(0, 600 + round * 10, 499, 20), ackPending: 20 },
+        // Partition 1: waits on a slow store — floor still, delivered still (its pulls stopped).
+        { ...consumer(1, 700, 650, 50), ackPending: 50 },
+      ],
+    });
+    for (let round = 0; round < STUCK_ROUNDS; round++) {
+      r.set(facts(round));
+      await r.w.check();
+    }
+    expect(r.restarts).toEqual([]);
+    r.set(facts(STUCK_ROUNDS));
+    await r.w.check();
+    expect(r.kinds()).toEqual(["journal.delivery-lost"]);
+    expect(r.restarts).toEqual([{ resets: { 0: 499 }, streamReset: false }]);
+    // Afterwards learnt afresh: no second restart from the same facts.
+    r.set(facts(STUCK_ROUNDS + 1));
+    await r.w.check();
+    expect(r.restarts).toHaveLength(1);
+  });
+
   it("a healthy journal raises nothing, repairs nothing, restarts nothing", async () => {
     const r = rig();
     r.set(healthy(100));

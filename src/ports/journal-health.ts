@@ -29,6 +29,8 @@ export interface ConsumerFacts {
   readonly ackFloor: number;
   /** Messages not yet acknowledged: undelivered + delivered and unacked. */
   readonly unprocessed: number;
+  /** Delivered and not yet acknowledged (a part of `unprocessed`). Default 0. */
+  readonly ackPending?: number;
 }
 
 /** Everything a watchdog round read. */

@@ -56,6 +56,9 @@ describe("ClickHouse loses its newest parts (power loss) mid-stream", () => {
       await waitFor(stored, (n) => n >= cut2, 120_000, "part 2 stored");
       const before = await chQuery<Record<string, unknown>>(ch.url, DB, ROWS);
       expect(before).toHaveLength(cut2);
+      // Explanations arrive asynchronously (the model gateway degrades to the local models): some
+      // must be stored before the fault for the comparison to mean anything.
+      await waitFor(async () => (await chQuery(ch.url, DB, ANALYSES)).length, (n) => n > 0, 60_000, "some analyses stored before the fault");
       const analysesBefore = await chQuery<Record<string, unknown>>(ch.url, DB, ANALYSES);
 
       // Power loss: ClickHouse dies; every part newer than the line is gone from its disk.

@@ -72,7 +72,7 @@ async function streamFacts(jsm: JetStreamManager, name: string, kind: StreamFact
 async function consumerFacts(jsm: JetStreamManager, stream: string, partition: number): Promise<ConsumerFacts> {
   try {
     const info = await jsm.consumers.info(stream, partitionConsumerName(partition));
-    return { partition, exists: true, deliveredSeq: info.delivered.stream_seq, ackFloor: info.ack_floor.stream_seq, unprocessed: info.num_pending + info.num_ack_pending };
+    return { partition, exists: true, deliveredSeq: info.delivered.stream_seq, ackFloor: info.ack_floor.stream_seq, unprocessed: info.num_pending + info.num_ack_pending, ackPending: info.num_ack_pending };
   } catch (e) {
     if (!isNotFound(e)) throw e;
     return { partition, exists: false, deliveredSeq: 0, ackFloor: 0, unprocessed: 0 };
