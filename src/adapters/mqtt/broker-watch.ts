@@ -1,5 +1,6 @@
 import mqtt, { type MqttClient } from "mqtt";
 import type { IncidentReporter } from "../../ports/incidents.js";
+import { systemClock } from "../../base/clock.js";
 
 /** Options of {@link watchBroker}. */
 export interface BrokerWatchOptions {
@@ -43,7 +44,7 @@ export function watchBroker(o: BrokerWatchOptions, incidents: IncidentReporter):
     if (topic === STORED) stored = n;
     else if (topic === UPTIME) {
       // Restarted: the uptime is below what the last one has grown to since (3 s of slack for reports in flight).
-      const now = Date.now();
+      const now = systemClock.now();
       if (lastUptime !== undefined && n < lastUptime + (now - lastUptimeAt) / 1000 - 3) {
         restarts++;
         incidents.report({

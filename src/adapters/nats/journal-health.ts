@@ -3,8 +3,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { ConsumerFacts, JournalFacts, JournalProbe, JournalRepair, StreamFacts } from "../../ports/journal-health.js";
 import { partitionConsumerName } from "../../domain/subjects.js";
 import { forEachBounded } from "../../base/concurrency.js";
-import { errorMessage } from "../../base/errors.js";
-import { DLQ_STREAM, ensureJournal, type JournalOptions } from "./streams.js";
+import { DLQ_STREAM, ensureJournal, isNotFound, type JournalOptions } from "./streams.js";
 import { KvSnapshotStore, type KvSnapshotStoreOptions } from "./kv-snapshot-store.js";
 
 /** What a role's journal consists of. */
@@ -77,8 +76,4 @@ async function consumerFacts(jsm: JetStreamManager, stream: string, partition: n
     if (!isNotFound(e)) throw e;
     return { partition, exists: false, deliveredSeq: 0, ackFloor: 0, unprocessed: 0 };
   }
-}
-
-function isNotFound(e: unknown): boolean {
-  return /not found/i.test(errorMessage(e));
 }

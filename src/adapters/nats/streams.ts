@@ -125,7 +125,8 @@ async function upsertStream(jsm: JetStreamManager, cfg: StreamCfg & { name: stri
   }
 }
 
-function isNotFound(e: unknown): boolean {
+/** JetStream's "stream/consumer not found" (the client has no error class for it). */
+export function isNotFound(e: unknown): boolean {
   return /not found/i.test(errorMessage(e));
 }
 
