@@ -7,20 +7,23 @@ import { createDeviceActor } from "./device.actor.js";
 import type { DeviceMsg } from "./device.messages.js";
 import { DeviceSnapshotError } from "./errors.js";
 import { recomputeSums } from "./metric-store.js";
+import { PW, PW_METRIC, PW_SEQ } from "./device-state.js";
+import { ANOMALY_WINDOW_AFTER } from "../../src/domain/window-features.js";
 
 function sink() {
   const rows: Row[] = [];
+  const windows: Row[] = [];
   const ctx: ActorContext<DeviceMsg> = {
     self: { type: "device", id: "d1" },
     now: () => 0,
     send: () => {},
     emit: () => {},
-    write: (t, row) => void (t === "readings" && rows.push(row)),
+    write: (t, row) => void (t === "readings" ? rows.push(row) : t === "anomaly_windows" && windows.push(row)),
     call: () => {},
     setTimer: () => {},
     cancelTimer: () => {},
   };
-  return { ctx, rows };
+  return { ctx, rows, windows };
 }
 
 /**
@@ -60,12 +63,76 @@ describe("device snapshots", () => {
     expect(logic.snapshot(b)).toEqual(logic.snapshot(a));
   });
 
-  it("writes version 4: binary, smaller than version 1", () => {
+  it("writes version 5: binary, smaller than version 1", () => {
     const logic = createDeviceActor({ explainAnomalies: false });
     const b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
-    const v4 = logic.snapshot(b);
-    expect([...v4.subarray(0, 3)]).toEqual([0x53, 0x44, 4]);
-    expect(v4.byteLength).toBeLessThan(Buffer.from(fixture.snapshot, "base64").byteLength / 2);
+    const v5 = logic.snapshot(b);
+    expect([...v5.subarray(0, 3)]).toEqual([0x53, 0x44, 5]);
+    expect(v5.byteLength).toBeLessThan(Buffer.from(fixture.snapshot, "base64").byteLength / 2);
+  });
+
+  /** Version 4 bytes of a version-5 snapshot without pending anomaly windows: the count (0) at the end cut off. */
+  function toV4(v5: Uint8Array): Uint8Array {
+    expect(v5.at(-1)).toBe(0);
+    const v4 = v5.slice(0, -1);
+    v4[2] = 4;
+    return v4;
+  }
+
+  /** A state with an anomaly window pending (the fixture series' spike at 380, 5 readings later) and its snapshot. */
+  function pendingState(logic: ReturnType<typeof createDeviceActor>) {
+    const h = sink();
+    let s = logic.initial("d1");
+    for (let i = 1; i <= 385; i++) s = logic.receive(s, reading(i), h.ctx);
+    return { s, bytes: logic.snapshot(s) };
+  }
+
+  it("keeps the anomaly windows waiting for readings (version 5): restored, they complete as they would have", () => {
+    const logic = createDeviceActor({ explainAnomalies: false });
+    const { s, bytes } = pendingState(logic);
+    expect(s.pending).toHaveLength(PW);
+    expect(s.pending![PW_SEQ]).toBe(380);
+    // One window at the end: uint8 count, float64 epoch, seq, ts, score, uint16 metric, uint16 readings to come.
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const at = bytes.length - 37;
+    expect(bytes[at]).toBe(1);
+    expect([dv.getFloat64(at + 1, true), dv.getFloat64(at + 9, true), dv.getFloat64(at + 17, true)]).toEqual([0, 380, 1_700_000_000_000 + 380 * 60_000]);
+    expect([dv.getUint16(at + 33, true), dv.getUint16(at + 35, true)]).toEqual([s.pending![PW_METRIC], ANOMALY_WINDOW_AFTER - 5]);
+    let b = logic.restore(bytes, "d1");
+    expect(b.pending).toEqual(s.pending);
+    expect(logic.snapshot(b)).toEqual(bytes);
+    let a = s;
+    const ha = sink();
+    const hb = sink();
+    for (let i = 386; i <= 420; i++) {
+      a = logic.receive(a, reading(i), ha.ctx);
+      b = logic.receive(b, reading(i), hb.ctx);
+    }
+    expect(hb.windows).toHaveLength(1);
+    expect(hb.windows).toEqual(ha.windows);
+    expect(hb.windows[0]).toMatchObject({ seq: 380 });
+    expect(b.pending).toBeUndefined();
+  });
+
+  it("still reads version 4: no pending anomaly window", () => {
+    const logic = createDeviceActor({ explainAnomalies: false });
+    const b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
+    const v5 = logic.snapshot(b);
+    const fromV4 = logic.restore(toV4(v5), "d1");
+    expect(fromV4.pending).toBeUndefined();
+    expect(logic.snapshot(fromV4)).toEqual(v5);
+    // ...and continues like the actor it was saved from.
+    let a = b;
+    let c = fromV4;
+    const ha = sink();
+    const hc = sink();
+    for (let i = 301; i <= 420; i++) {
+      a = logic.receive(a, reading(i), ha.ctx);
+      c = logic.receive(c, reading(i), hc.ctx);
+    }
+    expect(hc.rows).toEqual(ha.rows);
+    expect(hc.windows).toEqual(ha.windows);
+    expect(ha.windows.length).toBeGreaterThan(0);
   });
 
   /** Version 3 bytes of a version-4 snapshot without a previous epoch or timestamps: the sequence fields cut out. */
@@ -84,7 +151,8 @@ describe("device snapshots", () => {
     const logic = createDeviceActor({ explainAnomalies: false });
     const b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
     b.lastSeenS = 1_764_000_000;
-    const v4 = logic.snapshot(b);
+    const v5 = logic.snapshot(b);
+    const v4 = toV4(v5);
     const v3 = toV3(v4);
     // Version 2 bytes: version 3 without the uint32 after the six float64 counters (offset 4 + 48).
     const v2 = new Uint8Array(v3.length - 4);
@@ -93,12 +161,12 @@ describe("device snapshots", () => {
     v2[2] = 2;
     const fromV3 = logic.restore(v3, "d1");
     expect([fromV3.epoch, fromV3.boot, fromV3.floor, fromV3.hwmTsMs]).toEqual([0, -1, 1, b.lastTsMs]);
-    expect(logic.snapshot(fromV3)).toEqual(v4);
+    expect(logic.snapshot(fromV3)).toEqual(v5);
     const fromV2 = logic.restore(v2, "d1");
     expect(fromV2.lastSeenS).toBe(0);
     expect(logic.restore(v4, "d1").lastSeenS).toBe(1_764_000_000);
     fromV2.lastSeenS = b.lastSeenS;
-    expect(logic.snapshot(fromV2)).toEqual(v4);
+    expect(logic.snapshot(fromV2)).toEqual(v5);
   });
 
   it("keeps the sequence model: epochs, the previous epoch, boot numbers and timestamps of readings without seq", () => {
@@ -116,7 +184,7 @@ describe("device snapshots", () => {
     expect([back.epoch, back.boot, back.prev, back.seen, back.startTsMs, back.floor]).toEqual([2, 9, s.prev, [61_000], 62_000, 1]);
   });
 
-  it("round-trips: a restored actor continues exactly like the original (any series, metrics, cut, window size)", () => {
+  it("round-trips: a restored actor continues exactly like the original (any series, metrics, cut, window size, threshold)", () => {
     fc.assert(
       fc.property(
         fc.array(fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true }), { minLength: 3, maxLength: 3 }), { minLength: 1, maxLength: 900 }),
@@ -124,8 +192,10 @@ describe("device snapshots", () => {
         fc.integer({ min: 1, max: 3 }),
         fc.integer({ min: 1, max: 80 }),
         fc.integer({ min: 1, max: 400_000 }),
-        (series, cutAt, metricCount, windowSize, stepMs) => {
-          const logic = createDeviceActor({ explainAnomalies: false, windowSize, detectorParams: { historyLength: 64, distanceMemory: 20, exclusionZone: 6, minHistory: 8, warmup: 20 } });
+        // Random series are rarely anomalous at 0.9; at 0 every reading is (anomaly windows pending at every cut).
+        fc.constantFrom(0.9, 0.5, 0),
+        (series, cutAt, metricCount, windowSize, stepMs, threshold) => {
+          const logic = createDeviceActor({ explainAnomalies: false, windowSize, threshold, detectorParams: { historyLength: 64, distanceMemory: 20, exclusionZone: 6, minHistory: 8, warmup: 20 } });
           const msg = (i: number) => {
             const metrics: Record<string, number> = {};
             // Metrics appear one after another, so some are younger than others.
@@ -141,11 +211,14 @@ describe("device snapshots", () => {
           expect(logic.snapshot(b)).toEqual(bytes);
           const hb = sink();
           const before = ha.rows.length;
+          const windowsBefore = ha.windows.length;
           for (let i = cut; i < series.length; i++) {
             a = logic.receive(a, msg(i), ha.ctx);
             b = logic.receive(b, msg(i), hb.ctx);
           }
           expect(hb.rows).toEqual(ha.rows.slice(before));
+          // Anomaly windows pending at the cut complete as they would have.
+          expect(hb.windows).toEqual(ha.windows.slice(windowsBefore));
           expect(logic.snapshot(b)).toEqual(logic.snapshot(a));
         },
       ),
@@ -166,7 +239,7 @@ describe("device snapshots", () => {
   it("rejects bytes that are not a device snapshot, naming the problem", () => {
     const logic = createDeviceActor();
     expect(() => logic.restore(new Uint8Array([1, 2, 3]), "d1")).toThrow(DeviceSnapshotError);
-    expect(() => logic.restore(new Uint8Array([0x53, 0x44, 9, 0]), "d1")).toThrow(/unsupported version 9, expected 1 to 4/);
+    expect(() => logic.restore(new Uint8Array([0x53, 0x44, 9, 0]), "d1")).toThrow(/unsupported version 9, expected 1 to 5/);
     const h = sink();
     let s = logic.initial("d1");
     for (let i = 1; i <= 200; i++) s = logic.receive(s, reading(i), h.ctx);
@@ -174,5 +247,18 @@ describe("device snapshots", () => {
     expect(() => logic.restore(bytes.subarray(0, bytes.length - 3), "d1")).toThrow(DeviceSnapshotError);
     expect(() => logic.restore(new Uint8Array([...bytes, 0]), "d1")).toThrow(/trailing bytes/);
     expect(() => logic.restore(new TextEncoder().encode('{"v":1,'), "d1")).toThrow(/not valid JSON/);
+    // Pending anomaly windows: more than the cap, a metric the snapshot does not hold, none to wait for.
+    const pending = pendingState(logic).bytes;
+    const at = pending.length - 37;
+    const corrupt = (offset: number, v: number, width: 1 | 2) => {
+      const c = pending.slice();
+      if (width === 1) c[offset] = v;
+      else new DataView(c.buffer).setUint16(offset, v, true);
+      return c;
+    };
+    expect(() => logic.restore(corrupt(at, 5, 1), "d1")).toThrow(/5 pending anomaly windows, at most 4/);
+    expect(() => logic.restore(corrupt(at + 33, 2, 2), "d1")).toThrow(/pending anomaly window of metric 2 \(of 2\)/);
+    expect(() => logic.restore(corrupt(at + 35, 0, 2), "d1")).toThrow(/waits for 0 readings/);
+    expect(() => logic.restore(corrupt(at, 0, 1), "d1")).toThrow(/trailing bytes/);
   });
 });

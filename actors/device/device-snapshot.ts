@@ -1,7 +1,11 @@
 /**
  * Device actor snapshots (docs/adr/0008-device-actor-memory.md).
  *
- * Version 4 (written): binary, little-endian.
+ * Version 5 (written): version 4 followed by the anomaly windows waiting for readings after their
+ *   anomaly (DeviceState.pending), oldest first: uint8 count (at most MAX_PENDING_WINDOWS); per
+ *   window float64 epoch, seq, timestamp, score of the anomaly, uint16 metric index (in the order
+ *   of the metrics above), uint16 readings of the metric still to come (≥ 1).
+ * Version 4 (still read; restored with no pending anomaly window): binary, little-endian.
  *   "SD" 0x04, flags (bit 0: online); float64 hwm, gapsForgotten, applied, duplicates, lastTsMs,
  *   lastStreamSeq; uint32 lastSeenS; float64 epoch, boot, hwmTsMs, startTsMs, floor, jump,
  *   jumpHits (the sequence model, docs/adr/0011-sequence-model.md); uint32 gap count + float64
@@ -21,7 +25,7 @@
  */
 import { decodeDetectorState, defaultDetectorParams, PARAM_KEYS, resolveDetectorParams, ringFill, SAVED_SCALARS } from "../../src/detector/index.js";
 import type { DetectorParams } from "../../src/detector/index.js";
-import { newDeviceState, placeMetric } from "./device-state.js";
+import { MAX_PENDING_WINDOWS, newDeviceState, placeMetric, pushPending, PW, PW_EPOCH, PW_LEFT, PW_METRIC, PW_SCORE, PW_SEQ, PW_TS } from "./device-state.js";
 import type { DeviceState, MetricParts, ModelTable } from "./device-state.js";
 import { DeviceSnapshotError } from "./errors.js";
 import type { MetricArena } from "./metric-arena.js";
@@ -29,14 +33,16 @@ import { H_DET, H_MODEL, H_POS, H_SINCE, H_SQ, H_SUM, H_W, MH, ringSlots, window
 import type { RollingStatsData } from "./rolling-stats.js";
 
 /** Version written by `encodeDeviceState`. */
-export const SNAPSHOT_VERSION = 4;
+export const SNAPSHOT_VERSION = 5;
+/** Bytes of one pending anomaly window (version 5). */
+const PENDING_BYTES = 4 * 8 + 2 + 2;
 const M0 = 0x53; // "S"
 const M1 = 0x44; // "D"
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
 
-/** Serialises `s` (version 4). `table` resolves the metrics' model indexes to parameters. */
+/** Serialises `s` (version 5). `table` resolves the metrics' model indexes to parameters. */
 export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array {
   const gaps = s.gaps ?? [];
   const names = s.names.map((n) => enc.encode(n));
@@ -44,7 +50,9 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
   const prev = s.prev;
   const prevGaps = prev?.gaps ?? [];
   const seen = s.seen ?? [];
-  let size = 4 + 6 * 8 + 4 + 7 * 8 + 4 + gaps.length * 8 + 1 + (prev ? 6 * 8 + 4 + prevGaps.length * 8 : 0) + 4 + seen.length * 8 + 2;
+  const pending = s.pending ?? [];
+  const windows = pending.length / PW;
+  let size = 4 + 6 * 8 + 4 + 7 * 8 + 4 + gaps.length * 8 + 1 + (prev ? 6 * 8 + 4 + prevGaps.length * 8 : 0) + 4 + seen.length * 8 + 2 + 1 + windows * PENDING_BYTES;
   const fills = s.names.map((_, i) => ringFill(table.models[s.f64[s.base + i * MH + H_MODEL]!]!.params, s.f64, s.base + i * MH + H_DET));
   for (let i = 0; i < names.length; i++) {
     size += 2 + names[i]!.length + 1 + overrides[i]!.length * 9 + 16 + 16 + windowSlots(s, i).length * 8 + SAVED_SCALARS * 8 + 8 + (fills[i]!.hist + fills[i]!.dists) * 4;
@@ -100,6 +108,12 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
     u32(rings.dists.length);
     for (let k = 0; k < rings.dists.length; k++) f32(rings.dists[k]!);
   }
+  u8(windows);
+  for (let w = 0; w < pending.length; w += PW) {
+    for (const k of [PW_EPOCH, PW_SEQ, PW_TS, PW_SCORE]) f64(pending[w + k]!);
+    u16(pending[w + PW_METRIC]!);
+    u16(pending[w + PW_LEFT]!);
+  }
   if (at !== size) throw new Error(`device snapshot size ${at} != computed ${size}`);
   return out;
 }
@@ -114,8 +128,8 @@ function paramOverrides(p: DetectorParams): [number, number][] {
 }
 
 /**
- * Rebuilds a device state from a version-4, 3, 2 or 1 snapshot. Rolling windows take the current
- * `windowSize`. Throws DeviceSnapshotError naming what is wrong.
+ * Rebuilds a device state from a version-5, 4, 3, 2 or 1 snapshot (before 5: no pending anomaly
+ * window). Rolling windows take the current `windowSize`. Throws DeviceSnapshotError naming what is wrong.
  */
 export function decodeDeviceState(bytes: Uint8Array, id: string, windowSize: number, table: ModelTable, arena: MetricArena): DeviceState {
   const s = newDeviceState(id);
@@ -215,6 +229,17 @@ function decodeBinary(s: DeviceState, bytes: Uint8Array, version: number, window
       throw new DeviceSnapshotError(`device snapshot of ${id}: metric ${name} rings hold ${hist.length}/${dists.length} values, its counters say ${fill.hist}/${fill.dists}`);
     }
     placeMetric(s, table, arena, { name, params, window, pos, sums: { sum, sumSq, since }, scalars, hist, dists }, windowSize);
+  }
+  if (version >= 5) {
+    const windows = u8();
+    if (windows > MAX_PENDING_WINDOWS) throw new DeviceSnapshotError(`device snapshot of ${id}: ${windows} pending anomaly windows, at most ${MAX_PENDING_WINDOWS}`);
+    for (let w = 0; w < windows; w++) {
+      const [epoch, seq, tsMs, score] = f64s(4);
+      const metric = u16();
+      const left = u16();
+      if (metric >= k || left < 1) throw new DeviceSnapshotError(`device snapshot of ${id}: pending anomaly window of metric ${metric} (of ${k}) waits for ${left} readings`);
+      pushPending(s, epoch!, seq!, tsMs!, metric, score!, left);
+    }
   }
   if (at !== bytes.length) throw new DeviceSnapshotError(`device snapshot of ${id}: ${bytes.length - at} trailing bytes`);
   return s;

@@ -38,6 +38,17 @@ describe("device actor", () => {
     expect(h.rows.at(-1)!.score).toBeGreaterThan(0.99);
     expect(h.rows[30]!.score).toBeLessThan(0.99);
     expect(h.events.filter((e) => e.subject === "shoal.analysis.d1")).toHaveLength(1);
+    // The anomaly's window shape, for similar-incident search: the window around the anomaly, so
+    // one row once 16 more readings came (anomaly-windows.test.ts), a 32-dimension unit vector.
+    const windows = h.other.filter((r) => Array.isArray(r["vector"]));
+    expect(windows).toHaveLength(0);
+    for (let i = 52; i <= 67; i++) s = logic.receive(s, reading(i, 20 + (i % 5) * 0.1), h.ctx);
+    windows.push(...h.other.filter((r) => Array.isArray(r["vector"])));
+    expect(windows).toHaveLength(1);
+    expect(windows[0]).toMatchObject({ device_id: "d1", seq: 51, metric: "t" });
+    const v = windows[0]!["vector"] as number[];
+    expect(v).toHaveLength(32);
+    expect(Math.hypot(...v)).toBeCloseTo(1, 5);
   });
 
   it("asks the gateway to explain with the window's values as the device sent them (float32 storage, decimal values back)", () => {

@@ -1,8 +1,9 @@
 import type { ActorContext, ActorLogic } from "../../src/ports/actor.js";
 import type { Reading } from "../../src/ports/reading.js";
 import { analysisSubject, deviceEventSubject } from "../../src/domain/subjects.js";
-import { ANALYSES_SCHEMA, ANALYSES_TABLE, DEAD_LETTERS_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
+import { ANALYSES_SCHEMA, ANALYSES_TABLE, ANOMALY_WINDOWS_SCHEMA, ANOMALY_WINDOWS_TABLE, DEAD_LETTERS_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
 import { normaliseText, shapeCode } from "../../src/domain/pattern-shape.js";
+import { ANOMALY_WINDOW_AFTER, windowFeatures } from "../../src/domain/window-features.js";
 import { resolveDetectorParams, S_N } from "../../src/detector/index.js";
 import type { DetectorParams } from "../../src/detector/index.js";
 import type {
@@ -20,7 +21,7 @@ import { CACHE_SERVICE, defaultDeviceSettings } from "./device.messages.js";
 import { acceptReading, placed, Verdict } from "./sequence-tracker.js";
 import { createSeqPolicies, type SeqPolicies } from "./seq-policy.js";
 import { newReadingCounters, type ReadingCounters } from "./reading-counters.js";
-import { createModelTable, newDeviceState } from "./device-state.js";
+import { createModelTable, MAX_PENDING_WINDOWS, newDeviceState, pushPending, PW, PW_EPOCH, PW_LEFT, PW_METRIC, PW_SCORE, PW_SEQ, PW_TS } from "./device-state.js";
 import type { DeviceState } from "./device-state.js";
 import { MetricArena } from "./metric-arena.js";
 import { addMetric, detectMetric, ringCaps, H_DET, H_MODEL, MH, recentValues, rollingScoreAndAdd } from "./metric-store.js";
@@ -38,8 +39,10 @@ const HEARTBEAT: DeviceMsg = Object.freeze({ type: "heartbeat-timeout" as const 
 
 /**
  * Device actor logic: exactly-once application of readings by device sequence number, per-metric
- * rolling statistics and anomaly score, a row per reading, analysis events above the threshold, and
- * a heartbeat timer that reports the device offline after a silence.
+ * rolling statistics and anomaly score, a row per reading, analysis events above the threshold, the
+ * shape of each anomaly's window (an `anomaly_windows` row once `ANOMALY_WINDOW_AFTER` readings of
+ * its metric came after it: the window around the anomaly, src/domain/window-features.ts), and a
+ * heartbeat timer that reports the device offline after a silence.
  * `settings` is shared by all actors of this logic instance and updated by `config` messages; so
  * are the detector models (parameters + scratch) the metrics refer to (docs/adr/0008).
  */
@@ -116,6 +119,8 @@ export function createDeviceActor(
       log: r.log ?? "",
       stream_seq: streamSeq,
     });
+    // This reading counts for the anomaly windows waiting for readings of its metrics (not for its own).
+    if (state.pending !== undefined) countPending(state, r.metrics, ctx);
     if (best >= settings.threshold) {
       const metric = names[bestIdx]!;
       // Found in a reading older than historicalAfterMs (a store-and-forward backlog): marked so.
@@ -123,6 +128,8 @@ export function createDeviceActor(
       if (historical) counts.historicalAnomalies++;
       const ev: AnalysisEvent = { kind: "anomaly", deviceId: r.deviceId, epoch, seq, tsMs: r.tsMs, score: best, metric, value: values[bestIdx]!, historical };
       ctx.emit(analysisSubject(r.deviceId), ev);
+      // The window's shape, for similar-incident search, is taken once the readings after it came.
+      openWindow(state, epoch, seq, r.tsMs, bestMetric, best, ctx);
       if (settings.explainAnomalies) {
         // Asynchronous: the actor keeps processing readings; the answer arrives as a message.
         const window = { deviceId: r.deviceId, metric, values: recentValues(state, bestMetric) };
@@ -227,6 +234,8 @@ export function createDeviceActor(
           }
           if (state.online) {
             state.online = false;
+            // No more readings to wait for: the open anomaly windows take what they have.
+            if (state.pending !== undefined) completeAll(state, ctx);
             lifecycle(state, ctx, "offline", "");
           }
           return state;
@@ -264,7 +273,7 @@ export function createDeviceActor(
     snapshot: (state) => encodeDeviceState(state, table),
     restore: (bytes, id) => decodeDeviceState(bytes, id, settings.windowSize, table, arena),
     dispose: (state) => arena.release(state),
-    rowSchemas: { [READINGS_TABLE]: READINGS_SCHEMA, [ANALYSES_TABLE]: ANALYSES_SCHEMA, [DEVICE_EVENTS_TABLE]: DEVICE_EVENTS_SCHEMA },
+    rowSchemas: { [READINGS_TABLE]: READINGS_SCHEMA, [ANALYSES_TABLE]: ANALYSES_SCHEMA, [DEVICE_EVENTS_TABLE]: DEVICE_EVENTS_SCHEMA, [ANOMALY_WINDOWS_TABLE]: ANOMALY_WINDOWS_SCHEMA },
     arena,
   };
 }
@@ -296,6 +305,64 @@ const DROP_CODES: Partial<Record<Verdict, "conflicting_duplicate" | "seq_out_of_
   [Verdict.StaleEpoch]: "stale_epoch",
   [Verdict.TooLate]: "too_late",
 };
+
+/**
+ * Holds an anomaly's window open until `ANOMALY_WINDOW_AFTER` readings of its metric came after it
+ * (src/domain/window-features.ts). A device holds at most `MAX_PENDING_WINDOWS`: beyond, the oldest
+ * is completed at once with the readings there are.
+ */
+function openWindow(state: DeviceState, epoch: number, seq: number, tsMs: number, metric: number, score: number, ctx: ActorContext<DeviceMsg>): void {
+  const p = state.pending;
+  if (p !== undefined && p.length >= MAX_PENDING_WINDOWS * PW) {
+    writeWindow(state, p, 0, ctx);
+    p.splice(0, PW);
+  }
+  pushPending(state, epoch, seq, tsMs, metric, score, ANOMALY_WINDOW_AFTER);
+}
+
+/** An applied reading carrying `metrics`: counts for the open windows of those metrics; writes the complete ones. */
+function countPending(state: DeviceState, metrics: Readonly<Record<string, number>>, ctx: ActorContext<DeviceMsg>): void {
+  const p = state.pending!;
+  for (let at = 0; at < p.length; ) {
+    if (Object.hasOwn(metrics, state.names[p[at + PW_METRIC]!]!)) {
+      const left = p[at + PW_LEFT]! - 1;
+      p[at + PW_LEFT] = left;
+      if (left <= 0) {
+        writeWindow(state, p, at, ctx);
+        p.splice(at, PW);
+        continue;
+      }
+    }
+    at += PW;
+  }
+  if (p.length === 0) state.pending = undefined; // not `delete`: that would make the state a dictionary
+}
+
+/** Completes every open window now (the device went offline), oldest first. */
+function completeAll(state: DeviceState, ctx: ActorContext<DeviceMsg>): void {
+  const p = state.pending!;
+  for (let at = 0; at < p.length; at += PW) writeWindow(state, p, at, ctx);
+  state.pending = undefined;
+}
+
+/**
+ * The `anomaly_windows` row of the window at `p[at]`: the shape of its metric's recent values now,
+ * keyed by the anomaly (not by the reading that completed it). None when the window has no shape (flat).
+ */
+function writeWindow(state: DeviceState, p: readonly number[], at: number, ctx: ActorContext<DeviceMsg>): void {
+  const m = p[at + PW_METRIC]!;
+  const shape = windowFeatures(recentValues(state, m));
+  if (shape === null) return;
+  ctx.write(ANOMALY_WINDOWS_TABLE, {
+    device_id: state.id,
+    epoch: p[at + PW_EPOCH]!,
+    seq: p[at + PW_SEQ]!,
+    ts_ms: p[at + PW_TS]!,
+    metric: state.names[m]!,
+    score: p[at + PW_SCORE]!,
+    vector: Array.from(shape),
+  });
+}
 
 /** A lifecycle event of the device (online, offline, restarted): published and stored. */
 function lifecycle(state: DeviceState, ctx: ActorContext<DeviceMsg>, kind: DeviceLifecycleEvent["kind"], detail: string): void {

@@ -9,12 +9,14 @@ const commands: Record<string, { describe: string; load: () => Promise<Command> 
   up: { describe: "run every role in one process (--demo adds the device simulator)", load: async () => (await import("./up.command.js")).run },
   bridge: { describe: "run the MQTT → JetStream bridge", load: async () => (await import("./bridge.command.js")).run },
   runtime: { describe: "run the actor runtime (journal → device actors → ClickHouse)", load: async () => (await import("./runtime.command.js")).run },
+  query: { describe: "run the read side: shoal.v1.QueryService over gRPC (ClickHouse, vectors, live rows)", load: async () => (await import("./query.command.js")).run },
   gateway: { describe: "run the AI model gateway (gRPC)", load: async () => (await import("./gateway.command.js")).run },
   simulate: { describe: "simulate devices: --devices N --rate R --duration S", load: async () => (await import("./simulate.command.js")).run },
   stack: { describe: "local services: stack up|down|status|install", load: async () => (await import("./stack.command.js")).run },
   cluster: { describe: "cluster: status|rebalance|drain <node> (partitions, leases, members)", load: async () => (await import("./cluster.command.js")).run },
   admin: { describe: "a running process over its admin gRPC: info|counters|stats|restart-worker <i> --admin host:port", load: async () => (await import("./admin.command.js")).run },
   repair: { describe: "put rows ClickHouse lost back from the row log: --since 10m (runtimes do it by themselves)", load: async () => (await import("./repair.command.js")).run },
+  vectors: { describe: "the vector store: status | rebuild --since 7d (again from what ClickHouse stored)", load: async () => (await import("./vectors.command.js")).run },
   config: { describe: "configuration: print|get|set|diff|history|rollback|encrypt", load: async () => (await import("./config.command.js")).run },
 };
 

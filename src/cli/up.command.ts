@@ -16,6 +16,9 @@ import { connectNats } from "../adapters/nats/connection.js";
 import { createNatsPartitionJournal } from "../adapters/nats/partition-journal.js";
 import { roleIncidents } from "./roles/journal-watch.js";
 import { countersOf, runtimeMetricsRefresher, singleNodeReadiness, startAdminRole } from "./roles/admin-role.js";
+import { startQueryRole } from "./roles/query-role.js";
+import { openVectorStore, startVectorIndexer } from "./roles/vector-store.js";
+import { createEventPublisher } from "../adapters/nats/event-publisher.js";
 
 /**
  * `shoal up [--demo] [--devices N] [--rate R] [--no-stack]`: every role in one process (the monolith
@@ -48,6 +51,15 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const incidents = roleIncidents(lagNc, log.child({ role: "up" }), "up", promMetrics(ctx.registry));
   const runtime = await startRuntimeRole(cfg, log.child({ role: "runtime" }), "all", { gateway: gateway.gateway, metrics: promMetrics(ctx.registry), incidents });
   const bridge = await startBridgeRole(cfg, log.child({ role: "bridge" }), { metrics: promMetrics(ctx.registry), incidents });
+  // The read side: QueryService, and the vector indexer feeding the vector store from the row log.
+  const vectors = cfg.query.enabled ? await openVectorStore(cfg, log.child({ role: "query" }), gateway.gateway) : undefined;
+  const indexer = vectors ? startVectorIndexer(cfg, log.child({ role: "vectors" }), { nc: lagNc, store: vectors, gateway: gateway.gateway, events: createEventPublisher(lagNc), incidents }) : undefined;
+  const query = cfg.query.enabled
+    ? await startQueryRole(cfg, log.child({ role: "query" }), { nc: lagNc, gateway: gateway.gateway, ...(vectors ? { vectors } : {}) }).catch((e: Error) => {
+        log.error({ err: e.message, port: cfg.query.port }, "query gRPC server not started (set query.port, 0 = a free port)");
+        return undefined;
+      })
+    : undefined;
   let sim: SimulateStats = emptySimulateStats();
   const stats = () => ({
     bridge: { ...bridge.stats, rejectedByCode: undefined, ...prefixed("rejected_", bridge.stats.rejectedByCode), pendingPublishes: bridge.pending() },
@@ -65,7 +77,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   });
   // Admin gRPC (GetInfo, GetCounters, GetRuntimeStats, RestartWorker; no cluster in the monolith).
   const admin = await startAdminRole(cfg, log.child({ role: "admin" }), {
-    roles: ["gateway", "runtime", "bridge"],
+    roles: ["gateway", "runtime", "bridge", ...(query ? ["query"] : [])],
     counters: () => ({ ...countersOf("bridge", bridge.stats), ...countersOf("runtime", runtime.stats()) }),
     runtime,
     readiness: singleNodeReadiness(cfg.nats.partitions, () => runtime.owned(), await createNatsPartitionJournal(lagNc, cfg.nats.stream), cfg.cluster.readyLag),
@@ -83,7 +95,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   });
   io.stdout(
     `\nShoal is up. Console: ${status.url}  (metrics: ${status.url}metrics)  model gateway (gRPC): ${gateway.address}  ` +
-      `admin (gRPC): ${admin.address ?? "not started, see the log"}\nPress Ctrl-C to stop.\n\n`,
+      `admin (gRPC): ${admin.address ?? "not started, see the log"}  query (gRPC): ${query?.address ?? "not started"}\nPress Ctrl-C to stop.\n\n`,
   );
   const abort = new AbortController();
   let simDone: Promise<unknown> = Promise.resolve();
@@ -136,6 +148,9 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   abort.abort();
   await simDone;
   await bridge.close();
+  await query?.close();
+  await indexer?.close();
+  await vectors?.close();
   await runtime.close();
   await gateway.close();
   unsubscribe();

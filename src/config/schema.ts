@@ -225,6 +225,44 @@ const repairSchema = z
   })
   .transform(({ keep, lookback, checkEvery, ...rest }) => ({ ...rest, keepMs: keep, lookbackMs: lookback, checkEveryMs: checkEvery }));
 
+/**
+ * Rollups (readings_1m, readings_1h) are views over readings; every `reconcileEvery` the runtime
+ * owning partition 0 compares the last `reconcileWindow` (but the newest `settle`) with the
+ * deduplicated readings and inserts the differences (docs/adr/0013-rollups-and-retention.md).
+ */
+const rollupsSchema = z
+  .strictObject({
+    /** 0 = never (a repair still reconciles what it inserted again). */
+    reconcileEvery: durationIn("1m", 0, 86_400_000, "must be between 0 (off) and 24h"),
+    reconcileWindow: durationIn("15m", 60_000, 7 * 86_400_000, "must be between 1m and 7d"),
+    settle: durationIn("10s", 1_000, 3_600_000, "must be between 1s and 1h"),
+  })
+  .transform(({ reconcileEvery, reconcileWindow, settle }) => ({ reconcileEveryMs: reconcileEvery, reconcileWindowMs: reconcileWindow, settleMs: settle }));
+
+/** How long a table keeps rows: a duration, 0 = forever. */
+const keepFor = (def: string) => durationIn(def, 0, 100 * 365 * 86_400_000, "must be between 0 (forever) and 100y");
+
+/**
+ * Retention per table (ClickHouse 18.16 has no TTL): every `checkEvery` expired partitions are
+ * dropped; at most every `deleteEvery` the expired rows of the partition at the cutoff are deleted.
+ */
+const retentionSchema = z
+  .strictObject({
+    /** 0 = never. */
+    checkEvery: durationIn("1h", 0, 7 * 86_400_000, "must be between 0 (off) and 7d"),
+    deleteEvery: durationIn("1d", 60_000, 365 * 86_400_000, "must be between 1m and 365d"),
+    readings: keepFor("30d"),
+    readings_1m: keepFor("180d"),
+    readings_1h: keepFor("1825d"),
+    analyses: keepFor("365d"),
+    anomaly_windows: keepFor("365d"),
+    device_events: keepFor("365d"),
+    dead_letters: keepFor("30d"),
+    alerts: keepFor("365d"),
+    reports: keepFor("1825d"),
+  })
+  .transform(({ checkEvery, deleteEvery, ...keepMs }) => ({ checkEveryMs: checkEvery, deleteEveryMs: deleteEvery, keepMs }));
+
 const clickhouseSchema = z
   .strictObject({
     url: url(["http", "https"]).default("http://127.0.0.1:18123"),
@@ -235,6 +273,8 @@ const clickhouseSchema = z
     flushRows: posInt().default(10000),
     flushInterval: duration("100ms"),
     repair: repairSchema.prefault({}),
+    rollups: rollupsSchema.prefault({}),
+    retention: retentionSchema.prefault({}),
   })
   .transform(({ flushInterval, ...rest }) => ({ ...rest, flushIntervalMs: flushInterval }));
 
@@ -313,6 +353,58 @@ const adminSchema = z.strictObject({
   port: z.int().min(0).max(65535).default(50055),
 });
 
+/** shoal.v1.QueryService (the read side) of `shoal up` and `shoal query`. */
+const querySchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    host: z.string().min(1).default("127.0.0.1"),
+    /** 0 = a free port (printed/logged at start). */
+    port: z.int().min(0).max(65535).default(50057),
+    /** Longest a unary call may run (the client's deadline when sooner). */
+    timeout: durationIn("10s", 100, 600_000, "must be between 100ms and 10m"),
+    /** Unary calls in flight per caller (the `shoal-caller` header, else the peer host); more are RESOURCE_EXHAUSTED. */
+    maxConcurrentPerCaller: z.int().min(1).max(10_000).default(16),
+    /** Open WatchDevice streams per caller and in all. */
+    maxStreamsPerCaller: z.int().min(1).max(10_000).default(16),
+    maxWatchers: z.int().min(1).max(100_000).default(1000),
+    /** Items a watcher may have waiting before it is cut off as too slow. */
+    watchBuffer: z.int().min(1).max(1_000_000).default(1000),
+    /** A device not heard from for this long is offline on the fleet page. */
+    offlineAfter: durationIn("5m", 1_000, 30 * 86_400_000, "must be between 1s and 30d"),
+  })
+  .transform(({ timeout, offlineAfter, ...rest }) => ({ ...rest, timeoutMs: timeout, offlineAfterMs: offlineAfter }));
+
+/**
+ * Vectors of anomaly windows and texts for similar-incident and semantic search (docs/adr/0014):
+ * `embedded` (LanceDB in the process, files under `embedded.dir`) or a Weaviate server.
+ */
+const vectorsSchema = z.strictObject({
+  store: z.enum(["embedded", "weaviate"]).default("embedded"),
+  embedded: z
+    .strictObject({
+      /** Directory of the tables, relative to the working directory (one process per directory). */
+      dir: z.string().min(1).default(".shoal/vectors"),
+    })
+    .prefault({}),
+  weaviate: z
+    .strictObject({
+      url: url(["http", "https"]).default("http://127.0.0.1:8080"),
+      /** Secret. */
+      apiKey: z.string().optional(),
+      /** Objects per batch import request. */
+      batchSize: z.int().min(1).max(10_000).default(100),
+    })
+    .prefault({}),
+  dimensions: z
+    .strictObject({
+      /** Length of an anomaly window's shape vector (src/domain/window-features.ts). */
+      anomalyWindow: z.int().min(2).max(4096).default(32),
+    })
+    .prefault({}),
+  /** Also index device log lines (distinct per device) as texts. */
+  indexLogs: z.boolean().default(true),
+});
+
 /** The root configuration schema. Parse with {@link resolveConfig}, not directly. */
 export const configSchema = z.strictObject({
   env: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, { message: "must be lowercase letters, digits, _ and -" }).default("dev"),
@@ -331,6 +423,8 @@ export const configSchema = z.strictObject({
   actorCache: actorCacheSchema.prefault({}),
   grpc: grpcSchema.prefault({}),
   admin: adminSchema.prefault({}),
+  query: querySchema.prefault({}),
+  vectors: vectorsSchema.prefault({}),
   gateway: gatewayConfigSchema.prefault({} as z.input<typeof gatewayConfigSchema>),
 });
 
@@ -358,7 +452,23 @@ export const RENAMED_KEYS: Readonly<Record<string, string>> = {
   "clickhouse.repair.keep": "clickhouse.repair.keepMs",
   "clickhouse.repair.lookback": "clickhouse.repair.lookbackMs",
   "clickhouse.repair.checkEvery": "clickhouse.repair.checkEveryMs",
+  "clickhouse.rollups.reconcileEvery": "clickhouse.rollups.reconcileEveryMs",
+  "clickhouse.rollups.reconcileWindow": "clickhouse.rollups.reconcileWindowMs",
+  "clickhouse.rollups.settle": "clickhouse.rollups.settleMs",
+  "clickhouse.retention.checkEvery": "clickhouse.retention.checkEveryMs",
+  "clickhouse.retention.deleteEvery": "clickhouse.retention.deleteEveryMs",
+  "clickhouse.retention.readings": "clickhouse.retention.keepMs.readings",
+  "clickhouse.retention.readings_1m": "clickhouse.retention.keepMs.readings_1m",
+  "clickhouse.retention.readings_1h": "clickhouse.retention.keepMs.readings_1h",
+  "clickhouse.retention.analyses": "clickhouse.retention.keepMs.analyses",
+  "clickhouse.retention.anomaly_windows": "clickhouse.retention.keepMs.anomaly_windows",
+  "clickhouse.retention.device_events": "clickhouse.retention.keepMs.device_events",
+  "clickhouse.retention.dead_letters": "clickhouse.retention.keepMs.dead_letters",
+  "clickhouse.retention.alerts": "clickhouse.retention.keepMs.alerts",
+  "clickhouse.retention.reports": "clickhouse.retention.keepMs.reports",
   "sequence.historicalAfter": "sequence.historicalAfterMs",
+  "query.timeout": "query.timeoutMs",
+  "query.offlineAfter": "query.offlineAfterMs",
   "actorCache.ttl": "actorCache.ttlMs",
   "actorCache.opTimeout": "actorCache.opTimeoutMs",
   "cluster.sessionTtl": "cluster.sessionTtlMs",

@@ -63,3 +63,80 @@ export const DEVICE_EVENTS_SCHEMA: RowSchema = {
 
 /** Dead letters written by actors (stage "runtime"), with the bridge's in the DLQ stream. */
 export const DEAD_LETTERS_TABLE = "dead_letters";
+
+/**
+ * One row per anomaly: the shape of the metric's window around the anomaly as a unit vector,
+ * written once ANOMALY_WINDOW_AFTER readings followed it (src/domain/window-features.ts), for
+ * similar-incident search. The vector indexer copies these into
+ * the vector store; ClickHouse keeps them so the vector store can be rebuilt.
+ */
+export const ANOMALY_WINDOWS_TABLE = "anomaly_windows";
+export const ANOMALY_WINDOWS_SCHEMA: RowSchema = {
+  columns: [
+    { name: "device_id", type: "String" },
+    { name: "epoch", type: "UInt64" },
+    { name: "seq", type: "UInt64" },
+    { name: "ts_ms", type: "Int64" },
+    { name: "metric", type: "String" },
+    { name: "score", type: "Float64" },
+    { name: "vector", type: "Array(Float64)" },
+  ],
+};
+
+/**
+ * Read model (docs/adr/0013-rollups-and-retention.md). Rollups of `readings` per device, metric and
+ * minute / hour (AggregatingMergeTree: read with sumMerge/minMerge/maxMerge … GROUP BY), kept equal
+ * to the deduplicated readings by the reconciler (src/adapters/clickhouse/rollups.ts). Columns:
+ * device_id, metric, bucket (DateTime, UTC-aligned start), samples sum(Int64), min_value, max_value,
+ * sum_value, sum_squares (of the value), max_score (the metric's score).
+ */
+export const READINGS_1M_TABLE = "readings_1m";
+/** As {@link READINGS_1M_TABLE}, per hour; fed from `readings` directly, not from the minutes. */
+export const READINGS_1H_TABLE = "readings_1h";
+/**
+ * One aggregate row per device (AggregatingMergeTree keyed by device_id): first_seen_ms/last_seen_ms
+ * (min/max ts_ms), readings (sum; every row inserted, duplicates included), last_epoch/last_seq
+ * (argMax by ts_ms), last_event_kind (online|offline|restarted, argMax by at_ms), last_event_at_ms.
+ */
+export const DEVICE_STATUS_TABLE = "device_status";
+
+/**
+ * One row per alert version (ReplacingMergeTree(version) ORDER BY alert_id: the highest version is
+ * the alert's state). started_at_ms must not change between versions (it picks the partition).
+ */
+export const ALERTS_TABLE = "alerts";
+export const ALERTS_SCHEMA: RowSchema = {
+  columns: [
+    { name: "alert_id", type: "String" },
+    { name: "rule", type: "String" },
+    { name: "device_id", type: "String" },
+    { name: "metric", type: "String" },
+    { name: "severity", type: "String" },
+    /** firing | acknowledged | resolved | silenced */
+    { name: "state", type: "String" },
+    { name: "started_at_ms", type: "Int64" },
+    { name: "updated_at_ms", type: "Int64" },
+    { name: "resolved_at_ms", type: "Int64" },
+    { name: "summary", type: "String" },
+    { name: "detail", type: "String" },
+    { name: "version", type: "UInt64" },
+  ],
+};
+
+/** One row per generated report (ReplacingMergeTree ORDER BY (kind, scope, period_from_ms, report_id)). */
+export const REPORTS_TABLE = "reports";
+export const REPORTS_SCHEMA: RowSchema = {
+  columns: [
+    { name: "report_id", type: "String" },
+    { name: "kind", type: "String" },
+    { name: "scope", type: "String" },
+    { name: "period_from_ms", type: "Int64" },
+    { name: "period_to_ms", type: "Int64" },
+    { name: "created_at_ms", type: "Int64" },
+    { name: "title", type: "String" },
+    { name: "body", type: "String" },
+    { name: "provider", type: "String" },
+    { name: "model", type: "String" },
+    { name: "cost_usd", type: "Float64" },
+  ],
+};

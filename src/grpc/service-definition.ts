@@ -8,19 +8,20 @@ export type CodecOverrides = Record<string, Pick<MethodDefinition<unknown, unkno
 /**
  * A @grpc/grpc-js service definition built from a protobuf-es service descriptor: the generated
  * code stays protobuf-es only and grpc-js (de)serialises with toBinary/fromBinary. Works for
- * servers (`server.addService`) and clients (`makeGenericClientConstructor`). Unary methods only.
+ * servers (`server.addService`) and clients (`makeGenericClientConstructor`). Unary and
+ * server-streaming methods.
  */
 export function grpcServiceDefinition(service: DescService, overrides: CodecOverrides = {}): ServiceDefinition {
   const def: Record<string, MethodDefinition<unknown, unknown>> = {};
   for (const m of service.methods) {
-    if (m.methodKind !== "unary") throw new Error(`${service.typeName}.${m.name}: only unary methods are supported`);
+    if (m.methodKind !== "unary" && m.methodKind !== "server_streaming") throw new Error(`${service.typeName}.${m.name}: only unary and server-streaming methods are supported`);
     const codec = overrides[m.name] ?? {
       requestSerialize: serializer(m.input),
       requestDeserialize: deserializer(m.input),
       responseSerialize: serializer(m.output),
       responseDeserialize: deserializer(m.output),
     };
-    def[m.name] = { path: `/${service.typeName}/${m.name}`, requestStream: false, responseStream: false, originalName: m.localName, ...codec };
+    def[m.name] = { path: `/${service.typeName}/${m.name}`, requestStream: false, responseStream: m.methodKind === "server_streaming", originalName: m.localName, ...codec };
   }
   return def as ServiceDefinition;
 }

@@ -5,14 +5,17 @@ import { freePort, startClickHouse, startNats, type ServiceHandle } from "../har
 import { createAdminClient } from "../../src/admin/client.js";
 import { ensureJournal } from "../../src/adapters/nats/streams.js";
 import { startRuntimeRole } from "../../src/cli/roles/runtime-role.js";
+import { startGatewayRole, type GatewayRole } from "../../src/cli/gateway.command.js";
 import { chQuery, exited, pipelineConfig, pipelineEnv, quietLogger, spawnRole, waitFor } from "../support/pipeline.js";
 
 /**
  * Chaos: while 1,000 devices stream, a worker thread of the runtime is killed twice (through the
  * admin gRPC RestartWorker) and then the runtime process is SIGKILLed and restarted. The same
  * journal (identical messages in identical order, on two nats-servers) is processed once without
- * faults and once with the faults; the ClickHouse rows (values and anomaly scores) and the final
- * per-device actor state (the snapshots written at shutdown) must be identical.
+ * faults and once with the faults; the ClickHouse rows (values and anomaly scores, the anomalies
+ * explained, the anomaly windows' shapes) and the final per-device actor state (the snapshots
+ * written at shutdown) must be identical. Both runs ask one model gateway (local models) for
+ * explanations.
  */
 const DEVICES = 1000;
 const ROUNDS = 20;
@@ -25,16 +28,20 @@ describe("runtime SIGKILL while streaming", () => {
   let natsA: ServiceHandle;
   let natsB: ServiceHandle;
   let ch: ServiceHandle;
+  let gateway: GatewayRole;
   beforeAll(async () => {
     [natsA, natsB, ch] = await Promise.all([startNats(), startNats(), startClickHouse()]);
+    const cfg = pipelineConfig({ nats: natsA.url, mqtt: "mqtt://127.0.0.1:1", clickhouse: ch.url });
+    gateway = await startGatewayRole({ ...cfg.gateway, listen: { ...cfg.gateway.listen, port: 0 } }, { env: {} });
   });
   afterAll(async () => {
+    await gateway?.close();
     await Promise.all([natsA?.cleanup(), natsB?.cleanup(), ch?.cleanup()]);
   });
 
   it("ends with the same rows, scores and per-device state as a run without faults", async () => {
     const msgs = journal();
-    const extra = { SHOAL__NATS__PARTITIONS: String(PARTITIONS), SHOAL__RUNTIME__SNAPSHOTEVERYMESSAGES: "5", SHOAL__RUNTIME__SNAPSHOTEVERY: "200ms", SHOAL__RUNTIME__WORKERS: "2" };
+    const extra = { SHOAL__GATEWAY__CLIENT__ADDRESS: gateway.address, SHOAL__NATS__PARTITIONS: String(PARTITIONS), SHOAL__RUNTIME__SNAPSHOTEVERYMESSAGES: "5", SHOAL__RUNTIME__SNAPSHOTEVERY: "200ms", SHOAL__RUNTIME__WORKERS: "2" };
     const jopts = { stream: STREAM, partitions: PARTITIONS, duplicateWindowMs: 120_000, maxAgeMs: 86_400_000, maxAckPending: 20_000, replicas: 1 };
     const urlsA = { nats: natsA.url, mqtt: "mqtt://127.0.0.1:1", clickhouse: ch.url };
     const urlsB = { nats: natsB.url, mqtt: "mqtt://127.0.0.1:1", clickhouse: ch.url };
@@ -110,6 +117,17 @@ describe("runtime SIGKILL while streaming", () => {
     // Name the differing rows (device, seq, scores) instead of dumping 20,000 rows.
     const rowDiff = a.flatMap((ra, i) => (JSON.stringify(ra) === JSON.stringify(b[i]) ? [] : [{ a: ra, b: b[i] }]));
     expect({ differingRows: rowDiff.length, first: rowDiff.slice(0, 3) }).toEqual({ differingRows: 0, first: [] });
+    // Every anomaly explained once with its score (the texts may come from the actors' caches, which
+    // a kill empties), and the same anomaly windows (the vectors' source, docs/adr/0015).
+    for (const q2 of [
+      "SELECT device_id, epoch, seq, metric, any(score) AS score FROM analyses GROUP BY device_id, epoch, seq, metric ORDER BY device_id, epoch, seq, metric",
+      "SELECT device_id, epoch, seq, metric, any(score) AS score, any(vector) AS vector FROM anomaly_windows GROUP BY device_id, epoch, seq, metric ORDER BY device_id, epoch, seq, metric",
+    ]) {
+      const [xa, xb] = await Promise.all([chQuery(ch.url, "chaos_a", q2), chQuery(ch.url, "chaos_b", q2)]);
+      expect(xa.length, q2).toBeGreaterThan(10);
+      const diff = xa.flatMap((r, i) => (JSON.stringify(r) === JSON.stringify(xb[i]) ? [] : [{ a: r, b: xb[i] }]));
+      expect({ rows: xb.length, differing: diff.length, first: diff.slice(0, 2) }).toEqual({ rows: xa.length, differing: 0, first: [] });
+    }
 
     const [sa, sb] = await Promise.all([deviceSnapshots(natsA.url, cfgA.nats.kvBucket), deviceSnapshots(natsB.url, cfgA.nats.kvBucket)]);
     expect(sa.size).toBe(DEVICES);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClickHouseSink, migrate, type StorageError } from "../../src/adapters/clickhouse/index.js";
 import { migrations } from "../../src/adapters/clickhouse/migrations.js";
 import { systemClock } from "../../src/base/clock.js";
-import { ANALYSES_SCHEMA, ANALYSES_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
+import { ANALYSES_SCHEMA, ANALYSES_TABLE, ANOMALY_WINDOWS_SCHEMA, ANOMALY_WINDOWS_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
 import { RowBinaryWriter } from "../../src/domain/row-binary.js";
 import { type Row, type RowBatch } from "../../src/ports/row-sink.js";
 import { rowBatch, rowBatchOf } from "../../src/domain/row-batch.js";
@@ -39,6 +39,7 @@ describe("ClickHouseSink (real ClickHouse)", () => {
       [READINGS_TABLE, READINGS_SCHEMA],
       [ANALYSES_TABLE, ANALYSES_SCHEMA],
       [DEVICE_EVENTS_TABLE, DEVICE_EVENTS_SCHEMA],
+      [ANOMALY_WINDOWS_TABLE, ANOMALY_WINDOWS_SCHEMA],
     ] as const) {
       const cols = await chQuery<{ name: string; type: string; default_type: string }>(ch.url, database, `DESCRIBE TABLE ${table}`);
       expect(cols.filter((c) => c.default_type !== "MATERIALIZED").map((c) => ({ name: c.name, type: c.type }))).toEqual(schema.columns);
@@ -51,7 +52,7 @@ describe("ClickHouseSink (real ClickHouse)", () => {
     const ins = (q: string) => fetch(`${ch.url}/?database=sink_migrate`, { method: "POST", body: q }).then(async (r) => expect(r.status, await r.text()).toBe(200));
     await ins("INSERT INTO readings (device_id, seq, ts_ms, metric_names, metric_values, metric_scores, score, log, stream_seq) VALUES ('old', 7, 1700000000000, ['t'], [1.5], [0.25], 0.25, 'x', 42)");
     await ins("INSERT INTO analyses (device_id, seq, ts_ms, metric, score, summary, likely_cause, suggested_action, provider, model, prompt_version, cached, degraded, cost_usd) VALUES ('old', 7, 1700000000000, 't', 0.95, 's', 'c', 'a', 'p', 'm', 'v1', 0, 0, 0.001)");
-    expect((await migrate(old)).applied).toEqual([4, 5, 6, 7, 8, 9]);
+    expect((await migrate(old)).applied).toEqual(migrations.filter((m) => m.version > 3).map((m) => m.version));
     const r = await chQuery<Record<string, unknown>>(ch.url, "sink_migrate", "SELECT device_id, toString(epoch) AS e, toString(seq) AS s, metric_values AS v, log, toString(stream_seq) AS ss FROM readings");
     expect(r).toEqual([{ device_id: "old", e: "0", s: "7", v: [1.5], log: "x", ss: "42" }]);
     const a = await chQuery<Record<string, unknown>>(ch.url, "sink_migrate", "SELECT toString(epoch) AS e, summary, cost_usd FROM analyses");
@@ -69,12 +70,16 @@ describe("ClickHouseSink (real ClickHouse)", () => {
   it("several processes migrating one new database at once all succeed, leaving the current schema and nothing else", async () => {
     const fresh = { ...opts(), database: "sink_concurrent" };
     const reports = await Promise.all([migrate(fresh), migrate(fresh), migrate(fresh)]);
-    expect(reports.map((r) => r.current)).toEqual([9, 9, 9]);
+    const last = migrations.at(-1)!.version;
+    expect(reports.map((r) => r.current)).toEqual([last, last, last]);
     const tables = await chQuery<{ name: string; sorting_key: string; engine: string }>(ch.url, "sink_concurrent", "SELECT name, sorting_key, engine FROM system.tables WHERE database = 'sink_concurrent' ORDER BY name");
-    expect(tables.map((t) => t.name)).toEqual(["analyses", "dead_letters", "device_events", "readings", "repair_markers", "schema_migrations"]);
+    expect(tables.map((t) => t.name)).toEqual([
+      ...["alerts", "analyses", "anomaly_windows", "dead_letters", "device_events", "device_status", "device_status_events_mv", "device_status_readings_mv"],
+      ...["readings", "readings_1h", "readings_1h_mv", "readings_1m", "readings_1m_mv", "repair_markers", "reports", "schema_migrations"],
+    ]);
     expect(tables.find((t) => t.name === "readings")!.sorting_key).toBe("device_id, epoch, seq, ts_ms");
     // Every table the sink writes replaces identical rows (a repair inserts a window again: ADR 0012).
-    expect(tables.filter((t) => ["analyses", "dead_letters", "device_events", "readings"].includes(t.name)).map((t) => t.engine)).toEqual(Array(4).fill("ReplacingMergeTree"));
+    expect(tables.filter((t) => ["analyses", "anomaly_windows", "dead_letters", "device_events", "readings"].includes(t.name)).map((t) => t.engine)).toEqual(Array(5).fill("ReplacingMergeTree"));
   });
 
   it("inserts RowBinary rows byte-exact: full-precision doubles, NaN, 2^53-1, negative Int64, UTF-8", async () => {

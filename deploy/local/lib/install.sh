@@ -38,7 +38,7 @@ install_consul() {
 
 cmd_install() {
   local svc bin missing=()
-  say "stack install: checking nats-server, mosquitto, clickhouse-server, redis-server, consul, mosquitto-clients"
+  say "stack install: checking nats-server, mosquitto, clickhouse-server, redis-server, consul, mosquitto-clients, python3-grpcio"
   for svc in "${APT_SERVICES[@]}"; do
     if bin=$(find_bin "$svc"); then
       say "  $(svc_pkg "$svc"): ok ($bin)"
@@ -56,6 +56,13 @@ cmd_install() {
     say "  mosquitto-clients: ok ($(command -v mosquitto_pub || echo /usr/bin/mosquitto_pub))"
   else
     missing+=(mosquitto-clients)
+  fi
+
+  # A gRPC client nobody here wrote, used by the query service tests (test/clients/query_client.py).
+  if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import grpc, google.protobuf" 2>/dev/null; then
+    say "  python3-grpcio, python3-protobuf: ok"
+  else
+    missing+=(python3-grpcio python3-protobuf)
   fi
 
   install_consul

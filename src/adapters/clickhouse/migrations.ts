@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createClickHouseClient, type ClickHouseOptions } from "./client.js";
 import { toStorageError } from "./errors.js";
+import { readModelMigrations } from "./read-model-migrations.js";
+import { vectorMigrations } from "./vector-migrations.js";
 
 /** One versioned schema change. Statements must run on ClickHouse 18.16 and on current releases. */
 export interface Migration {
@@ -202,6 +204,10 @@ export const migrations: readonly Migration[] = [
     name: "repair_markers",
     statements: ["CREATE TABLE IF NOT EXISTS repair_markers (node String, at_ms Int64) ENGINE = Memory"],
   },
+  // 10+: the read model (rollups, device_status, alerts, reports), in read-model-migrations.ts.
+  ...readModelMigrations,
+  // 13+: the vectors' source rows (anomaly windows), in vector-migrations.ts.
+  ...vectorMigrations,
 ];
 
 /**

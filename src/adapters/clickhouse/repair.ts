@@ -6,6 +6,8 @@ import type { LoggedRows, RowLog } from "../../ports/row-log.js";
 import { errorMessage } from "../../base/errors.js";
 import { insertEncoded } from "./encoded-rows.js";
 import { identifier, toStorageError } from "./errors.js";
+import { minuteRanges, readingMinutes, reconcileRollups } from "./rollups.js";
+import { sleep } from "../../base/clock.js";
 
 /** Options of {@link StoreRepair}. */
 export interface StoreRepairOptions {
@@ -17,6 +19,12 @@ export interface StoreRepairOptions {
   readonly checkEveryMs: number;
   /** Most bytes of rows per repair insert (every insert is a part). Default 64 MiB. */
   readonly maxInsertBytes?: number;
+  /**
+   * Rollups (docs/adr/0013-rollups-and-retention.md): the views counted the readings inserted again
+   * a second time, so after a repair the minutes they fall in are reconciled, `settleMs` later
+   * (default 2 s), never before `notBeforeMs()` (the readings' retention cutoff). false: not at all.
+   */
+  readonly rollups?: { readonly settleMs?: number; readonly notBeforeMs?: () => number } | false;
 }
 
 /** What one repair did. */
@@ -32,6 +40,8 @@ export interface RepairReport {
   readonly missing: number;
   /** Rows inserted again (every logged row of the window: identical rows replace each other). */
   readonly reinserted: number;
+  /** Rollup buckets the reconciler corrected after the repair (undefined: not reconciled). */
+  readonly rollupBuckets?: number;
   readonly tookMs: number;
 }
 
@@ -121,6 +131,7 @@ export class StoreRepair {
     const presentBefore = new Map<string, number>();
     let entries = 0;
     let reinserted = 0;
+    let minutes: Set<number> | undefined = new Set();
     const groups = new Map<string, { e: LoggedRows; chunks: Uint8Array[]; rows: number; bytes: number }>();
     const flush = async (key: string) => {
       const g = groups.get(key);
@@ -133,6 +144,9 @@ export class StoreRepair {
       entries++;
       if (!presentBefore.has(e.table)) presentBefore.set(e.table, await this.presentIn(e.table, fromMs, untilMs));
       logged.set(e.table, (logged.get(e.table) ?? 0) + e.rows);
+      const m = minutes && readingMinutes(e);
+      if (m === undefined) minutes = undefined;
+      else for (const x of m) minutes!.add(x);
       const key = `${e.table}|${e.format}|${e.columns.join(",")}`;
       let g = groups.get(key);
       if (g === undefined) groups.set(key, (g = { e, chunks: [], rows: 0, bytes: 0 }));
@@ -149,7 +163,8 @@ export class StoreRepair {
       return { table, logged: n, presentBefore: before, missing: Math.max(0, n - before) };
     });
     const missing = tables.reduce((a, t) => a + t.missing, 0);
-    const report: RepairReport = { reason, fromMs, untilMs, entries, tables, missing, reinserted, tookMs: this.deps.clock.now() - t0 };
+    const rollupBuckets = await this.reconcileRollups(minutes);
+    const report: RepairReport = { reason, fromMs, untilMs, entries, tables, missing, reinserted, ...(rollupBuckets === undefined ? {} : { rollupBuckets }), tookMs: this.deps.clock.now() - t0 };
     this.reports.push(report);
     const detail = { from: new Date(fromMs).toISOString(), until: new Date(untilMs).toISOString(), entries, missing, reinserted, tookMs: report.tookMs, tables: Object.fromEntries(tables.map((t) => [t.table, t.missing])) };
     if (missing > 0) {
@@ -158,6 +173,29 @@ export class StoreRepair {
       this.deps.log.info(detail, `${reason}: no rows missing (${reinserted} rows of the window inserted again)`);
     }
     return report;
+  }
+
+  /** Reconcile the rollups of the minutes of the readings inserted again; undefined when not done. */
+  private async reconcileRollups(minutes: Set<number> | undefined): Promise<number | undefined> {
+    const o = this.o.rollups ?? {};
+    if (o === false || minutes?.size === 0) return undefined;
+    if (minutes === undefined) {
+      this.deps.log.warn("repair: readings of the row log could not be read back; rollups are left to the periodic reconciliation");
+      return undefined;
+    }
+    const settleMs = o.settleMs ?? 2000;
+    // The rows inserted again must be older than the settle time to be compared (ingest time in whole seconds).
+    await sleep(settleMs + 1000, this.deps.clock);
+    try {
+      let n = 0;
+      for (const r of minuteRanges(minutes)) {
+        n += await reconcileRollups(this.client, r.fromMs, r.toMs, { settleMs, now: () => this.deps.clock.now(), ...(o.notBeforeMs ? { notBeforeMs: o.notBeforeMs() } : {}) });
+      }
+      return n;
+    } catch (e) {
+      this.deps.log.warn({ err: errorMessage(e) }, "repair: rollups not reconciled (the periodic reconciliation covers the recent window)");
+      return undefined;
+    }
   }
 
   /** Rows of `table` ClickHouse took in the window (by its own ingest time), a second early for clock edges. */

@@ -11,6 +11,8 @@ import { ensureStream } from "./streams.js";
 /** The stream holding the row log. */
 export const ROWS_STREAM = "SHOAL_ROWS";
 const SUBJECT_PREFIX = "shoal.rows";
+/** Every writer's row log subjects. */
+export const ROW_LOG_SUBJECTS = `${SUBJECT_PREFIX}.>`;
 
 /** Options of {@link createJetStreamRowLog}. */
 export interface JetStreamRowLogOptions {
@@ -63,7 +65,7 @@ export async function createJetStreamRowLog(nc: NatsConnection, o: JetStreamRowL
     async append(entries) {
       await Promise.all(entries.map((e) => appendOne(e, `${run}.${++next}`)));
     },
-    read: (fromMs, untilMs, opts) => readEntries(nc, opts?.all === true ? `${SUBJECT_PREFIX}.>` : subject, fromMs, untilMs),
+    read: (fromMs, untilMs, opts) => readEntries(nc, opts?.all === true ? ROW_LOG_SUBJECTS : subject, fromMs, untilMs),
     close() {
       closed = true;
     },
@@ -74,7 +76,7 @@ export async function createJetStreamRowLog(nc: NatsConnection, o: JetStreamRowL
 function rowsStreamConfig(o: JetStreamRowLogOptions) {
   return {
     name: ROWS_STREAM,
-    subjects: [`${SUBJECT_PREFIX}.>`],
+    subjects: [ROW_LOG_SUBJECTS],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,

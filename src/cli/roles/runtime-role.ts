@@ -7,6 +7,8 @@ import { JetStreamPartitionConsumers } from "../../adapters/nats/partition-consu
 import { createEventPublisher } from "../../adapters/nats/event-publisher.js";
 import { ClickHouseSink, createClickHouseClient, migrate, StoreRepair } from "../../adapters/clickhouse/index.js";
 import { createJetStreamRowLog, ROWS_STREAM } from "../../adapters/nats/row-log.js";
+import { startReadModelJobs } from "../../adapters/clickhouse/read-model-jobs.js";
+import { startDeadLetterConsumer } from "../../adapters/nats/dead-letter-consumer.js";
 import type { IncidentReporter } from "../../ports/incidents.js";
 import { roleIncidents, startJournalWatch } from "./journal-watch.js";
 import { sleep, systemClock } from "../../base/clock.js";
@@ -154,6 +156,9 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   // A journal that lost streams, consumers or the bucket: reported, re-created, partitions restarted.
   const bucket = { bucket: cfg.nats.kvBucket, replicas: cfg.nats.replicas };
   const watchdog = startJournalWatch(nc, log, incidents, { journal: journalOpts, bucket, partitions: () => node.owned(), onReset: (r, reset) => node.restartPartitions(r, reset), ...(rowLog ? { extra: { streams: [ROWS_STREAM], ensure: rowLog.ensureStream } } : {}) });
+  // The read model (docs/adr/0013): rollups reconciled by the owner of partition 0, retention, the DLQ stream copied into dead_letters.
+  const readModel = startReadModelJobs(createClickHouseClient(chOpts), cfg.clickhouse, { clock: systemClock, log, reconcileHere: () => node.owned().includes(0) });
+  const deadLetters = await startDeadLetterConsumer(nc, sink, log);
   const start = initial === "all" ? Array.from({ length: cfg.nats.partitions }, (_, p) => p) : initial === "none" ? [] : initial;
   await node.start(start);
   log.info({ partitions: start.length, clickhouse: cfg.clickhouse.url, nats: cfg.nats.url }, "runtime started");
@@ -181,6 +186,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
     },
     async close() {
       await watchdog.stop();
+      await Promise.all([readModel.close(), deadLetters.close()]);
       await node.close();
       // Let in-flight gateway calls answer (bounded: a dead gateway must not hold up shutdown).
       await Promise.race([caller.drain(), sleep(5000)]);
@@ -217,7 +223,7 @@ async function startStore(
     createClickHouseClient(chOpts),
     rowLog,
     { clock: systemClock, log, incidents, lastAcceptedInsertAt: () => sink.lastAcceptedInsertAt },
-    { node: cfg.nodeId, lookbackMs: ch.repair.lookbackMs, checkEveryMs: ch.repair.checkEveryMs },
+    { node: cfg.nodeId, lookbackMs: ch.repair.lookbackMs, checkEveryMs: ch.repair.checkEveryMs, rollups: { notBeforeMs: () => (ch.retention.checkEveryMs > 0 && ch.retention.keepMs.readings > 0 ? Date.now() - ch.retention.keepMs.readings + 3_600_000 : -Infinity) } },
   );
   repair.start();
   return { sink, repair, rowLog };

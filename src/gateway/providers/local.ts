@@ -2,6 +2,7 @@ import type { Explanation, MetricWindow } from "../../ports/gateway.js";
 import { fnv1a32 } from "../../base/hash.js";
 import { fmt } from "../prompts.js";
 import { normaliseText } from "../signature.js";
+import { conceptTokens } from "./local-lexicon.js";
 import type { WindowStats } from "../../domain/window-stats.js";
 import { robustLastZ, windowStats } from "../../domain/window-stats.js";
 
@@ -113,6 +114,8 @@ export function createLocalModels(opts: LocalModelsOptions = {}): LocalModels {
       const norm = normaliseText(text);
       const words = norm.split(/[^a-z#]+/).filter(Boolean);
       const grams: string[] = [...words.map((x) => `w:${x}`)];
+      // Concepts weigh most: a paraphrase shares them where it shares no words (local-lexicon.ts).
+      for (const c of conceptTokens(words)) grams.push(c, c, c, c, c, c);
       const padded = ` ${norm} `;
       for (let i = 0; i + 3 <= padded.length; i++) grams.push(`c:${padded.slice(i, i + 3)}`);
       return hashVector(grams, dims);

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort } from "../../harness/index.js";
 import { exited, waitFor } from "../../support/pipeline.js";
 
@@ -57,7 +60,9 @@ export async function startShoal(name: "up" | "split", env: Record<string, strin
     out += s;
     if (out.length > 4_000_000) out = out.slice(-2_000_000);
   };
-  const base = { ...env, SHOAL__NODEID: "bench", SHOAL__MQTT__SHAREDGROUP: "bench", SHOAL__CLUSTER__ENABLED: "false", SHOAL__ADMIN__PORT: "0", SHOAL__LOG__LEVEL: "info" };
+  // The read side of `shoal up` (query role, vector indexer) on a free port and a vector store of its own.
+  const readSide = { SHOAL__QUERY__PORT: "0", SHOAL__VECTORS__EMBEDDED__DIR: mkdtempSync(join(tmpdir(), "shoal-bench-vectors-")) };
+  const base = { ...readSide, ...env, SHOAL__NODEID: "bench", SHOAL__MQTT__SHAREDGROUP: "bench", SHOAL__CLUSTER__ENABLED: "false", SHOAL__ADMIN__PORT: "0", SHOAL__LOG__LEVEL: "info" };
   const children = new Map<string, ChildProcess>();
   const ports = new Map<string, number>();
   if (name === "up") {

@@ -2,23 +2,421 @@
 // @generated from file shoal/v1/query.proto (package shoal.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Reading } from "./reading_pb.js";
-import { file_shoal_v1_reading } from "./reading_pb.js";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file shoal/v1/query.proto.
  */
 export const file_shoal_v1_query: GenFile = /*@__PURE__*/
-  fileDesc("ChRzaG9hbC92MS9xdWVyeS5wcm90bxIIc2hvYWwudjEiVwoTTGlzdFJlYWRpbmdzUmVxdWVzdBIRCglkZXZpY2VfaWQYASABKAkSDwoHZnJvbV9tcxgCIAEoAxINCgV0b19tcxgDIAEoAxINCgVsaW1pdBgEIAEoDSKXAQoNU2NvcmVkUmVhZGluZxIiCgdyZWFkaW5nGAEgASgLMhEuc2hvYWwudjEuUmVhZGluZxIzCgZzY29yZXMYAiADKAsyIy5zaG9hbC52MS5TY29yZWRSZWFkaW5nLlNjb3Jlc0VudHJ5Gi0KC1Njb3Jlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiQQoUTGlzdFJlYWRpbmdzUmVzcG9uc2USKQoIcmVhZGluZ3MYASADKAsyFy5zaG9hbC52MS5TY29yZWRSZWFkaW5nIiwKF0dldERldmljZVN1bW1hcnlSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCSJyChhHZXREZXZpY2VTdW1tYXJ5UmVzcG9uc2USEQoJZGV2aWNlX2lkGAEgASgJEg0KBWNvdW50GAIgASgEEg8KB21pbl9zZXEYAyABKAQSDwoHbWF4X3NlcRgEIAEoBBISCgpsYXN0X3RzX21zGAUgASgDMrgBCgxRdWVyeVNlcnZpY2USTQoMTGlzdFJlYWRpbmdzEh0uc2hvYWwudjEuTGlzdFJlYWRpbmdzUmVxdWVzdBoeLnNob2FsLnYxLkxpc3RSZWFkaW5nc1Jlc3BvbnNlElkKEEdldERldmljZVN1bW1hcnkSIS5zaG9hbC52MS5HZXREZXZpY2VTdW1tYXJ5UmVxdWVzdBoiLnNob2FsLnYxLkdldERldmljZVN1bW1hcnlSZXNwb25zZWIGcHJvdG8z", [file_shoal_v1_reading]);
+  fileDesc("ChRzaG9hbC92MS9xdWVyeS5wcm90bxIIc2hvYWwudjEiaQoSTGlzdERldmljZXNSZXF1ZXN0EhEKCWlkX3ByZWZpeBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCRIZChFhbm9tYWx5X3dpbmRvd19tcxgEIAEoAyLQAQoNRGV2aWNlU3VtbWFyeRIRCglkZXZpY2VfaWQYASABKAkSFQoNZmlyc3Rfc2Vlbl9tcxgCIAEoAxIUCgxsYXN0X3NlZW5fbXMYAyABKAMSDgoGb25saW5lGAQgASgIEhAKCHJlYWRpbmdzGAUgASgEEg0KBWVwb2NoGAYgASgEEhAKCGxhc3Rfc2VxGAcgASgEEhEKCWFub21hbGllcxgIIAEoBBISCgpsYXN0X2V2ZW50GAkgASgJEhUKDWxhc3RfZXZlbnRfbXMYCiABKAMiWAoTTGlzdERldmljZXNSZXNwb25zZRIoCgdkZXZpY2VzGAEgAygLMhcuc2hvYWwudjEuRGV2aWNlU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiQAoQR2V0RGV2aWNlUmVxdWVzdBIRCglkZXZpY2VfaWQYASABKAkSGQoRYW5vbWFseV93aW5kb3dfbXMYAiABKAMiZwoNTWV0cmljU3VtbWFyeRIMCgRuYW1lGAEgASgJEg0KBWNvdW50GAIgASgEEhIKCmxhc3RfdmFsdWUYAyABKAESEgoKbGFzdF90c19tcxgEIAEoAxIRCgltYXhfc2NvcmUYBSABKAEiWwoLRGV2aWNlRXZlbnQSDAoEa2luZBgBIAEoCRINCgVhdF9tcxgCIAEoAxINCgVlcG9jaBgDIAEoBBIQCghsYXN0X3NlcRgEIAEoBBIOCgZkZXRhaWwYBSABKAkilAEKEUdldERldmljZVJlc3BvbnNlEicKBmRldmljZRgBIAEoCzIXLnNob2FsLnYxLkRldmljZVN1bW1hcnkSKAoHbWV0cmljcxgCIAMoCzIXLnNob2FsLnYxLk1ldHJpY1N1bW1hcnkSLAoNcmVjZW50X2V2ZW50cxgDIAMoCzIVLnNob2FsLnYxLkRldmljZUV2ZW50ImwKE0xpc3RSZWFkaW5nc1JlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJEg4KBm1ldHJpYxgCIAEoCRIPCgdmcm9tX21zGAMgASgDEg0KBXRvX21zGAQgASgDEhIKCm1heF9wb2ludHMYBSABKA0ikAEKDFJlYWRpbmdQb2ludBINCgV0c19tcxgBIAEoAxINCgV2YWx1ZRgCIAEoARILCgNtaW4YAyABKAESCwoDbWF4GAQgASgBEg0KBWNvdW50GAUgASgEEg4KBnN0ZGRldhgGIAEoARINCgVzY29yZRgHIAEoARINCgVlcG9jaBgIIAEoBBILCgNzZXEYCSABKAQiewoUTGlzdFJlYWRpbmdzUmVzcG9uc2USKAoKcmVzb2x1dGlvbhgBIAEoDjIULnNob2FsLnYxLlJlc29sdXRpb24SEQoJYnVja2V0X21zGAIgASgDEiYKBnBvaW50cxgDIAMoCzIWLnNob2FsLnYxLlJlYWRpbmdQb2ludCJqChNMaXN0QW5hbHlzZXNSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCRIPCgdmcm9tX21zGAIgASgDEg0KBXRvX21zGAMgASgDEhEKCW1pbl9zY29yZRgEIAEoARINCgVsaW1pdBgFIAEoDSLrAQoIQW5hbHlzaXMSEQoJZGV2aWNlX2lkGAEgASgJEg0KBWVwb2NoGAIgASgEEgsKA3NlcRgDIAEoBBINCgV0c19tcxgEIAEoAxIOCgZtZXRyaWMYBSABKAkSDQoFc2NvcmUYBiABKAESDwoHc3VtbWFyeRgHIAEoCRIUCgxsaWtlbHlfY2F1c2UYCCABKAkSGAoQc3VnZ2VzdGVkX2FjdGlvbhgJIAEoCRIQCghwcm92aWRlchgKIAEoCRINCgVtb2RlbBgLIAEoCRIOCgZjYWNoZWQYDCABKAgSEAoIZGVncmFkZWQYDSABKAgiPAoUTGlzdEFuYWx5c2VzUmVzcG9uc2USJAoIYW5hbHlzZXMYASADKAsyEi5zaG9hbC52MS5BbmFseXNpcyKmAQodU2VhcmNoU2ltaWxhckluY2lkZW50c1JlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJEg4KBm1ldHJpYxgCIAEoCRINCgV0c19tcxgDIAEoAxIWCg53aW5kb3dfZnJvbV9tcxgEIAEoAxIUCgx3aW5kb3dfdG9fbXMYBSABKAMSCQoBaxgGIAEoDRIaChJvdGhlcl9kZXZpY2VzX29ubHkYByABKAgikQEKD1NpbWlsYXJJbmNpZGVudBIRCglkZXZpY2VfaWQYASABKAkSDgoGbWV0cmljGAIgASgJEg0KBXRzX21zGAMgASgDEg0KBWVwb2NoGAQgASgEEgsKA3NlcRgFIAEoBBINCgVzY29yZRgGIAEoARIQCghkaXN0YW5jZRgHIAEoARIPCgdzdW1tYXJ5GAggASgJIk4KHlNlYXJjaFNpbWlsYXJJbmNpZGVudHNSZXNwb25zZRIsCglpbmNpZGVudHMYASADKAsyGS5zaG9hbC52MS5TaW1pbGFySW5jaWRlbnQiTwoRU2VhcmNoVGV4dFJlcXVlc3QSDQoFcXVlcnkYASABKAkSDQoFa2luZHMYAiADKAkSEQoJZGV2aWNlX2lkGAMgASgJEgkKAWsYBCABKA0iaQoHVGV4dEhpdBIMCgRraW5kGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRINCgV0c19tcxgDIAEoAxIMCgR0ZXh0GAQgASgJEhAKCGRpc3RhbmNlGAUgASgBEg4KBm1ldHJpYxgGIAEoCSI1ChJTZWFyY2hUZXh0UmVzcG9uc2USHwoEaGl0cxgBIAMoCzIRLnNob2FsLnYxLlRleHRIaXQiJwoSV2F0Y2hEZXZpY2VSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCSKUAgoOV2F0Y2hlZFJlYWRpbmcSDQoFdHNfbXMYASABKAMSDQoFZXBvY2gYAiABKAQSCwoDc2VxGAMgASgEEjQKBnZhbHVlcxgEIAMoCzIkLnNob2FsLnYxLldhdGNoZWRSZWFkaW5nLlZhbHVlc0VudHJ5EjQKBnNjb3JlcxgFIAMoCzIkLnNob2FsLnYxLldhdGNoZWRSZWFkaW5nLlNjb3Jlc0VudHJ5Eg0KBXNjb3JlGAYgASgBGi0KC1ZhbHVlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEaLQoLU2NvcmVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASKaAQoTV2F0Y2hEZXZpY2VSZXNwb25zZRIrCgdyZWFkaW5nGAEgASgLMhguc2hvYWwudjEuV2F0Y2hlZFJlYWRpbmdIABImCghhbmFseXNpcxgCIAEoCzISLnNob2FsLnYxLkFuYWx5c2lzSAASJgoFZXZlbnQYAyABKAsyFS5zaG9hbC52MS5EZXZpY2VFdmVudEgAQgYKBGl0ZW0qaAoKUmVzb2x1dGlvbhIaChZSRVNPTFVUSU9OX1VOU1BFQ0lGSUVEEAASEgoOUkVTT0xVVElPTl9SQVcQARIVChFSRVNPTFVUSU9OX01JTlVURRACEhMKD1JFU09MVVRJT05fSE9VUhADMsIECgxRdWVyeVNlcnZpY2USSgoLTGlzdERldmljZXMSHC5zaG9hbC52MS5MaXN0RGV2aWNlc1JlcXVlc3QaHS5zaG9hbC52MS5MaXN0RGV2aWNlc1Jlc3BvbnNlEkQKCUdldERldmljZRIaLnNob2FsLnYxLkdldERldmljZVJlcXVlc3QaGy5zaG9hbC52MS5HZXREZXZpY2VSZXNwb25zZRJNCgxMaXN0UmVhZGluZ3MSHS5zaG9hbC52MS5MaXN0UmVhZGluZ3NSZXF1ZXN0Gh4uc2hvYWwudjEuTGlzdFJlYWRpbmdzUmVzcG9uc2USTQoMTGlzdEFuYWx5c2VzEh0uc2hvYWwudjEuTGlzdEFuYWx5c2VzUmVxdWVzdBoeLnNob2FsLnYxLkxpc3RBbmFseXNlc1Jlc3BvbnNlEmsKFlNlYXJjaFNpbWlsYXJJbmNpZGVudHMSJy5zaG9hbC52MS5TZWFyY2hTaW1pbGFySW5jaWRlbnRzUmVxdWVzdBooLnNob2FsLnYxLlNlYXJjaFNpbWlsYXJJbmNpZGVudHNSZXNwb25zZRJHCgpTZWFyY2hUZXh0Ehsuc2hvYWwudjEuU2VhcmNoVGV4dFJlcXVlc3QaHC5zaG9hbC52MS5TZWFyY2hUZXh0UmVzcG9uc2USTAoLV2F0Y2hEZXZpY2USHC5zaG9hbC52MS5XYXRjaERldmljZVJlcXVlc3QaHS5zaG9hbC52MS5XYXRjaERldmljZVJlc3BvbnNlMAFiBnByb3RvMw");
+
+/**
+ * @generated from message shoal.v1.ListDevicesRequest
+ */
+export type ListDevicesRequest = Message<"shoal.v1.ListDevicesRequest"> & {
+  /**
+   * Only devices whose id starts with this (empty: all).
+   *
+   * @generated from field: string id_prefix = 1;
+   */
+  idPrefix: string;
+
+  /**
+   * 1..1000; 0 means 100.
+   *
+   * @generated from field: uint32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * next_page_token of the previous page; empty for the first.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+
+  /**
+   * Anomalies are counted over this window before now; 0 means 24 h.
+   *
+   * @generated from field: int64 anomaly_window_ms = 4;
+   */
+  anomalyWindowMs: bigint;
+};
+
+/**
+ * Describes the message shoal.v1.ListDevicesRequest.
+ * Use `create(ListDevicesRequestSchema)` to create a new message.
+ */
+export const ListDevicesRequestSchema: GenMessage<ListDevicesRequest> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 0);
+
+/**
+ * @generated from message shoal.v1.DeviceSummary
+ */
+export type DeviceSummary = Message<"shoal.v1.DeviceSummary"> & {
+  /**
+   * @generated from field: string device_id = 1;
+   */
+  deviceId: string;
+
+  /**
+   * @generated from field: int64 first_seen_ms = 2;
+   */
+  firstSeenMs: bigint;
+
+  /**
+   * @generated from field: int64 last_seen_ms = 3;
+   */
+  lastSeenMs: bigint;
+
+  /**
+   * Heard from within the offline threshold and not reported offline since.
+   *
+   * @generated from field: bool online = 4;
+   */
+  online: boolean;
+
+  /**
+   * Readings stored.
+   *
+   * @generated from field: uint64 readings = 5;
+   */
+  readings: bigint;
+
+  /**
+   * Current epoch (boot) and the highest seq of it stored.
+   *
+   * @generated from field: uint64 epoch = 6;
+   */
+  epoch: bigint;
+
+  /**
+   * @generated from field: uint64 last_seq = 7;
+   */
+  lastSeq: bigint;
+
+  /**
+   * Anomalies (analyses) in the request's window.
+   *
+   * @generated from field: uint64 anomalies = 8;
+   */
+  anomalies: bigint;
+
+  /**
+   * Last lifecycle event (online, offline, restarted) and when; empty when none.
+   *
+   * @generated from field: string last_event = 9;
+   */
+  lastEvent: string;
+
+  /**
+   * @generated from field: int64 last_event_ms = 10;
+   */
+  lastEventMs: bigint;
+};
+
+/**
+ * Describes the message shoal.v1.DeviceSummary.
+ * Use `create(DeviceSummarySchema)` to create a new message.
+ */
+export const DeviceSummarySchema: GenMessage<DeviceSummary> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 1);
+
+/**
+ * @generated from message shoal.v1.ListDevicesResponse
+ */
+export type ListDevicesResponse = Message<"shoal.v1.ListDevicesResponse"> & {
+  /**
+   * @generated from field: repeated shoal.v1.DeviceSummary devices = 1;
+   */
+  devices: DeviceSummary[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message shoal.v1.ListDevicesResponse.
+ * Use `create(ListDevicesResponseSchema)` to create a new message.
+ */
+export const ListDevicesResponseSchema: GenMessage<ListDevicesResponse> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 2);
+
+/**
+ * @generated from message shoal.v1.GetDeviceRequest
+ */
+export type GetDeviceRequest = Message<"shoal.v1.GetDeviceRequest"> & {
+  /**
+   * @generated from field: string device_id = 1;
+   */
+  deviceId: string;
+
+  /**
+   * Anomalies are counted over this window before now; 0 means 24 h.
+   *
+   * @generated from field: int64 anomaly_window_ms = 2;
+   */
+  anomalyWindowMs: bigint;
+};
+
+/**
+ * Describes the message shoal.v1.GetDeviceRequest.
+ * Use `create(GetDeviceRequestSchema)` to create a new message.
+ */
+export const GetDeviceRequestSchema: GenMessage<GetDeviceRequest> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 3);
+
+/**
+ * @generated from message shoal.v1.MetricSummary
+ */
+export type MetricSummary = Message<"shoal.v1.MetricSummary"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Over the last hour stored: readings, last value and its time, highest score.
+   *
+   * @generated from field: uint64 count = 2;
+   */
+  count: bigint;
+
+  /**
+   * @generated from field: double last_value = 3;
+   */
+  lastValue: number;
+
+  /**
+   * @generated from field: int64 last_ts_ms = 4;
+   */
+  lastTsMs: bigint;
+
+  /**
+   * @generated from field: double max_score = 5;
+   */
+  maxScore: number;
+};
+
+/**
+ * Describes the message shoal.v1.MetricSummary.
+ * Use `create(MetricSummarySchema)` to create a new message.
+ */
+export const MetricSummarySchema: GenMessage<MetricSummary> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 4);
+
+/**
+ * @generated from message shoal.v1.DeviceEvent
+ */
+export type DeviceEvent = Message<"shoal.v1.DeviceEvent"> & {
+  /**
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: int64 at_ms = 2;
+   */
+  atMs: bigint;
+
+  /**
+   * @generated from field: uint64 epoch = 3;
+   */
+  epoch: bigint;
+
+  /**
+   * @generated from field: uint64 last_seq = 4;
+   */
+  lastSeq: bigint;
+
+  /**
+   * @generated from field: string detail = 5;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message shoal.v1.DeviceEvent.
+ * Use `create(DeviceEventSchema)` to create a new message.
+ */
+export const DeviceEventSchema: GenMessage<DeviceEvent> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 5);
+
+/**
+ * @generated from message shoal.v1.GetDeviceResponse
+ */
+export type GetDeviceResponse = Message<"shoal.v1.GetDeviceResponse"> & {
+  /**
+   * @generated from field: shoal.v1.DeviceSummary device = 1;
+   */
+  device?: DeviceSummary | undefined;
+
+  /**
+   * @generated from field: repeated shoal.v1.MetricSummary metrics = 2;
+   */
+  metrics: MetricSummary[];
+
+  /**
+   * Newest first, at most 20.
+   *
+   * @generated from field: repeated shoal.v1.DeviceEvent recent_events = 3;
+   */
+  recentEvents: DeviceEvent[];
+};
+
+/**
+ * Describes the message shoal.v1.GetDeviceResponse.
+ * Use `create(GetDeviceResponseSchema)` to create a new message.
+ */
+export const GetDeviceResponseSchema: GenMessage<GetDeviceResponse> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 6);
 
 /**
  * @generated from message shoal.v1.ListReadingsRequest
  */
 export type ListReadingsRequest = Message<"shoal.v1.ListReadingsRequest"> & {
   /**
+   * @generated from field: string device_id = 1;
+   */
+  deviceId: string;
+
+  /**
+   * @generated from field: string metric = 2;
+   */
+  metric: string;
+
+  /**
+   * @generated from field: int64 from_ms = 3;
+   */
+  fromMs: bigint;
+
+  /**
+   * @generated from field: int64 to_ms = 4;
+   */
+  toMs: bigint;
+
+  /**
+   * 1..10000; 0 means 1000.
+   *
+   * @generated from field: uint32 max_points = 5;
+   */
+  maxPoints: number;
+};
+
+/**
+ * Describes the message shoal.v1.ListReadingsRequest.
+ * Use `create(ListReadingsRequestSchema)` to create a new message.
+ */
+export const ListReadingsRequestSchema: GenMessage<ListReadingsRequest> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 7);
+
+/**
+ * @generated from message shoal.v1.ReadingPoint
+ */
+export type ReadingPoint = Message<"shoal.v1.ReadingPoint"> & {
+  /**
+   * The reading's time (raw) or the bucket's start.
+   *
+   * @generated from field: int64 ts_ms = 1;
+   */
+  tsMs: bigint;
+
+  /**
+   * Raw: the value; rollups: the mean.
+   *
+   * @generated from field: double value = 2;
+   */
+  value: number;
+
+  /**
+   * @generated from field: double min = 3;
+   */
+  min: number;
+
+  /**
+   * @generated from field: double max = 4;
+   */
+  max: number;
+
+  /**
+   * @generated from field: uint64 count = 5;
+   */
+  count: bigint;
+
+  /**
+   * @generated from field: double stddev = 6;
+   */
+  stddev: number;
+
+  /**
+   * Raw: the metric's anomaly score; rollups: the highest in the bucket.
+   *
+   * @generated from field: double score = 7;
+   */
+  score: number;
+
+  /**
+   * Raw only: the reading's epoch and seq.
+   *
+   * @generated from field: uint64 epoch = 8;
+   */
+  epoch: bigint;
+
+  /**
+   * @generated from field: uint64 seq = 9;
+   */
+  seq: bigint;
+};
+
+/**
+ * Describes the message shoal.v1.ReadingPoint.
+ * Use `create(ReadingPointSchema)` to create a new message.
+ */
+export const ReadingPointSchema: GenMessage<ReadingPoint> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 8);
+
+/**
+ * @generated from message shoal.v1.ListReadingsResponse
+ */
+export type ListReadingsResponse = Message<"shoal.v1.ListReadingsResponse"> & {
+  /**
+   * @generated from field: shoal.v1.Resolution resolution = 1;
+   */
+  resolution: Resolution;
+
+  /**
+   * Width of a point's bucket (0 for raw).
+   *
+   * @generated from field: int64 bucket_ms = 2;
+   */
+  bucketMs: bigint;
+
+  /**
+   * @generated from field: repeated shoal.v1.ReadingPoint points = 3;
+   */
+  points: ReadingPoint[];
+};
+
+/**
+ * Describes the message shoal.v1.ListReadingsResponse.
+ * Use `create(ListReadingsResponseSchema)` to create a new message.
+ */
+export const ListReadingsResponseSchema: GenMessage<ListReadingsResponse> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 9);
+
+/**
+ * @generated from message shoal.v1.ListAnalysesRequest
+ */
+export type ListAnalysesRequest = Message<"shoal.v1.ListAnalysesRequest"> & {
+  /**
+   * Empty: the whole fleet.
+   *
    * @generated from field: string device_id = 1;
    */
   deviceId: string;
@@ -34,122 +432,504 @@ export type ListReadingsRequest = Message<"shoal.v1.ListReadingsRequest"> & {
   toMs: bigint;
 
   /**
-   * @generated from field: uint32 limit = 4;
+   * Only anomalies scored at least this (0..1).
+   *
+   * @generated from field: double min_score = 4;
+   */
+  minScore: number;
+
+  /**
+   * 1..1000; 0 means 100.
+   *
+   * @generated from field: uint32 limit = 5;
    */
   limit: number;
 };
 
 /**
- * Describes the message shoal.v1.ListReadingsRequest.
- * Use `create(ListReadingsRequestSchema)` to create a new message.
+ * Describes the message shoal.v1.ListAnalysesRequest.
+ * Use `create(ListAnalysesRequestSchema)` to create a new message.
  */
-export const ListReadingsRequestSchema: GenMessage<ListReadingsRequest> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 0);
+export const ListAnalysesRequestSchema: GenMessage<ListAnalysesRequest> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 10);
 
 /**
- * @generated from message shoal.v1.ScoredReading
+ * @generated from message shoal.v1.Analysis
  */
-export type ScoredReading = Message<"shoal.v1.ScoredReading"> & {
+export type Analysis = Message<"shoal.v1.Analysis"> & {
   /**
-   * @generated from field: shoal.v1.Reading reading = 1;
+   * @generated from field: string device_id = 1;
    */
-  reading?: Reading | undefined;
+  deviceId: string;
 
   /**
-   * Anomaly score per metric in [0, 1].
+   * @generated from field: uint64 epoch = 2;
+   */
+  epoch: bigint;
+
+  /**
+   * @generated from field: uint64 seq = 3;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: int64 ts_ms = 4;
+   */
+  tsMs: bigint;
+
+  /**
+   * @generated from field: string metric = 5;
+   */
+  metric: string;
+
+  /**
+   * @generated from field: double score = 6;
+   */
+  score: number;
+
+  /**
+   * @generated from field: string summary = 7;
+   */
+  summary: string;
+
+  /**
+   * @generated from field: string likely_cause = 8;
+   */
+  likelyCause: string;
+
+  /**
+   * @generated from field: string suggested_action = 9;
+   */
+  suggestedAction: string;
+
+  /**
+   * @generated from field: string provider = 10;
+   */
+  provider: string;
+
+  /**
+   * @generated from field: string model = 11;
+   */
+  model: string;
+
+  /**
+   * @generated from field: bool cached = 12;
+   */
+  cached: boolean;
+
+  /**
+   * @generated from field: bool degraded = 13;
+   */
+  degraded: boolean;
+};
+
+/**
+ * Describes the message shoal.v1.Analysis.
+ * Use `create(AnalysisSchema)` to create a new message.
+ */
+export const AnalysisSchema: GenMessage<Analysis> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 11);
+
+/**
+ * @generated from message shoal.v1.ListAnalysesResponse
+ */
+export type ListAnalysesResponse = Message<"shoal.v1.ListAnalysesResponse"> & {
+  /**
+   * @generated from field: repeated shoal.v1.Analysis analyses = 1;
+   */
+  analyses: Analysis[];
+};
+
+/**
+ * Describes the message shoal.v1.ListAnalysesResponse.
+ * Use `create(ListAnalysesResponseSchema)` to create a new message.
+ */
+export const ListAnalysesResponseSchema: GenMessage<ListAnalysesResponse> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 12);
+
+/**
+ * @generated from message shoal.v1.SearchSimilarIncidentsRequest
+ */
+export type SearchSimilarIncidentsRequest = Message<"shoal.v1.SearchSimilarIncidentsRequest"> & {
+  /**
+   * The incident to match: the anomaly of device_id at (or nearest before) ts_ms, metric optional;
+   * or, with window_from_ms < window_to_ms, that window of the metric (required then).
    *
-   * @generated from field: map<string, double> scores = 2;
+   * @generated from field: string device_id = 1;
+   */
+  deviceId: string;
+
+  /**
+   * @generated from field: string metric = 2;
+   */
+  metric: string;
+
+  /**
+   * @generated from field: int64 ts_ms = 3;
+   */
+  tsMs: bigint;
+
+  /**
+   * @generated from field: int64 window_from_ms = 4;
+   */
+  windowFromMs: bigint;
+
+  /**
+   * @generated from field: int64 window_to_ms = 5;
+   */
+  windowToMs: bigint;
+
+  /**
+   * 1..100; 0 means 10.
+   *
+   * @generated from field: uint32 k = 6;
+   */
+  k: number;
+
+  /**
+   * Leave the device's own past incidents out.
+   *
+   * @generated from field: bool other_devices_only = 7;
+   */
+  otherDevicesOnly: boolean;
+};
+
+/**
+ * Describes the message shoal.v1.SearchSimilarIncidentsRequest.
+ * Use `create(SearchSimilarIncidentsRequestSchema)` to create a new message.
+ */
+export const SearchSimilarIncidentsRequestSchema: GenMessage<SearchSimilarIncidentsRequest> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 13);
+
+/**
+ * @generated from message shoal.v1.SimilarIncident
+ */
+export type SimilarIncident = Message<"shoal.v1.SimilarIncident"> & {
+  /**
+   * @generated from field: string device_id = 1;
+   */
+  deviceId: string;
+
+  /**
+   * @generated from field: string metric = 2;
+   */
+  metric: string;
+
+  /**
+   * @generated from field: int64 ts_ms = 3;
+   */
+  tsMs: bigint;
+
+  /**
+   * @generated from field: uint64 epoch = 4;
+   */
+  epoch: bigint;
+
+  /**
+   * @generated from field: uint64 seq = 5;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: double score = 6;
+   */
+  score: number;
+
+  /**
+   * Cosine distance of the windows' shapes, 0 = identical.
+   *
+   * @generated from field: double distance = 7;
+   */
+  distance: number;
+
+  /**
+   * The incident's explanation when one was stored.
+   *
+   * @generated from field: string summary = 8;
+   */
+  summary: string;
+};
+
+/**
+ * Describes the message shoal.v1.SimilarIncident.
+ * Use `create(SimilarIncidentSchema)` to create a new message.
+ */
+export const SimilarIncidentSchema: GenMessage<SimilarIncident> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 14);
+
+/**
+ * @generated from message shoal.v1.SearchSimilarIncidentsResponse
+ */
+export type SearchSimilarIncidentsResponse = Message<"shoal.v1.SearchSimilarIncidentsResponse"> & {
+  /**
+   * @generated from field: repeated shoal.v1.SimilarIncident incidents = 1;
+   */
+  incidents: SimilarIncident[];
+};
+
+/**
+ * Describes the message shoal.v1.SearchSimilarIncidentsResponse.
+ * Use `create(SearchSimilarIncidentsResponseSchema)` to create a new message.
+ */
+export const SearchSimilarIncidentsResponseSchema: GenMessage<SearchSimilarIncidentsResponse> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 15);
+
+/**
+ * @generated from message shoal.v1.SearchTextRequest
+ */
+export type SearchTextRequest = Message<"shoal.v1.SearchTextRequest"> & {
+  /**
+   * @generated from field: string query = 1;
+   */
+  query: string;
+
+  /**
+   * Which texts: "explanation", "report", "log"; empty means all.
+   *
+   * @generated from field: repeated string kinds = 2;
+   */
+  kinds: string[];
+
+  /**
+   * Only this device's texts (empty: all).
+   *
+   * @generated from field: string device_id = 3;
+   */
+  deviceId: string;
+
+  /**
+   * 1..100; 0 means 10.
+   *
+   * @generated from field: uint32 k = 4;
+   */
+  k: number;
+};
+
+/**
+ * Describes the message shoal.v1.SearchTextRequest.
+ * Use `create(SearchTextRequestSchema)` to create a new message.
+ */
+export const SearchTextRequestSchema: GenMessage<SearchTextRequest> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 16);
+
+/**
+ * @generated from message shoal.v1.TextHit
+ */
+export type TextHit = Message<"shoal.v1.TextHit"> & {
+  /**
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: string device_id = 2;
+   */
+  deviceId: string;
+
+  /**
+   * @generated from field: int64 ts_ms = 3;
+   */
+  tsMs: bigint;
+
+  /**
+   * @generated from field: string text = 4;
+   */
+  text: string;
+
+  /**
+   * @generated from field: double distance = 5;
+   */
+  distance: number;
+
+  /**
+   * @generated from field: string metric = 6;
+   */
+  metric: string;
+};
+
+/**
+ * Describes the message shoal.v1.TextHit.
+ * Use `create(TextHitSchema)` to create a new message.
+ */
+export const TextHitSchema: GenMessage<TextHit> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 17);
+
+/**
+ * @generated from message shoal.v1.SearchTextResponse
+ */
+export type SearchTextResponse = Message<"shoal.v1.SearchTextResponse"> & {
+  /**
+   * @generated from field: repeated shoal.v1.TextHit hits = 1;
+   */
+  hits: TextHit[];
+};
+
+/**
+ * Describes the message shoal.v1.SearchTextResponse.
+ * Use `create(SearchTextResponseSchema)` to create a new message.
+ */
+export const SearchTextResponseSchema: GenMessage<SearchTextResponse> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 18);
+
+/**
+ * @generated from message shoal.v1.WatchDeviceRequest
+ */
+export type WatchDeviceRequest = Message<"shoal.v1.WatchDeviceRequest"> & {
+  /**
+   * @generated from field: string device_id = 1;
+   */
+  deviceId: string;
+};
+
+/**
+ * Describes the message shoal.v1.WatchDeviceRequest.
+ * Use `create(WatchDeviceRequestSchema)` to create a new message.
+ */
+export const WatchDeviceRequestSchema: GenMessage<WatchDeviceRequest> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 19);
+
+/**
+ * @generated from message shoal.v1.WatchedReading
+ */
+export type WatchedReading = Message<"shoal.v1.WatchedReading"> & {
+  /**
+   * @generated from field: int64 ts_ms = 1;
+   */
+  tsMs: bigint;
+
+  /**
+   * @generated from field: uint64 epoch = 2;
+   */
+  epoch: bigint;
+
+  /**
+   * @generated from field: uint64 seq = 3;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: map<string, double> values = 4;
+   */
+  values: { [key: string]: number };
+
+  /**
+   * @generated from field: map<string, double> scores = 5;
    */
   scores: { [key: string]: number };
+
+  /**
+   * @generated from field: double score = 6;
+   */
+  score: number;
 };
 
 /**
- * Describes the message shoal.v1.ScoredReading.
- * Use `create(ScoredReadingSchema)` to create a new message.
+ * Describes the message shoal.v1.WatchedReading.
+ * Use `create(WatchedReadingSchema)` to create a new message.
  */
-export const ScoredReadingSchema: GenMessage<ScoredReading> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 1);
+export const WatchedReadingSchema: GenMessage<WatchedReading> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 20);
 
 /**
- * @generated from message shoal.v1.ListReadingsResponse
+ * @generated from message shoal.v1.WatchDeviceResponse
  */
-export type ListReadingsResponse = Message<"shoal.v1.ListReadingsResponse"> & {
+export type WatchDeviceResponse = Message<"shoal.v1.WatchDeviceResponse"> & {
   /**
-   * @generated from field: repeated shoal.v1.ScoredReading readings = 1;
+   * @generated from oneof shoal.v1.WatchDeviceResponse.item
    */
-  readings: ScoredReading[];
+  item: {
+    /**
+     * @generated from field: shoal.v1.WatchedReading reading = 1;
+     */
+    value: WatchedReading;
+    case: "reading";
+  } | {
+    /**
+     * @generated from field: shoal.v1.Analysis analysis = 2;
+     */
+    value: Analysis;
+    case: "analysis";
+  } | {
+    /**
+     * @generated from field: shoal.v1.DeviceEvent event = 3;
+     */
+    value: DeviceEvent;
+    case: "event";
+  } | { case: undefined; value?: undefined };
 };
 
 /**
- * Describes the message shoal.v1.ListReadingsResponse.
- * Use `create(ListReadingsResponseSchema)` to create a new message.
+ * Describes the message shoal.v1.WatchDeviceResponse.
+ * Use `create(WatchDeviceResponseSchema)` to create a new message.
  */
-export const ListReadingsResponseSchema: GenMessage<ListReadingsResponse> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 2);
+export const WatchDeviceResponseSchema: GenMessage<WatchDeviceResponse> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 21);
 
 /**
- * @generated from message shoal.v1.GetDeviceSummaryRequest
+ * @generated from enum shoal.v1.Resolution
  */
-export type GetDeviceSummaryRequest = Message<"shoal.v1.GetDeviceSummaryRequest"> & {
+export enum Resolution {
   /**
-   * @generated from field: string device_id = 1;
+   * @generated from enum value: RESOLUTION_UNSPECIFIED = 0;
    */
-  deviceId: string;
-};
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: RESOLUTION_RAW = 1;
+   */
+  RAW = 1,
+
+  /**
+   * @generated from enum value: RESOLUTION_MINUTE = 2;
+   */
+  MINUTE = 2,
+
+  /**
+   * @generated from enum value: RESOLUTION_HOUR = 3;
+   */
+  HOUR = 3,
+}
 
 /**
- * Describes the message shoal.v1.GetDeviceSummaryRequest.
- * Use `create(GetDeviceSummaryRequestSchema)` to create a new message.
+ * Describes the enum shoal.v1.Resolution.
  */
-export const GetDeviceSummaryRequestSchema: GenMessage<GetDeviceSummaryRequest> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 3);
+export const ResolutionSchema: GenEnum<Resolution> = /*@__PURE__*/
+  enumDesc(file_shoal_v1_query, 0);
 
 /**
- * @generated from message shoal.v1.GetDeviceSummaryResponse
- */
-export type GetDeviceSummaryResponse = Message<"shoal.v1.GetDeviceSummaryResponse"> & {
-  /**
-   * @generated from field: string device_id = 1;
-   */
-  deviceId: string;
-
-  /**
-   * @generated from field: uint64 count = 2;
-   */
-  count: bigint;
-
-  /**
-   * @generated from field: uint64 min_seq = 3;
-   */
-  minSeq: bigint;
-
-  /**
-   * @generated from field: uint64 max_seq = 4;
-   */
-  maxSeq: bigint;
-
-  /**
-   * @generated from field: int64 last_ts_ms = 5;
-   */
-  lastTsMs: bigint;
-};
-
-/**
- * Describes the message shoal.v1.GetDeviceSummaryResponse.
- * Use `create(GetDeviceSummaryResponseSchema)` to create a new message.
- */
-export const GetDeviceSummaryResponseSchema: GenMessage<GetDeviceSummaryResponse> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 4);
-
-/**
- * Read-side queries over ClickHouse (time series) and the vector store.
- * Draft: the storage-queries issue owns its evolution.
+ * The read side: what Shoal stored, served from ClickHouse (readings, rollups, analyses, device
+ * status) and the vector store (anomaly windows, texts). Served over gRPC (with health and
+ * reflection) by `shoal up` and `shoal query`; the same handlers speak gRPC-web and Connect.
+ *
+ * Every request is validated: a bad id, range or limit is INVALID_ARGUMENT with the reason in the
+ * message. Times are ms since the Unix epoch. Ranges are [from_ms, to_ms).
  *
  * @generated from service shoal.v1.QueryService
  */
 export const QueryService: GenService<{
   /**
-   * Readings of one device in a time range, deduplicated by (device_id, seq).
+   * The fleet: one page of devices in id order, optionally those whose id starts with a prefix.
+   *
+   * @generated from rpc shoal.v1.QueryService.ListDevices
+   */
+  listDevices: {
+    methodKind: "unary";
+    input: typeof ListDevicesRequestSchema;
+    output: typeof ListDevicesResponseSchema;
+  },
+  /**
+   * One device: its status, metrics and recent lifecycle events.
+   *
+   * @generated from rpc shoal.v1.QueryService.GetDevice
+   */
+  getDevice: {
+    methodKind: "unary";
+    input: typeof GetDeviceRequestSchema;
+    output: typeof GetDeviceResponseSchema;
+  },
+  /**
+   * One metric of one device over a range, at most max_points points: raw readings (deduplicated
+   * by epoch and seq) when they fit, else 1-minute or 1-hour rollups grouped into equal buckets.
    *
    * @generated from rpc shoal.v1.QueryService.ListReadings
    */
@@ -159,14 +939,45 @@ export const QueryService: GenService<{
     output: typeof ListReadingsResponseSchema;
   },
   /**
-   * Per-device ingest summary: count, first/last seq, gaps.
+   * Anomalies and their explanations, newest first.
    *
-   * @generated from rpc shoal.v1.QueryService.GetDeviceSummary
+   * @generated from rpc shoal.v1.QueryService.ListAnalyses
    */
-  getDeviceSummary: {
+  listAnalyses: {
     methodKind: "unary";
-    input: typeof GetDeviceSummaryRequestSchema;
-    output: typeof GetDeviceSummaryResponseSchema;
+    input: typeof ListAnalysesRequestSchema;
+    output: typeof ListAnalysesResponseSchema;
+  },
+  /**
+   * The k past anomaly windows most similar to one (a stored anomaly, or any window of a metric).
+   *
+   * @generated from rpc shoal.v1.QueryService.SearchSimilarIncidents
+   */
+  searchSimilarIncidents: {
+    methodKind: "unary";
+    input: typeof SearchSimilarIncidentsRequestSchema;
+    output: typeof SearchSimilarIncidentsResponseSchema;
+  },
+  /**
+   * Explanations, reports and device logs by meaning (the text is embedded by the model gateway).
+   *
+   * @generated from rpc shoal.v1.QueryService.SearchText
+   */
+  searchText: {
+    methodKind: "unary";
+    input: typeof SearchTextRequestSchema;
+    output: typeof SearchTextResponseSchema;
+  },
+  /**
+   * A device's live readings (with scores), analyses and lifecycle events as they are stored.
+   * A client that reads slower than they come is cut off with RESOURCE_EXHAUSTED.
+   *
+   * @generated from rpc shoal.v1.QueryService.WatchDevice
+   */
+  watchDevice: {
+    methodKind: "server_streaming";
+    input: typeof WatchDeviceRequestSchema;
+    output: typeof WatchDeviceResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_shoal_v1_query, 0);

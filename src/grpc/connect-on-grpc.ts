@@ -1,0 +1,142 @@
+import { once } from "node:events";
+import * as grpc from "@grpc/grpc-js";
+import { create, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, createHandlerContext, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { errorMessage } from "../base/errors.js";
+
+/** Limits every call of a service gets (the same whatever protocol it arrives by). */
+export interface CallPolicy {
+  /** Longest a unary call may run, ms (the client's deadline when sooner): DEADLINE_EXCEEDED after. */
+  readonly timeoutMs: number;
+  /** Most unary calls in flight per caller: more are RESOURCE_EXHAUSTED at once. */
+  readonly maxConcurrentPerCaller: number;
+  /** Most open server streams per caller. */
+  readonly maxStreamsPerCaller: number;
+}
+
+/** Who a call is from, for the per-caller caps: the `shoal-caller` header, else the peer's address. */
+export function callerOf(md: grpc.Metadata, peer: string): string {
+  const named = md.get("shoal-caller")[0];
+  if (typeof named === "string" && named !== "") return `name:${named.slice(0, 64)}`;
+  // "ipv4:127.0.0.1:53412" -> "ipv4:127.0.0.1": one caller per host, not per connection.
+  return peer.replace(/:\d+$/, "");
+}
+
+/** Counts per caller, refusing beyond `max`. */
+class CallerSlots {
+  private readonly held = new Map<string, number>();
+  constructor(private readonly max: number) {}
+  tryTake(caller: string): boolean {
+    const n = this.held.get(caller) ?? 0;
+    if (n >= this.max) return false;
+    this.held.set(caller, n + 1);
+    return true;
+  }
+  give(caller: string): void {
+    const n = (this.held.get(caller) ?? 1) - 1;
+    if (n <= 0) this.held.delete(caller);
+    else this.held.set(caller, n);
+  }
+}
+
+/**
+ * grpc-js handlers for a Connect service implementation (`ServiceImpl`), so one implementation is
+ * served by a grpc-js server (with health and reflection beside it) and, unchanged, by Connect's
+ * node adapter for gRPC-web and Connect clients. Unary and server-streaming methods. Errors: a
+ * `ConnectError`'s code is the gRPC status (Connect's codes are gRPC's); anything else is INTERNAL.
+ */
+export function grpcHandlersOf<S extends DescService>(service: S, impl: ServiceImpl<S>, policy: CallPolicy): grpc.UntypedServiceImplementation {
+  const unarySlots = new CallerSlots(policy.maxConcurrentPerCaller);
+  const streamSlots = new CallerSlots(policy.maxStreamsPerCaller);
+  const out: grpc.UntypedServiceImplementation = {};
+  const fns = impl as unknown as Record<string, (req: unknown, ctx: HandlerContext) => unknown>;
+  for (const m of service.methods) {
+    const fn = fns[m.localName];
+    if (fn === undefined) continue;
+    if (m.methodKind === "unary") {
+      out[m.name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        const caller = callerOf(call.metadata, call.getPeer());
+        if (!unarySlots.tryTake(caller)) {
+          callback(serviceError(new ConnectError(`more than ${policy.maxConcurrentPerCaller} calls in flight from ${caller}`, Code.ResourceExhausted)));
+          return;
+        }
+        const timeoutMs = Math.max(0, Math.min(policy.timeoutMs, msUntil(call.getDeadline())));
+        const ctx = contextOf(service, m, call.metadata, timeoutMs);
+        const onCancel = () => ctx.abort(new ConnectError("cancelled by the client", Code.Canceled));
+        call.on("cancelled", onCancel);
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            const e = new ConnectError(`${m.name} took longer than ${timeoutMs} ms`, Code.DeadlineExceeded);
+            ctx.abort(e);
+            reject(e);
+          }, timeoutMs);
+        });
+        Promise.race([Promise.resolve().then(() => fn(call.request, ctx)), deadline])
+          .then((res) => callback(null, create(m.output as DescMessage, res as never)))
+          .catch((e: unknown) => callback(serviceError(e)))
+          .finally(() => {
+            clearTimeout(timer);
+            call.off("cancelled", onCancel);
+            unarySlots.give(caller);
+          });
+      };
+    } else if (m.methodKind === "server_streaming") {
+      out[m.name] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        const caller = callerOf(call.metadata, call.getPeer());
+        if (!streamSlots.tryTake(caller)) {
+          call.emit("error", serviceError(new ConnectError(`more than ${policy.maxStreamsPerCaller} open streams from ${caller}`, Code.ResourceExhausted)));
+          return;
+        }
+        const ctx = contextOf(service, m, call.metadata, undefined);
+        const onCancel = () => ctx.abort(new ConnectError("cancelled by the client", Code.Canceled));
+        call.on("cancelled", onCancel);
+        void (async () => {
+          try {
+            for await (const msg of fn(call.request, ctx) as AsyncIterable<unknown>) {
+              if (ctx.signal.aborted) break;
+              if (!call.write(create(m.output as DescMessage, msg as never))) await Promise.race([once(call, "drain"), once(ctx.signal, "abort")]);
+            }
+            if (!ctx.signal.aborted) call.end();
+          } catch (e) {
+            if (!ctx.signal.aborted || !(ConnectError.from(e).code === Code.Canceled)) call.emit("error", serviceError(e));
+          } finally {
+            call.off("cancelled", onCancel);
+            streamSlots.give(caller);
+          }
+        })();
+      };
+    }
+  }
+  return out;
+}
+
+function contextOf(service: DescService, method: DescMethod, md: grpc.Metadata, timeoutMs: number | undefined) {
+  const requestHeader = new Headers();
+  for (const [k, v] of Object.entries(md.getMap())) if (typeof v === "string") requestHeader.set(k, v);
+  return createHandlerContext({
+    service,
+    method,
+    protocolName: "grpc",
+    requestMethod: "POST",
+    url: `/${service.typeName}/${method.name}`,
+    requestHeader,
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  });
+}
+
+/** ms until a grpc-js deadline (Infinity when none). */
+function msUntil(deadline: grpc.Deadline): number {
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(at) ? at - Date.now() : Infinity;
+}
+
+/** A grpc-js error status for anything a handler threw. */
+export function serviceError(e: unknown): grpc.ServiceError {
+  const ce = e instanceof ConnectError ? e : new ConnectError(errorMessage(e), Code.Internal);
+  const err = new Error(ce.rawMessage) as grpc.ServiceError;
+  err.code = ce.code as number as grpc.status;
+  err.details = ce.rawMessage;
+  err.metadata = new grpc.Metadata();
+  return err;
+}

@@ -1,0 +1,133 @@
+/**
+ * The read model port: what the query service reads from the time-series store (ClickHouse in
+ * production: src/adapters/clickhouse/read-model.ts). Plain data; times in ms since the epoch;
+ * ranges [fromMs, toMs). Callers validate arguments first (src/query/validate.ts).
+ */
+
+/** A device as the fleet page shows it. */
+export interface DeviceRow {
+  readonly deviceId: string;
+  readonly firstSeenMs: number;
+  readonly lastSeenMs: number;
+  readonly readings: number;
+  readonly epoch: number;
+  readonly lastSeq: number;
+  /** Last lifecycle event kind (online/offline/restarted) and when; "" and 0 when none. */
+  readonly lastEvent: string;
+  readonly lastEventMs: number;
+  /** Analyses since the request's `anomaliesSinceMs`. */
+  readonly anomalies: number;
+}
+
+export interface DeviceQuery {
+  /** Devices whose id starts with this ("" = all). */
+  readonly prefix: string;
+  /** Only ids greater than this (paging). */
+  readonly after: string;
+  readonly limit: number;
+  readonly anomaliesSinceMs: number;
+}
+
+/** A stored time series tier. */
+export type Tier = "raw" | "1m" | "1h";
+
+/** One point of a series: a raw reading or a bucket of a rollup. */
+export interface SeriesPoint {
+  readonly tsMs: number;
+  /** The value (raw) or the mean. */
+  readonly value: number;
+  readonly min: number;
+  readonly max: number;
+  readonly count: number;
+  /** Sum of squares of the values (for stddev), raw: value². */
+  readonly sumSq: number;
+  readonly score: number;
+  readonly epoch: number;
+  readonly seq: number;
+}
+
+export interface SeriesQuery {
+  readonly deviceId: string;
+  readonly metric: string;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly tier: Tier;
+  /** Rollups: points are buckets of this width (a multiple of the tier's), aligned to the epoch. */
+  readonly bucketMs: number;
+  /** Most points returned (raw: the oldest first). */
+  readonly limit: number;
+}
+
+/** An anomaly and its explanation. */
+export interface AnalysisRow {
+  readonly deviceId: string;
+  readonly epoch: number;
+  readonly seq: number;
+  readonly tsMs: number;
+  readonly metric: string;
+  readonly score: number;
+  readonly summary: string;
+  readonly likelyCause: string;
+  readonly suggestedAction: string;
+  readonly provider: string;
+  readonly model: string;
+  readonly cached: boolean;
+  readonly degraded: boolean;
+}
+
+/** An anomaly's identity. */
+export interface AnomalyKey {
+  readonly deviceId: string;
+  readonly epoch: number;
+  readonly seq: number;
+  readonly metric: string;
+}
+
+export interface AnalysisQuery {
+  /** "" = the whole fleet. */
+  readonly deviceId: string;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly minScore: number;
+  readonly limit: number;
+}
+
+/** Per metric of one device: readings in the last hour stored, the last value, the highest score. */
+export interface MetricRow {
+  readonly name: string;
+  readonly count: number;
+  readonly lastValue: number;
+  readonly lastTsMs: number;
+  readonly maxScore: number;
+}
+
+export interface DeviceEventRow {
+  readonly kind: string;
+  readonly atMs: number;
+  readonly epoch: number;
+  readonly lastSeq: number;
+  readonly detail: string;
+}
+
+/** Readings of one metric of one device, oldest first (for feature vectors of arbitrary windows). */
+export interface MetricValues {
+  readonly tsMs: readonly number[];
+  readonly values: readonly number[];
+}
+
+export interface ReadModel {
+  listDevices(q: DeviceQuery, signal?: AbortSignal): Promise<DeviceRow[]>;
+  getDevice(deviceId: string, anomaliesSinceMs: number, signal?: AbortSignal): Promise<DeviceRow | undefined>;
+  deviceMetrics(deviceId: string, signal?: AbortSignal): Promise<MetricRow[]>;
+  deviceEvents(deviceId: string, limit: number, signal?: AbortSignal): Promise<DeviceEventRow[]>;
+  /** Stored readings of a metric in a range (raw count), from the 1-minute rollup: cheap. */
+  countReadings(deviceId: string, metric: string, fromMs: number, toMs: number, signal?: AbortSignal): Promise<number>;
+  series(q: SeriesQuery, signal?: AbortSignal): Promise<SeriesPoint[]>;
+  analyses(q: AnalysisQuery, signal?: AbortSignal): Promise<AnalysisRow[]>;
+  /** The stored shape vector of an anomaly's window (the `anomaly_windows` row), undefined until written. */
+  anomalyWindow(key: AnomalyKey, signal?: AbortSignal): Promise<readonly number[] | undefined>;
+  /** Explanations of these anomalies (those stored). */
+  explanations(keys: readonly AnomalyKey[], signal?: AbortSignal): Promise<AnalysisRow[]>;
+  /** Raw values of a metric in a range, oldest first: the newest `limit` of them. */
+  values(deviceId: string, metric: string, fromMs: number, toMs: number, limit: number, signal?: AbortSignal): Promise<MetricValues>;
+}

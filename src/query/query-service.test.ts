@@ -1,0 +1,122 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { connectNodeAdapter, createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DeviceRow, ReadModel, SeriesQuery } from "../ports/read-model.js";
+import type { RowFeed } from "../ports/row-feed.js";
+import type { Row } from "../ports/row-sink.js";
+import { QueryService, Resolution } from "../gen/shoal/v1/query_pb.js";
+import { createQueryService } from "./query-service.js";
+import { WatchHub } from "./watch-hub.js";
+
+/** Logic of the query service over an in-memory read model (the ClickHouse one: test/integration/query-service.test.ts). */
+const NOW = Date.UTC(2026, 11, 4);
+const dev = (id: string, lastSeenMs: number, extra: Partial<DeviceRow> = {}): DeviceRow => ({ deviceId: id, firstSeenMs: 1, lastSeenMs, readings: 10, epoch: 0, lastSeq: 10, lastEvent: "", lastEventMs: 0, anomalies: 0, ...extra });
+const fleet = [dev("a-1", NOW - 1000), dev("a-2", NOW - 3_600_000), dev("a-3", NOW - 1000, { lastEvent: "offline", lastEventMs: NOW }), dev("b-1", NOW)];
+const seriesAsked: SeriesQuery[] = [];
+
+const readModel: ReadModel = {
+  listDevices: async (q) => fleet.filter((d) => d.deviceId.startsWith(q.prefix) && d.deviceId > q.after).slice(0, q.limit),
+  getDevice: async (id) => fleet.find((d) => d.deviceId === id),
+  deviceMetrics: async () => [],
+  deviceEvents: async () => [],
+  countReadings: async () => 100_000,
+  series: async (q) => {
+    seriesAsked.push(q);
+    return [{ tsMs: q.fromMs, value: 2, min: 1, max: 3, count: 4, sumSq: 4 * 4 + 2 * 2, score: 0.5, epoch: 0, seq: 0 }];
+  },
+  analyses: async () => [],
+  anomalyWindow: async () => undefined,
+  explanations: async () => [],
+  values: async () => ({ tsMs: [], values: [] }),
+};
+
+class ManualFeed implements RowFeed {
+  listener: ((table: string, rows: readonly Row[]) => void) | undefined;
+  subscribe(l: (table: string, rows: readonly Row[]) => void) {
+    this.listener = l;
+    return () => (this.listener = undefined);
+  }
+}
+
+const feed = new ManualFeed();
+const impl = createQueryService({ readModel, watch: new WatchHub(feed, { maxWatchers: 2, bufferItems: 10 }), now: () => NOW, offlineAfterMs: 300_000 });
+
+describe("QueryService logic", () => {
+  const client = createClient(QueryService, createRouterTransport(({ service }) => service(QueryService, impl)));
+
+  it("pages with an opaque token and marks devices online by last seen and offline events", async () => {
+    const p1 = await client.listDevices({ pageSize: 2 });
+    expect(p1.devices.map((d) => [d.deviceId, d.online])).toEqual([
+      ["a-1", true],
+      ["a-2", false],
+    ]);
+    const p2 = await client.listDevices({ pageSize: 2, pageToken: p1.nextPageToken });
+    expect(p2.devices.map((d) => [d.deviceId, d.online])).toEqual([
+      ["a-3", false],
+      ["b-1", true],
+    ]);
+    expect(p2.nextPageToken).toBe("");
+  });
+
+  it("chooses the tier and bucket from the stored count and returns mean and stddev of buckets", async () => {
+    const r = await client.listReadings({ deviceId: "a-1", metric: "t", fromMs: BigInt(NOW - 86_400_000), toMs: BigInt(NOW), maxPoints: 500 });
+    expect(r.resolution).toBe(Resolution.MINUTE);
+    expect(seriesAsked.at(-1)).toMatchObject({ tier: "1m", bucketMs: 180_000, limit: 500 });
+    expect(r.points[0]).toMatchObject({ value: 2, min: 1, max: 3, count: 4n });
+    expect(r.points[0]!.stddev).toBeCloseTo(Math.sqrt(20 / 4 - 4), 12);
+  });
+
+  it("answers FAILED_PRECONDITION for vector searches without a vector store, NOT_FOUND for unknown devices", async () => {
+    await expect(client.searchSimilarIncidents({ deviceId: "a-1", tsMs: BigInt(NOW) })).rejects.toMatchObject({ code: Code.FailedPrecondition });
+    await expect(client.getDevice({ deviceId: "zz" })).rejects.toMatchObject({ code: Code.NotFound });
+  });
+
+  it("hides unexpected failures behind INTERNAL", async () => {
+    const broken = createQueryService({ readModel: { ...readModel, listDevices: () => Promise.reject(new TypeError("secret internals")) }, watch: new WatchHub(feed, { maxWatchers: 1, bufferItems: 1 }), now: () => NOW, offlineAfterMs: 1 });
+    const c = createClient(QueryService, createRouterTransport(({ service }) => service(QueryService, broken)));
+    const e = await c.listDevices({}).then(
+      () => new ConnectError("no error"),
+      (x: unknown) => ConnectError.from(x),
+    );
+    expect(e.code).toBe(Code.Internal);
+    expect(e.rawMessage).not.toMatch(/secret/);
+  });
+
+  it("routes a device's rows to its watcher and cuts off one whose queue overflows", async () => {
+    const it1 = client.watchDevice({ deviceId: "a-1" })[Symbol.asyncIterator]();
+    const first = it1.next();
+    await new Promise((r) => setTimeout(r, 10));
+    const row = (device: string, i: number) => ({ device_id: device, seq: i, ts_ms: NOW, metric_names: ["t"], metric_values: [i], metric_scores: [0], score: 0 });
+    feed.listener!("readings", [row("b-1", 0), row("a-1", 0)]);
+    expect((await first).value).toMatchObject({ item: { case: "reading", value: { seq: 0n, values: { t: 0 } } } });
+    for (let i = 1; i <= 11; i++) feed.listener!("readings", [row("a-1", i)]);
+    const drained: unknown[] = [];
+    await expect(
+      (async () => {
+        for (let r = await it1.next(); !r.done; r = await it1.next()) drained.push(r.value);
+      })(),
+    ).rejects.toMatchObject({ code: Code.ResourceExhausted });
+    expect(feed.listener).toBeUndefined();
+  });
+});
+
+describe("the same implementation over Connect and gRPC-web (Connect's node adapter, HTTP/1.1)", () => {
+  let server: Server;
+  let baseUrl: string;
+  beforeAll(async () => {
+    server = createServer(connectNodeAdapter({ routes: (router) => router.service(QueryService, impl) }));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it("answers Connect and gRPC-web clients alike", async () => {
+    for (const transport of [createConnectTransport({ baseUrl, httpVersion: "1.1" }), createGrpcWebTransport({ baseUrl, httpVersion: "1.1" })]) {
+      const c = createClient(QueryService, transport);
+      expect((await c.listDevices({ idPrefix: "a-" })).devices.map((d) => d.deviceId)).toEqual(["a-1", "a-2", "a-3"]);
+      await expect(c.listDevices({ idPrefix: "a%" })).rejects.toMatchObject({ code: Code.InvalidArgument });
+    }
+  });
+});
