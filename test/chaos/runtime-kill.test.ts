@@ -118,13 +118,15 @@ describe("runtime SIGKILL while streaming", () => {
     const rowDiff = a.flatMap((ra, i) => (JSON.stringify(ra) === JSON.stringify(b[i]) ? [] : [{ a: ra, b: b[i] }]));
     expect({ differingRows: rowDiff.length, first: rowDiff.slice(0, 3) }).toEqual({ differingRows: 0, first: [] });
     // Every anomaly explained once with its score (the texts may come from the actors' caches, which
-    // a kill empties), and the same anomaly windows (the vectors' source, docs/adr/0015).
-    for (const q2 of [
-      "SELECT device_id, epoch, seq, metric, any(score) AS score FROM analyses GROUP BY device_id, epoch, seq, metric ORDER BY device_id, epoch, seq, metric",
-      "SELECT device_id, epoch, seq, metric, any(score) AS score, any(vector) AS vector FROM anomaly_windows GROUP BY device_id, epoch, seq, metric ORDER BY device_id, epoch, seq, metric",
-    ]) {
+    // a kill empties), and the same anomaly windows (the vectors' source, docs/adr/0015; a window is
+    // written 16 readings after its anomaly, so with 20 rounds most are still pending in the actors'
+    // state — which the snapshots below compare).
+    for (const [q2, least] of [
+      ["SELECT device_id, epoch, seq, metric, any(score) AS score FROM analyses GROUP BY device_id, epoch, seq, metric ORDER BY device_id, epoch, seq, metric", 10],
+      ["SELECT device_id, epoch, seq, metric, any(score) AS score, any(vector) AS vector FROM anomaly_windows GROUP BY device_id, epoch, seq, metric ORDER BY device_id, epoch, seq, metric", 0],
+    ] as const) {
       const [xa, xb] = await Promise.all([chQuery(ch.url, "chaos_a", q2), chQuery(ch.url, "chaos_b", q2)]);
-      expect(xa.length, q2).toBeGreaterThan(10);
+      expect(xa.length, q2).toBeGreaterThanOrEqual(least);
       const diff = xa.flatMap((r, i) => (JSON.stringify(r) === JSON.stringify(xb[i]) ? [] : [{ a: r, b: xb[i] }]));
       expect({ rows: xb.length, differing: diff.length, first: diff.slice(0, 2) }).toEqual({ rows: xa.length, differing: 0, first: [] });
     }

@@ -163,15 +163,17 @@ export class StoreRepair {
       return { table, logged: n, presentBefore: before, missing: Math.max(0, n - before) };
     });
     const missing = tables.reduce((a, t) => a + t.missing, 0);
-    const rollupBuckets = await this.reconcileRollups(minutes);
-    const report: RepairReport = { reason, fromMs, untilMs, entries, tables, missing, reinserted, ...(rollupBuckets === undefined ? {} : { rollupBuckets }), tookMs: this.deps.clock.now() - t0 };
-    this.reports.push(report);
-    const detail = { from: new Date(fromMs).toISOString(), until: new Date(untilMs).toISOString(), entries, missing, reinserted, tookMs: report.tookMs, tables: Object.fromEntries(tables.map((t) => [t.table, t.missing])) };
+    const tookMs = this.deps.clock.now() - t0;
+    // Loud first (the rows are back now), then the rollups of the minutes inserted again.
+    const detail = { from: new Date(fromMs).toISOString(), until: new Date(untilMs).toISOString(), entries, missing, reinserted, tookMs, tables: Object.fromEntries(tables.map((t) => [t.table, t.missing])) };
     if (missing > 0) {
       this.deps.incidents.report({ kind: "store.rows-missing", message: `${reason}: it had lost ${missing} rows it had accepted; inserted again from the row log`, detail });
     } else {
       this.deps.log.info(detail, `${reason}: no rows missing (${reinserted} rows of the window inserted again)`);
     }
+    const rollupBuckets = await this.reconcileRollups(minutes);
+    const report: RepairReport = { reason, fromMs, untilMs, entries, tables, missing, reinserted, ...(rollupBuckets === undefined ? {} : { rollupBuckets }), tookMs };
+    this.reports.push(report);
     return report;
   }
 
