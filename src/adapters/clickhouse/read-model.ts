@@ -56,7 +56,10 @@ export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelO
     return new Map(got.map((r) => [r.device_id, Number(r.n)]));
   };
   const devices = async (where: string, limit: number, sinceMs: number, signal?: AbortSignal): Promise<DeviceRow[]> => {
-    const got = await rows<DeviceSql>(`SELECT ${DEVICE_COLUMNS} FROM device_status WHERE ${where} GROUP BY device_id ORDER BY device_id LIMIT ${limit}`, signal);
+    // The page's ids first, then only their states merged (not every device's before the LIMIT:
+    // 3.3x less ClickHouse time for a first page of 10,000 devices, bench:query).
+    const page = `device_id IN (SELECT device_id FROM device_status WHERE ${where} GROUP BY device_id ORDER BY device_id LIMIT ${limit})`;
+    const got = await rows<DeviceSql>(`SELECT ${DEVICE_COLUMNS} FROM device_status WHERE ${where} AND ${page} GROUP BY device_id ORDER BY device_id LIMIT ${limit}`, signal);
     const anomalies = await anomalyCounts(
       got.map((r) => r.device_id),
       sinceMs,
@@ -78,7 +81,8 @@ export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelO
   return {
     async listDevices(q, signal) {
       const conds = ["1 = 1"];
-      if (q.prefix !== "") conds.push(`device_id >= ${sqlString(q.prefix)} AND startsWith(device_id, ${sqlString(q.prefix)})`);
+      // Bounded on both sides so the primary key limits the scan (ids are [A-Za-z0-9_-], all below U+007F).
+      if (q.prefix !== "") conds.push(`device_id >= ${sqlString(q.prefix)} AND device_id < ${sqlString(`${q.prefix}\u007f`)} AND startsWith(device_id, ${sqlString(q.prefix)})`);
       if (q.after !== "") conds.push(`device_id > ${sqlString(q.after)}`);
       return devices(conds.join(" AND "), q.limit, q.anomaliesSinceMs, signal);
     },
