@@ -65,6 +65,17 @@ export function startVectorIndexer(
       await deps.events.deadLetter({ stage: "vectors", code: "not_indexable", reason: (err as Error)?.message ?? String(err), source: `row log ${entry.table}`, payload: enc.encode(JSON.stringify(entry.rows.slice(0, 20))) });
     },
   );
+  // Vectors follow their rows' retention (clickhouse.retention: anomaly_windows; texts as analyses).
+  const prune = async () => {
+    const keep = cfg.clickhouse.retention.keepMs;
+    for (const [collection, ms] of [["anomaly_windows", keep["anomaly_windows"] ?? 0], ["texts", keep["analyses"] ?? 0]] as const) {
+      if (ms <= 0) continue;
+      const n = await deps.store.deleteOlderThan(collection, Date.now() - ms).catch((e: Error) => (log.warn({ err: e.message, collection }, "vector retention failed; tried again at the next check"), 0));
+      if (n > 0) log.info({ collection, deleted: n }, "vector retention");
+    }
+  };
+  const retention = cfg.clickhouse.retention.checkEveryMs > 0 ? setInterval(() => void prune(), cfg.clickhouse.retention.checkEveryMs) : undefined;
+  retention?.unref();
   let reported = 0;
   const timer = setInterval(() => {
     feed.backlog().then(
@@ -87,6 +98,7 @@ export function startVectorIndexer(
     indexer,
     async close() {
       clearInterval(timer);
+      clearInterval(retention);
       await reader.stop();
     },
   };
