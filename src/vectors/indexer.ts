@@ -42,6 +42,11 @@ export class VectorIndexer {
 
   constructor(private readonly o: VectorIndexerOptions) {}
 
+  /** The tables whose rows it reads (readings only for their log lines, when indexed). */
+  get tables(): ReadonlySet<string> {
+    return new Set([ANOMALY_WINDOWS_TABLE, ANALYSES_TABLE, ...(this.o.indexLogs ? [READINGS_TABLE] : [])]);
+  }
+
   async handle(entry: LoggedTableRows): Promise<void> {
     try {
       if (entry.table === ANOMALY_WINDOWS_TABLE) await this.windows(entry.rows);

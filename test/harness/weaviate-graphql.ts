@@ -7,6 +7,7 @@
  * search, no HNSW.
  */
 import { Kind, parse, valueFromASTUntyped } from "graphql";
+import { cosineDistance as shapeDistance } from "../../src/domain/window-features.js";
 import type { FieldNode, SelectionSetNode } from "graphql";
 
 export interface StoredObject {
@@ -96,15 +97,7 @@ export function matchWhere(w: Where, c: StoredClass, o: StoredObject): boolean {
 
 /** Cosine distance as Weaviate reports it (float32). */
 export function cosineDistance(a: readonly number[], b: readonly number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return Math.fround(1 - dot / Math.sqrt(na * nb));
+  return Math.fround(shapeDistance(a, b));
 }
 
 function fieldsOf(set: SelectionSetNode | undefined): FieldNode[] {

@@ -13,6 +13,8 @@ export interface RowLogReaderOptions {
   readonly name: string;
   /** Entries fetched at a time. */
   readonly batch?: number;
+  /** Only entries of these tables are decoded and handed over; the rest are acknowledged unread. Default: all. */
+  readonly tables?: ReadonlySet<string>;
 }
 
 /**
@@ -51,7 +53,7 @@ export function createRowLogReader(nc: NatsConnection, o: RowLogReaderOptions): 
             while (!stopped) {
               const it = await consumer.fetch({ max_messages: o.batch ?? 64, expires: 2_000 });
               for await (const m of it) {
-                await one(m, handle, poison);
+                await one(m, handle, poison, o.tables);
                 if (stopped) break;
               }
               attempt = 0;
@@ -79,7 +81,11 @@ export function createRowLogReader(nc: NatsConnection, o: RowLogReaderOptions): 
   };
 }
 
-async function one(m: JsMsg, handle: (e: LoggedTableRows) => Promise<void>, poison: (e: LoggedTableRows, err: unknown) => Promise<void>): Promise<void> {
+async function one(m: JsMsg, handle: (e: LoggedTableRows) => Promise<void>, poison: (e: LoggedTableRows, err: unknown) => Promise<void>, tables?: ReadonlySet<string>): Promise<void> {
+  if (tables !== undefined && !tables.has(m.headers?.get("Shoal-Table") ?? "")) {
+    m.ack();
+    return;
+  }
   const atMs = Math.floor(Number(m.info.timestampNanos) / 1e6);
   let entry: LoggedTableRows;
   try {

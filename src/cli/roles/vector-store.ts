@@ -56,7 +56,8 @@ export function startVectorIndexer(
     embed: (texts) => Promise.all(texts.map(async (text) => (await deps.gateway.embed({ text, subjectId: "vectors" })).vector)),
     indexLogs: cfg.vectors.indexLogs,
   });
-  const feed = createRowLogReader(deps.nc, { name });
+  // Readings entries (most of the log) are not even decoded unless device log lines are indexed.
+  const feed = createRowLogReader(deps.nc, { name, tables: indexer.tables });
   const enc = new TextEncoder();
   const reader = feed.start(
     (entry) => indexer.handle(entry),
