@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ActorContext } from "../../src/ports/actor.js";
 import type { Row } from "../../src/ports/row-sink.js";
+import { encodeAlerts } from "../alert/index.js";
 import { createDeviceActor } from "./device.actor.js";
 import type { DeviceMsg } from "./device.messages.js";
 import { DeviceSnapshotError } from "./errors.js";
@@ -13,17 +14,18 @@ import { ANOMALY_WINDOW_AFTER } from "../../src/domain/window-features.js";
 function sink() {
   const rows: Row[] = [];
   const windows: Row[] = [];
+  const alerts: Row[] = [];
   const ctx: ActorContext<DeviceMsg> = {
     self: { type: "device", id: "d1" },
     now: () => 0,
     send: () => {},
     emit: () => {},
-    write: (t, row) => void (t === "readings" ? rows.push(row) : t === "anomaly_windows" && windows.push(row)),
+    write: (t, row) => void (t === "readings" ? rows.push(row) : t === "anomaly_windows" ? windows.push(row) : t === "alert_transitions" && alerts.push(row)),
     call: () => {},
     setTimer: () => {},
     cancelTimer: () => {},
   };
-  return { ctx, rows, windows };
+  return { ctx, rows, windows, alerts };
 }
 
 /**
@@ -63,16 +65,25 @@ describe("device snapshots", () => {
     expect(logic.snapshot(b)).toEqual(logic.snapshot(a));
   });
 
-  it("writes version 5: binary, smaller than version 1", () => {
+  it("writes version 6: binary, smaller than version 1", () => {
     const logic = createDeviceActor({ explainAnomalies: false });
     const b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
-    const v5 = logic.snapshot(b);
-    expect([...v5.subarray(0, 3)]).toEqual([0x53, 0x44, 5]);
-    expect(v5.byteLength).toBeLessThan(Buffer.from(fixture.snapshot, "base64").byteLength / 2);
+    const v6 = logic.snapshot(b);
+    expect([...v6.subarray(0, 3)]).toEqual([0x53, 0x44, 6]);
+    expect(v6.byteLength).toBeLessThan(Buffer.from(fixture.snapshot, "base64").byteLength / 2);
   });
 
-  /** Version 4 bytes of a version-5 snapshot without pending anomaly windows: the count (0) at the end cut off. */
-  function toV4(v5: Uint8Array): Uint8Array {
+  /** Version 5 bytes of a version-6 snapshot without alert state: the length (uint32 0) at the end cut off. */
+  function toV5(v6: Uint8Array): Uint8Array {
+    expect([...v6.subarray(-4)]).toEqual([0, 0, 0, 0]);
+    const v5 = v6.slice(0, -4);
+    v5[2] = 5;
+    return v5;
+  }
+
+  /** Version 4 bytes of a version-6 snapshot without pending anomaly windows nor alerts: the count (0) at the end cut off. */
+  function toV4(v6: Uint8Array): Uint8Array {
+    const v5 = toV5(v6);
     expect(v5.at(-1)).toBe(0);
     const v4 = v5.slice(0, -1);
     v4[2] = 4;
@@ -94,7 +105,7 @@ describe("device snapshots", () => {
     expect(s.pending![PW_SEQ]).toBe(380);
     // One window at the end: uint8 count, float64 epoch, seq, ts, score, uint16 metric, uint16 readings to come.
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const at = bytes.length - 37;
+    const at = bytes.length - 4 - 37;
     expect(bytes[at]).toBe(1);
     expect([dv.getFloat64(at + 1, true), dv.getFloat64(at + 9, true), dv.getFloat64(at + 17, true)]).toEqual([0, 380, 1_700_000_000_000 + 380 * 60_000]);
     expect([dv.getUint16(at + 33, true), dv.getUint16(at + 35, true)]).toEqual([s.pending![PW_METRIC], ANOMALY_WINDOW_AFTER - 5]);
@@ -112,6 +123,40 @@ describe("device snapshots", () => {
     expect(hb.windows).toEqual(ha.windows);
     expect(hb.windows[0]).toMatchObject({ seq: 380 });
     expect(b.pending).toBeUndefined();
+  });
+
+  it("keeps the alert state (version 6): restored, the actor raises and clears its alerts as the one that never stopped", () => {
+    const rules = [
+      { id: "hot", kind: "threshold" as const, metric: "v", op: "above" as const, raiseAt: 150, clearAt: 100, severity: "warning" as const, forMs: 0, clearForMs: 0, escalateAfterMs: 0, flap: { windowMs: 600_000, maxChanges: 100 } },
+    ];
+    const logic = createDeviceActor({ explainAnomalies: false, alertRules: rules });
+    const hot = (i: number, v: number) => ({ type: "reading" as const, reading: { deviceId: "d1", seq: i, tsMs: 1_700_000_000_000 + i * 60_000, metrics: { v } }, streamSeq: i });
+    const h = sink();
+    let a = logic.initial("d1");
+    for (let i = 1; i <= 10; i++) a = logic.receive(a, hot(i, i === 10 ? 200 : 50), h.ctx);
+    expect(a.alerts).toBeDefined();
+    const bytes = logic.snapshot(a);
+    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(bytes.length - 4 - encodeAlerts(a.alerts!).length, true)).toBe(encodeAlerts(a.alerts!).length);
+    let b = logic.restore(bytes, "d1");
+    expect(logic.snapshot(b)).toEqual(bytes);
+    const ha = sink();
+    const hb = sink();
+    for (let i = 11; i <= 20; i++) {
+      const v = i === 12 ? 80 : i === 15 ? 300 : 50;
+      a = logic.receive(a, hot(i, v), ha.ctx);
+      b = logic.receive(b, hot(i, v), hb.ctx);
+    }
+    expect(hb.alerts).toEqual(ha.alerts);
+    expect(ha.alerts.map((t) => [t.alert_id, t.kind])).toEqual([
+      ["d1/hot/1", "cleared"],
+      ["d1/hot/2", "raised"],
+      ["d1/hot/2", "cleared"],
+    ]);
+    // A version-5 snapshot (no alert state) still restores, as a device without alerts.
+    const plain = logic.snapshot(logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1"));
+    const fromV5 = logic.restore(toV5(plain), "d1");
+    expect(fromV5.alerts).toBeUndefined();
+    expect(logic.snapshot(fromV5)).toEqual(plain);
   });
 
   it("still reads version 4: no pending anomaly window", () => {
@@ -239,7 +284,7 @@ describe("device snapshots", () => {
   it("rejects bytes that are not a device snapshot, naming the problem", () => {
     const logic = createDeviceActor();
     expect(() => logic.restore(new Uint8Array([1, 2, 3]), "d1")).toThrow(DeviceSnapshotError);
-    expect(() => logic.restore(new Uint8Array([0x53, 0x44, 9, 0]), "d1")).toThrow(/unsupported version 9, expected 1 to 5/);
+    expect(() => logic.restore(new Uint8Array([0x53, 0x44, 9, 0]), "d1")).toThrow(/unsupported version 9, expected 1 to 6/);
     const h = sink();
     let s = logic.initial("d1");
     for (let i = 1; i <= 200; i++) s = logic.receive(s, reading(i), h.ctx);
@@ -249,7 +294,7 @@ describe("device snapshots", () => {
     expect(() => logic.restore(new TextEncoder().encode('{"v":1,'), "d1")).toThrow(/not valid JSON/);
     // Pending anomaly windows: more than the cap, a metric the snapshot does not hold, none to wait for.
     const pending = pendingState(logic).bytes;
-    const at = pending.length - 37;
+    const at = pending.length - 4 - 37;
     const corrupt = (offset: number, v: number, width: 1 | 2) => {
       const c = pending.slice();
       if (width === 1) c[offset] = v;

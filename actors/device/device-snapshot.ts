@@ -1,7 +1,9 @@
 /**
  * Device actor snapshots (docs/adr/0008-device-actor-memory.md).
  *
- * Version 5 (written): version 4 followed by the anomaly windows waiting for readings after their
+ * Version 6 (written): version 5 followed by the device's alert state (actors/alert, the alert
+ *   logic the device actor hosts): uint32 length (0: none) + that many bytes of its own codec.
+ * Version 5 (still read; restored without alert state): version 4 followed by the anomaly windows waiting for readings after their
  *   anomaly (DeviceState.pending), oldest first: uint8 count (at most MAX_PENDING_WINDOWS); per
  *   window float64 epoch, seq, timestamp, score of the anomaly, uint16 metric index (in the order
  *   of the metrics above), uint16 readings of the metric still to come (≥ 1).
@@ -28,21 +30,23 @@ import type { DetectorParams } from "../../src/detector/index.js";
 import { MAX_PENDING_WINDOWS, newDeviceState, placeMetric, pushPending, PW, PW_EPOCH, PW_LEFT, PW_METRIC, PW_SCORE, PW_SEQ, PW_TS } from "./device-state.js";
 import type { DeviceState, MetricParts, ModelTable } from "./device-state.js";
 import { DeviceSnapshotError } from "./errors.js";
+import { decodeAlerts, encodeAlerts } from "../alert/index.js";
 import type { MetricArena } from "./metric-arena.js";
 import { H_DET, H_MODEL, H_POS, H_SINCE, H_SQ, H_SUM, H_W, MH, ringSlots, windowSlots } from "./metric-store.js";
 import type { RollingStatsData } from "./rolling-stats.js";
 
 /** Version written by `encodeDeviceState`. */
-export const SNAPSHOT_VERSION = 5;
+export const SNAPSHOT_VERSION = 6;
 /** Bytes of one pending anomaly window (version 5). */
 const PENDING_BYTES = 4 * 8 + 2 + 2;
+const EMPTY_BYTES = new Uint8Array(0);
 const M0 = 0x53; // "S"
 const M1 = 0x44; // "D"
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
 
-/** Serialises `s` (version 5). `table` resolves the metrics' model indexes to parameters. */
+/** Serialises `s` (version 6). `table` resolves the metrics' model indexes to parameters. */
 export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array {
   const gaps = s.gaps ?? [];
   const names = s.names.map((n) => enc.encode(n));
@@ -52,7 +56,8 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
   const seen = s.seen ?? [];
   const pending = s.pending ?? [];
   const windows = pending.length / PW;
-  let size = 4 + 6 * 8 + 4 + 7 * 8 + 4 + gaps.length * 8 + 1 + (prev ? 6 * 8 + 4 + prevGaps.length * 8 : 0) + 4 + seen.length * 8 + 2 + 1 + windows * PENDING_BYTES;
+  const alerts = s.alerts === undefined ? EMPTY_BYTES : encodeAlerts(s.alerts);
+  let size = 4 + alerts.length + 4 + 6 * 8 + 4 + 7 * 8 + 4 + gaps.length * 8 + 1 + (prev ? 6 * 8 + 4 + prevGaps.length * 8 : 0) + 4 + seen.length * 8 + 2 + 1 + windows * PENDING_BYTES;
   const fills = s.names.map((_, i) => ringFill(table.models[s.f64[s.base + i * MH + H_MODEL]!]!.params, s.f64, s.base + i * MH + H_DET));
   for (let i = 0; i < names.length; i++) {
     size += 2 + names[i]!.length + 1 + overrides[i]!.length * 9 + 16 + 16 + windowSlots(s, i).length * 8 + SAVED_SCALARS * 8 + 8 + (fills[i]!.hist + fills[i]!.dists) * 4;
@@ -114,6 +119,9 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
     u16(pending[w + PW_METRIC]!);
     u16(pending[w + PW_LEFT]!);
   }
+  u32(alerts.length);
+  out.set(alerts, at);
+  at += alerts.length;
   if (at !== size) throw new Error(`device snapshot size ${at} != computed ${size}`);
   return out;
 }
@@ -239,6 +247,18 @@ function decodeBinary(s: DeviceState, bytes: Uint8Array, version: number, window
       const left = u16();
       if (metric >= k || left < 1) throw new DeviceSnapshotError(`device snapshot of ${id}: pending anomaly window of metric ${metric} (of ${k}) waits for ${left} readings`);
       pushPending(s, epoch!, seq!, tsMs!, metric, score!, left);
+    }
+  }
+  if (version >= 6) {
+    const n = u32();
+    if (n > 0) {
+      if (at + n > bytes.length) throw new DeviceSnapshotError(`device snapshot of ${id}: alert state of ${n} bytes is truncated`);
+      try {
+        s.alerts = decodeAlerts(bytes.subarray(at, at + n));
+      } catch (err) {
+        throw new DeviceSnapshotError(`device snapshot of ${id}: alert state: ${(err as Error).message}`, { cause: err });
+      }
+      at += n;
     }
   }
   if (at !== bytes.length) throw new DeviceSnapshotError(`device snapshot of ${id}: ${bytes.length - at} trailing bytes`);

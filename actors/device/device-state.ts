@@ -9,6 +9,7 @@ import type { MetricArena } from "./metric-arena.js";
 import { addMetric, ringCaps, H_DET, H_DOFF, H_N, H_WOFF, H_POS, H_SINCE, H_SQ, H_SUM, MH, recomputeSums, ringSlots } from "./metric-store.js";
 import type { MetricArrays } from "./metric-store.js";
 import { newSeqState, type SeqState } from "./sequence-tracker.js";
+import type { DeviceAlerts } from "../alert/index.js";
 
 /**
  * State of one device actor: its sequence tracking (the SeqState fields, inline rather than a
@@ -47,6 +48,12 @@ export interface DeviceState extends MetricArrays, SeqState {
    * (version 5).
    */
   pending?: number[] | undefined;
+  /**
+   * The device's alerts (actors/alert: pending conditions, open alerts, counters), hosted by the
+   * device actor so they share its turns, snapshot (version 6) and recovery. Absent or undefined
+   * while nothing is tracked, the common case (as `pending`: never `delete`d).
+   */
+  alerts?: DeviceAlerts | undefined;
 }
 
 /** Numbers per pending anomaly window in `DeviceState.pending`, and their offsets. */

@@ -1,9 +1,8 @@
 import type { ActorContext, ActorLogic } from "../../src/ports/actor.js";
 import type { Reading } from "../../src/ports/reading.js";
 import { analysisSubject, deviceEventSubject } from "../../src/domain/subjects.js";
-import { ANALYSES_SCHEMA, ANALYSES_TABLE, ANOMALY_WINDOWS_SCHEMA, ANOMALY_WINDOWS_TABLE, DEAD_LETTERS_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
+import { ALERT_TRANSITIONS_SCHEMA, ALERT_TRANSITIONS_TABLE, ALERTS_SCHEMA, ALERTS_TABLE, ANALYSES_SCHEMA, ANALYSES_TABLE, ANOMALY_WINDOWS_SCHEMA, ANOMALY_WINDOWS_TABLE, DEAD_LETTERS_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
 import { normaliseText, shapeCode } from "../../src/domain/pattern-shape.js";
-import { ANOMALY_WINDOW_AFTER, windowFeatures } from "../../src/domain/window-features.js";
 import { resolveDetectorParams, S_N } from "../../src/detector/index.js";
 import type { DetectorParams } from "../../src/detector/index.js";
 import type {
@@ -21,12 +20,16 @@ import { CACHE_SERVICE, defaultDeviceSettings } from "./device.messages.js";
 import { acceptReading, placed, Verdict } from "./sequence-tracker.js";
 import { createSeqPolicies, type SeqPolicies } from "./seq-policy.js";
 import { newReadingCounters, type ReadingCounters } from "./reading-counters.js";
-import { createModelTable, MAX_PENDING_WINDOWS, newDeviceState, pushPending, PW, PW_EPOCH, PW_LEFT, PW_METRIC, PW_SCORE, PW_SEQ, PW_TS } from "./device-state.js";
+import { createModelTable, newDeviceState } from "./device-state.js";
 import type { DeviceState } from "./device-state.js";
 import { MetricArena } from "./metric-arena.js";
 import { addMetric, detectMetric, ringCaps, H_DET, H_MODEL, MH, recentValues, rollingScoreAndAdd } from "./metric-store.js";
 import { decodeDeviceState, encodeDeviceState } from "./device-snapshot.js";
 import { asExplainResult, callExplain, emitExplanation } from "./explanations.js";
+import { completeAll, countPending, openWindow } from "./anomaly-window-state.js";
+import { AlertEngine, alertRow, transitionRow } from "../alert/index.js";
+import { checkDeviceSettings } from "./device-settings.js";
+import type { AlertTransition } from "../../src/domain/alerts.js";
 
 export type { DeviceState } from "./device-state.js";
 
@@ -56,6 +59,18 @@ export function createDeviceActor(
   const table = createModelTable();
   // Where every actor's metric block lives (one arena per logic instance, i.e. per worker thread).
   const arena = new MetricArena();
+  // The device's alert rules (actors/alert), evaluated in its turns; transitions of a turn gather here.
+  const alerts = new AlertEngine(settings.alertRules);
+  const transitions: AlertTransition[] = [];
+  /** Writes the turn's alert transitions: the history row and the alert's current state. */
+  function writeTransitions(ctx: ActorContext<DeviceMsg>): void {
+    for (const t of transitions) {
+      ctx.write(ALERT_TRANSITIONS_TABLE, transitionRow(t));
+      ctx.write(ALERTS_TABLE, alertRow(t));
+    }
+    counts.alertTransitions += transitions.length;
+    transitions.length = 0;
+  }
   // Model of `settings.detectorParams`, resolved once per settings object (config messages replace it).
   let modelFor: Partial<DetectorParams> | undefined;
   let modelIndex = -1;
@@ -121,6 +136,13 @@ export function createDeviceActor(
     });
     // This reading counts for the anomaly windows waiting for readings of its metrics (not for its own).
     if (state.pending !== undefined) countPending(state, r.metrics, ctx);
+    // With no rules left, a device's open alerts still get their "rule removed" resolution.
+    if (alerts.enabled || state.alerts !== undefined) {
+      // Assigned only when it changes: a device that never had an alert holds no property.
+      const st = alerts.onReading(state.alerts, r.deviceId, r.tsMs, names, values, scores, best, transitions);
+      if (st !== state.alerts) state.alerts = st;
+      if (transitions.length > 0) writeTransitions(ctx);
+    }
     if (best >= settings.threshold) {
       const metric = names[bestIdx]!;
       // Found in a reading older than historicalAfterMs (a store-and-forward backlog): marked so.
@@ -212,6 +234,7 @@ export function createDeviceActor(
       // Validate everything first: an invalid change throws and changes nothing.
       const checked = checkDeviceSettings(next as Partial<DeviceSettings>);
       const nextPolicies = createSeqPolicies({ ...settings, ...checked });
+      if (checked.alertRules !== undefined) alerts.configure(checked.alertRules);
       Object.assign(settings, checked);
       policies = nextPolicies;
     },
@@ -237,6 +260,11 @@ export function createDeviceActor(
             // No more readings to wait for: the open anomaly windows take what they have.
             if (state.pending !== undefined) completeAll(state, ctx);
             lifecycle(state, ctx, "offline", "");
+            if (alerts.enabled || state.alerts !== undefined) {
+              const st = alerts.onOffline(state.alerts, state.id, ctx.now(), transitions);
+              if (st !== state.alerts) state.alerts = st;
+              if (transitions.length > 0) writeTransitions(ctx);
+            }
           }
           return state;
         }
@@ -262,6 +290,14 @@ export function createDeviceActor(
         case "explanation-failed":
         case "cache-stored":
           return state;
+        case "alert-command": {
+          // An operator's acknowledge/resolve, from the journal: applied in order with the readings.
+          const { st, error } = alerts.onCommand(state.alerts, msg, transitions);
+          if (st !== state.alerts) state.alerts = st;
+          if (error !== "") counts.alertCommandsRejected++;
+          if (transitions.length > 0) writeTransitions(ctx);
+          return state;
+        }
         case "config":
           // The logic's settings were changed by `configure` (every worker, active actors or not);
           // an active actor only re-arms its heartbeat under the new timeout.
@@ -273,29 +309,16 @@ export function createDeviceActor(
     snapshot: (state) => encodeDeviceState(state, table),
     restore: (bytes, id) => decodeDeviceState(bytes, id, settings.windowSize, table, arena),
     dispose: (state) => arena.release(state),
-    rowSchemas: { [READINGS_TABLE]: READINGS_SCHEMA, [ANALYSES_TABLE]: ANALYSES_SCHEMA, [DEVICE_EVENTS_TABLE]: DEVICE_EVENTS_SCHEMA, [ANOMALY_WINDOWS_TABLE]: ANOMALY_WINDOWS_SCHEMA },
+    rowSchemas: {
+      [READINGS_TABLE]: READINGS_SCHEMA,
+      [ANALYSES_TABLE]: ANALYSES_SCHEMA,
+      [DEVICE_EVENTS_TABLE]: DEVICE_EVENTS_SCHEMA,
+      [ANOMALY_WINDOWS_TABLE]: ANOMALY_WINDOWS_SCHEMA,
+      [ALERT_TRANSITIONS_TABLE]: ALERT_TRANSITIONS_SCHEMA,
+      [ALERTS_TABLE]: ALERTS_SCHEMA,
+    },
     arena,
   };
-}
-
-/**
- * `s` checked field by field (RangeError naming the setting and its rule); the detector parameters
- * are resolved to check them. Returns `s` unchanged.
- */
-export function checkDeviceSettings(s: Partial<DeviceSettings>): Partial<DeviceSettings> {
-  const fail = (key: string, rule: string, v: unknown) => {
-    throw new RangeError(`device settings: ${key} ${rule}, got ${JSON.stringify(v)}`);
-  };
-  if (s.threshold !== undefined && !(s.threshold >= 0 && s.threshold <= 1)) fail("threshold", "must be between 0 and 1", s.threshold);
-  if (s.heartbeatTimeoutMs !== undefined && !(Number.isSafeInteger(s.heartbeatTimeoutMs) && s.heartbeatTimeoutMs >= 1)) fail("heartbeatTimeoutMs", "must be an integer >= 1", s.heartbeatTimeoutMs);
-  if (s.windowSize !== undefined && !(Number.isSafeInteger(s.windowSize) && s.windowSize >= 1)) fail("windowSize", "must be an integer >= 1", s.windowSize);
-  if (s.maxGaps !== undefined && !(Number.isSafeInteger(s.maxGaps) && s.maxGaps >= 0)) fail("maxGaps", "must be an integer >= 0", s.maxGaps);
-  if (s.maxSeqJump !== undefined && !(Number.isSafeInteger(s.maxSeqJump) && s.maxSeqJump >= 1)) fail("maxSeqJump", "must be an integer >= 1", s.maxSeqJump);
-  if (s.jumpConfirmations !== undefined && !(Number.isSafeInteger(s.jumpConfirmations) && s.jumpConfirmations >= 0)) fail("jumpConfirmations", "must be an integer >= 0", s.jumpConfirmations);
-  if (s.historicalAfterMs !== undefined && !(Number.isSafeInteger(s.historicalAfterMs) && s.historicalAfterMs >= 0)) fail("historicalAfterMs", "must be an integer >= 0", s.historicalAfterMs);
-  if (s.seqWrap !== undefined) createSeqPolicies({ ...defaultDeviceSettings, seqWrap: s.seqWrap }); // throws on a bad rule
-  if (s.detectorParams !== undefined) resolveDetectorParams(s.detectorParams);
-  return s;
 }
 
 /** Dead-letter code of each verdict that drops a reading with content (plain duplicates are only counted). */
@@ -305,64 +328,6 @@ const DROP_CODES: Partial<Record<Verdict, "conflicting_duplicate" | "seq_out_of_
   [Verdict.StaleEpoch]: "stale_epoch",
   [Verdict.TooLate]: "too_late",
 };
-
-/**
- * Holds an anomaly's window open until `ANOMALY_WINDOW_AFTER` readings of its metric came after it
- * (src/domain/window-features.ts). A device holds at most `MAX_PENDING_WINDOWS`: beyond, the oldest
- * is completed at once with the readings there are.
- */
-function openWindow(state: DeviceState, epoch: number, seq: number, tsMs: number, metric: number, score: number, ctx: ActorContext<DeviceMsg>): void {
-  const p = state.pending;
-  if (p !== undefined && p.length >= MAX_PENDING_WINDOWS * PW) {
-    writeWindow(state, p, 0, ctx);
-    p.splice(0, PW);
-  }
-  pushPending(state, epoch, seq, tsMs, metric, score, ANOMALY_WINDOW_AFTER);
-}
-
-/** An applied reading carrying `metrics`: counts for the open windows of those metrics; writes the complete ones. */
-function countPending(state: DeviceState, metrics: Readonly<Record<string, number>>, ctx: ActorContext<DeviceMsg>): void {
-  const p = state.pending!;
-  for (let at = 0; at < p.length; ) {
-    if (Object.hasOwn(metrics, state.names[p[at + PW_METRIC]!]!)) {
-      const left = p[at + PW_LEFT]! - 1;
-      p[at + PW_LEFT] = left;
-      if (left <= 0) {
-        writeWindow(state, p, at, ctx);
-        p.splice(at, PW);
-        continue;
-      }
-    }
-    at += PW;
-  }
-  if (p.length === 0) state.pending = undefined; // not `delete`: that would make the state a dictionary
-}
-
-/** Completes every open window now (the device went offline), oldest first. */
-function completeAll(state: DeviceState, ctx: ActorContext<DeviceMsg>): void {
-  const p = state.pending!;
-  for (let at = 0; at < p.length; at += PW) writeWindow(state, p, at, ctx);
-  state.pending = undefined;
-}
-
-/**
- * The `anomaly_windows` row of the window at `p[at]`: the shape of its metric's recent values now,
- * keyed by the anomaly (not by the reading that completed it). None when the window has no shape (flat).
- */
-function writeWindow(state: DeviceState, p: readonly number[], at: number, ctx: ActorContext<DeviceMsg>): void {
-  const m = p[at + PW_METRIC]!;
-  const shape = windowFeatures(recentValues(state, m));
-  if (shape === null) return;
-  ctx.write(ANOMALY_WINDOWS_TABLE, {
-    device_id: state.id,
-    epoch: p[at + PW_EPOCH]!,
-    seq: p[at + PW_SEQ]!,
-    ts_ms: p[at + PW_TS]!,
-    metric: state.names[m]!,
-    score: p[at + PW_SCORE]!,
-    vector: Array.from(shape),
-  });
-}
 
 /** A lifecycle event of the device (online, offline, restarted): published and stored. */
 function lifecycle(state: DeviceState, ctx: ActorContext<DeviceMsg>, kind: DeviceLifecycleEvent["kind"], detail: string): void {

@@ -1,6 +1,7 @@
 import type { Reading } from "../../src/ports/reading.js";
 import type { DetectorParams } from "../../src/detector/index.js";
 import type { ExplainRequest, ExplainResult } from "../../src/ports/gateway.js";
+import type { AlertCommand, AlertRule } from "../../src/domain/alerts.js";
 
 /** A validated reading from the journal. `streamSeq` is its JetStream stream sequence. */
 export interface ReadingMsg {
@@ -77,7 +78,10 @@ export interface ExplanationFailedMsg {
   readonly error: string;
 }
 
-export type DeviceMsg = ReadingMsg | ReadingsMsg | HeartbeatTimeoutMsg | ConfigMsg | ExplanationMsg | ExplanationFailedMsg | ExplainCacheReplyMsg | CacheStoredMsg;
+/** An operator's acknowledge/resolve of one of the device's alerts, from the journal (src/domain/journal-commands.ts). */
+export type AlertCommandMsg = AlertCommand;
+
+export type DeviceMsg = ReadingMsg | ReadingsMsg | HeartbeatTimeoutMsg | ConfigMsg | ExplanationMsg | ExplanationFailedMsg | ExplainCacheReplyMsg | CacheStoredMsg | AlertCommandMsg;
 
 /** Devices whose id matches `match` (a glob: `*` any characters) count with a `bits`-wide wrapping counter. */
 export interface SeqWrapRule {
@@ -116,6 +120,8 @@ export interface DeviceSettings {
    * the runtime routes the "cache" service (src/adapters/keyv/actor-cache-service.ts).
    */
   explainCache: boolean;
+  /** Alert rules evaluated on every reading (actors/alert, docs/adr/0016-alerts.md). Default none. */
+  alertRules: readonly AlertRule[];
 }
 
 export const defaultDeviceSettings: DeviceSettings = {
@@ -130,6 +136,7 @@ export const defaultDeviceSettings: DeviceSettings = {
   explainAnomalies: true,
   detectorParams: {},
   explainCache: false,
+  alertRules: [],
 };
 
 /** Service name of the per-actor cache for ctx.call, and its requests/replies (src/ports/actor-cache.ts). */

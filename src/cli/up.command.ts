@@ -19,6 +19,8 @@ import { countersOf, runtimeMetricsRefresher, singleNodeReadiness, startAdminRol
 import { startQueryRole } from "./roles/query-role.js";
 import { openVectorStore, startVectorIndexer } from "./roles/vector-store.js";
 import { createEventPublisher } from "../adapters/nats/event-publisher.js";
+import { startAlertsRole } from "./roles/alerts-role.js";
+import { startReportsRoleFor } from "./roles/reports-role.js";
 
 /**
  * `shoal up [--demo] [--devices N] [--rate R] [--no-stack]`: every role in one process (the monolith
@@ -60,6 +62,9 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         return undefined;
       })
     : undefined;
+  // What tells operators what matters: the alert relay and notifier, and the scheduled reports.
+  const alerts = cfg.alerts.enabled ? await startAlertsRole(cfg, log.child({ role: "alerts" }), { nc: lagNc }) : undefined;
+  const reports = cfg.reports.enabled ? await startReportsRoleFor(cfg, log.child({ role: "reports" }), { gateway: gateway.gateway, nc: lagNc }) : undefined;
   let sim: SimulateStats = emptySimulateStats();
   const stats = () => ({
     bridge: { ...bridge.stats, rejectedByCode: undefined, ...prefixed("rejected_", bridge.stats.rejectedByCode), pendingPublishes: bridge.pending() },
@@ -77,7 +82,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   });
   // Admin gRPC (GetInfo, GetCounters, GetRuntimeStats, RestartWorker; no cluster in the monolith).
   const admin = await startAdminRole(cfg, log.child({ role: "admin" }), {
-    roles: ["gateway", "runtime", "bridge", ...(query ? ["query"] : [])],
+    roles: ["gateway", "runtime", "bridge", ...(query ? ["query"] : []), ...(alerts ? ["alerts"] : []), ...(reports ? ["reports"] : [])],
     counters: () => ({ ...countersOf("bridge", bridge.stats), ...countersOf("runtime", runtime.stats()) }),
     runtime,
     readiness: singleNodeReadiness(cfg.nats.partitions, () => runtime.owned(), await createNatsPartitionJournal(lagNc, cfg.nats.stream), cfg.cluster.readyLag),
@@ -95,7 +100,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   });
   io.stdout(
     `\nShoal is up. Console: ${status.url}  (metrics: ${status.url}metrics)  model gateway (gRPC): ${gateway.address}  ` +
-      `admin (gRPC): ${admin.address ?? "not started, see the log"}  query (gRPC): ${query?.address ?? "not started"}\nPress Ctrl-C to stop.\n\n`,
+      `admin (gRPC): ${admin.address ?? "not started, see the log"}  query + alerts (gRPC): ${query?.address ?? "not started"}\nPress Ctrl-C to stop.\n\n`,
   );
   const abort = new AbortController();
   let simDone: Promise<unknown> = Promise.resolve();
@@ -148,6 +153,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   abort.abort();
   await simDone;
   await bridge.close();
+  await reports?.close();
+  await alerts?.close();
   await query?.close();
   await indexer?.close();
   await vectors?.close();

@@ -18,3 +18,5 @@ export { startClusterNode } from "./node.js";
 export type { ClusterNode, ClusterNodeOptions } from "./node.js";
 export { clusterAdminHandlers } from "./admin-service.js";
 export type { ClusterAdminHandlers } from "./admin-service.js";
+export { LeaderElection } from "./leader-election.js";
+export type { LeaderDeps, LeaderOptions, LeaderStats, LeaderWork } from "./leader-election.js";

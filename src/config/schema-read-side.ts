@@ -57,6 +57,7 @@ const retentionSchema = z
     device_events: keepFor("365d"),
     dead_letters: keepFor("30d"),
     alerts: keepFor("365d"),
+    alert_transitions: keepFor("365d"),
     reports: keepFor("1825d"),
   })
   .transform(({ checkEvery, deleteEvery, ...keepMs }) => ({ checkEveryMs: checkEvery, deleteEveryMs: deleteEvery, keepMs }));

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { gatewayConfigSchema } from "../gateway/config-schema.js";
 import { duration, durationIn, posInt, size, sizeIn, typeName, url } from "./schema-values.js";
 import { clickhouseSchema, querySchema, vectorsSchema } from "./schema-read-side.js";
+import { alertsSchema, reportsSchema } from "./schema-alerts.js";
 
 export { typeName };
 
@@ -223,6 +224,8 @@ export const configSchema = z.strictObject({
   admin: adminSchema.prefault({}),
   query: querySchema.prefault({}),
   vectors: vectorsSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
+  reports: reportsSchema.prefault({}),
   gateway: gatewayConfigSchema.prefault({} as z.input<typeof gatewayConfigSchema>),
 });
 
@@ -263,7 +266,10 @@ export const RENAMED_KEYS: Readonly<Record<string, string>> = {
   "clickhouse.retention.device_events": "clickhouse.retention.keepMs.device_events",
   "clickhouse.retention.dead_letters": "clickhouse.retention.keepMs.dead_letters",
   "clickhouse.retention.alerts": "clickhouse.retention.keepMs.alerts",
+  "clickhouse.retention.alert_transitions": "clickhouse.retention.keepMs.alert_transitions",
   "clickhouse.retention.reports": "clickhouse.retention.keepMs.reports",
+  "alerts.commandWait": "alerts.commandWaitMs",
+  "reports.sessionTtl": "reports.sessionTtlMs",
   "sequence.historicalAfter": "sequence.historicalAfterMs",
   "query.timeout": "query.timeoutMs",
   "query.offlineAfter": "query.offlineAfterMs",

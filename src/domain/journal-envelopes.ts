@@ -1,15 +1,22 @@
 import type { EnvelopeSink } from "../ports/actor-host.js";
 import type { Reading } from "../ports/reading.js";
 import { decodeJournalReadings } from "./reading-codec.js";
+import { decodeJournalCommand, isJournalCommand } from "./journal-commands.js";
 
 /**
  * The device actors' messages of one journal message (a batch of readings written by the bridge,
  * or a single reading of an older journal): one `reading` message per device, or one `readings`
  * message when the journal message holds several readings of that device (in journal order), so
- * each actor takes a journal message in one turn. Shared by the ingest loop and journal replay
+ * each actor takes a journal message in one turn; or the operator's alert command it holds. Shared by the ingest loop and journal replay
  * (recovery), so both decode exactly alike. Throws on corrupt bytes.
  */
 export function journalEnvelope(data: Uint8Array, streamSeq: number, _partition: number, start: number, end: number, emit: EnvelopeSink): void {
+  if (isJournalCommand(data, start)) {
+    // An operator's alert command (src/domain/journal-commands.ts) for the actor holding the alert.
+    const cmd = decodeJournalCommand(data, start, end);
+    emit("device", cmd.deviceId, cmd);
+    return;
+  }
   const readings = decodeJournalReadings(data, start, end);
   if (readings.length === 1) {
     const reading = readings[0]!;

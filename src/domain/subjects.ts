@@ -46,3 +46,16 @@ export function partitionConsumerName(partition: number): string {
 
 /** The platform's own events: incidents of the journal, the store and the pipeline (JSON). */
 export const PLATFORM_EVENTS_SUBJECT = "shoal.events.platform";
+
+/** Prefix of the alert transitions' subjects (the SHOAL_ALERTS JetStream stream). */
+export const ALERTS_PREFIX = "shoal.alerts";
+
+/** Alert transitions of one device: shoal.alerts.<deviceId> (docs/adr/0016-alerts.md). */
+export function alertSubject(deviceId: string): string {
+  return `${ALERTS_PREFIX}.${deviceId}`;
+}
+
+/** Subject of an operator command in a partition's journal: shoal.readings.<p>.command. */
+export function commandSubject(partition: number): string {
+  return `${READINGS_PREFIX}.${partition}.command`;
+}

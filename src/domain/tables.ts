@@ -123,6 +123,33 @@ export const ALERTS_SCHEMA: RowSchema = {
   ],
 };
 
+/**
+ * One row per alert transition: the alerts' history (ReplacingMergeTree ORDER BY (device_id,
+ * alert_id, version): a replay writes the same key again). See src/domain/alerts.ts.
+ */
+export const ALERT_TRANSITIONS_TABLE = "alert_transitions";
+export const ALERT_TRANSITIONS_SCHEMA: RowSchema = {
+  columns: [
+    { name: "alert_id", type: "String" },
+    { name: "version", type: "UInt64" },
+    { name: "device_id", type: "String" },
+    { name: "rule", type: "String" },
+    { name: "metric", type: "String" },
+    /** raised | escalated | flapping | acknowledged | resolved | cleared */
+    { name: "kind", type: "String" },
+    /** firing | acknowledged | resolved */
+    { name: "state", type: "String" },
+    { name: "severity", type: "String" },
+    { name: "at_ms", type: "Int64" },
+    { name: "started_at_ms", type: "Int64" },
+    { name: "value", type: "Float64" },
+    { name: "summary", type: "String" },
+    { name: "by", type: "String" },
+    { name: "reason", type: "String" },
+    { name: "flapping", type: "UInt8" },
+  ],
+};
+
 /** One row per generated report (ReplacingMergeTree ORDER BY (kind, scope, period_from_ms, report_id)). */
 export const REPORTS_TABLE = "reports";
 export const REPORTS_SCHEMA: RowSchema = {

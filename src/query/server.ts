@@ -1,4 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
+import type { DescFile } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { HealthImplementation } from "grpc-health-check";
 import { QueryService, file_shoal_v1_query } from "../gen/shoal/v1/query_pb.js";
@@ -8,11 +9,23 @@ import { grpcHandlersOf, type CallPolicy } from "../grpc/connect-on-grpc.js";
 /** Fully-qualified name of the query service (also its health-check service name). */
 export const QUERY_SERVICE_NAME = QueryService.typeName;
 
+/** A service served beside QueryService on the same port (the AlertService: `addAlertService` of src/alert-service). */
+export interface ExtraService {
+  /** Fully-qualified name, for health and reflection. */
+  readonly name: string;
+  /** Its generated `file_*` descriptors, for reflection. */
+  readonly files: readonly DescFile[];
+  /** Registers its handlers on the server (before it binds). */
+  add(server: grpc.Server): void;
+}
+
 export interface QueryServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
   readonly policy: CallPolicy;
+  /** Served on the same server, with health and reflection. Default none. */
+  readonly extraServices?: readonly ExtraService[];
 }
 
 export interface QueryServer {
@@ -30,9 +43,12 @@ export interface QueryServer {
 export async function startQueryServer(impl: ServiceImpl<typeof QueryService>, o: QueryServerOptions): Promise<QueryServer> {
   const server = new grpc.Server({ "grpc.max_receive_message_length": 1024 * 1024 });
   server.addService(grpcServiceDefinition(QueryService), grpcHandlersOf(QueryService, impl, o.policy));
-  const health = new HealthImplementation({ "": "SERVING", [QUERY_SERVICE_NAME]: "SERVING" });
+  const extra = o.extraServices ?? [];
+  for (const x of extra) x.add(server);
+  const names = [QUERY_SERVICE_NAME, ...extra.map((x) => x.name)];
+  const health = new HealthImplementation(Object.fromEntries([["", "SERVING"], ...names.map((n) => [n, "SERVING"] as const)]));
   health.addToServer(server);
-  addReflection(server, QUERY_SERVICE_NAME, [file_shoal_v1_query]);
+  addReflection(server, QUERY_SERVICE_NAME, [file_shoal_v1_query], extra);
   const host = o.host.includes(":") ? `[${o.host}]` : o.host;
   let port: number;
   try {
@@ -44,10 +60,10 @@ export async function startQueryServer(impl: ServiceImpl<typeof QueryService>, o
   return {
     address: `${host}:${port}`,
     port,
-    setServing: (serving) => health.setStatus(QUERY_SERVICE_NAME, serving ? "SERVING" : "NOT_SERVING"),
+    setServing: (serving) => names.forEach((n) => health.setStatus(n, serving ? "SERVING" : "NOT_SERVING")),
     close: (graceMs = 5_000) => {
       health.setStatus("", "NOT_SERVING");
-      health.setStatus(QUERY_SERVICE_NAME, "NOT_SERVING");
+      names.forEach((n) => health.setStatus(n, "NOT_SERVING"));
       return shutdownServer(server, graceMs);
     },
   };

@@ -4,7 +4,7 @@ import type { VectorCollection, VectorObject, VectorStore } from "../ports/vecto
 import { ShoalError } from "../base/errors.js";
 import { anomalyWindowId, textVectorId } from "../domain/anomaly-window.js";
 import { fnv1a32 } from "../base/hash.js";
-import { ANALYSES_TABLE, ANOMALY_WINDOWS_TABLE, READINGS_TABLE } from "../domain/tables.js";
+import { ANALYSES_TABLE, ANOMALY_WINDOWS_TABLE, READINGS_TABLE, REPORTS_TABLE } from "../domain/tables.js";
 import { ANOMALY_WINDOW_DIMENSIONS } from "../domain/window-features.js";
 
 /** Embeds texts (the model gateway's Embed, with its cache and budget), one vector per text in order. */
@@ -22,6 +22,8 @@ export interface VectorIndexerOptions {
 export interface VectorIndexerStats {
   windows: number;
   explanations: number;
+  /** Scheduled reports (title and body) embedded. */
+  reports: number;
   logs: number;
   logRepeatsSkipped: number;
   embedCalls: number;
@@ -29,13 +31,13 @@ export interface VectorIndexerStats {
 
 /**
  * Turns stored rows into vectors: anomaly windows as they are (the actor computed them), analyses'
- * explanations and device log lines embedded through the gateway. Every object has a deterministic
- * id, so an entry handled twice (redelivery, replay) writes the same objects again. Failures of the
- * store or the gateway propagate (the entry is redelivered); a row that cannot be a vector (wrong
- * length) is an error that is not retryable (dead-lettered by the caller).
+ * explanations, scheduled reports and device log lines embedded through the gateway. Every object
+ * has a deterministic id, so an entry handled twice (redelivery, replay) writes the same objects
+ * again. Failures of the store or the gateway propagate (the entry is redelivered); a row that
+ * cannot be a vector (wrong length) is an error that is not retryable (dead-lettered by the caller).
  */
 export class VectorIndexer {
-  readonly stats: VectorIndexerStats = { windows: 0, explanations: 0, logs: 0, logRepeatsSkipped: 0, embedCalls: 0 };
+  readonly stats: VectorIndexerStats = { windows: 0, explanations: 0, reports: 0, logs: 0, logRepeatsSkipped: 0, embedCalls: 0 };
   private readonly seenLogs = new Map<string, true>();
   private textsDims = 0;
   private windowsReady = false;
@@ -44,13 +46,14 @@ export class VectorIndexer {
 
   /** The tables whose rows it reads (readings only for their log lines, when indexed). */
   get tables(): ReadonlySet<string> {
-    return new Set([ANOMALY_WINDOWS_TABLE, ANALYSES_TABLE, ...(this.o.indexLogs ? [READINGS_TABLE] : [])]);
+    return new Set([ANOMALY_WINDOWS_TABLE, ANALYSES_TABLE, REPORTS_TABLE, ...(this.o.indexLogs ? [READINGS_TABLE] : [])]);
   }
 
   async handle(entry: LoggedTableRows): Promise<void> {
     try {
       if (entry.table === ANOMALY_WINDOWS_TABLE) await this.windows(entry.rows);
       else if (entry.table === ANALYSES_TABLE) await this.texts(entry.rows.map(explanationOf), "explanations");
+      else if (entry.table === REPORTS_TABLE) await this.texts(entry.rows.map(reportOf), "reports");
       else if (entry.table === READINGS_TABLE && this.o.indexLogs) await this.texts(this.newLogs(entry.rows), "logs");
     } catch (e) {
       // A store closed under the indexer (shutdown) is not the entry's fault: it comes again.
@@ -74,7 +77,7 @@ export class VectorIndexer {
     this.stats.windows += objects.length;
   }
 
-  private async texts(items: readonly (Omit<VectorObject, "vector"> | undefined)[], counter: "explanations" | "logs"): Promise<void> {
+  private async texts(items: readonly (Omit<VectorObject, "vector"> | undefined)[], counter: "explanations" | "reports" | "logs"): Promise<void> {
     const todo = items.filter((x): x is Omit<VectorObject, "vector"> => x !== undefined && x.text !== "");
     if (todo.length === 0) return;
     this.stats.embedCalls++;
@@ -124,4 +127,19 @@ function explanationOf(r: Row): Omit<VectorObject, "vector"> | undefined {
   if (text === "") return undefined;
   const k = keyOf(r);
   return { id: textVectorId("explanation", k.deviceId, k.epoch, k.seq, k.metric), kind: "explanation", ...k, score: Number(r["score"] ?? 0), text };
+}
+
+/** Longest report text embedded, characters. */
+const MAX_REPORT_TEXT = 16_000;
+
+/**
+ * The text of a scheduled report (title, then body), fleet-wide (no device), at its period's end;
+ * one object per report id, so a report written twice (a leader race, a replay) is one vector.
+ */
+function reportOf(r: Row): Omit<VectorObject, "vector"> | undefined {
+  const reportId = String(r["report_id"] ?? "");
+  // Bounded: the gateway refuses texts over 32,000 characters (a report with many metrics gets long).
+  const text = [r["title"], r["body"]].map((x) => String(x ?? "").trim()).filter((x) => x !== "").join("\n").slice(0, MAX_REPORT_TEXT);
+  if (reportId === "" || text === "") return undefined;
+  return { id: textVectorId("report", reportId), kind: "report", deviceId: "", tsMs: Number(r["period_to_ms"] ?? 0), metric: "", epoch: 0, seq: 0, score: 0, text };
 }

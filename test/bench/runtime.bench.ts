@@ -19,6 +19,7 @@ import { fnv1a32 } from "../../src/base/hash.js";
 import { MemorySnapshotStore } from "../../src/runtime/testing/memory-snapshot-store.js";
 import { WorkerPoolHost } from "../../src/runtime/worker-pool-host.js";
 import { tinyActor } from "./runtime-bench-actors.js";
+import { alertsSchema } from "../../src/config/schema-alerts.js";
 
 import { BATCH, N_DEVICES, N_READINGS, P, REPEAT, SKIP, fmt, median, row, rows, rss } from "./runtime-bench-common.js";
 import { benchMemory, benchMemoryChild } from "./runtime-bench-memory.js";
@@ -214,11 +215,31 @@ async function benchJournalBytes(): Promise<void> {
   row(`inline host, 1 thread, device actor, journal bytes`, `${fmt(rInline.rate)} readings/s`, `(${rInline.note}; protobuf readings decoded + applied, rows encoded as RowBinary on the main thread; ${rInline.cores.toFixed(2)} cores busy; turn p99 ${stI.turnLatencyUs.p99.toFixed(2)} µs)`);
   await inline.close();
   const workers = availableParallelism();
-  const pool = await WorkerPoolHost.create({ ...common, snapshots: new MemorySnapshotStore(), logics: [{ module: new URL("../../actors/device/index.ts", import.meta.url).href, export: "createDeviceActor", args: [{}] }], decoder, workers });
-  const rPool = await measure(pool, 2 * workers);
-  const view = await pool.introspect();
-  row(`WorkerPoolHost, ${workers} workers, device actor, journal bytes (the runtime role's path)`, `${fmt(rPool.rate)} readings/s`, `(${rPool.note}; decoded, applied and rows encoded as RowBinary in the workers; ${rPool.cores.toFixed(2)} cores busy; turn p99 ${Math.max(...view.workers.map((w) => w.turnLatencyUs.p99)).toFixed(2)} µs)`);
-  await pool.close();
+  // Alert rules off and on (the defaults of config/default.yaml), measured on alternate parts of
+  // the journal so the machine's drift hits both alike; each pool has its own actors.
+  const rules = alertsSchema.parse({}).rules;
+  const deviceSpec = (alertRules: unknown[]) => ({ module: new URL("../../actors/device/index.ts", import.meta.url).href, export: "createDeviceActor", args: [{ alertRules }] });
+  const pools = [
+    { name: "no alert rules", host: await WorkerPoolHost.create({ ...common, snapshots: new MemorySnapshotStore(), logics: [deviceSpec([])], decoder, workers }), runs: [] as { rate: number; cores: number }[] },
+    { name: `default alert rules (${rules.map((r) => r.id).join(", ")})`, host: await WorkerPoolHost.create({ ...common, snapshots: new MemorySnapshotStore(), logics: [deviceSpec(rules as unknown[])], decoder, workers }), runs: [] as { rate: number; cores: number }[] },
+  ];
+  for (const p of pools) await drive(p.host, 2 * workers, parts[0]!);
+  for (const part of parts.slice(1)) for (const p of pools) p.runs.push(await drive(p.host, 2 * workers, part));
+  const rates: number[] = [];
+  for (const p of pools) {
+    const rate = median(p.runs.map((r) => r.rate));
+    rates.push(rate);
+    const view = await p.host.introspect();
+    row(
+      `WorkerPoolHost, ${workers} workers, device actor, journal bytes (the runtime role's path), ${p.name}`,
+      `${fmt(rate)} readings/s`,
+      `(median of ${REPEAT} runs of ~${fmt(total / (REPEAT + 1))} readings, interleaved with the other rule set: ${p.runs.map((r) => fmt(r.rate)).join(", ")}; decoded, applied and rows encoded as RowBinary in the workers; ${median(p.runs.map((r) => r.cores)).toFixed(2)} cores busy; turn p99 ${Math.max(...view.workers.map((w) => w.turnLatencyUs.p99)).toFixed(2)} µs)`,
+    );
+    await p.host.close();
+  }
+  // Cost of the rules per reading, in core-time: cores busy / rate, on minus off.
+  const coreUs = pools.map((p) => (median(p.runs.map((r) => r.cores)) / median(p.runs.map((r) => r.rate))) * 1e6);
+  row("alert rules' cost per reading (worker pool, journal bytes)", `${(coreUs[1]! - coreUs[0]!).toFixed(3)} µs of CPU`, `(CPU µs per reading: ${coreUs[0]!.toFixed(3)} without rules, ${coreUs[1]!.toFixed(3)} with; rate ratio ${(rates[1]! / rates[0]!).toFixed(3)})`);
 }
 
 async function benchActivation(): Promise<void> {

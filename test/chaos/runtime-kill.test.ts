@@ -124,6 +124,9 @@ describe("runtime SIGKILL while streaming", () => {
     for (const [q2, least] of [
       ["SELECT device_id, epoch, seq, metric, any(score) AS score FROM analyses GROUP BY device_id, epoch, seq, metric ORDER BY device_id, epoch, seq, metric", 10],
       ["SELECT device_id, epoch, seq, metric, any(score) AS score, any(vector) AS vector FROM anomaly_windows GROUP BY device_id, epoch, seq, metric ORDER BY device_id, epoch, seq, metric", 0],
+      // The same alert history (docs/adr/0016): every transition of every alert, with its time (the
+      // readings' time), severity and state; a storm of alerts opened across the kill.
+      ["SELECT alert_id, version, kind, state, severity, at_ms, started_at_ms, value, flapping FROM alert_transitions FINAL ORDER BY alert_id, version", 10],
     ] as const) {
       const [xa, xb] = await Promise.all([chQuery(ch.url, "chaos_a", q2), chQuery(ch.url, "chaos_b", q2)]);
       expect(xa.length, q2).toBeGreaterThanOrEqual(least);

@@ -4,6 +4,7 @@ import { createClickHouseClient, type ClickHouseOptions } from "./client.js";
 import { toStorageError } from "./errors.js";
 import { readModelMigrations } from "./read-model-migrations.js";
 import { vectorMigrations } from "./vector-migrations.js";
+import { alertMigrations } from "./alert-migrations.js";
 
 /** One versioned schema change. Statements must run on ClickHouse 18.16 and on current releases. */
 export interface Migration {
@@ -208,6 +209,8 @@ export const migrations: readonly Migration[] = [
   ...readModelMigrations,
   // 13+: the vectors' source rows (anomaly windows), in vector-migrations.ts.
   ...vectorMigrations,
+  // 14+: the alerts' history, in alert-migrations.ts.
+  ...alertMigrations,
 ];
 
 /**

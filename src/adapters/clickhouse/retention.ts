@@ -18,6 +18,7 @@ export const RETENTION_TIME_COLUMNS: Readonly<Record<string, string>> = {
   device_events: "at",
   dead_letters: "at",
   alerts: "started_at",
+  alert_transitions: "at",
   reports: "period_to",
 };
 

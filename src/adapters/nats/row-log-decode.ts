@@ -1,7 +1,22 @@
 import type { MsgHdrs } from "@nats-io/transport-node";
 import type { Row, RowSchema } from "../../ports/row-sink.js";
 import { readRows } from "../../domain/row-binary.js";
-import { ANALYSES_SCHEMA, ANALYSES_TABLE, ANOMALY_WINDOWS_SCHEMA, ANOMALY_WINDOWS_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../domain/tables.js";
+import {
+  ALERT_TRANSITIONS_SCHEMA,
+  ALERT_TRANSITIONS_TABLE,
+  ALERTS_SCHEMA,
+  ALERTS_TABLE,
+  ANALYSES_SCHEMA,
+  ANALYSES_TABLE,
+  ANOMALY_WINDOWS_SCHEMA,
+  ANOMALY_WINDOWS_TABLE,
+  DEVICE_EVENTS_SCHEMA,
+  DEVICE_EVENTS_TABLE,
+  READINGS_SCHEMA,
+  READINGS_TABLE,
+  REPORTS_SCHEMA,
+  REPORTS_TABLE,
+} from "../../domain/tables.js";
 
 /** The tables whose logged rows are read back as objects, with their column types. */
 const SCHEMAS: ReadonlyMap<string, RowSchema> = new Map([
@@ -9,6 +24,9 @@ const SCHEMAS: ReadonlyMap<string, RowSchema> = new Map([
   [ANALYSES_TABLE, ANALYSES_SCHEMA],
   [DEVICE_EVENTS_TABLE, DEVICE_EVENTS_SCHEMA],
   [ANOMALY_WINDOWS_TABLE, ANOMALY_WINDOWS_SCHEMA],
+  [ALERT_TRANSITIONS_TABLE, ALERT_TRANSITIONS_SCHEMA],
+  [ALERTS_TABLE, ALERTS_SCHEMA],
+  [REPORTS_TABLE, REPORTS_SCHEMA],
 ]);
 
 const dec = new TextDecoder();

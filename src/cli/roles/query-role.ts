@@ -7,6 +7,12 @@ import { systemClock } from "../../base/clock.js";
 import { createClickHouseReadModel } from "../../adapters/clickhouse/read-model.js";
 import { createNatsRowFeed } from "../../adapters/nats/row-feed.js";
 import { createQueryService, startQueryServer, WatchHub } from "../../query/index.js";
+import { addAlertService, ALERT_SERVICE_FILES, ALERT_SERVICE_NAME, AlertWatchHub, createAlertService } from "../../alert-service/index.js";
+import { createClickHouseAlertReadModel } from "../../adapters/clickhouse/alert-read-model.js";
+import { createSilenceHistory } from "../../adapters/clickhouse/silence-history.js";
+import { createNatsAlertFeed } from "../../adapters/nats/alert-feed.js";
+import { createCommandJournal } from "../../adapters/nats/command-journal.js";
+import { createKvSilenceStore } from "../../adapters/nats/silences-kv.js";
 
 export interface QueryRoleDeps {
   /** For WatchDevice (the row log's subjects). */
@@ -24,7 +30,11 @@ export interface QueryRole {
   close(): Promise<void>;
 }
 
-/** Composition root of the read side: ClickHouse read model, vector store, live rows, gRPC server. */
+/**
+ * Composition root of the read side: ClickHouse read model, vector store, live rows, and one gRPC
+ * server with QueryService and AlertService (acknowledge/resolve through the journal, silences in
+ * NATS KV, live transitions from the alerts' subjects).
+ */
 export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryRoleDeps): Promise<QueryRole> {
   const q = cfg.query;
   const readModel = createClickHouseReadModel(cfg.clickhouse, { maxExecutionMs: q.timeoutMs });
@@ -42,10 +52,24 @@ export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryR
     offlineAfterMs: q.offlineAfterMs,
     onInternalError: (method, err) => log.error({ method, err: (err as Error)?.message ?? String(err) }, "query failed"),
   });
+  const policy = { timeoutMs: q.timeoutMs, maxConcurrentPerCaller: q.maxConcurrentPerCaller, maxStreamsPerCaller: q.maxStreamsPerCaller };
+  const alertReadModel = createClickHouseAlertReadModel(cfg.clickhouse, { maxExecutionMs: q.timeoutMs });
+  const silenceHistory = createSilenceHistory(cfg.clickhouse);
+  const alertImpl = createAlertService({
+    readModel: alertReadModel,
+    commands: createCommandJournal(deps.nc, { partitions: cfg.nats.partitions }),
+    silences: await createKvSilenceStore(deps.nc, { replicas: cfg.nats.replicas, log }),
+    watch: new AlertWatchHub(createNatsAlertFeed(deps.nc, (reason) => log.warn({ reason }, "alert feed: message left out")), { maxWatchers: q.maxWatchers, bufferItems: q.watchBuffer }),
+    clock: systemClock,
+    waitMs: cfg.alerts.commandWaitMs,
+    onSilenceChange: (s, action, change) => silenceHistory.record(s, action, change),
+    onInternalError: (method, err) => log.error({ method, err: (err as Error)?.message ?? String(err) }, "alert service call failed"),
+  });
   const server = await startQueryServer(impl, {
     host: q.host,
     port: q.port,
-    policy: { timeoutMs: q.timeoutMs, maxConcurrentPerCaller: q.maxConcurrentPerCaller, maxStreamsPerCaller: q.maxStreamsPerCaller },
+    policy,
+    extraServices: [{ name: ALERT_SERVICE_NAME, files: ALERT_SERVICE_FILES, add: (s) => addAlertService(s, alertImpl, policy) }],
   });
   log.info({ address: server.address, vectors: deps.vectors?.kind ?? "none" }, "query gRPC server listening");
   return {
@@ -53,7 +77,7 @@ export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryR
     watch,
     async close() {
       await server.close();
-      await readModel.close();
+      await Promise.all([readModel.close(), alertReadModel.close(), silenceHistory.close()]);
     },
   };
 }

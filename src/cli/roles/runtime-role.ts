@@ -92,6 +92,7 @@ export function deviceSettingsOf(cfg: ShoalConfig): Partial<DeviceSettings> {
     jumpConfirmations: q.jumpConfirmations,
     seqWrap: q.wrap,
     historicalAfterMs: q.historicalAfterMs,
+    alertRules: cfg.alerts.enabled ? cfg.alerts.rules : [],
   };
 }
 

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shoal/v1/reading.proto.
  */
 export const file_shoal_v1_reading: GenFile = /*@__PURE__*/
-  fileDesc("ChZzaG9hbC92MS9yZWFkaW5nLnByb3RvEghzaG9hbC52MSLPAQoHUmVhZGluZxIRCglkZXZpY2VfaWQYASABKAkSCwoDc2VxGAIgASgEEg0KBXRzX21zGAMgASgDEi8KB21ldHJpY3MYBCADKAsyHi5zaG9hbC52MS5SZWFkaW5nLk1ldHJpY3NFbnRyeRIQCgNsb2cYBSABKAlIAIgBARIRCgRib290GAYgASgESAGIAQEaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAFCBgoEX2xvZ0IHCgVfYm9vdCIzCgxSZWFkaW5nQmF0Y2gSIwoIcmVhZGluZ3MYDyADKAsyES5zaG9hbC52MS5SZWFkaW5nImkKCkRlYWRMZXR0ZXISDQoFc3RhZ2UYASABKAkSDAoEY29kZRgCIAEoCRIOCgZyZWFzb24YAyABKAkSDgoGc291cmNlGAQgASgJEg8KB3BheWxvYWQYBSABKAwSDQoFYXRfbXMYBiABKANiBnByb3RvMw");
+  fileDesc("ChZzaG9hbC92MS9yZWFkaW5nLnByb3RvEghzaG9hbC52MSLPAQoHUmVhZGluZxIRCglkZXZpY2VfaWQYASABKAkSCwoDc2VxGAIgASgEEg0KBXRzX21zGAMgASgDEi8KB21ldHJpY3MYBCADKAsyHi5zaG9hbC52MS5SZWFkaW5nLk1ldHJpY3NFbnRyeRIQCgNsb2cYBSABKAlIAIgBARIRCgRib290GAYgASgESAGIAQEaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAFCBgoEX2xvZ0IHCgVfYm9vdCIzCgxSZWFkaW5nQmF0Y2gSIwoIcmVhZGluZ3MYDyADKAsyES5zaG9hbC52MS5SZWFkaW5nImkKCkRlYWRMZXR0ZXISDQoFc3RhZ2UYASABKAkSDAoEY29kZRgCIAEoCRIOCgZyZWFzb24YAyABKAkSDgoGc291cmNlGAQgASgJEg8KB3BheWxvYWQYBSABKAwSDQoFYXRfbXMYBiABKAMiJgoOSm91cm5hbENvbW1hbmQSFAoMY29tbWFuZF9qc29uGA4gASgMYgZwcm90bzM");
 
 /**
  * One sensor reading as a device publishes it (MQTT topic devices/<device_id>/readings).
@@ -153,4 +153,26 @@ export type DeadLetter = Message<"shoal.v1.DeadLetter"> & {
  */
 export const DeadLetterSchema: GenMessage<DeadLetter> = /*@__PURE__*/
   messageDesc(file_shoal_v1_reading, 2);
+
+/**
+ * An operator's command in a partition's journal (subject shoal.readings.<p>.command), beside the
+ * bridge's ReadingBatch messages: field 14, which no ReadingBatch or Reading has, holds the command
+ * as JSON (an alert acknowledge/resolve, src/domain/journal-commands.ts). The device actor holding
+ * the alert applies it in journal order with its readings.
+ *
+ * @generated from message shoal.v1.JournalCommand
+ */
+export type JournalCommand = Message<"shoal.v1.JournalCommand"> & {
+  /**
+   * @generated from field: bytes command_json = 14;
+   */
+  commandJson: Uint8Array;
+};
+
+/**
+ * Describes the message shoal.v1.JournalCommand.
+ * Use `create(JournalCommandSchema)` to create a new message.
+ */
+export const JournalCommandSchema: GenMessage<JournalCommand> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_reading, 3);
 
