@@ -194,4 +194,24 @@ describe("device actor with its explanation cache", () => {
     expect(h.calls).toHaveLength(1);
     expect(h.other.at(-1)).toMatchObject({ cached: 0, cost_usd: 0.002 });
   });
+  it("alert rules change live (configure on the logic): a new rule applies from the next reading; an invalid one changes nothing; removed, its open alert is resolved", () => {
+    const logic = createDeviceActor({ explainAnomalies: false });
+    const h = harness();
+    const transitions = () => h.other.filter((r) => "kind" in r && "version" in r && "alert_id" in r && !("updated_at_ms" in r));
+    let s = logic.initial("d1");
+    s = logic.receive(s, reading(1, 500), h.ctx);
+    expect(transitions()).toHaveLength(0);
+    const hot = { id: "hot", kind: "threshold" as const, metric: "t", op: "above" as const, raiseAt: 100, clearAt: 50, severity: "critical" as const, forMs: 0, clearForMs: 0, escalateAfterMs: 0, flap: { windowMs: 60_000, maxChanges: 10 } };
+    logic.configure!({ alertRules: [hot] });
+    s = logic.receive(s, reading(2, 500), h.ctx);
+    expect(transitions().map((r) => [r.alert_id, r.kind, r.severity])).toEqual([["d1/hot/1", "raised", "critical"]]);
+    expect(() => logic.configure!({ alertRules: [{ ...hot, clearAt: 200 }] })).toThrow(/clearAt/);
+    expect(logic.settings.alertRules).toEqual([hot]);
+    logic.configure!({ alertRules: [] });
+    logic.receive(s, reading(3, 500), h.ctx);
+    expect(transitions().map((r) => [r.alert_id, r.kind, r.state])).toEqual([
+      ["d1/hot/1", "raised", "firing"],
+      ["d1/hot/1", "resolved", "resolved"],
+    ]);
+  });
 });

@@ -4,9 +4,12 @@
  *   npm run bench:alerts -- [--devices 10000] [--max-per-minute 5] [--individual 2000]
  *
  * On a real nats-server (test/harness) with a real HTTP webhook receiver:
- * 1. storm: `--devices` devices raise an alert at the same instant, then all clear; the transitions
- *    are written to the row log as the runtime's sink logs them, the relay publishes them to
- *    SHOAL_ALERTS, then the notifier (storm control at `--max-per-minute`) takes them;
+ * 1. storm: `--devices` device actors (actors/device, default alert rules) see a spike at the same
+ *    instant, then ordinary readings: each raises an alert, asks the gateway to explain its anomaly,
+ *    and clears it (test/bench/alert-storm-actors.ts). Their Explain calls go through a real gateway
+ *    over an OpenAI-compatible double (LLM calls counted); their transitions are written to the row
+ *    log as the runtime's sink logs them, the relay publishes them to SHOAL_ALERTS, then the
+ *    notifier (storm control at `--max-per-minute`) takes them;
  * 2. individual: `--individual` transitions that are all notified (storm control out of reach), the
  *    cost of a webhook delivery (idempotency check, signed POST, mark).
  * The relay and the notifier are timed apart (the notifier starts once the relay has drained), so
@@ -33,6 +36,8 @@ import { sleep, systemClock } from "../../src/base/clock.js";
 import { ALERT_TRANSITIONS_TABLE } from "../../src/domain/tables.js";
 import { transitionRow } from "../../actors/alert/index.js";
 import { ALERT_RELAY_TABLES, startAlertRelay, startNotifier, type Notification } from "../../src/alerts/index.js";
+import type { Row } from "../../src/ports/row-sink.js";
+import { actorStorm, stormLlmCalls } from "./alert-storm-actors.js";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -72,7 +77,8 @@ interface Result {
   cpuUsPerTransition: number;
 }
 
-async function scenario(label: string, ts: readonly AlertTransition[], maxPerMinute: number, storm: boolean): Promise<Result> {
+async function scenario(label: string, rows: readonly Row[], maxPerMinute: number, storm: boolean): Promise<Result> {
+  const ts = rows;
   const nats = await startNats();
   // As the roles connect (no async traces: the client would build two stack-captured errors per request).
   const nc: NatsConnection = await connectNats(nats.url, "alerts-bench");
@@ -84,7 +90,7 @@ async function scenario(label: string, ts: readonly AlertTransition[], maxPerMin
     const rowLog = await createJetStreamRowLog(nc, { writer: "bench", keepMs: 3_600_000, replicas: 1 });
     const events = createEventPublisher(nc);
     // The rows as the runtime's sink logs object rows.
-    await rowLog.append(rowLogEntries(rowLog.maxEntryBytes, { table: ALERT_TRANSITIONS_TABLE, objects: ts.map(transitionRow) }));
+    await rowLog.append(rowLogEntries(rowLog.maxEntryBytes, { table: ALERT_TRANSITIONS_TABLE, objects: [...rows] }));
 
     // The relay alone, until SHOAL_ALERTS holds every transition.
     const r0 = performance.now();
@@ -135,11 +141,12 @@ async function scenario(label: string, ts: readonly AlertTransition[], maxPerMin
 
 console.log(`alerts bench: storm of ${DEVICES.toLocaleString()} devices (max ${MAX_PER_MINUTE}/min), then ${INDIVIDUAL.toLocaleString()} individual transitions`);
 const at = Date.now();
-const raises = Array.from({ length: DEVICES }, (_, i) => raised(`dev-${String(i).padStart(6, "0")}`, at));
+const storm = actorStorm(DEVICES);
+const llm = await stormLlmCalls(storm.explainCalls);
 const results: Result[] = [];
-results.push(await scenario(`storm ${DEVICES} raise + clear`, [...raises, ...raises.map((t) => cleared(t, at + 30_000))], MAX_PER_MINUTE, true));
+results.push(await scenario(`storm: ${DEVICES} device actors spike at once`, storm.transitions, MAX_PER_MINUTE, true));
 const solo = Array.from({ length: INDIVIDUAL / 2 }, (_, i) => raised(`solo-${String(i).padStart(6, "0")}`, at));
-results.push(await scenario(`individual ${INDIVIDUAL}`, [...solo, ...solo.map((t) => cleared(t, at + 1_000))], 1_000_000, false));
+results.push(await scenario(`individual ${INDIVIDUAL}`, [...solo, ...solo.map((t) => cleared(t, at + 1_000))].map(transitionRow), 1_000_000, false));
 
 const cols: [keyof Result, string][] = [
   ["scenario", "scenario"],
@@ -159,5 +166,6 @@ console.log(`| ${cols.map(([, h], i) => h.padEnd(widths[i]!)).join(" | ")} |`);
 console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
 for (const r of results) console.log(`| ${cols.map(([k], i) => cell(r, k).padEnd(widths[i]!)).join(" | ")} |`);
 const s = results[0]!;
-console.log(`storm: ${s.received} webhooks for ${s.transitions} transitions (bound ${MAX_PER_MINUTE * 2 + 2})`);
+console.log(`storm: ${storm.anomalies} anomalies, ${s.transitions} alert transitions (${storm.transitions.filter((r) => r.kind === "raised").length} raised) -> ${s.received} webhooks (bound ${MAX_PER_MINUTE * 2 + 2})`);
+console.log(`storm: ${storm.explainCalls.length} Explain calls from the actors -> ${llm.llmCalls} LLM calls (cache hits ${llm.cached}, coalesced ${llm.coalesced}, $${llm.costUsd.toFixed(5)}, ${Math.round(llm.ms)} ms; OpenAI-compatible double)`);
 process.exit(0);

@@ -1,4 +1,4 @@
-import type { Migration } from "./migrations.js";
+import type { Migration, MigrationDb } from "./migrations.js";
 
 /**
  * Migrations of the alerts' history (docs/adr/0016-alerts.md), appended after the vectors'.
@@ -28,10 +28,36 @@ export const alertMigrations: readonly Migration[] = [
         by String,
         reason String,
         flapping UInt8,
-        at DateTime MATERIALIZED toDateTime(intDiv(at_ms, 1000))
-      ) ENGINE = ReplacingMergeTree
+        at DateTime MATERIALIZED toDateTime(intDiv(at_ms, 1000)),
+        ingested_at DateTime MATERIALIZED now()
+      ) ENGINE = ReplacingMergeTree(ingested_at)
       PARTITION BY toYYYYMM(at)
       ORDER BY (device_id, alert_id, version)`,
     ],
   },
+  {
+    // Every table written through the row log tells when ClickHouse took a row (`ingested_at`), which
+    // the repair counts to report what a power loss took (ADR 0012); `alerts` and `reports` (12)
+    // had no such column before their rows travelled the row log.
+    version: 15,
+    name: "ingested_at on alerts and reports",
+    statements: [],
+    apply: async (db) => {
+      for (const table of ["alerts", "reports"]) await addIngestedAt(db, table);
+    },
+  },
 ];
+
+/**
+ * Adds `ingested_at DateTime MATERIALIZED now()` to `table` unless it has it: safe to run again and
+ * from several processes at once (one of them adds it; the others find it there afterwards).
+ */
+async function addIngestedAt(db: MigrationDb, table: string): Promise<void> {
+  const has = async () => Number((await db.query<{ n: string }>(`SELECT count() AS n FROM system.columns WHERE database = currentDatabase() AND table = '${table}' AND name = 'ingested_at'`))[0]?.n ?? 0) > 0;
+  if (await has()) return;
+  try {
+    await db.exec(`ALTER TABLE ${table} ADD COLUMN ingested_at DateTime MATERIALIZED now()`);
+  } catch (err) {
+    if (!(await has())) throw err;
+  }
+}
