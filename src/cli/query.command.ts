@@ -27,7 +27,7 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
   const incidents = roleIncidents(nc, log, "query", promMetrics(ctx.registry));
   const indexer = vectors ? startVectorIndexer(cfg, log, { nc, store: vectors, gateway, events: createEventPublisher(nc), incidents }) : undefined;
   const role = await startQueryRole(cfg, log, { nc, gateway, ...(vectors ? { vectors } : {}) });
-  io.stdout(`shoal query listening on ${role.address} (gRPC: shoal.v1.QueryService, grpc.health.v1.Health, reflection)\n`);
+  io.stdout(`shoal query listening on ${role.address} (gRPC: shoal.v1.QueryService, shoal.v1.AlertService, grpc.health.v1.Health, reflection)${role.webUrl ? `; ${role.webUrl} (gRPC-web, Connect)` : ""}\n`);
   await untilSignal();
   await role.close();
   await indexer?.close();

@@ -100,7 +100,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   });
   io.stdout(
     `\nShoal is up. Console: ${status.url}  (metrics: ${status.url}metrics)  model gateway (gRPC): ${gateway.address}  ` +
-      `admin (gRPC): ${admin.address ?? "not started, see the log"}  query + alerts (gRPC): ${query?.address ?? "not started"}\nPress Ctrl-C to stop.\n\n`,
+      `admin (gRPC): ${admin.address ?? "not started, see the log"}  query + alerts (gRPC): ${query?.address ?? "not started"}${query?.webUrl ? ` (gRPC-web/Connect: ${query.webUrl})` : ""}\nPress Ctrl-C to stop.\n\n`,
   );
   const abort = new AbortController();
   let simDone: Promise<unknown> = Promise.resolve();

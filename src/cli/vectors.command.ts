@@ -58,7 +58,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
       indexLogs: cfg.vectors.indexLogs && !o["no-logs"],
     });
     try {
-      const tables: StoredSource[] = ["anomaly_windows", "analyses", "readings"];
+      const tables: StoredSource[] = ["anomaly_windows", "analyses", "reports", "readings"];
       for (const table of tables) {
         if (table === "readings" && !(cfg.vectors.indexLogs && !o["no-logs"])) continue;
         let rows = 0;
@@ -69,7 +69,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
         io.stdout(`${table.padEnd(16)} ${rows} rows read\n`);
       }
       const s = indexer.stats;
-      io.stdout(`written: ${s.windows} anomaly windows, ${s.explanations} explanations, ${s.logs} log lines (${s.logRepeatsSkipped} repeated lines skipped)\n`);
+      io.stdout(`written: ${s.windows} anomaly windows, ${s.explanations} explanations, ${s.reports} reports, ${s.logs} log lines (${s.logRepeatsSkipped} repeated lines skipped)\n`);
       return 0;
     } finally {
       await ch.close();

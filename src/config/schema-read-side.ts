@@ -84,6 +84,8 @@ export const querySchema = z
     host: z.string().min(1).default("127.0.0.1"),
     /** 0 = a free port (printed/logged at start). */
     port: z.int().min(0).max(65535).default(50057),
+    /** HTTP/1.1 port of the same services for browsers and HTTP clients (gRPC-web and Connect); 0 = a free port, -1 = none. */
+    webPort: z.int().min(-1).max(65535).default(50058),
     /** Longest a unary call may run (the client's deadline when sooner). */
     timeout: durationIn("10s", 100, 600_000, "must be between 100ms and 10m"),
     /** Unary calls in flight per caller (the `shoal-caller` header, else the peer host); more are RESOURCE_EXHAUSTED. */

@@ -23,7 +23,7 @@ export function callerOf(md: grpc.Metadata, peer: string): string {
 }
 
 /** Counts per caller, refusing beyond `max`. */
-class CallerSlots {
+export class CallerSlots {
   private readonly held = new Map<string, number>();
   constructor(private readonly max: number) {}
   tryTake(caller: string): boolean {

@@ -23,6 +23,9 @@ import { startQueryRole, type QueryRole } from "../../src/cli/roles/query-role.j
 import { simulate } from "../../src/simulator/simulator.js";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from "../../src/alerts/index.js";
 import type { ShoalConfig } from "../../src/config/index.js";
+import { Code, createClient } from "@connectrpc/connect";
+import { createGrpcWebTransport } from "@connectrpc/connect-node";
+import { AlertService } from "../../src/gen/shoal/v1/alert_pb.js";
 import { chQuery, pipelineConfig, quietLogger, waitFor } from "../support/pipeline.js";
 
 const DB = "e2e_alerts";
@@ -159,6 +162,16 @@ describe("alerts end to end: simulator → actors → ClickHouse → relay → n
       ]);
       // Each operator change notified once, like every other transition.
       await waitFor(async () => received(), (g) => history.every((_, i) => g.get(`${target.alert_id}:${i + 1}`) === 1), 30_000, "the operator's changes notified");
+      // The same service over HTTP for browsers and HTTP clients: Connect JSON from curl (a client
+      // nobody here wrote) and gRPC-web framing (what a browser console speaks).
+      expect(query.webUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const { stdout: viaCurl } = await execFileAsync("curl", ["-sS", "-X", "POST", "-H", "Content-Type: application/json", "-d", JSON.stringify({ alertId: target.alert_id }), `${query.webUrl}/shoal.v1.AlertService/GetAlert`], { encoding: "utf8", timeout: 30_000 });
+      const got = JSON.parse(viaCurl) as { alert: { alertId: string; state: string }; history: { kind: string }[] };
+      expect(got.alert).toMatchObject({ alertId: target.alert_id, state: "ALERT_STATE_RESOLVED" });
+      expect(got.history.map((h) => h.kind)).toEqual(["TRANSITION_KIND_RAISED", "TRANSITION_KIND_ACKNOWLEDGED", "TRANSITION_KIND_RESOLVED"]);
+      const web = createClient(AlertService, createGrpcWebTransport({ baseUrl: query.webUrl!, httpVersion: "1.1" }));
+      expect((await web.listAlerts({ deviceId: "al-hot" })).alerts.map((a) => a.alertId)).toEqual([target.alert_id]);
+      await expect(web.getAlert({ alertId: "nope" })).rejects.toMatchObject({ code: Code.InvalidArgument });
       // The silence the client created and removed is in the history with who and why.
       const silences = await chQuery<{ kind: string; by: string }>(ch.url, DB, "SELECT kind, by FROM alert_transitions WHERE alert_id LIKE 'silence/%' ORDER BY at_ms, kind DESC");
       expect(silences.map((s) => s.kind)).toEqual(["silenced", "unsilenced"]);

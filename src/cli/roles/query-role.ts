@@ -7,6 +7,9 @@ import { systemClock } from "../../base/clock.js";
 import { createClickHouseReadModel } from "../../adapters/clickhouse/read-model.js";
 import { createNatsRowFeed } from "../../adapters/nats/row-feed.js";
 import { createQueryService, startQueryServer, WatchHub } from "../../query/index.js";
+import { QueryService } from "../../gen/shoal/v1/query_pb.js";
+import { AlertService } from "../../gen/shoal/v1/alert_pb.js";
+import { startWebServer, type WebService } from "../../grpc/web-server.js";
 import { addAlertService, ALERT_SERVICE_FILES, ALERT_SERVICE_NAME, AlertWatchHub, createAlertService } from "../../alert-service/index.js";
 import { createClickHouseAlertReadModel } from "../../adapters/clickhouse/alert-read-model.js";
 import { createSilenceHistory } from "../../adapters/clickhouse/silence-history.js";
@@ -26,6 +29,8 @@ export interface QueryRoleDeps {
 export interface QueryRole {
   /** `host:port` of the gRPC server. */
   readonly address: string;
+  /** `http://host:port` of the same services over HTTP (gRPC-web, Connect), or undefined when off or not started. */
+  readonly webUrl: string | undefined;
   readonly watch: WatchHub;
   close(): Promise<void>;
 }
@@ -72,10 +77,24 @@ export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryR
     extraServices: [{ name: ALERT_SERVICE_NAME, files: ALERT_SERVICE_FILES, add: (s) => addAlertService(s, alertImpl, policy) }],
   });
   log.info({ address: server.address, vectors: deps.vectors?.kind ?? "none" }, "query gRPC server listening");
+  // The same services for browsers (gRPC-web) and HTTP clients (Connect); a taken port is logged, not fatal.
+  const web =
+    q.webPort < 0
+      ? undefined
+      : await startWebServer(
+          [
+            { service: QueryService, impl: impl as unknown as WebService["impl"] },
+            { service: AlertService, impl: alertImpl as unknown as WebService["impl"] },
+          ],
+          { host: q.host, port: q.webPort, policy },
+        ).catch((e: Error) => (log.error({ err: e.message, port: q.webPort }, "query HTTP server (gRPC-web, Connect) not started"), undefined));
+  if (web) log.info({ url: web.url }, "query HTTP server listening (gRPC-web, Connect)");
   return {
     address: server.address,
+    webUrl: web?.url,
     watch,
     async close() {
+      await web?.close();
       await server.close();
       await Promise.all([readModel.close(), alertReadModel.close(), silenceHistory.close()]);
     },

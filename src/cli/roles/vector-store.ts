@@ -66,10 +66,12 @@ export function startVectorIndexer(
       await deps.events.deadLetter({ stage: "vectors", code: "not_indexable", reason: (err as Error)?.message ?? String(err), source: `row log ${entry.table}`, payload: enc.encode(JSON.stringify(entry.rows.slice(0, 20))) });
     },
   );
-  // Vectors follow their rows' retention (clickhouse.retention: anomaly_windows; texts as analyses).
+  // Vectors follow their rows' retention (clickhouse.retention: anomaly_windows; texts as the
+  // longest-kept of their sources, analyses and reports: one collection, one cutoff).
   const prune = async () => {
     const keep = cfg.clickhouse.retention.keepMs;
-    for (const [collection, ms] of [["anomaly_windows", keep["anomaly_windows"] ?? 0], ["texts", keep["analyses"] ?? 0]] as const) {
+    const texts = [keep["analyses"] ?? 0, keep["reports"] ?? 0];
+    for (const [collection, ms] of [["anomaly_windows", keep["anomaly_windows"] ?? 0], ["texts", texts.includes(0) ? 0 : Math.max(...texts)]] as const) {
       if (ms <= 0) continue;
       const n = await deps.store.deleteOlderThan(collection, Date.now() - ms).catch((e: Error) => (log.warn({ err: e.message, collection }, "vector retention failed; tried again at the next check"), 0));
       if (n > 0) log.info({ collection, deleted: n }, "vector retention");

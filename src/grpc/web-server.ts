@@ -1,0 +1,106 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { CallerSlots, type CallPolicy } from "./connect-on-grpc.js";
+
+/** A service and its Connect implementation. */
+export interface WebService {
+  readonly service: DescService;
+  readonly impl: ServiceImpl<DescService>;
+}
+
+/** A running HTTP server for browsers and HTTP clients. */
+export interface WebServer {
+  /** `http://host:port`. */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Header carrying the peer's address to the interceptor (set by the server, never by the client). */
+const PEER = "x-shoal-peer";
+
+/**
+ * Serves `services` over HTTP/1.1 for browsers and plain HTTP clients: gRPC-web (what a browser
+ * console speaks), Connect (JSON or binary over POST: `curl` works) and gRPC-web-text, from the
+ * same implementations the gRPC server uses. The call policy of the gRPC port applies here too:
+ * at most `timeoutMs` per unary call, `maxConcurrentPerCaller` unary calls and
+ * `maxStreamsPerCaller` streams per caller (`shoal-caller` header, else the peer's address).
+ */
+export async function startWebServer(services: readonly WebService[], o: { readonly host: string; readonly port: number; readonly policy: CallPolicy }): Promise<WebServer> {
+  const handler = connectNodeAdapter({
+    routes: (router) => {
+      for (const s of services) router.service(s.service, s.impl);
+    },
+    maxTimeoutMs: o.policy.timeoutMs,
+    readMaxBytes: 1024 * 1024,
+    interceptors: [policyInterceptor(o.policy)],
+  });
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    req.headers[PEER] = req.socket.remoteAddress ?? "unknown";
+    handler(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = o.host.includes(":") ? `[${o.host}]` : o.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The gRPC port's per-caller caps and unary deadline, as a Connect interceptor. */
+function policyInterceptor(policy: CallPolicy): Interceptor {
+  const unary = new CallerSlots(policy.maxConcurrentPerCaller);
+  const streams = new CallerSlots(policy.maxStreamsPerCaller);
+  return (next) => async (req) => {
+    const named = req.header.get("shoal-caller");
+    const caller = named ? `name:${named.slice(0, 64)}` : `web:${req.header.get(PEER) ?? "unknown"}`;
+    if (req.stream) {
+      if (!streams.tryTake(caller)) throw new ConnectError(`more than ${policy.maxStreamsPerCaller} open streams from ${caller}`, Code.ResourceExhausted);
+      let res;
+      try {
+        res = await next(req);
+      } catch (e) {
+        streams.give(caller);
+        throw e;
+      }
+      if (!res.stream) {
+        streams.give(caller);
+        return res;
+      }
+      const inner = res.message;
+      return {
+        ...res,
+        message: (async function* () {
+          try {
+            yield* inner;
+          } finally {
+            streams.give(caller);
+          }
+        })(),
+      };
+    }
+    if (!unary.tryTake(caller)) throw new ConnectError(`more than ${policy.maxConcurrentPerCaller} calls in flight from ${caller}`, Code.ResourceExhausted);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ConnectError(`${req.method.name} took longer than ${policy.timeoutMs} ms`, Code.DeadlineExceeded)), policy.timeoutMs);
+      });
+      return await Promise.race([next(req), deadline]);
+    } finally {
+      clearTimeout(timer);
+      unary.give(caller);
+    }
+  };
+}
