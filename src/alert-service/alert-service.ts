@@ -7,7 +7,7 @@ import type { AlertService } from "../gen/shoal/v1/alert_pb.js";
 import type { AlertWatchHub } from "./alert-watch.js";
 import { createCommandRunner, type CommandOutcome } from "./commands.js";
 import { alertOf, silenceOf, transitionOf } from "./convert.js";
-import { guard } from "./guard.js";
+import { guard } from "../grpc/guard.js";
 import { createSilenceOps, type SilenceChangeHook } from "./silences.js";
 import * as v from "./validate.js";
 

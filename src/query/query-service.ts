@@ -1,5 +1,5 @@
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { ShoalError } from "../base/errors.js";
+import { guard } from "../grpc/guard.js";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { ReadModel } from "../ports/read-model.js";
 import type { VectorKind, VectorStore } from "../ports/vector-store.js";
 import type { QueryService } from "../gen/shoal/v1/query_pb.js";
@@ -36,7 +36,8 @@ export interface QueryServiceDeps {
  * without internals in the message.
  */
 export function createQueryService(d: QueryServiceDeps): ServiceImpl<typeof QueryService> {
-  const guarded = guard(d.onInternalError ?? (() => {}));
+  // A vector collection nothing was indexed into yet: nothing to search, not a failure.
+  const guarded = guard(d.onInternalError ?? (() => {}), (e) => ((e as { reason?: unknown }).reason === "missing_collection" ? new ConnectError("nothing of this kind is indexed yet", Code.FailedPrecondition) : undefined));
   return {
     listDevices: guarded(async (req, ctx) => {
       const prefix = v.idPrefix(req.idPrefix);
@@ -134,23 +135,6 @@ function rename(r: { fromMs: number; toMs: number }) {
 function need<T>(x: T | undefined, reason: string): T {
   if (x === undefined) throw new ConnectError(reason, Code.FailedPrecondition);
   return x;
-}
-
-/** Errors of a handler as the caller should see them. */
-function guard(onInternal: (method: string, err: unknown) => void) {
-  return <Req, Res>(f: (req: Req, ctx: HandlerContext) => Promise<Res>): ((req: Req, ctx: HandlerContext) => Promise<Res>) =>
-    async (req, ctx) => {
-      try {
-        return await f(req, ctx);
-      } catch (e) {
-        if (e instanceof ConnectError) throw e;
-        if ((e as { reason?: unknown }).reason === "missing_collection") throw new ConnectError("nothing of this kind is indexed yet", Code.FailedPrecondition);
-        if (ctx.signal.aborted) throw ConnectError.from(ctx.signal.reason, Code.DeadlineExceeded);
-        if (e instanceof ShoalError && e.retryable) throw new ConnectError(`store unavailable: ${e.message.slice(0, 200)}`, Code.Unavailable);
-        onInternal(ctx.method.name, e);
-        throw new ConnectError("internal error (logged by the server)", Code.Internal);
-      }
-    };
 }
 
 /** Page tokens: the last device id of the page, base64url (opaque to callers). */

@@ -1,8 +1,6 @@
-import type { ClickHouseClient } from "@clickhouse/client";
 import type { AlertReadModel, AlertRow, AlertTransitionRecord } from "../../ports/alert-read-model.js";
 import { deviceOfAlertId } from "../../domain/alerts.js";
-import { createClickHouseClient, type ClickHouseOptions } from "./client.js";
-import { toStorageError } from "./errors.js";
+import { createBoundedQueries, type ClickHouseOptions } from "./client.js";
 import { sqlMs, sqlString } from "./sql.js";
 
 export interface AlertReadModelOptions {
@@ -67,16 +65,8 @@ const list = (xs: readonly string[]) => xs.map(sqlString).join(", ");
  * value from a request reaches SQL through `sqlString`/`sqlMs` (18.16 has no query parameters).
  */
 export function createClickHouseAlertReadModel(o: ClickHouseOptions, opts: AlertReadModelOptions): AlertReadModel & { close(): Promise<void> } {
-  const client: ClickHouseClient = createClickHouseClient({ ...o, requestTimeoutMs: opts.maxExecutionMs + 5_000 });
-  const settings = { max_execution_time: Math.max(1, Math.ceil(opts.maxExecutionMs / 1000)) };
-  const rows = async <T>(query: string, signal?: AbortSignal): Promise<T[]> => {
-    try {
-      const rs = await client.query({ query, format: "JSONEachRow", clickhouse_settings: settings, ...(signal ? { abort_signal: signal } : {}) });
-      return (await rs.json()) as T[];
-    } catch (e) {
-      throw toStorageError(e, "alert read model query failed");
-    }
-  };
+  const db = createBoundedQueries(o, opts.maxExecutionMs, "alert read model query");
+  const rows = db.rows;
   /** The latest flapping flag of each alert (from its history), by alert id. */
   const flapping = async (alerts: readonly AlertSql[], signal?: AbortSignal): Promise<Map<string, boolean>> => {
     if (alerts.length === 0) return new Map();
@@ -136,7 +126,7 @@ export function createClickHouseAlertReadModel(o: ClickHouseOptions, opts: Alert
       return got.map(transitionRecord);
     },
 
-    close: () => client.close(),
+    close: () => db.close(),
   };
 }
 

@@ -1,4 +1,4 @@
-export { createClickHouseClient, type ClickHouseOptions } from "./client.js";
+export { createBoundedQueries, createClickHouseClient, type BoundedQueries, type ClickHouseOptions } from "./client.js";
 export { migrate, migrations, type Migration, type MigrationReport } from "./migrations.js";
 export { ClickHouseSink, type ClickHouseSinkOptions, type SinkStats } from "./sink.js";
 export { StorageError, toStorageError } from "./errors.js";

@@ -1,7 +1,5 @@
-import type { ClickHouseClient } from "@clickhouse/client";
 import type { AnalysisRow, DeviceEventRow, DeviceRow, MetricRow, MetricValues, ReadModel, SeriesPoint } from "../../ports/read-model.js";
-import { createClickHouseClient, type ClickHouseOptions } from "./client.js";
-import { toStorageError } from "./errors.js";
+import { createBoundedQueries, type ClickHouseOptions } from "./client.js";
 import { sqlMs, sqlString } from "./sql.js";
 
 export interface ReadModelOptions {
@@ -35,16 +33,8 @@ type DeviceSql = { device_id: string; first: string; last: string; n: string; ep
  * request reaches SQL through `sqlString`/`sqlMs` (18.16 has no query parameters).
  */
 export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelOptions): ReadModel & { close(): Promise<void> } {
-  const client: ClickHouseClient = createClickHouseClient({ ...o, requestTimeoutMs: opts.maxExecutionMs + 5_000 });
-  const settings = { max_execution_time: Math.max(1, Math.ceil(opts.maxExecutionMs / 1000)) };
-  const rows = async <T>(query: string, signal?: AbortSignal): Promise<T[]> => {
-    try {
-      const rs = await client.query({ query, format: "JSONEachRow", clickhouse_settings: settings, ...(signal ? { abort_signal: signal } : {}) });
-      return (await rs.json()) as T[];
-    } catch (e) {
-      throw toStorageError(e, "read model query failed");
-    }
-  };
+  const db = createBoundedQueries(o, opts.maxExecutionMs, "read model query");
+  const rows = db.rows;
   const anomalyCounts = async (ids: readonly string[], sinceMs: number, signal?: AbortSignal): Promise<Map<string, number>> => {
     if (ids.length === 0) return new Map();
     const got = await rows<{ device_id: string; n: string }>(
@@ -183,7 +173,7 @@ export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelO
       return { tsMs: got.map((r) => Number(r.ts_ms)), values: got.map((r) => Number(r.v)) };
     },
 
-    close: () => client.close(),
+    close: () => db.close(),
   };
 }
 

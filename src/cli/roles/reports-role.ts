@@ -4,7 +4,7 @@ import type { Clock } from "../../ports/clock.js";
 import type { ModelGateway } from "../../ports/gateway.js";
 import type { Log } from "../../ports/log.js";
 import type { RowSink } from "../../ports/row-sink.js";
-import { ClickHouseSink, createClickHouseClient, migrate, sqlString, toStorageError, type ClickHouseOptions } from "../../adapters/clickhouse/index.js";
+import { ClickHouseSink, createBoundedQueries, migrate, sqlString, type ClickHouseOptions } from "../../adapters/clickhouse/index.js";
 import { createConsulLocks, createConsulSessions, type ConsulConnection } from "../../adapters/consul/index.js";
 import { createJetStreamRowLog } from "../../adapters/nats/row-log.js";
 import { systemClock } from "../../base/clock.js";
@@ -59,20 +59,8 @@ export interface ReportsRole {
 
 /** The ReportStore's SQL access on a ClickHouse client (queries bounded, cancellable). */
 function clickHouseSql(o: ClickHouseOptions, timeoutMs: number): SqlAccess & { close(): Promise<void> } {
-  const client = createClickHouseClient({ ...o, requestTimeoutMs: timeoutMs + 5_000 });
-  const settings = { max_execution_time: Math.max(1, Math.ceil(timeoutMs / 1000)) };
-  return {
-    literal: sqlString,
-    async query<T>(select: string, signal?: AbortSignal): Promise<T[]> {
-      try {
-        const rs = await client.query({ query: select, format: "JSONEachRow", clickhouse_settings: settings, ...(signal ? { abort_signal: signal } : {}) });
-        return (await rs.json()) as T[];
-      } catch (e) {
-        throw toStorageError(e, "reports query failed");
-      }
-    },
-    close: () => client.close(),
-  };
+  const db = createBoundedQueries(o, timeoutMs, "reports query");
+  return { literal: sqlString, query: db.rows, close: () => db.close() };
 }
 
 /**
