@@ -202,6 +202,31 @@ describe("hot reload from a real Consul into the runtime's worker threads", () =
     expect(await workerVersions()).toEqual([watcher.current().version, watcher.current().version]);
   });
 
+  it("alert rules change live too: a rule added in Consul raises alerts from the next readings, on every worker", async () => {
+    const rulesNow = async () => chQuery<{ n: string; devices: string }>(ch.url, DB, "SELECT count() AS n, uniqExact(device_id) AS devices FROM alert_transitions WHERE rule = 'live-t'");
+    expect((await rulesNow())[0]!.n).toBe("0");
+    const before = watcher.current().version;
+    // t is about 20 on every device: above 10 raises, and with clearAt 5 nothing clears.
+    await writeDoc("detector:\n  threshold: 0.93\nalerts:\n  rules:\n    - { id: live-t, kind: threshold, metric: t, op: above, raiseAt: 10, clearAt: 5, severity: critical }\n");
+    await waitFor(async () => watcher.current().version, (v) => v !== before, 5_000, "the watcher to see the rule");
+    expect(watcher.current().config.alerts.rules.map((r) => r.id)).toEqual(["live-t"]);
+    // One alert per device (deduplicated: the condition holds on every reading), devices of every worker.
+    const got = await waitFor(rulesNow, (r) => Number(r[0]!.devices) >= 20, 30_000, "live-t alerts from the device actors");
+    const perDevice = await chQuery<{ device_id: string; n: string }>(ch.url, DB, "SELECT device_id, uniqExact(alert_id) AS n FROM alert_transitions WHERE rule = 'live-t' GROUP BY device_id HAVING n > 1");
+    expect(perDevice).toEqual([]);
+    const workers = new Set((await chQuery<{ device_id: string }>(ch.url, DB, "SELECT DISTINCT device_id FROM alert_transitions WHERE rule = 'live-t'")).map((r) => workerFor(partitionOf(r.device_id, PARTITIONS), WORKERS)));
+    expect(workers.size).toBe(WORKERS);
+    expect(Number(got[0]!.devices)).toBeGreaterThanOrEqual(20);
+    // Removed: the open alerts are resolved ("rule removed") by the next reading of each device.
+    await writeDoc("detector:\n  threshold: 0.93\nalerts:\n  rules: []\n");
+    await waitFor(
+      () => chQuery<{ n: string }>(ch.url, DB, "SELECT count() AS n FROM alert_transitions WHERE rule = 'live-t' AND kind = 'resolved' AND reason = 'rule removed'"),
+      (r) => Number(r[0]!.n) >= 20,
+      30_000,
+      "live-t alerts resolved after the rule was removed",
+    );
+  });
+
   it("Consul killed and restarted while running: nothing breaks, last good config kept, the watch resumes", async () => {
     const good = watcher.current();
     await consul.kill();
