@@ -69,6 +69,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const stats = () => ({
     bridge: { ...bridge.stats, rejectedByCode: undefined, ...prefixed("rejected_", bridge.stats.rejectedByCode), pendingPublishes: bridge.pending() },
     runtime: runtime.stats(),
+    ...(alerts ? { alerts: alerts.stats() } : {}),
+    ...(reports ? { reports: reports.stats() } : {}),
     ...(values.demo ? { simulator: sim } : {}),
   });
   const unsubscribe = ctx.watcher.subscribe((next) => {
@@ -177,5 +179,5 @@ export function deviceOutcomes(perWorker: ReadonlyArray<Readonly<Record<string, 
   for (const c of perWorker) for (const [k, n] of Object.entries(c)) sum[k] = (sum[k] ?? 0) + n;
   const epochs = (sum["epochsFromBoot"] ?? 0) + (sum["epochsInferred"] ?? 0);
   const parts = ["applied", "duplicate", "conflicting_duplicate", "seq_out_of_range", "stale_epoch", "too_late"].filter((k) => k === "applied" || (sum[k] ?? 0) > 0).map((k) => `${k} ${sum[k] ?? 0}`);
-  return `${parts.join(", ")}, epochs started ${epochs}`;
+  return `${parts.join(", ")}, epochs started ${epochs}, alert transitions ${sum["alertTransitions"] ?? 0}`;
 }
