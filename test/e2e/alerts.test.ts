@@ -23,6 +23,8 @@ import { startQueryRole, type QueryRole } from "../../src/cli/roles/query-role.j
 import { simulate } from "../../src/simulator/simulator.js";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from "../../src/alerts/index.js";
 import type { ShoalConfig } from "../../src/config/index.js";
+import type { CommandIo } from "../../src/cli/io.js";
+import { run as runAlerts } from "../../src/cli/alerts.command.js";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { AlertService } from "../../src/gen/shoal/v1/alert_pb.js";
@@ -177,6 +179,28 @@ describe("alerts end to end: simulator → actors → ClickHouse → relay → n
       expect(silences.map((s) => s.kind)).toEqual(["silenced", "unsilenced"]);
     }, 120_000);
   });
+
+  it("`shoal alerts` operator commands: list, ack, show, silence, unsilence against the running service", async () => {
+    await mosquittoPub(mq.url, "devices/al-cli/readings", [JSON.stringify({ deviceId: "al-cli", seq: 1, tsMs: Date.now() - 5_000, metrics: { temp: 4000 } })]);
+    await waitFor(transitions, (ts) => ts.some((t) => t.alert_id === "al-cli/hot/1"), 30_000, "the al-cli alert");
+    const cli = async (...argv: string[]) => {
+      let stdout = "";
+      let stderr = "";
+      const code = await runAlerts([...argv, "--query", query.address], { stdout: (s: string) => void (stdout += s), stderr: (s: string) => void (stderr += s), env: {} } as unknown as CommandIo);
+      return { code, stdout, stderr };
+    };
+    expect(await cli("list", "--device", "al-cli")).toMatchObject({ code: 0, stdout: expect.stringMatching(/^al-cli\/hot\/1 {2}firing +critical/) });
+    expect(await cli("ack", "al-cli/hot/1", "--by", "cli-operator", "--reason", "checking")).toEqual({ code: 0, stdout: "al-cli/hot/1 acknowledged\n", stderr: "" });
+    const shown = await cli("show", "al-cli/hot/1");
+    expect(shown.stdout).toMatch(/v2 .* acknowledged +by cli-operator \(checking\)/);
+    await expect(cli("ack", "al-cli/hot/1")).rejects.toThrow(/needs --by/);
+    expect(await cli("show", "nope")).toMatchObject({ code: 1, stderr: expect.stringMatching(/invalid_argument/) });
+    const silenced = await cli("silence", "--device", "al-cli", "--for", "30m", "--by", "cli-operator", "--reason", "maintenance");
+    const id = /^silence (\S+) until /.exec(silenced.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect((await cli("silences")).stdout).toContain(`${id}  al-cli  *  until`);
+    expect(await cli("unsilence", id!, "--by", "cli-operator")).toMatchObject({ code: 0, stdout: `silence ${id} deleted\n` });
+  }, 60_000);
 
   /** Publishes each line as one QoS 1 message with Debian's mosquitto_pub (a client nobody here wrote). */
   async function mosquittoPub(url: string, topic: string, lines: readonly string[]): Promise<void> {
