@@ -6,48 +6,15 @@ asserts on them.
 
 usage: alert_client.py ADDRESS DESCRIPTOR_SET unary DEVICE ALERT_ID
        alert_client.py ADDRESS DESCRIPTOR_SET watch DEVICE COUNT"""
-import json
 import sys
 
-import grpc
-from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+from google.protobuf import json_format
+
+from descriptor_client import DescriptorClient, out
 
 address, descriptors, mode = sys.argv[1], sys.argv[2], sys.argv[3]
-
-fds = descriptor_pb2.FileDescriptorSet()
-with open(descriptors, "rb") as f:
-    fds.ParseFromString(f.read())
-pool = descriptor_pool.DescriptorPool()
-for file in fds.file:
-    pool.Add(file)
-factory = message_factory.MessageFactory(pool)
-service = pool.FindServiceByName("shoal.v1.AlertService")
-channel = grpc.insecure_channel(address)
-
-
-def method(name):
-    m = service.methods_by_name[name]
-    req, res = factory.GetPrototype(m.input_type), factory.GetPrototype(m.output_type)
-    path = "/shoal.v1.AlertService/" + name
-    stream = m.server_streaming if hasattr(m, "server_streaming") else name == "WatchAlerts"
-    make = channel.unary_stream if stream else channel.unary_unary
-    return req, make(path, request_serializer=lambda x: x.SerializeToString(), response_deserializer=res.FromString)
-
-
-def out(**kv):
-    print(json.dumps(kv), flush=True)
-
-
-def unary(name, **fields):
-    req, call = method(name)
-    try:
-        res = call(json_format.ParseDict(fields, req()), timeout=15)
-        response = json_format.MessageToDict(res)
-        out(call=name, ok=True, response=response)
-        return response
-    except grpc.RpcError as e:
-        out(call=name, ok=False, code=e.code().name, details=e.details())
-        return None
+client = DescriptorClient(address, descriptors, "shoal.v1.AlertService")
+unary = client.unary
 
 
 if mode == "unary":
@@ -64,8 +31,7 @@ if mode == "unary":
     unary("ListSilences", includeExpired=True)
 elif mode == "watch":
     # Print the first COUNT transitions of DEVICE as they come, then hang up.
-    req, call = method("WatchAlerts")
-    stream = call(json_format.ParseDict({"deviceId": sys.argv[4]}, req()))
+    stream = client.stream("WatchAlerts", deviceId=sys.argv[4])
     out(event="open")
     got = 0
     for item in stream:

@@ -1,12 +1,11 @@
 import { create, type DescMessage } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { service as healthService } from "grpc-health-check";
+import { pythonClient } from "../support/python-client.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startClickHouse, startNats, type ServiceHandle } from "../harness/index.js";
 import { createClickHouseClient, migrate } from "../../src/adapters/clickhouse/index.js";
@@ -305,32 +304,9 @@ describe("QueryService over gRPC (real ClickHouse and NATS)", () => {
   });
 
   describe("from a client nobody here wrote (Debian's python3-grpcio, messages from buf's descriptor set)", () => {
-    const dir = mkdtempSync(join(tmpdir(), "shoal-py-"));
-    const descriptors = join(dir, "shoal.binpb");
-    const script = fileURLToPath(new URL("../clients/query_client.py", import.meta.url));
-    const root = fileURLToPath(new URL("../..", import.meta.url));
-    const python = (args: string[], onLine: (o: Record<string, unknown>) => void = () => {}) =>
-      new Promise<Array<Record<string, unknown>>>((resolve, reject) => {
-        const p = spawn("/usr/bin/python3", [script, role.address, descriptors, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-        const lines: Array<Record<string, unknown>> = [];
-        let buf = "";
-        let err = "";
-        p.stdout.on("data", (d: Buffer) => {
-          buf += d.toString();
-          for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
-            const o = JSON.parse(buf.slice(0, i)) as Record<string, unknown>;
-            buf = buf.slice(i + 1);
-            lines.push(o);
-            onLine(o);
-          }
-        });
-        p.stderr.on("data", (d: Buffer) => (err += d.toString()));
-        p.on("exit", (code) => (code === 0 ? resolve(lines) : reject(new Error(`python client exited ${code}: ${err}`))));
-      });
-
-    beforeAll(() => {
-      execFileSync(join(root, "node_modules/.bin/buf"), ["build", "-o", descriptors], { cwd: root });
-    });
+    const py = pythonClient("query_client.py", () => role.address);
+    const python = py.run;
+    beforeAll(py.build);
 
     it("calls each unary RPC and gets INVALID_ARGUMENT with the reason", async () => {
       const [devices, device, readings, bad, analyses] = await python(["unary", "q-a-3", String(T0), String(T0 + N * STEP)]);
