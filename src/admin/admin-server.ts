@@ -96,6 +96,9 @@ export function adminHandlers(deps: AdminDeps): Record<string, Handler<never, un
       await needRuntime("RestartWorker").restartWorker(req.index);
       return create(pb.RestartWorkerResponseSchema, {});
     },
+    watchCluster: async () => {
+      throw new NotAvailableError("WatchCluster is served over Connect/gRPC-web by the console server");
+    },
   };
   return h;
 }
@@ -109,7 +112,7 @@ export async function startAdminServer(deps: AdminDeps, opts: AdminServerOptions
   const server = new grpc.Server();
   const handlers = adminHandlers(deps);
   const impl: grpc.UntypedServiceImplementation = {};
-  for (const m of pb.AdminService.methods) impl[m.name] = unary(handlers[m.localName]!) as grpc.UntypedHandleCall;
+  for (const m of pb.AdminService.methods) if (m.methodKind === "unary") impl[m.name] = unary(handlers[m.localName]!) as grpc.UntypedHandleCall;
   server.addService(grpcServiceDefinition(pb.AdminService), impl);
   const initial = opts.initiallyServing ? "SERVING" : "NOT_SERVING";
   const health = new HealthImplementation({ "": "SERVING", [ADMIN_SERVICE_NAME]: initial });

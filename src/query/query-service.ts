@@ -125,6 +125,10 @@ export function createQueryService(d: QueryServiceDeps): ServiceImpl<typeof Quer
       const id = v.deviceId(req.deviceId);
       yield* d.watch.watch(id, ctx.signal);
     },
+
+    async *watchFleet() {
+      throw new ConnectError("WatchFleet is not served yet", Code.Unimplemented);
+    },
   };
 }
 

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shoal/v1/query.proto.
  */
 export const file_shoal_v1_query: GenFile = /*@__PURE__*/
-  fileDesc("ChRzaG9hbC92MS9xdWVyeS5wcm90bxIIc2hvYWwudjEiaQoSTGlzdERldmljZXNSZXF1ZXN0EhEKCWlkX3ByZWZpeBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCRIZChFhbm9tYWx5X3dpbmRvd19tcxgEIAEoAyLQAQoNRGV2aWNlU3VtbWFyeRIRCglkZXZpY2VfaWQYASABKAkSFQoNZmlyc3Rfc2Vlbl9tcxgCIAEoAxIUCgxsYXN0X3NlZW5fbXMYAyABKAMSDgoGb25saW5lGAQgASgIEhAKCHJlYWRpbmdzGAUgASgEEg0KBWVwb2NoGAYgASgEEhAKCGxhc3Rfc2VxGAcgASgEEhEKCWFub21hbGllcxgIIAEoBBISCgpsYXN0X2V2ZW50GAkgASgJEhUKDWxhc3RfZXZlbnRfbXMYCiABKAMiWAoTTGlzdERldmljZXNSZXNwb25zZRIoCgdkZXZpY2VzGAEgAygLMhcuc2hvYWwudjEuRGV2aWNlU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiQAoQR2V0RGV2aWNlUmVxdWVzdBIRCglkZXZpY2VfaWQYASABKAkSGQoRYW5vbWFseV93aW5kb3dfbXMYAiABKAMiZwoNTWV0cmljU3VtbWFyeRIMCgRuYW1lGAEgASgJEg0KBWNvdW50GAIgASgEEhIKCmxhc3RfdmFsdWUYAyABKAESEgoKbGFzdF90c19tcxgEIAEoAxIRCgltYXhfc2NvcmUYBSABKAEiWwoLRGV2aWNlRXZlbnQSDAoEa2luZBgBIAEoCRINCgVhdF9tcxgCIAEoAxINCgVlcG9jaBgDIAEoBBIQCghsYXN0X3NlcRgEIAEoBBIOCgZkZXRhaWwYBSABKAkilAEKEUdldERldmljZVJlc3BvbnNlEicKBmRldmljZRgBIAEoCzIXLnNob2FsLnYxLkRldmljZVN1bW1hcnkSKAoHbWV0cmljcxgCIAMoCzIXLnNob2FsLnYxLk1ldHJpY1N1bW1hcnkSLAoNcmVjZW50X2V2ZW50cxgDIAMoCzIVLnNob2FsLnYxLkRldmljZUV2ZW50ImwKE0xpc3RSZWFkaW5nc1JlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJEg4KBm1ldHJpYxgCIAEoCRIPCgdmcm9tX21zGAMgASgDEg0KBXRvX21zGAQgASgDEhIKCm1heF9wb2ludHMYBSABKA0ikAEKDFJlYWRpbmdQb2ludBINCgV0c19tcxgBIAEoAxINCgV2YWx1ZRgCIAEoARILCgNtaW4YAyABKAESCwoDbWF4GAQgASgBEg0KBWNvdW50GAUgASgEEg4KBnN0ZGRldhgGIAEoARINCgVzY29yZRgHIAEoARINCgVlcG9jaBgIIAEoBBILCgNzZXEYCSABKAQiewoUTGlzdFJlYWRpbmdzUmVzcG9uc2USKAoKcmVzb2x1dGlvbhgBIAEoDjIULnNob2FsLnYxLlJlc29sdXRpb24SEQoJYnVja2V0X21zGAIgASgDEiYKBnBvaW50cxgDIAMoCzIWLnNob2FsLnYxLlJlYWRpbmdQb2ludCJqChNMaXN0QW5hbHlzZXNSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCRIPCgdmcm9tX21zGAIgASgDEg0KBXRvX21zGAMgASgDEhEKCW1pbl9zY29yZRgEIAEoARINCgVsaW1pdBgFIAEoDSLrAQoIQW5hbHlzaXMSEQoJZGV2aWNlX2lkGAEgASgJEg0KBWVwb2NoGAIgASgEEgsKA3NlcRgDIAEoBBINCgV0c19tcxgEIAEoAxIOCgZtZXRyaWMYBSABKAkSDQoFc2NvcmUYBiABKAESDwoHc3VtbWFyeRgHIAEoCRIUCgxsaWtlbHlfY2F1c2UYCCABKAkSGAoQc3VnZ2VzdGVkX2FjdGlvbhgJIAEoCRIQCghwcm92aWRlchgKIAEoCRINCgVtb2RlbBgLIAEoCRIOCgZjYWNoZWQYDCABKAgSEAoIZGVncmFkZWQYDSABKAgiPAoUTGlzdEFuYWx5c2VzUmVzcG9uc2USJAoIYW5hbHlzZXMYASADKAsyEi5zaG9hbC52MS5BbmFseXNpcyKmAQodU2VhcmNoU2ltaWxhckluY2lkZW50c1JlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJEg4KBm1ldHJpYxgCIAEoCRINCgV0c19tcxgDIAEoAxIWCg53aW5kb3dfZnJvbV9tcxgEIAEoAxIUCgx3aW5kb3dfdG9fbXMYBSABKAMSCQoBaxgGIAEoDRIaChJvdGhlcl9kZXZpY2VzX29ubHkYByABKAgikQEKD1NpbWlsYXJJbmNpZGVudBIRCglkZXZpY2VfaWQYASABKAkSDgoGbWV0cmljGAIgASgJEg0KBXRzX21zGAMgASgDEg0KBWVwb2NoGAQgASgEEgsKA3NlcRgFIAEoBBINCgVzY29yZRgGIAEoARIQCghkaXN0YW5jZRgHIAEoARIPCgdzdW1tYXJ5GAggASgJIk4KHlNlYXJjaFNpbWlsYXJJbmNpZGVudHNSZXNwb25zZRIsCglpbmNpZGVudHMYASADKAsyGS5zaG9hbC52MS5TaW1pbGFySW5jaWRlbnQiTwoRU2VhcmNoVGV4dFJlcXVlc3QSDQoFcXVlcnkYASABKAkSDQoFa2luZHMYAiADKAkSEQoJZGV2aWNlX2lkGAMgASgJEgkKAWsYBCABKA0iaQoHVGV4dEhpdBIMCgRraW5kGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRINCgV0c19tcxgDIAEoAxIMCgR0ZXh0GAQgASgJEhAKCGRpc3RhbmNlGAUgASgBEg4KBm1ldHJpYxgGIAEoCSI1ChJTZWFyY2hUZXh0UmVzcG9uc2USHwoEaGl0cxgBIAMoCzIRLnNob2FsLnYxLlRleHRIaXQiJwoSV2F0Y2hEZXZpY2VSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCSKUAgoOV2F0Y2hlZFJlYWRpbmcSDQoFdHNfbXMYASABKAMSDQoFZXBvY2gYAiABKAQSCwoDc2VxGAMgASgEEjQKBnZhbHVlcxgEIAMoCzIkLnNob2FsLnYxLldhdGNoZWRSZWFkaW5nLlZhbHVlc0VudHJ5EjQKBnNjb3JlcxgFIAMoCzIkLnNob2FsLnYxLldhdGNoZWRSZWFkaW5nLlNjb3Jlc0VudHJ5Eg0KBXNjb3JlGAYgASgBGi0KC1ZhbHVlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEaLQoLU2NvcmVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASKaAQoTV2F0Y2hEZXZpY2VSZXNwb25zZRIrCgdyZWFkaW5nGAEgASgLMhguc2hvYWwudjEuV2F0Y2hlZFJlYWRpbmdIABImCghhbmFseXNpcxgCIAEoCzISLnNob2FsLnYxLkFuYWx5c2lzSAASJgoFZXZlbnQYAyABKAsyFS5zaG9hbC52MS5EZXZpY2VFdmVudEgAQgYKBGl0ZW0qaAoKUmVzb2x1dGlvbhIaChZSRVNPTFVUSU9OX1VOU1BFQ0lGSUVEEAASEgoOUkVTT0xVVElPTl9SQVcQARIVChFSRVNPTFVUSU9OX01JTlVURRACEhMKD1JFU09MVVRJT05fSE9VUhADMsIECgxRdWVyeVNlcnZpY2USSgoLTGlzdERldmljZXMSHC5zaG9hbC52MS5MaXN0RGV2aWNlc1JlcXVlc3QaHS5zaG9hbC52MS5MaXN0RGV2aWNlc1Jlc3BvbnNlEkQKCUdldERldmljZRIaLnNob2FsLnYxLkdldERldmljZVJlcXVlc3QaGy5zaG9hbC52MS5HZXREZXZpY2VSZXNwb25zZRJNCgxMaXN0UmVhZGluZ3MSHS5zaG9hbC52MS5MaXN0UmVhZGluZ3NSZXF1ZXN0Gh4uc2hvYWwudjEuTGlzdFJlYWRpbmdzUmVzcG9uc2USTQoMTGlzdEFuYWx5c2VzEh0uc2hvYWwudjEuTGlzdEFuYWx5c2VzUmVxdWVzdBoeLnNob2FsLnYxLkxpc3RBbmFseXNlc1Jlc3BvbnNlEmsKFlNlYXJjaFNpbWlsYXJJbmNpZGVudHMSJy5zaG9hbC52MS5TZWFyY2hTaW1pbGFySW5jaWRlbnRzUmVxdWVzdBooLnNob2FsLnYxLlNlYXJjaFNpbWlsYXJJbmNpZGVudHNSZXNwb25zZRJHCgpTZWFyY2hUZXh0Ehsuc2hvYWwudjEuU2VhcmNoVGV4dFJlcXVlc3QaHC5zaG9hbC52MS5TZWFyY2hUZXh0UmVzcG9uc2USTAoLV2F0Y2hEZXZpY2USHC5zaG9hbC52MS5XYXRjaERldmljZVJlcXVlc3QaHS5zaG9hbC52MS5XYXRjaERldmljZVJlc3BvbnNlMAFiBnByb3RvMw");
+  fileDesc("ChRzaG9hbC92MS9xdWVyeS5wcm90bxIIc2hvYWwudjEiaQoSTGlzdERldmljZXNSZXF1ZXN0EhEKCWlkX3ByZWZpeBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCRIZChFhbm9tYWx5X3dpbmRvd19tcxgEIAEoAyLQAQoNRGV2aWNlU3VtbWFyeRIRCglkZXZpY2VfaWQYASABKAkSFQoNZmlyc3Rfc2Vlbl9tcxgCIAEoAxIUCgxsYXN0X3NlZW5fbXMYAyABKAMSDgoGb25saW5lGAQgASgIEhAKCHJlYWRpbmdzGAUgASgEEg0KBWVwb2NoGAYgASgEEhAKCGxhc3Rfc2VxGAcgASgEEhEKCWFub21hbGllcxgIIAEoBBISCgpsYXN0X2V2ZW50GAkgASgJEhUKDWxhc3RfZXZlbnRfbXMYCiABKAMiWAoTTGlzdERldmljZXNSZXNwb25zZRIoCgdkZXZpY2VzGAEgAygLMhcuc2hvYWwudjEuRGV2aWNlU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiQAoQR2V0RGV2aWNlUmVxdWVzdBIRCglkZXZpY2VfaWQYASABKAkSGQoRYW5vbWFseV93aW5kb3dfbXMYAiABKAMiZwoNTWV0cmljU3VtbWFyeRIMCgRuYW1lGAEgASgJEg0KBWNvdW50GAIgASgEEhIKCmxhc3RfdmFsdWUYAyABKAESEgoKbGFzdF90c19tcxgEIAEoAxIRCgltYXhfc2NvcmUYBSABKAEiWwoLRGV2aWNlRXZlbnQSDAoEa2luZBgBIAEoCRINCgVhdF9tcxgCIAEoAxINCgVlcG9jaBgDIAEoBBIQCghsYXN0X3NlcRgEIAEoBBIOCgZkZXRhaWwYBSABKAkilAEKEUdldERldmljZVJlc3BvbnNlEicKBmRldmljZRgBIAEoCzIXLnNob2FsLnYxLkRldmljZVN1bW1hcnkSKAoHbWV0cmljcxgCIAMoCzIXLnNob2FsLnYxLk1ldHJpY1N1bW1hcnkSLAoNcmVjZW50X2V2ZW50cxgDIAMoCzIVLnNob2FsLnYxLkRldmljZUV2ZW50ImwKE0xpc3RSZWFkaW5nc1JlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJEg4KBm1ldHJpYxgCIAEoCRIPCgdmcm9tX21zGAMgASgDEg0KBXRvX21zGAQgASgDEhIKCm1heF9wb2ludHMYBSABKA0ikAEKDFJlYWRpbmdQb2ludBINCgV0c19tcxgBIAEoAxINCgV2YWx1ZRgCIAEoARILCgNtaW4YAyABKAESCwoDbWF4GAQgASgBEg0KBWNvdW50GAUgASgEEg4KBnN0ZGRldhgGIAEoARINCgVzY29yZRgHIAEoARINCgVlcG9jaBgIIAEoBBILCgNzZXEYCSABKAQiewoUTGlzdFJlYWRpbmdzUmVzcG9uc2USKAoKcmVzb2x1dGlvbhgBIAEoDjIULnNob2FsLnYxLlJlc29sdXRpb24SEQoJYnVja2V0X21zGAIgASgDEiYKBnBvaW50cxgDIAMoCzIWLnNob2FsLnYxLlJlYWRpbmdQb2ludCJqChNMaXN0QW5hbHlzZXNSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCRIPCgdmcm9tX21zGAIgASgDEg0KBXRvX21zGAMgASgDEhEKCW1pbl9zY29yZRgEIAEoARINCgVsaW1pdBgFIAEoDSLrAQoIQW5hbHlzaXMSEQoJZGV2aWNlX2lkGAEgASgJEg0KBWVwb2NoGAIgASgEEgsKA3NlcRgDIAEoBBINCgV0c19tcxgEIAEoAxIOCgZtZXRyaWMYBSABKAkSDQoFc2NvcmUYBiABKAESDwoHc3VtbWFyeRgHIAEoCRIUCgxsaWtlbHlfY2F1c2UYCCABKAkSGAoQc3VnZ2VzdGVkX2FjdGlvbhgJIAEoCRIQCghwcm92aWRlchgKIAEoCRINCgVtb2RlbBgLIAEoCRIOCgZjYWNoZWQYDCABKAgSEAoIZGVncmFkZWQYDSABKAgiPAoUTGlzdEFuYWx5c2VzUmVzcG9uc2USJAoIYW5hbHlzZXMYASADKAsyEi5zaG9hbC52MS5BbmFseXNpcyKmAQodU2VhcmNoU2ltaWxhckluY2lkZW50c1JlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJEg4KBm1ldHJpYxgCIAEoCRINCgV0c19tcxgDIAEoAxIWCg53aW5kb3dfZnJvbV9tcxgEIAEoAxIUCgx3aW5kb3dfdG9fbXMYBSABKAMSCQoBaxgGIAEoDRIaChJvdGhlcl9kZXZpY2VzX29ubHkYByABKAgikQEKD1NpbWlsYXJJbmNpZGVudBIRCglkZXZpY2VfaWQYASABKAkSDgoGbWV0cmljGAIgASgJEg0KBXRzX21zGAMgASgDEg0KBWVwb2NoGAQgASgEEgsKA3NlcRgFIAEoBBINCgVzY29yZRgGIAEoARIQCghkaXN0YW5jZRgHIAEoARIPCgdzdW1tYXJ5GAggASgJIk4KHlNlYXJjaFNpbWlsYXJJbmNpZGVudHNSZXNwb25zZRIsCglpbmNpZGVudHMYASADKAsyGS5zaG9hbC52MS5TaW1pbGFySW5jaWRlbnQiTwoRU2VhcmNoVGV4dFJlcXVlc3QSDQoFcXVlcnkYASABKAkSDQoFa2luZHMYAiADKAkSEQoJZGV2aWNlX2lkGAMgASgJEgkKAWsYBCABKA0iaQoHVGV4dEhpdBIMCgRraW5kGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRINCgV0c19tcxgDIAEoAxIMCgR0ZXh0GAQgASgJEhAKCGRpc3RhbmNlGAUgASgBEg4KBm1ldHJpYxgGIAEoCSI1ChJTZWFyY2hUZXh0UmVzcG9uc2USHwoEaGl0cxgBIAMoCzIRLnNob2FsLnYxLlRleHRIaXQiJwoSV2F0Y2hEZXZpY2VSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCSKUAgoOV2F0Y2hlZFJlYWRpbmcSDQoFdHNfbXMYASABKAMSDQoFZXBvY2gYAiABKAQSCwoDc2VxGAMgASgEEjQKBnZhbHVlcxgEIAMoCzIkLnNob2FsLnYxLldhdGNoZWRSZWFkaW5nLlZhbHVlc0VudHJ5EjQKBnNjb3JlcxgFIAMoCzIkLnNob2FsLnYxLldhdGNoZWRSZWFkaW5nLlNjb3Jlc0VudHJ5Eg0KBXNjb3JlGAYgASgBGi0KC1ZhbHVlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEaLQoLU2NvcmVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASKaAQoTV2F0Y2hEZXZpY2VSZXNwb25zZRIrCgdyZWFkaW5nGAEgASgLMhguc2hvYWwudjEuV2F0Y2hlZFJlYWRpbmdIABImCghhbmFseXNpcxgCIAEoCzISLnNob2FsLnYxLkFuYWx5c2lzSAASJgoFZXZlbnQYAyABKAsyFS5zaG9hbC52MS5EZXZpY2VFdmVudEgAQgYKBGl0ZW0iIAoRV2F0Y2hGbGVldFJlcXVlc3QSCwoDdG9wGAEgASgNImMKD0Fub21hbG91c0RldmljZRIRCglkZXZpY2VfaWQYASABKAkSEQoJYW5vbWFsaWVzGAIgASgEEhEKCW1heF9zY29yZRgDIAEoARIXCg9sYXN0X2Fub21hbHlfbXMYBCABKAMi8QEKEldhdGNoRmxlZXRSZXNwb25zZRINCgVhdF9tcxgBIAEoAxIPCgdkZXZpY2VzGAIgASgEEg4KBm9ubGluZRgDIAEoBBIPCgdvZmZsaW5lGAQgASgEEg4KBnNpbGVudBgFIAEoBBIUCgxpbmdlc3RfcGVyX3MYBiABKAESGQoRYW5vbWFsaWVzX3Blcl9taW4YByABKAESJgoDdG9wGAggAygLMhkuc2hvYWwudjEuQW5vbWFsb3VzRGV2aWNlEhYKDnJhdGVfd2luZG93X21zGAkgASgDEhkKEWFub21hbHlfd2luZG93X21zGAogASgDKmgKClJlc29sdXRpb24SGgoWUkVTT0xVVElPTl9VTlNQRUNJRklFRBAAEhIKDlJFU09MVVRJT05fUkFXEAESFQoRUkVTT0xVVElPTl9NSU5VVEUQAhITCg9SRVNPTFVUSU9OX0hPVVIQAzKNBQoMUXVlcnlTZXJ2aWNlEkoKC0xpc3REZXZpY2VzEhwuc2hvYWwudjEuTGlzdERldmljZXNSZXF1ZXN0Gh0uc2hvYWwudjEuTGlzdERldmljZXNSZXNwb25zZRJECglHZXREZXZpY2USGi5zaG9hbC52MS5HZXREZXZpY2VSZXF1ZXN0Ghsuc2hvYWwudjEuR2V0RGV2aWNlUmVzcG9uc2USTQoMTGlzdFJlYWRpbmdzEh0uc2hvYWwudjEuTGlzdFJlYWRpbmdzUmVxdWVzdBoeLnNob2FsLnYxLkxpc3RSZWFkaW5nc1Jlc3BvbnNlEk0KDExpc3RBbmFseXNlcxIdLnNob2FsLnYxLkxpc3RBbmFseXNlc1JlcXVlc3QaHi5zaG9hbC52MS5MaXN0QW5hbHlzZXNSZXNwb25zZRJrChZTZWFyY2hTaW1pbGFySW5jaWRlbnRzEicuc2hvYWwudjEuU2VhcmNoU2ltaWxhckluY2lkZW50c1JlcXVlc3QaKC5zaG9hbC52MS5TZWFyY2hTaW1pbGFySW5jaWRlbnRzUmVzcG9uc2USRwoKU2VhcmNoVGV4dBIbLnNob2FsLnYxLlNlYXJjaFRleHRSZXF1ZXN0Ghwuc2hvYWwudjEuU2VhcmNoVGV4dFJlc3BvbnNlEkwKC1dhdGNoRGV2aWNlEhwuc2hvYWwudjEuV2F0Y2hEZXZpY2VSZXF1ZXN0Gh0uc2hvYWwudjEuV2F0Y2hEZXZpY2VSZXNwb25zZTABEkkKCldhdGNoRmxlZXQSGy5zaG9hbC52MS5XYXRjaEZsZWV0UmVxdWVzdBocLnNob2FsLnYxLldhdGNoRmxlZXRSZXNwb25zZTABYgZwcm90bzM");
 
 /**
  * @generated from message shoal.v1.ListDevicesRequest
@@ -866,6 +866,133 @@ export const WatchDeviceResponseSchema: GenMessage<WatchDeviceResponse> = /*@__P
   messageDesc(file_shoal_v1_query, 21);
 
 /**
+ * @generated from message shoal.v1.WatchFleetRequest
+ */
+export type WatchFleetRequest = Message<"shoal.v1.WatchFleetRequest"> & {
+  /**
+   * How many of the most anomalous devices to include, 0..100; 0 means 10.
+   *
+   * @generated from field: uint32 top = 1;
+   */
+  top: number;
+};
+
+/**
+ * Describes the message shoal.v1.WatchFleetRequest.
+ * Use `create(WatchFleetRequestSchema)` to create a new message.
+ */
+export const WatchFleetRequestSchema: GenMessage<WatchFleetRequest> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 22);
+
+/**
+ * @generated from message shoal.v1.AnomalousDevice
+ */
+export type AnomalousDevice = Message<"shoal.v1.AnomalousDevice"> & {
+  /**
+   * @generated from field: string device_id = 1;
+   */
+  deviceId: string;
+
+  /**
+   * Anomalies over the fleet's anomaly window and the highest score among them.
+   *
+   * @generated from field: uint64 anomalies = 2;
+   */
+  anomalies: bigint;
+
+  /**
+   * @generated from field: double max_score = 3;
+   */
+  maxScore: number;
+
+  /**
+   * @generated from field: int64 last_anomaly_ms = 4;
+   */
+  lastAnomalyMs: bigint;
+};
+
+/**
+ * Describes the message shoal.v1.AnomalousDevice.
+ * Use `create(AnomalousDeviceSchema)` to create a new message.
+ */
+export const AnomalousDeviceSchema: GenMessage<AnomalousDevice> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 23);
+
+/**
+ * @generated from message shoal.v1.WatchFleetResponse
+ */
+export type WatchFleetResponse = Message<"shoal.v1.WatchFleetResponse"> & {
+  /**
+   * @generated from field: int64 at_ms = 1;
+   */
+  atMs: bigint;
+
+  /**
+   * @generated from field: uint64 devices = 2;
+   */
+  devices: bigint;
+
+  /**
+   * Heard from within the offline threshold.
+   *
+   * @generated from field: uint64 online = 3;
+   */
+  online: bigint;
+
+  /**
+   * Reported offline by their actor (lifecycle event "offline").
+   *
+   * @generated from field: uint64 offline = 4;
+   */
+  offline: bigint;
+
+  /**
+   * Neither: not heard from within the offline threshold and not (yet) reported offline.
+   *
+   * @generated from field: uint64 silent = 5;
+   */
+  silent: bigint;
+
+  /**
+   * Readings stored per second and anomalies per minute, over the last rate window.
+   *
+   * @generated from field: double ingest_per_s = 6;
+   */
+  ingestPerS: number;
+
+  /**
+   * @generated from field: double anomalies_per_min = 7;
+   */
+  anomaliesPerMin: number;
+
+  /**
+   * Most anomalous devices over the anomaly window (default 1 h), most anomalies first.
+   *
+   * @generated from field: repeated shoal.v1.AnomalousDevice top = 8;
+   */
+  top: AnomalousDevice[];
+
+  /**
+   * The windows used, ms.
+   *
+   * @generated from field: int64 rate_window_ms = 9;
+   */
+  rateWindowMs: bigint;
+
+  /**
+   * @generated from field: int64 anomaly_window_ms = 10;
+   */
+  anomalyWindowMs: bigint;
+};
+
+/**
+ * Describes the message shoal.v1.WatchFleetResponse.
+ * Use `create(WatchFleetResponseSchema)` to create a new message.
+ */
+export const WatchFleetResponseSchema: GenMessage<WatchFleetResponse> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 24);
+
+/**
  * @generated from enum shoal.v1.Resolution
  */
 export enum Resolution {
@@ -978,6 +1105,18 @@ export const QueryService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchDeviceRequestSchema;
     output: typeof WatchDeviceResponseSchema;
+  },
+  /**
+   * The fleet at a glance now and every interval after: devices online/offline/silent, ingest
+   * and anomaly rates, the most anomalous devices. One snapshot is computed per interval for all
+   * watchers (the cost does not grow with them).
+   *
+   * @generated from rpc shoal.v1.QueryService.WatchFleet
+   */
+  watchFleet: {
+    methodKind: "server_streaming";
+    input: typeof WatchFleetRequestSchema;
+    output: typeof WatchFleetResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_shoal_v1_query, 0);
