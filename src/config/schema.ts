@@ -3,6 +3,7 @@ import { gatewayConfigSchema } from "../gateway/config-schema.js";
 import { duration, durationIn, posInt, size, sizeIn, typeName, url } from "./schema-values.js";
 import { clickhouseSchema, querySchema, vectorsSchema } from "./schema-read-side.js";
 import { alertsSchema, reportsSchema } from "./schema-alerts.js";
+import { consoleSchema } from "./schema-console.js";
 
 export { typeName };
 
@@ -226,6 +227,7 @@ export const configSchema = z.strictObject({
   vectors: vectorsSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
   reports: reportsSchema.prefault({}),
+  console: consoleSchema.prefault({}),
   gateway: gatewayConfigSchema.prefault({} as z.input<typeof gatewayConfigSchema>),
 });
 
