@@ -38,7 +38,7 @@ install_consul() {
 
 cmd_install() {
   local svc bin missing=()
-  say "stack install: checking nats-server, mosquitto, clickhouse-server, redis-server, consul, mosquitto-clients, python3-grpcio"
+  say "stack install: checking nats-server, mosquitto, clickhouse-server, redis-server, consul, mosquitto-clients, python3-grpcio, chromium"
   for svc in "${APT_SERVICES[@]}"; do
     if bin=$(find_bin "$svc"); then
       say "  $(svc_pkg "$svc"): ok ($bin)"
@@ -65,6 +65,13 @@ cmd_install() {
     missing+=(python3-grpcio python3-protobuf)
   fi
 
+  # A browser nobody here wrote, driven by the console's tests (playwright-core, no download).
+  if [ -x "${SHOAL_CHROMIUM:-/usr/bin/chromium}" ]; then
+    say "  chromium: ok (${SHOAL_CHROMIUM:-/usr/bin/chromium})"
+  else
+    missing+=(chromium)
+  fi
+
   install_consul
 
   if [ ${#missing[@]} -eq 0 ]; then
@@ -85,5 +92,6 @@ cmd_install() {
     find_bin "$svc" >/dev/null || die "$(svc_pkg "$svc") still not found after apt-get install"
   done
   [ -x /usr/bin/mosquitto_pub ] || command -v mosquitto_pub >/dev/null || die "mosquitto_pub still not found after apt-get install mosquitto-clients"
+  [ -x "${SHOAL_CHROMIUM:-/usr/bin/chromium}" ] || die "chromium still not found after apt-get install chromium"
   say "stack install: installed ${missing[*]}"
 }
