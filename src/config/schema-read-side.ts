@@ -97,8 +97,21 @@ export const querySchema = z
     watchBuffer: z.int().min(1).max(1_000_000).default(1000),
     /** A device not heard from for this long is offline on the fleet page. */
     offlineAfter: durationIn("5m", 1_000, 30 * 86_400_000, "must be between 1s and 30d"),
+    /** The fleet page's figures (WatchFleet) are computed this often, once for every watcher. */
+    fleetInterval: durationIn("2s", 500, 60_000, "must be between 500ms and 1m"),
+    /** Ingest and anomaly rates are measured over this window. */
+    fleetRateWindow: durationIn("1m", 10_000, 3_600_000, "must be between 10s and 1h"),
+    /** The most anomalous devices are ranked over this window. */
+    fleetAnomalyWindow: durationIn("1h", 60_000, 7 * 86_400_000, "must be between 1m and 7d"),
   })
-  .transform(({ timeout, offlineAfter, ...rest }) => ({ ...rest, timeoutMs: timeout, offlineAfterMs: offlineAfter }));
+  .transform(({ timeout, offlineAfter, fleetInterval, fleetRateWindow, fleetAnomalyWindow, ...rest }) => ({
+    ...rest,
+    timeoutMs: timeout,
+    offlineAfterMs: offlineAfter,
+    fleetIntervalMs: fleetInterval,
+    fleetRateWindowMs: fleetRateWindow,
+    fleetAnomalyWindowMs: fleetAnomalyWindow,
+  }));
 
 /**
  * Vectors of anomaly windows and texts for similar-incident and semantic search (docs/adr/0014):

@@ -115,6 +115,45 @@ export interface MetricValues {
   readonly values: readonly number[];
 }
 
+/** What the fleet figures are computed for (WatchFleet). Windows end at `nowMs`. */
+export interface FleetQuery {
+  readonly nowMs: number;
+  /** A device not heard from for longer than this is no longer online (ListDevices' rule). */
+  readonly offlineAfterMs: number;
+  /** Readings and anomalies are counted over [nowMs - rateWindowMs, nowMs). */
+  readonly rateWindowMs: number;
+  /** The top list ranks devices by their anomalies over [nowMs - anomalyWindowMs, nowMs). */
+  readonly anomalyWindowMs: number;
+  /** Most devices in the top list. */
+  readonly top: number;
+}
+
+/** A device of the fleet's top list: its anomalies (analyses) over the anomaly window. */
+export interface AnomalousDeviceRow {
+  readonly deviceId: string;
+  readonly anomalies: number;
+  readonly maxScore: number;
+  readonly lastAnomalyMs: number;
+}
+
+/**
+ * The fleet at `FleetQuery.nowMs`. Every device is exactly one of online, offline, silent:
+ * offline when its last lifecycle event is "offline" and not older than its last reading,
+ * otherwise online when heard from within the offline threshold, otherwise silent.
+ */
+export interface FleetRow {
+  readonly devices: number;
+  readonly online: number;
+  readonly offline: number;
+  readonly silent: number;
+  /** Readings stored with a time in the rate window (duplicates not yet merged included). */
+  readonly readingsInRateWindow: number;
+  /** Distinct anomalies (analyses) with a time in the rate window. */
+  readonly anomaliesInRateWindow: number;
+  /** Most anomalies first, then the highest score, then device id. */
+  readonly top: readonly AnomalousDeviceRow[];
+}
+
 export interface ReadModel {
   listDevices(q: DeviceQuery, signal?: AbortSignal): Promise<DeviceRow[]>;
   getDevice(deviceId: string, anomaliesSinceMs: number, signal?: AbortSignal): Promise<DeviceRow | undefined>;
@@ -130,4 +169,6 @@ export interface ReadModel {
   explanations(keys: readonly AnomalyKey[], signal?: AbortSignal): Promise<AnalysisRow[]>;
   /** Raw values of a metric in a range, oldest first: the newest `limit` of them. */
   values(deviceId: string, metric: string, fromMs: number, toMs: number, limit: number, signal?: AbortSignal): Promise<MetricValues>;
+  /** The whole fleet's figures (WatchFleet): device states, rates over the rate window, the top anomalous devices. */
+  fleet(q: FleetQuery, signal?: AbortSignal): Promise<FleetRow>;
 }

@@ -5,4 +5,6 @@ export { startQueryServer, QUERY_SERVICE_NAME } from "./server.js";
 export type { QueryServer, QueryServerOptions } from "./server.js";
 export { WatchHub } from "./watch-hub.js";
 export type { WatchHubOptions } from "./watch-hub.js";
+export { FleetHub, MAX_FLEET_TOP } from "./fleet-hub.js";
+export type { FleetHubDeps, FleetHubOptions, FleetSnapshot } from "./fleet-hub.js";
 export { chooseResolution } from "./resolution.js";

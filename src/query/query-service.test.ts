@@ -2,13 +2,15 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { connectNodeAdapter, createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DeviceRow, ReadModel, SeriesQuery } from "../ports/read-model.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { DeviceRow, FleetRow, ReadModel, SeriesQuery } from "../ports/read-model.js";
 import type { RowFeed } from "../ports/row-feed.js";
 import type { Row } from "../ports/row-sink.js";
 import { QueryService, Resolution } from "../gen/shoal/v1/query_pb.js";
 import { createQueryService } from "./query-service.js";
 import { WatchHub } from "./watch-hub.js";
+import { FleetHub } from "./fleet-hub.js";
+import { SimClock } from "../base/testing/sim-clock.js";
 
 /** Logic of the query service over an in-memory read model (the ClickHouse one: test/integration/query-service.test.ts). */
 const NOW = Date.UTC(2026, 11, 4);
@@ -30,6 +32,15 @@ const readModel: ReadModel = {
   anomalyWindow: async () => undefined,
   explanations: async () => [],
   values: async () => ({ tsMs: [], values: [] }),
+  fleet: async (q): Promise<FleetRow> => ({
+    devices: 4,
+    online: 2,
+    offline: 1,
+    silent: 1,
+    readingsInRateWindow: 600,
+    anomaliesInRateWindow: 2,
+    top: Array.from({ length: q.top }, (_, i) => ({ deviceId: `d-${i}`, anomalies: 200 - i, maxScore: 0.9, lastAnomalyMs: NOW - i })),
+  }),
 };
 
 class ManualFeed implements RowFeed {
@@ -99,6 +110,42 @@ describe("QueryService logic", () => {
       })(),
     ).rejects.toMatchObject({ code: Code.ResourceExhausted });
     expect(feed.listener).toBeUndefined();
+  });
+});
+
+describe("WatchFleet", () => {
+  const fleetHub = new FleetHub({ fleet: readModel.fleet, clock: new SimClock(NOW) }, { intervalMs: 2000, offlineAfterMs: 300_000, rateWindowMs: 60_000, anomalyWindowMs: 3_600_000, maxWatchers: 4 });
+  const withFleet = createQueryService({ readModel, watch: new WatchHub(feed, { maxWatchers: 1, bufferItems: 1 }), fleet: fleetHub, now: () => NOW, offlineAfterMs: 300_000 });
+  const client = createClient(QueryService, createRouterTransport(({ service }) => service(QueryService, withFleet)));
+  /** The first response, then the call is cancelled (the in-memory transport ends the server's side on a cancel, not on a break). */
+  const first = async (c: typeof client, top: number) => {
+    const ctrl = new AbortController();
+    for await (const r of c.watchFleet({ top }, { signal: ctrl.signal })) {
+      ctrl.abort();
+      return r;
+    }
+    throw new Error("the stream ended without a response");
+  };
+
+  it("streams the fleet's figures with the top N devices asked for (0 means 10)", async () => {
+    const r = await first(client, 3);
+    expect(r).toMatchObject({ atMs: BigInt(NOW), devices: 4n, online: 2n, offline: 1n, silent: 1n, ingestPerS: 10, anomaliesPerMin: 2, rateWindowMs: 60_000n, anomalyWindowMs: 3_600_000n });
+    expect(r.top.map((d) => d.deviceId)).toEqual(["d-0", "d-1", "d-2"]);
+    expect((await first(client, 0)).top).toHaveLength(10);
+    expect((await first(client, 100)).top).toHaveLength(100);
+  });
+
+  it("answers INVALID_ARGUMENT for top above 100", async () => {
+    await expect(first(client, 101)).rejects.toMatchObject({ code: Code.InvalidArgument, rawMessage: "top: must be between 1 and 100 (0 means 10)" });
+  });
+
+  it("answers FAILED_PRECONDITION without a fleet hub", async () => {
+    await expect(first(createClient(QueryService, createRouterTransport(({ service }) => service(QueryService, impl))), 0)).rejects.toMatchObject({ code: Code.FailedPrecondition });
+  });
+
+  it("leaves the hub when the call is cancelled", async () => {
+    await first(client, 1);
+    await vi.waitFor(() => expect(fleetHub.watchers).toBe(0));
   });
 });
 

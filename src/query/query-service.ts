@@ -8,6 +8,7 @@ import { analysisOf, deviceOf, pointOf } from "./convert.js";
 import { chooseResolution } from "./resolution.js";
 import { findSimilarIncidents } from "./similar-incidents.js";
 import * as v from "./validate.js";
+import { MAX_FLEET_TOP, type FleetHub } from "./fleet-hub.js";
 import type { WatchHub } from "./watch-hub.js";
 
 const DAY = 86_400_000;
@@ -22,6 +23,8 @@ export interface QueryServiceDeps {
   /** Embeds a search text (the model gateway's Embed); absent: SearchText answers FAILED_PRECONDITION. */
   readonly embedText?: ((text: string, signal: AbortSignal) => Promise<ArrayLike<number>>) | undefined;
   readonly watch: WatchHub;
+  /** The fleet's figures for WatchFleet, shared by all its watchers; absent: WatchFleet answers FAILED_PRECONDITION. */
+  readonly fleet?: FleetHub | undefined;
   readonly now: () => number;
   /** A device not heard from for this long is offline. */
   readonly offlineAfterMs: number;
@@ -126,8 +129,10 @@ export function createQueryService(d: QueryServiceDeps): ServiceImpl<typeof Quer
       yield* d.watch.watch(id, ctx.signal);
     },
 
-    async *watchFleet() {
-      throw new ConnectError("WatchFleet is not served yet", Code.Unimplemented);
+    async *watchFleet(req, ctx) {
+      const fleet = need(d.fleet, "the fleet's figures are not computed by this server");
+      const top = v.limit(req.top, "top", 10, MAX_FLEET_TOP);
+      yield* fleet.watch(top, ctx.signal);
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { AnalysisRow, DeviceEventRow, DeviceRow, MetricRow, MetricValues, ReadModel, SeriesPoint } from "../../ports/read-model.js";
 import { createBoundedQueries, type ClickHouseOptions } from "./client.js";
+import { createFleetQuery } from "./fleet-read-model.js";
 import { sqlMs, sqlString } from "./sql.js";
 
 export interface ReadModelOptions {
@@ -29,8 +30,9 @@ type DeviceSql = { device_id: string; first: string; last: string; n: string; ep
 
 /**
  * The read model on ClickHouse: device_status for the fleet, the readings rollups for long ranges,
- * raw readings deduplicated by (epoch, seq, ts_ms) for short ones, analyses. Every value from a
- * request reaches SQL through `sqlString`/`sqlMs` (18.16 has no query parameters).
+ * raw readings deduplicated by (epoch, seq, ts_ms) for short ones, analyses; the fleet's figures in
+ * fleet-read-model.ts. Every value from a request reaches SQL through `sqlString`/`sqlMs` (18.16
+ * has no query parameters).
  */
 export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelOptions): ReadModel & { close(): Promise<void> } {
   const db = createBoundedQueries(o, opts.maxExecutionMs, "read model query");
@@ -172,6 +174,8 @@ export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelO
       );
       return { tsMs: got.map((r) => Number(r.ts_ms)), values: got.map((r) => Number(r.v)) };
     },
+
+    fleet: createFleetQuery(db),
 
     close: () => db.close(),
   };

@@ -933,7 +933,7 @@ export type WatchFleetResponse = Message<"shoal.v1.WatchFleetResponse"> & {
   devices: bigint;
 
   /**
-   * Heard from within the offline threshold.
+   * Heard from within the offline threshold and not reported offline since (as ListDevices).
    *
    * @generated from field: uint64 online = 3;
    */
@@ -966,7 +966,8 @@ export type WatchFleetResponse = Message<"shoal.v1.WatchFleetResponse"> & {
   anomaliesPerMin: number;
 
   /**
-   * Most anomalous devices over the anomaly window (default 1 h), most anomalies first.
+   * Most anomalous devices over the anomaly window (query.fleetAnomalyWindow, default 1 h), most
+   * anomalies first.
    *
    * @generated from field: repeated shoal.v1.AnomalousDevice top = 8;
    */
