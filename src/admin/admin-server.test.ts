@@ -3,6 +3,7 @@ import { service as healthService } from "grpc-health-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HostIntrospection } from "../ports/actor-host.js";
 import { ADMIN_SERVICE_NAME, startAdminServer, type AdminServer } from "./admin-server.js";
+import { createAdminService } from "./admin-service.js";
 import { AdminCallError, createAdminClient, type AdminClient } from "./client.js";
 import { NotClusteredError, statusOf } from "./errors.js";
 
@@ -37,7 +38,7 @@ describe("admin gRPC server (in-memory runtime)", () => {
 
   beforeAll(async () => {
     server = await startAdminServer(
-      {
+      createAdminService({
         info: { nodeId: "n1", roles: ["runtime"], version: "1.2.3", startedAtMs: 1_700_000_000_000 },
         counters: () => ({ "runtime.acked": 42 }),
         runtime: {
@@ -47,7 +48,7 @@ describe("admin gRPC server (in-memory runtime)", () => {
             restarted.push(i);
           },
         },
-      },
+      }),
       { port: 0 },
     );
     client = createAdminClient(server.address, { timeoutMs: 5000 });
@@ -116,7 +117,7 @@ describe("admin gRPC server (cluster mode, in-memory ClusterAdmin)", () => {
   it("serves the cluster RPCs from the ClusterAdmin; a DrainNode without node_id is INVALID_ARGUMENT", async () => {
     const drained: Array<[string, boolean]> = [];
     const server = await startAdminServer(
-      {
+      createAdminService({
         info: { nodeId: "n1", roles: ["runtime"], version: "0", startedAtMs: 0 },
         counters: () => ({}),
         cluster: {
@@ -129,7 +130,7 @@ describe("admin gRPC server (cluster mode, in-memory ClusterAdmin)", () => {
           drain: async (node, on) => void drained.push([node, on]),
           history: async () => [],
         },
-      },
+      }),
       { port: 0 },
     );
     const client = createAdminClient(server.address);

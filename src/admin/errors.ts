@@ -1,4 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
+import { ConnectError, type Code } from "@connectrpc/connect";
 import { errorMessage, ShoalError } from "../base/errors.js";
 
 /** A cluster RPC on a process that does not run in cluster mode (FAILED_PRECONDITION). */
@@ -29,8 +30,11 @@ export function statusOf(e: unknown): grpc.status {
   return grpc.status.INTERNAL;
 }
 
-/** The grpc-js error sent for `e` (its message as details). */
-export function toServiceError(e: unknown): grpc.ServiceError {
-  const message = errorMessage(e);
-  return Object.assign(new Error(message), { code: statusOf(e), details: message, metadata: new grpc.Metadata() }) as grpc.ServiceError;
+/**
+ * The ConnectError an admin handler ends with for `e` (the same code as {@link statusOf}: Connect's
+ * codes are gRPC's), its message as is: admin callers are operators, who need the reason.
+ */
+export function toConnectError(e: unknown): ConnectError {
+  if (e instanceof ConnectError) return e;
+  return new ConnectError(errorMessage(e), statusOf(e) as number as Code, undefined, undefined, e);
 }

@@ -17,6 +17,8 @@ import { createNatsPartitionJournal } from "../adapters/nats/partition-journal.j
 import { roleIncidents } from "./roles/journal-watch.js";
 import { countersOf, runtimeMetricsRefresher, singleNodeReadiness, startAdminRole } from "./roles/admin-role.js";
 import { startQueryRole } from "./roles/query-role.js";
+import { startConsoleRole, type ConsoleRole } from "./roles/console-role.js";
+import type { WebService } from "../grpc/web-server.js";
 import { openVectorStore, startVectorIndexer } from "./roles/vector-store.js";
 import { createEventPublisher } from "../adapters/nats/event-publisher.js";
 import { startAlertsRole } from "./roles/alerts-role.js";
@@ -89,6 +91,10 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     runtime,
     readiness: singleNodeReadiness(cfg.nats.partitions, () => runtime.owned(), await createNatsPartitionJournal(lagNc, cfg.nats.stream), cfg.cluster.readyLag),
   });
+  // The operators' console on query.webPort: the read side's services and this process's AdminService.
+  // More services of the console (ConfigService) go in extraServices.
+  const extraServices: WebService[] = [];
+  const consoleRole: ConsoleRole | undefined = query ? await startConsoleRole(cfg, log.child({ role: "console" }), { query: query.query, alerts: query.alerts, admin: admin.service, extraServices }) : undefined;
   const refresh = runtimeMetricsRefresher(registry, runtime);
   const status = await startStatusServer({
     host: cfg.grpc.host,
@@ -101,8 +107,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     refresh,
   });
   io.stdout(
-    `\nShoal is up. Console: ${status.url}  (metrics: ${status.url}metrics)  model gateway (gRPC): ${gateway.address}  ` +
-      `admin (gRPC): ${admin.address ?? "not started, see the log"}  query + alerts (gRPC): ${query?.address ?? "not started"}${query?.webUrl ? ` (gRPC-web/Connect: ${query.webUrl})` : ""}\nPress Ctrl-C to stop.\n\n`,
+    `\nShoal is up. ${consoleBanner(consoleRole?.url)}  status: ${status.url}  (metrics: ${status.url}metrics)  model gateway (gRPC): ${gateway.address}  ` +
+      `admin (gRPC): ${admin.address ?? "not started, see the log"}  query + alerts (gRPC): ${query?.address ?? "not started"}\nPress Ctrl-C to stop.\n\n`,
   );
   const abort = new AbortController();
   let simDone: Promise<unknown> = Promise.resolve();
@@ -157,6 +163,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   await bridge.close();
   await reports?.close();
   await alerts?.close();
+  await consoleRole?.close();
   await query?.close();
   await indexer?.close();
   await vectors?.close();
@@ -167,6 +174,11 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   await lagNc.drain();
   status.server.close();
   return 0;
+}
+
+/** The banner's console entry: `console: http://127.0.0.1:50058/` (the app, and every service over gRPC-web/Connect). */
+export function consoleBanner(url: string | undefined): string {
+  return `console: ${url ? `${url}/` : "not started, see the log"}`;
 }
 
 function prefixed(p: string, o: Record<string, number>): Record<string, number> {

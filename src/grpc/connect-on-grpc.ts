@@ -1,8 +1,10 @@
 import { once } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import { create, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, createHandlerContext, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { CALLER, type AccessCheck, type Caller } from "../access/index.js";
 import { errorMessage } from "../base/errors.js";
+import { authorizeCall } from "./access.js";
 
 /** Limits every call of a service gets (the same whatever protocol it arrives by). */
 export interface CallPolicy {
@@ -12,6 +14,12 @@ export interface CallPolicy {
   readonly maxConcurrentPerCaller: number;
   /** Most open server streams per caller. */
   readonly maxStreamsPerCaller: number;
+  /**
+   * Who may call what (bearer tokens and roles, src/access), checked before anything else:
+   * UNAUTHENTICATED or PERMISSION_DENIED when refused; the caller is in the handler's context
+   * values (`ctx.values.get(CALLER)`). Absent: no check, CALLER is not set.
+   */
+  readonly access?: AccessCheck;
 }
 
 /** Who a call is from, for the per-caller caps: the `shoal-caller` header, else the peer's address. */
@@ -44,6 +52,7 @@ export class CallerSlots {
  * served by a grpc-js server (with health and reflection beside it) and, unchanged, by Connect's
  * node adapter for gRPC-web and Connect clients. Unary and server-streaming methods. Errors: a
  * `ConnectError`'s code is the gRPC status (Connect's codes are gRPC's); anything else is INTERNAL.
+ * With `policy.access`, each call's `authorization` metadata is checked first.
  */
 export function grpcHandlersOf<S extends DescService>(service: S, impl: ServiceImpl<S>, policy: CallPolicy): grpc.UntypedServiceImplementation {
   const unarySlots = new CallerSlots(policy.maxConcurrentPerCaller);
@@ -55,13 +64,20 @@ export function grpcHandlersOf<S extends DescService>(service: S, impl: ServiceI
     if (fn === undefined) continue;
     if (m.methodKind === "unary") {
       out[m.name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        let who: Caller | undefined;
+        try {
+          who = authorizeOn(policy.access, call.metadata, service, m);
+        } catch (e) {
+          callback(serviceError(e));
+          return;
+        }
         const caller = callerOf(call.metadata, call.getPeer());
         if (!unarySlots.tryTake(caller)) {
           callback(serviceError(new ConnectError(`more than ${policy.maxConcurrentPerCaller} calls in flight from ${caller}`, Code.ResourceExhausted)));
           return;
         }
         const timeoutMs = Math.max(0, Math.min(policy.timeoutMs, msUntil(call.getDeadline())));
-        const ctx = contextOf(service, m, call.metadata, timeoutMs);
+        const ctx = contextOf(service, m, call.metadata, timeoutMs, who);
         const onCancel = () => ctx.abort(new ConnectError("cancelled by the client", Code.Canceled));
         call.on("cancelled", onCancel);
         let timer: NodeJS.Timeout | undefined;
@@ -83,12 +99,19 @@ export function grpcHandlersOf<S extends DescService>(service: S, impl: ServiceI
       };
     } else if (m.methodKind === "server_streaming") {
       out[m.name] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        let who: Caller | undefined;
+        try {
+          who = authorizeOn(policy.access, call.metadata, service, m);
+        } catch (e) {
+          call.emit("error", serviceError(e));
+          return;
+        }
         const caller = callerOf(call.metadata, call.getPeer());
         if (!streamSlots.tryTake(caller)) {
           call.emit("error", serviceError(new ConnectError(`more than ${policy.maxStreamsPerCaller} open streams from ${caller}`, Code.ResourceExhausted)));
           return;
         }
-        const ctx = contextOf(service, m, call.metadata, undefined);
+        const ctx = contextOf(service, m, call.metadata, undefined, who);
         const onCancel = () => ctx.abort(new ConnectError("cancelled by the client", Code.Canceled));
         call.on("cancelled", onCancel);
         void (async () => {
@@ -111,10 +134,20 @@ export function grpcHandlersOf<S extends DescService>(service: S, impl: ServiceI
   return out;
 }
 
-function contextOf(service: DescService, method: DescMethod, md: grpc.Metadata, timeoutMs: number | undefined) {
+/** The caller when `access` allows the call (undefined without a check); throws the refusal as a ConnectError. */
+function authorizeOn(access: AccessCheck | undefined, md: grpc.Metadata, service: DescService, method: DescMethod): Caller | undefined {
+  if (access === undefined) return undefined;
+  const auth = md.get("authorization")[0];
+  return authorizeCall(access, typeof auth === "string" ? auth : undefined, service.typeName, method.name);
+}
+
+function contextOf(service: DescService, method: DescMethod, md: grpc.Metadata, timeoutMs: number | undefined, caller: Caller | undefined) {
   const requestHeader = new Headers();
   for (const [k, v] of Object.entries(md.getMap())) if (typeof v === "string") requestHeader.set(k, v);
+  const contextValues = createContextValues();
+  if (caller !== undefined) contextValues.set(CALLER, caller);
   return createHandlerContext({
+    contextValues,
     service,
     method,
     protocolName: "grpc",

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { accessInterceptor } from "./access.js";
 import { CallerSlots, type CallPolicy } from "./connect-on-grpc.js";
 
 /** A service and its Connect implementation. */
@@ -11,12 +12,30 @@ export interface WebService {
   readonly impl: ServiceImpl<DescService>;
 }
 
+/** `service` with its implementation, as {@link startWebServer} takes it (type-checked here, once). */
+export function webService<S extends DescService>(service: S, impl: ServiceImpl<S>): WebService {
+  return { service, impl: impl as unknown as ServiceImpl<DescService> };
+}
+
 /** A running HTTP server for browsers and HTTP clients. */
 export interface WebServer {
   /** `http://host:port`. */
   readonly url: string;
   readonly port: number;
   close(): Promise<void>;
+}
+
+/** Options of {@link startWebServer}. */
+export interface WebServerOptions {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Deadline, per-caller caps and access check of every call (as on the gRPC ports). */
+  readonly policy: CallPolicy;
+  /** Answers every request that is not an RPC of `services` (static files, /healthz). Default: 404. */
+  readonly fallback?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** More Connect interceptors, run after the access check and before the call policy. Default none. */
+  readonly interceptors?: readonly Interceptor[];
 }
 
 /** Header carrying the peer's address to the interceptor (set by the server, never by the client). */
@@ -28,15 +47,19 @@ const PEER = "x-shoal-peer";
  * same implementations the gRPC server uses. The call policy of the gRPC port applies here too:
  * at most `timeoutMs` per unary call, `maxConcurrentPerCaller` unary calls and
  * `maxStreamsPerCaller` streams per caller (`shoal-caller` header, else the peer's address).
+ * With `policy.access`, every call is checked first (UNAUTHENTICATED / PERMISSION_DENIED) and its
+ * caller is in the handler's context values (CALLER of src/access).
  */
-export async function startWebServer(services: readonly WebService[], o: { readonly host: string; readonly port: number; readonly policy: CallPolicy }): Promise<WebServer> {
+export async function startWebServer(services: readonly WebService[], o: WebServerOptions): Promise<WebServer> {
+  const fallback = o.fallback;
   const handler = connectNodeAdapter({
     routes: (router) => {
       for (const s of services) router.service(s.service, s.impl);
     },
     maxTimeoutMs: o.policy.timeoutMs,
     readMaxBytes: 1024 * 1024,
-    interceptors: [policyInterceptor(o.policy)],
+    interceptors: [...(o.policy.access ? [accessInterceptor(o.policy.access)] : []), ...(o.interceptors ?? []), policyInterceptor(o.policy)],
+    ...(fallback ? { fallback: (req, res) => fallback(req as IncomingMessage, res as ServerResponse) } : {}),
   });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     req.headers[PEER] = req.socket.remoteAddress ?? "unknown";

@@ -20,6 +20,7 @@ import { startBridgeRole, type BridgeRole } from "../../src/cli/roles/bridge-rol
 import { startRuntimeRole, type RuntimeRole } from "../../src/cli/roles/runtime-role.js";
 import { startAlertsRole, type AlertsRole } from "../../src/cli/roles/alerts-role.js";
 import { startQueryRole, type QueryRole } from "../../src/cli/roles/query-role.js";
+import { startConsoleRole, type ConsoleRole } from "../../src/cli/roles/console-role.js";
 import { simulate } from "../../src/simulator/simulator.js";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from "../../src/alerts/index.js";
 import type { ShoalConfig } from "../../src/config/index.js";
@@ -53,6 +54,7 @@ describe("alerts end to end: simulator → actors → ClickHouse → relay → n
   let bridge: BridgeRole;
   let alerts: AlertsRole;
   let query: QueryRole;
+  let consoleRole: ConsoleRole;
 
   const transitions = () => chQuery<TransitionRow>(ch.url, DB, "SELECT alert_id, toUInt32(version) AS version, device_id, kind, state FROM alert_transitions FINAL WHERE alert_id NOT LIKE 'silence/%' ORDER BY alert_id, version");
   /** Notification ids the receiver accepted (2xx), with how many times each came. */
@@ -90,10 +92,12 @@ describe("alerts end to end: simulator → actors → ClickHouse → relay → n
     bridge = await startBridgeRole(cfg, log);
     alerts = await startAlertsRole(cfg, log, { nc });
     query = await startQueryRole(cfg, log, { nc });
+    consoleRole = await startConsoleRole(cfg, log, { query: query.query, alerts: query.alerts });
   }, 120_000);
 
   afterAll(async () => {
     await bridge?.close();
+    await consoleRole?.close();
     await query?.close();
     await alerts?.close();
     await runtime?.close();
@@ -166,12 +170,13 @@ describe("alerts end to end: simulator → actors → ClickHouse → relay → n
       await waitFor(async () => received(), (g) => history.every((_, i) => g.get(`${target.alert_id}:${i + 1}`) === 1), 30_000, "the operator's changes notified");
       // The same service over HTTP for browsers and HTTP clients: Connect JSON from curl (a client
       // nobody here wrote) and gRPC-web framing (what a browser console speaks).
-      expect(query.webUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      const { stdout: viaCurl } = await execFileAsync("curl", ["-sS", "-X", "POST", "-H", "Content-Type: application/json", "-d", JSON.stringify({ alertId: target.alert_id }), `${query.webUrl}/shoal.v1.AlertService/GetAlert`], { encoding: "utf8", timeout: 30_000 });
+      const webUrl = consoleRole.url!;
+      expect(webUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const { stdout: viaCurl } = await execFileAsync("curl", ["-sS", "-X", "POST", "-H", "Content-Type: application/json", "-d", JSON.stringify({ alertId: target.alert_id }), `${webUrl}/shoal.v1.AlertService/GetAlert`], { encoding: "utf8", timeout: 30_000 });
       const got = JSON.parse(viaCurl) as { alert: { alertId: string; state: string }; history: { kind: string }[] };
       expect(got.alert).toMatchObject({ alertId: target.alert_id, state: "ALERT_STATE_RESOLVED" });
       expect(got.history.map((h) => h.kind)).toEqual(["TRANSITION_KIND_RAISED", "TRANSITION_KIND_ACKNOWLEDGED", "TRANSITION_KIND_RESOLVED"]);
-      const web = createClient(AlertService, createGrpcWebTransport({ baseUrl: query.webUrl!, httpVersion: "1.1" }));
+      const web = createClient(AlertService, createGrpcWebTransport({ baseUrl: webUrl, httpVersion: "1.1" }));
       expect((await web.listAlerts({ deviceId: "al-hot" })).alerts.map((a) => a.alertId)).toEqual([target.alert_id]);
       await expect(web.getAlert({ alertId: "nope" })).rejects.toMatchObject({ code: Code.InvalidArgument });
       // The silence the client created and removed is in the history with who and why.

@@ -4,8 +4,11 @@ import type { ShoalConfig } from "../../config/index.js";
 import type { Logger } from "../../observability/logger.js";
 import { promMetrics } from "../../observability/prom-metrics.js";
 import { createRuntimeMetrics } from "../../runtime/index.js";
-import { startAdminServer, startReadinessProbe, notCaughtUpReason, type AdminServer, type ReadinessProbe, type RuntimeIntrospection } from "../../admin/index.js";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { createAccessCheck } from "../../access/index.js";
+import { createAdminService, DEFAULT_ADMIN_POLICY, startAdminServer, startReadinessProbe, notCaughtUpReason, type AdminServer, type ReadinessProbe, type RuntimeIntrospection } from "../../admin/index.js";
 import type { ClusterAdmin, PartitionJournal, PartitionLag } from "../../cluster/index.js";
+import type { AdminService } from "../../gen/shoal/v1/admin_pb.js";
 
 /** Version of this build (package.json), for GetInfo. */
 export const SHOAL_VERSION: string = (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -31,6 +34,8 @@ export interface AdminRole {
   /** `host:port` of the admin gRPC server; undefined when it could not bind (logged). */
   readonly address: string | undefined;
   readonly readiness: ReadinessProbe;
+  /** The AdminService of this process (also what the console serves over gRPC-web when this process runs it). */
+  readonly service: ServiceImpl<typeof AdminService>;
   close(): Promise<void>;
 }
 
@@ -38,19 +43,21 @@ export interface AdminRole {
  * Starts the admin gRPC server on `admin.host:admin.port` and keeps its health status of
  * `shoal.v1.AdminService` equal to readiness. A port that cannot be bound (several runtimes on
  * one host with the default port) is logged as an error and the process runs on without it.
+ * Every AdminService call is checked against `console.tokens` (none configured: no check, and a
+ * warning is logged).
  */
 export async function startAdminRole(cfg: ShoalConfig, log: Logger, deps: AdminRoleDeps): Promise<AdminRole> {
+  const service = createAdminService({
+    info: { nodeId: cfg.nodeId, roles: deps.roles, version: SHOAL_VERSION, startedAtMs: Date.now() },
+    counters: deps.counters,
+    ...(deps.runtime ? { runtime: deps.runtime } : {}),
+    ...(deps.cluster ? { cluster: deps.cluster } : {}),
+  });
+  const access = createAccessCheck(cfg.console.tokens);
+  if (!access.enforced) log.warn({ host: cfg.admin.host }, "no console.tokens configured: every caller of the admin gRPC port is an admin (keep admin.host on loopback)");
   let server: AdminServer | undefined;
   try {
-    server = await startAdminServer(
-      {
-        info: { nodeId: cfg.nodeId, roles: deps.roles, version: SHOAL_VERSION, startedAtMs: Date.now() },
-        counters: deps.counters,
-        ...(deps.runtime ? { runtime: deps.runtime } : {}),
-        ...(deps.cluster ? { cluster: deps.cluster } : {}),
-      },
-      { host: cfg.admin.host, port: cfg.admin.port },
-    );
+    server = await startAdminServer(service, { host: cfg.admin.host, port: cfg.admin.port, policy: { ...DEFAULT_ADMIN_POLICY, access } });
     log.info({ address: server.address }, "admin gRPC server listening");
   } catch (e) {
     log.error({ err: (e as Error).message, host: cfg.admin.host, port: cfg.admin.port }, "admin gRPC server not started (set admin.port, 0 = a free port)");
@@ -62,6 +69,7 @@ export async function startAdminRole(cfg: ShoalConfig, log: Logger, deps: AdminR
   return {
     address: server?.address,
     readiness,
+    service,
     async close() {
       readiness.close();
       await server?.close();

@@ -6,10 +6,12 @@ import type { VectorStore } from "../../ports/vector-store.js";
 import { systemClock } from "../../base/clock.js";
 import { createClickHouseReadModel } from "../../adapters/clickhouse/read-model.js";
 import { createNatsRowFeed } from "../../adapters/nats/row-feed.js";
-import { createQueryService, startQueryServer, WatchHub } from "../../query/index.js";
-import { QueryService } from "../../gen/shoal/v1/query_pb.js";
-import { AlertService } from "../../gen/shoal/v1/alert_pb.js";
-import { startWebServer, type WebService } from "../../grpc/web-server.js";
+import { createQueryService, FleetHub, startQueryServer, WatchHub } from "../../query/index.js";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { QueryService } from "../../gen/shoal/v1/query_pb.js";
+import type { AlertService } from "../../gen/shoal/v1/alert_pb.js";
+import { createAccessCheck } from "../../access/index.js";
+import type { CallPolicy } from "../../grpc/connect-on-grpc.js";
 import { addAlertService, ALERT_SERVICE_FILES, ALERT_SERVICE_NAME, AlertWatchHub, createAlertService } from "../../alert-service/index.js";
 import { createClickHouseAlertReadModel } from "../../adapters/clickhouse/alert-read-model.js";
 import { createSilenceHistory } from "../../adapters/clickhouse/silence-history.js";
@@ -29,16 +31,22 @@ export interface QueryRoleDeps {
 export interface QueryRole {
   /** `host:port` of the gRPC server. */
   readonly address: string;
-  /** `http://host:port` of the same services over HTTP (gRPC-web, Connect), or undefined when off or not started. */
-  readonly webUrl: string | undefined;
+  /** The QueryService implementation the gRPC server serves (the console serves it too: src/cli/roles/console-role.ts). */
+  readonly query: ServiceImpl<typeof QueryService>;
+  /** The AlertService implementation the gRPC server serves. */
+  readonly alerts: ServiceImpl<typeof AlertService>;
+  /** Live rows of WatchDevice. */
   readonly watch: WatchHub;
+  /** Stops the gRPC server and closes the read models (stop the console first: it serves the same implementations). */
   close(): Promise<void>;
 }
 
 /**
  * Composition root of the read side: ClickHouse read model, vector store, live rows, and one gRPC
  * server with QueryService and AlertService (acknowledge/resolve through the journal, silences in
- * NATS KV, live transitions from the alerts' subjects).
+ * NATS KV, live transitions from the alerts' subjects). Every call is checked against
+ * `console.tokens` (none: no check, a warning is logged). The same services over HTTP (gRPC-web,
+ * Connect) are the console's: src/cli/roles/console-role.ts.
  */
 export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryRoleDeps): Promise<QueryRole> {
   const q = cfg.query;
@@ -48,7 +56,17 @@ export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryR
     { maxWatchers: q.maxWatchers, bufferItems: q.watchBuffer },
   );
   const gateway = deps.gateway;
+  // The fleet page's figures: one computation per interval for every watcher.
+  const fleet = new FleetHub(
+    {
+      fleet: (fq, signal) => readModel.fleet(fq, signal),
+      clock: systemClock,
+      onError: (err) => log.warn({ err: (err as Error)?.message ?? String(err) }, "fleet figures: computation failed (the next interval retries)"),
+    },
+    { intervalMs: q.fleetIntervalMs, offlineAfterMs: q.offlineAfterMs, rateWindowMs: q.fleetRateWindowMs, anomalyWindowMs: q.fleetAnomalyWindowMs, maxWatchers: q.maxWatchers },
+  );
   const impl = createQueryService({
+    fleet,
     readModel,
     vectors: deps.vectors,
     embedText: gateway ? async (text) => (await gateway.embed({ text, subjectId: "query" })).vector : undefined,
@@ -57,7 +75,9 @@ export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryR
     offlineAfterMs: q.offlineAfterMs,
     onInternalError: (method, err) => log.error({ method, err: (err as Error)?.message ?? String(err) }, "query failed"),
   });
-  const policy = { timeoutMs: q.timeoutMs, maxConcurrentPerCaller: q.maxConcurrentPerCaller, maxStreamsPerCaller: q.maxStreamsPerCaller };
+  const access = createAccessCheck(cfg.console.tokens);
+  if (!access.enforced) log.warn({ host: q.host }, "no console.tokens configured: every caller of the query gRPC port is an admin (keep query.host on loopback)");
+  const policy: CallPolicy = { timeoutMs: q.timeoutMs, maxConcurrentPerCaller: q.maxConcurrentPerCaller, maxStreamsPerCaller: q.maxStreamsPerCaller, access };
   const alertReadModel = createClickHouseAlertReadModel(cfg.clickhouse, { maxExecutionMs: q.timeoutMs });
   const silenceHistory = createSilenceHistory(cfg.clickhouse);
   const alertImpl = createAlertService({
@@ -77,25 +97,14 @@ export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryR
     extraServices: [{ name: ALERT_SERVICE_NAME, files: ALERT_SERVICE_FILES, add: (s) => addAlertService(s, alertImpl, policy) }],
   });
   log.info({ address: server.address, vectors: deps.vectors?.kind ?? "none" }, "query gRPC server listening");
-  // The same services for browsers (gRPC-web) and HTTP clients (Connect); a taken port is logged, not fatal.
-  const web =
-    q.webPort < 0
-      ? undefined
-      : await startWebServer(
-          [
-            { service: QueryService, impl: impl as unknown as WebService["impl"] },
-            { service: AlertService, impl: alertImpl as unknown as WebService["impl"] },
-          ],
-          { host: q.host, port: q.webPort, policy },
-        ).catch((e: Error) => (log.error({ err: e.message, port: q.webPort }, "query HTTP server (gRPC-web, Connect) not started"), undefined));
-  if (web) log.info({ url: web.url }, "query HTTP server listening (gRPC-web, Connect)");
   return {
     address: server.address,
-    webUrl: web?.url,
+    query: impl,
+    alerts: alertImpl,
     watch,
     async close() {
-      await web?.close();
       await server.close();
+      await fleet.close();
       await Promise.all([readModel.close(), alertReadModel.close(), silenceHistory.close()]);
     },
   };
