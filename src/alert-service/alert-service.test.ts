@@ -1,4 +1,14 @@
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
+import { CALLER, type Caller } from "../access/index.js";
+
+/** Plays the access check: every call comes from `caller`. */
+const asCaller =
+  (caller: Caller): Interceptor =>
+  (next) =>
+  (req) => {
+    req.contextValues.set(CALLER, caller);
+    return next(req);
+  };
 import { beforeEach, describe, expect, it } from "vitest";
 import { ShoalError } from "../base/errors.js";
 import { SimClock } from "../base/testing/sim-clock.js";
@@ -125,7 +135,7 @@ describe("AlertService logic", () => {
   let internal: Array<[string, unknown]>;
   let ids: number;
 
-  const build = (extra: Partial<AlertServiceDeps> = {}) => {
+  const build = (extra: Partial<AlertServiceDeps> = {}, caller?: Caller) => {
     const impl = createAlertService({
       readModel: alerts,
       commands: actor,
@@ -138,7 +148,7 @@ describe("AlertService logic", () => {
       onInternalError: (method, err) => internal.push([method, err]),
       ...extra,
     });
-    return createClient(AlertService, createRouterTransport(({ service }) => service(AlertService, impl)));
+    return createClient(AlertService, createRouterTransport(({ service }) => service(AlertService, impl), caller ? { router: { interceptors: [asCaller(caller)] } } : {}));
   };
 
   beforeEach(() => {
@@ -219,6 +229,14 @@ describe("AlertService logic", () => {
     const r = await drive(c.acknowledgeAlert({ alertId: "d-1/anomaly/1", by: " ann ", reason: "looking" }), clock);
     expect(r).toMatchObject({ accepted: true, applied: true, alert: { state: AlertState.ACKNOWLEDGED, version: 2n, detail: "acknowledged by ann" } });
     expect(actor.submitted).toEqual([{ type: "alert-command", op: "acknowledge", alertId: "d-1/anomaly/1", deviceId: "d-1", by: "ann", reason: "looking", commandId: "id-1", atMs: T0 + 3_600_000 }]);
+  });
+
+  it("where tokens are checked, the token's name is recorded, not the request's by", async () => {
+    const c = build({}, { name: "oncall-ann", role: "operator" });
+    await drive(c.acknowledgeAlert({ alertId: "d-1/anomaly/1", by: "someone-else" }), clock);
+    expect(actor.submitted).toMatchObject([{ op: "acknowledge", by: "oncall-ann" }]);
+    const s = await c.silenceAlerts({ deviceId: "d-1", durationMs: 60_000n, reason: "maintenance" });
+    expect(s.silence?.by).toBe("oncall-ann");
   });
 
   it("acknowledging an acknowledged alert is idempotent (nothing journaled); a resolved alert refuses both commands", async () => {

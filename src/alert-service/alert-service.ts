@@ -10,6 +10,8 @@ import { alertOf, silenceOf, transitionOf } from "./convert.js";
 import { guard } from "../grpc/guard.js";
 import { createSilenceOps, type SilenceChangeHook } from "./silences.js";
 import * as v from "./validate.js";
+import { CALLER } from "../access/index.js";
+import type { HandlerContext } from "@connectrpc/connect";
 
 export interface AlertServiceDeps {
   readonly readModel: AlertReadModel;
@@ -65,21 +67,21 @@ export function createAlertService(d: AlertServiceDeps): ServiceImpl<typeof Aler
     }),
 
     acknowledgeAlert: guarded(async (req, ctx) => {
-      const [id, by, reason] = [v.alertId(req.alertId), v.who(req.by), v.reason(req.reason)];
+      const [id, by, reason] = [v.alertId(req.alertId), authorOf(req.by, ctx), v.reason(req.reason)];
       return outcome(await run("acknowledge", id, by, reason, ctx.signal, ctx.timeoutMs()));
     }),
 
     resolveAlert: guarded(async (req, ctx) => {
-      const [id, by, reason] = [v.alertId(req.alertId), v.who(req.by), v.reason(req.reason)];
+      const [id, by, reason] = [v.alertId(req.alertId), authorOf(req.by, ctx), v.reason(req.reason)];
       return outcome(await run("resolve", id, by, reason, ctx.signal, ctx.timeoutMs()));
     }),
 
-    silenceAlerts: guarded(async (req) => {
+    silenceAlerts: guarded(async (req, ctx) => {
       const deviceId = v.optionalDeviceId(req.deviceId);
       const rule = v.optionalRule(req.rule);
       if (deviceId === "" && rule === "") throw v.invalid("device_id", "device_id or rule required (a silence of everything is not allowed)");
       const durationMs = v.silenceMs(req.durationMs);
-      const [by, reason] = [v.who(req.by), v.reason(req.reason)];
+      const [by, reason] = [authorOf(req.by, ctx), v.reason(req.reason)];
       const s = await silences.create({ deviceId, rule, durationMs, by, reason });
       return { silence: silenceOf(s, d.clock.now()) };
     }),
@@ -90,8 +92,8 @@ export function createAlertService(d: AlertServiceDeps): ServiceImpl<typeof Aler
       return { silences: got.map((s) => silenceOf(s, now)) };
     }),
 
-    deleteSilence: guarded(async (req) => {
-      const [id, by, reason] = [v.silenceId(req.id), v.who(req.by), v.reason(req.reason)];
+    deleteSilence: guarded(async (req, ctx) => {
+      const [id, by, reason] = [v.silenceId(req.id), authorOf(req.by, ctx), v.reason(req.reason)];
       const s = await silences.remove(id, by, reason);
       return { silence: silenceOf(s, d.clock.now()) };
     }),
@@ -117,4 +119,13 @@ function pageAfter(token: string): { startedAtMs: number; alertId: string } | un
   const m = /^a:(\d{1,16}):(.+)$/s.exec(Buffer.from(token, "base64url").toString());
   if (m === null || !Number.isSafeInteger(Number(m[1]))) throw v.invalid("page_token", "not a token this service gave");
   return { startedAtMs: Number(m[1]), alertId: v.alertId(m[2]!, "page_token") };
+}
+
+/**
+ * Who made a change: the caller's token name when the server checks tokens (a token cannot act in
+ * someone else's name), else the request's `by` (required then).
+ */
+function authorOf(by: string, ctx: HandlerContext): string {
+  const caller = ctx.values.get(CALLER);
+  return caller !== undefined && caller.name !== "anonymous" ? caller.name : v.who(by);
 }

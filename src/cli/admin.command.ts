@@ -1,6 +1,7 @@
 import { createConsulKv } from "../adapters/consul/index.js";
 import { toJson } from "@bufbuild/protobuf";
 import { AdminCallError, createAdminClient } from "../admin/index.js";
+import { authorizationOf, TOKEN_ENV } from "./token.js";
 import { ConfigError, loadConfig } from "../config/index.js";
 import { GetCountersResponseSchema, GetInfoResponseSchema, GetRuntimeStatsResponseSchema, type GetRuntimeStatsResponse } from "../gen/shoal/v1/admin_pb.js";
 import type { CommandIo } from "./io.js";
@@ -13,6 +14,7 @@ const USAGE = `usage: shoal admin <command> [options]
                          turns, activations, passivations, restarts, dead letters, turn latency
   restart-worker <i>     kill worker thread <i> as if it crashed (it is replaced and its partitions rebuilt)
 options: --admin <host:port> (default admin.host:admin.port of the configuration)  --json  --timeout <ms> (10000)
+A server that checks tokens (console.tokens) needs one: set ${TOKEN_ENV}=<token>.
 `;
 
 /** `shoal admin ...`: a client of a running process's AdminService. Exit code: 0 ok, 1 failed call, 2 usage error. */
@@ -39,7 +41,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
       throw e;
     }
   }
-  const client = createAdminClient(address, { timeoutMs });
+  const client = createAdminClient(address, { timeoutMs, authorization: authorizationOf(io.env) });
   try {
     switch (cmd) {
       case "info": {

@@ -6,6 +6,7 @@ import { parseDuration } from "../base/units.js";
 import { loadConfig } from "../config/index.js";
 import { AlertService, AlertSeverity, AlertState, GetAlertResponseSchema, ListAlertsResponseSchema, type Alert } from "../gen/shoal/v1/alert_pb.js";
 import { UsageError, type CommandIo } from "./io.js";
+import { authorizationInterceptor, authorizationOf, TOKEN_ENV } from "./token.js";
 
 /** What `shoal alerts <op>` does as a client of the AlertService (the query role's gRPC port). */
 export const OPS_USAGE = `operator commands (a client of shoal.v1.AlertService at --query host:port, default query.host:query.port):
@@ -16,7 +17,7 @@ export const OPS_USAGE = `operator commands (a client of shoal.v1.AlertService a
   silence (--device D | --rule R) --for 2h --by NAME --reason TEXT   do not notify matching transitions
   silences                                          the active silences
   unsilence <silence id> --by NAME [--reason TEXT]
-  --json prints the responses as JSON.`;
+  --json prints the responses as JSON. A server that checks tokens needs ${TOKEN_ENV}=<token> (its name is recorded, not --by).`;
 
 /** Options of the operator commands (parseArgs spec). */
 export const OPS_OPTIONS = {
@@ -44,11 +45,12 @@ export async function runAlertOp(cmd: string, args: readonly string[], o: OpsVal
     if (args.length !== n) throw new UsageError(`shoal alerts ${cmd} takes ${n} argument(s)`);
   };
   const by = () => {
-    if (!o.by) throw new UsageError(`shoal alerts ${cmd} needs --by <your name> (stored with the change)`);
-    return o.by;
+    // With a token the server records the token's name; without, --by names who asks.
+    if (!o.by && authorizationOf(io.env) === undefined) throw new UsageError(`shoal alerts ${cmd} needs --by <your name> (stored with the change) or ${TOKEN_ENV}`);
+    return o.by ?? "";
   };
   const address = o.query ?? (await configuredAddress(io));
-  const client = createClient(AlertService, createGrpcTransport({ baseUrl: `http://${address}` }));
+  const client = createClient(AlertService, createGrpcTransport({ baseUrl: `http://${address}`, interceptors: [authorizationInterceptor(authorizationOf(io.env))] }));
   const out = (json: unknown, text: string) => io.stdout(o.json ? `${JSON.stringify(json, null, 2)}\n` : text);
   try {
     switch (cmd) {

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from "../config/index.js";
 import { clusterLayout, createClusterAdmin, type ClusterAdmin, type MemberStatus, type PartitionJournal, type PartitionStatus } from "../cluster/index.js";
 import { createNatsPartitionJournal } from "../adapters/nats/partition-journal.js";
 import { AdminCallError, createAdminClient } from "../admin/index.js";
+import { authorizationOf } from "./token.js";
 import type { CommandIo } from "./io.js";
 import { parseSubcommand } from "./subcommand.js";
 
@@ -93,7 +94,7 @@ function usage(io: CommandIo, why: string): number {
 
 /** `status --admin host:port`: the same view, from a running node's AdminService. */
 async function statusOverGrpc(io: CommandIo, address: string, json: boolean): Promise<number> {
-  const client = createAdminClient(address);
+  const client = createAdminClient(address, { authorization: authorizationOf(io.env) });
   try {
     const view: Pick<ClusterAdmin, "members" | "partitionMap"> = {
       members: async () =>

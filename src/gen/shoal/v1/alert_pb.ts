@@ -341,7 +341,8 @@ export type AcknowledgeAlertRequest = Message<"shoal.v1.AcknowledgeAlertRequest"
   alertId: string;
 
   /**
-   * Who: required, 1..128 characters.
+   * Who: required, 1..128 characters; where the server checks tokens, the token's name is
+   * recorded instead.
    *
    * @generated from field: string by = 2;
    */
@@ -405,7 +406,8 @@ export type ResolveAlertRequest = Message<"shoal.v1.ResolveAlertRequest"> & {
   alertId: string;
 
   /**
-   * Who: required, 1..128 characters.
+   * Who: required, 1..128 characters; where the server checks tokens, the token's name is
+   * recorded instead.
    *
    * @generated from field: string by = 2;
    */
@@ -543,7 +545,8 @@ export type SilenceAlertsRequest = Message<"shoal.v1.SilenceAlertsRequest"> & {
   durationMs: bigint;
 
   /**
-   * Who: required, 1..128 characters.
+   * Who: required, 1..128 characters; where the server checks tokens, the token's name is
+   * recorded instead.
    *
    * @generated from field: string by = 4;
    */
@@ -627,7 +630,8 @@ export type DeleteSilenceRequest = Message<"shoal.v1.DeleteSilenceRequest"> & {
   id: string;
 
   /**
-   * Who: required, 1..128 characters.
+   * Who: required, 1..128 characters; where the server checks tokens, the token's name is
+   * recorded instead.
    *
    * @generated from field: string by = 2;
    */
