@@ -1,24 +1,23 @@
 import { readFileSync } from "node:fs";
 import YAML from "yaml";
 import { ConsulError, createConsulKv } from "../adapters/consul/index.js";
+import { ConfigConflictError, ConfigError, SECRET_KEY_ENV, encryptSecret, generateSecretKey, loadConfig, parseSecretKey, redact } from "../config/index.js";
+import { parseYamlLayer } from "../config/layers.js";
 import {
-  ConfigConflictError,
-  ConfigError,
-  RENAMED_KEYS,
-  SECRET_KEY_ENV,
-  createConfigStore,
-  diffLeaves,
-  encryptSecret,
-  envNameOf,
-  generateSecretKey,
-  isSecretPath,
-  loadConfig,
-  parseSecretKey,
-  redact,
-  resolveConfig,
-} from "../config/index.js";
-import type { ConfigStore, HistoryEntry, ResolvedConfig } from "../config/index.js";
-import { isPlainObject, parseYamlLayer } from "../config/layers.js";
+  ConfigVersionNotFoundError,
+  InvalidConfigPathError,
+  applyEdit,
+  diffChanges,
+  documentValidator,
+  pickDiff,
+  planRollback,
+  planSet,
+  resolveOptionsOf,
+  resolvedPath,
+  valueAt,
+  withConfigDocument,
+} from "../config-service/index.js";
+import type { ConfigTarget, DiffSide, DocumentEdit, OpenDocument, SetEdit } from "../config-service/index.js";
 import type { CommandIo } from "./io.js";
 import { parseSubcommand } from "./subcommand.js";
 
@@ -116,10 +115,12 @@ function usage(io: CommandIo, why: string): number {
   return 2;
 }
 
-const resolveOpts = (ctx: Ctx) => ({
+/** The configuration `shoal config` works on: --consul overrides consul.url of files and environment. */
+const targetOf = (ctx: Ctx): ConfigTarget => ({
   env: ctx.consulUrl ? { ...ctx.env, SHOAL__CONSUL__URL: ctx.consulUrl } : ctx.env,
   ...(ctx.envName !== undefined ? { envName: ctx.envName } : {}),
   ...(ctx.configDir !== undefined ? { configDir: ctx.configDir } : {}),
+  connectKv: createConsulKv,
 });
 
 const stderrLogger = (io: CommandIo) => ({
@@ -129,7 +130,8 @@ const stderrLogger = (io: CommandIo) => ({
 });
 
 async function print(ctx: Ctx, json: boolean): Promise<number> {
-  const r = await loadConfig({ connectKv: createConsulKv, ...resolveOpts(ctx), logger: stderrLogger(ctx.io) });
+  const t = targetOf(ctx);
+  const r = await loadConfig({ connectKv: t.connectKv, ...resolveOptionsOf(t), logger: stderrLogger(ctx.io) });
   const safe = redact(r.config, r.encryptedPaths);
   if (json) {
     ctx.io.stdout(`${JSON.stringify({ version: r.version, config: safe, sources: Object.fromEntries(r.sources) }, null, 2)}\n`);
@@ -144,9 +146,9 @@ async function print(ctx: Ctx, json: boolean): Promise<number> {
 }
 
 async function get(ctx: Ctx, rawPath: string): Promise<number> {
-  const r = await loadConfig({ connectKv: createConsulKv, ...resolveOpts(ctx), logger: stderrLogger(ctx.io) });
-  const path = RENAMED_KEYS[rawPath] ?? rawPath;
-  const value = valueAt(redact(r.config, r.encryptedPaths), path);
+  const t = targetOf(ctx);
+  const r = await loadConfig({ connectKv: t.connectKv, ...resolveOptionsOf(t), logger: stderrLogger(ctx.io) });
+  const value = valueAt(redact(r.config, r.encryptedPaths), resolvedPath(rawPath));
   if (value === undefined) {
     ctx.io.stderr(`${rawPath}: not set\n`);
     return 1;
@@ -155,90 +157,56 @@ async function get(ctx: Ctx, rawPath: string): Promise<number> {
   return 0;
 }
 
-/** Opens the Consul document store of the selected environment. */
-async function withStore<T>(ctx: Ctx, fn: (store: ConfigStore, base: ResolvedConfig) => Promise<T>): Promise<T> {
-  const base = resolveConfig({ ...resolveOpts(ctx), decrypt: false });
-  const { url, token, prefix } = base.config.consul;
-  if (!url) throw new ConfigError([{ path: "consul.url", rule: "required for this command (set it in config/<env>.yaml, SHOAL__CONSUL__URL or --consul)" }]);
-  const kv = createConsulKv({ url, ...(token ? { token } : {}) });
-  try {
-    return await fn(createConfigStore(kv, { prefix, env: envNameOf(resolveOpts(ctx)).name }), base);
-  } finally {
-    kv.close();
-  }
+/** Opens the Consul document of the selected environment (shared with shoal.v1.ConfigService). */
+function withStore<T>(ctx: Ctx, fn: (doc: OpenDocument) => Promise<T>): Promise<T> {
+  const noConsul = () => new ConfigError([{ path: "consul.url", rule: "required for this command (set it in config/<env>.yaml, SHOAL__CONSUL__URL or --consul)" }]);
+  return withConfigDocument(targetOf(ctx), noConsul, fn);
 }
 
-/**
- * Validates a Consul document against the files of the selected environment. Environment
- * variables of this CLI process are ignored (the running roles have their own); `enc:` values
- * are checked only when SHOAL_SECRET_KEY is available here.
- */
-function validator(ctx: Ctx, source: string) {
-  return (doc: Record<string, unknown>) => {
-    const env: Record<string, string | undefined> = { SHOAL_SECRET_KEY: ctx.env[SECRET_KEY_ENV], HOSTNAME: ctx.env.HOSTNAME };
-    resolveConfig({
-      env,
-      envName: envNameOf(resolveOpts(ctx)).name,
-      ...(ctx.configDir !== undefined ? { configDir: ctx.configDir } : ctx.env.SHOAL_CONFIG_DIR ? { configDir: ctx.env.SHOAL_CONFIG_DIR } : {}),
-      consulLayer: doc,
-      consulSource: source,
-      decrypt: ctx.env[SECRET_KEY_ENV] !== undefined,
-    });
-  };
-}
+const authorOf = (ctx: Ctx, author: string | undefined) => author ?? ctx.env.USER ?? "unknown";
 
 async function set(ctx: Ctx, what: { file: string } | { path: string; value: string }, author?: string, message?: string): Promise<number> {
-  return withStore(ctx, async (store) => {
-    const cur = await store.read();
-    let text: string;
-    let msg: string;
+  return withStore(ctx, async (doc) => {
+    let edit: Pick<DocumentEdit, "current" | "text" | "message">;
     if ("file" in what) {
-      text = readFileSync(what.file, "utf8");
-      msg = message ?? `set --file ${what.file}`;
+      edit = { current: await doc.store.read(), text: readFileSync(what.file, "utf8"), message: `set --file ${what.file}` };
     } else {
-      const doc = cur.text === undefined ? {} : parseYamlLayer(cur.text, store.source).data;
-      const segments = what.path.split(".");
-      if (segments.some((s) => s === "")) return usage(ctx.io, `invalid path "${what.path}"`);
-      const value = isSecretPath(what.path) ? what.value : parseValue(what.value);
-      setPath(doc, segments, value);
-      text = YAML.stringify(doc);
-      msg = message ?? `set ${what.path}`;
-      if (isSecretPath(what.path) && typeof value === "string" && !value.startsWith("enc:") && value !== "") {
+      let planned: SetEdit;
+      try {
+        planned = await planSet(doc.store, what.path, what.value);
+      } catch (err) {
+        if (err instanceof InvalidConfigPathError) return usage(ctx.io, err.message);
+        throw err;
+      }
+      if (planned.plainSecret) {
         ctx.io.stderr(`warning: ${what.path} is a secret stored in plain text in Consul; prefer \`shoal config encrypt\`\n`);
       }
+      edit = planned;
     }
-    const entry = await store.write(text, {
-      expectedModifyIndex: cur.modifyIndex,
-      author: author ?? ctx.env.USER ?? "unknown",
-      message: msg,
-      validate: validator(ctx, store.source),
-    });
-    ctx.io.stdout(`${store.key}: version ${entry.n} written (${entry.message})\n`);
+    const entry = await applyEdit(doc, edit, { author: authorOf(ctx, author), message: message ?? edit.message });
+    ctx.io.stdout(`${doc.store.key}: version ${entry.n} written (${entry.message})\n`);
     return 0;
   });
 }
 
 async function rollback(ctx: Ctx, n: number, author?: string): Promise<number> {
-  return withStore(ctx, async (store) => {
-    const entry = (await store.history()).find((h) => h.n === n);
-    if (!entry) {
-      ctx.io.stderr(`${store.key}: no history version ${n}\n`);
+  return withStore(ctx, async (doc) => {
+    let edit: DocumentEdit;
+    try {
+      edit = await planRollback(doc.store, n);
+    } catch (err) {
+      if (!(err instanceof ConfigVersionNotFoundError)) throw err;
+      ctx.io.stderr(`${err.message}\n`);
       return 1;
     }
-    const cur = await store.read();
-    const written = await store.write(entry.text, {
-      expectedModifyIndex: cur.modifyIndex,
-      author: author ?? ctx.env.USER ?? "unknown",
-      message: `rollback to ${n}`,
-      validate: validator(ctx, store.source),
-    });
-    ctx.io.stdout(`${store.key}: version ${written.n} written (rollback to ${n})\n`);
+    const written = await applyEdit(doc, edit, { author: authorOf(ctx, author), message: edit.message });
+    ctx.io.stdout(`${doc.store.key}: version ${written.n} written (${written.message})\n`);
     return 0;
   });
 }
 
 async function history(ctx: Ctx): Promise<number> {
-  return withStore(ctx, async (store) => {
+  return withStore(ctx, async ({ store }) => {
     const entries = await store.history();
     if (entries.length === 0) {
       ctx.io.stdout(`${store.key}: no history\n`);
@@ -250,44 +218,26 @@ async function history(ctx: Ctx): Promise<number> {
 }
 
 async function diff(ctx: Ctx, versions: number[], file?: string): Promise<number> {
-  return withStore(ctx, async (store) => {
-    let before: { label: string; text: string | undefined };
-    let after: { label: string; text: string | undefined };
+  return withStore(ctx, async ({ store }) => {
+    let sides: { before: DiffSide; after: DiffSide } | undefined;
     if (file !== undefined) {
-      const cur = await store.read();
-      before = { label: store.key, text: cur.text };
-      after = { label: file, text: readFileSync(file, "utf8") };
-      validator(ctx, file)(parseYamlLayer(after.text!, file).data);
+      const after = { label: file, text: readFileSync(file, "utf8") };
+      sides = { before: { label: store.key, text: (await store.read()).text }, after };
+      documentValidator(targetOf(ctx), file)(parseYamlLayer(after.text, file).data);
     } else {
-      const entries = await store.history();
-      const pick = (n: number): HistoryEntry => {
-        const e = entries.find((h) => h.n === n);
-        if (!e) throw new ConfigError([{ path: "(root)", rule: `no history version ${n} in ${store.key}` }]);
-        return e;
-      };
-      if (versions.length === 0) {
-        if (entries.length === 0) {
-          ctx.io.stdout(`${store.key}: no history\n`);
-          return 0;
-        }
-        const last = entries[entries.length - 1]!;
-        const prev = entries.length > 1 ? entries[entries.length - 2]! : undefined;
-        before = { label: prev ? `version ${prev.n}` : "(empty)", text: prev?.text };
-        after = { label: `version ${last.n}`, text: last.text };
-      } else if (versions.length === 1) {
-        const from = pick(versions[0]!);
-        before = { label: `version ${from.n}`, text: from.text };
-        after = { label: store.key, text: (await store.read()).text };
-      } else {
-        const from = pick(versions[0]!);
-        const to = pick(versions[1]!);
-        before = { label: `version ${from.n}`, text: from.text };
-        after = { label: `version ${to.n}`, text: to.text };
+      try {
+        sides = await pickDiff(store, versions[0] ?? 0, versions[1] ?? 0);
+      } catch (err) {
+        if (!(err instanceof ConfigVersionNotFoundError)) throw err;
+        throw new ConfigError([{ path: "(root)", rule: `no history version ${err.version} in ${store.key}` }]);
+      }
+      if (sides === undefined) {
+        ctx.io.stdout(`${store.key}: no history\n`);
+        return 0;
       }
     }
-    const docOf = (t: string | undefined, label: string) => (t === undefined ? {} : parseYamlLayer(t, label).data);
-    const changes = diffLeaves(redact(docOf(before.text, before.label)), redact(docOf(after.text, after.label)));
-    ctx.io.stdout(`--- ${before.label}\n+++ ${after.label}\n`);
+    const changes = diffChanges(sides.before, sides.after);
+    ctx.io.stdout(`--- ${sides.before.label}\n+++ ${sides.after.label}\n`);
     for (const c of changes) {
       if (c.before !== undefined) ctx.io.stdout(`- ${c.path}: ${JSON.stringify(c.before)}\n`);
       if (c.after !== undefined) ctx.io.stdout(`+ ${c.path}: ${JSON.stringify(c.after)}\n`);
@@ -305,46 +255,4 @@ function encrypt(ctx: Ctx, value: string): number {
   }
   ctx.io.stdout(`${encryptSecret(value, parseSecretKey(raw))}\n`);
   return 0;
-}
-
-/** A CLI value as YAML (`0.95`, `true`, `[a, b]`, `null`); unparsable text stays a string. */
-function parseValue(raw: string): unknown {
-  try {
-    return YAML.parse(raw);
-  } catch {
-    return raw;
-  }
-}
-
-function setPath(doc: Record<string, unknown>, segments: string[], value: unknown): void {
-  let node = doc;
-  for (const s of segments.slice(0, -1)) {
-    if (!isPlainObject(node[s])) node[s] = {};
-    node = node[s] as Record<string, unknown>;
-  }
-  const last = segments[segments.length - 1]!;
-  if (value === null) {
-    delete node[last];
-    pruneEmpty(doc);
-  } else {
-    node[last] = value;
-  }
-}
-
-function pruneEmpty(v: Record<string, unknown>): void {
-  for (const [k, x] of Object.entries(v)) {
-    if (isPlainObject(x)) {
-      pruneEmpty(x);
-      if (Object.keys(x).length === 0) delete v[k];
-    }
-  }
-}
-
-function valueAt(obj: unknown, path: string): unknown {
-  let node = obj;
-  for (const s of path.split(".")) {
-    if (!isPlainObject(node)) return undefined;
-    node = node[s];
-  }
-  return node;
 }

@@ -5,7 +5,7 @@ import type { CommandIo } from "./io.js";
 import { untilSignal } from "./io.js";
 import { loadRoleConfig } from "./load.js";
 import { startQueryRole } from "./roles/query-role.js";
-import { startConsoleRole } from "./roles/console-role.js";
+import { configWebService, startConsoleRole } from "./roles/console-role.js";
 import { openVectorStore, startVectorIndexer } from "./roles/vector-store.js";
 import { roleIncidents } from "./roles/journal-watch.js";
 import { createEventPublisher } from "../adapters/nats/event-publisher.js";
@@ -39,8 +39,7 @@ export async function runReadSide(io: CommandIo, role: "query" | "console"): Pro
   const incidents = roleIncidents(nc, log, role, promMetrics(ctx.registry));
   const indexer = vectors ? startVectorIndexer(cfg, log, { nc, store: vectors, gateway, events: createEventPublisher(nc), incidents }) : undefined;
   const query = await startQueryRole(cfg, log, { nc, gateway, ...(vectors ? { vectors } : {}) });
-  // More services of the console (ConfigService) go here.
-  const extraServices: WebService[] = [];
+  const extraServices: WebService[] = [configWebService(io.env, ctx.watcher, log.child({ role: "console" }))];
   const consoleRole = await startConsoleRole(cfg, log.child({ role: "console" }), { query: query.query, alerts: query.alerts, roles: [role], extraServices });
   const where = consoleRole.url ? `${consoleRole.url}/` : "not started, see the log";
   io.stdout(

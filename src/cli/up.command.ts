@@ -17,7 +17,7 @@ import { createNatsPartitionJournal } from "../adapters/nats/partition-journal.j
 import { roleIncidents } from "./roles/journal-watch.js";
 import { countersOf, runtimeMetricsRefresher, singleNodeReadiness, startAdminRole } from "./roles/admin-role.js";
 import { startQueryRole } from "./roles/query-role.js";
-import { startConsoleRole, type ConsoleRole } from "./roles/console-role.js";
+import { configWebService, startConsoleRole, type ConsoleRole } from "./roles/console-role.js";
 import type { WebService } from "../grpc/web-server.js";
 import { openVectorStore, startVectorIndexer } from "./roles/vector-store.js";
 import { createEventPublisher } from "../adapters/nats/event-publisher.js";
@@ -92,8 +92,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     readiness: singleNodeReadiness(cfg.nats.partitions, () => runtime.owned(), await createNatsPartitionJournal(lagNc, cfg.nats.stream), cfg.cluster.readyLag),
   });
   // The operators' console on query.webPort: the read side's services and this process's AdminService.
-  // More services of the console (ConfigService) go in extraServices.
-  const extraServices: WebService[] = [];
+  const extraServices: WebService[] = [configWebService(io.env, ctx.watcher, log.child({ role: "console" }))];
   const consoleRole: ConsoleRole | undefined = query ? await startConsoleRole(cfg, log.child({ role: "console" }), { query: query.query, alerts: query.alerts, admin: admin.service, extraServices }) : undefined;
   const refresh = runtimeMetricsRefresher(registry, runtime);
   const status = await startStatusServer({

@@ -9,6 +9,24 @@ import { AlertService } from "../../gen/shoal/v1/alert_pb.js";
 import { QueryService } from "../../gen/shoal/v1/query_pb.js";
 import { webService, type WebService } from "../../grpc/web-server.js";
 import { SHOAL_VERSION } from "./admin-role.js";
+import { createConfigService } from "../../config-service/index.js";
+import { createConsulKv } from "../../adapters/consul/index.js";
+import { ConfigService } from "../../gen/shoal/v1/config_pb.js";
+import type { ConfigWatcher } from "../../config/index.js";
+
+/**
+ * ConfigService of a process (the same operations as `shoal config`, on the Consul document this
+ * process's configuration comes from); WatchConfig follows the process's own watcher.
+ */
+export function configWebService(env: Record<string, string | undefined>, watcher: Pick<ConfigWatcher, "subscribe">, log: Logger): WebService {
+  const impl = createConfigService({
+    env,
+    connectKv: createConsulKv,
+    changes: (listener) => watcher.subscribe(() => listener()),
+    onInternalError: (method, err) => log.error({ method, err: (err as Error)?.message ?? String(err) }, "config service call failed"),
+  });
+  return webService(ConfigService, impl);
+}
 
 /** What the console serves besides its app. */
 export interface ConsoleRoleDeps {

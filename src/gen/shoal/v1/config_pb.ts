@@ -37,7 +37,7 @@ export type ConfigEntry = Message<"shoal.v1.ConfigEntry"> & {
   path: string;
 
   /**
-   * The value as JSON ("<redacted>" for secrets).
+   * The value as JSON ("[redacted]" for secrets).
    *
    * @generated from field: string value_json = 2;
    */
@@ -465,7 +465,7 @@ export const WatchConfigResponseSchema: GenMessage<WatchConfigResponse> = /*@__P
  * gRPC-web and Connect. Writes go to the Consul document <consul.prefix>/<env>/config.yaml and are
  * validated first with the validator every process runs; an invalid change is INVALID_ARGUMENT
  * with the validator's messages in `ConfigProblem`s (also as the error message). Secrets are
- * redacted in every answer ("<redacted>"). Reads need the viewer role, writes the admin role.
+ * redacted in every answer ("[redacted]"). Reads need the viewer role, writes the admin role.
  *
  * @generated from service shoal.v1.ConfigService
  */
