@@ -96,6 +96,30 @@ export default tseslint.config(
       ],
     },
   },
+  // The operators' console runs in a browser: browser globals, no Node built-ins, no server-side code
+  // (it reaches Shoal only through the generated gRPC-web clients; pure src/base and src/access/roles.ts are shared).
+  {
+    files: ["src/console-app/**/*.{ts,tsx}"],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ["window", "document", "navigator", "location", "history", "sessionStorage", "localStorage", "fetch", "console", "setTimeout", "clearTimeout", "setInterval", "clearInterval", "requestAnimationFrame", "cancelAnimationFrame", "ResizeObserver", "AbortController", "AbortSignal", "URLSearchParams", "HashChangeEvent", "HTMLElement", "devicePixelRatio", "performance"].map((g) => [g, "readonly"]),
+      ),
+    },
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["node:*"], message: "the console runs in a browser: no Node built-ins." },
+            { group: ["fs", "path", "os", "http", "http2", "crypto", "child_process", "worker_threads", "@connectrpc/connect-node", "@grpc/*"], message: "the console runs in a browser: use @connectrpc/connect-web." },
+            { group: ["**/adapters/**", "**/cli/**", "**/runtime/**", "**/node/**", "**/access/index.js", "**/access/tokens.js"], message: "server-side code does not belong in the browser bundle." },
+          ],
+        },
+      ],
+      "no-restricted-globals": ["error", "process", "Buffer", "require", "__dirname", "__filename", "global"],
+      "@typescript-eslint/no-non-null-assertion": "off",
+    },
+  },
   {
     files: ["test/**/*.ts", "scripts/**/*.{js,mjs,ts}", "**/*.test.ts"],
     rules: { "@typescript-eslint/no-non-null-assertion": "off" },
