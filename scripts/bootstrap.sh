@@ -22,3 +22,6 @@ fi
 
 step "local services (deploy/local/stack.sh install)"
 bash deploy/local/stack.sh install
+
+step "console app (npm run build:console, when missing or older than its sources)"
+node scripts/build-console.mjs --if-missing

@@ -22,6 +22,10 @@ npx eslint .
 
 step "typecheck"
 npx tsc --noEmit -p tsconfig.json
+npx tsc --noEmit -p src/console-app
+
+step "console app build (esbuild)"
+node scripts/build-console.mjs
 
 step "tests (unit, integration, end-to-end)"
 mkdir -p .shoal
