@@ -60,7 +60,7 @@ export function App({ baseUrl, tokens }: AppProps) {
     async (fromLogin: boolean) => {
       const hadToken = tokens.get() !== "";
       try {
-        const info = await clients.admin.getInfo({}, { timeoutMs: 15_000 });
+        const info = await clients.admin.getInfo({}, { timeoutMs: 10_000 });
         setPhase({ kind: "ready", info });
       } catch (e) {
         if (isUnauthenticated(e)) {

@@ -56,7 +56,8 @@ export async function startWebServer(services: readonly WebService[], o: WebServ
     routes: (router) => {
       for (const s of services) router.service(s.service, s.impl);
     },
-    maxTimeoutMs: o.policy.timeoutMs,
+    // No maxTimeoutMs: a client asking for a longer deadline is not refused; the policy interceptor
+    // ends every unary call after policy.timeoutMs (the client's deadline when sooner).
     readMaxBytes: 1024 * 1024,
     interceptors: [...(o.policy.access ? [accessInterceptor(o.policy.access)] : []), ...(o.interceptors ?? []), policyInterceptor(o.policy)],
     ...(fallback ? { fallback: (req, res) => fallback(req as IncomingMessage, res as ServerResponse) } : {}),

@@ -20,4 +20,15 @@ describe("placementOf", () => {
     expect(placementOf("dev-1", { partitions: partitions(8, "node-b"), workers: [{ index: 0, partitions: [] }] }, "node-a")?.worker).toBeUndefined();
     expect(placementOf("dev-1", { partitions: [], workers: [] })).toBeUndefined();
   });
+
+  it("on a single node (no partition map) takes the partitions from the workers, which own them all", () => {
+    const workers = [
+      { index: 0, partitions: [0, 2, 4, 6] },
+      { index: 1, partitions: [1, 3, 5, 7] },
+    ];
+    const p = placementOf("dev-1", { partitions: [], workers }, "up-1")!;
+    expect(p.partition).toBe(fnv1a32("dev-1") % 8);
+    expect(p.worker).toBe(p.partition % 2);
+    expect(p.owner).toBe("up-1");
+  });
 });

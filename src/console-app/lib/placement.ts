@@ -24,13 +24,14 @@ export interface ClusterShape {
 }
 
 /**
- * The device's placement, or undefined when the snapshot has no partition map (not clustered).
+ * The device's placement, or undefined when the snapshot tells neither a partition map (cluster)
+ * nor the partitions of the answering process's workers (a single node, which owns them all).
  * Worker stats describe the answering process (`localNode`): the worker is only told when that
  * process owns the partition.
  */
 export function placementOf(deviceId: string, cluster: ClusterShape, localNode = ""): Placement | undefined {
+  if (cluster.partitions.length === 0) return singleNodePlacement(deviceId, cluster, localNode);
   const count = cluster.partitions.length;
-  if (count === 0) return undefined;
   const partition = fnv1a32(deviceId) % count;
   const info = cluster.partitions.find((p) => p.partition === partition);
   const local = localNode === "" || info === undefined || info.owner === "" || info.owner === localNode;
@@ -43,4 +44,14 @@ export function placementOf(deviceId: string, cluster: ClusterShape, localNode =
     ...(worker !== undefined ? { worker } : {}),
     pending: Number(info?.pending ?? -1),
   };
+}
+
+/** Not clustered: the answering process owns every partition, and its workers list them. */
+function singleNodePlacement(deviceId: string, cluster: ClusterShape, localNode: string): Placement | undefined {
+  let max = -1;
+  for (const w of cluster.workers) for (const p of w.partitions) max = Math.max(max, p);
+  if (max < 0) return undefined;
+  const partition = fnv1a32(deviceId) % (max + 1);
+  const worker = cluster.workers.find((w) => w.partitions.includes(partition))?.index;
+  return { partition, owner: localNode, target: localNode, ...(worker !== undefined ? { worker } : {}), pending: -1 };
 }
