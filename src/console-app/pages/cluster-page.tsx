@@ -167,7 +167,7 @@ export function ClusterPage() {
               }
             >
               <div class="scroll-y tall">
-                <DataTable columns={partitionColumns} rows={shownPartitions} rowKey={(p) => String(p.partition)} caption="Partitions: owner, target and consumer lag" testid="cluster-partitions" rowAttrs={(p) => ({ class: isProblem(p) ? "row-warn" : undefined })} empty={problemsOnly ? "Every partition is with its target." : "No partition map."} />
+                <DataTable columns={partitionColumns} rows={shownPartitions} rowKey={(p) => String(p.partition)} caption="Partitions: owner, target and consumer lag" testid="cluster-partitions" rowAttrs={(p) => ({ class: isProblem(p) ? "row-warn" : undefined, "data-owner": p.owner })} empty={problemsOnly ? "Every partition is with its target." : "No partition map."} />
               </div>
             </Section>
           </div>
