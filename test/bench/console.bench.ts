@@ -50,6 +50,7 @@ const { values } = parseArgs({
     "heap-sites": { type: "boolean", default: false },
     "watch-seconds": { type: "string", default: "20" },
     rounds: { type: "string", default: "2" },
+    settle: { type: "string", default: "10" },
     rate: { type: "string", default: "50000" },
     devices: { type: "string", default: "1000" },
     "watch-device": { type: "string", default: "100" },
@@ -73,6 +74,7 @@ if (values.help) {
   --heap-sites            also print where the device page's live heap was allocated (sampling heap profiler)
   --watch-seconds S       publishing seconds per run of the watcher target (default 20)
   --rounds N              A (no watchers) B (watchers) pairs, interleaved (default 2)
+  --settle S              rest before every run once ClickHouse's merges are done; B opens its watchers inside it (default 10)
   --rate R                offered readings/s (default 50000: more than is accepted, so as fast as acknowledged)
   --devices N             devices of the load generator (default 1000)
   --watch-device N --watch-fleet N --watch-cluster N --watch-alerts N   watchers by kind (100, 50, 25, 25)`);
@@ -175,7 +177,7 @@ try {
         `3. Ingest with ${total} console watchers vs none: shoal up saturated by the e2e load generator (${int(num("devices"))} devices, offered ${int(num("rate"))}/s, window-limited: as fast as acknowledged) for ${num("watch-seconds")} s per run, A = no watchers, B = ${watchers.device} WatchDevice + ${watchers.fleet} WatchFleet + ${watchers.cluster} WatchCluster + ${watchers.alerts} WatchAlerts (gRPC-web, one HTTP/1.1 connection and caller each, from a separate process), interleaved`,
       );
       const res = await watcherLoad(
-        { shoal, consoleUrl, mqttUrl: mq.url, chUrl: ch.url, db: "bench_console_live", rate: num("rate"), devices: num("devices"), seconds: num("watch-seconds"), rounds: num("rounds"), watchers, servicePids: new Map([["nats", pidOfPort(nats.port)], ["mosquitto", pidOfPort(mq.port)], ["clickhouse", pidOfPort(ch.port)]]) },
+        { shoal, consoleUrl, mqttUrl: mq.url, chUrl: ch.url, db: "bench_console_live", rate: num("rate"), devices: num("devices"), seconds: num("watch-seconds"), rounds: num("rounds"), settleMs: num("settle") * 1000, watchers, servicePids: new Map([["nats", pidOfPort(nats.port)], ["mosquitto", pidOfPort(mq.port)], ["clickhouse", pidOfPort(ch.port)]]) },
         progress,
       );
       console.table(res.runRows);

@@ -6,7 +6,8 @@
  * it publishes as fast as the bridge acknowledges. Stored readings/s are the rows that became
  * visible during the publishing window. Runs alternate A (no watchers) and B (the watchers process,
  * test/bench/console/watchers.ts, opened on this run's devices before publishing starts), each on
- * its own devices, after the previous run's rows have all arrived.
+ * its own devices, after the previous run's rows have all arrived, ClickHouse's merges are done and
+ * the same settle time has passed (a B run would otherwise rest longer, while its watchers open).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -14,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { measure, cpuPerReading, type RunResult } from "../e2e/run.js";
 import { eventLoopLag, shoalCounters, type ShoalShape } from "../e2e/shoal.js";
 import { exited } from "../../support/pipeline.js";
+import { waitForMerges } from "../query/load.js";
 import { int, round } from "./stats.js";
 
 const WATCHERS = fileURLToPath(new URL("./watchers.ts", import.meta.url));
@@ -36,6 +38,8 @@ export interface WatcherLoadOptions {
   readonly devices: number;
   readonly seconds: number;
   readonly rounds: number;
+  /** Rest before every run once ClickHouse's merges are done, ms (B runs open their watchers inside it). */
+  readonly settleMs: number;
   readonly watchers: WatcherCounts;
   /** Service processes whose CPU is sampled too. */
   readonly servicePids: ReadonlyMap<string, number | undefined>;
@@ -104,17 +108,37 @@ export async function watcherLoad(o: WatcherLoadOptions, progress: (s: string) =
   progress("warm-up: 3 s at 3,000 readings/s");
   await measure({ ...common, rate: 3000, seconds: 3, prefix: "cw", procs: new Map(), drainMaxMs: 60_000 });
   const runs: Run[] = [];
-  for (let round = 1; round <= o.rounds; round++) {
+  for (let pair = 1; pair <= o.rounds; pair++) {
     for (const withWatchers of [false, true]) {
-      const label = `${withWatchers ? "B" : "A"}${round}`;
-      const prefix = `c${round}${withWatchers ? "b" : "a"}`;
+      const label = `${withWatchers ? "B" : "A"}${pair}`;
+      const prefix = `c${pair}${withWatchers ? "b" : "a"}`;
+      // The same rest before every run: ClickHouse's merges of the previous run done, then `settleMs`
+      // (the watchers open inside it), so a B run does not start on a quieter server than an A run.
+      const merges = await waitForMerges(o.chUrl, o.db, 120_000);
+      const rest0 = performance.now();
       const watchers = withWatchers ? await startWatchers(o, prefix) : undefined;
-      if (watchers) progress(`${label}: watchers open: ${JSON.stringify(watchers.opened)}`);
+      const opening = performance.now() - rest0;
+      if (opening > o.settleMs) progress(`${label}: the watchers took ${round(opening)} ms to open, longer than the ${o.settleMs} ms settle`);
+      await new Promise((r) => setTimeout(r, Math.max(0, o.settleMs - opening)));
+      progress(`${label}: merges settled in ${merges} ms, then ${round(Math.max(opening, o.settleMs))} ms of rest${watchers ? `; watchers open: ${JSON.stringify(watchers.opened)}` : ""}`);
       try {
-        await eventLoopLag(port); // resets the lag histogram
+        // Event-loop lag of `shoal up` per second (each scrape resets prom-client's lag histogram;
+        // so do measure()'s counter scrapes: per-second windows lose at most one second).
+        const lags: { p99: number; max: number }[] = [];
+        let sampling = true;
+        const sampler = (async () => {
+          await eventLoopLag(port);
+          while (sampling) {
+            await new Promise((r) => setTimeout(r, 1000));
+            const l = await eventLoopLag(port);
+            if (l !== undefined && !Number.isNaN(l.max)) lags.push(l);
+          }
+        })();
         const procs = new Map<string, number>([...(upPid !== undefined ? [["up", upPid] as [string, number]] : []), ...services, ...(watchers ? [["watchers", watchers.child.pid!] as [string, number]] : [])]);
         const r = await measure({ ...common, rate: o.rate, seconds: o.seconds, prefix, procs, drainMaxMs: 300_000, counters });
-        const lag = await eventLoopLag(port);
+        sampling = false;
+        await sampler;
+        const lag = lags.length > 0 ? { p99: Math.max(...lags.map((l) => l.p99)), max: Math.max(...lags.map((l) => l.max)) } : undefined;
         const counts = await watchers?.report();
         runs.push({ label, withWatchers, r, lag, ...(watchers ? { opened: watchers.opened } : {}), ...(counts ? { counts } : {}) });
         progress(`${label}: stored ${int(r.rowsPerSec)}/s, published ${int(r.publishedPerSec)}/s, acked ${int(r.acked)}, lost ${r.lost}, drain ${r.drainMs} ms${counts ? `; watchers received ${JSON.stringify(Object.fromEntries(Object.entries(counts).filter(([k]) => k !== "t").map(([k, v]) => [k, v.received])))}` : ""}`);
@@ -139,7 +163,7 @@ function summarize(runs: Run[], o: WatcherLoadOptions): WatcherLoadResult {
     "drain ms": r.drainMs,
     "shoal up CPU µs/reading": round(cpuPerReading(r, ["up"]).shoal),
     "watchers process CPU s": withWatchers ? round(r.watch.cpuMs("watchers") / 1000, 1) : "-",
-    "event-loop lag p99/max ms (up)": lag ? `${round(lag.p99)}/${round(lag.max)}` : "-",
+    "event-loop lag ms (up): worst second's p99 / max": lag ? `${round(lag.p99)}/${round(lag.max)}` : "-",
     "published = stored + dl + dup": r.accounting.holds ? "yes" : "no",
   }));
   const watcherRows: Record<string, string | number>[] = [];
