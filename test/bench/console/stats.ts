@@ -7,7 +7,13 @@ export function quantile(xs: readonly number[], q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 }
 
-export const median = (xs: readonly number[]) => quantile(xs, 0.5);
+/** The middle value of `xs` (the mean of the two middle ones for an even count); NaN when empty. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
 
 /** Least-squares slope of y over x (units of y per unit of x); NaN with fewer than two points. */
 export function slope(points: ReadonlyArray<readonly [number, number]>): number {

@@ -16,7 +16,7 @@ import { measure, cpuPerReading, type RunResult } from "../e2e/run.js";
 import { eventLoopLag, shoalCounters, type ShoalShape } from "../e2e/shoal.js";
 import { exited } from "../../support/pipeline.js";
 import { waitForMerges } from "../query/load.js";
-import { int, round } from "./stats.js";
+import { int, median, round } from "./stats.js";
 
 const WATCHERS = fileURLToPath(new URL("./watchers.ts", import.meta.url));
 
@@ -189,11 +189,12 @@ function summarize(runs: Run[], o: WatcherLoadOptions): WatcherLoadResult {
   const a = runs.filter((r) => !r.withWatchers).map((r) => r.r.rowsPerSec);
   const b = runs.filter((r) => r.withWatchers).map((r) => r.r.rowsPerSec);
   const ratio = mean(b) / mean(a);
-  const pairs = runs.filter((r) => r.withWatchers).map((rb, i) => `${rb.label}/A${i + 1} ${round((rb.r.rowsPerSec / runs.filter((r) => !r.withWatchers)[i]!.r.rowsPerSec) * 100, 1)} %`);
+  const pairRatios = runs.filter((r) => r.withWatchers).map((rb, i) => rb.r.rowsPerSec / runs.filter((r) => !r.withWatchers)[i]!.r.rowsPerSec);
+  const pairs = pairRatios.map((x, i) => `B${i + 1}/A${i + 1} ${round(x * 100, 1)} %`);
   const cpu = (rs: Run[]) => mean(rs.map((r) => cpuPerReading(r.r, ["up"]).shoal));
   const cpuA = cpu(runs.filter((r) => !r.withWatchers));
   const cpuB = cpu(runs.filter((r) => r.withWatchers));
-  const ratioLine = `shoal up CPU per stored reading: ${round(cpuA)} µs without watchers, ${round(cpuB)} µs with (${round((cpuB / cpuA - 1) * 100, 1)} %)\nstored readings/s: without watchers ${a.map(int).join(", ")} (mean ${int(mean(a))}); with watchers ${b.map(int).join(", ")} (mean ${int(mean(b))}); with/without = ${round(ratio * 100, 1)} % (per pair: ${pairs.join(", ")})`;
+  const ratioLine = `shoal up CPU per stored reading: ${round(cpuA)} µs without watchers, ${round(cpuB)} µs with (${round((cpuB / cpuA - 1) * 100, 1)} %)\nstored readings/s: without watchers ${a.map(int).join(", ")} (mean ${int(mean(a))}); with watchers ${b.map(int).join(", ")} (mean ${int(mean(b))}); with/without = ${round(ratio * 100, 1)} % (per pair: ${pairs.join(", ")}; median pair ${round(median(pairRatios) * 100, 1)} %)`;
   // Live: WatchDevice and WatchFleet watchers all got messages and no stream failed.
   const allLive = runs
     .filter((r) => r.counts)
