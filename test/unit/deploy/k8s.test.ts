@@ -1,11 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
-import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
-import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
-import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1";
 import type { IService } from "kubernetes-models/v1/Service";
 import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
@@ -13,9 +8,8 @@ import type { IScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/Sca
 import type { IProbe } from "kubernetes-models/v1/Probe";
 import { ConfigError, type ShoalConfig } from "../../../src/config/index.js";
 import { partitionConsumerName } from "../../../src/domain/subjects.js";
-import { AdminService } from "../../../src/gen/shoal/v1/admin_pb.js";
-import { ModelGatewayService } from "../../../src/gen/shoal/v1/gateway_pb.js";
-import { QueryService } from "../../../src/gen/shoal/v1/query_pb.js";
+import { connectionsOf, DEPENDENCY_PODS, HEALTH_SERVICES, NAMESPACE, ROLES_WITHOUT_PROBES } from "./topology.js";
+import { MODELS, quantity } from "./schemas.js";
 import { createKnownFieldsCheck, KNOWN_KINDS, type KnownFieldsCheck } from "./known-fields.js";
 import type { IServiceMonitor } from "./service-monitor.js";
 import {
@@ -46,84 +40,6 @@ import {
  * (known-fields.ts), and the objects against each other and against Shoal's own configuration
  * schema. "Renders and validates", never "deployed": nothing here talks to an API server.
  */
-
-const NAMESPACE = "shoal";
-
-/** Roles that serve no port (no health endpoint, no /metrics) and so have no probes. */
-const ROLES_WITHOUT_PROBES: Readonly<Record<string, string>> = {
-  alerts: "serves nothing yet: relay + notifier, leader-elected through Consul",
-  reports: "serves nothing yet: scheduler, leader-elected through Consul",
-};
-
-/** Health-check service names a readiness probe may ask ("" is liveness: the process is up). */
-const HEALTH_SERVICES = new Set([AdminService.typeName, ModelGatewayService.typeName, QueryService.typeName]);
-
-/**
- * The pods of the dependencies, as their charts and operator label them with the release names of
- * deploy/k8s/dependencies, by the host name config/prod.yaml uses; `port` maps a Service port to
- * the pod's (Weaviate's Service listens on 80, its pods on 8080). Anything else is outside.
- */
-const DEPENDENCY_PODS: Readonly<Record<string, { labels: Record<string, string>; port?: (servicePort: number) => number }>> = {
-  nats: { labels: { "app.kubernetes.io/name": "nats", "app.kubernetes.io/instance": "nats", "app.kubernetes.io/component": "nats" } },
-  "clickhouse-shoal": { labels: { "clickhouse.altinity.com/chi": "shoal", "clickhouse.altinity.com/app": "chop" } },
-  "consul-server": { labels: { app: "consul", component: "server", release: "consul" } },
-  "redis-master": { labels: { "app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": "redis", "app.kubernetes.io/component": "master" } },
-  weaviate: { labels: { app: "weaviate", "app.kubernetes.io/name": "weaviate" }, port: (p) => (p === 80 ? 8080 : p) },
-};
-
-/** What each role connects to, from its resolved configuration (docs/architecture.md, src/cli/*.command.ts). */
-function connectionsOf(role: string, cfg: ShoalConfig): string[] {
-  const nats = cfg.nats.url.split(",");
-  const consul = cfg.consul.url !== undefined ? [cfg.consul.url] : [];
-  const redis = cfg.redis.url !== undefined ? [cfg.redis.url] : [];
-  const readSide = [...nats, ...consul, cfg.clickhouse.url, cfg.gateway.client.address, ...(cfg.vectors.store === "weaviate" ? [cfg.vectors.weaviate.url] : [])];
-  switch (role) {
-    case "bridge":
-      return [...nats, ...consul, cfg.mqtt.url];
-    case "runtime":
-      return [...nats, ...consul, cfg.clickhouse.url, cfg.gateway.client.address, ...(cfg.actorCache.store === "redis" ? redis : [])];
-    case "gateway":
-      return [...consul, ...(cfg.gateway.cache.redisUrl !== undefined ? [cfg.gateway.cache.redisUrl] : redis)];
-    case "console":
-      return [...readSide, ...(cfg.console.adminAddress !== "" ? [cfg.console.adminAddress] : [])];
-    case "query":
-      return readSide;
-    case "alerts":
-      return [...nats, ...consul];
-    case "reports":
-      return [...nats, ...consul, cfg.clickhouse.url, cfg.gateway.client.address];
-    default:
-      throw new Error(`no connection list for role ${role}`);
-  }
-}
-
-/** The schema validators of kubernetes-models, by `apiVersion/kind` (ServiceMonitor: none pinned, see service-monitor.ts). */
-const MODELS: Readonly<Record<string, (o: K8sObject) => void>> = {
-  "v1/Namespace": (o) => new Namespace(o as never).validate(),
-  "v1/ServiceAccount": (o) => new ServiceAccount(o as never).validate(),
-  "v1/ConfigMap": (o) => new ConfigMap(o as never).validate(),
-  "v1/Secret": (o) => new Secret(o as never).validate(),
-  "v1/Service": (o) => new Service(o as never).validate(),
-  "apps/v1/Deployment": (o) => new Deployment(o as never).validate(),
-  "apps/v1/StatefulSet": (o) => new StatefulSet(o as never).validate(),
-  "policy/v1/PodDisruptionBudget": (o) => new PodDisruptionBudget(o as never).validate(),
-  "networking.k8s.io/v1/NetworkPolicy": (o) => new NetworkPolicy(o as never).validate(),
-  "keda.sh/v1alpha1/ScaledObject": (o) => new ScaledObject(o as never).validate(),
-  "monitoring.coreos.com/v1/ServiceMonitor": (o) => {
-    const spec = (o as unknown as IServiceMonitor).spec as IServiceMonitor["spec"] | undefined;
-    if (spec?.selector === undefined) throw new Error("spec.selector is required");
-  },
-};
-
-/** Kubernetes quantities as numbers (cores, bytes). */
-function quantity(q: string | number | undefined): number {
-  if (q === undefined) return NaN;
-  if (typeof q === "number") return q;
-  const m = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi|Ti|k|M|G)?$/.exec(q);
-  if (m === null) return NaN;
-  const unit = { m: 1e-3, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9 }[m[2] ?? ""] ?? 1;
-  return Number(m[1]) * unit;
-}
 
 let check: KnownFieldsCheck;
 beforeAll(() => {
