@@ -72,25 +72,24 @@ function FleetSummary({ snap, rates }: { readonly snap: WatchFleetResponse | und
       <Counter label="Online" value={v(snap?.online)} testid="fleet-count-online" tone="ok" />
       <Counter label="Offline" value={v(snap?.offline)} testid="fleet-count-offline" tone={snap && snap.offline > 0n ? "bad" : undefined} />
       <Counter label="Silent" value={v(snap?.silent)} testid="fleet-count-silent" tone={snap && snap.silent > 0n ? "warn" : undefined} />
-      <div class="stat stat-wide">
-        <div class="stat-label">Ingest{snap ? ` (over ${formatDuration(snap.rateWindowMs)})` : ""}</div>
-        <div class="stat-row">
-          <span class="stat-value" data-testid="fleet-ingest-rate">
-            {snap ? formatRate(snap.ingestPerS, "s") : "…"}
-          </span>
-          <Sparkline xs={xs} ys={ingest!} label={`Ingest rate, readings per second, last ${rates.length} snapshots`} testid="fleet-ingest-sparkline" />
-        </div>
-      </div>
-      <div class="stat stat-wide">
-        <div class="stat-label">Anomalies</div>
-        <div class="stat-row">
-          <span class="stat-value" data-testid="fleet-anomaly-rate">
-            {snap ? formatRate(snap.anomaliesPerMin, "min") : "…"}
-          </span>
-          <Sparkline xs={xs} ys={anomalies!} label={`Anomaly rate, anomalies per minute, last ${rates.length} snapshots`} testid="fleet-anomaly-sparkline" />
-        </div>
-      </div>
+      <RateStat label={`Ingest${snap ? ` (over ${formatDuration(snap.rateWindowMs)})` : ""}`} value={snap ? formatRate(snap.ingestPerS, "s") : "…"} xs={xs} ys={ingest!} what={`Ingest rate, readings per second, last ${rates.length} snapshots`} testid="fleet-ingest" />
+      <RateStat label="Anomalies" value={snap ? formatRate(snap.anomaliesPerMin, "min") : "…"} xs={xs} ys={anomalies!} what={`Anomaly rate, anomalies per minute, last ${rates.length} snapshots`} testid="fleet-anomaly" />
     </section>
+  );
+}
+
+/** A rate with its sparkline; test ids `<testid>-rate` and `<testid>-sparkline`. */
+function RateStat(p: { readonly label: string; readonly value: string; readonly xs: Parameters<typeof Sparkline>[0]["xs"]; readonly ys: Parameters<typeof Sparkline>[0]["ys"]; readonly what: string; readonly testid: string }) {
+  return (
+    <div class="stat stat-wide">
+      <div class="stat-label">{p.label}</div>
+      <div class="stat-row">
+        <span class="stat-value" data-testid={`${p.testid}-rate`}>
+          {p.value}
+        </span>
+        <Sparkline xs={p.xs} ys={p.ys} label={p.what} testid={`${p.testid}-sparkline`} />
+      </div>
+    </div>
   );
 }
 
