@@ -4,7 +4,7 @@ import { ConfigConflictError, ConfigError } from "../config/index.js";
 import type { ConfigService } from "../gen/shoal/v1/config_pb.js";
 import { guard } from "../grpc/guard.js";
 import { InvalidConfigPathError } from "./document.js";
-import { ConfigVersionNotFoundError, applyEdit, diffChanges, openConfigDocument, pickDiff, planRollback, planSet, problemsOf, versionOf, withConfigDocument } from "./edits.js";
+import { ConfigVersionNotFoundError, applyEdit, diffChanges, openConfigDocument, pickDiff, planRollback, planSet, problemsOf, withConfigDocument } from "./edits.js";
 import type { ConfigTarget, DocumentEdit, OpenDocument } from "./edits.js";
 import { readEffective } from "./effective.js";
 import * as v from "./convert.js";
@@ -71,7 +71,7 @@ export function createConfigService(d: ConfigServiceDeps): ServiceImpl<typeof Co
         const edit = await planSet(doc.store, path, value);
         if (req.expectedVersion !== 0n) {
           // Checked after the read the edit is based on: a write in between fails its check-and-set.
-          const now = versionOf(await doc.store.history());
+          const now = await doc.store.latestVersion();
           if (BigInt(now) !== req.expectedVersion) {
             throw new ConnectError(`${doc.store.key} is at version ${now}, not ${req.expectedVersion}: re-read and retry`, Code.Aborted);
           }

@@ -154,7 +154,6 @@ export function applyEdit(d: OpenDocument, edit: Pick<DocumentEdit, "current" | 
 }
 
 /** The version of the document: its newest history entry (0: no history). */
-export const versionOf = (history: readonly HistoryEntry[]): number => history[history.length - 1]?.n ?? 0;
 
 /** One side of a diff: a label (`version 3`, the key, a file) and the document text (undefined: none). */
 export interface DiffSide {

@@ -1,7 +1,7 @@
 import { isSecretPath, loadConfig, redact, resolveConfig } from "../config/index.js";
 import type { ResolvedConfig } from "../config/index.js";
 import { valueAt } from "./document.js";
-import { openConfigDocument, resolveOptionsOf, versionOf } from "./edits.js";
+import { openConfigDocument, resolveOptionsOf } from "./edits.js";
 import type { ConfigTarget } from "./edits.js";
 
 /** The effective configuration of a target with the version of its Consul document. */
@@ -34,7 +34,7 @@ export async function readEffective(t: ConfigTarget): Promise<EffectiveView> {
   if (d === undefined) return { resolved: resolveConfig(resolveOptionsOf(t)), version: 0, writable: false };
   try {
     const resolved = await loadConfig({ ...resolveOptionsOf(t), consul: d.kv, requireConsul: true });
-    return { resolved, version: versionOf(await d.store.history()), writable: true };
+    return { resolved, version: await d.store.latestVersion(), writable: true };
   } finally {
     d.close();
   }

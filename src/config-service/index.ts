@@ -13,7 +13,6 @@ export {
   planSet,
   problemsOf,
   resolveOptionsOf,
-  versionOf,
   withConfigDocument,
 } from "./edits.js";
 export type { ConfigTarget, DiffSide, DocumentEdit, DocumentValidator, OpenDocument, SetEdit } from "./edits.js";

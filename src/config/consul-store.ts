@@ -48,6 +48,8 @@ export interface ConfigStore {
   ): Promise<HistoryEntry>;
   /** All history entries, oldest first. */
   history(): Promise<HistoryEntry[]>;
+  /** The newest history number (0: none), from the keys alone: one request, no entry read. */
+  latestVersion(): Promise<number>;
 }
 
 /** Number of history entries kept; older ones are pruned after each write. */
@@ -105,6 +107,9 @@ export function createConfigStore(kv: KvStore, opts: { prefix: string; env: stri
       const excess = numbers.length + writes.length - 1 - HISTORY_LIMIT;
       for (const n of numbers.slice(0, Math.max(0, excess))) await kv.del(historyPrefix + pad(n)).catch(() => undefined);
       return entry;
+    },
+    async latestVersion() {
+      return Math.max(0, ...(await listHistoryNumbers()));
     },
     async history() {
       const out: HistoryEntry[] = [];
