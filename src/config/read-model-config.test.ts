@@ -16,7 +16,7 @@ describe("clickhouse.rollups and clickhouse.retention", () => {
     expect(config.clickhouse.retention).toEqual({
       checkEveryMs: 3_600_000,
       deleteEveryMs: DAY,
-      keepMs: { readings: 30 * DAY, readings_1m: 180 * DAY, readings_1h: 1825 * DAY, analyses: 365 * DAY, anomaly_windows: 365 * DAY, device_events: 365 * DAY, dead_letters: 30 * DAY, alerts: 365 * DAY, alert_transitions: 365 * DAY, reports: 1825 * DAY },
+      keepMs: { readings: 30 * DAY, readings_1m: 180 * DAY, readings_1h: 1825 * DAY, analyses: 365 * DAY, anomaly_windows: 365 * DAY, device_events: 365 * DAY, dead_letters: 30 * DAY, alerts: 365 * DAY, alert_transitions: 365 * DAY, reports: 1825 * DAY, audit_log: 730 * DAY },
     });
   });
 

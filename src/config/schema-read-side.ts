@@ -59,6 +59,7 @@ const retentionSchema = z
     alerts: keepFor("365d"),
     alert_transitions: keepFor("365d"),
     reports: keepFor("1825d"),
+    audit_log: keepFor("730d"),
   })
   .transform(({ checkEvery, deleteEvery, ...keepMs }) => ({ checkEveryMs: checkEvery, deleteEveryMs: deleteEvery, keepMs }));
 

@@ -4,6 +4,7 @@ import { duration, durationIn, posInt, size, sizeIn, typeName, url } from "./sch
 import { clickhouseSchema, querySchema, vectorsSchema } from "./schema-read-side.js";
 import { alertsSchema, reportsSchema } from "./schema-alerts.js";
 import { consoleSchema } from "./schema-console.js";
+import { registrySchema } from "./schema-devices.js";
 
 export { typeName };
 
@@ -42,6 +43,13 @@ const mqttSchema = z.strictObject({
   username: z.string().optional(),
   /** Secret. */
   password: z.string().optional(),
+  /**
+   * The broker's dynamic-security admin (Mosquitto's `$CONTROL/dynamic-security/v1`): the account
+   * Shoal uses to keep device accounts and topic ACLs in step with the registry. Unset: the broker
+   * is not driven by Shoal (its own auth applies). Secret.
+   */
+  adminUsername: z.string().optional(),
+  adminPassword: z.string().optional(),
 });
 
 const bridgeSchema = z
@@ -65,9 +73,15 @@ const bridgeSchema = z
     maxPayloadReadings: posInt().default(1000),
     maxMetrics: posInt().default(64),
     maxLogLength: posInt().default(2048),
+    /**
+     * How far ahead of the bridge's clock a reading's tsMs may be; later ones are dead-lettered
+     * `invalid_field` (the oldest accepted tsMs is now minus clickhouse.retention.readings).
+     */
+    maxClockSkew: durationIn("5m", 0, 7 * 86_400_000, "must be between 0 and 7d"),
   })
-  .transform(({ maxPayload, batchWindow, batchMaxBytes, reorderHold, ...rest }) => ({
+  .transform(({ maxPayload, batchWindow, batchMaxBytes, reorderHold, maxClockSkew, ...rest }) => ({
     ...rest,
+    maxClockSkewMs: maxClockSkew,
     maxPayloadBytes: maxPayload,
     batchWindowMs: batchWindow,
     reorderHoldMs: reorderHold,
@@ -228,6 +242,7 @@ export const configSchema = z.strictObject({
   alerts: alertsSchema.prefault({}),
   reports: reportsSchema.prefault({}),
   console: consoleSchema.prefault({}),
+  registry: registrySchema.prefault({}),
   gateway: gatewayConfigSchema.prefault({} as z.input<typeof gatewayConfigSchema>),
 });
 
@@ -246,6 +261,7 @@ export const RENAMED_KEYS: Readonly<Record<string, string>> = {
   "bridge.maxPayload": "bridge.maxPayloadBytes",
   "bridge.batchWindow": "bridge.batchWindowMs",
   "bridge.reorderHold": "bridge.reorderHoldMs",
+  "bridge.maxClockSkew": "bridge.maxClockSkewMs",
   "runtime.passivateAfter": "runtime.passivateAfterMs",
   "runtime.maxInFlight": "runtime.maxInFlightBytes",
   "runtime.snapshotEvery": "runtime.snapshotEveryMs",
@@ -270,6 +286,7 @@ export const RENAMED_KEYS: Readonly<Record<string, string>> = {
   "clickhouse.retention.alerts": "clickhouse.retention.keepMs.alerts",
   "clickhouse.retention.alert_transitions": "clickhouse.retention.keepMs.alert_transitions",
   "clickhouse.retention.reports": "clickhouse.retention.keepMs.reports",
+  "clickhouse.retention.audit_log": "clickhouse.retention.keepMs.audit_log",
   "alerts.commandWait": "alerts.commandWaitMs",
   "reports.sessionTtl": "reports.sessionTtlMs",
   "sequence.historicalAfter": "sequence.historicalAfterMs",
