@@ -8,7 +8,7 @@ import { renderTemplate } from "./templates.js";
 
 /**
  * Starts Mosquitto 2.0 on a random loopback port from deploy/local/templates/mosquitto.conf
- * (anonymous, no persistence, max_queued_messages 100000). Healthy when an MQTT CONNECT gets
+ * (anonymous, persistence in its data dir, max_queued_messages 100000). Healthy when an MQTT CONNECT gets
  * a CONNACK with return code 0.
  */
 export async function startMosquitto(): Promise<ServiceHandle & StartupTiming> {
@@ -20,7 +20,7 @@ export async function startMosquitto(): Promise<ServiceHandle & StartupTiming> {
     async configure(dataDir) {
       port = await freePort();
       const config = join(dataDir, "mosquitto.conf");
-      await renderTemplate("mosquitto.conf", config, { PORT: port });
+      await renderTemplate("mosquitto.conf", config, { PORT: port, DATA_DIR: dataDir });
       const log = join(dataDir, "mosquitto.log");
       const p = port;
       return { binary, args: ["-c", config], stdioLog: log, logFile: log, ports: [port], healthy: () => mqttConnack(p) };

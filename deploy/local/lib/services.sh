@@ -88,7 +88,7 @@ svc_prepare() {
       CMD=("$bin" -c "$dir/nats-cluster.conf")
       ;;
     mosquitto)
-      render mosquitto.conf "$dir/mosquitto.conf" PORT=$MOSQUITTO_PORT
+      render mosquitto.conf "$dir/mosquitto.conf" PORT=$MOSQUITTO_PORT DATA_DIR="$dir"
       CMD=("$bin" -c "$dir/mosquitto.conf")
       ;;
     clickhouse)
