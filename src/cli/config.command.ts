@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import YAML from "yaml";
+import { createClickHouseAuditLog } from "../adapters/clickhouse/audit-log.js";
 import { ConsulError, createConsulKv } from "../adapters/consul/index.js";
+import { errorMessage } from "../base/errors.js";
 import { ConfigConflictError, ConfigError, SECRET_KEY_ENV, encryptSecret, generateSecretKey, loadConfig, parseSecretKey, redact } from "../config/index.js";
 import { parseYamlLayer } from "../config/layers.js";
 import {
@@ -8,6 +11,7 @@ import {
   InvalidConfigPathError,
   applyEdit,
   diffChanges,
+  documentPath,
   documentValidator,
   pickDiff,
   planRollback,
@@ -185,6 +189,8 @@ async function set(ctx: Ctx, what: { file: string } | { path: string; value: str
     }
     const entry = await applyEdit(doc, edit, { author: authorOf(ctx, author), message: message ?? edit.message });
     ctx.io.stdout(`${doc.store.key}: version ${entry.n} written (${entry.message})\n`);
+    const changes = "changes" in edit ? { changes: edit.changes } : {};
+    await recordAudit(ctx, "cli/config set", "file" in what ? "config/" : `config/${documentPath(what.path)}`, { key: doc.store.key, version: entry.n, message: entry.message, ...changes });
     return 0;
   });
 }
@@ -201,8 +207,40 @@ async function rollback(ctx: Ctx, n: number, author?: string): Promise<number> {
     }
     const written = await applyEdit(doc, edit, { author: authorOf(ctx, author), message: edit.message });
     ctx.io.stdout(`${doc.store.key}: version ${written.n} written (${written.message})\n`);
+    await recordAudit(ctx, "cli/config rollback", "config/", { key: doc.store.key, version: written.n, message: written.message, to: n, changes: edit.changes });
     return 0;
   });
+}
+
+/**
+ * Records a change made here, without an RPC, in the audit log (ClickHouse `audit_log` of the
+ * loaded configuration) as actor `cli:<OS user>`, source "local": one insert, at most 5 s. The
+ * change is made already: a failure only prints a warning (exit code unchanged).
+ */
+async function recordAudit(ctx: Ctx, action: string, target: string, details: Record<string, unknown>): Promise<void> {
+  let failure: string | undefined;
+  try {
+    const t = targetOf(ctx);
+    const { clickhouse: ch } = (await loadConfig({ connectKv: t.connectKv, ...resolveOptionsOf(t), logger: { info: () => {}, warn: () => {}, error: () => {} } })).config;
+    const quiet = () => {};
+    const log = { debug: quiet, info: quiet, error: quiet, warn: (f: object | string) => void (failure = typeof f === "object" ? String((f as { err?: unknown }).err ?? "insert failed") : f) };
+    const audit = createClickHouseAuditLog({ url: ch.url, database: ch.database, username: ch.username, password: ch.password, requestTimeoutMs: 5_000 }, { log, flushIntervalMs: 60_000 });
+    await audit.record({ atMs: Date.now(), actor: `cli:${osUser(ctx)}`, actorRole: "", source: "local", action, target, outcome: "ok", details });
+    await audit.close(); // the one insert; a failure is counted as lost
+    if (audit.stats.written !== 1) failure ??= "not written";
+  } catch (err) {
+    failure = errorMessage(err);
+  }
+  if (failure !== undefined) ctx.io.stderr(`warning: the audit log did not record this change: ${failure}\n`);
+}
+
+/** The OS user running the command (USER when the system has no name for it). */
+function osUser(ctx: Ctx): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return ctx.env.USER ?? "unknown";
+  }
 }
 
 async function history(ctx: Ctx): Promise<number> {

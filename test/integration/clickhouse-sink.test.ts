@@ -74,7 +74,7 @@ describe("ClickHouseSink (real ClickHouse)", () => {
     expect(reports.map((r) => r.current)).toEqual([last, last, last]);
     const tables = await chQuery<{ name: string; sorting_key: string; engine: string }>(ch.url, "sink_concurrent", "SELECT name, sorting_key, engine FROM system.tables WHERE database = 'sink_concurrent' ORDER BY name");
     expect(tables.map((t) => t.name)).toEqual([
-      ...["alert_transitions", "alerts", "analyses", "anomaly_windows", "dead_letters", "device_events", "device_status", "device_status_events_mv", "device_status_readings_mv"],
+      ...["alert_transitions", "alerts", "analyses", "anomaly_windows", "audit_log", "dead_letters", "device_events", "device_status", "device_status_events_mv", "device_status_readings_mv"],
       ...["readings", "readings_1h", "readings_1h_mv", "readings_1m", "readings_1m_mv", "repair_markers", "reports", "schema_migrations"],
     ]);
     expect(tables.find((t) => t.name === "readings")!.sorting_key).toBe("device_id, epoch, seq, ts_ms");

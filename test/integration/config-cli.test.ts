@@ -11,7 +11,8 @@ import type { ConsulKv } from "../../src/adapters/consul/index.js";
 import { run } from "../../src/cli/config.command.js";
 import { registerRole, registerService } from "../../src/cli/service-registration.js";
 import { createConfigStore, encryptSecret, parseSecretKey } from "../../src/config/index.js";
-import { startConsul } from "../harness/index.js";
+import { migrate } from "../../src/adapters/clickhouse/index.js";
+import { startClickHouse, startConsul } from "../harness/index.js";
 import type { ServiceHandle } from "../harness/index.js";
 import { sleep } from "../../src/base/clock.js";
 
@@ -19,6 +20,7 @@ const KEY = "shoal/test/config.yaml";
 const SECRET_KEY = Buffer.alloc(32, 3).toString("base64");
 
 let consul: ServiceHandle;
+let ch: ServiceHandle;
 let kv: ConsulKv;
 let env: Record<string, string>;
 let tmp: string;
@@ -36,15 +38,18 @@ async function json(url: string): Promise<unknown> {
 }
 
 beforeAll(async () => {
-  consul = await startConsul();
+  [consul, ch] = await Promise.all([startConsul(), startClickHouse()]);
+  // `set` and `rollback` record themselves in the audit log (ClickHouse of the configuration); the
+  // environment's password beats the one the secrets test below stores in Consul.
+  await migrate({ url: ch.url, database: "config_cli", username: "default", password: "" });
   kv = createConsulKv({ url: consul.url });
-  env = { SHOAL_ENV: "test", SHOAL__CONSUL__URL: consul.url, USER: "tester", SHOAL_SECRET_KEY: SECRET_KEY };
+  env = { SHOAL_ENV: "test", SHOAL__CONSUL__URL: consul.url, USER: "tester", SHOAL_SECRET_KEY: SECRET_KEY, SHOAL__CLICKHOUSE__URL: ch.url, SHOAL__CLICKHOUSE__DATABASE: "config_cli", SHOAL__CLICKHOUSE__PASSWORD: "" };
   tmp = mkdtempSync(join(tmpdir(), "shoal-cli-"));
-});
+}, 120_000);
 
 afterAll(async () => {
   kv?.close();
-  await consul?.cleanup();
+  await Promise.all([consul?.cleanup(), ch?.cleanup()]);
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -5,6 +5,7 @@ import { toStorageError } from "./errors.js";
 import { readModelMigrations } from "./read-model-migrations.js";
 import { vectorMigrations } from "./vector-migrations.js";
 import { alertMigrations } from "./alert-migrations.js";
+import { auditMigrations } from "./audit-migrations.js";
 
 /** One versioned schema change. Statements must run on ClickHouse 18.16 and on current releases. */
 export interface Migration {
@@ -211,6 +212,8 @@ export const migrations: readonly Migration[] = [
   ...vectorMigrations,
   // 14+: the alerts' history, in alert-migrations.ts.
   ...alertMigrations,
+  // 16+: the audit log, in audit-migrations.ts.
+  ...auditMigrations,
 ];
 
 /**

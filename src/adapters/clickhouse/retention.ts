@@ -20,6 +20,7 @@ export const RETENTION_TIME_COLUMNS: Readonly<Record<string, string>> = {
   alerts: "started_at",
   alert_transitions: "at",
   reports: "period_to",
+  audit_log: "at",
 };
 
 /** How long each table keeps rows, ms; 0 (or absent) = forever. Keys: {@link RETENTION_TIME_COLUMNS}. */

@@ -168,7 +168,7 @@ export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse> 
  * The audit log (docs/adr/0020-audit-log.md): every configuration change, admin operation, alert
  * command, device registry change and device command, with who made it (the caller's token name
  * and role), from where (the peer address), what and when. Stored in ClickHouse table `audit_log`
- * (retention `clickhouse.retention.audit`). Reading it needs the admin role.
+ * (retention `clickhouse.retention.audit_log`). Reading it needs the admin role.
  *
  * @generated from service shoal.v1.AuditService
  */
