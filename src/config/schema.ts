@@ -4,7 +4,7 @@ import { duration, durationIn, posInt, size, sizeIn, typeName, url } from "./sch
 import { clickhouseSchema, querySchema, vectorsSchema } from "./schema-read-side.js";
 import { alertsSchema, reportsSchema } from "./schema-alerts.js";
 import { consoleSchema } from "./schema-console.js";
-import { registrySchema } from "./schema-devices.js";
+import { commandsSchema, registrySchema } from "./schema-devices.js";
 
 export { typeName };
 
@@ -243,6 +243,7 @@ export const configSchema = z.strictObject({
   reports: reportsSchema.prefault({}),
   console: consoleSchema.prefault({}),
   registry: registrySchema.prefault({}),
+  commands: commandsSchema.prefault({}),
   gateway: gatewayConfigSchema.prefault({} as z.input<typeof gatewayConfigSchema>),
 });
 
@@ -288,6 +289,9 @@ export const RENAMED_KEYS: Readonly<Record<string, string>> = {
   "clickhouse.retention.reports": "clickhouse.retention.keepMs.reports",
   "clickhouse.retention.audit_log": "clickhouse.retention.keepMs.audit_log",
   "alerts.commandWait": "alerts.commandWaitMs",
+  "commands.ttl": "commands.ttlMs",
+  "commands.retryEvery": "commands.retryEveryMs",
+  "commands.keep": "commands.keepMs",
   "reports.sessionTtl": "reports.sessionTtlMs",
   "sequence.historicalAfter": "sequence.historicalAfterMs",
   "query.timeout": "query.timeoutMs",
