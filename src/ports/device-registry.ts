@@ -56,7 +56,7 @@ export interface DeviceRegistry {
   list(): Promise<DeviceRecord[]>;
   /**
    * Every record now (`onChange` for each, then `ready` resolves) and every change after, in order.
-   * `stop()` ends the watch.
+   * A deletion is reported only for a device this watch gave a record for. `stop()` ends the watch.
    */
   watch(onChange: (change: DeviceChange) => void): Promise<{ readonly ready: Promise<void>; stop(): Promise<void> }>;
 }
