@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createBridgeCore, type BridgeCoreOptions } from "./bridge.js";
+import { admissionRejection, createBridgeCore, type BridgeCoreOptions } from "./bridge.js";
 import { decodeJournalReadings, defaultReadingLimits } from "../domain/reading-codec.js";
 import { partitionOf } from "../domain/partition.js";
 import { sleep, systemClock } from "../base/clock.js";
@@ -124,5 +124,74 @@ describe("bridge core", () => {
     expect(acks).toBe(1);
     expect(dls).toEqual(["bridge/topic_mismatch"]);
     expect(core.stats.rejectedByCode).toEqual({ topic_mismatch: 1 });
+  });
+
+  it("asks `admit` about the topic's device before decoding and dead-letters its rejection like any other", async () => {
+    const dls: Array<{ code: string; reason: string; source: string }> = [];
+    const asked: string[] = [];
+    const { core, pubs } = setup(
+      {
+        admit: (id) => {
+          asked.push(id);
+          if (id === "ghost") return { code: "unknown_device", reason: 'device "ghost" is not registered (registry.mode strict)' };
+          if (id === "off") return { code: "device_disabled", reason: 'device "off" is disabled' };
+          return undefined;
+        },
+      },
+      async (dl) => {
+        dls.push({ code: dl.code, reason: dl.reason, source: dl.source });
+      },
+    );
+    const acks: string[] = [];
+    core.handle("devices/ghost/readings", reading("ghost", 1), { ack: () => acks.push("ghost") });
+    // Not decoded: a malformed payload of an unknown device is unknown_device, not malformed_json.
+    core.handle("devices/ghost/readings", enc("{not json").subarray(1), { ack: () => acks.push("ghost-bad") });
+    core.handle("devices/off/readings", reading("off", 1), { ack: () => acks.push("off") });
+    core.handle("devices/d1/readings", reading("d1", 1), { ack: () => acks.push("d1") });
+    // An invalid topic names no device: rejected before admission.
+    core.handle("devices/a.b/readings", reading("a.b", 1), { ack: () => acks.push("bad-topic") });
+    expect(asked).toEqual(["ghost", "ghost", "off", "d1"]);
+    await turn();
+    expect(dls).toEqual([
+      { code: "unknown_device", reason: 'device "ghost" is not registered (registry.mode strict)', source: "devices/ghost/readings" },
+      { code: "unknown_device", reason: 'device "ghost" is not registered (registry.mode strict)', source: "devices/ghost/readings" },
+      { code: "device_disabled", reason: 'device "off" is disabled', source: "devices/off/readings" },
+      expect.objectContaining({ code: "invalid_topic", source: "devices/a.b/readings" }),
+    ]);
+    expect(acks.sort()).toEqual(["bad-topic", "ghost", "ghost-bad", "off"]);
+    expect(pubs).toHaveLength(1);
+    expect(decodeJournalReadings(pubs[0]!.data).map((r) => r.deviceId)).toEqual(["d1"]);
+    pubs[0]!.resolve({ seq: 1, duplicate: false });
+    await turn();
+    expect(acks).toContain("d1");
+    expect(core.stats).toMatchObject({ received: 5, accepted: 1, rejected: 4, rejectedByCode: { unknown_device: 2, device_disabled: 1, invalid_topic: 1 } });
+  });
+
+  it("checks every reading's tsMs against the window around its clock's now", async () => {
+    const now = Date.parse("2026-06-01T12:00:00.000Z");
+    const dls: string[] = [];
+    const { core, pubs } = setup(
+      { clock: { ...systemClock, now: () => now }, limits: { ...defaultReadingLimits, maxClockSkewMs: 60_000, maxAgeMs: 3_600_000 } },
+      async (dl) => {
+        dls.push(`${dl.code}: ${dl.reason}`);
+      },
+    );
+    const at = (tsMs: number) => enc({ deviceId: "d1", seq: 1, tsMs, metrics: { t: 1 } });
+    core.handle("devices/d1/readings", at(now + 60_000), { ack: () => {} });
+    core.handle("devices/d1/readings", at(now - 3_600_000), { ack: () => {} });
+    core.handle("devices/d1/readings", at(now + 60_001), { ack: () => {} });
+    core.handle("devices/d1/readings", at(now - 3_600_001), { ack: () => {} });
+    await turn();
+    expect(dls).toEqual([
+      "invalid_field: tsMs: must not be later than now + 1m max clock skew (2026-06-01T12:01:00.000Z), got 2026-06-01T12:01:00.001Z (1780315260001)",
+      "invalid_field: tsMs: must not be earlier than now − 1h max age (2026-06-01T11:00:00.000Z), got 2026-06-01T10:59:59.999Z (1780311599999)",
+    ]);
+    expect(pubs.flatMap((p) => decodeJournalReadings(p.data).map((r) => r.tsMs))).toEqual([now + 60_000, now - 3_600_000]);
+  });
+
+  it("admissionRejection turns the registry's answer into the rejection codes of strict mode", () => {
+    expect(admissionRejection("p1", "known")).toBeUndefined();
+    expect(admissionRejection("p1", "unknown")).toEqual({ code: "unknown_device", reason: 'device "p1" is not in the device registry (registry.mode: strict)' });
+    expect(admissionRejection("p1", "disabled")).toEqual({ code: "device_disabled", reason: 'device "p1" is disabled in the device registry' });
   });
 });

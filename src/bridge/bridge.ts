@@ -3,6 +3,7 @@ import { partitionOf } from "../domain/partition.js";
 import type { EventPublisher } from "../ports/journal.js";
 import type { Clock } from "../ports/clock.js";
 import type { StageObserver } from "../ports/stages.js";
+import type { DeviceAdmission } from "../ports/device-registry.js";
 import { JournalBatcher, type Ackable, type AckToken, type JournalPublish } from "./journal-batcher.js";
 import { DeviceOrder } from "./device-order.js";
 
@@ -52,16 +53,35 @@ export interface BridgeCoreOptions {
   readonly reorderHoldMs?: number;
   /** Nats-Msg-Id prefix of this process's journal messages (unique per start). */
   readonly msgIdPrefix: string;
+  /** Time of the readings' window check (`limits.maxClockSkewMs`, `limits.maxAgeMs`) and of the batcher. */
   readonly clock: Clock;
   /** Where readings wait (stage `journal`). */
   readonly stages?: StageObserver;
+  /**
+   * Device admission (the device registry's strict mode): called with the topic's device id of
+   * every message before its payload is decoded; a rejection returned (`unknown_device`,
+   * `device_disabled`) is dead-lettered and counted like any other. Undefined: every device is
+   * admitted. Runs once per message on the hot path: an in-memory lookup that must not throw.
+   */
+  readonly admit?: (deviceId: string) => Rejection | undefined;
 }
 
 /**
- * The transport-independent heart of the bridge: validate an MQTT message (one reading or a
- * device's batch), pack its readings into their partitions' journal messages, and acknowledge the
- * MQTT message only once every one of its readings is durable in the journal (or its dead letter
- * is). Never throws. `admitted()` tells the MQTT side whether to go on reading (backpressure).
+ * The rejection of a device the registry does not admit in `registry.mode: strict` (for
+ * {@link BridgeCoreOptions.admit}): `unknown_device`, `device_disabled`, or undefined when known.
+ */
+export function admissionRejection(deviceId: string, admission: DeviceAdmission): Rejection | undefined {
+  if (admission === "known") return undefined;
+  return admission === "unknown"
+    ? { code: "unknown_device", reason: `device "${deviceId}" is not in the device registry (registry.mode: strict)` }
+    : { code: "device_disabled", reason: `device "${deviceId}" is disabled in the device registry` };
+}
+
+/**
+ * The transport-independent heart of the bridge: admit the topic's device (`admit`), validate an
+ * MQTT message (one reading or a device's batch; the input contract, docs/input-contract.md), pack
+ * its readings into their partitions' journal messages, and acknowledge the MQTT message only once
+ * every one of its readings is durable in the journal (or its dead letter is). Never throws. `admitted()` tells the MQTT side whether to go on reading (backpressure).
  */
 export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, deadLetter: EventPublisher["deadLetter"]) {
   const batcher = new JournalBatcher(
@@ -77,6 +97,7 @@ export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, 
     publish,
   );
   const maxHeld = o.maxHeldReadings ?? 20_000;
+  const admit = o.admit;
   const order = new DeviceOrder<AckToken>(
     { holdMs: o.reorderHoldMs ?? 200, maxDevices: 200_000, maxHeld: Math.max(1, maxHeld), clock: o.clock },
     // Every reading of one message is of the topic's device: one partition.
@@ -127,7 +148,11 @@ export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, 
     counts.received++;
     const t = deviceIdFromTopic(topic);
     if (!t.ok) return reject(t, topic, payload, msg);
-    const d = decodeReadings(payload, t.deviceId, o.limits);
+    if (admit !== undefined) {
+      const no = admit(t.deviceId);
+      if (no !== undefined) return reject(no, topic, payload, msg);
+    }
+    const d = decodeReadings(payload, t.deviceId, o.limits, o.clock.now());
     if (!d.ok) return reject(d, topic, payload, msg);
     const token: AckToken = { left: d.readings.length, msg };
     for (const r of d.readings) order.offer(r, token);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ReadingBatchSchema, ReadingSchema } from "../gen/shoal/v1/reading_pb.js";
-import { decodeJournalReading, decodeJournalReadings, decodeReading, decodeReadings, defaultReadingLimits, deviceIdFromTopic, encodeReading } from "./reading-codec.js";
+import { decodeJournalReading, decodeJournalReadings, decodeReading, decodeReadings, defaultReadingLimits, deviceIdFromTopic, encodeReading, MAX_TS_MS } from "./reading-codec.js";
 import { encodeReadingBatchWire } from "./reading-wire.js";
 
 const enc = (o: unknown) => new TextEncoder().encode(typeof o === "string" ? o : JSON.stringify(o));
@@ -13,9 +13,10 @@ describe("decodeReading", () => {
     expect(decodeReading(enc(good), "d-1")).toEqual({ ok: true, reading: good });
   });
 
-  it("accepts snake_case and string integers (proto3 JSON)", () => {
-    const r = decodeReading(enc({ device_id: "d-1", seq: "7", ts_ms: "1700000000000", metrics: { t: 1 }, log: "hello" }), "d-1");
+  it("accepts snake_case names (proto3 JSON) but integers only as JSON numbers", () => {
+    const r = decodeReading(enc({ device_id: "d-1", seq: 7, ts_ms: 1700000000000, metrics: { t: 1 }, log: "hello" }), "d-1");
     expect(r).toEqual({ ok: true, reading: { deviceId: "d-1", seq: 7, tsMs: 1_700_000_000_000, metrics: { t: 1 }, log: "hello" } });
+    expect(decodeReading(enc({ device_id: "d-1", seq: "7", ts_ms: 1700000000000, metrics: { t: 1 } }), "d-1")).toMatchObject({ ok: false, code: "invalid_field" });
   });
 
   it("accepts a valid protobuf reading", () => {
@@ -40,11 +41,11 @@ describe("decodeReading", () => {
 
   it.each([
     ["malformed JSON", "{not json", "malformed_json", /not valid JSON/],
-    ["a JSON array", "[1,2]", "malformed_protobuf", /neither a JSON object nor a valid/],
-    ["wrong type of seq", { ...good, seq: "seven" }, "invalid_field", /^seq: must be a non-negative integer \(or absent\), got string "seven"$/],
-    ["negative seq", { ...good, seq: -1 }, "invalid_field", /^seq: must be a non-negative integer \(or absent\), got number -1$/],
-    ["fractional boot", { ...good, boot: 1.5 }, "invalid_field", /^boot: must be a non-negative integer \(or absent\), got number 1.5$/],
-    ["fractional ts", { ...good, tsMs: 1.5 }, "invalid_field", /^tsMs: must be a non-negative integer/],
+    ["a JSON array", "[1,2]", "malformed_json", /^payload must be a JSON object \(a reading or a batch\), got an array$/],
+    ["wrong type of seq", { ...good, seq: "seven" }, "invalid_field", /^seq: must be an integer from 0 to 9007199254740991 \(or absent\), got string "seven"$/],
+    ["negative seq", { ...good, seq: -1 }, "invalid_field", /^seq: must be an integer from 0 to 9007199254740991 \(or absent\), got number -1$/],
+    ["fractional boot", { ...good, boot: 1.5 }, "invalid_field", /^boot: must be an integer from 0 to 9007199254740991 \(or absent\), got number 1.5$/],
+    ["fractional ts", { ...good, tsMs: 1.5 }, "invalid_field", /^tsMs: must be an integer from 1 to 4294967295999 \(ms since the Unix epoch/],
     ["missing ts", { deviceId: "d-1", seq: 1, metrics: { a: 1 } }, "invalid_field", /^tsMs: required/],
     ["metric as string", { ...good, metrics: { t: "hot" } }, "invalid_field", /^metrics\.t: must be a finite number, got string "hot"$/],
     ["non-finite metric", '{"deviceId":"d-1","seq":1,"tsMs":1,"metrics":{"t":1e999}}', "invalid_field", /^metrics\.t: must be a finite number, got number Infinity$/],
@@ -87,7 +88,7 @@ describe("decodeReading", () => {
       fc.property(
         fc.record({
           seq: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
-          tsMs: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+          tsMs: fc.integer({ min: 1, max: MAX_TS_MS }),
           metrics: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_]{0,10}$/), fc.double({ noNaN: true, noDefaultInfinity: true }).map((v) => (Object.is(v, -0) ? 0 : v)), { minKeys: 1, maxKeys: 5 }),
         }),
         (r) => {
@@ -140,11 +141,11 @@ describe("decodeReadings (one reading or a device's batch)", () => {
   it.each([
     ["an empty batch", { readings: [] }, "invalid_field", /^readings: must contain at least one reading$/],
     ["readings not an array", { readings: 5 }, "invalid_field", /^readings: must be an array of readings, got number 5$/],
-    ["a bad reading (named by index)", { readings: [r1, { ...r2, seq: "x" }] }, "invalid_field", /^readings\[1\]\.seq: must be a non-negative integer \(or absent\), got string "x"$/],
+    ["a bad reading (named by index)", { readings: [r1, { ...r2, seq: "x" }] }, "invalid_field", /^readings\[1\]\.seq: must be an integer from 0 to 9007199254740991 \(or absent\), got string "x"$/],
     ["a reading of another device", { readings: [r1, { deviceId: "d-2", ...r2 }] }, "topic_mismatch", /^readings\[1\]\.deviceId "d-2" does not match topic device "d-1"$/],
     ["a batch of another device", { deviceId: "d-2", readings: [r1] }, "topic_mismatch", /^deviceId "d-2" does not match topic device "d-1"$/],
     ["an unknown batch field", { readings: [r1], colour: 1 }, "unknown_field", /^unknown field "colour" \(allowed in a batch: deviceId, readings\)$/],
-    ["a reading that is not an object", { readings: [r1, 7] }, "invalid_field", /^readings\[1\]: must be a JSON object$/],
+    ["a reading that is not an object", { readings: [r1, 7] }, "invalid_field", /^readings\[1\]: must be a JSON object, got number 7$/],
     ["too many readings", { readings: Array.from({ length: 3 }, (_, i) => ({ ...r1, seq: i + 1 })) }, "invalid_field", /^readings: 3 readings, limit is 2$/],
   ])("rejects %s whole, with a reason naming it", (_name, payload, code, reason) => {
     const r = decodeReadings(enc(payload), "d-1", { ...defaultReadingLimits, maxBatchReadings: 2 });

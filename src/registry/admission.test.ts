@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admissionRejection, RegistryAdmission } from "./admission.js";
+import { RegistryAdmission } from "./admission.js";
 import { MemoryDeviceRegistry } from "./memory-registry.js";
 import { testDeviceRecord as rec } from "./testing-records.js";
 
@@ -27,13 +27,5 @@ describe("RegistryAdmission", () => {
     await adm.stop();
     await reg.create(rec("later"));
     expect(adm.check("later")).toBe("unknown");
-  });
-});
-
-describe("admissionRejection", () => {
-  it("maps an admission to the strict-mode dead-letter code", () => {
-    expect(admissionRejection("known", "d1")).toBeUndefined();
-    expect(admissionRejection("unknown", "d1")).toEqual({ code: "unknown_device", reason: expect.stringContaining('"d1" is not registered') as unknown });
-    expect(admissionRejection("disabled", "d1")).toEqual({ code: "device_disabled", reason: expect.stringContaining('"d1" is disabled') as unknown });
   });
 });

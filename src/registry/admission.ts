@@ -1,11 +1,5 @@
 import type { DeviceAdmission, DeviceChange, DeviceRegistry } from "../ports/device-registry.js";
 
-/** Why the bridge refuses a reading in `registry.mode: strict` (its dead-letter code and reason). */
-export interface AdmissionRejection {
-  readonly code: "unknown_device" | "device_disabled";
-  readonly reason: string;
-}
-
 /**
  * The registry as the bridge sees it in `registry.mode: strict` (docs/adr/0019-device-identity.md):
  * the ids of every registered device and of the disabled ones, kept in memory from a registry
@@ -59,20 +53,5 @@ export class RegistryAdmission {
     this.known.add(c.id);
     if (c.record.enabled) this.disabled.delete(c.id);
     else this.disabled.add(c.id);
-  }
-}
-
-/**
- * The rejection of a reading from device `id` given its admission: `unknown_device` or
- * `device_disabled` (the dead-letter codes of strict mode), `undefined` for a known, enabled device.
- */
-export function admissionRejection(a: DeviceAdmission, id: string): AdmissionRejection | undefined {
-  switch (a) {
-    case "known":
-      return undefined;
-    case "unknown":
-      return { code: "unknown_device", reason: `device "${id}" is not registered (registry.mode: strict)` };
-    case "disabled":
-      return { code: "device_disabled", reason: `device "${id}" is disabled in the registry` };
   }
 }

@@ -9,5 +9,4 @@ export { DEVICE_TYPE_RE, LABEL_KEY_RE, MAX_LABELS, MAX_LABEL_VALUE, validateDevi
 export { SCRYPT_PARAMS, generatePassword, hashPassword, sealPassword, sealingKeyFromEnv, unsealPassword, verifyPassword } from "./credentials.js";
 export { MAX_CSV_ROWS, parseDeviceCsv } from "./csv.js";
 export type { DeviceCsvResult, DeviceCsvRow } from "./csv.js";
-export { RegistryAdmission, admissionRejection } from "./admission.js";
-export type { AdmissionRejection } from "./admission.js";
+export { RegistryAdmission } from "./admission.js";

@@ -41,14 +41,26 @@ describe("bad input is dead-lettered with a reason, counted, and never stops the
   });
 
   it("rejects each kind of bad payload precisely while valid readings keep flowing", async () => {
-    const ok = (seq: number) => JSON.stringify({ deviceId: "good-1", seq, tsMs: 1_700_000_000_000 + seq, metrics: { t: 20 + seq } });
+    // Readings of a minute ago: inside the time window (bridge.maxClockSkew 5m ahead, clickhouse.retention.readings 30d back).
+    const T = Date.now() - 60_000;
+    const ok = (seq: number) => JSON.stringify({ deviceId: "good-1", seq, tsMs: T + seq, metrics: { t: 20 + seq } });
+    const SEQ_RULE = "must be an integer from 0 to 9007199254740991 \\(or absent\\)";
     const cases: Array<{ topic: string; payload: string | Buffer; code: string; reason: RegExp }> = [
       { topic: "devices/bad-1/readings", payload: "{not json", code: "malformed_json", reason: /payload is not valid JSON/ },
-      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: "x", tsMs: 1, metrics: { t: 1 } }), code: "invalid_field", reason: /^seq: must be a non-negative integer \(or absent\), got string "x"$/ },
-      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: 1, tsMs: 1, metrics: { t: "hot" } }), code: "invalid_field", reason: /^metrics\.t: must be a finite number/ },
-      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "other", seq: 1, tsMs: 1, metrics: { t: 1 } }), code: "topic_mismatch", reason: /^deviceId "other" does not match topic device "bad-1"$/ },
-      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: 1, tsMs: 1, metrics: { t: 1 }, log: "x".repeat(2000) }), code: "oversized", reason: /limit is 1024$/ },
-      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: 1, tsMs: 1, metrics: { t: 1 }, firmware: "1.2" }), code: "unknown_field", reason: /^unknown field "firmware"/ },
+      { topic: "devices/bad-1/readings", payload: "[1,2]", code: "malformed_json", reason: /^payload must be a JSON object \(a reading or a batch\), got an array$/ },
+      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: "x", tsMs: T, metrics: { t: 1 } }), code: "invalid_field", reason: new RegExp(`^seq: ${SEQ_RULE}, got string "x"$`) },
+      // null is not absent: it used to become seq 0 and then count as a duplicate.
+      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: null, tsMs: T, metrics: { t: 1 } }), code: "invalid_field", reason: new RegExp(`^seq: ${SEQ_RULE}, got null$`) },
+      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: "5", tsMs: T, metrics: { t: 1 } }), code: "invalid_field", reason: new RegExp(`^seq: ${SEQ_RULE}, got string "5" \\(a string, not a JSON number\\)$`) },
+      { topic: "devices/17/readings", payload: JSON.stringify({ deviceId: 17, seq: 1, tsMs: T, metrics: { t: 1 } }), code: "invalid_field", reason: /^deviceId: must be a string, got number 17$/ },
+      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: 1, tsMs: T, metrics: { t: "hot" } }), code: "invalid_field", reason: /^metrics\.t: must be a finite number/ },
+      // The time window comes from the configuration the bridge role was started with.
+      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: 1, tsMs: Date.now() + 3_600_000, metrics: { t: 1 } }), code: "invalid_field", reason: /^tsMs: must not be later than now \+ 5m max clock skew \(\d{4}-\d\d-\d\dT[\d:.]+Z\), got / },
+      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: 1, tsMs: Date.now() - 40 * 86_400_000, metrics: { t: 1 } }), code: "invalid_field", reason: /^tsMs: must not be earlier than now − 30d max age \(\d{4}-\d\d-\d\dT[\d:.]+Z\), got / },
+      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: 1, tsMs: Date.parse("3000-01-01T00:00:00Z"), metrics: { t: 1 } }), code: "invalid_field", reason: /^tsMs: must be an integer from 1 to 4294967295999 .*, got number 32503680000000 \(3000-01-01T00:00:00\.000Z\)$/ },
+      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "other", seq: 1, tsMs: T, metrics: { t: 1 } }), code: "topic_mismatch", reason: /^deviceId "other" does not match topic device "bad-1"$/ },
+      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: 1, tsMs: T, metrics: { t: 1 }, log: "x".repeat(2000) }), code: "oversized", reason: /limit is 1024$/ },
+      { topic: "devices/bad-1/readings", payload: JSON.stringify({ deviceId: "bad-1", seq: 1, tsMs: T, metrics: { t: 1 }, firmware: "1.2" }), code: "unknown_field", reason: /^unknown field "firmware"/ },
       { topic: "devices/bad-1/readings", payload: Buffer.from([0xff, 0xff, 0xff, 0xff]), code: "malformed_protobuf", reason: /neither a JSON object nor a valid shoal\.v1\.Reading/ },
       { topic: "devices/bad.dot/readings", payload: ok(1), code: "invalid_topic", reason: /must match/ },
     ];
@@ -91,7 +103,7 @@ describe("bad input is dead-lettered with a reason, counted, and never stops the
     }
 
     expect(bridge.stats.rejected).toBe(cases.length);
-    expect(bridge.stats.rejectedByCode).toEqual({ malformed_json: 1, invalid_field: 2, topic_mismatch: 1, oversized: 1, unknown_field: 1, malformed_protobuf: 1, invalid_topic: 1 });
+    expect(bridge.stats.rejectedByCode).toEqual({ malformed_json: 2, invalid_field: 8, topic_mismatch: 1, oversized: 1, unknown_field: 1, malformed_protobuf: 1, invalid_topic: 1 });
     expect(bridge.stats.accepted).toBe(cases.length);
     // The good readings around them were all stored.
     const rows = await waitFor(

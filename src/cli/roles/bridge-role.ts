@@ -56,7 +56,16 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: { rea
   const core = createBridgeCore(
     {
       partitions: cfg.nats.partitions,
-      limits: { maxPayloadBytes: cfg.bridge.maxPayloadBytes, maxMetrics: cfg.bridge.maxMetrics, maxLogLength: cfg.bridge.maxLogLength, maxBatchReadings: cfg.bridge.maxPayloadReadings },
+      limits: {
+        maxPayloadBytes: cfg.bridge.maxPayloadBytes,
+        maxMetrics: cfg.bridge.maxMetrics,
+        maxLogLength: cfg.bridge.maxLogLength,
+        maxBatchReadings: cfg.bridge.maxPayloadReadings,
+        // The time window of tsMs (docs/input-contract.md): up to maxClockSkew ahead of the bridge's
+        // clock, and no older than the readings' retention (0: kept forever, no lower bound).
+        maxClockSkewMs: cfg.bridge.maxClockSkewMs,
+        maxAgeMs: cfg.clickhouse.retention.keepMs.readings,
+      },
       batchWindowMs: cfg.bridge.batchWindowMs,
       batchMaxReadings: cfg.bridge.batchMaxReadings,
       batchMaxBytes: cfg.bridge.batchMaxBytes,

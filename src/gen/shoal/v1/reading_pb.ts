@@ -13,55 +13,71 @@ export const file_shoal_v1_reading: GenFile = /*@__PURE__*/
   fileDesc("ChZzaG9hbC92MS9yZWFkaW5nLnByb3RvEghzaG9hbC52MSLPAQoHUmVhZGluZxIRCglkZXZpY2VfaWQYASABKAkSCwoDc2VxGAIgASgEEg0KBXRzX21zGAMgASgDEi8KB21ldHJpY3MYBCADKAsyHi5zaG9hbC52MS5SZWFkaW5nLk1ldHJpY3NFbnRyeRIQCgNsb2cYBSABKAlIAIgBARIRCgRib290GAYgASgESAGIAQEaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAFCBgoEX2xvZ0IHCgVfYm9vdCIzCgxSZWFkaW5nQmF0Y2gSIwoIcmVhZGluZ3MYDyADKAsyES5zaG9hbC52MS5SZWFkaW5nImkKCkRlYWRMZXR0ZXISDQoFc3RhZ2UYASABKAkSDAoEY29kZRgCIAEoCRIOCgZyZWFzb24YAyABKAkSDgoGc291cmNlGAQgASgJEg8KB3BheWxvYWQYBSABKAwSDQoFYXRfbXMYBiABKAMiJgoOSm91cm5hbENvbW1hbmQSFAoMY29tbWFuZF9qc29uGA4gASgMYgZwcm90bzM");
 
 /**
- * One sensor reading as a device publishes it (MQTT topic devices/<device_id>/readings).
- * The same contract is accepted as JSON (proto3 JSON names: deviceId, seq, tsMs, metrics, log).
+ * One sensor reading as a device publishes it (MQTT topic devices/<device_id>/readings). The input
+ * contract, exactly (docs/input-contract.md; enforced by src/domain/reading-codec.ts):
+ * - Binary protobuf, or JSON with the same fields (names deviceId or device_id, seq, boot, tsMs or
+ *   ts_ms, metrics, log). JSON is not proto3's canonical JSON: integers are JSON numbers, never
+ *   strings ("5" is rejected), null is never "absent" (rejected), no other field is allowed.
+ * - A payload that breaks a rule is dead-lettered whole (shoal.dlq.bridge, a code and a reason
+ *   naming the field and rule); the device's MQTT PUBACK comes from the broker either way.
+ * - Protobuf: a field number this version does not know is rejected (unknown_field); a value of
+ *   seq, ts_ms or boot beyond 2^53 - 1 (or a negative ts_ms) is rejected as malformed_protobuf.
  *
  * @generated from message shoal.v1.Reading
  */
 export type Reading = Message<"shoal.v1.Reading"> & {
   /**
-   * Device identifier; must equal the <device_id> segment of the MQTT topic. Inside a device's
-   * ReadingBatch it may be left empty (it is the topic's device).
+   * Device identifier; must equal the <device_id> segment of the MQTT topic ([A-Za-z0-9_-]{1,128}),
+   * else topic_mismatch. Required in a single reading; inside a device's ReadingBatch it may be
+   * left empty (it is the topic's device). JSON: a string (a number such as 17 is rejected).
    *
    * @generated from field: string device_id = 1;
    */
   deviceId: string;
 
   /**
-   * Device-local sequence number, increasing per device (docs/sequence-model.md). 0 or absent: the
-   * device has no counter; its readings are exactly-once by (device_id, ts_ms). A counter may
-   * restart (a reboot: a new epoch) or wrap (configured widths: 8, 16, 32 bits).
-   * Exactly-once effects downstream are keyed by (device_id, epoch, seq, ts_ms).
+   * Device-local sequence number, increasing per device (docs/sequence-model.md): 0 to 2^53 - 1.
+   * 0 or absent: the device has no counter; its readings are exactly-once by (device_id, ts_ms). A
+   * counter may restart (a reboot: a new epoch) or wrap (configured widths: 8, 16, 32 bits).
+   * Exactly-once effects downstream are keyed by (device_id, epoch, seq, ts_ms). A seq already
+   * applied is a duplicate (counted, not stored again); the same seq as the last one applied with
+   * another ts_ms is a conflicting duplicate (dead-lettered conflicting_duplicate, the first kept).
    *
    * @generated from field: uint64 seq = 2;
    */
   seq: bigint;
 
   /**
-   * Measurement time in milliseconds since the Unix epoch (UTC).
+   * Measurement time in milliseconds since the Unix epoch (UTC). Required: 1 to 4294967295999
+   * (2106-02-07T06:28:15.999Z; 0 is "absent" in proto3). It must also lie within
+   * [now - clickhouse.retention.readings, now + bridge.maxClockSkew] of the bridge's clock (a
+   * setting of 0 lifts that side), else invalid_field with both times in the reason.
    *
    * @generated from field: int64 ts_ms = 3;
    */
   tsMs: bigint;
 
   /**
-   * Named metric values, e.g. {"temperature": 21.5}. Values must be finite.
+   * Named metric values, e.g. {"temperature": 21.5}: 1 to bridge.maxMetrics (64) entries, names
+   * [A-Za-z_][A-Za-z0-9_]{0,63} (not "__proto__"), values finite (no NaN or infinity; in JSON a
+   * number, never a string or null).
    *
    * @generated from field: map<string, double> metrics = 4;
    */
   metrics: { [key: string]: number };
 
   /**
-   * Optional free-text log line from the device (embedded later for vector search).
+   * Optional free-text log line from the device (embedded later for vector search): at most
+   * bridge.maxLogLength (2048) characters of valid Unicode.
    *
    * @generated from field: optional string log = 5;
    */
   log?: string | undefined;
 
   /**
-   * Optional boot or session number (the role Sparkplug B's bdSeq plays): a value different from
-   * the device's current one starts a new epoch (its counter starts again). Without it, a restart
-   * is inferred from the readings (docs/sequence-model.md).
+   * Optional boot or session number (the role Sparkplug B's bdSeq plays), 0 to 2^53 - 1: a value
+   * different from the device's current one starts a new epoch (its counter starts again). Without
+   * it, a restart is inferred from the readings (docs/sequence-model.md).
    *
    * @generated from field: optional uint64 boot = 6;
    */
@@ -77,7 +93,9 @@ export const ReadingSchema: GenMessage<Reading> = /*@__PURE__*/
 
 /**
  * Several readings in one message:
- * - a device's batch payload on devices/<device_id>/readings (JSON: {"deviceId", "readings": [...]});
+ * - a device's batch payload on devices/<device_id>/readings (JSON: {"deviceId", "readings": [...]}),
+ *   1 to bridge.maxPayloadReadings (1000) readings, taken or rejected whole (a reason names the
+ *   reading: readings[3].seq ...);
  * - in the journal, the readings of one partition that the bridge packed into one JetStream message.
  * Field 15, not 1: a ReadingBatch starts with the byte 0x7a, a Reading never carries field 15, so
  * the first byte tells the two apart (journals written before batching hold single Readings).
@@ -112,7 +130,8 @@ export type DeadLetter = Message<"shoal.v1.DeadLetter"> & {
   stage: string;
 
   /**
-   * Machine-readable reason code, e.g. "malformed_json", "topic_mismatch", "oversized".
+   * Machine-readable reason code, e.g. "malformed_json", "topic_mismatch", "oversized" (stage
+   * bridge: docs/input-contract.md lists every code).
    *
    * @generated from field: string code = 2;
    */
