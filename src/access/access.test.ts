@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createAccessCheck, isRefusal, requiredRole, roleAllows } from "./index.js";
+import { ACCESS_TABLE, createAccessCheck, isAudited, isRefusal, methodRule, permit, requiredRole, roleAllows } from "./index.js";
 
 const tokens = [
   { name: "watcher", role: "viewer", token: "v".repeat(24) },
@@ -50,5 +50,31 @@ describe("access", () => {
   it("rejects malformed headers", () => {
     const a = createAccessCheck(tokens);
     for (const h of ["", "Basic abc", "Bearer", `Bearer ${"v".repeat(24)} extra`]) expect(isRefusal(a.authenticate(h))).toBe(true);
+  });
+});
+
+describe("the access table", () => {
+  it("classifies the device registry, the audit log and the gateway; fails closed on what it does not know", () => {
+    expect(requiredRole("shoal.v1.DeviceService", "ListDevices")).toBe("viewer");
+    expect(requiredRole("shoal.v1.DeviceService", "SetDeviceEnabled")).toBe("operator");
+    expect(requiredRole("shoal.v1.DeviceService", "RotateCredentials")).toBe("admin");
+    expect(requiredRole("shoal.v1.DeviceService", "DeleteDevice")).toBe("admin");
+    expect(requiredRole("shoal.v1.AuditService", "ListAuditEvents")).toBe("admin");
+    expect(methodRule("shoal.v1.ModelGatewayService", "Score")).toEqual({ role: "operator", audited: false });
+    // Unknown services and methods (and inherited property names) need admin and are audited.
+    for (const [s, m] of [["shoal.v1.DeviceService", "SendCommand"], ["shoal.v1.NewService", "Anything"], ["constructor", "toString"], ["shoal.v1.QueryService", "constructor"]] as const) {
+      expect(methodRule(s, m)).toEqual({ role: "admin", audited: true });
+    }
+    // Every rule above viewer is audited except the gateway's (internal, not a change).
+    for (const [service, methods] of Object.entries(ACCESS_TABLE)) {
+      for (const [method, rule] of Object.entries(methods)) {
+        expect(isAudited(service, method), `${service}/${method}`).toBe(rule.role !== "viewer" && service !== "shoal.v1.ModelGatewayService");
+      }
+    }
+  });
+
+  it("a denied caller is told which role it needs (permit)", () => {
+    expect(permit({ name: "oncall", role: "operator" }, "shoal.v1.DeviceService", "DeleteDevice")).toEqual({ kind: "denied", message: "DeleteDevice needs the admin role; oncall is operator" });
+    expect(permit({ name: "root", role: "admin" }, "shoal.v1.DeviceService", "DeleteDevice")).toBeUndefined();
   });
 });

@@ -54,13 +54,21 @@ export function createAccessCheck(tokens: readonly AccessToken[]): AccessCheck {
     authorize(authorization, service, method) {
       const who = authenticate(authorization);
       if (isRefusal(who)) return who;
-      const need = requiredRole(service, method);
-      if (!roleAllows(who.role, need)) return { kind: "denied", message: `${method} needs the ${need} role; ${who.name} is ${who.role}` };
-      return who;
+      return permit(who, service, method) ?? who;
     },
   };
 }
 
+/**
+ * Why `caller` may not call `service`/`method` (too small a role: "denied"), or undefined when it
+ * may. Unknown services and methods need admin (src/access/roles.ts).
+ */
+export function permit(caller: Caller, service: string, method: string): AccessRefusal | undefined {
+  const need = requiredRole(service, method);
+  return roleAllows(caller.role, need) ? undefined : { kind: "denied", message: `${method} needs the ${need} role; ${caller.name} is ${caller.role}` };
+}
+
+/** True when `x` is a refusal, not a caller. */
 export function isRefusal(x: Caller | AccessRefusal): x is AccessRefusal {
   return "kind" in x;
 }

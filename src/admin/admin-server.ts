@@ -21,7 +21,11 @@ export interface AdminServerOptions {
   readonly port?: number;
   /** Health status of the admin service until `setServing` is called. Default false (NOT_SERVING). */
   readonly initiallyServing?: boolean;
-  /** Deadline, per-caller caps and access check (bearer tokens) of every AdminService call. Default {@link DEFAULT_ADMIN_POLICY}. */
+  /**
+   * Deadline, per-caller caps, access check (bearer tokens) and audit log (`policy.audit`: Rebalance,
+   * DrainNode and RestartWorker are recorded with who, from where and the outcome) of every
+   * AdminService call. Default {@link DEFAULT_ADMIN_POLICY}.
+   */
   readonly policy?: CallPolicy;
 }
 

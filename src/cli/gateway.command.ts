@@ -1,4 +1,5 @@
 import { createConsulKv } from "../adapters/consul/index.js";
+import { createAccessCheck, type AccessCheck } from "../access/index.js";
 import { createServer } from "node:http";
 import type { Server } from "node:http";
 import { Registry } from "prom-client";
@@ -32,6 +33,11 @@ export interface GatewayRoleDeps {
   /** Redis URL to use when `gateway.cache.redisUrl` is not set (the root `redis.url`). */
   readonly defaultRedisUrl?: string | undefined;
   readonly registry?: Registry;
+  /**
+   * The access check of the gRPC port (`createAccessCheck(cfg.console.tokens)`): every gateway call
+   * needs an operator token (the internal callers' "runtime" token). Absent: no check.
+   */
+  readonly access?: AccessCheck;
 }
 
 /** Build the remote providers named in config (API keys from config or the environment; never logged). */
@@ -79,7 +85,7 @@ export async function startGatewayRole(cfg: GatewayConfig, deps: GatewayRoleDeps
       if (spendErrors++ % 1000 === 0) deps.log?.warn({ err: (err as Error).message, count: spendErrors }, "shared budget store error (this gateway uses its own ledger meanwhile)");
     },
   });
-  const server = await startGatewayServer(gateway, { host: cfg.listen.host, port: cfg.listen.port });
+  const server = await startGatewayServer(gateway, { host: cfg.listen.host, port: cfg.listen.port, ...(deps.access ? { access: deps.access } : {}) });
   let metricsServer: Server | undefined;
   if (cfg.listen.metricsPort > 0) {
     metricsServer = createServer((req, res) => {
@@ -158,7 +164,9 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     cache: { ...g.cache, ...(flags.redis ? { redisUrl: flags.redis } : {}) },
   });
   const registry = new Registry();
-  const role = await startGatewayRole(withFlags(root.gateway), { env: io.env, log, defaultRedisUrl: root.redis.url, registry });
+  const access = createAccessCheck(root.console.tokens);
+  if (!access.enforced) log.warn({ host: root.gateway.listen.host }, "no console.tokens configured: every caller of the gateway gRPC port may call it (keep gateway.listen.host on loopback)");
+  const role = await startGatewayRole(withFlags(root.gateway), { env: io.env, log, defaultRedisUrl: root.redis.url, registry, access });
   io.stdout(`shoal gateway listening on ${role.address} (gRPC: shoal.v1.ModelGatewayService, grpc.health.v1.Health, reflection)\n`);
   let watcher: ConfigWatcher | undefined;
   try {

@@ -22,6 +22,12 @@ export interface GatewayClientOptions {
    * and form bigger batches meanwhile). Default 1024 / 0 / 4. `maxBatch: 1` disables batching.
    */
   readonly scoreBatch?: { readonly maxBatch?: number; readonly maxWaitMs?: number; readonly maxConcurrentBatches?: number };
+  /**
+   * Bearer token sent with every call (`authorization: Bearer <token>`) to a gateway that checks
+   * `console.tokens`: the internal callers' token (operator role, src/access/roles.ts). A secret:
+   * never logged. Absent or "": no token (a gateway without tokens configured).
+   */
+  readonly token?: string;
   readonly clock?: Clock;
 }
 
@@ -41,6 +47,9 @@ const codeOfStatus: Partial<Record<grpc.status, GatewayErrorCode>> = {
   [grpc.status.DEADLINE_EXCEEDED]: "deadline_exceeded",
   [grpc.status.RESOURCE_EXHAUSTED]: "overloaded",
   [grpc.status.UNAVAILABLE]: "unavailable",
+  // A missing, unknown or too small token: a configuration problem, not worth retrying.
+  [grpc.status.UNAUTHENTICATED]: "auth",
+  [grpc.status.PERMISSION_DENIED]: "auth",
 };
 
 /** Map a grpc-js error to a GatewayError (the server's code/retryable travel in metadata). */
@@ -66,11 +75,18 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
     return call<MessageShape<I>, MessageShape<O>>(method, req, o);
   }
 
+  const authorization = opts.token !== undefined && opts.token !== "" ? `Bearer ${opts.token}` : undefined;
+  const metadata = () => {
+    const md = new grpc.Metadata();
+    if (authorization !== undefined) md.set("authorization", authorization);
+    return md;
+  };
+
   function call<Req, Res>(method: string, req: Req, o?: CallOptions): Promise<Res> {
     const m = def[method]!;
     const deadline = new Date(o?.deadlineMs ?? clock.now() + timeoutMs);
     return new Promise((resolve, reject) => {
-      const call = client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize as (b: Buffer) => Res, req, new grpc.Metadata(), { deadline }, (err, res) =>
+      const call = client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize as (b: Buffer) => Res, req, metadata(), { deadline }, (err, res) =>
         err ? reject(fromServiceError(err)) : resolve(res!),
       );
       o?.signal?.addEventListener("abort", () => call.cancel(), { once: true });

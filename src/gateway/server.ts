@@ -8,6 +8,9 @@ import { toGatewayError } from "./errors.js";
 import type { GatewayErrorCode } from "./errors.js";
 import type { GatewayService } from "./gateway.js";
 import { addReflection, grpcServiceDefinition, shutdownServer } from "../grpc/index.js";
+import { accessServerInterceptor } from "../grpc/server-access.js";
+import type { AccessCheck } from "../access/index.js";
+import type { AuditLog } from "../ports/audit.js";
 import { scoreCodecs } from "./grpc-definition.js";
 
 /** Fully-qualified name of the gateway service (also its health-check service name). */
@@ -22,6 +25,14 @@ export interface GatewayServerOptions {
   readonly maxMessageBytes?: number;
   /** HTTP/2 receive window (connection and per stream), bytes. Default 8 MiB. */
   readonly flowControlWindowBytes?: number;
+  /**
+   * Bearer tokens and roles (`console.tokens`), checked on every call before its request is parsed
+   * (src/grpc/server-access.ts): the gateway's methods need the operator role (the internal
+   * callers' "runtime" token, src/access/roles.ts). Health and reflection stay open. Absent: no check.
+   */
+  readonly access?: AccessCheck;
+  /** Where audited calls are recorded (none of the gateway's methods is today). Absent: nothing is. */
+  readonly audit?: AuditLog;
 }
 
 /**
@@ -116,11 +127,15 @@ export function gatewayHandlers(gw: GatewayService): grpc.UntypedServiceImplemen
 
 /**
  * Serve `gw` over gRPC (plaintext h2) with the standard health (grpc.health.v1.Health: overall ""
- * and the gateway service) and reflection (v1 and v1alpha) services.
+ * and the gateway service) and reflection (v1 and v1alpha) services; with `opts.access`, every
+ * gateway call needs a token of the operator role (UNAUTHENTICATED / PERMISSION_DENIED).
  */
 export async function startGatewayServer(gw: GatewayService, opts: GatewayServerOptions = {}): Promise<GatewayServer> {
   const maxBytes = opts.maxMessageBytes ?? 16 * 1024 * 1024;
-  const server = new grpc.Server({ "grpc.max_receive_message_length": maxBytes, "grpc.max_send_message_length": maxBytes });
+  // Without tokens (an access check that lets everyone in) and without audit, no interceptor: the hot path stays as it was.
+  const checked = opts.access?.enforced === true || opts.audit !== undefined;
+  const interceptors = checked ? [accessServerInterceptor({ access: opts.access, audit: opts.audit, services: [pb.ModelGatewayService] })] : [];
+  const server = new grpc.Server({ "grpc.max_receive_message_length": maxBytes, "grpc.max_send_message_length": maxBytes, interceptors });
   server.addService(grpcServiceDefinition(pb.ModelGatewayService, scoreCodecs), gatewayHandlers(gw));
   const health = new HealthImplementation({ "": "SERVING", [GATEWAY_SERVICE_NAME]: "SERVING" });
   health.addToServer(server);

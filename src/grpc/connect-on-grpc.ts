@@ -2,9 +2,13 @@ import { once } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import { create, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, createHandlerContext, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { CALLER, type AccessCheck, type Caller } from "../access/index.js";
+import { CALLER, isAudited, type AccessCheck, type Caller } from "../access/index.js";
+import { systemClock } from "../base/clock.js";
 import { errorMessage } from "../base/errors.js";
-import { authorizeCall } from "./access.js";
+import type { AuditLog } from "../ports/audit.js";
+import { checkCall, type CallCheck } from "./access.js";
+import { auditEventOf } from "./audit.js";
+import { auditRecorderOf } from "./audit-recorder.js";
 
 /** Limits every call of a service gets (the same whatever protocol it arrives by). */
 export interface CallPolicy {
@@ -20,6 +24,14 @@ export interface CallPolicy {
    * values (`ctx.values.get(CALLER)`). Absent: no check, CALLER is not set.
    */
   readonly access?: AccessCheck;
+  /**
+   * Where calls of audited methods (every method that changes something, src/access/roles.ts) are
+   * recorded once they end, with caller, peer, target, outcome and the request (secrets
+   * redacted; src/grpc/audit.ts). Refused calls of an authenticated caller are recorded too, calls
+   * without a valid token are not. Recording does not hold up the answer (bounded in flight:
+   * src/grpc/audit-recorder.ts). Absent: nothing is recorded.
+   */
+  readonly audit?: AuditLog;
 }
 
 /** Who a call is from, for the per-caller caps: the `shoal-caller` header, else the peer's address. */
@@ -52,7 +64,8 @@ export class CallerSlots {
  * served by a grpc-js server (with health and reflection beside it) and, unchanged, by Connect's
  * node adapter for gRPC-web and Connect clients. Unary and server-streaming methods. Errors: a
  * `ConnectError`'s code is the gRPC status (Connect's codes are gRPC's); anything else is INTERNAL.
- * With `policy.access`, each call's `authorization` metadata is checked first.
+ * With `policy.access`, each call's `authorization` metadata is checked first; with
+ * `policy.audit`, calls of audited methods are recorded when they end.
  */
 export function grpcHandlersOf<S extends DescService>(service: S, impl: ServiceImpl<S>, policy: CallPolicy): grpc.UntypedServiceImplementation {
   const unarySlots = new CallerSlots(policy.maxConcurrentPerCaller);
@@ -63,17 +76,25 @@ export function grpcHandlersOf<S extends DescService>(service: S, impl: ServiceI
     const fn = fns[m.localName];
     if (fn === undefined) continue;
     if (m.methodKind === "unary") {
+      const audited = policy.audit !== undefined && isAudited(service.typeName, m.name);
       out[m.name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        let who: Caller | undefined;
-        try {
-          who = authorizeOn(policy.access, call.metadata, service, m);
-        } catch (e) {
-          callback(serviceError(e));
+        const check = checkOn(policy.access, call.metadata, service, m);
+        const who = check.caller;
+        // Answer after starting the audit write (it resolves at once unless too many are in flight).
+        const finish = (error: unknown, res?: unknown) => {
+          const answer = () => (error === undefined ? callback(null, res) : callback(serviceError(error)));
+          if (!audited || (policy.access !== undefined && who === undefined)) return answer();
+          void auditRecorderOf(policy.audit!)
+            .submit(auditEventOf({ service: service.typeName, method: m, request: call.request, caller: who, source: call.getPeer(), error, atMs: systemClock.now() }))
+            .then(answer);
+        };
+        if (check.refusal !== undefined) {
+          finish(check.refusal);
           return;
         }
         const caller = callerOf(call.metadata, call.getPeer());
         if (!unarySlots.tryTake(caller)) {
-          callback(serviceError(new ConnectError(`more than ${policy.maxConcurrentPerCaller} calls in flight from ${caller}`, Code.ResourceExhausted)));
+          finish(new ConnectError(`more than ${policy.maxConcurrentPerCaller} calls in flight from ${caller}`, Code.ResourceExhausted));
           return;
         }
         const timeoutMs = Math.max(0, Math.min(policy.timeoutMs, msUntil(call.getDeadline())));
@@ -89,8 +110,11 @@ export function grpcHandlersOf<S extends DescService>(service: S, impl: ServiceI
           }, timeoutMs);
         });
         Promise.race([Promise.resolve().then(() => fn(call.request, ctx)), deadline])
-          .then((res) => callback(null, create(m.output as DescMessage, res as never)))
-          .catch((e: unknown) => callback(serviceError(e)))
+          .then((res) => create(m.output as DescMessage, res as never))
+          .then(
+            (res) => finish(undefined, res),
+            (e: unknown) => finish(e),
+          )
           .finally(() => {
             clearTimeout(timer);
             call.off("cancelled", onCancel);
@@ -98,17 +122,22 @@ export function grpcHandlersOf<S extends DescService>(service: S, impl: ServiceI
           });
       };
     } else if (m.methodKind === "server_streaming") {
+      const audited = policy.audit !== undefined && isAudited(service.typeName, m.name);
       out[m.name] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        let who: Caller | undefined;
-        try {
-          who = authorizeOn(policy.access, call.metadata, service, m);
-        } catch (e) {
-          call.emit("error", serviceError(e));
+        const check = checkOn(policy.access, call.metadata, service, m);
+        const who = check.caller;
+        const record = (error: unknown) =>
+          audited && (policy.access === undefined || who !== undefined)
+            ? auditRecorderOf(policy.audit!).submit(auditEventOf({ service: service.typeName, method: m, request: call.request, caller: who, source: call.getPeer(), error, atMs: systemClock.now() }))
+            : Promise.resolve();
+        if (check.refusal !== undefined) {
+          void record(check.refusal).then(() => call.emit("error", serviceError(check.refusal)));
           return;
         }
         const caller = callerOf(call.metadata, call.getPeer());
         if (!streamSlots.tryTake(caller)) {
-          call.emit("error", serviceError(new ConnectError(`more than ${policy.maxStreamsPerCaller} open streams from ${caller}`, Code.ResourceExhausted)));
+          const e = new ConnectError(`more than ${policy.maxStreamsPerCaller} open streams from ${caller}`, Code.ResourceExhausted);
+          void record(e).then(() => call.emit("error", serviceError(e)));
           return;
         }
         const ctx = contextOf(service, m, call.metadata, undefined, who);
@@ -120,8 +149,10 @@ export function grpcHandlersOf<S extends DescService>(service: S, impl: ServiceI
               if (ctx.signal.aborted) break;
               if (!call.write(create(m.output as DescMessage, msg as never))) await Promise.race([once(call, "drain"), once(ctx.signal, "abort")]);
             }
+            await record(ctx.signal.aborted ? ConnectError.from(ctx.signal.reason, Code.Canceled) : undefined);
             if (!ctx.signal.aborted) call.end();
           } catch (e) {
+            await record(e);
             if (!ctx.signal.aborted || !(ConnectError.from(e).code === Code.Canceled)) call.emit("error", serviceError(e));
           } finally {
             call.off("cancelled", onCancel);
@@ -134,11 +165,11 @@ export function grpcHandlersOf<S extends DescService>(service: S, impl: ServiceI
   return out;
 }
 
-/** The caller when `access` allows the call (undefined without a check); throws the refusal as a ConnectError. */
-function authorizeOn(access: AccessCheck | undefined, md: grpc.Metadata, service: DescService, method: DescMethod): Caller | undefined {
-  if (access === undefined) return undefined;
+/** The caller and the refusal of a call by `access` (neither without a check). */
+function checkOn(access: AccessCheck | undefined, md: grpc.Metadata, service: DescService, method: DescMethod): CallCheck {
+  if (access === undefined) return { caller: undefined, refusal: undefined };
   const auth = md.get("authorization")[0];
-  return authorizeCall(access, typeof auth === "string" ? auth : undefined, service.typeName, method.name);
+  return checkCall(access, typeof auth === "string" ? auth : undefined, service.typeName, method.name);
 }
 
 function contextOf(service: DescService, method: DescMethod, md: grpc.Metadata, timeoutMs: number | undefined, caller: Caller | undefined) {

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { accessInterceptor } from "./access.js";
+import { PEER as PEER_ADDRESS } from "./audit.js";
 import { CallerSlots, type CallPolicy } from "./connect-on-grpc.js";
 
 /** A service and its Connect implementation. */
@@ -48,7 +49,9 @@ const PEER = "x-shoal-peer";
  * at most `timeoutMs` per unary call, `maxConcurrentPerCaller` unary calls and
  * `maxStreamsPerCaller` streams per caller (`shoal-caller` header, else the peer's address).
  * With `policy.access`, every call is checked first (UNAUTHENTICATED / PERMISSION_DENIED) and its
- * caller is in the handler's context values (CALLER of src/access).
+ * caller is in the handler's context values (CALLER of src/access). With `policy.audit`, calls of
+ * audited methods are recorded when they end (src/grpc/access.ts), with the socket's peer address
+ * (the PEER context value of src/grpc/audit.ts) as source.
  */
 export async function startWebServer(services: readonly WebService[], o: WebServerOptions): Promise<WebServer> {
   const fallback = o.fallback;
@@ -59,7 +62,13 @@ export async function startWebServer(services: readonly WebService[], o: WebServ
     // No maxTimeoutMs: a client asking for a longer deadline is not refused; the policy interceptor
     // ends every unary call after policy.timeoutMs (the client's deadline when sooner).
     readMaxBytes: 1024 * 1024,
-    interceptors: [...(o.policy.access ? [accessInterceptor(o.policy.access)] : []), ...(o.interceptors ?? []), policyInterceptor(o.policy)],
+    interceptors: [...(o.policy.access || o.policy.audit ? [accessInterceptor(o.policy.access, o.policy.audit)] : []), ...(o.interceptors ?? []), policyInterceptor(o.policy)],
+    contextValues: (req) => {
+      const values = createContextValues();
+      const socket = (req as IncomingMessage).socket;
+      values.set(PEER_ADDRESS, socket.remoteAddress === undefined ? "unknown" : socket.remotePort === undefined ? socket.remoteAddress : `${socket.remoteAddress}:${socket.remotePort}`);
+      return values;
+    },
     ...(fallback ? { fallback: (req, res) => fallback(req as IncomingMessage, res as ServerResponse) } : {}),
   });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {

@@ -66,8 +66,12 @@ export interface DeviceRegistry {
  * local stack): what the registry drives. Every method is idempotent.
  */
 export interface BrokerAccounts {
-  /** Create or update a device's account: its password, enabled flag and the device role (ACL). */
-  putDevice(id: string, password: string, enabled: boolean): Promise<void>;
+  /**
+   * Create or update a device's account: its password, enabled flag and the device role (ACL).
+   * `credentialsRotatedAtMs` (the registry record's) lets a reconciler tell a current account from
+   * a stale one; brokers that cannot store it ignore it.
+   */
+  putDevice(id: string, password: string, enabled: boolean, credentialsRotatedAtMs?: number): Promise<void>;
   /** Enable or disable an account; disabling drops the device's connection at once. */
   setEnabled(id: string, enabled: boolean): Promise<void>;
   /** Remove an account (and drop its connection). */
