@@ -72,3 +72,8 @@ export function permit(caller: Caller, service: string, method: string): AccessR
 export function isRefusal(x: Caller | AccessRefusal): x is AccessRefusal {
   return "kind" in x;
 }
+
+/** The token value of the entry named `name` (internal callers pick theirs by name), or undefined. */
+export function tokenNamed(tokens: readonly AccessToken[], name: string): string | undefined {
+  return name === "" ? undefined : tokens.find((t) => t.name === name)?.token;
+}

@@ -11,6 +11,7 @@ import { roleIncidents } from "./roles/journal-watch.js";
 import { createEventPublisher } from "../adapters/nats/event-publisher.js";
 import { promMetrics } from "../observability/prom-metrics.js";
 import type { WebService } from "../grpc/web-server.js";
+import { tokenNamed } from "../access/index.js";
 
 /**
  * `shoal query`: the read side as a role of its own (shoal.v1.QueryService and AlertService over
@@ -34,18 +35,18 @@ export async function runReadSide(io: CommandIo, role: "query" | "console"): Pro
   // The tables it reads (a query role may start before any runtime has migrated).
   await migrate(cfg.clickhouse);
   const nc = await connectNats(cfg.nats.url, `shoal-${role}-${cfg.nodeId}`);
-  const gateway = createGatewayClient({ address: cfg.gateway.client.address });
+  const gateway = createGatewayClient({ address: cfg.gateway.client.address, token: tokenNamed(cfg.console.tokens, cfg.gateway.client.tokenName) });
   const vectors = await openVectorStore(cfg, log, gateway);
   const incidents = roleIncidents(nc, log, role, promMetrics(ctx.registry));
   const indexer = vectors ? startVectorIndexer(cfg, log, { nc, store: vectors, gateway, events: createEventPublisher(nc), incidents }) : undefined;
-  const query = await startQueryRole(cfg, log, { nc, gateway, ...(vectors ? { vectors } : {}) });
-  const extraServices: WebService[] = [configWebService(io.env, ctx.watcher, log.child({ role: "console" }))];
-  const consoleRole = await startConsoleRole(cfg, log.child({ role: "console" }), { query: query.query, alerts: query.alerts, roles: [role], extraServices });
+  const query = await startQueryRole(cfg, log, { nc, gateway, env: io.env, ...(vectors ? { vectors } : {}) });
+  const extraServices: WebService[] = [configWebService(io.env, ctx.watcher, log.child({ role: "console" })), ...query.webServices];
+  const consoleRole = await startConsoleRole(cfg, log.child({ role: "console" }), { query: query.query, alerts: query.alerts, roles: [role], extraServices, audit: query.audit });
   const where = consoleRole.url ? `${consoleRole.url}/` : "not started, see the log";
   io.stdout(
     role === "console"
-      ? `shoal console: ${where} (app; gRPC-web, Connect); gRPC: ${query.address} (shoal.v1.QueryService, shoal.v1.AlertService, grpc.health.v1.Health, reflection); admin: ${cfg.console.adminAddress || "none (set console.adminAddress)"}\n`
-      : `shoal query listening on ${query.address} (gRPC: shoal.v1.QueryService, shoal.v1.AlertService, grpc.health.v1.Health, reflection); console: ${where} (app; gRPC-web, Connect)\n`,
+      ? `shoal console: ${where} (app; gRPC-web, Connect); gRPC: ${query.address} (shoal.v1.QueryService, AlertService, DeviceService, AuditService, grpc.health.v1.Health, reflection); admin: ${cfg.console.adminAddress || "none (set console.adminAddress)"}\n`
+      : `shoal query listening on ${query.address} (gRPC: shoal.v1.QueryService, AlertService, DeviceService, AuditService, grpc.health.v1.Health, reflection); console: ${where} (app; gRPC-web, Connect)\n`,
   );
   await untilSignal();
   await consoleRole.close();

@@ -12,6 +12,7 @@ import { createMetricsRegistry } from "../observability/metrics.js";
 import { promMetrics } from "../observability/prom-metrics.js";
 import { startStatusServer } from "../status-page/status-server.js";
 import { countersOf, runtimeMetricsRefresher, singleNodeReadiness, startAdminRole } from "./roles/admin-role.js";
+import { createClickHouseAuditLog } from "../adapters/clickhouse/audit-log.js";
 
 /**
  * `shoal runtime`: run the actor runtime until SIGINT/SIGTERM.
@@ -70,7 +71,10 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
     lagNc = await connectNats(cfg.nats.url, `shoal-runtime-lag-${cfg.nodeId}`);
     readiness = singleNodeReadiness(cfg.nats.partitions, () => rt.owned(), await createNatsPartitionJournal(lagNc, cfg.nats.stream), cfg.cluster.readyLag);
   }
+  // Drains, rebalances and worker restarts are recorded (docs/adr/0020-audit-log.md).
+  const audit = createClickHouseAuditLog(cfg.clickhouse, { log: log.child({ part: "audit" }) });
   const admin = await startAdminRole(cfg, log, {
+    audit,
     roles: ["runtime"],
     counters: () => countersOf("runtime", rt.stats()),
     runtime: rt,
@@ -110,6 +114,7 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
   clearInterval(timer);
   unsubscribe();
   await admin.close();
+  await audit.close();
   await new Promise((r) => (status ? status.server.close(r) : r(undefined)));
   await lagNc?.drain();
   if (cluster) {

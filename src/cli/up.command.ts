@@ -23,6 +23,7 @@ import { openVectorStore, startVectorIndexer } from "./roles/vector-store.js";
 import { createEventPublisher } from "../adapters/nats/event-publisher.js";
 import { startAlertsRole } from "./roles/alerts-role.js";
 import { startReportsRoleFor } from "./roles/reports-role.js";
+import { createAccessCheck } from "../access/index.js";
 
 /**
  * `shoal up [--demo] [--devices N] [--rate R] [--no-stack]`: every role in one process (the monolith
@@ -49,7 +50,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   }
   const ctx = await loadRoleConfig(io, "up");
   const { cfg, log } = ctx;
-  const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url });
+  const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url, access: createAccessCheck(cfg.console.tokens) });
   // One incident reporter for the process (every role it hosts reports there; events go out on lagNc).
   const lagNc = await connectNats(cfg.nats.url, `shoal-up-lag-${cfg.nodeId}`);
   const incidents = roleIncidents(lagNc, log.child({ role: "up" }), "up", promMetrics(ctx.registry));
@@ -59,7 +60,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const vectors = cfg.query.enabled ? await openVectorStore(cfg, log.child({ role: "query" }), gateway.gateway) : undefined;
   const indexer = vectors ? startVectorIndexer(cfg, log.child({ role: "vectors" }), { nc: lagNc, store: vectors, gateway: gateway.gateway, events: createEventPublisher(lagNc), incidents }) : undefined;
   const query = cfg.query.enabled
-    ? await startQueryRole(cfg, log.child({ role: "query" }), { nc: lagNc, gateway: gateway.gateway, ...(vectors ? { vectors } : {}) }).catch((e: Error) => {
+    ? await startQueryRole(cfg, log.child({ role: "query" }), { nc: lagNc, gateway: gateway.gateway, env: io.env, ...(vectors ? { vectors } : {}) }).catch((e: Error) => {
         log.error({ err: e.message, port: cfg.query.port }, "query gRPC server not started (set query.port, 0 = a free port)");
         return undefined;
       })
@@ -89,11 +90,12 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     roles: ["gateway", "runtime", "bridge", ...(query ? ["query"] : []), ...(alerts ? ["alerts"] : []), ...(reports ? ["reports"] : [])],
     counters: () => ({ ...countersOf("bridge", bridge.stats), ...countersOf("runtime", runtime.stats()) }),
     runtime,
+    ...(query ? { audit: query.audit } : {}),
     readiness: singleNodeReadiness(cfg.nats.partitions, () => runtime.owned(), await createNatsPartitionJournal(lagNc, cfg.nats.stream), cfg.cluster.readyLag),
   });
   // The operators' console on query.webPort: the read side's services and this process's AdminService.
-  const extraServices: WebService[] = [configWebService(io.env, ctx.watcher, log.child({ role: "console" }))];
-  const consoleRole: ConsoleRole | undefined = query ? await startConsoleRole(cfg, log.child({ role: "console" }), { query: query.query, alerts: query.alerts, admin: admin.service, extraServices }) : undefined;
+  const extraServices: WebService[] = [configWebService(io.env, ctx.watcher, log.child({ role: "console" })), ...(query?.webServices ?? [])];
+  const consoleRole: ConsoleRole | undefined = query ? await startConsoleRole(cfg, log.child({ role: "console" }), { query: query.query, alerts: query.alerts, admin: admin.service, extraServices, audit: query.audit }) : undefined;
   const refresh = runtimeMetricsRefresher(registry, runtime);
   const status = await startStatusServer({
     host: cfg.grpc.host,

@@ -9,6 +9,7 @@ import { createLogger } from "../observability/logger.js";
 import { VectorIndexer } from "../vectors/indexer.js";
 import { openVectorStore } from "./roles/vector-store.js";
 import { UsageError, type CommandIo } from "./io.js";
+import { tokenNamed } from "../access/index.js";
 
 const USAGE = `usage: shoal vectors status
        shoal vectors rebuild [--since 7d] [--until <ISO time>] [--no-logs]
@@ -36,7 +37,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   }
   const log = createLogger({ level: io.env.SHOAL__LOG__LEVEL ?? "warn", name: "vectors" });
   const cfg = (await loadConfig({ connectKv: createConsulKv, env: io.env, logger: log })).config;
-  const gateway = createGatewayClient({ address: cfg.gateway.client.address });
+  const gateway = createGatewayClient({ address: cfg.gateway.client.address, token: tokenNamed(cfg.console.tokens, cfg.gateway.client.tokenName) });
   const store = await openVectorStore(cfg, log, gateway);
   if (store === undefined) {
     gateway.close();

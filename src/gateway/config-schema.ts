@@ -191,6 +191,12 @@ const schema = z.strictObject({
   client: withMs(
     {
       address: z.string().default("127.0.0.1:50061"),
+      /**
+       * Name of the console.tokens entry internal callers (device actors, reports, vectors, query)
+       * send to the gateway's gRPC port (it needs the operator role); "" or absent from the tokens:
+       * no token is sent (refused where tokens are checked).
+       */
+      tokenName: z.string().default("runtime"),
       maxInFlight: z.number().int().min(1).default(256),
       maxQueue: z.number().int().min(0).default(10_000),
       /** Per-call timeout of the async caller. */

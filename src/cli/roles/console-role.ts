@@ -13,6 +13,7 @@ import { createConfigService } from "../../config-service/index.js";
 import { createConsulKv } from "../../adapters/consul/index.js";
 import { ConfigService } from "../../gen/shoal/v1/config_pb.js";
 import type { ConfigWatcher } from "../../config/index.js";
+import type { AuditLog } from "../../ports/audit.js";
 
 /**
  * ConfigService of a process (the same operations as `shoal config`, on the Consul document this
@@ -43,6 +44,8 @@ export interface ConsoleRoleDeps {
   readonly roles?: readonly string[];
   /** More services on the same port and under the same access check, e.g. `[webService(ConfigService, configImpl)]`. */
   readonly extraServices?: readonly WebService[];
+  /** Where mutating calls are recorded (the query role's audit log). */
+  readonly audit?: AuditLog;
 }
 
 /** The console of a process. */
@@ -91,7 +94,7 @@ export async function startConsoleRole(cfg: ShoalConfig, log: Logger, deps: Cons
     server = await startConsoleServer(services, {
       host: q.host,
       port: q.webPort,
-      policy: { timeoutMs: q.timeoutMs, maxConcurrentPerCaller: q.maxConcurrentPerCaller, maxStreamsPerCaller: q.maxStreamsPerCaller, access },
+      policy: { timeoutMs: q.timeoutMs, maxConcurrentPerCaller: q.maxConcurrentPerCaller, maxStreamsPerCaller: q.maxStreamsPerCaller, access, ...(deps.audit ? { audit: deps.audit } : {}) },
       appDir: cfg.console.appDir,
     });
     log.info({ url: `${server.url}/`, appDir: server.appDir, admin: source === "remote" ? cfg.console.adminAddress : source, services: services.map((s) => s.service.typeName) }, "console listening (app, gRPC-web, Connect)");

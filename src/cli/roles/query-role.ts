@@ -18,6 +18,15 @@ import { createSilenceHistory } from "../../adapters/clickhouse/silence-history.
 import { createNatsAlertFeed } from "../../adapters/nats/alert-feed.js";
 import { createCommandJournal } from "../../adapters/nats/command-journal.js";
 import { createKvSilenceStore } from "../../adapters/nats/silences-kv.js";
+import { createClickHouseAuditLog, type ClickHouseAuditLog } from "../../adapters/clickhouse/audit-log.js";
+import { createKvDeviceRegistry } from "../../adapters/nats/device-registry-kv.js";
+import { addAuditService, AUDIT_SERVICE_FILES, AUDIT_SERVICE_NAME, createAuditService } from "../../audit-service/index.js";
+import { addDeviceService, createDeviceService, DEVICE_SERVICE_FILES, DEVICE_SERVICE_NAME } from "../../device-service/index.js";
+import { sealingKeyFromEnv } from "../../registry/index.js";
+import { webService, type WebService } from "../../grpc/web-server.js";
+import { AuditService } from "../../gen/shoal/v1/audit_pb.js";
+import { DeviceService } from "../../gen/shoal/v1/device_pb.js";
+import type { BrokerAccounts } from "../../ports/device-registry.js";
 
 export interface QueryRoleDeps {
   /** For WatchDevice (the row log's subjects). */
@@ -26,6 +35,10 @@ export interface QueryRoleDeps {
   readonly gateway?: ModelGateway;
   /** Absent: the vector searches are FAILED_PRECONDITION. */
   readonly vectors?: VectorStore;
+  /** The broker's device accounts DeviceService writes (absent: the broker is not driven by Shoal). */
+  readonly broker?: BrokerAccounts;
+  /** The process environment (SHOAL_SECRET_KEY seals device passwords). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface QueryRole {
@@ -37,14 +50,19 @@ export interface QueryRole {
   readonly alerts: ServiceImpl<typeof AlertService>;
   /** Live rows of WatchDevice. */
   readonly watch: WatchHub;
+  /** The audit log of this process (mutating calls of every port it serves; give it to the admin and console roles too). */
+  readonly audit: ClickHouseAuditLog;
+  /** DeviceService and AuditService, for the console's HTTP port. */
+  readonly webServices: readonly WebService[];
   /** Stops the gRPC server and closes the read models (stop the console first: it serves the same implementations). */
   close(): Promise<void>;
 }
 
 /**
  * Composition root of the read side: ClickHouse read model, vector store, live rows, and one gRPC
- * server with QueryService and AlertService (acknowledge/resolve through the journal, silences in
- * NATS KV, live transitions from the alerts' subjects). Every call is checked against
+ * server with QueryService, AlertService (acknowledge/resolve through the journal, silences in
+ * NATS KV, live transitions from the alerts' subjects), DeviceService (the registry in NATS KV,
+ * the broker's accounts when given) and AuditService; every mutating call is audited. Every call is checked against
  * `console.tokens` (none: no check, a warning is logged). The same services over HTTP (gRPC-web,
  * Connect) are the console's: src/cli/roles/console-role.ts.
  */
@@ -77,7 +95,19 @@ export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryR
   });
   const access = createAccessCheck(cfg.console.tokens);
   if (!access.enforced) log.warn({ host: q.host }, "no console.tokens configured: every caller of the query gRPC port is an admin (keep query.host on loopback)");
-  const policy: CallPolicy = { timeoutMs: q.timeoutMs, maxConcurrentPerCaller: q.maxConcurrentPerCaller, maxStreamsPerCaller: q.maxStreamsPerCaller, access };
+  const audit = createClickHouseAuditLog(cfg.clickhouse, { log: log.child({ part: "audit" }) });
+  const policy: CallPolicy = { timeoutMs: q.timeoutMs, maxConcurrentPerCaller: q.maxConcurrentPerCaller, maxStreamsPerCaller: q.maxStreamsPerCaller, access, audit };
+  const onInternalError = (what: string) => (method: string, err: unknown) => log.error({ method, err: (err as Error)?.message ?? String(err) }, `${what} call failed`);
+  // The device registry (NATS KV) and its service; the broker's accounts follow in the same call.
+  const registry = await createKvDeviceRegistry(deps.nc, { bucket: cfg.registry.bucket, replicas: cfg.nats.replicas, log });
+  const deviceImpl = createDeviceService({
+    registry,
+    ...(deps.broker ? { broker: deps.broker } : {}),
+    secretKey: sealingKeyFromEnv(deps.env ?? process.env),
+    clock: systemClock,
+    onInternalError: onInternalError("device service"),
+  });
+  const auditImpl = createAuditService({ reader: audit, onInternalError: onInternalError("audit service") });
   const alertReadModel = createClickHouseAlertReadModel(cfg.clickhouse, { maxExecutionMs: q.timeoutMs });
   const silenceHistory = createSilenceHistory(cfg.clickhouse);
   const alertImpl = createAlertService({
@@ -94,7 +124,11 @@ export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryR
     host: q.host,
     port: q.port,
     policy,
-    extraServices: [{ name: ALERT_SERVICE_NAME, files: ALERT_SERVICE_FILES, add: (s) => addAlertService(s, alertImpl, policy) }],
+    extraServices: [
+      { name: ALERT_SERVICE_NAME, files: ALERT_SERVICE_FILES, add: (s) => addAlertService(s, alertImpl, policy) },
+      { name: DEVICE_SERVICE_NAME, files: DEVICE_SERVICE_FILES, add: (s) => addDeviceService(s, deviceImpl, policy) },
+      { name: AUDIT_SERVICE_NAME, files: AUDIT_SERVICE_FILES, add: (s) => addAuditService(s, auditImpl, policy) },
+    ],
   });
   log.info({ address: server.address, vectors: deps.vectors?.kind ?? "none" }, "query gRPC server listening");
   return {
@@ -102,10 +136,12 @@ export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryR
     query: impl,
     alerts: alertImpl,
     watch,
+    audit,
+    webServices: [webService(DeviceService, deviceImpl), webService(AuditService, auditImpl)],
     async close() {
       await server.close();
       await fleet.close();
-      await Promise.all([readModel.close(), alertReadModel.close(), silenceHistory.close()]);
+      await Promise.all([readModel.close(), alertReadModel.close(), silenceHistory.close(), audit.close()]);
     },
   };
 }

@@ -26,6 +26,7 @@ import { stageHistogram } from "../../ports/stages.js";
 import { createDeviceActor } from "../../../actors/device/index.js";
 import type { DeviceSettings } from "../../../actors/device/index.js";
 import { resolveDetectorParams, type DetectorParams } from "../../detector/index.js";
+import { tokenNamed } from "../../access/index.js";
 
 /** Counters of the runtime role. */
 export type RuntimeStats = RuntimeNodeStats;
@@ -122,7 +123,11 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   const { sink, repair, rowLog } = await startStore(cfg, nc, log, incidents);
   log.info({ host: cfg.runtime.host, workers: host instanceof WorkerPoolHost ? host.workers : 0 }, "actor host started");
   // Model gateway calls: bounded and non-blocking; a reply comes back to the actor as a message.
-  const remote = deps.gateway === undefined ? createGatewayClient({ address: cfg.gateway.client.address }) : undefined;
+  const gatewayToken = tokenNamed(cfg.console.tokens, cfg.gateway.client.tokenName);
+  if (deps.gateway === undefined && cfg.console.tokens.length > 0 && gatewayToken === undefined) {
+    log.warn({ tokenName: cfg.gateway.client.tokenName }, "console.tokens has no entry named gateway.client.tokenName: the model gateway will refuse this runtime's calls");
+  }
+  const remote = deps.gateway === undefined ? createGatewayClient({ address: cfg.gateway.client.address, token: gatewayToken }) : undefined;
   const caller = new AsyncGatewayCaller({
     gateway: deps.gateway ?? remote!,
     maxInFlight: cfg.gateway.client.maxInFlight,
