@@ -7,6 +7,8 @@
 #   stack.sh down [--purge] [SERVICE...]   stop what up started (--purge: delete its data)
 #   stack.sh status [SERVICE...]   one line per service; exit 1 unless all are healthy
 #   SHOAL_NATS_NODES=3 stack.sh ...   NATS as a three-node JetStream cluster (SHOAL_ENV=three-nodes)
+#   Mosquitto refuses anonymous clients: its accounts are in <stack dir>/mosquitto/credentials.json
+#   (generated on the first start, mode 0600); SHOAL_MOSQUITTO_ANONYMOUS=1 runs it open.
 #
 # Also `npm run stack -- <command>`. See docs/adr/0002-local-services.md.
 set -euo pipefail
@@ -19,7 +21,7 @@ here=$(dirname "${BASH_SOURCE[0]}")
 . "$here/lib/install.sh"
 
 usage() {
-  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 check_services() { # dies on an unknown service name (call outside $(...))
@@ -89,14 +91,19 @@ start_one() { # S: starts S in the background; sets STARTED_PID
 }
 
 cmd_up() {
-  local svc pid port busy failed=0
+  local svc pid port busy why failed=0
   local -A pids=() how=() t0=()
   check_services "$@"
   mkdir -p "$STACK_DIR"
   for svc in $(pick_services "$@"); do
     if pid=$(our_pid "$svc"); then
-      pids[$svc]=$pid; how[$svc]="reused"
-      continue
+      if why=$(svc_config_stale "$svc"); then
+        say "$svc: restarting pid $pid ($why)"
+        stop_one "$svc" >/dev/null
+      else
+        pids[$svc]=$pid; how[$svc]="reused"
+        continue
+      fi
     fi
     if svc_healthy "$svc"; then
       pids[$svc]=""; how[$svc]="reused (healthy, not started from $STACK_DIR)"

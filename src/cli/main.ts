@@ -12,6 +12,7 @@ const commands: Record<string, { describe: string; load: () => Promise<Command> 
   query: { describe: "run the read side: shoal.v1.QueryService and AlertService over gRPC (ClickHouse, vectors, live rows), and the console", load: async () => (await import("./query.command.js")).run },
   console: { describe: "run the operators' console (a console pod): the read side + the app on query.webPort; admin via console.adminAddress", load: async () => (await import("./console.command.js")).run },
   devices: { describe: "the device registry: add|list|show|label|disable|enable|rotate|delete|import (a client of DeviceService)", load: async () => (await import("./devices.command.js")).run },
+  command: { describe: "commands to devices: send|show|list (a client of DeviceCommandService)", load: async () => (await import("./command.command.js")).run },
   audit: { describe: "the audit log, newest first: who changed what, when, from where (--since 1h --actor A --action P --target P)", load: async () => (await import("./audit.command.js")).run },
   alerts: { describe: "run the alert relay and notifier (storm control, silences, signed webhooks)", load: async () => (await import("./alerts.command.js")).run },
   reports: { describe: "scheduled AI reports: run the leader-elected scheduler | run --schedule S --period <ISO|ms> (backfill one period)", load: async () => (await import("./reports.command.js")).run },

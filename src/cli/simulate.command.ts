@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { UsageError, type CommandIo } from "./io.js";
 import { simulate } from "../simulator/simulator.js";
 import { counterMixProblem, type CounterMix } from "../simulator/fleet.js";
+import { localStackDir, readLocalBrokerCredentials } from "./local-credentials.js";
 
 const MIX_KEYS: Record<string, keyof CounterMix> = { none: "none", "8": "bits8", "16": "bits16", "32": "bits32" };
 
@@ -24,7 +25,9 @@ export function parseCounterMix(v: string): CounterMix {
 /**
  * `shoal simulate --devices N --rate R --duration S [--url mqtt://…] [--format json|protobuf|mixed]
  * [--reboot-rate P] [--boot-fraction F] [--offline-rate P] [--offline-sec S] [--flush-as-batch]
- * [--counter-mix none=F,8=F,16=F,32=F] [--counter-prefixes] [--seed N]`.
+ * [--counter-mix none=F,8=F,16=F,32=F] [--counter-prefixes] [--seed N] [--answer-commands]
+ * [--username U --password P]`. Without --username, the local stack's simulator account is used
+ * when it has one (.shoal/stack/mosquitto/credentials.json); SHOAL_MQTT_PASSWORD may carry the password.
  */
 export async function run(argv: string[], io: CommandIo): Promise<number> {
   const { values } = parseArgs({
@@ -46,6 +49,9 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
       "counter-mix": { type: "string" },
       "counter-prefixes": { type: "boolean", default: false },
       seed: { type: "string", default: "1" },
+      "answer-commands": { type: "boolean", default: false },
+      username: { type: "string" },
+      password: { type: "string", default: io.env.SHOAL_MQTT_PASSWORD },
     },
   });
   const num = (name: string, v: string, min: number, max = Infinity): number => {
@@ -61,8 +67,11 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   if (!Number.isInteger(seed)) throw new UsageError(`--seed: must be an integer, got "${values.seed}"`);
   const offlineSec = num("offline-sec", values["offline-sec"], 0);
   if (offlineSec <= 0) throw new UsageError(`--offline-sec: must be a positive number of seconds, got "${values["offline-sec"]}"`);
+  const account = values.username !== undefined ? { username: values.username, password: values.password ?? "" } : readLocalBrokerCredentials(localStackDir(io.env))?.simulator;
   const stats = await simulate({
     url: values.url,
+    ...(account ? { username: account.username, password: account.password } : {}),
+    answerCommands: values["answer-commands"],
     devices: Math.floor(num("devices", values.devices, 1)),
     rate: num("rate", values.rate, 0.001),
     durationSec: num("duration", values.duration, 0),
@@ -79,7 +88,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     counterPrefixes: values["counter-prefixes"],
     seed,
     onProgress: (s) =>
-      io.stderr(`\rsent ${s.sent} acked ${s.acked} failed ${s.failed} anomalies ${s.anomaliesInjected} reboots ${s.reboots} offline ${s.offlinePeriods} buffered ${s.buffered} flushed ${s.flushed}   `),
+      io.stderr(`\rsent ${s.sent} acked ${s.acked} failed ${s.failed} anomalies ${s.anomaliesInjected} reboots ${s.reboots} offline ${s.offlinePeriods} buffered ${s.buffered} flushed ${s.flushed} resent ${s.resent}   `),
   });
   io.stderr("\n");
   io.stdout(`${JSON.stringify(stats)}\n`);

@@ -24,6 +24,7 @@ import { createEventPublisher } from "../adapters/nats/event-publisher.js";
 import { startAlertsRole } from "./roles/alerts-role.js";
 import { startReportsRoleFor } from "./roles/reports-role.js";
 import { createAccessCheck } from "../access/index.js";
+import { localStackDir, readLocalBrokerCredentials, withLocalBrokerCredentials } from "./local-credentials.js";
 
 /**
  * `shoal up [--demo] [--devices N] [--rate R] [--no-stack]`: every role in one process (the monolith
@@ -48,14 +49,22 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
       return 1;
     }
   }
-  const ctx = await loadRoleConfig(io, "up");
+  // The local stack's broker accounts (generated on its first start): the bridge's, the registry's
+  // admin and the simulator's gateway account; values already set in the environment win.
+  const local = values["no-stack"] ? undefined : readLocalBrokerCredentials(localStackDir(io.env));
+  const ctx = await loadRoleConfig({ ...io, env: withLocalBrokerCredentials(io.env, local) }, "up");
   const { cfg, log } = ctx;
   const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url, access: createAccessCheck(cfg.console.tokens) });
   // One incident reporter for the process (every role it hosts reports there; events go out on lagNc).
   const lagNc = await connectNats(cfg.nats.url, `shoal-up-lag-${cfg.nodeId}`);
   const incidents = roleIncidents(lagNc, log.child({ role: "up" }), "up", promMetrics(ctx.registry));
   const runtime = await startRuntimeRole(cfg, log.child({ role: "runtime" }), "all", { gateway: gateway.gateway, metrics: promMetrics(ctx.registry), incidents });
-  const bridge = await startBridgeRole(cfg, log.child({ role: "bridge" }), { metrics: promMetrics(ctx.registry), incidents });
+  const bridge = await startBridgeRole(cfg, log.child({ role: "bridge" }), {
+    metrics: promMetrics(ctx.registry),
+    incidents,
+    env: io.env,
+    ...(local ? { serviceAccounts: [{ ...local.simulator, role: "gateway" as const }] } : {}),
+  });
   // The read side: QueryService, and the vector indexer feeding the vector store from the row log.
   const vectors = cfg.query.enabled ? await openVectorStore(cfg, log.child({ role: "query" }), gateway.gateway) : undefined;
   const indexer = vectors ? startVectorIndexer(cfg, log.child({ role: "vectors" }), { nc: lagNc, store: vectors, gateway: gateway.gateway, events: createEventPublisher(lagNc), incidents }) : undefined;
@@ -124,6 +133,9 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
       durationSec: 365 * 24 * 3600,
       devicePrefix: `demo${Date.now().toString(36)}`,
       connections: 2,
+      // The local stack's gateway account, and devices that answer commands (`shoal command send`).
+      ...(local ? { username: local.simulator.username, password: local.simulator.password } : {}),
+      answerCommands: true,
       // A fleet as real devices behave (docs/sequence-model.md): some reboot (half of them say so
       // with a boot number), some go offline for 30 s and flush what they buffered, a few count
       // nothing or with an 8-bit counter (named *-nc-* and *-s8-*: config/dev.yaml's sequence.wrap).

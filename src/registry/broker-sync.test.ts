@@ -54,6 +54,11 @@ class FakeBroker implements VersionedBrokerAccounts {
     this.maybeFail();
     return [...this.accounts].map(([id, a]) => ({ id, enabled: a.enabled, credentialsRotatedAtMs: a.rotatedAtMs }));
   }
+  async deviceState(id: string) {
+    this.maybeFail();
+    const a = this.accounts.get(id);
+    return a === undefined ? undefined : { enabled: a.enabled, credentialsRotatedAtMs: a.rotatedAtMs };
+  }
   async close(): Promise<void> {}
 }
 
@@ -123,6 +128,24 @@ describe("startBrokerSync", () => {
     expect(broker.accounts.get("nokey-1")).toMatchObject({ password: "fresh", enabled: true });
   });
 
+  it("a live change whose password DeviceService already gave the broker is left alone; without a key nothing is locked", async () => {
+    const registry = new MemoryDeviceRegistry();
+    const broker = new FakeBroker();
+    sync = await startBrokerSync(registry, broker, { log, clock: new SimClock() }); // no SHOAL_SECRET_KEY
+    await sync.ready;
+    // DeviceService: registry first, then the broker (the same call) — the sync must not undo it.
+    await registry.create(testDeviceRecord("live-1", { sealedPassword: "", credentialsRotatedAtMs: 3 }));
+    await broker.putDevice("live-1", "the-real-one", true, 3);
+    await settle();
+    expect(broker.accounts.get("live-1")).toMatchObject({ password: "the-real-one", enabled: true });
+    // A rotation the broker has not seen yet, and no key to unseal: still not locked.
+    await registry.update("live-1", (r) => ({ ...r, credentialsRotatedAtMs: 4 }));
+    await settle();
+    expect(broker.accounts.get("live-1")).toMatchObject({ password: "the-real-one", enabled: true });
+    expect(broker.calls).toEqual(["put live-1 enabled"]);
+    expect(sync.stats.needsRotation).toBe(0);
+  });
+
   it("applies changes in order: a password only when the credentials changed, else the flag; deletion removes", async () => {
     const registry = new MemoryDeviceRegistry();
     const broker = new FakeBroker();
@@ -173,14 +196,17 @@ describe("startBrokerSync", () => {
     const clock = new SimClock();
     sync = await startBrokerSync(registry, broker, { secretKey: key, log, clock, retryBaseMs: 10, retryMaxMs: 10, permanentTries: 2 });
     await sync.ready;
-    broker.failures = [0, 1].map(() => new ShoalError("not a device's account", { code: "conflict" }));
+    // A live change reads the account first, then sets it: two permanent failures for each.
+    broker.failures = [0, 1, 2, 3].map(() => new ShoalError("not a device's account", { code: "conflict" }));
     await registry.create(testDeviceRecord("bad-1", { sealedPassword: sealPassword("pw", key) }));
     await registry.create(testDeviceRecord("ok-1", { sealedPassword: sealPassword("pw", key) }));
     await settle();
     await clock.advance(10);
     await settle();
+    await clock.advance(10);
+    await settle();
     expect(broker.calls).toEqual(["put ok-1 enabled"]);
-    expect(sync.stats).toMatchObject({ failed: 1, brokerErrors: 2 });
+    expect(sync.stats).toMatchObject({ failed: 2, brokerErrors: 4 });
   });
 
   it("through the plain port (no versions): trusts existing passwords, applies every flag, removes extras", async () => {

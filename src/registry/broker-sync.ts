@@ -16,6 +16,8 @@ import { unsealPassword } from "./credentials.js";
 export interface VersionedBrokerAccounts extends BrokerAccounts {
   putDevice(id: string, password: string, enabled: boolean, credentialsRotatedAtMs?: number): Promise<void>;
   deviceStates(): Promise<ReadonlyArray<{ readonly id: string; readonly enabled: boolean; readonly credentialsRotatedAtMs: number | undefined }>>;
+  /** One account's state (undefined: none); lets a live change skip a password the broker already has. */
+  deviceState?(id: string): Promise<{ readonly enabled: boolean; readonly credentialsRotatedAtMs: number | undefined } | undefined>;
 }
 
 /** Counters of a {@link startBrokerSync} (live object). */
@@ -152,8 +154,13 @@ export async function startBrokerSync(registry: DeviceRegistry, broker: BrokerAc
     } else applied.delete(id);
   };
 
-  /** Brings one device's account to `record` (undefined: deleted). */
-  const apply = async (id: string, record: DeviceRecord | undefined): Promise<void> => {
+  /**
+   * Brings one device's account to `record` (undefined: deleted). `live`: a change seen after the
+   * first reconcile — its new password was given to the broker by the DeviceService call that made
+   * it (in the same call), so an account already at the record's credentials version is left as is,
+   * and one the sync cannot unseal a password for is not locked (the call's own write wins).
+   */
+  const apply = async (id: string, record: DeviceRecord | undefined, live = false): Promise<void> => {
     stats.applied++;
     const prev = applied.get(id);
     if (record === undefined) {
@@ -162,6 +169,22 @@ export async function startBrokerSync(registry: DeviceRegistry, broker: BrokerAc
       return;
     }
     if (prev === undefined || (prev.rotatedAtMs !== undefined && prev.rotatedAtMs !== record.credentialsRotatedAtMs)) {
+      if (live) {
+        let now: { enabled: boolean; credentialsRotatedAtMs: number | undefined } | undefined;
+        const read = versioned?.deviceState;
+        if (read) await attempt("read the account", id, async () => void (now = await read.call(versioned, id)));
+        if (now !== undefined && now.credentialsRotatedAtMs === record.credentialsRotatedAtMs) {
+          const current: Applied = { enabled: now.enabled, rotatedAtMs: record.credentialsRotatedAtMs, locked: false };
+          applied.set(id, current);
+          if (now.enabled !== record.enabled) await setEnabled(id, record.enabled, current);
+          return;
+        }
+        if (unsealPassword(record.sealedPassword, o.secretKey) === undefined) {
+          // Nothing to give the broker: the DeviceService call writing this change sets the password.
+          applied.set(id, { enabled: undefined, rotatedAtMs: record.credentialsRotatedAtMs, locked: false });
+          return;
+        }
+      }
       await putFromRecord(record);
       return;
     }
@@ -199,7 +222,7 @@ export async function startBrokerSync(registry: DeviceRegistry, broker: BrokerAc
         wake = undefined;
         continue;
       }
-      await apply(change.id, change.record);
+      await apply(change.id, change.record, true);
     }
   };
 

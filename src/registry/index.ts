@@ -10,3 +10,5 @@ export { SCRYPT_PARAMS, generatePassword, hashPassword, sealPassword, sealingKey
 export { MAX_CSV_ROWS, parseDeviceCsv } from "./csv.js";
 export type { DeviceCsvResult, DeviceCsvRow } from "./csv.js";
 export { RegistryAdmission } from "./admission.js";
+export { startBrokerSync } from "./broker-sync.js";
+export type { BrokerSync, BrokerSyncOptions, BrokerSyncStats } from "./broker-sync.js";

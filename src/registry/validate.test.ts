@@ -13,6 +13,9 @@ describe("validateDeviceId", () => {
     ["a b", "id: must match"],
     ["dev*", "id: must match"],
     ["dév", "id: must match"],
+    ["shoal-bridge", "are reserved"],
+    ["SHOAL-admin", "are reserved"],
+    ["shoal", undefined],
   ])("%j → %s", (id, want) => {
     const got = validateDeviceId(id);
     if (want === undefined) expect(got).toBeUndefined();

@@ -22,8 +22,14 @@ const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 export function validateDeviceId(id: string, field = "id"): string | undefined {
   if (id === "") return `${field}: required`;
   if (!DEVICE_ID_RE.test(id)) return `${field}: must match ${DEVICE_ID_RE.source}`;
+  // A device's broker username is its id: the service accounts (shoal-admin, shoal-bridge,
+  // shoal-simulator) and future ones keep the prefix.
+  if (id.toLowerCase().startsWith(RESERVED_ID_PREFIX)) return `${field}: "${RESERVED_ID_PREFIX}" ids are reserved for Shoal's own broker accounts`;
   return undefined;
 }
+
+/** Ids starting with this (any case) are not devices' (the broker's service accounts). */
+export const RESERVED_ID_PREFIX = "shoal-";
 
 /** A device type ([A-Za-z0-9_.-]{0,64}; "" = none). */
 export function validateDeviceType(type: string, field = "type"): string | undefined {

@@ -3,6 +3,7 @@ import { createDeviceSignals } from "./signals.js";
 import { sleep } from "../base/clock.js";
 import { createFleetDevice, drainBacklog, fleetOptionsProblem, measure, type CounterMix, type FleetDevice, type MeasureResult } from "./fleet.js";
 import { payloadsFor, type Outgoing, type PayloadOptions } from "./payloads.js";
+import { startCommandResponder } from "./command-responder.js";
 
 /** What to simulate. The fleet behaviours (reboots, offline periods, counter widths) are all off by default. */
 export interface SimulateOptions {
@@ -49,6 +50,11 @@ export interface SimulateOptions {
   readonly onProgress?: (s: SimulateStats) => void;
   /** Called for every acknowledged reading (once per reading of a batch payload). */
   readonly onPublished?: (r: PublishedReading) => void;
+  /** Devices carry out commands sent to them and reply ok (src/simulator/command-responder.ts). Default false. */
+  readonly answerCommands?: boolean;
+  /** MQTT credentials (a gateway account: it publishes for every simulated device). */
+  readonly username?: string;
+  readonly password?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -73,12 +79,14 @@ export interface SimulateStats {
   buffered: number;
   /** Readings sent from backlogs. */
   flushed: number;
+  /** Publishes sent again because the broker answered PUBACK 0x10 (no matching subscribers: not delivered). */
+  resent: number;
   elapsedMs: number;
 }
 
 /** Stats of a run that has not started (all zero). */
 export function emptySimulateStats(): SimulateStats {
-  return { sent: 0, acked: 0, failed: 0, anomaliesInjected: 0, reboots: 0, offlinePeriods: 0, buffered: 0, flushed: 0, elapsedMs: 0 };
+  return { sent: 0, acked: 0, failed: 0, anomaliesInjected: 0, reboots: 0, offlinePeriods: 0, buffered: 0, flushed: 0, resent: 0, elapsedMs: 0 };
 }
 
 interface SimDevice {
@@ -106,8 +114,16 @@ export async function simulate(o: SimulateOptions): Promise<SimulateStats> {
   const maxInFlight = o.maxInFlight ?? 500;
   const prefix = o.devicePrefix ?? "dev";
   const clients: MqttClient[] = [];
+  // PUBACK reason codes by message id (mqtt.js resolves a publish on any reason below 0x80).
+  const pubackReasons: Array<Map<number, number>> = [];
   for (let i = 0; i < nConn; i++) {
-    clients.push(await mqtt.connectAsync(o.url, { clientId: `${prefix}-sim-${process.pid}-${i}`, protocolVersion: 5, clean: true, reconnectPeriod: 500 }));
+    const c = await mqtt.connectAsync(o.url, { clientId: `${prefix}-sim-${process.pid}-${i}`, protocolVersion: 5, clean: true, reconnectPeriod: 500, username: o.username, password: o.password });
+    const reasons = new Map<number, number>();
+    c.on("packetreceive", (p) => {
+      if (p.cmd === "puback" && p.messageId !== undefined && p.reasonCode !== undefined && p.reasonCode !== 0) reasons.set(p.messageId, p.reasonCode);
+    });
+    clients.push(c);
+    pubackReasons.push(reasons);
   }
   const fleetOptions = { ...o, devicePrefix: prefix, intervalSec: o.devices / o.rate };
   const devices: SimDevice[] = Array.from({ length: o.devices }, (_, i) => ({
@@ -115,6 +131,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateStats> {
     gen: createDeviceSignals(i * 7919 + 17, o.anomalyRate ?? 0.002),
     conn: i % nConn,
   }));
+  const responders = o.answerCommands ? await Promise.all(clients.map((c, i) => startCommandResponder(c, devices.filter((d) => d.conn === i).map((d) => d.fleet.id)))) : [];
   const payloadOptions: PayloadOptions = { format: o.format ?? "json", flushAsBatch: o.flushAsBatch ?? false, batchMaxBytes: o.flushBatchMaxBytes };
   const stats = emptySimulateStats();
   const inFlight = new Array<number>(nConn).fill(0);
@@ -133,7 +150,20 @@ export async function simulate(o: SimulateOptions): Promise<SimulateStats> {
     const sentAtMs = Date.now();
     inFlight[d.conn]!++;
     stats.sent += out.readings.length;
-    clients[d.conn]!.publish(`devices/${d.fleet.id}/readings`, out.payload, { qos: 1 }, (err) => {
+    send(d, out, sentAtMs);
+  };
+  // The device contract (docs/input-contract.md): PUBACK 0x10 "no matching subscribers" is not a
+  // delivery (e.g. a restarted broker before the bridge subscribed again): send it again shortly.
+  const send = (d: SimDevice, out: Outgoing, sentAtMs: number): void => {
+    clients[d.conn]!.publish(`devices/${d.fleet.id}/readings`, out.payload, { qos: 1 }, (err, packet) => {
+      const id = packet?.messageId;
+      const reason = id === undefined ? undefined : pubackReasons[d.conn]!.get(id);
+      if (id !== undefined && reason !== undefined) pubackReasons[d.conn]!.delete(id);
+      if (!err && reason === 0x10) {
+        stats.resent++;
+        setTimeout(() => send(d, out, sentAtMs), 200);
+        return;
+      }
       inFlight[d.conn]!--;
       if (err) stats.failed += out.readings.length;
       else {
@@ -186,6 +216,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateStats> {
   }
   while (stats.acked + stats.failed < stats.sent) await released();
   waiters = [];
+  await Promise.all(responders.map((r) => r.stop()));
   await Promise.all(clients.map((c) => c.endAsync()));
   const final = snapshot();
   o.onProgress?.(final);

@@ -57,17 +57,38 @@ export async function redisPing(port: number): Promise<boolean> {
   return reply?.toString("latin1") === "+PONG";
 }
 
-const clientId = Buffer.from("shoal-hc");
-/** MQTT 3.1.1 CONNECT, clean session, keep-alive 60 s, client id "shoal-hc". */
-const mqttConnect = Buffer.concat([
-  Buffer.from([0x10, 10 + 2 + clientId.length, 0x00, 0x04]),
-  Buffer.from("MQTT"),
-  Buffer.from([0x04, 0x02, 0x00, 0x3c, 0x00, clientId.length]),
-  clientId,
-]);
+/** A length-prefixed MQTT string. */
+function mqttString(s: string): Buffer {
+  const b = Buffer.from(s, "utf8");
+  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+}
 
-/** The broker accepts an MQTT connection: CONNACK with return code 0 (a TCP accept is not enough). */
-export async function mqttConnack(port: number): Promise<boolean> {
-  const reply = await tcpExchange(port, mqttConnect, 4);
+/** MQTT 3.1.1 CONNECT, clean session, keep-alive 60 s, client id "shoal-hc", with credentials when given. */
+function mqttConnectPacket(credentials?: { username: string; password: string }): Buffer {
+  const flags = 0x02 | (credentials ? 0xc0 : 0);
+  const body = Buffer.concat([
+    mqttString("MQTT"),
+    Buffer.from([0x04, flags, 0x00, 0x3c]),
+    mqttString("shoal-hc"),
+    ...(credentials ? [mqttString(credentials.username), mqttString(credentials.password)] : []),
+  ]);
+  const len: number[] = [];
+  for (let n = body.length; ; ) {
+    const byte = n % 128;
+    n = Math.floor(n / 128);
+    len.push(n > 0 ? byte | 0x80 : byte);
+    if (n === 0) break;
+  }
+  return Buffer.concat([Buffer.from([0x10, ...len]), body]);
+}
+
+const mqttConnect = mqttConnectPacket();
+
+/**
+ * The broker accepts an MQTT connection: CONNACK with return code 0 (a TCP accept is not enough).
+ * With `credentials`, connects as that user (a broker that allows no anonymous clients).
+ */
+export async function mqttConnack(port: number, credentials?: { username: string; password: string }): Promise<boolean> {
+  const reply = await tcpExchange(port, credentials ? mqttConnectPacket(credentials) : mqttConnect, 4);
   return reply !== undefined && reply.length === 4 && reply[0] === 0x20 && reply[1] === 0x02 && reply[3] === 0x00;
 }

@@ -75,8 +75,9 @@ redis_ping() {
   [[ $line == +PONG* ]]
 }
 
-# mqtt_connack PORT: MQTT 3.1.1 CONNECT (clean session, client id "shoal-hc") must get
-# CONNACK with return code 0 (bytes 20 02 00 00); a plain TCP accept is not enough.
+# mqtt_connack PORT [any]: MQTT 3.1.1 CONNECT (clean session, client id "shoal-hc", anonymous) must
+# get CONNACK with return code 0 (bytes 20 02 00 00); with `any`, a CONNACK with any return code (a
+# broker refusing anonymous clients answers 5); a plain TCP accept is not enough.
 mqtt_connack() {
   local fd reply
   { exec {fd}<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
@@ -84,7 +85,7 @@ mqtt_connack() {
   reply=$(timeout 3 od -An -tx1 -N4 <&"$fd" 2>/dev/null | tr -d ' \n') || true
   printf '\xe0\x00' >&"$fd" 2>/dev/null || true
   exec {fd}>&-
-  [ "$reply" = 20020000 ]
+  if [ "${2:-}" = any ]; then [[ $reply == 200200?? ]]; else [ "$reply" = 20020000 ]; fi
 }
 
 # pid_alive PID DIR: the process exists and runs in DIR (we start every service with DIR

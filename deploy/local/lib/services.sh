@@ -17,7 +17,12 @@ ALL_NATS_SERVICES=(nats nats-1 nats-2 nats-3)
 NATS_CLUSTER_NAME=shoal-local
 
 NATS_PORT=14222 NATS_MONITOR_PORT=18222 NATS_CLUSTER_PORT=16222
-MOSQUITTO_PORT=11883
+MOSQUITTO_PORT=${SHOAL_MOSQUITTO_PORT:-11883}
+# Mosquitto refuses anonymous clients: accounts and topic ACLs live in its dynamic security plugin,
+# which Shoal drives (docs/adr/0019-device-identity.md). SHOAL_MOSQUITTO_ANONYMOUS=1: the old open broker.
+MOSQUITTO_SECURE=1
+[ "${SHOAL_MOSQUITTO_ANONYMOUS:-0}" = 1 ] && MOSQUITTO_SECURE=0
+MOSQUITTO_ADMIN=shoal-admin MOSQUITTO_BRIDGE=shoal-bridge MOSQUITTO_SIMULATOR=shoal-simulator
 CLICKHOUSE_HTTP_PORT=18123 CLICKHOUSE_TCP_PORT=19000
 REDIS_PORT=16379
 CONSUL_HTTP_PORT=18500 CONSUL_SERVER_PORT=18300 CONSUL_SERF_LAN_PORT=18301 CONSUL_SERF_WAN_PORT=18302
@@ -60,6 +65,9 @@ svc_extra() {
     nats) echo "monitor http://127.0.0.1:$NATS_MONITOR_PORT" ;;
     nats-[0-9]) echo "monitor http://127.0.0.1:$(nats_port $NATS_MONITOR_PORT "$1"), cluster $NATS_CLUSTER_NAME route $(nats_port $NATS_CLUSTER_PORT "$1") (SHOAL_ENV=three-nodes)" ;;
     clickhouse) echo "native tcp 127.0.0.1:$CLICKHOUSE_TCP_PORT" ;;
+    mosquitto)
+      if [ "$MOSQUITTO_SECURE" = 1 ]; then echo "no anonymous clients; accounts: $(svc_dir mosquitto)/credentials.json (0600)"; else echo "anonymous (SHOAL_MOSQUITTO_ANONYMOUS=1)"; fi
+      ;;
     consul) echo "server $CONSUL_SERVER_PORT, serf $CONSUL_SERF_LAN_PORT/$CONSUL_SERF_WAN_PORT, no dns/grpc" ;;
   esac
 }
@@ -88,7 +96,13 @@ svc_prepare() {
       CMD=("$bin" -c "$dir/nats-cluster.conf")
       ;;
     mosquitto)
-      render mosquitto.conf "$dir/mosquitto.conf" PORT=$MOSQUITTO_PORT DATA_DIR="$dir"
+      local auth="allow_anonymous true" plugin
+      if [ "$MOSQUITTO_SECURE" = 1 ]; then
+        plugin=$(find_dynsec_plugin) || die "mosquitto: its dynamic security plugin (mosquitto_dynamic_security.so) is not installed: reinstall the Debian package mosquitto, or set SHOAL_MOSQUITTO_DYNSEC, or SHOAL_MOSQUITTO_ANONYMOUS=1"
+        mosquitto_secure_init "$dir"
+        auth=$'allow_anonymous false\nplugin '"$plugin"$'\nplugin_opt_config_file '"$dir/dynamic-security.json"
+      fi
+      render mosquitto.conf "$dir/mosquitto.conf" PORT=$MOSQUITTO_PORT DATA_DIR="$dir" AUTH="$auth"
       CMD=("$bin" -c "$dir/mosquitto.conf")
       ;;
     clickhouse)
@@ -129,7 +143,8 @@ svc_healthy() {
       body=$(http_get "$mon" /jsz) || return 1
       [[ $body == *'"config"'* && $body =~ \"leader\":\ *\"[^\"]+\" ]]
       ;;
-    mosquitto) mqtt_connack $MOSQUITTO_PORT ;;
+    # Secure: any CONNACK (an anonymous CONNECT is refused with code 5) is a live broker.
+    mosquitto) if [ "$MOSQUITTO_SECURE" = 1 ]; then mqtt_connack $MOSQUITTO_PORT any; else mqtt_connack $MOSQUITTO_PORT; fi ;;
     clickhouse) body=$(http_get $CLICKHOUSE_HTTP_PORT /ping) && [[ $body == Ok.* ]] ;;
     redis) redis_ping $REDIS_PORT ;;
     consul) body=$(http_get $CONSUL_HTTP_PORT /v1/status/leader) && [[ $body == *'"'?*'"'* ]] ;;
@@ -145,4 +160,69 @@ svc_all_ports() {
     consul) echo $CONSUL_HTTP_PORT $CONSUL_SERVER_PORT $CONSUL_SERF_LAN_PORT ;;
     *) svc_port "$1" ;;
   esac
+}
+
+# svc_config_stale S: succeeds (printing why) when the running S was started with a config that
+# `up` would now write differently in a way that matters: Mosquitto's anonymous vs secure mode.
+svc_config_stale() {
+  local conf
+  case $1 in
+    mosquitto)
+      conf="$(svc_dir mosquitto)/mosquitto.conf"
+      [ -f "$conf" ] || return 1
+      if [ "$MOSQUITTO_SECURE" = 1 ] && ! grep -q '^allow_anonymous false' "$conf"; then echo "it allows anonymous clients; now secure"; return 0; fi
+      if [ "$MOSQUITTO_SECURE" = 0 ] && ! grep -q '^allow_anonymous true' "$conf"; then echo "SHOAL_MOSQUITTO_ANONYMOUS=1"; return 0; fi
+      return 1
+      ;;
+    *) return 1 ;;
+  esac
+}
+
+# find_dynsec_plugin: prints the path of Mosquitto's dynamic security plugin ($SHOAL_MOSQUITTO_DYNSEC,
+# else where Debian's mosquitto package puts it).
+find_dynsec_plugin() {
+  local p
+  if [ -n "${SHOAL_MOSQUITTO_DYNSEC:-}" ]; then
+    [ -r "$SHOAL_MOSQUITTO_DYNSEC" ] && { printf '%s\n' "$SHOAL_MOSQUITTO_DYNSEC"; return 0; }
+    warn "SHOAL_MOSQUITTO_DYNSEC=$SHOAL_MOSQUITTO_DYNSEC is not readable"; return 1
+  fi
+  for p in /usr/lib/*-linux-gnu/mosquitto_dynamic_security.so /usr/lib/mosquitto_dynamic_security.so /usr/local/lib/mosquitto_dynamic_security.so; do
+    [ -r "$p" ] && { printf '%s\n' "$p"; return 0; }
+  done
+  return 1
+}
+
+# gen_password: 24 random bytes as base64url (32 characters), printed (never passed as an argument).
+gen_password() { head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+
+# mosquitto_secure_init DIR: on the first secure start, generates the broker's accounts into
+# DIR/credentials.json (0600; the dynamic-security admin, the bridge and the simulator — Shoal creates
+# the last two through the admin when it starts) and the plugin's initial DIR/dynamic-security.json
+# holding the admin (`mosquitto_ctrl dynsec init`, the password given on its stdin, not its command
+# line). Later starts keep both. Prints nothing secret.
+mosquitto_secure_init() {
+  local dir=$1 creds=$1/credentials.json ds=$1/dynamic-security.json ctrl json user pw
+  chmod 700 "$dir"
+  if [ ! -s "$creds" ]; then
+    [ -s "$ds" ] && die "mosquitto: $ds exists but $creds (its admin password) does not: \`stack.sh down --purge mosquitto\` starts the broker afresh (Shoal's broker sync recreates device accounts from the registry)"
+    (
+      umask 077
+      printf '{\n  "admin": {"username": "%s", "password": "%s"},\n  "bridge": {"username": "%s", "password": "%s"},\n  "simulator": {"username": "%s", "password": "%s"}\n}\n' \
+        "$MOSQUITTO_ADMIN" "$(gen_password)" "$MOSQUITTO_BRIDGE" "$(gen_password)" "$MOSQUITTO_SIMULATOR" "$(gen_password)" >"$creds.new"
+    )
+    mv "$creds.new" "$creds"
+    say "mosquitto: generated its accounts (admin, bridge, simulator) into $creds"
+  fi
+  chmod 600 "$creds"
+  [ -s "$ds" ] && return 0
+  json=$(<"$creds")
+  [[ $json =~ \"admin\":\ \{\"username\":\ \"([^\"]+)\",\ \"password\":\ \"([^\"]+)\" ]] || die "mosquitto: $creds has no admin account in the form stack.sh writes"
+  user=${BASH_REMATCH[1]} pw=${BASH_REMATCH[2]}
+  ctrl=$(command -v mosquitto_ctrl 2>/dev/null || true)
+  [ -n "$ctrl" ] || { [ -x /usr/bin/mosquitto_ctrl ] && ctrl=/usr/bin/mosquitto_ctrl; }
+  [ -n "$ctrl" ] || die "mosquitto: mosquitto_ctrl not found (Debian package mosquitto)"
+  # It asks for the password twice, on stdin.
+  if ! (umask 077 && printf '%s\n%s\n' "$pw" "$pw" | "$ctrl" dynsec init "$ds" "$user" >/dev/null 2>&1); then
+    die "mosquitto: \`mosquitto_ctrl dynsec init $ds $user\` failed"
+  fi
 }

@@ -1,4 +1,4 @@
-import mqtt, { type MqttClient } from "mqtt";
+import mqtt, { type ISubscriptionMap, type MqttClient } from "mqtt";
 
 /** An MQTT QoS 1 message whose PUBACK is sent only when `ack()` is called. */
 export interface InboundMessage {
@@ -44,7 +44,9 @@ export function createDeferredAckSubscriber(o: SubscriberOptions, onMessage: (m:
     protocolVersion: 5,
     clean: false,
     keepalive: 30,
-    reconnectPeriod: 500,
+    // Short: until it is back, devices publishing to a restarted broker get PUBACK 0x10 (no
+    // matching subscribers) and must send again (docs/input-contract.md).
+    reconnectPeriod: 100,
     connectTimeout: 10_000,
     username: o.username,
     password: o.password,
@@ -117,9 +119,11 @@ export function createDeferredAckSubscriber(o: SubscriberOptions, onMessage: (m:
     epoch++;
     held.clear();
   });
-  client.on("connect", (connack) => {
-    // Resubscribe only when the broker has no session for us (a resumed session keeps subscriptions).
-    if (!connack.sessionPresent) client.subscribe(o.topic, { qos: 1 });
+  client.on("connect", () => {
+    // Subscribe on every connect: Mosquitto 2.0 restores a persisted session's queue but not its
+    // $share subscriptions. The same filter again replaces the subscription (no duplicate
+    // deliveries); `resubscribe: true` because mqtt.js skips a topic it subscribed to before.
+    client.subscribe({ [o.topic]: { qos: 1 }, resubscribe: true } as unknown as ISubscriptionMap);
   });
   return client;
 }

@@ -6,7 +6,10 @@ import { ensureJournal } from "../../adapters/nats/streams.js";
 import { JournalPublisher } from "../../adapters/nats/journal-publisher.js";
 import { createEventPublisher } from "../../adapters/nats/event-publisher.js";
 import { createDeferredAckSubscriber } from "../../adapters/mqtt/deferred-ack-subscriber.js";
-import { createBridgeCore, type BridgeStats } from "../../bridge/bridge.js";
+import { admissionRejection, createBridgeCore, type BridgeStats } from "../../bridge/bridge.js";
+import { startBridgeIdentity } from "./broker-identity.js";
+import { startBridgeDownlink } from "./device-commands.js";
+import type { ServiceAccount } from "../../adapters/mqtt/dynsec.js";
 import { sleep, systemClock } from "../../base/clock.js";
 import { randomBytes } from "node:crypto";
 import type { MetricsRegistry } from "../../ports/metrics.js";
@@ -17,6 +20,16 @@ import { watchBroker } from "../../adapters/mqtt/broker-watch.js";
 
 /** Journal publishes awaiting their PubAck at most (backpressure on the batcher beyond it). */
 const PUBLISHES_IN_FLIGHT = 512;
+
+/** What a bridge role may be given. */
+export interface BridgeRoleDeps {
+  readonly metrics?: MetricsRegistry;
+  readonly incidents?: IncidentReporter;
+  /** The process environment (SHOAL_SECRET_KEY unseals device passwords for the broker sync). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Service accounts to keep on the broker beside the bridge's own (e.g. the local simulator's gateway account). */
+  readonly serviceAccounts?: readonly ServiceAccount[];
+}
 
 /** A running bridge role. */
 export interface BridgeRole {
@@ -34,10 +47,15 @@ export interface BridgeRole {
  * its unacknowledged messages back), each message validated, its readings packed per partition into
  * journal messages published pipelined, and acknowledged to the broker only after the PubAck of
  * every journal message holding one of its readings. Above `bridge.maxInFlight` readings held it
- * stops reading MQTT until they are durable.
+ * stops reading MQTT until they are durable. Before it subscribes, device identity
+ * (./broker-identity.ts): the broker's accounts kept in step with the registry when it has the
+ * broker's admin, and in registry.mode strict readings of unknown or disabled devices dead-lettered.
  */
-export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: { readonly metrics?: MetricsRegistry; readonly incidents?: IncidentReporter } = {}): Promise<BridgeRole> {
+export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: BridgeRoleDeps = {}): Promise<BridgeRole> {
   const nc = await connectNats(cfg.nats.url, `shoal-bridge-${cfg.nodeId}`);
+  // Device identity first: the broker's accounts (the bridge's own included) before subscribing.
+  const identity = await startBridgeIdentity(cfg, log, nc, { env: deps.env ?? process.env, serviceAccounts: deps.serviceAccounts ?? [] });
+  const admission = identity.admission;
   const journal = {
     stream: cfg.nats.stream,
     partitions: cfg.nats.partitions,
@@ -75,6 +93,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: { rea
       msgIdPrefix: `${cfg.nodeId.replace(/[^A-Za-z0-9_-]/g, "_")}-${randomBytes(6).toString("hex")}`,
       clock: systemClock,
       ...(deps.metrics ? { stages: stageHistogram(deps.metrics) } : {}),
+      ...(admission ? { admit: (id: string) => admissionRejection(id, admission.check(id)) } : {}),
     },
     (subject, data, msgId) => publisher.publish(subject, data, msgId),
     (dl) => events.deadLetter(dl),
@@ -100,6 +119,8 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: { rea
   }
   // The broker's own losses (a restart without persistence, full queues) as incidents.
   const broker = watchBroker({ url: cfg.mqtt.url, clientId: `${cfg.mqtt.sharedGroup}-${cfg.nodeId}-watch`, username: cfg.mqtt.username, password: cfg.mqtt.password }, incidents);
+  // Commands to devices: SHOAL_COMMANDS → MQTT devices/<id>/commands, replies → status (docs/adr/0021).
+  const downlink = await startBridgeDownlink(nc, cfg, log);
   log.info({ mqtt: cfg.mqtt.url, nats: cfg.nats.url, connections: cfg.mqtt.connections, partitions: cfg.nats.partitions }, "bridge started");
   return {
     stats: core.stats,
@@ -108,6 +129,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: { rea
     async close() {
       await watchdog.stop();
       await broker.close();
+      await downlink.stop();
       // Stop taking messages, publish what is batched and let it become durable (its MQTT acks go
       // out, bounded), then disconnect.
       for (const c of clients) c.options.reconnectPeriod = 0;
@@ -115,6 +137,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: { rea
       core.release();
       await Promise.all(clients.map((c) => c.endAsync()));
       publisher.close();
+      await identity.close();
       await nc.drain();
       log.info({ stats: core.stats }, "bridge stopped");
     },

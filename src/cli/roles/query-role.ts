@@ -27,6 +27,10 @@ import { webService, type WebService } from "../../grpc/web-server.js";
 import { AuditService } from "../../gen/shoal/v1/audit_pb.js";
 import { DeviceService } from "../../gen/shoal/v1/device_pb.js";
 import type { BrokerAccounts } from "../../ports/device-registry.js";
+import { openBrokerAccounts } from "./broker-identity.js";
+import { createConfiguredCommandService } from "./device-commands.js";
+import { addCommandService, COMMAND_SERVICE_FILES, COMMAND_SERVICE_NAME } from "../../command-service/index.js";
+import { DeviceCommandService } from "../../gen/shoal/v1/command_pb.js";
 
 export interface QueryRoleDeps {
   /** For WatchDevice (the row log's subjects). */
@@ -35,7 +39,7 @@ export interface QueryRoleDeps {
   readonly gateway?: ModelGateway;
   /** Absent: the vector searches are FAILED_PRECONDITION. */
   readonly vectors?: VectorStore;
-  /** The broker's device accounts DeviceService writes (absent: the broker is not driven by Shoal). */
+  /** The broker's device accounts DeviceService writes (absent: opened from mqtt.adminUsername/adminPassword when set and registry.syncBroker). */
   readonly broker?: BrokerAccounts;
   /** The process environment (SHOAL_SECRET_KEY seals device passwords). */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -52,7 +56,7 @@ export interface QueryRole {
   readonly watch: WatchHub;
   /** The audit log of this process (mutating calls of every port it serves; give it to the admin and console roles too). */
   readonly audit: ClickHouseAuditLog;
-  /** DeviceService and AuditService, for the console's HTTP port. */
+  /** DeviceService, DeviceCommandService and AuditService, for the console's HTTP port. */
   readonly webServices: readonly WebService[];
   /** Stops the gRPC server and closes the read models (stop the console first: it serves the same implementations). */
   close(): Promise<void>;
@@ -62,7 +66,8 @@ export interface QueryRole {
  * Composition root of the read side: ClickHouse read model, vector store, live rows, and one gRPC
  * server with QueryService, AlertService (acknowledge/resolve through the journal, silences in
  * NATS KV, live transitions from the alerts' subjects), DeviceService (the registry in NATS KV,
- * the broker's accounts when given) and AuditService; every mutating call is audited. Every call is checked against
+ * the broker's accounts when given), DeviceCommandService (commands to devices) and AuditService;
+ * every mutating call is audited. Every call is checked against
  * `console.tokens` (none: no check, a warning is logged). The same services over HTTP (gRPC-web,
  * Connect) are the console's: src/cli/roles/console-role.ts.
  */
@@ -100,13 +105,16 @@ export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryR
   const onInternalError = (what: string) => (method: string, err: unknown) => log.error({ method, err: (err as Error)?.message ?? String(err) }, `${what} call failed`);
   // The device registry (NATS KV) and its service; the broker's accounts follow in the same call.
   const registry = await createKvDeviceRegistry(deps.nc, { bucket: cfg.registry.bucket, replicas: cfg.nats.replicas, log });
+  const ownBroker = deps.broker === undefined && cfg.registry.syncBroker ? await openBrokerAccounts(cfg, log, "query") : undefined;
+  const broker = deps.broker ?? ownBroker;
   const deviceImpl = createDeviceService({
     registry,
-    ...(deps.broker ? { broker: deps.broker } : {}),
+    ...(broker ? { broker } : {}),
     secretKey: sealingKeyFromEnv(deps.env ?? process.env),
     clock: systemClock,
     onInternalError: onInternalError("device service"),
   });
+  const commandImpl = await createConfiguredCommandService(deps.nc, cfg, log, registry);
   const auditImpl = createAuditService({ reader: audit, onInternalError: onInternalError("audit service") });
   const alertReadModel = createClickHouseAlertReadModel(cfg.clickhouse, { maxExecutionMs: q.timeoutMs });
   const silenceHistory = createSilenceHistory(cfg.clickhouse);
@@ -128,6 +136,7 @@ export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryR
       { name: ALERT_SERVICE_NAME, files: ALERT_SERVICE_FILES, add: (s) => addAlertService(s, alertImpl, policy) },
       { name: DEVICE_SERVICE_NAME, files: DEVICE_SERVICE_FILES, add: (s) => addDeviceService(s, deviceImpl, policy) },
       { name: AUDIT_SERVICE_NAME, files: AUDIT_SERVICE_FILES, add: (s) => addAuditService(s, auditImpl, policy) },
+      { name: COMMAND_SERVICE_NAME, files: COMMAND_SERVICE_FILES, add: (s) => addCommandService(s, commandImpl, policy) },
     ],
   });
   log.info({ address: server.address, vectors: deps.vectors?.kind ?? "none" }, "query gRPC server listening");
@@ -137,11 +146,11 @@ export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryR
     alerts: alertImpl,
     watch,
     audit,
-    webServices: [webService(DeviceService, deviceImpl), webService(AuditService, auditImpl)],
+    webServices: [webService(DeviceService, deviceImpl), webService(AuditService, auditImpl), webService(DeviceCommandService, commandImpl)],
     async close() {
       await server.close();
       await fleet.close();
-      await Promise.all([readModel.close(), alertReadModel.close(), silenceHistory.close(), audit.close()]);
+      await Promise.all([readModel.close(), alertReadModel.close(), silenceHistory.close(), audit.close(), ownBroker?.close()]);
     },
   };
 }

@@ -1,0 +1,58 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { ShoalConfig } from "../../config/index.js";
+import type { DeviceRegistry } from "../../ports/device-registry.js";
+import type { Log } from "../../ports/log.js";
+import type { DeviceCommandService } from "../../gen/shoal/v1/command_pb.js";
+import { systemClock } from "../../base/clock.js";
+import { errorMessage } from "../../base/errors.js";
+import { createKvCommandStore } from "../../adapters/nats/command-store-kv.js";
+import { createCommandFeed, createCommandQueue, ensureCommandStream } from "../../adapters/nats/command-stream.js";
+import { createMqttCommandLink } from "../../adapters/mqtt/command-link.js";
+import { startDownlink, type Downlink } from "../../bridge/downlink.js";
+import { createCommandService } from "../../command-service/index.js";
+
+/**
+ * Commands to devices (docs/adr/0021-device-commands.md) wired to NATS and MQTT from the
+ * configuration: the bridge's downlink, and the DeviceCommandService a gRPC role serves.
+ */
+
+/**
+ * The bridge's downlink: the command status bucket (`commands.bucket`, TTL `commands.keep`,
+ * `nats.replicas`), the durable consumer of SHOAL_COMMANDS shared by every bridge, and one MQTT 5
+ * session per bridge process (`<sharedGroup>-<nodeId>-downlink`) publishing commands and receiving
+ * replies on `$share/<sharedGroup>-replies/devices/+/commands/reply`. Stop it before draining `nc`.
+ */
+export async function startBridgeDownlink(nc: NatsConnection, cfg: ShoalConfig, log: Log): Promise<Downlink> {
+  await ensureCommandStream(nc, { replicas: cfg.nats.replicas });
+  const store = await createKvCommandStore(nc, { bucket: cfg.commands.bucket, replicas: cfg.nats.replicas, keepMs: cfg.commands.keepMs, log });
+  const feed = createCommandFeed(nc, { replicas: cfg.nats.replicas });
+  const link = createMqttCommandLink({
+    url: cfg.mqtt.url,
+    clientId: `${cfg.mqtt.sharedGroup}-${cfg.nodeId}-downlink`,
+    group: `${cfg.mqtt.sharedGroup}-replies`,
+    username: cfg.mqtt.username,
+    password: cfg.mqtt.password,
+    log,
+  });
+  return startDownlink({ store, feed, link, clock: systemClock, retryEveryMs: cfg.commands.retryEveryMs, log });
+}
+
+/**
+ * The DeviceCommandService on `nc`: the same bucket and stream as the downlink (created when
+ * missing), default TTL `commands.ttl`; with `registry.mode: strict` the given registry decides
+ * which devices may get commands. Serve it with addCommandService (gRPC) and
+ * `webService(DeviceCommandService, impl)` (HTTP).
+ */
+export async function createConfiguredCommandService(nc: NatsConnection, cfg: ShoalConfig, log: Log, registry?: Pick<DeviceRegistry, "get">): Promise<ServiceImpl<typeof DeviceCommandService>> {
+  await ensureCommandStream(nc, { replicas: cfg.nats.replicas });
+  const store = await createKvCommandStore(nc, { bucket: cfg.commands.bucket, replicas: cfg.nats.replicas, keepMs: cfg.commands.keepMs, log });
+  return createCommandService({
+    store,
+    queue: createCommandQueue(nc),
+    clock: systemClock,
+    defaultTtlMs: cfg.commands.ttlMs,
+    ...(cfg.registry.mode === "strict" && registry !== undefined ? { registry } : {}),
+    onInternalError: (method, err) => log.error({ method, err: errorMessage(err) }, "command service: internal error"),
+  });
+}
