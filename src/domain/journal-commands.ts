@@ -33,9 +33,12 @@ export function encodeJournalCommand(cmd: AlertCommand): Uint8Array {
   return out;
 }
 
-/** True when bytes[start] begins a journal command (not readings). */
-export function isJournalCommand(bytes: Uint8Array, start: number): boolean {
-  return bytes[start] === JOURNAL_COMMAND_TAG;
+/**
+ * True when the message bytes[start, end) begins a journal command (not readings). An empty
+ * message is not one: in a packed batch bytes[start] would be the next message's first byte.
+ */
+export function isJournalCommand(bytes: Uint8Array, start: number, end: number = bytes.length): boolean {
+  return start < end && bytes[start] === JOURNAL_COMMAND_TAG;
 }
 
 /** The alert command of a journal message (bytes[start, end)); throws RangeError on anything else. */

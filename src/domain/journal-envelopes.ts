@@ -11,7 +11,7 @@ import { decodeJournalCommand, isJournalCommand } from "./journal-commands.js";
  * (recovery), so both decode exactly alike. Throws on corrupt bytes.
  */
 export function journalEnvelope(data: Uint8Array, streamSeq: number, _partition: number, start: number, end: number, emit: EnvelopeSink): void {
-  if (isJournalCommand(data, start)) {
+  if (isJournalCommand(data, start, end)) {
     // An operator's alert command (src/domain/journal-commands.ts) for the actor holding the alert.
     const cmd = decodeJournalCommand(data, start, end);
     emit("device", cmd.deviceId, cmd);

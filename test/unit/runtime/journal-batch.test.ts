@@ -26,6 +26,13 @@ describe("decodePackedJournal", () => {
     );
   });
 
+  it("an empty message before a journal command's first byte is corrupt alone (found by the property above)", () => {
+    const msgs = [Uint8Array.from([]), Uint8Array.from([0x72])].map((data, i) => ({ data, streamSeq: 1 + i }));
+    const one = decodeJournal(5, msgs, journalEnvelope);
+    expect(decodePackedJournal(packJournal(5, msgs), journalEnvelope)).toEqual(one);
+    expect(one.corrupt.map((c) => c.reason)).toEqual(["stream seq 1: journal message is not a valid shoal.v1.Reading (no device id)", "stream seq 2: truncated journal command length"]);
+  });
+
   it("reads each message only within its own bytes (a neighbour's bytes are not part of it)", () => {
     const a = encodeReading({ deviceId: "a", seq: 1, tsMs: 5, metrics: { x: 1 } });
     const b = encodeReading({ deviceId: "b", seq: 2, tsMs: 6, metrics: { y: 2 } });
