@@ -1,4 +1,12 @@
 import { defineConfig } from "vitest/config";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/**
+ * Tests never read a developer's local stack (its broker accounts, the console tokens `shoal up`
+ * made there): SHOAL_STACK_DIR points at a folder nothing creates. Tests that run stack.sh set their own.
+ */
+const env = { SHOAL_STACK_DIR: join(tmpdir(), "shoal-tests-no-local-stack") };
 
 /**
  * Two projects:
@@ -11,6 +19,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
+          env,
           include: ["src/**/*.test.ts", "actors/**/*.test.ts", "test/unit/**/*.test.ts"],
           environment: "node",
           testTimeout: 20_000,
@@ -19,6 +28,7 @@ export default defineConfig({
       {
         test: {
           name: "integration",
+          env,
           include: ["test/integration/**/*.test.ts", "test/e2e/**/*.test.ts", "test/chaos/**/*.test.ts"],
           environment: "node",
           testTimeout: 180_000,

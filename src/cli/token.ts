@@ -1,4 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
+import { localStackDir } from "./local-credentials.js";
+import { localAdminToken } from "./local-tokens.js";
 
 /**
  * The environment variable the command-line clients (`shoal admin`, `shoal cluster status --admin`,
@@ -7,9 +9,12 @@ import type { Interceptor } from "@connectrpc/connect";
  */
 export const TOKEN_ENV = "SHOAL_TOKEN";
 
-/** "Bearer <token>" from the environment, or undefined when unset. */
+/**
+ * "Bearer <token>" from the environment; when SHOAL_TOKEN is unset, the admin token `shoal up` made
+ * for the local stack (src/cli/local-tokens.ts), if any; else undefined.
+ */
 export function authorizationOf(env: Record<string, string | undefined>): string | undefined {
-  const t = env[TOKEN_ENV]?.trim();
+  const t = env[TOKEN_ENV]?.trim() || localAdminToken(localStackDir(env));
   return t ? `Bearer ${t}` : undefined;
 }
 

@@ -25,6 +25,7 @@ import { startAlertsRole } from "./roles/alerts-role.js";
 import { startReportsRoleFor } from "./roles/reports-role.js";
 import { createAccessCheck } from "../access/index.js";
 import { localStackDir, readLocalBrokerCredentials, withLocalBrokerCredentials } from "./local-credentials.js";
+import { ensureLocalTokens } from "./local-tokens.js";
 
 /**
  * `shoal up [--demo] [--devices N] [--rate R] [--no-stack]`: every role in one process (the monolith
@@ -53,7 +54,10 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   // admin and the simulator's gateway account; values already set in the environment win.
   const local = values["no-stack"] ? undefined : readLocalBrokerCredentials(localStackDir(io.env));
   const ctx = await loadRoleConfig({ ...io, env: withLocalBrokerCredentials(io.env, local) }, "up");
-  const { cfg, log } = ctx;
+  const { log } = ctx;
+  // No open door on the local stack either: without configured tokens, generated local ones.
+  const localTokens = local && ctx.cfg.console.tokens.length === 0 ? ensureLocalTokens(localStackDir(io.env)) : undefined;
+  const cfg = localTokens ? { ...ctx.cfg, console: { ...ctx.cfg.console, tokens: [...localTokens.tokens] } } : ctx.cfg;
   const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url, access: createAccessCheck(cfg.console.tokens) });
   // One incident reporter for the process (every role it hosts reports there; events go out on lagNc).
   const lagNc = await connectNats(cfg.nats.url, `shoal-up-lag-${cfg.nodeId}`);
@@ -118,7 +122,9 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   });
   io.stdout(
     `\nShoal is up. ${consoleBanner(consoleRole?.url)}  status: ${status.url}  (metrics: ${status.url}metrics)  model gateway (gRPC): ${gateway.address}  ` +
-      `admin (gRPC): ${admin.address ?? "not started, see the log"}  query + alerts (gRPC): ${query?.address ?? "not started"}\nPress Ctrl-C to stop.\n\n`,
+      `admin (gRPC): ${admin.address ?? "not started, see the log"}  query + alerts (gRPC): ${query?.address ?? "not started"}\n` +
+      (localTokens ? `Sign in to the console with the local-admin token in ${localTokens.file} (shoal's command-line clients use it by themselves).\n` : "") +
+      `Press Ctrl-C to stop.\n\n`,
   );
   const abort = new AbortController();
   let simDone: Promise<unknown> = Promise.resolve();

@@ -146,6 +146,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateStats> {
     for (const w of waiters.splice(0)) w();
   };
   const released = () => new Promise<void>((r) => waiters.push(r));
+  let finishing = false;
   const publish = (d: SimDevice, out: Outgoing) => {
     const sentAtMs = Date.now();
     inFlight[d.conn]!++;
@@ -159,13 +160,14 @@ export async function simulate(o: SimulateOptions): Promise<SimulateStats> {
       const id = packet?.messageId;
       const reason = id === undefined ? undefined : pubackReasons[d.conn]!.get(id);
       if (id !== undefined && reason !== undefined) pubackReasons[d.conn]!.delete(id);
-      if (!err && reason === 0x10) {
+      const notDelivered = !err && reason === 0x10;
+      if (notDelivered && !finishing && o.signal?.aborted !== true) {
         stats.resent++;
         setTimeout(() => send(d, out, sentAtMs), 200);
         return;
       }
       inFlight[d.conn]!--;
-      if (err) stats.failed += out.readings.length;
+      if (err || notDelivered) stats.failed += out.readings.length;
       else {
         stats.acked += out.readings.length;
         for (const r of out.readings) o.onPublished?.({ deviceId: d.fleet.id, seq: r.seq ?? 0, boot: r.boot, tsMs: r.tsMs, sentAtMs });
@@ -214,6 +216,8 @@ export async function simulate(o: SimulateOptions): Promise<SimulateStats> {
     stats.buffered -= flushed.length;
     await sendAll(d, payloadsFor(d.fleet.id, { flushed, live: undefined }, payloadOptions));
   }
+  // From here a PUBACK 0x10 is a failure, not a reason to send again (no bridge may ever come).
+  finishing = true;
   while (stats.acked + stats.failed < stats.sent) await released();
   waiters = [];
   await Promise.all(responders.map((r) => r.stop()));
