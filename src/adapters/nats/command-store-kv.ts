@@ -7,6 +7,7 @@ import { forEachBounded } from "../../base/concurrency.js";
 import { errorMessage, ShoalError } from "../../base/errors.js";
 import { COMMAND_ID_RE } from "../../commands/ids.js";
 import { DEVICE_ID_RE } from "../../domain/reading-codec.js";
+import { retryOnTimeout } from "./admin-retry.js";
 
 /** Options of {@link createKvCommandStore}. */
 export interface KvCommandStoreOptions {
@@ -38,7 +39,7 @@ const enc = new TextEncoder();
  */
 export async function createKvCommandStore(nc: NatsConnection, o: KvCommandStoreOptions): Promise<CommandStore> {
   const kv = await wrap("open the bucket", async () => {
-    const bucket = await new Kvm(nc).create(o.bucket, { history: 1, replicas: o.replicas, storage: StorageType.File, ttl: o.keepMs });
+    const bucket = await retryOnTimeout(() => new Kvm(nc).create(o.bucket, { history: 1, replicas: o.replicas, storage: StorageType.File, ttl: o.keepMs }));
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(`KV_${o.bucket}`);
     if (info.config.num_replicas !== o.replicas || info.config.max_age !== nanos(o.keepMs)) {

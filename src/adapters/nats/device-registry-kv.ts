@@ -6,6 +6,7 @@ import type { Log } from "../../ports/log.js";
 import { forEachBounded } from "../../base/concurrency.js";
 import { errorMessage, ShoalError } from "../../base/errors.js";
 import { DEVICE_ID_RE } from "../../domain/reading-codec.js";
+import { retryOnTimeout } from "./admin-retry.js";
 
 /** Options of {@link createKvDeviceRegistry}. */
 export interface KvDeviceRegistryOptions {
@@ -48,7 +49,7 @@ const enc = new TextEncoder();
  */
 export async function createKvDeviceRegistry(nc: NatsConnection, o: KvDeviceRegistryOptions): Promise<DeviceRegistry> {
   const kv = await wrap("open the bucket", async () => {
-    const bucket = await new Kvm(nc).create(o.bucket, { history: 1, replicas: o.replicas, storage: StorageType.File });
+    const bucket = await retryOnTimeout(() => new Kvm(nc).create(o.bucket, { history: 1, replicas: o.replicas, storage: StorageType.File }));
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(`KV_${o.bucket}`);
     if (info.config.num_replicas !== o.replicas) await jsm.streams.update(info.config.name, { ...info.config, num_replicas: o.replicas });

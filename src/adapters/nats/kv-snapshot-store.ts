@@ -5,6 +5,7 @@ import { agedTimers, type PartitionTimer } from "../../ports/actor-host.js";
 import type { ActorSnapshot, SnapshotEntry, SnapshotKey, SnapshotStore } from "../../ports/snapshot-store.js";
 import { forEachBounded } from "../../base/concurrency.js";
 import { errorMessage, ShoalError } from "../../base/errors.js";
+import { retryOnTimeout } from "./admin-retry.js";
 
 /** Options of the NATS KV snapshot store. */
 export interface KvSnapshotStoreOptions {
@@ -38,7 +39,7 @@ export class KvSnapshotStore implements SnapshotStore {
     try {
       const bucket = opts.bucket ?? "shoal-snapshots";
       const replicas = opts.replicas ?? 1;
-      const kv = await new Kvm(nc).create(bucket, { history: 1, replicas, storage: StorageType.File });
+      const kv = await retryOnTimeout(() => new Kvm(nc).create(bucket, { history: 1, replicas, storage: StorageType.File }));
       await matchReplicas(nc, `KV_${bucket}`, replicas);
       return new KvSnapshotStore(kv, opts.concurrency ?? 256);
     } catch (err) {

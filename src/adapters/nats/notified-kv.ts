@@ -3,6 +3,7 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createHash } from "node:crypto";
 import { errorMessage, ShoalError } from "../../base/errors.js";
+import { retryOnTimeout } from "./admin-retry.js";
 
 /** The KV bucket of the notifier: idempotency marks and its saved state (docs/adr/0016-alerts.md). */
 export const NOTIFIED_BUCKET = "shoal_notified";
@@ -28,7 +29,7 @@ const CHUNK = 256 * 1024;
 export async function createNotifiedKv(nc: NatsConnection, opts: NotifiedKvOptions = {}) {
   const replicas = opts.replicas ?? 1;
   const kv = await wrap("open", async () => {
-    const bucket = await new Kvm(nc).create(NOTIFIED_BUCKET, { history: 1, replicas, storage: StorageType.File, ttl: opts.ttlMs ?? 30 * 86_400_000 });
+    const bucket = await retryOnTimeout(() => new Kvm(nc).create(NOTIFIED_BUCKET, { history: 1, replicas, storage: StorageType.File, ttl: opts.ttlMs ?? 30 * 86_400_000 }));
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(`KV_${NOTIFIED_BUCKET}`);
     if (info.config.num_replicas !== replicas) await jsm.streams.update(info.config.name, { ...info.config, num_replicas: replicas });

@@ -4,6 +4,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Silence, SilenceStore } from "../../ports/alerts.js";
 import type { Log } from "../../ports/log.js";
 import { errorMessage, ShoalError } from "../../base/errors.js";
+import { retryOnTimeout } from "./admin-retry.js";
 
 /** The KV bucket of silences (docs/adr/0016-alerts.md). */
 export const SILENCES_BUCKET = "shoal_silences";
@@ -19,7 +20,7 @@ export interface SilencesKvOptions {
 /** Opens (creates) the bucket: history 1, file storage, the replica count applied to an existing bucket too. */
 async function openBucket(nc: NatsConnection, replicas: number): Promise<KV> {
   try {
-    const kv = await new Kvm(nc).create(SILENCES_BUCKET, { history: 1, replicas, storage: StorageType.File });
+    const kv = await retryOnTimeout(() => new Kvm(nc).create(SILENCES_BUCKET, { history: 1, replicas, storage: StorageType.File }));
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(`KV_${SILENCES_BUCKET}`);
     if (info.config.num_replicas !== replicas) await jsm.streams.update(info.config.name, { ...info.config, num_replicas: replicas });

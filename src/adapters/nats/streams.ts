@@ -3,6 +3,7 @@ import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import { partitionConsumerName, partitionFilter, READINGS_PREFIX } from "../../domain/subjects.js";
 import { forEachBounded } from "../../base/concurrency.js";
 import { errorMessage } from "../../base/errors.js";
+import { retryOnTimeout } from "./admin-retry.js";
 
 /** Journal layout options. */
 export interface JournalOptions {
@@ -113,6 +114,10 @@ export async function rewindPartitionConsumer(
 type StreamCfg = Parameters<JetStreamManager["streams"]["add"]>[0];
 
 async function upsertStream(jsm: JetStreamManager, cfg: StreamCfg & { name: string }): Promise<void> {
+  await retryOnTimeout(() => upsertStreamOnce(jsm, cfg));
+}
+
+async function upsertStreamOnce(jsm: JetStreamManager, cfg: StreamCfg & { name: string }): Promise<void> {
   try {
     const info = await jsm.streams.info(cfg.name);
     // Updated only when a setting we own differs (an update rewrites the stream's metadata on disk).
