@@ -27,6 +27,8 @@ export interface AdminServerOptions {
    * AdminService call. Default {@link DEFAULT_ADMIN_POLICY}.
    */
   readonly policy?: CallPolicy;
+  /** Transport security (serverCredentials(cfg.tls) of src/grpc/tls.ts). Default insecure (plaintext h2). */
+  readonly credentials?: grpc.ServerCredentials;
 }
 
 /** A running admin gRPC server. */
@@ -45,7 +47,7 @@ export interface AdminServer {
 
 /**
  * Serve `impl` (the Connect implementation of `shoal.v1.AdminService`: {@link createAdminService}
- * or the remote one) over gRPC (plaintext h2) with the standard health service
+ * or the remote one) over gRPC (plaintext h2, or TLS with `opts.credentials`) with the standard health service
  * (grpc.health.v1.Health: "" = the process is up, "shoal.v1.AdminService" = ready, see
  * `setServing`) and reflection (v1 and v1alpha). Health and reflection are never access-checked
  * (Kubernetes probes).
@@ -61,7 +63,7 @@ export async function startAdminServer(impl: ServiceImpl<typeof pb.AdminService>
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${opts.port ?? 50_070}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${opts.port ?? 50_070}`, opts.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
   } catch (e) {
     server.forceShutdown();

@@ -3,6 +3,7 @@ import { ShoalError } from "../base/errors.js";
 import * as grpc from "@grpc/grpc-js";
 import * as pb from "../gen/shoal/v1/admin_pb.js";
 import { grpcServiceDefinition } from "../grpc/index.js";
+import { channelCredentials, channelOptions, type TlsSettings } from "../grpc/tls.js";
 
 /** Per-call options of an {@link AdminClient} call. */
 export interface AdminCallOptions {
@@ -45,10 +46,11 @@ const Client = grpc.makeGenericClientConstructor(def, "AdminService");
 /**
  * Connects to the admin service at `host:port`; every call has a `timeoutMs` deadline (default
  * 10 s) and sends `authorization` ("Bearer <token>") when given (per call: {@link AdminCallOptions}).
+ * With `tls` (the `tls` config section) enabled, dials TLS (mutual when a client cert is set); default plaintext.
  */
-export function createAdminClient(address: string, opts: { timeoutMs?: number; authorization?: string } = {}): AdminClient {
+export function createAdminClient(address: string, opts: { timeoutMs?: number; authorization?: string; tls?: TlsSettings } = {}): AdminClient {
   type Unary = (req: unknown, md: grpc.Metadata, o: grpc.CallOptions, cb: grpc.requestCallback<unknown>) => grpc.ClientUnaryCall;
-  const client = new Client(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Unary>;
+  const client = opts.tls ? new Client(address, channelCredentials(opts.tls), channelOptions(opts.tls)) : new Client(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Unary>;
   const call = <T>(method: string, req: unknown, o: AdminCallOptions = {}) =>
     new Promise<T>((resolve, reject) => {
       const deadline = Date.now() + (opts.timeoutMs ?? 10_000);

@@ -5,6 +5,7 @@ import { authorizationOf, TOKEN_ENV } from "./token.js";
 import { ConfigError, loadConfig } from "../config/index.js";
 import { GetCountersResponseSchema, GetInfoResponseSchema, GetRuntimeStatsResponseSchema, type GetRuntimeStatsResponse } from "../gen/shoal/v1/admin_pb.js";
 import type { CommandIo } from "./io.js";
+import type { TlsSettings } from "../grpc/tls.js";
 import { parseSubcommand } from "./subcommand.js";
 
 const USAGE = `usage: shoal admin <command> [options]
@@ -29,10 +30,13 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const timeoutMs = o.timeout === undefined ? 10_000 : Number(o.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return usage(io, `--timeout must be a positive whole number of ms, got ${JSON.stringify(o.timeout)}`);
   let address = o.admin;
-  if (address === undefined) {
+  let tls: TlsSettings | undefined;
+  // --admin alone dials plaintext without reading the configuration (as before); SHOAL__TLS__* variables make it read `tls`.
+  if (address === undefined || Object.keys(io.env).some((k) => k.startsWith("SHOAL__TLS__"))) {
     try {
       const cfg = (await loadConfig({ connectKv: createConsulKv, env: io.env, logger: { info: () => {}, warn: () => {}, error: (_f: object, m: string) => io.stderr(`error: ${m}\n`) } })).config;
-      address = `${cfg.admin.host}:${cfg.admin.port}`;
+      address ??= `${cfg.admin.host}:${cfg.admin.port}`;
+      tls = cfg.tls.enabled ? cfg.tls : undefined;
     } catch (e) {
       if (e instanceof ConfigError) {
         io.stderr(`${e.message}\n`);
@@ -41,7 +45,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
       throw e;
     }
   }
-  const client = createAdminClient(address, { timeoutMs, authorization: authorizationOf(io.env) });
+  const client = createAdminClient(address, { timeoutMs, authorization: authorizationOf(io.env), ...(tls ? { tls } : {}) });
   try {
     switch (cmd) {
       case "info": {

@@ -1,11 +1,9 @@
 import { toJson } from "@bufbuild/protobuf";
 import { ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { createConsulKv } from "../adapters/consul/index.js";
 import { parseDuration } from "../base/units.js";
-import { loadConfig } from "../config/index.js";
 import { AlertService, AlertSeverity, AlertState, GetAlertResponseSchema, ListAlertsResponseSchema, type Alert } from "../gen/shoal/v1/alert_pb.js";
 import { UsageError, type CommandIo } from "./io.js";
+import { grpcTransportFor, queryTarget } from "./transport.js";
 import { authorizationInterceptor, authorizationOf, TOKEN_ENV } from "./token.js";
 
 /** What `shoal alerts <op>` does as a client of the AlertService (the query role's gRPC port). */
@@ -49,8 +47,8 @@ export async function runAlertOp(cmd: string, args: readonly string[], o: OpsVal
     if (!o.by && authorizationOf(io.env) === undefined) throw new UsageError(`shoal alerts ${cmd} needs --by <your name> (stored with the change) or ${TOKEN_ENV}`);
     return o.by ?? "";
   };
-  const address = o.query ?? (await configuredAddress(io));
-  const client = createClient(AlertService, createGrpcTransport({ baseUrl: `http://${address}`, interceptors: [authorizationInterceptor(authorizationOf(io.env))] }));
+  const { address, tls } = await queryTarget(io, o.query);
+  const client = createClient(AlertService, grpcTransportFor(address, tls, [authorizationInterceptor(authorizationOf(io.env))]));
   const out = (json: unknown, text: string) => io.stdout(o.json ? `${JSON.stringify(json, null, 2)}\n` : text);
   try {
     switch (cmd) {
@@ -119,10 +117,4 @@ function line(a: Alert): string {
 
 function kindName(k: number): string {
   return ["?", "raised", "escalated", "flapping", "acknowledged", "resolved", "cleared"][k] ?? "?";
-}
-
-/** query.host:query.port of the configuration. */
-async function configuredAddress(io: CommandIo): Promise<string> {
-  const cfg = (await loadConfig({ connectKv: createConsulKv, env: io.env, logger: { info: () => {}, warn: () => {}, error: (_f: object, m: string) => io.stderr(`error: ${m}\n`) } })).config;
-  return `${cfg.query.host}:${cfg.query.port}`;
 }

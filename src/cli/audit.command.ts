@@ -1,11 +1,9 @@
 import { parseArgs } from "node:util";
 import { ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { createConsulKv } from "../adapters/consul/index.js";
 import { parseDuration } from "../base/units.js";
-import { loadConfig } from "../config/index.js";
 import { AuditService, type AuditEvent } from "../gen/shoal/v1/audit_pb.js";
 import { UsageError, type CommandIo } from "./io.js";
+import { grpcTransportFor, queryTarget } from "./transport.js";
 import { authorizationInterceptor, authorizationOf, TOKEN_ENV } from "./token.js";
 
 const USAGE = `usage: shoal audit [--since 1h | --from ISO --to ISO] [--actor A] [--action PREFIX] [--target PREFIX] [--limit N] [--json] [--query host:port]
@@ -68,8 +66,8 @@ export async function run(argv: string[], io: CommandIo, now: () => number = Dat
     io.stderr(`${e.message}\n${USAGE}`);
     return 2;
   }
-  const address = o.query ?? (await configuredAddress(io));
-  const client = createClient(AuditService, createGrpcTransport({ baseUrl: `http://${address}`, interceptors: [authorizationInterceptor(authorizationOf(io.env))] }));
+  const { address, tls } = await queryTarget(io, o.query);
+  const client = createClient(AuditService, grpcTransportFor(address, tls, [authorizationInterceptor(authorizationOf(io.env))]));
   const events: AuditEvent[] = [];
   try {
     let pageToken = "";
@@ -127,10 +125,4 @@ function jsonOf(e: AuditEvent) {
     details = e.detailsJson;
   }
   return { at: new Date(Number(e.atMs)).toISOString(), atMs: Number(e.atMs), actor: e.actor, actorRole: e.actorRole, source: e.source, action: e.action, target: e.target, outcome: e.outcome, details };
-}
-
-/** query.host:query.port of the configuration. */
-async function configuredAddress(io: CommandIo): Promise<string> {
-  const cfg = (await loadConfig({ connectKv: createConsulKv, env: io.env, logger: { info: () => {}, warn: () => {}, error: (_f: object, m: string) => io.stderr(`error: ${m}\n`) } })).config;
-  return `${cfg.query.host}:${cfg.query.port}`;
 }

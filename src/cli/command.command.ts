@@ -1,12 +1,10 @@
 import { toJson } from "@bufbuild/protobuf";
 import { ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { createConsulKv } from "../adapters/consul/index.js";
 import { sleep } from "../base/clock.js";
 import { parseDuration } from "../base/units.js";
-import { loadConfig } from "../config/index.js";
 import { CommandStatus, DeviceCommandSchema, DeviceCommandService, type DeviceCommand } from "../gen/shoal/v1/command_pb.js";
 import { UsageError, type CommandIo } from "./io.js";
+import { grpcTransportFor, queryTarget } from "./transport.js";
 import { parseSubcommand } from "./subcommand.js";
 import { authorizationInterceptor, authorizationOf, TOKEN_ENV } from "./token.js";
 
@@ -42,8 +40,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const parsed = parseSubcommand(argv, io, USAGE, OPTIONS);
   if (typeof parsed === "number") return parsed;
   try {
-    const address = parsed.values.query ?? (await configuredAddress(io));
-    const client = createClient(DeviceCommandService, createGrpcTransport({ baseUrl: `http://${address}`, interceptors: [authorizationInterceptor(authorizationOf(io.env))] }));
+    const { address, tls } = await queryTarget(io, parsed.values.query);
+    const client = createClient(DeviceCommandService, grpcTransportFor(address, tls, [authorizationInterceptor(authorizationOf(io.env))]));
     return await runCommandOp(parsed.cmd, parsed.args, parsed.values, io, client);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
@@ -130,10 +128,4 @@ function describe(c: DeviceCommand): string {
 
 function line(c: DeviceCommand): string {
   return `${c.commandId}  ${statusName(c.status).padEnd(12)} ${when(c.createdAtMs)}  ${c.name}${c.reason ? `  (${c.reason})` : ""}\n`;
-}
-
-/** query.host:query.port of the configuration. */
-async function configuredAddress(io: CommandIo): Promise<string> {
-  const cfg = (await loadConfig({ connectKv: createConsulKv, env: io.env, logger: { info: () => {}, warn: () => {}, error: (_f: object, m: string) => io.stderr(`error: ${m}\n`) } })).config;
-  return `${cfg.query.host}:${cfg.query.port}`;
 }

@@ -1,10 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { toJson } from "@bufbuild/protobuf";
 import { ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { createConsulKv } from "../adapters/consul/index.js";
 import { errorMessage } from "../base/errors.js";
-import { loadConfig } from "../config/index.js";
 import {
   CreateDeviceResponseSchema,
   DeviceService,
@@ -17,6 +14,7 @@ import {
 } from "../gen/shoal/v1/device_pb.js";
 import { parseDeviceCsv, type DeviceCsvRow } from "../registry/csv.js";
 import { UsageError, type CommandIo } from "./io.js";
+import { grpcTransportFor, queryTarget } from "./transport.js";
 import { authorizationInterceptor, authorizationOf } from "./token.js";
 
 /** Options of `shoal devices <command>` (parseArgs spec). */
@@ -69,8 +67,8 @@ export async function runDeviceOp(cmd: string, args: readonly string[], o: Devic
   };
   const out = (json: unknown, text: string) => io.stdout(o.json ? `${JSON.stringify(json, null, 2)}\n` : text);
   const check = plan(cmd, args, o, need);
-  const address = o.query ?? (await configuredAddress(io));
-  const client = createClient(DeviceService, createGrpcTransport({ baseUrl: `http://${address}`, interceptors: [authorizationInterceptor(authorizationOf(io.env))] }));
+  const { address, tls } = await queryTarget(io, o.query);
+  const client = createClient(DeviceService, grpcTransportFor(address, tls, [authorizationInterceptor(authorizationOf(io.env))]));
   try {
     await check(client, out, io);
     return 0;
@@ -248,10 +246,4 @@ export function parseLabels(items: readonly string[], what: string): Record<stri
     out[k] = item.slice(eq + 1);
   }
   return out;
-}
-
-/** query.host:query.port of the configuration. */
-async function configuredAddress(io: CommandIo): Promise<string> {
-  const cfg = (await loadConfig({ connectKv: createConsulKv, env: io.env, logger: { info: () => {}, warn: () => {}, error: (_f: object, m: string) => io.stderr(`error: ${m}\n`) } })).config;
-  return `${cfg.query.host}:${cfg.query.port}`;
 }

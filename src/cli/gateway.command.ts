@@ -14,6 +14,8 @@ import type { Logger } from "../observability/logger.js";
 import type { ModelProvider } from "../ports/gateway.js";
 import type { CommandIo } from "./io.js";
 import { untilSignal, UsageError } from "./io.js";
+import { serverCredentials } from "../grpc/tls.js";
+import type { TlsConfig } from "../config/schema-tls.js";
 
 /** A running gateway role. */
 export interface GatewayRole {
@@ -38,6 +40,8 @@ export interface GatewayRoleDeps {
    * needs an operator token (the internal callers' "runtime" token). Absent: no check.
    */
   readonly access?: AccessCheck;
+  /** TLS of the gRPC port (the root config's `tls`); absent or disabled: plaintext. */
+  readonly tls?: TlsConfig;
 }
 
 /** Build the remote providers named in config (API keys from config or the environment; never logged). */
@@ -85,7 +89,7 @@ export async function startGatewayRole(cfg: GatewayConfig, deps: GatewayRoleDeps
       if (spendErrors++ % 1000 === 0) deps.log?.warn({ err: (err as Error).message, count: spendErrors }, "shared budget store error (this gateway uses its own ledger meanwhile)");
     },
   });
-  const server = await startGatewayServer(gateway, { host: cfg.listen.host, port: cfg.listen.port, ...(deps.access ? { access: deps.access } : {}) });
+  const server = await startGatewayServer(gateway, { host: cfg.listen.host, port: cfg.listen.port, ...(deps.tls ? { credentials: serverCredentials(deps.tls) } : {}), ...(deps.access ? { access: deps.access } : {}) });
   let metricsServer: Server | undefined;
   if (cfg.listen.metricsPort > 0) {
     metricsServer = createServer((req, res) => {
@@ -166,7 +170,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const registry = new Registry();
   const access = createAccessCheck(root.console.tokens);
   if (!access.enforced) log.warn({ host: root.gateway.listen.host }, "no console.tokens configured: every caller of the gateway gRPC port may call it (keep gateway.listen.host on loopback)");
-  const role = await startGatewayRole(withFlags(root.gateway), { env: io.env, log, defaultRedisUrl: root.redis.url, registry, access });
+  const role = await startGatewayRole(withFlags(root.gateway), { env: io.env, log, defaultRedisUrl: root.redis.url, registry, access, tls: root.tls });
   io.stdout(`shoal gateway listening on ${role.address} (gRPC: shoal.v1.ModelGatewayService, grpc.health.v1.Health, reflection)\n`);
   let watcher: ConfigWatcher | undefined;
   try {

@@ -54,7 +54,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   }
   const end = periodAt(schedule.everyMs, fromMs).toMs;
   if (end > Date.now()) throw new UsageError(`--period: ${reportIdOf(schedule.name, fromMs)} ends at ${new Date(end).toISOString()}, which has not come yet`);
-  const gateway = createGatewayClient({ address: cfg.gateway.client.address, token: tokenNamed(cfg.console.tokens, cfg.gateway.client.tokenName), timeoutMs: cfg.gateway.deadlines.summarizeMs });
+  const gateway = createGatewayClient({ address: cfg.gateway.client.address, token: tokenNamed(cfg.console.tokens, cfg.gateway.client.tokenName), tls: cfg.tls, timeoutMs: cfg.gateway.deadlines.summarizeMs });
   const nc = cfg.clickhouse.repair.enabled ? await connectNats(cfg.nats.url, `shoal-reports-cli-${cfg.nodeId}`) : undefined;
   try {
     // Only this one report: no election, no schedule running.
@@ -76,7 +76,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
 async function runRole(io: CommandIo): Promise<number> {
   const ctx = await loadRoleConfig(io, "reports");
   const { cfg, log } = ctx;
-  const gateway = createGatewayClient({ address: cfg.gateway.client.address, token: tokenNamed(cfg.console.tokens, cfg.gateway.client.tokenName), timeoutMs: cfg.gateway.deadlines.summarizeMs });
+  const gateway = createGatewayClient({ address: cfg.gateway.client.address, token: tokenNamed(cfg.console.tokens, cfg.gateway.client.tokenName), tls: cfg.tls, timeoutMs: cfg.gateway.deadlines.summarizeMs });
   // The row log (reports reach the vector indexer through it) is on NATS when clickhouse.repair is on.
   const nc = cfg.clickhouse.repair.enabled ? await connectNats(cfg.nats.url, `shoal-reports-${cfg.nodeId}`) : undefined;
   const role = await startReportsRoleFor(cfg, log, { gateway, ...(nc ? { nc } : {}) });

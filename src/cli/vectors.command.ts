@@ -37,7 +37,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   }
   const log = createLogger({ level: io.env.SHOAL__LOG__LEVEL ?? "warn", name: "vectors" });
   const cfg = (await loadConfig({ connectKv: createConsulKv, env: io.env, logger: log })).config;
-  const gateway = createGatewayClient({ address: cfg.gateway.client.address, token: tokenNamed(cfg.console.tokens, cfg.gateway.client.tokenName) });
+  const gateway = createGatewayClient({ address: cfg.gateway.client.address, token: tokenNamed(cfg.console.tokens, cfg.gateway.client.tokenName), tls: cfg.tls });
   const store = await openVectorStore(cfg, log, gateway);
   if (store === undefined) {
     gateway.close();

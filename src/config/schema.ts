@@ -5,6 +5,7 @@ import { clickhouseSchema, querySchema, vectorsSchema } from "./schema-read-side
 import { alertsSchema, reportsSchema } from "./schema-alerts.js";
 import { consoleSchema } from "./schema-console.js";
 import { commandsSchema, registrySchema } from "./schema-devices.js";
+import { tlsSchema } from "./schema-tls.js";
 
 export { typeName };
 
@@ -244,6 +245,7 @@ export const configSchema = z.strictObject({
   console: consoleSchema.prefault({}),
   registry: registrySchema.prefault({}),
   commands: commandsSchema.prefault({}),
+  tls: tlsSchema.prefault({}),
   gateway: gatewayConfigSchema.prefault({} as z.input<typeof gatewayConfigSchema>),
 });
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import type { CallPolicy } from "../grpc/connect-on-grpc.js";
+import type { TlsSettings } from "../grpc/tls.js";
 import { startWebServer, type WebServer, type WebService } from "../grpc/web-server.js";
 import { createStaticHandler } from "./static-files.js";
 
@@ -17,6 +18,8 @@ export interface ConsoleServerOptions {
   readonly port: number;
   /** Deadline, per-caller caps and access check (bearer tokens) of every call. */
   readonly policy: CallPolicy;
+  /** Transport security (the `tls` config section): HTTPS with h2 and http/1.1 when enabled. Default plain HTTP. */
+  readonly tls?: TlsSettings;
   /** Folder of the built app (`console.appDir`); "" or absent: {@link defaultAppDir}. */
   readonly appDir?: string;
 }
@@ -45,6 +48,6 @@ export async function startConsoleServer(services: readonly WebService[], o: Con
     }
     files(req, res);
   };
-  const web = await startWebServer(services, { host: o.host, port: o.port, policy: o.policy, fallback });
+  const web = await startWebServer(services, { host: o.host, port: o.port, policy: o.policy, fallback, ...(o.tls ? { tls: o.tls } : {}) });
   return { ...web, appDir };
 }

@@ -8,6 +8,7 @@ import * as cv from "./convert.js";
 import { GatewayError } from "./errors.js";
 import type { GatewayErrorCode } from "./errors.js";
 import { grpcServiceDefinition } from "../grpc/index.js";
+import { channelCredentials, channelOptions, type TlsSettings } from "../grpc/tls.js";
 import { scoreCodecs } from "./grpc-definition.js";
 import { createMicroBatcher } from "./micro-batcher.js";
 
@@ -28,6 +29,8 @@ export interface GatewayClientOptions {
    * never logged. Absent or "": no token (a gateway without tokens configured).
    */
   readonly token?: string;
+  /** Transport security (the `tls` config section, src/grpc/tls.ts). Absent or disabled: plaintext h2. */
+  readonly tls?: TlsSettings;
   readonly clock?: Clock;
 }
 
@@ -64,7 +67,8 @@ export function fromServiceError(e: grpc.ServiceError): GatewayError {
 export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
   const clock = opts.clock ?? systemClock;
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const client = new grpc.Client(opts.address, grpc.credentials.createInsecure(), {
+  const client = new grpc.Client(opts.address, opts.tls ? channelCredentials(opts.tls) : grpc.credentials.createInsecure(), {
+    ...(opts.tls ? channelOptions(opts.tls) : {}),
     "grpc.max_receive_message_length": 16 * 1024 * 1024,
     "grpc.max_send_message_length": 16 * 1024 * 1024,
     // Large receive window: batch responses never wait for WINDOW_UPDATEs.

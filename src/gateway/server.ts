@@ -33,6 +33,8 @@ export interface GatewayServerOptions {
   readonly access?: AccessCheck;
   /** Where audited calls are recorded (none of the gateway's methods is today). Absent: nothing is. */
   readonly audit?: AuditLog;
+  /** Transport security (serverCredentials(cfg.tls) of src/grpc/tls.ts). Default insecure (plaintext h2). */
+  readonly credentials?: grpc.ServerCredentials;
 }
 
 /**
@@ -126,7 +128,7 @@ export function gatewayHandlers(gw: GatewayService): grpc.UntypedServiceImplemen
 }
 
 /**
- * Serve `gw` over gRPC (plaintext h2) with the standard health (grpc.health.v1.Health: overall ""
+ * Serve `gw` over gRPC (plaintext h2, or TLS with `opts.credentials`) with the standard health (grpc.health.v1.Health: overall ""
  * and the gateway service) and reflection (v1 and v1alpha) services; with `opts.access`, every
  * gateway call needs a token of the operator role (UNAUTHENTICATED / PERMISSION_DENIED).
  */
@@ -142,7 +144,7 @@ export async function startGatewayServer(gw: GatewayService, opts: GatewayServer
   addReflection(server, GATEWAY_SERVICE_NAME, [pb.file_shoal_v1_gateway]);
   const host = opts.host ?? "127.0.0.1";
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${opts.port ?? 50_061}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${opts.port ?? 50_061}`, opts.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   widenFlowControlWindows(server, opts.flowControlWindowBytes ?? 8 * 1024 * 1024);
   const setServing = (serving: boolean) => {

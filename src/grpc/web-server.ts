@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
+import type { AddressInfo, Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { accessInterceptor } from "./access.js";
 import { PEER as PEER_ADDRESS } from "./audit.js";
 import { CallerSlots, type CallPolicy } from "./connect-on-grpc.js";
+import { nodeTlsOptions, type TlsSettings } from "./tls.js";
 
 /** A service and its Connect implementation. */
 export interface WebService {
@@ -20,7 +22,7 @@ export function webService<S extends DescService>(service: S, impl: ServiceImpl<
 
 /** A running HTTP server for browsers and HTTP clients. */
 export interface WebServer {
-  /** `http://host:port`. */
+  /** `http://host:port` (`https://` with TLS). */
   readonly url: string;
   readonly port: number;
   close(): Promise<void>;
@@ -37,6 +39,12 @@ export interface WebServerOptions {
   readonly fallback?: (req: IncomingMessage, res: ServerResponse) => void;
   /** More Connect interceptors, run after the access check and before the call policy. Default none. */
   readonly interceptors?: readonly Interceptor[];
+  /**
+   * Transport security (the `tls` config section): when enabled, an HTTP/2 TLS server that also
+   * speaks HTTP/1.1 (ALPN h2, http/1.1), verifying client certs when `requireClientCert`.
+   * Absent or disabled: plain HTTP/1.1, as before.
+   */
+  readonly tls?: TlsSettings;
 }
 
 /** Header carrying the peer's address to the interceptor (set by the server, never by the client). */
@@ -71,9 +79,24 @@ export async function startWebServer(services: readonly WebService[], o: WebServ
     },
     ...(fallback ? { fallback: (req, res) => fallback(req as IncomingMessage, res as ServerResponse) } : {}),
   });
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    req.headers[PEER] = req.socket.remoteAddress ?? "unknown";
-    handler(req, res);
+  const secure = o.tls ? nodeTlsOptions(o.tls, "server") : undefined;
+  const sessions = new Set<ServerHttp2Session>();
+  const server = secure
+    ? createSecureServer({ ...secure, allowHTTP1: true }, (req: Http2ServerRequest, res: Http2ServerResponse) => {
+        req.headers[PEER] = req.socket.remoteAddress ?? "unknown";
+        handler(req, res);
+      }).on("session", (s: ServerHttp2Session) => {
+        sessions.add(s);
+        s.once("close", () => sessions.delete(s));
+      })
+    : createServer((req: IncomingMessage, res: ServerResponse) => {
+        req.headers[PEER] = req.socket.remoteAddress ?? "unknown";
+        handler(req, res);
+      });
+  const sockets = new Set<Socket>();
+  if (secure) server.on("secureConnection", (s: Socket) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -82,12 +105,14 @@ export async function startWebServer(services: readonly WebService[], o: WebServ
   const port = (server.address() as AddressInfo).port;
   const host = o.host.includes(":") ? `[${o.host}]` : o.host;
   return {
-    url: `http://${host}:${port}`,
+    url: `${secure ? "https" : "http"}://${host}:${port}`,
     port,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        if ("closeAllConnections" in server) server.closeAllConnections();
+        for (const s of sessions) s.destroy();
+        for (const s of sockets) s.destroy();
       }),
   };
 }

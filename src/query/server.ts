@@ -26,6 +26,8 @@ export interface QueryServerOptions {
   readonly policy: CallPolicy;
   /** Served on the same server, with health and reflection. Default none. */
   readonly extraServices?: readonly ExtraService[];
+  /** Transport security (serverCredentials(cfg.tls) of src/grpc/tls.ts). Default insecure (plaintext h2). */
+  readonly credentials?: grpc.ServerCredentials;
 }
 
 export interface QueryServer {
@@ -37,7 +39,7 @@ export interface QueryServer {
 }
 
 /**
- * Serve shoal.v1.QueryService over gRPC (plaintext h2) with the standard health service ("" and
+ * Serve shoal.v1.QueryService over gRPC (plaintext h2, or TLS with `o.credentials`) with the standard health service ("" and
  * "shoal.v1.QueryService") and reflection, from the Connect implementation `impl`.
  */
 export async function startQueryServer(impl: ServiceImpl<typeof QueryService>, o: QueryServerOptions): Promise<QueryServer> {
@@ -52,7 +54,7 @@ export async function startQueryServer(impl: ServiceImpl<typeof QueryService>, o
   const host = o.host.includes(":") ? `[${o.host}]` : o.host;
   let port: number;
   try {
-    port = await new Promise<number>((resolve, reject) => server.bindAsync(`${host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    port = await new Promise<number>((resolve, reject) => server.bindAsync(`${host}:${o.port}`, o.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   } catch (e) {
     server.forceShutdown();
     throw e;

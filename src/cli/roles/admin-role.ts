@@ -10,6 +10,7 @@ import { createAdminService, DEFAULT_ADMIN_POLICY, startAdminServer, startReadin
 import type { ClusterAdmin, PartitionJournal, PartitionLag } from "../../cluster/index.js";
 import type { AdminService } from "../../gen/shoal/v1/admin_pb.js";
 import type { AuditLog } from "../../ports/audit.js";
+import { serverCredentials } from "../../grpc/tls.js";
 
 /** Version of this build (package.json), for GetInfo. */
 export const SHOAL_VERSION: string = (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -60,7 +61,7 @@ export async function startAdminRole(cfg: ShoalConfig, log: Logger, deps: AdminR
   if (!access.enforced) log.warn({ host: cfg.admin.host }, "no console.tokens configured: every caller of the admin gRPC port is an admin (keep admin.host on loopback)");
   let server: AdminServer | undefined;
   try {
-    server = await startAdminServer(service, { host: cfg.admin.host, port: cfg.admin.port, policy: { ...DEFAULT_ADMIN_POLICY, access, ...(deps.audit ? { audit: deps.audit } : {}) } });
+    server = await startAdminServer(service, { host: cfg.admin.host, port: cfg.admin.port, credentials: serverCredentials(cfg.tls), policy: { ...DEFAULT_ADMIN_POLICY, access, ...(deps.audit ? { audit: deps.audit } : {}) } });
     log.info({ address: server.address }, "admin gRPC server listening");
   } catch (e) {
     log.error({ err: (e as Error).message, host: cfg.admin.host, port: cfg.admin.port }, "admin gRPC server not started (set admin.port, 0 = a free port)");

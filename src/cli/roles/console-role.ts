@@ -73,7 +73,7 @@ export async function startConsoleRole(cfg: ShoalConfig, log: Logger, deps: Cons
     admin = deps.admin;
     source = "local";
   } else if (cfg.console.adminAddress !== "") {
-    client = createAdminClient(cfg.console.adminAddress, { timeoutMs: q.timeoutMs });
+    client = createAdminClient(cfg.console.adminAddress, { timeoutMs: q.timeoutMs, tls: cfg.tls });
     admin = createRemoteAdminService(client);
     source = "remote";
   } else {
@@ -92,6 +92,7 @@ export async function startConsoleRole(cfg: ShoalConfig, log: Logger, deps: Cons
   let server: ConsoleServer | undefined;
   try {
     server = await startConsoleServer(services, {
+      tls: cfg.tls,
       host: q.host,
       port: q.webPort,
       policy: { timeoutMs: q.timeoutMs, maxConcurrentPerCaller: q.maxConcurrentPerCaller, maxStreamsPerCaller: q.maxStreamsPerCaller, access, ...(deps.audit ? { audit: deps.audit } : {}) },

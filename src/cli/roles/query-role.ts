@@ -31,6 +31,7 @@ import { openBrokerAccounts } from "./broker-identity.js";
 import { createConfiguredCommandService } from "./device-commands.js";
 import { addCommandService, COMMAND_SERVICE_FILES, COMMAND_SERVICE_NAME } from "../../command-service/index.js";
 import { DeviceCommandService } from "../../gen/shoal/v1/command_pb.js";
+import { serverCredentials } from "../../grpc/tls.js";
 
 export interface QueryRoleDeps {
   /** For WatchDevice (the row log's subjects). */
@@ -131,6 +132,7 @@ export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryR
   const server = await startQueryServer(impl, {
     host: q.host,
     port: q.port,
+    credentials: serverCredentials(cfg.tls),
     policy,
     extraServices: [
       { name: ALERT_SERVICE_NAME, files: ALERT_SERVICE_FILES, add: (s) => addAlertService(s, alertImpl, policy) },

@@ -127,7 +127,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   if (deps.gateway === undefined && cfg.console.tokens.length > 0 && gatewayToken === undefined) {
     log.warn({ tokenName: cfg.gateway.client.tokenName }, "console.tokens has no entry named gateway.client.tokenName: the model gateway will refuse this runtime's calls");
   }
-  const remote = deps.gateway === undefined ? createGatewayClient({ address: cfg.gateway.client.address, token: gatewayToken }) : undefined;
+  const remote = deps.gateway === undefined ? createGatewayClient({ address: cfg.gateway.client.address, token: gatewayToken, tls: cfg.tls }) : undefined;
   const caller = new AsyncGatewayCaller({
     gateway: deps.gateway ?? remote!,
     maxInFlight: cfg.gateway.client.maxInFlight,
