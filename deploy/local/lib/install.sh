@@ -38,7 +38,7 @@ install_consul() {
 
 cmd_install() {
   local svc bin missing=()
-  say "stack install: checking nats-server, mosquitto, clickhouse-server, redis-server, consul, mosquitto-clients, python3-grpcio, chromium"
+  say "stack install: checking nats-server, mosquitto, clickhouse-server, redis-server, consul, mosquitto-clients, openssl, python3-grpcio, chromium"
   for svc in "${APT_SERVICES[@]}"; do
     if bin=$(find_bin "$svc"); then
       say "  $(svc_pkg "$svc"): ok ($bin)"
@@ -56,6 +56,13 @@ cmd_install() {
     say "  mosquitto-clients: ok ($(command -v mosquitto_pub || echo /usr/bin/mosquitto_pub))"
   else
     missing+=(mosquitto-clients)
+  fi
+
+  # Certificates for the TLS tests (test/support/certs.ts) and for local TLS setups (docs/tls.md).
+  if command -v openssl >/dev/null; then
+    say "  openssl: ok ($(command -v openssl))"
+  else
+    missing+=(openssl)
   fi
 
   # A gRPC client nobody here wrote, used by the query service tests (test/clients/query_client.py).
