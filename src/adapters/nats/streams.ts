@@ -58,8 +58,12 @@ export async function ensureJournal(nc: NatsConnection, o: JournalOptions): Prom
   return jsm;
 }
 
-/** Durable pull consumer of one partition, explicit acks (see JetStreamPartitionSource). */
+/** Durable pull consumer of one partition, explicit acks (see JetStreamPartitionSource); asked again while JetStream times out. */
 export async function ensurePartitionConsumer(jsm: JetStreamManager, o: JournalOptions, partition: number): Promise<void> {
+  await retryOnTimeout(() => ensurePartitionConsumerOnce(jsm, o, partition));
+}
+
+async function ensurePartitionConsumerOnce(jsm: JetStreamManager, o: JournalOptions, partition: number): Promise<void> {
   const name = partitionConsumerName(partition);
   const cfg = {
     durable_name: name,

@@ -8,7 +8,7 @@ import { createEventPublisher } from "../../adapters/nats/event-publisher.js";
 import { createDeferredAckSubscriber } from "../../adapters/mqtt/deferred-ack-subscriber.js";
 import { admissionRejection, createBridgeCore, type BridgeStats } from "../../bridge/bridge.js";
 import { startBridgeIdentity } from "./broker-identity.js";
-import { startBridgeDownlink } from "./device-commands.js";
+import { startBridgeDownlinkInBackground } from "./device-commands.js";
 import type { ServiceAccount } from "../../adapters/mqtt/dynsec.js";
 import { sleep, systemClock } from "../../base/clock.js";
 import { randomBytes } from "node:crypto";
@@ -120,7 +120,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: Bridg
   // The broker's own losses (a restart without persistence, full queues) as incidents.
   const broker = watchBroker({ url: cfg.mqtt.url, clientId: `${cfg.mqtt.sharedGroup}-${cfg.nodeId}-watch`, username: cfg.mqtt.username, password: cfg.mqtt.password }, incidents);
   // Commands to devices: SHOAL_COMMANDS → MQTT devices/<id>/commands, replies → status (docs/adr/0021).
-  const downlink = await startBridgeDownlink(nc, cfg, log);
+  const downlink = startBridgeDownlinkInBackground(nc, cfg, log);
   log.info({ mqtt: cfg.mqtt.url, nats: cfg.nats.url, connections: cfg.mqtt.connections, partitions: cfg.nats.partitions }, "bridge started");
   return {
     stats: core.stats,

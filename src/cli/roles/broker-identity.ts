@@ -19,7 +19,8 @@ export async function openBrokerAccounts(cfg: ShoalConfig, log: Logger, role: st
 
 /** Device identity as the bridge runs it: the registry, the broker kept in step, strict admission. */
 export interface BridgeIdentity {
-  readonly registry: DeviceRegistry;
+  /** Opened only when needed (strict mode, or the broker sync). */
+  readonly registry: DeviceRegistry | undefined;
   /** Set in `registry.mode: strict`: started (its initial state loaded). */
   readonly admission: RegistryAdmission | undefined;
   readonly sync: BrokerSync | undefined;
@@ -39,22 +40,23 @@ export async function startBridgeIdentity(
   nc: NatsConnection,
   o: { readonly env: Readonly<Record<string, string | undefined>>; readonly serviceAccounts?: readonly ServiceAccount[] },
 ): Promise<BridgeIdentity> {
-  const registry = await createKvDeviceRegistry(nc, { bucket: cfg.registry.bucket, replicas: cfg.nats.replicas, log });
   const broker = await openBrokerAccounts(cfg, log, "bridge");
+  const needsRegistry = cfg.registry.mode === "strict" || (broker !== undefined && cfg.registry.syncBroker);
+  const registry = needsRegistry ? await createKvDeviceRegistry(nc, { bucket: cfg.registry.bucket, replicas: cfg.nats.replicas, log }) : undefined;
   let sync: BrokerSync | undefined;
   if (broker) {
     const own: ServiceAccount[] = cfg.mqtt.username && cfg.mqtt.password ? [{ username: cfg.mqtt.username, password: cfg.mqtt.password, role: "bridge" }] : [];
     if (own.length === 0) log.warn("mqtt.adminUsername is set but mqtt.username/password are not: the bridge's own account is not managed");
     await broker.ensureDeviceRole();
     await broker.ensureServiceAccounts([...own, ...(o.serviceAccounts ?? [])]);
-    if (cfg.registry.syncBroker) {
+    if (registry && cfg.registry.syncBroker) {
       sync = await startBrokerSync(registry, broker, { secretKey: sealingKeyFromEnv(o.env), log: log.child({ part: "broker-sync" }), clock: systemClock });
     }
   } else {
     log.warn({ mqtt: cfg.mqtt.url }, "no mqtt.adminUsername: device accounts and topic ACLs are not driven by the registry (the broker's own auth applies)");
   }
   let admission: RegistryAdmission | undefined;
-  if (cfg.registry.mode === "strict") {
+  if (registry && cfg.registry.mode === "strict") {
     admission = new RegistryAdmission(registry);
     await admission.start();
     log.info({ devices: admission.size }, "registry.mode strict: readings of unknown or disabled devices are dead-lettered");

@@ -4,7 +4,8 @@ import type { ShoalConfig } from "../../config/index.js";
 import type { DeviceRegistry } from "../../ports/device-registry.js";
 import type { Log } from "../../ports/log.js";
 import type { DeviceCommandService } from "../../gen/shoal/v1/command_pb.js";
-import { systemClock } from "../../base/clock.js";
+import { sleep, systemClock } from "../../base/clock.js";
+import { backoffMs } from "../../base/backoff.js";
 import { errorMessage } from "../../base/errors.js";
 import { createKvCommandStore } from "../../adapters/nats/command-store-kv.js";
 import { createCommandFeed, createCommandQueue, ensureCommandStream } from "../../adapters/nats/command-stream.js";
@@ -36,6 +37,38 @@ export async function startBridgeDownlink(nc: NatsConnection, cfg: ShoalConfig, 
     log,
   });
   return startDownlink({ store, feed, link, clock: systemClock, retryEveryMs: cfg.commands.retryEveryMs, log });
+}
+
+/**
+ * {@link startBridgeDownlink} without holding up the bridge: ingest matters more than commands, and
+ * a JetStream cluster that is still electing leaders (a node just restarted) can time out the
+ * downlink's stream, bucket and consumer requests for a while. Tried again with backoff (each failure
+ * logged) until it starts or `stop()` is called; commands wait in SHOAL_COMMANDS meanwhile.
+ */
+export function startBridgeDownlinkInBackground(nc: NatsConnection, cfg: ShoalConfig, log: Log): { stop(): Promise<void> } {
+  let stopped = false;
+  let downlink: Downlink | undefined;
+  const started = (async () => {
+    for (let attempt = 0; !stopped; attempt++) {
+      try {
+        const d = await startBridgeDownlink(nc, cfg, log);
+        if (stopped) await d.stop();
+        else downlink = d;
+        return;
+      } catch (e) {
+        const delay = backoffMs(attempt, 500, 15_000);
+        log.warn({ err: errorMessage(e), retryInMs: delay }, "commands to devices: the downlink did not start (tried again; ingest is not affected)");
+        await sleep(delay);
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await started;
+      await downlink?.stop();
+    },
+  };
 }
 
 /**
