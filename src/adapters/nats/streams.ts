@@ -35,7 +35,8 @@ export const DLQ_STREAM = "SHOAL_DLQ";
  * is updated in place (JetStream adds or removes copies; the consumers follow their stream).
  */
 export async function ensureJournal(nc: NatsConnection, o: JournalOptions): Promise<JetStreamManager> {
-  const jsm = await jetstreamManager(nc);
+  // The first JetStream request of a role: a cluster still electing its meta leader times it out for a while.
+  const jsm = await retryOnTimeout(() => jetstreamManager(nc));
   await upsertStream(jsm, {
     name: o.stream,
     subjects: [`${READINGS_PREFIX}.>`],
