@@ -1,4 +1,5 @@
 import type { Migration, MigrationDb } from "./migrations.js";
+import { addColumnIfMissing } from "./migration-steps.js";
 
 /**
  * Migrations of the alerts' history (docs/adr/0016-alerts.md), appended after the vectors'.
@@ -48,16 +49,7 @@ export const alertMigrations: readonly Migration[] = [
   },
 ];
 
-/**
- * Adds `ingested_at DateTime MATERIALIZED now()` to `table` unless it has it: safe to run again and
- * from several processes at once (one of them adds it; the others find it there afterwards).
- */
-async function addIngestedAt(db: MigrationDb, table: string): Promise<void> {
-  const has = async () => Number((await db.query<{ n: string }>(`SELECT count() AS n FROM system.columns WHERE database = currentDatabase() AND table = '${table}' AND name = 'ingested_at'`))[0]?.n ?? 0) > 0;
-  if (await has()) return;
-  try {
-    await db.exec(`ALTER TABLE ${table} ADD COLUMN ingested_at DateTime MATERIALIZED now()`);
-  } catch (err) {
-    if (!(await has())) throw err;
-  }
+/** Adds `ingested_at DateTime MATERIALIZED now()` to `table` unless it has it. */
+function addIngestedAt(db: MigrationDb, table: string): Promise<void> {
+  return addColumnIfMissing(db, table, "ingested_at", "DateTime MATERIALIZED now()");
 }
