@@ -7,7 +7,8 @@ import { encodeAlerts } from "../alert/index.js";
 import { createDeviceActor } from "./device.actor.js";
 import type { DeviceMsg } from "./device.messages.js";
 import { DeviceSnapshotError } from "./errors.js";
-import { recomputeSums } from "./metric-store.js";
+import { H_DET, MH, recomputeSums } from "./metric-store.js";
+import { SAVED_SCALARS, SAVED_SCALARS_V2 } from "../../src/detector/index.js";
 import { PW, PW_METRIC, PW_SEQ } from "./device-state.js";
 import { ANOMALY_WINDOW_AFTER } from "../../src/domain/window-features.js";
 
@@ -27,6 +28,9 @@ function sink() {
   };
   return { ctx, rows, windows, alerts };
 }
+
+/** Bytes after the alert state: the device-level model's count (0: none in these snapshots). */
+const TAIL = 1;
 
 /**
  * Fixture written by the device actor before ADR 0008 (JSON + base64, version 1): its snapshot
@@ -59,22 +63,68 @@ describe("device snapshots", () => {
     let a = logic.initial("d1");
     for (let i = 1; i <= 420; i++) a = logic.receive(a, reading(i), sink().ctx);
     for (const s of [a, b]) s.names.forEach((_, i) => recomputeSums(s, i));
+    // The drift gate's slots (added in version 7) start afresh on a restore from an older version.
+    for (const s of [a, b]) s.names.forEach((_, i) => s.f64.fill(0, s.base + i * MH + H_DET + SAVED_SCALARS_V2, s.base + i * MH + H_DET + SAVED_SCALARS));
     // Version 1 knew no epochs: when its epoch began is unknown (only stragglers of a previous epoch use it).
     expect(b.startTsMs).toBe(0);
     b.startTsMs = a.startTsMs;
     expect(logic.snapshot(b)).toEqual(logic.snapshot(a));
   });
 
-  it("writes version 6: binary, smaller than version 1", () => {
+  it("writes version 7: binary, smaller than version 1", () => {
     const logic = createDeviceActor({ explainAnomalies: false });
     const b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
-    const v6 = logic.snapshot(b);
-    expect([...v6.subarray(0, 3)]).toEqual([0x53, 0x44, 6]);
-    expect(v6.byteLength).toBeLessThan(Buffer.from(fixture.snapshot, "base64").byteLength / 2);
+    const v7 = logic.snapshot(b);
+    expect([...v7.subarray(0, 3)]).toEqual([0x53, 0x44, 7]);
+    expect(v7.byteLength).toBeLessThan(Buffer.from(fixture.snapshot, "base64").byteLength / 2);
   });
 
-  /** Version 5 bytes of a version-6 snapshot without alert state: the length (uint32 0) at the end cut off. */
-  function toV5(v6: Uint8Array): Uint8Array {
+  /**
+   * Version 6 bytes of a version-7 snapshot whose drift-gate slots are at their initial 0 and that
+   * holds no device-level model: per metric the detector scalars cut to version 6's count, and the
+   * device-level model's count (0) at the end cut off.
+   */
+  function toV6(v7: Uint8Array): Uint8Array {
+    expect(v7.at(-1)).toBe(0);
+    const dv = new DataView(v7.buffer, v7.byteOffset, v7.byteLength);
+    let at = 4 + 48 + 4 + 56;
+    at += 4 + dv.getUint32(at, true) * 8; // gaps
+    if (v7[at++] === 1) {
+      at += 48;
+      at += 4 + dv.getUint32(at, true) * 8;
+    }
+    at += 4 + dv.getUint32(at, true) * 8; // timestamps
+    const metrics = dv.getUint16(at, true);
+    at += 2;
+    const parts: Uint8Array[] = [];
+    let from = 0;
+    for (let m = 0; m < metrics; m++) {
+      at += 2 + dv.getUint16(at, true);
+      at += 1 + v7[at]! * 9;
+      const held = dv.getUint32(at + 4, true);
+      at += 16 + 16 + held * 8;
+      const extra = at + SAVED_SCALARS_V2 * 8;
+      for (let k = 0; k < (SAVED_SCALARS - SAVED_SCALARS_V2) * 8; k++) expect(v7[extra + k]).toBe(0);
+      parts.push(v7.subarray(from, extra));
+      from = at + SAVED_SCALARS * 8;
+      at = from;
+      at += 4 + dv.getUint32(at, true) * 4;
+      at += 4 + dv.getUint32(at, true) * 4;
+    }
+    parts.push(v7.subarray(from, v7.length - 1));
+    const v6 = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      v6.set(p, o);
+      o += p.length;
+    }
+    v6[2] = 6;
+    return v6;
+  }
+
+  /** Version 5 bytes of a version-7 snapshot without alert state: the length (uint32 0) at the end cut off. */
+  function toV5(v7: Uint8Array): Uint8Array {
+    const v6 = toV6(v7);
     expect([...v6.subarray(-4)]).toEqual([0, 0, 0, 0]);
     const v5 = v6.slice(0, -4);
     v5[2] = 5;
@@ -105,7 +155,7 @@ describe("device snapshots", () => {
     expect(s.pending![PW_SEQ]).toBe(380);
     // One window at the end: uint8 count, float64 epoch, seq, ts, score, uint16 metric, uint16 readings to come.
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const at = bytes.length - 4 - 37;
+    const at = bytes.length - TAIL - 4 - 37;
     expect(bytes[at]).toBe(1);
     expect([dv.getFloat64(at + 1, true), dv.getFloat64(at + 9, true), dv.getFloat64(at + 17, true)]).toEqual([0, 380, 1_700_000_000_000 + 380 * 60_000]);
     expect([dv.getUint16(at + 33, true), dv.getUint16(at + 35, true)]).toEqual([s.pending![PW_METRIC], ANOMALY_WINDOW_AFTER - 5]);
@@ -136,7 +186,7 @@ describe("device snapshots", () => {
     for (let i = 1; i <= 10; i++) a = logic.receive(a, hot(i, i === 10 ? 200 : 50), h.ctx);
     expect(a.alerts).toBeDefined();
     const bytes = logic.snapshot(a);
-    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(bytes.length - 4 - encodeAlerts(a.alerts!).length, true)).toBe(encodeAlerts(a.alerts!).length);
+    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(bytes.length - TAIL - 4 - encodeAlerts(a.alerts!).length, true)).toBe(encodeAlerts(a.alerts!).length);
     let b = logic.restore(bytes, "d1");
     expect(logic.snapshot(b)).toEqual(bytes);
     const ha = sink();
@@ -284,7 +334,7 @@ describe("device snapshots", () => {
   it("rejects bytes that are not a device snapshot, naming the problem", () => {
     const logic = createDeviceActor();
     expect(() => logic.restore(new Uint8Array([1, 2, 3]), "d1")).toThrow(DeviceSnapshotError);
-    expect(() => logic.restore(new Uint8Array([0x53, 0x44, 9, 0]), "d1")).toThrow(/unsupported version 9, expected 1 to 6/);
+    expect(() => logic.restore(new Uint8Array([0x53, 0x44, 9, 0]), "d1")).toThrow(/unsupported version 9, expected 1 to 7/);
     const h = sink();
     let s = logic.initial("d1");
     for (let i = 1; i <= 200; i++) s = logic.receive(s, reading(i), h.ctx);
@@ -294,7 +344,7 @@ describe("device snapshots", () => {
     expect(() => logic.restore(new TextEncoder().encode('{"v":1,'), "d1")).toThrow(/not valid JSON/);
     // Pending anomaly windows: more than the cap, a metric the snapshot does not hold, none to wait for.
     const pending = pendingState(logic).bytes;
-    const at = pending.length - 4 - 37;
+    const at = pending.length - TAIL - 4 - 37;
     const corrupt = (offset: number, v: number, width: 1 | 2) => {
       const c = pending.slice();
       if (width === 1) c[offset] = v;

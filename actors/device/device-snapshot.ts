@@ -1,8 +1,13 @@
 /**
  * Device actor snapshots (docs/adr/0008-device-actor-memory.md).
  *
- * Version 6 (written): version 5 followed by the device's alert state (actors/alert, the alert
- *   logic the device actor hosts): uint32 length (0: none) + that many bytes of its own codec.
+ * Version 7 (written): version 6 followed by the device-level model (src/detector/joint.ts): uint8
+ *   metrics it covers (0: none) + float64 × jointSlots(that many). Detector scalars per metric are
+ *   SAVED_SCALARS of this release (older versions hold SCALARS_BEFORE_7; the rest start as a fresh
+ *   detector's).
+ * Version 6 (still read; restored without a device-level model, which starts afresh): version 5
+ *   followed by the device's alert state (actors/alert, the alert logic the device actor hosts):
+ *   uint32 length (0: none) + that many bytes of its own codec.
  * Version 5 (still read; restored without alert state): version 4 followed by the anomaly windows waiting for readings after their
  *   anomaly (DeviceState.pending), oldest first: uint8 count (at most MAX_PENDING_WINDOWS); per
  *   window float64 epoch, seq, timestamp, score of the anomaly, uint16 metric index (in the order
@@ -25,7 +30,7 @@
  * Version 2 (still read): version 3 without lastSeenS (restored as 0: no early-timer guard).
  * Version 1 (still read): JSON `{v:1, …, m: {name: {r: rolling window, d: base64 detector state}}}`.
  */
-import { decodeDetectorState, defaultDetectorParams, PARAM_KEYS, resolveDetectorParams, ringFill, SAVED_SCALARS } from "../../src/detector/index.js";
+import { decodeDetectorState, defaultDetectorParams, initScalars, PARAM_KEYS, resolveDetectorParams, ringFill, SAVED_SCALARS, SAVED_SCALARS_V2, SCALAR_SLOTS } from "../../src/detector/index.js";
 import type { DetectorParams } from "../../src/detector/index.js";
 import { MAX_PENDING_WINDOWS, newDeviceState, placeMetric, pushPending, PW, PW_EPOCH, PW_LEFT, PW_METRIC, PW_SCORE, PW_SEQ, PW_TS } from "./device-state.js";
 import type { DeviceState, MetricParts, ModelTable } from "./device-state.js";
@@ -36,7 +41,9 @@ import { H_DET, H_MODEL, H_POS, H_SINCE, H_SQ, H_SUM, H_W, MH, ringSlots, window
 import type { RollingStatsData } from "./rolling-stats.js";
 
 /** Version written by `encodeDeviceState`. */
-export const SNAPSHOT_VERSION = 6;
+export const SNAPSHOT_VERSION = 7;
+/** Detector scalars per metric in snapshots before version 7 (the detector's state version 2). */
+const SCALARS_BEFORE_7 = SAVED_SCALARS_V2;
 /** Bytes of one pending anomaly window (version 5). */
 const PENDING_BYTES = 4 * 8 + 2 + 2;
 const EMPTY_BYTES = new Uint8Array(0);
@@ -46,7 +53,7 @@ const M1 = 0x44; // "D"
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
 
-/** Serialises `s` (version 6). `table` resolves the metrics' model indexes to parameters. */
+/** Serialises `s` (version 7). `table` resolves the metrics' model indexes to parameters. */
 export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array {
   const gaps = s.gaps ?? [];
   const names = s.names.map((n) => enc.encode(n));
@@ -57,7 +64,7 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
   const pending = s.pending ?? [];
   const windows = pending.length / PW;
   const alerts = s.alerts === undefined ? EMPTY_BYTES : encodeAlerts(s.alerts);
-  let size = 4 + alerts.length + 4 + 6 * 8 + 4 + 7 * 8 + 4 + gaps.length * 8 + 1 + (prev ? 6 * 8 + 4 + prevGaps.length * 8 : 0) + 4 + seen.length * 8 + 2 + 1 + windows * PENDING_BYTES;
+  let size = 1 + 4 + alerts.length + 4 + 6 * 8 + 4 + 7 * 8 + 4 + gaps.length * 8 + 1 + (prev ? 6 * 8 + 4 + prevGaps.length * 8 : 0) + 4 + seen.length * 8 + 2 + 1 + windows * PENDING_BYTES;
   const fills = s.names.map((_, i) => ringFill(table.models[s.f64[s.base + i * MH + H_MODEL]!]!.params, s.f64, s.base + i * MH + H_DET));
   for (let i = 0; i < names.length; i++) {
     size += 2 + names[i]!.length + 1 + overrides[i]!.length * 9 + 16 + 16 + windowSlots(s, i).length * 8 + SAVED_SCALARS * 8 + 8 + (fills[i]!.hist + fills[i]!.dists) * 4;
@@ -122,6 +129,7 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
   u32(alerts.length);
   out.set(alerts, at);
   at += alerts.length;
+  u8(0);
   if (at !== size) throw new Error(`device snapshot size ${at} != computed ${size}`);
   return out;
 }
@@ -229,7 +237,7 @@ function decodeBinary(s: DeviceState, bytes: Uint8Array, version: number, window
     const sumSq = f64();
     if (n > savedW || (n * 8 > bytes.length - at)) throw new DeviceSnapshotError(`device snapshot of ${id}: metric ${name} holds ${n} values in a window of ${savedW}`);
     const window = f64s(n);
-    const scalars = f64s(SAVED_SCALARS);
+    const scalars = version >= 7 ? f64s(SAVED_SCALARS) : olderScalars(f64s(SCALARS_BEFORE_7));
     const hist = f32s(u32());
     const dists = f32s(u32());
     const fill = ringFill(params, scalars, 0);
@@ -261,8 +269,21 @@ function decodeBinary(s: DeviceState, bytes: Uint8Array, version: number, window
       at += n;
     }
   }
+  if (version >= 7) {
+    const jk = u8();
+    if (jk > 0) throw new DeviceSnapshotError(`device snapshot of ${id}: a device-level model of ${jk} metrics, which this release does not read`);
+  }
   if (at !== bytes.length) throw new DeviceSnapshotError(`device snapshot of ${id}: ${bytes.length - at} trailing bytes`);
   return s;
+}
+
+/** A metric's detector scalars saved before version 7, completed with a fresh detector's for the slots added since. */
+function olderScalars(saved: Float64Array): Float64Array {
+  if (saved.length >= SAVED_SCALARS) return saved;
+  const all = new Float64Array(SCALAR_SLOTS);
+  initScalars(all, 0);
+  all.set(saved);
+  return all.subarray(0, SAVED_SCALARS);
 }
 
 /** The sequence model of a snapshot written before epochs (version 3 and older): epoch 0, gaps from 1. */

@@ -182,7 +182,9 @@ export function placeMetric(s: DeviceState, table: ModelTable, arena: MetricAren
   } else {
     recomputeSums(s, i); // window size changed by configuration: rebuild the sums
   }
-  for (let k = 0; k < SAVED_SCALARS; k++) f64[o + H_DET + k] = parts.scalars[k]!;
+  // Snapshots before version 7 hold fewer scalars: the slots added since keep initScalars' values.
+  const kept = Math.min(SAVED_SCALARS, parts.scalars.length);
+  for (let k = 0; k < kept; k++) f64[o + H_DET + k] = parts.scalars[k]!;
   const rings = ringSlots(s, i, parts.hist.length, parts.dists.length);
   rings.hist.set(parts.hist);
   rings.dists.set(parts.dists);

@@ -2,6 +2,7 @@ import type { Reading } from "../../src/ports/reading.js";
 import type { DetectorParams } from "../../src/detector/index.js";
 import type { ExplainRequest, ExplainResult } from "../../src/ports/gateway.js";
 import type { AlertCommand, AlertRule } from "../../src/domain/alerts.js";
+import type { AnomalyReason } from "../../src/domain/anomaly-reasons.js";
 
 /** A validated reading from the journal. `streamSeq` is its JetStream stream sequence. */
 export interface ReadingMsg {
@@ -40,6 +41,8 @@ export interface ExplanationMsg {
   readonly tsMs: number;
   readonly metric: string;
   readonly score: number;
+  /** Why the anomaly fired (src/domain/anomaly-reasons.ts). */
+  readonly reasons: readonly AnomalyReason[];
   readonly result: ExplainResult;
   /** When set, the actor stores `result` in its cache under this pattern signature. */
   readonly cacheKey?: string;
@@ -57,6 +60,8 @@ export interface ExplainCacheReplyMsg {
   readonly tsMs: number;
   readonly metric: string;
   readonly score: number;
+  /** Why the anomaly fired. */
+  readonly reasons: readonly AnomalyReason[];
   /** Pattern signature of the window (the cache key). */
   readonly key: string;
   readonly request: DeviceExplainRequest;
@@ -160,6 +165,11 @@ export interface AnalysisEvent {
   readonly value: number;
   /** The reading is older than historicalAfterMs (found in a store-and-forward backlog). */
   readonly historical: boolean;
+  /**
+   * Why it fired, strongest first (at most MAX_REASONS): each metric at or above the threshold
+   * with the term that scored it, and the metrics that broke the device-level model's relation.
+   */
+  readonly reasons: readonly AnomalyReason[];
 }
 
 /** Event emitted on shoal.analysis.<deviceId> when the gateway explained an anomaly. */

@@ -6,6 +6,8 @@ import type { ActorContext } from "../../src/ports/actor.js";
 import type { ExplainResult } from "../../src/ports/gateway.js";
 import { analysisSubject } from "../../src/domain/subjects.js";
 import { ANALYSES_TABLE } from "../../src/domain/tables.js";
+import { reasonsToJson } from "../../src/domain/anomaly-reasons.js";
+import type { AnomalyReason } from "../../src/domain/anomaly-reasons.js";
 import type { DeviceExplainRequest, DeviceMsg, ExplanationEvent } from "./device.messages.js";
 import type { DeviceState } from "./device-state.js";
 
@@ -19,6 +21,7 @@ export interface AnomalyRef {
   readonly tsMs: number;
   readonly metric: string;
   readonly score: number;
+  readonly reasons: readonly AnomalyReason[];
 }
 
 /** Asks the gateway to explain; with `cacheKey`, the reply is stored in the actor's cache too. */
@@ -71,6 +74,7 @@ export function emitExplanation(state: DeviceState, ctx: ActorContext<DeviceMsg>
     cached: cached ? 1 : 0,
     degraded: x.model.degraded ? 1 : 0,
     cost_usd: fromActorCache ? 0 : x.model.costUsd,
+    reasons: reasonsToJson(at.reasons),
   });
 }
 

@@ -18,7 +18,6 @@
 import { detectorUpdate, initScalars, ringNeeds, SCALAR_SLOTS } from "../../src/detector/index.js";
 import type { DetectorModel } from "../../src/detector/index.js";
 import type { BlockRef, MetricArena } from "./metric-arena.js";
-import { erf } from "./rolling-stats.js";
 
 /** The block holding an actor's metrics (slab views + offset; metric-arena.ts). */
 export type MetricArrays = BlockRef;
@@ -173,10 +172,10 @@ export function detectMetric(a: MetricArrays, arena: MetricArena, i: number, m: 
 }
 
 /**
- * Scores `x` in [0,1] against metric i's rolling window (erf(|z|/√2): 0.9 ≈ 1.64σ, 0.99 ≈ 2.58σ),
- * then adds it. Causal: the window before `x`.
+ * |z| of `x` against metric i's rolling window (0 below MIN_SAMPLES values), then adds it. Causal:
+ * the window before `x`. A z rather than a probability: erf cannot tell 6σ from 5σ in doubles.
  */
-export function rollingScoreAndAdd(a: MetricArrays, i: number, value: number): number {
+export function rollingZAndAdd(a: MetricArrays, i: number, value: number): number {
   const f64 = a.f64;
   const f32 = a.f32;
   // Scored as given; kept as stored (float32), so the sums are exactly those of the window's values.
@@ -189,7 +188,7 @@ export function rollingScoreAndAdd(a: MetricArrays, i: number, value: number): n
     const variance = Math.max(f64[o + H_SQ]! / n - mean * mean, 0);
     const std = Math.sqrt(variance);
     const scale = Math.max(std, Math.abs(mean) * 1e-6, 1e-9);
-    score = erf(Math.abs(value - mean) / scale / Math.SQRT2);
+    score = Math.abs(value - mean) / scale;
   }
   const size = f64[o + H_W]!;
   const w = 2 * a.base + f64[o + H_WOFF]!;

@@ -13,9 +13,15 @@
  * 4. Seasonal discord: the same distance restricted to subsequences a whole number of
  *    `seasonPeriodMs` earlier (seasonal-discord.ts); its z-score logit is fused by max with step 3's.
  * 5. Range novelty: a raw reading beyond the range of all earlier readings by more than
- *    `rangeTolerance` of that range scores at least `rangeScore`; the range forgets slowly
- *    (`rangeDecay`) (range-novelty.ts).
- * 6. Alarm rest: once the score reaches `alarmScore`, scores are damped for `restPoints` points.
+ *    `rangeTolerance` of that range; the range forgets slowly (`rangeDecay`) (range-novelty.ts).
+ *    A drift gate weighs it: `rangeScore` when the reading (or its short mean) is far from a
+ *    drift-following level, or far beyond the range (`rangeClearTolerance`), or the second new
+ *    extreme within `rangeRepeat` points; `rangeWeakScore` for a settled series' lone new extreme
+ *    near its level; nothing while a slow drift leads there or the range is young (`driftHold`).
+ *    A level shift that keeps the short mean beyond its own range scores `rangeScore` too.
+ * 6. Alarm rest: once the score reaches `alarmScore`, scores are damped for `restPoints` points,
+ *    except the first full range / level score of a rest that a lesser alarm began.
+ * The kernel records which term gave each score (`S_TERM`, kernel.ts).
  * Scores between downsampling boundaries are 0. A score for point t uses only points ≤ t.
  */
 import { resolveDetectorParams } from "./params.js";
@@ -49,7 +55,7 @@ export function createDetector(params: Partial<DetectorParams> = {}): Detector {
 }
 
 /**
- * Rebuilds a detector from `saveState()` bytes (this version's or version 1's). Throws
+ * Rebuilds a detector from `saveState()` bytes (this version's or versions 1 and 2's). Throws
  * DetectorStateError when they are not a valid state.
  */
 export function restoreDetector(bytes: Uint8Array): Detector {

@@ -5,7 +5,7 @@ export { defaultDetectorParams, resolveDetectorParams, PARAM_KEYS } from "./para
 export type { DetectorParams } from "./params.js";
 export { DetectorStateError } from "./errors.js";
 // Packed form, for hosts that keep many detectors in one buffer (actors/device, ADR 0008).
-export { deriveScalars, detectorModel, detectorUpdate, initScalars, ringFill, ringNeeds, S_N, SAVED_SCALARS, SCALAR_SLOTS } from "./kernel.js";
+export { deriveScalars, detectorModel, detectorUpdate, initScalars, ringFill, ringNeeds, S_N, S_TERM, SAVED_SCALARS, SAVED_SCALARS_V2, SCALAR_SLOTS, TERM_DISCORD, TERM_LEVEL, TERM_NONE, TERM_RANGE, TERM_SEASON } from "./kernel.js";
 export type { DetectorModel } from "./kernel.js";
 export { decodeState as decodeDetectorState } from "./state.js";
 export type { DecodedState as DecodedDetectorState } from "./state.js";

@@ -11,7 +11,7 @@
  * before `detectorUpdate` (callers with full rings never need to).
  */
 import type { DetectorParams } from "./params.js";
-import { isOutsideBounds } from "./range-novelty.js";
+import { DRIFT_SLOTS, rangeNovelty } from "./range-novelty.js";
 import { nextStepDuration, seasonalNearest } from "./seasonal-discord.js";
 
 // Scalar slots, in the order of the state format's scalars (state.ts: slot 6 = steps, 15/16 = range).
@@ -37,12 +37,40 @@ const S_RMAX = 16;
 const S_LAST_TS = 17; // time of the previous step (ms)
 const S_STEP_MS = 18; // running step duration (ms), 0 = unknown
 const S_SM = 19; // long-run mean of the log seasonal distance; 20: its variance; 21: seen
-/** Scalars that are state (saved); the slot after them is derived. */
-export const SAVED_SCALARS = 22;
+// Added in state version 3, all 0 initially: the drift gate of range novelty (range-novelty.ts,
+// DRIFT_SLOTS slots from 22), then two slots of range novelty's alarm logic.
+const S_DRIFT = 22;
+const S_WEAK_AT = S_DRIFT + DRIFT_SLOTS; // 31: raw point count at the last weak range novelty (0: none yet)
+const S_REST_FULL = S_WEAK_AT + 1; // 32: 1 while the current rest began with a full range or level score
+/** Scalars that are state (saved); the slots after them are derived or diagnostic. */
+export const SAVED_SCALARS = 33;
+/**
+ * Saved scalars of states written before the drift gate (detector state version 2, device
+ * snapshots up to version 6): slots 0..21. The slots from there to `SAVED_SCALARS` start at 0
+ * (what `initScalars` writes), so such a state restores by copying its 22 scalars and zeroing the rest.
+ */
+export const SAVED_SCALARS_V2 = 22;
 /** Largest distance in the ring (derived from the ring, kept for speed, not saved). */
-const S_RING_MAX = 22;
+const S_RING_MAX = 33;
+/**
+ * Which term produced the last reading's score (`TERM_*`; not saved: diagnostic, "why it fired").
+ * Set on every reading: the term whose logit or score was taken before rest damping; `TERM_NONE`
+ * when the score is 0 (between downsampling boundaries, while learning, non-finite input).
+ */
+export const S_TERM = 34;
 /** Float64 slots of one detector's scalars. */
-export const SCALAR_SLOTS = 23;
+export const SCALAR_SLOTS = 35;
+
+/** `S_TERM`: no term scored the reading (its score is 0). */
+export const TERM_NONE = 0;
+/** `S_TERM`: the nearest-neighbour discord (a new shape). */
+export const TERM_DISCORD = 1;
+/** `S_TERM`: the seasonal discord (a usual shape at an unusual time of day). */
+export const TERM_SEASON = 2;
+/** `S_TERM`: range novelty (a value beyond every one seen, not explained by slow drift). */
+export const TERM_RANGE = 3;
+/** `S_TERM`: level shift (the short mean left its own range, far from the drift-following level: a step). */
+export const TERM_LEVEL = 4;
 
 /** What every detector with the same parameters shares: the parameters and a scratch subsequence. */
 export interface DetectorModel {
@@ -106,8 +134,12 @@ function maxOf(a: Float32Array, off: number, m: number): number {
  * Non-finite values are ignored and score 0. Positional arguments: this runs once per reading.
  */
 export function detectorUpdate(m: DetectorModel, f64: Float64Array, so: number, f32: Float32Array, ho: number, dof: number, value: number, tsMs: number): number {
-  if (!Number.isFinite(value)) return 0;
+  if (!Number.isFinite(value)) {
+    f64[so + S_TERM] = TERM_NONE;
+    return 0;
+  }
   const p = m.params;
+  let term = TERM_NONE;
   const n = f64[so + S_N]! + 1;
   f64[so + S_N] = n;
   const acc = f64[so + S_ACC]! + value;
@@ -130,7 +162,10 @@ export function detectorUpdate(m: DetectorModel, f64: Float64Array, so: number, 
     f64[so + S_BMIN] = Number.POSITIVE_INFINITY;
     f64[so + S_STEPS] = steps0 + 1;
     const c = step(m, f64, so, f32, ho, dof, v, tsMs);
-    if (!Number.isNaN(c) && n >= p.warmup) out = 1 / (1 + Math.exp(-c));
+    if (!Number.isNaN(c) && n >= p.warmup) {
+      out = 1 / (1 + Math.exp(-c));
+      term = f64[so + S_TERM]!; // step() wrote which of discord / season gave c
+    }
   } else {
     f64[so + S_ACC] = acc;
     f64[so + S_CNT] = cnt;
@@ -138,26 +173,30 @@ export function detectorUpdate(m: DetectorModel, f64: Float64Array, so: number, 
     f64[so + S_BMIN] = bmin;
   }
   if (p.rangeScore > 0) {
-    let rmin = f64[so + S_RMIN]!;
-    let rmax = f64[so + S_RMAX]!;
-    if (n >= p.warmup && out < p.rangeScore && isOutsideBounds(rmin, rmax, value, p.rangeTolerance)) out = p.rangeScore;
-    if (value > rmax) rmax = value;
-    if (value < rmin) rmin = value;
-    // contractRange (range-novelty.ts) on the slots.
-    const width = rmax - rmin;
-    if (width > 0 && p.rangeDecay > 0) {
-      const cut = width * p.rangeDecay * 0.5;
-      rmax -= cut;
-      rmin += cut;
+    const r = rangeNovelty(p, f64, so + S_RMIN, so + S_DRIFT, so + S_WEAK_AT, n, value);
+    const rs = r < 0 ? -r : r;
+    if (out < rs) {
+      out = rs;
+      term = r < 0 ? TERM_LEVEL : TERM_RANGE;
     }
-    f64[so + S_RMIN] = rmin;
-    f64[so + S_RMAX] = rmax;
   }
+  f64[so + S_TERM] = out > 0 ? term : TERM_NONE;
   const quiet = f64[so + S_QUIET]!;
+  const full = out >= p.rangeScore && (term === TERM_RANGE || term === TERM_LEVEL);
   if (quiet > 0) {
-    f64[so + S_QUIET] = quiet - 1;
-    out *= p.restDamping;
-  } else if (out >= p.alarmScore) f64[so + S_QUIET] = p.restPoints;
+    if (full && f64[so + S_REST_FULL] === 0) {
+      // The rest began with a lesser alarm (a discord, a weak range novelty): the first full range
+      // or level score of the incident keeps its score (the device alarms on it) and restarts the rest.
+      f64[so + S_QUIET] = p.restPoints;
+      f64[so + S_REST_FULL] = 1;
+    } else {
+      f64[so + S_QUIET] = quiet - 1;
+      out *= p.restDamping;
+    }
+  } else if (out >= p.alarmScore) {
+    f64[so + S_QUIET] = p.restPoints;
+    f64[so + S_REST_FULL] = full ? 1 : 0;
+  }
   return out;
 }
 
@@ -246,7 +285,9 @@ function step(m: DetectorModel, f64: Float64Array, so: number, f32: Float32Array
   const f = Math.log(dist + eps);
   const z = likelihoodZ(f64, so + S_LM, f, p.likelihoodRate);
   const discord = p.ratioWeight * Math.log(r + 1e-9) + p.likelihoodWeight * z;
-  return Math.max(discord, seasonal(m, f64, so, f32, ho, stepMs, center, scale, cur0, first, first + last, avail));
+  const season = seasonal(m, f64, so, f32, ho, stepMs, center, scale, cur0, first, first + last, avail);
+  f64[so + S_TERM] = season > discord ? TERM_SEASON : TERM_DISCORD;
+  return season > discord ? season : discord;
 }
 
 /** Logit of the seasonal discord (seasonal-discord.ts), or -Infinity when it does not apply. */

@@ -60,6 +60,50 @@ export interface DetectorParams {
   readonly seasonWeight: number;
   /** z-score of the log seasonal distance at which its logit is 0 (it is fused by max with the discord's). */
   readonly seasonOffset: number;
+  /**
+   * Drift gate of range novelty: exponential rate per raw point of the drift-following level of
+   * raw values, in [0, 1]; 0 turns the gate off (every reading beyond the range is range-novel).
+   * A reading beyond the seen range is range-novel only if it, or its short mean, is also further
+   * from that level than `driftBar` mean absolute deviations (range-novelty.ts), so a slow drift to
+   * new extremes is followed, not alarmed on, while a step or a spike still is.
+   */
+  readonly driftRate: number;
+  /** Exponential rate of the drift gate's slow level (the gap to the fast level is its drift signal), in (0, 1]. */
+  readonly driftSlowRate: number;
+  /** Exponential rate of the short mean of raw values the drift gate also tests (smooths noise), in (0, 1]. */
+  readonly driftSmoothing: number;
+  /** Exponential rate of the drift gate's mean absolute deviations (of the reading and of its short mean), in (0, 1]. */
+  readonly driftScaleRate: number;
+  /** Deviations from the drift-following level, in mean absolute deviations, that open the drift gate (≥ 0). */
+  readonly driftBar: number;
+  /** Gap between the gate's fast and slow levels, in mean absolute deviations, from which data counts as drifting (≥ 0). */
+  readonly driftTrendBar: number;
+  /** Raw points during which the drift gate applies even to data that does not drift (a young range is mostly noise). Integer ≥ 0. */
+  readonly driftHold: number;
+  /**
+   * Score of a weak range novelty, in [0, 1]: a new extreme of settled (not drifting) data that is
+   * not unusual against its level (a noise tail, a bounded series' new value). Below the device's
+   * alarm threshold by default, above the detector's `alarmScore`.
+   */
+  readonly rangeWeakScore: number;
+  /**
+   * Level shift (drift gate, range-novelty.ts): the short mean of raw values, beyond its own seen
+   * range, further than this many mean absolute deviations from the drift-following level, scores
+   * `rangeScore` (a step too small for any single reading to leave the raw range); 0 disables it.
+   */
+  readonly levelBar: number;
+  /** Consecutive readings the level shift must hold (each beyond the bar) before it scores, once. Integer ≥ 1. */
+  readonly levelPersist: number;
+  /**
+   * A reading beyond the seen range by more than this fraction of its width is a full range
+   * novelty whatever the drift gate says (a clear jump, not a noise tail nor a drift's next step), in [0, 100].
+   */
+  readonly rangeClearTolerance: number;
+  /**
+   * A weak range novelty within this many raw points after another one scores `rangeScore` (a burst
+   * of new extremes, not a lone noise tail). Integer ≥ 0; 0 never upgrades.
+   */
+  readonly rangeRepeat: number;
 }
 
 /**
@@ -89,6 +133,18 @@ export const defaultDetectorParams: DetectorParams = Object.freeze({
   seasonTolerance: 1,
   seasonWeight: 0.29,
   seasonOffset: 2,
+  driftRate: 0.01,
+  driftSlowRate: 0.001,
+  driftSmoothing: 0.25,
+  driftScaleRate: 0.001,
+  driftBar: 8,
+  driftTrendBar: 0.5,
+  driftHold: 500,
+  rangeWeakScore: 0.8,
+  levelBar: 6,
+  levelPersist: 12,
+  rangeClearTolerance: 0.4,
+  rangeRepeat: 16,
 });
 
 type Rule = readonly [key: keyof DetectorParams, integer: boolean, min: number, max: number, minOpen?: boolean];
@@ -118,6 +174,19 @@ const RULES: readonly Rule[] = [
   ["seasonTolerance", true, 0, 16],
   ["seasonWeight", false, 0, 100],
   ["seasonOffset", false, -100, 100],
+  // Added in state version 3 (the drift gate of range novelty).
+  ["driftRate", false, 0, 1],
+  ["driftSlowRate", false, 0, 1, true],
+  ["driftSmoothing", false, 0, 1, true],
+  ["driftScaleRate", false, 0, 1, true],
+  ["driftBar", false, 0, 1e6],
+  ["driftTrendBar", false, 0, 1e6],
+  ["driftHold", true, 0, 1e9],
+  ["rangeWeakScore", false, 0, 1],
+  ["levelBar", false, 0, 1e6],
+  ["levelPersist", true, 1, 1e9],
+  ["rangeClearTolerance", false, 0, 100],
+  ["rangeRepeat", true, 0, 1e9],
 ];
 
 /** Names of the parameters, in serialisation order. */

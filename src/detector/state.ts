@@ -7,6 +7,11 @@
  * `PARAM_KEYS`) and six scalar slots (the range seen so far, the step clock, the seasonal
  * likelihood). Version-1 states still restore: the new parameters take their defaults, the range is
  * rebuilt from the history ring and the seasonal term learns afresh.
+ *
+ * Version 3 added the drift gate of range novelty: twelve parameters (the last twelve of `PARAM_KEYS`)
+ * and eleven scalar slots (22..32, kernel.ts). Version-2 states restore with the new parameters at
+ * their defaults and the new slots at 0: the gate learns afresh, as on a new detector (for its
+ * first `driftHold` readings only readings far from its level are range-novel).
  */
 import { resolveDetectorParams, defaultDetectorParams, PARAM_KEYS } from "./params.js";
 import type { DetectorParams } from "./params.js";
@@ -14,13 +19,14 @@ import { DetectorStateError } from "./errors.js";
 
 const MAGIC = 0x5348_4454; // "SHDT"
 /** Version written by `encodeState`. */
-export const STATE_VERSION = 2;
-/** Scalar slots in the header of the current version (some reserved for later versions). */
-export const NUM_SCALARS = 24;
-/** Parameters stored by each version: version 1 predates the last seven. */
-const PARAMS_IN = { 1: PARAM_KEYS.length - 7, 2: PARAM_KEYS.length } as const;
-/** Scalar slots of each version. */
-const SCALARS_IN = { 1: 18, 2: NUM_SCALARS } as const;
+export const STATE_VERSION = 3;
+/** Scalar slots in the header of the current version (kernel.ts SAVED_SCALARS). */
+export const NUM_SCALARS = 33;
+type Version = 1 | 2 | 3;
+/** Parameters stored by each version: version 2 predates the last twelve, version 1 the last nineteen. */
+const PARAMS_IN = { 1: PARAM_KEYS.length - 19, 2: PARAM_KEYS.length - 12, 3: PARAM_KEYS.length } as const;
+/** Scalar slots of each version (version 2 used 22 of its 24; the other two were always 0). */
+const SCALARS_IN = { 1: 18, 2: 24, 3: NUM_SCALARS } as const;
 /** Scalar slots of the range seen so far (version 2). */
 const RANGE_MIN = 15;
 const RANGE_MAX = 16;
@@ -37,7 +43,7 @@ export interface StateLayout {
 }
 
 /** The layout of a state for the given parameters and version. */
-export function stateLayout(p: DetectorParams, version: 1 | 2 = STATE_VERSION): StateLayout {
+export function stateLayout(p: DetectorParams, version: Version = STATE_VERSION): StateLayout {
   const header = 3 + PARAMS_IN[version] + SCALARS_IN[version];
   const histOff = header * 8;
   const distOff = histOff + p.historyLength * 4;
@@ -68,7 +74,7 @@ export function encodeState(p: DetectorParams, scalars: ArrayLike<number>, hist:
 }
 
 /**
- * Parses `encodeState` bytes (version 1 or 2).
+ * Parses `encodeState` bytes (version 1, 2 or 3).
  * @throws DetectorStateError naming what is wrong (size, magic/version, parameters).
  */
 export function decodeState(bytes: Uint8Array): DecodedState {
@@ -77,8 +83,8 @@ export function decodeState(bytes: Uint8Array): DecodedState {
   const copy = new Uint8Array(bytes); // aligned private copy
   const pre = new Float64Array(copy.buffer, 0, 3);
   const version = pre[1];
-  if (pre[0] !== MAGIC || (version !== 1 && version !== 2)) {
-    throw new DetectorStateError(`detector state has magic ${pre[0]} version ${pre[1]}, expected ${MAGIC} version 1 or ${STATE_VERSION}`);
+  if (pre[0] !== MAGIC || (version !== 1 && version !== 2 && version !== 3)) {
+    throw new DetectorStateError(`detector state has magic ${pre[0]} version ${pre[1]}, expected ${MAGIC} version 1 to ${STATE_VERSION}`);
   }
   const count = PARAMS_IN[version];
   const head = new Float64Array(copy.buffer, 0, 3 + count);
@@ -92,8 +98,9 @@ export function decodeState(bytes: Uint8Array): DecodedState {
   }
   const { header, histOff, distOff, total } = stateLayout(params, version);
   if (copy.byteLength !== total) throw new DetectorStateError(`detector state must be ${total} bytes for its parameters, got ${copy.byteLength}`);
+  // Slots a version did not have stay 0, which is how initScalars starts them (the drift gate's).
   const scalars = new Float64Array(NUM_SCALARS);
-  scalars.set(new Float64Array(copy.buffer, (3 + count) * 8, header - 3 - count));
+  scalars.set(new Float64Array(copy.buffer, (3 + count) * 8, Math.min(header - 3 - count, version === 2 ? 22 : NUM_SCALARS)));
   const hist = new Float32Array(copy.buffer, histOff, params.historyLength);
   const dists = new Float32Array(copy.buffer, distOff, params.distanceMemory);
   if (version === 1) {

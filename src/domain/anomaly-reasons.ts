@@ -9,10 +9,11 @@
  * - `range`: a value beyond everything seen (range novelty, following slow drift);
  * - `discord`: a shape not seen before (nearest-neighbour discord);
  * - `season`: a usual shape at an unusual time of day (seasonal discord);
+ * - `level`: the level shifted (a step) and stayed, though no single value left the seen range;
  * - `joint`: the relation between the device's metrics broke (device-level model);
  * - `outlier`: a clear outlier while the detector is still warming up (rolling z-score).
  */
-export type AnomalyTerm = "range" | "discord" | "season" | "joint" | "outlier";
+export type AnomalyTerm = "range" | "discord" | "season" | "level" | "joint" | "outlier";
 
 /** One contribution to an anomaly: a metric, the term that scored it, and the score in [0, 1]. */
 export interface AnomalyReason {
@@ -46,7 +47,7 @@ export function formatReasons(reasons: readonly AnomalyReason[]): string {
   return reasons.map((r) => `${r.metric}: ${r.term} ${round4(r.score).toFixed(2)}`).join("; ");
 }
 
-const TERMS: ReadonlySet<string> = new Set<AnomalyTerm>(["range", "discord", "season", "joint", "outlier"]);
+const TERMS: ReadonlySet<string> = new Set<AnomalyTerm>(["range", "discord", "season", "level", "joint", "outlier"]);
 
 function isReason(v: unknown): v is AnomalyReason {
   if (typeof v !== "object" || v === null) return false;

@@ -45,6 +45,8 @@ export const ANALYSES_SCHEMA: RowSchema = {
     { name: "cached", type: "UInt8" },
     { name: "degraded", type: "UInt8" },
     { name: "cost_usd", type: "Float64" },
+    // Why the anomaly fired (src/domain/anomaly-reasons.ts, JSON; "" before migration 17).
+    { name: "reasons", type: "String" },
   ],
 };
 

@@ -73,6 +73,8 @@ export interface AnalysisRow {
   readonly model: string;
   readonly cached: boolean;
   readonly degraded: boolean;
+  /** Why it fired (src/domain/anomaly-reasons.ts); empty for rows stored before reasons existed. */
+  readonly reasons: readonly { readonly metric: string; readonly term: string; readonly score: number }[];
 }
 
 /** An anomaly's identity. */

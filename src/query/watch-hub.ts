@@ -5,6 +5,7 @@ import type { Row } from "../ports/row-sink.js";
 import { ANALYSES_TABLE, DEVICE_EVENTS_TABLE, READINGS_TABLE } from "../domain/tables.js";
 import type { WatchDeviceResponseSchema } from "../gen/shoal/v1/query_pb.js";
 import { analysisOf } from "./convert.js";
+import { reasonsFromJson } from "../domain/anomaly-reasons.js";
 
 type Item = MessageInitShape<typeof WatchDeviceResponseSchema>;
 
@@ -148,5 +149,6 @@ function fromAnalysisRow(r: Row) {
     model: String(r["model"] ?? ""),
     cached: Number(r["cached"] ?? 0) === 1,
     degraded: Number(r["degraded"] ?? 0) === 1,
+    reasons: reasonsFromJson(String(r["reasons"] ?? "")),
   };
 }

@@ -5,6 +5,7 @@ import { toStorageError } from "./errors.js";
 import { readModelMigrations } from "./read-model-migrations.js";
 import { vectorMigrations } from "./vector-migrations.js";
 import { alertMigrations } from "./alert-migrations.js";
+import { detectionMigrations } from "./detection-migrations.js";
 import { auditMigrations } from "./audit-migrations.js";
 
 /** One versioned schema change. Statements must run on ClickHouse 18.16 and on current releases. */
@@ -214,6 +215,8 @@ export const migrations: readonly Migration[] = [
   ...alertMigrations,
   // 16+: the audit log, in audit-migrations.ts.
   ...auditMigrations,
+  // 17+: anomaly detection's outputs (reasons), in detection-migrations.ts.
+  ...detectionMigrations,
 ];
 
 /**

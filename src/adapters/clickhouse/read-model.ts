@@ -2,6 +2,7 @@ import type { AnalysisRow, DeviceEventRow, DeviceRow, MetricRow, MetricValues, R
 import { createBoundedQueries, type ClickHouseOptions } from "./client.js";
 import { createFleetQuery } from "./fleet-read-model.js";
 import { sqlMs, sqlString } from "./sql.js";
+import { reasonsFromJson } from "../../domain/anomaly-reasons.js";
 
 export interface ReadModelOptions {
   /** ClickHouse's own limit per query (max_execution_time), ms; the caller's signal cancels sooner. */
@@ -183,7 +184,7 @@ export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelO
 
 // Aliases differ from column names: ClickHouse resolves aliases in WHERE too.
 const ANALYSIS_SELECT = `SELECT device_id, epoch, seq, metric, any(ts_ms) AS a_ts, any(score) AS a_score, any(summary) AS a_summary, any(likely_cause) AS a_cause,
-  any(suggested_action) AS a_action, any(provider) AS a_provider, any(model) AS a_model, any(cached) AS a_cached, any(degraded) AS a_degraded FROM analyses`;
+  any(suggested_action) AS a_action, any(provider) AS a_provider, any(model) AS a_model, any(cached) AS a_cached, any(degraded) AS a_degraded, any(reasons) AS a_reasons FROM analyses`;
 
 type AnalysisSql = {
   device_id: string;
@@ -199,6 +200,7 @@ type AnalysisSql = {
   a_model: string;
   a_cached: number;
   a_degraded: number;
+  a_reasons: string;
 };
 
 function analysisRows(got: readonly AnalysisSql[]): AnalysisRow[] {
@@ -216,5 +218,6 @@ function analysisRows(got: readonly AnalysisSql[]): AnalysisRow[] {
     model: r.a_model,
     cached: Number(r.a_cached) === 1,
     degraded: Number(r.a_degraded) === 1,
+    reasons: reasonsFromJson(r.a_reasons ?? ""),
   }));
 }

@@ -46,6 +46,7 @@ export function AnomalyPanel(props: AnomalyPanelProps) {
     },
     { key: "metric", header: "Metric", width: "8rem", cell: (a) => a.metric || <span class="muted">all</span> },
     { key: "score", header: "Score", numeric: true, width: "4.5rem", cell: (a) => formatScore(a.score) },
+    { key: "why", header: "Why", width: "11rem", cell: (a) => <span data-testid="device-anomaly-why">{whyOf(a.reasons) || <span class="muted">–</span>}</span> },
     { key: "summary", header: "Explanation", cell: (a) => <span title={a.summary}>{truncate(a.summary || "(no explanation stored)", 140)}</span> },
   ];
   const selected = props.analyses.find(isSelected);
@@ -104,6 +105,8 @@ function AnomalyDetail({ deviceId, atMs, metric, analysis }: { readonly deviceId
       </p>
       {analysis ? (
         <dl class="explanation" data-testid="anomaly-explanation">
+          <dt>Why it fired</dt>
+          <dd data-testid="anomaly-reasons">{whyOf(analysis.reasons) || "–"}</dd>
           <dt>Summary</dt>
           <dd data-testid="anomaly-summary">{analysis.summary || "–"}</dd>
           <dt>Likely cause</dt>
@@ -134,4 +137,9 @@ function AnomalyDetail({ deviceId, atMs, metric, analysis }: { readonly deviceId
       )}
     </Section>
   );
+}
+
+/** Reasons as operators read them: `temp: range 0.97 · rpm: joint 0.91` (metric, detector term, score). */
+function whyOf(reasons: readonly { metric: string; term: string; score: number }[]): string {
+  return reasons.map((r) => `${r.metric}: ${r.term} ${formatScore(r.score)}`).join(" · ");
 }

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shoal/v1/query.proto.
  */
 export const file_shoal_v1_query: GenFile = /*@__PURE__*/
-  fileDesc("ChRzaG9hbC92MS9xdWVyeS5wcm90bxIIc2hvYWwudjEiaQoSTGlzdERldmljZXNSZXF1ZXN0EhEKCWlkX3ByZWZpeBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCRIZChFhbm9tYWx5X3dpbmRvd19tcxgEIAEoAyLQAQoNRGV2aWNlU3VtbWFyeRIRCglkZXZpY2VfaWQYASABKAkSFQoNZmlyc3Rfc2Vlbl9tcxgCIAEoAxIUCgxsYXN0X3NlZW5fbXMYAyABKAMSDgoGb25saW5lGAQgASgIEhAKCHJlYWRpbmdzGAUgASgEEg0KBWVwb2NoGAYgASgEEhAKCGxhc3Rfc2VxGAcgASgEEhEKCWFub21hbGllcxgIIAEoBBISCgpsYXN0X2V2ZW50GAkgASgJEhUKDWxhc3RfZXZlbnRfbXMYCiABKAMiWAoTTGlzdERldmljZXNSZXNwb25zZRIoCgdkZXZpY2VzGAEgAygLMhcuc2hvYWwudjEuRGV2aWNlU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiQAoQR2V0RGV2aWNlUmVxdWVzdBIRCglkZXZpY2VfaWQYASABKAkSGQoRYW5vbWFseV93aW5kb3dfbXMYAiABKAMiZwoNTWV0cmljU3VtbWFyeRIMCgRuYW1lGAEgASgJEg0KBWNvdW50GAIgASgEEhIKCmxhc3RfdmFsdWUYAyABKAESEgoKbGFzdF90c19tcxgEIAEoAxIRCgltYXhfc2NvcmUYBSABKAEiWwoLRGV2aWNlRXZlbnQSDAoEa2luZBgBIAEoCRINCgVhdF9tcxgCIAEoAxINCgVlcG9jaBgDIAEoBBIQCghsYXN0X3NlcRgEIAEoBBIOCgZkZXRhaWwYBSABKAkilAEKEUdldERldmljZVJlc3BvbnNlEicKBmRldmljZRgBIAEoCzIXLnNob2FsLnYxLkRldmljZVN1bW1hcnkSKAoHbWV0cmljcxgCIAMoCzIXLnNob2FsLnYxLk1ldHJpY1N1bW1hcnkSLAoNcmVjZW50X2V2ZW50cxgDIAMoCzIVLnNob2FsLnYxLkRldmljZUV2ZW50ImwKE0xpc3RSZWFkaW5nc1JlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJEg4KBm1ldHJpYxgCIAEoCRIPCgdmcm9tX21zGAMgASgDEg0KBXRvX21zGAQgASgDEhIKCm1heF9wb2ludHMYBSABKA0ikAEKDFJlYWRpbmdQb2ludBINCgV0c19tcxgBIAEoAxINCgV2YWx1ZRgCIAEoARILCgNtaW4YAyABKAESCwoDbWF4GAQgASgBEg0KBWNvdW50GAUgASgEEg4KBnN0ZGRldhgGIAEoARINCgVzY29yZRgHIAEoARINCgVlcG9jaBgIIAEoBBILCgNzZXEYCSABKAQiewoUTGlzdFJlYWRpbmdzUmVzcG9uc2USKAoKcmVzb2x1dGlvbhgBIAEoDjIULnNob2FsLnYxLlJlc29sdXRpb24SEQoJYnVja2V0X21zGAIgASgDEiYKBnBvaW50cxgDIAMoCzIWLnNob2FsLnYxLlJlYWRpbmdQb2ludCJqChNMaXN0QW5hbHlzZXNSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCRIPCgdmcm9tX21zGAIgASgDEg0KBXRvX21zGAMgASgDEhEKCW1pbl9zY29yZRgEIAEoARINCgVsaW1pdBgFIAEoDSLrAQoIQW5hbHlzaXMSEQoJZGV2aWNlX2lkGAEgASgJEg0KBWVwb2NoGAIgASgEEgsKA3NlcRgDIAEoBBINCgV0c19tcxgEIAEoAxIOCgZtZXRyaWMYBSABKAkSDQoFc2NvcmUYBiABKAESDwoHc3VtbWFyeRgHIAEoCRIUCgxsaWtlbHlfY2F1c2UYCCABKAkSGAoQc3VnZ2VzdGVkX2FjdGlvbhgJIAEoCRIQCghwcm92aWRlchgKIAEoCRINCgVtb2RlbBgLIAEoCRIOCgZjYWNoZWQYDCABKAgSEAoIZGVncmFkZWQYDSABKAgiPAoUTGlzdEFuYWx5c2VzUmVzcG9uc2USJAoIYW5hbHlzZXMYASADKAsyEi5zaG9hbC52MS5BbmFseXNpcyKmAQodU2VhcmNoU2ltaWxhckluY2lkZW50c1JlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJEg4KBm1ldHJpYxgCIAEoCRINCgV0c19tcxgDIAEoAxIWCg53aW5kb3dfZnJvbV9tcxgEIAEoAxIUCgx3aW5kb3dfdG9fbXMYBSABKAMSCQoBaxgGIAEoDRIaChJvdGhlcl9kZXZpY2VzX29ubHkYByABKAgikQEKD1NpbWlsYXJJbmNpZGVudBIRCglkZXZpY2VfaWQYASABKAkSDgoGbWV0cmljGAIgASgJEg0KBXRzX21zGAMgASgDEg0KBWVwb2NoGAQgASgEEgsKA3NlcRgFIAEoBBINCgVzY29yZRgGIAEoARIQCghkaXN0YW5jZRgHIAEoARIPCgdzdW1tYXJ5GAggASgJIk4KHlNlYXJjaFNpbWlsYXJJbmNpZGVudHNSZXNwb25zZRIsCglpbmNpZGVudHMYASADKAsyGS5zaG9hbC52MS5TaW1pbGFySW5jaWRlbnQiTwoRU2VhcmNoVGV4dFJlcXVlc3QSDQoFcXVlcnkYASABKAkSDQoFa2luZHMYAiADKAkSEQoJZGV2aWNlX2lkGAMgASgJEgkKAWsYBCABKA0iaQoHVGV4dEhpdBIMCgRraW5kGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRINCgV0c19tcxgDIAEoAxIMCgR0ZXh0GAQgASgJEhAKCGRpc3RhbmNlGAUgASgBEg4KBm1ldHJpYxgGIAEoCSI1ChJTZWFyY2hUZXh0UmVzcG9uc2USHwoEaGl0cxgBIAMoCzIRLnNob2FsLnYxLlRleHRIaXQiJwoSV2F0Y2hEZXZpY2VSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCSKUAgoOV2F0Y2hlZFJlYWRpbmcSDQoFdHNfbXMYASABKAMSDQoFZXBvY2gYAiABKAQSCwoDc2VxGAMgASgEEjQKBnZhbHVlcxgEIAMoCzIkLnNob2FsLnYxLldhdGNoZWRSZWFkaW5nLlZhbHVlc0VudHJ5EjQKBnNjb3JlcxgFIAMoCzIkLnNob2FsLnYxLldhdGNoZWRSZWFkaW5nLlNjb3Jlc0VudHJ5Eg0KBXNjb3JlGAYgASgBGi0KC1ZhbHVlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEaLQoLU2NvcmVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASKaAQoTV2F0Y2hEZXZpY2VSZXNwb25zZRIrCgdyZWFkaW5nGAEgASgLMhguc2hvYWwudjEuV2F0Y2hlZFJlYWRpbmdIABImCghhbmFseXNpcxgCIAEoCzISLnNob2FsLnYxLkFuYWx5c2lzSAASJgoFZXZlbnQYAyABKAsyFS5zaG9hbC52MS5EZXZpY2VFdmVudEgAQgYKBGl0ZW0iIAoRV2F0Y2hGbGVldFJlcXVlc3QSCwoDdG9wGAEgASgNImMKD0Fub21hbG91c0RldmljZRIRCglkZXZpY2VfaWQYASABKAkSEQoJYW5vbWFsaWVzGAIgASgEEhEKCW1heF9zY29yZRgDIAEoARIXCg9sYXN0X2Fub21hbHlfbXMYBCABKAMi8QEKEldhdGNoRmxlZXRSZXNwb25zZRINCgVhdF9tcxgBIAEoAxIPCgdkZXZpY2VzGAIgASgEEg4KBm9ubGluZRgDIAEoBBIPCgdvZmZsaW5lGAQgASgEEg4KBnNpbGVudBgFIAEoBBIUCgxpbmdlc3RfcGVyX3MYBiABKAESGQoRYW5vbWFsaWVzX3Blcl9taW4YByABKAESJgoDdG9wGAggAygLMhkuc2hvYWwudjEuQW5vbWFsb3VzRGV2aWNlEhYKDnJhdGVfd2luZG93X21zGAkgASgDEhkKEWFub21hbHlfd2luZG93X21zGAogASgDKmgKClJlc29sdXRpb24SGgoWUkVTT0xVVElPTl9VTlNQRUNJRklFRBAAEhIKDlJFU09MVVRJT05fUkFXEAESFQoRUkVTT0xVVElPTl9NSU5VVEUQAhITCg9SRVNPTFVUSU9OX0hPVVIQAzKNBQoMUXVlcnlTZXJ2aWNlEkoKC0xpc3REZXZpY2VzEhwuc2hvYWwudjEuTGlzdERldmljZXNSZXF1ZXN0Gh0uc2hvYWwudjEuTGlzdERldmljZXNSZXNwb25zZRJECglHZXREZXZpY2USGi5zaG9hbC52MS5HZXREZXZpY2VSZXF1ZXN0Ghsuc2hvYWwudjEuR2V0RGV2aWNlUmVzcG9uc2USTQoMTGlzdFJlYWRpbmdzEh0uc2hvYWwudjEuTGlzdFJlYWRpbmdzUmVxdWVzdBoeLnNob2FsLnYxLkxpc3RSZWFkaW5nc1Jlc3BvbnNlEk0KDExpc3RBbmFseXNlcxIdLnNob2FsLnYxLkxpc3RBbmFseXNlc1JlcXVlc3QaHi5zaG9hbC52MS5MaXN0QW5hbHlzZXNSZXNwb25zZRJrChZTZWFyY2hTaW1pbGFySW5jaWRlbnRzEicuc2hvYWwudjEuU2VhcmNoU2ltaWxhckluY2lkZW50c1JlcXVlc3QaKC5zaG9hbC52MS5TZWFyY2hTaW1pbGFySW5jaWRlbnRzUmVzcG9uc2USRwoKU2VhcmNoVGV4dBIbLnNob2FsLnYxLlNlYXJjaFRleHRSZXF1ZXN0Ghwuc2hvYWwudjEuU2VhcmNoVGV4dFJlc3BvbnNlEkwKC1dhdGNoRGV2aWNlEhwuc2hvYWwudjEuV2F0Y2hEZXZpY2VSZXF1ZXN0Gh0uc2hvYWwudjEuV2F0Y2hEZXZpY2VSZXNwb25zZTABEkkKCldhdGNoRmxlZXQSGy5zaG9hbC52MS5XYXRjaEZsZWV0UmVxdWVzdBocLnNob2FsLnYxLldhdGNoRmxlZXRSZXNwb25zZTABYgZwcm90bzM");
+  fileDesc("ChRzaG9hbC92MS9xdWVyeS5wcm90bxIIc2hvYWwudjEiaQoSTGlzdERldmljZXNSZXF1ZXN0EhEKCWlkX3ByZWZpeBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCRIZChFhbm9tYWx5X3dpbmRvd19tcxgEIAEoAyLQAQoNRGV2aWNlU3VtbWFyeRIRCglkZXZpY2VfaWQYASABKAkSFQoNZmlyc3Rfc2Vlbl9tcxgCIAEoAxIUCgxsYXN0X3NlZW5fbXMYAyABKAMSDgoGb25saW5lGAQgASgIEhAKCHJlYWRpbmdzGAUgASgEEg0KBWVwb2NoGAYgASgEEhAKCGxhc3Rfc2VxGAcgASgEEhEKCWFub21hbGllcxgIIAEoBBISCgpsYXN0X2V2ZW50GAkgASgJEhUKDWxhc3RfZXZlbnRfbXMYCiABKAMiWAoTTGlzdERldmljZXNSZXNwb25zZRIoCgdkZXZpY2VzGAEgAygLMhcuc2hvYWwudjEuRGV2aWNlU3VtbWFyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiQAoQR2V0RGV2aWNlUmVxdWVzdBIRCglkZXZpY2VfaWQYASABKAkSGQoRYW5vbWFseV93aW5kb3dfbXMYAiABKAMiZwoNTWV0cmljU3VtbWFyeRIMCgRuYW1lGAEgASgJEg0KBWNvdW50GAIgASgEEhIKCmxhc3RfdmFsdWUYAyABKAESEgoKbGFzdF90c19tcxgEIAEoAxIRCgltYXhfc2NvcmUYBSABKAEiWwoLRGV2aWNlRXZlbnQSDAoEa2luZBgBIAEoCRINCgVhdF9tcxgCIAEoAxINCgVlcG9jaBgDIAEoBBIQCghsYXN0X3NlcRgEIAEoBBIOCgZkZXRhaWwYBSABKAkilAEKEUdldERldmljZVJlc3BvbnNlEicKBmRldmljZRgBIAEoCzIXLnNob2FsLnYxLkRldmljZVN1bW1hcnkSKAoHbWV0cmljcxgCIAMoCzIXLnNob2FsLnYxLk1ldHJpY1N1bW1hcnkSLAoNcmVjZW50X2V2ZW50cxgDIAMoCzIVLnNob2FsLnYxLkRldmljZUV2ZW50ImwKE0xpc3RSZWFkaW5nc1JlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJEg4KBm1ldHJpYxgCIAEoCRIPCgdmcm9tX21zGAMgASgDEg0KBXRvX21zGAQgASgDEhIKCm1heF9wb2ludHMYBSABKA0ikAEKDFJlYWRpbmdQb2ludBINCgV0c19tcxgBIAEoAxINCgV2YWx1ZRgCIAEoARILCgNtaW4YAyABKAESCwoDbWF4GAQgASgBEg0KBWNvdW50GAUgASgEEg4KBnN0ZGRldhgGIAEoARINCgVzY29yZRgHIAEoARINCgVlcG9jaBgIIAEoBBILCgNzZXEYCSABKAQiewoUTGlzdFJlYWRpbmdzUmVzcG9uc2USKAoKcmVzb2x1dGlvbhgBIAEoDjIULnNob2FsLnYxLlJlc29sdXRpb24SEQoJYnVja2V0X21zGAIgASgDEiYKBnBvaW50cxgDIAMoCzIWLnNob2FsLnYxLlJlYWRpbmdQb2ludCJqChNMaXN0QW5hbHlzZXNSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCRIPCgdmcm9tX21zGAIgASgDEg0KBXRvX21zGAMgASgDEhEKCW1pbl9zY29yZRgEIAEoARINCgVsaW1pdBgFIAEoDSKVAgoIQW5hbHlzaXMSEQoJZGV2aWNlX2lkGAEgASgJEg0KBWVwb2NoGAIgASgEEgsKA3NlcRgDIAEoBBINCgV0c19tcxgEIAEoAxIOCgZtZXRyaWMYBSABKAkSDQoFc2NvcmUYBiABKAESDwoHc3VtbWFyeRgHIAEoCRIUCgxsaWtlbHlfY2F1c2UYCCABKAkSGAoQc3VnZ2VzdGVkX2FjdGlvbhgJIAEoCRIQCghwcm92aWRlchgKIAEoCRINCgVtb2RlbBgLIAEoCRIOCgZjYWNoZWQYDCABKAgSEAoIZGVncmFkZWQYDSABKAgSKAoHcmVhc29ucxgOIAMoCzIXLnNob2FsLnYxLkFub21hbHlSZWFzb24iPAoNQW5vbWFseVJlYXNvbhIOCgZtZXRyaWMYASABKAkSDAoEdGVybRgCIAEoCRINCgVzY29yZRgDIAEoASI8ChRMaXN0QW5hbHlzZXNSZXNwb25zZRIkCghhbmFseXNlcxgBIAMoCzISLnNob2FsLnYxLkFuYWx5c2lzIqYBCh1TZWFyY2hTaW1pbGFySW5jaWRlbnRzUmVxdWVzdBIRCglkZXZpY2VfaWQYASABKAkSDgoGbWV0cmljGAIgASgJEg0KBXRzX21zGAMgASgDEhYKDndpbmRvd19mcm9tX21zGAQgASgDEhQKDHdpbmRvd190b19tcxgFIAEoAxIJCgFrGAYgASgNEhoKEm90aGVyX2RldmljZXNfb25seRgHIAEoCCKRAQoPU2ltaWxhckluY2lkZW50EhEKCWRldmljZV9pZBgBIAEoCRIOCgZtZXRyaWMYAiABKAkSDQoFdHNfbXMYAyABKAMSDQoFZXBvY2gYBCABKAQSCwoDc2VxGAUgASgEEg0KBXNjb3JlGAYgASgBEhAKCGRpc3RhbmNlGAcgASgBEg8KB3N1bW1hcnkYCCABKAkiTgoeU2VhcmNoU2ltaWxhckluY2lkZW50c1Jlc3BvbnNlEiwKCWluY2lkZW50cxgBIAMoCzIZLnNob2FsLnYxLlNpbWlsYXJJbmNpZGVudCJPChFTZWFyY2hUZXh0UmVxdWVzdBINCgVxdWVyeRgBIAEoCRINCgVraW5kcxgCIAMoCRIRCglkZXZpY2VfaWQYAyABKAkSCQoBaxgEIAEoDSJpCgdUZXh0SGl0EgwKBGtpbmQYASABKAkSEQoJZGV2aWNlX2lkGAIgASgJEg0KBXRzX21zGAMgASgDEgwKBHRleHQYBCABKAkSEAoIZGlzdGFuY2UYBSABKAESDgoGbWV0cmljGAYgASgJIjUKElNlYXJjaFRleHRSZXNwb25zZRIfCgRoaXRzGAEgAygLMhEuc2hvYWwudjEuVGV4dEhpdCInChJXYXRjaERldmljZVJlcXVlc3QSEQoJZGV2aWNlX2lkGAEgASgJIpQCCg5XYXRjaGVkUmVhZGluZxINCgV0c19tcxgBIAEoAxINCgVlcG9jaBgCIAEoBBILCgNzZXEYAyABKAQSNAoGdmFsdWVzGAQgAygLMiQuc2hvYWwudjEuV2F0Y2hlZFJlYWRpbmcuVmFsdWVzRW50cnkSNAoGc2NvcmVzGAUgAygLMiQuc2hvYWwudjEuV2F0Y2hlZFJlYWRpbmcuU2NvcmVzRW50cnkSDQoFc2NvcmUYBiABKAEaLQoLVmFsdWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARotCgtTY29yZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIpoBChNXYXRjaERldmljZVJlc3BvbnNlEisKB3JlYWRpbmcYASABKAsyGC5zaG9hbC52MS5XYXRjaGVkUmVhZGluZ0gAEiYKCGFuYWx5c2lzGAIgASgLMhIuc2hvYWwudjEuQW5hbHlzaXNIABImCgVldmVudBgDIAEoCzIVLnNob2FsLnYxLkRldmljZUV2ZW50SABCBgoEaXRlbSIgChFXYXRjaEZsZWV0UmVxdWVzdBILCgN0b3AYASABKA0iYwoPQW5vbWFsb3VzRGV2aWNlEhEKCWRldmljZV9pZBgBIAEoCRIRCglhbm9tYWxpZXMYAiABKAQSEQoJbWF4X3Njb3JlGAMgASgBEhcKD2xhc3RfYW5vbWFseV9tcxgEIAEoAyLxAQoSV2F0Y2hGbGVldFJlc3BvbnNlEg0KBWF0X21zGAEgASgDEg8KB2RldmljZXMYAiABKAQSDgoGb25saW5lGAMgASgEEg8KB29mZmxpbmUYBCABKAQSDgoGc2lsZW50GAUgASgEEhQKDGluZ2VzdF9wZXJfcxgGIAEoARIZChFhbm9tYWxpZXNfcGVyX21pbhgHIAEoARImCgN0b3AYCCADKAsyGS5zaG9hbC52MS5Bbm9tYWxvdXNEZXZpY2USFgoOcmF0ZV93aW5kb3dfbXMYCSABKAMSGQoRYW5vbWFseV93aW5kb3dfbXMYCiABKAMqaAoKUmVzb2x1dGlvbhIaChZSRVNPTFVUSU9OX1VOU1BFQ0lGSUVEEAASEgoOUkVTT0xVVElPTl9SQVcQARIVChFSRVNPTFVUSU9OX01JTlVURRACEhMKD1JFU09MVVRJT05fSE9VUhADMo0FCgxRdWVyeVNlcnZpY2USSgoLTGlzdERldmljZXMSHC5zaG9hbC52MS5MaXN0RGV2aWNlc1JlcXVlc3QaHS5zaG9hbC52MS5MaXN0RGV2aWNlc1Jlc3BvbnNlEkQKCUdldERldmljZRIaLnNob2FsLnYxLkdldERldmljZVJlcXVlc3QaGy5zaG9hbC52MS5HZXREZXZpY2VSZXNwb25zZRJNCgxMaXN0UmVhZGluZ3MSHS5zaG9hbC52MS5MaXN0UmVhZGluZ3NSZXF1ZXN0Gh4uc2hvYWwudjEuTGlzdFJlYWRpbmdzUmVzcG9uc2USTQoMTGlzdEFuYWx5c2VzEh0uc2hvYWwudjEuTGlzdEFuYWx5c2VzUmVxdWVzdBoeLnNob2FsLnYxLkxpc3RBbmFseXNlc1Jlc3BvbnNlEmsKFlNlYXJjaFNpbWlsYXJJbmNpZGVudHMSJy5zaG9hbC52MS5TZWFyY2hTaW1pbGFySW5jaWRlbnRzUmVxdWVzdBooLnNob2FsLnYxLlNlYXJjaFNpbWlsYXJJbmNpZGVudHNSZXNwb25zZRJHCgpTZWFyY2hUZXh0Ehsuc2hvYWwudjEuU2VhcmNoVGV4dFJlcXVlc3QaHC5zaG9hbC52MS5TZWFyY2hUZXh0UmVzcG9uc2USTAoLV2F0Y2hEZXZpY2USHC5zaG9hbC52MS5XYXRjaERldmljZVJlcXVlc3QaHS5zaG9hbC52MS5XYXRjaERldmljZVJlc3BvbnNlMAESSQoKV2F0Y2hGbGVldBIbLnNob2FsLnYxLldhdGNoRmxlZXRSZXF1ZXN0Ghwuc2hvYWwudjEuV2F0Y2hGbGVldFJlc3BvbnNlMAFiBnByb3RvMw");
 
 /**
  * @generated from message shoal.v1.ListDevicesRequest
@@ -521,6 +521,14 @@ export type Analysis = Message<"shoal.v1.Analysis"> & {
    * @generated from field: bool degraded = 13;
    */
   degraded: boolean;
+
+  /**
+   * Why the anomaly fired, strongest first: metrics and detector terms (range, discord, season,
+   * joint, outlier). Empty for analyses stored before reasons existed.
+   *
+   * @generated from field: repeated shoal.v1.AnomalyReason reasons = 14;
+   */
+  reasons: AnomalyReason[];
 };
 
 /**
@@ -529,6 +537,37 @@ export type Analysis = Message<"shoal.v1.Analysis"> & {
  */
 export const AnalysisSchema: GenMessage<Analysis> = /*@__PURE__*/
   messageDesc(file_shoal_v1_query, 11);
+
+/**
+ * One contribution to an anomaly.
+ *
+ * @generated from message shoal.v1.AnomalyReason
+ */
+export type AnomalyReason = Message<"shoal.v1.AnomalyReason"> & {
+  /**
+   * @generated from field: string metric = 1;
+   */
+  metric: string;
+
+  /**
+   * range | discord | season | joint | outlier
+   *
+   * @generated from field: string term = 2;
+   */
+  term: string;
+
+  /**
+   * @generated from field: double score = 3;
+   */
+  score: number;
+};
+
+/**
+ * Describes the message shoal.v1.AnomalyReason.
+ * Use `create(AnomalyReasonSchema)` to create a new message.
+ */
+export const AnomalyReasonSchema: GenMessage<AnomalyReason> = /*@__PURE__*/
+  messageDesc(file_shoal_v1_query, 12);
 
 /**
  * @generated from message shoal.v1.ListAnalysesResponse
@@ -545,7 +584,7 @@ export type ListAnalysesResponse = Message<"shoal.v1.ListAnalysesResponse"> & {
  * Use `create(ListAnalysesResponseSchema)` to create a new message.
  */
 export const ListAnalysesResponseSchema: GenMessage<ListAnalysesResponse> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 12);
+  messageDesc(file_shoal_v1_query, 13);
 
 /**
  * @generated from message shoal.v1.SearchSimilarIncidentsRequest
@@ -599,7 +638,7 @@ export type SearchSimilarIncidentsRequest = Message<"shoal.v1.SearchSimilarIncid
  * Use `create(SearchSimilarIncidentsRequestSchema)` to create a new message.
  */
 export const SearchSimilarIncidentsRequestSchema: GenMessage<SearchSimilarIncidentsRequest> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 13);
+  messageDesc(file_shoal_v1_query, 14);
 
 /**
  * @generated from message shoal.v1.SimilarIncident
@@ -655,7 +694,7 @@ export type SimilarIncident = Message<"shoal.v1.SimilarIncident"> & {
  * Use `create(SimilarIncidentSchema)` to create a new message.
  */
 export const SimilarIncidentSchema: GenMessage<SimilarIncident> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 14);
+  messageDesc(file_shoal_v1_query, 15);
 
 /**
  * @generated from message shoal.v1.SearchSimilarIncidentsResponse
@@ -672,7 +711,7 @@ export type SearchSimilarIncidentsResponse = Message<"shoal.v1.SearchSimilarInci
  * Use `create(SearchSimilarIncidentsResponseSchema)` to create a new message.
  */
 export const SearchSimilarIncidentsResponseSchema: GenMessage<SearchSimilarIncidentsResponse> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 15);
+  messageDesc(file_shoal_v1_query, 16);
 
 /**
  * @generated from message shoal.v1.SearchTextRequest
@@ -710,7 +749,7 @@ export type SearchTextRequest = Message<"shoal.v1.SearchTextRequest"> & {
  * Use `create(SearchTextRequestSchema)` to create a new message.
  */
 export const SearchTextRequestSchema: GenMessage<SearchTextRequest> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 16);
+  messageDesc(file_shoal_v1_query, 17);
 
 /**
  * @generated from message shoal.v1.TextHit
@@ -752,7 +791,7 @@ export type TextHit = Message<"shoal.v1.TextHit"> & {
  * Use `create(TextHitSchema)` to create a new message.
  */
 export const TextHitSchema: GenMessage<TextHit> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 17);
+  messageDesc(file_shoal_v1_query, 18);
 
 /**
  * @generated from message shoal.v1.SearchTextResponse
@@ -769,7 +808,7 @@ export type SearchTextResponse = Message<"shoal.v1.SearchTextResponse"> & {
  * Use `create(SearchTextResponseSchema)` to create a new message.
  */
 export const SearchTextResponseSchema: GenMessage<SearchTextResponse> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 18);
+  messageDesc(file_shoal_v1_query, 19);
 
 /**
  * @generated from message shoal.v1.WatchDeviceRequest
@@ -786,7 +825,7 @@ export type WatchDeviceRequest = Message<"shoal.v1.WatchDeviceRequest"> & {
  * Use `create(WatchDeviceRequestSchema)` to create a new message.
  */
 export const WatchDeviceRequestSchema: GenMessage<WatchDeviceRequest> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 19);
+  messageDesc(file_shoal_v1_query, 20);
 
 /**
  * @generated from message shoal.v1.WatchedReading
@@ -828,7 +867,7 @@ export type WatchedReading = Message<"shoal.v1.WatchedReading"> & {
  * Use `create(WatchedReadingSchema)` to create a new message.
  */
 export const WatchedReadingSchema: GenMessage<WatchedReading> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 20);
+  messageDesc(file_shoal_v1_query, 21);
 
 /**
  * @generated from message shoal.v1.WatchDeviceResponse
@@ -863,7 +902,7 @@ export type WatchDeviceResponse = Message<"shoal.v1.WatchDeviceResponse"> & {
  * Use `create(WatchDeviceResponseSchema)` to create a new message.
  */
 export const WatchDeviceResponseSchema: GenMessage<WatchDeviceResponse> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 21);
+  messageDesc(file_shoal_v1_query, 22);
 
 /**
  * @generated from message shoal.v1.WatchFleetRequest
@@ -882,7 +921,7 @@ export type WatchFleetRequest = Message<"shoal.v1.WatchFleetRequest"> & {
  * Use `create(WatchFleetRequestSchema)` to create a new message.
  */
 export const WatchFleetRequestSchema: GenMessage<WatchFleetRequest> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 22);
+  messageDesc(file_shoal_v1_query, 23);
 
 /**
  * @generated from message shoal.v1.AnomalousDevice
@@ -916,7 +955,7 @@ export type AnomalousDevice = Message<"shoal.v1.AnomalousDevice"> & {
  * Use `create(AnomalousDeviceSchema)` to create a new message.
  */
 export const AnomalousDeviceSchema: GenMessage<AnomalousDevice> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 23);
+  messageDesc(file_shoal_v1_query, 24);
 
 /**
  * @generated from message shoal.v1.WatchFleetResponse
@@ -991,7 +1030,7 @@ export type WatchFleetResponse = Message<"shoal.v1.WatchFleetResponse"> & {
  * Use `create(WatchFleetResponseSchema)` to create a new message.
  */
 export const WatchFleetResponseSchema: GenMessage<WatchFleetResponse> = /*@__PURE__*/
-  messageDesc(file_shoal_v1_query, 24);
+  messageDesc(file_shoal_v1_query, 25);
 
 /**
  * @generated from enum shoal.v1.Resolution

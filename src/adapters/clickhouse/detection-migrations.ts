@@ -1,0 +1,17 @@
+import { addColumnIfMissing } from "./migration-steps.js";
+import type { Migration } from "./migrations.js";
+
+/**
+ * Migrations of anomaly detection's outputs (docs/adr/0022-device-level-detection.md), appended
+ * after the audit log's. Released migrations are never edited; add a new one.
+ */
+export const detectionMigrations: readonly Migration[] = [
+  {
+    // Why each anomaly fired (src/domain/anomaly-reasons.ts, a JSON array): the metrics and the
+    // detector term (range, discord, season, joint, outlier). Rows written before hold "".
+    version: 17,
+    name: "analyses.reasons",
+    statements: [],
+    apply: (db) => addColumnIfMissing(db, "analyses", "reasons", "String DEFAULT ''"),
+  },
+];
