@@ -14,6 +14,7 @@
  * scoreboard, where the standard profile's points go per category (missed windows, FP rows), plus
  * throughput (points/s on one thread) and state bytes per metric.
  */
+import { printTepBenchmark } from "../../src/tep/index.js";
 import { performance } from "node:perf_hooks";
 import { rmSync } from "node:fs";
 import { createDetector, defaultDetectorParams } from "../../src/detector/index.js";
@@ -120,3 +121,8 @@ console.log(
 );
 console.log(`state: ${stateBytes} bytes per metric (saveState size; params: ${JSON.stringify(defaultDetectorParams)})`);
 if (Number.isNaN(sink)) console.log("(unreachable)");
+
+// The multi-sensor yardstick beside NAB (issue 19): the Tennessee Eastman process through the
+// device actor (src/tep, test/fixtures/tep; also `npm run bench:tep`).
+console.log("\nmulti-sensor benchmark (Tennessee Eastman process, 22 runs of 52 metrics):");
+printTepBenchmark();

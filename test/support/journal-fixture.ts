@@ -47,13 +47,13 @@ export async function publishJournal(nc: NatsConnection, msgs: readonly JournalE
 /** Every device actor snapshot in the KV bucket, base64 by key (for byte-for-byte comparison). */
 /**
  * A device snapshot's KV value with its `lastSeenS` zeroed: the runtime-clock second a reading was
- * applied differs between two runs by design (versions 3 to 6: uint32 after the "SD" header and six
+ * applied differs between two runs by design (version 3 onwards: uint32 after the "SD" header and six
  * float64 counters, i.e. at state offset 52); everything else must be byte-identical.
  */
 function withoutClockTime(value: Uint8Array): Uint8Array {
   const snap = decodeSnapshot(value);
   const st = snap.state;
-  if (st.length >= 56 && st[0] === 0x53 && st[1] === 0x44 && st[2] >= 3 && st[2] <= 6) st.fill(0, 52, 56);
+  if (st.length >= 56 && st[0] === 0x53 && st[1] === 0x44 && st[2] >= 3) st.fill(0, 52, 56);
   return encodeSnapshot(snap);
 }
 
