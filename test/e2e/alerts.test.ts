@@ -109,10 +109,15 @@ describe("alerts end to end: simulator → actors → ClickHouse → relay → n
   it("injected anomalies open and clear alerts; the webhook gets exactly one signed notification per transition", async () => {
     const sim = await simulate({ url: mq.url, devices: 20, rate: 400, durationSec: 12, anomalyRate: 0.01, devicePrefix: "al", connections: 1, seed: 3 });
     expect(sim.anomaliesInjected).toBeGreaterThan(10);
-    // Every transition stored reaches the receiver (the relay and notifier run behind the rows).
-    const stored = await waitFor(transitions, (t) => t.length > 0 && received().size >= t.length, 90_000, "a notification for every stored transition");
-    // Quiet for a moment: nothing more arrives twice.
+    // Every transition stored reaches the receiver (the relay and notifier run behind the rows):
+    // wait until what was received is exactly what is stored, read at the same moment (devices may
+    // still raise or clear alerts from their last readings meanwhile).
+    const idsOf = (t: readonly { alert_id: string; version: unknown }[]) => t.map((x) => `${x.alert_id}:${String(x.version)}`).sort();
+    const same = (t: readonly { alert_id: string; version: unknown }[]) => t.length > 0 && JSON.stringify(idsOf(t)) === JSON.stringify([...received().keys()].sort());
+    await waitFor(transitions, same, 90_000, "a notification for every stored transition");
+    // Quiet for a moment (nothing more arrives twice), then compare again.
     await new Promise((r) => setTimeout(r, 1500));
+    const stored = await waitFor(transitions, same, 30_000, "the same after a quiet moment");
     const raised = stored.filter((t) => t.kind === "raised" || t.kind === "flapping");
     expect(raised.length).toBeGreaterThan(3);
     expect(stored.some((t) => t.kind === "cleared")).toBe(true);
@@ -191,7 +196,7 @@ describe("alerts end to end: simulator → actors → ClickHouse → relay → n
     const cli = async (...argv: string[]) => {
       let stdout = "";
       let stderr = "";
-      const code = await runAlerts([...argv, "--query", query.address], { stdout: (s: string) => void (stdout += s), stderr: (s: string) => void (stderr += s), env: {} } as unknown as CommandIo);
+      const code = await runAlerts([...argv, "--query", query.address], { stdout: (s: string) => void (stdout += s), stderr: (s: string) => void (stderr += s), env: { SHOAL_STACK_DIR: process.env.SHOAL_STACK_DIR } } as unknown as CommandIo); // no local stack's tokens, even in a checkout that ran one
       return { code, stdout, stderr };
     };
     expect(await cli("list", "--device", "al-cli")).toMatchObject({ code: 0, stdout: expect.stringMatching(/^al-cli\/hot\/1 {2}firing +critical/) });
