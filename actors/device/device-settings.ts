@@ -1,4 +1,4 @@
-import { resolveDetectorParams } from "../../src/detector/index.js";
+import { resolveDetectorParams, resolveJointParams } from "../../src/detector/index.js";
 import { checkAlertRules } from "../alert/index.js";
 import type { DeviceSettings } from "./device.messages.js";
 import { defaultDeviceSettings } from "./device.messages.js";
@@ -22,5 +22,7 @@ export function checkDeviceSettings(s: Partial<DeviceSettings>): Partial<DeviceS
   if (s.seqWrap !== undefined) createSeqPolicies({ ...defaultDeviceSettings, seqWrap: s.seqWrap }); // throws on a bad rule
   if (s.detectorParams !== undefined) resolveDetectorParams(s.detectorParams);
   if (s.alertRules !== undefined) checkAlertRules(s.alertRules);
+  if (s.jointModel !== undefined && typeof s.jointModel !== "boolean") fail("jointModel", "must be true or false", s.jointModel);
+  if (s.jointParams !== undefined) resolveJointParams(s.jointParams);
   return s;
 }

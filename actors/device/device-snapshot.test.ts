@@ -29,6 +29,9 @@ function sink() {
   return { ctx, rows, windows, alerts };
 }
 
+/** Settings of the fixture's actor: it predates the device-level model, so these tests run without it. */
+const V1 = { explainAnomalies: false, jointModel: false } as const;
+
 /** Bytes after the alert state: the device-level model's count (0: none in these snapshots). */
 const TAIL = 1;
 
@@ -42,7 +45,7 @@ const reading = (i: number) => ({ type: "reading" as const, streamSeq: i, readin
 
 describe("device snapshots", () => {
   it("scores exactly as the device actor before the packed state (version-1 fixture's rows)", () => {
-    const logic = createDeviceActor({ explainAnomalies: false });
+    const logic = createDeviceActor(V1);
     const h = sink();
     let s = logic.initial("d1");
     for (let i = 1; i <= 420; i++) s = logic.receive(s, reading(i), h.ctx);
@@ -50,7 +53,7 @@ describe("device snapshots", () => {
   });
 
   it("restores a version-1 snapshot and continues exactly like the actor that wrote it", () => {
-    const logic = createDeviceActor({ explainAnomalies: false });
+    const logic = createDeviceActor(V1);
     let b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
     expect(b.hwm).toBe(300);
     expect(b.names).toEqual(["temp", "hum"]);
@@ -72,7 +75,7 @@ describe("device snapshots", () => {
   });
 
   it("writes version 7: binary, smaller than version 1", () => {
-    const logic = createDeviceActor({ explainAnomalies: false });
+    const logic = createDeviceActor(V1);
     const b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
     const v7 = logic.snapshot(b);
     expect([...v7.subarray(0, 3)]).toEqual([0x53, 0x44, 7]);
@@ -149,7 +152,7 @@ describe("device snapshots", () => {
   }
 
   it("keeps the anomaly windows waiting for readings (version 5): restored, they complete as they would have", () => {
-    const logic = createDeviceActor({ explainAnomalies: false });
+    const logic = createDeviceActor(V1);
     const { s, bytes } = pendingState(logic);
     expect(s.pending).toHaveLength(PW);
     expect(s.pending![PW_SEQ]).toBe(380);
@@ -179,7 +182,7 @@ describe("device snapshots", () => {
     const rules = [
       { id: "hot", kind: "threshold" as const, metric: "v", op: "above" as const, raiseAt: 150, clearAt: 100, severity: "warning" as const, forMs: 0, clearForMs: 0, escalateAfterMs: 0, flap: { windowMs: 600_000, maxChanges: 100 } },
     ];
-    const logic = createDeviceActor({ explainAnomalies: false, alertRules: rules });
+    const logic = createDeviceActor({ ...V1, alertRules: rules });
     const hot = (i: number, v: number) => ({ type: "reading" as const, reading: { deviceId: "d1", seq: i, tsMs: 1_700_000_000_000 + i * 60_000, metrics: { v } }, streamSeq: i });
     const h = sink();
     let a = logic.initial("d1");
@@ -210,7 +213,7 @@ describe("device snapshots", () => {
   });
 
   it("still reads version 4: no pending anomaly window", () => {
-    const logic = createDeviceActor({ explainAnomalies: false });
+    const logic = createDeviceActor(V1);
     const b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
     const v5 = logic.snapshot(b);
     const fromV4 = logic.restore(toV4(v5), "d1");
@@ -243,7 +246,7 @@ describe("device snapshots", () => {
   }
 
   it("still reads versions 3 and 2: same state in epoch 0, lastSeenS 0 from version 2", () => {
-    const logic = createDeviceActor({ explainAnomalies: false });
+    const logic = createDeviceActor(V1);
     const b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
     b.lastSeenS = 1_764_000_000;
     const v5 = logic.snapshot(b);
@@ -265,7 +268,7 @@ describe("device snapshots", () => {
   });
 
   it("keeps the sequence model: epochs, the previous epoch, boot numbers and timestamps of readings without seq", () => {
-    const logic = createDeviceActor({ explainAnomalies: false });
+    const logic = createDeviceActor(V1);
     const h = sink();
     let s = logic.initial("d1");
     const r = (seq: number, tsMs: number, boot?: number) => ({ type: "reading" as const, streamSeq: 1, reading: { deviceId: "d1", seq, tsMs, metrics: { t: seq }, ...(boot === undefined ? {} : { boot }) } });
@@ -332,7 +335,7 @@ describe("device snapshots", () => {
   });
 
   it("rejects bytes that are not a device snapshot, naming the problem", () => {
-    const logic = createDeviceActor();
+    const logic = createDeviceActor({ jointModel: false });
     expect(() => logic.restore(new Uint8Array([1, 2, 3]), "d1")).toThrow(DeviceSnapshotError);
     expect(() => logic.restore(new Uint8Array([0x53, 0x44, 9, 0]), "d1")).toThrow(/unsupported version 9, expected 1 to 7/);
     const h = sink();
@@ -355,5 +358,29 @@ describe("device snapshots", () => {
     expect(() => logic.restore(corrupt(at + 33, 2, 2), "d1")).toThrow(/pending anomaly window of metric 2 \(of 2\)/);
     expect(() => logic.restore(corrupt(at + 35, 0, 2), "d1")).toThrow(/waits for 0 readings/);
     expect(() => logic.restore(corrupt(at, 0, 1), "d1")).toThrow(/trailing bytes/);
+  });
+
+  it("keeps the device-level model (version 7): restored mid-stream, the actor scores and saves exactly as the one that never stopped", () => {
+    const logic = createDeviceActor({ explainAnomalies: false });
+    const three = (i: number) => ({ type: "reading" as const, streamSeq: i, reading: { deviceId: "d1", seq: i, tsMs: 1_700_000_000_000 + i * 1000, metrics: { a: val(i, 0), b: 2 * val(i, 0) + val(i, 3) / 10, c: val(i, 2) } } });
+    let a = logic.initial("d1");
+    for (let i = 1; i <= 400; i++) a = logic.receive(a, three(i), sink().ctx);
+    expect(a.joint).toBeInstanceOf(Float64Array);
+    const bytes = logic.snapshot(a);
+    let b = logic.restore(bytes, "d1");
+    expect(Array.from(b.joint!)).toEqual(Array.from(a.joint!));
+    expect(logic.snapshot(b)).toEqual(bytes);
+    const ha = sink();
+    const hb = sink();
+    for (let i = 401; i <= 700; i++) {
+      a = logic.receive(a, three(i), ha.ctx);
+      b = logic.receive(b, three(i), hb.ctx);
+    }
+    expect(hb.rows).toEqual(ha.rows);
+    expect(logic.snapshot(b)).toEqual(logic.snapshot(a));
+    // A model of the wrong size for the metrics is refused.
+    const bad = bytes.slice();
+    bad[bad.length - 1 - a.joint!.length * 8] = 2;
+    expect(() => logic.restore(bad, "d1")).toThrow(/device-level model of 2 metrics for 3 metrics/);
   });
 });

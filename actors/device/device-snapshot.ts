@@ -30,13 +30,14 @@
  * Version 2 (still read): version 3 without lastSeenS (restored as 0: no early-timer guard).
  * Version 1 (still read): JSON `{v:1, …, m: {name: {r: rolling window, d: base64 detector state}}}`.
  */
-import { decodeDetectorState, defaultDetectorParams, initScalars, PARAM_KEYS, resolveDetectorParams, ringFill, SAVED_SCALARS, SAVED_SCALARS_V2, SCALAR_SLOTS } from "../../src/detector/index.js";
+import { decodeDetectorState, defaultDetectorParams, initScalars, jointSlots, PARAM_KEYS, resolveDetectorParams, ringFill, SAVED_SCALARS, SAVED_SCALARS_V2, SCALAR_SLOTS } from "../../src/detector/index.js";
 import type { DetectorParams } from "../../src/detector/index.js";
 import { MAX_PENDING_WINDOWS, newDeviceState, placeMetric, pushPending, PW, PW_EPOCH, PW_LEFT, PW_METRIC, PW_SCORE, PW_SEQ, PW_TS } from "./device-state.js";
 import type { DeviceState, MetricParts, ModelTable } from "./device-state.js";
 import { DeviceSnapshotError } from "./errors.js";
 import { decodeAlerts, encodeAlerts } from "../alert/index.js";
 import type { MetricArena } from "./metric-arena.js";
+import { jointMetrics } from "./joint-store.js";
 import { H_DET, H_MODEL, H_POS, H_SINCE, H_SQ, H_SUM, H_W, MH, ringSlots, windowSlots } from "./metric-store.js";
 import type { RollingStatsData } from "./rolling-stats.js";
 
@@ -64,7 +65,9 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
   const pending = s.pending ?? [];
   const windows = pending.length / PW;
   const alerts = s.alerts === undefined ? EMPTY_BYTES : encodeAlerts(s.alerts);
-  let size = 1 + 4 + alerts.length + 4 + 6 * 8 + 4 + 7 * 8 + 4 + gaps.length * 8 + 1 + (prev ? 6 * 8 + 4 + prevGaps.length * 8 : 0) + 4 + seen.length * 8 + 2 + 1 + windows * PENDING_BYTES;
+  const joint = s.joint;
+  const jointK = joint === undefined ? 0 : jointMetrics(s.names.length);
+  let size = 1 + (joint?.length ?? 0) * 8 + 4 + alerts.length + 4 + 6 * 8 + 4 + 7 * 8 + 4 + gaps.length * 8 + 1 + (prev ? 6 * 8 + 4 + prevGaps.length * 8 : 0) + 4 + seen.length * 8 + 2 + 1 + windows * PENDING_BYTES;
   const fills = s.names.map((_, i) => ringFill(table.models[s.f64[s.base + i * MH + H_MODEL]!]!.params, s.f64, s.base + i * MH + H_DET));
   for (let i = 0; i < names.length; i++) {
     size += 2 + names[i]!.length + 1 + overrides[i]!.length * 9 + 16 + 16 + windowSlots(s, i).length * 8 + SAVED_SCALARS * 8 + 8 + (fills[i]!.hist + fills[i]!.dists) * 4;
@@ -129,7 +132,8 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
   u32(alerts.length);
   out.set(alerts, at);
   at += alerts.length;
-  u8(0);
+  u8(jointK);
+  if (joint !== undefined) for (let k = 0; k < joint.length; k++) f64(joint[k]!);
   if (at !== size) throw new Error(`device snapshot size ${at} != computed ${size}`);
   return out;
 }
@@ -271,7 +275,12 @@ function decodeBinary(s: DeviceState, bytes: Uint8Array, version: number, window
   }
   if (version >= 7) {
     const jk = u8();
-    if (jk > 0) throw new DeviceSnapshotError(`device snapshot of ${id}: a device-level model of ${jk} metrics, which this release does not read`);
+    if (jk > 0) {
+      if (jk !== jointMetrics(k)) throw new DeviceSnapshotError(`device snapshot of ${id}: a device-level model of ${jk} metrics for ${k} metrics`);
+      const n = jointSlots(jk);
+      if (n * 8 > bytes.length - at) throw new DeviceSnapshotError(`device snapshot of ${id}: device-level model of ${n} values is truncated`);
+      s.joint = f64s(n);
+    }
   }
   if (at !== bytes.length) throw new DeviceSnapshotError(`device snapshot of ${id}: ${bytes.length - at} trailing bytes`);
   return s;

@@ -54,6 +54,13 @@ export interface DeviceState extends MetricArrays, SeqState {
    * while nothing is tracked, the common case (as `pending`: never `delete`d).
    */
   alerts?: DeviceAlerts | undefined;
+  /**
+   * The device-level (joint) model of its first `jointMetrics(names.length)` metrics
+   * (src/detector/joint.ts, actors/device/joint-store.ts): `jointSlots(k)` doubles. Absent while the
+   * device has one metric (the common case pays nothing), as `pending`: never `delete`d. Part of the
+   * snapshot (version 7).
+   */
+  joint?: Float64Array | undefined;
 }
 
 /** Numbers per pending anomaly window in `DeviceState.pending`, and their offsets. */

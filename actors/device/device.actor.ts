@@ -3,8 +3,9 @@ import type { Reading } from "../../src/ports/reading.js";
 import { analysisSubject, deviceEventSubject } from "../../src/domain/subjects.js";
 import { ALERT_TRANSITIONS_SCHEMA, ALERT_TRANSITIONS_TABLE, ALERTS_SCHEMA, ALERTS_TABLE, ANALYSES_SCHEMA, ANALYSES_TABLE, ANOMALY_WINDOWS_SCHEMA, ANOMALY_WINDOWS_TABLE, DEAD_LETTERS_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
 import { normaliseText, shapeCode } from "../../src/domain/pattern-shape.js";
-import { resolveDetectorParams, S_N } from "../../src/detector/index.js";
-import type { DetectorParams } from "../../src/detector/index.js";
+import { resolveDetectorParams, resolveJointParams, S_N } from "../../src/detector/index.js";
+import type { DetectorParams, JointParams } from "../../src/detector/index.js";
+import { feedJoint, newJointScratch } from "./joint-store.js";
 import { formatReasons } from "../../src/domain/anomaly-reasons.js";
 import { reasonsOf } from "./reasons.js";
 import type {
@@ -85,7 +86,17 @@ export function createDeviceActor(
     }
     return modelIndex;
   }
-  const noContrib = new Float64Array(0);
+  // The device-level model's parameters, resolved once per settings object (all devices share them).
+  let jointFor: Partial<JointParams> | undefined;
+  let jointParams: JointParams | undefined;
+  function currentJoint(): JointParams {
+    if (settings.jointParams !== jointFor || jointParams === undefined) {
+      jointParams = resolveJointParams(settings.jointParams);
+      jointFor = settings.jointParams;
+    }
+    return jointParams;
+  }
+  const jointScratch = newJointScratch();
   /** State index of each metric of the reading being applied (grown on demand, shared). */
   let idx = new Int32Array(8);
   const modelOf = (state: DeviceState) => (m: number) => state.f64[state.base + m * MH + H_MODEL]!;
@@ -129,7 +140,21 @@ export function createDeviceActor(
         bestMetric = m;
       }
     }
-    const joint = 0;
+    // The device-level model: the relation between the metrics (devices with one metric skip it).
+    const joint = state.names.length >= 2 && settings.jointModel ? feedJoint(state, currentJoint(), idx, values, names.length, jointScratch) : 0;
+    if (joint > best) {
+      best = joint;
+      // The anomaly's metric: the one the model holds most responsible.
+      let top = -1;
+      for (let i = 0; i < names.length; i++) {
+        const c = jointScratch.contrib[idx[i]!]!;
+        if (c > top) {
+          top = c;
+          bestIdx = i;
+          bestMetric = idx[i]!;
+        }
+      }
+    }
     state.applied++;
     counts.applied++;
     state.lastStreamSeq = Math.max(state.lastStreamSeq, streamSeq);
@@ -159,7 +184,7 @@ export function createDeviceActor(
       // Found in a reading older than historicalAfterMs (a store-and-forward backlog): marked so.
       const historical = ctx.now() - r.tsMs > settings.historicalAfterMs;
       if (historical) counts.historicalAnomalies++;
-      const reasons = reasonsOf(state, table.models, modelOf(state), names, idx, scores, settings.threshold, joint, noContrib);
+      const reasons = reasonsOf(state, table.models, modelOf(state), names, idx, scores, settings.threshold, joint, jointScratch.contrib);
       const ev: AnalysisEvent = { kind: "anomaly", deviceId: r.deviceId, epoch, seq, tsMs: r.tsMs, score: best, metric, value: values[bestIdx]!, historical, reasons };
       ctx.emit(analysisSubject(r.deviceId), ev);
       // The window's shape, for similar-incident search, is taken once the readings after it came.

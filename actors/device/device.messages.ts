@@ -1,5 +1,5 @@
 import type { Reading } from "../../src/ports/reading.js";
-import type { DetectorParams } from "../../src/detector/index.js";
+import type { DetectorParams, JointParams } from "../../src/detector/index.js";
 import type { ExplainRequest, ExplainResult } from "../../src/ports/gateway.js";
 import type { AlertCommand, AlertRule } from "../../src/domain/alerts.js";
 import type { AnomalyReason } from "../../src/domain/anomaly-reasons.js";
@@ -127,6 +127,13 @@ export interface DeviceSettings {
   explainCache: boolean;
   /** Alert rules evaluated on every reading (actors/alert, docs/adr/0016-alerts.md). Default none. */
   alertRules: readonly AlertRule[];
+  /**
+   * Score devices with two or more metrics also by the device-level model (the relation between
+   * their metrics, src/detector/joint.ts, docs/adr/0022). Default true.
+   */
+  jointModel: boolean;
+  /** Parameters of the device-level model (defaults for the rest). */
+  jointParams: Partial<JointParams>;
 }
 
 export const defaultDeviceSettings: DeviceSettings = {
@@ -140,6 +147,8 @@ export const defaultDeviceSettings: DeviceSettings = {
   historicalAfterMs: 120_000,
   explainAnomalies: true,
   detectorParams: {},
+  jointModel: true,
+  jointParams: {},
   explainCache: false,
   alertRules: [],
 };

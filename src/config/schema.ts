@@ -127,6 +127,13 @@ const detectorSchema = z.strictObject({
   threshold: z.number().min(0).max(1).default(0.9),
   windowSize: posInt().default(64),
   params: z.looseObject({}).prefault({}),
+  /** The device-level model of devices with two or more metrics (src/detector/joint.ts, docs/adr/0022). */
+  joint: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      params: z.looseObject({}).prefault({}),
+    })
+    .prefault({}),
 });
 
 /**

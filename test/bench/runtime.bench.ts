@@ -5,7 +5,7 @@
 // (child process with --expose-gc), activation latency from a KV snapshot, turn latency p99.
 // Env: BENCH_READINGS (default 1,000,000), BENCH_DEVICES (10,000), BENCH_MEMORY_ACTORS (1,000,000),
 // BENCH_MEMORY_DEVICE_ACTORS, BENCH_MEMORY_READINGS, BENCH_MEMORY_STEADY_ACTORS, BENCH_MEMORY_CASES (see benchMemory),
-// BENCH_SKIP (comma list of: inline,pool,journal,transport,jetstream,memory,activation), BENCH_REPEAT (runs per
+// BENCH_SKIP (comma list of: inline,pool,journal,journal3,transport,jetstream,memory,activation), BENCH_REPEAT (runs per
 // throughput row, default 3; the median is reported).
 import { availableParallelism } from "node:os";
 import { isMainThread } from "node:worker_threads";
@@ -144,7 +144,17 @@ async function benchPool(): Promise<void> {
  * The runtime role's path: undecoded journal messages (protobuf readings, as JetStream delivers
  * them) handed to `deliverJournal`; the host decodes them where the partition's actors live.
  */
-async function benchJournalBytes(): Promise<void> {
+/**
+ * Metrics of reading `seq` of device `d`: `temp` alone, or with 3 metrics `temp`, `humidity`
+ * (tied to temp, as real sensors are) and `pressure` (the device-level model's common case).
+ */
+function metricsOf(seq: number, d: number, metrics: 1 | 3): Record<string, number> {
+  const temp = 20 + Math.sin(seq + d);
+  if (metrics === 1) return { temp };
+  return { temp, humidity: 80 - 2 * temp + 0.1 * Math.cos(3 * seq + d), pressure: 1013 + Math.sin(seq / 7 + d) };
+}
+
+async function benchJournalBytes(metrics: 1 | 3 = 1): Promise<void> {
   const perDevice = Math.max(1, Math.ceil(N_READINGS / N_DEVICES));
   const ids = Array.from({ length: N_DEVICES }, (_, i) => `dev-${i}`);
   // Kept packed (one buffer per batch): a million live Uint8Arrays would make every major GC of the
@@ -158,7 +168,7 @@ async function benchJournalBytes(): Promise<void> {
       const id = ids[d]!;
       const p = fnv1a32(id) % P;
       const arr = open[p]!;
-      arr.push({ data: encodeReading({ deviceId: id, seq, tsMs: 1_700_000_000_000 + seq * 1000, metrics: { temp: 20 + Math.sin(seq + d) } }), streamSeq: ++seqNo });
+      arr.push({ data: encodeReading({ deviceId: id, seq, tsMs: 1_700_000_000_000 + seq * 1000, metrics: metricsOf(seq, d, metrics) }), streamSeq: ++seqNo });
       if (arr.length === BATCH) {
         batches.push({ partition: p, packed: packJournal(p, arr), length: arr.length });
         open[p] = [];
@@ -209,20 +219,31 @@ async function benchJournalBytes(): Promise<void> {
   };
   const decoder = { module: new URL("../../src/domain/journal-envelopes.ts", import.meta.url).href, export: "journalEnvelope" };
   const common = { snapshots: new MemorySnapshotStore(), partitions: P, snapshotEveryMessages: 10_000 };
+  const label = metrics === 1 ? "" : `, ${metrics} metrics per reading`;
   const inline = createInlineHost({ ...common, logics: [createDeviceActor()], decode: journalEnvelope, encodeRows: true });
   const rInline = await measure(inline, 1);
   const stI = (await inline.introspect()).workers[0]!;
-  row(`inline host, 1 thread, device actor, journal bytes`, `${fmt(rInline.rate)} readings/s`, `(${rInline.note}; protobuf readings decoded + applied, rows encoded as RowBinary on the main thread; ${rInline.cores.toFixed(2)} cores busy; turn p99 ${stI.turnLatencyUs.p99.toFixed(2)} µs)`);
+  row(`inline host, 1 thread, device actor, journal bytes${label}`, `${fmt(rInline.rate)} readings/s`, `(${rInline.note}; protobuf readings decoded + applied, rows encoded as RowBinary on the main thread; ${rInline.cores.toFixed(2)} cores busy; turn p99 ${stI.turnLatencyUs.p99.toFixed(2)} µs)`);
   await inline.close();
   const workers = availableParallelism();
   // Alert rules off and on (the defaults of config/default.yaml), measured on alternate parts of
   // the journal so the machine's drift hits both alike; each pool has its own actors.
   const rules = alertsSchema.parse({}).rules;
-  const deviceSpec = (alertRules: unknown[]) => ({ module: new URL("../../actors/device/index.ts", import.meta.url).href, export: "createDeviceActor", args: [{ alertRules }] });
-  const pools = [
-    { name: "no alert rules", host: await WorkerPoolHost.create({ ...common, snapshots: new MemorySnapshotStore(), logics: [deviceSpec([])], decoder, workers }), runs: [] as { rate: number; cores: number }[] },
-    { name: `default alert rules (${rules.map((r) => r.id).join(", ")})`, host: await WorkerPoolHost.create({ ...common, snapshots: new MemorySnapshotStore(), logics: [deviceSpec(rules as unknown[])], decoder, workers }), runs: [] as { rate: number; cores: number }[] },
-  ];
+  // With 3 metrics: the device-level model (docs/adr/0022) off and on instead of the alert rules.
+  const deviceSpec = (settings: Record<string, unknown>) => ({ module: new URL("../../actors/device/index.ts", import.meta.url).href, export: "createDeviceActor", args: [settings] });
+  const variants: [string, Record<string, unknown>][] =
+    metrics === 1
+      ? [
+          ["no alert rules", { alertRules: [] }],
+          [`default alert rules (${rules.map((r) => r.id).join(", ")})`, { alertRules: rules }],
+        ]
+      : [
+          ["3 metrics per reading, device-level model off", { jointModel: false }],
+          ["3 metrics per reading, device-level model on (the default)", {}],
+        ];
+  const pools = await Promise.all(
+    variants.map(async ([name, settings]) => ({ name, host: await WorkerPoolHost.create({ ...common, snapshots: new MemorySnapshotStore(), logics: [deviceSpec(settings)], decoder, workers }), runs: [] as { rate: number; cores: number }[] })),
+  );
   for (const p of pools) await drive(p.host, 2 * workers, parts[0]!);
   for (const part of parts.slice(1)) for (const p of pools) p.runs.push(await drive(p.host, 2 * workers, part));
   const rates: number[] = [];
@@ -233,13 +254,13 @@ async function benchJournalBytes(): Promise<void> {
     row(
       `WorkerPoolHost, ${workers} workers, device actor, journal bytes (the runtime role's path), ${p.name}`,
       `${fmt(rate)} readings/s`,
-      `(median of ${REPEAT} runs of ~${fmt(total / (REPEAT + 1))} readings, interleaved with the other rule set: ${p.runs.map((r) => fmt(r.rate)).join(", ")}; decoded, applied and rows encoded as RowBinary in the workers; ${median(p.runs.map((r) => r.cores)).toFixed(2)} cores busy; turn p99 ${Math.max(...view.workers.map((w) => w.turnLatencyUs.p99)).toFixed(2)} µs)`,
+      `(median of ${REPEAT} runs of ~${fmt(total / (REPEAT + 1))} readings, interleaved with the other variant: ${p.runs.map((r) => fmt(r.rate)).join(", ")}; decoded, applied and rows encoded as RowBinary in the workers; ${median(p.runs.map((r) => r.cores)).toFixed(2)} cores busy; turn p99 ${Math.max(...view.workers.map((w) => w.turnLatencyUs.p99)).toFixed(2)} µs)`,
     );
     await p.host.close();
   }
   // Cost of the rules per reading, in core-time: cores busy / rate, on minus off.
   const coreUs = pools.map((p) => (median(p.runs.map((r) => r.cores)) / median(p.runs.map((r) => r.rate))) * 1e6);
-  row("alert rules' cost per reading (worker pool, journal bytes)", `${(coreUs[1]! - coreUs[0]!).toFixed(3)} µs of CPU`, `(CPU µs per reading: ${coreUs[0]!.toFixed(3)} without rules, ${coreUs[1]!.toFixed(3)} with; rate ratio ${(rates[1]! / rates[0]!).toFixed(3)})`);
+  row(metrics === 1 ? "alert rules' cost per reading (worker pool, journal bytes)" : "device-level model's cost per 3-metric reading (worker pool, journal bytes)", `${(coreUs[1]! - coreUs[0]!).toFixed(3)} µs of CPU`, `(CPU µs per reading: ${coreUs[0]!.toFixed(3)} without, ${coreUs[1]!.toFixed(3)} with; rate ratio ${(rates[1]! / rates[0]!).toFixed(3)})`);
 }
 
 async function benchActivation(): Promise<void> {
@@ -290,7 +311,8 @@ async function main(): Promise<void> {
   const steps: [string, () => Promise<void>][] = [
     ["inline", benchInline],
     ["pool", benchPool],
-    ["journal", benchJournalBytes],
+    ["journal", () => benchJournalBytes(1)],
+    ["journal3", () => benchJournalBytes(3)],
     ["transport", benchTransport],
     ["jetstream", benchJetStream],
     ["activation", benchActivation],

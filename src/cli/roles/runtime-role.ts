@@ -25,7 +25,7 @@ import type { MetricsRegistry } from "../../ports/metrics.js";
 import { stageHistogram } from "../../ports/stages.js";
 import { createDeviceActor } from "../../../actors/device/index.js";
 import type { DeviceSettings } from "../../../actors/device/index.js";
-import { resolveDetectorParams, type DetectorParams } from "../../detector/index.js";
+import { resolveDetectorParams, resolveJointParams, type DetectorParams, type JointParams } from "../../detector/index.js";
 import { tokenNamed } from "../../access/index.js";
 
 /** Counters of the runtime role. */
@@ -81,12 +81,15 @@ export type InitialPartitions = "all" | "none" | readonly number[];
 export function deviceSettingsOf(cfg: ShoalConfig): Partial<DeviceSettings> {
   // Validates the detector parameters (RangeError naming the parameter and rule).
   const detectorParams = resolveDetectorParams(cfg.detector.params as Partial<DetectorParams>);
+  const jointParams = resolveJointParams(cfg.detector.joint.params as Partial<JointParams>);
   const q = cfg.sequence;
   return {
     threshold: cfg.detector.threshold,
     heartbeatTimeoutMs: cfg.runtime.heartbeatTimeoutMs,
     windowSize: cfg.detector.windowSize,
     detectorParams,
+    jointModel: cfg.detector.joint.enabled,
+    jointParams,
     explainCache: cfg.actorCache.enabled,
     maxGaps: q.reorderWindow,
     maxSeqJump: q.maxJump,
