@@ -17,6 +17,7 @@ const commands: Record<string, { describe: string; load: () => Promise<Command> 
   alerts: { describe: "run the alert relay and notifier (storm control, silences, signed webhooks)", load: async () => (await import("./alerts.command.js")).run },
   reports: { describe: "scheduled AI reports: run the leader-elected scheduler | run --schedule S --period <ISO|ms> (backfill one period)", load: async () => (await import("./reports.command.js")).run },
   gateway: { describe: "run the AI model gateway (gRPC)", load: async () => (await import("./gateway.command.js")).run },
+  detect: { describe: "score a CSV file of readings with the device actor's own code: shoal detect FILE [--format csv|json] [--params JSON]", load: async () => (await import("./detect.command.js")).run },
   simulate: { describe: "simulate devices: --devices N --rate R --duration S", load: async () => (await import("./simulate.command.js")).run },
   stack: { describe: "local services: stack up|down|status|install", load: async () => (await import("./stack.command.js")).run },
   cluster: { describe: "cluster: status|rebalance|drain <node> (partitions, leases, members)", load: async () => (await import("./cluster.command.js")).run },
