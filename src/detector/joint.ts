@@ -97,9 +97,11 @@ export function jointUpdate(p: JointParams, st: Float64Array, off: number, k: nu
     Z[i] = learning ? Math.max(-clip, Math.min(clip, z)) : z < -clip ? -clip : z > clip ? clip : z;
   }
   // 2. Cholesky of correlation + ridge (lower G, row-major k×k), then P z and diag(P).
+  const cb = off + HEAD + PER * k; // the correlation's upper triangle, column by column
   for (let i = 0; i < k; i++) {
+    const col = cb + (i * (i + 1)) / 2;
     for (let j = 0; j <= i; j++) {
-      let sum = st[off + cov(k, j, i)]! + (i === j ? p.ridge : 0);
+      let sum = st[col + j]! + (i === j ? p.ridge : 0);
       for (let q = 0; q < j; q++) sum -= G[i * k + q]! * G[j * k + q]!;
       G[i * k + j] = i === j ? Math.sqrt(Math.max(sum, 1e-12)) : sum / G[j * k + j]!;
     }
@@ -169,10 +171,9 @@ export function jointUpdate(p: JointParams, st: Float64Array, off: number, k: nu
     st[m + M_VAR] = st[m + M_VAR]! + rs * (e * e - st[m + M_VAR]!);
   }
   for (let j = 0; j < k; j++) {
-    for (let i = 0; i <= j; i++) {
-      const at = off + cov(k, i, j);
-      st[at] = st[at]! + rs * (Z[i]! * Z[j]! - st[at]!);
-    }
+    const col = cb + (j * (j + 1)) / 2;
+    const zj = Z[j]!;
+    for (let i = 0; i <= j; i++) st[col + i] = st[col + i]! + rs * (Z[i]! * zj - st[col + i]!);
   }
   st[off + J_N] = n + 1;
   return score;
