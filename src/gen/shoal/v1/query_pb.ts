@@ -550,7 +550,7 @@ export type AnomalyReason = Message<"shoal.v1.AnomalyReason"> & {
   metric: string;
 
   /**
-   * range | discord | season | joint | outlier
+   * range | discord | season | level | joint | outlier
    *
    * @generated from field: string term = 2;
    */
