@@ -2,7 +2,10 @@
  * `shoal detect` gives exactly the scores the running platform stores (issue 19): the first 3,000
  * rows of a NAB file published by Debian's `mosquitto_pub` (a client nobody here wrote) through the
  * real bridge and runtime into ClickHouse, and the same rows as a CSV file through `shoal detect`:
- * score and per-metric scores equal, row by row, to the last bit.
+ * score and per-metric scores equal, row by row, to the last bit. The device sends batches of 100
+ * readings (one MQTT message each) and the next only once the previous is stored, so the platform
+ * applies them in file order: under load the bridge may journal a retried batch after a later one,
+ * and the actor scores readings in the order they reach it (docs/sequence-model.md).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -19,6 +22,8 @@ import type { CommandIo } from "../../src/cli/io.js";
 
 const DB = "e2e_detect";
 const ROWS = 3000;
+/** Readings per MQTT message (~7 KB of JSON: under bridge.maxPayload, 16 KiB). */
+const BATCH = 100;
 const FILE = "artificialWithAnomaly/art_daily_jumpsup.csv";
 
 describe("shoal detect matches the platform (NAB file through mosquitto_pub, bridge, runtime, ClickHouse)", () => {
@@ -48,13 +53,17 @@ describe("shoal detect matches the platform (NAB file through mosquitto_pub, bri
     // NAB's 2014 timestamps moved to the last days (the bridge takes readings within the raw retention), steps kept.
     const shift = Date.now() - 86_400_000 - nab.tsMs[ROWS - 1]!;
     const rows = Array.from({ length: ROWS }, (_, i) => ({ tsMs: nab.tsMs[i]! + shift, value: nab.values[i]! }));
-    const lines = rows.map((r, i) => JSON.stringify({ deviceId: "nab-1", seq: i + 1, tsMs: r.tsMs, metrics: { value: r.value } }));
     const u = new URL(mq.url);
-    const pub = spawn("mosquitto_pub", ["-h", u.hostname, "-p", u.port, "-t", "devices/nab-1/readings", "-q", "1", "-l", "-i", `nab-${process.pid}`], { stdio: ["pipe", "ignore", "pipe"] });
-    pub.stdin.end(lines.join("\n") + "\n");
-    expect(await new Promise((resolve) => pub.on("exit", resolve))).toBe(0);
     const q = `SELECT seq, score, metric_scores FROM readings FINAL WHERE device_id = 'nab-1' ORDER BY seq`;
-    const stored = await waitFor(() => chQuery<{ seq: string; score: number; metric_scores: number[] }>(ch.url, DB, q), (r) => r.length >= ROWS, 90_000, `${ROWS} rows`);
+    const read = () => chQuery<{ seq: string; score: number; metric_scores: number[] }>(ch.url, DB, q);
+    for (let from = 0; from < ROWS; from += BATCH) {
+      const readings = rows.slice(from, from + BATCH).map((r, i) => ({ seq: from + i + 1, tsMs: r.tsMs, metrics: { value: r.value } }));
+      const pub = spawn("mosquitto_pub", ["-h", u.hostname, "-p", u.port, "-t", "devices/nab-1/readings", "-q", "1", "-s", "-i", `nab-${process.pid}`], { stdio: ["pipe", "ignore", "pipe"] });
+      pub.stdin.end(JSON.stringify({ deviceId: "nab-1", readings }));
+      expect(await new Promise((resolve) => pub.on("exit", resolve))).toBe(0);
+      await waitFor(read, (r) => r.length >= from + readings.length, 90_000, `${from + readings.length} rows`);
+    }
+    const stored = await read();
 
     const csv = join(dir, "nab.csv");
     writeFileSync(csv, ["timestamp,value", ...rows.map((r, i) => `${r.tsMs},${nab.rawValues[i]}`)].join("\n") + "\n");
