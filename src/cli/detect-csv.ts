@@ -5,6 +5,7 @@
 
 /** Splits one CSV line into fields (double quotes enclose commas; "" is a quote). */
 export function splitCsvLine(line: string): string[] {
+  if (!line.includes('"')) return line.split(",").map((f) => f.trim());
   const out: string[] = [];
   let field = "";
   let quoted = false;
@@ -27,6 +28,9 @@ export function splitCsvLine(line: string): string[] {
   return out.map((f) => f.trim());
 }
 
+/** ISO 8601 date, optional time (space or T), optional zone (Z, ±hh:mm, ±hhmm). */
+const ISO = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?(Z|[+-]\d{2}:?\d{2})?$/;
+
 /**
  * A timestamp cell as ms since the epoch: ISO 8601 (`2014-04-01 00:00:00` and dates without a zone
  * are UTC), or a number (epoch seconds below 10^11, else milliseconds). Undefined when unreadable.
@@ -38,8 +42,10 @@ export function parseTimestamp(cell: string): number | undefined {
     const ms = Math.abs(n) < 1e11 ? n * 1000 : n;
     return Number.isSafeInteger(Math.round(ms)) && ms >= 0 ? Math.round(ms) : undefined;
   }
-  const iso = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(cell) ? `${cell.replace(" ", "T")}Z` : cell;
-  const ms = Date.parse(iso);
+  // ISO 8601 only: Date.parse would read other texts ("04/01/2014 10:00") in the machine's time zone.
+  const m = ISO.exec(cell);
+  if (m === null) return undefined;
+  const ms = Date.parse(`${m[1]}${m[2] === undefined ? "T00:00" : `T${m[2]}`}${m[3] ?? "Z"}`);
   return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
@@ -50,9 +56,11 @@ export function parseMetric(cell: string): number | undefined {
   return Number.isFinite(n) && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(cell) ? n : Number.NaN;
 }
 
-/** Which columns are read: the timestamp's index and each metric's (name, index). */
+/** Which columns are read: the timestamp's index and each metric's (name, index); the header's width. */
 export interface CsvLayout {
   readonly time: number;
+  /** Fields in the header: a row with more is bad (an unquoted comma would shift its columns). */
+  readonly width: number;
   readonly metrics: readonly { readonly name: string; readonly index: number }[];
 }
 
@@ -67,5 +75,5 @@ export function layoutOf(header: readonly string[], timeColumn: string | undefin
     if (index < 0 || index === time) throw new Error(`no metric column named ${JSON.stringify(name)} in the header (${header.join(", ")})`);
     return { name, index };
   });
-  return { time, metrics: out };
+  return { time, width: header.length, metrics: out };
 }

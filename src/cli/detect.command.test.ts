@@ -78,6 +78,39 @@ describe("shoal detect", () => {
     expect(await run([file, "--params", '{"alertRules":[]}'], io())).toBe(2);
   });
 
+  it("takes empty cells as absent metrics, a byte-order mark, CRLF line ends, and refuses rows wider than the header", async () => {
+    const file = join(dir, "gaps.csv");
+    writeFileSync(file, "\uFEFFtime,a,b\r\n2024-01-01T00:00:00Z,1,\r\n2024-01-01T00:01:00Z,,2\r\n2024-01-01T00:02:00Z,3,4,5\r\n\r\n2024-01-01T00:03:00Z,,\r\n");
+    const c = io();
+    expect(await run([file, "--time-column", "time"], c)).toBe(1);
+    const lines = c.out.trim().split("\n").map(splitCsvLine);
+    expect(lines.map((l) => l.length)).toEqual([6, 6, 6]);
+    expect(lines.slice(1).map((l) => [l[0], l[4], l[5]])).toEqual([
+      ["2024-01-01T00:00:00Z", "0", ""],
+      ["2024-01-01T00:01:00Z", "", "0"],
+    ]);
+    expect(c.err).toMatch(/line 4: 4 fields, the header has 3 \(skipped\)/);
+    expect(c.err).toMatch(/line 6: no metric value \(skipped\)/);
+    expect(c.err).toMatch(/2 rows scored, 0 anomalies \(score >= 0.9\), 2 bad rows skipped/);
+  });
+
+  it("exits 1 with the reason when the input cannot be read or its header does not fit, 0 for --help", async () => {
+    const missing = io();
+    expect(await run([join(dir, "nope.csv")], missing)).toBe(1);
+    expect(missing.err).toMatch(/ENOENT.*nope\.csv/);
+    const file = join(dir, "h.csv");
+    writeFileSync(file, "ts,v\n1700000000,1\n");
+    const header = io();
+    expect(await run([file, "--metrics", "w"], header)).toBe(1);
+    expect(header.err).toMatch(/no metric column named "w"/);
+    const empty = join(dir, "empty.csv");
+    writeFileSync(empty, "");
+    expect(await run([empty], io())).toBe(1);
+    const help = io();
+    expect(await run(["--help"], help)).toBe(0);
+    expect(help.out).toMatch(/^usage: shoal detect/);
+  });
+
   it("reads timestamps and numbers as documented", () => {
     expect(parseTimestamp("2014-04-01 00:00:00")).toBe(Date.UTC(2014, 3, 1));
     expect(parseTimestamp("2014-04-01T00:00:00+02:00")).toBe(Date.UTC(2014, 2, 31, 22));

@@ -1,152 +1,140 @@
-import { createReadStream, createWriteStream, readFileSync } from "node:fs";
-import { once } from "node:events";
+/**
+ * `shoal detect`: users' own CSV files scored by the device actor's own code and parameters
+ * (createOfflineDevice), so each row's scores are those the platform stores for the same readings in
+ * the same order (test/integration/detect-matches-runtime.test.ts shows it against the running platform).
+ * Streams: the input is read line by line and the output written in chunks that wait for the
+ * destination, so memory stays flat for files larger than memory.
+ */
+import { createReadStream, createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
+import type { Readable, Writable } from "node:stream";
 import { createOfflineDevice } from "../../actors/device/index.js";
-import type { DeviceSettings } from "../../actors/device/index.js";
-import { checkDeviceSettings } from "../../actors/device/device-settings.js";
-import { formatReasons } from "../domain/anomaly-reasons.js";
-import { UsageError, type CommandIo } from "./io.js";
+import type { AnomalyReason } from "../domain/anomaly-reasons.js";
+import type { CommandIo } from "./io.js";
 import { layoutOf, parseMetric, parseTimestamp, splitCsvLine } from "./detect-csv.js";
 import type { CsvLayout } from "./detect-csv.js";
+import { DETECT_USAGE, parseDetectArgs } from "./detect-options.js";
+import type { DetectOptions } from "./detect-options.js";
+import { createRowSink, csvHeader, csvLine, jsonLine } from "./detect-output.js";
+import type { RowSink } from "./detect-output.js";
 
-const USAGE = `usage: shoal detect [FILE|-] [--format csv|json] [--out FILE] [--params JSON|FILE] [--threshold X]
-                   [--time-column NAME] [--metrics a,b] [--device-id ID]
-  scores a CSV file of readings with the device actor's own code and parameters (docs/detection.md):
-  the scores are those the platform stores for the same readings, in the same order. Streams: files
-  larger than memory are fine. Input: a header row, a timestamp column (the first unless named;
-  ISO 8601, UTC when no zone, or epoch seconds/ms) and one column per metric (all others unless
-  --metrics); an empty cell = the metric is absent from that row. A bad row is reported with its line
-  number and skipped (exit status 1).
-  --format F      csv (default: timestamp,score,anomaly,reasons,<metric>_score…) or json (one object per row)
-  --out FILE      write there instead of standard output
-  --params P      device settings as JSON or a JSON file: threshold, detectorParams, jointModel, jointParams
-  --threshold X   a row with score >= X is an anomaly (default: the settings', 0.9)
-`;
-
-const OPTIONS = {
-  format: { type: "string" },
-  out: { type: "string" },
-  params: { type: "string" },
-  threshold: { type: "string" },
-  "time-column": { type: "string" },
-  metrics: { type: "string" },
-  "device-id": { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-/** Device settings `shoal detect` accepts from --params (the rest would not change a score). */
-const PARAM_KEYS = new Set(["threshold", "detectorParams", "jointModel", "jointParams", "windowSize"]);
-
-/** `shoal detect`: exit 0, 1 when rows were bad (the rest are scored), 2 on a usage error. */
-export async function run(argv: string[], io: CommandIo): Promise<number> {
-  let o: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
-  let file: string;
-  let settings: Partial<DeviceSettings>;
+/**
+ * `shoal detect`: exit 0; 1 when rows were bad (the others are scored) or the input is unreadable;
+ * 2 on a usage error. `stdout` is the stream `io.stdout` ends in (the process's standard output),
+ * watched so that output waits while it is full.
+ */
+export async function run(argv: string[], io: CommandIo, stdout: Writable = process.stdout): Promise<number> {
+  let opts: DetectOptions;
   try {
-    const parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-    o = parsed.values;
-    if (o.help) {
-      io.stdout(USAGE);
+    const parsed = parseDetectArgs(argv);
+    if (parsed === "help") {
+      io.stdout(DETECT_USAGE);
       return 0;
     }
-    if (parsed.positionals.length > 1) throw new UsageError(`one input file, got ${parsed.positionals.length}`);
-    file = parsed.positionals[0] ?? "-";
-    if (o.format !== undefined && o.format !== "csv" && o.format !== "json") throw new UsageError(`--format must be csv or json, got ${o.format}`);
-    settings = settingsOf(o.params, o.threshold);
+    opts = parsed;
   } catch (e) {
-    io.stderr(`shoal detect: ${(e as Error).message}\n${USAGE}`);
+    io.stderr(`shoal detect: ${(e as Error).message}\n${DETECT_USAGE}`);
     return 2;
   }
-  const json = o.format === "json";
-  const threshold = settings.threshold ?? 0.9;
-  const input = file === "-" ? process.stdin : createReadStream(file);
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  const out = o.out === undefined ? undefined : createWriteStream(o.out);
-  const write = async (s: string) => {
-    if (out === undefined) return io.stdout(s);
-    if (!out.write(s)) await once(out, "drain");
-  };
-  const device = createOfflineDevice(o["device-id"] ?? "detect", settings);
+  const input: Readable = opts.file === "-" ? process.stdin : createReadStream(opts.file);
+  let sink: RowSink;
+  if (opts.out === undefined) sink = createRowSink((chunk) => io.stdout(chunk), stdout, false);
+  else {
+    const file = createWriteStream(opts.out);
+    sink = createRowSink((chunk) => file.write(chunk), file, true);
+  }
   const started = performance.now();
-  let layout: CsvLayout | undefined;
-  let lineNo = 0;
-  let rows = 0;
-  let anomalies = 0;
-  let bad = 0;
+  let counts: Counts;
   try {
-    for await (const line of lines) {
-      lineNo++;
-      if (line.trim() === "") continue;
-      const cells = splitCsvLine(line);
-      if (layout === undefined) {
-        layout = layoutOf(cells, o["time-column"], o.metrics?.split(",").map((m) => m.trim()));
-        if (!json) await write(["timestamp", "score", "anomaly", "reasons", ...layout.metrics.map((m) => `${m.name}_score`)].join(",") + "\n");
-        continue;
-      }
-      const tsMs = parseTimestamp(cells[layout.time] ?? "");
-      const metrics: Record<string, number> = {};
-      let problem = tsMs === undefined ? `unreadable timestamp ${JSON.stringify(cells[layout.time] ?? "")}` : "";
-      for (const m of layout.metrics) {
-        const v = parseMetric(cells[m.index] ?? "");
-        if (v === undefined) continue;
-        if (Number.isNaN(v)) problem ||= `${m.name}: not a number ${JSON.stringify(cells[m.index])}`;
-        else metrics[m.name] = v;
-      }
-      if (problem === "" && Object.keys(metrics).length === 0) problem = "no metric value";
-      if (problem !== "") {
-        bad++;
-        io.stderr(`shoal detect: line ${lineNo}: ${problem} (skipped)\n`);
-        continue;
-      }
-      rows++;
-      const got = device.feed({ seq: rows, tsMs: tsMs!, metrics });
-      const anomaly = got.score >= threshold;
-      if (anomaly) anomalies++;
-      const reasons = got.anomaly?.reasons ?? [];
-      const byName = new Map(got.names.map((n, i) => [n, got.scores[i]!]));
-      const ts = cells[layout.time]!;
-      if (json) {
-        await write(JSON.stringify({ ts, tsMs, score: got.score, anomaly, reasons, scores: Object.fromEntries(byName) }) + "\n");
-      } else {
-        const reasonText = formatReasons(reasons);
-        await write([csvField(ts), String(got.score), anomaly ? "1" : "0", csvField(reasonText), ...layout.metrics.map((m) => (byName.has(m.name) ? String(byName.get(m.name)) : ""))].join(",") + "\n");
-      }
-    }
-    if (layout === undefined) throw new Error("the input has no header row");
+    counts = await score(input, sink, opts, (lineNo, problem) => io.stderr(`shoal detect: line ${lineNo}: ${problem} (skipped)\n`));
   } catch (e) {
+    await sink.end();
     io.stderr(`shoal detect: ${(e as Error).message}\n`);
     return 1;
   } finally {
-    if (out !== undefined) {
-      out.end();
-      await once(out, "close");
-    }
+    if (input !== process.stdin) input.destroy();
+  }
+  await sink.end();
+  const failure = sink.failure;
+  // The reader went away (`shoal detect big.csv | head`): nobody wants the rest.
+  if (failure?.code === "EPIPE") return counts.bad > 0 ? 1 : 0;
+  if (failure !== undefined) {
+    io.stderr(`shoal detect: writing ${opts.out ?? "standard output"}: ${failure.message}\n`);
+    return 1;
   }
   const secs = (performance.now() - started) / 1000;
-  io.stderr(`shoal detect: ${rows} rows scored, ${anomalies} anomalies (score >= ${threshold}), ${bad} bad rows skipped, ${Math.round(rows / Math.max(secs, 1e-3))} rows/s\n`);
-  return bad > 0 ? 1 : 0;
+  io.stderr(
+    `shoal detect: ${counts.rows} rows scored, ${counts.anomalies} anomalies (score >= ${opts.threshold}), ${counts.bad} bad rows skipped, ${Math.round(counts.rows / Math.max(secs, 1e-3))} rows/s\n`,
+  );
+  return counts.bad > 0 ? 1 : 0;
 }
 
-/** The device settings of --params (JSON text or a file) and --threshold, checked as the actor checks them. */
-function settingsOf(params: string | undefined, threshold: string | undefined): Partial<DeviceSettings> {
-  let raw: Record<string, unknown> = {};
-  if (params !== undefined) {
-    const text = params.trim().startsWith("{") ? params : readFileSync(params, "utf8");
-    const v: unknown = JSON.parse(text);
-    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new UsageError("--params must be a JSON object");
-    raw = v as Record<string, unknown>;
-    for (const k of Object.keys(raw)) if (!PARAM_KEYS.has(k)) throw new UsageError(`--params: ${k} is not a setting here (${[...PARAM_KEYS].join(", ")})`);
-  }
-  if (threshold !== undefined) {
-    const t = Number(threshold);
-    if (!Number.isFinite(t)) throw new UsageError(`--threshold must be a number, got ${threshold}`);
-    raw.threshold = t;
-  }
-  return checkDeviceSettings(raw as Partial<DeviceSettings>);
+/** Rows scored, flagged and skipped. */
+interface Counts {
+  rows: number;
+  anomalies: number;
+  bad: number;
 }
 
-/** A CSV field, quoted when it holds a comma, a quote or a newline. */
-function csvField(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+/**
+ * Reads `input` line by line, feeds each good row to one offline device actor (seq = the row's
+ * number among the scored rows, tsMs = its timestamp) and writes its line to `sink`, waiting when
+ * the sink is full. Bad rows go to `badRow` with their line number (1 = the header).
+ * @throws Error when the input cannot be read or its header does not fit the options.
+ */
+async function score(input: Readable, sink: RowSink, opts: DetectOptions, badRow: (lineNo: number, problem: string) => void): Promise<Counts> {
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  const device = createOfflineDevice(opts.deviceId, opts.settings);
+  const json = opts.format === "json";
+  const counts: Counts = { rows: 0, anomalies: 0, bad: 0 };
+  let layout: CsvLayout | undefined;
+  let names: string[] = [];
+  let lineNo = 0;
+  for await (const raw of lines) {
+    lineNo++;
+    const line = lineNo === 1 && raw.startsWith("\uFEFF") ? raw.slice(1) : raw;
+    if (line.trim() === "") continue;
+    const cells = splitCsvLine(line);
+    if (layout === undefined) {
+      layout = layoutOf(cells, opts.timeColumn, opts.metrics);
+      names = layout.metrics.map((m) => m.name);
+      if (!json) await sink.write(csvHeader(names));
+      continue;
+    }
+    const timeCell = cells[layout.time] ?? "";
+    const tsMs = parseTimestamp(timeCell);
+    const metrics: Record<string, number> = {};
+    let problem = cells.length > layout.width ? `${cells.length} fields, the header has ${layout.width}` : "";
+    if (problem === "" && tsMs === undefined) problem = `unreadable timestamp ${JSON.stringify(timeCell)}`;
+    for (const m of layout.metrics) {
+      if (problem !== "") break;
+      const v = parseMetric(cells[m.index] ?? "");
+      if (v === undefined) continue;
+      if (Number.isNaN(v)) problem = `${m.name}: not a number ${JSON.stringify(cells[m.index])}`;
+      else metrics[m.name] = v;
+    }
+    if (problem === "" && Object.keys(metrics).length === 0) problem = "no metric value";
+    if (problem !== "") {
+      counts.bad++;
+      badRow(lineNo, problem);
+      continue;
+    }
+    counts.rows++;
+    const got = device.feed({ seq: counts.rows, tsMs: tsMs!, metrics });
+    const anomaly = got.score >= opts.threshold;
+    if (anomaly) counts.anomalies++;
+    const scores = new Map<string, number>();
+    for (let i = 0; i < got.names.length; i++) scores.set(got.names[i]!, got.scores[i]!);
+    const row = { ts: timeCell, tsMs: tsMs!, score: got.score, anomaly, reasons: reasonsOf(got.anomaly), scores };
+    const wait = sink.write(json ? jsonLine(row) : csvLine(row, names));
+    if (wait !== undefined) await wait;
+    if (sink.failure !== undefined) break;
+  }
+  if (layout === undefined) throw new Error("the input has no header row");
+  return counts;
+}
+
+/** The reasons an anomaly event carries (none when the actor raised no event for the row). */
+function reasonsOf(event: { reasons?: readonly AnomalyReason[] } | undefined): readonly AnomalyReason[] {
+  return Array.isArray(event?.reasons) ? event.reasons : [];
 }

@@ -5,7 +5,9 @@
  * score and per-metric scores equal, row by row, to the last bit. The device sends batches of 100
  * readings (one MQTT message each) and the next only once the previous is stored, so the platform
  * applies them in file order: under load the bridge may journal a retried batch after a later one,
- * and the actor scores readings in the order they reach it (docs/sequence-model.md).
+ * and the actor scores readings in the order they reach it (docs/sequence-model.md). Publishing
+ * starts once the bridge has taken a probe device's reading: the broker drops what is published
+ * before the bridge has subscribed.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -20,7 +22,7 @@ import { defaultNabCorpus, readNabCorpus } from "../../src/nab/index.js";
 import { run as detect } from "../../src/cli/detect.command.js";
 import type { CommandIo } from "../../src/cli/io.js";
 
-const DB = "e2e_detect";
+const DB = "it_detect";
 const ROWS = 3000;
 /** Readings per MQTT message (~7 KB of JSON: under bridge.maxPayload, 16 KiB). */
 const BATCH = 100;
@@ -56,6 +58,16 @@ describe("shoal detect matches the platform (NAB file through mosquitto_pub, bri
     const u = new URL(mq.url);
     const q = `SELECT seq, score, metric_scores FROM readings FINAL WHERE device_id = 'nab-1' ORDER BY seq`;
     const read = () => chQuery<{ seq: string; score: number; metric_scores: number[] }>(ch.url, DB, q);
+    // The broker drops what is published before the bridge has subscribed (PUBACK "no matching
+    // subscribers", which mosquitto_pub does not report): a probe device's reading, sent again until
+    // it is stored, shows the bridge is reading. The probe's readings do not touch nab-1's scores.
+    const probe = async (seq: number) => {
+      const p = spawn("mosquitto_pub", ["-h", u.hostname, "-p", u.port, "-t", "devices/probe-1/readings", "-q", "1", "-m", JSON.stringify({ deviceId: "probe-1", seq, tsMs: Date.now(), metrics: { v: 1 } })], { stdio: "ignore" });
+      await new Promise((resolve) => p.on("exit", resolve));
+      return chQuery<{ n: string }>(ch.url, DB, "SELECT count() AS n FROM readings WHERE device_id = 'probe-1'");
+    };
+    let probes = 0;
+    await waitFor(async () => probe(++probes), (r) => Number(r[0]?.n) > 0, 60_000, "the bridge to take a probe reading");
     for (let from = 0; from < ROWS; from += BATCH) {
       const readings = rows.slice(from, from + BATCH).map((r, i) => ({ seq: from + i + 1, tsMs: r.tsMs, metrics: { value: r.value } }));
       const pub = spawn("mosquitto_pub", ["-h", u.hostname, "-p", u.port, "-t", "devices/nab-1/readings", "-q", "1", "-s", "-i", `nab-${process.pid}`], { stdio: ["pipe", "ignore", "pipe"] });
