@@ -6,20 +6,10 @@ import { describe, expect, it } from "vitest";
 import { createOfflineDevice } from "./offline-device.js";
 import type { OfflineScore } from "./offline-device.js";
 import { defaultDeviceSettings } from "./device.messages.js";
+import { lcgGaussian } from "../../test/support/seeded-noise.js";
 
 const T0 = 1_700_000_000_000;
 const THRESHOLD = defaultDeviceSettings.threshold;
-
-/** Deterministic standard normal samples (LCG + Box–Muller). */
-function gaussian(seed: number): () => number {
-  let s = seed;
-  const u = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
-  return () => {
-    let a = u();
-    while (a === 0) a = u();
-    return Math.sqrt(-2 * Math.log(a)) * Math.cos(2 * Math.PI * u());
-  };
-}
 
 /** Feeds `n` readings at 1 Hz to a new device; metrics(i) gives reading i's values. */
 function feed(n: number, metrics: (i: number) => Record<string, number>): OfflineScore[] {
@@ -31,16 +21,16 @@ const HOUR = 3600;
 
 describe("device: drift is not an anomaly", () => {
   it("two sensors, one drifting up 5σ per hour and one down: no anomaly in 2 hours", () => {
-    const a = gaussian(3);
-    const b = gaussian(4);
+    const a = lcgGaussian(3);
+    const b = lcgGaussian(4);
     const out = feed(2 * HOUR, (i) => ({ temp: 40 + 0.5 * ((5 * i) / HOUR + a()), coolant: 12 + 0.05 * ((-5 * i) / HOUR + b()) }));
     expect(out.filter((r) => r.anomaly !== undefined).length).toBe(0);
     expect(Math.max(...out.map((r) => r.score))).toBeLessThan(THRESHOLD);
   });
 
   it("a 3σ step of one sensor while the other drifts: an anomaly of that sensor within a minute", () => {
-    const a = gaussian(5);
-    const b = gaussian(6);
+    const a = lcgGaussian(5);
+    const b = lcgGaussian(6);
     const at = HOUR;
     const out = feed(at + 300, (i) => ({ temp: 40 + 0.5 * ((5 * i) / HOUR + a()), pressure: 3 + 0.02 * ((i >= at ? 3 : 0) + b()) }));
     expect(out.slice(0, at).filter((r) => r.anomaly !== undefined).length).toBe(0);
@@ -54,7 +44,7 @@ describe("device: drift is not an anomaly", () => {
 describe("device: warm-up", () => {
   // Normal start-ups of a new device (1 Hz): noise, a sine with noise, a random walk.
   const startup = (kind: number, seed: number): ((i: number) => number) => {
-    const g = gaussian(seed * 7919 + 17);
+    const g = lcgGaussian(seed * 7919 + 17);
     const sigma = 0.1 + (seed % 5) * 0.3;
     const period = 60 + (seed % 9) * 60;
     let walk = 20;

@@ -4,7 +4,7 @@
  * reading with the values of the metrics it carries (absent ones as NaN: the model skips such a
  * reading). Pure; the scratch arrays belong to the logic instance (one worker thread).
  */
-import { growJoint, initJoint, JOINT_MAX_METRICS, jointSlots, jointUpdate } from "../../src/detector/index.js";
+import { JOINT_MAX_METRICS, jointSlots, jointUpdate, newJoint } from "../../src/detector/index.js";
 import type { JointParams } from "../../src/detector/index.js";
 import type { DeviceState } from "./device-state.js";
 
@@ -25,7 +25,7 @@ export function newJointScratch(): JointScratch {
 
 /**
  * Feeds the reading whose metric `idx[i]` (index in `state.names`) has value `values[i]` to the
- * device's joint model, creating or growing it when the device has more metrics than it covers.
+ * device's joint model, created afresh when the device has more metrics than it covers.
  * Returns the joint score in [0, 1] (0 for a device with one metric); `scratch.contrib[m]` then
  * holds metric m's share of it.
  */
@@ -33,13 +33,8 @@ export function feedJoint(state: DeviceState, p: JointParams, idx: ArrayLike<num
   const k = jointMetrics(state.names.length);
   if (k === 0) return 0;
   let st = state.joint;
-  if (st === undefined) {
-    st = new Float64Array(jointSlots(k));
-    initJoint(st, 0, k);
-    state.joint = st;
-  } else {
-    // One metric at a time, as the device showed them (a reading may bring several new ones).
-    for (let have = coveredBy(st.length, k); have < k; have++) st = growJoint(p, st, 0, have);
+  if (st === undefined || st.length !== jointSlots(k)) {
+    st = newJoint(k);
     state.joint = st;
   }
   const v = scratch.values;
@@ -50,10 +45,4 @@ export function feedJoint(state: DeviceState, p: JointParams, idx: ArrayLike<num
   }
   scratch.contrib.fill(0, 0, k);
   return jointUpdate(p, st, 0, k, v, scratch.contrib);
-}
-
-/** Metrics a joint state of `length` doubles covers (jointSlots is increasing in k). */
-export function coveredBy(length: number, atMost: number): number {
-  for (let k = atMost; k >= 2; k--) if (jointSlots(k) === length) return k;
-  throw new RangeError(`a joint model of ${length} doubles fits no metric count up to ${atMost}`);
 }

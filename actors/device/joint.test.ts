@@ -1,17 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { createOfflineDevice } from "./offline-device.js";
-
-/** Seeded Gaussian noise. */
-function gaussian(seed: number): () => number {
-  let x = seed;
-  const u = () => (x = (x * 48271) % 2147483647) / 2147483647;
-  return () => Math.sqrt(-2 * Math.log(u() || 1e-12)) * Math.cos(2 * Math.PI * u());
-}
+import { lehmerGaussian } from "../../test/support/seeded-noise.js";
 
 describe("device actor with the device-level model", () => {
   it("flags two correlated sensors that decouple inside their ranges, with joint reasons, where the per-metric detectors stay quiet", () => {
     for (const jointModel of [true, false]) {
-      const g = gaussian(21);
+      const g = lehmerGaussian(21);
       const dev = createOfflineDevice("j-1", { jointModel });
       const anomalies = [];
       for (let i = 1; i <= 5300; i++) {

@@ -6,21 +6,11 @@
 import { describe, expect, it } from "vitest";
 import { createDetector } from "./detector.js";
 import type { DetectorParams } from "./params.js";
+import { lcgGaussian } from "../../test/support/seeded-noise.js";
 
 /** The device actor's default alarm threshold (actors/device settings `threshold`). */
 const DEVICE_THRESHOLD = 0.9;
 const T0 = 1_700_000_000_000;
-
-/** Deterministic standard normal samples (LCG + Box–Muller). */
-function gaussian(seed: number): () => number {
-  let s = seed;
-  const u = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
-  return () => {
-    let a = u();
-    while (a === 0) a = u();
-    return Math.sqrt(-2 * Math.log(a)) * Math.cos(2 * Math.PI * u());
-  };
-}
 
 /** Scores of `n` readings, one per second, value(i) at reading i. */
 function scores(n: number, value: (i: number) => number, params: Partial<DetectorParams> = {}): number[] {
@@ -40,14 +30,14 @@ const WARMUP = 100;
 
 describe("drift is not an anomaly (1 Hz, Gaussian noise σ)", () => {
   it.each(CASES)("a ramp of 5σ per hour raises no score ≥ 0.9 in 3 hours (seed $seed, σ $sigma)", ({ seed, offset, sigma, dir }) => {
-    const g = gaussian(seed);
+    const g = lcgGaussian(seed);
     const s = scores(3 * HOUR, (i) => offset + sigma * ((dir * 5 * i) / HOUR + g()));
     const alarms = s.slice(WARMUP).filter((v) => v >= DEVICE_THRESHOLD).length;
     expect(alarms).toBe(0);
   });
 
   it.each(CASES)("a step of 3σ after 40 minutes of noise scores ≥ 0.9 within a minute (seed $seed, σ $sigma)", ({ seed, offset, sigma, dir }) => {
-    const g = gaussian(seed);
+    const g = lcgGaussian(seed);
     const at = 40 * 60;
     const s = scores(at + 600, (i) => offset + sigma * ((i >= at ? 3 * dir : 0) + g()));
     expect(s.slice(WARMUP, at).filter((v) => v >= DEVICE_THRESHOLD).length).toBe(0);
@@ -57,13 +47,13 @@ describe("drift is not an anomaly (1 Hz, Gaussian noise σ)", () => {
   });
 
   it("without the drift gate the same ramp does alarm (what the gate fixes)", () => {
-    const g = gaussian(11);
+    const g = lcgGaussian(11);
     const s = scores(3 * HOUR, (i) => (5 * i) / HOUR + g(), { driftRate: 0, levelBar: 0 });
     expect(s.slice(WARMUP).filter((v) => v >= DEVICE_THRESHOLD).length).toBeGreaterThan(0);
   });
 
   it("a spike far beyond the drifting range still alarms during the ramp", () => {
-    const g = gaussian(5);
+    const g = lcgGaussian(5);
     const at = 2 * HOUR;
     const s = scores(at + 10, (i) => (5 * i) / HOUR + g() + (i === at ? 12 : 0));
     expect(s[at]).toBe(1);

@@ -10,6 +10,6 @@ export type { DetectorModel } from "./kernel.js";
 export { decodeState as decodeDetectorState } from "./state.js";
 export type { DecodedState as DecodedDetectorState } from "./state.js";
 // The device-level (joint) model of a device's metrics (docs/adr/0022).
-export { growJoint, initJoint, JOINT_MAX_METRICS, jointSlots, jointStateBytes, jointUpdate } from "./joint.js";
+export { initJoint, newJoint, JOINT_MAX_METRICS, jointSlots, jointStateBytes, jointUpdate } from "./joint.js";
 export { defaultJointParams, JOINT_PARAM_KEYS, resolveJointParams } from "./joint-params.js";
 export type { JointParams } from "./joint-params.js";

@@ -1,16 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { defaultJointParams, resolveJointParams } from "./joint-params.js";
-import { growJoint, initJoint, jointSlots, jointStateBytes, jointUpdate } from "./joint.js";
+import { initJoint, jointSlots, jointStateBytes, jointUpdate, newJoint } from "./joint.js";
+import { lehmerGaussian } from "../../test/support/seeded-noise.js";
 
 const P = defaultJointParams;
-
-/** Seeded Gaussian noise (Box–Muller over a Lehmer generator). */
-function gaussian(seed: number): () => number {
-  let x = seed;
-  const u = () => (x = (x * 48271) % 2147483647) / 2147483647;
-  return () => Math.sqrt(-2 * Math.log(u() || 1e-12)) * Math.cos(2 * Math.PI * u());
-}
 
 /** Scores of `n` readings of k metrics made by `gen` (values written into `out`). */
 function scores(k: number, n: number, gen: (t: number, out: number[]) => void, st = fresh(k)): number[] {
@@ -35,7 +29,7 @@ const firstAlarm = (s: number[], from: number) => s.findIndex((x, i) => i >= fro
 
 describe("device-level (joint) model", () => {
   it("alarms when two correlated sensors decouple without leaving their ranges, and not before", () => {
-    const g = gaussian(7);
+    const g = lehmerGaussian(7);
     let a = 0;
     const c = new Float64Array(2);
     const st = fresh(2);
@@ -60,7 +54,7 @@ describe("device-level (joint) model", () => {
   });
 
   it("names the metrics that broke the relation: the one that moved ranks above an independent one", () => {
-    const g = gaussian(9);
+    const g = lehmerGaussian(9);
     const c = new Float64Array(3);
     const st = fresh(3);
     let best: Float64Array | undefined;
@@ -75,7 +69,7 @@ describe("device-level (joint) model", () => {
 
   it("does not alarm on drift: all metrics, or one of three, ramping 5σ per hour at 1 Hz for 4 hours", () => {
     for (const which of ["all", "one"] as const) {
-      const g = gaussian(3);
+      const g = lehmerGaussian(3);
       const s = scores(3, 4 * 3600, (t, o) => {
         for (let i = 0; i < 3; i++) o[i] = (which === "all" || i === 0 ? (5 * t) / 3600 : 0) + g();
       });
@@ -86,7 +80,7 @@ describe("device-level (joint) model", () => {
   it("alarms on a 3σ step of one metric", () => {
     let caught = 0;
     for (let r = 0; r < 10; r++) {
-      const g = gaussian(100 + r);
+      const g = lehmerGaussian(100 + r);
       const s = scores(3, 2600, (t, o) => {
         for (let i = 0; i < 3; i++) o[i] = g() + (i === 1 && t >= 2400 ? 3 : 0);
       });
@@ -97,12 +91,12 @@ describe("device-level (joint) model", () => {
   });
 
   it("stays quiet on noise, heavy tails and normal start-ups (warm-up)", () => {
-    const g = gaussian(500);
+    const g = lehmerGaussian(500);
     expect(alarms(scores(8, 20_000, (_t, o) => o.forEach((_, i) => (o[i] = g()))))).toBe(0);
-    const h = gaussian(900);
+    const h = lehmerGaussian(900);
     expect(alarms(scores(3, 20_000, (_t, o) => o.forEach((_, i) => (o[i] = h() / Math.sqrt(Math.max(0.05, Math.abs(h()) / 3))))))).toBe(0);
     for (let r = 0; r < 20; r++) {
-      const w = gaussian(50 + r);
+      const w = lehmerGaussian(50 + r);
       let a = 0;
       const s = scores(3, 600, (t, o) => {
         a += 0.1 * w();
@@ -114,7 +108,7 @@ describe("device-level (joint) model", () => {
   });
 
   it("raises one alarm per episode: a relation that stays broken is not an alarm per reading", () => {
-    const g = gaussian(11);
+    const g = lehmerGaussian(11);
     const s = scores(2, 6000, (t, o) => {
       const a = 5 * Math.sin(t / 200) + 0.3 * g();
       [o[0], o[1]] = [a, a + 0.1 * g() + (t >= 5000 ? 1 : 0)];
@@ -149,7 +143,7 @@ describe("device-level (joint) model", () => {
     const before = Float64Array.from(st);
     expect(jointUpdate(P, st, 0, 3, [1, Number.NaN, 1], c)).toBe(0);
     expect(st).toEqual(before);
-    const grown = growJoint(P, st, 0, 3);
+    const grown = newJoint(4);
     expect(grown.length).toBe(jointSlots(4));
     expect(jointUpdate(P, grown, 0, 4, [1, 2, 3, 4], new Float64Array(4))).toBe(0);
     expect([1, 3, 8, 32].map(jointStateBytes)).toEqual([0, 184, 624, 5520]);

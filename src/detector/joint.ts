@@ -180,12 +180,13 @@ export function jointUpdate(p: JointParams, st: Float64Array, off: number, k: nu
 }
 
 /**
- * The state for k + 1 metrics when a device shows a new metric: the model starts afresh (and warms
- * up again), since the new metric has no baseline, scale or correlation yet and judging the others
- * against a half-learnt relation would alarm. Devices show their metrics in their first readings.
+ * A fresh state for k metrics, in its own array. A device that shows a new metric gets one: the
+ * model starts afresh (and warms up again), since the new metric has no baseline, scale or
+ * correlation yet and judging the others against a half-learnt relation would alarm. Devices show
+ * their metrics in their first readings.
  */
-export function growJoint(_p: JointParams, _st: Float64Array, _off: number, k: number): Float64Array {
-  const next = new Float64Array(jointSlots(k + 1));
-  initJoint(next, 0, k + 1);
-  return next;
+export function newJoint(k: number): Float64Array {
+  const st = new Float64Array(jointSlots(k));
+  initJoint(st, 0, k);
+  return st;
 }
