@@ -180,6 +180,8 @@ export function createDeviceActor(
       if (transitions.length > 0) writeTransitions(ctx);
     }
     if (best >= settings.threshold) {
+      // An anomaly's path (explanation, rows) is traced whatever the sampling ratio (ADR 0023).
+      ctx.keepTrace?.();
       const metric = names[bestIdx]!;
       // Found in a reading older than historicalAfterMs (a store-and-forward backlog): marked so.
       const historical = ctx.now() - r.tsMs > settings.historicalAfterMs;

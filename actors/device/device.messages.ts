@@ -9,6 +9,8 @@ export interface ReadingMsg {
   readonly type: "reading";
   readonly reading: Reading;
   readonly streamSeq: number;
+  /** The reading's trace context when it is traced (src/ports/actor.ts TracedMessage). */
+  readonly trace?: string;
 }
 
 /** Several readings of the device from one journal message (a batch), in journal order. */
@@ -16,6 +18,8 @@ export interface ReadingsMsg {
   readonly type: "readings";
   readonly readings: readonly Reading[];
   readonly streamSeq: number;
+  /** The first traced reading's trace context (src/ports/actor.ts TracedMessage). */
+  readonly trace?: string;
 }
 
 /** The heartbeat timer fired: no reading for `heartbeatTimeoutMs`. */

@@ -64,3 +64,11 @@ export function withTimeout<T>(p: Promise<T>, ms: number, clock: Clock, message:
 export function remainingMs(clock: Clock, deadlineMs: number | undefined): number {
   return deadlineMs === undefined ? Infinity : Math.max(0, deadlineMs - clock.now());
 }
+
+/**
+ * Wall time in ms since the epoch with sub-millisecond precision (for spans measured in a thread
+ * with no tracer; `Clock.now()` is whole milliseconds and may be a test's clock).
+ */
+export function preciseNowMs(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -6,6 +6,7 @@ import type { StageObserver } from "../ports/stages.js";
 import type { DeviceAdmission } from "../ports/device-registry.js";
 import { JournalBatcher, type Ackable, type AckToken, type JournalPublish } from "./journal-batcher.js";
 import { DeviceOrder } from "./device-order.js";
+import type { Tracing } from "../ports/tracing.js";
 
 export type { JournalPublish } from "./journal-batcher.js";
 
@@ -64,6 +65,12 @@ export interface BridgeCoreOptions {
    * admitted. Runs once per message on the hot path: an in-memory lookup that must not throw.
    */
   readonly admit?: (deviceId: string) => Rejection | undefined;
+  /**
+   * Tracing (docs/adr/0023-tracing.md): a message whose trace is sampled (its MQTT 5 `traceparent`,
+   * or the head-sampling ratio) gets a span `shoal.bridge.accept` that ends when its readings are
+   * durable, and its readings carry the span's context into the journal. Default: off.
+   */
+  readonly tracing?: Tracing;
 }
 
 /**
@@ -98,6 +105,7 @@ export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, 
   );
   const maxHeld = o.maxHeldReadings ?? 20_000;
   const admit = o.admit;
+  const tracing = o.tracing?.enabled === true ? o.tracing : undefined;
   const order = new DeviceOrder<AckToken>(
     { holdMs: o.reorderHoldMs ?? 200, maxDevices: 200_000, maxHeld: Math.max(1, maxHeld), clock: o.clock },
     // Every reading of one message is of the topic's device: one partition.
@@ -143,8 +151,16 @@ export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, 
     if (waiters.length > 0 && admitted()) for (const w of waiters.splice(0)) w();
   };
 
-  /** Take one MQTT message; `msg.ack()` sends its PUBACK once everything of it is durable. */
-  function handle(topic: string, payload: Uint8Array, msg: Ackable): void {
+  /**
+   * Take one MQTT message; `msg.ack()` sends its PUBACK once everything of it is durable.
+   * `traceparent`: the W3C trace context the device sent (MQTT 5 user property), if any.
+   */
+  function handle(topic: string, payload: Uint8Array, msg: Ackable, traceparent?: string): void {
+    if (tracing !== undefined) return handleTraced(topic, payload, msg, traceparent, tracing);
+    handlePlain(topic, payload, msg);
+  }
+
+  function handlePlain(topic: string, payload: Uint8Array, msg: Ackable): void {
     counts.received++;
     const t = deviceIdFromTopic(topic);
     if (!t.ok) return reject(t, topic, payload, msg);
@@ -156,6 +172,34 @@ export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, 
     if (!d.ok) return reject(d, topic, payload, msg);
     const token: AckToken = { left: d.readings.length, msg };
     for (const r of d.readings) order.offer(r, token);
+  }
+
+  /** `handle` with tracing on: the message's span (when sampled) ends once it is durable or dead-lettered. */
+  function handleTraced(topic: string, payload: Uint8Array, msg: Ackable, traceparent: string | undefined, tr: Tracing): void {
+    const span = tr.start("shoal.bridge.accept", { ...(traceparent !== undefined ? { parent: traceparent } : {}), kind: "consumer", attributes: { "messaging.system": "mqtt", "messaging.destination.name": topic, "messaging.message.body.size": payload.length } });
+    if (span === undefined) return handlePlain(topic, payload, msg);
+    const done: Ackable = {
+      ack() {
+        span.end();
+        msg.ack();
+      },
+    };
+    counts.received++;
+    const refuse = (rej: Rejection): void => {
+      span.setAttribute("shoal.dead_letter.code", rej.code);
+      span.fail(`${rej.code}: ${rej.reason}`);
+      reject(rej, topic, payload, done);
+    };
+    const t = deviceIdFromTopic(topic);
+    if (!t.ok) return refuse(t);
+    const no = admit !== undefined ? admit(t.deviceId) : undefined;
+    if (no !== undefined) return refuse(no);
+    const d = decodeReadings(payload, t.deviceId, o.limits, o.clock.now());
+    if (!d.ok) return refuse(d);
+    span.setAttribute("shoal.device.id", t.deviceId);
+    span.setAttribute("shoal.readings", d.readings.length);
+    const token: AckToken = { left: d.readings.length, msg: done };
+    for (const r of d.readings) order.offer({ ...r, trace: span.traceparent }, token);
   }
 
   function reject(rej: Rejection, topic: string, payload: Uint8Array, msg: Ackable): void {

@@ -1,5 +1,7 @@
 import { createConsulKv } from "../adapters/consul/index.js";
 import { createAccessCheck, type AccessCheck } from "../access/index.js";
+import { createTracing } from "../observability/tracing.js";
+import type { Tracing } from "../ports/tracing.js";
 import { createServer } from "node:http";
 import type { Server } from "node:http";
 import { Registry } from "prom-client";
@@ -42,6 +44,8 @@ export interface GatewayRoleDeps {
   readonly access?: AccessCheck;
   /** TLS of the gRPC port (the root config's `tls`); absent or disabled: plaintext. */
   readonly tls?: TlsConfig;
+  /** Spans of traced calls (`createTracing(root.tracing, "shoal-gateway")`); closed with the role. Default: none. */
+  readonly tracing?: Tracing;
 }
 
 /** Build the remote providers named in config (API keys from config or the environment; never logged). */
@@ -85,11 +89,12 @@ export async function startGatewayRole(cfg: GatewayConfig, deps: GatewayRoleDeps
     metrics,
     local: createLocalModels({ scoreFn: createLocalScoreFn() }),
     ...(spendStore ? { spendStore } : {}),
+    ...(deps.tracing?.enabled ? { tracing: deps.tracing } : {}),
     onSpendStoreError: (err) => {
       if (spendErrors++ % 1000 === 0) deps.log?.warn({ err: (err as Error).message, count: spendErrors }, "shared budget store error (this gateway uses its own ledger meanwhile)");
     },
   });
-  const server = await startGatewayServer(gateway, { host: cfg.listen.host, port: cfg.listen.port, ...(deps.tls ? { credentials: serverCredentials(deps.tls) } : {}), ...(deps.access ? { access: deps.access } : {}) });
+  const server = await startGatewayServer(gateway, { host: cfg.listen.host, port: cfg.listen.port, ...(deps.tls ? { credentials: serverCredentials(deps.tls) } : {}), ...(deps.access ? { access: deps.access } : {}), ...(deps.tracing?.enabled ? { tracing: deps.tracing } : {}) });
   let metricsServer: Server | undefined;
   if (cfg.listen.metricsPort > 0) {
     metricsServer = createServer((req, res) => {
@@ -108,6 +113,7 @@ export async function startGatewayRole(cfg: GatewayConfig, deps: GatewayRoleDeps
     async close() {
       await server.close();
       await gateway.close();
+      await deps.tracing?.close().catch(() => {});
       await keyv.disconnect().catch(() => {});
       if (metricsServer) await new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
     },
@@ -170,7 +176,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const registry = new Registry();
   const access = createAccessCheck(root.console.tokens);
   if (!access.enforced) log.warn({ host: root.gateway.listen.host }, "no console.tokens configured: every caller of the gateway gRPC port may call it (keep gateway.listen.host on loopback)");
-  const role = await startGatewayRole(withFlags(root.gateway), { env: io.env, log, defaultRedisUrl: root.redis.url, registry, access, tls: root.tls });
+  const role = await startGatewayRole(withFlags(root.gateway), { env: io.env, log, defaultRedisUrl: root.redis.url, registry, access, tls: root.tls, tracing: createTracing(root.tracing, "shoal-gateway") });
   io.stdout(`shoal gateway listening on ${role.address} (gRPC: shoal.v1.ModelGatewayService, grpc.health.v1.Health, reflection)\n`);
   let watcher: ConfigWatcher | undefined;
   try {

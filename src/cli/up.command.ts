@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { spawnSync } from "node:child_process";
+import { createTracing } from "../observability/tracing.js";
 import { fileURLToPath } from "node:url";
 import type { CommandIo } from "./io.js";
 import { untilSignal } from "./io.js";
@@ -58,7 +59,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   // No open door on the local stack either: without configured tokens, generated local ones.
   const localTokens = local && ctx.cfg.console.tokens.length === 0 ? ensureLocalTokens(localStackDir(io.env)) : undefined;
   const cfg = localTokens ? { ...ctx.cfg, console: { ...ctx.cfg.console, tokens: [...localTokens.tokens] } } : ctx.cfg;
-  const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url, access: createAccessCheck(cfg.console.tokens), tls: cfg.tls });
+  const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url, access: createAccessCheck(cfg.console.tokens), tls: cfg.tls, tracing: createTracing(cfg.tracing, "shoal-gateway") });
   // One incident reporter for the process (every role it hosts reports there; events go out on lagNc).
   const lagNc = await connectNats(cfg.nats.url, `shoal-up-lag-${cfg.nodeId}`);
   const incidents = roleIncidents(lagNc, log.child({ role: "up" }), "up", promMetrics(ctx.registry));

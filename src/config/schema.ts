@@ -6,6 +6,7 @@ import { alertsSchema, reportsSchema } from "./schema-alerts.js";
 import { consoleSchema } from "./schema-console.js";
 import { commandsSchema, registrySchema } from "./schema-devices.js";
 import { tlsSchema } from "./schema-tls.js";
+import { tracingSchema } from "./schema-tracing.js";
 
 export { typeName };
 
@@ -253,6 +254,7 @@ export const configSchema = z.strictObject({
   registry: registrySchema.prefault({}),
   commands: commandsSchema.prefault({}),
   tls: tlsSchema.prefault({}),
+  tracing: tracingSchema.prefault({}),
   gateway: gatewayConfigSchema.prefault({} as z.input<typeof gatewayConfigSchema>),
 });
 

@@ -20,21 +20,35 @@ export function journalEnvelope(data: Uint8Array, streamSeq: number, _partition:
   const readings = decodeJournalReadings(data, start, end);
   if (readings.length === 1) {
     const reading = readings[0]!;
-    const msg: DeviceJournalMsg = { type: "reading", reading, streamSeq };
+    const msg: DeviceJournalMsg = reading.trace === undefined ? { type: "reading", reading, streamSeq } : { type: "reading", reading, streamSeq, trace: reading.trace };
     emit("device", reading.deviceId, msg);
     return;
   }
   const byDevice = new Map<string, Reading[]>();
+  let traced = false;
   for (const r of readings) {
+    if (r.trace !== undefined) traced = true;
     const list = byDevice.get(r.deviceId);
     if (list === undefined) byDevice.set(r.deviceId, [r]);
     else list.push(r);
   }
   for (const [deviceId, list] of byDevice) {
     const msg: DeviceJournalMsg = list.length === 1 ? { type: "reading", reading: list[0]!, streamSeq } : { type: "readings", readings: list, streamSeq };
-    emit("device", deviceId, msg);
+    const trace = traced ? traceOf(list) : undefined;
+    emit("device", deviceId, trace === undefined ? msg : { ...msg, trace });
   }
 }
 
-/** What the journal holds for a device actor (its `reading` and `readings` messages). */
-type DeviceJournalMsg = { readonly type: "reading"; readonly reading: Reading; readonly streamSeq: number } | { readonly type: "readings"; readonly readings: readonly Reading[]; readonly streamSeq: number };
+/** The first trace context among `readings` (a turn joins one trace; docs/adr/0023-tracing.md). */
+function traceOf(readings: readonly Reading[]): string | undefined {
+  for (const r of readings) if (r.trace !== undefined) return r.trace;
+  return undefined;
+}
+
+/**
+ * What the journal holds for a device actor (its `reading` and `readings` messages); `trace` (the
+ * runtime's traced-turn convention, src/ports/actor.ts) when one of its readings is traced.
+ */
+type DeviceJournalMsg =
+  | { readonly type: "reading"; readonly reading: Reading; readonly streamSeq: number; readonly trace?: string }
+  | { readonly type: "readings"; readonly readings: readonly Reading[]; readonly streamSeq: number; readonly trace?: string };

@@ -108,6 +108,8 @@ export function encodeReadingWire(r: Reading): Uint8Array {
   }
   if (log !== undefined) size += 1 + varintSize(log.length) + log.length;
   if (r.boot !== undefined) size += 1 + varintSize(r.boot);
+  const trace = r.trace === undefined ? undefined : utf8Enc.encode(r.trace);
+  if (trace !== undefined) size += 1 + varintSize(trace.length) + trace.length;
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
   let p = 0;
@@ -145,6 +147,12 @@ export function encodeReadingWire(r: Reading): Uint8Array {
   if (r.boot !== undefined) {
     out[p++] = 0x30;
     p = writeVarint(out, p, r.boot);
+  }
+  if (trace !== undefined) {
+    out[p++] = 0x3a;
+    p = writeVarint(out, p, trace.length);
+    out.set(trace, p);
+    p += trace.length;
   }
   return p === size ? out : out.subarray(0, p);
 }
@@ -246,6 +254,7 @@ export function decodeReadingWire(b: Uint8Array, start = 0, end = b.length, reje
   let tsMs = 0;
   let log: string | undefined;
   let boot = -1;
+  let trace: string | undefined;
   const metrics: Record<string, number> = {};
   while (pos < lim) {
     const tag = readTag();
@@ -278,14 +287,20 @@ export function decodeReadingWire(b: Uint8Array, start = 0, end = b.length, reje
       log = decodeStr(b, pos, e);
       pos = e;
     } else if (tag === 0x30) boot = readSafeInt("boot");
-    else {
+    else if (tag === 0x3a && !rejectUnknown) {
+      // The bridge's trace context (journal records only: a device's payload may not set it).
+      const e = readLength();
+      trace = decodeStr(b, pos, e);
+      pos = e;
+    } else {
       const no = Math.floor(tag / 8);
-      if (no <= 6) throw new RangeError(`field ${no} has wire type ${tag & 7}`);
+      if (no <= 6 || (no === 7 && !rejectUnknown)) throw new RangeError(`field ${no} has wire type ${tag & 7}`);
       skipField(tag & 7); // malformed bytes are reported as such before an unknown field
       if (rejectUnknown) throw new UnknownFieldError(no);
     }
   }
   buf = EMPTY;
+  if (trace !== undefined) return { deviceId, seq, tsMs, metrics, ...(log !== undefined ? { log } : {}), ...(boot >= 0 ? { boot } : {}), trace };
   if (boot >= 0) return log === undefined ? { deviceId, seq, tsMs, metrics, boot } : { deviceId, seq, tsMs, metrics, log, boot };
   return log === undefined ? { deviceId, seq, tsMs, metrics } : { deviceId, seq, tsMs, metrics, log };
 }
@@ -296,7 +311,12 @@ const EMPTY = new Uint8Array(0);
 export class UnknownFieldError extends ShoalError {
   override readonly name = "UnknownFieldError";
   constructor(readonly field: number) {
-    super(`unknown protobuf field number ${field} in shoal.v1.Reading`, { code: "invalid_input", retryable: false });
+    super(
+      field === 7
+        ? "field 7 (trace_parent) of shoal.v1.Reading is set by the bridge, not by devices: send trace context as the MQTT 5 user property traceparent"
+        : `unknown protobuf field number ${field} in shoal.v1.Reading`,
+      { code: "invalid_input", retryable: false },
+    );
   }
 }
 

@@ -24,11 +24,15 @@ import { createGateway } from "./gateway.js";
 import type { GatewayMetrics } from "./metrics.js";
 
 /** One gateway call, tagged by operation. */
-export type GatewayCall =
+export type GatewayCall = (
   | { readonly op: "score"; readonly req: ScoreRequest }
   | { readonly op: "explain"; readonly req: ExplainRequest }
   | { readonly op: "embed"; readonly req: EmbedRequest }
-  | { readonly op: "summarize"; readonly req: SummarizeRequest };
+  | { readonly op: "summarize"; readonly req: SummarizeRequest }
+) & {
+  /** The caller's span (`traceparent`), carried to the gateway. */
+  readonly trace?: string;
+};
 
 /** The result type of a call's operation. */
 export type ReplyOf<C extends GatewayCall> = C["op"] extends "score"
@@ -121,7 +125,7 @@ export class AsyncGatewayCaller {
       queueMicrotask(() => done(new InvalidRequestError(`gateway has no method "${call.method}" (known: ${[...OPS].join(", ")})`), undefined));
       return true;
     }
-    this.submit({ op: call.method, req: call.req } as GatewayCall, done as ReplyHandler<GatewayCall>);
+    this.submit((call.trace === undefined ? { op: call.method, req: call.req } : { op: call.method, req: call.req, trace: call.trace }) as GatewayCall, done as ReplyHandler<GatewayCall>);
     return true;
   }
 
@@ -192,7 +196,7 @@ export class AsyncGatewayCaller {
 }
 
 function invoke(gw: ModelGateway, c: GatewayCall, deadlineMs: number | undefined): Promise<unknown> {
-  const o = deadlineMs === undefined ? undefined : { deadlineMs };
+  const o = deadlineMs === undefined && c.trace === undefined ? undefined : { ...(deadlineMs !== undefined ? { deadlineMs } : {}), ...(c.trace !== undefined ? { traceparent: c.trace } : {}) };
   switch (c.op) {
     case "score":
       return gw.score(c.req, o);

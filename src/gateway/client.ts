@@ -80,9 +80,11 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
   }
 
   const authorization = opts.token !== undefined && opts.token !== "" ? `Bearer ${opts.token}` : undefined;
-  const metadata = () => {
+  const metadata = (o: CallOptions | undefined) => {
     const md = new grpc.Metadata();
     if (authorization !== undefined) md.set("authorization", authorization);
+    // W3C trace context in gRPC metadata (docs/adr/0023-tracing.md).
+    if (o?.traceparent !== undefined) md.set("traceparent", o.traceparent);
     return md;
   };
 
@@ -90,7 +92,7 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
     const m = def[method]!;
     const deadline = new Date(o?.deadlineMs ?? clock.now() + timeoutMs);
     return new Promise((resolve, reject) => {
-      const call = client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize as (b: Buffer) => Res, req, metadata(), { deadline }, (err, res) =>
+      const call = client.makeUnaryRequest(m.path, m.requestSerialize, m.responseDeserialize as (b: Buffer) => Res, req, metadata(o), { deadline }, (err, res) =>
         err ? reject(fromServiceError(err)) : resolve(res!),
       );
       o?.signal?.addEventListener("abort", () => call.cancel(), { once: true });

@@ -31,6 +31,8 @@ import type { GatewayMetrics } from "./metrics.js";
 import { ProviderLane } from "./provider-lane.js";
 import { selectPrompt } from "./prompts.js";
 import type { PromptRoute } from "./prompts.js";
+import { operationSpans } from "./operation-spans.js";
+import type { Tracing } from "../ports/tracing.js";
 import { explainPlan, scorePlan, summarizePlan } from "./plans.js";
 import { normaliseContext, normaliseText, patternSignature } from "./signature.js";
 import { validateEmbed, validateExplain, validateSummarize, validateWindow } from "./validate.js";
@@ -53,6 +55,8 @@ export interface GatewayDeps {
   readonly spendStore?: SpendStore;
   /** Called when the shared spend store fails (the budget then runs on this process's view). */
   readonly onSpendStoreError?: (err: unknown) => void;
+  /** Spans of traced requests (a caller's `traceparent`): one per operation, one per upstream call. */
+  readonly tracing?: Tracing;
 }
 
 /** The gateway service: the ModelGateway port plus batch scoring, live config and introspection. */
@@ -100,7 +104,8 @@ export function createGateway(deps: GatewayDeps): GatewayService {
     lanes.set(id, { lane: l, cfgJson: json });
     return l;
   };
-  const runner = new LlmRunner({ clock, cache, budget: () => budget, metrics, config: () => cfg, lane });
+  const runner = new LlmRunner({ clock, cache, budget: () => budget, metrics, config: () => cfg, lane, tracing: deps.tracing });
+  const traced = operationSpans(deps.tracing);
   const embedBatchers = createEmbedBatchers({ clock, config: () => cfg });
   metrics?.budgetRemainingUsd.set(budget.remaining);
 
@@ -130,6 +135,48 @@ export function createGateway(deps: GatewayDeps): GatewayService {
     return toScore(await runner.run("score", route, sig, scorePlan(route, w), () => local.score(w), deadline("score", opts)));
   };
 
+  const explain = async (req: ExplainRequest, opts: CallOptions | undefined, trace: string | undefined): Promise<ExplainResult> => {
+    validateExplain(req);
+    const w = req.window;
+    const route = selectPrompt(cfg, "explain", w.deviceId);
+    const localValue = () => local.explain(w, req.score, req.context);
+    if (route.chain[0] === "local") return withModel(runner.localAnswer("explain", route, localValue(), ""));
+    const gate = budget.pressure >= cfg.budget.softLimitFraction ? Math.max(cfg.gate.explainMinScore, cfg.budget.softMinScore) : cfg.gate.explainMinScore;
+    if (req.score < gate) return withModel(runner.localAnswer("explain", route, localValue(), "", "gated"));
+    const sig = patternSignature(
+      { op: "explain", promptVersion: route.promptVersion, model: route.chain[0]!, window: w, extra: [String(Math.min(3, Math.floor(req.score * 4))), normaliseContext(req.context)] },
+      sigOpts(),
+    );
+    return withModel(await runner.run("explain", route, sig, explainPlan(route, w, req.score, req.context), localValue, deadline("explain", opts), trace));
+  };
+
+  const embed = async (req: EmbedRequest, opts: CallOptions | undefined, trace: string | undefined): Promise<EmbedResult> => {
+    validateEmbed(req);
+    if (req.window !== undefined) {
+      // Window vectors are numeric features (same space for every device), always computed locally.
+      const route = selectPrompt(cfg, "embed", req.subjectId ?? req.window.deviceId);
+      return toEmbed(runner.localAnswer("embed", route, local.embedWindow(req.window), ""));
+    }
+    const text = req.text;
+    const route = selectPrompt(cfg, "embed", req.subjectId ?? text);
+    if (route.chain[0] === "local") return toEmbed(runner.localAnswer("embed", route, local.embedText(text), ""));
+    const sig = patternSignature({ op: "embed", promptVersion: route.promptVersion, model: route.chain[0]!, extra: [text] }, sigOpts());
+    return toEmbed(await runner.run("embed", route, sig, embedBatchers.plan(text), () => local.embedText(text), deadline("embed", opts), trace));
+  };
+
+  const summarize = async (req: SummarizeRequest, opts: CallOptions | undefined, trace: string | undefined): Promise<SummarizeResult> => {
+    validateSummarize(req);
+    const route = selectPrompt(cfg, "summarize", req.subjectId ?? req.title);
+    const localValue = () => local.summarize(req.title, req.items);
+    if (route.chain[0] === "local") return toSummary(runner.localAnswer("summarize", route, localValue(), ""));
+    const sig = patternSignature(
+      { op: "summarize", promptVersion: route.promptVersion, model: route.chain[0]!, extra: [normaliseText(req.title), ...req.items.map(normaliseText)] },
+      sigOpts(),
+    );
+    return toSummary(await runner.run("summarize", route, sig, summarizePlan(route, req.title, req.items), localValue, deadline("summarize", opts), trace));
+  };
+
+
   const service: GatewayService = {
     score: scoreOne,
 
@@ -150,46 +197,9 @@ export function createGateway(deps: GatewayDeps): GatewayService {
       return Promise.all(reqs.map((r) => scoreOne(r, opts).catch((e: unknown) => e as Error)));
     },
 
-    async explain(req: ExplainRequest, opts?: CallOptions): Promise<ExplainResult> {
-      validateExplain(req);
-      const w = req.window;
-      const route = selectPrompt(cfg, "explain", w.deviceId);
-      const localValue = () => local.explain(w, req.score, req.context);
-      if (route.chain[0] === "local") return withModel(runner.localAnswer("explain", route, localValue(), ""));
-      const gate = budget.pressure >= cfg.budget.softLimitFraction ? Math.max(cfg.gate.explainMinScore, cfg.budget.softMinScore) : cfg.gate.explainMinScore;
-      if (req.score < gate) return withModel(runner.localAnswer("explain", route, localValue(), "", "gated"));
-      const sig = patternSignature(
-        { op: "explain", promptVersion: route.promptVersion, model: route.chain[0]!, window: w, extra: [String(Math.min(3, Math.floor(req.score * 4))), normaliseContext(req.context)] },
-        sigOpts(),
-      );
-      return withModel(await runner.run("explain", route, sig, explainPlan(route, w, req.score, req.context), localValue, deadline("explain", opts)));
-    },
-
-    async embed(req: EmbedRequest, opts?: CallOptions): Promise<EmbedResult> {
-      validateEmbed(req);
-      if (req.window !== undefined) {
-        // Window vectors are numeric features (same space for every device), always computed locally.
-        const route = selectPrompt(cfg, "embed", req.subjectId ?? req.window.deviceId);
-        return toEmbed(runner.localAnswer("embed", route, local.embedWindow(req.window), ""));
-      }
-      const text = req.text;
-      const route = selectPrompt(cfg, "embed", req.subjectId ?? text);
-      if (route.chain[0] === "local") return toEmbed(runner.localAnswer("embed", route, local.embedText(text), ""));
-      const sig = patternSignature({ op: "embed", promptVersion: route.promptVersion, model: route.chain[0]!, extra: [text] }, sigOpts());
-      return toEmbed(await runner.run("embed", route, sig, embedBatchers.plan(text), () => local.embedText(text), deadline("embed", opts)));
-    },
-
-    async summarize(req: SummarizeRequest, opts?: CallOptions): Promise<SummarizeResult> {
-      validateSummarize(req);
-      const route = selectPrompt(cfg, "summarize", req.subjectId ?? req.title);
-      const localValue = () => local.summarize(req.title, req.items);
-      if (route.chain[0] === "local") return toSummary(runner.localAnswer("summarize", route, localValue(), ""));
-      const sig = patternSignature(
-        { op: "summarize", promptVersion: route.promptVersion, model: route.chain[0]!, extra: [normaliseText(req.title), ...req.items.map(normaliseText)] },
-        sigOpts(),
-      );
-      return toSummary(await runner.run("summarize", route, sig, summarizePlan(route, req.title, req.items), localValue, deadline("summarize", opts)));
-    },
+    explain: (req: ExplainRequest, opts?: CallOptions): Promise<ExplainResult> => traced("explain", opts?.traceparent, (trace) => explain(req, opts, trace)),
+    embed: (req: EmbedRequest, opts?: CallOptions): Promise<EmbedResult> => traced("embed", opts?.traceparent, (trace) => embed(req, opts, trace)),
+    summarize: (req: SummarizeRequest, opts?: CallOptions): Promise<SummarizeResult> => traced("summarize", opts?.traceparent, (trace) => summarize(req, opts, trace)),
 
     setConfig(parsed) {
       const budgetChanged =

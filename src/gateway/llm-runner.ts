@@ -8,6 +8,7 @@ import { costOf } from "./cost.js";
 import { toGatewayError } from "./errors.js";
 import type { GatewayMetrics } from "./metrics.js";
 import type { PromptRoute } from "./prompts.js";
+import type { Tracing } from "../ports/tracing.js";
 import type { ProviderLane } from "./provider-lane.js";
 
 /** An answer with its provenance. */
@@ -30,6 +31,8 @@ export interface RunnerDeps {
   /** The current budget (replaced when its config changes). */
   budget(): BudgetLedger;
   readonly metrics?: GatewayMetrics | undefined;
+  /** Spans of upstream calls of traced requests. Default: none. */
+  readonly tracing?: Tracing | undefined;
   config(): GatewayConfig;
   lane(providerId: string): ProviderLane | undefined;
 }
@@ -70,7 +73,7 @@ export class LlmRunner {
   }
 
   /** Cached, coalesced, failed-over execution of `plan` for `route`; `local()` is the last resort. */
-  async run<T>(op: GatewayOp, route: PromptRoute, signature: string, plan: RemotePlan<T>, local: () => T, deadlineMs: number | undefined): Promise<Answer<T>> {
+  async run<T>(op: GatewayOp, route: PromptRoute, signature: string, plan: RemotePlan<T>, local: () => T, deadlineMs: number | undefined, trace?: string): Promise<Answer<T>> {
     const { cache, metrics, clock } = this.deps;
     const started = clock.now();
     const hit = await cache.get<Answer<T>>(signature);
@@ -83,13 +86,13 @@ export class LlmRunner {
     }
     if (hit.error !== undefined) metrics?.cacheErrors.inc({ op });
     metrics?.cacheMisses.inc({ op });
-    const { promise, leader } = this.coalescer.run(signature, () => this.chain(op, route, signature, plan, local, deadlineMs));
+    const { promise, leader } = this.coalescer.run(signature, () => this.chain(op, route, signature, plan, local, deadlineMs, trace));
     if (!leader) metrics?.coalesced.inc({ op });
     const answer = (await promise) as Answer<T>;
     return leader ? answer : { value: answer.value, model: { ...answer.model, inputTokens: 0, outputTokens: 0, costUsd: 0, attempts: 0 } };
   }
 
-  private async chain<T>(op: GatewayOp, route: PromptRoute, signature: string, plan: RemotePlan<T>, local: () => T, deadlineMs: number | undefined): Promise<Answer<T>> {
+  private async chain<T>(op: GatewayOp, route: PromptRoute, signature: string, plan: RemotePlan<T>, local: () => T, deadlineMs: number | undefined, trace: string | undefined): Promise<Answer<T>> {
     const { clock, metrics, cache } = this.deps;
     const budget = this.deps.budget();
     const cfg = this.deps.config();
@@ -114,9 +117,18 @@ export class LlmRunner {
         continue;
       }
       const started = clock.now();
+      // The upstream call of a traced request (the coalesced leader's: followers share it).
+      const span = trace !== undefined ? this.deps.tracing?.start("shoal.gateway.upstream", { parent: trace, kind: "client", attributes: { "shoal.gateway.op": op, "shoal.gateway.provider": lane.id, "shoal.gateway.model": modelKey } }) : undefined;
       try {
         const r = await plan.call(modelKey, model, lane, deadlineMs);
         const costUsd = costOf(r.usage, model);
+        if (span !== undefined) {
+          span.setAttribute("shoal.gateway.input_tokens", r.usage.inputTokens);
+          span.setAttribute("shoal.gateway.output_tokens", r.usage.outputTokens);
+          span.setAttribute("shoal.gateway.cost_usd", costUsd);
+          span.setAttribute("shoal.gateway.attempts", r.attempts);
+          span.end();
+        }
         reservation.settle(costUsd);
         const labels = { provider: lane.id, model: modelKey };
         metrics?.tokens.inc({ ...labels, kind: "input" }, r.usage.inputTokens);
@@ -149,6 +161,8 @@ export class LlmRunner {
       } catch (e) {
         reservation.settle(0);
         const err = toGatewayError(e);
+        span?.fail(`${err.code}: ${err.message}`);
+        span?.end();
         reason = reasonOf[err.code] ?? "upstream";
       }
     }

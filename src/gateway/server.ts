@@ -1,4 +1,5 @@
 import type { Http2Server, ServerHttp2Session } from "node:http2";
+import type { Tracing } from "../ports/tracing.js";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import * as pb from "../gen/shoal/v1/gateway_pb.js";
@@ -35,6 +36,8 @@ export interface GatewayServerOptions {
   readonly audit?: AuditLog;
   /** Transport security (serverCredentials(cfg.tls) of src/grpc/tls.ts). Default insecure (plaintext h2). */
   readonly credentials?: grpc.ServerCredentials;
+  /** A server span per call that arrives with a `traceparent` in its metadata. Default: none. */
+  readonly tracing?: Tracing;
 }
 
 /**
@@ -94,36 +97,57 @@ function toServiceError(e: unknown): grpc.ServiceError {
   return Object.assign(new Error(err.message), { code: statusOf[err.code], details: err.message, metadata: md }) as grpc.ServiceError;
 }
 
-function callOptions(call: grpc.ServerUnaryCall<unknown, unknown>): CallOptions {
+function callOptions(call: grpc.ServerUnaryCall<unknown, unknown>, traceparent: string | undefined): CallOptions {
   const d = call.getDeadline();
   const ms = d instanceof Date ? d.getTime() : typeof d === "number" && Number.isFinite(d) ? d : undefined;
-  return ms === undefined ? {} : { deadlineMs: ms };
+  const o = ms === undefined ? {} : { deadlineMs: ms };
+  return traceparent === undefined ? o : { ...o, traceparent };
 }
 
-function unary<Req, Res>(fn: (req: Req, opts: CallOptions) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
-    let p: Promise<Res>;
-    try {
-      p = fn(call.request, callOptions(call as grpc.ServerUnaryCall<unknown, unknown>));
-    } catch (e) {
-      return callback(toServiceError(e));
-    }
-    p.then(
-      (res) => callback(null, res),
-      (e: unknown) => callback(toServiceError(e)),
-    );
+/** The W3C trace context a caller sent in its metadata (docs/adr/0023-tracing.md). */
+function incomingTraceparent(call: grpc.ServerUnaryCall<unknown, unknown>): string | undefined {
+  const v = call.metadata.get("traceparent")[0];
+  return typeof v === "string" ? v : undefined;
+}
+
+function unaryHandlers(tracing: Tracing | undefined) {
+  return function unary<Req, Res>(method: string, fn: (req: Req, opts: CallOptions) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const c = call as grpc.ServerUnaryCall<unknown, unknown>;
+      // A server span only for a caller that sent a trace context (and only while tracing is on).
+      const parent = tracing?.enabled === true ? incomingTraceparent(c) : undefined;
+      const span = parent !== undefined ? tracing!.start(`shoal.v1.ModelGatewayService/${method}`, { parent, kind: "server", attributes: { "rpc.system": "grpc", "rpc.service": "shoal.v1.ModelGatewayService", "rpc.method": method } }) : undefined;
+      const done: grpc.sendUnaryData<Res> = (err, res) => {
+        if (span !== undefined) {
+          if (err) span.fail((err as { message?: string; details?: string }).message ?? (err as { details?: string }).details ?? "failed");
+          span.end();
+        }
+        callback(err, res);
+      };
+      let p: Promise<Res>;
+      try {
+        p = fn(call.request, callOptions(c, span?.traceparent));
+      } catch (e) {
+        return done(toServiceError(e));
+      }
+      p.then(
+        (res) => done(null, res),
+        (e: unknown) => done(toServiceError(e)),
+      );
+    };
   };
 }
 
 /** grpc-js ServiceImplementation of shoal.v1.ModelGatewayService over a GatewayService. */
-export function gatewayHandlers(gw: GatewayService): grpc.UntypedServiceImplementation {
+export function gatewayHandlers(gw: GatewayService, tracing?: Tracing): grpc.UntypedServiceImplementation {
+  const unary = unaryHandlers(tracing);
   return {
     // Score and ScoreBatch carry plain port types (score-codec.ts does the wire format).
-    Score: unary<ScoreRequest, ScoreResult>((r, o) => gw.score(r, o)),
-    ScoreBatch: unary<ScoreRequest[], Array<ScoreResult | Error>>((r, o) => gw.scoreBatch(r, o)),
-    Explain: unary<pb.ExplainRequest, pb.ExplainResponse>(async (r, o) => cv.explainResToPb(await gw.explain(cv.explainReqFromPb(r), o))),
-    Embed: unary<pb.EmbedRequest, pb.EmbedResponse>(async (r, o) => cv.embedResToPb(await gw.embed(cv.embedReqFromPb(r), o))),
-    Summarize: unary<pb.SummarizeRequest, pb.SummarizeResponse>(async (r, o) => cv.summarizeResToPb(await gw.summarize(cv.summarizeReqFromPb(r), o))),
+    Score: unary<ScoreRequest, ScoreResult>("Score", (r, o) => gw.score(r, o)),
+    ScoreBatch: unary<ScoreRequest[], Array<ScoreResult | Error>>("ScoreBatch", (r, o) => gw.scoreBatch(r, o)),
+    Explain: unary<pb.ExplainRequest, pb.ExplainResponse>("Explain", async (r, o) => cv.explainResToPb(await gw.explain(cv.explainReqFromPb(r), o))),
+    Embed: unary<pb.EmbedRequest, pb.EmbedResponse>("Embed", async (r, o) => cv.embedResToPb(await gw.embed(cv.embedReqFromPb(r), o))),
+    Summarize: unary<pb.SummarizeRequest, pb.SummarizeResponse>("Summarize", async (r, o) => cv.summarizeResToPb(await gw.summarize(cv.summarizeReqFromPb(r), o))),
   };
 }
 
@@ -138,7 +162,7 @@ export async function startGatewayServer(gw: GatewayService, opts: GatewayServer
   const checked = opts.access?.enforced === true || opts.audit !== undefined;
   const interceptors = checked ? [accessServerInterceptor({ access: opts.access, audit: opts.audit, services: [pb.ModelGatewayService] })] : [];
   const server = new grpc.Server({ "grpc.max_receive_message_length": maxBytes, "grpc.max_send_message_length": maxBytes, interceptors });
-  server.addService(grpcServiceDefinition(pb.ModelGatewayService, scoreCodecs), gatewayHandlers(gw));
+  server.addService(grpcServiceDefinition(pb.ModelGatewayService, scoreCodecs), gatewayHandlers(gw, opts.tracing));
   const health = new HealthImplementation({ "": "SERVING", [GATEWAY_SERVICE_NAME]: "SERVING" });
   health.addToServer(server);
   addReflection(server, GATEWAY_SERVICE_NAME, [pb.file_shoal_v1_gateway]);

@@ -7,6 +7,8 @@ import type { BatchEffects, CallResult, OutCall, RuntimeHost } from "../ports/ac
 import type { EventPublisher } from "../ports/journal.js";
 import { type RowSink } from "../ports/row-sink.js";
 import { rowObjects } from "../domain/row-batch.js";
+import type { Tracing } from "../ports/tracing.js";
+import { traceEffects } from "./trace-effects.js";
 
 const utf8 = new TextEncoder();
 
@@ -47,15 +49,26 @@ export class CallRouter {
       readonly sink: RowSink;
       readonly partitions: number;
       readonly log: Log;
+      /** Where the spans of traced reply turns and their inserts go. Default: off. */
+      readonly tracing?: Tracing;
     },
   ) {}
 
   /** Calls of a turn (a journal batch's, once acked, or a background turn's). */
   dispatch(calls: readonly OutCall[]): void {
-    for (const c of calls) {
-      const p = partitionOf(c.from.id, this.d.partitions);
+    for (const out of calls) {
+      const p = partitionOf(out.from.id, this.d.partitions);
       this.inFlight.set(p, (this.inFlight.get(p) ?? 0) + 1);
-      const answer = (callId: number, result: CallResult) => void this.reply(p, callId, result);
+      // A traced turn's call: a client span, whose context the service's spans continue.
+      const span = out.trace !== undefined && this.d.tracing !== undefined ? this.d.tracing.start(`shoal.call ${out.service}.${out.method}`, { parent: out.trace, kind: "client", attributes: { "rpc.service": out.service, "rpc.method": out.method, "shoal.actor.id": out.from.id } }) : undefined;
+      const c: OutCall = span === undefined ? out : { ...out, trace: span.traceparent };
+      const answer = (callId: number, result: CallResult) => {
+        if (span !== undefined) {
+          if (!result.ok) span.fail(result.error.message);
+          span.end();
+        }
+        void this.reply(p, callId, result);
+      };
       if (c.service === ACTOR_CACHE_SERVICE) {
         if (this.cacheInFlight >= MAX_CACHE_IN_FLIGHT) {
           answer(c.callId, { ok: false, error: new Error("actor cache overloaded") });
@@ -89,7 +102,9 @@ export class CallRouter {
     }
     if (fx.rows.size > 0) {
       // No journal ack waits for these: they ride with the next insert instead of forcing one.
-      this.d.sink.write(fx.rows, { lazy: true }).catch((e: Error & { code?: unknown }) => {
+      const stored = this.d.sink.write(fx.rows, { lazy: true });
+      if (fx.spans !== undefined && this.d.tracing !== undefined) traceEffects(this.d.tracing, fx, stored);
+      stored.catch((e: Error & { code?: unknown }) => {
         // Nothing acks these rows (no journal message carries them): dead-letter each one, counted.
         this.d.log.error({ err: e.message }, "rows of a background turn were not stored; dead-lettering them");
         for (const [table, rows] of fx.rows) {
@@ -103,6 +118,7 @@ export class CallRouter {
         }
       });
     }
+    else if (fx.spans !== undefined && this.d.tracing !== undefined) traceEffects(this.d.tracing, fx, undefined);
     if (fx.calls.length > 0) this.dispatch(fx.calls);
   }
 

@@ -5,6 +5,8 @@ import type { StageObserver } from "../ports/stages.js";
 import { isRetryable } from "../base/errors.js";
 import { actorDeadLetter } from "../domain/dead-letter.js";
 import { sleep } from "../base/clock.js";
+import type { Tracing } from "../ports/tracing.js";
+import { traceEffects } from "./trace-effects.js";
 import type { SharedBudget } from "../base/concurrency.js";
 
 /** Options of one partition pump. */
@@ -34,6 +36,8 @@ export interface PumpHooks {
   readonly stages?: StageObserver;
   /** Clock for the stages, ms since the epoch. Default Date.now. */
   readonly now?: () => number;
+  /** Where the spans of traced turns and their inserts go (docs/adr/0023-tracing.md). Default: off. */
+  readonly tracing?: Tracing;
 }
 
 /** Counters of a pump. */
@@ -157,6 +161,7 @@ export class PartitionPump {
         this.stats.deadLettered++;
       });
       const rows = effects.rows.size > 0 ? this.sink.write(effects.rows) : Promise.resolve();
+      if (effects.spans !== undefined && this.hooks.tracing !== undefined) traceEffects(this.hooks.tracing, effects, rows);
       durable = Promise.all([rows, ...dls, ...corrupt]).then(() => undefined);
     } catch (e) {
       this.onError(e);

@@ -1,5 +1,6 @@
 import type { BatchEffects, RuntimeHost } from "../ports/actor-host.js";
 import type { ActorCacheCalls, ActorCallService } from "../ports/actor-services.js";
+import type { Tracing } from "../ports/tracing.js";
 import type { Clock, TimerHandle } from "../ports/clock.js";
 import type { EventPublisher, PartitionConsumers } from "../ports/journal.js";
 import type { Log } from "../ports/log.js";
@@ -52,6 +53,8 @@ export interface RuntimeNodePorts {
   readonly rowsWritten?: () => number;
   /** Where readings wait (stages `pulled`, `applied`, `durable`). */
   readonly stages?: StageObserver;
+  /** Where the spans of traced turns, their calls and inserts go. Default: off. */
+  readonly tracing?: Tracing;
 }
 
 /**
@@ -93,7 +96,7 @@ export class RuntimeNode {
     private readonly o: RuntimeNodeOptions,
   ) {
     this.budget = o.maxInFlightBytes === undefined ? undefined : new SharedBudget(o.maxInFlightBytes);
-    this.calls = new CallRouter({ host: p.host, caller: p.gateway, actorCache: p.actorCache, events: p.events, sink: p.sink, partitions: o.partitions, log: p.log });
+    this.calls = new CallRouter({ host: p.host, caller: p.gateway, actorCache: p.actorCache, events: p.events, sink: p.sink, partitions: o.partitions, log: p.log, ...(p.tracing ? { tracing: p.tracing } : {}) });
     this.checkpoints = new TimerCheckpoints(
       {
         pendingTimers: (q) => p.host.pendingTimers(q),
@@ -168,6 +171,7 @@ export class RuntimeNode {
         onCalls: (c) => this.calls.dispatch(c),
         now: () => this.p.clock.now(),
         ...(this.p.stages ? { stages: this.p.stages } : {}),
+        ...(this.p.tracing ? { tracing: this.p.tracing } : {}),
       },
     );
     this.pumps.set(q, pump);

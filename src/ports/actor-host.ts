@@ -1,4 +1,5 @@
 import type { RowBatch } from "./row-sink.js";
+import type { SpanRecord } from "./tracing.js";
 
 /** One message for one actor, as it came off the journal. */
 export interface Envelope {
@@ -35,6 +36,8 @@ export interface OutCall {
   readonly method: string;
   readonly req: unknown;
   readonly callId: number;
+  /** `traceparent` of the calling turn's span when it is traced: the call continues it. */
+  readonly trace?: string;
 }
 
 /** A pending actor timer of a partition, as handed to the partition's next owner. */
@@ -101,6 +104,11 @@ export interface BatchEffects {
   readonly events: OutEvent[];
   readonly calls: OutCall[];
   readonly deadLetters: OutDeadLetter[];
+  /**
+   * Spans of the batch's traced turns (absent when none was traced): the caller exports them and
+   * traces the rows' insert as their child (docs/adr/0023-tracing.md).
+   */
+  spans?: SpanRecord[];
 }
 
 /**

@@ -7,6 +7,16 @@ export interface ActorAddress {
 }
 
 /**
+ * A message whose turn is traced: its `trace` is the W3C `traceparent` of the span it continues
+ * (set where the message is made: journal decoding for readings, the runtime for call replies).
+ * The host records the turn as a span `shoal.actor.turn` and the turn's calls and rows continue
+ * it (docs/adr/0023-tracing.md). Messages without it cost nothing.
+ */
+export interface TracedMessage {
+  readonly trace?: string;
+}
+
+/**
  * Everything an actor may do, as effects. Effects of one turn are buffered and committed only when
  * `receive` returns; a throwing turn has no effects. No I/O happens inside `receive`.
  */
@@ -30,6 +40,12 @@ export interface ActorContext<M> {
   setTimer(name: string, delayMs: number, msg: M): void;
   /** Cancel a named timer; unknown names are ignored. */
   cancelTimer(name: string): void;
+  /**
+   * Optional (hosts without tracing leave it out): keep a trace of this turn even when its message
+   * was not sampled — it matters to operators (an anomaly). The turn starts a trace of its own
+   * when its message carries none; its calls and rows continue it.
+   */
+  keepTrace?(): void;
 }
 
 /**

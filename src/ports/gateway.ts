@@ -95,6 +95,8 @@ export interface CallOptions {
   /** Absolute deadline, ms since the epoch on the gateway's clock; the call fails with `deadline_exceeded` after it. */
   readonly deadlineMs?: number;
   readonly signal?: AbortSignal;
+  /** W3C `traceparent` of the caller's span: the gateway's spans continue it (gRPC metadata over the wire). */
+  readonly traceparent?: string;
 }
 
 /** The gateway as callers see it (in-process service, or the gRPC client of a remote one). */

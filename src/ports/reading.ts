@@ -18,4 +18,9 @@ export interface Reading {
   readonly log?: string;
   /** Optional boot/session number of the device: a new value starts a new epoch. */
   readonly boot?: number;
+  /**
+   * W3C `traceparent` of the bridge's span for this reading when its trace is sampled (set by the
+   * bridge only, carried in the journal record; docs/adr/0023-tracing.md).
+   */
+  readonly trace?: string;
 }

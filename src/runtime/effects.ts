@@ -1,6 +1,7 @@
 import type { ActorAddress } from "../ports/actor.js";
 import type { BatchEffects, Envelope, OutCall, OutDeadLetter, OutEvent } from "../ports/actor-host.js";
 import type { ActorLogic } from "../ports/actor.js";
+import type { SpanRecord } from "../ports/tracing.js";
 import { RowBinaryWriter, schemaKey } from "../domain/row-binary.js";
 import { type Row, type RowBatch } from "../ports/row-sink.js";
 import { concatRows, rowBatch, rowBatchOf } from "../domain/row-batch.js";
@@ -22,9 +23,11 @@ export class EffectsAcc {
   readonly calls: OutCall[] = [];
   readonly deadLetters: OutDeadLetter[] = [];
   readonly sends: OutSend[] = [];
+  /** Spans of the traced turns (usually none). */
+  readonly spans: SpanRecord[] = [];
 
   get empty(): boolean {
-    return this.rows.size === 0 && this.events.length === 0 && this.calls.length === 0 && this.deadLetters.length === 0 && this.sends.length === 0;
+    return this.rows.size === 0 && this.events.length === 0 && this.calls.length === 0 && this.deadLetters.length === 0 && this.sends.length === 0 && this.spans.length === 0;
   }
 }
 
@@ -69,7 +72,8 @@ export function shardEffects(acc: EffectsAcc, encoders: RowEncoders | null): Sha
       rows.set(table, rowBatch(binary, rejected));
     }
   }
-  return { rows, events: acc.events, calls: acc.calls, deadLetters: acc.deadLetters, sends: acc.sends };
+  const fx: ShardEffects = { rows, events: acc.events, calls: acc.calls, deadLetters: acc.deadLetters, sends: acc.sends };
+  return acc.spans.length === 0 ? fx : { ...fx, spans: acc.spans };
 }
 
 /** Plain BatchEffects, empty. */
@@ -86,6 +90,10 @@ export function mergeEffects(dst: BatchEffects, src: BatchEffects): void {
   for (const e of src.events) dst.events.push(e);
   for (const c of src.calls) dst.calls.push(c);
   for (const d of src.deadLetters) dst.deadLetters.push(d);
+  if (src.spans !== undefined && src.spans.length > 0) {
+    if (dst.spans === undefined) dst.spans = [...src.spans];
+    else for (const s of src.spans) dst.spans.push(s);
+  }
 }
 
 /**

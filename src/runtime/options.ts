@@ -31,6 +31,10 @@ export interface RuntimeOptions {
   readonly sliceBudget?: number;
   /** How often committed snapshots are written to the store, ms. Default 250. */
   readonly snapshotFlushMs?: number;
+  /** Record traced turns as spans (messages carrying `trace`; docs/adr/0023-tracing.md). Default false. */
+  readonly traceTurns?: boolean;
+  /** Also trace turns that ask for it (`ctx.keepTrace()`, e.g. an anomaly) without a sampled trace. Default false. */
+  readonly traceKeptTurns?: boolean;
 }
 
 export type ResolvedRuntimeOptions = Required<RuntimeOptions>;
@@ -51,6 +55,8 @@ export function resolveRuntimeOptions(o: RuntimeOptions): ResolvedRuntimeOptions
     turnsPerSlice: o.turnsPerSlice ?? 8,
     sliceBudget: o.sliceBudget ?? 8192,
     snapshotFlushMs: o.snapshotFlushMs ?? 250,
+    traceTurns: o.traceTurns ?? false,
+    traceKeptTurns: o.traceKeptTurns ?? false,
   };
   checkInt("runtime.partitions", r.partitions, 1);
   checkInt("runtime.mailboxCapacity", r.mailboxCapacity, 1);

@@ -71,6 +71,8 @@ export class ShardCore extends ShardEngine {
     let msg: Msg;
     try {
       msg = result.ok ? pc.onReply(result.value) : pc.onError(result.error);
+      // The reply's turn continues the calling turn's trace (ADR 0023).
+      if (pc.trace !== undefined) msg = { ...msg, trace: pc.trace } as Msg;
     } catch (err) {
       const acc = new EffectsAcc();
       const env: Envelope = { actorType: pc.actorType, actorId: pc.actorId, partition: this.o.partitionOf(pc.actorType, pc.actorId), streamSeq: 0, msg: { type: "call-reply" } };

@@ -11,6 +11,9 @@ import { Batch, newShardCounters, type Msg, type PendingCall, type ShardCoreOpti
 import type { TimerRec } from "./timer-heap.js";
 import { TurnBuffer } from "./turn-buffer.js";
 import { backoffMs } from "../base/backoff.js";
+import { preciseNowMs } from "../base/clock.js";
+import type { TracedMessage } from "../ports/actor.js";
+import { turnSpan } from "./turn-trace.js";
 
 
 /**
@@ -256,6 +259,9 @@ export abstract class ShardEngine {
     turn.cur = cell;
     const sample = (++this.turnNo & 63) === 0;
     const t0 = sample ? performance.now() : 0;
+    // Tracing (ADR 0023): a message carrying `trace` is timed; otherwise nothing is read or measured.
+    const tp = this.o.traceTurns === true ? (msg as TracedMessage).trace : undefined;
+    const tw0 = tp !== undefined ? preciseNowMs() : 0;
     let next: unknown;
     try {
       next = cell.logic.receive(cell.state, msg, turn.ctx);
@@ -268,6 +274,7 @@ export abstract class ShardEngine {
     if (sample) this.latency.record((performance.now() - t0) * 1000);
     turn.cur = null;
     cell.state = next;
+    if ((tp !== undefined || (turn.keep && this.o.traceKeptTurns === true)) && (b === null || !b.replay)) this.traceTurn(cell, msg, tp, tw0, b);
     this.commitTurn(cell, b);
     cell.attempts = 0;
     this.counters.turns++;
@@ -315,14 +322,28 @@ export abstract class ShardEngine {
       for (let i = 0; i < calls.length; i++) {
         const c = calls[i]!;
         const callId = this.nextCall++ * this.o.callIdStride + this.o.callIdOffset;
-        this.calls.set(callId, { actorType: cell.logic.type, actorId: cell.id, onReply: c.onReply, onError: c.onError });
-        const out: OutCall = { from: cell.self, service: c.service, method: c.method, req: c.req, callId };
+        const trace = t.span;
+        this.calls.set(callId, trace === undefined ? { actorType: cell.logic.type, actorId: cell.id, onReply: c.onReply, onError: c.onError } : { actorType: cell.logic.type, actorId: cell.id, onReply: c.onReply, onError: c.onError, trace });
+        const out: OutCall = trace === undefined ? { from: cell.self, service: c.service, method: c.method, req: c.req, callId } : { from: cell.self, service: c.service, method: c.method, req: c.req, callId, trace };
         acc.calls.push(out);
       }
       const sends = t.sends;
       for (let i = 0; i < sends.length; i += 2) this.routeSend(sends[i] as ActorAddress, sends[i + 1] as Msg, b, acc);
     }
     t.reset();
+  }
+
+  /**
+   * Record the turn just run as a span (its message's `trace` is the parent; a kept turn without
+   * one starts a trace, timed from its end: its start was not measured). Its calls continue it.
+   */
+  protected traceTurn(cell: ActorCell, msg: Msg, tp: string | undefined, startMs: number, b: Batch | null): void {
+    const end = preciseNowMs();
+    const kept = this.turn.keep && this.o.traceKeptTurns === true;
+    const span = turnSpan(tp, kept, cell.logic.type, cell.id, cell.partition, msg.type, tp !== undefined ? startMs : end, end);
+    if (span === undefined) return;
+    this.turn.span = span.traceparent;
+    (b === null ? this.bg : b.acc).spans.push(span);
   }
 
   protected routeSend(to: ActorAddress, msg: Msg, b: Batch | null, acc: EffectsAcc): void {

@@ -45,6 +45,10 @@ export interface ShardCoreOptions {
   /** Call ids are `n * callIdStride + callIdOffset`, unique across workers. */
   readonly callIdStride: number;
   readonly callIdOffset: number;
+  /** Record the turns of messages carrying `trace` as spans (docs/adr/0023-tracing.md). Default false. */
+  readonly traceTurns?: boolean;
+  /** Also start a trace for a turn that calls `ctx.keepTrace()` without one. Default false. */
+  readonly traceKeptTurns?: boolean;
 }
 
 /** A batch being admitted/processed. */
@@ -67,6 +71,8 @@ export interface PendingCall {
   readonly actorId: string;
   readonly onReply: (res: unknown) => Msg;
   readonly onError: (err: Error) => Msg;
+  /** The calling turn's span: the reply's turn continues it. */
+  readonly trace?: string;
 }
 
 /** Live counters of a shard (monotonic since start, except `passivations` after a partition drop). */

@@ -36,6 +36,10 @@ export class TurnBuffer {
   readonly timerDelays: number[] = [];
   readonly timerMsgs: unknown[] = [];
   timerN = 0;
+  /** The turn called `ctx.keepTrace()`. */
+  keep = false;
+  /** `traceparent` of the turn's span when the turn is traced (its calls continue it). */
+  span: string | undefined = undefined;
   readonly ctx: ActorContext<Msg>;
 
   constructor(clock: Clock) {
@@ -72,6 +76,9 @@ export class TurnBuffer {
         t.timerDelays[i] = -1;
         t.timerMsgs[i] = null;
       },
+      keepTrace() {
+        t.keep = true;
+      },
     };
   }
 
@@ -99,6 +106,8 @@ export class TurnBuffer {
     // array's length is not free. The stale slots are overwritten by the next turns.
     this.rowN = 0;
     this.timerN = 0;
+    this.keep = false;
+    this.span = undefined;
     if (this.events.length !== 0) this.events.length = 0;
     if (this.sends.length !== 0) this.sends.length = 0;
     if (this.calls.length !== 0) this.calls.length = 0;

@@ -4,6 +4,8 @@ import mqtt, { type ISubscriptionMap, type MqttClient } from "mqtt";
 export interface InboundMessage {
   readonly topic: string;
   readonly payload: Uint8Array;
+  /** The MQTT 5 user property `traceparent` the publisher sent (W3C trace context), if any. */
+  readonly traceparent?: string;
   /** Send the PUBACK (once the message is durable downstream). No-op if the connection was lost. */
   ack(): void;
 }
@@ -106,10 +108,10 @@ export function createDeferredAckSubscriber(o: SubscriberOptions, onMessage: (m:
   };
   internals.handleMessage = (packet, cb) => {
     if (packet.qos !== 1 || packet.messageId === undefined) {
-      onMessage(new Inbound(packet.topic, packet.payload, -1, -1, NO_ACK));
+      onMessage(new Inbound(packet.topic, packet.payload, -1, -1, NO_ACK, traceparentOf(packet)));
     } else {
       held.set(packet.messageId, "pending");
-      onMessage(new Inbound(packet.topic, packet.payload, packet.messageId, epoch, conn));
+      onMessage(new Inbound(packet.topic, packet.payload, packet.messageId, epoch, conn, traceparentOf(packet)));
     }
     if (o.gate === undefined || o.gate.admitted()) cb();
     else void o.gate.whenAdmitted().then(() => cb());
@@ -142,6 +144,7 @@ class Inbound implements InboundMessage {
     private readonly messageId: number,
     private readonly epoch: number,
     private readonly target: AckTarget,
+    readonly traceparent: string | undefined,
   ) {}
 
   ack(): void {
@@ -154,4 +157,11 @@ interface PublishPacket {
   payload: Buffer;
   qos: number;
   messageId?: number;
+  properties?: { userProperties?: Record<string, string | string[]> };
+}
+
+/** The `traceparent` user property of an MQTT 5 publish (the first, if repeated). */
+function traceparentOf(packet: PublishPacket): string | undefined {
+  const v = packet.properties?.userProperties?.traceparent;
+  return typeof v === "string" ? v : Array.isArray(v) ? v[0] : undefined;
 }

@@ -1,5 +1,7 @@
 import type { MqttClient } from "mqtt";
 import type { ShoalConfig } from "../../config/index.js";
+import { createTracing } from "../../observability/tracing.js";
+import type { Tracing } from "../../ports/tracing.js";
 import type { Logger } from "../../observability/logger.js";
 import { connectNats } from "../../adapters/nats/connection.js";
 import { ensureJournal } from "../../adapters/nats/streams.js";
@@ -29,6 +31,8 @@ export interface BridgeRoleDeps {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Service accounts to keep on the broker beside the bridge's own (e.g. the local simulator's gateway account). */
   readonly serviceAccounts?: readonly ServiceAccount[];
+  /** Where the bridge's spans go. Default: the role's own, from `tracing` (closed with it). */
+  readonly tracing?: Tracing;
 }
 
 /** A running bridge role. */
@@ -71,6 +75,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: Bridg
   // A journal that lost its streams is re-created and reported; a publish unanswered for 10 s too.
   const incidents = deps.incidents ?? roleIncidents(nc, log, "bridge", deps.metrics);
   const watchdog = startJournalWatch(nc, log, incidents, { journal, publishes: () => publisher.backlog() });
+  const tracing = deps.tracing ?? createTracing(cfg.tracing, "shoal-bridge");
   const core = createBridgeCore(
     {
       partitions: cfg.nats.partitions,
@@ -94,6 +99,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: Bridg
       clock: systemClock,
       ...(deps.metrics ? { stages: stageHistogram(deps.metrics) } : {}),
       ...(admission ? { admit: (id: string) => admissionRejection(id, admission.check(id)) } : {}),
+      ...(tracing.enabled ? { tracing } : {}),
     },
     (subject, data, msgId) => publisher.publish(subject, data, msgId),
     (dl) => events.deadLetter(dl),
@@ -111,7 +117,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: Bridg
         password: cfg.mqtt.password,
         gate: core,
       },
-      (m) => core.handle(m.topic, m.payload, m),
+      (m) => core.handle(m.topic, m.payload, m, m.traceparent),
     );
     c.on("error", (e) => log.warn({ err: e.message, connection: i }, "mqtt connection error"));
     c.on("connect", (ack) => log.info({ connection: i, sessionPresent: ack.sessionPresent }, "mqtt connected"));
@@ -139,6 +145,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: Bridg
       publisher.close();
       await identity.close();
       await nc.drain();
+      if (deps.tracing === undefined) await tracing.close().catch(() => {});
       log.info({ stats: core.stats }, "bridge stopped");
     },
   };

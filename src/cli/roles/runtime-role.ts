@@ -1,5 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ShoalConfig } from "../../config/index.js";
+import { createTracing } from "../../observability/tracing.js";
+import type { Tracing } from "../../ports/tracing.js";
 import type { Logger } from "../../observability/logger.js";
 import { connectNats } from "../../adapters/nats/connection.js";
 import { ensureJournal } from "../../adapters/nats/streams.js";
@@ -72,6 +74,8 @@ export interface RuntimeRoleDeps {
   readonly gateway?: ModelGateway;
   /** Registry for the runtime's own histograms (where readings wait). */
   readonly metrics?: MetricsRegistry;
+  /** Where traced turns, calls and inserts go. Default: the role's own, from `tracing` (closed with it). */
+  readonly tracing?: Tracing;
 }
 
 /** Which partitions to own at start: every one (single node), none (cluster mode assigns), or a list. */
@@ -108,6 +112,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   const chOpts = { url: cfg.clickhouse.url, database: cfg.clickhouse.database, username: cfg.clickhouse.username, password: cfg.clickhouse.password };
   const nc: NatsConnection = await connectNats(cfg.nats.url, `shoal-runtime-${cfg.nodeId}`);
   const incidents = deps.incidents ?? roleIncidents(nc, log, "runtime", deps.metrics);
+  const tracing = deps.tracing ?? createTracing(cfg.tracing, "shoal-runtime");
   const maxAckPending = cfg.runtime.maxAckPending;
   const journalOpts = { stream: cfg.nats.stream, partitions: cfg.nats.partitions, duplicateWindowMs: cfg.nats.duplicateWindowMs, maxAgeMs: cfg.nats.maxAgeMs, maxAckPending, replicas: cfg.nats.replicas };
   const snapshots = await KvSnapshotStore.create(nc, { bucket: cfg.nats.kvBucket, replicas: cfg.nats.replicas });
@@ -150,7 +155,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
     },
   });
   const node = new RuntimeNode(
-    { host, consumers: await JetStreamPartitionConsumers.create(nc, journalOpts), sink, events, snapshots, gateway: caller, actorCache, clock: systemClock, log, rowsWritten: () => sink.stats.rowsWritten, ...(deps.metrics ? { stages: stageHistogram(deps.metrics) } : {}) },
+    { host, consumers: await JetStreamPartitionConsumers.create(nc, journalOpts), sink, events, snapshots, gateway: caller, actorCache, clock: systemClock, log, rowsWritten: () => sink.stats.rowsWritten, ...(deps.metrics ? { stages: stageHistogram(deps.metrics) } : {}), ...(tracing.enabled ? { tracing } : {}) },
     {
       partitions: cfg.nats.partitions,
       fetchBatch: cfg.runtime.fetchBatch,
@@ -197,6 +202,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
       await watchdog.stop();
       await Promise.all([readModel.close(), deadLetters.close()]);
       await node.close();
+      if (deps.tracing === undefined) await tracing.close().catch(() => {});
       // Let in-flight gateway calls answer (bounded: a dead gateway must not hold up shutdown).
       await Promise.race([caller.drain(), sleep(5000)]);
       remote?.close();
@@ -259,6 +265,9 @@ async function createHost(cfg: ShoalConfig, io: { snapshots: KvSnapshotStore; jo
     snapshotEveryMessages: cfg.runtime.snapshotEveryMessages,
     snapshotEveryMs: cfg.runtime.snapshotEveryMs,
     maxAttempts: cfg.runtime.maxAttempts,
+    // Traced turns (docs/adr/0023-tracing.md): off without an endpoint, so no turn is timed.
+    traceTurns: cfg.tracing.endpoint !== "",
+    traceKeptTurns: cfg.tracing.endpoint !== "" && cfg.tracing.anomalies,
   };
   if (cfg.runtime.host === "inline") return createInlineHost({ ...common, logics: [createDeviceActor(settings)], decode: journalEnvelope, encodeRows: true });
   return WorkerPoolHost.create({

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shoal/v1/reading.proto.
  */
 export const file_shoal_v1_reading: GenFile = /*@__PURE__*/
-  fileDesc("ChZzaG9hbC92MS9yZWFkaW5nLnByb3RvEghzaG9hbC52MSLPAQoHUmVhZGluZxIRCglkZXZpY2VfaWQYASABKAkSCwoDc2VxGAIgASgEEg0KBXRzX21zGAMgASgDEi8KB21ldHJpY3MYBCADKAsyHi5zaG9hbC52MS5SZWFkaW5nLk1ldHJpY3NFbnRyeRIQCgNsb2cYBSABKAlIAIgBARIRCgRib290GAYgASgESAGIAQEaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAFCBgoEX2xvZ0IHCgVfYm9vdCIzCgxSZWFkaW5nQmF0Y2gSIwoIcmVhZGluZ3MYDyADKAsyES5zaG9hbC52MS5SZWFkaW5nImkKCkRlYWRMZXR0ZXISDQoFc3RhZ2UYASABKAkSDAoEY29kZRgCIAEoCRIOCgZyZWFzb24YAyABKAkSDgoGc291cmNlGAQgASgJEg8KB3BheWxvYWQYBSABKAwSDQoFYXRfbXMYBiABKAMiJgoOSm91cm5hbENvbW1hbmQSFAoMY29tbWFuZF9qc29uGA4gASgMYgZwcm90bzM");
+  fileDesc("ChZzaG9hbC92MS9yZWFkaW5nLnByb3RvEghzaG9hbC52MSL7AQoHUmVhZGluZxIRCglkZXZpY2VfaWQYASABKAkSCwoDc2VxGAIgASgEEg0KBXRzX21zGAMgASgDEi8KB21ldHJpY3MYBCADKAsyHi5zaG9hbC52MS5SZWFkaW5nLk1ldHJpY3NFbnRyeRIQCgNsb2cYBSABKAlIAIgBARIRCgRib290GAYgASgESAGIAQESGQoMdHJhY2VfcGFyZW50GAcgASgJSAKIAQEaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAFCBgoEX2xvZ0IHCgVfYm9vdEIPCg1fdHJhY2VfcGFyZW50IjMKDFJlYWRpbmdCYXRjaBIjCghyZWFkaW5ncxgPIAMoCzIRLnNob2FsLnYxLlJlYWRpbmciaQoKRGVhZExldHRlchINCgVzdGFnZRgBIAEoCRIMCgRjb2RlGAIgASgJEg4KBnJlYXNvbhgDIAEoCRIOCgZzb3VyY2UYBCABKAkSDwoHcGF5bG9hZBgFIAEoDBINCgVhdF9tcxgGIAEoAyImCg5Kb3VybmFsQ29tbWFuZBIUCgxjb21tYW5kX2pzb24YDiABKAxiBnByb3RvMw");
 
 /**
  * One sensor reading as a device publishes it (MQTT topic devices/<device_id>/readings). The input
@@ -82,6 +82,16 @@ export type Reading = Message<"shoal.v1.Reading"> & {
    * @generated from field: optional uint64 boot = 6;
    */
   boot?: bigint | undefined;
+
+  /**
+   * Set by the bridge, never by a device (a device's payload with it is rejected: unknown_field):
+   * the W3C traceparent of the bridge's span for this reading when its trace is sampled, so the
+   * actor's turn joins the trace. Devices send trace context as the MQTT 5 user property
+   * `traceparent` (docs/adr/0023-tracing.md).
+   *
+   * @generated from field: optional string trace_parent = 7;
+   */
+  traceParent?: string | undefined;
 };
 
 /**
