@@ -16,10 +16,10 @@ const UNSAMPLED = "00-1af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
 function setup(sampleRatio: number) {
   const exporter = new InMemorySpanExporter();
   const tracing = createTracing({ endpoint: "", sampleRatio, anomalies: true, maxQueue: 100 }, "shoal-bridge", exporter);
-  const pubs: { data: Uint8Array; resolve: () => void }[] = [];
+  const pubs: { data: Uint8Array; traceparent: string | undefined; resolve: () => void }[] = [];
   const core = createBridgeCore(
     { partitions: 1, limits: defaultReadingLimits, msgIdPrefix: "n", clock: systemClock, tracing },
-    (_s, data) => new Promise((resolve) => pubs.push({ data, resolve: () => resolve({ seq: 1, duplicate: false }) })),
+    (_s, data, _id, traceparent) => new Promise((resolve) => pubs.push({ data, traceparent, resolve: () => resolve({ seq: 1, duplicate: false }) })),
     async () => {},
   );
   return { core, pubs, exporter, tracing };
@@ -39,6 +39,7 @@ describe("bridge tracing (ADR 0023)", () => {
     expect(ctx.traceId).toBe("0af7651916cd43dd8448eb211c80319c");
     expect(rs[1]!.trace).toBeUndefined(); // the device did not sample it
     expect(rs[2]!.trace).toBeUndefined(); // no context, ratio 0
+    expect(pubs[0]!.traceparent).toBe(rs[0]!.trace); // the journal message's traceparent header
     await tracing.flush();
     expect(exporter.getFinishedSpans()).toHaveLength(0); // not durable yet
     pubs[0]!.resolve();

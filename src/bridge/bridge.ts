@@ -109,7 +109,7 @@ export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, 
   const order = new DeviceOrder<AckToken>(
     { holdMs: o.reorderHoldMs ?? 200, maxDevices: 200_000, maxHeld: Math.max(1, maxHeld), clock: o.clock },
     // Every reading of one message is of the topic's device: one partition.
-    (r, token) => batcher.add(partitionOf(r.deviceId, o.partitions), encodeReading(r), token),
+    (r, token) => batcher.add(partitionOf(r.deviceId, o.partitions), encodeReading(r), token, r.trace),
   );
   const counts = { received: 0, rejected: 0, rejectedByCode: {} as Record<string, number>, deadLetterFailures: 0 };
   let deadLettering = 0;

@@ -2,8 +2,12 @@ import type { Clock, TimerHandle } from "../ports/clock.js";
 import { encodeReadingBatchWire } from "../domain/reading-wire.js";
 import { journalSubject } from "../domain/subjects.js";
 
-/** Publishes one journal message; resolves on its PubAck (`duplicate`: JetStream had it already). */
-export type JournalPublish = (subject: string, data: Uint8Array, msgId: string) => Promise<{ seq: number; duplicate: boolean }>;
+/**
+ * Publishes one journal message; resolves on its PubAck (`duplicate`: JetStream had it already).
+ * `traceparent`: the trace context of the batch's first traced reading, for a `traceparent` header
+ * (each reading's own context is in its record; docs/adr/0023-tracing.md).
+ */
+export type JournalPublish = (subject: string, data: Uint8Array, msgId: string, traceparent?: string) => Promise<{ seq: number; duplicate: boolean }>;
 
 /** One MQTT message whose readings are in batches: acknowledged when the last of them is durable. */
 export interface AckToken {
@@ -57,6 +61,8 @@ interface OpenBatch {
   bytes: number;
   /** When its first reading was added (clock ms). */
   readonly openedAt: number;
+  /** The first traced reading's trace context. */
+  trace: string | undefined;
 }
 
 /**
@@ -85,18 +91,22 @@ export class JournalBatcher {
     return this.queued + this.inPublish;
   }
 
-  /** Add one encoded reading of partition `p`; `token` is counted down when it is durable. */
-  add(p: number, reading: Uint8Array, token: AckToken): void {
+  /**
+   * Add one encoded reading of partition `p`; `token` is counted down when it is durable. `trace`:
+   * the reading's trace context when it is traced.
+   */
+  add(p: number, reading: Uint8Array, token: AckToken, trace?: string): void {
     let b = this.open.get(p);
     if (b !== undefined && (b.tokens.length >= this.o.maxReadings || b.bytes + reading.length > this.o.maxBytes)) {
       this.send(b);
       b = undefined;
     }
     if (b === undefined) {
-      b = { partition: p, parts: [], tokens: [], bytes: 0, openedAt: this.o.clock.now() };
+      b = { partition: p, parts: [], tokens: [], bytes: 0, openedAt: this.o.clock.now(), trace: undefined };
       this.open.set(p, b);
       this.arm();
     }
+    if (trace !== undefined && b.trace === undefined) b.trace = trace;
     b.parts.push(reading);
     b.tokens.push(token);
     b.bytes += reading.length;
@@ -139,7 +149,7 @@ export class JournalBatcher {
     this.queued -= n;
     this.inPublish += n;
     const data = encodeReadingBatchWire(b.parts);
-    this.publish(journalSubject(b.partition), data, `${this.o.msgIdPrefix}-${++this.next}`).then(
+    this.publish(journalSubject(b.partition), data, `${this.o.msgIdPrefix}-${++this.next}`, b.trace).then(
       (res) => {
         this.stats.batches++;
         this.stats.readings += n;

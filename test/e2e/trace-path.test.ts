@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mqtt, { type MqttClient } from "mqtt";
 import { spawnSync } from "node:child_process";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { partitionOf } from "../../src/domain/partition.js";
 import { startClickHouse, startMosquitto, startNats, type ServiceHandle } from "../harness/index.js";
 import { startBridgeRole, type BridgeRole } from "../../src/cli/roles/bridge-role.js";
 import { startRuntimeRole, type RuntimeRole } from "../../src/cli/roles/runtime-role.js";
@@ -115,6 +118,14 @@ describe("a trace from an MQTT 5 publish to the explanation row", () => {
     expect(reply.parentSpanId).toBe(missed.spanId);
     const analysesInsert = one(spans, "shoal.sink.insert", (s) => s.parentSpanId === reply.spanId);
     expect(String(analysesInsert.attributes["shoal.tables"])).toContain("analyses");
+    // The journal message that holds the reading carries the bridge span as its traceparent header.
+    const nc = await connect({ servers: nats.url });
+    try {
+      const m = await (await jetstreamManager(nc)).streams.getMessage("READINGS", { last_by_subj: `shoal.readings.${partitionOf("tr-1", 8)}.batch` });
+      expect(m?.header.get("traceparent")).toBe(`00-${DEVICE_TRACE}-${accept.spanId}-01`);
+    } finally {
+      await nc.close();
+    }
     // The warm-up readings (no trace context, ratio 0) left no trace.
     expect(otlp.spans.filter((s) => s.name === "shoal.bridge.accept")).toHaveLength(1);
     expect(otlp.bad).toBe(0);
