@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 
 /**
  * W3C trace context (https://www.w3.org/TR/trace-context/) as plain strings: `traceparent` is
@@ -31,12 +31,29 @@ export function formatTraceparent(traceId: string, spanId: string): string {
   return `00-${traceId}-${spanId}-01`;
 }
 
-/** A random span id (16 hex digits). */
-export function newSpanId(): string {
-  return randomBytes(8).toString("hex");
+// Ids are cut from a pool of random bytes refilled 4 KiB at a time (one system call per 512 span
+// ids instead of one each: a traced turn costs a few hundred ns less).
+const pool = Buffer.alloc(4096);
+let used = pool.length;
+
+function randomHex(bytes: number): string {
+  if (used + bytes > pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  const s = pool.toString("hex", used, used + bytes);
+  used += bytes;
+  return s;
 }
 
-/** A random trace id (32 hex digits). */
+/** A random span id (16 hex digits, never all zero). */
+export function newSpanId(): string {
+  const id = randomHex(8);
+  return id === ZERO_SPAN ? newSpanId() : id;
+}
+
+/** A random trace id (32 hex digits, never all zero). */
 export function newTraceId(): string {
-  return randomBytes(16).toString("hex");
+  const id = randomHex(16);
+  return id === ZERO_TRACE ? newTraceId() : id;
 }

@@ -5,7 +5,7 @@
 // (child process with --expose-gc), activation latency from a KV snapshot, turn latency p99.
 // Env: BENCH_READINGS (default 1,000,000), BENCH_DEVICES (10,000), BENCH_MEMORY_ACTORS (1,000,000),
 // BENCH_MEMORY_DEVICE_ACTORS, BENCH_MEMORY_READINGS, BENCH_MEMORY_STEADY_ACTORS, BENCH_MEMORY_CASES (see benchMemory),
-// BENCH_SKIP (comma list of: inline,pool,journal,journal3,transport,jetstream,memory,activation), BENCH_REPEAT (runs per
+// BENCH_SKIP (comma list of: inline,pool,journal,journal3,tracing,transport,jetstream,memory,activation), BENCH_REPEAT (runs per
 // throughput row, default 3; the median is reported).
 import { availableParallelism } from "node:os";
 import { isMainThread } from "node:worker_threads";
@@ -25,6 +25,7 @@ import { BATCH, N_DEVICES, N_READINGS, P, REPEAT, SKIP, fmt, median, row, rows, 
 import { benchMemory, benchMemoryChild } from "./runtime-bench-memory.js";
 import { benchTransport } from "./runtime-bench-transport.js";
 import { benchJetStream } from "./runtime-bench-jetstream.js";
+import { benchTracing } from "./runtime-bench-tracing.js";
 
 /** Journal stream sequence, monotonic across every generated batch (as a real stream's). */
 let streamSeq = 0;
@@ -313,6 +314,7 @@ async function main(): Promise<void> {
     ["pool", benchPool],
     ["journal", () => benchJournalBytes(1)],
     ["journal3", () => benchJournalBytes(3)],
+    ["tracing", benchTracing],
     ["transport", benchTransport],
     ["jetstream", benchJetStream],
     ["activation", benchActivation],
