@@ -32,4 +32,18 @@ describe("createLogger", () => {
     expect(lines[0]).not.toContain("hunter2");
     expect(lines[0]).not.toContain("t0k3n");
   });
+
+  it("never writes the password of a URL, wherever the URL is in the record", async () => {
+    const { dest, lines } = capture();
+    const log = createLogger({ level: "info", name: "bridge", destination: dest });
+    log.info({ nats: "nats://shoal:s3cr3t@nats-0:4222,nats://shoal:s3cr3t@nats-1:4222", deep: { list: ["redis://default:pw0rd@redis:6379/0"] }, plain: "user@example.com", mqtt: "mqtts://dev@host:8883" }, "bridge started");
+    await new Promise((r) => setImmediate(r));
+    expect(lines[0]).not.toContain("s3cr3t");
+    expect(lines[0]).not.toContain("pw0rd");
+    const rec = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(rec.nats).toBe("nats://shoal:[redacted]@nats-0:4222,nats://shoal:[redacted]@nats-1:4222");
+    expect(rec.deep).toEqual({ list: ["redis://default:[redacted]@redis:6379/0"] });
+    expect(rec.plain).toBe("user@example.com");
+    expect(rec.mqtt).toBe("mqtts://dev@host:8883"); // a user name alone is no secret
+  });
 });
