@@ -22,7 +22,7 @@ export interface RemotePlan<T> {
   /** Upper bound of the call's cost in USD (reserved against the budget before calling). */
   estimateUsd(model: ModelConfig): number;
   /** Call the model through its provider's lane; resolves with the value, usage and attempts. */
-  call(modelKey: string, model: ModelConfig, lane: ProviderLane, deadlineMs: number | undefined): Promise<{ value: T; usage: Usage; attempts: number }>;
+  call(modelKey: string, model: ModelConfig, lane: ProviderLane, deadlineMs: number | undefined, traceparent?: string): Promise<{ value: T; usage: Usage; attempts: number }>;
 }
 
 export interface RunnerDeps {
@@ -120,7 +120,7 @@ export class LlmRunner {
       // The upstream call of a traced request (the coalesced leader's: followers share it).
       const span = trace !== undefined ? this.deps.tracing?.start("shoal.gateway.upstream", { parent: trace, kind: "client", attributes: { "shoal.gateway.op": op, "shoal.gateway.provider": lane.id, "shoal.gateway.model": modelKey } }) : undefined;
       try {
-        const r = await plan.call(modelKey, model, lane, deadlineMs);
+        const r = await plan.call(modelKey, model, lane, deadlineMs, span?.traceparent);
         const costUsd = costOf(r.usage, model);
         if (span !== undefined) {
           span.setAttribute("shoal.gateway.input_tokens", r.usage.inputTokens);

@@ -18,11 +18,11 @@ function chatPlan<T>(build: (model: string) => CallSpec, parse: (text: string) =
       const input = estimateTokens(spec.system) + estimateTokens(spec.user);
       return (input * model.inputUsdPer1M + (spec.maxTokens ?? 1000) * model.outputUsdPer1M) / 1e6;
     },
-    async call(modelKey, model, lane, deadlineMs) {
+    async call(modelKey, model, lane, deadlineMs, traceparent) {
       const spec = build(model.name);
       // Worst case for the provider's tokens-per-minute limit: prompt estimate + max output.
       const tokens = estimateTokens(spec.system) + estimateTokens(spec.user) + (spec.maxTokens ?? 1000);
-      const r = await lane.call((signal) => lane.provider.complete({ ...spec, signal }), {
+      const r = await lane.call((signal) => lane.provider.complete({ ...spec, signal, ...(traceparent !== undefined ? { traceparent } : {}) }), {
         op,
         model: modelKey,
         deadlineMs,

@@ -130,6 +130,8 @@ export interface ProviderCall {
   /** Ask for a JSON object matching this JSON schema (structured output) when the provider supports it. */
   readonly jsonSchema?: { readonly name: string; readonly schema: Record<string, unknown> };
   readonly signal: AbortSignal;
+  /** W3C `traceparent` of the gateway's upstream span: sent as an HTTP header (a self-hosted model server may continue the trace). */
+  readonly traceparent?: string;
 }
 
 /** Result of a chat-style provider call: raw text (JSON when `jsonSchema` was given). */

@@ -33,6 +33,8 @@ export interface SeenRequest {
   answeredTokens?: number;
   /** When the 200 answer was sent, ms (Date.now). */
   answeredAt?: number;
+  /** The W3C `traceparent` header the client sent, if any. */
+  readonly traceparent?: string;
 }
 
 export interface FakeOpenAI {
@@ -154,7 +156,8 @@ export async function startFakeOpenAI(opts: { latencyMs?: number } = {}): Promis
       return send(res, 400, { error: { message: "invalid JSON body", type: "invalid_request_error" } });
     }
     const fault = queue.shift() ?? fallback;
-    const seen: SeenRequest = { path, at: Date.now(), body, fault: fault.kind };
+    const tp = req.headers.traceparent;
+    const seen: SeenRequest = { path, at: Date.now(), body, fault: fault.kind, ...(typeof tp === "string" ? { traceparent: tp } : {}) };
     requests.push(seen);
     switch (fault.kind) {
       case "429": {

@@ -53,7 +53,7 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): ModelProvider
             ...(call.maxTokens !== undefined ? { max_tokens: call.maxTokens } : {}),
             ...(rf ? { response_format: rf } : {}),
           },
-          { signal: call.signal },
+          { signal: call.signal, ...(call.traceparent !== undefined ? { headers: { traceparent: call.traceparent } } : {}) },
         );
         const text = res.choices[0]?.message?.content;
         if (typeof text !== "string") throw new InvalidOutputError(`${opts.id}: response has no message content`);
