@@ -6,6 +6,7 @@ import { backoffMs } from "../../base/backoff.js";
 import { sleep } from "../../base/clock.js";
 import { describeError, ShoalError } from "../../base/errors.js";
 import { ensureStream, isNotFound } from "./streams.js";
+import { startPullLoop } from "./pull-loop.js";
 
 /** The stream of alert transitions (docs/adr/0016-alerts.md). */
 export const ALERTS_STREAM = "SHOAL_ALERTS";
@@ -80,7 +81,6 @@ export interface AlertConsumerOptions {
 export function createAlertConsumer(nc: NatsConnection, o: AlertConsumerOptions = {}) {
   const name = o.name ?? "shoal-notifier";
   const ackWaitMs = o.ackWaitMs ?? 60_000;
-  const js = jetstream(nc);
   const ensure = async () => {
     const jsm = await jetstreamManager(nc);
     const cfg = {
@@ -103,35 +103,9 @@ export function createAlertConsumer(nc: NatsConnection, o: AlertConsumerOptions 
   };
   return {
     start(handle: (t: AlertTransition, seq: number) => Promise<void>, poison: (raw: Uint8Array, seq: number, err: unknown) => Promise<void>) {
-      let stopped = false;
-      const loop = (async () => {
-        for (let attempt = 0; !stopped; ) {
-          try {
-            await ensure();
-            const consumer = await js.consumers.get(ALERTS_STREAM, name);
-            while (!stopped) {
-              // One message per pull: nothing is delivered ahead of what is handled, so a stop leaves
-              // no message delivered and unanswered (it would hold the one slot for the ack wait).
-              const pulling = await consumer.fetch({ max_messages: 1, expires: 2_000 });
-              for await (const m of pulling) {
-                if (stopped) m.nak();
-                else await one(m, handle, poison, ackWaitMs);
-              }
-              attempt = 0;
-            }
-          } catch {
-            // The stream unavailable (a NATS node down, the stream re-created): try again.
-            if (!stopped) await sleep(backoffMs(attempt++, 200, 5_000));
-          }
-        }
-      })();
-      return {
-        /** Waits for the transition in hand and for the open pull to expire (at most 2 s). */
-        async stop() {
-          stopped = true;
-          await loop;
-        },
-      };
+      // One message per pull: nothing is delivered ahead of what is handled, so a stop leaves no
+      // message delivered and unanswered (it would hold the one slot for the ack wait).
+      return startPullLoop(nc, { stream: ALERTS_STREAM, consumer: name, ensure, batch: 1, mode: "sequential", handle: (m) => one(m, handle, poison, ackWaitMs) });
     },
     async ackFloor(): Promise<number> {
       return (await ensure()).ack_floor.stream_seq;

@@ -1,12 +1,11 @@
 import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JsMsg } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import type { CommandFeed, CommandQueue, QueueDisposition, QueuedCommand } from "../../ports/commands.js";
-import { backoffMs } from "../../base/backoff.js";
-import { sleep } from "../../base/clock.js";
 import { describeError, ShoalError } from "../../base/errors.js";
 import { COMMAND_ID_RE } from "../../commands/ids.js";
 import { DEVICE_ID_RE } from "../../domain/reading-codec.js";
 import { ensureStream, isNotFound } from "./streams.js";
+import { startPullLoop } from "./pull-loop.js";
 
 /** The stream of queued commands (docs/adr/0021-device-commands.md). */
 export const COMMANDS_STREAM = "SHOAL_COMMANDS";
@@ -73,7 +72,6 @@ export function createCommandFeed(nc: NatsConnection, o: CommandFeedOptions & { 
   const name = o.name ?? DOWNLINK_CONSUMER;
   const ackWaitMs = o.ackWaitMs ?? 30_000;
   const batch = o.batch ?? 64;
-  const js = jetstream(nc);
   const ensure = async () => {
     await ensureCommandStream(nc, o);
     const jsm = await jetstreamManager(nc);
@@ -94,7 +92,6 @@ export function createCommandFeed(nc: NatsConnection, o: CommandFeedOptions & { 
   };
   return {
     start(handle, onBad) {
-      let stopped = false;
       const one = async (m: JsMsg) => {
         let c: QueuedCommand;
         try {
@@ -113,33 +110,8 @@ export function createCommandFeed(nc: NatsConnection, o: CommandFeedOptions & { 
         if (d.kind === "done") m.ack();
         else m.nak(d.delayMs);
       };
-      const loop = (async () => {
-        for (let attempt = 0; !stopped; ) {
-          try {
-            await ensure();
-            const consumer = await js.consumers.get(COMMANDS_STREAM, name);
-            while (!stopped) {
-              const pulled = await consumer.fetch({ max_messages: batch, expires: 2_000 });
-              const work: Promise<void>[] = [];
-              for await (const m of pulled) {
-                if (stopped) m.nak();
-                else work.push(one(m));
-              }
-              await Promise.all(work);
-              attempt = 0;
-            }
-          } catch {
-            if (!stopped) await sleep(backoffMs(attempt++, 200, 5_000));
-          }
-        }
-      })();
-      return {
-        /** Waits for the commands in hand and for the open pull to expire (at most 2 s). */
-        async stop() {
-          stopped = true;
-          await loop;
-        },
-      };
+      // The commands of a pull are handled together (each its own device).
+      return startPullLoop(nc, { stream: COMMANDS_STREAM, consumer: name, ensure, batch, mode: "concurrent", handle: one });
     },
   };
 }
