@@ -68,14 +68,60 @@ describe("bridge core", () => {
     const payload = enc({ deviceId: "d1", readings: [1, 2, 3, 4, 5].map((seq) => ({ seq, tsMs: seq, metrics: { t: seq } })) });
     core.handle("devices/d1/readings", payload, { ack: () => acks++ });
     await turn();
+    // One publish per partition in flight: the second batch goes once the first has its PubAck.
+    expect(pubs.map((p) => decodeJournalReadings(p.data).map((r) => r.seq))).toEqual([[1, 2, 3]]);
+    pubs[0]!.resolve({ seq: 1, duplicate: false });
+    await turn();
+    expect(acks).toBe(0);
     expect(pubs.map((p) => decodeJournalReadings(p.data).map((r) => r.seq))).toEqual([[1, 2, 3], [4, 5]]);
     pubs[1]!.resolve({ seq: 2, duplicate: false });
     await turn();
-    expect(acks).toBe(0);
-    pubs[0]!.resolve({ seq: 1, duplicate: false });
-    await turn();
     expect(acks).toBe(1);
     expect(core.stats.accepted).toBe(5);
+  });
+
+  it("keeps one publish per partition in flight: later readings wait and go together, in order; other partitions do not wait", async () => {
+    const { core, pubs } = setup({ partitions: 1 });
+    const acks: number[] = [];
+    core.handle("devices/d1/readings", reading("d1", 1), { ack: () => acks.push(1) });
+    await turn();
+    expect(pubs).toHaveLength(1);
+    // While batch 1 waits for its PubAck (a publish lost and sent again would land late), readings 2–4
+    // of three later turns gather into one batch behind it.
+    for (const s of [2, 3, 4]) {
+      core.handle("devices/d1/readings", reading("d1", s), { ack: () => acks.push(s) });
+      await turn();
+    }
+    expect(pubs).toHaveLength(1);
+    expect(core.held()).toBe(4);
+    pubs[0]!.resolve({ seq: 1, duplicate: false });
+    await turn();
+    expect(acks).toEqual([1]);
+    expect(pubs).toHaveLength(2);
+    expect(decodeJournalReadings(pubs[1]!.data).map((r) => r.seq)).toEqual([2, 3, 4]);
+    pubs[1]!.resolve({ seq: 2, duplicate: false });
+    await turn();
+    expect(acks).toEqual([1, 2, 3, 4]);
+    expect(core.held()).toBe(0);
+
+    // Full batches queue behind the one in flight, in order.
+    const small = setup({ partitions: 1, batchMaxReadings: 2 });
+    for (let s = 1; s <= 6; s++) small.core.handle("devices/d1/readings", reading("d1", s), { ack: () => {} });
+    await turn();
+    const sent = () => small.pubs.map((p) => decodeJournalReadings(p.data).map((r) => r.seq));
+    expect(sent()).toEqual([[1, 2]]);
+    for (let i = 0; i < 3; i++) {
+      small.pubs[i]!.resolve({ seq: i + 1, duplicate: false });
+      await turn();
+    }
+    expect(sent()).toEqual([[1, 2], [3, 4], [5, 6]]);
+    expect(small.core.held()).toBe(0);
+
+    // Partitions publish side by side.
+    const many = setup({ partitions: 8 });
+    for (const id of ["a", "b", "c", "d", "e", "f"]) many.core.handle(`devices/${id}/readings`, reading(id, 1), { ack: () => {} });
+    await turn();
+    expect(many.pubs).toHaveLength(new Set(["a", "b", "c", "d", "e", "f"].map((id) => partitionOf(id, 8))).size);
   });
 
   it("leaves the message unacked when the journal publish fails (the broker redelivers), and counts duplicates", async () => {

@@ -70,13 +70,23 @@ interface OpenBatch {
  * shoal.v1.ReadingBatch on `shoal.readings.<p>.batch`), publishes it, and on its PubAck counts down
  * the ack tokens of the MQTT messages its readings came from. One message per partition and window
  * instead of one per reading: JetStream's cost is per message (ADR 0009).
+ *
+ * One publish per partition in flight: a partition's next batch is sent once the previous one has
+ * its PubAck (meanwhile it keeps filling, up to `maxReadings`/`maxBytes`; full ones queue in order).
+ * The journal thus holds each partition's readings in the order they were batched even when a
+ * publish is lost and sent again (with several in flight, a re-sent batch landed after later ones
+ * and the actors saw those readings late); the partitions still publish side by side.
  */
 export class JournalBatcher {
   readonly stats: BatcherStats = { batches: 0, readings: 0, duplicate: 0, publishFailures: 0 };
   private readonly open = new Map<number, OpenBatch>();
+  /** Partitions with a publish in flight. */
+  private readonly sending = new Set<number>();
+  /** Full batches of a partition waiting for its publish in flight, in order. */
+  private readonly waiting = new Map<number, OpenBatch[]>();
   private timer: TimerHandle | null = null;
   private immediate = false;
-  private next = 0;
+  private msgNo = 0;
   private inPublish = 0;
   private queued = 0;
   private idleWaiters: (() => void)[] = [];
@@ -113,11 +123,11 @@ export class JournalBatcher {
     this.queued++;
   }
 
-  /** Publish every open batch now. */
+  /** Publish every open batch now (a partition with a publish in flight sends its batch on that PubAck). */
   flush(): void {
     if (this.timer !== null) this.o.clock.clearTimeout(this.timer);
     this.timer = null;
-    for (const b of [...this.open.values()]) this.send(b);
+    for (const b of [...this.open.values()]) if (!this.sending.has(b.partition)) this.send(b);
   }
 
   /** Resolves once nothing is held (every reading durable or failed). */
@@ -143,23 +153,52 @@ export class JournalBatcher {
     });
   }
 
+  /** Seal `b` (no more readings join it) and publish it, or queue it behind its partition's publish. */
   private send(b: OpenBatch): void {
     this.open.delete(b.partition);
+    if (this.sending.has(b.partition)) {
+      const q = this.waiting.get(b.partition);
+      if (q === undefined) this.waiting.set(b.partition, [b]);
+      else q.push(b);
+      return;
+    }
+    this.publishNow(b);
+  }
+
+  /** The partition's publish settled: its next batch goes (a queued full one, else the open one). */
+  private sendNext(p: number): void {
+    this.sending.delete(p);
+    const q = this.waiting.get(p);
+    if (q !== undefined) {
+      const b = q.shift()!;
+      if (q.length === 0) this.waiting.delete(p);
+      return this.publishNow(b);
+    }
+    const b = this.open.get(p);
+    if (b === undefined) return;
+    this.open.delete(p);
+    this.publishNow(b);
+  }
+
+  private publishNow(b: OpenBatch): void {
+    this.sending.add(b.partition);
     const n = b.tokens.length;
     this.queued -= n;
     this.inPublish += n;
     const data = encodeReadingBatchWire(b.parts);
-    this.publish(journalSubject(b.partition), data, `${this.o.msgIdPrefix}-${++this.next}`, b.trace).then(
+    this.publish(journalSubject(b.partition), data, `${this.o.msgIdPrefix}-${++this.msgNo}`, b.trace).then(
       (res) => {
         this.stats.batches++;
         this.stats.readings += n;
         if (res.duplicate) this.stats.duplicate += n;
         this.o.onDurable?.(this.o.clock.now() - b.openedAt);
         for (const t of b.tokens) if (--t.left === 0) t.msg.ack();
+        this.sendNext(b.partition);
         this.settled(n);
       },
       () => {
         this.stats.publishFailures++;
+        this.sendNext(b.partition);
         this.settled(n);
       },
     );
