@@ -8,7 +8,7 @@ import type { EventPublisher } from "../ports/journal.js";
 import { type RowSink } from "../ports/row-sink.js";
 import { rowObjects } from "../domain/row-batch.js";
 import type { Tracing } from "../ports/tracing.js";
-import { traceEffects } from "./trace-effects.js";
+import { writeTraced } from "./trace-effects.js";
 
 const utf8 = new TextEncoder();
 
@@ -100,10 +100,9 @@ export class CallRouter {
         (e: Error) => this.d.log.error({ err: e.message, code: dl.code }, "dead letter of a background turn not published"),
       );
     }
-    if (fx.rows.size > 0) {
-      // No journal ack waits for these: they ride with the next insert instead of forcing one.
-      const stored = this.d.sink.write(fx.rows, { lazy: true });
-      if (fx.spans !== undefined && this.d.tracing !== undefined) traceEffects(this.d.tracing, fx, stored);
+    // No journal ack waits for these rows: they ride with the next insert instead of forcing one.
+    const stored = writeTraced(this.d.tracing, fx, (r, o) => this.d.sink.write(r, o), { lazy: true });
+    if (stored !== undefined) {
       stored.catch((e: Error & { code?: unknown }) => {
         // Nothing acks these rows (no journal message carries them): dead-letter each one, counted.
         this.d.log.error({ err: e.message }, "rows of a background turn were not stored; dead-lettering them");
@@ -118,7 +117,6 @@ export class CallRouter {
         }
       });
     }
-    else if (fx.spans !== undefined && this.d.tracing !== undefined) traceEffects(this.d.tracing, fx, undefined);
     if (fx.calls.length > 0) this.dispatch(fx.calls);
   }
 

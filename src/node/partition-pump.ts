@@ -6,7 +6,7 @@ import { isRetryable } from "../base/errors.js";
 import { actorDeadLetter } from "../domain/dead-letter.js";
 import { sleep } from "../base/clock.js";
 import type { Tracing } from "../ports/tracing.js";
-import { traceEffects } from "./trace-effects.js";
+import { writeTraced } from "./trace-effects.js";
 import type { SharedBudget } from "../base/concurrency.js";
 
 /** Options of one partition pump. */
@@ -160,8 +160,7 @@ export class PartitionPump {
         await this.events.deadLetter(actorDeadLetter(d));
         this.stats.deadLettered++;
       });
-      const rows = effects.rows.size > 0 ? this.sink.write(effects.rows) : Promise.resolve();
-      if (effects.spans !== undefined && this.hooks.tracing !== undefined) traceEffects(this.hooks.tracing, effects, rows);
+      const rows = writeTraced(this.hooks.tracing, effects, (r, o) => this.sink.write(r, o)) ?? Promise.resolve();
       durable = Promise.all([rows, ...dls, ...corrupt]).then(() => undefined);
     } catch (e) {
       this.onError(e);

@@ -50,6 +50,12 @@ export interface WriteOptions {
    * their own (every insert costs the database a part).
    */
   readonly lazy?: boolean;
+  /**
+   * The writer's trace (W3C `traceparent`): the insert that carries these rows sends it to the store
+   * (ClickHouse: an HTTP `traceparent` header; versions with OpenTelemetry support continue the
+   * trace, 18.16 ignores it). An insert carries the first traced write's context.
+   */
+  readonly traceparent?: string;
 }
 
 /**

@@ -14,7 +14,7 @@ import { formatTraceparent, newSpanId, newTraceId } from "../../src/base/trace-c
 import { MemorySnapshotStore } from "../../src/runtime/testing/memory-snapshot-store.js";
 import { WorkerPoolHost } from "../../src/runtime/worker-pool-host.js";
 import { createTracing, type SpanExporter } from "../../src/observability/tracing.js";
-import { traceEffects } from "../../src/node/trace-effects.js";
+import { writeTraced } from "../../src/node/trace-effects.js";
 import { BATCH, N_DEVICES, N_READINGS, P, REPEAT, fmt, median, row } from "./runtime-bench-common.js";
 
 type Batch = { partition: number; packed: PackedJournal; length: number };
@@ -63,7 +63,7 @@ async function drive(host: RuntimeHost, tracing: Tracing | undefined, batches: r
         const fx = await host.deliverJournal!(b.partition, msgs);
         if (fx.spans !== undefined && tracing !== undefined) {
           spans += fx.spans.length;
-          traceEffects(tracing, fx, Promise.resolve());
+          await writeTraced(tracing, fx, () => Promise.resolve());
         }
         host.committed(b.partition, msgs[msgs.length - 1]!.streamSeq);
       }

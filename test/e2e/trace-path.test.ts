@@ -11,6 +11,7 @@ import { startGatewayRole, type GatewayRole } from "../../src/cli/gateway.comman
 import { createTracing } from "../../src/observability/tracing.js";
 import { chQuery, pipelineConfig, quietLogger, waitFor } from "../support/pipeline.js";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.js";
+import { startRecordingProxy, type RecordingProxy } from "../support/recording-proxy.js";
 
 /**
  * One anomalous reading, traced from its MQTT 5 publish to its explanation row (issue 18, ADR
@@ -27,6 +28,7 @@ describe("a trace from an MQTT 5 publish to the explanation row", () => {
   let mq: ServiceHandle;
   let ch: ServiceHandle;
   let otlp: OtlpReceiver;
+  let chProxy: RecordingProxy;
   let gateway: GatewayRole;
   let runtime: RuntimeRole;
   let bridge: BridgeRole;
@@ -35,7 +37,9 @@ describe("a trace from an MQTT 5 publish to the explanation row", () => {
   beforeAll(async () => {
     [nats, mq, ch] = await Promise.all([startNats(), startMosquitto(), startClickHouse()]);
     otlp = await startOtlpReceiver();
-    const base = pipelineConfig({ nats: nats.url, mqtt: mq.url, clickhouse: ch.url }, { SHOAL__CLICKHOUSE__DATABASE: DB, SHOAL__TRACING__ENDPOINT: otlp.url, SHOAL__TRACING__SAMPLERATIO: "0", SHOAL__ACTORCACHE__ENABLED: "true" });
+    // The runtime reaches the real ClickHouse through a proxy that records what its inserts carry.
+    chProxy = await startRecordingProxy(ch.url);
+    const base = pipelineConfig({ nats: nats.url, mqtt: mq.url, clickhouse: chProxy.url }, { SHOAL__CLICKHOUSE__DATABASE: DB, SHOAL__TRACING__ENDPOINT: otlp.url, SHOAL__TRACING__SAMPLERATIO: "0", SHOAL__ACTORCACHE__ENABLED: "true" });
     gateway = await startGatewayRole({ ...base.gateway, listen: { ...base.gateway.listen, port: 0 } }, { env: {}, tracing: createTracing(base.tracing, "shoal-gateway") });
     const cfg = { ...base, gateway: { ...base.gateway, client: { ...base.gateway.client, address: gateway.address } } };
     runtime = await startRuntimeRole(cfg, quietLogger("runtime"));
@@ -48,6 +52,7 @@ describe("a trace from an MQTT 5 publish to the explanation row", () => {
     await runtime?.close();
     await gateway?.close();
     await otlp?.close();
+    await chProxy?.close();
     await Promise.all([nats?.cleanup(), mq?.cleanup(), ch?.cleanup()]);
   });
 
@@ -118,6 +123,11 @@ describe("a trace from an MQTT 5 publish to the explanation row", () => {
     expect(reply.parentSpanId).toBe(missed.spanId);
     const analysesInsert = one(spans, "shoal.sink.insert", (s) => s.parentSpanId === reply.spanId);
     expect(String(analysesInsert.attributes["shoal.tables"])).toContain("analyses");
+    // The inserts carried the trace to ClickHouse (an HTTP traceparent header; 18.16 ignores it).
+    const carried = (span: ReceivedSpan, table: string) =>
+      chProxy.requests.some((r) => r.url.includes(`INSERT INTO ${table}`) && r.headers["traceparent"] === `00-${DEVICE_TRACE}-${span.spanId}-01`);
+    expect(carried(readingInsert, "readings")).toBe(true);
+    expect(carried(analysesInsert, "analyses")).toBe(true);
     // The journal message that holds the reading carries the bridge span as its traceparent header.
     const nc = await connect({ servers: nats.url });
     try {

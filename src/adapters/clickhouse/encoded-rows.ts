@@ -9,9 +9,9 @@ import { identifier } from "./errors.js";
  * Insert rows already encoded (RowBinary with its column list, or JSONEachRow text) as they are:
  * the sink's inserts and the row log's repairs take this one path.
  */
-export async function insertEncoded(client: ClickHouseClient, table: string, format: "RowBinary" | "JSONEachRow", columns: readonly string[], chunks: readonly Uint8Array[]): Promise<void> {
+export async function insertEncoded(client: ClickHouseClient, table: string, format: "RowBinary" | "JSONEachRow", columns: readonly string[], chunks: readonly Uint8Array[], headers?: Record<string, string>): Promise<void> {
   const cols = format === "RowBinary" ? ` (${columns.map(identifier).join(", ")})` : "";
-  const res = await client.exec({ query: `INSERT INTO ${identifier(table)}${cols} FORMAT ${format}`, values: Readable.from(chunks) });
+  const res = await client.exec({ query: `INSERT INTO ${identifier(table)}${cols} FORMAT ${format}`, values: Readable.from(chunks), ...(headers ? { http_headers: headers } : {}) });
   // The server answers once the insert is done; read the (empty) body so the socket is reused.
   for await (const _ of res.stream);
 }

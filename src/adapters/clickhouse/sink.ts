@@ -41,6 +41,7 @@ interface Pending {
   readonly rows: RowsByTable;
   readonly count: number;
   readonly lazy: boolean;
+  readonly traceparent: string | undefined;
   resolve(): void;
   reject(e: unknown): void;
 }
@@ -97,7 +98,7 @@ export class ClickHouseSink implements RowSink {
       await new Promise<void>((res) => this.waiters.push(res));
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ rows, count, lazy: opts.lazy === true, resolve, reject });
+      this.queue.push({ rows, count, lazy: opts.lazy === true, traceparent: opts.traceparent, resolve, reject });
       if (opts.lazy !== true) this.urgentQueued++;
       this.stats.pendingRows += count;
       this.schedule();
@@ -172,10 +173,11 @@ export class ClickHouseSink implements RowSink {
   /** Insert a batch; retry while retryable; on a non-retryable error, isolate per write. */
   private async insertBatch(batch: Pending[]): Promise<void> {
     const merged = mergeRows(batch.map((p) => p.rows));
+    const traceparent = batch.find((p) => p.traceparent !== undefined)?.traceparent;
     let delay = this.o.retryMinMs ?? 100;
     for (;;) {
       try {
-        await this.insertTables(merged);
+        await this.insertTables(merged, traceparent);
         for (const p of batch) p.resolve();
         return;
       } catch (e) {
@@ -193,7 +195,7 @@ export class ClickHouseSink implements RowSink {
     // A non-retryable failure: some write carries bad rows. Insert each write alone so good ones land.
     for (const p of batch) {
       try {
-        await this.insertTables(mergeRows([p.rows]));
+        await this.insertTables(mergeRows([p.rows]), p.traceparent);
         p.resolve();
       } catch (e) {
         p.reject(toStorageError(e, "ClickHouse rejected rows"));
@@ -207,7 +209,8 @@ export class ClickHouseSink implements RowSink {
    * schema, tables without one), all of them as JSONEachRow, so a table's rows land or fail together.
    * Then, with a row log, what ClickHouse accepted is logged (the writes resolve after both).
    */
-  private async insertTables(rows: ReadonlyMap<string, TableRows>): Promise<void> {
+  private async insertTables(rows: ReadonlyMap<string, TableRows>, traceparent: string | undefined): Promise<void> {
+    const headers = traceparent === undefined ? undefined : { traceparent };
     const inserts: Promise<unknown>[] = [];
     const logged: Array<Parameters<typeof rowLogEntries>[1]> = [];
     let n = 0;
@@ -217,13 +220,13 @@ export class ClickHouseSink implements RowSink {
         const b = binary[0]!;
         n += b.rows;
         const columns = b.schema.columns.map((c) => identifier(c.name));
-        inserts.push(insertEncoded(this.client, table, "RowBinary", columns, b.chunks));
+        inserts.push(insertEncoded(this.client, table, "RowBinary", columns, b.chunks, headers));
         logged.push({ table, schema: b.schema, units: b.units });
         continue;
       }
       const objects = binary.flatMap((b) => readRows(b)).concat(t.objects);
       n += objects.length;
-      inserts.push(this.client.insert({ table: identifier(table), values: objects, format: "JSONEachRow" }));
+      inserts.push(this.client.insert({ table: identifier(table), values: objects, format: "JSONEachRow", ...(headers ? { http_headers: headers } : {}) }));
       logged.push({ table, objects });
     }
     await Promise.all(inserts);
