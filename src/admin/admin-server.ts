@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import type { ServiceImpl } from "@connectrpc/connect";
+import { callMetricsInterceptor } from "../grpc/call-metrics.js";
 import { HealthImplementation } from "grpc-health-check";
 import * as pb from "../gen/shoal/v1/admin_pb.js";
 import { addReflection, grpcServiceDefinition, shutdownServer } from "../grpc/index.js";
@@ -53,7 +54,8 @@ export interface AdminServer {
  * (Kubernetes probes).
  */
 export async function startAdminServer(impl: ServiceImpl<typeof pb.AdminService>, opts: AdminServerOptions = {}): Promise<AdminServer> {
-  const server = new grpc.Server();
+  const metrics = opts.policy?.metrics;
+  const server = new grpc.Server({ interceptors: metrics ? [callMetricsInterceptor(metrics)] : [] });
   server.addService(grpcServiceDefinition(pb.AdminService), grpcHandlersOf(pb.AdminService, impl, opts.policy ?? DEFAULT_ADMIN_POLICY));
   const initial = opts.initiallyServing ? "SERVING" : "NOT_SERVING";
   const health = new HealthImplementation({ "": "SERVING", [ADMIN_SERVICE_NAME]: initial });

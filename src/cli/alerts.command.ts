@@ -1,5 +1,6 @@
 import { connectNats } from "../adapters/nats/connection.js";
 import type { CommandIo } from "./io.js";
+import { startRoleStatus } from "./role-status.js";
 import { untilSignal } from "./io.js";
 import { loadRoleConfig } from "./load.js";
 import { startAlertsRole } from "./roles/alerts-role.js";
@@ -27,8 +28,10 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const { cfg, log } = ctx;
   const nc = await connectNats(cfg.nats.url, `shoal-alerts-${cfg.nodeId}`);
   const role = await startAlertsRole(cfg, log, { nc });
+  const status = await startRoleStatus(ctx, { alerts: () => role.stats() });
   io.stdout(`shoal alerts running (webhooks: ${cfg.alerts.webhooks.map((w) => w.name).join(", ") || "none"}; storm control above ${cfg.alerts.storm.maxPerMinute}/min)\n`);
   await untilSignal();
+  await status.close();
   await role.close();
   await nc.drain();
   await ctx.close();

@@ -15,7 +15,7 @@ import { startStatusServer } from "../status-page/status-server.js";
 export async function run(_argv: string[], io: CommandIo): Promise<number> {
   const ctx = await loadRoleConfig(io, "bridge");
   const bridge = await startBridgeRole(ctx.cfg, ctx.log, { metrics: promMetrics(ctx.registry) });
-  const metrics = createMetricsRegistry({ bridge: () => bridgeCounters(bridge.stats, bridge.pending()) });
+  const metrics = createMetricsRegistry({ bridge: () => ({ ...bridge.stats, held: bridge.pending() }) });
   const status = await startStatusServer({
     host: ctx.cfg.grpc.host,
     port: ctx.cfg.grpc.webPort,

@@ -1,5 +1,7 @@
 import { createConsulKv } from "../adapters/consul/index.js";
 import { createAccessCheck, type AccessCheck } from "../access/index.js";
+import { promMetrics } from "../observability/prom-metrics.js";
+import { createCallMetrics } from "../grpc/call-metrics.js";
 import { createTracing } from "../observability/tracing.js";
 import type { Tracing } from "../ports/tracing.js";
 import { createServer } from "node:http";
@@ -94,7 +96,7 @@ export async function startGatewayRole(cfg: GatewayConfig, deps: GatewayRoleDeps
       if (spendErrors++ % 1000 === 0) deps.log?.warn({ err: (err as Error).message, count: spendErrors }, "shared budget store error (this gateway uses its own ledger meanwhile)");
     },
   });
-  const server = await startGatewayServer(gateway, { host: cfg.listen.host, port: cfg.listen.port, ...(deps.tls ? { credentials: serverCredentials(deps.tls) } : {}), ...(deps.access ? { access: deps.access } : {}), ...(deps.tracing?.enabled ? { tracing: deps.tracing } : {}) });
+  const server = await startGatewayServer(gateway, { host: cfg.listen.host, port: cfg.listen.port, ...(deps.tls ? { credentials: serverCredentials(deps.tls) } : {}), ...(deps.access ? { access: deps.access } : {}), ...(deps.tracing?.enabled ? { tracing: deps.tracing } : {}), metrics: createCallMetrics(promMetrics(registry)) });
   let metricsServer: Server | undefined;
   if (cfg.listen.metricsPort > 0) {
     metricsServer = createServer((req, res) => {

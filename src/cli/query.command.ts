@@ -1,5 +1,6 @@
 import { connectNats } from "../adapters/nats/connection.js";
 import { migrate } from "../adapters/clickhouse/index.js";
+import { startRoleStatus } from "./role-status.js";
 import { createGatewayClient } from "../gateway/index.js";
 import type { CommandIo } from "./io.js";
 import { untilSignal } from "./io.js";
@@ -39,9 +40,10 @@ export async function runReadSide(io: CommandIo, role: "query" | "console"): Pro
   const vectors = await openVectorStore(cfg, log, gateway);
   const incidents = roleIncidents(nc, log, role, promMetrics(ctx.registry));
   const indexer = vectors ? startVectorIndexer(cfg, log, { nc, store: vectors, gateway, events: createEventPublisher(nc), incidents }) : undefined;
-  const query = await startQueryRole(cfg, log, { nc, gateway, env: io.env, ...(vectors ? { vectors } : {}) });
+  const query = await startQueryRole(cfg, log, { nc, gateway, env: io.env, metrics: promMetrics(ctx.registry), ...(vectors ? { vectors } : {}) });
   const extraServices: WebService[] = [configWebService(io.env, ctx.watcher, log.child({ role: "console" })), ...query.webServices];
-  const consoleRole = await startConsoleRole(cfg, log.child({ role: "console" }), { query: query.query, alerts: query.alerts, roles: [role], extraServices, audit: query.audit });
+  const consoleRole = await startConsoleRole(cfg, log.child({ role: "console" }), { query: query.query, alerts: query.alerts, roles: [role], extraServices, audit: query.audit, metrics: promMetrics(ctx.registry) });
+  const status = await startRoleStatus(ctx, { [role]: () => ({ ...(indexer ? { vectors: { ...indexer.indexer.stats } } : {}) }) }, { degraded: () => incidents.degradedReason() });
   const where = consoleRole.url ? `${consoleRole.url}/` : "not started, see the log";
   io.stdout(
     role === "console"
@@ -49,6 +51,7 @@ export async function runReadSide(io: CommandIo, role: "query" | "console"): Pro
       : `shoal query listening on ${query.address} (gRPC: shoal.v1.QueryService, AlertService, DeviceService, AuditService, grpc.health.v1.Health, reflection); console: ${where} (app; gRPC-web, Connect)\n`,
   );
   await untilSignal();
+  await status.close();
   await consoleRole.close();
   await query.close();
   await indexer?.close();

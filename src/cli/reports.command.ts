@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { createConsulKv } from "../adapters/consul/index.js";
+import { startRoleStatus } from "./role-status.js";
 import { connectNats } from "../adapters/nats/connection.js";
 import { loadConfig } from "../config/index.js";
 import { createGatewayClient } from "../gateway/index.js";
@@ -80,8 +81,10 @@ async function runRole(io: CommandIo): Promise<number> {
   // The row log (reports reach the vector indexer through it) is on NATS when clickhouse.repair is on.
   const nc = cfg.clickhouse.repair.enabled ? await connectNats(cfg.nats.url, `shoal-reports-${cfg.nodeId}`) : undefined;
   const role = await startReportsRoleFor(cfg, log, { gateway, ...(nc ? { nc } : {}) });
+  const status = await startRoleStatus(ctx, { reports: () => role.stats() });
   io.stdout(`shoal reports running (${cfg.reports.schedules.map((s) => s.name).join(", ") || "no schedules"}; ${cfg.consul.url ? `leader key ${cfg.reports.leaderKey}` : "no Consul: no leader election"})\n`);
   await untilSignal();
+  await status.close();
   await role.close();
   gateway.close();
   await nc?.drain();

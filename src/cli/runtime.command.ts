@@ -11,7 +11,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { createMetricsRegistry } from "../observability/metrics.js";
 import { promMetrics } from "../observability/prom-metrics.js";
 import { startStatusServer } from "../status-page/status-server.js";
-import { countersOf, runtimeMetricsRefresher, singleNodeReadiness, startAdminRole } from "./roles/admin-role.js";
+import { countersOf, partitionLagRefresher, runtimeMetricsRefresher, singleNodeReadiness, startAdminRole } from "./roles/admin-role.js";
 import { createClickHouseAuditLog } from "../adapters/clickhouse/audit-log.js";
 
 /**
@@ -61,19 +61,20 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
       throw e;
     }
   }
-  // Single node: the lag of every partition's durable consumer decides readiness.
-  let lagNc: NatsConnection | undefined;
+  // The lag of every owned partition's durable consumer: a metric, and readiness of a single node.
+  const lagNc: NatsConnection | undefined = await connectNats(cfg.nats.url, `shoal-runtime-lag-${cfg.nodeId}`);
+  const lagJournal = await createNatsPartitionJournal(lagNc, cfg.nats.stream);
   let readiness: () => Promise<string> | string;
   if (cluster) {
     const node = cluster;
     readiness = () => (node.ready() ? "" : "cluster: not yet owning every targeted partition with at most cluster.readyLag messages pending");
   } else {
-    lagNc = await connectNats(cfg.nats.url, `shoal-runtime-lag-${cfg.nodeId}`);
-    readiness = singleNodeReadiness(cfg.nats.partitions, () => rt.owned(), await createNatsPartitionJournal(lagNc, cfg.nats.stream), cfg.cluster.readyLag);
+    readiness = singleNodeReadiness(cfg.nats.partitions, () => rt.owned(), lagJournal, cfg.cluster.readyLag);
   }
   // Drains, rebalances and worker restarts are recorded (docs/adr/0020-audit-log.md).
   const audit = createClickHouseAuditLog(cfg.clickhouse, { log: log.child({ part: "audit" }) });
   const admin = await startAdminRole(cfg, log, {
+    metrics: promMetrics(ctx.registry),
     audit,
     roles: ["runtime"],
     counters: () => countersOf("runtime", rt.stats()),
@@ -81,8 +82,11 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
     ...(cluster ? { cluster: cluster.admin } : {}),
     readiness,
   });
-  const metrics = createMetricsRegistry({ runtime: () => ({ ...rt.stats() }) });
-  const refresh = runtimeMetricsRefresher(metrics, rt);
+  // activeActors is exported per worker and actor type (shoal_runtime_active_actors) by the refresher.
+  const metrics = createMetricsRegistry({ runtime: () => ({ ...rt.stats(), activeActors: undefined }), sink: () => rt.sinkStats() });
+  const refreshRuntime = runtimeMetricsRefresher(metrics, rt);
+  const refreshLag = partitionLagRefresher(metrics, () => rt.owned(), lagJournal);
+  const refresh = async () => void (await Promise.all([refreshRuntime(), refreshLag()]));
   const status = await startStatusServer({
     host: cfg.grpc.host,
     port: cfg.grpc.webPort,

@@ -16,7 +16,7 @@ import { emptySimulateStats, simulate, type SimulateStats } from "../simulator/s
 import { connectNats } from "../adapters/nats/connection.js";
 import { createNatsPartitionJournal } from "../adapters/nats/partition-journal.js";
 import { roleIncidents } from "./roles/journal-watch.js";
-import { countersOf, runtimeMetricsRefresher, singleNodeReadiness, startAdminRole } from "./roles/admin-role.js";
+import { countersOf, partitionLagRefresher, runtimeMetricsRefresher, singleNodeReadiness, startAdminRole } from "./roles/admin-role.js";
 import { startQueryRole } from "./roles/query-role.js";
 import { configWebService, startConsoleRole, type ConsoleRole } from "./roles/console-role.js";
 import type { WebService } from "../grpc/web-server.js";
@@ -59,7 +59,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   // No open door on the local stack either: without configured tokens, generated local ones.
   const localTokens = local && ctx.cfg.console.tokens.length === 0 ? ensureLocalTokens(localStackDir(io.env)) : undefined;
   const cfg = localTokens ? { ...ctx.cfg, console: { ...ctx.cfg.console, tokens: [...localTokens.tokens] } } : ctx.cfg;
-  const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url, access: createAccessCheck(cfg.console.tokens), tls: cfg.tls, tracing: createTracing(cfg.tracing, "shoal-gateway") });
+  const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url, access: createAccessCheck(cfg.console.tokens), tls: cfg.tls, tracing: createTracing(cfg.tracing, "shoal-gateway"), registry: ctx.registry });
   // One incident reporter for the process (every role it hosts reports there; events go out on lagNc).
   const lagNc = await connectNats(cfg.nats.url, `shoal-up-lag-${cfg.nodeId}`);
   const incidents = roleIncidents(lagNc, log.child({ role: "up" }), "up", promMetrics(ctx.registry));
@@ -74,7 +74,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const vectors = cfg.query.enabled ? await openVectorStore(cfg, log.child({ role: "query" }), gateway.gateway) : undefined;
   const indexer = vectors ? startVectorIndexer(cfg, log.child({ role: "vectors" }), { nc: lagNc, store: vectors, gateway: gateway.gateway, events: createEventPublisher(lagNc), incidents }) : undefined;
   const query = cfg.query.enabled
-    ? await startQueryRole(cfg, log.child({ role: "query" }), { nc: lagNc, gateway: gateway.gateway, env: io.env, ...(vectors ? { vectors } : {}) }).catch((e: Error) => {
+    ? await startQueryRole(cfg, log.child({ role: "query" }), { nc: lagNc, gateway: gateway.gateway, env: io.env, metrics: promMetrics(ctx.registry), ...(vectors ? { vectors } : {}) }).catch((e: Error) => {
         log.error({ err: e.message, port: cfg.query.port }, "query gRPC server not started (set query.port, 0 = a free port)");
         return undefined;
       })
@@ -95,22 +95,29 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     gateway.setConfig(next.config.gateway);
     log.info({ version: next.version }, "configuration applied to device actors");
   });
+  const lagJournal = await createNatsPartitionJournal(lagNc, cfg.nats.stream);
   const registry = createMetricsRegistry({
-    bridge: () => ({ received: bridge.stats.received, accepted: bridge.stats.accepted, duplicate: bridge.stats.duplicate, rejected: bridge.stats.rejected }),
-    runtime: () => ({ ...runtime.stats() }),
+    bridge: () => ({ ...bridge.stats, held: bridge.pending() }),
+    runtime: () => ({ ...runtime.stats(), activeActors: undefined }),
+    sink: () => runtime.sinkStats(),
+    ...(alerts ? { alerts: () => alerts.stats() } : {}),
+    ...(reports ? { reports: () => reports.stats() } : {}),
   });
   // Admin gRPC (GetInfo, GetCounters, GetRuntimeStats, RestartWorker; no cluster in the monolith).
   const admin = await startAdminRole(cfg, log.child({ role: "admin" }), {
+    metrics: promMetrics(ctx.registry),
     roles: ["gateway", "runtime", "bridge", ...(query ? ["query"] : []), ...(alerts ? ["alerts"] : []), ...(reports ? ["reports"] : [])],
     counters: () => ({ ...countersOf("bridge", bridge.stats), ...countersOf("runtime", runtime.stats()) }),
     runtime,
     ...(query ? { audit: query.audit } : {}),
-    readiness: singleNodeReadiness(cfg.nats.partitions, () => runtime.owned(), await createNatsPartitionJournal(lagNc, cfg.nats.stream), cfg.cluster.readyLag),
+    readiness: singleNodeReadiness(cfg.nats.partitions, () => runtime.owned(), lagJournal, cfg.cluster.readyLag),
   });
   // The operators' console on query.webPort: the read side's services and this process's AdminService.
   const extraServices: WebService[] = [configWebService(io.env, ctx.watcher, log.child({ role: "console" })), ...(query?.webServices ?? [])];
-  const consoleRole: ConsoleRole | undefined = query ? await startConsoleRole(cfg, log.child({ role: "console" }), { query: query.query, alerts: query.alerts, admin: admin.service, extraServices, audit: query.audit }) : undefined;
-  const refresh = runtimeMetricsRefresher(registry, runtime);
+  const consoleRole: ConsoleRole | undefined = query ? await startConsoleRole(cfg, log.child({ role: "console" }), { query: query.query, alerts: query.alerts, admin: admin.service, extraServices, audit: query.audit, metrics: promMetrics(ctx.registry) }) : undefined;
+  const refreshRuntime = runtimeMetricsRefresher(registry, runtime);
+  const refreshLag = partitionLagRefresher(registry, () => runtime.owned(), lagJournal);
+  const refresh = async () => void (await Promise.all([refreshRuntime(), refreshLag()]));
   const status = await startStatusServer({
     host: cfg.grpc.host,
     port: cfg.grpc.webPort,

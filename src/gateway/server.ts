@@ -1,5 +1,6 @@
 import type { Http2Server, ServerHttp2Session } from "node:http2";
 import type { Tracing } from "../ports/tracing.js";
+import { callMetricsInterceptor, type CallMetrics } from "../grpc/call-metrics.js";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import * as pb from "../gen/shoal/v1/gateway_pb.js";
@@ -38,6 +39,8 @@ export interface GatewayServerOptions {
   readonly credentials?: grpc.ServerCredentials;
   /** A server span per call that arrives with a `traceparent` in its metadata. Default: none. */
   readonly tracing?: Tracing;
+  /** RED metrics of every call (src/grpc/call-metrics.ts). Default: none. */
+  readonly metrics?: CallMetrics;
 }
 
 /**
@@ -160,7 +163,10 @@ export async function startGatewayServer(gw: GatewayService, opts: GatewayServer
   const maxBytes = opts.maxMessageBytes ?? 16 * 1024 * 1024;
   // Without tokens (an access check that lets everyone in) and without audit, no interceptor: the hot path stays as it was.
   const checked = opts.access?.enforced === true || opts.audit !== undefined;
-  const interceptors = checked ? [accessServerInterceptor({ access: opts.access, audit: opts.audit, services: [pb.ModelGatewayService] })] : [];
+  const interceptors = [
+    ...(opts.metrics ? [callMetricsInterceptor(opts.metrics)] : []),
+    ...(checked ? [accessServerInterceptor({ access: opts.access, audit: opts.audit, services: [pb.ModelGatewayService] })] : []),
+  ];
   const server = new grpc.Server({ "grpc.max_receive_message_length": maxBytes, "grpc.max_send_message_length": maxBytes, interceptors });
   server.addService(grpcServiceDefinition(pb.ModelGatewayService, scoreCodecs), gatewayHandlers(gw, opts.tracing));
   const health = new HealthImplementation({ "": "SERVING", [GATEWAY_SERVICE_NAME]: "SERVING" });

@@ -1,5 +1,6 @@
 import { once } from "node:events";
 import * as grpc from "@grpc/grpc-js";
+import type { CallMetrics } from "./call-metrics.js";
 import { create, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, createHandlerContext, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { CALLER, isAudited, type AccessCheck, type Caller } from "../access/index.js";
@@ -32,6 +33,8 @@ export interface CallPolicy {
    * src/grpc/audit-recorder.ts). Absent: nothing is recorded.
    */
   readonly audit?: AuditLog;
+  /** RED metrics of every call of the server (src/grpc/call-metrics.ts). Absent: none. */
+  readonly metrics?: CallMetrics;
 }
 
 /** Who a call is from, for the per-caller caps: the `shoal-caller` header, else the peer's address. */

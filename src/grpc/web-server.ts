@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
+import { connectCallMetrics } from "./call-metrics.js";
 import type { AddressInfo, Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
@@ -70,7 +71,12 @@ export async function startWebServer(services: readonly WebService[], o: WebServ
     // No maxTimeoutMs: a client asking for a longer deadline is not refused; the policy interceptor
     // ends every unary call after policy.timeoutMs (the client's deadline when sooner).
     readMaxBytes: 1024 * 1024,
-    interceptors: [...(o.policy.access || o.policy.audit ? [accessInterceptor(o.policy.access, o.policy.audit)] : []), ...(o.interceptors ?? []), policyInterceptor(o.policy)],
+    interceptors: [
+      ...(o.policy.metrics ? [connectCallMetrics(o.policy.metrics)] : []),
+      ...(o.policy.access || o.policy.audit ? [accessInterceptor(o.policy.access, o.policy.audit)] : []),
+      ...(o.interceptors ?? []),
+      policyInterceptor(o.policy),
+    ],
     contextValues: (req) => {
       const values = createContextValues();
       const socket = (req as IncomingMessage).socket;

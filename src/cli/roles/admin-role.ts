@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
-import type { Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
+import type { MetricsRegistry } from "../../ports/metrics.js";
+import { createCallMetrics } from "../../grpc/call-metrics.js";
 import type { ShoalConfig } from "../../config/index.js";
 import type { Logger } from "../../observability/logger.js";
 import { promMetrics } from "../../observability/prom-metrics.js";
@@ -31,6 +33,8 @@ export interface AdminRoleDeps {
   readonly readyPollMs?: number;
   /** Where mutating calls (Rebalance, DrainNode, RestartWorker) are recorded. */
   readonly audit?: AuditLog;
+  /** Where the RED metrics of its gRPC calls go (`shoal_grpc_server_*`). Absent: none. */
+  readonly metrics?: MetricsRegistry;
 }
 
 /** The admin gRPC server plus readiness of a running process. */
@@ -61,7 +65,7 @@ export async function startAdminRole(cfg: ShoalConfig, log: Logger, deps: AdminR
   if (!access.enforced) log.warn({ host: cfg.admin.host }, "no console.tokens configured: every caller of the admin gRPC port is an admin (keep admin.host on loopback)");
   let server: AdminServer | undefined;
   try {
-    server = await startAdminServer(service, { host: cfg.admin.host, port: cfg.admin.port, credentials: serverCredentials(cfg.tls), policy: { ...DEFAULT_ADMIN_POLICY, access, ...(deps.audit ? { audit: deps.audit } : {}) } });
+    server = await startAdminServer(service, { host: cfg.admin.host, port: cfg.admin.port, credentials: serverCredentials(cfg.tls), policy: { ...DEFAULT_ADMIN_POLICY, access, ...(deps.audit ? { audit: deps.audit } : {}), ...(deps.metrics ? { metrics: createCallMetrics(deps.metrics) } : {}) } });
     log.info({ address: server.address }, "admin gRPC server listening");
   } catch (e) {
     log.error({ err: (e as Error).message, host: cfg.admin.host, port: cfg.admin.port }, "admin gRPC server not started (set admin.port, 0 = a free port)");
@@ -102,6 +106,23 @@ export function singleNodeReadiness(partitions: number, owned: () => readonly nu
 export function runtimeMetricsRefresher(registry: Registry, runtime: RuntimeIntrospection): () => Promise<void> {
   const metrics = createRuntimeMetrics(promMetrics(registry));
   return async () => metrics.update(await runtime.introspect());
+}
+
+/**
+ * `shoal_runtime_partition_lag_messages{partition}` (messages of each owned partition's durable
+ * consumer not yet acknowledged: pending + delivered-unacked) and `shoal_runtime_partitions_owned`,
+ * read before each scrape; returns that refresh. A partition given up is dropped from the gauge.
+ */
+export function partitionLagRefresher(registry: Registry, owned: () => readonly number[], journal: PartitionJournal): () => Promise<void> {
+  const lag = new Gauge({ name: "shoal_runtime_partition_lag_messages", help: "journal messages of an owned partition not yet acknowledged (pending + in flight)", labelNames: ["partition"], registers: [registry] });
+  const count = new Gauge({ name: "shoal_runtime_partitions_owned", help: "journal partitions this runtime owns", registers: [registry] });
+  return async () => {
+    const mine = owned();
+    count.set(mine.length);
+    const lags = await Promise.all(mine.map((p) => journal.lag(p).catch(() => undefined)));
+    lag.reset();
+    for (const l of lags) if (l !== undefined) lag.set({ partition: String(l.partition) }, l.pending + l.ackPending);
+  };
 }
 
 /** Numeric fields of `stats` as `<prefix>.<name>` counters (GetCounters). */

@@ -1,5 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { ShoalConfig } from "../../config/index.js";
+import type { MetricsRegistry } from "../../ports/metrics.js";
+import { createCallMetrics } from "../../grpc/call-metrics.js";
 import type { Logger } from "../../observability/logger.js";
 import { createAccessCheck } from "../../access/index.js";
 import { createAdminClient, createAdminService, createRemoteAdminService, type AdminClient } from "../../admin/index.js";
@@ -46,6 +48,8 @@ export interface ConsoleRoleDeps {
   readonly extraServices?: readonly WebService[];
   /** Where mutating calls are recorded (the query role's audit log). */
   readonly audit?: AuditLog;
+  /** Where the RED metrics of its calls go (`shoal_grpc_server_*`). Absent: none. */
+  readonly metrics?: MetricsRegistry;
 }
 
 /** The console of a process. */
@@ -95,7 +99,7 @@ export async function startConsoleRole(cfg: ShoalConfig, log: Logger, deps: Cons
       tls: cfg.tls,
       host: q.host,
       port: q.webPort,
-      policy: { timeoutMs: q.timeoutMs, maxConcurrentPerCaller: q.maxConcurrentPerCaller, maxStreamsPerCaller: q.maxStreamsPerCaller, access, ...(deps.audit ? { audit: deps.audit } : {}) },
+      policy: { timeoutMs: q.timeoutMs, maxConcurrentPerCaller: q.maxConcurrentPerCaller, maxStreamsPerCaller: q.maxStreamsPerCaller, access, ...(deps.audit ? { audit: deps.audit } : {}), ...(deps.metrics ? { metrics: createCallMetrics(deps.metrics) } : {}) },
       appDir: cfg.console.appDir,
     });
     log.info({ url: `${server.url}/`, appDir: server.appDir, admin: source === "remote" ? cfg.console.adminAddress : source, services: services.map((s) => s.service.typeName) }, "console listening (app, gRPC-web, Connect)");

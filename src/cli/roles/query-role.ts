@@ -1,5 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ShoalConfig } from "../../config/index.js";
+import type { MetricsRegistry } from "../../ports/metrics.js";
+import { createCallMetrics } from "../../grpc/call-metrics.js";
 import type { Logger } from "../../observability/logger.js";
 import type { ModelGateway } from "../../ports/gateway.js";
 import type { VectorStore } from "../../ports/vector-store.js";
@@ -44,6 +46,8 @@ export interface QueryRoleDeps {
   readonly broker?: BrokerAccounts;
   /** The process environment (SHOAL_SECRET_KEY seals device passwords). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Where the RED metrics of its gRPC calls go (`shoal_grpc_server_*`). Absent: none. */
+  readonly metrics?: MetricsRegistry;
 }
 
 export interface QueryRole {
@@ -102,7 +106,7 @@ export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryR
   const access = createAccessCheck(cfg.console.tokens);
   if (!access.enforced) log.warn({ host: q.host }, "no console.tokens configured: every caller of the query gRPC port is an admin (keep query.host on loopback)");
   const audit = createClickHouseAuditLog(cfg.clickhouse, { log: log.child({ part: "audit" }) });
-  const policy: CallPolicy = { timeoutMs: q.timeoutMs, maxConcurrentPerCaller: q.maxConcurrentPerCaller, maxStreamsPerCaller: q.maxStreamsPerCaller, access, audit };
+  const policy: CallPolicy = { timeoutMs: q.timeoutMs, maxConcurrentPerCaller: q.maxConcurrentPerCaller, maxStreamsPerCaller: q.maxStreamsPerCaller, access, audit, ...(deps.metrics ? { metrics: createCallMetrics(deps.metrics) } : {}) };
   const onInternalError = (what: string) => (method: string, err: unknown) => log.error({ method, err: (err as Error)?.message ?? String(err) }, `${what} call failed`);
   // The device registry (NATS KV) and its service; the broker's accounts follow in the same call.
   const registry = await createKvDeviceRegistry(deps.nc, { bucket: cfg.registry.bucket, replicas: cfg.nats.replicas, log });

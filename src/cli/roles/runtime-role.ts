@@ -36,6 +36,8 @@ export type RuntimeStats = RuntimeNodeStats;
 /** A running runtime role. */
 export interface RuntimeRole {
   stats(): RuntimeStats;
+  /** The ClickHouse sink's counters (rows written, inserts, failed inserts, rows waiting). */
+  sinkStats(): { readonly rowsWritten: number; readonly inserts: number; readonly insertFailures: number; readonly pendingRows: number };
   /** Partitions this node currently pulls. */
   owned(): number[];
   /** Start pulling partition `p` (after its lease was acquired). Idempotent. */
@@ -178,6 +180,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   log.info({ partitions: start.length, clickhouse: cfg.clickhouse.url, nats: cfg.nats.url }, "runtime started");
   return {
     stats: () => node.stats(),
+    sinkStats: () => ({ ...sink.stats }),
     incidents,
     owned: () => node.owned(),
     acquire: (p) => node.acquire(p),

@@ -148,7 +148,7 @@ export function stageQuantiles(before: StageBuckets, after: StageBuckets): Map<s
 
 /** Counters of running Shoal roles, read from their status pages. */
 export interface ShoalCounters {
-  /** `shoal_pipeline_count{role,name}` as "role.name" → value, summed over the roles scraped. */
+  /** `shoal_<role>_<name>_total` of the bridge and runtime as "role.name" (camel case) → value, summed over the roles scraped. */
   readonly pipeline: ReadonlyMap<string, number>;
   /** `shoal_actor_events_total{actor_type="device"}` by event, summed over workers and roles. */
   readonly device: Readonly<Record<string, number>>;
@@ -174,10 +174,10 @@ export async function shoalCounters(ports: Iterable<number>): Promise<ShoalCount
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => (r.ok ? r.text() : undefined)).catch(() => undefined);
     const stats = await fetch(`http://127.0.0.1:${port}/api/stats`).then((r) => (r.ok ? (r.json() as Promise<Record<string, unknown>>) : undefined)).catch(() => undefined);
     if (metrics === undefined || stats === undefined) reachable = false;
-    for (const m of (metrics ?? "").matchAll(/^shoal_pipeline_count\{([^}]*)\} ([0-9.eE+-]+)$/gm)) {
-      const l = labelsOf(m[1]!);
-      const k = `${l["role"]}.${l["name"]}`;
-      pipeline.set(k, (pipeline.get(k) ?? 0) + Number(m[2]));
+    // The roles' counters: shoal_<role>_<name>_total (src/observability/metrics.ts), as "role.name" (camel case).
+    for (const m of (metrics ?? "").matchAll(/^shoal_(bridge|runtime)_([a-z_]+?)_total ([0-9.eE+-]+)$/gm)) {
+      const k = `${m[1]}.${m[2]!.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())}`;
+      pipeline.set(k, (pipeline.get(k) ?? 0) + Number(m[3]));
     }
     for (const m of (metrics ?? "").matchAll(/^shoal_actor_events_total\{([^}]*)\} ([0-9.eE+-]+)$/gm)) {
       const l = labelsOf(m[1]!);
