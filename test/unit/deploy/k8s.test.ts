@@ -186,7 +186,7 @@ describe.each(OVERLAYS)("deploy/k8s/overlays/%s", (overlay: Overlay) => {
       if (c.livenessProbe!.httpGet) expect(c.livenessProbe!.httpGet.path).toBe("/healthz");
     }
     // Readiness of the status-page roles is /readyz (runtime: owned and caught up).
-    for (const role of ["bridge", "runtime"]) expect(shoalContainer(workloadByRole(role)).readinessProbe?.httpGet?.path, role).toBe("/readyz");
+    for (const role of ["bridge", "runtime", "alerts", "reports"]) expect(shoalContainer(workloadByRole(role)).readinessProbe?.httpGet?.path, role).toBe("/readyz");
     expect(shoalContainer(workloadByRole("runtime")).livenessProbe?.grpc?.port, "runtime liveness: gRPC health of the admin port").toBe(50055);
   });
 
@@ -235,9 +235,9 @@ describe.each(OVERLAYS)("deploy/k8s/overlays/%s", (overlay: Overlay) => {
         bridge: [["status", cfg.grpc.webPort, cfg.grpc.host]],
         runtime: [["status", cfg.grpc.webPort, cfg.grpc.host], ["admin", cfg.admin.port, cfg.admin.host]],
         gateway: [["grpc", cfg.gateway.listen.port, cfg.gateway.listen.host], ["metrics", cfg.gateway.listen.metricsPort, cfg.gateway.listen.host]],
-        console: [["grpc", cfg.query.port, cfg.query.host], ["grpc-web", cfg.query.webPort, cfg.query.host]],
-        alerts: [],
-        reports: [],
+        console: [["grpc", cfg.query.port, cfg.query.host], ["grpc-web", cfg.query.webPort, cfg.query.host], ["status", cfg.grpc.webPort, cfg.grpc.host]],
+        alerts: [["status", cfg.grpc.webPort, cfg.grpc.host]],
+        reports: [["status", cfg.grpc.webPort, cfg.grpc.host]],
       };
       const want = expected[roleOf(w)]!;
       expect(ports.size, `${w.metadata.name}: exactly the served ports`).toBe(want.length);
@@ -361,7 +361,7 @@ describe.each(OVERLAYS)("deploy/k8s/overlays/%s", (overlay: Overlay) => {
       const sm = objs.find((o) => o.kind === "ServiceMonitor") as unknown as IServiceMonitor;
       const services = (objs.filter((o) => o.kind === "Service") as unknown as IService[]).filter((s) => selects(sm.spec.selector, s.metadata!.labels));
       const ports = new Set(sm.spec.endpoints!.map((e) => e.port));
-      expect(services.map((s) => s.metadata!.name).sort()).toEqual(["shoal-bridge", "shoal-gateway", "shoal-runtime"]);
+      expect(services.map((s) => s.metadata!.name).sort()).toEqual(["shoal-alerts", "shoal-bridge", "shoal-console", "shoal-gateway", "shoal-reports", "shoal-runtime"]);
       for (const s of services) expect(s.spec!.ports!.some((p) => ports.has(p.name)), `${s.metadata!.name}: a scraped port`).toBe(true);
       for (const e of sm.spec.endpoints!) {
         expect(services.some((s) => s.spec!.ports!.some((p) => p.name === e.port)), `endpoint ${e.port} names a Service port`).toBe(true);

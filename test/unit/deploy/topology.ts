@@ -11,10 +11,7 @@ import { QueryService } from "../../../src/gen/shoal/v1/query_pb.js";
 export const NAMESPACE = "shoal";
 
 /** Roles that serve no port (no health endpoint, no /metrics) and so have no probes. */
-export const ROLES_WITHOUT_PROBES: Readonly<Record<string, string>> = {
-  alerts: "serves nothing yet: relay + notifier, leader-elected through Consul",
-  reports: "serves nothing yet: scheduler, leader-elected through Consul",
-};
+export const ROLES_WITHOUT_PROBES: Readonly<Record<string, string>> = {};
 
 /** Health-check service names a readiness probe may ask ("" is liveness: the process is up). */
 export const HEALTH_SERVICES = new Set([AdminService.typeName, ModelGatewayService.typeName, QueryService.typeName]);
