@@ -1,11 +1,9 @@
-import { Registry } from "prom-client";
 import type { CommandIo } from "./io.js";
 import { untilSignal } from "./io.js";
 import { loadRoleConfig } from "./load.js";
 import { startBridgeRole } from "./roles/bridge-role.js";
-import { createMetricsRegistry } from "../observability/metrics.js";
+import { startRoleStatus } from "./role-status.js";
 import { promMetrics } from "../observability/prom-metrics.js";
-import { startStatusServer } from "../status-page/status-server.js";
 
 /**
  * `shoal bridge`: run the MQTT → JetStream bridge until SIGINT/SIGTERM. HTTP status on
@@ -15,28 +13,14 @@ import { startStatusServer } from "../status-page/status-server.js";
 export async function run(_argv: string[], io: CommandIo): Promise<number> {
   const ctx = await loadRoleConfig(io, "bridge");
   const bridge = await startBridgeRole(ctx.cfg, ctx.log, { metrics: promMetrics(ctx.registry) });
-  const metrics = createMetricsRegistry({ bridge: () => ({ ...bridge.stats, held: bridge.pending() }) });
-  const status = await startStatusServer({
-    host: ctx.cfg.grpc.host,
-    port: ctx.cfg.grpc.webPort,
-    registry: Registry.merge([metrics, ctx.registry]),
+  const status = await startRoleStatus(ctx, { bridge: () => ({ ...bridge.stats, held: bridge.pending() }) }, {
     stats: () => ({ bridge: { ...bridgeCounters(bridge.stats, bridge.pending()), rejectedByCode: bridge.stats.rejectedByCode } }),
-    ready: () => true,
     degraded: () => bridge.incidents.degradedReason(),
-  }).then(
-    (st) => {
-      ctx.log.info({ url: st.url }, "status HTTP server listening (/metrics /healthz /readyz /api/stats)");
-      return st;
-    },
-    (e: Error) => {
-      ctx.log.error({ err: e.message, host: ctx.cfg.grpc.host, port: ctx.cfg.grpc.webPort }, "status HTTP server not started (set grpc.webPort, 0 = a free port)");
-      return undefined;
-    },
-  );
+  });
   const timer = setInterval(() => ctx.log.info({ stats: bridgeCounters(bridge.stats, bridge.pending()) }, "bridge counters"), 10_000);
   await untilSignal();
   clearInterval(timer);
-  await new Promise((r) => (status ? status.server.close(r) : r(undefined)));
+  await status.close();
   await bridge.close();
   await ctx.close();
   return 0;

@@ -3,6 +3,19 @@ import type { RoleContext } from "./load.js";
 import { createMetricsRegistry, type StatsSource } from "../observability/metrics.js";
 import { startStatusServer } from "../status-page/status-server.js";
 
+/** Options of {@link startRoleStatus}. */
+export interface RoleStatusOptions {
+  /** `/readyz` (default: always ready) and why not. */
+  readonly ready?: () => boolean;
+  readonly readyReason?: () => string;
+  /** `/healthz`'s "degraded: …" (recent incidents). */
+  readonly degraded?: () => string;
+  /** `/api/stats` (default: the sources' stats by role). */
+  readonly stats?: () => unknown;
+  /** Register more metrics on the role's registry; returns what to refresh before each scrape. */
+  readonly extend?: (metrics: Registry) => () => Promise<void>;
+}
+
 /** A role's status server, once started (or not: a taken port is logged, the role runs on). */
 export interface RoleStatus {
   readonly url: string | undefined;
@@ -15,15 +28,19 @@ export interface RoleStatus {
  * config, gRPC calls), `/healthz`, `/readyz`, `/api/stats`. Every role serves one, so Prometheus
  * scrapes every pod alike. A port already taken is logged as an error and the role runs on.
  */
-export async function startRoleStatus(ctx: RoleContext, sources: Record<string, StatsSource>, o: { ready?: () => boolean; degraded?: () => string } = {}): Promise<RoleStatus> {
+export async function startRoleStatus(ctx: RoleContext, sources: Record<string, StatsSource>, o: RoleStatusOptions = {}): Promise<RoleStatus> {
   const { cfg, log } = ctx;
+  const metrics = createMetricsRegistry(sources);
+  const refresh = o.extend?.(metrics);
   const st = await startStatusServer({
     host: cfg.grpc.host,
     port: cfg.grpc.webPort,
-    registry: Registry.merge([createMetricsRegistry(sources), ctx.registry]),
-    stats: () => Object.fromEntries(Object.entries(sources).map(([role, src]) => [role, src()])),
+    registry: Registry.merge([metrics, ctx.registry]),
+    stats: o.stats ?? (() => Object.fromEntries(Object.entries(sources).map(([role, src]) => [role, src()]))),
     ready: o.ready ?? (() => true),
+    ...(o.readyReason ? { readyReason: o.readyReason } : {}),
     ...(o.degraded ? { degraded: o.degraded } : {}),
+    ...(refresh ? { refresh } : {}),
   }).then(
     (s) => {
       log.info({ url: s.url }, "status HTTP server listening (/metrics /healthz /readyz /api/stats)");

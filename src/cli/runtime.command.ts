@@ -6,11 +6,9 @@ import { connectNats } from "../adapters/nats/connection.js";
 import { consulLeases } from "../adapters/consul/index.js";
 import { startClusterNode, type ClusterNode, type LeaseOptions } from "../cluster/index.js";
 import { createNatsPartitionJournal } from "../adapters/nats/partition-journal.js";
-import { Registry } from "prom-client";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { createMetricsRegistry } from "../observability/metrics.js";
+import { startRoleStatus } from "./role-status.js";
 import { promMetrics } from "../observability/prom-metrics.js";
-import { startStatusServer } from "../status-page/status-server.js";
 import { countersOf, partitionLagRefresher, runtimeMetricsRefresher, singleNodeReadiness, startAdminRole } from "./roles/admin-role.js";
 import { createClickHouseAuditLog } from "../adapters/clickhouse/audit-log.js";
 
@@ -83,29 +81,17 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
     readiness,
   });
   // activeActors is exported per worker and actor type (shoal_runtime_active_actors) by the refresher.
-  const metrics = createMetricsRegistry({ runtime: () => ({ ...rt.stats(), activeActors: undefined }), sink: () => rt.sinkStats() });
-  const refreshRuntime = runtimeMetricsRefresher(metrics, rt);
-  const refreshLag = partitionLagRefresher(metrics, () => rt.owned(), lagJournal);
-  const refresh = async () => void (await Promise.all([refreshRuntime(), refreshLag()]));
-  const status = await startStatusServer({
-    host: cfg.grpc.host,
-    port: cfg.grpc.webPort,
-    registry: Registry.merge([metrics, ctx.registry]),
+  const status = await startRoleStatus(ctx, { runtime: () => ({ ...rt.stats(), activeActors: undefined }), sink: () => rt.sinkStats() }, {
     stats: () => ({ runtime: rt.stats(), ...(cluster ? { cluster: { ...cluster.status(), ready: cluster.ready() } } : {}) }),
     ready: () => admin.readiness.ready(),
-    degraded: () => rt.incidents.degradedReason(),
     readyReason: () => admin.readiness.reason(),
-    refresh,
-  }).then(
-    (st) => {
-      log.info({ url: st.url }, "status HTTP server listening (/metrics /healthz /readyz /api/stats)");
-      return st;
+    degraded: () => rt.incidents.degradedReason(),
+    extend: (metrics) => {
+      const refreshRuntime = runtimeMetricsRefresher(metrics, rt);
+      const refreshLag = partitionLagRefresher(metrics, () => rt.owned(), lagJournal);
+      return async () => void (await Promise.all([refreshRuntime(), refreshLag()]));
     },
-    (e: Error) => {
-      log.error({ err: e.message, host: cfg.grpc.host, port: cfg.grpc.webPort }, "status HTTP server not started (set grpc.webPort, 0 = a free port)");
-      return undefined;
-    },
-  );
+  });
   const unsubscribe = ctx.watcher.subscribe((next) => {
     rt.reconfigure(next.config, next.version);
     ctx.log.info({ version: next.version }, "configuration applied to device actors");
@@ -119,7 +105,7 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
   unsubscribe();
   await admin.close();
   await audit.close();
-  await new Promise((r) => (status ? status.server.close(r) : r(undefined)));
+  await status.close();
   await lagNc?.drain();
   if (cluster) {
     log.info({ signal }, "leaving the cluster: handing partitions off");
