@@ -6,7 +6,7 @@ import { createTracing } from "../observability/tracing.js";
 import type { Tracing } from "../ports/tracing.js";
 import { createServer } from "node:http";
 import type { Server } from "node:http";
-import { Registry } from "prom-client";
+import { Registry, collectDefaultMetrics } from "prom-client";
 import { createKeyvStore } from "../adapters/keyv/index.js";
 import { createOpenAIProvider } from "../adapters/openai/index.js";
 import { createConfigWatcher, loadConfig } from "../config/index.js";
@@ -176,6 +176,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     cache: { ...g.cache, ...(flags.redis ? { redisUrl: flags.redis } : {}) },
   });
   const registry = new Registry();
+  // Process metrics (shoal_process_*, shoal_nodejs_*) as on every role's /metrics.
+  collectDefaultMetrics({ register: registry, prefix: "shoal_" });
   const access = createAccessCheck(root.console.tokens);
   if (!access.enforced) log.warn({ host: root.gateway.listen.host }, "no console.tokens configured: every caller of the gateway gRPC port may call it (keep gateway.listen.host on loopback)");
   const role = await startGatewayRole(withFlags(root.gateway), { env: io.env, log, defaultRedisUrl: root.redis.url, registry, access, tls: root.tls, tracing: createTracing(root.tracing, "shoal-gateway") });

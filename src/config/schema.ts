@@ -217,7 +217,7 @@ const clusterSchema = z
 
 const grpcSchema = z.strictObject({
   host: z.string().min(1).default("127.0.0.1"),
-  /** HTTP status server (/metrics, /healthz, /readyz, /api/stats) of `shoal up` and `shoal runtime`; 0 = a free port. */
+  /** HTTP status server (/metrics, /healthz, /readyz, /api/stats) of every role process (`shoal up`, bridge, runtime, query, console, alerts, reports; not `shoal gateway`, which uses gateway.listen.metricsPort); 0 = a free port. */
   webPort: z.int().min(0).max(65535).default(8080),
 });
 

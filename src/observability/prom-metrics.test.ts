@@ -27,7 +27,7 @@ describe("promMetrics (MetricsRegistry port on prom-client)", () => {
     expect(text).toContain('shoal_runtime_active_actors{worker="0",actor_type="device"} 5');
     expect(text).toContain('shoal_runtime_turns_total{worker="0"} 50');
     expect(text).toContain('shoal_runtime_mailbox_depth{worker="0"} 3');
-    expect(text).toContain('shoal_runtime_turn_latency_us{worker="0",quantile="0.99"} 9');
+    expect(text).toContain('shoal_runtime_turn_latency_seconds{worker="0",quantile="0.99"} 0.000009');
     expect(text).toContain("shoal_runtime_worker_restarts_total 1");
     expect(text).toContain("shoal_runtime_pending_snapshots 0");
     expect(text).toContain('shoal_actor_events_total{worker="0",actor_type="device",event="applied"} 45');

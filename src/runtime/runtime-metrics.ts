@@ -25,7 +25,7 @@ export function createRuntimeMetrics(reg: MetricsRegistry | undefined): RuntimeM
   const active = reg.gauge("shoal_runtime_active_actors", "active (in-memory) actors", ["worker", "actor_type"]);
   const depth = reg.gauge("shoal_runtime_mailbox_depth", "messages queued in mailboxes", ["worker"]);
   const maxDepth = reg.gauge("shoal_runtime_mailbox_depth_max", "deepest mailbox", ["worker"]);
-  const latency = reg.gauge("shoal_runtime_turn_latency_us", "turn latency (sampled), microseconds", ["worker", "quantile"]);
+  const latency = reg.gauge("shoal_runtime_turn_latency_seconds", "turn latency (sampled), seconds", ["worker", "quantile"]);
   const restarts = reg.counter("shoal_runtime_worker_restarts_total", "worker threads replaced after a crash", []);
   const pending = reg.gauge("shoal_runtime_pending_snapshots", "snapshots waiting for commit or the store", []);
   const logicEvents = reg.counter("shoal_actor_events_total", "counters of the actor logics (device: what became of every reading, epochs started)", ["worker", "actor_type", "event"]);
@@ -56,8 +56,8 @@ export function createRuntimeMetrics(reg: MetricsRegistry | undefined): RuntimeM
         for (const [type, n] of Object.entries(w.activeByType)) active.set({ worker: w.worker, actor_type: type }, n);
         depth.set(labels, w.mailboxDepth);
         maxDepth.set(labels, w.maxMailboxDepth);
-        latency.set({ worker: w.worker, quantile: "0.5" }, w.turnLatencyUs.p50);
-        latency.set({ worker: w.worker, quantile: "0.99" }, w.turnLatencyUs.p99);
+        latency.set({ worker: w.worker, quantile: "0.5" }, w.turnLatencyUs.p50 / 1e6);
+        latency.set({ worker: w.worker, quantile: "0.99" }, w.turnLatencyUs.p99 / 1e6);
       }
       if (view.workerRestarts > lastRestarts) restarts.inc({}, view.workerRestarts - lastRestarts);
       lastRestarts = view.workerRestarts;

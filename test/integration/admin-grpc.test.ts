@@ -172,7 +172,7 @@ describe("admin gRPC of shoal runtime", () => {
     expect(active).toBe(DEVICES);
     expect(value('shoal_runtime_turns_total{worker="0"}')).toBeGreaterThan(0);
     expect(value('shoal_runtime_mailbox_depth{worker="1"}')).toBe(0);
-    expect(value('shoal_runtime_turn_latency_us{worker="0",quantile="0.99"}')).toBeGreaterThanOrEqual(0);
+    expect(value('shoal_runtime_turn_latency_seconds{worker="0",quantile="0.99"}')).toBeGreaterThanOrEqual(0);
     expect(value("shoal_runtime_worker_restarts_total")).toBe(1);
     expect(value("shoal_runtime_acked_total")).toBe(3 * DEVICES);
     expect(body).toContain("shoal_config_applied_total");
