@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { redactUrlPasswords } from "../base/url-credentials.js";
 import { ConfigError } from "./errors.js";
 import { isSecretPath } from "./schema.js";
 
@@ -55,8 +56,6 @@ export function decryptSecret(value: string, key: Buffer): string | undefined {
   }
 }
 
-const URL_CREDENTIALS = /((?:^|,)\s*[a-z][a-z0-9+.-]*:\/\/[^:/@\s,]*):[^@/\s,]+@/gi;
-
 /**
  * Returns a deep copy of `config` with every secret replaced by `[redacted]`: values of keys
  * named like a secret (password, token, secret, apiKey, ...), values at `extraSecretPaths`
@@ -76,7 +75,7 @@ export function redact<T>(config: T, extraSecretPaths: Iterable<string> = []): T
     if (extra.has(path) || isSecretPath(path)) return REDACTED;
     if (typeof v === "string") {
       if (v.startsWith(ENC_PREFIX)) return REDACTED;
-      return v.replace(URL_CREDENTIALS, "$1:***@");
+      return redactUrlPasswords(v, "***");
     }
     return v;
   };

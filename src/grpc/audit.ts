@@ -1,4 +1,5 @@
 import { isMessage, toJson, type DescMessage, type DescMethod, type JsonValue } from "@bufbuild/protobuf";
+import { hasUrlCredentials } from "../base/url-credentials.js";
 import { Code, ConnectError, createContextKey } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { parse as parseYaml } from "yaml";
@@ -91,8 +92,6 @@ export function targetOf(service: string, desc: DescMessage, message: object): s
 
 /** Longest string kept in details; longer ones are cut (a 1 MiB request does not become a 1 MiB row). */
 const MAX_STRING = 1024;
-/** A password embedded in a URL ("nats://user:pass@host"). */
-const URL_CREDENTIALS = /[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:[^@/\s]+@/i;
 
 /**
  * The request as JSON (proto3 JSON names) with nothing secret in it: the value of every key named
@@ -128,7 +127,7 @@ function redactJson(v: unknown): unknown {
     }
     return out;
   }
-  if (typeof v === "string") return v.startsWith(ENC_PREFIX) || URL_CREDENTIALS.test(v) ? REDACTED : cut(v);
+  if (typeof v === "string") return v.startsWith(ENC_PREFIX) || hasUrlCredentials(v) ? REDACTED : cut(v);
   return v;
 }
 
@@ -144,7 +143,7 @@ function yamlHoldsSecret(path: string, text: string): boolean {
   const holds = (x: unknown): boolean => {
     if (Array.isArray(x)) return x.some(holds);
     if (x !== null && typeof x === "object") return Object.entries(x).some(([k, y]) => (SECRET_KEY_PATTERN.test(k) && y !== "" && y !== null) || holds(y));
-    return typeof x === "string" && (x.startsWith(ENC_PREFIX) || URL_CREDENTIALS.test(x));
+    return typeof x === "string" && (x.startsWith(ENC_PREFIX) || hasUrlCredentials(x));
   };
   return holds(value);
 }

@@ -1,4 +1,5 @@
 import { pino, type Logger } from "pino";
+import { redactUrlPasswords } from "../base/url-credentials.js";
 
 /** Paths of values that are secrets wherever they appear in a log record (never logged). */
 export const REDACT_PATHS = [
@@ -17,15 +18,12 @@ export const REDACT_PATHS = [
   "*.authorization",
 ];
 
-/** `scheme://user:password@` in a string: the password is replaced (a URL with credentials in it). */
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s/@:]*):[^\s/@]*@/gi;
-
 /**
  * The record with the password of every URL in its string values replaced (depth-limited): a
  * NATS, Redis or MQTT URL may carry credentials, and roles log the URLs they connect to.
  */
 export function scrubUrlCredentials(v: unknown, depth = 0): unknown {
-  if (typeof v === "string") return v.includes("@") ? v.replace(URL_CREDENTIALS, "$1:[redacted]@") : v;
+  if (typeof v === "string") return redactUrlPasswords(v, "[redacted]");
   if (depth > 4 || typeof v !== "object" || v === null) return v;
   if (Array.isArray(v)) return v.map((x) => scrubUrlCredentials(x, depth + 1));
   if (v instanceof Error) return v;
