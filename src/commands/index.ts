@@ -4,7 +4,7 @@ export { checkCommand, checkPayload, CommandInputError, COMMAND_NAME_RE, MAX_PAY
 export type { CommandRequest } from "./validate.js";
 export { applyEvent, isSettled, viewAt } from "./state.js";
 export type { CommandEvent } from "./state.js";
-export { MAX_REPLY_BYTES, parseReply } from "./reply.js";
+export { MAX_REPLY_BYTES, MAX_REPLY_DEPTH, parseReply } from "./reply.js";
 export type { ParsedReply } from "./reply.js";
 export { commandTopic, deviceOfReplyTopic, REPLY_FILTER, replyTopic } from "./topics.js";
 export { MemoryCommandStore } from "./memory-store.js";
