@@ -8,13 +8,12 @@ import { promMetrics } from "../observability/prom-metrics.js";
 /**
  * `shoal bridge`: run the MQTT → JetStream bridge until SIGINT/SIGTERM. HTTP status on
  * `grpc.host:grpc.webPort` (`/metrics` with the bridge counters and process metrics such as event-loop
- * lag, `/healthz`, `/readyz`, `/api/stats`); a port already taken is logged and the bridge runs on.
+ * lag, `/healthz`, `/readyz`); a port already taken is logged and the bridge runs on.
  */
 export async function run(_argv: string[], io: CommandIo): Promise<number> {
   const ctx = await loadRoleConfig(io, "bridge");
   const bridge = await startBridgeRole(ctx.cfg, ctx.log, { metrics: promMetrics(ctx.registry) });
   const status = await startRoleStatus(ctx, { bridge: () => ({ ...bridge.stats, held: bridge.pending() }) }, {
-    stats: () => ({ bridge: { ...bridgeCounters(bridge.stats, bridge.pending()), rejectedByCode: bridge.stats.rejectedByCode } }),
     degraded: () => bridge.incidents.degradedReason(),
   });
   const timer = setInterval(() => ctx.log.info({ stats: bridgeCounters(bridge.stats, bridge.pending()) }, "bridge counters"), 10_000);

@@ -2,7 +2,7 @@ import { createConsulKv } from "../adapters/consul/index.js";
 import { createAccessCheck, type AccessCheck } from "../access/index.js";
 import { promMetrics } from "../observability/prom-metrics.js";
 import { createCallMetrics } from "../grpc/call-metrics.js";
-import { createTracing } from "../observability/tracing.js";
+import { startTracing } from "../observability/start-tracing.js";
 import type { Tracing } from "../ports/tracing.js";
 import { createServer } from "node:http";
 import type { Server } from "node:http";
@@ -46,7 +46,7 @@ export interface GatewayRoleDeps {
   readonly access?: AccessCheck;
   /** TLS of the gRPC port (the root config's `tls`); absent or disabled: plaintext. */
   readonly tls?: TlsConfig;
-  /** Spans of traced calls (`createTracing(root.tracing, "shoal-gateway")`); closed with the role. Default: none. */
+  /** Spans of traced calls (`startTracing(root.tracing, "shoal-gateway")`); closed with the role. Default: none. */
   readonly tracing?: Tracing;
 }
 
@@ -180,7 +180,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   collectDefaultMetrics({ register: registry, prefix: "shoal_" });
   const access = createAccessCheck(root.console.tokens);
   if (!access.enforced) log.warn({ host: root.gateway.listen.host }, "no console.tokens configured: every caller of the gateway gRPC port may call it (keep gateway.listen.host on loopback)");
-  const role = await startGatewayRole(withFlags(root.gateway), { env: io.env, log, defaultRedisUrl: root.redis.url, registry, access, tls: root.tls, tracing: createTracing(root.tracing, "shoal-gateway") });
+  const role = await startGatewayRole(withFlags(root.gateway), { env: io.env, log, defaultRedisUrl: root.redis.url, registry, access, tls: root.tls, tracing: await startTracing(root.tracing, "shoal-gateway") });
   io.stdout(`shoal gateway listening on ${role.address} (gRPC: shoal.v1.ModelGatewayService, grpc.health.v1.Health, reflection)\n`);
   let watcher: ConfigWatcher | undefined;
   try {

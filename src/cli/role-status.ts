@@ -10,8 +10,6 @@ export interface RoleStatusOptions {
   readonly readyReason?: () => string;
   /** `/healthz`'s "degraded: …" (recent incidents). */
   readonly degraded?: () => string;
-  /** `/api/stats` (default: the sources' stats by role). */
-  readonly stats?: () => unknown;
   /** Register more metrics on the role's registry; returns what to refresh before each scrape. */
   readonly extend?: (metrics: Registry) => () => Promise<void>;
 }
@@ -25,7 +23,7 @@ export interface RoleStatus {
 /**
  * The HTTP status of a role process on `grpc.host:grpc.webPort` (8080): `/metrics` (its counters
  * as `shoal_<role>_…`, process metrics, and what the role registered in `ctx.registry`: incidents,
- * config, gRPC calls), `/healthz`, `/readyz`, `/api/stats`. Every role serves one, so Prometheus
+ * config, gRPC calls), `/healthz`, `/readyz`. Every role serves one, so Prometheus
  * scrapes every pod alike. A port already taken is logged as an error and the role runs on.
  */
 export async function startRoleStatus(ctx: RoleContext, sources: Record<string, StatsSource>, o: RoleStatusOptions = {}): Promise<RoleStatus> {
@@ -36,14 +34,13 @@ export async function startRoleStatus(ctx: RoleContext, sources: Record<string, 
     host: cfg.grpc.host,
     port: cfg.grpc.webPort,
     registry: Registry.merge([metrics, ctx.registry]),
-    stats: o.stats ?? (() => Object.fromEntries(Object.entries(sources).map(([role, src]) => [role, src()]))),
     ready: o.ready ?? (() => true),
     ...(o.readyReason ? { readyReason: o.readyReason } : {}),
     ...(o.degraded ? { degraded: o.degraded } : {}),
     ...(refresh ? { refresh } : {}),
   }).then(
     (s) => {
-      log.info({ url: s.url }, "status HTTP server listening (/metrics /healthz /readyz /api/stats)");
+      log.info({ url: s.url }, "status HTTP server listening (/metrics /healthz /readyz)");
       return s;
     },
     (e: Error) => {

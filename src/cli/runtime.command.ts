@@ -23,8 +23,8 @@ import { createClickHouseAuditLog } from "../adapters/clickhouse/audit-log.js";
  *
  * Operators: the admin gRPC server (shoal.v1.AdminService with health and reflection) on
  * `admin.host:admin.port`, and an HTTP status server on `grpc.host:grpc.webPort` with `/metrics`
- * (pipeline counters and the runtime introspection gauges, read at scrape time), `/healthz`,
- * `/readyz` and `/api/stats`. Ready (= the health status of "shoal.v1.AdminService") in cluster
+ * (pipeline counters and the runtime introspection gauges, read at scrape time), `/healthz` and
+ * `/readyz`. Ready (= the health status of "shoal.v1.AdminService") in cluster
  * mode is `cluster.ready()`; single node: every partition owned and at most `cluster.readyLag`
  * messages behind.
  */
@@ -82,7 +82,6 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
   });
   // activeActors is exported per worker and actor type (shoal_runtime_active_actors) by the refresher.
   const status = await startRoleStatus(ctx, { runtime: () => ({ ...rt.stats(), activeActors: undefined }), sink: () => rt.sinkStats() }, {
-    stats: () => ({ runtime: rt.stats(), ...(cluster ? { cluster: { ...cluster.status(), ready: cluster.ready() } } : {}) }),
     ready: () => admin.readiness.ready(),
     readyReason: () => admin.readiness.reason(),
     degraded: () => rt.incidents.degradedReason(),

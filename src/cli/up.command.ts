@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { spawnSync } from "node:child_process";
-import { createTracing } from "../observability/tracing.js";
+import { startTracing } from "../observability/start-tracing.js";
 import { fileURLToPath } from "node:url";
 import type { CommandIo } from "./io.js";
 import { untilSignal } from "./io.js";
@@ -59,7 +59,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   // No open door on the local stack either: without configured tokens, generated local ones.
   const localTokens = local && ctx.cfg.console.tokens.length === 0 ? ensureLocalTokens(localStackDir(io.env)) : undefined;
   const cfg = localTokens ? { ...ctx.cfg, console: { ...ctx.cfg.console, tokens: [...localTokens.tokens] } } : ctx.cfg;
-  const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url, access: createAccessCheck(cfg.console.tokens), tls: cfg.tls, tracing: createTracing(cfg.tracing, "shoal-gateway"), registry: ctx.registry });
+  const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url, access: createAccessCheck(cfg.console.tokens), tls: cfg.tls, tracing: await startTracing(cfg.tracing, "shoal-gateway"), registry: ctx.registry });
   // One incident reporter for the process (every role it hosts reports there; events go out on lagNc).
   const lagNc = await connectNats(cfg.nats.url, `shoal-up-lag-${cfg.nodeId}`);
   const incidents = roleIncidents(lagNc, log.child({ role: "up" }), "up", promMetrics(ctx.registry));
@@ -83,13 +83,6 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const alerts = cfg.alerts.enabled ? await startAlertsRole(cfg, log.child({ role: "alerts" }), { nc: lagNc }) : undefined;
   const reports = cfg.reports.enabled ? await startReportsRoleFor(cfg, log.child({ role: "reports" }), { gateway: gateway.gateway, nc: lagNc }) : undefined;
   let sim: SimulateStats = emptySimulateStats();
-  const stats = () => ({
-    bridge: { ...bridge.stats, rejectedByCode: undefined, ...prefixed("rejected_", bridge.stats.rejectedByCode), pendingPublishes: bridge.pending() },
-    runtime: runtime.stats(),
-    ...(alerts ? { alerts: alerts.stats() } : {}),
-    ...(reports ? { reports: reports.stats() } : {}),
-    ...(values.demo ? { simulator: sim } : {}),
-  });
   const unsubscribe = ctx.watcher.subscribe((next) => {
     runtime.reconfigure(next.config, next.version);
     gateway.setConfig(next.config.gateway);
@@ -122,7 +115,6 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
     host: cfg.grpc.host,
     port: cfg.grpc.webPort,
     registry: Registry.merge([registry, ctx.registry]),
-    stats,
     ready: () => admin.readiness.ready(),
     degraded: () => incidents.degradedReason(),
     readyReason: () => admin.readiness.reason(),
@@ -206,10 +198,6 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
 /** The banner's console entry: `console: http://127.0.0.1:50058/` (the app, and every service over gRPC-web/Connect). */
 export function consoleBanner(url: string | undefined): string {
   return `console: ${url ? `${url}/` : "not started, see the log"}`;
-}
-
-function prefixed(p: string, o: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [p + k, v]));
 }
 
 /** "applied N, duplicate N, …, epochs N" of the device logic counters summed over workers (zeros left out). */

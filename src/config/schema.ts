@@ -113,7 +113,7 @@ const runtimeSchema = z
     /** How often each owned partition's pending timers are kept in the snapshot store (crash safety). */
     timerCheckpointEvery: durationIn("30s", 1000, 3_600_000, "must be between 1s and 1h"),
     /** Partitions taken (consumer rewound, actors recovered, pulling started) at the same time at start. */
-    recoveryConcurrency: posInt().max(64).default(8),
+    recoveryConcurrency: posInt().max(64).default(32),
   })
   .transform(({ passivateAfter, snapshotEvery, heartbeatTimeout, timerCheckpointEvery, maxInFlight, ...rest }) => ({
     ...rest,
@@ -217,7 +217,7 @@ const clusterSchema = z
 
 const grpcSchema = z.strictObject({
   host: z.string().min(1).default("127.0.0.1"),
-  /** HTTP status server (/metrics, /healthz, /readyz, /api/stats) of every role process (`shoal up`, bridge, runtime, query, console, alerts, reports; not `shoal gateway`, which uses gateway.listen.metricsPort); 0 = a free port. */
+  /** HTTP status server (/metrics, /healthz, /readyz) of every role process (`shoal up`, bridge, runtime, query, console, alerts, reports; not `shoal gateway`, which uses gateway.listen.metricsPort); 0 = a free port. */
   webPort: z.int().min(0).max(65535).default(8080),
 });
 

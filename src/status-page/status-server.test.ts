@@ -9,7 +9,7 @@ describe("status server", () => {
   });
 
   async function start(opts: { ready: () => boolean; readyReason?: () => string; degraded?: () => string; refresh?: () => Promise<void>; registry: Registry }) {
-    const st = await startStatusServer({ host: "127.0.0.1", port: 0, stats: () => ({ runtime: { acked: 3 } }), ...opts });
+    const st = await startStatusServer({ host: "127.0.0.1", port: 0, ...opts });
     servers.push(st.server);
     return async (path: string) => {
       const res = await fetch(`${st.url}${path.slice(1)}`);
@@ -24,7 +24,9 @@ describe("status server", () => {
     expect(await get("/healthz")).toEqual({ status: 200, body: "ok" });
     ready = true;
     expect(await get("/readyz")).toEqual({ status: 200, body: "ready" });
-    expect(await get("/api/stats")).toEqual({ status: 200, body: '{"runtime":{"acked":3}}' });
+    // No JSON side API: counters are in /metrics, the console and AdminService.
+    expect((await get("/api/stats")).status).toBe(404);
+    expect((await get("/")).body).toContain("/metrics (Prometheus), /healthz, /readyz");
   });
 
   it("runs refresh before each /metrics scrape, and serves the metrics even when refresh fails", async () => {
@@ -47,13 +49,11 @@ describe("status server", () => {
     expect((await get("/metrics")).body).toContain("shoal_test_value 30");
   });
 
-  it("/healthz stays 200 but says degraded, and /api/stats carries it, while an incident is recent", async () => {
+  it("/healthz stays 200 but says degraded while an incident is recent", async () => {
     let degraded = "degraded: journal.stream-missing 2s ago";
     const get = await start({ ready: () => true, degraded: () => degraded, registry: new Registry() });
     expect(await get("/healthz")).toEqual({ status: 200, body: "ok, degraded: journal.stream-missing 2s ago" });
-    expect(JSON.parse((await get("/api/stats")).body)).toEqual({ runtime: { acked: 3 }, health: { degraded: "degraded: journal.stream-missing 2s ago" } });
     degraded = "";
     expect(await get("/healthz")).toEqual({ status: 200, body: "ok" });
-    expect(JSON.parse((await get("/api/stats")).body)).toEqual({ runtime: { acked: 3 }, health: { degraded: "" } });
   });
 });

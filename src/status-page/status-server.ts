@@ -8,8 +8,6 @@ export interface StatusServerOptions {
   /** 0 picks a free port. */
   readonly port: number;
   readonly registry: Registry;
-  /** JSON of `/api/stats` (and of the page). */
-  stats(): unknown;
   /** `/readyz`: 200 when true, else 503. */
   ready(): boolean;
   /** Why it is not ready, appended to the 503 body. */
@@ -17,7 +15,7 @@ export interface StatusServerOptions {
   /**
    * "" when healthy, else why the process is degraded (recent incidents: `degraded: journal.… 3s ago`).
    * `/healthz` stays 200 (the process is alive; restarting it would not help) and says it in its
-   * body; `/api/stats` carries it as `health.degraded`.
+   * body.
    */
   degraded?(): string;
   /**
@@ -28,9 +26,9 @@ export interface StatusServerOptions {
 }
 
 /**
- * A small HTTP status server: `/` a live page of pipeline counters, `/api/stats` as JSON,
- * `/metrics` for Prometheus, `/healthz` (the process is up) and `/readyz`. The gRPC-web operator
- * console will be served from this port later; until then this page is what `shoal up` prints.
+ * A role's HTTP status server, for machines: `/metrics` for Prometheus, `/healthz` (the process is
+ * up) and `/readyz`; `/` names them. Operators read the same counters in the console (a gRPC-web
+ * app on `query.webPort`) and through AdminService (`shoal admin counters`): no JSON side API here.
  */
 export function startStatusServer(opts: StatusServerOptions): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
@@ -43,10 +41,6 @@ export function startStatusServer(opts: StatusServerOptions): Promise<{ server: 
           (body) => res.writeHead(200, { "content-type": opts.registry.contentType }).end(body),
           (e: Error) => res.writeHead(500).end(e.message),
         );
-    } else if (path === "/api/stats") {
-      const degraded = opts.degraded?.() ?? "";
-      const body = opts.degraded === undefined ? opts.stats() : { ...(opts.stats() as object), health: { degraded } };
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
     } else if (path === "/healthz") {
       const degraded = opts.degraded?.() ?? "";
       res.writeHead(200).end(degraded === "" ? "ok" : `ok, ${degraded}`);
@@ -55,7 +49,7 @@ export function startStatusServer(opts: StatusServerOptions): Promise<{ server: 
       const why = ok ? "" : (opts.readyReason?.() ?? "");
       res.writeHead(ok ? 200 : 503).end(ok ? "ready" : `not ready${why ? `: ${why}` : ""}`);
     } else if (path === "/") {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(PAGE);
+      res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end(INDEX);
     } else {
       res.writeHead(404).end("not found");
     }
@@ -70,10 +64,6 @@ export function startStatusServer(opts: StatusServerOptions): Promise<{ server: 
   });
 }
 
-const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>Shoal</title>
-<style>body{font:14px system-ui,sans-serif;margin:2rem;color:#123}table{border-collapse:collapse}td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:right}th{text-align:left}h2{margin-top:1.5rem}</style></head>
-<body><h1>Shoal</h1><p>Live pipeline counters (refreshed every second). Prometheus metrics at <a href="/metrics">/metrics</a>.</p><div id="out">loading…</div>
-<script>
-async function tick(){try{const s=await (await fetch('/api/stats')).json();let h='';for(const [role,v] of Object.entries(s)){h+='<h2>'+role+'</h2><table>';for(const [k,x] of Object.entries(v))h+='<tr><th>'+k+'</th><td>'+(typeof x==='object'?JSON.stringify(x):x)+'</td></tr>';h+='</table>'}document.getElementById('out').innerHTML=h}catch(e){document.getElementById('out').textContent=String(e)}}
-tick();setInterval(tick,1000);
-</script></body></html>`;
+const INDEX = `Shoal status: /metrics (Prometheus), /healthz, /readyz.
+The operators' console is served by \`shoal up\` and \`shoal console\` on query.webPort; counters also by AdminService (\`shoal admin counters\`).
+`;

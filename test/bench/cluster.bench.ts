@@ -1,10 +1,13 @@
 /**
- * npm run bench:cluster [-- --readings 50000 --devices 2000 --partitions 64 --rate 1000 --only throughput,rebalance,recovery,restart --restart-devices 100000]
+ * npm run bench:cluster [-- --readings 50000 --devices 2000 --partitions 64 --rate 1000 --only throughput,rebalance,recovery,restart --restart-devices 100000 --batch 64 --subjects partition|device]
  *
  * The runtime tier of a cluster on real services (nats-server, ClickHouse, Consul from
  * test/harness), with `shoal runtime` processes in cluster mode and the journal fed directly by
  * pipelined JetStream publishes from this process (no MQTT/bridge, so the runtime is what is
- * measured). Prints:
+ * measured), laid out as the bridge writes it: a partition's readings batched (up to --batch per
+ * message) on the partition's one subject. `--subjects device` writes one reading per message on
+ * its device's subject instead — a journal of 100,000 subjects, which nats-server 2.9 reads far
+ * more slowly when a consumer is made or asked for its state. Prints:
  * - throughput: readings/s processed (journal → actors → ClickHouse → ack) with 1, 2 and 3 nodes,
  *   from the first publish of --readings readings to the last ack;
  * - recovery: with 3 nodes and a steady stream at --rate, SIGKILL one node; time until all of its
@@ -17,14 +20,15 @@
  *   partition is caught up (lag under --rate/P + 500).
  * All processes share the machine's cores; a table, not a verdict.
  */
+import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { startClickHouse, startConsul, startNats, type ServiceHandle } from "../harness/index.js";
 import { connectNats } from "../../src/adapters/nats/connection.js";
 import { JournalPublisher } from "../../src/adapters/nats/journal-publisher.js";
 import { ensureJournal } from "../../src/adapters/nats/streams.js";
-import { encodeReading } from "../../src/domain/reading-codec.js";
-import { readingSubject } from "../../src/domain/subjects.js";
+import { encodeReadingBatchWire, encodeReadingWire } from "../../src/domain/reading-wire.js";
+import { journalSubject, readingSubject } from "../../src/domain/subjects.js";
 import { partitionOf } from "../../src/domain/partition.js";
 import { type PartitionJournal } from "../../src/cluster/index.js";
 import { createNatsPartitionJournal } from "../../src/adapters/nats/partition-journal.js";
@@ -39,12 +43,19 @@ const { values } = parseArgs({
     rate: { type: "string", default: "1000" },
     only: { type: "string", default: "throughput,rebalance,recovery,restart" },
     "restart-devices": { type: "string", default: "100000" },
+    batch: { type: "string", default: "64" },
+    subjects: { type: "string", default: "partition" },
   },
 });
 const READINGS = Number(values.readings);
 const DEVICES = Number(values.devices);
 const P = Number(values.partitions);
 const RATE = Number(values.rate);
+/** Most readings per journal message. */
+const BATCH = Number(values.batch);
+/** "partition": journal messages on the partition's one subject, as the bridge writes them; "device": one reading per message on its device's subject (100,000 subjects for 100,000 devices). */
+const PER_DEVICE = values.subjects === "device";
+if (!PER_DEVICE && values.subjects !== "partition") throw new Error(`--subjects must be partition or device, not ${values.subjects}`);
 const ONLY = new Set(values.only.split(","));
 
 const [ch, consul] = await Promise.all([startClickHouse(), startConsul()]);
@@ -69,15 +80,32 @@ async function scenario(name: string) {
   const { admin, close } = testAdmin(consul.url, name, P);
   const seqs = new Map<string, number>();
   let published = 0;
+  let messages = 0;
+  // Journal messages as the bridge writes them: a partition's readings batched (here up to
+  // BATCH per message) on the partition's one subject.
   const publish = (n: number, devices = DEVICES): Promise<unknown> => {
     const all: Promise<unknown>[] = [];
+    const open = new Map<number, Uint8Array[]>();
+    const flush = (p: number, parts: Uint8Array[]) => {
+      all.push(pub.publish(journalSubject(p), encodeReadingBatchWire(parts), `bench-${name}-${++messages}`));
+      open.delete(p);
+    };
     for (let i = 0; i < n; i++) {
       const deviceId = `b-${(published + i) % devices}`;
       const seq = (seqs.get(deviceId) ?? 0) + 1;
       seqs.set(deviceId, seq);
-      const data = encodeReading({ deviceId, seq, tsMs: Date.now(), metrics: { t: 20 + Math.sin(seq / 10) + ((seq * 7919) % 13) / 13, h: 40 + (seq % 7) } });
-      all.push(pub.publish(readingSubject(partitionOf(deviceId, P), deviceId), data, `${deviceId}:${seq}`));
+      const p = partitionOf(deviceId, P);
+      const parts = open.get(p) ?? [];
+      if (!PER_DEVICE) open.set(p, parts);
+      const data = encodeReadingWire({ deviceId, seq, tsMs: Date.now(), metrics: { t: 20 + Math.sin(seq / 10) + ((seq * 7919) % 13) / 13, h: 40 + (seq % 7) } });
+      if (PER_DEVICE) {
+        all.push(pub.publish(readingSubject(p, deviceId), data, `${deviceId}:${seq}`));
+        continue;
+      }
+      parts.push(data);
+      if (parts.length === BATCH) flush(p, parts);
     }
+    for (const [p, parts] of open) flush(p, parts);
     published += n;
     return Promise.all(all);
   };
@@ -224,15 +252,17 @@ try {
     const s = await scenario("restart");
     const devices = Number(values["restart-devices"]);
     const solo = { ...s.env, SHOAL__CLUSTER__ENABLED: "false", SHOAL_CLUSTER: "off" };
+    // BENCH_RESTART_LOG=FILE: the restarted runtime's log, at debug level (each partition's phases: "partition taken").
+    const logLevel = process.env.BENCH_RESTART_LOG ? "debug" : "info";
     const started = async (proc: RuntimeProc) => waitFor(async () => proc.out(), (o) => o.includes("runtime started"), 300_000, "the runtime to start");
-    let proc = spawnRuntime("solo", solo);
+    let proc = spawnRuntime("solo", solo, logLevel);
     procs.push(proc);
     await started(proc);
     await s.publish(devices, devices);
     await waitFor(() => totalLag(s.journal), (l) => l.sum === 0, 600_000, "every device's first reading acked");
     await proc.stop(); // graceful: every actor's snapshot and pending timers are written
     const tg = Date.now();
-    proc = spawnRuntime("solo", solo);
+    proc = spawnRuntime("solo", solo, logLevel);
     procs.push(proc);
     await started(proc);
     const gracefulOwned = Date.now() - tg;
@@ -240,7 +270,7 @@ try {
     await new Promise((r) => setTimeout(r, 5000));
     await proc.kill();
     const t0 = Date.now();
-    proc = spawnRuntime("solo", solo);
+    proc = spawnRuntime("solo", solo, logLevel);
     procs.push(proc);
     await started(proc);
     const owned = Date.now() - t0;
@@ -252,6 +282,7 @@ try {
     );
     const caughtUp = Date.now() - t0;
     await stop();
+    if (process.env.BENCH_RESTART_LOG) writeFileSync(process.env.BENCH_RESTART_LOG, proc.out());
     table.push([`restart after a graceful stop (${devices} devices in snapshots, idle journal): owns all ${P} partitions`, `${(gracefulOwned / 1000).toFixed(1)} s after its start (${load()})`]);
     table.push([`restart: a SIGKILLed runtime (${devices} devices in snapshots, ${RATE}/s) owns all ${P} partitions`, `${(owned / 1000).toFixed(1)} s after its start (${load()})`]);
     table.push(["restart: ... and has caught up on every partition", `${(caughtUp / 1000).toFixed(1)} s after its start`]);

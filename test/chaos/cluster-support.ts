@@ -31,10 +31,10 @@ export async function killAllRuntimes(): Promise<void> {
   );
 }
 
-/** Spawns `shoal runtime` as cluster node `node` (info logs, so lease events are visible). */
-export function spawnRuntime(node: string, env: Record<string, string>): RuntimeProc {
+/** Spawns `shoal runtime` as cluster node `node` (info logs by default, so lease events are visible). */
+export function spawnRuntime(node: string, env: Record<string, string>, logLevel = "info"): RuntimeProc {
   let out = "";
-  const child = spawnRole("runtime", { ...env, SHOAL__NODEID: node, SHOAL__LOG__LEVEL: "info" }, (s) => (out += s));
+  const child = spawnRole("runtime", { ...env, SHOAL__NODEID: node, SHOAL__LOG__LEVEL: logLevel }, (s) => (out += s));
   live.add(child);
   child.once("exit", () => live.delete(child));
   return {

@@ -40,7 +40,8 @@ export function createJournalReader(nc: NatsConnection, stream: string, decode: 
         });
         let remaining = info.num_pending;
         try {
-          const consumer = await js.consumers.get(stream, info.name);
+          // From the info just returned: no second round trip for it.
+          const consumer = js.consumers.getConsumerFromInfo(info);
           while (remaining > 0) {
             const batch: Envelope[] = [];
             let done = false;
@@ -85,7 +86,9 @@ export function createJournalReader(nc: NatsConnection, stream: string, decode: 
           }
           if (remaining <= 0) return;
         } finally {
-          await jsm.consumers.delete(stream, info.name).catch(() => {});
+          // Not waited for (a restart replays many partitions at once; the delete is only tidying):
+          // a consumer whose delete fails goes by itself after its inactive threshold.
+          void jsm.consumers.delete(stream, info.name).catch(() => {});
         }
       }
     },

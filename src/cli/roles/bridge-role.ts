@@ -1,6 +1,6 @@
 import type { MqttClient } from "mqtt";
 import type { ShoalConfig } from "../../config/index.js";
-import { createTracing } from "../../observability/tracing.js";
+import { startTracing } from "../../observability/start-tracing.js";
 import type { Tracing } from "../../ports/tracing.js";
 import type { Logger } from "../../observability/logger.js";
 import { connectNats } from "../../adapters/nats/connection.js";
@@ -75,7 +75,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: Bridg
   // A journal that lost its streams is re-created and reported; a publish unanswered for 10 s too.
   const incidents = deps.incidents ?? roleIncidents(nc, log, "bridge", deps.metrics);
   const watchdog = startJournalWatch(nc, log, incidents, { journal, publishes: () => publisher.backlog() });
-  const tracing = deps.tracing ?? createTracing(cfg.tracing, "shoal-bridge");
+  const tracing = deps.tracing ?? (await startTracing(cfg.tracing, "shoal-bridge"));
   const core = createBridgeCore(
     {
       partitions: cfg.nats.partitions,

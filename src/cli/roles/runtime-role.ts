@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ShoalConfig } from "../../config/index.js";
-import { createTracing } from "../../observability/tracing.js";
+import { startTracing } from "../../observability/start-tracing.js";
 import type { Tracing } from "../../ports/tracing.js";
 import type { Logger } from "../../observability/logger.js";
 import { connectNats } from "../../adapters/nats/connection.js";
@@ -114,7 +114,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   const chOpts = { url: cfg.clickhouse.url, database: cfg.clickhouse.database, username: cfg.clickhouse.username, password: cfg.clickhouse.password };
   const nc: NatsConnection = await connectNats(cfg.nats.url, `shoal-runtime-${cfg.nodeId}`);
   const incidents = deps.incidents ?? roleIncidents(nc, log, "runtime", deps.metrics);
-  const tracing = deps.tracing ?? createTracing(cfg.tracing, "shoal-runtime");
+  const tracing = deps.tracing ?? (await startTracing(cfg.tracing, "shoal-runtime"));
   const maxAckPending = cfg.runtime.maxAckPending;
   const journalOpts = { stream: cfg.nats.stream, partitions: cfg.nats.partitions, duplicateWindowMs: cfg.nats.duplicateWindowMs, maxAgeMs: cfg.nats.maxAgeMs, maxAckPending, replicas: cfg.nats.replicas };
   const snapshots = await KvSnapshotStore.create(nc, { bucket: cfg.nats.kvBucket, replicas: cfg.nats.replicas });

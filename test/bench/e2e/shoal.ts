@@ -152,7 +152,7 @@ export interface ShoalCounters {
   readonly pipeline: ReadonlyMap<string, number>;
   /** `shoal_actor_events_total{actor_type="device"}` by event, summed over workers and roles. */
   readonly device: Readonly<Record<string, number>>;
-  /** The bridge's rejections by code (`/api/stats`), summed over the roles scraped. */
+  /** The bridge's rejections by code (`shoal_bridge_rejected_by_code_total{code}`), summed over the roles scraped. */
   readonly rejectedByCode: Readonly<Record<string, number>>;
   /** Every status page answered. */
   readonly reachable: boolean;
@@ -164,7 +164,7 @@ function labelsOf(text: string): Record<string, string> {
   return out;
 }
 
-/** Scrape `/metrics` and `/api/stats` of every status port (one per role process) and sum what they report. */
+/** Scrape `/metrics` of every status port (one per role process) and sum what they report. */
 export async function shoalCounters(ports: Iterable<number>): Promise<ShoalCounters> {
   const pipeline = new Map<string, number>();
   const device: Record<string, number> = {};
@@ -172,8 +172,7 @@ export async function shoalCounters(ports: Iterable<number>): Promise<ShoalCount
   let reachable = true;
   for (const port of ports) {
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => (r.ok ? r.text() : undefined)).catch(() => undefined);
-    const stats = await fetch(`http://127.0.0.1:${port}/api/stats`).then((r) => (r.ok ? (r.json() as Promise<Record<string, unknown>>) : undefined)).catch(() => undefined);
-    if (metrics === undefined || stats === undefined) reachable = false;
+    if (metrics === undefined) reachable = false;
     // The roles' counters: shoal_<role>_<name>_total (src/observability/metrics.ts), as "role.name" (camel case).
     for (const m of (metrics ?? "").matchAll(/^shoal_(bridge|runtime)_([a-z_]+?)_total ([0-9.eE+-]+)$/gm)) {
       const k = `${m[1]}.${m[2]!.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())}`;
@@ -184,11 +183,10 @@ export async function shoalCounters(ports: Iterable<number>): Promise<ShoalCount
       if (l["actor_type"] !== "device" || l["event"] === undefined) continue;
       device[l["event"]] = (device[l["event"]] ?? 0) + Number(m[2]);
     }
-    // `shoal up`: bridge.rejected_<code>; `shoal bridge`: bridge.rejectedByCode.
-    const bridge = (stats?.["bridge"] ?? {}) as Record<string, unknown>;
-    const byCode: Record<string, unknown> = { ...((bridge["rejectedByCode"] as Record<string, unknown> | undefined) ?? {}) };
-    for (const [k, v] of Object.entries(bridge)) if (k.startsWith("rejected_")) byCode[k.slice("rejected_".length)] = v;
-    for (const [code, n] of Object.entries(byCode)) if (typeof n === "number") rejectedByCode[code] = (rejectedByCode[code] ?? 0) + n;
+    for (const m of (metrics ?? "").matchAll(/^shoal_bridge_rejected_by_code_total\{([^}]*)\} ([0-9.eE+-]+)$/gm)) {
+      const code = labelsOf(m[1]!)["code"];
+      if (code !== undefined) rejectedByCode[code] = (rejectedByCode[code] ?? 0) + Number(m[2]);
+    }
   }
   return { pipeline, device, rejectedByCode, reachable };
 }
