@@ -113,7 +113,7 @@ const runtimeSchema = z
     /** How often each owned partition's pending timers are kept in the snapshot store (crash safety). */
     timerCheckpointEvery: durationIn("30s", 1000, 3_600_000, "must be between 1s and 1h"),
     /** Partitions taken (consumer rewound, actors recovered, pulling started) at the same time at start. */
-    recoveryConcurrency: posInt().max(64).default(32),
+    recoveryConcurrency: posInt().max(64).default(64),
   })
   .transform(({ passivateAfter, snapshotEvery, heartbeatTimeout, timerCheckpointEvery, maxInFlight, ...rest }) => ({
     ...rest,
