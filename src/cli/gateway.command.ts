@@ -71,7 +71,7 @@ export async function startGatewayRole(cfg: GatewayConfig, deps: GatewayRoleDeps
   const metrics = createGatewayMetrics(registry);
   const redisUrl = cfg.cache.redisUrl ?? deps.defaultRedisUrl;
   let cacheErrors = 0;
-  const keyv = createKeyvStore({
+  const keyv = await createKeyvStore({
     redisUrl,
     namespace: cfg.cache.namespace,
     onError: (err) => {

@@ -127,7 +127,7 @@ async function cacheHitLatency(fake: FakeOpenAI): Promise<void> {
   const build = (cfg: GatewayConfig, cache?: CacheStore) =>
     createGateway({ config: cfg, providers: new Map([["llm", createOpenAIProvider({ id: "llm", baseUrl: fake.baseUrl, apiKey: "bench" })]]), ...(cache ? { cache } : {}) });
 
-  const memKeyv = createKeyvStore({ namespace: "bench" });
+  const memKeyv = await createKeyvStore({ namespace: "bench" });
   const inproc = build(llmConfig(fake), memKeyv);
   await measure("in-process, Keyv memory", inproc, 20_000);
   const server = await startGatewayServer(inproc, { port: 0 });
@@ -139,7 +139,7 @@ async function cacheHitLatency(fake: FakeOpenAI): Promise<void> {
   let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
   try {
     redis = await startRedis();
-    const keyv = createKeyvStore({ namespace: "bench", redisUrl: redis.url });
+    const keyv = await createKeyvStore({ namespace: "bench", redisUrl: redis.url });
     const g = build(llmConfig(fake, { extra: { cache: { redisUrl: redis.url } } }), keyv);
     await measure("in-process, Keyv Redis", g, 5_000);
     await keyv.disconnect();

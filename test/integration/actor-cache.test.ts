@@ -14,8 +14,8 @@ const call = (id: string, method: string, req: unknown): OutCall => ({ from: { t
 describe("actor cache service in Redis", () => {
   let redis: Redis;
   const open: ActorCacheService[] = [];
-  const service = (extra: { maxEntriesPerActor?: number } = {}) => {
-    const s = createActorCacheService({ store: redis.url, ttlMs: 60_000, opTimeoutMs: 300, prefix: `t${Date.now()}`, ...extra });
+  const service = async (extra: { maxEntriesPerActor?: number } = {}) => {
+    const s = await createActorCacheService({ store: redis.url, ttlMs: 60_000, opTimeoutMs: 300, prefix: `t${Date.now()}`, ...extra });
     open.push(s);
     return s;
   };
@@ -30,17 +30,17 @@ describe("actor cache service in Redis", () => {
 
   it("serves a value written by another service instance (a restarted runtime), per actor", async () => {
     const prefix = `p${Date.now()}`;
-    const a = createActorCacheService({ store: redis.url, ttlMs: 60_000, prefix });
+    const a = await createActorCacheService({ store: redis.url, ttlMs: 60_000, prefix });
     expect(await a.handle(call("r1", "set", { key: "temp|abc:2", value: { summary: "disk full" } }))).toEqual({ stored: true });
     await a.close();
-    const b = createActorCacheService({ store: redis.url, ttlMs: 60_000, prefix });
+    const b = await createActorCacheService({ store: redis.url, ttlMs: 60_000, prefix });
     open.push(b);
     expect(await b.handle(call("r1", "get", { key: "temp|abc:2" }))).toEqual({ value: { summary: "disk full" } });
     expect(await b.handle(call("r2", "get", { key: "temp|abc:2" }))).toEqual({ value: null });
   });
 
   it("bounds entries per actor", async () => {
-    const s = service({ maxEntriesPerActor: 2 });
+    const s = await service({ maxEntriesPerActor: 2 });
     for (const k of ["a", "b", "c"]) await s.handle(call("r3", "set", { key: k, value: k }));
     // The eviction's delete is fire-and-forget: give it a moment.
     for (let i = 0; i < 50 && ((await s.handle(call("r3", "get", { key: "a" }))) as { value: unknown }).value !== null; i++) await sleep(20);
@@ -50,7 +50,7 @@ describe("actor cache service in Redis", () => {
 
   it("turns a Redis outage into misses, then works again after it returns", async () => {
     const errors: unknown[] = [];
-    const s = createActorCacheService({ store: redis.url, ttlMs: 60_000, opTimeoutMs: 300, onError: (e) => errors.push(e) });
+    const s = await createActorCacheService({ store: redis.url, ttlMs: 60_000, opTimeoutMs: 300, onError: (e) => errors.push(e) });
     open.push(s);
     await s.handle(call("r4", "set", { key: "k", value: 1 }));
     await redis.kill();

@@ -8,7 +8,7 @@ const call = (id: string, method: string, req: unknown, service = "cache"): OutC
 
 describe("actor cache service (in memory)", () => {
   it("stores and returns values per actor namespace", async () => {
-    const svc = createActorCacheService({ ttlMs: 60_000 });
+    const svc = await createActorCacheService({ ttlMs: 60_000 });
     try {
       expect(await svc.handle(call("d1", "get", { key: "temp|abc" }))).toEqual({ value: null });
       expect(await svc.handle(call("d1", "set", { key: "temp|abc", value: { summary: "s" } }))).toEqual({ stored: true });
@@ -21,7 +21,7 @@ describe("actor cache service (in memory)", () => {
   });
 
   it("keeps at most maxEntriesPerActor entries per actor (oldest written goes first)", async () => {
-    const svc = createActorCacheService({ ttlMs: 0, maxEntriesPerActor: 2 });
+    const svc = await createActorCacheService({ ttlMs: 0, maxEntriesPerActor: 2 });
     try {
       for (const k of ["a", "b", "c"]) await svc.handle(call("d1", "set", { key: k, value: k }));
       await svc.handle(call("d2", "set", { key: "a", value: "other" }));
@@ -35,7 +35,7 @@ describe("actor cache service (in memory)", () => {
   });
 
   it("expires entries after ttlMs", async () => {
-    const svc = createActorCacheService({ ttlMs: 20 });
+    const svc = await createActorCacheService({ ttlMs: 20 });
     try {
       await svc.handle(call("d1", "set", { key: "k", value: 1 }));
       await sleep(40);
@@ -46,7 +46,7 @@ describe("actor cache service (in memory)", () => {
   });
 
   it("rejects bad calls with exact messages, and calls after close", async () => {
-    const svc = createActorCacheService({ ttlMs: 1000 });
+    const svc = await createActorCacheService({ ttlMs: 1000 });
     await expect(svc.handle(call("d1", "get", { key: "k" }, "gateway"))).rejects.toThrow('actor cache serves service "cache", got "gateway"');
     await expect(svc.handle(call("d1", "nope", { key: "k" }))).rejects.toThrow('cache has no method "nope"; expected get or set');
     await expect(svc.handle(call("d1", "get", {}))).rejects.toThrow("cache.get: key must be a string of 1 to 512 characters, got undefined");
@@ -55,9 +55,9 @@ describe("actor cache service (in memory)", () => {
     await expect(svc.handle(call("d1", "get", { key: "k" }))).rejects.toThrow("actor cache is closed");
   });
 
-  it("validates its options", () => {
-    expect(() => createActorCacheService({ ttlMs: -1 })).toThrow("actorCache.ttlMs must be a number ≥ 0, got -1");
-    expect(() => createActorCacheService({ ttlMs: 1, maxEntriesPerActor: 0 })).toThrow("actorCache.maxEntriesPerActor must be an integer ≥ 1, got 0");
-    expect(() => createActorCacheService({ ttlMs: 1, store: "memcached://x" })).toThrow('actorCache.store must be "memory" or a redis:// URL, got memcached://x');
+  it("validates its options", async () => {
+    await expect(createActorCacheService({ ttlMs: -1 })).rejects.toThrow("actorCache.ttlMs must be a number ≥ 0, got -1");
+    await expect(createActorCacheService({ ttlMs: 1, maxEntriesPerActor: 0 })).rejects.toThrow("actorCache.maxEntriesPerActor must be an integer ≥ 1, got 0");
+    await expect(createActorCacheService({ ttlMs: 1, store: "memcached://x" })).rejects.toThrow('actorCache.store must be "memory" or a redis:// URL, got memcached://x');
   });
 });

@@ -56,14 +56,14 @@ const MAX_KEY = 512;
  * Redis. Built on `createKeyvStore` (the Keyv/@keyv/redis setup the gateway uses) and the gateway's
  * `PatternCache` (an operation timeout; a failing or slow store is a miss, never an error).
  */
-export function createActorCacheService(opts: ActorCacheServiceOptions): ActorCacheService {
+export async function createActorCacheService(opts: ActorCacheServiceOptions): Promise<ActorCacheService> {
   const maxPerActor = opts.maxEntriesPerActor ?? 64;
   const maxTracked = opts.maxTrackedActors ?? 100_000;
   if (!(Number.isInteger(maxPerActor) && maxPerActor >= 1)) throw new RangeError(`actorCache.maxEntriesPerActor must be an integer ≥ 1, got ${maxPerActor}`);
   if (!(Number.isFinite(opts.ttlMs) && opts.ttlMs >= 0)) throw new RangeError(`actorCache.ttlMs must be a number ≥ 0, got ${opts.ttlMs}`);
   const store = opts.store ?? "memory";
   if (store !== "memory" && !/^rediss?:\/\//.test(store)) throw new RangeError(`actorCache.store must be "memory" or a redis:// URL, got ${store}`);
-  const keyv = createKeyvStore({
+  const keyv = await createKeyvStore({
     namespace: opts.prefix ?? "shoal-actor-cache",
     redisUrl: store === "memory" ? undefined : store,
     ttlMs: opts.ttlMs > 0 ? opts.ttlMs : undefined,

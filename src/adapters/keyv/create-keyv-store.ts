@@ -1,5 +1,4 @@
 import { Keyv } from "keyv";
-import KeyvRedis from "@keyv/redis";
 import { backoffMs } from "../../base/backoff.js";
 
 /** Options of a Keyv store. */
@@ -20,15 +19,17 @@ export interface KeyvStoreOptions {
  * Create a Keyv store: in-memory by default, Redis via @keyv/redis when `redisUrl` is given.
  * Errors never throw out of get/set (Keyv emits them; we forward them to `onError`), so a Redis
  * outage degrades to cache misses. Generic: the gateway's pattern cache and per-actor caches both use it.
- * Close with `await keyv.disconnect()`.
+ * Close with `await keyv.disconnect()`. @keyv/redis is loaded only for a Redis store (a process with
+ * in-memory caches does not pay for importing it at start).
  */
-export function createKeyvStore(opts: KeyvStoreOptions): Keyv {
+export async function createKeyvStore(opts: KeyvStoreOptions): Promise<Keyv> {
   const onError = opts.onError ?? (() => {});
   if (!opts.redisUrl) {
     const keyv = new Keyv({ namespace: opts.namespace, ttl: opts.ttlMs, throwOnErrors: false });
     keyv.on("error", onError);
     return keyv;
   }
+  const { default: KeyvRedis } = await import("@keyv/redis");
   const redis = new KeyvRedis(
     { url: opts.redisUrl, socket: { connectTimeout: opts.connectTimeoutMs ?? 2_000, reconnectStrategy: (retries: number) => backoffMs(retries, 50, 1_000) } },
     { throwOnConnectError: false, throwOnErrors: false, connectionTimeout: opts.connectTimeoutMs ?? 2_000 },

@@ -147,7 +147,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   // Per-actor cache (service "cache"): a Keyv namespace per actor, memory or Redis.
   if (cfg.actorCache.store === "redis" && cfg.redis.url === undefined) throw new RangeError("actorCache.store is redis but redis.url is not set");
   let cacheErrors = 0;
-  const actorCache = createActorCacheService({
+  const actorCache = await createActorCacheService({
     store: cfg.actorCache.store === "redis" ? cfg.redis.url : "memory",
     ttlMs: cfg.actorCache.ttlMs,
     maxEntriesPerActor: cfg.actorCache.maxEntriesPerActor,
