@@ -336,6 +336,9 @@ describe("AlertWatchHub", () => {
     const ac = new AbortController();
     const mine = hub.watch("d-1", ac.signal);
     const fleet = hub.watch(undefined, ac.signal);
+    // Established at once, before any transition: a message without one.
+    expect((await mine.next()).value).toEqual({});
+    expect((await fleet.next()).value).toEqual({});
     const [m1, f1] = [mine.next(), fleet.next()];
     feed.publish(t("d-2", 1));
     feed.publish(t("d-1", 1));
@@ -357,6 +360,7 @@ describe("AlertWatchHub", () => {
     const ac = new AbortController();
     const slow = hub.watch(undefined, ac.signal);
     const fast = hub.watch(undefined, ac.signal);
+    await Promise.all([slow.next(), fast.next()]); // established
     const [s1, f1] = [slow.next(), fast.next()];
     feed.publish(t("d-1", 1));
     await Promise.all([s1, f1]);

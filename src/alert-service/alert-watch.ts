@@ -15,7 +15,7 @@ export interface AlertWatchOptions {
 
 /**
  * Live alert transitions for WatchAlerts: each watcher subscribes to the feed (its device's, or
- * the fleet's) with a bounded queue. A watcher whose client reads slower than transitions arrive
+ * the fleet's) with a bounded queue; its first message, once subscribed, has no transition. A watcher whose client reads slower than transitions arrive
  * is cut off, so a slow client costs at most `bufferItems` items (as src/query/watch-hub.ts).
  */
 export class AlertWatchHub {
@@ -53,6 +53,9 @@ export class AlertWatchHub {
     const onAbort = () => wake?.();
     signal.addEventListener("abort", onAbort);
     try {
+      // Established: one message without a transition, at once (a Connect/gRPC-web server sends a
+      // stream's headers with its first message, so a quiet watch would otherwise look unanswered).
+      yield {};
       for (;;) {
         if (failed) throw failed;
         if (signal.aborted) return;

@@ -35,6 +35,9 @@ elif mode == "watch":
     out(event="open")
     got = 0
     for item in stream:
+        if not item.HasField("transition"):
+            out(event="established")  # the watch's first message
+            continue
         out(event="transition", item=json_format.MessageToDict(item))
         got += 1
         if got >= int(sys.argv[5]):

@@ -273,8 +273,10 @@ describe("AlertService over gRPC (real ClickHouse and NATS)", () => {
     nc.publish(alertSubject("pump-4"), "{not json");
     nc.publish(alertSubject("pump-5"), JSON.stringify(raised("pump-5", "anomaly", 1, T0)));
     await call("AcknowledgeAlert", { alertId: t.alertId, by: "ann", reason: "seen" });
-    await waitFor(async () => got.length, (n) => n >= 1, 5_000, "the acknowledged transition");
-    expect(got.map((m) => m.transition)).toMatchObject([{ alertId: t.alertId, version: 2n, kind: TransitionKind.ACKNOWLEDGED, by: "ann", reason: "seen" }]);
+    await waitFor(async () => got.length, (n) => n >= 2, 5_000, "the acknowledged transition");
+    // First the watch is established (no transition), then the one transition of pump-4.
+    expect(got[0]!.transition).toBeUndefined();
+    expect(got.slice(1).map((m) => m.transition)).toMatchObject([{ alertId: t.alertId, version: 2n, kind: TransitionKind.ACKNOWLEDGED, by: "ann", reason: "seen" }]);
     expect(feed.malformed).toBe(1);
     stream.cancel();
     expect((await cancelled).code).toBe(grpc.status.CANCELLED);
@@ -326,6 +328,7 @@ describe("AlertService over gRPC (real ClickHouse and NATS)", () => {
       await call("AcknowledgeAlert", { alertId: t.alertId, by: "ann" });
       await call("ResolveAlert", { alertId: t.alertId, by: "ann" });
       const lines = await run;
+      expect(lines.map((l) => l["event"])).toEqual(["open", "established", "transition", "transition", "end"]);
       expect(lines.filter((l) => l["event"] === "transition").map((l) => (l["item"] as { transition: { version: string; kind: string } }).transition)).toEqual([
         expect.objectContaining({ version: "2", kind: "TRANSITION_KIND_ACKNOWLEDGED" }),
         expect.objectContaining({ version: "3", kind: "TRANSITION_KIND_RESOLVED" }),

@@ -73,9 +73,9 @@ export function useStream<T>(opts: StreamOptions<T>): StreamStatus {
           report({ state: "live", sinceMs: Date.now() });
           latest.current.onConnected?.();
         };
-        // Connect servers send a stream's headers with its first message: a quiet stream (no alert
-        // for an hour) would look "connecting" forever. One that has neither failed nor ended after
-        // a few seconds is taken as established.
+        // Connect servers send a stream's headers with its first message: a quiet stream would look
+        // "connecting" forever. WatchAlerts sends a first message at once (no transition); any
+        // stream that has neither failed nor ended after a few seconds is taken as established.
         const settled = setTimeout(onHeader, ASSUME_LIVE_MS);
         try {
           for await (const m of latest.current.open(call.signal, onHeader)) {

@@ -691,6 +691,10 @@ export const WatchAlertsRequestSchema: GenMessage<WatchAlertsRequest> = /*@__PUR
   messageDesc(file_shoal_v1_alert, 17);
 
 /**
+ * The first message of a watch has no transition: the watch is established (sent at once, so a
+ * quiet stream is known to be live; transitions from then on are not missed). Every later message
+ * carries one transition.
+ *
  * @generated from message shoal.v1.WatchAlertsResponse
  */
 export type WatchAlertsResponse = Message<"shoal.v1.WatchAlertsResponse"> & {
