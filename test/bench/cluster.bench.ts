@@ -86,24 +86,24 @@ async function scenario(name: string) {
   const publish = (n: number, devices = DEVICES): Promise<unknown> => {
     const all: Promise<unknown>[] = [];
     const open = new Map<number, Uint8Array[]>();
-    const flush = (p: number, parts: Uint8Array[]) => {
-      all.push(pub.publish(journalSubject(p), encodeReadingBatchWire(parts), `bench-${name}-${++messages}`));
-      open.delete(p);
-    };
+    const flush = (p: number, parts: Uint8Array[]) => all.push(pub.publish(journalSubject(p), encodeReadingBatchWire(parts), `bench-${name}-${++messages}`));
     for (let i = 0; i < n; i++) {
       const deviceId = `b-${(published + i) % devices}`;
       const seq = (seqs.get(deviceId) ?? 0) + 1;
       seqs.set(deviceId, seq);
       const p = partitionOf(deviceId, P);
-      const parts = open.get(p) ?? [];
-      if (!PER_DEVICE) open.set(p, parts);
       const data = encodeReadingWire({ deviceId, seq, tsMs: Date.now(), metrics: { t: 20 + Math.sin(seq / 10) + ((seq * 7919) % 13) / 13, h: 40 + (seq % 7) } });
       if (PER_DEVICE) {
         all.push(pub.publish(readingSubject(p, deviceId), data, `${deviceId}:${seq}`));
         continue;
       }
+      const parts = open.get(p) ?? [];
       parts.push(data);
-      if (parts.length === BATCH) flush(p, parts);
+      if (parts.length < BATCH) open.set(p, parts);
+      else {
+        flush(p, parts);
+        open.delete(p);
+      }
     }
     for (const [p, parts] of open) flush(p, parts);
     published += n;

@@ -5,6 +5,8 @@
  * failing input is found again from its seed and index.
  */
 
+import { concatBytes } from "../../../src/domain/row-binary.js";
+
 /** A deterministic pseudo-random generator (xorshift32); `next()` is in [0, 2^32). */
 export class Rng {
   private s: number;
@@ -63,22 +65,22 @@ export function mutateOnce(rng: Rng, b: Uint8Array, other: Uint8Array): Uint8Arr
       const len = 1 + rng.below(rng.below(4) === 0 ? 64 : 4);
       const ins = new Uint8Array(len);
       for (let i = 0; i < len; i++) ins[i] = rng.below(2) === 0 ? rng.pick(INTERESTING) : rng.below(256);
-      return concat(b.subarray(0, at), ins, b.subarray(at));
+      return concatBytes([b.subarray(0, at), ins, b.subarray(at)]);
     }
     case 4: {
       const len = 1 + rng.below(Math.max(1, Math.min(16, n - at)));
-      return concat(b.subarray(0, at), b.subarray(Math.min(n, at + len)));
+      return concatBytes([b.subarray(0, at), b.subarray(Math.min(n, at + len))]);
     }
     case 5: {
       const len = 1 + rng.below(Math.max(1, Math.min(32, n - at)));
       const part = b.subarray(at, at + len);
-      return concat(b.subarray(0, at), part, part, b.subarray(at + len));
+      return concatBytes([b.subarray(0, at), part, part, b.subarray(at + len)]);
     }
     case 6:
       return b.slice(0, rng.below(n + 1));
     case 7: {
       const from = rng.below(other.length + 1);
-      return concat(b.subarray(0, at), other.subarray(from));
+      return concatBytes([b.subarray(0, at), other.subarray(from)]);
     }
     case 8: {
       // Overwrite an ASCII digit run (numbers in JSON) with other digits or a sign/exponent.
@@ -104,16 +106,4 @@ export function mutateBytes(rng: Rng, corpus: readonly Uint8Array[]): Uint8Array
   const rounds = 1 + rng.below(rng.below(2) === 0 ? 2 : 8);
   for (let i = 0; i < rounds; i++) b = mutateOnce(rng, b, rng.pick(corpus));
   return b;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
