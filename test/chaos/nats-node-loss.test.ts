@@ -51,6 +51,7 @@ describe("NATS node loss under load (3 nodes, replicas 3)", () => {
     shoal = await startShoal({ nats: cluster.url, mqtt: mqtt.url, clickhouse: ch.url }, db, `g${name}`);
     const sampler = sampleRows(ch.url, db);
     const journal = sampleJournal(cluster, "READINGS");
+    const rowLog = sampleJournal(cluster, "SHOAL_ROWS");
     const devices = startDevices(mqtt.url, name, DEVICES, RATE);
     const t0 = Date.now();
     try {
@@ -69,6 +70,7 @@ describe("NATS node loss under load (3 nodes, replicas 3)", () => {
       const settledMs = Date.now() - t1;
       sampler.stop();
       journal.stop();
+      rowLog.stop();
       const figures = {
         fault: what,
         publishedSeconds: Math.round((t1 - t0) / 1000),
@@ -86,16 +88,19 @@ describe("NATS node loss under load (3 nodes, replicas 3)", () => {
         consumersAtFirstCheck: consumers,
         longestStallMs: sampler.longestStallMs(t0 + 2000, t1),
         longestJournalStallMs: journal.longestStallMs(t0 + 2000, t1),
+        longestRowLogStallMs: rowLog.longestStallMs(t0 + 2000, t1),
       };
       console.log(`nats-node-loss ${name}: ${JSON.stringify(figures)}`);
       console.log(`rows per second from the start of publishing (fault from ${BEFORE_S} s to ${Math.round((tFaultEnd - t0) / 1000)} s): ${sampler.perSecond(t0).join(" ")}`);
       console.log(`journal messages per second: ${journal.perSecond(t0).join(" ")}`);
+      console.log(`row log messages per second: ${rowLog.perSecond(t0).join(" ")}`);
       if (process.env.SHOAL_CHAOS_LOG === "1") console.log(shoal.out());
       if (stored.missing.length > 0) console.log(`first missing: ${stored.missing.slice(0, 5).join(", ")}\n${shoal.out().slice(-4000)}`);
       return figures;
     } finally {
       sampler.stop();
       journal.stop();
+      rowLog.stop();
       await devices.stop();
     }
   }

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClickHouseSink, migrate, type StorageError } from "../../src/adapters/clickhouse/index.js";
 import { migrations } from "../../src/adapters/clickhouse/migrations.js";
-import { systemClock } from "../../src/base/clock.js";
+import { sleep, systemClock } from "../../src/base/clock.js";
+import type { RowLog, RowLogEntry } from "../../src/ports/row-log.js";
 import { ANALYSES_SCHEMA, ANALYSES_TABLE, ANOMALY_WINDOWS_SCHEMA, ANOMALY_WINDOWS_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
 import { RowBinaryWriter } from "../../src/domain/row-binary.js";
 import { type Row, type RowBatch } from "../../src/ports/row-sink.js";
@@ -150,4 +151,48 @@ describe("ClickHouseSink (real ClickHouse)", () => {
     expect(got).toEqual([{ device_id: "rb-good" }]);
     await sink.close();
   });
+
+  it("with a row log, keeps inserting while the log is held (a leader election): writes resolve once logged, and writers wait at maxPendingRows", async () => {
+    // A row log whose appends wait for a gate: what the SHOAL_ROWS stream does while its leader is elected.
+    const logged: RowLogEntry[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const rowLog: RowLog = {
+      maxEntryBytes: 1 << 20,
+      append: async (entries) => {
+        await gate;
+        logged.push(...entries);
+      },
+      read: async function* () {},
+    };
+    const sink = ClickHouseSink.create({ ...opts(), flushRows: 1_000_000, flushIntervalMs: 20, maxPendingRows: 150 }, systemClock, rowLog);
+    const settled: string[] = [];
+    const write = (device: string, n: number) => sink.write(readingsOf(encoded(Array.from({ length: n }, (_, i) => reading(device, i + 1))))).then(() => void settled.push(device));
+    const count = async (device: string) => Number((await chQuery<{ n: string }>(ch.url, database, `SELECT toString(count()) AS n FROM readings WHERE device_id = '${device}'`))[0]!.n);
+    const a = write("held-a", 100);
+    await waitUntil(async () => (await count("held-a")) === 100);
+    const b = write("held-b", 40);
+    await waitUntil(async () => (await count("held-b")) === 40);
+    // A write is taken while fewer than maxPendingRows (150) are pending or awaiting the log: c is
+    // (140), d is not (160) until the log answers.
+    const c = write("held-c", 20);
+    await waitUntil(async () => (await count("held-c")) === 20);
+    const d = write("held-d", 5);
+    await sleep(300);
+    expect({ settled, d: await count("held-d"), pending: sink.stats.pendingRows }).toEqual({ settled: [], d: 0, pending: 0 });
+    open();
+    await Promise.all([a, b, c, d]);
+    expect(settled.sort()).toEqual(["held-a", "held-b", "held-c", "held-d"]);
+    expect(await count("held-d")).toBe(5);
+    expect(logged.map((e) => e.rows).sort((x, y) => x - y)).toEqual([5, 20, 40, 100]);
+    await sink.close();
+  });
 });
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error("timed out");
+    await sleep(50);
+  }
+}

@@ -7,7 +7,7 @@ import { ShoalError } from "../../base/errors.js";
 import { createClickHouseClient, type ClickHouseOptions } from "./client.js";
 import { identifier, toStorageError } from "./errors.js";
 import { sleep } from "../../base/clock.js";
-import type { RowLog } from "../../ports/row-log.js";
+import type { RowLog, RowLogEntry } from "../../ports/row-log.js";
 import { insertEncoded, rowLogEntries } from "./encoded-rows.js";
 
 /** Batching options of the ClickHouse sink. */
@@ -64,6 +64,9 @@ export class ClickHouseSink implements RowSink {
   private urgentQueued = 0;
   private flushing: Promise<void> | undefined;
   private waiters: Array<() => void> = [];
+  /** Inserts ClickHouse accepted whose row log appends are still under way, and their rows. */
+  private readonly logging = new Set<Promise<void>>();
+  private loggingRows = 0;
   private closed = false;
   private readonly maxPending: number;
 
@@ -94,7 +97,7 @@ export class ClickHouseSink implements RowSink {
     let count = 0;
     for (const r of rows.values()) count += r.length;
     if (count === 0) return;
-    while (this.stats.pendingRows >= this.maxPending && !this.closed) {
+    while (this.stats.pendingRows + this.loggingRows >= this.maxPending && !this.closed) {
       await new Promise<void>((res) => this.waiters.push(res));
     }
     return new Promise<void>((resolve, reject) => {
@@ -105,19 +108,20 @@ export class ClickHouseSink implements RowSink {
     });
   }
 
-  /** Flush everything pending now. */
+  /** Flush everything pending now (inserted and, with a row log, logged). */
   async flush(): Promise<void> {
     while (this.queue.length > 0 || this.flushing) {
       if (this.flushing) this.flushNow = true;
       else this.kick();
       await this.flushing;
     }
+    await Promise.all(this.logging);
   }
 
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
-    for (const w of this.waiters.splice(0)) w();
+    this.wakeWriters();
     await this.client.close();
   }
 
@@ -167,6 +171,10 @@ export class ClickHouseSink implements RowSink {
     let n = 0;
     for (const p of batch) n += p.count;
     this.stats.pendingRows -= n;
+    this.wakeWriters();
+  }
+
+  private wakeWriters(): void {
     for (const w of this.waiters.splice(0)) w();
   }
 
@@ -177,8 +185,7 @@ export class ClickHouseSink implements RowSink {
     let delay = this.o.retryMinMs ?? 100;
     for (;;) {
       try {
-        await this.insertTables(merged, traceparent);
-        for (const p of batch) p.resolve();
+        this.settleWhenLogged(batch, await this.insertTables(merged, traceparent));
         return;
       } catch (e) {
         this.stats.insertFailures++;
@@ -195,8 +202,7 @@ export class ClickHouseSink implements RowSink {
     // A non-retryable failure: some write carries bad rows. Insert each write alone so good ones land.
     for (const p of batch) {
       try {
-        await this.insertTables(mergeRows([p.rows]), p.traceparent);
-        p.resolve();
+        this.settleWhenLogged([p], await this.insertTables(mergeRows([p.rows]), p.traceparent));
       } catch (e) {
         p.reject(toStorageError(e, "ClickHouse rejected rows"));
       }
@@ -204,12 +210,42 @@ export class ClickHouseSink implements RowSink {
   }
 
   /**
+   * Resolves the writes of an insert ClickHouse accepted: at once without a row log; with one, once
+   * what was inserted is logged too. The next insert does not wait for that: a row log stalled by a
+   * leader election holds back the writes' acknowledgements (and, at `maxPendingRows`, the writers),
+   * not the rows reaching ClickHouse.
+   */
+  private settleWhenLogged(batch: readonly Pending[], entries: readonly RowLogEntry[]): void {
+    if (this.rowLog === undefined || entries.length === 0) {
+      for (const p of batch) p.resolve();
+      return;
+    }
+    let rows = 0;
+    for (const p of batch) rows += p.count;
+    this.loggingRows += rows;
+    const done: Promise<void> = this.rowLog.append(entries).then(
+      () => {
+        for (const p of batch) p.resolve();
+      },
+      (e: unknown) => {
+        for (const p of batch) p.reject(e);
+      },
+    );
+    this.logging.add(done);
+    void done.finally(() => {
+      this.logging.delete(done);
+      this.loggingRows -= rows;
+      this.wakeWriters();
+    });
+  }
+
+  /**
    * One insert per table: the RowBinary bytes the hosts encoded, sent unchanged with the schema's
    * column list; or, when some of the table's rows came as objects (rows that did not fit the
    * schema, tables without one), all of them as JSONEachRow, so a table's rows land or fail together.
-   * Then, with a row log, what ClickHouse accepted is logged (the writes resolve after both).
+   * Returns what a row log is to keep of it.
    */
-  private async insertTables(rows: ReadonlyMap<string, TableRows>, traceparent: string | undefined): Promise<void> {
+  private async insertTables(rows: ReadonlyMap<string, TableRows>, traceparent: string | undefined): Promise<RowLogEntry[]> {
     const headers = traceparent === undefined ? undefined : { traceparent };
     const inserts: Promise<unknown>[] = [];
     const logged: Array<Parameters<typeof rowLogEntries>[1]> = [];
@@ -233,7 +269,8 @@ export class ClickHouseSink implements RowSink {
     this.lastAcceptedAt = this.clock.now();
     this.stats.inserts += inserts.length;
     this.stats.rowsWritten += n;
-    if (this.rowLog !== undefined) await this.rowLog.append(logged.flatMap((l) => rowLogEntries(this.rowLog!.maxEntryBytes, l)));
+    const rowLog = this.rowLog;
+    return rowLog === undefined ? [] : logged.flatMap((l) => rowLogEntries(rowLog.maxEntryBytes, l));
   }
 }
 

@@ -13,14 +13,21 @@ interface Pending {
   readonly subject: string;
   readonly data: Uint8Array;
   readonly msgId: string;
-  /** W3C trace context for the `traceparent` header (a batch holding a traced reading). */
-  readonly traceparent: string | undefined;
+  readonly extra: PublishExtra | undefined;
   /** When it was first sent (re-sends keep it): how long the journal has left it unanswered. */
   readonly firstAt: number;
   sentAt: number;
   attempts: number;
   resolve(p: Published): void;
   reject(e: Error): void;
+}
+
+/** What a publish carries besides its body and message id. */
+export interface PublishExtra {
+  /** W3C trace context for the `traceparent` header (a batch holding a traced reading). */
+  readonly traceparent?: string;
+  /** More headers (e.g. the row log's table and columns). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Options of the journal publisher. */
@@ -80,13 +87,13 @@ export class JournalPublisher {
     return { pending: this.pending.size, oldestAgeMs: first.done === true ? 0 : Date.now() - first.value.firstAt };
   }
 
-  /** Publish (pipelined, re-sent with the same id until its PubAck); `traceparent` becomes a header. */
-  async publish(subject: string, data: Uint8Array, msgId: string, traceparent?: string): Promise<Published> {
+  /** Publish (pipelined, re-sent with the same id until its PubAck), with `extra`'s headers. */
+  async publish(subject: string, data: Uint8Array, msgId: string, extra?: PublishExtra): Promise<Published> {
     while (this.pending.size >= this.o.maxInFlight && !this.closed) await new Promise<void>((r) => this.waiters.push(r));
     if (this.closed) throw new ShoalError("journal publisher closed", { code: "closed", retryable: true });
     return new Promise<Published>((resolve, reject) => {
       const id = ++this.next;
-      const p: Pending = { subject, data, msgId, traceparent, firstAt: Date.now(), sentAt: 0, attempts: 0, resolve, reject };
+      const p: Pending = { subject, data, msgId, extra, firstAt: Date.now(), sentAt: 0, attempts: 0, resolve, reject };
       this.pending.set(id, p);
       this.send(id, p);
     });
@@ -109,7 +116,10 @@ export class JournalPublisher {
     p.sentAt = Date.now();
     const h = headers();
     h.set("Nats-Msg-Id", p.msgId);
-    if (p.traceparent !== undefined) h.set("traceparent", p.traceparent);
+    if (p.extra !== undefined) {
+      if (p.extra.traceparent !== undefined) h.set("traceparent", p.extra.traceparent);
+      for (const [k, v] of Object.entries(p.extra.headers ?? {})) h.set(k, v);
+    }
     try {
       this.nc.publish(p.subject, p.data, { reply: `${this.inbox}.${id}`, headers: h });
     } catch {

@@ -1,12 +1,16 @@
 import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
-import { headers, nanos, type NatsConnection } from "@nats-io/transport-node";
+import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import { randomBytes } from "node:crypto";
 import type { LoggedRows, RowLog, RowLogEntry } from "../../ports/row-log.js";
-import { backoffMs } from "../../base/backoff.js";
-import { sleep } from "../../base/clock.js";
-import { errorMessage, ShoalError } from "../../base/errors.js";
+import { ShoalError } from "../../base/errors.js";
 import { concatBytes } from "../../domain/row-binary.js";
 import { ensureStream } from "./streams.js";
+import { JournalPublisher } from "./journal-publisher.js";
+
+/** Appends awaiting their PubAck at most (the sink's row bound holds them back long before). */
+const APPENDS_IN_FLIGHT = 256;
+/** An append without a PubAck after this long is sent again (same message id), ms. */
+const APPEND_ACK_TIMEOUT_MS = 2000;
 
 /** The stream holding the row log. */
 export const ROWS_STREAM = "SHOAL_ROWS";
@@ -32,31 +36,20 @@ export interface JetStreamRowLogOptions {
 export async function createJetStreamRowLog(nc: NatsConnection, o: JetStreamRowLogOptions): Promise<RowLog & { close(): void; ensureStream(): Promise<void> }> {
   const ensure = async () => ensureStream(await jetstreamManager(nc), rowsStreamConfig(o));
   await ensure();
-  const js = jetstream(nc);
   const subject = `${SUBJECT_PREFIX}.${token(o.writer)}`;
   const run = randomBytes(6).toString("hex");
   let next = 0;
-  let closed = false;
   // What one message may carry: the server's max_payload less room for headers.
   const maxEntryBytes = Math.max(64 * 1024, (nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024);
+  // Pipelined, re-sent with the same message id until stored: an append that met a leader election
+  // goes again within half a second of the 503 or 2 s after its send, not after a growing backoff.
+  const publisher = JournalPublisher.create(nc, APPENDS_IN_FLIGHT, { ackTimeoutMs: APPEND_ACK_TIMEOUT_MS });
 
   const appendOne = async (e: RowLogEntry, msgId: string): Promise<void> => {
-    const h = headers();
-    h.set("Shoal-Table", e.table);
-    h.set("Shoal-Format", e.format);
-    h.set("Shoal-Columns", e.columns.join(","));
-    h.set("Shoal-Rows", String(e.rows));
     const body = e.chunks.length === 1 ? e.chunks[0]! : concatBytes(e.chunks);
-    for (let attempt = 0; ; attempt++) {
-      if (closed) throw new ShoalError("row log closed", { code: "closed", retryable: true });
-      try {
-        await js.publish(subject, body, { msgID: msgId, headers: h, timeout: 5000 });
-        return;
-      } catch (err) {
-        if (/maximum payload/i.test(errorMessage(err))) throw new ShoalError(`row log entry of ${body.length} bytes is larger than NATS takes`, { code: "invalid_input", retryable: false, cause: err });
-        await sleep(backoffMs(attempt, 100, 5000));
-      }
-    }
+    if (body.length > maxEntryBytes) throw new ShoalError(`row log entry of ${body.length} bytes is larger than NATS takes`, { code: "invalid_input", retryable: false });
+    const headers = { "Shoal-Table": e.table, "Shoal-Format": e.format, "Shoal-Columns": e.columns.join(","), "Shoal-Rows": String(e.rows) };
+    await publisher.publish(subject, body, msgId, { headers });
   };
 
   return {
@@ -67,7 +60,7 @@ export async function createJetStreamRowLog(nc: NatsConnection, o: JetStreamRowL
     },
     read: (fromMs, untilMs, opts) => readEntries(nc, opts?.all === true ? ROW_LOG_SUBJECTS : subject, fromMs, untilMs),
     close() {
-      closed = true;
+      publisher.close();
     },
   };
 }

@@ -101,7 +101,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: Bridg
       ...(admission ? { admit: (id: string) => admissionRejection(id, admission.check(id)) } : {}),
       ...(tracing.enabled ? { tracing } : {}),
     },
-    (subject, data, msgId, traceparent) => publisher.publish(subject, data, msgId, traceparent),
+    (subject, data, msgId, traceparent) => publisher.publish(subject, data, msgId, traceparent === undefined ? undefined : { traceparent }),
     (dl) => events.deadLetter(dl),
   );
   const receiveMaximum = Math.max(1, Math.min(65535, Math.ceil(cfg.bridge.maxInFlight / cfg.mqtt.connections)));
