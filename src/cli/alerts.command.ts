@@ -26,7 +26,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   }
   const ctx = await loadRoleConfig(io, "alerts");
   const { cfg, log } = ctx;
-  const nc = await connectNats(cfg.nats.url, `shoal-alerts-${cfg.nodeId}`);
+  const nc = await connectNats(cfg.nats, `shoal-alerts-${cfg.nodeId}`);
   const role = await startAlertsRole(cfg, log, { nc });
   const status = await startRoleStatus(ctx, { alerts: () => role.stats() });
   io.stdout(`shoal alerts running (webhooks: ${cfg.alerts.webhooks.map((w) => w.name).join(", ") || "none"}; storm control above ${cfg.alerts.storm.maxPerMinute}/min)\n`);

@@ -51,7 +51,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
       return 1;
     }
     const locks = createConsulLocks({ url: cfg.consul.url, ...(cfg.consul.token ? { token: cfg.consul.token } : {}) });
-    const nc = cmd === "status" && !o["no-lag"] ? await connectNats(cfg.nats.url, "shoal-cluster-cli").catch(() => undefined) : undefined;
+    const nc = cmd === "status" && !o["no-lag"] ? await connectNats(cfg.nats, "shoal-cluster-cli").catch(() => undefined) : undefined;
     try {
       const journal: PartitionJournal | undefined = nc ? await createNatsPartitionJournal(nc, cfg.nats.stream) : undefined;
       const admin = createClusterAdmin({ locks, layout: clusterLayout(cfg.consul.prefix, cfg.env), partitions: cfg.nats.partitions, ...(journal ? { journal } : {}) });

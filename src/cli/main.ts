@@ -49,7 +49,10 @@ async function main(): Promise<number> {
     return await (await c.load())(argv, io);
   } catch (e) {
     io.stderr(`shoal ${name}: ${e instanceof UsageError ? e.message : describeError(e)}\n`);
-    return 1;
+    // A command that failed part-way (a role whose NATS refused its credentials, say) may leave
+    // open what it had started (config watcher, connections, timers): end the process rather than
+    // keep running without doing its job. stderr is written synchronously to files and pipes.
+    process.exit(1);
   }
 }
 

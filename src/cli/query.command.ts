@@ -35,7 +35,7 @@ export async function runReadSide(io: CommandIo, role: "query" | "console"): Pro
   const { cfg, log } = ctx;
   // The tables it reads (a query role may start before any runtime has migrated).
   await migrate(cfg.clickhouse);
-  const nc = await connectNats(cfg.nats.url, `shoal-${role}-${cfg.nodeId}`);
+  const nc = await connectNats(cfg.nats, `shoal-${role}-${cfg.nodeId}`);
   const gateway = createGatewayClient({ address: cfg.gateway.client.address, token: tokenNamed(cfg.console.tokens, cfg.gateway.client.tokenName), tls: cfg.tls });
   const vectors = await openVectorStore(cfg, log, gateway);
   const incidents = roleIncidents(nc, log, role, promMetrics(ctx.registry));

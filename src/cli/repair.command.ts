@@ -38,7 +38,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const log = createLogger({ level: io.env.SHOAL__LOG__LEVEL ?? "warn", name: "repair" });
   const cfg = (await loadConfig({ connectKv: createConsulKv, env: io.env, logger: log })).config;
   const ch = cfg.clickhouse;
-  const nc = await connectNats(cfg.nats.url, "shoal-repair-cli");
+  const nc = await connectNats(cfg.nats, "shoal-repair-cli");
   try {
     const rowLog = await createJetStreamRowLog(nc, { writer: cfg.nodeId, keepMs: ch.repair.keepMs, replicas: cfg.nats.replicas });
     const repair = new StoreRepair(

@@ -56,7 +56,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const end = periodAt(schedule.everyMs, fromMs).toMs;
   if (end > Date.now()) throw new UsageError(`--period: ${reportIdOf(schedule.name, fromMs)} ends at ${new Date(end).toISOString()}, which has not come yet`);
   const gateway = createGatewayClient({ address: cfg.gateway.client.address, token: tokenNamed(cfg.console.tokens, cfg.gateway.client.tokenName), tls: cfg.tls, timeoutMs: cfg.gateway.deadlines.summarizeMs });
-  const nc = cfg.clickhouse.repair.enabled ? await connectNats(cfg.nats.url, `shoal-reports-cli-${cfg.nodeId}`) : undefined;
+  const nc = cfg.clickhouse.repair.enabled ? await connectNats(cfg.nats, `shoal-reports-cli-${cfg.nodeId}`) : undefined;
   try {
     // Only this one report: no election, no schedule running.
     const role = await startReportsRoleFor({ ...cfg, reports: { ...cfg.reports, enabled: false } }, log, { gateway, ...(nc ? { nc } : {}) });
@@ -79,7 +79,7 @@ async function runRole(io: CommandIo): Promise<number> {
   const { cfg, log } = ctx;
   const gateway = createGatewayClient({ address: cfg.gateway.client.address, token: tokenNamed(cfg.console.tokens, cfg.gateway.client.tokenName), tls: cfg.tls, timeoutMs: cfg.gateway.deadlines.summarizeMs });
   // The row log (reports reach the vector indexer through it) is on NATS when clickhouse.repair is on.
-  const nc = cfg.clickhouse.repair.enabled ? await connectNats(cfg.nats.url, `shoal-reports-${cfg.nodeId}`) : undefined;
+  const nc = cfg.clickhouse.repair.enabled ? await connectNats(cfg.nats, `shoal-reports-${cfg.nodeId}`) : undefined;
   const role = await startReportsRoleFor(cfg, log, { gateway, ...(nc ? { nc } : {}) });
   const status = await startRoleStatus(ctx, { reports: () => role.stats() });
   io.stdout(`shoal reports running (${cfg.reports.schedules.map((s) => s.name).join(", ") || "no schedules"}; ${cfg.consul.url ? `leader key ${cfg.reports.leaderKey}` : "no Consul: no leader election"})\n`);

@@ -37,7 +37,7 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
   let closeNats = async () => {};
   if (clustered) {
     try {
-      const nc = await connectNats(cfg.nats.url, `shoal-cluster-${cfg.nodeId}`);
+      const nc = await connectNats(cfg.nats, `shoal-cluster-${cfg.nodeId}`);
       closeNats = () => nc.drain();
       cluster = await startClusterNode({
         leases: consulLeases({ url: cfg.consul.url!, ...(cfg.consul.token ? { token: cfg.consul.token } : {}) }, cfg.consul.prefix),
@@ -60,7 +60,7 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
     }
   }
   // The lag of every owned partition's durable consumer: a metric, and readiness of a single node.
-  const lagNc: NatsConnection | undefined = await connectNats(cfg.nats.url, `shoal-runtime-lag-${cfg.nodeId}`);
+  const lagNc: NatsConnection | undefined = await connectNats(cfg.nats, `shoal-runtime-lag-${cfg.nodeId}`);
   const lagJournal = await createNatsPartitionJournal(lagNc, cfg.nats.stream);
   let readiness: () => Promise<string> | string;
   if (cluster) {

@@ -61,7 +61,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const cfg = localTokens ? { ...ctx.cfg, console: { ...ctx.cfg.console, tokens: [...localTokens.tokens] } } : ctx.cfg;
   const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url, access: createAccessCheck(cfg.console.tokens), tls: cfg.tls, tracing: await startTracing(cfg.tracing, "shoal-gateway"), registry: ctx.registry });
   // One incident reporter for the process (every role it hosts reports there; events go out on lagNc).
-  const lagNc = await connectNats(cfg.nats.url, `shoal-up-lag-${cfg.nodeId}`);
+  const lagNc = await connectNats(cfg.nats, `shoal-up-lag-${cfg.nodeId}`);
   const incidents = roleIncidents(lagNc, log.child({ role: "up" }), "up", promMetrics(ctx.registry));
   const runtime = await startRuntimeRole(cfg, log.child({ role: "runtime" }), "all", { gateway: gateway.gateway, metrics: promMetrics(ctx.registry), incidents });
   const bridge = await startBridgeRole(cfg, log.child({ role: "bridge" }), {

@@ -1,6 +1,6 @@
 import YAML from "yaml";
 import { ShoalError } from "../base/errors.js";
-import { ConfigError, ENC_PREFIX, SECRET_KEY_ENV, createConfigStore, envNameOf, isSecretPath, resolveConfig } from "../config/index.js";
+import { ConfigError, ENC_PREFIX, SECRET_KEY_ENV, createConfigStore, decryptSecret, envNameOf, isSecretPath, parseSecretKey, resolveConfig } from "../config/index.js";
 import type { ConfigIssue, ConfigStore, HistoryEntry, LeafChange, StoredDocument } from "../config/index.js";
 import type { KvConnector, KvStore } from "../ports/kv-store.js";
 import { documentOf, documentPath, parseValue, redactedChanges, setPath } from "./document.js";
@@ -54,11 +54,26 @@ export class ConfigVersionNotFoundError extends ShoalError {
 /** Opens the Consul document of the target's environment; `undefined` when no `consul.url` is configured. */
 export function openConfigDocument(t: ConfigTarget): OpenDocument | undefined {
   const base = resolveConfig({ ...resolveOptionsOf(t), decrypt: false });
-  const { url, token, prefix } = base.config.consul;
+  const { url, prefix } = base.config.consul;
   if (!url) return undefined;
+  const token = consulTokenOf(base.config.consul.token, t.env[SECRET_KEY_ENV]);
   const kv = t.connectKv({ url, ...(token ? { token } : {}) });
   const store = createConfigStore(kv, { prefix, env: envNameOf(resolveOptionsOf(t)).name });
   return { store, kv, validate: documentValidator(t, store.source), close: () => kv.close() };
+}
+
+/**
+ * `consul.token` as Consul must get it: the document is read without decrypting (its `enc:` values
+ * stay as they are), but an `enc:` token is decrypted with SHOAL_SECRET_KEY — sent as is, Consul
+ * answered "ACL not found".
+ */
+function consulTokenOf(token: string | undefined, secretKey: string | undefined): string | undefined {
+  if (token === undefined || !token.startsWith(ENC_PREFIX)) return token;
+  const rule = (why: string) => new ConfigError([{ path: "consul.token", rule: why }]);
+  if (secretKey === undefined || secretKey === "") throw rule(`is an ${ENC_PREFIX} value and ${SECRET_KEY_ENV} is not set`);
+  const plain = decryptSecret(token, parseSecretKey(secretKey));
+  if (plain === undefined) throw rule(`is an ${ENC_PREFIX} value ${SECRET_KEY_ENV} does not decrypt`);
+  return plain;
 }
 
 /** Runs `fn` on the open document, closing it after; `notConfigured()` is thrown when there is no Consul. */

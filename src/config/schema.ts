@@ -30,7 +30,20 @@ const natsSchema = z
     duplicateWindow: duration("2m"),
     maxAge: duration("7d"),
     kvBucket: z.string().regex(/^[A-Za-z0-9_-]+$/, { message: "must contain only letters, digits, _ and -" }).default("shoal_snapshots"),
+    /**
+     * Credentials, when the servers require them — one kind: `user` + `password`, a `token`, or an
+     * `nkeySeed` (the user's seed, `SU…`). Secrets (`enc:` values work). None: no authentication.
+     */
+    user: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    token: z.string().min(1).optional(),
+    nkeySeed: z
+      .string()
+      .regex(/^SU[A-Z2-7]+$/, { message: "must be a NATS user seed (SU…)" })
+      .optional(),
   })
+  .refine((n) => (n.user === undefined) === (n.password === undefined), { message: "nats.user and nats.password go together", path: ["password"] })
+  .refine((n) => [n.user, n.token, n.nkeySeed].filter((x) => x !== undefined).length <= 1, { message: "one kind of NATS credentials at most: user + password, token or nkeySeed", path: ["token"] })
   .transform(({ duplicateWindow, maxAge, ...rest }) => ({
     ...rest,
     duplicateWindowMs: duplicateWindow,
@@ -318,7 +331,7 @@ export const RENAMED_KEYS: Readonly<Record<string, string>> = {
  * Keys whose values are secrets wherever they appear (matched on the last path segment,
  * case-insensitively): never logged, echoed in errors or printed.
  */
-export const SECRET_KEY_PATTERN = /(password|passwd|secret|token|apikey|api_key|privatekey|private_key|credentials?)$/i;
+export const SECRET_KEY_PATTERN = /(password|passwd|secret|token|apikey|api_key|privatekey|private_key|credentials?|seed)$/i;
 
 /** True when the dotted `path` names a secret value. */
 export function isSecretPath(path: string): boolean {

@@ -1,3 +1,4 @@
+import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { findBinary } from "./binaries.js";
 import { freePort } from "./free-port.js";
@@ -5,6 +6,15 @@ import { ManagedService } from "./managed-service.js";
 import type { ServiceHandle, StartupTiming } from "./managed-service.js";
 import { httpGet } from "./probes.js";
 import { renderTemplate } from "./templates.js";
+
+/** Options of {@link startConsul}. */
+export interface ConsulOptions {
+  /**
+   * ACLs on with `default_policy = "deny"`, this the master (management) token: a request without
+   * a token, or with an unknown one, is refused (403).
+   */
+  aclMasterToken?: string;
+}
 
 /**
  * Starts Consul (1.8.7 from Debian 11) as a single persistent server (`bootstrap = true`,
@@ -14,7 +24,7 @@ import { renderTemplate } from "./templates.js";
  * raft_multiplier 1 is the fastest setting outside -dev, whose in-memory raft would lose data
  * on restart).
  */
-export async function startConsul(): Promise<ServiceHandle & StartupTiming> {
+export async function startConsul(opts: ConsulOptions = {}): Promise<ServiceHandle & StartupTiming> {
   const binary = findBinary("consul");
   let httpPort = 0;
   const service = await ManagedService.start({
@@ -34,6 +44,9 @@ export async function startConsul(): Promise<ServiceHandle & StartupTiming> {
         SERF_LAN_PORT: serfLanPort,
         SERF_WAN_PORT: serfWanPort,
       });
+      if (opts.aclMasterToken !== undefined) {
+        await appendFile(config, `\nacl {\n  enabled = true\n  default_policy = "deny"\n  tokens {\n    master = "${opts.aclMasterToken}"\n  }\n}\n`);
+      }
       const log = join(dataDir, "consul.log");
       const leaderUrl = `http://127.0.0.1:${httpPort}/v1/status/leader`;
       return {

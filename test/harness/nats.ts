@@ -1,3 +1,4 @@
+import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { findBinary } from "./binaries.js";
 import { freePort } from "./free-port.js";
@@ -10,6 +11,8 @@ import { renderTemplate } from "./templates.js";
 export interface NatsOptions {
   /** Enable JetStream (file store in the data dir). Default true. */
   jetstream?: boolean;
+  /** A nats-server `authorization { … }` block appended to the config: clients must authenticate. */
+  authorization?: string;
 }
 
 /**
@@ -38,6 +41,7 @@ export async function startNats(opts: NatsOptions = {}): Promise<ServiceHandle &
         JETSTREAM: String(jetstream),
         DATA_DIR: dataDir,
       });
+      if (opts.authorization !== undefined) await appendFile(config, `\n${opts.authorization}\n`);
       const log = join(dataDir, "nats.log");
       const monitor = `http://127.0.0.1:${monitorPort}`;
       return {

@@ -56,7 +56,7 @@ export interface BridgeRole {
  * broker's admin, and in registry.mode strict readings of unknown or disabled devices dead-lettered.
  */
 export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: BridgeRoleDeps = {}): Promise<BridgeRole> {
-  const nc = await connectNats(cfg.nats.url, `shoal-bridge-${cfg.nodeId}`);
+  const nc = await connectNats(cfg.nats, `shoal-bridge-${cfg.nodeId}`);
   // Device identity first: the broker's accounts (the bridge's own included) before subscribing.
   const identity = await startBridgeIdentity(cfg, log, nc, { env: deps.env ?? process.env, serviceAccounts: deps.serviceAccounts ?? [] });
   const admission = identity.admission;

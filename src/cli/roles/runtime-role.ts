@@ -112,7 +112,7 @@ export function deviceSettingsOf(cfg: ShoalConfig): Partial<DeviceSettings> {
  */
 export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: InitialPartitions = "all", deps: RuntimeRoleDeps = {}): Promise<RuntimeRole> {
   const chOpts = { url: cfg.clickhouse.url, database: cfg.clickhouse.database, username: cfg.clickhouse.username, password: cfg.clickhouse.password };
-  const nc: NatsConnection = await connectNats(cfg.nats.url, `shoal-runtime-${cfg.nodeId}`);
+  const nc: NatsConnection = await connectNats(cfg.nats, `shoal-runtime-${cfg.nodeId}`);
   const incidents = deps.incidents ?? roleIncidents(nc, log, "runtime", deps.metrics);
   const tracing = deps.tracing ?? (await startTracing(cfg.tracing, "shoal-runtime"));
   const maxAckPending = cfg.runtime.maxAckPending;
