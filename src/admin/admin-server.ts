@@ -3,7 +3,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { callMetricsInterceptor } from "../grpc/call-metrics.js";
 import { HealthImplementation } from "grpc-health-check";
 import * as pb from "../gen/shoal/v1/admin_pb.js";
-import { addReflection, grpcServiceDefinition, shutdownServer } from "../grpc/index.js";
+import { addReflection, createGrpcServer, grpcServiceDefinition, shutdownServer } from "../grpc/index.js";
 import { grpcHandlersOf, type CallPolicy } from "../grpc/connect-on-grpc.js";
 
 /** Fully-qualified name of the admin service (also its health-check service name). */
@@ -55,7 +55,7 @@ export interface AdminServer {
  */
 export async function startAdminServer(impl: ServiceImpl<typeof pb.AdminService>, opts: AdminServerOptions = {}): Promise<AdminServer> {
   const metrics = opts.policy?.metrics;
-  const server = new grpc.Server({ interceptors: metrics ? [callMetricsInterceptor(metrics)] : [] });
+  const server = createGrpcServer({}, metrics ? [callMetricsInterceptor(metrics)] : []);
   server.addService(grpcServiceDefinition(pb.AdminService), grpcHandlersOf(pb.AdminService, impl, opts.policy ?? DEFAULT_ADMIN_POLICY));
   const initial = opts.initiallyServing ? "SERVING" : "NOT_SERVING";
   const health = new HealthImplementation({ "": "SERVING", [ADMIN_SERVICE_NAME]: initial });

@@ -9,7 +9,7 @@ import * as cv from "./convert.js";
 import { toGatewayError } from "./errors.js";
 import type { GatewayErrorCode } from "./errors.js";
 import type { GatewayService } from "./gateway.js";
-import { addReflection, grpcServiceDefinition, shutdownServer } from "../grpc/index.js";
+import { addReflection, createGrpcServer, grpcServiceDefinition, shutdownServer } from "../grpc/index.js";
 import { accessServerInterceptor } from "../grpc/server-access.js";
 import type { AccessCheck } from "../access/index.js";
 import type { AuditLog } from "../ports/audit.js";
@@ -161,13 +161,13 @@ export function gatewayHandlers(gw: GatewayService, tracing?: Tracing): grpc.Unt
  */
 export async function startGatewayServer(gw: GatewayService, opts: GatewayServerOptions = {}): Promise<GatewayServer> {
   const maxBytes = opts.maxMessageBytes ?? 16 * 1024 * 1024;
-  // Without tokens (an access check that lets everyone in) and without audit, no interceptor: the hot path stays as it was.
+  // Without tokens (an access check that lets everyone in) and without audit, no access interceptor.
   const checked = opts.access?.enforced === true || opts.audit !== undefined;
   const interceptors = [
     ...(opts.metrics ? [callMetricsInterceptor(opts.metrics)] : []),
     ...(checked ? [accessServerInterceptor({ access: opts.access, audit: opts.audit, services: [pb.ModelGatewayService] })] : []),
   ];
-  const server = new grpc.Server({ "grpc.max_receive_message_length": maxBytes, "grpc.max_send_message_length": maxBytes, interceptors });
+  const server = createGrpcServer({ "grpc.max_receive_message_length": maxBytes, "grpc.max_send_message_length": maxBytes }, interceptors);
   server.addService(grpcServiceDefinition(pb.ModelGatewayService, scoreCodecs), gatewayHandlers(gw, opts.tracing));
   const health = new HealthImplementation({ "": "SERVING", [GATEWAY_SERVICE_NAME]: "SERVING" });
   health.addToServer(server);

@@ -39,7 +39,7 @@ function split(path: string): [string, string] {
   return [service, method];
 }
 
-/** A grpc-js server interceptor recording every call's status and duration (`new grpc.Server({ interceptors })`). */
+/** A grpc-js server interceptor recording every call's status and duration (`createGrpcServer(options, interceptors)`). */
 export function callMetricsInterceptor(m: CallMetrics): grpc.ServerInterceptor {
   return (descriptor, call) => {
     const [service, method] = split(descriptor.path);

@@ -3,3 +3,4 @@ export { grpcServiceDefinition } from "./service-definition.js";
 export type { CodecOverrides } from "./service-definition.js";
 export { addReflection } from "./reflection.js";
 export { shutdownServer } from "./shutdown.js";
+export { createGrpcServer, MalformedRequest } from "./malformed-request.js";

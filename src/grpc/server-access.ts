@@ -19,7 +19,7 @@ export interface ServerAccessOptions {
 }
 
 /**
- * A grpc-js server interceptor (`new grpc.Server({ interceptors: [...] })`) applying the access
+ * A grpc-js server interceptor (`createGrpcServer(options, [...])`) applying the access
  * check of every Shoal port to a server whose handlers are plain grpc-js ones (the model
  * gateway's, with hand-written codecs on its hot methods): the `authorization` metadata is checked
  * when it arrives, before the request is even parsed — UNAUTHENTICATED / PERMISSION_DENIED as on

@@ -1,6 +1,7 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { DescMessage, DescService, MessageShape } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+import { tolerantDeserializer } from "./malformed-request.js";
 
 /** Per-method (de)serializers replacing protobuf-es for hot methods (same wire format), keyed by method name. */
 export type CodecOverrides = Record<string, Pick<MethodDefinition<unknown, unknown>, "requestSerialize" | "requestDeserialize" | "responseSerialize" | "responseDeserialize">>;
@@ -8,8 +9,8 @@ export type CodecOverrides = Record<string, Pick<MethodDefinition<unknown, unkno
 /**
  * A @grpc/grpc-js service definition built from a protobuf-es service descriptor: the generated
  * code stays protobuf-es only and grpc-js (de)serialises with toBinary/fromBinary. Works for
- * servers (`server.addService`) and clients (`makeGenericClientConstructor`). Unary and
- * server-streaming methods.
+ * servers (`server.addService`, of a server from `createGrpcServer`) and clients
+ * (`makeGenericClientConstructor`). Unary and server-streaming methods.
  */
 export function grpcServiceDefinition(service: DescService, overrides: CodecOverrides = {}): ServiceDefinition {
   const def: Record<string, MethodDefinition<unknown, unknown>> = {};
@@ -21,7 +22,9 @@ export function grpcServiceDefinition(service: DescService, overrides: CodecOver
       responseSerialize: serializer(m.output),
       responseDeserialize: deserializer(m.output),
     };
-    def[m.name] = { path: `/${service.typeName}/${m.name}`, requestStream: false, responseStream: m.methodKind === "server_streaming", originalName: m.localName, ...codec };
+    // A request that cannot be read becomes a MalformedRequest (INVALID_ARGUMENT), not a throw (INTERNAL).
+    const requestDeserialize = tolerantDeserializer(m.input.typeName, codec.requestDeserialize);
+    def[m.name] = { path: `/${service.typeName}/${m.name}`, requestStream: false, responseStream: m.methodKind === "server_streaming", originalName: m.localName, ...codec, requestDeserialize };
   }
   return def as ServiceDefinition;
 }

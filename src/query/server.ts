@@ -4,7 +4,7 @@ import { callMetricsInterceptor } from "../grpc/call-metrics.js";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { HealthImplementation } from "grpc-health-check";
 import { QueryService, file_shoal_v1_query } from "../gen/shoal/v1/query_pb.js";
-import { addReflection, grpcServiceDefinition, shutdownServer } from "../grpc/index.js";
+import { addReflection, createGrpcServer, grpcServiceDefinition, shutdownServer } from "../grpc/index.js";
 import { grpcHandlersOf, type CallPolicy } from "../grpc/connect-on-grpc.js";
 
 /** Fully-qualified name of the query service (also its health-check service name). */
@@ -44,7 +44,7 @@ export interface QueryServer {
  * "shoal.v1.QueryService") and reflection, from the Connect implementation `impl`.
  */
 export async function startQueryServer(impl: ServiceImpl<typeof QueryService>, o: QueryServerOptions): Promise<QueryServer> {
-  const server = new grpc.Server({ "grpc.max_receive_message_length": 1024 * 1024, interceptors: o.policy.metrics ? [callMetricsInterceptor(o.policy.metrics)] : [] });
+  const server = createGrpcServer({ "grpc.max_receive_message_length": 1024 * 1024 }, o.policy.metrics ? [callMetricsInterceptor(o.policy.metrics)] : []);
   server.addService(grpcServiceDefinition(QueryService), grpcHandlersOf(QueryService, impl, o.policy));
   const extra = o.extraServices ?? [];
   for (const x of extra) x.add(server);
