@@ -5,7 +5,8 @@
  * file), runs each as `node bin/shoal.mjs <role>` against real local services with the cluster's
  * names and ports mapped (test/support/pods/pod-process.ts lists the mapping), and checks, as the
  * kubelet would: startup, readiness and liveness probes answer within their budgets; readings
- * published to Mosquitto reach ClickHouse through the simulated pods; SIGTERM (after the preStop
+ * published to Mosquitto (anonymous off, dynamic security driven by the bridge pod as its admin)
+ * reach ClickHouse through the simulated pods; SIGTERM (after the preStop
  * hook) ends every process with exit code 0 within terminationGracePeriodSeconds, and the
  * readings accepted before are still there. It is not a deployment: no kubelet, no image, no
  * network policies, one pod per workload.
@@ -16,12 +17,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mqtt from "mqtt";
 import type { IProbe } from "kubernetes-models/v1/Probe";
 import { freePort, startClickHouse, startConsul, startMosquitto, startNats, startRedis, type ServiceHandle } from "../harness/index.js";
+import type { MosquittoAdmin } from "../harness/mosquitto.js";
+import { createDynsecAccounts } from "../../src/adapters/mqtt/dynsec.js";
 import { startWeaviateDouble, type WeaviateDouble } from "../harness/weaviate-double.js";
 import { isWorkload, OVERLAYS, renderOverlay, roleOf, type K8sObject, type Workload } from "../unit/deploy/manifests.js";
 import { localPorts, podProcess, type PodMapping } from "../support/pods/pod-process.js";
 import { probeBudgetMs, untilProbeSucceeds } from "../support/pods/kubelet-probes.js";
 import { startPod, stopPod, type RunningPod } from "../support/pods/pod-runner.js";
-import { chQuery, waitFor } from "../support/pipeline.js";
+import { chQuery, quietLogger, waitFor } from "../support/pipeline.js";
 
 /** A busy 2-core machine: probes get this multiple of the kubelet's budget (they must still answer)… */
 const SLACK = 2;
@@ -37,7 +40,7 @@ describe("pod simulation: the rendered prod overlay runs as processes against th
   let objs: K8sObject[];
   let workloads: Workload[];
   let nats: ServiceHandle;
-  let mq: ServiceHandle;
+  let mq: ServiceHandle & { readonly admin: MosquittoAdmin };
   let ch: ServiceHandle;
   let consul: ServiceHandle;
   let redis: ServiceHandle;
@@ -57,7 +60,8 @@ describe("pod simulation: the rendered prod overlay runs as processes against th
     console.log(OVERLAYS.map((o) => `overlay ${o} (${rendered[o]!.length} objects):\n${rendered[o]!.map((x) => `  ${x.kind}/${x.metadata.name}`).join("\n")}`).join("\n"));
     objs = rendered.prod!;
     workloads = objs.filter(isWorkload);
-    [nats, mq, ch, consul, redis] = await Promise.all([startNats(), startMosquitto(), startClickHouse(), startConsul(), startRedis()]);
+    // The broker as production needs it: anonymous off, dynamic security with Shoal's admin.
+    [nats, mq, ch, consul, redis] = await Promise.all([startNats(), startMosquitto({ secure: true }), startClickHouse(), startConsul(), startRedis()]);
     weaviate = await startWeaviateDouble({ log: () => {} });
   }, 120_000);
 
@@ -92,6 +96,8 @@ describe("pod simulation: the rendered prod overlay runs as processes against th
         SHOAL__CLICKHOUSE__PASSWORD: { SHOAL__CLICKHOUSE__USERNAME: "default", SHOAL__CLICKHOUSE__PASSWORD: "" },
         // The committed placeholder is not a key (32 bytes): the console refuses to start with it.
         SHOAL_SECRET_KEY: { SHOAL_SECRET_KEY: randomBytes(32).toString("base64") },
+        // The broker's dynamic-security admin of this run (the bridge creates its own account, shoal-bridge).
+        SHOAL__MQTT__ADMIN_PASSWORD: { SHOAL__MQTT__ADMIN_PASSWORD: mq.admin.password },
       },
       // One local NATS server: streams with 1 replica (prod: 3); fewer partitions and workers (2 cores).
       extra: { SHOAL__NATS__REPLICAS: "1", SHOAL__NATS__PARTITIONS: PARTITIONS, SHOAL__RUNTIME__WORKERS: "1", SHOAL__CLICKHOUSE__FLUSHINTERVAL: "200ms" },
@@ -126,7 +132,12 @@ describe("pod simulation: the rendered prod overlay runs as processes against th
     }
 
     // Readings through Mosquitto → bridge → JetStream → runtime → ClickHouse.
-    const pub = await mqtt.connectAsync(mq.url, { protocolVersion: 5, clientId: "pod-simulation-publisher" });
+    // A gateway account (publishes for several devices, as the simulator's), made with the broker's admin.
+    const gateway = { username: "pod-simulation-publisher", password: randomBytes(18).toString("base64url"), role: "gateway" as const };
+    const accounts = await createDynsecAccounts({ url: mq.url, username: mq.admin.username, password: mq.admin.password, log: quietLogger("dynsec") });
+    await accounts.ensureServiceAccounts([gateway]);
+    await accounts.close();
+    const pub = await mqtt.connectAsync(mq.url, { protocolVersion: 5, clientId: "pod-simulation-publisher", username: gateway.username, password: gateway.password });
     const t0 = Date.now() - 60_000;
     for (let i = 0; i < READINGS; i++) {
       const deviceId = `pod-${i % 5}`;

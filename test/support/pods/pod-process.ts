@@ -24,9 +24,10 @@ import { containerEnv, hostPort, keyOf, podConfig, podLabels, portNumber, REPO, 
  *   and moved to a free local port with `SHOAL__<KEY>` (bridge and runtime both serve 8080: each
  *   gets its own). A declared port no configuration key serves throws.
  * - credentials: the Secret's placeholders are kept where the local service ignores them (Consul
- *   without ACLs, anonymous Mosquitto, Weaviate double without a key); ClickHouse's user, the
- *   Redis URL (its password) and SHOAL_SECRET_KEY (the placeholder is no key) are replaced
- *   (`credentials`, and the service table for the Redis URL).
+ *   without ACLs, NATS without authorization, Weaviate double without a key, the bridge's own MQTT
+ *   account, which the bridge creates); ClickHouse's user, the Redis URL (its password),
+ *   SHOAL_SECRET_KEY (the placeholder is no key) and the broker's dynamic-security admin password
+ *   are replaced (`credentials`, and the service table for the Redis URL).
  * - configured ports the container does not declare → 0 (see below).
  * - HOSTNAME: `<workload>-0`, as a StatefulSet's first pod (the node id / MQTT client id).
  * - `extra`: sizing the caller states (fewer partitions/workers, one NATS replica), reported.
