@@ -1,11 +1,9 @@
-import { createConsulKv } from "../adapters/consul/index.js";
 import { toJson } from "@bufbuild/protobuf";
 import { AdminCallError, createAdminClient } from "../admin/index.js";
 import { authorizationOf, TOKEN_ENV } from "./token.js";
-import { ConfigError, loadConfig } from "../config/index.js";
 import { GetCountersResponseSchema, GetInfoResponseSchema, GetRuntimeStatsResponseSchema, type GetRuntimeStatsResponse } from "../gen/shoal/v1/admin_pb.js";
 import type { CommandIo } from "./io.js";
-import type { TlsSettings } from "../grpc/tls.js";
+import { adminTargetOf } from "./admin-target.js";
 import { parseSubcommand } from "./subcommand.js";
 
 const USAGE = `usage: shoal admin <command> [options]
@@ -29,22 +27,9 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   if (cmd === "restart-worker" && !/^\d+$/.test(args[0]!)) return usage(io, `restart-worker takes a worker index (0, 1, ...), got ${JSON.stringify(args[0])}`);
   const timeoutMs = o.timeout === undefined ? 10_000 : Number(o.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return usage(io, `--timeout must be a positive whole number of ms, got ${JSON.stringify(o.timeout)}`);
-  let address = o.admin;
-  let tls: TlsSettings | undefined;
-  // --admin alone dials plaintext without reading the configuration (as before); SHOAL__TLS__* variables make it read `tls`.
-  if (address === undefined || Object.keys(io.env).some((k) => k.startsWith("SHOAL__TLS__"))) {
-    try {
-      const cfg = (await loadConfig({ connectKv: createConsulKv, env: io.env, logger: { info: () => {}, warn: () => {}, error: (_f: object, m: string) => io.stderr(`error: ${m}\n`) } })).config;
-      address ??= `${cfg.admin.host}:${cfg.admin.port}`;
-      tls = cfg.tls.enabled ? cfg.tls : undefined;
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        io.stderr(`${e.message}\n`);
-        return 1;
-      }
-      throw e;
-    }
-  }
+  const target = await adminTargetOf(io, o.admin);
+  if (typeof target === "number") return target;
+  const { address, tls } = target;
   const client = createAdminClient(address, { timeoutMs, authorization: authorizationOf(io.env), ...(tls ? { tls } : {}) });
   try {
     switch (cmd) {

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from "../config/index.js";
 import { clusterLayout, createClusterAdmin, type ClusterAdmin, type MemberStatus, type PartitionJournal, type PartitionStatus } from "../cluster/index.js";
 import { createNatsPartitionJournal } from "../adapters/nats/partition-journal.js";
 import { AdminCallError, createAdminClient } from "../admin/index.js";
+import { adminTargetOf } from "./admin-target.js";
 import { authorizationOf } from "./token.js";
 import type { CommandIo } from "./io.js";
 import { parseSubcommand } from "./subcommand.js";
@@ -92,9 +93,12 @@ function usage(io: CommandIo, why: string): number {
   return 2;
 }
 
-/** `status --admin host:port`: the same view, from a running node's AdminService. */
-async function statusOverGrpc(io: CommandIo, address: string, json: boolean): Promise<number> {
-  const client = createAdminClient(address, { authorization: authorizationOf(io.env) });
+/** `status --admin host:port`: the same view, from a running node's AdminService (TLS as `shoal admin`: src/cli/admin-target.ts). */
+async function statusOverGrpc(io: CommandIo, explicit: string, json: boolean): Promise<number> {
+  const target = await adminTargetOf(io, explicit);
+  if (typeof target === "number") return target;
+  const { address, tls } = target;
+  const client = createAdminClient(address, { authorization: authorizationOf(io.env), ...(tls ? { tls } : {}) });
   try {
     const view: Pick<ClusterAdmin, "members" | "partitionMap"> = {
       members: async () =>

@@ -9,6 +9,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { DEFAULT_ADMIN_POLICY, startAdminServer, type AdminServer } from "../../src/admin/admin-server.js";
 import { createAdminClient } from "../../src/admin/client.js";
 import { grpcTransportFor } from "../../src/cli/transport.js";
+import { run as cluster } from "../../src/cli/cluster.command.js";
 import * as pb from "../../src/gen/shoal/v1/admin_pb.js";
 import type { QueryService } from "../../src/gen/shoal/v1/query_pb.js";
 import { startQueryServer, type QueryServer } from "../../src/query/server.js";
@@ -35,6 +36,8 @@ function healthCheck(address: string, creds: grpc.ChannelCredentials, options: g
 }
 
 const getInfo = async () => create(pb.GetInfoResponseSchema, { nodeId: "tls-node" });
+const listMembers = async () => create(pb.ListMembersResponseSchema, { members: [{ nodeId: "tls-node", session: "s", startedAtMs: 1_796_000_000_000n, pid: 42, ownedPartitions: 1, targetPartitions: 1 }] });
+const getPartitionMap = async () => create(pb.GetPartitionMapResponseSchema, { partitions: [{ partition: 0, owner: "tls-node", target: "tls-node", pending: 0n, ackPending: 0n }] });
 
 describe("TLS and mutual TLS on the gRPC ports", () => {
   let certs: TestCerts;
@@ -49,7 +52,7 @@ describe("TLS and mutual TLS on the gRPC ports", () => {
     serverTls = { ...off, enabled: true, certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile };
     mtls = { ...serverTls, requireClientCert: true };
     query = await startQueryServer({} as ServiceImpl<typeof QueryService>, { host: "127.0.0.1", port: 0, policy: DEFAULT_ADMIN_POLICY, credentials: serverCredentials(serverTls) });
-    admin = await startAdminServer({ getInfo } as unknown as ServiceImpl<typeof pb.AdminService>, { host: "127.0.0.1", port: 0, initiallyServing: true, credentials: serverCredentials(mtls) });
+    admin = await startAdminServer({ getInfo, listMembers, getPartitionMap } as unknown as ServiceImpl<typeof pb.AdminService>, { host: "127.0.0.1", port: 0, initiallyServing: true, credentials: serverCredentials(mtls) });
     web = await startWebServer([webService(pb.AdminService, { getInfo } as unknown as ServiceImpl<typeof pb.AdminService>)], { host: "127.0.0.1", port: 0, policy: DEFAULT_ADMIN_POLICY, tls: serverTls });
   }, 60_000);
 
@@ -85,6 +88,19 @@ describe("TLS and mutual TLS on the gRPC ports", () => {
     } finally {
       client.close();
     }
+  });
+
+  it("shoal cluster status --admin reads the TLS settings (SHOAL__TLS__*) and works over mutual TLS; without them it is refused", async () => {
+    let out = "";
+    let err = "";
+    const io = { stdout: (s: string) => void (out += s), stderr: (s: string) => void (err += s) };
+    const tlsEnv = { SHOAL_ENV: "test", SHOAL__TLS__ENABLED: "true", SHOAL__TLS__CAFILE: certs.caFile, SHOAL__TLS__CLIENTCERTFILE: certs.clientCertFile, SHOAL__TLS__CLIENTKEYFILE: certs.clientKeyFile, SHOAL__TLS__CERTFILE: certs.serverCertFile, SHOAL__TLS__KEYFILE: certs.serverKeyFile };
+    expect(await cluster(["status", "--admin", admin.address], { ...io, env: tlsEnv })).toBe(0);
+    expect(out).toMatch(/^members: 1 {3}partitions: 1 {3}misplaced: 0 \(converged\)/);
+    expect(out).toContain("tls-node");
+    out = "";
+    expect(await cluster(["status", "--admin", admin.address], { ...io, env: { SHOAL_ENV: "test" } })).toBe(1);
+    expect(err).toMatch(/UNAVAILABLE/);
   });
 
   it("the console web port serves gRPC over h2 and Connect over HTTP/1.1 with TLS", async () => {
