@@ -6,11 +6,22 @@ export interface JournalMemory {
   /** Last facts of each stream that existed. */
   readonly streams: Map<string, { lastSeq: number; messages: number; created?: string }>;
   /** Last position of each tracked partition's consumer that existed. */
-  readonly consumers: Map<number, { ackFloor: number; unprocessed: number; deliveredSeq: number; stuckRounds: number }>;
+  readonly consumers: Map<number, ConsumerMemory>;
   /** Streams ("s:<name>") and consumers ("c:<p>") seen missing and not seen back yet: reported once. */
   readonly missing: Set<string>;
   /** True while a publish stall is reported and not yet over. */
   stalled: boolean;
+}
+
+/** What the watchdog remembers of one partition's consumer. */
+interface ConsumerMemory {
+  readonly ackFloor: number;
+  readonly unprocessed: number;
+  readonly deliveredSeq: number;
+  /** Rounds it delivered past a standing ack floor (see STUCK_ROUNDS). */
+  readonly stuckRounds: number;
+  /** Rounds its last delivery has stood unreceived by this role (see TAIL_ROUNDS). */
+  readonly tailRounds: number;
 }
 
 /** What one round found. */
@@ -42,7 +53,7 @@ export function newJournalMemory(): JournalMemory {
  * deliver nothing (or skip what arrives until the stream passes its old position). Each is reported
  * once, when first seen; what is missing is asked to be repaired every round until it is back.
  */
-export function assessJournal(mem: JournalMemory, facts: JournalFacts, tracked: readonly number[]): Assessment {
+export function assessJournal(mem: JournalMemory, facts: JournalFacts, tracked: readonly number[], received: ReadonlyMap<number, number> = new Map()): Assessment {
   const out = { incidents: [] as Incident[], repair: false, resets: new Map<number, number>(), streamReset: false };
   const readings = facts.streams[0];
   for (const s of facts.streams) {
@@ -50,7 +61,7 @@ export function assessJournal(mem: JournalMemory, facts: JournalFacts, tracked: 
     if (lost && s === readings) resetAll(mem, tracked, out);
   }
   if (readings === undefined || !readings.exists || out.streamReset) return out;
-  assessConsumers(mem, facts, readings, tracked, out);
+  assessConsumers(mem, facts, readings, tracked, received, out);
   return out;
 }
 
@@ -137,7 +148,7 @@ function resetAll(mem: JournalMemory, tracked: readonly number[], out: Out): voi
   if (last !== undefined && tracked.length > 0) Object.assign(last, { detail: { ...last.detail, unprocessedLost: unprocessed, partitionsRestarted: tracked.length } });
 }
 
-function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: StreamFacts, tracked: readonly number[], out: Out): void {
+function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: StreamFacts, tracked: readonly number[], received: ReadonlyMap<number, number>, out: Out): void {
   const trackedSet = new Set(tracked);
   const missing: number[] = [];
   const beyond: number[] = [];
@@ -164,18 +175,19 @@ function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: Stre
     }
     const prev = mem.consumers.get(c.partition);
     const stuckRounds = deliveryStuck(prev, c);
-    if (stuckRounds >= STUCK_ROUNDS) {
+    const tailRounds = tailUnreceived(prev, c, received.get(c.partition));
+    if (stuckRounds >= STUCK_ROUNDS || tailRounds >= TAIL_ROUNDS) {
       stuck.push(c.partition);
       out.resets.set(c.partition, c.ackFloor);
       mem.consumers.delete(c.partition);
       continue;
     }
-    mem.consumers.set(c.partition, { ackFloor: c.ackFloor, unprocessed: c.unprocessed, deliveredSeq: c.deliveredSeq, stuckRounds });
+    mem.consumers.set(c.partition, { ackFloor: c.ackFloor, unprocessed: c.unprocessed, deliveredSeq: c.deliveredSeq, stuckRounds, tailRounds });
   }
   if (stuck.length > 0) {
     out.incidents.push({
       kind: "journal.delivery-lost",
-      message: `journal consumers of ${stuck.length} partitions (${stuck.join(", ")}) delivered past a message for ${STUCK_ROUNDS} rounds while their ack floor stood still: a delivery was lost (a consumer leader changed?); redelivering from the ack floor now instead of after ack_wait`,
+      message: `journal consumers of ${stuck.length} partitions (${stuck.join(", ")}) delivered a message this node never received (still missing after ${TAIL_ROUNDS} rounds, or delivered past it for ${STUCK_ROUNDS} rounds while the ack floor stood still): a delivery was lost (a consumer leader changed?); redelivering from the ack floor now instead of after ack_wait`,
       detail: { stream: readings.name, partitions: stuck, resumeAfter: Object.fromEntries(stuck.map((p) => [p, out.resets.get(p)])) },
     });
   }
@@ -206,8 +218,24 @@ function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: Stre
  */
 export const STUCK_ROUNDS = 15;
 
+/**
+ * Watchdog rounds in a row in which the journal says it delivered a message this role has not
+ * received (its delivered sequence beyond the highest the role got, unchanged, with messages
+ * awaiting an ack) before the partition is restarted from its floor. This sees a lost delivery
+ * with nothing sent after it — the last reading before a quiet spell — which {@link STUCK_ROUNDS}
+ * cannot (it needs later deliveries). A pump waiting on a slow store has received what it holds, so
+ * it is never taken for this; a delivery in flight arrives in milliseconds, not in three rounds.
+ */
+export const TAIL_ROUNDS = 3;
+
+/** Rounds the consumer's last delivery has stood unreceived (0 when the role got it, or cannot tell). */
+function tailUnreceived(prev: ConsumerMemory | undefined, c: { deliveredSeq: number; ackPending?: number }, received: number | undefined): number {
+  if (received === undefined || (c.ackPending ?? 0) === 0 || c.deliveredSeq <= received) return 0;
+  return prev !== undefined && prev.deliveredSeq === c.deliveredSeq ? prev.tailRounds + 1 : 1;
+}
+
 /** Rounds the consumer has delivered past a standing ack floor (kept while it neither moves nor delivers). */
-function deliveryStuck(prev: { ackFloor: number; deliveredSeq: number; stuckRounds: number } | undefined, c: { ackFloor: number; deliveredSeq: number; ackPending?: number }): number {
+function deliveryStuck(prev: ConsumerMemory | undefined, c: { ackFloor: number; deliveredSeq: number; ackPending?: number }): number {
   if (prev === undefined || c.ackFloor !== prev.ackFloor || (c.ackPending ?? 0) === 0) return 0;
   return c.deliveredSeq > prev.deliveredSeq ? prev.stuckRounds + 1 : prev.stuckRounds;
 }

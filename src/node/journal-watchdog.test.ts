@@ -3,7 +3,7 @@ import { SimClock } from "../base/testing/sim-clock.js";
 import type { Incident, IncidentReporter } from "../ports/incidents.js";
 import type { ConsumerFacts, JournalFacts, StreamFacts } from "../ports/journal-health.js";
 import { JournalWatchdog } from "./journal-watchdog.js";
-import { STUCK_ROUNDS } from "./journal-assessment.js";
+import { STUCK_ROUNDS, TAIL_ROUNDS } from "./journal-assessment.js";
 
 const noop = () => {};
 const log = { debug: noop, info: noop, warn: noop, error: noop };
@@ -22,7 +22,7 @@ function noConsumer(partition: number): ConsumerFacts {
 }
 
 /** A watchdog on scripted facts, recording incidents, repairs and restarts. */
-function rig(opts: { partitions?: number[]; backlog?: { pending: number; oldestAgeMs: number }; repairFails?: number } = {}) {
+function rig(opts: { partitions?: number[]; backlog?: { pending: number; oldestAgeMs: number }; repairFails?: number; received?: Map<number, number> } = {}) {
   let facts: JournalFacts | Error = { streams: [], consumers: [] };
   const incidents: Incident[] = [];
   const reporter: IncidentReporter = { report: (i) => incidents.push(i), degradedReason: () => "" };
@@ -42,6 +42,7 @@ function rig(opts: { partitions?: number[]; backlog?: { pending: number; oldestA
     log,
     clock: new SimClock(0),
     partitions: () => opts.partitions ?? [0, 1],
+    ...(opts.received ? { received: (p: number) => opts.received!.get(p) } : {}),
     onReset: (r, streamReset) => {
       restarts.push({ resets: Object.fromEntries(r), streamReset });
       return Promise.resolve();
@@ -92,6 +93,38 @@ describe("journal watchdog", () => {
     r.set(facts(STUCK_ROUNDS + 1));
     await r.w.check();
     expect(r.restarts).toHaveLength(1);
+  });
+
+  it("a last delivery this node never received (nothing after it) restarts that partition from its floor after TAIL_ROUNDS; one that arrives, or a slow pump holding what it got, does not", async () => {
+    const received = new Map([
+      [0, 799],
+      [1, 700],
+      [2, 899],
+    ]);
+    const r = rig({ partitions: [0, 1, 2], received });
+    const facts: JournalFacts = {
+      streams: [stream("READINGS", 1000), stream("SHOAL_DLQ", 3), stream("KV_snaps", 40, "t0", "bucket")],
+      consumers: [
+        // Partition 0: the journal delivered 800 (the last reading before a quiet spell); the node got up to 799.
+        { ...consumer(0, 800, 790, 10), ackPending: 10 },
+        // Partition 1: a slow store — everything delivered was received and waits for its ack.
+        { ...consumer(1, 700, 650, 50), ackPending: 50 },
+        // Partition 2: 900 is on its way (arrives after the first round).
+        { ...consumer(2, 900, 880, 20), ackPending: 20 },
+      ],
+    };
+    r.set(facts);
+    await r.w.check();
+    received.set(2, 900);
+    for (let round = 2; round < TAIL_ROUNDS; round++) await r.w.check();
+    expect(r.restarts).toEqual([]);
+    await r.w.check();
+    expect(r.kinds()).toEqual(["journal.delivery-lost"]);
+    expect(r.restarts).toEqual([{ resets: { 0: 790 }, streamReset: false }]);
+    // Partition 1 keeps waiting on its store for many rounds: never taken for a lost delivery.
+    for (let round = 0; round < STUCK_ROUNDS + TAIL_ROUNDS; round++) await r.w.check();
+    expect(Object.keys(r.restarts.at(-1)!.resets)).toEqual(["0"]);
+    expect(r.restarts.every((x) => !("1" in x.resets) && !("2" in x.resets))).toBe(true);
   });
 
   it("a healthy journal raises nothing, repairs nothing, restarts nothing", async () => {

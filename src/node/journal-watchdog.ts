@@ -17,6 +17,11 @@ export interface JournalWatchdogOptions {
   /** Partitions whose consumers this role depends on (the runtime: those it owns). Default none. */
   readonly partitions?: () => readonly number[];
   /**
+   * Highest stream sequence this role has received of a partition (the runtime's pumps): a delivery
+   * the journal made and the role never got is seen without waiting for later traffic.
+   */
+  readonly received?: (partition: number) => number | undefined;
+  /**
    * Restart these partitions' consumers after the stream sequence given (0 = from the start);
    * `streamReset`: the readings stream's sequences started again. Called after the repair.
    */
@@ -95,7 +100,13 @@ export class JournalWatchdog {
       o.log.info({ unreachableMs: o.clock.now() - this.unreachableSince }, "journal watchdog reads the journal's state again");
       this.unreachableSince = 0;
     }
-    const a = assessJournal(this.mem, facts, tracked);
+    // Read after the facts: a delivery the journal counted before answering has had that long to arrive.
+    const received = new Map<number, number>();
+    for (const p of tracked) {
+      const seq = o.received?.(p);
+      if (seq !== undefined) received.set(p, seq);
+    }
+    const a = assessJournal(this.mem, facts, tracked, received);
     for (const i of a.incidents) o.incidents.report(i);
     for (const [p, after] of a.resets) this.pending.set(p, Math.min(after, this.pending.get(p) ?? after));
     this.pendingStreamReset ||= a.streamReset;

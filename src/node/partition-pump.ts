@@ -83,6 +83,11 @@ export class PartitionPump {
     return this.source.partition;
   }
 
+  /** Highest stream sequence its source has received (undefined: the source cannot tell). */
+  receivedSeq(): number | undefined {
+    return this.source.receivedSeq?.();
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;

@@ -130,6 +130,11 @@ export class RuntimeNode {
     this.checkpoints.start();
   }
 
+  /** Highest stream sequence partition `q`'s consumer has received here (undefined: not owned, or unknown). */
+  receivedSeq(q: number): number | undefined {
+    return this.pumps.get(q)?.receivedSeq();
+  }
+
   /** Partitions this node pulls. */
   owned(): number[] {
     return [...this.pumps.keys()].sort((a, b) => a - b);

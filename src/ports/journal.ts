@@ -27,6 +27,11 @@ export interface PartitionSource {
   next(max: number, expiresMs: number): Promise<JournalBatch>;
   /** Make a pending `next` return now (with what has arrived, possibly nothing): the pump is stopping. */
   interrupt?(): void;
+  /**
+   * Highest stream sequence received from the journal so far (0 before the first): the journal
+   * watchdog compares it with what the journal says it delivered, to see a delivery that never came.
+   */
+  receivedSeq?(): number;
   close(): Promise<void>;
 }
 

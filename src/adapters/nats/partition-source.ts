@@ -32,6 +32,7 @@ export class JetStreamPartitionSource implements PartitionSource {
   private buf: JsMsg[] = [];
   private wake: (() => void) | undefined;
   private messages: ConsumerMessages | undefined;
+  private received = 0;
 
   private constructor(readonly partition: number) {}
 
@@ -42,6 +43,7 @@ export class JetStreamPartitionSource implements PartitionSource {
       max_messages: pullBatch,
       expires: PULL_EXPIRES_MS,
       callback: (m) => {
+        if (m.seq > src.received) src.received = m.seq;
         src.buf.push(m);
         src.wake?.();
       },
@@ -73,6 +75,10 @@ export class JetStreamPartitionSource implements PartitionSource {
 
   interrupt(): void {
     this.wake?.();
+  }
+
+  receivedSeq(): number {
+    return this.received;
   }
 
   async close(): Promise<void> {

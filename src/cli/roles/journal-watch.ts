@@ -31,6 +31,7 @@ export interface JournalWatchOptions {
   /** The runtime's snapshot bucket (re-created when missing). */
   readonly bucket?: KvSnapshotStoreOptions & { readonly bucket: string };
   readonly partitions?: JournalWatchdogOptions["partitions"];
+  readonly received?: JournalWatchdogOptions["received"];
   readonly onReset?: JournalWatchdogOptions["onReset"];
   readonly publishes?: JournalWatchdogOptions["publishes"];
   /** More streams to watch and how to re-create them (the runtime's row log). */
@@ -47,6 +48,7 @@ export function startJournalWatch(nc: NatsConnection, log: Log, incidents: Incid
     clock: systemClock,
     intervalMs: 1000,
     ...(o.partitions ? { partitions: o.partitions } : {}),
+    ...(o.received ? { received: o.received } : {}),
     ...(o.onReset ? { onReset: o.onReset } : {}),
     ...(o.publishes ? { publishes: o.publishes } : {}),
   });
