@@ -106,6 +106,28 @@ describe("DeviceOrder: a device's readings in the order it counted them", () => 
     expect(order.held).toBe(0);
   });
 
+  it("a device without a counter sending all the time: every reading waits its own holdMs, so arrival jitter under it never reorders (property)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 149 }), { minLength: 40, maxLength: 120 }), (jitter) => {
+        const { out, order, clock } = stage(200);
+        // A burst (a backlog flushed, 100 readings a second), each arriving up to 149 ms after it was sent.
+        // The device is known (its first reading since the bridge started goes at once: it cannot wait for earlier ones).
+        order.offer({ deviceId: "nc", seq: 0, tsMs: clock.now(), metrics: { t: 1 } }, clock.now());
+        clock.advanceSync(1_000);
+        const t0 = clock.now();
+        const arrivals = jitter.map((j, i) => ({ ts: t0 + i * 10, at: t0 + i * 10 + j })).sort((a, b) => a.at - b.at || a.ts - b.ts);
+        for (const a of arrivals) {
+          clock.advanceSync(a.at - clock.now());
+          order.offer({ deviceId: "nc", seq: 0, tsMs: a.ts, metrics: { t: 1 } }, a.ts);
+        }
+        clock.advanceSync(1_000);
+        const emitted = out.map((x) => Number(x.split("/")[1]));
+        expect(emitted).toEqual([...emitted].sort((a, b) => a - b));
+        expect(emitted).toHaveLength(jitter.length + 1);
+      }),
+    );
+  });
+
   it("releases the oldest hold early beyond maxHeld, and everything on flush", () => {
     const { out, order } = stage(10_000, 2);
     order.offer(r("a", 1), 1);

@@ -20,10 +20,11 @@ export interface DeviceOrderStats {
   timedOut: number;
 }
 
+/** A device's waiting readings, sorted by time, each with when it arrived. */
 interface Hold {
   readonly readings: Reading[];
   readonly tokens: unknown[];
-  readonly since: number;
+  readonly arrived: number[];
 }
 
 /** What the stage remembers of a device: the seq and timestamp of the last reading it passed on. */
@@ -41,9 +42,12 @@ interface Last {
  * again) passes at once, and so does one older than it (too late to reorder: the actors
  * place it). One that skips ahead waits, sorted by time, until the readings before it arrive or
  * `holdMs` ran out; so does the first reading of a device not seen since the bridge started,
- * unless its seq is 0 or 1. Readings without seq (0, from a device that never sent another) pass
- * at once. In-order traffic never waits. The journal is what
- * actors replay, so the order is fixed here, before it.
+ * unless its seq is 0 or 1. A device without a counter (seq 0) cannot tell a gap: each of its
+ * readings waits `holdMs`, sorted by time (the first one of a device passes at once). When a
+ * reading's wait runs out it goes, with every waiting reading measured before it, and nothing
+ * measured after it: each reading waits its own `holdMs` (between holdMs and 1.25 × holdMs),
+ * however long its device's readings keep coming. In-order traffic with a counter never waits. The
+ * journal is what actors replay, so the order is fixed here, before it.
  */
 export class DeviceOrder<T> {
   readonly stats: DeviceOrderStats = { held: 0, timedOut: 0 };
@@ -68,8 +72,9 @@ export class DeviceOrder<T> {
     const id = r.deviceId;
     const l = this.last.get(id);
     const hold = this.holds.get(id);
-    // seq 0: no counter, unless the device counts (a wrapping counter passes 0).
-    if (r.seq === 0 && l === undefined && hold === undefined) return this.emit(r, token);
+    // The first reading of a device without a counter (seq 0) goes at once; it becomes the device's
+    // last, so the next ones wait their holdMs (a counting device's 1 continues from its 0).
+    if (r.seq === 0 && l === undefined && hold === undefined) return this.pass(id, r, token, l);
     // A device not seen yet (since this bridge started) waits too, unless at the start of its
     // counter and measured before anything of it that waits.
     if (l === undefined ? r.seq <= 1 && (hold === undefined || r.tsMs <= hold.readings[0]!.tsMs) : r.tsMs < l.ts || continues(l, r)) {
@@ -77,11 +82,12 @@ export class DeviceOrder<T> {
       if (hold !== undefined) this.release(id, false);
       return;
     }
+    const now = this.o.clock.now();
     if (hold === undefined) {
-      this.holds.set(id, { readings: [r], tokens: [token], since: this.o.clock.now() });
+      this.holds.set(id, { readings: [r], tokens: [token], arrived: [now] });
       this.arm();
     } else {
-      insertByTime(hold, r, token);
+      insertByTime(hold, r, token, now);
     }
     this.heldCount++;
     this.stats.held++;
@@ -109,14 +115,17 @@ export class DeviceOrder<T> {
     this.emit(r, token);
   }
 
-  /** Emits the device's waiting readings in time order while they continue (or all of them). */
-  private release(id: string, all: boolean): void {
+  /**
+   * Emits the device's waiting readings in time order while they continue, or all of them, or (with
+   * `upTo`) the first `upTo` of them whatever they continue from.
+   */
+  private release(id: string, all: boolean, upTo = 0): void {
     const hold = this.holds.get(id)!;
     let i = 0;
     for (; i < hold.readings.length; i++) {
       const r = hold.readings[i]!;
       const l = this.last.get(id);
-      if (!all && (l === undefined ? r.seq > 1 : r.tsMs >= l.ts && !continues(l, r))) break;
+      if (!all && i >= upTo && (l === undefined ? r.seq > 1 : r.tsMs >= l.ts && !continues(l, r))) break;
       this.pass(id, r, hold.tokens[i] as T, l);
     }
     this.heldCount -= i;
@@ -124,6 +133,7 @@ export class DeviceOrder<T> {
     else {
       hold.readings.splice(0, i);
       hold.tokens.splice(0, i);
+      hold.arrived.splice(0, i);
     }
   }
 
@@ -134,24 +144,32 @@ export class DeviceOrder<T> {
     this.release(id, true);
   }
 
+  /** Sweeps every quarter of `holdMs` while readings wait. */
   private arm(): void {
     if (this.timer !== null) return;
-    this.timer = this.o.clock.setTimeout(() => this.sweep(), this.o.holdMs);
+    this.timer = this.o.clock.setTimeout(() => this.sweep(), Math.max(1, Math.floor(this.o.holdMs / 4)));
   }
 
-  /** Releases the holds whose wait ran out; re-arms while some wait. */
+  /**
+   * Per device, the waiting readings up to the last (in time order) whose wait ran out go now, the
+   * ones before it included; then whatever continues from them. Re-arms while some wait.
+   */
   private sweep(): void {
     this.timer = null;
-    const now = this.o.clock.now();
-    for (const [id, h] of this.holds) {
-      if (now - h.since < this.o.holdMs) break; // insertion order: the rest waited less
-      this.stats.timedOut += h.readings.length;
-      this.release(id, true);
+    const due = this.o.clock.now() - this.o.holdMs;
+    for (const [id, h] of [...this.holds]) {
+      let upTo = 0;
+      for (let i = h.arrived.length - 1; i >= 0; i--) {
+        if (h.arrived[i]! <= due) {
+          upTo = i + 1;
+          break;
+        }
+      }
+      if (upTo === 0) continue;
+      this.stats.timedOut += upTo;
+      this.release(id, false, upTo);
     }
-    if (this.holds.size > 0) {
-      const first = this.holds.values().next().value!;
-      this.timer = this.o.clock.setTimeout(() => this.sweep(), Math.max(1, first.since + this.o.holdMs - now));
-    }
+    if (this.holds.size > 0) this.arm();
   }
 }
 
@@ -167,9 +185,10 @@ function continues(l: Last, r: Reading): boolean {
 
 const COUNTER_TOPS = new Set([0xff, 0xffff, 0xffffffff]);
 
-function insertByTime(h: Hold, r: Reading, token: unknown): void {
+function insertByTime(h: Hold, r: Reading, token: unknown, arrived: number): void {
   let i = h.readings.length;
   while (i > 0 && (h.readings[i - 1]!.tsMs > r.tsMs || (h.readings[i - 1]!.tsMs === r.tsMs && h.readings[i - 1]!.seq > r.seq))) i--;
   h.readings.splice(i, 0, r);
   h.tokens.splice(i, 0, token);
+  h.arrived.splice(i, 0, arrived);
 }
