@@ -88,4 +88,28 @@ describe("StoreRepair decisions", () => {
     expect(await repair.check()).toMatchObject({ reason: "ClickHouse restarted", reinserted: 1 });
     expect(ch.inserts).toHaveLength(1);
   });
+
+  it("with the sink's loggedSoFar, the window runs up to when the restart was seen, after the appends under way: an insert the old server accepted and logged late is in it", async () => {
+    const run = async (withLoggedSoFar: boolean) => {
+      const clock = new SimClock(10_000_000);
+      const ch = fakeClickHouse(100);
+      // Accepted by the old server at 10,003,900; its append waited out a row log leader election and
+      // was stored at 10,004,500, after ClickHouse had restarted (at 10,004,000).
+      const rowLog = fakeLog([{ table: "readings", format: "RowBinary", columns: ["a"], rows: 3, chunks: [new Uint8Array([1])], atMs: 10_004_500 }]);
+      // After the restart, the appends under way settle 500 ms after it is seen (none before).
+      let restarted = false;
+      const loggedSoFar = async () => (restarted ? clock.advanceSync(500) : undefined);
+      const deps = { clock, log, incidents: { report: noop, degradedReason: () => "" }, lastAcceptedInsertAt: () => 10_003_900 };
+      const repair = new StoreRepair(ch.client, rowLog, withLoggedSoFar ? { ...deps, loggedSoFar } : deps, { node: "n1", lookbackMs: 60_000, checkEveryMs: 1000 });
+      await repair.check();
+      clock.advanceSync(5000);
+      ch.restart(1);
+      restarted = true;
+      const report = await repair.check();
+      return { window: rowLog.reads.at(-1), entries: report?.entries, reinserted: report?.reinserted };
+    };
+    expect(await run(true)).toEqual({ window: [10_003_900 - 60_000, 10_005_500], entries: 1, reinserted: 3 });
+    // Without it (shoal repair, no sink): up to ClickHouse's start, which misses that insert.
+    expect(await run(false)).toEqual({ window: [10_003_900 - 60_000, 10_004_000], entries: 0, reinserted: 0 });
+  });
 });

@@ -63,7 +63,20 @@ export class StoreRepair {
   constructor(
     private readonly client: ClickHouseClient,
     private readonly rowLog: RowLog,
-    private readonly deps: { readonly clock: Clock; readonly log: Log; readonly incidents: IncidentReporter; readonly lastAcceptedInsertAt: () => number },
+    private readonly deps: {
+      readonly clock: Clock;
+      readonly log: Log;
+      readonly incidents: IncidentReporter;
+      readonly lastAcceptedInsertAt: () => number;
+      /**
+       * Resolves once every insert this process's sink had accepted so far is in the row log (its
+       * appends run behind the inserts). With it a repair's window ends when the restart was seen,
+       * after those appends: an insert the old ClickHouse accepted and whose append was held up past
+       * the restart (a row log leader election) is in the window. Without it (`shoal repair`): at
+       * ClickHouse's start.
+       */
+      readonly loggedSoFar?: () => Promise<void>;
+    },
     private readonly o: StoreRepairOptions,
   ) {}
 
@@ -105,8 +118,13 @@ export class StoreRepair {
       const accepted = this.deps.lastAcceptedInsertAt();
       const anchor = accepted > 0 && accepted < startedMs ? accepted : startedMs;
       const reason = this.watched ? "ClickHouse restarted" : "ClickHouse may have restarted while this node was not watching";
+      let untilMs = startedMs;
+      if (this.deps.loggedSoFar !== undefined) {
+        await this.deps.loggedSoFar();
+        untilMs = Math.max(startedMs, this.deps.clock.now());
+      }
       // Several restarts before one repair ran: the earliest window start covers them all.
-      this.pending = { fromMs: Math.min(this.pending?.fromMs ?? Infinity, anchor - this.o.lookbackMs), untilMs: startedMs, reason };
+      this.pending = { fromMs: Math.min(this.pending?.fromMs ?? Infinity, anchor - this.o.lookbackMs), untilMs: Math.max(untilMs, this.pending?.untilMs ?? 0), reason };
       // A restart seen while watching is news (warn); the first look of a process usually is not.
       const fields = { startedAt: new Date(startedMs).toISOString() };
       const msg = `${reason}: checking the row log for inserts it may have lost`;

@@ -87,6 +87,11 @@ export class ClickHouseSink implements RowSink {
     return new ClickHouseSink(createClickHouseClient(o, o.database), o, clock, rowLog);
   }
 
+  /** Resolves once the row log holds every insert accepted so far (their appends settled, logged or failed). */
+  async loggedSoFar(): Promise<void> {
+    await Promise.allSettled([...this.logging]);
+  }
+
   /** When the last insert was accepted (ms; 0 before the first): where a repair's lookback starts. */
   get lastAcceptedInsertAt(): number {
     return this.lastAcceptedAt;

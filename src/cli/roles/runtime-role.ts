@@ -240,7 +240,7 @@ async function startStore(
   const repair = new StoreRepair(
     createClickHouseClient(chOpts),
     rowLog,
-    { clock: systemClock, log, incidents, lastAcceptedInsertAt: () => sink.lastAcceptedInsertAt },
+    { clock: systemClock, log, incidents, lastAcceptedInsertAt: () => sink.lastAcceptedInsertAt, loggedSoFar: () => sink.loggedSoFar() },
     { node: cfg.nodeId, lookbackMs: ch.repair.lookbackMs, checkEveryMs: ch.repair.checkEveryMs, rollups: { notBeforeMs: () => (ch.retention.checkEveryMs > 0 && ch.retention.keepMs.readings > 0 ? Date.now() - ch.retention.keepMs.readings + 3_600_000 : -Infinity) } },
   );
   repair.start();
