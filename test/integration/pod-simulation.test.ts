@@ -23,7 +23,7 @@ import { startWeaviateDouble, type WeaviateDouble } from "../harness/weaviate-do
 import { isWorkload, OVERLAYS, renderOverlay, roleOf, type K8sObject, type Workload } from "../unit/deploy/manifests.js";
 import { localPorts, podProcess, type PodMapping } from "../support/pods/pod-process.js";
 import { probeBudgetMs, untilProbeSucceeds } from "../support/pods/kubelet-probes.js";
-import { startPod, stopPod, type RunningPod } from "../support/pods/pod-runner.js";
+import { killPod, startPod, stopPod, type RunningPod } from "../support/pods/pod-runner.js";
 import { chQuery, quietLogger, waitFor } from "../support/pipeline.js";
 
 /** A busy 2-core machine: probes get this multiple of the kubelet's budget (they must still answer)… */
@@ -67,7 +67,7 @@ describe("pod simulation: the rendered prod overlay runs as processes against th
 
   afterAll(async () => {
     for (const p of pods.values()) {
-      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+      killPod(p); // the whole group: also after a failure, no role process is left running
       rmSync(p.pod.env.SHOAL_CONFIG_DIR!, { recursive: true, force: true });
     }
     await weaviate?.close();

@@ -15,9 +15,13 @@ export interface RunningPod {
   readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `node <argv>` with the pod's environment. */
+/**
+ * Starts `node <argv>` with the pod's environment, in a process group of its own: bin/shoal.mjs
+ * runs the role as a child process, which a SIGKILL of bin/shoal.mjs alone would leave running
+ * (as a container's other processes die with it, {@link killPod} kills the group).
+ */
 export function startPod(pod: PodProcess): RunningPod {
-  const child = spawn(process.execPath, [...pod.argv], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...pod.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...pod.argv], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...pod.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let out = "";
   const keep = (d: Buffer) => {
     out = (out + d.toString()).slice(-20_000);
@@ -26,6 +30,16 @@ export function startPod(pod: PodProcess): RunningPod {
   child.stderr?.on("data", keep);
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once("exit", (code, signal) => r({ code, signal })));
   return { pod, child, output: () => out, exit };
+}
+
+/** SIGKILLs the pod's whole process group (bin/shoal.mjs and the role it runs), as a container's end does. */
+export function killPod(p: RunningPod): void {
+  if (p.child.pid === undefined) return;
+  try {
+    process.kill(-p.child.pid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
 }
 
 /** What stopping a pod showed. */
@@ -49,7 +63,7 @@ export async function stopPod(p: RunningPod): Promise<StopResult> {
   let killed = false;
   const timer = setTimeout(() => {
     killed = true;
-    p.child.kill("SIGKILL");
+    killPod(p);
   }, graceMs);
   const hook = p.pod.container.lifecycle?.preStop?.exec?.command;
   if (hook !== undefined && hook.length > 0) {
