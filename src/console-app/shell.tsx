@@ -12,6 +12,9 @@ import { ConfigPage } from "./pages/config-page.js";
 import { DevicePage } from "./pages/device-page.js";
 import { FleetPage } from "./pages/fleet-page.js";
 import { SearchPage } from "./pages/search-page.js";
+import { AuditPage } from "./pages/audit-page.js";
+import { CommandsPage } from "./pages/commands-page.js";
+import { DevicesPage } from "./pages/devices-page.js";
 
 const NAV: ReadonlyArray<{ readonly page: PageName; readonly label: string; readonly route: Route }> = [
   { page: "fleet", label: "Fleet", route: { page: "fleet", prefix: "" } },
@@ -19,9 +22,12 @@ const NAV: ReadonlyArray<{ readonly page: PageName; readonly label: string; read
   { page: "cluster", label: "Cluster", route: { page: "cluster" } },
   { page: "config", label: "Config", route: { page: "config", filter: "" } },
   { page: "search", label: "Search", route: { page: "search", q: "", kinds: [], device: "" } },
+  { page: "devices", label: "Devices", route: { page: "devices", prefix: "", type: "", label: "", enabled: "any" } },
+  { page: "commands", label: "Commands", route: { page: "commands", device: "", command: "" } },
+  { page: "audit", label: "Audit", route: { page: "audit", actor: "", action: "", target: "" } },
 ];
 
-const TITLES: Record<PageName, string> = { fleet: "Fleet", device: "Device", alerts: "Alerts", cluster: "Cluster", config: "Config", search: "Search", "not-found": "Not found" };
+const TITLES: Record<PageName, string> = { fleet: "Fleet", device: "Device", alerts: "Alerts", cluster: "Cluster", config: "Config", search: "Search", devices: "Devices", commands: "Commands", audit: "Audit", "not-found": "Not found" };
 
 export interface ShellProps {
   readonly info: GetInfoResponse;
@@ -110,6 +116,12 @@ function Page({ route }: { readonly route: Route }) {
       return <ConfigPage route={route} />;
     case "search":
       return <SearchPage route={route} />;
+    case "devices":
+      return <DevicesPage route={route} />;
+    case "commands":
+      return <CommandsPage route={route} />;
+    case "audit":
+      return <AuditPage route={route} />;
     case "not-found":
       return (
         <div data-testid="page-not-found">

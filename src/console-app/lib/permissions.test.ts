@@ -9,7 +9,7 @@ describe("permissions", () => {
         .map(([a]) => a)
         .sort();
     expect(enabled("viewer")).toEqual([]);
-    expect(enabled("operator")).toEqual(["acknowledge", "deleteSilence", "drain", "rebalance", "resolve", "restartWorker", "silence"]);
+    expect(enabled("operator")).toEqual(["acknowledge", "createDevice", "deleteSilence", "drain", "enableDevice", "rebalance", "resolve", "restartWorker", "sendCommand", "silence", "updateDevice"]);
     expect(enabled("admin")).toEqual(Object.keys(ACTIONS).sort());
   });
 
@@ -17,6 +17,8 @@ describe("permissions", () => {
     expect(permission("viewer", "acknowledge")).toEqual({ allowed: false, reason: "Needs the operator role; you are signed in as viewer." });
     expect(permission("operator", "editConfig")).toEqual({ allowed: false, reason: "Needs the admin role; you are signed in as operator." });
     expect(roleFor("rollbackConfig")).toBe("admin");
+    // Device credentials, deletes and the audit log are the admin's (src/access/roles.ts).
+    expect([roleFor("rotateCredentials"), roleFor("deleteDevice"), roleFor("readAudit"), roleFor("sendCommand")]).toEqual(["admin", "admin", "admin", "operator"]);
   });
 
   it("reads unknown roles as viewer", () => {

@@ -16,6 +16,13 @@ export const ACTIONS = {
   restartWorker: ["shoal.v1.AdminService", "RestartWorker"],
   editConfig: ["shoal.v1.ConfigService", "SetConfigKey"],
   rollbackConfig: ["shoal.v1.ConfigService", "RollbackConfig"],
+  createDevice: ["shoal.v1.DeviceService", "CreateDevice"],
+  updateDevice: ["shoal.v1.DeviceService", "UpdateDevice"],
+  enableDevice: ["shoal.v1.DeviceService", "SetDeviceEnabled"],
+  rotateCredentials: ["shoal.v1.DeviceService", "RotateCredentials"],
+  deleteDevice: ["shoal.v1.DeviceService", "DeleteDevice"],
+  sendCommand: ["shoal.v1.DeviceCommandService", "SendCommand"],
+  readAudit: ["shoal.v1.AuditService", "ListAuditEvents"],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type Action = keyof typeof ACTIONS;

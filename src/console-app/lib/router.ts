@@ -8,7 +8,13 @@
  *   #/cluster
  *   #/config?filter=<text>&key=<path>
  *   #/search?q=<text>&kind=explanation,report&device=<id>
+ *   #/devices?prefix=<id>&type=<t>&label=<k=v,k=v>&enabled=enabled|disabled
+ *   #/commands?device=<id>&command=<command id>
+ *   #/audit?actor=<name>&action=<prefix>&target=<prefix>
  */
+
+import type { EnabledFilter } from "./registry-model.js";
+import { ENABLED_FILTERS } from "./registry-model.js";
 
 /** Alert states as the URL spells them (open = firing, nobody acknowledged it yet). */
 export const ALERT_STATE_NAMES = ["open", "acknowledged", "resolved"] as const;
@@ -36,6 +42,9 @@ export type Route =
   | { readonly page: "cluster" }
   | { readonly page: "config"; readonly filter: string; readonly key?: string }
   | { readonly page: "search"; readonly q: string; readonly kinds: readonly TextKind[]; readonly device: string }
+  | { readonly page: "devices"; readonly prefix: string; readonly type: string; readonly label: string; readonly enabled: EnabledFilter }
+  | { readonly page: "commands"; readonly device: string; readonly command: string }
+  | { readonly page: "audit"; readonly actor: string; readonly action: string; readonly target: string }
   | { readonly page: "not-found"; readonly path: string };
 
 export type PageName = Route["page"];
@@ -116,6 +125,15 @@ export function parseHash(hash: string): Route {
     case "search":
       if (parts.length === 1) return { page: "search", q: get("q"), kinds: pickList(params.get("kind"), TEXT_KINDS), device: get("device") };
       break;
+    case "devices":
+      if (parts.length === 1) return { page: "devices", prefix: get("prefix"), type: get("type"), label: get("label"), enabled: pickList(params.get("enabled"), ENABLED_FILTERS)[0] ?? "any" };
+      break;
+    case "commands":
+      if (parts.length === 1) return { page: "commands", device: get("device"), command: get("command") };
+      break;
+    case "audit":
+      if (parts.length === 1) return { page: "audit", actor: get("actor"), action: get("action"), target: get("target") };
+      break;
   }
   return { page: "not-found", path: "/" + parts.join("/") };
 }
@@ -161,6 +179,24 @@ export function formatRoute(route: Route): string {
         ["q", route.q],
         ["kind", TEXT_KINDS.filter((k) => route.kinds.includes(k)).join(",")],
         ["device", route.device],
+      ]);
+    case "devices":
+      return withQuery("/devices", [
+        ["prefix", route.prefix],
+        ["type", route.type],
+        ["label", route.label],
+        ["enabled", route.enabled === "any" ? undefined : route.enabled],
+      ]);
+    case "commands":
+      return withQuery("/commands", [
+        ["device", route.device],
+        ["command", route.command],
+      ]);
+    case "audit":
+      return withQuery("/audit", [
+        ["actor", route.actor],
+        ["action", route.action],
+        ["target", route.target],
       ]);
     case "not-found":
       return `#${route.path}`;

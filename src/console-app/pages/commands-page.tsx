@@ -1,0 +1,144 @@
+import { useEffect, useState } from "preact/hooks";
+import type { DeviceCommand } from "../../gen/shoal/v1/command_pb.js";
+import { useApp } from "../app-context.js";
+import { Badge, Facts, Loading, Section, Time } from "../components/bits.js";
+import type { Column } from "../components/data-table.js";
+import { DataTable } from "../components/data-table.js";
+import { ErrorBanner, Notice } from "../components/error-banner.js";
+import { Pager } from "../components/pager.js";
+import { useCall } from "../hooks/use-call.js";
+import { navigate } from "../hooks/use-route.js";
+import { useDebounced, useNow } from "../hooks/use-timing.js";
+import { useTokenPages } from "../hooks/use-token-pages.js";
+import { commandOpen, commandStatusName, commandStatusTone, DEVICE_ID } from "../lib/registry-model.js";
+import type { Route } from "../lib/router.js";
+import { deviceHref } from "../lib/router.js";
+import { SendCommandForm } from "./commands/send-command-form.js";
+
+type CommandsRoute = Extract<Route, { page: "commands" }>;
+
+/** How often an open (pending/delivered) command shown here is asked for again. */
+const POLL_MS = 2000;
+
+function StatusBadge({ status }: { readonly status: number }) {
+  return (
+    <Badge tone={commandStatusTone(status)} testid="command-status">
+      {commandStatusName(status)}
+    </Badge>
+  );
+}
+
+/**
+ * Commands to devices (DeviceCommandService): operators send one (name, JSON payload, TTL); a
+ * device's commands newest first with their status, refreshed while any is still open; a command's
+ * detail (payload, reply, reason). ListCommands needs a device, so the list is per device.
+ */
+export function CommandsPage({ route }: { readonly route: CommandsRoute }) {
+  const app = useApp();
+  const now = useNow(5000);
+  const [device, setDevice] = useState(route.device);
+  const [notice, setNotice] = useState<string | undefined>(undefined);
+  useEffect(() => setDevice(route.device), [route.device]);
+  const typed = useDebounced(device, 300);
+  useEffect(() => {
+    if (typed.trim() !== route.device) navigate({ ...route, device: typed.trim() }, { replace: true });
+  }, [typed]);
+
+  const send = app.can("sendCommand");
+  const valid = DEVICE_ID.test(route.device);
+  const list = useTokenPages(valid ? route.device : null, (pageToken, signal) => app.clients.commands.listCommands({ deviceId: route.device, pageSize: 50, pageToken }, { signal }));
+  const commands = list.data?.commands ?? [];
+  const anyOpen = commands.some((c) => commandOpen(c.status));
+  useEffect(() => {
+    if (!anyOpen) return;
+    const t = setTimeout(list.reload, POLL_MS);
+    return () => clearTimeout(t);
+  }, [anyOpen, list.data]);
+
+  const columns: Column<DeviceCommand>[] = [
+    { key: "id", header: "Command", cell: (c) => <a href={`#/commands?device=${encodeURIComponent(c.deviceId)}&command=${encodeURIComponent(c.commandId)}`} class="mono">{c.commandId}</a> },
+    { key: "name", header: "Name", cell: (c) => c.name },
+    { key: "status", header: "Status", cell: (c) => <StatusBadge status={c.status} /> },
+    { key: "sent", header: "Sent", cell: (c) => <span title={`by ${c.sentBy}`}><Time ms={c.createdAtMs} now={now} /></span> },
+    { key: "updated", header: "Changed", cell: (c) => <Time ms={c.updatedAtMs} now={now} /> },
+    { key: "expires", header: "Expires", cell: (c) => <Time ms={c.expiresAtMs} now={now} /> },
+    { key: "attempts", header: "Attempts", numeric: true, cell: (c) => String(c.attempts) },
+  ];
+
+  return (
+    <div class="page" data-testid="page-commands">
+      <h1>Commands</h1>
+      <Notice text={notice} testid="commands-notice" onDismiss={() => setNotice(undefined)} />
+      {send.allowed ? (
+        <SendCommandForm
+          device={route.device}
+          onSent={(c) => {
+            setNotice(`Command ${c.name} queued for ${c.deviceId} (${commandStatusName(c.status)}).`);
+            navigate({ page: "commands", device: c.deviceId, command: c.commandId });
+            list.reload();
+          }}
+        />
+      ) : (
+        <p class="muted" data-testid="command-send-forbidden">
+          {send.reason} Sending commands is for operators.
+        </p>
+      )}
+      {route.command !== "" && <CommandDetail id={route.command} now={now} />}
+      <Section title="A device's commands, newest first" testid="commands-list-section">
+        <div class="filters" role="search" aria-label="Filter commands">
+          <label class="field-inline">
+            Device <input class="input" value={device} data-testid="commands-device" onInput={(e) => setDevice(e.currentTarget.value)} />
+          </label>
+          {valid && <a href={deviceHref(route.device)}>Live readings of {route.device}</a>}
+        </div>
+        <ErrorBanner error={list.error} title="Listing commands failed" testid="commands-error" onRetry={list.reload} />
+        {!valid ? (
+          <p class="muted">Name a device to see its commands.</p>
+        ) : list.data === undefined && list.loading ? (
+          <Loading what="commands" testid="commands-loading" />
+        ) : (
+          <>
+            <DataTable columns={columns} rows={commands} rowKey={(c) => c.commandId} caption={`Commands to ${route.device}`} testid="commands-table" empty="No command to this device." />
+            <Pager pageNumber={list.pageNumber} hasPrevious={list.hasPrevious} hasNext={list.hasNext} onPrevious={list.previous} onNext={list.next} testid="commands-pager" />
+          </>
+        )}
+      </Section>
+    </div>
+  );
+}
+
+/** One command (GetCommand), asked again while it is open. */
+function CommandDetail({ id, now }: { readonly id: string; readonly now: number }) {
+  const app = useApp();
+  const got = useCall(`command/${id}`, (signal) => app.clients.commands.getCommand({ commandId: id }, { signal }));
+  const c = got.data?.command;
+  const open = c !== undefined && commandOpen(c.status);
+  useEffect(() => {
+    if (!open) return;
+    const t = setTimeout(got.reload, POLL_MS);
+    return () => clearTimeout(t);
+  }, [open, got.data]);
+  return (
+    <Section title={`Command ${id}`} testid="command-detail">
+      <ErrorBanner error={got.error} title="Reading the command failed" testid="command-detail-error" onRetry={got.reload} />
+      {!c ? (
+        got.loading && <Loading what="the command" testid="command-detail-loading" />
+      ) : (
+        <Facts
+          items={[
+            ["Device", <a href={deviceHref(c.deviceId)}>{c.deviceId}</a>, "command-detail-device"],
+            ["Name", c.name, "command-detail-name"],
+            ["Status", <StatusBadge status={c.status} />, "command-detail-status"],
+            ["Payload", <code>{c.payloadJson}</code>, "command-detail-payload"],
+            ["Reply", c.replyJson ? <code>{c.replyJson}</code> : "–", "command-detail-reply"],
+            ["Reason", c.reason || "–", "command-detail-reason"],
+            ["Sent by", c.sentBy, "command-detail-sent-by"],
+            ["Sent", <Time ms={c.createdAtMs} now={now} />],
+            ["Expires", <Time ms={c.expiresAtMs} now={now} />],
+            ["Attempts", String(c.attempts), "command-detail-attempts"],
+          ]}
+        />
+      )}
+    </Section>
+  );
+}
