@@ -3,6 +3,7 @@ import { UsageError, type CommandIo } from "./io.js";
 import { simulate } from "../simulator/simulator.js";
 import { counterMixProblem, type CounterMix } from "../simulator/fleet.js";
 import { localStackDir, readLocalBrokerCredentials } from "./local-credentials.js";
+import { mqttTlsOptions } from "../adapters/mqtt/tls-options.js";
 
 const MIX_KEYS: Record<string, keyof CounterMix> = { none: "none", "8": "bits8", "16": "bits16", "32": "bits32" };
 
@@ -26,7 +27,8 @@ export function parseCounterMix(v: string): CounterMix {
  * `shoal simulate --devices N --rate R --duration S [--url mqtt://…] [--format json|protobuf|mixed]
  * [--reboot-rate P] [--boot-fraction F] [--offline-rate P] [--offline-sec S] [--flush-as-batch]
  * [--counter-mix none=F,8=F,16=F,32=F] [--counter-prefixes] [--seed N] [--answer-commands]
- * [--username U --password P]`. Without --username, the local stack's simulator account is used
+ * [--username U --password P] [--ca FILE [--cert FILE --key FILE] [--server-name NAME]]`: --ca etc.
+ * for an `mqtts://` --url (the broker's TLS listener; docs/tls.md "MQTT"). Without --username, the local stack's simulator account is used
  * when it has one (.shoal/stack/mosquitto/credentials.json); SHOAL_MQTT_PASSWORD may carry the password.
  */
 export async function run(argv: string[], io: CommandIo): Promise<number> {
@@ -52,6 +54,10 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
       "answer-commands": { type: "boolean", default: false },
       username: { type: "string" },
       password: { type: "string", default: io.env.SHOAL_MQTT_PASSWORD },
+      ca: { type: "string", default: "" },
+      cert: { type: "string", default: "" },
+      key: { type: "string", default: "" },
+      "server-name": { type: "string", default: "" },
     },
   });
   const num = (name: string, v: string, min: number, max = Infinity): number => {
@@ -68,8 +74,11 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const offlineSec = num("offline-sec", values["offline-sec"], 0);
   if (offlineSec <= 0) throw new UsageError(`--offline-sec: must be a positive number of seconds, got "${values["offline-sec"]}"`);
   const account = values.username !== undefined ? { username: values.username, password: values.password ?? "" } : readLocalBrokerCredentials(localStackDir(io.env))?.simulator;
+  if (values.ca !== "" && !/^(mqtts|ssl|wss):/i.test(values.url)) throw new UsageError(`--ca: needs an mqtts:// --url (the broker's TLS listener), got "${values.url}"`);
+  const tls = mqttTlsOptions(values.url, { caFile: values.ca, certFile: values.cert, keyFile: values.key, serverName: values["server-name"], rejectUnauthorized: true });
   const stats = await simulate({
     url: values.url,
+    tls,
     ...(account ? { username: account.username, password: account.password } : {}),
     answerCommands: values["answer-commands"],
     devices: Math.floor(num("devices", values.devices, 1)),

@@ -65,6 +65,22 @@ const mqttSchema = z.strictObject({
    */
   adminUsername: z.string().optional(),
   adminPassword: z.string().optional(),
+  /**
+   * TLS of an `mqtts://` url (ignored for `mqtt://`): PEM paths read at start by
+   * src/adapters/mqtt/tls-options.ts, for every MQTT client of Shoal (bridge, downlink, broker
+   * admin, simulator). caFile "" = Node's built-in CAs; certFile + keyFile only for a broker with
+   * `require_certificate true` (docs/tls.md, MQTT).
+   */
+  tls: z
+    .strictObject({
+      caFile: z.string().default(""),
+      certFile: z.string().default(""),
+      keyFile: z.string().default(""),
+      serverName: z.string().default(""),
+      rejectUnauthorized: z.boolean().default(true),
+    })
+    .refine((t) => (t.certFile === "") === (t.keyFile === ""), { message: "mqtt.tls.certFile and mqtt.tls.keyFile go together", path: ["keyFile"] })
+    .prefault({}),
 });
 
 const bridgeSchema = z

@@ -55,6 +55,12 @@ export interface SimulateOptions {
   /** MQTT credentials (a gateway account: it publishes for every simulated device). */
   readonly username?: string;
   readonly password?: string;
+  /**
+   * TLS of an `mqtts://` url: the CA that verifies the broker and, for a broker with
+   * require_certificate, the client certificate (PEM contents; `shoal simulate --ca/--cert/--key`
+   * reads the files with src/adapters/mqtt/tls-options.ts).
+   */
+  readonly tls?: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer; readonly servername?: string; readonly rejectUnauthorized?: boolean };
   readonly signal?: AbortSignal;
 }
 
@@ -117,7 +123,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateStats> {
   // PUBACK reason codes by message id (mqtt.js resolves a publish on any reason below 0x80).
   const pubackReasons: Array<Map<number, number>> = [];
   for (let i = 0; i < nConn; i++) {
-    const c = await mqtt.connectAsync(o.url, { clientId: `${prefix}-sim-${process.pid}-${i}`, protocolVersion: 5, clean: true, reconnectPeriod: 500, username: o.username, password: o.password });
+    const c = await mqtt.connectAsync(o.url, { clientId: `${prefix}-sim-${process.pid}-${i}`, protocolVersion: 5, clean: true, reconnectPeriod: 500, username: o.username, password: o.password, ...o.tls });
     const reasons = new Map<number, number>();
     c.on("packetreceive", (p) => {
       if (p.cmd === "puback" && p.messageId !== undefined && p.reasonCode !== undefined && p.reasonCode !== 0) reasons.set(p.messageId, p.reasonCode);

@@ -1,6 +1,6 @@
 import { pbkdf2Sync, randomBytes } from "node:crypto";
 import { accessSync, constants, existsSync, readdirSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { findBinary } from "./binaries.js";
 import { ServiceMissingError } from "./errors.js";
@@ -18,12 +18,46 @@ export interface MosquittoOptions {
    * src/adapters/mqtt/dynsec.ts). Default false: anonymous clients may do anything.
    */
   readonly secure?: boolean;
+  /**
+   * A second listener with TLS on its own random loopback port (`tlsPort`, URL `tlsUrl`), next to
+   * the plaintext one: the same accounts and ACLs (per_listener_settings false, so allow_anonymous
+   * and the plugin are global), its own certificate (see {@link mosquittoTlsListener}).
+   */
+  readonly tls?: MosquittoTlsOptions;
+}
+
+/** The TLS listener of {@link startMosquitto}: PEM paths (src/adapters/pki/local-pki.ts makes local ones). */
+export interface MosquittoTlsOptions {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Mutual TLS: refuse clients without a certificate signed by `caFile`. Default false. */
+  readonly requireCertificate?: boolean;
+}
+
+/**
+ * Mosquitto config lines of a TLS listener on 127.0.0.1:`port`, appended after the rendered
+ * template (deploy/local/templates/mosquitto.conf): a `listener` line starts a new listener and the
+ * TLS options after it are its own. With per_listener_settings false (the template's), who may
+ * connect (allow_anonymous, the dynamic-security plugin) is global: the same for both listeners.
+ * `use_identity_as_username` stays off: a device still logs in with its registry credentials,
+ * the certificate only proves the connection (mutual TLS).
+ */
+export function mosquittoTlsListener(port: number, t: MosquittoTlsOptions): string {
+  return ["", "# TLS listener (test/harness/mosquitto.ts)", `listener ${port} 127.0.0.1`, `cafile ${t.caFile}`, `certfile ${t.certFile}`, `keyfile ${t.keyFile}`, `require_certificate ${t.requireCertificate === true ? "true" : "false"}`, "tls_version tlsv1.2", ""].join("\n");
 }
 
 /** The dynamic-security admin of a secure broker (generated per start). */
 export interface MosquittoAdmin {
   readonly username: string;
   readonly password: string;
+}
+
+/** Where a broker started with `tls` takes TLS connections. */
+export interface MosquittoTlsEndpoint {
+  readonly tlsPort: number;
+  /** `mqtts://127.0.0.1:<tlsPort>` (the server certificate must name 127.0.0.1). */
+  readonly tlsUrl: string;
 }
 
 /** Username of the dynamic-security admin (the same as the local stack's). */
@@ -37,13 +71,15 @@ export const DYNSEC_ADMIN = "shoal-admin";
  * when secure) gets a CONNACK with return code 0.
  */
 export async function startMosquitto(): Promise<ServiceHandle & StartupTiming>;
+export async function startMosquitto(o: { secure: true; tls: MosquittoTlsOptions }): Promise<ServiceHandle & StartupTiming & { readonly admin: MosquittoAdmin } & MosquittoTlsEndpoint>;
 export async function startMosquitto(o: { secure: true }): Promise<ServiceHandle & StartupTiming & { readonly admin: MosquittoAdmin }>;
-export async function startMosquitto(o?: MosquittoOptions): Promise<ServiceHandle & StartupTiming & { readonly admin?: MosquittoAdmin }>;
-export async function startMosquitto(o: MosquittoOptions = {}): Promise<ServiceHandle & StartupTiming & { readonly admin?: MosquittoAdmin }> {
+export async function startMosquitto(o?: MosquittoOptions): Promise<ServiceHandle & StartupTiming & { readonly admin?: MosquittoAdmin } & Partial<MosquittoTlsEndpoint>>;
+export async function startMosquitto(o: MosquittoOptions = {}): Promise<ServiceHandle & StartupTiming & { readonly admin?: MosquittoAdmin } & Partial<MosquittoTlsEndpoint>> {
   const binary = findBinary("mosquitto");
   const plugin = o.secure ? findDynsecPlugin() : undefined;
   const admin: MosquittoAdmin | undefined = o.secure ? { username: DYNSEC_ADMIN, password: randomBytes(24).toString("base64url") } : undefined;
   let port = 0;
+  let tlsPort = 0;
   const service = await ManagedService.start({
     name: "mosquitto",
     startTimeoutMs: 30_000,
@@ -57,12 +93,17 @@ export async function startMosquitto(o: MosquittoOptions = {}): Promise<ServiceH
         auth = ["allow_anonymous false", `plugin ${plugin}`, `plugin_opt_config_file ${dynsec}`].join("\n");
       }
       await renderTemplate("mosquitto.conf", config, { PORT: port, DATA_DIR: dataDir, AUTH: auth });
+      if (o.tls !== undefined) {
+        tlsPort = await freePort();
+        await appendFile(config, mosquittoTlsListener(tlsPort, o.tls));
+      }
       const log = join(dataDir, "mosquitto.log");
       const p = port;
-      return { binary, args: ["-c", config], stdioLog: log, logFile: log, ports: [port], healthy: () => mqttConnack(p, admin) };
+      return { binary, args: ["-c", config], stdioLog: log, logFile: log, ports: tlsPort === 0 ? [port] : [port, tlsPort], healthy: () => mqttConnack(p, admin) };
     },
   });
-  return service.handle(`mqtt://127.0.0.1:${port}`, port, admin ? { admin } : {});
+  const tls = o.tls === undefined ? {} : { tlsPort, tlsUrl: `mqtts://127.0.0.1:${tlsPort}` };
+  return service.handle(`mqtt://127.0.0.1:${port}`, port, { ...(admin ? { admin } : {}), ...tls });
 }
 
 /**

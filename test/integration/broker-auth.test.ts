@@ -9,6 +9,7 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDynsecAccounts, type DynsecAccounts, type ServiceAccount } from "../../src/adapters/mqtt/dynsec.js";
 import { credentialsAccepted } from "../../src/adapters/mqtt/dynsec-control.js";
+import { mqttTlsOptions } from "../../src/adapters/mqtt/tls-options.js";
 import { systemClock } from "../../src/base/clock.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { startBrokerSync, type BrokerSync } from "../../src/registry/broker-sync.js";
@@ -313,8 +314,10 @@ describe("the local stack's Mosquitto (deploy/local/stack.sh): secure by default
   it("generates its accounts once into credentials.json (0600), prints none of them, and Shoal's start makes them work", async () => {
     const stackDir = await mkdtemp(join(tmpdir(), "shoal-stack-"));
     const port = await freePort();
+    const tlsPort = await freePort();
     const script = fileURLToPath(new URL("../../deploy/local/stack.sh", import.meta.url));
-    const env: NodeJS.ProcessEnv = { ...process.env, SHOAL_STACK_DIR: stackDir, SHOAL_MOSQUITTO_PORT: String(port) };
+    // Both listeners on free ports (the TLS one defaults to 18883, a running local stack's).
+    const env: NodeJS.ProcessEnv = { ...process.env, SHOAL_STACK_DIR: stackDir, SHOAL_MOSQUITTO_PORT: String(port), SHOAL_MOSQUITTO_TLS_PORT: String(tlsPort) };
     delete env.SHOAL_MOSQUITTO_ANONYMOUS;
     const url = `mqtt://127.0.0.1:${port}`;
     let out = "";
@@ -346,6 +349,12 @@ describe("the local stack's Mosquitto (deploy/local/stack.sh): secure by default
       }
       expect(await credentialsAccepted(url, creds.bridge.username, creds.bridge.password)).toBe(true);
       expect(await credentialsAccepted(url, creds.simulator.username, creds.simulator.password)).toBe(true);
+      // Its TLS listener, with the certificates the stack made (<stack>/mosquitto/tls): the same accounts.
+      const tlsUrl = `mqtts://127.0.0.1:${tlsPort}`;
+      const tls = mqttTlsOptions(tlsUrl, { caFile: join(stackDir, "mosquitto", "tls", "ca.crt") });
+      expect(await credentialsAccepted(tlsUrl, creds.bridge.username, creds.bridge.password, 10_000, tls)).toBe(true);
+      expect(await credentialsAccepted(tlsUrl, creds.bridge.username, "wrong", 10_000, tls)).toBe(false);
+      expect((await stat(join(stackDir, "mosquitto", "tls", "server.key"))).mode & 0o777).toBe(0o600);
 
       // A restart keeps the accounts (same file, same plugin state).
       out += (await run("bash", [script, "down", "mosquitto"], env)).out;
@@ -359,6 +368,7 @@ describe("the local stack's Mosquitto (deploy/local/stack.sh): secure by default
     } finally {
       await run("bash", [script, "down", "--purge", "mosquitto"], env);
       releasePort(port);
+      releasePort(tlsPort);
       await rm(stackDir, { recursive: true, force: true });
     }
   }, 60_000);

@@ -103,6 +103,13 @@ svc_prepare() {
         auth=$'allow_anonymous false\nplugin '"$plugin"$'\nplugin_opt_config_file '"$dir/dynamic-security.json"
       fi
       render mosquitto.conf "$dir/mosquitto.conf" PORT=$MOSQUITTO_PORT DATA_DIR="$dir" AUTH="$auth"
+      # A second listener with TLS (docs/tls.md "MQTT"), same accounts (per_listener_settings false);
+      # certificates for 127.0.0.1/localhost from src/adapters/pki/local-pki.ts in $dir/tls (keys 0600).
+      if [ "${SHOAL_MOSQUITTO_TLS_PORT:-18883}" != 0 ]; then
+        (cd "$SHOAL_ROOT" && node --import tsx src/adapters/pki/local-pki.main.ts "$dir/tls") || die "mosquitto: could not make the local TLS certificates (openssl); SHOAL_MOSQUITTO_TLS_PORT=0 turns the TLS listener off"
+        printf '\nlistener %s 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate %s\n' "${SHOAL_MOSQUITTO_TLS_PORT:-18883}" \
+          "$dir/tls/ca.crt" "$dir/tls/server.crt" "$dir/tls/server.key" "${SHOAL_MOSQUITTO_REQUIRE_CERT:-false}" >>"$dir/mosquitto.conf"
+      fi
       CMD=("$bin" -c "$dir/mosquitto.conf")
       ;;
     clickhouse)

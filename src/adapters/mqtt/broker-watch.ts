@@ -1,4 +1,5 @@
 import mqtt, { type MqttClient } from "mqtt";
+import type { MqttTlsConnectOptions } from "./tls-options.js";
 import type { IncidentReporter } from "../../ports/incidents.js";
 import { systemClock } from "../../base/clock.js";
 
@@ -8,6 +9,8 @@ export interface BrokerWatchOptions {
   readonly clientId: string;
   readonly username?: string;
   readonly password?: string;
+  /** TLS of an `mqtts://` URL (CA, client cert): {@link mqttTlsOptions} of `mqtt.tls`. */
+  readonly tls?: MqttTlsConnectOptions | Record<string, never>;
 }
 
 /** What the watch saw last (for stats). */
@@ -31,7 +34,7 @@ const STORED = "$SYS/broker/store/messages/count";
  * drop count; the messages stored at the last report before the restart).
  */
 export function watchBroker(o: BrokerWatchOptions, incidents: IncidentReporter): BrokerWatch {
-  const client: MqttClient = mqtt.connect(o.url, { clientId: o.clientId, clean: true, reconnectPeriod: 1000, username: o.username, password: o.password, log: () => {} });
+  const client: MqttClient = mqtt.connect(o.url, { clientId: o.clientId, clean: true, reconnectPeriod: 1000, username: o.username, password: o.password, ...o.tls, log: () => {} });
   let lastUptime: number | undefined;
   let lastUptimeAt = 0;
   let lastDropped: number | undefined;

@@ -1,4 +1,5 @@
 import mqtt, { type IClientPublishOptions, type MqttClient } from "mqtt";
+import type { MqttTlsConnectOptions } from "./tls-options.js";
 import type { CommandLink, DeliveryOutcome, DeviceReply } from "../../ports/commands.js";
 import type { Log } from "../../ports/log.js";
 import { backoffMs } from "../../base/backoff.js";
@@ -15,6 +16,8 @@ export interface MqttCommandLinkOptions {
   readonly group: string;
   readonly username?: string;
   readonly password?: string;
+  /** TLS of an `mqtts://` URL (CA, client cert): {@link mqttTlsOptions} of `mqtt.tls`. */
+  readonly tls?: MqttTlsConnectOptions | Record<string, never>;
   /** Longest wait for a PUBACK, ms. Default 10 000. */
   readonly publishTimeoutMs?: number;
   readonly log?: Log;
@@ -45,6 +48,7 @@ export function createMqttCommandLink(o: MqttCommandLinkOptions): CommandLink {
     connectTimeout: 10_000,
     username: o.username,
     password: o.password,
+    ...o.tls,
     log: () => {},
     properties: { sessionExpiryInterval: 86_400 },
   });

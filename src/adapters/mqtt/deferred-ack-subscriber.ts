@@ -1,4 +1,5 @@
 import mqtt, { type ISubscriptionMap, type MqttClient } from "mqtt";
+import type { MqttTlsConnectOptions } from "./tls-options.js";
 
 /** An MQTT QoS 1 message whose PUBACK is sent only when `ack()` is called. */
 export interface InboundMessage {
@@ -22,6 +23,8 @@ export interface SubscriberOptions {
   readonly sessionExpirySec?: number;
   readonly username?: string;
   readonly password?: string;
+  /** TLS of an `mqtts://` URL (CA, client cert): {@link mqttTlsOptions} of `mqtt.tls`. */
+  readonly tls?: MqttTlsConnectOptions | Record<string, never>;
   /**
    * Backpressure: while `admitted()` is false the next packet is not read (mqtt.js handles inbound
    * packets one at a time and reads the socket on only after each one's callback), so what the
@@ -52,6 +55,7 @@ export function createDeferredAckSubscriber(o: SubscriberOptions, onMessage: (m:
     connectTimeout: 10_000,
     username: o.username,
     password: o.password,
+    ...o.tls,
     // mqtt.js builds a debug() log line per packet even when logging is off: a few % of a busy bridge.
     log: () => {},
     properties: { sessionExpiryInterval: o.sessionExpirySec ?? 86_400, receiveMaximum: o.receiveMaximum },

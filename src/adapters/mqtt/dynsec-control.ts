@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import mqtt, { type MqttClient } from "mqtt";
+import type { MqttTlsConnectOptions } from "./tls-options.js";
 import { ShoalError } from "../../base/errors.js";
 import type { Logger } from "../../observability/logger.js";
 
@@ -27,6 +28,8 @@ export interface DynsecControlOptions {
   /** The plugin's admin (a client holding a role that may publish/subscribe `$CONTROL/dynamic-security/#`). */
   readonly username: string;
   readonly password: string;
+  /** TLS of an `mqtts://` URL (CA, client cert): {@link mqttTlsOptions} of `mqtt.tls`. */
+  readonly tls?: MqttTlsConnectOptions | Record<string, never>;
   readonly clientId?: string;
   /** Bound on each command message's answer, and on the first connection. Default 10 s. */
   readonly timeoutMs?: number;
@@ -63,6 +66,7 @@ export async function connectDynsec(o: DynsecControlOptions): Promise<DynsecCont
     clientId: o.clientId ?? `${o.username}-${randomBytes(4).toString("hex")}`,
     username: o.username,
     password: o.password,
+    ...o.tls,
     protocolVersion: 5,
     clean: true,
     reconnectPeriod: 1000,
@@ -199,13 +203,14 @@ export async function connectDynsec(o: DynsecControlOptions): Promise<DynsecCont
  * accepts them (CONNACK 0), false when it refuses them; throws a ShoalError "unavailable" when the
  * broker gives no answer within `timeoutMs`. The dynamic-security plugin never returns a password
  * (nor its hash), so this is how an existing account's password is checked without resetting it
- * (a reset disconnects whoever uses the account).
+ * (a reset disconnects whoever uses the account). `tls`: connect options of an `mqtts://` url.
  */
-export async function credentialsAccepted(url: string, username: string, password: string, timeoutMs = 10_000): Promise<boolean> {
+export async function credentialsAccepted(url: string, username: string, password: string, timeoutMs = 10_000, tls: MqttTlsConnectOptions | Record<string, never> = {}): Promise<boolean> {
   const client = mqtt.connect(url, {
     clientId: `${username}-check-${randomBytes(4).toString("hex")}`,
     username,
     password,
+    ...tls,
     protocolVersion: 5,
     clean: true,
     reconnectPeriod: 0,

@@ -1,6 +1,7 @@
 import { ShoalError } from "../../base/errors.js";
 import type { Logger } from "../../observability/logger.js";
 import type { BrokerAccounts } from "../../ports/device-registry.js";
+import type { MqttTlsConnectOptions } from "./tls-options.js";
 import { connectDynsec, credentialsAccepted, type DynsecCommand, type DynsecResponse } from "./dynsec-control.js";
 import { BRIDGE_ACLS, BRIDGE_ROLE, DEFAULT_ACL_ACCESS, DEVICE_ID, DEVICE_ROLE_PREFIX, GATEWAY_ACLS, GATEWAY_ROLE, deviceAcls, deviceRoleName, sameAcls, type Acl } from "./dynsec-roles.js";
 
@@ -49,6 +50,8 @@ export interface DynsecAccountsOptions {
   /** The dynamic-security admin. */
   readonly username: string;
   readonly password: string;
+  /** TLS of an `mqtts://` URL (CA, client cert): {@link mqttTlsOptions} of `mqtt.tls`. */
+  readonly tls?: MqttTlsConnectOptions | Record<string, never>;
   readonly clientId?: string;
   /** Bound on each command's answer (and the first connection). Default 10 s. */
   readonly timeoutMs?: number;
@@ -210,7 +213,7 @@ export async function createDynsecAccounts(o: DynsecAccountsOptions): Promise<Dy
           if (roles.length !== 1 || roles[0] !== rolename) commands.push({ command: "modifyClient", username: a.username, roles: [{ rolename }] });
           if (client.disabled) commands.push({ command: "enableClient", username: a.username });
           // The plugin never returns a password: try it, and reset it only when refused (a reset disconnects the account's users).
-          if (client.disabled || !(await credentialsAccepted(o.url, a.username, a.password, o.timeoutMs))) {
+          if (client.disabled || !(await credentialsAccepted(o.url, a.username, a.password, o.timeoutMs, o.tls))) {
             commands.push({ command: "setClientPassword", username: a.username, password: a.password });
           }
         }

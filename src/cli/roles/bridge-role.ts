@@ -19,6 +19,7 @@ import { stageHistogram } from "../../ports/stages.js";
 import type { IncidentReporter } from "../../ports/incidents.js";
 import { roleIncidents, startJournalWatch } from "./journal-watch.js";
 import { watchBroker } from "../../adapters/mqtt/broker-watch.js";
+import { mqttTlsOptions } from "../../adapters/mqtt/tls-options.js";
 
 /** Journal publishes awaiting their PubAck at most (backpressure on the batcher beyond it). */
 const PUBLISHES_IN_FLIGHT = 512;
@@ -104,6 +105,8 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: Bridg
     (subject, data, msgId, traceparent) => publisher.publish(subject, data, msgId, traceparent === undefined ? undefined : { traceparent }),
     (dl) => events.deadLetter(dl),
   );
+  // mqtts:// (mqtt.tls: CA, optional client cert), read once for every connection.
+  const mqttTls = mqttTlsOptions(cfg.mqtt.url, cfg.mqtt.tls);
   const receiveMaximum = Math.max(1, Math.min(65535, Math.ceil(cfg.bridge.maxInFlight / cfg.mqtt.connections)));
   const clients: MqttClient[] = [];
   for (let i = 0; i < cfg.mqtt.connections; i++) {
@@ -115,6 +118,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: Bridg
         receiveMaximum,
         username: cfg.mqtt.username,
         password: cfg.mqtt.password,
+        tls: mqttTls,
         gate: core,
       },
       (m) => core.handle(m.topic, m.payload, m, m.traceparent),
@@ -124,7 +128,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: Bridg
     clients.push(c);
   }
   // The broker's own losses (a restart without persistence, full queues) as incidents.
-  const broker = watchBroker({ url: cfg.mqtt.url, clientId: `${cfg.mqtt.sharedGroup}-${cfg.nodeId}-watch`, username: cfg.mqtt.username, password: cfg.mqtt.password }, incidents);
+  const broker = watchBroker({ url: cfg.mqtt.url, clientId: `${cfg.mqtt.sharedGroup}-${cfg.nodeId}-watch`, username: cfg.mqtt.username, password: cfg.mqtt.password, tls: mqttTls }, incidents);
   // Commands to devices: SHOAL_COMMANDS → MQTT devices/<id>/commands, replies → status (docs/adr/0021).
   const downlink = startBridgeDownlinkInBackground(nc, cfg, log);
   log.info({ mqtt: cfg.mqtt.url, nats: cfg.nats.url, connections: cfg.mqtt.connections, partitions: cfg.nats.partitions }, "bridge started");

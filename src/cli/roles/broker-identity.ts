@@ -3,6 +3,7 @@ import type { ShoalConfig } from "../../config/index.js";
 import type { Logger } from "../../observability/logger.js";
 import { systemClock } from "../../base/clock.js";
 import { createDynsecAccounts, type DynsecAccounts, type ServiceAccount } from "../../adapters/mqtt/dynsec.js";
+import { mqttTlsOptions } from "../../adapters/mqtt/tls-options.js";
 import { createKvDeviceRegistry } from "../../adapters/nats/device-registry-kv.js";
 import { RegistryAdmission, sealingKeyFromEnv, startBrokerSync, type BrokerSync } from "../../registry/index.js";
 import type { DeviceRegistry } from "../../ports/device-registry.js";
@@ -14,7 +15,7 @@ import type { DeviceRegistry } from "../../ports/device-registry.js";
 export async function openBrokerAccounts(cfg: ShoalConfig, log: Logger, role: string): Promise<DynsecAccounts | undefined> {
   const { adminUsername, adminPassword } = cfg.mqtt;
   if (adminUsername === undefined || adminUsername === "" || adminPassword === undefined || adminPassword === "") return undefined;
-  return createDynsecAccounts({ url: cfg.mqtt.url, username: adminUsername, password: adminPassword, log: log.child({ part: `broker-admin-${role}` }) });
+  return createDynsecAccounts({ url: cfg.mqtt.url, tls: mqttTlsOptions(cfg.mqtt.url, cfg.mqtt.tls), username: adminUsername, password: adminPassword, log: log.child({ part: `broker-admin-${role}` }) });
 }
 
 /** Device identity as the bridge runs it: the registry, the broker kept in step, strict admission. */

@@ -10,6 +10,7 @@ import { errorMessage } from "../../base/errors.js";
 import { createKvCommandStore } from "../../adapters/nats/command-store-kv.js";
 import { createCommandFeed, createCommandQueue, ensureCommandStream } from "../../adapters/nats/command-stream.js";
 import { createMqttCommandLink } from "../../adapters/mqtt/command-link.js";
+import { mqttTlsOptions } from "../../adapters/mqtt/tls-options.js";
 import { startDownlink, type Downlink } from "../../bridge/downlink.js";
 import { createCommandService } from "../../command-service/index.js";
 
@@ -34,6 +35,7 @@ export async function startBridgeDownlink(nc: NatsConnection, cfg: ShoalConfig, 
     group: `${cfg.mqtt.sharedGroup}-replies`,
     username: cfg.mqtt.username,
     password: cfg.mqtt.password,
+    tls: mqttTlsOptions(cfg.mqtt.url, cfg.mqtt.tls),
     log,
   });
   return startDownlink({ store, feed, link, clock: systemClock, retryEveryMs: cfg.commands.retryEveryMs, log });
