@@ -7,19 +7,16 @@
  * page; a viewer sees the pages without any usable mutating control, and the server refuses a
  * viewer's mutating call anyway. Screenshots go to .shoal/artifacts/console/.
  */
-import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { startClickHouse, startConsul, startMosquitto, startNats, type ServiceHandle } from "../harness/index.js";
-import { exited, pipelineEnv, spawnRole } from "../support/pipeline.js";
+import { pipelineEnv } from "../support/pipeline.js";
+import { bearerTransport, consoleTokensEnv, signedInPage, startConsoleUp, type ConsoleRole, type ConsoleUp } from "../support/console-up.js";
 import { launchChromium, screenshot } from "../support/browser.js";
 import { DeviceService } from "../../src/gen/shoal/v1/device_pb.js";
 import { DeviceCommandService } from "../../src/gen/shoal/v1/command_pb.js";
 
-const TOKENS = { viewer: "viewer-token-0123456789abcdef", operator: "operator-token-0123456789abcdef", admin: "admin-token-0123456789abcdef" } as const;
-type RoleName = keyof typeof TOKENS;
 const DEVICE = `e2e-dev-${Date.now().toString(36)}`;
 
 describe("the console's Devices, Commands and Audit pages in Chromium", () => {
@@ -27,23 +24,13 @@ describe("the console's Devices, Commands and Audit pages in Chromium", () => {
   let mq: ServiceHandle;
   let ch: ServiceHandle;
   let consul: ServiceHandle;
-  let up: ChildProcess;
-  let output = "";
-  let consoleUrl = "";
+  let up: ConsoleUp | undefined;
   let browser: Browser;
   let password = "";
   let commandId = "";
 
-  const transport = (role: RoleName) => createGrpcWebTransport({ baseUrl: consoleUrl, httpVersion: "1.1", interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${TOKENS[role]}`), next(req))] });
-
-  async function signedIn(role: RoleName, hash: string): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    await page.goto(`${consoleUrl}/${hash}`);
-    await page.getByTestId("login-token").fill(TOKENS[role]);
-    await page.getByTestId("login-submit").click();
-    await expect.poll(() => page.getByTestId("caller-role").textContent(), { timeout: 15_000 }).toContain(role);
-    return page;
-  }
+  const transport = (role: ConsoleRole) => bearerTransport(up!.url, role);
+  const signedIn = (role: ConsoleRole, hash: string) => signedInPage(browser, up!.url, role, hash);
   const row = (page: Page, testid: string, key: string) => page.locator(`[data-testid="${testid}-row"][data-key="${key}"]`);
 
   beforeAll(async () => {
@@ -58,25 +45,16 @@ describe("the console's Devices, Commands and Audit pages in Chromium", () => {
         SHOAL__ADMIN__PORT: "0",
         SHOAL__GRPC__WEBPORT: "0",
         SHOAL__GATEWAY__LISTEN__PORT: "0",
-        SHOAL__CONSOLE__TOKENS: JSON.stringify(Object.entries(TOKENS).map(([role, token]) => ({ name: `${role}-1`, role, token }))),
+        SHOAL__CONSOLE__TOKENS: consoleTokensEnv(),
       },
     );
-    up = spawnRole("up", env, (s) => (output += s), ["--no-stack"]);
-    const deadline = Date.now() + 90_000;
-    while (!/console: (http:\/\/[^\s/]+)\//.test(output)) {
-      if (Date.now() > deadline || up.exitCode !== null) throw new Error(`shoal up printed no console URL:\n${output.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    consoleUrl = /console: (http:\/\/[^\s/]+)\//.exec(output)![1]!;
+    up = await startConsoleUp(env, ["--no-stack"]);
     browser = await launchChromium();
   }, 150_000);
 
   afterAll(async () => {
     await browser?.close();
-    if (up && up.exitCode === null) {
-      up.kill("SIGTERM");
-      await exited(up);
-    }
+    await up?.stop();
     await Promise.all([nats?.cleanup(), mq?.cleanup(), ch?.cleanup(), consul?.cleanup()]);
   });
 

@@ -8,42 +8,29 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { startClickHouse, startConsul, startMosquitto, startNats, type ServiceHandle } from "../harness/index.js";
-import { exited, pipelineEnv, spawnRole } from "../support/pipeline.js";
+import { pipelineEnv } from "../support/pipeline.js";
+import { bearerTransport, CONSOLE_TOKENS, consoleTokensEnv, signedInPage, startConsoleUp, type ConsoleRole, type ConsoleUp } from "../support/console-up.js";
 import { launchChromium, screenshot } from "../support/browser.js";
 import { ConfigService } from "../../src/gen/shoal/v1/config_pb.js";
 
-const TOKENS = { viewer: "viewer-token-0123456789abcdef", operator: "operator-token-0123456789abcdef", admin: "admin-token-0123456789abcdef" } as const;
-type RoleName = keyof typeof TOKENS;
 
 describe("the console in Chromium on a running pipeline with the simulator", () => {
   let nats: ServiceHandle;
   let mq: ServiceHandle;
   let ch: ServiceHandle;
   let consul: ServiceHandle;
-  let up: ChildProcess;
-  let output = "";
-  let consoleUrl = "";
+  let up: ConsoleUp | undefined;
   let browser: Browser;
   let vectorsDir: string;
 
-  const configClient = (role: RoleName) =>
-    createClient(ConfigService, createGrpcWebTransport({ baseUrl: consoleUrl, httpVersion: "1.1", interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${TOKENS[role]}`), next(req))] }));
+  const configClient = (role: ConsoleRole) => createClient(ConfigService, bearerTransport(up!.url, role));
 
   /** A fresh page signed in as `role`, at `hash`. */
-  async function signedIn(role: RoleName, hash = "#/fleet"): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    await page.goto(`${consoleUrl}/${hash}`);
-    await page.getByTestId("login-token").fill(TOKENS[role]);
-    await page.getByTestId("login-submit").click();
-    await expect.poll(() => page.getByTestId("caller-role").textContent(), { timeout: 15_000 }).toContain(role);
-    return page;
-  }
+  const signedIn = (role: ConsoleRole, hash = "#/fleet") => signedInPage(browser, up!.url, role, hash);
   const num = async (page: Page, testid: string) => Number(((await page.getByTestId(testid).first().textContent()) ?? "").replace(/[^\d.]/g, "") || "NaN");
 
   beforeAll(async () => {
@@ -62,16 +49,10 @@ describe("the console in Chromium on a running pipeline with the simulator", () 
         SHOAL__VECTORS__EMBEDDED__DIR: vectorsDir,
         SHOAL__DETECTOR__PARAMS__WARMUP: "20",
         SHOAL__QUERY__FLEETINTERVAL: "1s",
-        SHOAL__CONSOLE__TOKENS: JSON.stringify(Object.entries(TOKENS).map(([role, token]) => ({ name: `${role}-1`, role, token }))),
+        SHOAL__CONSOLE__TOKENS: consoleTokensEnv(),
       },
     );
-    up = spawnRole("up", env, (s) => (output += s), ["--no-stack", "--demo", "--devices", "12", "--rate", "120"]);
-    const deadline = Date.now() + 90_000;
-    while (!/console: (http:\/\/[^\s/]+)\//.test(output)) {
-      if (Date.now() > deadline || up.exitCode !== null) throw new Error(`shoal up printed no console URL:\n${output.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    consoleUrl = /console: (http:\/\/[^\s/]+)\//.exec(output)![1]!;
+    up = await startConsoleUp(env, ["--no-stack", "--demo", "--devices", "12", "--rate", "120"]);
     // Version 1 of the Consul document, so that the admin's change below can be rolled back to it.
     await configClient("admin").setConfigKey({ path: "reports.catchUpMax", valueYaml: "48", message: "baseline" });
     browser = await launchChromium();
@@ -79,21 +60,18 @@ describe("the console in Chromium on a running pipeline with the simulator", () 
 
   afterAll(async () => {
     await browser?.close();
-    if (up && up.exitCode === null) {
-      up.kill("SIGTERM");
-      await exited(up);
-    }
+    await up?.stop();
     await Promise.all([nats?.cleanup(), mq?.cleanup(), ch?.cleanup(), consul?.cleanup()]);
     if (vectorsDir) rmSync(vectorsDir, { recursive: true, force: true });
   });
 
   it("asks for a token, refuses a wrong one, and the fleet page shows the simulated devices live", async () => {
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    await page.goto(`${consoleUrl}/#/fleet`);
+    await page.goto(`${up!.url}/#/fleet`);
     await page.getByTestId("login-token").fill("not-a-token-of-this-console");
     await page.getByTestId("login-submit").click();
     await expect.poll(() => page.getByTestId("login-error").textContent(), { timeout: 10_000 }).toContain("unknown token");
-    await page.getByTestId("login-token").fill(TOKENS.viewer);
+    await page.getByTestId("login-token").fill(CONSOLE_TOKENS.viewer);
     await page.getByTestId("login-submit").click();
     await expect.poll(() => page.getByTestId("caller-role").textContent(), { timeout: 15_000 }).toContain("viewer");
     await expect.poll(() => num(page, "fleet-count-devices"), { timeout: 60_000 }).toBe(12);
