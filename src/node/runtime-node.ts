@@ -161,12 +161,14 @@ export class RuntimeNode {
     await host.recover(q, pos.ackFloor);
     const tRecovered = clock.now();
     // Timers the previous owner handed over, or kept by its last timer checkpoint if it crashed
-    // (a device silent since still goes offline); time since they were read taken off.
-    const timers = (await this.p.snapshots.takeTimers?.(q, this.p.clock.now())) ?? [];
+    // (a device silent since still goes offline); time since they were read taken off. They stay
+    // in the store until this node's first checkpoint of the partition replaces them.
+    const timers = (await this.p.snapshots.readTimers?.(q, this.p.clock.now())) ?? [];
     if (timers.length > 0) {
       await host.restoreTimers(q, timers);
       log.info({ partition: q, timers: timers.length }, "timers kept by the previous owner armed");
     }
+    const tTimers = clock.now();
     const source = await consumers.open(q, Math.min(this.o.fetchBatch, this.o.maxAckPending));
     const pump = new PartitionPump(
       source,
@@ -187,9 +189,7 @@ export class RuntimeNode {
     pump.start();
     const tOpen = clock.now();
     // Where a start's time goes (phases of taking one partition).
-    log.debug({ partition: q, tookMs: tOpen - t0, positionMs: tPosition - t0, rewindMs: tRewound - tPosition, recoverMs: tRecovered - tRewound, openMs: tOpen - tRecovered }, "partition taken");
-    // Taken timers are kept again at once (not only at the next round): a crash soon after keeps them.
-    if (timers.length > 0) void this.checkpoints.save(q);
+    log.debug({ partition: q, tookMs: tOpen - t0, positionMs: tPosition - t0, rewindMs: tRewound - tPosition, recoverMs: tRecovered - tRewound, timersMs: tTimers - tRecovered, openMs: tOpen - tTimers }, "partition taken");
   }
 
   /**

@@ -43,8 +43,8 @@ describe("TimerCheckpoints", () => {
     expect(store.timers.get(0)).toEqual({ timers: [timer("a", 5000)], savedAtMs: 1_001_000 });
     expect(store.timers.get(1)).toEqual({ timers: [timer("b", 7000)], savedAtMs: 1_001_000 });
     expect(cp.saves).toBe(2);
-    // Taken 3 s later by the next owner: 3 s less left.
-    expect(await store.takeTimers(0, 1_004_000)).toEqual([timer("a", 2000)]);
+    // Read 3 s later by the next owner: 3 s less left.
+    expect(await store.readTimers(0, 1_004_000)).toEqual([timer("a", 2000)]);
     clock.advanceSync(1000);
     await flush();
     expect(cp.saves).toBe(4);

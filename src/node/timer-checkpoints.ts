@@ -13,7 +13,7 @@ export interface TimerCheckpointDeps {
 
 /**
  * Keeps each owned partition's pending timers (heartbeats) in the snapshot store every `everyMs`,
- * so that after a crash the next owner arms them (`takeTimers` with the time since the save taken
+ * so that after a crash the next owner arms them (`readTimers` with the time since the save taken
  * off): a device that fell silent before its owner died is still reported offline. Timers armed
  * after the last save belong to devices that reported since, whose readings the replay applies
  * again, re-arming them. A graceful release writes the partition's timers itself: `quiesce` waits

@@ -43,15 +43,17 @@ export interface SnapshotStore {
   putCheckpoint(partition: number, streamSeq: number): Promise<void>;
   /**
    * Optional: keep a partition's pending timers (handed over by RuntimeHost `releasePartition`, or
-   * read periodically with `pendingTimers` so they survive a crash), replacing any kept before,
-   * until its next owner takes them. `savedAtMs`: wall-clock time their `inMs` were measured at.
+   * read periodically with `pendingTimers` so they survive a crash), replacing any kept before.
+   * `savedAtMs`: wall-clock time their `inMs` were measured at.
    */
   putTimers?(partition: number, timers: readonly PartitionTimer[], savedAtMs?: number): Promise<void>;
   /**
-   * Optional: the timers kept for `partition` (none: `[]`), removing them. With `nowMs` (and a
+   * Optional: the timers kept for `partition` (none: `[]`). They stay kept until the next
+   * `putTimers` of the partition replaces them: an owner that crashes before its first timer
+   * checkpoint leaves them for the next one, with no write of its own. With `nowMs` (and a
    * `savedAtMs` stored), each `inMs` is what is left of it now (never below 0: overdue fires at once).
    */
-  takeTimers?(partition: number, nowMs?: number): Promise<PartitionTimer[]>;
+  readTimers?(partition: number, nowMs?: number): Promise<PartitionTimer[]>;
   /** Release connections (does not close a connection the store was given). */
   close(): Promise<void>;
 }

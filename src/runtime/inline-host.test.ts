@@ -182,6 +182,29 @@ describe("inline host", () => {
     await host.close();
   });
 
+  it("reads and hands off one partition's parked timers, leaving the other partitions' armed", async () => {
+    const { host, clock, state, background } = setup({ passivateAfterMs: 200 });
+    const ids = Array.from({ length: 40 }, (_, i) => `t${i}`);
+    const pa = part("counter", ids[0]!);
+    const inA = ids.filter((id) => part("counter", id) === pa);
+    const others = ids.filter((id) => part("counter", id) !== pa);
+    expect(others.length).toBeGreaterThan(0);
+    await host.deliver(ids.map((id) => add(id, 1)));
+    for (let q = 0; q < P; q++) host.committed(q, seq);
+    clock.advanceSync(500); // all passivated, their heartbeats parked (due at 1000)
+    expect(ids.filter((id) => state(id) !== undefined)).toEqual([]);
+    expect((await host.pendingTimers(pa)).map((t) => t.actorId).sort()).toEqual([...inA].sort());
+    const handed = await host.releasePartition(pa);
+    expect(handed.map((t) => t.actorId).sort()).toEqual([...inA].sort());
+    expect(await host.pendingTimers(pa)).toEqual([]);
+    clock.advanceSync(500);
+    await new Promise((r) => setImmediate(r));
+    // Only the partitions still owned time out; the handed-off partition's timers were cancelled here.
+    expect(background.flatMap((b) => b.events)).toHaveLength(others.length);
+    for (const id of others) expect(state(id)!.timeouts).toBe(1);
+    await host.close();
+  });
+
   it("caps active actors with LRU passivation, adjustable at run time", async () => {
     const { host, state } = setup({ maxActiveActors: 10 });
     const ids = Array.from({ length: 50 }, (_, i) => `d${i}`);

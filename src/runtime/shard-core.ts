@@ -151,23 +151,23 @@ export class ShardCore extends ShardEngine {
    * dead-lettered (`partition_handed_off`). Call with the partition's snapshots already taken.
    */
   releasePartition(partition: number, high: number): PartitionTimer[] {
-    const timers = this.timers.pendingOf(partition, this.o.partitionOf, this.cells, this.o.clock.now());
+    const timers = this.timers.pendingOf(partition, this.cells, this.o.clock.now());
     this.dropPartition(partition, high);
     this.handedOff.add(partition);
-    this.timers.dropPartition(partition, this.o.partitionOf);
+    this.timers.dropPartition(partition);
     for (const [callId, pc] of this.calls) if (this.o.partitionOf(pc.actorType, pc.actorId) === partition) this.calls.delete(callId);
     return timers;
   }
 
   /** Pending timers of `partition` now (see RuntimeHost.pendingTimers). */
   pendingTimers(partition: number): PartitionTimer[] {
-    return this.timers.pendingOf(partition, this.o.partitionOf, this.cells, this.o.clock.now());
+    return this.timers.pendingOf(partition, this.cells, this.o.clock.now());
   }
 
   /** Arm timers of `partition` handed over by its previous owner (see RuntimeHost.restoreTimers). */
   restoreTimers(partition: number, timers: readonly PartitionTimer[]): void {
     this.handedOff.delete(partition); // owned here now
-    this.timers.restore(timers, this.cells, this.o.clock.now());
+    this.timers.restore(partition, timers, this.cells, this.o.clock.now());
   }
 
   /** Stop timers; pending batches never finish after this. */

@@ -141,7 +141,7 @@ export abstract class ShardEngine {
       c.lastUsed = c.activatedAt;
       m.set(id, c);
       this.lru.pushFront(c);
-      const timers = this.timers.unpark(type, id);
+      const timers = this.timers.unpark(partition, type, id);
       if (timers !== undefined) c.timers = timers;
       this.activation.toLoad.push(c);
     }

@@ -18,7 +18,7 @@ export interface WorkerRecoveryDeps {
   /** The pool is closed: stop retrying. */
   readonly isClosed: () => boolean;
   /** Where the runtime role keeps the partitions' pending timers (see RuntimeHost.pendingTimers). */
-  readonly timers?: Pick<SnapshotStore, "takeTimers" | "putTimers">;
+  readonly timers?: Pick<SnapshotStore, "readTimers">;
   /** Wall-clock time (the kept timers' `savedAtMs` clock). */
   readonly now: () => number;
 }
@@ -65,18 +65,16 @@ export class WorkerRecovery {
 
   /**
    * The dead worker's timers died with it: arm the ones last kept in the store for its partitions
-   * (time since taken off; a timer a replayed turn re-armed wins), and keep them there again for a
+   * (time since taken off; a timer a replayed turn re-armed wins); they stay kept there for a
    * later crash. Before the backlog runs, so a timer checkpoint waiting in it reads them back.
    */
   private async rearmKeptTimers(slot: Slot, partitions: readonly number[]): Promise<void> {
     const store = this.d.timers;
-    if (store?.takeTimers === undefined) return;
+    if (store?.readTimers === undefined) return;
     for (const p of partitions) {
-      const now = this.d.now();
-      const timers = await store.takeTimers(p, now);
+      const timers = await store.readTimers(p, this.d.now());
       if (timers.length === 0) continue;
       await new Promise<unknown>((resolve, reject) => this.d.channel.post(slot, { msg: { t: "timers", requestId: 0, partition: p, timers }, resolve, reject, crashes: 0 }));
-      await store.putTimers?.(p, timers, now);
     }
   }
 

@@ -100,7 +100,7 @@ export class KvSnapshotStore implements SnapshotStore {
     }
   }
 
-  async takeTimers(partition: number, nowMs?: number): Promise<PartitionTimer[]> {
+  async readTimers(partition: number, nowMs?: number): Promise<PartitionTimer[]> {
     try {
       const head = await this.kv.get(`tm.${partition}`);
       if (head === null || head.operation !== "PUT") return [];
@@ -110,10 +110,9 @@ export class KvSnapshotStore implements SnapshotStore {
         const e = await this.kv.get(`tm.${partition}.${k}`);
         if (e !== null && e.operation === "PUT") out.push(...(JSON.parse(new TextDecoder().decode(e.value)) as PartitionTimer[]));
       }
-      await this.kv.delete(`tm.${partition}`);
       return agedTimers(out, at, nowMs);
     } catch (err) {
-      throw unavailable("take timers", err);
+      throw unavailable("read timers", err);
     }
   }
 

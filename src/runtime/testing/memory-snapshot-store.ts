@@ -41,10 +41,9 @@ export class MemorySnapshotStore implements SnapshotStore {
     this.timers.set(partition, { timers: [...timers], savedAtMs });
   }
 
-  async takeTimers(partition: number, nowMs?: number): Promise<PartitionTimer[]> {
+  async readTimers(partition: number, nowMs?: number): Promise<PartitionTimer[]> {
     if (this.failWith) throw this.failWith;
     const kept = this.timers.get(partition);
-    this.timers.delete(partition);
     return kept === undefined ? [] : agedTimers(kept.timers, kept.savedAtMs, nowMs);
   }
 
