@@ -359,8 +359,11 @@ describe("the local stack's Mosquitto (deploy/local/stack.sh): secure by default
       // A restart keeps the accounts (same file, same plugin state).
       out += (await run("bash", [script, "down", "mosquitto"], env)).out;
       const again = await run("bash", [script, "up", "mosquitto"], env);
-      out += again.out + (await run("bash", [script, "status", "mosquitto"], env)).out;
+      const status = await run("bash", [script, "status", "mosquitto"], env);
+      out += again.out + status.out;
       expect(again.code, again.out).toBe(0);
+      // The status line names the TLS listener and its CA, as the running config has them.
+      expect(status.out).toContain(`TLS mqtts://127.0.0.1:${tlsPort} (CA ${join(stackDir, "mosquitto", "tls", "ca.crt")})`);
       expect(readLocalBrokerCredentials(stackDir)).toEqual(creds);
       expect(await credentialsAccepted(url, creds.bridge.username, creds.bridge.password)).toBe(true);
       for (const p of passwords) expect(out.includes(p), "a password in stack.sh's output").toBe(false);

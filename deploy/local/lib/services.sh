@@ -66,7 +66,16 @@ svc_extra() {
     nats-[0-9]) echo "monitor http://127.0.0.1:$(nats_port $NATS_MONITOR_PORT "$1"), cluster $NATS_CLUSTER_NAME route $(nats_port $NATS_CLUSTER_PORT "$1") (SHOAL_ENV=three-nodes)" ;;
     clickhouse) echo "native tcp 127.0.0.1:$CLICKHOUSE_TCP_PORT" ;;
     mosquitto)
-      if [ "$MOSQUITTO_SECURE" = 1 ]; then echo "no anonymous clients; accounts: $(svc_dir mosquitto)/credentials.json (0600)"; else echo "anonymous (SHOAL_MOSQUITTO_ANONYMOUS=1)"; fi
+      local extra conf tls
+      if [ "$MOSQUITTO_SECURE" = 1 ]; then extra="no anonymous clients; accounts: $(svc_dir mosquitto)/credentials.json (0600)"; else extra="anonymous (SHOAL_MOSQUITTO_ANONYMOUS=1)"; fi
+      # The TLS listener as the running config has it (the second `listener` line), not as the env says now.
+      conf="$(svc_dir mosquitto)/mosquitto.conf"
+      tls=$(awk -v plain="$MOSQUITTO_PORT" '$1 == "listener" && $2 != plain { print $2; exit }' "$conf" 2>/dev/null)
+      if [ -n "$tls" ]; then
+        extra="$extra; TLS mqtts://127.0.0.1:$tls (CA $(svc_dir mosquitto)/tls/ca.crt"
+        if grep -q '^require_certificate true' "$conf"; then extra="$extra, client certificate required)"; else extra="$extra)"; fi
+      fi
+      echo "$extra"
       ;;
     consul) echo "server $CONSUL_SERVER_PORT, serf $CONSUL_SERF_LAN_PORT/$CONSUL_SERF_WAN_PORT, no dns/grpc" ;;
   esac
