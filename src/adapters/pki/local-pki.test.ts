@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
@@ -28,7 +28,18 @@ describe("generateLocalPki (openssl CLI)", () => {
 
   it("keeps an existing PKI (the local stack's survives restarts), makes a new one when asked", () => {
     const before = readFileSync(pki.caFile, "utf8");
-    expect(readFileSync(generateLocalPki(dir).caFile, "utf8")).toBe(before);
+    expect(readFileSync(generateLocalPki(dir, { renewWithinDays: 1 }).caFile, "utf8")).toBe(before);
     expect(readFileSync(generateLocalPki(dir, { reuse: false, days: 2 }).caFile, "utf8")).not.toBe(before);
+  });
+
+  it("makes the PKI again when a certificate expires within the renewal window (or does not parse)", () => {
+    const before = readFileSync(pki.caFile, "utf8");
+    // Valid for 2 days: inside the default 30-day window, so a start renews it.
+    const renewed = generateLocalPki(dir, { days: 2 });
+    const after = readFileSync(renewed.caFile, "utf8");
+    expect(after).not.toBe(before);
+    expect(new X509Certificate(readFileSync(renewed.serverCertFile)).verify(new X509Certificate(after).publicKey)).toBe(true);
+    writeFileSync(renewed.clientCertFile, "not a certificate");
+    expect(readFileSync(generateLocalPki(dir, { days: 2, renewWithinDays: 1 }).caFile, "utf8")).not.toBe(after);
   });
 });

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ShoalError } from "../../base/errors.js";
 
@@ -25,6 +26,11 @@ export interface LocalPkiOptions {
   readonly days?: number;
   /** Keep an existing PKI in `dir` (all files present) instead of making a new one. Default true. */
   readonly reuse?: boolean;
+  /**
+   * An existing PKI whose certificates expire within this many days (or have already, or do not
+   * parse) is made again instead of kept. Default 30.
+   */
+  readonly renewWithinDays?: number;
 }
 
 const openssl = (dir: string, args: readonly string[]): void => {
@@ -57,7 +63,7 @@ export function localPkiPaths(dir: string): LocalPki {
 export function generateLocalPki(dir: string, o: LocalPkiOptions = {}): LocalPki {
   const paths = localPkiPaths(dir);
   const files = [paths.caFile, paths.otherCaFile, paths.serverCertFile, paths.serverKeyFile, paths.clientCertFile, paths.clientKeyFile];
-  if ((o.reuse ?? true) && files.every((f) => existsSync(f))) return paths;
+  if ((o.reuse ?? true) && files.every((f) => existsSync(f)) && validFor(paths, o.renewWithinDays ?? 30)) return paths;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const days = String(o.days ?? 825);
   const key = (name: string) => {
@@ -81,4 +87,14 @@ export function generateLocalPki(dir: string, o: LocalPkiOptions = {}): LocalPki
   leaf("server", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
   leaf("client", "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n");
   return paths;
+}
+
+/** Whether every certificate of `pki` parses and is still valid `days` days from now. */
+function validFor(pki: LocalPki, days: number): boolean {
+  const until = Date.now() + days * 86_400_000;
+  try {
+    return [pki.caFile, pki.otherCaFile, pki.serverCertFile, pki.clientCertFile].every((f) => Date.parse(new X509Certificate(readFileSync(f)).validTo) > until);
+  } catch {
+    return false;
+  }
 }
