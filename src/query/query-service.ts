@@ -5,7 +5,7 @@ import type { VectorKind, VectorStore } from "../ports/vector-store.js";
 import type { QueryService } from "../gen/shoal/v1/query_pb.js";
 import { Resolution } from "../gen/shoal/v1/query_pb.js";
 import { analysisOf, deviceOf, pointOf } from "./convert.js";
-import { chooseResolution } from "./resolution.js";
+import { readSeries } from "./list-readings.js";
 import { findSimilarIncidents } from "./similar-incidents.js";
 import * as v from "./validate.js";
 import { MAX_FLEET_TOP, type FleetHub } from "./fleet-hub.js";
@@ -78,9 +78,7 @@ export function createQueryService(d: QueryServiceDeps): ServiceImpl<typeof Quer
       const metric = v.metric(req.metric);
       const { fromMs, toMs } = v.range(req.fromMs, req.toMs, MAX_RANGE_MS);
       const maxPoints = v.limit(req.maxPoints, "max_points", 1000, 10_000);
-      const raw = await d.readModel.countReadings(id, metric, fromMs, toMs, ctx.signal);
-      const r = chooseResolution(fromMs, toMs, maxPoints, raw);
-      const points = await d.readModel.series({ deviceId: id, metric, fromMs, toMs, tier: r.tier, bucketMs: r.bucketMs, limit: maxPoints }, ctx.signal);
+      const { resolution: r, points } = await readSeries(d.readModel, { deviceId: id, metric, fromMs, toMs, maxPoints }, ctx.signal);
       return {
         resolution: r.tier === "raw" ? Resolution.RAW : r.tier === "1m" ? Resolution.MINUTE : Resolution.HOUR,
         bucketMs: BigInt(r.bucketMs),

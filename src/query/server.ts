@@ -6,6 +6,7 @@ import { HealthImplementation } from "grpc-health-check";
 import { QueryService, file_shoal_v1_query } from "../gen/shoal/v1/query_pb.js";
 import { addReflection, createGrpcServer, grpcServiceDefinition, shutdownServer } from "../grpc/index.js";
 import { grpcHandlersOf, type CallPolicy } from "../grpc/connect-on-grpc.js";
+import { queryCodecs } from "./readings-codec.js";
 
 /** Fully-qualified name of the query service (also its health-check service name). */
 export const QUERY_SERVICE_NAME = QueryService.typeName;
@@ -45,7 +46,7 @@ export interface QueryServer {
  */
 export async function startQueryServer(impl: ServiceImpl<typeof QueryService>, o: QueryServerOptions): Promise<QueryServer> {
   const server = createGrpcServer({ "grpc.max_receive_message_length": 1024 * 1024 }, o.policy.metrics ? [callMetricsInterceptor(o.policy.metrics)] : []);
-  server.addService(grpcServiceDefinition(QueryService), grpcHandlersOf(QueryService, impl, o.policy));
+  server.addService(grpcServiceDefinition(QueryService, queryCodecs), grpcHandlersOf(QueryService, impl, o.policy));
   const extra = o.extraServices ?? [];
   for (const x of extra) x.add(server);
   const names = [QUERY_SERVICE_NAME, ...extra.map((x) => x.name)];

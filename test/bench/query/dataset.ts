@@ -141,6 +141,7 @@ export class Dataset {
         cached: 0,
         degraded: 0,
         cost_usd: 0,
+        reasons: "",
       });
     }
     return {
