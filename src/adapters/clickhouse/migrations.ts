@@ -7,6 +7,7 @@ import { vectorMigrations } from "./vector-migrations.js";
 import { alertMigrations } from "./alert-migrations.js";
 import { detectionMigrations } from "./detection-migrations.js";
 import { auditMigrations } from "./audit-migrations.js";
+import { sleep } from "../../base/clock.js";
 
 /** One versioned schema change. Statements must run on ClickHouse 18.16 and on current releases. */
 export interface Migration {
@@ -313,14 +314,26 @@ export async function migrate(o: ClickHouseOptions, list: readonly Migration[] =
   }
 }
 
+/** Reads of `system.tables` a migration makes before a concurrent rebuild's UNKNOWN_TABLE fails it. */
+const SYSTEM_TABLES_ATTEMPTS = 5;
+
 function migrationDb(c: ClickHouseClient): MigrationDb {
   return {
     exec: (statement) => exec(c, statement),
     async query<T>(select: string): Promise<T[]> {
-      try {
-        return (await (await c.query({ query: select, format: "JSONEachRow" })).json()) as T[];
-      } catch (e) {
-        throw toStorageError(e, `ClickHouse query failed (${select.trim().split(/\s+/).slice(0, 6).join(" ")} …)`);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return (await (await c.query({ query: select, format: "JSONEachRow" })).json()) as T[];
+        } catch (e) {
+          // ClickHouse 18.16 reads every table of the database for `system.tables`, and fails with
+          // UNKNOWN_TABLE (60) when another process starting at the same time drops or renames one
+          // meanwhile (a rebuild's temporary table): asked again, the table is simply gone.
+          if (attempt < SYSTEM_TABLES_ATTEMPTS && /system\.tables/.test(select) && /Code: 60\b/.test(String((e as Error).message))) {
+            await sleep(50 * attempt);
+            continue;
+          }
+          throw toStorageError(e, `ClickHouse query failed (${select.trim().split(/\s+/).slice(0, 6).join(" ")} …)`);
+        }
       }
     },
   };
