@@ -9,6 +9,8 @@
 #   SHOAL_NATS_NODES=3 stack.sh ...   NATS as a three-node JetStream cluster (SHOAL_ENV=three-nodes)
 #   Mosquitto refuses anonymous clients: its accounts are in <stack dir>/mosquitto/credentials.json
 #   (generated on the first start, mode 0600); SHOAL_MOSQUITTO_ANONYMOUS=1 runs it open.
+#   NATS, ClickHouse, Redis and Consul require the credentials in <stack dir>/credentials.json
+#   (generated on the first start, mode 0600; shoal uses them); SHOAL_STACK_OPEN=1 runs them open.
 #
 # Also `npm run stack -- <command>`. See docs/adr/0002-local-services.md.
 set -euo pipefail
@@ -21,7 +23,7 @@ here=$(dirname "${BASH_SOURCE[0]}")
 . "$here/lib/install.sh"
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 check_services() { # dies on an unknown service name (call outside $(...))
@@ -95,6 +97,7 @@ cmd_up() {
   local -A pids=() how=() t0=()
   check_services "$@"
   mkdir -p "$STACK_DIR"
+  [ "$STACK_SECURE" = 1 ] && stack_credentials_init
   for svc in $(pick_services "$@"); do
     if pid=$(our_pid "$svc"); then
       if why=$(svc_config_stale "$svc"); then

@@ -38,6 +38,8 @@ export interface GatewayRoleDeps {
   readonly log?: Pick<Logger, "info" | "warn">;
   /** Redis URL to use when `gateway.cache.redisUrl` is not set (the root `redis.url`). */
   readonly defaultRedisUrl?: string | undefined;
+  /** The root `redis.password`, used with `defaultRedisUrl`. */
+  readonly defaultRedisPassword?: string | undefined;
   readonly registry?: Registry;
   /**
    * The access check of the gRPC port (`createAccessCheck(cfg.console.tokens)`): every gateway call
@@ -73,6 +75,8 @@ export async function startGatewayRole(cfg: GatewayConfig, deps: GatewayRoleDeps
   let cacheErrors = 0;
   const keyv = await createKeyvStore({
     redisUrl,
+    // The root redis.password belongs to the root redis.url only.
+    redisPassword: cfg.cache.redisUrl === undefined ? deps.defaultRedisPassword : undefined,
     namespace: cfg.cache.namespace,
     onError: (err) => {
       // Rate-limit the log: a Redis outage would otherwise log on every request.
@@ -180,7 +184,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   collectDefaultMetrics({ register: registry, prefix: "shoal_" });
   const access = createAccessCheck(root.console.tokens);
   if (!access.enforced) log.warn({ host: root.gateway.listen.host }, "no console.tokens configured: every caller of the gateway gRPC port may call it (keep gateway.listen.host on loopback)");
-  const role = await startGatewayRole(withFlags(root.gateway), { env: io.env, log, defaultRedisUrl: root.redis.url, registry, access, tls: root.tls, tracing: await startTracing(root.tracing, "shoal-gateway") });
+  const role = await startGatewayRole(withFlags(root.gateway), { env: io.env, log, defaultRedisUrl: root.redis.url, defaultRedisPassword: root.redis.password, registry, access, tls: root.tls, tracing: await startTracing(root.tracing, "shoal-gateway") });
   io.stdout(`shoal gateway listening on ${role.address} (gRPC: shoal.v1.ModelGatewayService, grpc.health.v1.Health, reflection)\n`);
   let watcher: ConfigWatcher | undefined;
   try {

@@ -1,5 +1,6 @@
 import { describeError } from "../base/errors.js";
 import { UsageError, type Command, type CommandIo } from "./io.js";
+import { localStackEnv } from "./local-stack-credentials.js";
 
 /**
  * `shoal <command>`: the composition roots of every role, plus tools. Commands are loaded lazily so
@@ -46,7 +47,9 @@ async function main(): Promise<number> {
     return 2;
   }
   try {
-    return await (await c.load())(argv, io);
+    // The local stack's generated service credentials, where the configuration points at it.
+    const env = name === "stack" ? io.env : localStackEnv(io.env);
+    return await (await c.load())(argv, { ...io, env });
   } catch (e) {
     io.stderr(`shoal ${name}: ${e instanceof UsageError ? e.message : describeError(e)}\n`);
     // A command that failed part-way (a role whose NATS refused its credentials, say) may leave

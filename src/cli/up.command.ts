@@ -27,6 +27,7 @@ import { startReportsRoleFor } from "./roles/reports-role.js";
 import { createAccessCheck } from "../access/index.js";
 import { localStackDir, readLocalBrokerCredentials, withLocalBrokerCredentials } from "./local-credentials.js";
 import { ensureLocalTokens } from "./local-tokens.js";
+import { localStackEnv } from "./local-stack-credentials.js";
 
 /**
  * `shoal up [--demo] [--devices N] [--rate R] [--no-stack]`: every role in one process (the monolith
@@ -54,12 +55,15 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   // The local stack's broker accounts (generated on its first start): the bridge's, the registry's
   // admin and the simulator's gateway account; values already set in the environment win.
   const local = values["no-stack"] ? undefined : readLocalBrokerCredentials(localStackDir(io.env));
-  const ctx = await loadRoleConfig({ ...io, env: withLocalBrokerCredentials(io.env, local) }, "up");
+  // The stack's NATS, ClickHouse, Redis and Consul credentials (generated on its first start, so
+  // read again after stack.sh) where the configuration points at it.
+  if (!values["no-stack"]) io = { ...io, env: withLocalBrokerCredentials(localStackEnv(io.env), local) };
+  const ctx = await loadRoleConfig(io, "up");
   const { log } = ctx;
   // No open door on the local stack either: without configured tokens, generated local ones.
   const localTokens = local && ctx.cfg.console.tokens.length === 0 ? ensureLocalTokens(localStackDir(io.env)) : undefined;
   const cfg = localTokens ? { ...ctx.cfg, console: { ...ctx.cfg.console, tokens: [...localTokens.tokens] } } : ctx.cfg;
-  const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url, access: createAccessCheck(cfg.console.tokens), tls: cfg.tls, tracing: await startTracing(cfg.tracing, "shoal-gateway"), registry: ctx.registry });
+  const gateway = await startGatewayRole(cfg.gateway, { env: io.env, log: log.child({ role: "gateway" }), defaultRedisUrl: cfg.redis.url, defaultRedisPassword: cfg.redis.password, access: createAccessCheck(cfg.console.tokens), tls: cfg.tls, tracing: await startTracing(cfg.tracing, "shoal-gateway"), registry: ctx.registry });
   // One incident reporter for the process (every role it hosts reports there; events go out on lagNc).
   const lagNc = await connectNats(cfg.nats, `shoal-up-lag-${cfg.nodeId}`);
   const incidents = roleIncidents(lagNc, log.child({ role: "up" }), "up", promMetrics(ctx.registry));

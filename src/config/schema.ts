@@ -194,6 +194,8 @@ const sequenceSchema = z
 
 const redisSchema = z.strictObject({
   url: url(["redis", "rediss"]).optional(),
+  /** Secret: Redis's `requirepass` (AUTH), for `url` (not for `gateway.cache.redisUrl`). */
+  password: z.string().min(1).optional(),
 });
 
 const consulSchema = z.strictObject({

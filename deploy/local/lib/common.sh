@@ -64,10 +64,15 @@ http_get() {
   case $status in *" 200 "*) printf '%s' "$body" ;; *) return 1 ;; esac
 }
 
-# redis_ping PORT: RESP inline PING must answer +PONG.
+# redis_ping PORT [PASSWORD]: RESP inline PING (after AUTH PASSWORD) must answer +PONG.
 redis_ping() {
   local fd line=""
   { exec {fd}<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+  if [ -n "${2:-}" ]; then
+    printf 'AUTH %s\r\n' "$2" >&"$fd"
+    IFS= read -r -t 3 line <&"$fd" || true
+    [[ $line == +OK* ]] || { exec {fd}>&-; return 1; }
+  fi
   printf 'PING\r\n' >&"$fd"
   IFS= read -r -t 3 line <&"$fd" || true
   printf 'QUIT\r\n' >&"$fd" 2>/dev/null || true

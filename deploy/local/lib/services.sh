@@ -16,16 +16,23 @@ SERVICES=("${NATS_SERVICES[@]}" mosquitto clickhouse redis consul)
 ALL_NATS_SERVICES=(nats nats-1 nats-2 nats-3)
 NATS_CLUSTER_NAME=shoal-local
 
-NATS_PORT=14222 NATS_MONITOR_PORT=18222 NATS_CLUSTER_PORT=16222
+# Ports: the defaults of config/default.yaml; SHOAL_<SERVICE>_PORT moves one (tests run a second stack).
+NATS_PORT=${SHOAL_NATS_PORT:-14222} NATS_MONITOR_PORT=${SHOAL_NATS_MONITOR_PORT:-18222} NATS_CLUSTER_PORT=16222
 MOSQUITTO_PORT=${SHOAL_MOSQUITTO_PORT:-11883}
 # Mosquitto refuses anonymous clients: accounts and topic ACLs live in its dynamic security plugin,
 # which Shoal drives (docs/adr/0019-device-identity.md). SHOAL_MOSQUITTO_ANONYMOUS=1: the old open broker.
 MOSQUITTO_SECURE=1
 [ "${SHOAL_MOSQUITTO_ANONYMOUS:-0}" = 1 ] && MOSQUITTO_SECURE=0
 MOSQUITTO_ADMIN=shoal-admin MOSQUITTO_BRIDGE=shoal-bridge MOSQUITTO_SIMULATOR=shoal-simulator
-CLICKHOUSE_HTTP_PORT=18123 CLICKHOUSE_TCP_PORT=19000
-REDIS_PORT=16379
-CONSUL_HTTP_PORT=18500 CONSUL_SERVER_PORT=18300 CONSUL_SERF_LAN_PORT=18301 CONSUL_SERF_WAN_PORT=18302
+CLICKHOUSE_HTTP_PORT=${SHOAL_CLICKHOUSE_PORT:-18123} CLICKHOUSE_TCP_PORT=${SHOAL_CLICKHOUSE_TCP_PORT:-19000}
+REDIS_PORT=${SHOAL_REDIS_PORT:-16379}
+CONSUL_HTTP_PORT=${SHOAL_CONSUL_PORT:-18500} CONSUL_SERVER_PORT=${SHOAL_CONSUL_SERVER_PORT:-18300}
+CONSUL_SERF_LAN_PORT=${SHOAL_CONSUL_SERF_LAN_PORT:-18301} CONSUL_SERF_WAN_PORT=${SHOAL_CONSUL_SERF_WAN_PORT:-18302}
+# No open door on loopback either: NATS, ClickHouse, Redis and Consul require the credentials
+# generated into $STACK_DIR/credentials.json on the first start (0600; docs/adr/0025-local-stack-credentials.md).
+# SHOAL_STACK_OPEN=1: the old open services (no credentials).
+STACK_SECURE=1
+[ "${SHOAL_STACK_OPEN:-0}" = 1 ] && STACK_SECURE=0
 
 svc_dir() { printf '%s/%s\n' "$STACK_DIR" "$1"; }
 svc_log() { printf '%s/%s/%s.log\n' "$STACK_DIR" "$1" "$1"; }
@@ -62,9 +69,9 @@ svc_url() {
 
 svc_extra() {
   case $1 in
-    nats) echo "monitor http://127.0.0.1:$NATS_MONITOR_PORT" ;;
-    nats-[0-9]) echo "monitor http://127.0.0.1:$(nats_port $NATS_MONITOR_PORT "$1"), cluster $NATS_CLUSTER_NAME route $(nats_port $NATS_CLUSTER_PORT "$1") (SHOAL_ENV=three-nodes)" ;;
-    clickhouse) echo "native tcp 127.0.0.1:$CLICKHOUSE_TCP_PORT" ;;
+    nats) echo "monitor http://127.0.0.1:$NATS_MONITOR_PORT$(stack_auth_note "user shoal")" ;;
+    nats-[0-9]) echo "monitor http://127.0.0.1:$(nats_port $NATS_MONITOR_PORT "$1"), cluster $NATS_CLUSTER_NAME route $(nats_port $NATS_CLUSTER_PORT "$1") (SHOAL_ENV=three-nodes)$(stack_auth_note "user shoal")" ;;
+    clickhouse) echo "native tcp 127.0.0.1:$CLICKHOUSE_TCP_PORT$(stack_auth_note "user default")" ;;
     mosquitto)
       local extra conf tls
       if [ "$MOSQUITTO_SECURE" = 1 ]; then extra="no anonymous clients; accounts: $(svc_dir mosquitto)/credentials.json (0600)"; else extra="anonymous (SHOAL_MOSQUITTO_ANONYMOUS=1)"; fi
@@ -77,8 +84,15 @@ svc_extra() {
       fi
       echo "$extra"
       ;;
-    consul) echo "server $CONSUL_SERVER_PORT, serf $CONSUL_SERF_LAN_PORT/$CONSUL_SERF_WAN_PORT, no dns/grpc" ;;
+    consul) echo "server $CONSUL_SERVER_PORT, serf $CONSUL_SERF_LAN_PORT/$CONSUL_SERF_WAN_PORT, no dns/grpc$(stack_auth_note "ACL token")" ;;
+    redis) if [ "$STACK_SECURE" = 1 ]; then echo "password in $STACK_CREDS"; else echo "no credentials (SHOAL_STACK_OPEN=1)"; fi ;;
   esac
+}
+
+# stack_auth_note WHAT: "; WHAT + password/token in credentials.json" on a secure stack (the file, never a value).
+stack_auth_note() {
+  [ "$STACK_SECURE" = 1 ] || { echo "; no credentials (SHOAL_STACK_OPEN=1)"; return 0; }
+  printf '; %s, secret in %s\n' "$1" "$STACK_CREDS"
 }
 
 # Seconds to wait for health after a start. ClickHouse 18.16 takes ~0.4 s here, Consul
@@ -94,12 +108,14 @@ svc_prepare() {
     nats)
       render nats.conf "$dir/nats.conf" SERVER_NAME=shoal-local PORT=$NATS_PORT MONITOR_PORT=$NATS_MONITOR_PORT \
         JETSTREAM=true DATA_DIR="$dir"
+      nats_auth >>"$dir/nats.conf" && chmod 600 "$dir/nats.conf"
       CMD=("$bin" -c "$dir/nats.conf")
       ;;
     nats-[0-9])
       # nats-cluster.conf includes nats.conf (the node's own settings) and adds the cluster block.
       render nats.conf "$dir/nats.conf" SERVER_NAME="$NATS_CLUSTER_NAME-$svc" PORT="$(svc_port "$svc")" \
         MONITOR_PORT="$(nats_port $NATS_MONITOR_PORT "$svc")" JETSTREAM=true DATA_DIR="$dir"
+      nats_auth >>"$dir/nats.conf" && chmod 600 "$dir/nats.conf"
       render nats-cluster.conf "$dir/nats-cluster.conf" CLUSTER_NAME=$NATS_CLUSTER_NAME \
         CLUSTER_PORT="$(nats_port $NATS_CLUSTER_PORT "$svc")" ROUTES="$(nats_routes)"
       CMD=("$bin" -c "$dir/nats-cluster.conf")
@@ -125,17 +141,33 @@ svc_prepare() {
       local users=${SHOAL_CLICKHOUSE_USERS_XML:-/etc/clickhouse-server/users.xml}
       [ -r "$users" ] || die "clickhouse: $users missing: run \`npm run stack -- install\` (or reinstall clickhouse-server)"
       mkdir -p "$dir/log"
+      if [ "$STACK_SECURE" = 1 ]; then
+        # The same users file with a password on every user (ClickHouse 18.16 reads password_sha256_hex).
+        local hex
+        hex=$(printf '%s' "$(stack_secret clickhouse password)" | sha256sum | cut -d' ' -f1)
+        (umask 077 && sed "s|<password></password>|<password_sha256_hex>$hex</password_sha256_hex>|" "$users" >"$dir/users.xml")
+        grep -q '<password></password>' "$dir/users.xml" && die "clickhouse: $dir/users.xml still has a user without a password"
+        users="$dir/users.xml"
+      fi
       render clickhouse-config.xml "$dir/config.xml" HTTP_PORT=$CLICKHOUSE_HTTP_PORT TCP_PORT=$CLICKHOUSE_TCP_PORT \
         DATA_DIR="$dir" USERS_CONFIG="$users"
       CMD=("$bin" "--config-file=$dir/config.xml")
       ;;
     redis)
       render redis.conf "$dir/redis.conf" PORT=$REDIS_PORT DATA_DIR="$dir"
+      if [ "$STACK_SECURE" = 1 ]; then printf '\nrequirepass %s\n' "$(stack_secret redis password)" >>"$dir/redis.conf"; chmod 600 "$dir/redis.conf"; fi
       CMD=("$bin" "$dir/redis.conf")
       ;;
     consul)
       render consul.hcl "$dir/consul.hcl" NODE_NAME=shoal-local DATA_DIR="$dir" HTTP_PORT=$CONSUL_HTTP_PORT \
         SERVER_PORT=$CONSUL_SERVER_PORT SERF_LAN_PORT=$CONSUL_SERF_LAN_PORT SERF_WAN_PORT=$CONSUL_SERF_WAN_PORT
+      if [ "$STACK_SECURE" = 1 ]; then
+        # ACLs on, deny by default; the generated token manages everything (and is the agent's own).
+        local token
+        token=$(stack_secret consul token)
+        printf '\nacl {\n  enabled = true\n  default_policy = "deny"\n  down_policy = "extend-cache"\n  tokens {\n    master = "%s"\n    agent = "%s"\n  }\n}\n' "$token" "$token" >>"$dir/consul.hcl"
+        chmod 600 "$dir/consul.hcl"
+      fi
       CMD=("$bin" agent "-config-file=$dir/consul.hcl")
       ;;
   esac
@@ -162,7 +194,7 @@ svc_healthy() {
     # Secure: any CONNACK (an anonymous CONNECT is refused with code 5) is a live broker.
     mosquitto) if [ "$MOSQUITTO_SECURE" = 1 ]; then mqtt_connack $MOSQUITTO_PORT any; else mqtt_connack $MOSQUITTO_PORT; fi ;;
     clickhouse) body=$(http_get $CLICKHOUSE_HTTP_PORT /ping) && [[ $body == Ok.* ]] ;;
-    redis) redis_ping $REDIS_PORT ;;
+    redis) if [ "$STACK_SECURE" = 1 ]; then redis_ping $REDIS_PORT "$(stack_secret redis password)"; else redis_ping $REDIS_PORT; fi ;;
     consul) body=$(http_get $CONSUL_HTTP_PORT /v1/status/leader) && [[ $body == *'"'?*'"'* ]] ;;
   esac
 }
@@ -181,13 +213,26 @@ svc_all_ports() {
 # svc_config_stale S: succeeds (printing why) when the running S was started with a config that
 # `up` would now write differently in a way that matters: Mosquitto's anonymous vs secure mode.
 svc_config_stale() {
-  local conf
+  local conf pattern
   case $1 in
     mosquitto)
       conf="$(svc_dir mosquitto)/mosquitto.conf"
       [ -f "$conf" ] || return 1
       if [ "$MOSQUITTO_SECURE" = 1 ] && ! grep -q '^allow_anonymous false' "$conf"; then echo "it allows anonymous clients; now secure"; return 0; fi
       if [ "$MOSQUITTO_SECURE" = 0 ] && ! grep -q '^allow_anonymous true' "$conf"; then echo "SHOAL_MOSQUITTO_ANONYMOUS=1"; return 0; fi
+      return 1
+      ;;
+    nats | nats-[0-9] | redis | consul | clickhouse)
+      # Started open (before credentials existed) while the stack is now secure, or the other way round.
+      case $1 in
+        nats | nats-[0-9]) conf="$(svc_dir "$1")/nats.conf" pattern='^authorization {' ;;
+        redis) conf="$(svc_dir redis)/redis.conf" pattern='^requirepass ' ;;
+        consul) conf="$(svc_dir consul)/consul.hcl" pattern='^acl {' ;;
+        clickhouse) conf="$(svc_dir clickhouse)/config.xml" pattern="$(svc_dir clickhouse)/users.xml" ;;
+      esac
+      [ -f "$conf" ] || return 1
+      if [ "$STACK_SECURE" = 1 ] && ! grep -q -- "$pattern" "$conf"; then echo "it runs without credentials; now secure"; return 0; fi
+      if [ "$STACK_SECURE" = 0 ] && grep -q -- "$pattern" "$conf"; then echo "SHOAL_STACK_OPEN=1"; return 0; fi
       return 1
       ;;
     *) return 1 ;;
@@ -241,4 +286,48 @@ mosquitto_secure_init() {
   if ! (umask 077 && printf '%s\n%s\n' "$pw" "$pw" | "$ctrl" dynsec init "$ds" "$user" >/dev/null 2>&1); then
     die "mosquitto: \`mosquitto_ctrl dynsec init $ds $user\` failed"
   fi
+}
+
+# The credentials of NATS, ClickHouse, Redis and Consul ($STACK_DIR/credentials.json, 0600): secrets
+# generated on the first secure `up` and kept; the URLs rewritten on every `up` (ports may move).
+# Shoal's CLI reads the file and uses a service's credentials when its configured URL is that
+# service's URL here (src/cli/local-stack-credentials.ts). Nothing secret is printed.
+STACK_CREDS=$STACK_DIR/credentials.json
+
+# stack_secret SERVICE FIELD: prints the secret FIELD of SERVICE from $STACK_CREDS ("" when absent).
+stack_secret() {
+  local json
+  [ -r "$STACK_CREDS" ] || return 0
+  json=$(<"$STACK_CREDS")
+  [[ $json =~ \"$1\":\ \{[^}]*\"$2\":\ \"([^\"]+)\" ]] && printf '%s' "${BASH_REMATCH[1]}"
+  return 0
+}
+
+# stack_credentials_init: writes $STACK_CREDS, generating the secrets it does not hold yet.
+stack_credentials_init() {
+  local nats_pw ch_pw redis_pw consul_token urls="" s
+  mkdir -p "$STACK_DIR"
+  chmod 700 "$STACK_DIR"
+  nats_pw=$(stack_secret nats password); ch_pw=$(stack_secret clickhouse password)
+  redis_pw=$(stack_secret redis password); consul_token=$(stack_secret consul token)
+  local fresh=0
+  [ -n "$nats_pw" ] || { nats_pw=$(gen_password); fresh=1; }
+  [ -n "$ch_pw" ] || { ch_pw=$(gen_password); fresh=1; }
+  [ -n "$redis_pw" ] || { redis_pw=$(gen_password); fresh=1; }
+  [ -n "$consul_token" ] || { consul_token=$(</proc/sys/kernel/random/uuid); fresh=1; }
+  for s in "${NATS_SERVICES[@]}"; do urls+="${urls:+, }\"$(svc_url "$s")\""; done
+  (
+    umask 077
+    printf '{\n  "nats": {"urls": [%s], "user": "shoal", "password": "%s"},\n  "clickhouse": {"url": "%s", "username": "default", "password": "%s"},\n  "redis": {"url": "%s", "password": "%s"},\n  "consul": {"url": "%s", "token": "%s"}\n}\n' \
+      "$urls" "$nats_pw" "$(svc_url clickhouse)" "$ch_pw" "$(svc_url redis)" "$redis_pw" "$(svc_url consul)" "$consul_token" >"$STACK_CREDS.new"
+  )
+  mv "$STACK_CREDS.new" "$STACK_CREDS"
+  chmod 600 "$STACK_CREDS"
+  [ $fresh -eq 0 ] || say "generated the credentials of NATS, ClickHouse, Redis and Consul into $STACK_CREDS"
+}
+
+# nats_auth: the authorization block of a secure stack's nats.conf (nothing when open).
+nats_auth() {
+  [ "$STACK_SECURE" = 1 ] || return 0
+  printf '\n# Generated credentials ($STACK_DIR/credentials.json); SHOAL_STACK_OPEN=1 turns them off.\nauthorization {\n  user: "shoal"\n  password: "%s"\n}\n' "$(stack_secret nats password)"
 }

@@ -13,6 +13,8 @@ import { createKeyvStore } from "./create-keyv-store.js";
 export interface ActorCacheServiceOptions {
   /** `"memory"` (default: in-process Keyv) or a Redis URL (`redis://host:port/db`, via @keyv/redis). */
   readonly store?: "memory" | (string & {}) | undefined;
+  /** Redis AUTH password of a Redis `store` (secret). */
+  readonly redisPassword?: string | undefined;
   /** Time to live of an entry, ms; 0 keeps entries until evicted. */
   readonly ttlMs: number;
   /**
@@ -66,6 +68,7 @@ export async function createActorCacheService(opts: ActorCacheServiceOptions): P
   const keyv = await createKeyvStore({
     namespace: opts.prefix ?? "shoal-actor-cache",
     redisUrl: store === "memory" ? undefined : store,
+    redisPassword: store === "memory" ? undefined : opts.redisPassword,
     ttlMs: opts.ttlMs > 0 ? opts.ttlMs : undefined,
     ...(opts.onError ? { onError: opts.onError } : {}),
   });

@@ -5,6 +5,8 @@ import { backoffMs } from "../../base/backoff.js";
 export interface KeyvStoreOptions {
   /** Redis URL (redis://host:port/db); in-memory when absent. */
   readonly redisUrl?: string | undefined;
+  /** Redis AUTH password (secret; kept out of the URL so it is never logged with it). */
+  readonly redisPassword?: string | undefined;
   /** Key namespace (prefix), e.g. `shoal-gateway` or `actor-cache`. */
   readonly namespace: string;
   /** Default TTL of entries, ms (none when absent). */
@@ -31,7 +33,7 @@ export async function createKeyvStore(opts: KeyvStoreOptions): Promise<Keyv> {
   }
   const { default: KeyvRedis } = await import("@keyv/redis");
   const redis = new KeyvRedis(
-    { url: opts.redisUrl, socket: { connectTimeout: opts.connectTimeoutMs ?? 2_000, reconnectStrategy: (retries: number) => backoffMs(retries, 50, 1_000) } },
+    { url: opts.redisUrl, ...(opts.redisPassword !== undefined ? { password: opts.redisPassword } : {}), socket: { connectTimeout: opts.connectTimeoutMs ?? 2_000, reconnectStrategy: (retries: number) => backoffMs(retries, 50, 1_000) } },
     { throwOnConnectError: false, throwOnErrors: false, connectionTimeout: opts.connectTimeoutMs ?? 2_000 },
   );
   redis.on("error", onError);

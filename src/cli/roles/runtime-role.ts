@@ -149,6 +149,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   let cacheErrors = 0;
   const actorCache = await createActorCacheService({
     store: cfg.actorCache.store === "redis" ? cfg.redis.url : "memory",
+    redisPassword: cfg.redis.password,
     ttlMs: cfg.actorCache.ttlMs,
     maxEntriesPerActor: cfg.actorCache.maxEntriesPerActor,
     opTimeoutMs: cfg.actorCache.opTimeoutMs,
