@@ -68,7 +68,7 @@ describe("AuditService.ListAuditEvents", () => {
     expect(seen).toEqual([24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
 
     const first = (await c.listAuditEvents({ actor: "alice", actionPrefix: "shoal.v1.Device", pageSize: 1 })).events[0]!;
-    expect(first).toMatchObject({ atMs: BigInt(T0 + 7000), actor: "alice", actorRole: "admin", source: "ipv4:10.0.0.1:4000", action: "shoal.v1.DeviceService/SetDeviceEnabled", target: "device/d-22", outcome: "ok", detailsJson: '{"i":22}' });
+    expect(first).toMatchObject({ atMs: BigInt(T0 + 7000), actor: "alice", actorRole: "admin", source: "ipv4:10.0.0.1:4000", action: "shoal.v1.DeviceService/SetDeviceEnabled", target: "device/d-22", outcome: "ok", detailsJson: '{"i":22}', id: "mem-23" });
     const config = await c.listAuditEvents({ targetPrefix: "config/", fromMs: BigInt(T0 + 2000), toMs: BigInt(T0 + 5000) });
     expect(config.events.map((e) => e.target + " " + e.atMs)).toEqual([`config/detector.threshold ${T0 + 4000}`, `config/detector.threshold ${T0 + 3000}`, `config/detector.threshold ${T0 + 2000}`]);
     expect(config.nextPageToken).toBe("");

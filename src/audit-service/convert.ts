@@ -5,6 +5,7 @@ import type { AuditEventSchema } from "../gen/shoal/v1/audit_pb.js";
 /** An audit event as the AuditService's message (details as a JSON object text). */
 export function auditEventOf(e: AuditEvent): MessageInitShape<typeof AuditEventSchema> {
   return {
+    id: e.id ?? "",
     atMs: BigInt(e.atMs),
     actor: e.actor,
     actorRole: e.actorRole,

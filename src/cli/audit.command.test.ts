@@ -68,7 +68,7 @@ describe("shoal audit", () => {
     expect(r.code).toBe(0);
     const got = JSON.parse(r.out) as Array<{ atMs: number; actor: string; target: string; details: { i: number } }>;
     expect(got.map((e) => e.details.i)).toEqual([19, 18, 17, 16, 15]);
-    expect(got[1]).toEqual({ at: new Date(T0 + 18 * 60_000).toISOString(), atMs: T0 + 18 * 60_000, actor: "cli:root", actorRole: "", source: "", action: "cli/config set", target: "config/detector.threshold", outcome: "ok", details: { i: 18 } });
+    expect(got[1]).toEqual({ id: "mem-19", at: new Date(T0 + 18 * 60_000).toISOString(), atMs: T0 + 18 * 60_000, actor: "cli:root", actorRole: "", source: "", action: "cli/config set", target: "config/detector.threshold", outcome: "ok", details: { i: 18 } });
     const all = await shoal(["--limit", "1500", "--json"]);
     expect((JSON.parse(all.out) as unknown[]).length).toBe(30);
     expect(log.queries.at(-1)).toMatchObject({ limit: 1000 });

@@ -124,5 +124,5 @@ function jsonOf(e: AuditEvent) {
   } catch {
     details = e.detailsJson;
   }
-  return { at: new Date(Number(e.atMs)).toISOString(), atMs: Number(e.atMs), actor: e.actor, actorRole: e.actorRole, source: e.source, action: e.action, target: e.target, outcome: e.outcome, details };
+  return { id: e.id, at: new Date(Number(e.atMs)).toISOString(), atMs: Number(e.atMs), actor: e.actor, actorRole: e.actorRole, source: e.source, action: e.action, target: e.target, outcome: e.outcome, details };
 }

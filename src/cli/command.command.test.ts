@@ -35,6 +35,19 @@ describe("shoal command", () => {
     expect((await t.shoal("list", ["d2"])).out).toBe("no commands\n");
   });
 
+  it("list without a device lists the fleet's commands with their devices; --status filters", async () => {
+    const t = setup();
+    await t.shoal("send", ["d1", "a"]);
+    await t.shoal("send", ["d2", "b"]);
+    const all = await t.shoal("list", []);
+    expect(all.code, all.err).toBe(0);
+    expect(all.out.trim().split("\n").map((l) => l.split(/\s+/)[1])).toEqual(expect.arrayContaining(["d1", "d2"]));
+    expect((await t.shoal("list", [], { status: "pending" })).out.trim().split("\n")).toHaveLength(2);
+    expect((await t.shoal("list", [], { status: "acknowledged,failed" })).out).toBe("no commands\n");
+    await expect(t.shoal("list", [], { status: "done" })).rejects.toThrow(/--status: "done"/);
+    await expect(t.shoal("list", ["d1", "d2"])).rejects.toThrow(/at most 1 argument/);
+  });
+
   it("send --wait follows the command until settled: exit 0 acknowledged, 1 failed", async () => {
     const t = setup();
     t.store.create = ((create) => async (rec) => {

@@ -12,7 +12,9 @@ const USAGE = `usage: shoal command <send|show|list> [options]   commands to dev
   send <device id> <name> [--payload JSON] [--ttl 5m] [--wait]   queue a command; prints its id
                        --wait: until it is settled; exit 0 when acknowledged, 1 when failed or expired
   show <command id>                           one command and its status
-  list <device id> [--limit N (20)]           the device's commands, newest first
+  list [device id] [--status S[,S...]] [--limit N (20)]
+                       commands newest first: the device's, or every device's without one;
+                       --status: only these (pending, delivered, acknowledged, failed, expired)
 options: --query <host:port> (default query.host:query.port of the configuration)  --json
 A server that checks tokens needs one: set ${TOKEN_ENV}=<token> (sending needs the operator role; its name is recorded as sent_by).
 `;
@@ -23,10 +25,11 @@ const OPTIONS = {
   ttl: { type: "string" },
   wait: { type: "boolean" },
   limit: { type: "string" },
+  status: { type: "string" },
   json: { type: "boolean" },
 } as const;
 
-type Values = { query?: string; payload?: string; ttl?: string; wait?: boolean; limit?: string; json?: boolean };
+type Values = { query?: string; payload?: string; ttl?: string; wait?: boolean; limit?: string; status?: string; json?: boolean };
 
 /** How often `send --wait` reads the command's status, ms. */
 const WAIT_POLL_MS = 500;
@@ -87,12 +90,13 @@ export async function runCommandOp(cmd: string, args: readonly string[], o: Valu
         return 0;
       }
       case "list": {
-        need(1);
+        if (args.length > 1) throw new UsageError("shoal command list takes at most 1 argument (a device id)");
         const limit = o.limit === undefined ? 20 : Number(o.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be 1..1000, got ${JSON.stringify(o.limit)}`);
-        const r = await client.listCommands({ deviceId: args[0]!, pageSize: limit });
+        const r = await client.listCommands({ deviceId: args[0] ?? "", pageSize: limit, statuses: statusesOf(o.status) });
+        const fleet = args[0] === undefined;
         if (o.json) io.stdout(`${JSON.stringify(r.commands.map((c) => toJson(DeviceCommandSchema, c)))}\n`);
-        else io.stdout(r.commands.map(line).join("") || "no commands\n");
+        else io.stdout(r.commands.map((c) => line(c, fleet)).join("") || "no commands\n");
         return 0;
       }
       default:
@@ -106,6 +110,17 @@ export async function runCommandOp(cmd: string, args: readonly string[], o: Valu
 }
 
 const statusName = (s: CommandStatus) => (CommandStatus[s] ?? "UNSPECIFIED").toLowerCase();
+
+/** `--status pending,delivered` as CommandStatus values ([] without the option); a UsageError names a wrong one. */
+function statusesOf(text: string | undefined): CommandStatus[] {
+  if (text === undefined) return [];
+  return text.split(",").map((raw) => {
+    const name = raw.trim().toUpperCase();
+    const s = CommandStatus[name as keyof typeof CommandStatus];
+    if (s === undefined || s === CommandStatus.UNSPECIFIED) throw new UsageError(`--status: "${raw.trim()}" is no command status (pending, delivered, acknowledged, failed, expired)`);
+    return s;
+  });
+}
 const when = (ms: bigint) => (ms > 0n ? new Date(Number(ms)).toISOString() : "-");
 
 function describe(c: DeviceCommand): string {
@@ -126,6 +141,6 @@ function describe(c: DeviceCommand): string {
   return rows.map(([k, v]) => `${k.padEnd(9)} ${v}\n`).join("");
 }
 
-function line(c: DeviceCommand): string {
-  return `${c.commandId}  ${statusName(c.status).padEnd(12)} ${when(c.createdAtMs)}  ${c.name}${c.reason ? `  (${c.reason})` : ""}\n`;
+function line(c: DeviceCommand, withDevice: boolean): string {
+  return `${c.commandId}  ${withDevice ? `${c.deviceId}  ` : ""}${statusName(c.status).padEnd(12)} ${when(c.createdAtMs)}  ${c.name}${c.reason ? `  (${c.reason})` : ""}\n`;
 }

@@ -12,7 +12,7 @@ import {
   type ImportedDevice,
   type RegisteredDevice,
 } from "../gen/shoal/v1/device_pb.js";
-import { parseDeviceCsv, type DeviceCsvRow } from "../registry/csv.js";
+import { formatDeviceCsv, IMPORT_CHUNK_ROWS, parseDeviceCsv } from "../registry/csv.js";
 import { UsageError, type CommandIo } from "./io.js";
 import { grpcTransportFor, queryTarget } from "./transport.js";
 import { authorizationInterceptor, authorizationOf } from "./token.js";
@@ -165,12 +165,12 @@ function plan(cmd: string, args: readonly string[], o: DeviceOpValues, need: (n:
 }
 
 /**
- * Rows per ImportDevices call. Each new device costs a scrypt hash (about 0.1 s on a busy 2-core
- * host) and a call must end within the server's unary timeout (query.timeout, 10 s by default), so
- * a file goes in small calls; the whole file is validated here first, so one bad row still imports
- * nothing.
+ * Rows per ImportDevices call (src/registry/csv.ts, shared with the console). Each new device costs
+ * a scrypt hash (about 0.1 s on a busy 2-core host) and a call must end within the server's unary
+ * timeout (query.timeout, 10 s by default), so a file goes in small calls; the whole file is
+ * validated here first, so one bad row still imports nothing.
  */
-export const IMPORT_CHUNK_ROWS = 20;
+export { IMPORT_CHUNK_ROWS };
 
 /**
  * `import <file>`: the file checked as a whole (src/registry/csv.ts), then imported
@@ -201,7 +201,7 @@ async function importFile(c: Client<typeof DeviceService>, file: string, o: Devi
       const chunk = parsed.rows.slice(i, i + IMPORT_CHUNK_ROWS);
       let r;
       try {
-        r = await c.importDevices({ csv: csvOf(chunk) });
+        r = await c.importDevices({ csv: formatDeviceCsv(chunk) });
       } catch (e) {
         const where = o.out === undefined ? "printed above" : `in ${o.out}`;
         throw new Error(`stopped at line ${chunk[0]!.line} of ${file}: ${errorMessage(e)}\n${created} device(s) registered before it (credentials ${where}); run the same import again to go on (registered ids are skipped)`);
@@ -222,12 +222,6 @@ async function importFile(c: Client<typeof DeviceService>, file: string, o: Devi
     if (fd === undefined) io.stderr(summary);
     else io.stdout(`${summary}credentials of ${created} device(s) written to ${o.out} (mode 0600)\n`);
   }
-}
-
-/** Rows as the CSV ImportDevices takes (every field quoted). */
-function csvOf(rows: readonly DeviceCsvRow[]): string {
-  const q = (s: string) => `"${s.replaceAll('"', '""')}"`;
-  return `id,type,labels\n${rows.map((r) => `${q(r.id)},${q(r.type)},${q(Object.entries(r.labels).map(([k, v]) => `${k}=${v}`).join(";"))}\n`).join("")}`;
 }
 
 /** The warning printed with every password: it is shown this once. */

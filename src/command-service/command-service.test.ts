@@ -118,6 +118,56 @@ describe("DeviceCommandService", () => {
     expect(await code(t.client.listCommands({ deviceId: "d1", pageSize: 1001 }))).toBe(Code.InvalidArgument);
   });
 
+  it("ListCommands without a device: the fleet's commands newest first, paged, stable while new ones arrive", async () => {
+    const t = setup();
+    const sent: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      sent.push((await t.client.sendCommand({ deviceId: `d${i % 3}`, name: `c${i}` })).command!.commandId);
+      t.clock.advanceSync(1);
+    }
+    const p1 = await t.client.listCommands({ pageSize: 4 });
+    expect(p1.commands.map((c) => c.name)).toEqual(["c5", "c4", "c3", "c2"]);
+    // Commands sent after the first page do not shift the next one.
+    await t.client.sendCommand({ deviceId: "d0", name: "late" });
+    const p2 = await t.client.listCommands({ pageSize: 4, pageToken: p1.nextPageToken });
+    expect(p2.commands.map((c) => c.name)).toEqual(["c1", "c0"]);
+    expect(p2.nextPageToken).toBe("");
+    expect((await t.client.listCommands({})).commands.map((c) => c.name)).toEqual(["late", "c5", "c4", "c3", "c2", "c1", "c0"]);
+  });
+
+  it("ListCommands by status: as read now (past expiry reads EXPIRED), full pages, INVALID_ARGUMENT for no status", async () => {
+    const t = setup();
+    for (let i = 0; i < 8; i++) {
+      const c = (await t.client.sendCommand({ deviceId: `d${i % 2}`, name: `c${i}`, ttlMs: i % 4 === 0 ? 1_000n : 60_000n })).command!;
+      if (i % 4 === 1) await t.store.transition(c.deviceId, c.commandId, (r) => ({ ...r, status: "acknowledged" }));
+      t.clock.advanceSync(1);
+    }
+    t.clock.advanceSync(1_000); // c0 and c4 expired (still pending in the store)
+    const expired = await t.client.listCommands({ statuses: [CommandStatus.EXPIRED] });
+    expect(expired.commands.map((c) => [c.name, c.status])).toEqual([["c4", CommandStatus.EXPIRED], ["c0", CommandStatus.EXPIRED]]);
+    const settled = await t.client.listCommands({ statuses: [CommandStatus.ACKNOWLEDGED, CommandStatus.EXPIRED], pageSize: 3 });
+    expect(settled.commands.map((c) => c.name)).toEqual(["c5", "c4", "c1"]);
+    const rest = await t.client.listCommands({ statuses: [CommandStatus.ACKNOWLEDGED, CommandStatus.EXPIRED], pageSize: 3, pageToken: settled.nextPageToken });
+    expect(rest.commands.map((c) => c.name)).toEqual(["c0"]);
+    expect(rest.nextPageToken).toBe("");
+    expect((await t.client.listCommands({ deviceId: "d1", statuses: [CommandStatus.PENDING] })).commands.map((c) => c.name)).toEqual(["c7", "c3"]);
+    expect(await code(t.client.listCommands({ statuses: [CommandStatus.UNSPECIFIED] }))).toBe(Code.InvalidArgument);
+    expect(await code(t.client.listCommands({ statuses: [9 as CommandStatus] }))).toBe(Code.InvalidArgument);
+    expect(await code(t.client.listCommands({ deviceId: "bad id" }))).toBe(Code.InvalidArgument);
+  });
+
+  it("ListCommands takes a page token of the first format (command id only)", async () => {
+    const t = setup();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push((await t.client.sendCommand({ deviceId: "d1", name: `c${i}` })).command!.commandId);
+      t.clock.advanceSync(1);
+    }
+    const old = Buffer.from(`c:${ids[2]}`, "utf8").toString("base64url");
+    expect((await t.client.listCommands({ deviceId: "d1", pageToken: old })).commands.map((c) => c.name)).toEqual(["c1", "c0"]);
+    expect(await code(t.client.listCommands({ pageToken: Buffer.from(`c:${ids[2]}.d1.x`, "utf8").toString("base64url") }))).toBe(Code.InvalidArgument);
+  });
+
   it("a store outage is UNAVAILABLE", async () => {
     const t = setup();
     t.store.create = async () => {

@@ -38,7 +38,8 @@ export interface CommandServiceDeps {
  * SendCommand checks the command (src/commands: INVALID_ARGUMENT naming the field), stores its
  * status record PENDING, then queues it; it answers once both are durable. When the queue fails
  * after the record was stored, the record is marked failed ("could not be queued") and the call is
- * UNAVAILABLE: retrying sends a new command. GetCommand and ListCommands read the records; an open
+ * UNAVAILABLE: retrying sends a new command. GetCommand and ListCommands read the records (ListCommands
+ * one device's or the fleet's, newest first, keyset-paged, optionally by status); an open
  * command past its expiry reads as EXPIRED even before a bridge stored that. `sent_by` is the
  * caller's token name ("anonymous" when the server checks no tokens).
  */
@@ -92,12 +93,19 @@ export function createCommandService(d: CommandServiceDeps): ServiceImpl<typeof 
     }),
 
     listCommands: guarded(async (req) => {
-      const deviceId = v.deviceId(req.deviceId);
+      const deviceId = req.deviceId === "" ? undefined : v.deviceId(req.deviceId);
       const size = v.pageSize(req.pageSize);
-      const before = v.pageBefore(req.pageToken);
-      const got = await d.store.listForDevice(deviceId, { limit: size + 1, ...(before === undefined ? {} : { before }) });
+      const after = v.pageAfter(req.pageToken);
+      const wanted = v.statuses(req.statuses);
+      const now = d.clock.now();
+      const got = await d.store.list({
+        limit: size + 1,
+        ...(deviceId === undefined ? {} : { deviceId }),
+        ...(after === undefined ? {} : { after }),
+        ...(wanted === undefined ? {} : { where: (r: CommandRecord) => wanted.has(viewAt(r, now).status) }),
+      });
       const page = got.slice(0, size);
-      return { commands: page.map(view), nextPageToken: got.length > size ? v.pageTokenOf(page[page.length - 1]!.commandId) : "" };
+      return { commands: page.map(view), nextPageToken: got.length > size ? v.pageTokenOf(page[page.length - 1]!) : "" };
     }),
   };
 }

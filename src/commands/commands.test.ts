@@ -1,6 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { CommandRecordInput, CommandStatus } from "../ports/commands.js";
-import { applyEvent, checkCommand, CommandInputError, commandIdTime, COMMAND_ID_RE, deviceOfReplyTopic, isSettled, MemoryCommandStore, newCommandId, parseReply, viewAt, type CommandEvent } from "./index.js";
+import { applyEvent, checkCommand, CommandInputError, commandIdTime, COMMAND_ID_RE, deviceOfReplyTopic, isAfter, isSettled, MemoryCommandStore, newCommandId, newestFirst, parseReply, readPage, viewAt, type CommandEvent } from "./index.js";
 
 const base: CommandRecordInput = {
   commandId: "00000000a-000000000000",
@@ -127,9 +128,9 @@ describe("MemoryCommandStore", () => {
   it("lists newest first with paging and makes a racing transition re-read", async () => {
     const s = new MemoryCommandStore();
     for (const t of [1, 3, 2]) await s.create({ ...base, commandId: newCommandId(t * 1000) });
-    const all = await s.listForDevice("d1", { limit: 10 });
+    const all = await s.list({ deviceId: "d1", limit: 10 });
     expect(all.map((r) => commandIdTime(r.commandId))).toEqual([3000, 2000, 1000]);
-    expect((await s.listForDevice("d1", { limit: 10, before: all[0]!.commandId })).length).toBe(2);
+    expect((await s.list({ deviceId: "d1", limit: 10, after: all[0]! })).length).toBe(2);
     const id = all[0]!.commandId;
     // Another writer acknowledges between our read and our write: ours must not undo it.
     s.beforeWrite = () => {
@@ -139,5 +140,55 @@ describe("MemoryCommandStore", () => {
     const r = await s.transition("d1", id, (c) => applyEvent(c, { kind: "accepted", atMs: 2_000 }));
     expect(r?.changed).toBe(false);
     expect((await s.get(id))?.status).toBe("acknowledged");
+  });
+});
+
+describe("command listing order and pages", () => {
+  const at = (commandId: string, deviceId: string) => ({ commandId, deviceId });
+  it("orders newest first by command id, then device id descending", () => {
+    const xs = [at("00000000a-000000000001", "a"), at("00000000b-000000000000", "a"), at("00000000a-000000000001", "b")];
+    expect([...xs].sort(newestFirst)).toEqual([xs[1], xs[2], xs[0]]);
+    expect(isAfter(xs[0]!, xs[2])).toBe(true);
+    expect(isAfter(xs[2]!, xs[2])).toBe(false);
+    expect(isAfter(xs[1]!, undefined)).toBe(true);
+  });
+
+  it("readPage: filters, stops reading once the page is full, skips records gone meanwhile", async () => {
+    const positions = Array.from({ length: 10 }, (_, i) => at(newCommandId(1000 + i, () => Buffer.alloc(6)), `d${i % 2}`));
+    const reads: string[] = [];
+    const read = async (p: { commandId: string; deviceId: string }) => {
+      reads.push(p.commandId);
+      return commandIdTime(p.commandId) === 1007 ? undefined : { ...p, n: commandIdTime(p.commandId)! - 1000 };
+    };
+    const page = await readPage(positions, { limit: 2, where: (r) => r.n % 2 === 1 }, read, 3);
+    expect(page.map((r) => r.n)).toEqual([9, 5]); // 7 is gone
+    expect(reads).toHaveLength(6); // two chunks of 3: 9 8 7, 6 5 4
+    const d0 = await readPage(positions, { deviceId: "d0", limit: 10, after: positions[6]! }, read);
+    expect(d0.map((r) => r.n)).toEqual([4, 2, 0]);
+  });
+
+  it("every page of a listing joined is the whole listing, whatever the page size (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.constantFrom("a", "b", "c"), fc.boolean()), { maxLength: 30 }), fc.integer({ min: 1, max: 7 }), async (spec, size) => {
+        const s = new MemoryCommandStore();
+        s.chunk = 2;
+        for (const [t, device, keep] of spec) {
+          const commandId = newCommandId(t, () => Buffer.from([0, 0, 0, 0, 0, keep ? 1 : 0]));
+          if ((await s.get(commandId, device)) === undefined) await s.create({ ...base, deviceId: device, commandId, name: keep ? "keep" : "skip" });
+        }
+        const where = (r: { name: string }) => r.name === "keep";
+        const whole = await s.list({ limit: 1000, where });
+        const paged: typeof whole = [];
+        for (let after: (typeof whole)[number] | undefined; ; ) {
+          const page = await s.list({ limit: size, where, ...(after === undefined ? {} : { after }) });
+          paged.push(...page);
+          if (page.length < size) break;
+          after = page[page.length - 1];
+        }
+        expect(paged).toEqual(whole);
+        expect(whole.every((r, i) => i === 0 || newestFirst(whole[i - 1]!, r) < 0)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -8,3 +8,4 @@ export { MAX_REPLY_BYTES, MAX_REPLY_DEPTH, parseReply } from "./reply.js";
 export type { ParsedReply } from "./reply.js";
 export { commandTopic, deviceOfReplyTopic, REPLY_FILTER, replyTopic } from "./topics.js";
 export { MemoryCommandStore } from "./memory-store.js";
+export { isAfter, newestFirst, readPage } from "./listing.js";

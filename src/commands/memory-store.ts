@@ -1,5 +1,6 @@
 import { ShoalError } from "../base/errors.js";
-import type { CommandRecord, CommandRecordInput, CommandStore } from "../ports/commands.js";
+import type { CommandListQuery, CommandRecord, CommandRecordInput, CommandStore } from "../ports/commands.js";
+import { readPage } from "./listing.js";
 
 /**
  * CommandStore in memory, with the KV store's semantics (revisions growing across all records,
@@ -25,12 +26,18 @@ export class MemoryCommandStore implements CommandStore {
     return undefined;
   }
 
-  async listForDevice(deviceId: string, page: { readonly limit: number; readonly before?: string }): Promise<CommandRecord[]> {
-    return [...this.byKey.values()]
-      .filter((r) => r.deviceId === deviceId && (page.before === undefined || r.commandId < page.before))
-      .sort((a, b) => (a.commandId < b.commandId ? 1 : a.commandId > b.commandId ? -1 : 0))
-      .slice(0, page.limit);
+  /** Counts reads of records by list (tests check a filtered listing stops reading once the page is full). */
+  listReads = 0;
+
+  async list(query: CommandListQuery): Promise<CommandRecord[]> {
+    return readPage([...this.byKey.values()], query, async (p) => {
+      this.listReads++;
+      return this.byKey.get(`${p.deviceId}.${p.commandId}`);
+    }, this.chunk);
   }
+
+  /** Records list reads at once (the KV store's is 64; tests make it small). */
+  chunk = 64;
 
   async transition(deviceId: string, commandId: string, change: (current: CommandRecord) => CommandRecordInput | undefined): Promise<{ record: CommandRecord; changed: boolean } | undefined> {
     const key = `${deviceId}.${commandId}`;

@@ -3,8 +3,10 @@ import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse, 
 import { connectCallMetrics } from "./call-metrics.js";
 import type { AddressInfo, Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Code, ConnectError, createConnectRouter, createContextValues, type ConnectRouterOptions, type ContextValues, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import { invalidArgumentOnParseErrors } from "./web-server-parse-errors.js";
 import { accessInterceptor } from "./access.js";
 import { PEER as PEER_ADDRESS } from "./audit.js";
 import { CallerSlots, type CallPolicy } from "./connect-on-grpc.js";
@@ -60,14 +62,12 @@ const PEER = "x-shoal-peer";
  * With `policy.access`, every call is checked first (UNAUTHENTICATED / PERMISSION_DENIED) and its
  * caller is in the handler's context values (CALLER of src/access). With `policy.audit`, calls of
  * audited methods are recorded when they end (src/grpc/access.ts), with the socket's peer address
- * (the PEER context value of src/grpc/audit.ts) as source.
+ * (the PEER context value of src/grpc/audit.ts) as source. A request body that is not the method's
+ * request message is INVALID_ARGUMENT with the reason, as on the gRPC ports (./web-server-parse-errors.ts).
  */
 export async function startWebServer(services: readonly WebService[], o: WebServerOptions): Promise<WebServer> {
   const fallback = o.fallback;
-  const handler = connectNodeAdapter({
-    routes: (router) => {
-      for (const s of services) router.service(s.service, s.impl);
-    },
+  const handler = nodeHandler(services, {
     // No maxTimeoutMs: a client asking for a longer deadline is not refused; the policy interceptor
     // ends every unary call after policy.timeoutMs (the client's deadline when sooner).
     readMaxBytes: 1024 * 1024,
@@ -120,6 +120,38 @@ export async function startWebServer(services: readonly WebService[], o: WebServ
         for (const s of sessions) s.destroy();
         for (const s of sockets) s.destroy();
       }),
+  };
+}
+
+/**
+ * connect-node's `connectNodeAdapter` (2.1.1: the same router, the same gzip/brotli and the same
+ * universal request/response conversion), with each route's handler wrapped so that an unreadable
+ * request is INVALID_ARGUMENT rather than INTERNAL (./web-server-parse-errors.ts).
+ */
+function nodeHandler(
+  services: readonly WebService[],
+  o: ConnectRouterOptions & { readonly contextValues: (req: IncomingMessage | Http2ServerRequest) => ContextValues; readonly fallback?: (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void },
+): (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void {
+  const router = createConnectRouter({ acceptCompression: [compressionGzip, compressionBrotli], ...o });
+  for (const s of services) router.service(s.service, s.impl);
+  const paths = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, invalidArgumentOnParseErrors(h)]));
+  return (req, res) => {
+    const h = paths.get(req.url?.split("?", 2)[0] ?? "");
+    if (h === undefined) {
+      if (o.fallback) o.fallback(req, res);
+      else {
+        res.writeHead(404);
+        res.end();
+      }
+      return;
+    }
+    h(universalRequestFromNodeRequest(req, res, undefined, o.contextValues(req)))
+      .then((ures) => universalResponseToNodeResponse(ures, res))
+      .catch((reason: unknown) => {
+        // Aborted: the client went away. Anything else (a handler that failed outside the protocol, a
+        // failed write) leaves a response that cannot be completed: the connection is closed.
+        if (ConnectError.from(reason).code !== Code.Aborted) res.destroy();
+      });
   };
 }
 

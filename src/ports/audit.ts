@@ -4,6 +4,12 @@
  * command; stored in ClickHouse table `audit_log`.
  */
 export interface AuditEvent {
+  /**
+   * Unique and stable: assigned by the audit log when the event is recorded (a UUID, version 7 =
+   * time-ordered since ids are returned, version 4 in older rows). Present on events read back;
+   * a recorder leaves it out (one given is ignored).
+   */
+  readonly id?: string;
   readonly atMs: number;
   /** The caller's token name ("anonymous" when no tokens are configured, "cli" for local commands). */
   readonly actor: string;

@@ -32,6 +32,27 @@ export interface CommandRecord {
   readonly revision: number;
 }
 
+/** Where a page of commands ended: the last command it showed. */
+export interface CommandCursor {
+  readonly commandId: string;
+  readonly deviceId: string;
+}
+
+/** What to list (CommandStore.list). */
+export interface CommandListQuery {
+  /** Only this device's commands (undefined = every device's). */
+  readonly deviceId?: string;
+  /** At most this many records. */
+  readonly limit: number;
+  /** Only commands after this position (the previous page's last command). */
+  readonly after?: CommandCursor;
+  /**
+   * Only records this accepts (e.g. a status filter): the store reads on, newest first, until
+   * `limit` records passed or none are left, so a rare status costs a longer read, not a short page.
+   */
+  readonly where?: (r: CommandRecord) => boolean;
+}
+
 /** A record before the store gave it a revision. */
 export type CommandRecordInput = Omit<CommandRecord, "revision">;
 
@@ -47,8 +68,11 @@ export interface CommandStore {
    * read); without it, the command is looked up among every device's (slower: a key listing).
    */
   get(commandId: string, deviceId?: string): Promise<CommandRecord | undefined>;
-  /** A device's commands, newest first, at most `limit`, only ids below `before` when given. */
-  listForDevice(deviceId: string, page: { readonly limit: number; readonly before?: string }): Promise<CommandRecord[]>;
+  /**
+   * Commands newest first (command id descending, then device id descending: src/commands/listing.ts),
+   * one device's or every device's, at most `limit`, only after `after` and only those `where` accepts.
+   */
+  list(query: CommandListQuery): Promise<CommandRecord[]>;
   /**
    * Compare-and-set: `change(current)` gives the next record, or undefined for "leave it" (the
    * record as it is is returned, `changed` false). Re-read and re-applied on a concurrent change,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_CSV_ROWS, parseDeviceCsv } from "./csv.js";
+import { checkDeviceCsv, formatDeviceCsv, MAX_CSV_ROWS, parseDeviceCsv } from "./csv.js";
 
 const rows = (text: string) => {
   const r = parseDeviceCsv(text);
@@ -69,5 +69,33 @@ describe("parseDeviceCsv: refused files", () => {
     if (r.ok) return;
     expect(r.line).toBe(line);
     expect(r.message).toContain(message);
+  });
+});
+
+describe("checkDeviceCsv: every bad row at once", () => {
+  it("reports each bad row with its line and keeps the good ones; the first problem is parseDeviceCsv's", () => {
+    const text = "id,type,labels\nd1,t,a=1\nbad id,t,\nd2,x y,\nd1,t,\nd3,,k\nd4\n";
+    const c = checkDeviceCsv(text);
+    expect(c.rows.map((r) => r.id)).toEqual(["d1", "d4"]);
+    expect(c.problems.map((p) => p.line)).toEqual([3, 4, 5, 6]);
+    expect(c.problems[2]!.message).toBe('id "d1" is also on line 2');
+    expect(c.stopped).toBe(false);
+    expect(parseDeviceCsv(text)).toEqual({ ok: false, ...c.problems[0] });
+  });
+
+  it("stops at what makes the rest unreadable, or after maxProblems", () => {
+    expect(checkDeviceCsv('id\nbad id\n"d2\n')).toMatchObject({ stopped: true, problems: [{ line: 2 }, { line: 3, message: expect.stringContaining("not closed") }] });
+    expect(checkDeviceCsv("name\nd1\n")).toMatchObject({ stopped: true, problems: [{ line: 1 }] });
+    expect(checkDeviceCsv("")).toMatchObject({ stopped: false, problems: [{ line: 1, message: expect.stringContaining("no header") }] });
+    const many = `id\n${Array.from({ length: 10 }, (_, i) => `bad ${i}`).join("\n")}\n`;
+    expect(checkDeviceCsv(many, 3)).toMatchObject({ stopped: true, problems: [{ line: 2 }, { line: 3 }, { line: 4 }] });
+  });
+
+  it("formatDeviceCsv writes rows that parse back to themselves", () => {
+    const want: Array<{ id: string; type: string; labels: Record<string, string> }> = [
+      { id: "d1", type: "t.x", labels: { note: 'a, "b"', site: "berlin=1" } },
+      { id: "d_2", type: "", labels: {} },
+    ];
+    expect(rows(formatDeviceCsv(want)).map(({ line: _line, ...r }) => r)).toEqual(want);
   });
 });

@@ -29,24 +29,70 @@ export type DeviceCsvResult = { readonly ok: true; readonly rows: DeviceCsvRow[]
 const COLUMNS = ["id", "type", "labels"] as const;
 type Column = (typeof COLUMNS)[number];
 
-/** Parse and validate a device CSV file (see the module comment for the format). */
+/** Parse and validate a device CSV file (see the module comment for the format): its rows, or its first problem. */
 export function parseDeviceCsv(text: string): DeviceCsvResult {
-  const fail = (line: number, message: string): DeviceCsvResult => ({ ok: false, line, message });
+  const checked = checkDeviceCsv(text, 1);
+  const first = checked.problems[0];
+  return first === undefined ? { ok: true, rows: checked.rows } : { ok: false, line: first.line, message: first.message };
+}
+
+/** A problem of one line of a device CSV file. */
+export interface DeviceCsvProblem {
+  readonly line: number;
+  readonly message: string;
+}
+
+/** Every good row and every problem of a file (see {@link checkDeviceCsv}). */
+export interface DeviceCsvCheck {
+  /** The rows that passed (a file with problems must not be imported: the server refuses it whole). */
+  readonly rows: DeviceCsvRow[];
+  /** The problems in line order, at most the number asked for. */
+  readonly problems: DeviceCsvProblem[];
+  /** True when reading stopped early: a malformed quote, a bad header, too many rows or too many problems. */
+  readonly stopped: boolean;
+}
+
+/**
+ * Like {@link parseDeviceCsv}, but reads on past a bad row so an editor can show every bad row at
+ * once (the console's import dialog validates with it before sending; pure, runs in a browser).
+ * Stops at what makes the rest unreadable (a malformed quote, a bad header, more than
+ * {@link MAX_CSV_ROWS} rows) or after `maxProblems` problems. An id twice is a problem on its
+ * second line. The first problem is the one parseDeviceCsv reports.
+ */
+export function checkDeviceCsv(text: string, maxProblems = 100): DeviceCsvCheck {
   let columns: Column[] | undefined;
   const rows: DeviceCsvRow[] = [];
+  const problems: DeviceCsvProblem[] = [];
+  const done = (stopped: boolean): DeviceCsvCheck => ({ rows, problems, stopped });
+  const problem = (line: number, message: string): boolean => {
+    problems.push({ line, message });
+    return problems.length >= maxProblems;
+  };
   const lineOf = new Map<string, number>();
   for (const rec of records(text.startsWith("\uFEFF") ? text.slice(1) : text)) {
-    if ("error" in rec) return fail(rec.line, rec.error);
+    if ("error" in rec) {
+      problem(rec.line, rec.error);
+      return done(true);
+    }
     const { line, fields } = rec;
     if (fields.length === 1 && !rec.quoted && fields[0]!.trim() === "") continue; // blank line
     if (columns === undefined) {
       const header = parseHeader(fields);
-      if (typeof header === "string") return fail(line, header);
+      if (typeof header === "string") {
+        problem(line, header);
+        return done(true);
+      }
       columns = header;
       continue;
     }
-    if (fields.length > columns.length) return fail(line, `${fields.length} fields but the header has ${columns.length} (${columns.join(",")}); quote a field that contains a comma`);
-    if (rows.length === MAX_CSV_ROWS) return fail(line, `more than ${MAX_CSV_ROWS} devices in one file`);
+    if (fields.length > columns.length) {
+      if (problem(line, `${fields.length} fields but the header has ${columns.length} (${columns.join(",")}); quote a field that contains a comma`)) return done(true);
+      continue;
+    }
+    if (rows.length === MAX_CSV_ROWS) {
+      problem(line, `more than ${MAX_CSV_ROWS} devices in one file`);
+      return done(true);
+    }
     const cell = (c: Column) => {
       const i = columns!.indexOf(c);
       return i < 0 ? "" : (fields[i] ?? "");
@@ -55,15 +101,30 @@ export function parseDeviceCsv(text: string): DeviceCsvResult {
     const type = cell("type").trim();
     const labels = parseLabels(cell("labels"));
     const bad = validateDeviceId(id) ?? validateDeviceType(type) ?? (typeof labels === "string" ? labels : validateLabels(labels));
-    if (bad !== undefined) return fail(line, bad);
     const first = lineOf.get(id);
-    if (first !== undefined) return fail(line, `id ${JSON.stringify(id)} is also on line ${first}`);
+    if (bad !== undefined || first !== undefined) {
+      if (problem(line, bad ?? `id ${JSON.stringify(id)} is also on line ${first}`)) return done(true);
+      continue;
+    }
     lineOf.set(id, line);
     rows.push({ line, id, type, labels: labels as Record<string, string> });
   }
-  if (columns === undefined) return fail(1, "no header: the first line must name the columns (id,type,labels)");
-  return { ok: true, rows };
+  if (columns === undefined) problem(1, "no header: the first line must name the columns (id,type,labels)");
+  return done(false);
 }
+
+/** Rows as device CSV text, every field quoted (what ImportDevices takes: `shoal devices import` and the console send files in chunks of these). */
+export function formatDeviceCsv(rows: ReadonlyArray<Pick<DeviceCsvRow, "id" | "type" | "labels">>): string {
+  return `id,type,labels\n${rows.map((r) => `${csvField(r.id)},${csvField(r.type)},${csvField(Object.entries(r.labels).map(([k, v]) => `${k}=${v}`).join(";"))}\n`).join("")}`;
+}
+
+/** A CSV field, quoted (RFC 4180: a quote inside is doubled). */
+export function csvField(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`;
+}
+
+/** Rows per ImportDevices call: each new device costs a scrypt hash, so calls stay small and a failure part way loses little (`shoal devices import`, the console). */
+export const IMPORT_CHUNK_ROWS = 20;
 
 function parseHeader(fields: readonly string[]): Column[] | string {
   const cols: Column[] = [];

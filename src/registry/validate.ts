@@ -1,4 +1,4 @@
-import { DEVICE_ID_RE } from "../domain/reading-codec.js";
+import { DEVICE_ID_RE } from "../domain/reading-contract.js";
 
 /**
  * Checks of the device registry's fields (docs/adr/0019-device-identity.md), shared by the

@@ -2,11 +2,13 @@
  * The console's Devices, Commands and Audit pages (issue 17) in Debian's Chromium, on `shoal up`
  * (every role in one process, no simulator) with real NATS JetStream (the registry's KV, the
  * command stream), Mosquitto, ClickHouse (the audit log) and Consul, and viewer/operator/admin
- * tokens: an operator registers a device and sees its password once, disables it, sends a command
- * to it (nobody is connected as it) and sees its status; an admin finds those actions in the audit
+ * tokens: an operator registers a device and sees its password once, disables it, imports three
+ * more from a CSV file (a bad row shown first; passwords once, downloadable), sends a command to it
+ * (nobody is connected as it) and sees its status, also in the fleet-wide list filtered by status; an admin finds those actions in the audit
  * page; a viewer sees the pages without any usable mutating control, and the server refuses a
  * viewer's mutating call anyway. Screenshots go to .shoal/artifacts/console/.
  */
+import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -97,6 +99,40 @@ describe("the console's Devices, Commands and Audit pages in Chromium", () => {
     await page.close();
   });
 
+  it("an operator imports devices from a CSV file: a bad row is shown first, then the passwords once with a download", async () => {
+    const ids = [1, 2, 3].map((i) => `${DEVICE}-imp${i}`);
+    const file = `id,type,labels\n${ids[0]},meter,site=berlin;floor=1\nbad id!,meter,\n${ids[1]},meter,"note=a, b"\n${ids[2]},,\n`;
+    const page = await signedIn("operator", "#/devices");
+    await page.getByTestId("device-import").click();
+    await page.getByTestId("device-import-file").setInputFiles({ name: "fleet.csv", mimeType: "text/csv", buffer: Buffer.from(file) });
+    // Checked in the browser with the server's rules: the bad row with its line, nothing sent.
+    await expect.poll(() => page.getByTestId("device-import-problem").allTextContents(), { timeout: 5_000 }).toEqual([expect.stringMatching(/^line 3: id: /)]);
+    await page.getByTestId("device-import-dialog-confirm").click();
+    expect(await page.getByTestId("device-import-dialog").count()).toBe(1);
+    // Fixed (the bad row removed in the pasted text): three devices go.
+    await page.getByTestId("device-import-text").fill(file.replace("bad id!,meter,\n", ""));
+    await expect.poll(() => page.getByTestId("device-import-summary").textContent(), { timeout: 5_000 }).toBe("3 devices ready to import.");
+    await page.getByTestId("device-import-dialog-confirm").click();
+    await expect.poll(() => page.getByTestId("device-import-counts").textContent(), { timeout: 30_000 }).toContain("3 created, 0 registered already, 0 failed");
+    expect(await page.getByTestId("device-import-outcome").allTextContents()).toEqual(["created", "created", "created"]);
+    const passwords = await page.getByTestId("device-secrets-password").allTextContents();
+    expect(passwords).toHaveLength(3);
+    const download = page.waitForEvent("download");
+    await page.getByTestId("device-secrets-download").click();
+    const saved = await (await download).path();
+    const csv = await readFile(saved, "utf8");
+    expect(csv.trim().split("\n")).toEqual(["id,username,password", ...ids.map((id, i) => `"${id}","${id}","${passwords[i]}"`)]);
+    await screenshot(page, "devices-imported");
+    await page.getByTestId("device-secrets-dismiss").click();
+    expect(await page.getByTestId("device-secrets").count()).toBe(0);
+    // The devices list shows them, with their labels.
+    await page.getByTestId("devices-prefix").fill(`${DEVICE}-imp`);
+    await expect.poll(() => page.getByTestId("devices-table-row").evaluateAll((rows) => rows.map((x) => x.getAttribute("data-key"))), { timeout: 15_000 }).toEqual(ids);
+    expect(await row(page, "devices-table", ids[1]!).getByTestId("device-labels").textContent()).toBe("note=a, b");
+    expect(await page.content()).not.toContain(passwords[0]!);
+    await page.close();
+  });
+
   it("an operator sends a command to the (absent) device and sees its status", async () => {
     const page = await signedIn("operator", `#/commands?device=${DEVICE}`);
     await page.getByTestId("command-name").fill("set-interval");
@@ -116,6 +152,21 @@ describe("the console's Devices, Commands and Audit pages in Chromium", () => {
     expect(await page.getByTestId("command-detail-sent-by").textContent()).toBe("operator-1");
     await expect.poll(() => row(page, "commands-table", decodeURIComponent(commandId)).getByTestId("command-status").textContent(), { timeout: 15_000 }).toMatch(/^(pending|delivered)$/);
     await screenshot(page, "commands");
+    // The fleet's commands (no device named), filtered by status in the URL: the open command is
+    // among the pending/delivered ones, and not among the failed ones.
+    await page.getByTestId("commands-device").fill("");
+    await expect.poll(() => new URL(page.url()).hash, { timeout: 5_000 }).not.toContain("device=");
+    await page.getByTestId("commands-filter-failed").check();
+    await expect.poll(() => decodeURIComponent(new URL(page.url()).hash), { timeout: 5_000 }).toContain("status=failed");
+    await expect.poll(() => row(page, "commands-table", decodeURIComponent(commandId)).count(), { timeout: 15_000 }).toBe(0);
+    await page.getByTestId("commands-filter-failed").uncheck();
+    await page.getByTestId("commands-filter-pending").check();
+    await page.getByTestId("commands-filter-delivered").check();
+    await expect.poll(() => decodeURIComponent(new URL(page.url()).hash), { timeout: 5_000 }).toContain("status=pending,delivered");
+    const fleetRow = row(page, "commands-table", decodeURIComponent(commandId));
+    await expect.poll(() => fleetRow.count(), { timeout: 15_000 }).toBe(1);
+    expect(await fleetRow.textContent()).toContain(DEVICE);
+    await screenshot(page, "commands-fleet");
     await page.close();
   });
 
@@ -142,6 +193,10 @@ describe("the console's Devices, Commands and Audit pages in Chromium", () => {
     expect((await page.getByTestId("audit-outcome").allTextContents()).every((o) => o === "ok")).toBe(true);
     // The generated password is never in the audit log.
     expect(await page.content()).not.toContain(password);
+    // An event in full, with its id (a time-ordered UUID given when it was recorded).
+    await page.getByTestId("audit-select").first().click();
+    expect(await page.getByTestId("audit-detail-id").textContent()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(await page.getByTestId("audit-detail-action").textContent()).toBe(shown[0]);
     await screenshot(page, "audit");
     await page.close();
   });
@@ -170,7 +225,7 @@ describe("the console's Devices, Commands and Audit pages in Chromium", () => {
   it("a viewer sees the pages but no usable mutating control; the server refuses a viewer's mutation anyway", async () => {
     const page = await signedIn("viewer", "#/devices");
     await expect.poll(() => row(page, "devices-table", DEVICE).count(), { timeout: 15_000 }).toBe(1);
-    for (const id of ["device-create"]) expect(await page.getByTestId(id).getAttribute("aria-disabled")).toBe("true");
+    for (const id of ["device-create", "device-import"]) expect(await page.getByTestId(id).getAttribute("aria-disabled")).toBe("true");
     for (const id of ["device-enable", "device-edit", "device-rotate", "device-delete"]) {
       const b = row(page, "devices-table", DEVICE).getByTestId(id);
       expect(await b.getAttribute("aria-disabled"), id).toBe("true");
@@ -196,6 +251,7 @@ describe("the console's Devices, Commands and Audit pages in Chromium", () => {
     };
     await refused(createClient(DeviceService, transport("viewer")).setDeviceEnabled({ id: DEVICE, enabled: true }));
     await refused(createClient(DeviceService, transport("viewer")).createDevice({ id: `${DEVICE}-x` }));
+    await refused(createClient(DeviceService, transport("viewer")).importDevices({ csv: `id\n${DEVICE}-y\n` }));
     await refused(createClient(DeviceCommandService, transport("viewer")).sendCommand({ deviceId: DEVICE, name: "reboot" }));
     const still = await createClient(DeviceService, transport("viewer")).getDevice({ id: DEVICE });
     expect(still.device?.enabled).toBe(false);

@@ -52,6 +52,7 @@ const eventAt = (i: number): AuditEvent => ({
 });
 const EVENTS = Array.from({ length: 250 }, (_, i) => eventAt(i));
 const idOf = (e: AuditEvent) => (e.details as { i: number }).i;
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** Every page of a query, in order. */
 async function allPages(q: Omit<AuditQuery, "after">): Promise<{ events: AuditEvent[]; pages: number }> {
@@ -128,7 +129,23 @@ describe("audit log on ClickHouse", () => {
     }
     // Every field back as written (quotes, backslash and non-ASCII included).
     const seven = (await log.list({ fromMs: EVENTS[7]!.atMs, toMs: EVENTS[7]!.atMs + 1, actor: EVENTS[7]!.actor, limit: 10 })).events;
-    expect(seven).toEqual([EVENTS[7]]);
+    expect(seven).toEqual([{ ...EVENTS[7], id: expect.stringMatching(UUID_V7) }]);
+  });
+
+  it("every event has its id: unique, time-ordered (UUID v7), the row's event_id, the same on every read", async () => {
+    const first = (await log.list({ limit: 1000 })).events;
+    const ids = first.map((e) => e.id!);
+    expect(new Set(ids).size).toBe(250);
+    for (const id of ids) expect(id).toMatch(UUID_V7);
+    expect((await log.list({ limit: 1000 })).events.map((e) => e.id)).toEqual(ids);
+    const rows = await chQuery<{ event_id: string; i: string }>(ch.url, database, "SELECT DISTINCT event_id, toString(visitParamExtractInt(details, 'i')) AS i FROM audit_log");
+    const byI = new Map(first.map((e) => [String(idOf(e)), e.id]));
+    expect(rows).toHaveLength(250);
+    expect(rows.every((r) => byI.get(r.i) === r.event_id)).toBe(true);
+    // A row written before ids were returned (a random version 4 UUID) comes back with it.
+    const v4 = "3f2b8c1e-4d5a-4b6c-8d7e-9f0a1b2c3d4e";
+    await client.insert({ table: "audit_log", values: [{ event_id: v4, at_ms: T0 - 1, actor: "old-row", actor_role: "", source: "", action: "cli/x", target: "", outcome: "ok", details: "{}" }], format: "JSONEachRow" });
+    expect((await log.list({ actor: "old-row", limit: 5 })).events.map((e) => e.id)).toEqual([v4]);
   });
 
   it("a cursor the reader did not give is refused as invalid_input", async () => {
@@ -144,7 +161,7 @@ describe("audit log on ClickHouse", () => {
     const summary = await applyRetention(sqlRunner(client), { audit_log: 730 * DAY }, { nowMs: NOW, deleteBoundary: false });
     expect(summary.dropped).toEqual([{ table: "audit_log", partition: "202406", rows: 1 }]);
     expect((await log.list({ actor: "old", limit: 10 })).events).toEqual([]);
-    expect((await log.list({ limit: 1000 })).events).toHaveLength(250);
+    expect((await log.list({ limit: 1000 })).events.filter((e) => e.actor !== "old-row")).toHaveLength(250);
   });
 });
 

@@ -78,6 +78,7 @@ export function createClickHouseAuditReader(o: ClickHouseOptions, opts: { maxExe
 
 function eventOf(r: AuditSql): AuditEvent {
   return {
+    id: r.event_id,
     atMs: Number(r.at_ms),
     actor: r.actor,
     actorRole: r.actor_role,

@@ -3,7 +3,7 @@ import { SimClock } from "../../base/testing/sim-clock.js";
 import type { AuditEvent } from "../../ports/audit.js";
 import type { Log } from "../../ports/log.js";
 import { auditCursor, parseAuditCursor } from "./audit-log-reader.js";
-import { AuditBatcher, auditRow, detailsJson, MAX_DETAILS_CHARS, type AuditRow } from "./audit-log.js";
+import { AuditBatcher, auditRow, detailsJson, MAX_DETAILS_CHARS, uuidV7, type AuditRow } from "./audit-log.js";
 
 /** The audit writer's queue, batching, backoff and loss over a fake insert (ClickHouse: test/integration/audit-log.test.ts). */
 
@@ -154,6 +154,33 @@ describe("auditRow", () => {
     expect(JSON.parse(detailsJson(["x"]))).toEqual({ value: '["x"]' });
     const long = JSON.parse(detailsJson({ big: "y".repeat(MAX_DETAILS_CHARS) })) as { truncated: boolean; chars: number; head: string };
     expect([long.truncated, long.chars, long.head.length]).toEqual([true, MAX_DETAILS_CHARS + 10, 1024]);
+  });
+});
+
+describe("uuidV7 (audit event ids)", () => {
+  it("is a version 7 UUID with the time first: ids sort as text by the ms they were made in", () => {
+    const id = uuidV7(T0, Buffer.alloc(10, 0xff));
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(parseInt(id.replace(/-/g, "").slice(0, 12), 16)).toBe(T0);
+    const times = [0, 1, 255, 256, T0 - 1, T0, T0 + 1, 2 ** 47, 2 ** 48 - 1];
+    const ids = times.map((t) => uuidV7(t));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(Array.from({ length: 1000 }, () => uuidV7(T0))).size).toBe(1000);
+  });
+
+  it("is given when the event is recorded, and kept by a retried insert", async () => {
+    const clock = new SimClock(T0);
+    const { s, insert } = fakeInsert();
+    const b = new AuditBatcher(insert, { log: recorder(), clock, flushIntervalMs: 10, retryMinMs: 10 });
+    await b.record(event(1));
+    s.down = true;
+    await clock.advance(10);
+    s.down = false;
+    await clock.advance(1000);
+    expect(s.calls).toBe(2);
+    expect(s.batches).toHaveLength(1);
+    expect(s.batches[0]![0]!.event_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    expect(parseInt(s.batches[0]![0]!.event_id.replace(/-/g, "").slice(0, 12), 16)).toBe(T0);
   });
 });
 

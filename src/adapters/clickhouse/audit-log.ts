@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { AuditEvent, AuditLog, AuditReader } from "../../ports/audit.js";
 import type { Clock, TimerHandle } from "../../ports/clock.js";
 import type { Log } from "../../ports/log.js";
@@ -20,8 +20,10 @@ import { toStorageError } from "./errors.js";
  * arrive while `maxQueued` events already wait (ClickHouse down for long, or a flood of calls), and
  * events still queued when the process dies or when `close()`'s last insert fails. Each loss is
  * logged (error) and counted (`stats.lost`). A batch retried after an ambiguous failure (ClickHouse
- * took it, the answer was lost) is not duplicated: rows are keyed by a random `event_id` in a
- * ReplacingMergeTree, read with FINAL.
+ * took it, the answer was lost) is not duplicated: rows are keyed by their `event_id` in a
+ * ReplacingMergeTree, read with FINAL. The id is made when the event is recorded ({@link uuidV7}:
+ * time-ordered) and returned by the reader as the event's `id`; it has been in every row since
+ * migration 16, so no migration was needed to return it (older rows have random version 4 UUIDs).
  */
 
 /** Name of the ClickHouse table. */
@@ -133,7 +135,7 @@ export class AuditBatcher implements AuditLog {
   constructor(
     private readonly insert: (rows: readonly AuditRow[]) => Promise<void>,
     private readonly o: Pick<AuditLogOptions, "log" | "flushIntervalMs" | "maxQueued" | "maxBatch" | "retryMinMs" | "retryMaxMs" | "clock">,
-    private readonly newId: () => string = randomUUID,
+    private readonly newId: (nowMs: number) => string = (nowMs) => uuidV7(nowMs),
   ) {
     this.clock = o.clock ?? systemClock;
     this.flushIntervalMs = o.flushIntervalMs ?? 1_000;
@@ -152,7 +154,8 @@ export class AuditBatcher implements AuditLog {
         this.lose(1, this.closed ? "recorded after the audit log was closed" : `queue full (${this.maxQueued} events waiting)`);
         return Promise.resolve();
       }
-      this.queue.push(auditRow(event, this.newId(), this.clock.now()));
+      const now = this.clock.now();
+      this.queue.push(auditRow(event, this.newId(now), now));
       this.counts.recorded++;
       if (this.queue.length >= this.maxBatch && this.attempt === 0 && this.timer !== undefined) {
         // A full batch goes now rather than at the interval (not during a backoff).
@@ -238,6 +241,22 @@ export class AuditBatcher implements AuditLog {
     this.o.log.error({ lost: this.unreportedLost, totalLost: this.counts.lost }, `${this.unreportedLost} audit event(s) were lost in all before this point`);
     this.unreportedLost = 0;
   }
+}
+
+/**
+ * A UUID version 7 (RFC 9562) made at `nowMs`: 48 bits of ms since the epoch, then 74 random bits,
+ * so audit event ids sort by the time they were recorded (as text too: lowercase hex, fixed width)
+ * and two recorders in one ms do not collide. Rows written before these ids have version 4 ones.
+ */
+export function uuidV7(nowMs: number, random: Buffer = randomBytes(10)): string {
+  const ms = BigInt(Math.max(0, Math.min(Math.floor(nowMs), 2 ** 48 - 1)));
+  const b = Buffer.alloc(16);
+  b.writeUIntBE(Number(ms), 0, 6);
+  random.copy(b, 6, 0, 10);
+  b[6] = 0x70 | (b[6]! & 0x0f);
+  b[8] = 0x80 | (b[8]! & 0x3f);
+  const h = b.toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /** An event as a row: texts cut to their column's length and made valid UTF-16, details as JSON. */

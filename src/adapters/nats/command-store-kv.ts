@@ -1,11 +1,11 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
-import type { CommandRecord, CommandRecordInput, CommandStatus, CommandStore } from "../../ports/commands.js";
+import type { CommandCursor, CommandListQuery, CommandRecord, CommandRecordInput, CommandStatus, CommandStore } from "../../ports/commands.js";
 import type { Log } from "../../ports/log.js";
-import { forEachBounded } from "../../base/concurrency.js";
 import { errorMessage, ShoalError } from "../../base/errors.js";
 import { COMMAND_ID_RE } from "../../commands/ids.js";
+import { readPage } from "../../commands/listing.js";
 import { DEVICE_ID_RE } from "../../domain/reading-codec.js";
 import { retryOnTimeout } from "./admin-retry.js";
 
@@ -29,7 +29,10 @@ const enc = new TextEncoder();
 /**
  * CommandStore on a NATS KV bucket (docs/adr/0021-device-commands.md): key
  * `c.<deviceId>.<commandId>` (both valid key tokens as they are), so a device's commands are the
- * keys `c.<deviceId>.*` and, command ids being time-ordered, newest first is descending key order.
+ * keys `c.<deviceId>.*`, the fleet's `c.>`. Listing reads the matching keys, orders them newest
+ * first (command ids are time-ordered: src/commands/listing.ts) and reads records 64 at a time until
+ * the page is full: a fleet-wide list costs one key listing of the bucket (bounded by `commands.keep`)
+ * plus the records read; a status filter reads on past the records it skips.
  * Value = the record's JSON; revision = the KV revision. History 1, file storage, TTL `keepMs`
  * (a record disappears `keepMs` after its last change), `replicas` replicas.
  *
@@ -84,22 +87,15 @@ class KvCommandStore implements CommandStore {
     });
   }
 
-  async listForDevice(deviceId: string, page: { readonly limit: number; readonly before?: string }): Promise<CommandRecord[]> {
-    if (!DEVICE_ID_RE.test(deviceId)) return [];
+  async list(query: CommandListQuery): Promise<CommandRecord[]> {
+    if (query.deviceId !== undefined && !DEVICE_ID_RE.test(query.deviceId)) return [];
     return wrap("list", async () => {
-      const ids: string[] = [];
-      const prefix = `c.${deviceId}.`;
-      for await (const k of await this.kv.keys(`${prefix}*`)) {
-        const id = k.slice(prefix.length);
-        if (page.before === undefined || id < page.before) ids.push(id);
+      const positions: CommandCursor[] = [];
+      for await (const k of await this.kv.keys(query.deviceId === undefined ? "c.>" : `c.${query.deviceId}.*`)) {
+        const p = positionOf(k);
+        if (p !== undefined) positions.push(p);
       }
-      ids.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
-      const want = ids.slice(0, page.limit);
-      const got = new Array<CommandRecord | undefined>(want.length);
-      await forEachBounded(want, 64, async (id, i) => {
-        got[i] = this.recordOf(await this.kv.get(keyOf(deviceId, id)));
-      });
-      return got.filter((r): r is CommandRecord => r !== undefined);
+      return readPage(positions, query, async (p) => this.recordOf(await this.kv.get(keyOf(p.deviceId, p.commandId))));
     });
   }
 
@@ -140,6 +136,12 @@ export function commandKey(deviceId: string, commandId: string): string {
 
 function keyOf(deviceId: string, commandId: string): string {
   return `c.${deviceId}.${commandId}`;
+}
+
+/** The command a key names (`c.<deviceId>.<commandId>`), or undefined for another key. */
+function positionOf(key: string): CommandCursor | undefined {
+  const [c, deviceId, commandId, ...rest] = key.split(".");
+  return c === "c" && rest.length === 0 && deviceId !== undefined && commandId !== undefined && DEVICE_ID_RE.test(deviceId) && COMMAND_ID_RE.test(commandId) ? { deviceId, commandId } : undefined;
 }
 
 function strip(r: CommandRecordInput): CommandRecordInput {

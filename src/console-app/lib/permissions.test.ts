@@ -9,7 +9,7 @@ describe("permissions", () => {
         .map(([a]) => a)
         .sort();
     expect(enabled("viewer")).toEqual([]);
-    expect(enabled("operator")).toEqual(["acknowledge", "createDevice", "deleteSilence", "drain", "enableDevice", "rebalance", "resolve", "restartWorker", "sendCommand", "silence", "updateDevice"]);
+    expect(enabled("operator")).toEqual(["acknowledge", "createDevice", "deleteSilence", "drain", "enableDevice", "importDevices", "rebalance", "resolve", "restartWorker", "sendCommand", "silence", "updateDevice"]);
     expect(enabled("admin")).toEqual(Object.keys(ACTIONS).sort());
   });
 

@@ -21,6 +21,7 @@ export const ACTIONS = {
   enableDevice: ["shoal.v1.DeviceService", "SetDeviceEnabled"],
   rotateCredentials: ["shoal.v1.DeviceService", "RotateCredentials"],
   deleteDevice: ["shoal.v1.DeviceService", "DeleteDevice"],
+  importDevices: ["shoal.v1.DeviceService", "ImportDevices"],
   sendCommand: ["shoal.v1.DeviceCommandService", "SendCommand"],
   readAudit: ["shoal.v1.AuditService", "ListAuditEvents"],
 } as const satisfies Record<string, readonly [string, string]>;

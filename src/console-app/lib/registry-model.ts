@@ -113,6 +113,15 @@ export function parseTtl(text: string): Parsed<number> {
 export const COMMAND_STATUS_NAMES = ["unspecified", "pending", "delivered", "acknowledged", "failed", "expired"] as const;
 export type CommandStatusName = (typeof COMMAND_STATUS_NAMES)[number];
 
+/** The statuses the Commands page filters by (URL `status=`), each its CommandStatus number's name. */
+export const COMMAND_STATUS_FILTERS = ["pending", "delivered", "acknowledged", "failed", "expired"] as const;
+export type CommandStatusFilter = (typeof COMMAND_STATUS_FILTERS)[number];
+
+/** The CommandStatus number of a status name (its index in COMMAND_STATUS_NAMES). */
+export function commandStatusCode(name: CommandStatusFilter): number {
+  return COMMAND_STATUS_NAMES.indexOf(name);
+}
+
 /** The name of a CommandStatus value ("unspecified" for one this console does not know). */
 export function commandStatusName(status: number): CommandStatusName {
   return COMMAND_STATUS_NAMES[status] ?? "unspecified";

@@ -9,12 +9,12 @@
  *   #/config?filter=<text>&key=<path>
  *   #/search?q=<text>&kind=explanation,report&device=<id>
  *   #/devices?prefix=<id>&type=<t>&label=<k=v,k=v>&enabled=enabled|disabled
- *   #/commands?device=<id>&command=<command id>
+ *   #/commands?device=<id>&status=pending,failed&command=<command id>
  *   #/audit?actor=<name>&action=<prefix>&target=<prefix>
  */
 
-import type { EnabledFilter } from "./registry-model.js";
-import { ENABLED_FILTERS } from "./registry-model.js";
+import type { CommandStatusFilter, EnabledFilter } from "./registry-model.js";
+import { COMMAND_STATUS_FILTERS, ENABLED_FILTERS } from "./registry-model.js";
 
 /** Alert states as the URL spells them (open = firing, nobody acknowledged it yet). */
 export const ALERT_STATE_NAMES = ["open", "acknowledged", "resolved"] as const;
@@ -43,7 +43,7 @@ export type Route =
   | { readonly page: "config"; readonly filter: string; readonly key?: string }
   | { readonly page: "search"; readonly q: string; readonly kinds: readonly TextKind[]; readonly device: string }
   | { readonly page: "devices"; readonly prefix: string; readonly type: string; readonly label: string; readonly enabled: EnabledFilter }
-  | { readonly page: "commands"; readonly device: string; readonly command: string }
+  | { readonly page: "commands"; readonly device: string; readonly command: string; readonly statuses?: readonly CommandStatusFilter[] }
   | { readonly page: "audit"; readonly actor: string; readonly action: string; readonly target: string }
   | { readonly page: "not-found"; readonly path: string };
 
@@ -129,7 +129,10 @@ export function parseHash(hash: string): Route {
       if (parts.length === 1) return { page: "devices", prefix: get("prefix"), type: get("type"), label: get("label"), enabled: pickList(params.get("enabled"), ENABLED_FILTERS)[0] ?? "any" };
       break;
     case "commands":
-      if (parts.length === 1) return { page: "commands", device: get("device"), command: get("command") };
+      if (parts.length === 1) {
+        const statuses = pickList(params.get("status"), COMMAND_STATUS_FILTERS);
+        return { page: "commands", device: get("device"), command: get("command"), ...(statuses.length > 0 ? { statuses } : {}) };
+      }
       break;
     case "audit":
       if (parts.length === 1) return { page: "audit", actor: get("actor"), action: get("action"), target: get("target") };
@@ -190,6 +193,7 @@ export function formatRoute(route: Route): string {
     case "commands":
       return withQuery("/commands", [
         ["device", route.device],
+        ["status", COMMAND_STATUS_FILTERS.filter((s) => route.statuses?.includes(s)).join(",")],
         ["command", route.command],
       ]);
     case "audit":

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { AuditEvent } from "../../gen/shoal/v1/audit_pb.js";
 import { useApp } from "../app-context.js";
-import { Badge, Loading, Time } from "../components/bits.js";
+import { Badge, Facts, Loading, Section, Time } from "../components/bits.js";
 import type { Column } from "../components/data-table.js";
 import { DataTable } from "../components/data-table.js";
 import { ErrorBanner } from "../components/error-banner.js";
@@ -46,9 +46,19 @@ export function AuditPage({ route }: { readonly route: AuditRoute }) {
     app.clients.audit.listAuditEvents({ actor: route.actor.trim(), actionPrefix: route.action.trim(), targetPrefix: route.target.trim(), fromMs: BigInt(fromMs), toMs: BigInt(toMs), pageSize: 100, pageToken }, { signal }),
   );
   const events = list.data?.events ?? [];
+  const [selected, setSelected] = useState<string | undefined>(undefined);
+  const shown = events.find((e) => keyOf(e) === selected);
 
   const columns: Column<AuditEvent>[] = [
-    { key: "at", header: "When", cell: (e) => <Time ms={e.atMs} now={now} /> },
+    {
+      key: "at",
+      header: "When",
+      cell: (e) => (
+        <button type="button" class="btn btn-small btn-quiet" title={`Event ${e.id || "(no id)"}: show it`} data-testid="audit-select" onClick={() => setSelected(keyOf(e))}>
+          <Time ms={e.atMs} now={now} />
+        </button>
+      ),
+    },
     { key: "actor", header: "Who", cell: (e) => <span data-testid="audit-actor">{e.actor} <span class="muted">({e.actorRole})</span></span> },
     { key: "action", header: "What", cell: (e) => <span class="mono" data-testid="audit-action">{e.action}</span> },
     { key: "target", header: "Target", cell: (e) => <span class="mono" data-testid="audit-target">{e.target}</span> },
@@ -91,10 +101,45 @@ export function AuditPage({ route }: { readonly route: AuditRoute }) {
           <Loading what="the audit log" testid="audit-loading" />
         ) : (
           <>
-            <DataTable columns={columns} rows={events} rowKey={(e) => `${e.atMs}|${e.actor}|${e.action}|${e.target}|${e.source}|${e.detailsJson}`} caption="Audit events, newest first" testid="audit-table" empty="No event matches." />
+            {shown !== undefined && <AuditEventDetail event={shown} now={now} onClose={() => setSelected(undefined)} />}
+            <DataTable columns={columns} rows={events} rowKey={keyOf} caption="Audit events, newest first" testid="audit-table" empty="No event matches." />
             <Pager pageNumber={list.pageNumber} hasPrevious={list.hasPrevious} hasNext={list.hasNext} onPrevious={list.previous} onNext={list.next} testid="audit-pager" />
           </>
         ))}
     </div>
+  );
+}
+
+/** A row's key: the event's id (older servers sent none: then its contents). */
+function keyOf(e: AuditEvent): string {
+  return e.id || `${e.atMs}|${e.actor}|${e.action}|${e.target}|${e.source}|${e.detailsJson}`;
+}
+
+/** One event in full: its id (to quote it), exact time, who, what, outcome and details. */
+function AuditEventDetail({ event: e, now, onClose }: { readonly event: AuditEvent; readonly now: number; readonly onClose: () => void }) {
+  let details = e.detailsJson;
+  try {
+    details = JSON.stringify(JSON.parse(e.detailsJson), null, 2);
+  } catch {
+    // shown as stored
+  }
+  return (
+    <Section title="Audit event" testid="audit-detail">
+      <Facts
+        items={[
+          ["Id", <code>{e.id || "–"}</code>, "audit-detail-id"],
+          ["When", <span>{new Date(Number(e.atMs)).toISOString()} (<Time ms={e.atMs} now={now} />)</span>, "audit-detail-at"],
+          ["Who", `${e.actor} (${e.actorRole || "no role"})`, "audit-detail-actor"],
+          ["From", e.source || "local", "audit-detail-source"],
+          ["What", <code>{e.action}</code>, "audit-detail-action"],
+          ["Target", <code>{e.target || "–"}</code>, "audit-detail-target"],
+          ["Outcome", <Badge tone={outcomeTone(e.outcome)}>{e.outcome}</Badge>, "audit-detail-outcome"],
+          ["Details", <pre class="audit-details">{details}</pre>, "audit-detail-details"],
+        ]}
+      />
+      <button type="button" class="btn btn-small" onClick={onClose} data-testid="audit-detail-close">
+        Close
+      </button>
+    </Section>
   );
 }

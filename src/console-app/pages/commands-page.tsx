@@ -10,9 +10,10 @@ import { useCall } from "../hooks/use-call.js";
 import { navigate } from "../hooks/use-route.js";
 import { useDebounced, useNow } from "../hooks/use-timing.js";
 import { useTokenPages } from "../hooks/use-token-pages.js";
-import { commandOpen, commandStatusName, commandStatusTone, DEVICE_ID } from "../lib/registry-model.js";
+import type { CommandStatusFilter } from "../lib/registry-model.js";
+import { COMMAND_STATUS_FILTERS, commandOpen, commandStatusCode, commandStatusName, commandStatusTone, DEVICE_ID } from "../lib/registry-model.js";
 import type { Route } from "../lib/router.js";
-import { deviceHref } from "../lib/router.js";
+import { deviceHref, formatRoute } from "../lib/router.js";
 import { SendCommandForm } from "./commands/send-command-form.js";
 
 type CommandsRoute = Extract<Route, { page: "commands" }>;
@@ -29,9 +30,10 @@ function StatusBadge({ status }: { readonly status: number }) {
 }
 
 /**
- * Commands to devices (DeviceCommandService): operators send one (name, JSON payload, TTL); a
- * device's commands newest first with their status, refreshed while any is still open; a command's
- * detail (payload, reply, reason). ListCommands needs a device, so the list is per device.
+ * Commands to devices (DeviceCommandService): operators send one (name, JSON payload, TTL); the
+ * fleet's commands (or one device's) newest first with their status, filtered by status (both
+ * filters kept in the URL), refreshed while any shown is still open; a command's detail (payload,
+ * reply, reason).
  */
 export function CommandsPage({ route }: { readonly route: CommandsRoute }) {
   const app = useApp();
@@ -45,8 +47,11 @@ export function CommandsPage({ route }: { readonly route: CommandsRoute }) {
   }, [typed]);
 
   const send = app.can("sendCommand");
-  const valid = DEVICE_ID.test(route.device);
-  const list = useTokenPages(valid ? route.device : null, (pageToken, signal) => app.clients.commands.listCommands({ deviceId: route.device, pageSize: 50, pageToken }, { signal }));
+  const valid = route.device === "" || DEVICE_ID.test(route.device);
+  const statuses = route.statuses ?? [];
+  const list = useTokenPages(valid ? `${route.device}|${statuses.join(",")}` : null, (pageToken, signal) =>
+    app.clients.commands.listCommands({ deviceId: route.device, statuses: statuses.map(commandStatusCode), pageSize: 50, pageToken }, { signal }),
+  );
   const commands = list.data?.commands ?? [];
   const anyOpen = commands.some((c) => commandOpen(c.status));
   useEffect(() => {
@@ -55,8 +60,14 @@ export function CommandsPage({ route }: { readonly route: CommandsRoute }) {
     return () => clearTimeout(t);
   }, [anyOpen, list.data]);
 
+  const toggle = (s: CommandStatusFilter, on: boolean) => {
+    const next = COMMAND_STATUS_FILTERS.filter((x) => (x === s ? on : statuses.includes(x)));
+    navigate({ ...route, statuses: next });
+  };
+
   const columns: Column<DeviceCommand>[] = [
-    { key: "id", header: "Command", cell: (c) => <a href={`#/commands?device=${encodeURIComponent(c.deviceId)}&command=${encodeURIComponent(c.commandId)}`} class="mono">{c.commandId}</a> },
+    { key: "id", header: "Command", cell: (c) => <a href={formatRoute({ ...route, command: c.commandId })} class="mono">{c.commandId}</a> },
+    { key: "device", header: "Device", cell: (c) => <a href={deviceHref(c.deviceId)}>{c.deviceId}</a> },
     { key: "name", header: "Name", cell: (c) => c.name },
     { key: "status", header: "Status", cell: (c) => <StatusBadge status={c.status} /> },
     { key: "sent", header: "Sent", cell: (c) => <span title={`by ${c.sentBy}`}><Time ms={c.createdAtMs} now={now} /></span> },
@@ -74,7 +85,7 @@ export function CommandsPage({ route }: { readonly route: CommandsRoute }) {
           device={route.device}
           onSent={(c) => {
             setNotice(`Command ${c.name} queued for ${c.deviceId} (${commandStatusName(c.status)}).`);
-            navigate({ page: "commands", device: c.deviceId, command: c.commandId });
+            navigate({ ...route, command: c.commandId });
             list.reload();
           }}
         />
@@ -84,27 +95,42 @@ export function CommandsPage({ route }: { readonly route: CommandsRoute }) {
         </p>
       )}
       {route.command !== "" && <CommandDetail id={route.command} now={now} />}
-      <Section title="A device's commands, newest first" testid="commands-list-section">
+      <Section title="Commands, newest first" testid="commands-list-section">
         <div class="filters" role="search" aria-label="Filter commands">
           <label class="field-inline">
-            Device <input class="input" value={device} data-testid="commands-device" onInput={(e) => setDevice(e.currentTarget.value)} />
+            Device <input class="input" value={device} placeholder="every device" data-testid="commands-device" onInput={(e) => setDevice(e.currentTarget.value)} />
           </label>
-          {valid && <a href={deviceHref(route.device)}>Live readings of {route.device}</a>}
+          <fieldset class="inline-fieldset">
+            <legend>Status</legend>
+            {COMMAND_STATUS_FILTERS.map((s) => (
+              <label key={s} class="check">
+                <input type="checkbox" checked={statuses.includes(s)} data-testid={`commands-filter-${s}`} onChange={(e) => toggle(s, e.currentTarget.checked)} /> {s}
+              </label>
+            ))}
+          </fieldset>
+          {route.device !== "" && valid && <a href={deviceHref(route.device)}>Live readings of {route.device}</a>}
         </div>
         <ErrorBanner error={list.error} title="Listing commands failed" testid="commands-error" onRetry={list.reload} />
         {!valid ? (
-          <p class="muted">Name a device to see its commands.</p>
+          <p class="muted" data-testid="commands-device-invalid">
+            Not a device id: letters, digits, _ and - only (empty: every device).
+          </p>
         ) : list.data === undefined && list.loading ? (
           <Loading what="commands" testid="commands-loading" />
         ) : (
           <>
-            <DataTable columns={columns} rows={commands} rowKey={(c) => c.commandId} caption={`Commands to ${route.device}`} testid="commands-table" empty="No command to this device." />
+            <DataTable columns={columns} rows={commands} rowKey={(c) => c.commandId} caption={caption(route.device, statuses)} testid="commands-table" empty={statuses.length > 0 ? "No command in these statuses." : route.device !== "" ? "No command to this device." : "No command yet."} />
             <Pager pageNumber={list.pageNumber} hasPrevious={list.hasPrevious} hasNext={list.hasNext} onPrevious={list.previous} onNext={list.next} testid="commands-pager" />
           </>
         )}
       </Section>
     </div>
   );
+}
+
+/** The list's caption: whose commands, in which statuses. */
+function caption(device: string, statuses: readonly string[]): string {
+  return `Commands to ${device === "" ? "every device" : device}${statuses.length > 0 ? `, ${statuses.join(" or ")}` : ""}`;
 }
 
 /** One command (GetCommand), asked again while it is open. */

@@ -8,7 +8,8 @@ import type { Column } from "../components/data-table.js";
 import { DataTable } from "../components/data-table.js";
 import { ErrorBanner, Notice } from "../components/error-banner.js";
 import { Pager } from "../components/pager.js";
-import { SecretOnce } from "../components/secret-once.js";
+import { SecretOnce, SecretsOnce } from "../components/secret-once.js";
+import { toCallError } from "../api/errors.js";
 import { useAction } from "../hooks/use-call.js";
 import { navigate } from "../hooks/use-route.js";
 import { useDebounced, useNow } from "../hooks/use-timing.js";
@@ -19,11 +20,15 @@ import { ENABLED_FILTERS, enabledFilterCode, formatLabels, labelChanges, parseLa
 import type { Route } from "../lib/router.js";
 import { deviceHref, formatRoute } from "../lib/router.js";
 import { CreateDeviceDialog, EditDeviceDialog } from "./devices/device-forms.js";
+import { ImportDevicesDialog, ImportResults } from "./devices/import-dialog.js";
+import type { ImportRowResult } from "./devices/import-run.js";
+import { credentialsCsv, importCounts, importInChunks } from "./devices/import-run.js";
 
 type DevicesRoute = Extract<Route, { page: "devices" }>;
 
 type Dialog =
   | { readonly kind: "create" }
+  | { readonly kind: "import" }
   | { readonly kind: "edit"; readonly device: RegisteredDevice }
   | { readonly kind: "enable"; readonly device: RegisteredDevice; readonly enabled: boolean }
   | { readonly kind: "rotate"; readonly device: RegisteredDevice }
@@ -33,8 +38,9 @@ const PAGE_SIZE = 50;
 
 /**
  * The device registry (DeviceService): devices filtered by id prefix, type, labels and enabled,
- * paged with the total; operators register, enable/disable and relabel devices, admins rotate
- * credentials and delete. A new password is shown once. The filters live in the URL.
+ * paged with the total; operators register (one, or many from a CSV file checked in the browser
+ * first and sent in chunks), enable/disable and relabel devices, admins rotate credentials and
+ * delete. New passwords are shown once. The filters live in the URL.
  */
 export function DevicesPage({ route }: { readonly route: DevicesRoute }) {
   const app = useApp();
@@ -63,6 +69,9 @@ export function DevicesPage({ route }: { readonly route: DevicesRoute }) {
   const [dialog, setDialog] = useState<Dialog | undefined>(undefined);
   const [secret, setSecret] = useState<{ deviceId: string; credentials: DeviceCredentials } | undefined>(undefined);
   const [notice, setNotice] = useState<string | undefined>(undefined);
+  const [imported, setImported] = useState<readonly ImportRowResult[] | undefined>(undefined);
+  const [importSecrets, setImportSecrets] = useState<{ secrets: Array<{ id: string; password: string }>; csv: string } | undefined>(undefined);
+  const [progress, setProgress] = useState<{ done: number; total: number } | undefined>(undefined);
   const action = useAction();
   const close = () => {
     action.clearError();
@@ -107,7 +116,30 @@ export function DevicesPage({ route }: { readonly route: DevicesRoute }) {
     list.reload();
   };
 
-  const confirm = async (d: Exclude<Dialog, { kind: "create" } | { kind: "edit" }>, reason: string): Promise<boolean> =>
+  const importRows: Parameters<typeof ImportDevicesDialog>[0]["onImport"] = (rows) =>
+    action.run(async () => {
+      setProgress({ done: 0, total: rows.length });
+      try {
+        const results = await importInChunks(
+          rows,
+          (csv) => app.clients.devices.importDevices({ csv }),
+          (e) => {
+            const ce = toCallError(e);
+            return `${ce.codeName}: ${ce.message}`;
+          },
+          (done) => setProgress({ done, total: rows.length }),
+        );
+        setImported(results);
+        const secrets = results.flatMap((r) => (r.outcome.kind === "created" ? [{ id: r.id, password: r.outcome.password }] : []));
+        setImportSecrets(secrets.length > 0 ? { secrets, csv: credentialsCsv(results) } : undefined);
+        const n = importCounts(results);
+        done(`Import: ${n.created} created, ${n.skipped} registered already${n.failed + n["not-sent"] > 0 ? `, ${n.failed + n["not-sent"]} not imported` : ""}.`);
+      } finally {
+        setProgress(undefined);
+      }
+    });
+
+  const confirm = async (d: Exclude<Dialog, { kind: "create" } | { kind: "edit" } | { kind: "import" }>, reason: string): Promise<boolean> =>
     action.run(async () => {
       if (d.kind === "enable") {
         await app.clients.devices.setDeviceEnabled({ id: d.device.id, enabled: d.enabled, reason });
@@ -126,11 +158,18 @@ export function DevicesPage({ route }: { readonly route: DevicesRoute }) {
     <div class="page" data-testid="page-devices">
       <div class="page-head">
         <h1>Devices</h1>
-        <ActionButton variant="primary" permission={app.can("createDevice")} onClick={() => setDialog({ kind: "create" })} testid="device-create">
-          Register a device
-        </ActionButton>
+        <span class="form-row">
+          <ActionButton permission={app.can("importDevices")} onClick={() => setDialog({ kind: "import" })} testid="device-import">
+            Import CSV
+          </ActionButton>
+          <ActionButton variant="primary" permission={app.can("createDevice")} onClick={() => setDialog({ kind: "create" })} testid="device-create">
+            Register a device
+          </ActionButton>
+        </span>
       </div>
       {secret && <SecretOnce deviceId={secret.deviceId} credentials={secret.credentials} onDismiss={() => setSecret(undefined)} />}
+      {importSecrets && <SecretsOnce secrets={importSecrets.secrets} csv={importSecrets.csv} onDismiss={() => setImportSecrets(undefined)} />}
+      {imported && <ImportResults results={imported} onDismiss={() => setImported(undefined)} />}
       <Notice text={notice} testid="devices-notice" onDismiss={() => setNotice(undefined)} />
       <div class="filters" role="search" aria-label="Filter devices">
         <label class="field-inline">
@@ -195,7 +234,8 @@ export function DevicesPage({ route }: { readonly route: DevicesRoute }) {
           }
         />
       )}
-      {dialog && dialog.kind !== "create" && dialog.kind !== "edit" && (
+      {dialog?.kind === "import" && <ImportDevicesDialog pending={action.pending} progress={progress} error={action.error} onClose={close} onImport={importRows} />}
+      {dialog && dialog.kind !== "create" && dialog.kind !== "edit" && dialog.kind !== "import" && (
         <ConfirmDialog
           title={dialog.kind === "enable" ? `${dialog.enabled ? "Enable" : "Disable"} ${dialog.device.id}?` : dialog.kind === "rotate" ? `New credentials for ${dialog.device.id}?` : `Delete ${dialog.device.id}?`}
           confirmLabel={dialog.kind === "enable" ? (dialog.enabled ? "Enable" : "Disable") : dialog.kind === "rotate" ? "Rotate" : "Delete"}

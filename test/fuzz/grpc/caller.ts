@@ -131,13 +131,17 @@ export async function httpCall(baseUrl: string, service: DescService, method: De
     body = c.body;
   }
   const ac = new AbortController();
-  const hang = setTimeout(() => ac.abort(), o.deadlineMs);
+  // A stream that answers nothing within 2 s past the stream wait is open (see below), not worth the whole deadline.
+  const hang = setTimeout(() => ac.abort(), streaming ? Math.min(o.deadlineMs, 2_000 + o.streamWaitMs) : o.deadlineMs);
   try {
     let res: Response;
     try {
       res = await fetch(`${baseUrl}/${service.typeName}/${method.name}`, { method: "POST", headers, body, signal: ac.signal });
     } catch (e) {
-      return ac.signal.aborted ? { code: "HANG", details: "no response headers" } : { code: "CLIENT_REFUSED", details: (e as Error).message };
+      // connect-node sends a stream's response headers with its first message: a silent stream (a
+      // watch of a device with no new readings) has none yet, which is no hang.
+      if (ac.signal.aborted) return streaming ? { code: "OPEN", details: "no message yet" } : { code: "HANG", details: "no response headers" };
+      return { code: "CLIENT_REFUSED", details: (e as Error).message };
     }
     if (grpcWeb) return await grpcWebStatus(res, ac, o);
     if (!streaming || res.status !== 200) {

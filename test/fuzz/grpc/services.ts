@@ -42,7 +42,7 @@ import { MemoryDeviceRegistry } from "../../../src/registry/memory-registry.js";
  * stores, on its real server: the query gRPC port (QueryService, AlertService, DeviceService,
  * DeviceCommandService, AuditService), the admin gRPC port (AdminService), the model gateway's
  * gRPC port (ModelGatewayService, the local gateway with its hand-written Score codecs), and the
- * console's HTTP port (ConfigService, served only there; gRPC-web and Connect).
+ * console's HTTP port (every service served there, gRPC-web and Connect: ConfigService only there).
  */
 
 /** Tokens of the fuzzed servers, one per role. */
@@ -175,7 +175,17 @@ export async function startFuzzServers(o: { timeoutMs?: number } = {}): Promise<
     admin = await startAdminServer(adminImpl, { host: "127.0.0.1", port: 0, initiallyServing: true, policy: { ...DEFAULT_ADMIN_POLICY, ...policy } });
     gw = createGateway({ config: gatewayConfigSchema.parse({}) });
     gateway = await startGatewayServer(gw, { port: 0, access, audit });
-    web = await startConsoleServer([webService(ConfigService, configImpl)], { host: "127.0.0.1", port: 0, policy, appDir: dir });
+    // The console's HTTP port serves what the console and query roles put there (src/cli/roles/console-role.ts, query-role.ts).
+    const webServices = [
+      webService(QueryService, query),
+      webService(AlertService, alertImpl),
+      webService(AdminService, adminImpl),
+      webService(ConfigService, configImpl),
+      webService(DeviceService, deviceImpl),
+      webService(DeviceCommandService, commandImpl),
+      webService(AuditService, auditImpl),
+    ];
+    web = await startConsoleServer(webServices, { host: "127.0.0.1", port: 0, policy, appDir: dir });
   } catch (e) {
     await Promise.allSettled([q?.close(0), admin?.close(0), gateway?.close(0), web?.close()]);
     await gw?.close();
@@ -186,7 +196,7 @@ export async function startFuzzServers(o: { timeoutMs?: number } = {}): Promise<
     ...[QueryService, AlertService, DeviceService, DeviceCommandService, AuditService].map((service) => ({ service: service as DescService, grpcAddress: q!.address })),
     { service: AdminService, grpcAddress: admin.address },
     { service: ModelGatewayService, grpcAddress: gateway.address },
-    { service: ConfigService, httpUrl: web.url },
+    ...[QueryService, AlertService, AdminService, ConfigService, DeviceService, DeviceCommandService, AuditService].map((service) => ({ service: service as DescService, httpUrl: web!.url })),
   ];
   return {
     targets,

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shoal/v1/audit.proto.
  */
 export const file_shoal_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChRzaG9hbC92MS9hdWRpdC5wcm90bxIIc2hvYWwudjEilQEKCkF1ZGl0RXZlbnQSDQoFYXRfbXMYASABKAMSDQoFYWN0b3IYAiABKAkSEgoKYWN0b3Jfcm9sZRgDIAEoCRIOCgZzb3VyY2UYBCABKAkSDgoGYWN0aW9uGAUgASgJEg4KBnRhcmdldBgGIAEoCRIPCgdvdXRjb21lGAcgASgJEhQKDGRldGFpbHNfanNvbhgIIAEoCSKcAQoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIPCgdmcm9tX21zGAEgASgDEg0KBXRvX21zGAIgASgDEg0KBWFjdG9yGAMgASgJEhUKDWFjdGlvbl9wcmVmaXgYBCABKAkSFQoNdGFyZ2V0X3ByZWZpeBgFIAEoCRIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCSJYChdMaXN0QXVkaXRFdmVudHNSZXNwb25zZRIkCgZldmVudHMYASADKAsyFC5zaG9hbC52MS5BdWRpdEV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTJmCgxBdWRpdFNlcnZpY2USVgoPTGlzdEF1ZGl0RXZlbnRzEiAuc2hvYWwudjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBohLnNob2FsLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("ChRzaG9hbC92MS9hdWRpdC5wcm90bxIIc2hvYWwudjEioQEKCkF1ZGl0RXZlbnQSDQoFYXRfbXMYASABKAMSDQoFYWN0b3IYAiABKAkSEgoKYWN0b3Jfcm9sZRgDIAEoCRIOCgZzb3VyY2UYBCABKAkSDgoGYWN0aW9uGAUgASgJEg4KBnRhcmdldBgGIAEoCRIPCgdvdXRjb21lGAcgASgJEhQKDGRldGFpbHNfanNvbhgIIAEoCRIKCgJpZBgJIAEoCSKcAQoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIPCgdmcm9tX21zGAEgASgDEg0KBXRvX21zGAIgASgDEg0KBWFjdG9yGAMgASgJEhUKDWFjdGlvbl9wcmVmaXgYBCABKAkSFQoNdGFyZ2V0X3ByZWZpeBgFIAEoCRIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCSJYChdMaXN0QXVkaXRFdmVudHNSZXNwb25zZRIkCgZldmVudHMYASADKAsyFC5zaG9hbC52MS5BdWRpdEV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTJmCgxBdWRpdFNlcnZpY2USVgoPTGlzdEF1ZGl0RXZlbnRzEiAuc2hvYWwudjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBohLnNob2FsLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message shoal.v1.AuditEvent
@@ -72,6 +72,15 @@ export type AuditEvent = Message<"shoal.v1.AuditEvent"> & {
    * @generated from field: string details_json = 8;
    */
   detailsJson: string;
+
+  /**
+   * The event's id: unique and stable, assigned when the event is recorded (before it is written,
+   * so an insert retried after an ambiguous failure keeps it). A UUID: version 7 (time-ordered)
+   * for events recorded since ids were returned, version 4 (random) for older ones.
+   *
+   * @generated from field: string id = 9;
+   */
+  id: string;
 };
 
 /**

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shoal/v1/command.proto.
  */
 export const file_shoal_v1_command: GenFile = /*@__PURE__*/
-  fileDesc("ChZzaG9hbC92MS9jb21tYW5kLnByb3RvEghzaG9hbC52MSKPAgoNRGV2aWNlQ29tbWFuZBISCgpjb21tYW5kX2lkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEhQKDHBheWxvYWRfanNvbhgEIAEoCRInCgZzdGF0dXMYBSABKA4yFy5zaG9hbC52MS5Db21tYW5kU3RhdHVzEhUKDWNyZWF0ZWRfYXRfbXMYBiABKAMSFQoNZXhwaXJlc19hdF9tcxgHIAEoAxIVCg11cGRhdGVkX2F0X21zGAggASgDEhIKCnJlcGx5X2pzb24YCSABKAkSDgoGcmVhc29uGAogASgJEg8KB3NlbnRfYnkYCyABKAkSEAoIYXR0ZW1wdHMYDCABKAUiWwoSU2VuZENvbW1hbmRSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhQKDHBheWxvYWRfanNvbhgDIAEoCRIOCgZ0dGxfbXMYBCABKAMiPwoTU2VuZENvbW1hbmRSZXNwb25zZRIoCgdjb21tYW5kGAEgASgLMhcuc2hvYWwudjEuRGV2aWNlQ29tbWFuZCInChFHZXRDb21tYW5kUmVxdWVzdBISCgpjb21tYW5kX2lkGAEgASgJIj4KEkdldENvbW1hbmRSZXNwb25zZRIoCgdjb21tYW5kGAEgASgLMhcuc2hvYWwudjEuRGV2aWNlQ29tbWFuZCJPChNMaXN0Q29tbWFuZHNSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJaChRMaXN0Q29tbWFuZHNSZXNwb25zZRIpCghjb21tYW5kcxgBIAMoCzIXLnNob2FsLnYxLkRldmljZUNvbW1hbmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKsEBCg1Db21tYW5kU3RhdHVzEh4KGkNPTU1BTkRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWQ09NTUFORF9TVEFUVVNfUEVORElORxABEhwKGENPTU1BTkRfU1RBVFVTX0RFTElWRVJFRBACEh8KG0NPTU1BTkRfU1RBVFVTX0FDS05PV0xFREdFRBADEhkKFUNPTU1BTkRfU1RBVFVTX0ZBSUxFRBAEEhoKFkNPTU1BTkRfU1RBVFVTX0VYUElSRUQQBTL6AQoURGV2aWNlQ29tbWFuZFNlcnZpY2USSgoLU2VuZENvbW1hbmQSHC5zaG9hbC52MS5TZW5kQ29tbWFuZFJlcXVlc3QaHS5zaG9hbC52MS5TZW5kQ29tbWFuZFJlc3BvbnNlEkcKCkdldENvbW1hbmQSGy5zaG9hbC52MS5HZXRDb21tYW5kUmVxdWVzdBocLnNob2FsLnYxLkdldENvbW1hbmRSZXNwb25zZRJNCgxMaXN0Q29tbWFuZHMSHS5zaG9hbC52MS5MaXN0Q29tbWFuZHNSZXF1ZXN0Gh4uc2hvYWwudjEuTGlzdENvbW1hbmRzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChZzaG9hbC92MS9jb21tYW5kLnByb3RvEghzaG9hbC52MSKPAgoNRGV2aWNlQ29tbWFuZBISCgpjb21tYW5kX2lkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEhQKDHBheWxvYWRfanNvbhgEIAEoCRInCgZzdGF0dXMYBSABKA4yFy5zaG9hbC52MS5Db21tYW5kU3RhdHVzEhUKDWNyZWF0ZWRfYXRfbXMYBiABKAMSFQoNZXhwaXJlc19hdF9tcxgHIAEoAxIVCg11cGRhdGVkX2F0X21zGAggASgDEhIKCnJlcGx5X2pzb24YCSABKAkSDgoGcmVhc29uGAogASgJEg8KB3NlbnRfYnkYCyABKAkSEAoIYXR0ZW1wdHMYDCABKAUiWwoSU2VuZENvbW1hbmRSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhQKDHBheWxvYWRfanNvbhgDIAEoCRIOCgZ0dGxfbXMYBCABKAMiPwoTU2VuZENvbW1hbmRSZXNwb25zZRIoCgdjb21tYW5kGAEgASgLMhcuc2hvYWwudjEuRGV2aWNlQ29tbWFuZCInChFHZXRDb21tYW5kUmVxdWVzdBISCgpjb21tYW5kX2lkGAEgASgJIj4KEkdldENvbW1hbmRSZXNwb25zZRIoCgdjb21tYW5kGAEgASgLMhcuc2hvYWwudjEuRGV2aWNlQ29tbWFuZCJ6ChNMaXN0Q29tbWFuZHNSZXF1ZXN0EhEKCWRldmljZV9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIpCghzdGF0dXNlcxgEIAMoDjIXLnNob2FsLnYxLkNvbW1hbmRTdGF0dXMiWgoUTGlzdENvbW1hbmRzUmVzcG9uc2USKQoIY29tbWFuZHMYASADKAsyFy5zaG9hbC52MS5EZXZpY2VDb21tYW5kEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSrBAQoNQ29tbWFuZFN0YXR1cxIeChpDT01NQU5EX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkNPTU1BTkRfU1RBVFVTX1BFTkRJTkcQARIcChhDT01NQU5EX1NUQVRVU19ERUxJVkVSRUQQAhIfChtDT01NQU5EX1NUQVRVU19BQ0tOT1dMRURHRUQQAxIZChVDT01NQU5EX1NUQVRVU19GQUlMRUQQBBIaChZDT01NQU5EX1NUQVRVU19FWFBJUkVEEAUy+gEKFERldmljZUNvbW1hbmRTZXJ2aWNlEkoKC1NlbmRDb21tYW5kEhwuc2hvYWwudjEuU2VuZENvbW1hbmRSZXF1ZXN0Gh0uc2hvYWwudjEuU2VuZENvbW1hbmRSZXNwb25zZRJHCgpHZXRDb21tYW5kEhsuc2hvYWwudjEuR2V0Q29tbWFuZFJlcXVlc3QaHC5zaG9hbC52MS5HZXRDb21tYW5kUmVzcG9uc2USTQoMTGlzdENvbW1hbmRzEh0uc2hvYWwudjEuTGlzdENvbW1hbmRzUmVxdWVzdBoeLnNob2FsLnYxLkxpc3RDb21tYW5kc1Jlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message shoal.v1.DeviceCommand
@@ -194,6 +194,8 @@ export const GetCommandResponseSchema: GenMessage<GetCommandResponse> = /*@__PUR
  */
 export type ListCommandsRequest = Message<"shoal.v1.ListCommandsRequest"> & {
   /**
+   * Only this device's commands ("" = every device's).
+   *
    * @generated from field: string device_id = 1;
    */
   deviceId: string;
@@ -206,9 +208,19 @@ export type ListCommandsRequest = Message<"shoal.v1.ListCommandsRequest"> & {
   pageSize: number;
 
   /**
+   * From the previous answer (with the same device_id and statuses).
+   *
    * @generated from field: string page_token = 3;
    */
   pageToken: string;
+
+  /**
+   * Only commands in one of these statuses, as read now (an open command past its expiry is
+   * EXPIRED); empty = any. UNSPECIFIED or an unknown value is INVALID_ARGUMENT.
+   *
+   * @generated from field: repeated shoal.v1.CommandStatus statuses = 4;
+   */
+  statuses: CommandStatus[];
 };
 
 /**
@@ -325,7 +337,9 @@ export const DeviceCommandService: GenService<{
     output: typeof GetCommandResponseSchema;
   },
   /**
-   * A device's commands, newest first.
+   * Commands newest first: one device's, or the whole fleet's (device_id ""), optionally only those
+   * in the given statuses. Keyset-paged: a page token names the last command shown, so commands
+   * sent meanwhile (newer) never shift the pages that follow.
    *
    * @generated from rpc shoal.v1.DeviceCommandService.ListCommands
    */
