@@ -1,4 +1,5 @@
 import type { KvConnector, KvStore } from "../ports/kv-store.js";
+import { ShoalError, isRetryable } from "../base/errors.js";
 import { configKey } from "./consul-store.js";
 import { parseYamlLayer } from "./layers.js";
 import { envNameOf, resolveConfig } from "./resolve.js";
@@ -28,7 +29,8 @@ export interface LoadOptions extends Omit<ResolveOptions, "consulLayer" | "consu
 /**
  * Resolves the configuration including the Consul layer when `consul.url` is set by the files
  * or environment. An invalid Consul document throws ConfigError (at start there is no last good
- * configuration to keep).
+ * configuration to keep); so does a Consul that refuses the read (wrong or missing `consul.token`),
+ * while an unreachable one starts on files + env (see `requireConsul`).
  */
 export async function loadConfig(opts: LoadOptions): Promise<ResolvedConfig> {
   const base = resolveConfig({ ...opts, consulLayer: undefined });
@@ -42,6 +44,11 @@ export async function loadConfig(opts: LoadOptions): Promise<ResolvedConfig> {
       text = (await kv.get(key)).value;
     } catch (err) {
       if (opts.requireConsul) throw err;
+      // Consul answered and refused (403 without a valid consul.token, 400): not an outage to ride
+      // out on defaults — starting on files alone would hide the wrong credentials.
+      if (!isRetryable(err)) {
+        throw new ShoalError(`Consul at ${url} refused to read ${key} (consul.token missing or not allowed to read it?): ${(err as Error).message}`, { code: "invalid_input", retryable: false, cause: err });
+      }
       const e = err as { code?: string; message?: string };
       opts.logger?.warn({ key, err: { code: e.code, message: e.message } }, "consul unreachable at start: using files and environment only");
       return base;

@@ -195,6 +195,14 @@ describe("Consul watch", () => {
     expect(watcher.stats().applied).toBe(1);
   });
 
+  it("a Consul that refuses the read (ACL token missing) stops the start, naming consul.token, instead of starting on defaults", async () => {
+    const kv = new FakeKv();
+    kv.get = () => Promise.reject(new ConsulError("kv get shoal/test/config.yaml: HTTP 403 (Permission denied)", { reason: "rejected", status: 403 }));
+    const log = new MemoryLogger();
+    await expect(loadConfig({ env: consulEnv, configDir: dir, consul: kv, logger: log })).rejects.toThrow(/refused to read .*consul\.token.*HTTP 403/);
+    expect(log.lines).toEqual([]);
+  });
+
   it("a throwing listener does not stop the others", async () => {
     const kv = new FakeKv();
     const log = new MemoryLogger();

@@ -124,6 +124,10 @@ describe("the local stack's NATS, ClickHouse, Redis and Consul: generated creden
       const refused = await run(process.execPath, ["--import", "tsx", shoalBin, "config", "set", "detector.threshold", "0.94"], { ...process.env, ...cli, SHOAL_STACK_DIR: join(stackDir, "none") });
       expect(refused.code).not.toBe(0);
       expect(refused.out).toMatch(/403|Permission denied/);
+      // Nor does a read start on defaults: Consul's refusal stops it, naming consul.token.
+      const unread = await run(process.execPath, ["--import", "tsx", shoalBin, "config", "get", "detector.threshold"], { ...process.env, ...cli, SHOAL_STACK_DIR: join(stackDir, "none") });
+      expect(unread.code).not.toBe(0);
+      expect(unread.out).toContain("consul.token");
 
       // `shoal up` on the stack (its Mosquitto too) with a Redis-backed actor cache: rows arrive in
       // ClickHouse, the cache holds entries, and nothing secret is printed.
