@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // Builds the operators' console (docs/adr/0018-console.md): esbuild bundles src/console-app/main.tsx
-// into dist/console/ as app.<hash>.js and app.<hash>.css (long-cacheable) with an index.html that
-// names them (not cacheable). Nothing is fetched at run time.
+// into dist/console/ as app.<hash>.js, app.<hash>.css and chunks (chunk.<hash>.js: the pages other
+// than the fleet's, loaded when first shown, and the code they share with the app), and
+// src/console-app/boot.ts on its own as boot.<hash>.js (a few KiB, no dependency), all
+// long-cacheable, with an index.html that names them (not cacheable). boot is a plain script that
+// runs first and sends the page's first calls while the app loads (src/console-app/api/early-calls.ts);
+// index.html preloads the chunks the app imports, so none waits for another. Nothing is fetched at run time.
 //
 //   node scripts/build-console.mjs               build
 //   node scripts/build-console.mjs --if-missing  build only when dist/console/index.html is missing
@@ -78,6 +82,7 @@ async function main() {
   const result = await build({
     entryPoints: { app: join(SRC, "main.tsx") },
     bundle: true,
+    splitting: true,
     minify: true,
     sourcemap: true,
     target: "es2022",
@@ -86,6 +91,7 @@ async function main() {
     outdir: OUT,
     entryNames: "[name].[hash]",
     assetNames: "[name].[hash]",
+    chunkNames: "chunk.[hash]",
     tsconfig: join(SRC, "tsconfig.json"),
     jsx: "automatic",
     jsxImportSource: "preact",
@@ -95,10 +101,39 @@ async function main() {
     logLevel: "warning",
   });
 
-  const outputs = Object.keys(result.metafile.outputs).map((p) => join(ROOT, p));
+  // The boot script: a classic script (it runs before the app's modules, in document order).
+  const bootResult = await build({
+    entryPoints: { boot: join(SRC, "boot.ts") },
+    bundle: true,
+    minify: true,
+    sourcemap: true,
+    target: "es2022",
+    format: "iife",
+    platform: "browser",
+    outdir: OUT,
+    entryNames: "[name].[hash]",
+    tsconfig: join(SRC, "tsconfig.json"),
+    legalComments: "linked",
+    metafile: true,
+    logLevel: "warning",
+  });
+
+  const outputs = [...Object.keys(result.metafile.outputs), ...Object.keys(bootResult.metafile.outputs)].map((p) => join(ROOT, p));
   const js = outputs.find((p) => /app\.[A-Z0-9]+\.js$/.test(p));
+  const boot = outputs.find((p) => /boot\.[A-Z0-9]+\.js$/.test(p));
   const css = outputs.find((p) => /app\.[A-Z0-9]+\.css$/.test(p));
-  if (!js || !css) throw new Error(`build-console: expected app.<hash>.js and app.<hash>.css, got ${outputs.map((p) => basename(p)).join(", ")}`);
+  if (!js || !boot || !css) throw new Error(`build-console: expected boot.<hash>.js, app.<hash>.js and app.<hash>.css, got ${outputs.map((p) => basename(p)).join(", ")}`);
+  // The chunks the two scripts import statically (not the pages they load on demand), preloaded.
+  const staticChunks = new Set();
+  const walk = (out) => {
+    for (const i of result.metafile.outputs[relative(ROOT, out)]?.imports ?? []) {
+      if (i.kind !== "import-statement" || staticChunks.has(i.path)) continue;
+      staticChunks.add(i.path);
+      walk(join(ROOT, i.path));
+    }
+  };
+  walk(js);
+  const preloads = [...staticChunks].map((p) => `<link rel="modulepreload" href="${basename(p)}">\n`).join("");
 
   const html = `<!doctype html>
 <html lang="en">
@@ -108,8 +143,9 @@ async function main() {
 <meta name="color-scheme" content="light">
 <title>Shoal console</title>
 <link rel="icon" href="data:,">
+<script src="${basename(boot)}"></script>
 <link rel="stylesheet" href="${basename(css)}">
-<script type="module" src="${basename(js)}"></script>
+${preloads}<script type="module" src="${basename(js)}"></script>
 </head>
 <body>
 <div id="app"></div>
@@ -125,7 +161,7 @@ async function main() {
   const keep = new Set([...outputs.map((p) => basename(p)), "index.html"]);
   for (const name of await readdir(OUT)) if (!keep.has(name)) await rm(join(OUT, name), { force: true });
 
-  const extra = Object.keys(result.metafile.inputs).filter((p) => !p.startsWith("node_modules/") && !p.startsWith("src/console-app/") && !p.startsWith("src/gen/"));
+  const extra = [...new Set([...Object.keys(result.metafile.inputs), ...Object.keys(bootResult.metafile.inputs)])].filter((p) => !p.startsWith("node_modules/") && !p.startsWith("src/console-app/") && !p.startsWith("src/gen/"));
   await writeFile(INPUTS, JSON.stringify(extra, null, 1));
 
   const rows = [...outputs, INDEX].filter((p) => !p.endsWith(".map")).map(async (p) => {

@@ -6,6 +6,7 @@ import { createClients } from "./api/clients.js";
 import type { CallError } from "./api/errors.js";
 import { isUnauthenticated, toCallError } from "./api/errors.js";
 import type { TokenStore } from "./api/session.js";
+import { GET_INFO_TIMEOUT_MS } from "./api/early-calls.js";
 import { createConsoleTransport } from "./api/session.js";
 import { ErrorBanner } from "./components/error-banner.js";
 import { Shell } from "./shell.js";
@@ -22,6 +23,8 @@ type Phase =
 export interface AppProps {
   readonly baseUrl: string;
   readonly tokens: TokenStore;
+  /** The fetch of the app's calls (main.tsx: the one that hands over what boot.ts asked early); default globalThis.fetch. */
+  readonly fetch?: typeof globalThis.fetch;
 }
 
 /**
@@ -29,7 +32,7 @@ export interface AppProps {
  * checks no tokens answers anonymous/admin and the login is skipped), then shows the pages with
  * what the caller's role allows. Any Unauthenticated answer returns to the login form.
  */
-export function App({ baseUrl, tokens }: AppProps) {
+export function App({ baseUrl, tokens, fetch }: AppProps) {
   const [phase, setPhase] = useState<Phase>({ kind: "checking" });
   const ready = useRef(false);
   ready.current = phase.kind === "ready";
@@ -50,8 +53,9 @@ export function App({ baseUrl, tokens }: AppProps) {
         onUnauthenticated: (e) => {
           if (ready.current) expire(e);
         },
+        ...(fetch ? { fetch } : {}),
       }),
-    [baseUrl, tokens, expire],
+    [baseUrl, tokens, expire, fetch],
   );
   const clients = useMemo(() => createClients(transport), [transport]);
   const connection = useMemo(() => createConnectionStore(), []);
@@ -60,7 +64,7 @@ export function App({ baseUrl, tokens }: AppProps) {
     async (fromLogin: boolean) => {
       const hadToken = tokens.get() !== "";
       try {
-        const info = await clients.admin.getInfo({}, { timeoutMs: 10_000 });
+        const info = await clients.admin.getInfo({}, { timeoutMs: GET_INFO_TIMEOUT_MS });
         setPhase({ kind: "ready", info });
       } catch (e) {
         if (isUnauthenticated(e)) {

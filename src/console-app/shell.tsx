@@ -6,15 +6,19 @@ import { ConnectionStatus } from "./components/connection-status.js";
 import { useRoute } from "./hooks/use-route.js";
 import type { PageName, Route } from "./lib/router.js";
 import { formatRoute } from "./lib/router.js";
-import { AlertsPage } from "./pages/alerts-page.js";
-import { ClusterPage } from "./pages/cluster-page.js";
-import { ConfigPage } from "./pages/config-page.js";
-import { DevicePage } from "./pages/device-page.js";
 import { FleetPage } from "./pages/fleet-page.js";
-import { SearchPage } from "./pages/search-page.js";
-import { AuditPage } from "./pages/audit-page.js";
-import { CommandsPage } from "./pages/commands-page.js";
-import { DevicesPage } from "./pages/devices-page.js";
+import { lazyPage } from "./components/lazy-page.js";
+
+// Every page but the fleet's (where the console opens) is loaded when the first of them is shown.
+const laterPages = () => import("./pages/later-pages.js");
+const AlertsPage = lazyPage(() => laterPages().then((m) => m.AlertsPage));
+const ClusterPage = lazyPage(() => laterPages().then((m) => m.ClusterPage));
+const ConfigPage = lazyPage(() => laterPages().then((m) => m.ConfigPage));
+const DevicePage = lazyPage(() => laterPages().then((m) => m.DevicePage));
+const SearchPage = lazyPage(() => laterPages().then((m) => m.SearchPage));
+const AuditPage = lazyPage(() => laterPages().then((m) => m.AuditPage));
+const CommandsPage = lazyPage(() => laterPages().then((m) => m.CommandsPage));
+const DevicesPage = lazyPage(() => laterPages().then((m) => m.DevicesPage));
 
 const NAV: ReadonlyArray<{ readonly page: PageName; readonly label: string; readonly route: Route }> = [
   { page: "fleet", label: "Fleet", route: { page: "fleet", prefix: "" } },

@@ -44,6 +44,7 @@ const { values } = parseArgs({
     "fleet-days": { type: "string", default: "1" },
     "fleet-runs": { type: "string", default: "5" },
     "fleet-gap": { type: "string", default: "3" },
+    "fleet-compare": { type: "string" },
     "chart-minutes": { type: "string", default: "2" },
     "chart-rate": { type: "string", default: "10" },
     "sample-seconds": { type: "string", default: "30" },
@@ -68,6 +69,8 @@ if (values.help) {
   --fleet-days D          days the readings span, ending now (default 1)
   --fleet-runs N          fresh page loads timed (default 5)
   --fleet-gap S           seconds between page loads, > the 2 s fleet interval (default 3)
+  --fleet-compare DIR     also time the app built into DIR (e.g. a copy of an older dist/console), interleaved with every run
+                          on a second console of the same read side (its own table; the verdict is the current app's)
   --chart-minutes M       minutes the device page stays open (default 2; the target is 10)
   --chart-rate R          readings/s of the charted device (default 10)
   --sample-seconds S      sampling period of the device page (default 30)
@@ -122,6 +125,7 @@ try {
         runs: num("fleet-runs"),
         gapMs: num("fleet-gap") * 1000,
         timeoutMs: 30_000,
+        compareAppDir: values["fleet-compare"],
       },
       progress,
     );
@@ -130,6 +134,13 @@ try {
     console.log(`page loads of ${res.consoleUrl}/#/fleet (ms since navigation start; "painted": the first task after the next animation frame):`);
     console.table(fleetRows(res.runs));
     console.table(fleetSummary(res.runs));
+    if (res.compareRuns.length > 0) {
+      console.log(`the same page loads of the app in ${values["fleet-compare"]} (interleaved with the runs above, the order alternating; same read side):`);
+      console.table(fleetRows(res.compareRuns));
+      console.table(fleetSummary(res.compareRuns));
+      const cmp = res.compareRuns.map((r) => r.meaningful).filter((x): x is number => x !== undefined);
+      console.log(`first meaningful paint, median: ${round(median(res.runs.map((r) => r.meaningful).filter((x): x is number => x !== undefined)))} ms (dist/console) vs ${round(median(cmp))} ms (${values["fleet-compare"]})`);
+    }
     const fmp = res.runs.map((r) => r.meaningful).filter((x): x is number => x !== undefined);
     const shown = res.runs.every((r) => Number(r.countsText.replace(/[^\d]/g, "")) === devices);
     const med = median(fmp);

@@ -1,6 +1,7 @@
 import type { AnalysisRow, DeviceEventRow, DeviceRow, MetricRow, MetricValues, ReadModel, SeriesPoint } from "../../ports/read-model.js";
 import { createBoundedQueries, type ClickHouseOptions } from "./client.js";
 import { createFleetQuery } from "./fleet-read-model.js";
+import { pageIdsOf, ROWS_PER_DEVICE } from "./page-ids.js";
 import { sqlMs, sqlString } from "./sql.js";
 import { reasonsFromJson } from "../../domain/anomaly-reasons.js";
 
@@ -48,27 +49,25 @@ export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelO
     );
     return new Map(got.map((r) => [r.device_id, Number(r.n)]));
   };
-  const devices = async (where: string, limit: number, sinceMs: number, signal?: AbortSignal): Promise<DeviceRow[]> => {
-    // The page's ids first, then only their states merged (not every device's before the LIMIT:
-    // 3.3x less ClickHouse time for a first page of 10,000 devices, bench:query).
-    const page = `device_id IN (SELECT device_id FROM device_status WHERE ${where} GROUP BY device_id ORDER BY device_id LIMIT ${limit})`;
-    const got = await rows<DeviceSql>(`SELECT ${DEVICE_COLUMNS} FROM device_status WHERE ${where} AND ${page} GROUP BY device_id ORDER BY device_id LIMIT ${limit}`, signal);
-    const anomalies = await anomalyCounts(
-      got.map((r) => r.device_id),
-      sinceMs,
-      signal,
-    );
-    return got.map((r) => ({
-      deviceId: r.device_id,
-      firstSeenMs: Number(r.first),
-      lastSeenMs: Number(r.last),
-      readings: Number(r.n),
-      epoch: Number(r.epoch),
-      lastSeq: Number(r.seq),
-      lastEvent: r.ev,
-      lastEventMs: Number(r.ev_at),
-      anomalies: anomalies.get(r.device_id) ?? 0,
-    }));
+  const rowOf = (r: DeviceSql, anomalies: ReadonlyMap<string, number>): DeviceRow => ({
+    deviceId: r.device_id,
+    firstSeenMs: Number(r.first),
+    lastSeenMs: Number(r.last),
+    readings: Number(r.n),
+    epoch: Number(r.epoch),
+    lastSeq: Number(r.seq),
+    lastEvent: r.ev,
+    lastEventMs: Number(r.ev_at),
+    anomalies: anomalies.get(r.device_id) ?? 0,
+  });
+  /** The devices `ids` (the page's, found first: only their states are merged), with their anomaly counts read alongside. */
+  const devicesOf = async (ids: readonly string[], sinceMs: number, signal?: AbortSignal): Promise<DeviceRow[]> => {
+    if (ids.length === 0) return [];
+    const [got, anomalies] = await Promise.all([
+      rows<DeviceSql>(`SELECT ${DEVICE_COLUMNS} FROM device_status WHERE device_id IN (${ids.map(sqlString).join(", ")}) GROUP BY device_id ORDER BY device_id`, signal),
+      anomalyCounts(ids, sinceMs, signal),
+    ]);
+    return got.map((r) => rowOf(r, anomalies));
   };
 
   return {
@@ -77,11 +76,23 @@ export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelO
       // Bounded on both sides so the primary key limits the scan (ids are [A-Za-z0-9_-], all below U+007F).
       if (q.prefix !== "") conds.push(`device_id >= ${sqlString(q.prefix)} AND device_id < ${sqlString(`${q.prefix}\u007f`)} AND startsWith(device_id, ${sqlString(q.prefix)})`);
       if (q.after !== "") conds.push(`device_id > ${sqlString(q.after)}`);
-      return devices(conds.join(" AND "), q.limit, q.anomaliesSinceMs, signal);
+      const where = conds.join(" AND ");
+      // The page's ids from the first rows in key order (a top-N of one column: no GROUP BY of
+      // every device, 2-3x less ClickHouse time for the fleet's first page at 100,000 devices);
+      // the exact GROUP BY only when those rows do not settle it (page-ids.ts).
+      const read = q.limit * ROWS_PER_DEVICE;
+      const first = await rows<{ device_id: string }>(`SELECT device_id FROM device_status WHERE ${where} ORDER BY device_id LIMIT ${read}`, signal);
+      const ids =
+        pageIdsOf(
+          first.map((r) => r.device_id),
+          read,
+          q.limit,
+        ) ?? (await rows<{ device_id: string }>(`SELECT device_id FROM device_status WHERE ${where} GROUP BY device_id ORDER BY device_id LIMIT ${q.limit}`, signal)).map((r) => r.device_id);
+      return devicesOf(ids, q.anomaliesSinceMs, signal);
     },
 
     async getDevice(deviceId, sinceMs, signal) {
-      const got = await devices(`device_id = ${sqlString(deviceId)}`, 1, sinceMs, signal);
+      const got = await devicesOf([deviceId], sinceMs, signal);
       return got[0]?.lastSeenMs === 0 && got[0].lastEventMs === 0 ? undefined : got[0];
     },
 

@@ -2,8 +2,9 @@ import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { isUnauthenticated } from "./errors.js";
 
-/** Where the bearer token lives: the tab's sessionStorage (gone when the tab closes, never in a cookie). */
-export const TOKEN_KEY = "shoal.console.token";
+import { TOKEN_KEY } from "./token-key.js";
+
+export { TOKEN_KEY };
 
 /** The token of this tab (sessionStorage), read fresh on every call. */
 export interface TokenStore {
@@ -51,10 +52,11 @@ export function unauthenticatedInterceptor(onUnauthenticated: (e: unknown) => vo
   };
 }
 
-/** The gRPC-web transport to the console's server (same origin, HTTP/1.1). */
-export function createConsoleTransport(opts: { baseUrl: string; tokens: TokenStore; onUnauthenticated: (e: unknown) => void }): Transport {
+/** The gRPC-web transport to the console's server (same origin, HTTP/1.1); `fetch` defaults to the browser's. */
+export function createConsoleTransport(opts: { baseUrl: string; tokens: TokenStore; onUnauthenticated: (e: unknown) => void; fetch?: typeof globalThis.fetch }): Transport {
   return createGrpcWebTransport({
     baseUrl: opts.baseUrl,
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
     interceptors: [unauthenticatedInterceptor(opts.onUnauthenticated), authInterceptor(opts.tokens)],
   });
 }

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import type { DeviceSummary } from "../../gen/shoal/v1/query_pb.js";
 import { useApp } from "../app-context.js";
+import { DEVICE_PAGE_SIZE, FIRST_DEVICE_PAGE_SIZE } from "../api/early-calls.js";
 import type { CallError } from "../api/errors.js";
 import { isCancel, toCallError } from "../api/errors.js";
 import type { RowWindow } from "../lib/virtual-window.js";
@@ -31,8 +32,6 @@ const toRow = (d: DeviceSummary): DeviceRow => ({
   lastEventMs: Number(d.lastEventMs),
 });
 
-/** Devices per ListDevices call: a few screens' worth, small enough to answer fast. */
-export const DEVICE_PAGE_SIZE = 500;
 
 export interface DevicePages {
   /** Loaded rows (grows as the user scrolls; the same array object, see `version`). */
@@ -69,7 +68,9 @@ export function useDevicePages(prefix: string): DevicePages {
     const ac = new AbortController();
     inflight.current = ac;
     setState((s) => ({ ...s, loading: true, error: undefined }));
-    clients.query.listDevices({ idPrefix: prefix, pageSize: DEVICE_PAGE_SIZE, pageToken: token.current }, { signal: ac.signal }).then(
+    // The first page smaller: the visible rows come sooner (and boot.ts asked for exactly it).
+    const pageSize = token.current === "" ? FIRST_DEVICE_PAGE_SIZE : DEVICE_PAGE_SIZE;
+    clients.query.listDevices({ idPrefix: prefix, pageSize, pageToken: token.current }, { signal: ac.signal }).then(
       (res) => {
         if (ac.signal.aborted) return;
         inflight.current = null;

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { WatchFleetResponse } from "../../gen/shoal/v1/query_pb.js";
 import { useApp } from "../app-context.js";
+import { FLEET_TOP } from "../api/early-calls.js";
 import { Badge, Section, Time } from "../components/bits.js";
 import type { Column } from "../components/data-table.js";
 import { DataTable } from "../components/data-table.js";
@@ -32,7 +33,7 @@ export function FleetPage({ route }: { readonly route: FleetRoute }) {
   const stream = useStream<WatchFleetResponse>({
     name: "fleet",
     key: "fleet",
-    open: (signal, onHeader) => clients.query.watchFleet({ top: 10 }, { signal, onHeader }),
+    open: (signal, onHeader) => clients.query.watchFleet({ top: FLEET_TOP }, { signal, onHeader }),
     onMessage: (m) => {
       rates.add(Number(m.atMs), [m.ingestPerS, m.anomaliesPerMin]);
       setSnap(m);

@@ -20,7 +20,7 @@ import { startQueryRole, type QueryRole } from "../../../src/cli/roles/query-rol
 import { startConsoleRole, type ConsoleRole } from "../../../src/cli/roles/console-role.js";
 import { pipelineConfig, quietLogger } from "../../support/pipeline.js";
 import { load, tableSizes, waitForMerges } from "../query/load.js";
-import { FLEET_PROBE, recordNetwork, rpc, type FleetProbe } from "./page-probe.js";
+import { FLEET_PROBE, recordNetwork, rpc, type FleetProbe, type RequestTiming } from "./page-probe.js";
 import { int, median, round } from "./stats.js";
 import { cpuBetween, cpuOf, descendants } from "./cpu.js";
 
@@ -37,6 +37,8 @@ export interface FleetPaintOptions {
   readonly runs: number;
   readonly gapMs: number;
   readonly timeoutMs: number;
+  /** Also time, interleaved with every run (order alternating), the app built into this folder, served by a second console on the same read side (e.g. an older build). */
+  readonly compareAppDir?: string | undefined;
 }
 
 /** One page load, ms since navigation start (undefined: did not happen within the timeout). */
@@ -77,6 +79,8 @@ export interface FleetPaintResult {
   readonly loadLine: string;
   readonly sizes: Record<string, string | number>[];
   readonly runs: FleetRun[];
+  /** The runs of `compareAppDir`'s app (empty without it). */
+  readonly compareRuns: FleetRun[];
   readonly consoleUrl: string;
 }
 
@@ -93,13 +97,30 @@ export async function fleetPaint(o: FleetPaintOptions, progress: (s: string) => 
   const cfg = pipelineConfig({ nats: o.natsUrl, mqtt: "mqtt://127.0.0.1:1", clickhouse: o.chUrl }, env);
   let query: QueryRole | undefined;
   let consoleRole: ConsoleRole | undefined;
+  let compareRole: ConsoleRole | undefined;
   try {
     query = await startQueryRole(cfg, quietLogger("query"), { nc: o.nc });
     const handlers = timeHandlers(query.query);
     consoleRole = await startConsoleRole(cfg, quietLogger("console"), { query: handlers.impl, alerts: query.alerts, roles: ["query"] });
     if (consoleRole.url === undefined) throw new Error("the console did not start (see the log above)");
+    if (o.compareAppDir !== undefined) {
+      const cmpCfg = pipelineConfig({ nats: o.natsUrl, mqtt: "mqtt://127.0.0.1:1", clickhouse: o.chUrl }, { ...env, SHOAL__CONSOLE__APPDIR: o.compareAppDir });
+      compareRole = await startConsoleRole(cmpCfg, quietLogger("console"), { query: handlers.impl, alerts: query.alerts, roles: ["query"] });
+      if (compareRole.url === undefined) throw new Error("the second console did not start (see the log above)");
+    }
     const runs: FleetRun[] = [];
+    const compareRuns: FleetRun[] = [];
+    const compareLoad = async (i: number) => {
+      if (compareRole?.url === undefined) return;
+      await new Promise((res) => setTimeout(res, o.gapMs));
+      handlers.take();
+      const load = await oneLoad(o.browser, compareRole.url, i, o.timeoutMs, o.chPid);
+      compareRuns.push({ ...load, serverListDevices: undefined, serverWatchFleet: undefined, handlerPage: handlers.take(), handlerNode: "" });
+      progress(`run ${i} (${o.compareAppDir}): ${JSON.stringify(compareRuns.at(-1))}`);
+    };
     for (let i = 1; i <= o.runs; i++) {
+      // Interleaved, the order alternating: neither app always follows the other.
+      if (i % 2 === 0) await compareLoad(i);
       await new Promise((res) => setTimeout(res, o.gapMs));
       handlers.take();
       const load = await oneLoad(o.browser, consoleRole.url, i, o.timeoutMs, o.chPid);
@@ -109,9 +130,11 @@ export async function fleetPaint(o: FleetPaintOptions, progress: (s: string) => 
       const alone = await serverAlone(consoleRole.url);
       runs.push({ ...load, ...alone, handlerPage, handlerNode: handlers.take() });
       progress(`run ${i}: ${JSON.stringify(runs.at(-1))}`);
+      if (i % 2 === 1) await compareLoad(i);
     }
-    return { loadLine, sizes, runs, consoleUrl: consoleRole.url };
+    return { loadLine, sizes, runs, compareRuns, consoleUrl: consoleRole.url };
   } finally {
+    await compareRole?.close();
     await consoleRole?.close();
     await query?.close();
   }
@@ -154,7 +177,7 @@ async function oneLoad(browser: Browser, consoleUrl: string, run: number, timeou
       listDevicesEnd: n(list?.endAt),
       watchFleetStart: n(watch?.startAt),
       watchFleetFirst: n(watch?.firstDataAt),
-      appJsEnd: n(ts.find((t) => /\/app\.[A-Z0-9]+\.js$/.test(t.url))?.endAt),
+      appJsEnd: n(initialJsEnd(ts)),
       serverListDevices: undefined,
       serverWatchFleet: undefined,
       handlerPage: "",
@@ -169,6 +192,16 @@ async function oneLoad(browser: Browser, consoleUrl: string, run: number, timeou
   } finally {
     await context.close();
   }
+}
+
+/**
+ * When the page's JS was loaded: the end of the last script requested before its first RPC (the
+ * app's entry scripts and the chunks they import; not the chunks of other pages loaded later).
+ */
+function initialJsEnd(ts: readonly RequestTiming[]): number | undefined {
+  const firstRpc = Math.min(...ts.filter((t) => /\/shoal\.v1\.\w+\/\w+$/.test(t.url)).map((t) => t.startAt));
+  const js = ts.filter((t) => /\.js$/.test(t.url) && t.startAt < firstRpc && t.endAt !== undefined).map((t) => t.endAt!);
+  return js.length === 0 ? undefined : Math.max(...js);
 }
 
 /** QueryService with ListDevices and WatchFleet timed inside the server (the handler's own time). */
@@ -204,12 +237,15 @@ function timeHandlers(impl: ServiceImpl<typeof QueryService>): { impl: ServiceIm
   };
 }
 
-/** ListDevices (the app's first page: 500) and WatchFleet's first message, at once as the page asks them, from Node. */
+/** The fleet table's first ListDevices page (src/console-app/api/early-calls.ts FIRST_DEVICE_PAGE_SIZE). */
+export const FIRST_PAGE = 200;
+
+/** ListDevices (the app's first page) and WatchFleet's first message, at once as the page asks them, from Node. */
 async function serverAlone(consoleUrl: string): Promise<Pick<FleetRun, "serverListDevices" | "serverWatchFleet">> {
   const client = createClient(QueryService, createGrpcWebTransport({ baseUrl: consoleUrl, httpVersion: "1.1" }));
   const stop = new AbortController();
   const t0 = performance.now();
-  const list = client.listDevices({ pageSize: 500 }).then(() => performance.now() - t0);
+  const list = client.listDevices({ pageSize: FIRST_PAGE }).then(() => performance.now() - t0);
   const fleet = (async () => {
     for await (const _ of client.watchFleet({ top: 10 }, { signal: stop.signal })) return performance.now() - t0;
     return undefined;
@@ -227,7 +263,7 @@ export function fleetRows(runs: readonly FleetRun[]): Record<string, string | nu
   return runs.map((r) => ({
     run: r.run,
     "FCP": r.fcp,
-    "app JS loaded": r.appJsEnd,
+    "JS loaded": r.appJsEnd,
     "GetInfo sent → done": r.getInfoStart === undefined ? "-" : `${r.getInfoStart} → ${r.getInfoEnd ?? "never"}`,
     "ListDevices sent → done": r.listDevicesStart === undefined ? "-" : `${r.listDevicesStart} → ${r.listDevicesEnd ?? "never"}`,
     "ListDevices ms": r.listDevicesEnd !== undefined && r.listDevicesStart !== undefined ? round(r.listDevicesEnd - r.listDevicesStart, 1) : undefined,
@@ -250,19 +286,20 @@ export function fleetRows(runs: readonly FleetRun[]): Record<string, string | nu
 export function fleetSummary(runs: readonly FleetRun[]): Record<string, string | number>[] {
   const cols: [string, (r: FleetRun) => number | undefined][] = [
     ["first-contentful-paint", (r) => r.fcp],
-    ["app JS loaded", (r) => r.appJsEnd],
-    ["GetInfo sent (the app ran)", (r) => r.getInfoStart],
+    ["the page's JS loaded (before its first call)", (r) => r.appJsEnd],
+    ["GetInfo sent (the page's first script ran)", (r) => r.getInfoStart],
     ["GetInfo done", (r) => r.getInfoEnd],
-    ["ListDevices (first page of 500), round trip", (r) => (r.listDevicesEnd !== undefined && r.listDevicesStart !== undefined ? r.listDevicesEnd - r.listDevicesStart : undefined)],
+    ["ListDevices (the table's first page), round trip", (r) => (r.listDevicesEnd !== undefined && r.listDevicesStart !== undefined ? r.listDevicesEnd - r.listDevicesStart : undefined)],
     ["WatchFleet, request → first message", (r) => (r.watchFleetFirst !== undefined && r.watchFleetStart !== undefined ? r.watchFleetFirst - r.watchFleetStart : undefined)],
-    ["from Node (no browser): ListDevices (500)", (r) => r.serverListDevices],
+    [`from Node (no browser): ListDevices (${FIRST_PAGE})`, (r) => r.serverListDevices],
     ["from Node (no browser): WatchFleet first message", (r) => r.serverWatchFleet],
     ["summary counts painted", (r) => r.countsPainted],
     ["first device rows painted", (r) => r.rowsPainted],
     ["first meaningful paint (both)", (r) => r.meaningful],
   ];
-  return cols.map(([name, f]) => {
+  return cols.flatMap(([name, f]) => {
     const xs = runs.map(f).filter((x): x is number => x !== undefined);
+    if (xs.length === 0) return [];
     return { "ms since navigation start": name, runs: xs.length, min: round(Math.min(...xs), 1), median: round(median(xs), 1), max: round(Math.max(...xs), 1) };
   });
 }
