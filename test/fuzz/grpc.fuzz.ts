@@ -7,6 +7,7 @@
  * check, an internal error a service reported, or a crash.
  *
  *   npx tsx test/fuzz/grpc.fuzz.ts [N per service] [seed]     (npm run fuzz:grpc -- [N] [seed])
+ *   FUZZ_SERVICE=<part of a name> and FUZZ_TRANSPORT=grpc|http narrow it.
  */
 import { fuzzService, type ServiceStats } from "./grpc/run.js";
 import { startFuzzServers } from "./grpc/services.js";
@@ -15,6 +16,8 @@ const n = Number(process.argv[2] ?? 100_000);
 const seed = Number(process.argv[3] ?? 17);
 /** FUZZ_SERVICE=<part of a service name>: that service only. */
 const only = process.env.FUZZ_SERVICE;
+/** FUZZ_TRANSPORT=grpc|http: only the gRPC ports, or only the console's HTTP port. */
+const transport = process.env.FUZZ_TRANSPORT;
 if (!Number.isSafeInteger(n) || n <= 0 || !Number.isSafeInteger(seed)) {
   console.error("usage: tsx test/fuzz/grpc.fuzz.ts [N per service > 0] [seed]");
   process.exit(2);
@@ -43,6 +46,7 @@ const results: ServiceStats[] = [];
 try {
   for (const [i, t] of servers.targets.entries()) {
     if (only !== undefined && !t.service.typeName.includes(only)) continue;
+    if ((transport === "grpc" && t.grpcAddress === undefined) || (transport === "http" && t.grpcAddress !== undefined)) continue;
     process.stderr.write(`  ${t.service.typeName} (${t.grpcAddress ? `gRPC ${t.grpcAddress}` : `HTTP ${t.httpUrl}`}): ${fmt(n)} calls over ${t.service.methods.length} RPCs …\n`);
     const s = await fuzzService(t, servers, { n, seed: seed * 1000 + i });
     results.push(s);
