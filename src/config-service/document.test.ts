@@ -13,6 +13,21 @@ describe("config document edits", () => {
     expect(() => documentPath("a..b")).toThrow('invalid path "a..b"');
   });
 
+  it("parseValue of a value that starts like a YAML directive prints no warning (a request must not write to stderr)", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on("warning", onWarning);
+    try {
+      expect(parseValue("%s%s%n")).toBe("%s%s%n");
+      expect(parseValue("%YAML 1.1\n--- 3")).toBe(3);
+      // process.emitWarning delivers on a later tick.
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it("parseValue reads YAML, keeps unparsable text and secrets verbatim, and null always removes", () => {
     expect(parseValue("0.95")).toBe(0.95);
     expect(parseValue("[a, b]")).toEqual(["a", "b"]);

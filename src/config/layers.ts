@@ -139,7 +139,7 @@ export function envLayers(env: Record<string, string | undefined>, schema: z.Zod
 
 function parseScalar(raw: string): unknown {
   try {
-    return YAML.parse(raw);
+    return YAML.parse(raw, { logLevel: "error" });
   } catch {
     return raw;
   }

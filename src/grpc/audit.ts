@@ -136,7 +136,7 @@ function yamlHoldsSecret(path: string, text: string): boolean {
   if (isSecretPath(path)) return true;
   let value: unknown;
   try {
-    value = parseYaml(text);
+    value = parseYaml(text, { logLevel: "error" });
   } catch {
     return true;
   }
