@@ -22,10 +22,6 @@ interface ConsumerMemory {
   readonly stuckRounds: number;
   /** Rounds its last delivery has stood unreceived by this role (see TAIL_ROUNDS). */
   readonly tailRounds: number;
-  /** Messages this role's pump had nak'd or received again when the round read it (undefined: unknown). */
-  readonly redeliveries: number | undefined;
-  /** The floor stands still for another reason than a loss since a redelivery (see {@link floorTrusted}). */
-  readonly floorFrozen: boolean;
 }
 
 /** What one round found. */
@@ -57,7 +53,7 @@ export function newJournalMemory(): JournalMemory {
  * deliver nothing (or skip what arrives until the stream passes its old position). Each is reported
  * once, when first seen; what is missing is asked to be repaired every round until it is back.
  */
-export function assessJournal(mem: JournalMemory, facts: JournalFacts, tracked: readonly number[], received: ReadonlyMap<number, number> = new Map(), redeliveries: ReadonlyMap<number, number> = new Map()): Assessment {
+export function assessJournal(mem: JournalMemory, facts: JournalFacts, tracked: readonly number[], received: ReadonlyMap<number, number> = new Map()): Assessment {
   const out = { incidents: [] as Incident[], repair: false, resets: new Map<number, number>(), streamReset: false };
   const readings = facts.streams[0];
   for (const s of facts.streams) {
@@ -65,7 +61,7 @@ export function assessJournal(mem: JournalMemory, facts: JournalFacts, tracked: 
     if (lost && s === readings) resetAll(mem, tracked, out);
   }
   if (readings === undefined || !readings.exists || out.streamReset) return out;
-  assessConsumers(mem, facts, readings, tracked, received, redeliveries, out);
+  assessConsumers(mem, facts, readings, tracked, received, out);
   return out;
 }
 
@@ -152,7 +148,7 @@ function resetAll(mem: JournalMemory, tracked: readonly number[], out: Out): voi
   if (last !== undefined && tracked.length > 0) Object.assign(last, { detail: { ...last.detail, unprocessedLost: unprocessed, partitionsRestarted: tracked.length } });
 }
 
-function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: StreamFacts, tracked: readonly number[], received: ReadonlyMap<number, number>, redeliveries: ReadonlyMap<number, number>, out: Out): void {
+function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: StreamFacts, tracked: readonly number[], received: ReadonlyMap<number, number>, out: Out): void {
   const trackedSet = new Set(tracked);
   const missing: number[] = [];
   const beyond: number[] = [];
@@ -178,9 +174,7 @@ function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: Stre
       continue;
     }
     const prev = mem.consumers.get(c.partition);
-    const resent = redeliveries.get(c.partition);
-    const floorFrozen = !floorTrusted(prev, c, resent);
-    const stuckRounds = floorFrozen ? 0 : deliveryStuck(prev, c);
+    const stuckRounds = deliveryStuck(prev, c);
     const tailRounds = tailUnreceived(prev, c, received.get(c.partition));
     if (stuckRounds >= STUCK_ROUNDS || tailRounds >= TAIL_ROUNDS) {
       stuck.push(c.partition);
@@ -188,7 +182,7 @@ function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: Stre
       mem.consumers.delete(c.partition);
       continue;
     }
-    mem.consumers.set(c.partition, { ackFloor: c.ackFloor, unprocessed: c.unprocessed, deliveredSeq: c.deliveredSeq, stuckRounds, tailRounds, redeliveries: resent, floorFrozen });
+    mem.consumers.set(c.partition, { ackFloor: c.ackFloor, unprocessed: c.unprocessed, deliveredSeq: c.deliveredSeq, stuckRounds, tailRounds });
   }
   if (stuck.length > 0) {
     out.incidents.push({
@@ -233,23 +227,6 @@ export const STUCK_ROUNDS = 15;
  * it is never taken for this; a delivery in flight arrives in milliseconds, not in three rounds.
  */
 export const TAIL_ROUNDS = 3;
-
-/**
- * Whether a consumer's ack floor means what the floor rules assume. nats-server 2.9 moves the floor
- * only when an ack's delivery sequence is the one right after it; a redelivered message (nak'd, or
- * sent again after ack_wait) carries a new delivery sequence, so from the first redelivery the floor
- * stands still however many later messages are acknowledged — until nothing awaits an ack (measured:
- * floor 0 for 10 s while 6,271 messages were acked after one nak'd batch). So {@link STUCK_ROUNDS}
- * does not read the floor from a round in which this role saw a redelivery until a round finds
- * nothing pending: restarting from a frozen floor would replay everything since it.
- */
-function floorTrusted(prev: ConsumerMemory | undefined, c: { ackPending?: number }, now: number | undefined): boolean {
-  if ((c.ackPending ?? 0) === 0) return true;
-  const before = prev?.redeliveries;
-  if (now === undefined) return !(prev?.floorFrozen ?? false);
-  if (before === undefined ? now > 0 : now > before) return false;
-  return !(prev?.floorFrozen ?? false);
-}
 
 /** Rounds the consumer's last delivery has stood unreceived (0 when the role got it, or cannot tell). */
 function tailUnreceived(prev: ConsumerMemory | undefined, c: { deliveredSeq: number; ackPending?: number }, received: number | undefined): number {

@@ -22,7 +22,7 @@ function noConsumer(partition: number): ConsumerFacts {
 }
 
 /** A watchdog on scripted facts, recording incidents, repairs and restarts. */
-function rig(opts: { partitions?: number[]; backlog?: { pending: number; oldestAgeMs: number }; repairFails?: number; received?: Map<number, number>; redeliveries?: Map<number, number> } = {}) {
+function rig(opts: { partitions?: number[]; backlog?: { pending: number; oldestAgeMs: number }; repairFails?: number; received?: Map<number, number> } = {}) {
   let facts: JournalFacts | Error = { streams: [], consumers: [] };
   const incidents: Incident[] = [];
   const reporter: IncidentReporter = { report: (i) => incidents.push(i), degradedReason: () => "" };
@@ -43,7 +43,6 @@ function rig(opts: { partitions?: number[]; backlog?: { pending: number; oldestA
     clock: new SimClock(0),
     partitions: () => opts.partitions ?? [0, 1],
     ...(opts.received ? { received: (p: number) => opts.received!.get(p) } : {}),
-    ...(opts.redeliveries ? { redeliveries: (p: number) => opts.redeliveries!.get(p) } : {}),
     onReset: (r, streamReset) => {
       restarts.push({ resets: Object.fromEntries(r), streamReset });
       return Promise.resolve();
@@ -126,34 +125,6 @@ describe("journal watchdog", () => {
     for (let round = 0; round < STUCK_ROUNDS + TAIL_ROUNDS; round++) await r.w.check();
     expect(Object.keys(r.restarts.at(-1)!.resets)).toEqual(["0"]);
     expect(r.restarts.every((x) => !("1" in x.resets) && !("2" in x.resets))).toBe(true);
-  });
-
-  it("after a redelivery the floor is frozen (nats-server 2.9): the stuck rule does not read it until nothing awaits an ack; then it does again", async () => {
-    const redeliveries = new Map([[0, 0]]);
-    const r = rig({ partitions: [0], redeliveries });
-    const round = (delivered: number, floor: number, pending: number): JournalFacts => ({
-      streams: [stream("READINGS", 10_000), stream("SHOAL_DLQ", 3), stream("KV_snaps", 40, "t0", "bucket")],
-      consumers: [{ ...consumer(0, delivered, floor, pending), ackPending: pending }],
-    });
-    r.set(round(600, 600, 10));
-    await r.w.check();
-    // A batch is nak'd and redelivered: the floor stays at 600 while later messages flow and are acked.
-    redeliveries.set(0, 64);
-    for (let i = 1; i <= STUCK_ROUNDS + 5; i++) {
-      r.set(round(620 + i * 50, 600, 40));
-      await r.w.check();
-    }
-    expect(r.restarts).toEqual([]);
-    // Everything acked once: the floor is right again (and read) ...
-    r.set(round(2000, 2000, 0));
-    await r.w.check();
-    // ... so a floor standing still while deliveries go on is a lost delivery again.
-    for (let i = 1; i <= STUCK_ROUNDS + 1; i++) {
-      r.set(round(2020 + i * 50, 2000, 40));
-      await r.w.check();
-    }
-    expect(r.kinds()).toEqual(["journal.delivery-lost"]);
-    expect(r.restarts).toEqual([{ resets: { 0: 2000 }, streamReset: false }]);
   });
 
   it("a healthy journal raises nothing, repairs nothing, restarts nothing", async () => {

@@ -22,11 +22,6 @@ export interface JournalWatchdogOptions {
    */
   readonly received?: (partition: number) => number | undefined;
   /**
-   * Messages this role nak'd or received again of a partition so far: after one, the journal's ack
-   * floor stands still for a while (nats-server 2.9) and is not read as a sign of a lost delivery.
-   */
-  readonly redeliveries?: (partition: number) => number | undefined;
-  /**
    * Restart these partitions' consumers after the stream sequence given (0 = from the start);
    * `streamReset`: the readings stream's sequences started again. Called after the repair.
    */
@@ -107,14 +102,11 @@ export class JournalWatchdog {
     }
     // Read after the facts: a delivery the journal counted before answering has had that long to arrive.
     const received = new Map<number, number>();
-    const resent = new Map<number, number>();
     for (const p of tracked) {
       const seq = o.received?.(p);
       if (seq !== undefined) received.set(p, seq);
-      const r = o.redeliveries?.(p);
-      if (r !== undefined) resent.set(p, r);
     }
-    const a = assessJournal(this.mem, facts, tracked, received, resent);
+    const a = assessJournal(this.mem, facts, tracked, received);
     for (const i of a.incidents) o.incidents.report(i);
     for (const [p, after] of a.resets) this.pending.set(p, Math.min(after, this.pending.get(p) ?? after));
     this.pendingStreamReset ||= a.streamReset;

@@ -65,8 +65,6 @@ export class PartitionPump {
   private tail: Promise<boolean> = Promise.resolve(true);
   private inFlight = 0;
   private slotFreed: (() => void) | undefined;
-  /** Messages nak'd here or received again (delivery count > 1): see {@link redeliveries}. */
-  private resent = 0;
 
   constructor(
     private readonly source: PartitionSource,
@@ -88,14 +86,6 @@ export class PartitionPump {
   /** Highest stream sequence its source has received (undefined: the source cannot tell). */
   receivedSeq(): number | undefined {
     return this.source.receivedSeq?.();
-  }
-
-  /**
-   * Messages this pump nak'd or received a second time so far. Each freezes the journal's ack floor
-   * (nats-server 2.9) until nothing awaits an ack: the journal watchdog does not read a floor then.
-   */
-  redeliveries(): number {
-    return this.resent;
   }
 
   start(): void {
@@ -141,7 +131,6 @@ export class PartitionPump {
         continue;
       }
       if (batch.messages.length === 0) continue;
-      for (const m of batch.messages) if (m.deliveryCount > 1) this.resent++;
       this.o.budget?.take(bytesOf(batch));
       this.stats.pulled += batch.messages.length;
       this.stats.batches++;
@@ -216,7 +205,6 @@ export class PartitionPump {
         if (err !== undefined) this.onError(err);
         batch.nak(250);
         this.stats.naks += batch.messages.length;
-        this.resent += batch.messages.length;
         // The actors applied these messages but their effects are not durable: forget their state so
         // the redelivery is applied again (from the last durable snapshot) instead of skipped.
         await this.host.resetPartition?.(batch.partition);
@@ -224,7 +212,6 @@ export class PartitionPump {
       } catch (e) {
         this.onError(e);
         batch.nak(250);
-        this.resent += batch.messages.length;
         return false;
       } finally {
         this.o.budget?.give(bytesOf(batch));

@@ -135,11 +135,6 @@ export class RuntimeNode {
     return this.pumps.get(q)?.receivedSeq();
   }
 
-  /** Messages partition `q`'s pump nak'd or received again so far (undefined: not owned). */
-  redeliveries(q: number): number | undefined {
-    return this.pumps.get(q)?.redeliveries();
-  }
-
   /** Partitions this node pulls. */
   owned(): number[] {
     return [...this.pumps.keys()].sort((a, b) => a - b);

@@ -32,7 +32,6 @@ export interface JournalWatchOptions {
   readonly bucket?: KvSnapshotStoreOptions & { readonly bucket: string };
   readonly partitions?: JournalWatchdogOptions["partitions"];
   readonly received?: JournalWatchdogOptions["received"];
-  readonly redeliveries?: JournalWatchdogOptions["redeliveries"];
   readonly onReset?: JournalWatchdogOptions["onReset"];
   readonly publishes?: JournalWatchdogOptions["publishes"];
   /** More streams to watch and how to re-create them (the runtime's row log). */
@@ -50,7 +49,6 @@ export function startJournalWatch(nc: NatsConnection, log: Log, incidents: Incid
     intervalMs: 1000,
     ...(o.partitions ? { partitions: o.partitions } : {}),
     ...(o.received ? { received: o.received } : {}),
-    ...(o.redeliveries ? { redeliveries: o.redeliveries } : {}),
     ...(o.onReset ? { onReset: o.onReset } : {}),
     ...(o.publishes ? { publishes: o.publishes } : {}),
   });
