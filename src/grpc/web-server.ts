@@ -11,6 +11,7 @@ import { accessInterceptor } from "./access.js";
 import { PEER as PEER_ADDRESS } from "./audit.js";
 import { CallerSlots, type CallPolicy } from "./connect-on-grpc.js";
 import { nodeTlsOptions, type TlsSettings } from "./tls.js";
+import { dropOverlongDeadlines } from "./web-timeout-headers.js";
 
 /** A service and its Connect implementation. */
 export interface WebService {
@@ -90,6 +91,7 @@ export async function startWebServer(services: readonly WebService[], o: WebServ
   const server = secure
     ? createSecureServer({ ...secure, allowHTTP1: true }, (req: Http2ServerRequest, res: Http2ServerResponse) => {
         req.headers[PEER] = req.socket.remoteAddress ?? "unknown";
+        dropOverlongDeadlines(req.headers);
         handler(req, res);
       }).on("session", (s: ServerHttp2Session) => {
         sessions.add(s);
@@ -97,6 +99,7 @@ export async function startWebServer(services: readonly WebService[], o: WebServ
       })
     : createServer((req: IncomingMessage, res: ServerResponse) => {
         req.headers[PEER] = req.socket.remoteAddress ?? "unknown";
+        dropOverlongDeadlines(req.headers);
         handler(req, res);
       });
   const sockets = new Set<Socket>();
