@@ -27,8 +27,12 @@ export interface BridgeStats {
   batches: number;
   /** Readings that waited for an earlier reading of their device (arrived out of order). */
   reordered: number;
-  /** Of those, readings released because the earlier one did not come within reorderHoldMs. */
+  /** Of those, readings released because the earlier one did not come within the wait. */
   reorderTimedOut: number;
+  /** Readings that came after a later one of their device had gone on (scored out of time order). */
+  reorderLate: number;
+  /** How long a reading that overtook an earlier one waits now (grows while readings come late), s. */
+  reorderHoldSeconds: number;
 }
 
 /** Options of the bridge core. */
@@ -52,6 +56,8 @@ export interface BridgeCoreOptions {
    * 0: no reordering. Default 200.
    */
   readonly reorderHoldMs?: number;
+  /** The wait grows up to this while readings come late all the same, ms. Default: reorderHoldMs (fixed). */
+  readonly reorderHoldMaxMs?: number;
   /** Nats-Msg-Id prefix of this process's journal messages (unique per start). */
   readonly msgIdPrefix: string;
   /** Time of the readings' window check (`limits.maxClockSkewMs`, `limits.maxAgeMs`) and of the batcher. */
@@ -107,7 +113,7 @@ export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, 
   const admit = o.admit;
   const tracing = o.tracing?.enabled === true ? o.tracing : undefined;
   const order = new DeviceOrder<AckToken>(
-    { holdMs: o.reorderHoldMs ?? 200, maxDevices: 200_000, maxHeld: Math.max(1, maxHeld), clock: o.clock },
+    { holdMs: o.reorderHoldMs ?? 200, maxHoldMs: o.reorderHoldMaxMs ?? o.reorderHoldMs ?? 200, maxDevices: 200_000, maxHeld: Math.max(1, maxHeld), clock: o.clock },
     // Every reading of one message is of the topic's device: one partition.
     (r, token) => batcher.add(partitionOf(r.deviceId, o.partitions), encodeReading(r), token, r.trace),
   );
@@ -142,6 +148,12 @@ export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, 
     },
     get reorderTimedOut() {
       return order.stats.timedOut;
+    },
+    get reorderLate() {
+      return order.stats.late;
+    },
+    get reorderHoldSeconds() {
+      return order.holdMs / 1000;
     },
   } as BridgeStats;
 

@@ -6,10 +6,10 @@ import { DeviceOrder } from "./device-order.js";
 
 const r = (deviceId: string, seq: number): Reading => ({ deviceId, seq, tsMs: seq * 1000, metrics: { t: seq } });
 
-function stage(holdMs = 200, maxHeld = 10_000) {
+function stage(holdMs = 200, maxHeld = 10_000, maxHoldMs = holdMs) {
   const clock = new SimClock();
   const out: string[] = [];
-  const order = new DeviceOrder<number>({ holdMs, maxDevices: 1000, maxHeld, clock }, (x, token) => out.push(`${x.deviceId}:${x.seq}/${token}`));
+  const order = new DeviceOrder<number>({ holdMs, maxHoldMs, maxDevices: 1000, maxHeld, clock }, (x, token) => out.push(`${x.deviceId}:${x.seq}/${token}`));
   return { clock, out, order };
 }
 
@@ -24,7 +24,7 @@ describe("DeviceOrder: a device's readings in the order it counted them", () => 
     order.offer(r("a", 2), 2);
     expect(out).toEqual(["a:1/1", "b:1/7", "a:2/2", "a:3/3"]);
     expect(order.held).toBe(0);
-    expect(order.stats).toEqual({ held: 1, timedOut: 0 });
+    expect(order.stats).toEqual({ held: 1, timedOut: 0, late: 0 });
   });
 
   it("any arrival order within the hold comes out in seq order per device (property)", () => {
@@ -146,5 +146,47 @@ describe("DeviceOrder: a device's readings in the order it counted them", () => 
     const { out, order } = stage(0);
     for (const q of [1, 3, 2]) order.offer(r("a", q), q);
     expect(out).toEqual(["a:1/1", "a:3/3", "a:2/2"]);
+  });
+
+  it("counts a reading that comes after its successor gave up waiting, and then waits longer (up to maxHoldMs)", () => {
+    const { out, order, clock } = stage(200, 10_000, 5000);
+    const seqs = () => out.map((x) => Number(x.split(":")[1]!.split("/")[0]));
+    order.offer(r("a", 1), 1);
+    order.offer(r("a", 3), 3);
+    clock.advanceSync(600); // 3 gave up waiting for 2 after 200 ms
+    expect(seqs()).toEqual([1, 3]);
+    order.offer(r("a", 2), 2); // 2 comes 600 ms after 3 had arrived: out of time order, counted
+    expect(seqs()).toEqual([1, 3, 2]);
+    expect(order.stats).toMatchObject({ timedOut: 1, late: 1 });
+    expect(order.holdMs).toBe(900); // 1.5 × 600 ms
+    // The same lateness again is now caught: 5 waits for 4 although 4 comes 600 ms after it.
+    order.offer(r("a", 5), 5);
+    clock.advanceSync(600);
+    order.offer(r("a", 4), 4);
+    expect(seqs()).toEqual([1, 3, 2, 4, 5]);
+    expect(order.stats).toMatchObject({ timedOut: 1, late: 1 });
+  });
+
+  it("a late reading of a device without a counter is counted too; a reading older than the gap is not", () => {
+    const { order, clock } = stage(200, 10_000, 5000);
+    const t = (ms: number): Reading => ({ deviceId: "n", seq: 0, tsMs: ms, metrics: { t: 1 } });
+    order.offer(t(1000), 1); // first: passes
+    order.offer(t(3000), 3); // waits 200 ms, then goes (gap 1000..3000)
+    clock.advanceSync(300);
+    order.offer(t(500), 0); // older than the gap: a re-send, not a straggler the hold missed
+    expect(order.stats.late).toBe(0);
+    order.offer(t(2000), 2);
+    expect(order.stats.late).toBe(1);
+    expect(order.holdMs).toBe(450);
+  });
+
+  it("with maxHoldMs equal to holdMs the wait stays fixed however late readings come", () => {
+    const { order, clock } = stage(200);
+    order.offer(r("a", 1), 1);
+    order.offer(r("a", 3), 3);
+    clock.advanceSync(2000);
+    order.offer(r("a", 2), 2);
+    expect(order.stats.late).toBe(1);
+    expect(order.holdMs).toBe(200);
   });
 });

@@ -1,10 +1,19 @@
 import type { Clock, TimerHandle } from "../ports/clock.js";
 import type { Reading } from "../ports/reading.js";
+import { AdaptiveHold } from "./adaptive-hold.js";
 
 /** Options of the per-device order stage. */
 export interface DeviceOrderOptions {
-  /** Longest a reading waits for the ones before it, ms. 0: the stage passes everything through. */
+  /**
+   * Longest a reading waits for the ones before it, ms, while no reading came late lately. 0: the
+   * stage passes everything through.
+   */
   readonly holdMs: number;
+  /**
+   * The wait grows up to this when readings come after their successor gave up waiting
+   * ({@link AdaptiveHold}), ms. Default (or ≤ holdMs): the wait stays holdMs.
+   */
+  readonly maxHoldMs?: number;
   /** Devices whose last seq is remembered (least recently seen forgotten first). */
   readonly maxDevices: number;
   /** Most readings held at once (beyond: the oldest holds are released early). */
@@ -18,6 +27,11 @@ export interface DeviceOrderStats {
   held: number;
   /** Held readings released because the wait ran out (the earlier reading never came in time). */
   timedOut: number;
+  /**
+   * Readings that came after a later-measured one of their device had gone on because its wait ran
+   * out: they reach the device actor out of time order. Each makes the wait longer (up to maxHoldMs).
+   */
+  late: number;
 }
 
 /** A device's waiting readings, sorted by time, each with when it arrived. */
@@ -27,10 +41,17 @@ interface Hold {
   readonly arrived: number[];
 }
 
-/** What the stage remembers of a device: the seq and timestamp of the last reading it passed on. */
+/**
+ * What the stage remembers of a device: the seq and timestamp of the last reading it passed on;
+ * after a wait ran out, the time span it skipped (`gapFrom`, `gapTo` exclusive) and when the
+ * reading that went on anyway had arrived (`gapArrived`; -1: no gap).
+ */
 interface Last {
   seq: number;
   ts: number;
+  gapFrom: number;
+  gapTo: number;
+  gapArrived: number;
 }
 
 /**
@@ -50,16 +71,24 @@ interface Last {
  * journal is what actors replay, so the order is fixed here, before it.
  */
 export class DeviceOrder<T> {
-  readonly stats: DeviceOrderStats = { held: 0, timedOut: 0 };
+  readonly stats: DeviceOrderStats = { held: 0, timedOut: 0, late: 0 };
   private readonly last = new Map<string, Last>();
   private readonly holds = new Map<string, Hold>();
   private heldCount = 0;
   private timer: TimerHandle | null = null;
+  private readonly hold: AdaptiveHold;
 
   constructor(
     private readonly o: DeviceOrderOptions,
     private readonly emit: (r: Reading, token: T) => void,
-  ) {}
+  ) {
+    this.hold = new AdaptiveHold({ minMs: o.holdMs, maxMs: Math.max(o.holdMs, o.maxHoldMs ?? o.holdMs) });
+  }
+
+  /** How long a reading that arrived ahead of an earlier one waits now, ms. */
+  get holdMs(): number {
+    return this.hold.ms(this.o.clock.now());
+  }
 
   /** Readings waiting now. */
   get held(): number {
@@ -78,6 +107,7 @@ export class DeviceOrder<T> {
     // A device not seen yet (since this bridge started) waits too, unless at the start of its
     // counter and measured before anything of it that waits.
     if (l === undefined ? r.seq <= 1 && (hold === undefined || r.tsMs <= hold.readings[0]!.tsMs) : r.tsMs < l.ts || continues(l, r)) {
+      if (l !== undefined && r.tsMs > l.gapFrom && r.tsMs < l.gapTo && l.gapArrived >= 0) this.cameLate(l);
       this.pass(id, r, token, l);
       if (hold !== undefined) this.release(id, false);
       return;
@@ -101,10 +131,17 @@ export class DeviceOrder<T> {
     this.timer = null;
   }
 
+  /** A reading of the gap `l` remembers came: it is scored out of time order; the wait grows. */
+  private cameLate(l: Last): void {
+    this.stats.late++;
+    const now = this.o.clock.now();
+    this.hold.observe(now - l.gapArrived, now);
+  }
+
   /** Emits `r`; it becomes the device's last reading (`l`, as looked up) unless it is older than that. */
   private pass(id: string, r: Reading, token: T, l: Last | undefined): void {
     if (l === undefined) {
-      this.last.set(id, { seq: r.seq, ts: r.tsMs });
+      this.last.set(id, { seq: r.seq, ts: r.tsMs, gapFrom: 0, gapTo: 0, gapArrived: -1 });
       if (this.last.size > this.o.maxDevices) this.last.delete(this.last.keys().next().value!);
     } else if (r.tsMs >= l.ts) {
       l.seq = r.seq;
@@ -125,7 +162,14 @@ export class DeviceOrder<T> {
     for (; i < hold.readings.length; i++) {
       const r = hold.readings[i]!;
       const l = this.last.get(id);
-      if (!all && i >= upTo && (l === undefined ? r.seq > 1 : r.tsMs >= l.ts && !continues(l, r))) break;
+      const skips = l === undefined ? r.seq > 1 : r.tsMs >= l.ts && !continues(l, r);
+      if (!all && i >= upTo && skips) break;
+      if (skips && l !== undefined && r.tsMs > l.ts) {
+        // Going on without what came between: remember the span, to see it if it comes late.
+        l.gapFrom = l.ts;
+        l.gapTo = r.tsMs;
+        l.gapArrived = hold.arrived[i]!;
+      }
       this.pass(id, r, hold.tokens[i] as T, l);
     }
     this.heldCount -= i;
@@ -147,7 +191,7 @@ export class DeviceOrder<T> {
   /** Sweeps every quarter of `holdMs` while readings wait. */
   private arm(): void {
     if (this.timer !== null) return;
-    this.timer = this.o.clock.setTimeout(() => this.sweep(), Math.max(1, Math.floor(this.o.holdMs / 4)));
+    this.timer = this.o.clock.setTimeout(() => this.sweep(), Math.max(1, Math.floor(this.holdMs / 4)));
   }
 
   /**
@@ -156,7 +200,7 @@ export class DeviceOrder<T> {
    */
   private sweep(): void {
     this.timer = null;
-    const due = this.o.clock.now() - this.o.holdMs;
+    const due = this.o.clock.now() - this.holdMs;
     for (const [id, h] of [...this.holds]) {
       let upTo = 0;
       for (let i = h.arrived.length - 1; i >= 0; i--) {

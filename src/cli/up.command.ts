@@ -169,7 +169,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const ticker = setInterval(() => {
     const r = runtime.stats();
     io.stdout(
-      `published ${sim.acked}  bridged ${bridge.stats.accepted} (dup ${bridge.stats.duplicate}, rejected ${bridge.stats.rejected}, reordered ${bridge.stats.reordered})  ` +
+      `published ${sim.acked}  bridged ${bridge.stats.accepted} (dup ${bridge.stats.duplicate}, rejected ${bridge.stats.rejected}, reordered ${bridge.stats.reordered}${bridge.stats.reorderLate > 0 ? `, came late ${bridge.stats.reorderLate}` : ""})  ` +
         `rows ${r.rowsWritten}  acked ${r.acked}  actors ${r.activeActors}  anomalies injected ${sim.anomaliesInjected}  ` +
         `reboots ${sim.reboots}  offline ${sim.offlinePeriods} (flushed ${sim.flushed})${devices}${health()}\n`,
     );

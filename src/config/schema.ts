@@ -96,6 +96,12 @@ const bridgeSchema = z
      * order). In-order readings never wait. 0: no reordering.
      */
     reorderHold: durationIn("200ms", 0, 10_000, "must be between 0 and 10s"),
+    /**
+     * The wait grows up to this while readings come late all the same (the connections fall behind
+     * each other under load): 1.5 × the latest straggler of the last minute. Equal to (or below)
+     * reorderHold: a fixed wait.
+     */
+    reorderHoldMax: durationIn("5s", 0, 60_000, "must be between 0 and 60s"),
     /** Most readings per journal message. */
     batchMaxReadings: posInt().max(10000).default(1000),
     /** Most bytes of readings per journal message (NATS's max_payload is 1 MiB by default). */
@@ -110,12 +116,13 @@ const bridgeSchema = z
      */
     maxClockSkew: durationIn("5m", 0, 7 * 86_400_000, "must be between 0 and 7d"),
   })
-  .transform(({ maxPayload, batchWindow, batchMaxBytes, reorderHold, maxClockSkew, ...rest }) => ({
+  .transform(({ maxPayload, batchWindow, batchMaxBytes, reorderHold, reorderHoldMax, maxClockSkew, ...rest }) => ({
     ...rest,
     maxClockSkewMs: maxClockSkew,
     maxPayloadBytes: maxPayload,
     batchWindowMs: batchWindow,
     reorderHoldMs: reorderHold,
+    reorderHoldMaxMs: reorderHoldMax,
     batchMaxBytes,
   }));
 
@@ -304,6 +311,7 @@ export const RENAMED_KEYS: Readonly<Record<string, string>> = {
   "bridge.maxPayload": "bridge.maxPayloadBytes",
   "bridge.batchWindow": "bridge.batchWindowMs",
   "bridge.reorderHold": "bridge.reorderHoldMs",
+  "bridge.reorderHoldMax": "bridge.reorderHoldMaxMs",
   "bridge.maxClockSkew": "bridge.maxClockSkewMs",
   "runtime.passivateAfter": "runtime.passivateAfterMs",
   "runtime.maxInFlight": "runtime.maxInFlightBytes",

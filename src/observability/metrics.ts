@@ -8,7 +8,7 @@ export type StatsSource = () => object;
  * gauges without `_total`. Everything else numeric is a monotonic counter (`_total`); booleans are
  * 0/1 gauges; strings are skipped.
  */
-const LEVEL_KEY = /^(held|pending\w*|inFlight|queued|active\w*|owned\w*|depth|size|lag\w*|\w*At(Ms)?|leader|connected|watchers|open)$/;
+const LEVEL_KEY = /^(held|pending\w*|inFlight|queued|active\w*|owned\w*|depth|size|lag\w*|\w*At(Ms)?|leader|connected|watchers|open|\w*HoldSeconds)$/;
 /** `<thing>By<Label>` objects of numbers become one counter labelled by `<label>` (e.g. rejectedByCode → {code}). */
 const BY_LABEL = /^(.+)By([A-Z]\w*)$/;
 

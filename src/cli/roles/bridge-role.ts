@@ -94,6 +94,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: Bridg
       batchMaxReadings: cfg.bridge.batchMaxReadings,
       batchMaxBytes: cfg.bridge.batchMaxBytes,
       reorderHoldMs: cfg.bridge.reorderHoldMs,
+      reorderHoldMaxMs: cfg.bridge.reorderHoldMaxMs,
       maxHeldReadings: cfg.bridge.maxInFlight,
       // Unique per start: a re-sent publish is deduplicated by JetStream, a new one never is.
       msgIdPrefix: `${cfg.nodeId.replace(/[^A-Za-z0-9_-]/g, "_")}-${randomBytes(6).toString("hex")}`,

@@ -141,7 +141,7 @@ export async function printCounts(
 export function printCounters(c: ShoalCounters, s: StoredCounts): void {
   console.log("\n== counters");
   const p = (k: string) => c.pipeline.get(k) ?? 0;
-  console.log(`bridge (/metrics, MQTT messages for received/rejected, readings for accepted/duplicate): received ${fmt(p("bridge.received"))}, accepted ${fmt(p("bridge.accepted"))}, duplicate ${fmt(p("bridge.duplicate"))}, rejected ${fmt(p("bridge.rejected"))}` +
+  console.log(`bridge (/metrics, MQTT messages for received/rejected, readings for accepted/duplicate): received ${fmt(p("bridge.received"))}, accepted ${fmt(p("bridge.accepted"))}, duplicate ${fmt(p("bridge.duplicate"))}, rejected ${fmt(p("bridge.rejected"))}; order stage: waited ${fmt(p("bridge.reordered"))}, wait ran out ${fmt(p("bridge.reorderTimedOut"))}, came late ${fmt(p("bridge.reorderLate"))}` +
     `${Object.keys(c.rejectedByCode).length > 0 ? ` (${Object.entries(c.rejectedByCode).map(([k, v]) => `${k} ${v}`).join(", ")})` : ""}`);
   console.log("device actors (shoal_actor_events_total, summed over workers):");
   console.table(Object.fromEntries(Object.entries(c.device).map(([k, v]) => [k, v])));
