@@ -22,6 +22,8 @@ interface ConsumerMemory {
   readonly stuckRounds: number;
   /** Rounds its last delivery has stood unreceived by this role (see TAIL_ROUNDS). */
   readonly tailRounds: number;
+  /** Deliveries its source had seen skipped (gaps in the delivery sequence) at the last round. */
+  readonly skipped: number;
 }
 
 /** What one round found. */
@@ -53,7 +55,13 @@ export function newJournalMemory(): JournalMemory {
  * deliver nothing (or skip what arrives until the stream passes its old position). Each is reported
  * once, when first seen; what is missing is asked to be repaired every round until it is back.
  */
-export function assessJournal(mem: JournalMemory, facts: JournalFacts, tracked: readonly number[], received: ReadonlyMap<number, number> = new Map()): Assessment {
+export function assessJournal(
+  mem: JournalMemory,
+  facts: JournalFacts,
+  tracked: readonly number[],
+  received: ReadonlyMap<number, number> = new Map(),
+  skipped: ReadonlyMap<number, number> = new Map(),
+): Assessment {
   const out = { incidents: [] as Incident[], repair: false, resets: new Map<number, number>(), streamReset: false };
   const readings = facts.streams[0];
   for (const s of facts.streams) {
@@ -61,7 +69,7 @@ export function assessJournal(mem: JournalMemory, facts: JournalFacts, tracked: 
     if (lost && s === readings) resetAll(mem, tracked, out);
   }
   if (readings === undefined || !readings.exists || out.streamReset) return out;
-  assessConsumers(mem, facts, readings, tracked, received, out);
+  assessConsumers(mem, facts, readings, tracked, received, skipped, out);
   return out;
 }
 
@@ -148,11 +156,12 @@ function resetAll(mem: JournalMemory, tracked: readonly number[], out: Out): voi
   if (last !== undefined && tracked.length > 0) Object.assign(last, { detail: { ...last.detail, unprocessedLost: unprocessed, partitionsRestarted: tracked.length } });
 }
 
-function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: StreamFacts, tracked: readonly number[], received: ReadonlyMap<number, number>, out: Out): void {
+function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: StreamFacts, tracked: readonly number[], received: ReadonlyMap<number, number>, skipped: ReadonlyMap<number, number>, out: Out): void {
   const trackedSet = new Set(tracked);
   const missing: number[] = [];
   const beyond: number[] = [];
   const stuck: number[] = [];
+  const gaps: number[] = [];
   for (const c of facts.consumers) {
     if (!trackedSet.has(c.partition)) continue;
     const key = `c:${c.partition}`;
@@ -176,19 +185,29 @@ function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: Stre
     const prev = mem.consumers.get(c.partition);
     const stuckRounds = deliveryStuck(prev, c);
     const tailRounds = tailUnreceived(prev, c, received.get(c.partition));
-    if (stuckRounds >= STUCK_ROUNDS || tailRounds >= TAIL_ROUNDS) {
-      stuck.push(c.partition);
+    // A source counts from 0 when it starts (a restart replaces it): more than last round is news.
+    const gap = skipped.get(c.partition) ?? 0;
+    const newGap = gap > (prev?.skipped ?? 0) && (c.ackPending ?? 0) > 0;
+    if (stuckRounds >= STUCK_ROUNDS || tailRounds >= TAIL_ROUNDS || newGap) {
+      (newGap ? gaps : stuck).push(c.partition);
       out.resets.set(c.partition, c.ackFloor);
       mem.consumers.delete(c.partition);
       continue;
     }
-    mem.consumers.set(c.partition, { ackFloor: c.ackFloor, unprocessed: c.unprocessed, deliveredSeq: c.deliveredSeq, stuckRounds, tailRounds });
+    mem.consumers.set(c.partition, { ackFloor: c.ackFloor, unprocessed: c.unprocessed, deliveredSeq: c.deliveredSeq, stuckRounds, tailRounds, skipped: gap });
   }
   if (stuck.length > 0) {
     out.incidents.push({
       kind: "journal.delivery-lost",
       message: `journal consumers of ${stuck.length} partitions (${stuck.join(", ")}) delivered a message this node never received (still missing after ${TAIL_ROUNDS} rounds, or delivered past it for ${STUCK_ROUNDS} rounds while the ack floor stood still): a delivery was lost (a consumer leader changed?); redelivering from the ack floor now instead of after ack_wait`,
       detail: { stream: readings.name, partitions: stuck, resumeAfter: Object.fromEntries(stuck.map((p) => [p, out.resets.get(p)])) },
+    });
+  }
+  if (gaps.length > 0) {
+    out.incidents.push({
+      kind: "journal.delivery-lost",
+      message: `journal consumers of ${gaps.length} partitions (${gaps.join(", ")}) skipped deliveries this node never received (a gap in their delivery sequence: a message lost on the way, a consumer leader changed?); redelivering from the ack floor now instead of after ack_wait`,
+      detail: { stream: readings.name, partitions: gaps, skipped: Object.fromEntries(gaps.map((p) => [p, skipped.get(p)])), resumeAfter: Object.fromEntries(gaps.map((p) => [p, out.resets.get(p)])) },
     });
   }
   if (missing.length > 0) {

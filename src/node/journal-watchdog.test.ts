@@ -22,7 +22,7 @@ function noConsumer(partition: number): ConsumerFacts {
 }
 
 /** A watchdog on scripted facts, recording incidents, repairs and restarts. */
-function rig(opts: { partitions?: number[]; backlog?: { pending: number; oldestAgeMs: number }; repairFails?: number; received?: Map<number, number> } = {}) {
+function rig(opts: { partitions?: number[]; backlog?: { pending: number; oldestAgeMs: number }; repairFails?: number; received?: Map<number, number>; skipped?: Map<number, number> } = {}) {
   let facts: JournalFacts | Error = { streams: [], consumers: [] };
   const incidents: Incident[] = [];
   const reporter: IncidentReporter = { report: (i) => incidents.push(i), degradedReason: () => "" };
@@ -43,6 +43,7 @@ function rig(opts: { partitions?: number[]; backlog?: { pending: number; oldestA
     clock: new SimClock(0),
     partitions: () => opts.partitions ?? [0, 1],
     ...(opts.received ? { received: (p: number) => opts.received!.get(p) } : {}),
+    ...(opts.skipped ? { skipped: (p: number) => opts.skipped!.get(p) } : {}),
     onReset: (r, streamReset) => {
       restarts.push({ resets: Object.fromEntries(r), streamReset });
       return Promise.resolve();
@@ -125,6 +126,40 @@ describe("journal watchdog", () => {
     for (let round = 0; round < STUCK_ROUNDS + TAIL_ROUNDS; round++) await r.w.check();
     expect(Object.keys(r.restarts.at(-1)!.resets)).toEqual(["0"]);
     expect(r.restarts.every((x) => !("1" in x.resets) && !("2" in x.resets))).toBe(true);
+  });
+
+  it("a gap in a consumer's delivery sequence (a delivery that never arrived) restarts that partition from its floor at the next round, once", async () => {
+    const skipped = new Map([
+      [0, 0],
+      [1, 0],
+    ]);
+    const r = rig({ partitions: [0, 1], skipped });
+    const facts: JournalFacts = {
+      streams: [stream("READINGS", 1000), stream("SHOAL_DLQ", 3), stream("KV_snaps", 40, "t0", "bucket")],
+      consumers: [
+        { ...consumer(0, 800, 640, 10), ackPending: 160 },
+        { ...consumer(1, 700, 650, 50), ackPending: 50 },
+      ],
+    };
+    r.set(facts);
+    await r.w.check();
+    expect(r.restarts).toEqual([]);
+    skipped.set(0, 1); // partition 0's source saw the delivery sequence jump by two
+    await r.w.check();
+    expect(r.kinds()).toEqual(["journal.delivery-lost"]);
+    expect(r.incidents[0]!.detail).toEqual({ stream: "READINGS", partitions: [0], skipped: { 0: 1 }, resumeAfter: { 0: 640 } });
+    expect(r.restarts).toEqual([{ resets: { 0: 640 }, streamReset: false }]);
+    // The restart replaced the source: it counts from 0 again, and nothing more happens.
+    skipped.set(0, 0);
+    for (let round = 0; round < 5; round++) await r.w.check();
+    expect(r.restarts).toHaveLength(1);
+    // A gap healed by a redelivery before anyone looked (nothing awaits an ack) is only remembered.
+    skipped.set(1, 2);
+    r.set({ ...facts, consumers: [{ ...consumer(0, 800, 800, 0), ackPending: 0 }, { ...consumer(1, 700, 700, 0), ackPending: 0 }] });
+    await r.w.check();
+    r.set(facts);
+    await r.w.check();
+    expect(r.restarts).toHaveLength(1);
   });
 
   it("a healthy journal raises nothing, repairs nothing, restarts nothing", async () => {

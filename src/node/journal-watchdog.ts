@@ -22,6 +22,11 @@ export interface JournalWatchdogOptions {
    */
   readonly received?: (partition: number) => number | undefined;
   /**
+   * Deliveries of a partition's consumer this role never got, counted by its source from gaps in
+   * the delivery sequence (the runtime's pumps): a lost delivery seen at once, not after 15 rounds.
+   */
+  readonly skipped?: (partition: number) => number | undefined;
+  /**
    * Restart these partitions' consumers after the stream sequence given (0 = from the start);
    * `streamReset`: the readings stream's sequences started again. Called after the repair.
    */
@@ -102,11 +107,14 @@ export class JournalWatchdog {
     }
     // Read after the facts: a delivery the journal counted before answering has had that long to arrive.
     const received = new Map<number, number>();
+    const skipped = new Map<number, number>();
     for (const p of tracked) {
       const seq = o.received?.(p);
       if (seq !== undefined) received.set(p, seq);
+      const n = o.skipped?.(p);
+      if (n !== undefined) skipped.set(p, n);
     }
-    const a = assessJournal(this.mem, facts, tracked, received);
+    const a = assessJournal(this.mem, facts, tracked, received, skipped);
     for (const i of a.incidents) o.incidents.report(i);
     for (const [p, after] of a.resets) this.pending.set(p, Math.min(after, this.pending.get(p) ?? after));
     this.pendingStreamReset ||= a.streamReset;

@@ -88,6 +88,11 @@ export class PartitionPump {
     return this.source.receivedSeq?.();
   }
 
+  /** Deliveries its source never got (gaps in the consumer's delivery sequence; undefined: cannot tell). */
+  skippedDeliveries(): number | undefined {
+    return this.source.skippedDeliveries?.();
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;

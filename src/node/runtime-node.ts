@@ -135,6 +135,11 @@ export class RuntimeNode {
     return this.pumps.get(q)?.receivedSeq();
   }
 
+  /** Deliveries partition `q`'s consumer made that never arrived here (undefined: not owned, or unknown). */
+  skippedDeliveries(q: number): number | undefined {
+    return this.pumps.get(q)?.skippedDeliveries();
+  }
+
   /** Partitions this node pulls. */
   owned(): number[] {
     return [...this.pumps.keys()].sort((a, b) => a - b);

@@ -32,6 +32,14 @@ export interface PartitionSource {
    * watchdog compares it with what the journal says it delivered, to see a delivery that never came.
    */
   receivedSeq?(): number;
+  /**
+   * Deliveries the journal made to this source that never arrived, counted from gaps in the
+   * consumer's delivery sequence (which goes up by one per message sent, redeliveries included):
+   * a message lost on the way, e.g. sent by a consumer leader that died as it sent it. Such a
+   * message would come back only after ack_wait; the journal watchdog restarts the partition from
+   * its ack floor instead.
+   */
+  skippedDeliveries?(): number;
   close(): Promise<void>;
 }
 

@@ -33,6 +33,8 @@ export class JetStreamPartitionSource implements PartitionSource {
   private wake: (() => void) | undefined;
   private messages: ConsumerMessages | undefined;
   private received = 0;
+  private lastDelivery = 0;
+  private skipped = 0;
 
   private constructor(readonly partition: number) {}
 
@@ -44,6 +46,11 @@ export class JetStreamPartitionSource implements PartitionSource {
       expires: PULL_EXPIRES_MS,
       callback: (m) => {
         if (m.seq > src.received) src.received = m.seq;
+        // The consumer's delivery sequence: one more per message it sends. A step of more than one
+        // is a delivery that never arrived; a step back is a new consumer leader resending.
+        const ds = m.info.deliverySequence;
+        if (src.lastDelivery > 0 && ds > src.lastDelivery + 1) src.skipped += ds - src.lastDelivery - 1;
+        src.lastDelivery = ds;
         src.buf.push(m);
         src.wake?.();
       },
@@ -79,6 +86,10 @@ export class JetStreamPartitionSource implements PartitionSource {
 
   receivedSeq(): number {
     return this.received;
+  }
+
+  skippedDeliveries(): number {
+    return this.skipped;
   }
 
   async close(): Promise<void> {

@@ -32,6 +32,7 @@ export interface JournalWatchOptions {
   readonly bucket?: KvSnapshotStoreOptions & { readonly bucket: string };
   readonly partitions?: JournalWatchdogOptions["partitions"];
   readonly received?: JournalWatchdogOptions["received"];
+  readonly skipped?: JournalWatchdogOptions["skipped"];
   readonly onReset?: JournalWatchdogOptions["onReset"];
   readonly publishes?: JournalWatchdogOptions["publishes"];
   /** More streams to watch and how to re-create them (the runtime's row log). */
@@ -49,6 +50,7 @@ export function startJournalWatch(nc: NatsConnection, log: Log, incidents: Incid
     intervalMs: 1000,
     ...(o.partitions ? { partitions: o.partitions } : {}),
     ...(o.received ? { received: o.received } : {}),
+    ...(o.skipped ? { skipped: o.skipped } : {}),
     ...(o.onReset ? { onReset: o.onReset } : {}),
     ...(o.publishes ? { publishes: o.publishes } : {}),
   });
