@@ -1,6 +1,6 @@
 import { create, toBinary, type DescField, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
 import { mutateOnce, type Rng } from "../ingest/mutator.js";
-import { double, writeFields, type WireField } from "../ingest/pb-writer.js";
+import { double, varint, writeFields, type WireField } from "../ingest/pb-writer.js";
 import { TOKENS } from "./services.js";
 
 /**
@@ -148,21 +148,44 @@ function wrongWireTypes(rng: Rng, desc: DescMessage): Buffer {
   return Buffer.from(writeFields(fields));
 }
 
+/*
+ * The deep bodies below are built in time linear in their size. The fuzzer runs in the process of
+ * the servers it calls, so whatever it computes synchronously stalls their HTTP/2 I/O too: built
+ * level by level (each level copying the one inside it, byte by byte) a 5,000-deep message took
+ * ~0.4 s, 27 s of CPU per 20,000 calls, and the 64 KiB flow-control windows of the query and admin
+ * servers then moved the 200 KB–1 MB bodies in flight one window per stalled loop turn: calls with
+ * such bodies took 5–10 s, some past the 20 s deadline, counted as server hangs.
+ */
+
 /** Start-group tags nested `depth` deep (a parser that recurses into groups may run out of stack). */
-function deepGroups(depth: number, no: number): Buffer {
-  const open = (no << 3) | 3;
-  const close = (no << 3) | 4;
-  const enc = (v: number) => (v < 0x80 ? [v] : [(v & 0x7f) | 0x80, v >> 7]);
-  return Buffer.from([...Array.from({ length: depth }, () => enc(open)).flat(), ...Array.from({ length: depth }, () => enc(close)).flat()]);
+export function deepGroups(depth: number, no: number): Buffer {
+  const open = Buffer.from(varint(BigInt((no << 3) | 3)));
+  const close = Buffer.from(varint(BigInt((no << 3) | 4)));
+  // Buffer.alloc repeats a Buffer fill: `depth` opens, then `depth` closes.
+  return Buffer.concat([Buffer.alloc(depth * open.length, open), Buffer.alloc(depth * close.length, close)]);
 }
 
-/** Nested length-delimited fields `depth` deep on the method's first message field (or field 1). */
-function deepMessages(desc: DescMessage, depth: number): Buffer {
+/**
+ * Nested length-delimited fields `depth` deep on the method's first message field (or field 1):
+ * the bytes of `depth` nested `writeFields([{ no, kind: "bytes", bytes: inner }])`, each level's
+ * header (tag, length) computed from the inside out and written once.
+ */
+export function deepMessages(desc: DescMessage, depth: number): Buffer {
   const f = desc.fields.find((x) => x.fieldKind === "message") ?? desc.fields[0];
   const no = f?.number ?? 1;
-  let inner: Uint8Array = new Uint8Array(0);
-  for (let i = 0; i < depth; i++) inner = writeFields([{ no, kind: "bytes", bytes: inner }]);
-  return Buffer.from(inner);
+  const tag = varint(BigInt((no << 3) | 2));
+  // headers[k]: the tag and length of level k+1 (counted from the inside), around `size` bytes.
+  const headers: number[][] = [];
+  let size = 0;
+  for (let i = 0; i < depth; i++) {
+    const h = [...tag, ...varint(BigInt(size))];
+    headers.push(h);
+    size += h.length;
+  }
+  const out = Buffer.alloc(size);
+  let at = 0;
+  for (let i = depth - 1; i >= 0; i--) for (const b of headers[i]!) out[at++] = b;
+  return out;
 }
 
 /** Weighted kinds of request body. */
