@@ -89,6 +89,8 @@ describe("NATS node loss under load (3 nodes, replicas 3)", () => {
         longestStallMs: sampler.longestStallMs(t0 + 2000, t1),
         longestJournalStallMs: journal.longestStallMs(t0 + 2000, t1),
         longestRowLogStallMs: rowLog.longestStallMs(t0 + 2000, t1),
+        // Incidents the roles logged (error lines with their kind), by kind.
+        incidents: Object.fromEntries([...shoal.out().matchAll(/"incident":"([a-z]+\.[a-z.-]+)"/g)].reduce((m, x) => m.set(x[1]!, (m.get(x[1]!) ?? 0) + 1), new Map<string, number>())),
       };
       console.log(`nats-node-loss ${name}: ${JSON.stringify(figures)}`);
       console.log(`rows per second from the start of publishing (fault from ${BEFORE_S} s to ${Math.round((tFaultEnd - t0) / 1000)} s): ${sampler.perSecond(t0).join(" ")}`);

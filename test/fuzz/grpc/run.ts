@@ -106,6 +106,7 @@ export async function fuzzService(t: Target, servers: FuzzServers, o: FuzzServic
   const methods = t.service.methods;
   const s: ServiceStats = { service: t.service.typeName, calls: 0, byCode: {}, byKind: {}, byMethod: {}, hangs: 0, noReason: 0, clientRefused: 0, healthOk: 0, healthRuns: 0, internalErrors: 0, elapsedMs: 0, examples: [] };
   const internalBefore = servers.internalErrors.length;
+  let internalShown = 0;
   const client = t.grpcAddress === undefined ? undefined : new grpc.Client(t.grpcAddress, grpc.credentials.createInsecure(), { "grpc.max_send_message_length": -1, "grpc.max_receive_message_length": -1 });
   let next = 0;
   let sinceHealth = 0;
@@ -143,6 +144,8 @@ export async function fuzzService(t: Target, servers: FuzzServers, o: FuzzServic
         s.noReason++;
         problem = `${r.code} without a message`;
       }
+      // INTERNAL with a message is an answer, not a failure of the run, but worth seeing: an example or two.
+      if (problem === undefined && r.code === "INTERNAL" && internalShown++ < 2) s.examples.push(`${method.name} (${c.kind}, ${c.body.length} bytes): INTERNAL: ${r.details}`);
       if (problem !== undefined && s.examples.length < maxExamples) {
         s.examples.push(`${method.name} (${c.kind}, auth ${c.auth}, ${c.body.length} bytes ${c.body.subarray(0, 48).toString("hex")}): ${problem}: ${r.details}`);
       }
