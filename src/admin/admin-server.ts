@@ -3,7 +3,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { callMetricsInterceptor } from "../grpc/call-metrics.js";
 import { HealthImplementation } from "grpc-health-check";
 import * as pb from "../gen/shoal/v1/admin_pb.js";
-import { addReflection, createGrpcServer, grpcServiceDefinition, shutdownServer } from "../grpc/index.js";
+import { addReflection, createGrpcServer, grpcServiceDefinition, shutdownServer, widenFlowControlWindows } from "../grpc/index.js";
 import { grpcHandlersOf, type CallPolicy } from "../grpc/connect-on-grpc.js";
 
 /** Fully-qualified name of the admin service (also its health-check service name). */
@@ -67,6 +67,8 @@ export async function startAdminServer(impl: ServiceImpl<typeof pb.AdminService>
     port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${opts.port ?? 50_070}`, opts.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
     );
+    // grpc-js's default largest request (4 MiB) in one window (src/grpc/flow-control.ts).
+    widenFlowControlWindows(server, 4 * 1024 * 1024);
   } catch (e) {
     server.forceShutdown();
     throw e;

@@ -1,4 +1,3 @@
-import type { Http2Server, ServerHttp2Session } from "node:http2";
 import type { Tracing } from "../ports/tracing.js";
 import { callMetricsInterceptor, type CallMetrics } from "../grpc/call-metrics.js";
 import * as grpc from "@grpc/grpc-js";
@@ -9,7 +8,7 @@ import * as cv from "./convert.js";
 import { toGatewayError } from "./errors.js";
 import type { GatewayErrorCode } from "./errors.js";
 import type { GatewayService } from "./gateway.js";
-import { addReflection, createGrpcServer, grpcServiceDefinition, shutdownServer } from "../grpc/index.js";
+import { addReflection, createGrpcServer, grpcServiceDefinition, shutdownServer, widenFlowControlWindows } from "../grpc/index.js";
 import { accessServerInterceptor } from "../grpc/server-access.js";
 import type { AccessCheck } from "../access/index.js";
 import type { AuditLog } from "../ports/audit.js";
@@ -41,28 +40,6 @@ export interface GatewayServerOptions {
   readonly tracing?: Tracing;
   /** RED metrics of every call (src/grpc/call-metrics.ts). Default: none. */
   readonly metrics?: CallMetrics;
-}
-
-/**
- * Advertise a large HTTP/2 receive window on every incoming session. grpc-js servers keep Node's
- * 64 KiB default, so a 140 KiB ScoreBatch request waits for WINDOW_UPDATEs that a busy event loop
- * sends late; with several batches in flight this stalled pipelining (measured: 6k vs 20k+ scores/s).
- * grpc-js has no server option for it, so this reaches its http2 servers (pinned 1.14.7); if the
- * internals change, it does nothing.
- */
-function widenFlowControlWindows(server: grpc.Server, bytes: number): void {
-  const servers = (server as unknown as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
-  if (!(servers instanceof Map)) return;
-  for (const h2 of servers.keys()) {
-    h2.on("session", (session: ServerHttp2Session) => {
-      try {
-        session.setLocalWindowSize(bytes);
-        session.settings({ initialWindowSize: Math.min(bytes, 2 ** 31 - 1) });
-      } catch {
-        // An already-closed session: nothing to widen.
-      }
-    });
-  }
 }
 
 /** A running gateway gRPC server. */

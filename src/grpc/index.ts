@@ -4,3 +4,4 @@ export type { CodecOverrides } from "./service-definition.js";
 export { addReflection } from "./reflection.js";
 export { shutdownServer } from "./shutdown.js";
 export { createGrpcServer, MalformedRequest } from "./malformed-request.js";
+export { widenFlowControlWindows } from "./flow-control.js";

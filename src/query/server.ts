@@ -4,7 +4,7 @@ import { callMetricsInterceptor } from "../grpc/call-metrics.js";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { HealthImplementation } from "grpc-health-check";
 import { QueryService, file_shoal_v1_query } from "../gen/shoal/v1/query_pb.js";
-import { addReflection, createGrpcServer, grpcServiceDefinition, shutdownServer } from "../grpc/index.js";
+import { addReflection, createGrpcServer, grpcServiceDefinition, shutdownServer, widenFlowControlWindows } from "../grpc/index.js";
 import { grpcHandlersOf, type CallPolicy } from "../grpc/connect-on-grpc.js";
 import { queryCodecs } from "./readings-codec.js";
 
@@ -40,12 +40,15 @@ export interface QueryServer {
   close(graceMs?: number): Promise<void>;
 }
 
+/** Largest request the query server takes (and the HTTP/2 window it advertises: one request at once). */
+const MAX_REQUEST_BYTES = 1024 * 1024;
+
 /**
  * Serve shoal.v1.QueryService over gRPC (plaintext h2, or TLS with `o.credentials`) with the standard health service ("" and
  * "shoal.v1.QueryService") and reflection, from the Connect implementation `impl`.
  */
 export async function startQueryServer(impl: ServiceImpl<typeof QueryService>, o: QueryServerOptions): Promise<QueryServer> {
-  const server = createGrpcServer({ "grpc.max_receive_message_length": 1024 * 1024 }, o.policy.metrics ? [callMetricsInterceptor(o.policy.metrics)] : []);
+  const server = createGrpcServer({ "grpc.max_receive_message_length": MAX_REQUEST_BYTES }, o.policy.metrics ? [callMetricsInterceptor(o.policy.metrics)] : []);
   server.addService(grpcServiceDefinition(QueryService, queryCodecs), grpcHandlersOf(QueryService, impl, o.policy));
   const extra = o.extraServices ?? [];
   for (const x of extra) x.add(server);
@@ -57,6 +60,7 @@ export async function startQueryServer(impl: ServiceImpl<typeof QueryService>, o
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) => server.bindAsync(`${host}:${o.port}`, o.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    widenFlowControlWindows(server, MAX_REQUEST_BYTES);
   } catch (e) {
     server.forceShutdown();
     throw e;
