@@ -100,16 +100,22 @@ export const querySchema = z
     offlineAfter: durationIn("5m", 1_000, 30 * 86_400_000, "must be between 1s and 30d"),
     /** The fleet page's figures (WatchFleet) are computed this often, once for every watcher. */
     fleetInterval: durationIn("2s", 500, 60_000, "must be between 500ms and 1m"),
+    /**
+     * While nobody watches, the fleet's figures are still computed this often, so the first console
+     * of the day shows them at once (at most this old, then fresh). 0: only while someone watches.
+     */
+    fleetKeepWarm: durationIn("15s", 0, 3_600_000, "must be between 0 and 1h"),
     /** Ingest and anomaly rates are measured over this window. */
     fleetRateWindow: durationIn("1m", 10_000, 3_600_000, "must be between 10s and 1h"),
     /** The most anomalous devices are ranked over this window. */
     fleetAnomalyWindow: durationIn("1h", 60_000, 7 * 86_400_000, "must be between 1m and 7d"),
   })
-  .transform(({ timeout, offlineAfter, fleetInterval, fleetRateWindow, fleetAnomalyWindow, ...rest }) => ({
+  .transform(({ timeout, offlineAfter, fleetInterval, fleetKeepWarm, fleetRateWindow, fleetAnomalyWindow, ...rest }) => ({
     ...rest,
     timeoutMs: timeout,
     offlineAfterMs: offlineAfter,
     fleetIntervalMs: fleetInterval,
+    fleetKeepWarmMs: fleetKeepWarm,
     fleetRateWindowMs: fleetRateWindow,
     fleetAnomalyWindowMs: fleetAnomalyWindow,
   }));

@@ -177,6 +177,37 @@ describe("FleetHub", () => {
     expect((await stuck.next()).done).toBe(true);
   });
 
+  it("kept warm: computes every keepWarmMs with nobody watching; a first watcher gets that at once and a fresh one an interval after it", async () => {
+    const { clock, hub, calls } = setup(false, { keepWarmMs: 10_000 });
+    hub.warm();
+    await flush();
+    expect(calls).toHaveLength(1);
+    await clock.advance(25_000);
+    expect(calls.map((c) => c.q.nowMs - calls[0]!.q.nowMs)).toEqual([0, 10_000, 20_000]);
+    // 5 s after the last computation: the watcher gets it at once (5 s old) and a fresh one at once
+    // (an interval, 2 s, has passed since it), then one per interval.
+    const a = watcher(hub);
+    await flush();
+    expect(a.got.map((g) => Number(g.atMs) - calls[0]!.q.nowMs)).toEqual([20_000, 25_000]);
+    await clock.advance(2000);
+    expect(calls).toHaveLength(5);
+    // The last watcher leaves: back to the warm pace (after the wait already under way), not stopped.
+    a.ctrl.abort();
+    await a.done;
+    await clock.advance(30_000);
+    expect(calls.map((c) => c.q.nowMs - calls[0]!.q.nowMs).slice(4)).toEqual([27_000, 29_000, 39_000, 49_000]);
+    await hub.close();
+    await clock.advance(30_000);
+    expect(calls).toHaveLength(8);
+  });
+
+  it("warm() does nothing without keepWarmMs", async () => {
+    const { clock, hub, calls } = setup();
+    hub.warm();
+    await clock.advance(60_000);
+    expect(calls).toHaveLength(0);
+  });
+
   it("never runs two computations at once: a slow one delays the next", async () => {
     const { clock, hub, calls, maxInFlight } = setup(true);
     const a = watcher(hub);

@@ -21,6 +21,13 @@ export interface FleetHubOptions {
   readonly anomalyWindowMs: number;
   /** Most watchers at once; one more is RESOURCE_EXHAUSTED. */
   readonly maxWatchers: number;
+  /**
+   * After {@link FleetHub.warm}: while nobody watches, compute every this many ms anyway, so the
+   * first watcher (the first operator of the day) gets figures at once — at most this old, with
+   * their time — and fresh ones an interval after the last computation. 0 or absent: compute only
+   * while someone watches.
+   */
+  readonly keepWarmMs?: number;
 }
 
 export interface FleetHubDeps {
@@ -45,7 +52,8 @@ interface Watcher {
 
 /**
  * The fleet page's figures for WatchFleet: ONE computation per interval however many watch, started
- * with the first watcher and stopped with the last. A watcher gets the latest snapshot at once,
+ * with the first watcher and stopped with the last (or, after `warm()`, kept going at the slower
+ * `keepWarmMs` pace while nobody watches). A watcher gets the latest snapshot at once,
  * then each new one; one that reads slower than snapshots come keeps only the newest (a slot, not a
  * queue), so a slow client costs one snapshot. Time and timers come from `deps.clock`.
  */
@@ -58,6 +66,9 @@ export class FleetHub {
   private loop: Promise<void> = Promise.resolve();
   private lastStartMs = -Infinity;
   private closed = false;
+  private warmed = false;
+  /** Ends the ticker's current wait early (a first watcher came while it waited at the warm pace). */
+  private nudge: AbortController | undefined;
   /** Computations started, failed, and snapshots a slow watcher never saw (replaced by newer ones), since start. */
   computations = 0;
   failures = 0;
@@ -70,6 +81,15 @@ export class FleetHub {
     for (const k of ["intervalMs", "offlineAfterMs", "rateWindowMs", "anomalyWindowMs", "maxWatchers"] as const) {
       if (!(Number.isSafeInteger(opts[k]) && opts[k] > 0)) throw new RangeError(`FleetHub: ${k} must be a whole number > 0, got ${String(opts[k])}`);
     }
+    const warm = opts.keepWarmMs ?? 0;
+    if (!(Number.isSafeInteger(warm) && warm >= 0)) throw new RangeError(`FleetHub: keepWarmMs must be a whole number >= 0, got ${String(warm)}`);
+  }
+
+  /** Start computing without watchers, every `keepWarmMs` (a no-op when it is 0 or absent). */
+  warm(): void {
+    if ((this.opts.keepWarmMs ?? 0) <= 0 || this.closed) return;
+    this.warmed = true;
+    if (this.ticker === undefined) this.start();
   }
 
   get watchers(): number {
@@ -95,6 +115,7 @@ export class FleetHub {
     const w: Watcher = { pending: this.latest, wake: undefined };
     this.set.add(w);
     if (this.ticker === undefined) this.start();
+    else if (this.set.size === 1) this.nudge?.abort(); // waiting at the warm pace: wait an interval at most
     // Leave at the abort itself: a generator suspended at `yield` under a stalled write may never resume.
     const onAbort = () => {
       this.leave(w);
@@ -128,7 +149,7 @@ export class FleetHub {
   }
 
   private leave(w: Watcher): void {
-    if (this.set.delete(w) && this.set.size === 0) this.stop();
+    if (this.set.delete(w) && this.set.size === 0 && !this.warmed) this.stop();
   }
 
   private start(): void {
@@ -140,6 +161,7 @@ export class FleetHub {
   private stop(): void {
     this.ticker?.abort();
     this.ticker = undefined;
+    this.warmed = false;
   }
 
   /** Compute, publish, wait for the next interval's start; until `signal` aborts. Never rejects. */
@@ -147,12 +169,18 @@ export class FleetHub {
     const { clock } = this.deps;
     while (!signal.aborted) {
       // Also across a stop and a start: watchers that come and go cost one computation per interval.
-      const wait = this.lastStartMs + this.opts.intervalMs - clock.now();
+      const pace = this.set.size > 0 || !this.warmed ? this.opts.intervalMs : this.opts.keepWarmMs!;
+      const wait = this.lastStartMs + pace - clock.now();
       if (wait > 0) {
+        const nudge = new AbortController();
+        this.nudge = nudge;
         try {
-          await sleep(wait, clock, signal);
+          await sleep(wait, clock, AbortSignal.any([signal, nudge.signal]));
         } catch {
-          return;
+          if (signal.aborted) return;
+          continue; // a first watcher: the wait is an interval now
+        } finally {
+          this.nudge = undefined;
         }
       }
       if (signal.aborted) return;

@@ -45,6 +45,7 @@ const { values } = parseArgs({
     "fleet-runs": { type: "string", default: "5" },
     "fleet-gap": { type: "string", default: "3" },
     "fleet-compare": { type: "string" },
+    "fleet-keep-warm": { type: "string" },
     "chart-minutes": { type: "string", default: "2" },
     "chart-rate": { type: "string", default: "10" },
     "sample-seconds": { type: "string", default: "30" },
@@ -69,6 +70,7 @@ if (values.help) {
   --fleet-days D          days the readings span, ending now (default 1)
   --fleet-runs N          fresh page loads timed (default 5)
   --fleet-gap S           seconds between page loads, > the 2 s fleet interval (default 3)
+  --fleet-keep-warm D     query.fleetKeepWarm of the read side (0: compute the fleet only while watched; default 15s)
   --fleet-compare DIR     also time the app built into DIR (e.g. a copy of an older dist/console), interleaved with every run
                           on a second console of the same read side (its own table; the verdict is the current app's)
   --chart-minutes M       minutes the device page stays open (default 2; the target is 10)
@@ -110,7 +112,7 @@ try {
   if (only.has("fleet")) {
     const devices = num("fleet-devices");
     console.log(`\n[${machine()}]`);
-    console.log(`1. Fleet page, first meaningful paint with ${int(devices)} devices: read side + console in this process, ${num("fleet-runs")} fresh page loads (new browser context each), ${num("fleet-gap")} s apart`);
+    console.log(`1. Fleet page, first meaningful paint with ${int(devices)} devices: read side + console in this process, ${num("fleet-runs")} fresh page loads (new browser context each), ${num("fleet-gap")} s apart; query.fleetKeepWarm ${values["fleet-keep-warm"] ?? "15s (default)"}`);
     const res = await fleetPaint(
       {
         chUrl: ch.url,
@@ -126,6 +128,7 @@ try {
         gapMs: num("fleet-gap") * 1000,
         timeoutMs: 30_000,
         compareAppDir: values["fleet-compare"],
+        keepWarm: values["fleet-keep-warm"],
       },
       progress,
     );

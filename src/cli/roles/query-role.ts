@@ -91,8 +91,10 @@ export async function startQueryRole(cfg: ShoalConfig, log: Logger, deps: QueryR
       clock: systemClock,
       onError: (err) => log.warn({ err: (err as Error)?.message ?? String(err) }, "fleet figures: computation failed (the next interval retries)"),
     },
-    { intervalMs: q.fleetIntervalMs, offlineAfterMs: q.offlineAfterMs, rateWindowMs: q.fleetRateWindowMs, anomalyWindowMs: q.fleetAnomalyWindowMs, maxWatchers: q.maxWatchers },
+    { intervalMs: q.fleetIntervalMs, keepWarmMs: q.fleetKeepWarmMs, offlineAfterMs: q.offlineAfterMs, rateWindowMs: q.fleetRateWindowMs, anomalyWindowMs: q.fleetAnomalyWindowMs, maxWatchers: q.maxWatchers },
   );
+  // The first console of the day opens on figures at once (query.fleetKeepWarm).
+  fleet.warm();
   const impl = createQueryService({
     fleet,
     readModel,

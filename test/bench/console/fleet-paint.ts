@@ -8,8 +8,10 @@
  * this process (startQueryRole + startConsoleRole, no tokens: no login), and each run opens
  * `<console>/#/fleet` in a fresh browser context (empty cache) of a real Chromium: navigation start
  * → the summary shows the device count AND the first device rows are in the table, as painted.
- * Runs are `gapMs` apart, longer than the fleet interval, so every run waits for a fresh fleet
- * computation (the case of the first operator to open the page) rather than a cached snapshot.
+ * Runs are `gapMs` apart, longer than the fleet interval. With `keepWarm` "0" every run then waits
+ * for a fresh fleet computation (a read side that computes only while someone watches); with the
+ * default `query.fleetKeepWarm` the read side computes while nobody watches too, and a run gets
+ * figures at most that old at once, then fresh ones (what the first operator of the day sees).
  */
 import type { Browser } from "playwright-core";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -39,6 +41,8 @@ export interface FleetPaintOptions {
   readonly timeoutMs: number;
   /** Also time, interleaved with every run (order alternating), the app built into this folder, served by a second console on the same read side (e.g. an older build). */
   readonly compareAppDir?: string | undefined;
+  /** query.fleetKeepWarm of the read side ("0": the fleet is computed only while watched). Default: the config's. */
+  readonly keepWarm?: string | undefined;
 }
 
 /** One page load, ms since navigation start (undefined: did not happen within the timeout). */
@@ -93,7 +97,7 @@ export async function fleetPaint(o: FleetPaintOptions, progress: (s: string) => 
   const loadLine = `${int(r.rows)} readings, ${int(r.analyses)} analyses, ${int(o.devices)} online events in ${r.seconds.toFixed(1)} s (a reading every ${(r.stepMs / 60_000).toFixed(0)} min per device, the newest ${new Date(endMs).toISOString()})`;
   const sizes = await tableSizes(o.chUrl, o.database);
 
-  const env = { SHOAL__CLICKHOUSE__DATABASE: o.database, SHOAL__QUERY__PORT: "0", SHOAL__QUERY__WEBPORT: "0" };
+  const env = { SHOAL__CLICKHOUSE__DATABASE: o.database, SHOAL__QUERY__PORT: "0", SHOAL__QUERY__WEBPORT: "0", ...(o.keepWarm !== undefined ? { SHOAL__QUERY__FLEETKEEPWARM: o.keepWarm } : {}) };
   const cfg = pipelineConfig({ nats: o.natsUrl, mqtt: "mqtt://127.0.0.1:1", clickhouse: o.chUrl }, env);
   let query: QueryRole | undefined;
   let consoleRole: ConsoleRole | undefined;
