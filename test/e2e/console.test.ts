@@ -81,6 +81,8 @@ describe("the console in Chromium on a running pipeline with the simulator", () 
     const points = Number(await page.getByTestId("fleet-ingest-sparkline").getAttribute("data-points"));
     await expect.poll(async () => Number(await page.getByTestId("fleet-ingest-sparkline").getAttribute("data-points")), { timeout: 20_000 }).toBeGreaterThan(points);
     expect(await num(page, "fleet-ingest-rate")).toBeGreaterThan(0);
+    // The figures say when they were computed (a console opens on the read side's last ones).
+    expect(await page.getByTestId("fleet-as-of").textContent()).toMatch(/^Figures as of (just now|.+ ago)$/);
     // Search by prefix: the URL says it, so the link can be shared.
     const ids = await page.getByTestId("device-table-row").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-key") ?? ""));
     const prefix = ids[ids.length - 1]!;

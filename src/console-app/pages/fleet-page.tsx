@@ -43,6 +43,7 @@ export function FleetPage({ route }: { readonly route: FleetRoute }) {
   return (
     <div class="page" data-testid="page-fleet">
       <h1>Fleet</h1>
+      <FiguresTime snap={snap} />
       {stream.state === "retrying" && !snap && <ErrorBanner error={stream.error} title="The fleet stream failed" testid="fleet-error" />}
       <FleetSummary snap={snap} rates={rates} />
       <div class="split">
@@ -50,6 +51,17 @@ export function FleetPage({ route }: { readonly route: FleetRoute }) {
         <DeviceSearch prefix={route.prefix} fleetSize={snap && route.prefix === "" ? Number(snap.devices) : -1} />
       </div>
     </div>
+  );
+}
+
+/** When the figures shown were computed (a console opens on the read side's last ones, then fresh ones follow). */
+function FiguresTime({ snap }: { readonly snap: WatchFleetResponse | undefined }) {
+  const now = useNow(1000);
+  if (snap === undefined) return null;
+  return (
+    <p class="muted" data-testid="fleet-as-of">
+      Figures as of <Time ms={snap.atMs} now={now} ago />
+    </p>
   );
 }
 
