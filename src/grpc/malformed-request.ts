@@ -1,4 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
+import { boundStatusDetails } from "./status-details.js";
 
 /**
  * What a request deserializer of Shoal's grpc-js servers returns for bytes that are not the
@@ -49,9 +50,9 @@ export function rejectMalformedRequests(): grpc.ServerInterceptor {
 
 /**
  * The one way Shoal makes a grpc-js server: `interceptors` (call metrics, access checks) and, outermost,
- * {@link rejectMalformedRequests}. Request deserializers must come from `grpcServiceDefinition`
- * (which makes them tolerant).
+ * {@link rejectMalformedRequests}; every status message bounded ({@link boundStatusDetails}).
+ * Request deserializers must come from `grpcServiceDefinition` (which makes them tolerant).
  */
 export function createGrpcServer(options: Omit<grpc.ServerOptions, "interceptors"> = {}, interceptors: readonly grpc.ServerInterceptor[] = []): grpc.Server {
-  return new grpc.Server({ ...options, interceptors: [...interceptors, rejectMalformedRequests()] });
+  return new grpc.Server({ ...options, interceptors: [boundStatusDetails(), ...interceptors, rejectMalformedRequests()] });
 }

@@ -12,6 +12,7 @@ import { PEER as PEER_ADDRESS } from "./audit.js";
 import { CallerSlots, type CallPolicy } from "./connect-on-grpc.js";
 import { nodeTlsOptions, type TlsSettings } from "./tls.js";
 import { dropOverlongDeadlines } from "./web-timeout-headers.js";
+import { boundErrorMessages } from "./status-details.js";
 
 /** A service and its Connect implementation. */
 export interface WebService {
@@ -73,6 +74,7 @@ export async function startWebServer(services: readonly WebService[], o: WebServ
     // ends every unary call after policy.timeoutMs (the client's deadline when sooner).
     readMaxBytes: 1024 * 1024,
     interceptors: [
+      boundErrorMessages(),
       ...(o.policy.metrics ? [connectCallMetrics(o.policy.metrics)] : []),
       ...(o.policy.access || o.policy.audit ? [accessInterceptor(o.policy.access, o.policy.audit)] : []),
       ...(o.interceptors ?? []),
