@@ -180,6 +180,24 @@ describe("DeviceOrder: a device's readings in the order it counted them", () => 
     expect(order.holdMs).toBe(450);
   });
 
+  it("falls back to the base wait while it holds more than half of maxHeld", () => {
+    const { order, clock } = stage(200, 10, 5000);
+    order.offer(r("a", 1), 1);
+    order.offer(r("a", 3), 3);
+    clock.advanceSync(1000);
+    order.offer(r("a", 2), 2); // 1 s late: the wait grows to 1.5 s
+    expect(order.holdMs).toBe(1500);
+    for (const d of ["b", "c", "d", "e", "f", "g"]) {
+      order.offer(r(d, 1), 1);
+      order.offer(r(d, 3), 3); // each device holds one reading that skipped ahead
+    }
+    expect(order.held).toBe(6);
+    expect(order.holdMs).toBe(200);
+    clock.advanceSync(400); // released at the next sweep (a quarter of the grown wait), past the base wait
+    expect(order.held).toBe(0);
+    expect(order.holdMs).toBe(1500);
+  });
+
   it("with maxHoldMs equal to holdMs the wait stays fixed however late readings come", () => {
     const { order, clock } = stage(200);
     order.offer(r("a", 1), 1);

@@ -85,9 +85,15 @@ export class DeviceOrder<T> {
     this.hold = new AdaptiveHold({ minMs: o.holdMs, maxMs: Math.max(o.holdMs, o.maxHoldMs ?? o.holdMs) });
   }
 
-  /** How long a reading that arrived ahead of an earlier one waits now, ms. */
+  /**
+   * How long a reading that arrived ahead of an earlier one waits now, ms. While the stage holds
+   * more than half of `maxHeld`, the base wait: a longer one would cap the throughput of devices
+   * without a counter (every reading of theirs waits) at `maxHeld / wait` and make the stage
+   * release early, which makes more readings late.
+   */
   get holdMs(): number {
-    return this.hold.ms(this.o.clock.now());
+    const grown = this.hold.ms(this.o.clock.now());
+    return this.heldCount > this.o.maxHeld / 2 ? this.o.holdMs : grown;
   }
 
   /** Readings waiting now. */
