@@ -300,7 +300,8 @@ export function decodeReadingWire(b: Uint8Array, start = 0, end = b.length, reje
     }
   }
   buf = EMPTY;
-  if (trace !== undefined) return { deviceId, seq, tsMs, metrics, ...(log !== undefined ? { log } : {}), ...(boot >= 0 ? { boot } : {}), trace };
+  // An empty trace context is none (a present but empty proto3 optional string).
+  if (trace !== undefined && trace !== "") return { deviceId, seq, tsMs, metrics, ...(log !== undefined ? { log } : {}), ...(boot >= 0 ? { boot } : {}), trace };
   if (boot >= 0) return log === undefined ? { deviceId, seq, tsMs, metrics, boot } : { deviceId, seq, tsMs, metrics, log, boot };
   return log === undefined ? { deviceId, seq, tsMs, metrics } : { deviceId, seq, tsMs, metrics, log };
 }
