@@ -7,6 +7,7 @@ import { DataTable } from "../components/data-table.js";
 import { ErrorBanner } from "../components/error-banner.js";
 import { Pager } from "../components/pager.js";
 import { navigate } from "../hooks/use-route.js";
+import { useRouteSync } from "../hooks/use-route-sync.js";
 import { useDebounced, useNow } from "../hooks/use-timing.js";
 import { useTokenPages } from "../hooks/use-token-pages.js";
 import { localInputToMs, outcomeTone } from "../lib/registry-model.js";
@@ -27,11 +28,11 @@ export function AuditPage({ route }: { readonly route: AuditRoute }) {
   const [target, setTarget] = useState(route.target);
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
-  useEffect(() => {
+  useRouteSync(`${route.actor}\n${route.action}\n${route.target}`, () => {
     setActor(route.actor);
     setAction(route.action);
     setTarget(route.target);
-  }, [route.actor, route.action, route.target]);
+  });
   const typed = useDebounced(`${actor}\n${action}\n${target}`, 300);
   useEffect(() => {
     const [a = "", ac = "", t = ""] = typed.split("\n");

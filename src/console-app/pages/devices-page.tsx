@@ -12,6 +12,7 @@ import { SecretOnce, SecretsOnce } from "../components/secret-once.js";
 import { toCallError } from "../api/errors.js";
 import { useAction } from "../hooks/use-call.js";
 import { navigate } from "../hooks/use-route.js";
+import { useRouteSync } from "../hooks/use-route-sync.js";
 import { useDebounced, useNow } from "../hooks/use-timing.js";
 import { useTokenPages } from "../hooks/use-token-pages.js";
 import { formatInt } from "../lib/format.js";
@@ -48,11 +49,11 @@ export function DevicesPage({ route }: { readonly route: DevicesRoute }) {
   const [prefix, setPrefix] = useState(route.prefix);
   const [type, setType] = useState(route.type);
   const [label, setLabel] = useState(route.label);
-  useEffect(() => {
+  useRouteSync(`${route.prefix}\n${route.type}\n${route.label}`, () => {
     setPrefix(route.prefix);
     setType(route.type);
     setLabel(route.label);
-  }, [route.prefix, route.type, route.label]);
+  });
   const typed = useDebounced(`${prefix}\n${type}\n${label}`, 300);
   useEffect(() => {
     const [p = "", t = "", l = ""] = typed.split("\n");

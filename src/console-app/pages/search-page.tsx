@@ -4,6 +4,7 @@ import { useApp } from "../app-context.js";
 import { Badge, Loading, Time } from "../components/bits.js";
 import { ErrorBanner } from "../components/error-banner.js";
 import { useCall } from "../hooks/use-call.js";
+import { useRouteSync } from "../hooks/use-route-sync.js";
 import { navigate } from "../hooks/use-route.js";
 import { formatNumber } from "../lib/format.js";
 import type { Route, TextKind } from "../lib/router.js";
@@ -20,11 +21,11 @@ export function SearchPage({ route }: { readonly route: SearchRoute }) {
   const [device, setDevice] = useState(route.device);
   const [kinds, setKinds] = useState<readonly TextKind[]>(route.kinds);
   const input = useRef<HTMLInputElement>(null);
-  useEffect(() => {
+  useRouteSync(`${route.q}\n${route.device}\n${route.kinds.join(",")}`, () => {
     setQ(route.q);
     setDevice(route.device);
     setKinds(route.kinds);
-  }, [route.q, route.device, route.kinds.join(",")]);
+  });
   useEffect(() => {
     if (route.q === "") input.current?.focus();
   }, []);
