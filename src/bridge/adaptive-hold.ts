@@ -62,8 +62,8 @@ export class AdaptiveHold {
       this.bucket = (this.bucket + 1) % BUCKETS;
       this.maxLate[this.bucket] = 0;
     }
+    // The end of the bucket holding `now` (always after it: the remainder is below bucketMs).
     this.bucketEnd = now - ((now - this.bucketEnd) % this.bucketMs) + this.bucketMs;
-    if (this.bucketEnd <= now) this.bucketEnd = now + this.bucketMs;
     this.current = this.holdFor(Math.max(...this.maxLate));
   }
 
