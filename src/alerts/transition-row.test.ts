@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { AlertTransition } from "../domain/alerts.js";
 import { ALERT_TRANSITIONS_SCHEMA } from "../domain/tables.js";
-import { readRows, RowBinaryWriter } from "../domain/row-binary.js";
+import { RowBinaryWriter } from "../domain/row-binary.js";
+import { readRows } from "../domain/row-binary-read.js";
 import { transitionRow } from "../../actors/alert/index.js";
 import { transitionFromRow } from "./transition-row.js";
 

@@ -1,5 +1,6 @@
 import type { BinaryRows, Row, RowBatch } from "../ports/row-sink.js";
-import { readRows, schemaKey } from "./row-binary.js";
+import { schemaKey } from "./row-binary.js";
+import { readRows } from "./row-binary-read.js";
 
 /** Rows kept as objects. */
 export function rowBatchOf(objects: readonly Row[]): RowBatch {

@@ -6,8 +6,19 @@ import type { Row } from "./row-sink.js";
  * subscribed misses rows, and rows come at most once.
  */
 export interface RowFeed {
-  /** Calls `listener` with the rows of every accepted insert from now on, by table, until the returned stop is called. */
-  subscribe(listener: (table: string, rows: readonly Row[]) => void): () => void;
+  /**
+   * Calls `listener` with the rows of every accepted insert from now on, by table, until the
+   * returned stop is called. With `only`, the feed may leave out (and need not decode) rows of
+   * other tables and rows whose `device_id` fails `only.devices`; it may still give more.
+   */
+  subscribe(listener: (table: string, rows: readonly Row[]) => void, only?: RowInterest): () => void;
+}
+
+/** What a RowFeed listener reads: some tables, and of them the rows of some devices. */
+export interface RowInterest {
+  readonly tables: ReadonlySet<string>;
+  /** Whether the rows of a device are wanted (asked for every row read, so cheap: a set lookup). */
+  readonly devices: (deviceId: string) => boolean;
 }
 
 /** One row log entry read back by a durable reader. */

@@ -4,7 +4,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import { connectNodeAdapter, createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { DeviceRow, FleetRow, ReadModel, SeriesQuery } from "../ports/read-model.js";
-import type { RowFeed } from "../ports/row-feed.js";
+import type { RowFeed, RowInterest } from "../ports/row-feed.js";
 import type { Row } from "../ports/row-sink.js";
 import { QueryService, Resolution } from "../gen/shoal/v1/query_pb.js";
 import { createQueryService } from "./query-service.js";
@@ -45,8 +45,10 @@ const readModel: ReadModel = {
 
 class ManualFeed implements RowFeed {
   listener: ((table: string, rows: readonly Row[]) => void) | undefined;
-  subscribe(l: (table: string, rows: readonly Row[]) => void) {
+  only: RowInterest | undefined;
+  subscribe(l: (table: string, rows: readonly Row[]) => void, only?: RowInterest) {
     this.listener = l;
+    this.only = only;
     return () => (this.listener = undefined);
   }
 }
@@ -100,6 +102,9 @@ describe("QueryService logic", () => {
     const first = it1.next();
     await new Promise((r) => setTimeout(r, 10));
     const row = (device: string, i: number) => ({ device_id: device, seq: i, ts_ms: NOW, metric_names: ["t"], metric_values: [i], metric_scores: [0], score: 0 });
+    // The feed is asked only for the watched devices' rows of the tables a watcher is sent.
+    expect([...feed.only!.tables].sort()).toEqual(["analyses", "device_events", "readings"]);
+    expect([feed.only!.devices("a-1"), feed.only!.devices("b-1")]).toEqual([true, false]);
     feed.listener!("readings", [row("b-1", 0), row("a-1", 0)]);
     expect((await first).value).toMatchObject({ item: { case: "reading", value: { seq: 0n, values: { t: 0 } } } });
     for (let i = 1; i <= 11; i++) feed.listener!("readings", [row("a-1", i)]);

@@ -1,6 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { RowFeed } from "../ports/row-feed.js";
+import type { RowFeed, RowInterest } from "../ports/row-feed.js";
 import type { Row } from "../ports/row-sink.js";
 import { ANALYSES_TABLE, DEVICE_EVENTS_TABLE, READINGS_TABLE } from "../domain/tables.js";
 import type { WatchDeviceResponseSchema } from "../gen/shoal/v1/query_pb.js";
@@ -8,6 +8,9 @@ import { analysisOf } from "./convert.js";
 import { reasonsFromJson } from "../domain/anomaly-reasons.js";
 
 type Item = MessageInitShape<typeof WatchDeviceResponseSchema>;
+
+/** The tables a device's watchers are sent rows of (see itemOf). */
+const WATCHED_TABLES: ReadonlySet<string> = new Set([READINGS_TABLE, ANALYSES_TABLE, DEVICE_EVENTS_TABLE]);
 
 export interface WatchHubOptions {
   /** Most watchers at once, over all devices. */
@@ -33,6 +36,8 @@ export class WatchHub {
   private stopFeed: (() => void) | undefined;
   /** Watchers cut off for reading too slowly, since start. */
   cutOff = 0;
+  /** The feed's rows this hub reads: its tables, of the watched devices only. */
+  private readonly interest: RowInterest = { tables: WATCHED_TABLES, devices: (id) => this.byDevice.has(id) };
 
   constructor(
     private readonly feed: RowFeed,
@@ -73,7 +78,7 @@ export class WatchHub {
     if (set === undefined) this.byDevice.set(deviceId, (set = new Set()));
     set.add(w);
     this.count++;
-    this.stopFeed ??= this.feed.subscribe((table, rows) => this.route(table, rows));
+    this.stopFeed ??= this.feed.subscribe((table, rows) => this.route(table, rows), this.interest);
   }
 
   private remove(deviceId: string, w: Watcher): void {

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { Readable } from "node:stream";
 import type { BinaryRows, Row, RowSchema } from "../../ports/row-sink.js";
 import type { RowLogEntry } from "../../ports/row-log.js";
-import { readRows } from "../../domain/row-binary.js";
+import { readRows } from "../../domain/row-binary-read.js";
 import { identifier } from "./errors.js";
 
 /**

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { LoggedRows } from "../../ports/row-log.js";
 import type { RowSchema } from "../../ports/row-sink.js";
-import { readRows } from "../../domain/row-binary.js";
+import { readRows } from "../../domain/row-binary-read.js";
 import { READINGS_1H_TABLE, READINGS_1M_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../domain/tables.js";
 import { sqlRunner, sqlString, type SqlRunner } from "./sql.js";
 

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Clock } from "../../ports/clock.js";
-import { readRows, schemaKey } from "../../domain/row-binary.js";
+import { schemaKey } from "../../domain/row-binary.js";
+import { readRows } from "../../domain/row-binary-read.js";
 import type { BinaryRows, RowSchema } from "../../ports/row-sink.js";
 import type { Row, RowSink, RowsByTable, WriteOptions } from "../../ports/row-sink.js";
 import { ShoalError } from "../../base/errors.js";

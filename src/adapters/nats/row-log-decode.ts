@@ -1,6 +1,7 @@
 import type { MsgHdrs } from "@nats-io/transport-node";
 import type { Row, RowSchema } from "../../ports/row-sink.js";
-import { readRows } from "../../domain/row-binary.js";
+import type { RowInterest } from "../../ports/row-feed.js";
+import { readRows } from "../../domain/row-binary-read.js";
 import {
   ALERT_TRANSITIONS_SCHEMA,
   ALERT_TRANSITIONS_TABLE,
@@ -34,17 +35,34 @@ const dec = new TextDecoder();
 /**
  * The rows of one row log message (src/adapters/nats/row-log.ts writes them: table, format,
  * columns and row count in headers, the encoded rows as the body). Undefined for tables not read
- * back; throws when the message does not decode.
+ * back (or not in `only.tables`); throws when the message does not decode. With `only`, rows whose
+ * device fails `only.devices` are left out, and in RowBinary never decoded.
  */
-export function decodeRowLogMessage(h: MsgHdrs | undefined, data: Uint8Array): { table: string; rows: Row[] } | undefined {
+export function decodeRowLogMessage(h: MsgHdrs | undefined, data: Uint8Array, only?: RowInterest): { table: string; rows: Row[] } | undefined {
   const table = h?.get("Shoal-Table") ?? "";
   const known = SCHEMAS.get(table);
-  if (known === undefined) return undefined;
+  if (known === undefined || (only !== undefined && !only.tables.has(table))) return undefined;
   if (h?.get("Shoal-Format") === "JSONEachRow") {
-    return { table, rows: dec.decode(data).split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Row) };
+    const rows = dec.decode(data).split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Row);
+    return { table, rows: only === undefined ? rows : rows.filter((r) => typeof r["device_id"] !== "string" || only.devices(r["device_id"])) };
   }
-  const names = (h?.get("Shoal-Columns") ?? "").split(",");
-  const columns = names.map((n) => known.columns.find((c) => c.name === n));
-  if (columns.some((c) => c === undefined)) throw new Error(`unknown columns ${names.join(",")} of ${table}`);
-  return { table, rows: readRows({ schema: { columns: columns as RowSchema["columns"] }, rows: Number(h?.get("Shoal-Rows") ?? 0), chunks: [data] }) };
+  const columns = (h?.get("Shoal-Columns") ?? "").split(",");
+  const schema = schemaOf(table, known, columns);
+  const select = only === undefined ? undefined : { column: "device_id", keep: only.devices };
+  return { table, rows: readRows({ schema, rows: Number(h?.get("Shoal-Rows") ?? 0), chunks: [data] }, select) };
+}
+
+/** The schema of the logged columns (in the writer's order), remembered per table and column list. */
+const logged = new Map<string, RowSchema>();
+function schemaOf(table: string, known: RowSchema, names: readonly string[]): RowSchema {
+  const key = `${table}:${names.join(",")}`;
+  let schema = logged.get(key);
+  if (schema === undefined) {
+    const columns = names.map((n) => known.columns.find((c) => c.name === n));
+    if (columns.some((c) => c === undefined)) throw new Error(`unknown columns ${names.join(",")} of ${table}`);
+    schema = { columns: columns as RowSchema["columns"] };
+    // Column lists come from Shoal's own writers: a handful per table.
+    if (logged.size < 256) logged.set(key, schema);
+  }
+  return schema;
 }

@@ -3,7 +3,7 @@ import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import { randomBytes } from "node:crypto";
 import type { LoggedRows, RowLog, RowLogEntry } from "../../ports/row-log.js";
 import { ShoalError } from "../../base/errors.js";
-import { concatBytes } from "../../domain/row-binary.js";
+import { concatBytes } from "../../domain/row-binary-read.js";
 import { ensureStream } from "./streams.js";
 import { JournalPublisher } from "./journal-publisher.js";
 

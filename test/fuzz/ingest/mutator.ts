@@ -5,7 +5,7 @@
  * failing input is found again from its seed and index.
  */
 
-import { concatBytes } from "../../../src/domain/row-binary.js";
+import { concatBytes } from "../../../src/domain/row-binary-read.js";
 
 /** A deterministic pseudo-random generator (xorshift32); `next()` is in [0, 2^32). */
 export class Rng {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { concatBytes, readRows, RowBinaryError, RowBinaryWriter } from "../../../src/domain/row-binary.js";
+import { RowBinaryWriter } from "../../../src/domain/row-binary.js";
+import { concatBytes, readRows, RowBinaryError } from "../../../src/domain/row-binary-read.js";
 import type { RowSchema } from "../../../src/ports/row-sink.js";
 import { type Row } from "../../../src/ports/row-sink.js";
 import { concatRows, rowBatch, rowBatchOf, rowObjects } from "../../../src/domain/row-batch.js";
@@ -146,6 +147,53 @@ describe("RowBinaryWriter", () => {
   it("rejects a schema with no columns or an unknown type", () => {
     expect(() => new RowBinaryWriter({ columns: [] })).toThrow(/at least one column/);
     expect(() => new RowBinaryWriter({ columns: [{ name: "d", type: "Date" as never }] })).toThrow(/column d: unsupported type Date/);
+  });
+});
+
+describe("readRows with a selection", () => {
+  // The key column late in the row, so rows are stepped over before and after it.
+  const KEY_LATE: RowSchema = { columns: [...SCHEMA.columns.slice(1), SCHEMA.columns[0]!] };
+
+  it("gives exactly the rows whose key passes, as a full read would (any key position)", () => {
+    for (const schema of [SCHEMA, KEY_LATE]) {
+      const w = new RowBinaryWriter(schema);
+      fc.assert(
+        fc.property(fc.array(arbRow, { minLength: 1, maxLength: 20 }), fc.integer({ min: 0, max: 3 }), (rows, mod) => {
+          const binary = w.encode(rows as Row[]).binary!;
+          const keep = (s: string) => s.length % 4 !== mod;
+          const seen: string[] = [];
+          const got = readRows(binary, { column: "s", keep: (s) => (seen.push(s), keep(s)) });
+          expect(got).toEqual(readRows(binary).filter((r) => keep(r["s"] as string)));
+          // The selection is asked once per row, with the row's key as a full read gives it.
+          expect(seen).toEqual(rows.map((r) => asRead(r)["s"]));
+        }),
+        { numRuns: 200 },
+      );
+    }
+  });
+
+  it("keeps every row when the schema has no such String column", () => {
+    const { binary } = new RowBinaryWriter(SCHEMA).encode([{ s: "a", u8: 1, u64: 1, i64: 1, f: 1, as: [], af: [] }]);
+    expect(readRows(binary!, { column: "device_id", keep: () => false })).toHaveLength(1);
+    expect(readRows(binary!, { column: "u64", keep: () => false })).toHaveLength(1);
+  });
+
+  it("still refuses bytes that are not whole rows, in rows it steps over", () => {
+    const { binary } = new RowBinaryWriter(KEY_LATE).encode([
+      { s: "a", u8: 1, u64: 1, i64: 1, f: 1, as: ["x", "y"], af: [1, 2] },
+      { s: "b", u8: 1, u64: 1, i64: 1, f: 1, as: [], af: [] },
+    ]);
+    const bytes = binary!.chunks[0]!;
+    const none = { column: "s", keep: () => false };
+    expect(readRows(binary!, none)).toEqual([]);
+    for (let cut = 0; cut < bytes.length; cut++) expect(() => readRows({ ...binary!, chunks: [bytes.subarray(0, cut)] }, none)).toThrow(RowBinaryError);
+    expect(() => readRows({ ...binary!, chunks: [bytes, new Uint8Array([1])] }, none)).toThrow(/1 bytes left after 2 rows/);
+  });
+
+  it("refuses an array length past the bytes before allocating it", () => {
+    const schema: RowSchema = { columns: [{ name: "as", type: "Array(String)" }] };
+    // A count of 2^35 strings in a 6-byte body.
+    expect(() => readRows({ schema, rows: 1, chunks: [new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x01])] })).toThrow(/truncated rows/);
   });
 });
 
