@@ -116,6 +116,11 @@ describe("QueryService logic", () => {
     ).rejects.toMatchObject({ code: Code.ResourceExhausted });
     expect(feed.listener).toBeUndefined();
   });
+
+  it("refuses a coalescing wait above 1 s", async () => {
+    const it1 = client.watchDevice({ deviceId: "a-1", coalesceMs: 1001 })[Symbol.asyncIterator]();
+    await expect(it1.next()).rejects.toMatchObject({ code: Code.InvalidArgument, rawMessage: "coalesce_ms: must be between 0 and 1000" });
+  });
 });
 
 describe("WatchFleet", () => {

@@ -9,7 +9,7 @@ import { readSeries } from "./list-readings.js";
 import { findSimilarIncidents } from "./similar-incidents.js";
 import * as v from "./validate.js";
 import { MAX_FLEET_TOP, type FleetHub } from "./fleet-hub.js";
-import type { WatchHub } from "./watch-hub.js";
+import { MAX_COALESCE_MS, type WatchHub } from "./watch-hub.js";
 
 const DAY = 86_400_000;
 /** Longest range a query may name (the hourly rollup's default retention). */
@@ -124,7 +124,8 @@ export function createQueryService(d: QueryServiceDeps): ServiceImpl<typeof Quer
 
     async *watchDevice(req, ctx) {
       const id = v.deviceId(req.deviceId);
-      yield* d.watch.watch(id, ctx.signal);
+      if (req.coalesceMs > MAX_COALESCE_MS) throw v.invalid("coalesce_ms", `must be between 0 and ${MAX_COALESCE_MS}`);
+      yield* d.watch.watch(id, ctx.signal, req.coalesceMs);
     },
 
     async *watchFleet(req, ctx) {

@@ -3,11 +3,14 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { RowFeed, RowInterest } from "../ports/row-feed.js";
 import type { Row } from "../ports/row-sink.js";
 import { ANALYSES_TABLE, DEVICE_EVENTS_TABLE, READINGS_TABLE } from "../domain/tables.js";
-import type { WatchDeviceResponseSchema } from "../gen/shoal/v1/query_pb.js";
+import type { WatchDeviceResponseSchema, WatchedReadingSchema } from "../gen/shoal/v1/query_pb.js";
+import type { Clock, TimerHandle } from "../ports/clock.js";
+import { systemClock } from "../base/clock.js";
 import { analysisOf } from "./convert.js";
 import { reasonsFromJson } from "../domain/anomaly-reasons.js";
 
 type Item = MessageInitShape<typeof WatchDeviceResponseSchema>;
+type WatchedReadingInit = MessageInitShape<typeof WatchedReadingSchema>;
 
 /** The tables a device's watchers are sent rows of (see itemOf). */
 const WATCHED_TABLES: ReadonlySet<string> = new Set([READINGS_TABLE, ANALYSES_TABLE, DEVICE_EVENTS_TABLE]);
@@ -17,10 +20,17 @@ export interface WatchHubOptions {
   readonly maxWatchers: number;
   /** Items a watcher may have waiting; one more and it is cut off (RESOURCE_EXHAUSTED). */
   readonly bufferItems: number;
+  /** The clock of coalescing waits (default the system's). */
+  readonly clock?: Clock;
 }
+
+/** The longest a watcher may ask a reading to wait for the next ones (`coalesce_ms`). */
+export const MAX_COALESCE_MS = 1000;
 
 interface Watcher {
   readonly queue: Item[];
+  /** Items in the queue that are not readings (they end a coalescing wait). */
+  others: number;
   wake: (() => void) | undefined;
   failed: ConnectError | undefined;
 }
@@ -48,10 +58,15 @@ export class WatchHub {
     return this.count;
   }
 
-  /** The device's items as they are stored, until `signal` aborts (or the watcher is cut off: throws). */
-  async *watch(deviceId: string, signal: AbortSignal): AsyncGenerator<Item> {
+  /**
+   * The device's items as they are stored, until `signal` aborts (or the watcher is cut off: throws).
+   * With `coalesceMs` > 0, readings go out together (`readings`): the first one waits up to
+   * `coalesceMs` for the next, and an analysis or event behind them ends the wait at once.
+   */
+  async *watch(deviceId: string, signal: AbortSignal, coalesceMs = 0): AsyncGenerator<Item> {
     if (this.count >= this.opts.maxWatchers) throw new ConnectError(`more than ${this.opts.maxWatchers} watchers`, Code.ResourceExhausted);
-    const w: Watcher = { queue: [], wake: undefined, failed: undefined };
+    const w: Watcher = { queue: [], others: 0, wake: undefined, failed: undefined };
+    const clock = this.opts.clock ?? systemClock;
     this.add(deviceId, w);
     const onAbort = () => w.wake?.();
     signal.addEventListener("abort", onAbort);
@@ -59,18 +74,40 @@ export class WatchHub {
       for (;;) {
         if (w.failed) throw w.failed;
         if (signal.aborted) return;
-        const next = w.queue.shift();
-        if (next !== undefined) {
+        const next = w.queue[0];
+        if (next === undefined) {
+          await this.pause(w, clock, -1);
+          continue;
+        }
+        if (coalesceMs <= 0 || next.item?.case !== "reading") {
+          w.queue.shift();
+          if (next.item?.case !== "reading") w.others--;
           yield next;
           continue;
         }
-        await new Promise<void>((resolve) => (w.wake = resolve));
-        w.wake = undefined;
+        const until = clock.now() + coalesceMs;
+        for (let left = coalesceMs; left > 0 && w.others === 0 && !w.failed && !signal.aborted; left = until - clock.now()) await this.pause(w, clock, left);
+        if (w.failed) throw w.failed;
+        if (signal.aborted) return;
+        const readings: WatchedReadingInit[] = [];
+        while (w.queue[0]?.item?.case === "reading") readings.push(w.queue.shift()!.item!.value as WatchedReadingInit);
+        yield { item: { case: "readings", value: { readings } } };
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
       this.remove(deviceId, w);
     }
+  }
+
+  /** Until the watcher is woken (an item, a cut-off, the end), or `ms` pass (`ms` < 0: no limit). */
+  private async pause(w: Watcher, clock: Clock, ms: number): Promise<void> {
+    let timer: TimerHandle | undefined;
+    await new Promise<void>((resolve) => {
+      w.wake = resolve;
+      if (ms >= 0) timer = clock.setTimeout(resolve, ms);
+    });
+    if (timer !== undefined) clock.clearTimeout(timer);
+    w.wake = undefined;
   }
 
   private add(deviceId: string, w: Watcher): void {
@@ -103,8 +140,12 @@ export class WatchHub {
         if (w.queue.length >= this.opts.bufferItems) {
           w.failed = new ConnectError(`cut off: the client read slower than the device's data (${this.opts.bufferItems} items waiting)`, Code.ResourceExhausted);
           w.queue.length = 0;
+          w.others = 0;
           this.cutOff++;
-        } else w.queue.push(item);
+        } else {
+          w.queue.push(item);
+          if (item.item?.case !== "reading") w.others++;
+        }
         w.wake?.();
       }
     }

@@ -11,6 +11,8 @@ export const LIVE_CAPACITY = 5000;
 /** Analyses and events kept in the lists. */
 export const MAX_ANALYSES = 200;
 export const MAX_EVENTS = 50;
+/** How long the server may hold a reading to send the next ones with it (WatchDeviceRequest.coalesce_ms). */
+export const COALESCE_MS = 100;
 
 /** What the device page knows of the actor now: GetDevice's answer patched by the live stream. */
 export interface DeviceNow {
@@ -111,16 +113,23 @@ export function useDeviceLive(deviceId: string, initial: GetDeviceResponse | und
     (m: WatchDeviceResponse) => {
       const item = m.item;
       switch (item.case) {
-        case "reading": {
-          const r = item.value;
-          const ts = Number(r.tsMs);
+        case "reading":
+        case "readings": {
+          const list = item.case === "reading" ? [item.value] : item.value.readings;
+          const last = list[list.length - 1];
+          if (last === undefined) break;
           const fresh: string[] = [];
-          for (const [name, value] of Object.entries(r.values)) {
-            if (!buffers.current.has(name)) fresh.push(name);
-            buffer(name).add(ts, [value, r.scores[name] ?? 0]);
+          let lastSeenMs = 0;
+          for (const r of list) {
+            const ts = Number(r.tsMs);
+            if (ts > lastSeenMs) lastSeenMs = ts;
+            for (const [name, value] of Object.entries(r.values)) {
+              if (!buffers.current.has(name) && !fresh.includes(name)) fresh.push(name);
+              buffer(name).add(ts, [value, r.scores[name] ?? 0]);
+            }
           }
           if (fresh.length > 0) setMetrics((ms) => [...ms, ...fresh.filter((f) => !ms.includes(f))]);
-          setNow((n) => (n === undefined ? n : { ...n, online: true, epoch: Number(r.epoch), lastSeq: Number(r.seq), lastSeenMs: Math.max(n.lastSeenMs, ts), readings: n.readings + 1 }));
+          setNow((n) => (n === undefined ? n : { ...n, online: true, epoch: Number(last.epoch), lastSeq: Number(last.seq), lastSeenMs: Math.max(n.lastSeenMs, lastSeenMs), readings: n.readings + list.length }));
           redraw();
           break;
         }
@@ -148,7 +157,8 @@ export function useDeviceLive(deviceId: string, initial: GetDeviceResponse | und
   const status = useStream<WatchDeviceResponse>({
     name: `device:${deviceId}`,
     key: deviceId,
-    open: (signal, onHeader) => clients.query.watchDevice({ deviceId }, { signal, onHeader }),
+    // Readings come at most ~10 messages a second however fast the device sends (one redraw each).
+    open: (signal, onHeader) => clients.query.watchDevice({ deviceId, coalesceMs: COALESCE_MS }, { signal, onHeader }),
     onMessage,
     onConnected: () => {
       // Readings sent while the stream was down are in storage: seed the windows again.

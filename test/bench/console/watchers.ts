@@ -1,7 +1,8 @@
 /**
  * The watchers of bench:console's third target, as their own process (their CPU is not the
  * server's, and is measured apart): `--device` WatchDevice streams on `<prefix>-0 … <prefix>-(N-1)`,
- * `--fleet` WatchFleet, `--cluster` WatchCluster and `--alerts` WatchAlerts streams on the console's
+ * (with `--coalesce-ms`, 100 as the console's device page asks), `--fleet` WatchFleet, `--cluster`
+ * WatchCluster and `--alerts` WatchAlerts streams on the console's
  * gRPC-web port, each on its own HTTP/1.1 connection (as browser tabs hold them) and with its own
  * `shoal-caller` (each is one operator: the per-caller stream cap does not pool them).
  *
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     fleet: { type: "string", default: "50" },
     cluster: { type: "string", default: "25" },
     alerts: { type: "string", default: "25" },
+    // WatchDevice's coalesce_ms, as the console's device page asks (src/console-app/hooks/use-device-live.ts).
+    "coalesce-ms": { type: "string", default: "100" },
   },
 });
 if (values.url === undefined) throw new Error("--url is required");
@@ -58,7 +61,7 @@ function start(kind: Kind, i: number): Promise<void> {
   const opts = { signal: stop.signal, headers: { "shoal-caller": `bench-${kind}-${i}` }, onHeader: () => (w.opened = true) };
   const stream: AsyncIterable<unknown> =
     kind === "device"
-      ? query.watchDevice({ deviceId: `${values.prefix}-${i}` }, opts)
+      ? query.watchDevice({ deviceId: `${values.prefix}-${i}`, coalesceMs: Number(values["coalesce-ms"]) }, opts)
       : kind === "fleet"
         ? query.watchFleet({ top: 10 }, opts)
         : kind === "cluster"
