@@ -1,5 +1,6 @@
 import { ShoalError } from "../base/errors.js";
-import type { BinaryRows, ColumnType, Row } from "../ports/row-sink.js";
+import type { BinaryRows, Row } from "../ports/row-sink.js";
+import { ARR_FLOAT64, ARR_STRING, CODES, FLOAT64, INT64, STRING, TWO32, UINT64, UINT8 } from "./row-binary.js";
 
 /**
  * Reading RowBinary back into row objects (the format: src/domain/row-binary.ts). Used where rows
@@ -24,24 +25,6 @@ export interface RowSelection {
   readonly column: string;
   readonly keep: (value: string) => boolean;
 }
-
-const STRING = 0;
-const UINT8 = 1;
-const UINT64 = 2;
-const INT64 = 3;
-const FLOAT64 = 4;
-const ARR_STRING = 5;
-const ARR_FLOAT64 = 6;
-const CODES: Readonly<Record<ColumnType, number>> = {
-  String: STRING,
-  UInt8: UINT8,
-  UInt64: UINT64,
-  Int64: INT64,
-  Float64: FLOAT64,
-  "Array(String)": ARR_STRING,
-  "Array(Float64)": ARR_FLOAT64,
-};
-const TWO32 = 2 ** 32;
 
 /** The rows of `b` as objects, or only the selected ones. UInt64/Int64 come back as numbers. */
 export function readRows(b: BinaryRows, select?: RowSelection): Row[] {

@@ -9,14 +9,15 @@ import { varintSize } from "../base/varint.js";
  * carry an unsigned LEB128 length.
  */
 
-const STRING = 0;
-const UINT8 = 1;
-const UINT64 = 2;
-const INT64 = 3;
-const FLOAT64 = 4;
-const ARR_STRING = 5;
-const ARR_FLOAT64 = 6;
-const CODES: Readonly<Record<ColumnType, number>> = {
+/** Column type codes, shared by the writer and the reader (src/domain/row-binary-read.ts). */
+export const STRING = 0;
+export const UINT8 = 1;
+export const UINT64 = 2;
+export const INT64 = 3;
+export const FLOAT64 = 4;
+export const ARR_STRING = 5;
+export const ARR_FLOAT64 = 6;
+export const CODES: Readonly<Record<ColumnType, number>> = {
   String: STRING,
   UInt8: UINT8,
   UInt64: UINT64,
@@ -25,7 +26,7 @@ const CODES: Readonly<Record<ColumnType, number>> = {
   "Array(String)": ARR_STRING,
   "Array(Float64)": ARR_FLOAT64,
 };
-const TWO32 = 2 ** 32;
+export const TWO32 = 2 ** 32;
 
 /** Identity of a schema across threads (a structured clone is another object): "name:type,…". */
 export function schemaKey(s: RowSchema): string {
