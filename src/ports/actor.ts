@@ -23,7 +23,10 @@ export interface TracedMessage {
 export interface ActorContext<M> {
   /** The actor's own address. */
   readonly self: ActorAddress;
-  /** Current time from the injected Clock, ms since epoch. */
+  /**
+   * Time from the injected Clock, ms since epoch, as read when the current slice of turns began
+   * (once per slice, not per turn: a slice runs for milliseconds; timers are armed from it too).
+   */
   now(): number;
   /** Send a message to another actor (delivered in a later turn). */
   send(to: ActorAddress, msg: unknown): void;

@@ -35,6 +35,20 @@ function setup(over: Partial<InlineHostOptions> = {}) {
 }
 
 describe("inline host", () => {
+  it("gives every turn of a slice the clock's time when the slice began (ctx.now)", async () => {
+    const seen: number[] = [];
+    const sim = new SimClock();
+    // Each turn takes 1 ms of the clock: the turns of one slice still see its start.
+    const clockActor = { type: "clock", initial: () => 0, receive: (st: number, _m: unknown, ctx: { now(): number }) => (seen.push(ctx.now()), sim.advanceSync(1), st + 1) };
+    const { host } = setup({ logics: [clockActor as never], clock: sim });
+    const at = (id: string) => ({ actorType: "clock", actorId: id, partition: part("clock", id), streamSeq: ++seq, msg: { type: "tick" } });
+    const t0 = sim.now();
+    await host.deliver([at("a"), at("b"), at("a")]);
+    sim.advanceSync(250);
+    await host.deliver([at("a")]);
+    expect(seen).toEqual([t0, t0, t0, t0 + 253]);
+  });
+
   it("runs turns in order per actor and returns the batch's effects", async () => {
     const { host, state } = setup();
     const fx = await host.deliver([add("a", 1), add("b", 1), add("a", 2), add("a", 3), add("b", 2)]);

@@ -59,7 +59,7 @@ export abstract class ShardEngine {
     this.arena = new MailboxArena<Batch>(o.queueCapacity);
     this.maxActive = o.maxActiveActors;
     this.idleMs = o.passivateAfterMs;
-    this.turn = new TurnBuffer(o.clock);
+    this.turn = new TurnBuffer();
     this.timers = new ShardTimers(o.clock, (rec) => this.fireTimer(rec), () => this.pump(), o.backoffBaseMs);
     this.pv = new ShardPassivation(this.cells, this.lru, this.timers, this.handedOff, this.counters);
     this.activation = new ShardActivation({
@@ -182,6 +182,7 @@ export abstract class ShardEngine {
     if (this.draining) return;
     this.draining = true;
     this.now = this.o.clock.now();
+    this.turn.sliceNow = this.now;
     let budget = this.o.sliceBudget;
     const per = this.o.turnsPerSlice;
     while (budget > 0 && this.runq.length > 0) {

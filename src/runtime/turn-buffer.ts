@@ -1,5 +1,4 @@
 import type { ActorAddress, ActorContext } from "../ports/actor.js";
-import type { Clock } from "../ports/clock.js";
 import type { Row } from "../ports/row-sink.js";
 import type { ActorCell } from "./actor-cell.js";
 import type { EffectsAcc } from "./effects.js";
@@ -40,16 +39,18 @@ export class TurnBuffer {
   keep = false;
   /** `traceparent` of the turn's span when the turn is traced (its calls continue it). */
   span: string | undefined = undefined;
+  /** The clock's time when the current slice of turns began: `ctx.now()` (set by the engine). */
+  sliceNow = 0;
   readonly ctx: ActorContext<Msg>;
 
-  constructor(clock: Clock) {
+  constructor() {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the ctx getters need the buffer, not the ctx
     const t = this;
     this.ctx = {
       get self(): ActorAddress {
         return t.cur!.self;
       },
-      now: () => clock.now(),
+      now: () => t.sliceNow,
       send(to, msg) {
         t.sends.push(to, msg);
       },
