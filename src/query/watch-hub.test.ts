@@ -62,6 +62,26 @@ describe("WatchHub coalescing", () => {
     expect(feed.listener).toBeUndefined();
   });
 
+  it("ends the wait when half of the watcher's buffer is held, so a fast client is not cut off", async () => {
+    const feed = new ManualFeed();
+    const hub = new WatchHub(feed, { maxWatchers: 4, bufferItems: 4, clock: new SimClock(0) });
+    const ac = new AbortController();
+    const got: string[] = [];
+    const done = (async () => {
+      for await (const item of hub.watch("d-1", ac.signal, 1000)) got.push(label(item));
+    })();
+    await settle();
+    for (let round = 0; round < 5; round++) {
+      feed.listener!("readings", [reading(2 * round + 1), reading(2 * round + 2)]);
+      await settle();
+    }
+    // Never more than 4 waiting: every two readings went out at once, with no clock advanced.
+    expect(got).toEqual(["r1+r2", "r3+r4", "r5+r6", "r7+r8", "r9+r10"]);
+    expect(hub.cutOff).toBe(0);
+    ac.abort();
+    await done;
+  });
+
   it("without coalescing sends each reading alone, as before", async () => {
     const feed = new ManualFeed();
     const hub = new WatchHub(feed, { maxWatchers: 4, bufferItems: 100, clock: new SimClock(0) });
@@ -87,13 +107,14 @@ describe("WatchHub coalescing", () => {
     await settle();
     feed.listener!("readings", [reading(1), reading(2), reading(3)]);
     await expect(next).rejects.toThrow(/cut off/);
-    const it2 = hub.watch("d-1", ac.signal, 1000)[Symbol.asyncIterator]();
+    const roomy = new WatchHub(feed, { maxWatchers: 4, bufferItems: 100, clock: new SimClock(0) });
+    const it2 = roomy.watch("d-1", ac.signal, 1000)[Symbol.asyncIterator]();
     const next2 = it2.next();
     await settle();
     feed.listener!("readings", [reading(4)]);
     await settle();
     ac.abort();
     expect(await next2).toEqual({ done: true, value: undefined });
-    expect(hub.watchers).toBe(0);
+    expect([hub.watchers, roomy.watchers]).toEqual([0, 0]);
   });
 });

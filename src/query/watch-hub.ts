@@ -61,7 +61,8 @@ export class WatchHub {
   /**
    * The device's items as they are stored, until `signal` aborts (or the watcher is cut off: throws).
    * With `coalesceMs` > 0, readings go out together (`readings`): the first one waits up to
-   * `coalesceMs` for the next, and an analysis or event behind them ends the wait at once.
+   * `coalesceMs` for the next; an analysis or event behind them, or half of `bufferItems` waiting,
+   * ends the wait at once (held readings are not a slow client's).
    */
   async *watch(deviceId: string, signal: AbortSignal, coalesceMs = 0): AsyncGenerator<Item> {
     if (this.count >= this.opts.maxWatchers) throw new ConnectError(`more than ${this.opts.maxWatchers} watchers`, Code.ResourceExhausted);
@@ -86,7 +87,9 @@ export class WatchHub {
           continue;
         }
         const until = clock.now() + coalesceMs;
-        for (let left = coalesceMs; left > 0 && w.others === 0 && !w.failed && !signal.aborted; left = until - clock.now()) await this.pause(w, clock, left);
+        // Held readings count against the watcher's buffer: half of it full ends the wait too.
+        const half = this.opts.bufferItems / 2;
+        for (let left = coalesceMs; left > 0 && w.others === 0 && w.queue.length < half && !w.failed && !signal.aborted; left = until - clock.now()) await this.pause(w, clock, left);
         if (w.failed) throw w.failed;
         if (signal.aborted) return;
         const readings: WatchedReadingInit[] = [];

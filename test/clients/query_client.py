@@ -3,7 +3,7 @@
 classes come from the descriptor set `buf build` writes (no generated code of ours). Prints one JSON
 object per call on stdout; the test asserts on them.
 
-usage: query_client.py ADDRESS DESCRIPTOR_SET unary|watch-slow DEVICE"""
+usage: query_client.py ADDRESS DESCRIPTOR_SET unary|watch-slow|watch-coalesced DEVICE ..."""
 import sys
 import time
 
@@ -37,3 +37,19 @@ elif mode == "watch-slow":
         out(event="end", ok=True, got=got)
     except grpc.RpcError as e:
         out(event="end", ok=False, got=got, code=e.code().name, details=e.details())
+elif mode == "watch-coalesced":
+    # Ask for readings several to a message (coalesce_ms) and read until N readings came.
+    stream = client.stream("WatchDevice", deviceId=sys.argv[4], coalesceMs=int(sys.argv[5]))
+    out(event="open")
+    want, messages, seqs, cases = int(sys.argv[6]), 0, [], []
+    for m in stream:
+        messages += 1
+        d = json_format.MessageToDict(m)
+        case = next(iter(d))
+        cases.append(case)
+        batch = d[case]["readings"] if case == "readings" else [d[case]]
+        seqs.extend(int(r.get("seq", "0")) for r in batch)
+        if len(seqs) >= want:
+            break
+    stream.cancel()
+    out(event="got", messages=messages, cases=sorted(set(cases)), seqs=seqs)

@@ -336,5 +336,21 @@ describe("QueryService over gRPC (real ClickHouse and NATS)", () => {
       expect(lines[1]!["got"] as number).toBeLessThan(4000);
       expect((await call<ListDevicesResponse>("ListDevices", { idPrefix: "q-b-" })).devices).toHaveLength(3);
     });
+
+    it("WatchDevice with coalesce_ms gives the readings several to a message, all of them, in order", async () => {
+      let opened!: () => void;
+      const open = new Promise<void>((r) => (opened = r));
+      const run = python(["watch-coalesced", "py-co", "200", "300"], (o) => o["event"] === "open" && opened());
+      await open;
+      await waitFor(async () => role.watch.watchers, (n) => n >= 1, 10_000, "the python watcher to register");
+      // Appends of 30 rows (the role's watchBuffer is 50: one append is routed at once).
+      for (let round = 0; round < 10; round++) await append("py-co", Array.from({ length: 30 }, (_, i) => 1 + round * 30 + i));
+      const lines = await run;
+      const got = lines.find((l) => l["event"] === "got")!;
+      expect(got["cases"]).toEqual(["readings"]);
+      expect(got["seqs"]).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+      // Ten appends of 30: at most one message each, not 300.
+      expect(got["messages"] as number).toBeLessThanOrEqual(10);
+    });
   });
 });
