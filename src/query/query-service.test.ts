@@ -4,8 +4,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import { connectNodeAdapter, createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { DeviceRow, FleetRow, ReadModel, SeriesQuery } from "../ports/read-model.js";
-import type { RowFeed, RowInterest } from "../ports/row-feed.js";
-import type { Row } from "../ports/row-sink.js";
+import { ManualFeed } from "./testing/manual-feed.js";
 import { QueryService, Resolution } from "../gen/shoal/v1/query_pb.js";
 import { createQueryService } from "./query-service.js";
 import { WatchHub } from "./watch-hub.js";
@@ -42,16 +41,6 @@ const readModel: ReadModel = {
     top: Array.from({ length: q.top }, (_, i) => ({ deviceId: `d-${i}`, anomalies: 200 - i, maxScore: 0.9, lastAnomalyMs: NOW - i })),
   }),
 };
-
-class ManualFeed implements RowFeed {
-  listener: ((table: string, rows: readonly Row[]) => void) | undefined;
-  only: RowInterest | undefined;
-  subscribe(l: (table: string, rows: readonly Row[]) => void, only?: RowInterest) {
-    this.listener = l;
-    this.only = only;
-    return () => (this.listener = undefined);
-  }
-}
 
 const feed = new ManualFeed();
 const impl = createQueryService({ readModel, watch: new WatchHub(feed, { maxWatchers: 2, bufferItems: 10 }), now: () => NOW, offlineAfterMs: 300_000 });

@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { RowFeed, RowInterest } from "../ports/row-feed.js";
 import type { Row } from "../ports/row-sink.js";
 import { SimClock } from "../base/testing/sim-clock.js";
 import { WatchHub } from "./watch-hub.js";
-
-class ManualFeed implements RowFeed {
-  listener: ((table: string, rows: readonly Row[]) => void) | undefined;
-  subscribe(l: (table: string, rows: readonly Row[]) => void, _only?: RowInterest) {
-    this.listener = l;
-    return () => (this.listener = undefined);
-  }
-}
+import { ManualFeed } from "./testing/manual-feed.js";
 
 const reading = (seq: number): Row => ({ device_id: "d-1", seq, ts_ms: 1_000 + seq, metric_names: ["t"], metric_values: [seq], metric_scores: [0], score: 0 });
 const analysis = (seq: number): Row => ({ device_id: "d-1", seq, ts_ms: 1_000 + seq, metric: "t", score: 0.99 });
@@ -24,16 +16,28 @@ function label(item: { item?: { case?: string; value?: unknown } }): string {
   return `${i.case === "reading" ? "r" : "a"}${(i.value as { seq: bigint }).seq}`;
 }
 
+/** A watcher of d-1 on `hub` collecting what it is sent (as `show` prints it) until `stop`. */
+function watching(hub: WatchHub, coalesceMs: number, show: (item: { item?: { case?: string; value?: unknown } }) => string = label) {
+  const ac = new AbortController();
+  const got: string[] = [];
+  const done = (async () => {
+    for await (const item of hub.watch("d-1", ac.signal, coalesceMs)) got.push(show(item));
+  })();
+  return {
+    got,
+    stop: async () => {
+      ac.abort();
+      await done;
+    },
+  };
+}
+
 describe("WatchHub coalescing", () => {
   it("sends the readings of a wait together, and an analysis behind them ends the wait at once, in order", async () => {
     const clock = new SimClock(0);
     const feed = new ManualFeed();
     const hub = new WatchHub(feed, { maxWatchers: 4, bufferItems: 100, clock });
-    const ac = new AbortController();
-    const got: string[] = [];
-    const done = (async () => {
-      for await (const item of hub.watch("d-1", ac.signal, 100)) got.push(label(item));
-    })();
+    const { got, stop } = watching(hub, 100);
     await settle();
     feed.listener!("readings", [reading(1)]);
     await settle();
@@ -57,19 +61,14 @@ describe("WatchHub coalescing", () => {
     clock.advanceSync(100);
     await settle();
     expect(got).toEqual(["r1+r2+r3", "r4", "a4", "r5"]);
-    ac.abort();
-    await done;
+    await stop();
     expect(feed.listener).toBeUndefined();
   });
 
   it("ends the wait when half of the watcher's buffer is held, so a fast client is not cut off", async () => {
     const feed = new ManualFeed();
     const hub = new WatchHub(feed, { maxWatchers: 4, bufferItems: 4, clock: new SimClock(0) });
-    const ac = new AbortController();
-    const got: string[] = [];
-    const done = (async () => {
-      for await (const item of hub.watch("d-1", ac.signal, 1000)) got.push(label(item));
-    })();
+    const { got, stop } = watching(hub, 1000);
     await settle();
     for (let round = 0; round < 5; round++) {
       feed.listener!("readings", [reading(2 * round + 1), reading(2 * round + 2)]);
@@ -78,24 +77,18 @@ describe("WatchHub coalescing", () => {
     // Never more than 4 waiting: every two readings went out at once, with no clock advanced.
     expect(got).toEqual(["r1+r2", "r3+r4", "r5+r6", "r7+r8", "r9+r10"]);
     expect(hub.cutOff).toBe(0);
-    ac.abort();
-    await done;
+    await stop();
   });
 
   it("without coalescing sends each reading alone, as before", async () => {
     const feed = new ManualFeed();
     const hub = new WatchHub(feed, { maxWatchers: 4, bufferItems: 100, clock: new SimClock(0) });
-    const ac = new AbortController();
-    const got: string[] = [];
-    const done = (async () => {
-      for await (const item of hub.watch("d-1", ac.signal)) got.push(`${item.item!.case}`);
-    })();
+    const { got, stop } = watching(hub, 0, (item) => `${item.item!.case}`);
     await settle();
     feed.listener!("readings", [reading(1), reading(2)]);
     await settle();
     expect(got).toEqual(["reading", "reading"]);
-    ac.abort();
-    await done;
+    await stop();
   });
 
   it("ends a wait when the watcher is cancelled or cut off", async () => {
