@@ -47,6 +47,11 @@ describe("a delivery that never arrives (a gap in the consumer's delivery sequen
       const js = jetstream(nc);
       const publish = (i: number) => js.publish(readingSubject(0, `d-${i}`), new Uint8Array([i]));
       const src = await JetStreamPartitionSource.create(nc, "GAPS", 0, 1);
+      // The source pulls only what it has room for (one message here): something must take them.
+      let taking = true;
+      const taken = (async () => {
+        while (taking) await src.next(10, 200);
+      })();
       for (let i = 1; i <= 5; i++) await publish(i);
       await waitFor(async () => src.receivedSeq(), (n) => n >= 5, 10_000, "the first 5 received");
       // The thief's pull waits on the server behind the source's next one.
@@ -58,7 +63,9 @@ describe("a delivery that never arrives (a gap in the consumer's delivery sequen
       await waitFor(async () => src.receivedSeq(), (n) => n >= 9, 10_000, "the rest received");
       expect(got).toHaveLength(1);
       expect(src.skippedDeliveries()).toBe(1);
+      taking = false;
       await src.close();
+      await taken;
     } finally {
       await (await jetstreamManager(nc)).streams.delete("GAPS").catch(() => undefined);
       await thief.close();

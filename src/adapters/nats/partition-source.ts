@@ -1,65 +1,134 @@
-import { jetstream, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { jetstream, type Consumer, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { JournalBatch, PartitionSource } from "../../ports/journal.js";
 import { partitionConsumerName } from "../../domain/subjects.js";
-import { sleep } from "../../base/clock.js";
+import { sleep, systemClock } from "../../base/clock.js";
+import type { TimerHandle } from "../../ports/clock.js";
 
 /** Longest a source's close waits for the client to stop its pull, ms. */
 const CLOSE_WAIT_MS = 2000;
 
 /**
- * Life of one pull request, ms. The client asks for idle heartbeats every half of it and re-pulls
- * (after checking the consumer exists, retried `expires` apart) once two are missed: on a JetStream
- * cluster that is how a pull parked on a consumer leader that was SIGKILLed moves to the new leader
- * (elected 4–9 s later on nats-server 2.9.10). Measured on a 3-node harness cluster: at 5 s the
- * first re-pull came ~7 s after the kill and a failed check cost 5 s more (one run resumed after
- * 19 s); at 2 s the pull resumed 1–4 s after the new leader answered. The cost is one pull request
- * per idle partition every 2 s.
+ * Life of one pull request, ms. The client asks for idle heartbeats every half of it and gives the
+ * pull up once two are missed, and the source pulls again at once: on a JetStream cluster that is
+ * how a pull parked on a consumer leader that was SIGKILLed moves to the new leader (elected 4–9 s
+ * later on nats-server 2.9.10). Measured on a 3-node harness cluster: at 5 s the first re-pull came
+ * ~7 s after the kill and a failed check cost 5 s more (one run resumed after 19 s); at 2 s the pull
+ * resumed 1–4 s after the new leader answered. The cost is one pull request per idle partition
+ * every 2 s.
  */
 const PULL_EXPIRES_MS = 2000;
-/** Timeout of the consumer's API requests (the existence check of a re-pull), ms; the client's default is 5 s. */
+/** Timeout of the consumer's API requests, ms; the client's default is 5 s. */
 const API_TIMEOUT_MS = 2000;
+/** Waits between failed pulls (consumer gone, no responders), ms. */
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 2000;
 
 /**
  * PartitionSource on a durable JetStream pull consumer with explicit acks (a nak'd message never
  * gets acknowledged implicitly by a later ack, as it would with ack policy All).
- * Messages stream in through `consume()` and are handed out in batches of what has arrived, so a
- * batch never waits to fill up (latency) and never exceeds `max`. The consumer's max_ack_pending is
- * the credit: the server stops delivering while that many messages are unacknowledged, which bounds
- * the local buffer and carries backpressure from the sink to the journal.
+ *
+ * Flow control: the source asks the journal only for what it has room for. It holds at most
+ * `pullBatch` messages, received or requested: one pull at a time, for `pullBatch` less what
+ * waits in its buffer, and none while the buffer is full. A pump that stops taking (its sink is down
+ * or slow) therefore stops the pulls, and the journal keeps the backlog on disk. Before, the
+ * client's `consume()` pulled again as soon as messages arrived, whether or not anything took them:
+ * during a 180 s ClickHouse outage at 7,500 readings/s `shoal up` buffered every message the
+ * consumers' max_ack_pending allowed (20,000 per partition) and its memory grew ~7 MB/s, with no
+ * end but that (docs/adr/0009-batched-journal.md).
+ *
+ * Messages are handed out in batches of what has arrived, so a batch never waits to fill up.
  */
 export class JetStreamPartitionSource implements PartitionSource {
   private buf: JsMsg[] = [];
+  /** When each buffered message arrived, or last told the journal it is in progress (ms). */
+  private bufAt: number[] = [];
+  private progressTimer: TimerHandle | undefined;
   private wake: (() => void) | undefined;
-  private messages: ConsumerMessages | undefined;
+  private roomFreed: (() => void) | undefined;
+  private current: ConsumerMessages | undefined;
+  private loop: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** A pull that failed since the last `next`: reported by it once (the pump logs and backs off). */
+  private failure: unknown;
   private received = 0;
   private lastDelivery = 0;
   private skipped = 0;
 
-  private constructor(readonly partition: number) {}
+  private constructor(
+    readonly partition: number,
+    private readonly consumer: Consumer,
+    private readonly pullBatch: number,
+    /**
+     * Messages waiting in the buffer this long send an in-progress ack (+WPI), and again after as
+     * long, ms: a third of the consumer's ack_wait, so a buffer the pump does not take from (its
+     * sink is down) is not redelivered behind its back (the pump does the same for what it holds).
+     */
+    private readonly progressEveryMs: number,
+  ) {}
 
   static async create(nc: NatsConnection, stream: string, partition: number, pullBatch: number): Promise<JetStreamPartitionSource> {
-    const src = new JetStreamPartitionSource(partition);
     const consumer = await jetstream(nc, { timeout: API_TIMEOUT_MS }).consumers.get(stream, partitionConsumerName(partition));
-    src.messages = await consumer.consume({
-      max_messages: pullBatch,
-      expires: PULL_EXPIRES_MS,
-      callback: (m) => {
-        if (m.seq > src.received) src.received = m.seq;
-        // The consumer's delivery sequence: one more per message it sends. A step of more than one
-        // is a delivery that never arrived; a step back is a new consumer leader resending.
-        const ds = m.info.deliverySequence;
-        if (src.lastDelivery > 0 && ds > src.lastDelivery + 1) src.skipped += ds - src.lastDelivery - 1;
-        src.lastDelivery = ds;
-        src.buf.push(m);
-        src.wake?.();
-      },
-    });
+    const ackWaitMs = Number((await consumer.info(true)).config.ack_wait ?? 30e9) / 1e6;
+    const src = new JetStreamPartitionSource(partition, consumer, Math.max(1, pullBatch), Math.max(100, Math.floor(ackWaitMs / 3)));
+    src.loop = src.pull();
+    src.armProgress();
     return src;
   }
 
+  /** Every `progressEveryMs`, messages buffered that long send an in-progress ack (+WPI). */
+  private armProgress(): void {
+    this.progressTimer = systemClock.setTimeout(() => {
+      const now = systemClock.now();
+      for (let i = 0; i < this.buf.length; i++) {
+        if (now - this.bufAt[i]! < this.progressEveryMs) continue;
+        this.buf[i]!.working();
+        this.bufAt[i] = now;
+      }
+      if (!this.closed) this.armProgress();
+    }, this.progressEveryMs);
+  }
+
+  /** Pull while there is room, one pull request at a time; a failed pull is retried with a backoff. */
+  private async pull(): Promise<void> {
+    let retryMs = 0;
+    while (!this.closed) {
+      const room = this.pullBatch - this.buf.length;
+      if (room <= 0) {
+        await new Promise<void>((resolve) => (this.roomFreed = resolve));
+        this.roomFreed = undefined;
+        continue;
+      }
+      try {
+        const messages = await this.consumer.fetch({ max_messages: room, expires: PULL_EXPIRES_MS });
+        this.current = messages;
+        if (this.closed) break;
+        for await (const m of messages) this.receive(m);
+        retryMs = 0;
+      } catch (e) {
+        if (this.closed) break;
+        this.failure = e;
+        this.wake?.();
+        retryMs = Math.min(Math.max(RETRY_MIN_MS, retryMs * 2), RETRY_MAX_MS);
+        await sleep(retryMs);
+      } finally {
+        this.current = undefined;
+      }
+    }
+  }
+
+  private receive(m: JsMsg): void {
+    if (m.seq > this.received) this.received = m.seq;
+    const ds = m.info.deliverySequence;
+    if (this.lastDelivery > 0 && ds > this.lastDelivery + 1) this.skipped += ds - this.lastDelivery - 1;
+    this.lastDelivery = ds;
+    this.buf.push(m);
+    this.bufAt.push(systemClock.now());
+    this.wake?.();
+  }
+
   async next(max: number, expiresMs: number): Promise<JournalBatch> {
-    if (this.buf.length === 0) {
+    if (this.buf.length === 0 && this.failure === undefined && !this.closed) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => resolve(), expiresMs);
         this.wake = () => {
@@ -69,13 +138,24 @@ export class JetStreamPartitionSource implements PartitionSource {
       });
       this.wake = undefined;
     }
-    const raw = this.buf.length <= max ? this.buf.splice(0) : this.buf.splice(0, max);
+    if (this.buf.length === 0 && this.failure !== undefined) {
+      const e = this.failure;
+      this.failure = undefined;
+      throw e;
+    }
+    const n = Math.min(this.buf.length, max);
+    const raw = this.buf.splice(0, n);
+    this.bufAt.splice(0, n);
+    if (raw.length > 0) this.roomFreed?.();
     return {
       partition: this.partition,
       messages: raw.map((m) => ({ data: m.data, streamSeq: m.seq, deliveryCount: m.info.deliveryCount, subject: m.subject, storedAtMs: m.info.timestampNanos / 1e6 })),
       ack: () => deferAcks(raw),
       nak: (delayMs?: number) => {
         for (const m of raw) m.nak(delayMs);
+      },
+      inProgress: () => {
+        for (const m of raw) m.working();
       },
     };
   }
@@ -93,11 +173,12 @@ export class JetStreamPartitionSource implements PartitionSource {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.progressTimer !== undefined) systemClock.clearTimeout(this.progressTimer);
     this.wake?.();
-    // Bounded: after the journal server lost the consumer (restarted on an empty store) the
-    // client's close waited forever, and with it the partition's restart (journal watchdog).
-    const closed = this.messages?.close().catch(() => undefined);
-    await Promise.race([closed, sleep(CLOSE_WAIT_MS)]);
+    this.roomFreed?.();
+    const closed = this.current?.close().catch(() => undefined);
+    await Promise.race([Promise.all([closed, this.loop]), sleep(CLOSE_WAIT_MS)]);
   }
 }
 
