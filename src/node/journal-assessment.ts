@@ -24,6 +24,8 @@ interface ConsumerMemory {
   readonly tailRounds: number;
   /** Deliveries its source had seen skipped (gaps in the delivery sequence) at the last round. */
   readonly skipped: number;
+  /** Messages this role had acknowledged on the partition at the last round (undefined: cannot tell). */
+  readonly acked: number | undefined;
 }
 
 /** What one round found. */
@@ -61,6 +63,7 @@ export function assessJournal(
   tracked: readonly number[],
   received: ReadonlyMap<number, number> = new Map(),
   skipped: ReadonlyMap<number, number> = new Map(),
+  acked: ReadonlyMap<number, number> = new Map(),
 ): Assessment {
   const out = { incidents: [] as Incident[], repair: false, resets: new Map<number, number>(), streamReset: false };
   const readings = facts.streams[0];
@@ -69,7 +72,7 @@ export function assessJournal(
     if (lost && s === readings) resetAll(mem, tracked, out);
   }
   if (readings === undefined || !readings.exists || out.streamReset) return out;
-  assessConsumers(mem, facts, readings, tracked, received, skipped, out);
+  assessConsumers(mem, facts, readings, tracked, received, skipped, acked, out);
   return out;
 }
 
@@ -156,11 +159,12 @@ function resetAll(mem: JournalMemory, tracked: readonly number[], out: Out): voi
   if (last !== undefined && tracked.length > 0) Object.assign(last, { detail: { ...last.detail, unprocessedLost: unprocessed, partitionsRestarted: tracked.length } });
 }
 
-function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: StreamFacts, tracked: readonly number[], received: ReadonlyMap<number, number>, skipped: ReadonlyMap<number, number>, out: Out): void {
+function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: StreamFacts, tracked: readonly number[], received: ReadonlyMap<number, number>, skipped: ReadonlyMap<number, number>, acked: ReadonlyMap<number, number>, out: Out): void {
   const trackedSet = new Set(tracked);
   const missing: number[] = [];
   const beyond: number[] = [];
   const stuck: number[] = [];
+  const rules: Record<number, "stuck" | "tail"> = {};
   const gaps: number[] = [];
   for (const c of facts.consumers) {
     if (!trackedSet.has(c.partition)) continue;
@@ -183,24 +187,26 @@ function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: Stre
       continue;
     }
     const prev = mem.consumers.get(c.partition);
-    const stuckRounds = deliveryStuck(prev, c);
+    const ackedNow = acked.get(c.partition);
+    const stuckRounds = deliveryStuck(prev, c, ackedNow);
     const tailRounds = tailUnreceived(prev, c, received.get(c.partition));
     // A source counts from 0 when it starts (a restart replaces it): more than last round is news.
     const gap = skipped.get(c.partition) ?? 0;
     const newGap = gap > (prev?.skipped ?? 0) && (c.ackPending ?? 0) > 0;
     if (stuckRounds >= STUCK_ROUNDS || tailRounds >= TAIL_ROUNDS || newGap) {
       (newGap ? gaps : stuck).push(c.partition);
+      if (!newGap) rules[c.partition] = tailRounds >= TAIL_ROUNDS ? "tail" : "stuck";
       out.resets.set(c.partition, c.ackFloor);
       mem.consumers.delete(c.partition);
       continue;
     }
-    mem.consumers.set(c.partition, { ackFloor: c.ackFloor, unprocessed: c.unprocessed, deliveredSeq: c.deliveredSeq, stuckRounds, tailRounds, skipped: gap });
+    mem.consumers.set(c.partition, { ackFloor: c.ackFloor, unprocessed: c.unprocessed, deliveredSeq: c.deliveredSeq, stuckRounds, tailRounds, skipped: gap, acked: ackedNow });
   }
   if (stuck.length > 0) {
     out.incidents.push({
       kind: "journal.delivery-lost",
       message: `journal consumers of ${stuck.length} partitions (${stuck.join(", ")}) delivered a message this node never received (still missing after ${TAIL_ROUNDS} rounds, or delivered past it for ${STUCK_ROUNDS} rounds while the ack floor stood still): a delivery was lost (a consumer leader changed?); redelivering from the ack floor now instead of after ack_wait`,
-      detail: { stream: readings.name, partitions: stuck, resumeAfter: Object.fromEntries(stuck.map((p) => [p, out.resets.get(p)])) },
+      detail: { stream: readings.name, partitions: stuck, rule: rules, resumeAfter: Object.fromEntries(stuck.map((p) => [p, out.resets.get(p)])) },
     });
   }
   if (gaps.length > 0) {
@@ -228,12 +234,15 @@ function assessConsumers(mem: JournalMemory, facts: JournalFacts, readings: Stre
 }
 
 /**
- * Watchdog rounds in a row in which a consumer delivered further while its ack floor stood still
- * with messages awaiting an ack before a partition is restarted from its floor. A delivery lost on
- * the way (its consumer's leader died as it sent it) comes back only after ack_wait (60 s); the
- * pump acknowledges in order, so the floor stops at the lost message while later ones flow. A pump
- * waiting on a slow store stops pulling within a few rounds (its in-flight bounds), so its delivered
- * sequence stops too and it is not taken for this.
+ * Watchdog rounds in which a consumer delivered further while its ack floor stood still with
+ * messages awaiting an ack, and this role acknowledged later messages of the partition, before the
+ * partition is restarted from its floor. A delivery lost on the way (its consumer's leader died as
+ * it sent it) comes back only after ack_wait (60 s); the pump acknowledges its batches in order, so
+ * it goes on acknowledging what came after the lost message while the floor stays at it. A pump
+ * waiting on a slow or stopped store acknowledges nothing — its oldest batch holds the floor —
+ * however far its consumer delivers, so it is not taken for this. (Counting deliveries alone took
+ * it for a lost delivery: after a 180 s ClickHouse outage two partitions were restarted from their
+ * floors in the drain and every message of the outage applied twice, 38,201 readings.)
  */
 export const STUCK_ROUNDS = 15;
 
@@ -253,8 +262,13 @@ function tailUnreceived(prev: ConsumerMemory | undefined, c: { deliveredSeq: num
   return prev !== undefined && prev.deliveredSeq === c.deliveredSeq ? prev.tailRounds + 1 : 1;
 }
 
-/** Rounds the consumer has delivered past a standing ack floor (kept while it neither moves nor delivers). */
-function deliveryStuck(prev: ConsumerMemory | undefined, c: { ackFloor: number; deliveredSeq: number; ackPending?: number }): number {
+/**
+ * Rounds the consumer has delivered past a standing ack floor while this role acknowledged more of
+ * the partition (kept while it neither moves nor delivers). Without the role's count (`acked`
+ * undefined), deliveries alone.
+ */
+function deliveryStuck(prev: ConsumerMemory | undefined, c: { ackFloor: number; deliveredSeq: number; ackPending?: number }, acked: number | undefined): number {
   if (prev === undefined || c.ackFloor !== prev.ackFloor || (c.ackPending ?? 0) === 0) return 0;
-  return c.deliveredSeq > prev.deliveredSeq ? prev.stuckRounds + 1 : prev.stuckRounds;
+  const ackedMore = acked === undefined || prev.acked === undefined || acked > prev.acked;
+  return c.deliveredSeq > prev.deliveredSeq && ackedMore ? prev.stuckRounds + 1 : prev.stuckRounds;
 }

@@ -22,7 +22,7 @@ function noConsumer(partition: number): ConsumerFacts {
 }
 
 /** A watchdog on scripted facts, recording incidents, repairs and restarts. */
-function rig(opts: { partitions?: number[]; backlog?: { pending: number; oldestAgeMs: number }; repairFails?: number; received?: Map<number, number>; skipped?: Map<number, number> } = {}) {
+function rig(opts: { partitions?: number[]; backlog?: { pending: number; oldestAgeMs: number }; repairFails?: number; received?: Map<number, number>; skipped?: Map<number, number>; acked?: Map<number, number> } = {}) {
   let facts: JournalFacts | Error = { streams: [], consumers: [] };
   const incidents: Incident[] = [];
   const reporter: IncidentReporter = { report: (i) => incidents.push(i), degradedReason: () => "" };
@@ -44,6 +44,7 @@ function rig(opts: { partitions?: number[]; backlog?: { pending: number; oldestA
     partitions: () => opts.partitions ?? [0, 1],
     ...(opts.received ? { received: (p: number) => opts.received!.get(p) } : {}),
     ...(opts.skipped ? { skipped: (p: number) => opts.skipped!.get(p) } : {}),
+    ...(opts.acked ? { acked: (p: number) => opts.acked!.get(p) } : {}),
     onReset: (r, streamReset) => {
       restarts.push({ resets: Object.fromEntries(r), streamReset });
       return Promise.resolve();
@@ -70,6 +71,30 @@ const healthy = (last: number, created = "t0"): JournalFacts => ({
 });
 
 describe("journal watchdog", () => {
+  it("a standing floor while the node's own acks stand too (its store is down, its source still taking) is a wait, not a lost delivery; acks of later messages make it one", async () => {
+    const acked = new Map([
+      [0, 100],
+      [1, 100],
+    ]);
+    const r = rig({ partitions: [0, 1], acked });
+    const facts = (round: number): JournalFacts => ({
+      streams: [stream("READINGS", 5000 + round * 10), stream("SHOAL_DLQ", 3), stream("KV_snaps", 40, "t0", "bucket")],
+      consumers: [
+        // Both deliver further every round over a floor that stands.
+        { ...consumer(0, 600 + round * 10, 499, 20), ackPending: 20 + round * 10 },
+        { ...consumer(1, 700 + round * 10, 650, 50), ackPending: 50 + round * 10 },
+      ],
+    });
+    for (let round = 0; round < 2 * STUCK_ROUNDS; round++) {
+      r.set(facts(round));
+      // Partition 0 acknowledges what came after its floor; partition 1 acknowledges nothing (its store is down).
+      acked.set(0, acked.get(0)! + 10);
+      await r.w.check();
+    }
+    expect(r.restarts).toEqual([{ resets: { 0: 499 }, streamReset: false }]);
+    expect(r.incidents[0]!.detail).toMatchObject({ partitions: [0], rule: { 0: "stuck" } });
+  });
+
   it("a delivery lost on the way (floor stands while later ones flow) restarts that partition from its floor, once; a pump waiting on a slow store does not", async () => {
     const r = rig({ partitions: [0, 1] });
     const facts = (round: number): JournalFacts => ({

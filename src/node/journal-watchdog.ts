@@ -27,6 +27,12 @@ export interface JournalWatchdogOptions {
    */
   readonly skipped?: (partition: number) => number | undefined;
   /**
+   * Messages of a partition this role has acknowledged so far (the runtime's pumps): a standing ack
+   * floor is a lost delivery only while the role acknowledges later messages, not while it waits on
+   * its store (see STUCK_ROUNDS).
+   */
+  readonly acked?: (partition: number) => number | undefined;
+  /**
    * Restart these partitions' consumers after the stream sequence given (0 = from the start);
    * `streamReset`: the readings stream's sequences started again. Called after the repair.
    */
@@ -108,13 +114,16 @@ export class JournalWatchdog {
     // Read after the facts: a delivery the journal counted before answering has had that long to arrive.
     const received = new Map<number, number>();
     const skipped = new Map<number, number>();
+    const acked = new Map<number, number>();
     for (const p of tracked) {
       const seq = o.received?.(p);
       if (seq !== undefined) received.set(p, seq);
       const n = o.skipped?.(p);
       if (n !== undefined) skipped.set(p, n);
+      const k = o.acked?.(p);
+      if (k !== undefined) acked.set(p, k);
     }
-    const a = assessJournal(this.mem, facts, tracked, received, skipped);
+    const a = assessJournal(this.mem, facts, tracked, received, skipped, acked);
     for (const i of a.incidents) o.incidents.report(i);
     for (const [p, after] of a.resets) this.pending.set(p, Math.min(after, this.pending.get(p) ?? after));
     this.pendingStreamReset ||= a.streamReset;

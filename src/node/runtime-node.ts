@@ -140,6 +140,11 @@ export class RuntimeNode {
     return this.pumps.get(q)?.skippedDeliveries();
   }
 
+  /** Messages of partition `q` acknowledged here by its current pump (undefined: not owned). */
+  ackedMessages(q: number): number | undefined {
+    return this.pumps.get(q)?.stats.acked;
+  }
+
   /** Partitions this node pulls. */
   owned(): number[] {
     return [...this.pumps.keys()].sort((a, b) => a - b);

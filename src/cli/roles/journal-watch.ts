@@ -33,6 +33,7 @@ export interface JournalWatchOptions {
   readonly partitions?: JournalWatchdogOptions["partitions"];
   readonly received?: JournalWatchdogOptions["received"];
   readonly skipped?: JournalWatchdogOptions["skipped"];
+  readonly acked?: JournalWatchdogOptions["acked"];
   readonly onReset?: JournalWatchdogOptions["onReset"];
   readonly publishes?: JournalWatchdogOptions["publishes"];
   /** More streams to watch and how to re-create them (the runtime's row log). */
@@ -51,6 +52,7 @@ export function startJournalWatch(nc: NatsConnection, log: Log, incidents: Incid
     ...(o.partitions ? { partitions: o.partitions } : {}),
     ...(o.received ? { received: o.received } : {}),
     ...(o.skipped ? { skipped: o.skipped } : {}),
+    ...(o.acked ? { acked: o.acked } : {}),
     ...(o.onReset ? { onReset: o.onReset } : {}),
     ...(o.publishes ? { publishes: o.publishes } : {}),
   });

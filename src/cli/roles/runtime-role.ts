@@ -172,7 +172,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   background.attach(node);
   // A journal that lost streams, consumers or the bucket: reported, re-created, partitions restarted.
   const bucket = { bucket: cfg.nats.kvBucket, replicas: cfg.nats.replicas };
-  const watchdog = startJournalWatch(nc, log, incidents, { journal: journalOpts, bucket, partitions: () => node.owned(), received: (p) => node.receivedSeq(p), skipped: (p) => node.skippedDeliveries(p), onReset: (r, reset) => node.restartPartitions(r, reset), ...(rowLog ? { extra: { streams: [ROWS_STREAM], ensure: rowLog.ensureStream } } : {}) });
+  const watchdog = startJournalWatch(nc, log, incidents, { journal: journalOpts, bucket, partitions: () => node.owned(), received: (p) => node.receivedSeq(p), skipped: (p) => node.skippedDeliveries(p), acked: (p) => node.ackedMessages(p), onReset: (r, reset) => node.restartPartitions(r, reset), ...(rowLog ? { extra: { streams: [ROWS_STREAM], ensure: rowLog.ensureStream } } : {}) });
   // The read model (docs/adr/0013): rollups reconciled by the owner of partition 0, retention, the DLQ stream copied into dead_letters.
   const readModel = startReadModelJobs(createClickHouseClient(chOpts), cfg.clickhouse, { clock: systemClock, log, reconcileHere: () => node.owned().includes(0) });
   const deadLetters = await startDeadLetterConsumer(nc, sink, log);
