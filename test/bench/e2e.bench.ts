@@ -18,8 +18,9 @@
  *
  * --overload R: one run at R readings/s (use 2× the highest sustained rate) printing the rows of
  * every second, each role's event-loop lag p99/max and the MQTT disconnects.
- * --ch-outage R: ClickHouse is stopped 20 s into the run for 60 s: RSS of every role per second,
- * loss and the time to catch up after ClickHouse is back.
+ * --ch-outage R: ClickHouse is stopped 20 s into the run for `--outage` s (60): RSS of every role
+ * per second, with the main thread's V8 heap and external memory, loss and the time to catch up
+ * after ClickHouse is back (a longer outage shows whether memory grows with it or levels off).
  *
  * --nats-nodes 3: the journal on a three-node JetStream cluster (test/harness startNatsCluster) with
  * `nats.replicas: 3` (every stream and the snapshot bucket on all three nodes) instead of one
@@ -32,7 +33,7 @@ import mqtt from "mqtt";
 import { startClickHouse, startMosquitto, startNats, startNatsCluster, type NatsClusterHandle, type ServiceHandle } from "../harness/index.js";
 import { pidOfPort } from "./e2e/procstat.js";
 import { accountingLine, cpuPerReading, measure, type RunResult } from "./e2e/run.js";
-import { BENCH_BRIDGE_CLIENT_IDS, eventLoopLag, shoalCounters, stageBuckets, stageQuantiles, startShoal, type ShoalShape, type StageBuckets } from "./e2e/shoal.js";
+import { BENCH_BRIDGE_CLIENT_IDS, eventLoopLag, incidentCounts, shoalCounters, stageBuckets, stageQuantiles, startShoal, type ShoalShape, type StageBuckets } from "./e2e/shoal.js";
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     peers: { type: "string", default: "" },
     overload: { type: "string" },
     "ch-outage": { type: "string" },
+    outage: { type: "string", default: "60" },
     env: { type: "string", default: "" },
     "nats-nodes": { type: "string", default: "1" },
     help: { type: "boolean", short: "h", default: false },
@@ -59,7 +61,8 @@ if (values.help) {
   --nats-nodes 1|3    the journal on one nats-server, or on a three-node JetStream cluster with nats.replicas 3 (default 1)
   --env "K=V K=V"     extra SHOAL__* settings for Shoal's processes
   --overload R        one run at R/s printing rows per second, event-loop lag, MQTT disconnects
-  --ch-outage R       ClickHouse stopped 20 s into the run for 60 s: memory, loss, catch-up time
+  --ch-outage R       ClickHouse stopped 20 s into the run for --outage s: memory, loss, catch-up time
+  --outage S          seconds ClickHouse stays stopped in a --ch-outage run (default 60)
   --peers b-raw,a     side-by-side peers (needs SHOAL_PEER_HARNESS)`);
   process.exit(0);
 }
@@ -68,6 +71,8 @@ if (natsNodes !== 1 && natsNodes !== 3) throw new Error("--nats-nodes is 1 or 3"
 const duration = Number(values.duration);
 const batch = Number(values.batch);
 const devices = Number(values.devices);
+const outageS = Number(values.outage);
+if (!(outageS > 0)) throw new Error("--outage is a number of seconds > 0");
 const shapes = values.shapes.split(",").filter(Boolean) as ("up" | "split")[];
 const extraEnv = Object.fromEntries(values.env.split(/\s+/).filter(Boolean).map((kv) => kv.split("=") as [string, string]));
 const peerDir = process.env["SHOAL_PEER_HARNESS"];
@@ -104,6 +109,21 @@ async function clearBridgeSessions(): Promise<void> {
   }
 }
 
+/** Samples each role's main-thread heap (`/metrics`, prom-client's defaults) once a second until stopped. */
+function sampleHeaps(ports: ReadonlyMap<string, number>): { series: Map<string, { heap: number; external: number }[]>; stop(): void } {
+  const series = new Map<string, { heap: number; external: number }[]>([...ports.keys()].map((r) => [r, []]));
+  const mb = (text: string, name: string) => Math.round(Number(new RegExp(`^${name} ([0-9.eE+-]+)$`, "m").exec(text)?.[1] ?? NaN) / 2 ** 20);
+  const timer = setInterval(() => {
+    for (const [role, port] of ports) {
+      void fetch(`http://127.0.0.1:${port}/metrics`)
+        .then((r) => r.text())
+        .then((t) => series.get(role)!.push({ heap: mb(t, "shoal_nodejs_heap_size_used_bytes"), external: mb(t, "shoal_nodejs_external_memory_bytes") }))
+        .catch(() => undefined);
+    }
+  }, 1000);
+  return { series, stop: () => clearInterval(timer) };
+}
+
 function servicePids(): Map<string, number> {
   const m = new Map<string, number>();
   const natsServers = nats !== undefined ? [["nats", nats] as const] : (natsCluster?.nodes ?? []).map((n) => [`nats-${n.index + 1}`, n] as const);
@@ -134,9 +154,17 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
     const stagesBefore = new Map<string, StageBuckets>();
     for (const [role, port] of shoal.statusPorts) stagesBefore.set(role, await stageBuckets(port));
     const procs = new Map([...shoal.pids, ...servicePids()]);
-    const at: [number, () => Promise<void>][] = mode === "ch-outage" ? [[20, () => ch.stop()], [80, () => ch.restart()]] : [];
+    const at: [number, () => Promise<void>][] = mode === "ch-outage" ? [[20, () => ch.stop()], [20 + outageS, () => ch.restart()]] : [];
     const counters = () => shoalCounters(shoal.statusPorts.values());
+    // During an outage: each role's main-thread heap and external memory per second (RSS also counts
+    // the worker threads' heaps), to tell a heap that grows with the outage from one that levels off.
+    const heap = mode === "ch-outage" ? sampleHeaps(shoal.statusPorts) : undefined;
     const r = await measure({ ...common, rate, seconds: duration, prefix: `m${n}`, procs, at, drainMaxMs: mode === "ch-outage" ? 300_000 : 120_000, counters });
+    heap?.stop();
+    for (const [role, series] of heap?.series ?? []) {
+      console.log(`main-thread V8 heap used of ${role} per second (MB): ${series.map((x) => x.heap).join(" ")}`);
+      console.log(`external + array buffers of ${role}'s main thread per second (MB): ${series.map((x) => x.external).join(" ")}`);
+    }
     console.log(`shoal ${shape} at ${rate}/s: ${accountingLine(r.accounting)}`);
     const a = r.accounting;
     accountings.push({
@@ -149,6 +177,12 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
     });
     const lag = new Map<string, { p99: number; max: number } | undefined>();
     for (const [role, port] of shoal.statusPorts) lag.set(role, await eventLoopLag(port));
+    for (const [role, port] of shoal.statusPorts) {
+      const inc = [...(await incidentCounts(port))].map(([k, n]) => `${k} ${n}`);
+      console.error(`  incidents reported by ${role}: ${inc.length === 0 ? "none" : inc.join(", ")}`);
+    }
+    // Their log lines (error level, one per incident), the first few of the run.
+    for (const line of shoal.log().split("\n").filter((l) => l.includes('"incident":')).slice(0, 5)) console.error(`  ${line.slice(0, 600)}`);
     // Where a reading waited (ADR 0009): each stage's p50/p99 over the measured run.
     const waits: string[] = [];
     for (const [role, port] of shoal.statusPorts) {
@@ -230,7 +264,7 @@ try {
       const reconnects = (shoal.log().match(/"mqtt connected"/g)?.length ?? 0) - 4;
       console.log(`MQTT disconnects: load generator ${r.loadgenDisconnects}, Shoal bridge reconnects ${reconnects}`);
       for (const name of r.watch.names) console.log(`RSS of ${name} per second (MB): ${r.watch.rssBySecond.get(name)?.join(" ")}`);
-      if (mode === "ch-outage") console.log(`caught up ${r.drainMs} ms after publishing ended (ClickHouse was back 80 s into the run; publishing ran ${duration} s)`);
+      if (mode === "ch-outage") console.log(`caught up ${r.drainMs} ms after publishing ended (ClickHouse was back ${20 + outageS} s into the run; publishing ran ${duration} s)`);
     }
   } else {
     for (const rate of values.rates.split(",").map(Number)) {

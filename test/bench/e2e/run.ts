@@ -116,24 +116,30 @@ export async function measure(spec: RunSpec): Promise<RunResult> {
   const publishEnd = timeline.startMs + spec.seconds * 1000;
   await Promise.all(faults);
   // Drain: until every acknowledged reading is visible, or nothing new for 15 s, or drainMaxMs.
+  // The poll counts physical rows; a repair after a ClickHouse restart inserts copies of rows that
+  // were there (ADR 0012), so once they are enough the distinct readings are counted too.
+  const like = `WHERE startsWith(device_id, '${spec.prefix}-')`;
+  const distinct = async () => Number((await chQuery<{ u: string }>(spec.chUrl, spec.db, `SELECT uniqExact(device_id, epoch, seq) AS u FROM readings ${like}`).catch(() => [{ u: "-1" }]))[0]?.u ?? -1);
   let drainMs = -1;
   const drainDeadline = Date.now() + (spec.drainMaxMs ?? 120_000);
   let lastChange = Date.now();
   let lastN = -1;
   while (Date.now() < drainDeadline) {
     const n = visible.at(-1)?.[1] ?? 0;
-    if (n >= done.acked) {
-      drainMs = Math.max(0, visible.find(([, c]) => c >= done!.acked)![0] - publishEnd);
+    const exact = n >= done.acked ? await distinct() : -1;
+    if (exact >= done.acked) {
+      const physicalAt = visible.find(([, c]) => c >= done!.acked)![0];
+      drainMs = Math.max(0, (exact === n ? physicalAt : Date.now()) - publishEnd);
       break;
     }
-    if (n !== lastN) [lastN, lastChange] = [n, Date.now()];
+    const progress = Math.max(n, exact);
+    if (progress !== lastN) [lastN, lastChange] = [progress, Date.now()];
     else if (Date.now() - lastChange > 15_000) break;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, n >= done.acked ? 500 : 100));
   }
   polling = false;
   await poller;
   watch.stop();
-  const like = `WHERE startsWith(device_id, '${spec.prefix}-')`;
   const [c] = await chQuery<{ n: string; u: string }>(spec.chUrl, spec.db, `SELECT count() AS n, uniqExact(device_id, epoch, seq) AS u FROM readings ${like}`);
   const physical = Number(c!.n);
   const stored = Number(c!.u);

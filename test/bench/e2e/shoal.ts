@@ -109,6 +109,14 @@ export async function eventLoopLag(port: number): Promise<{ p99: number; max: nu
   return Number.isNaN(p99) ? undefined : { p99, max: v("shoal_nodejs_eventloop_lag_max_seconds") };
 }
 
+/** Incidents a role reported (`shoal_incidents_total{kind}`), by kind. */
+export async function incidentCounts(port: number): Promise<Map<string, number>> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => "");
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^shoal_incidents_total\{[^}]*kind="([^"]+)"[^}]*\} ([0-9.eE+-]+)$/gm)) out.set(m[1]!, (out.get(m[1]!) ?? 0) + Number(m[2]));
+  return out;
+}
+
 /** Cumulative bucket counts of `shoal_reading_stage_seconds` by stage (upper bound s → count). */
 export type StageBuckets = Map<string, Map<number, number>>;
 
