@@ -107,6 +107,9 @@ export class JetStreamPartitionSource implements PartitionSource {
         retryMs = 0;
       } catch (e) {
         if (this.closed) break;
+        // Two idle heartbeats missed (a busy process, or a consumer leader that died): pull again at
+        // once, as the client's consume() did by itself. Not a failure to report.
+        if (e instanceof Error && e.message === "heartbeats missed") continue;
         this.failure = e;
         this.wake?.();
         retryMs = Math.min(Math.max(RETRY_MIN_MS, retryMs * 2), RETRY_MAX_MS);
