@@ -102,7 +102,10 @@ export class JetStreamPartitionSource implements PartitionSource {
       try {
         const messages = await this.consumer.fetch({ max_messages: room, expires: PULL_EXPIRES_MS });
         this.current = messages;
-        if (this.closed) break;
+        if (this.closed) {
+          await messages.close().catch(() => undefined);
+          break;
+        }
         for await (const m of messages) this.receive(m);
         retryMs = 0;
       } catch (e) {
