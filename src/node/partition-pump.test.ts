@@ -105,51 +105,6 @@ describe("PartitionPump", () => {
     expect(pump.stats.acked).toBe(12);
   });
 
-  it("tells the journal every progressEveryMs that batches held by a stalled sink are in progress, and stops once they are acked", async () => {
-    const notices: number[] = [];
-    let n = 0;
-    const src: PartitionSource = {
-      partition: 0,
-      async next() {
-        if (n >= 2) {
-          await new Promise((r) => setTimeout(r, 5));
-          return { partition: 0, messages: [], ack() {}, nak() {} };
-        }
-        const id = n++;
-        const messages = [{ data: encodeReading({ deviceId: "d", seq: id + 1, tsMs: id + 1, metrics: { v: 1 } }), streamSeq: id + 1, deliveryCount: 1, subject: "shoal.readings.0.d" }];
-        return { partition: 0, messages, ack() {}, nak() {}, inProgress: () => void notices.push(id) };
-      },
-      async close() {},
-    };
-    let release: () => void = () => {};
-    const stalled = new Promise<void>((r) => (release = r));
-    const sink: RowSink = { write: () => stalled, async close() {} };
-    const pump = new PartitionPump(src, host, sink, events, { fetchBatch: 1, fetchExpiresMs: 5, maxBatchesInFlight: 4, progressEveryMs: 20 });
-    pump.start();
-    await until(() => pump.stats.batches === 2);
-    await until(() => notices.filter((id) => id === 0).length >= 3 && notices.filter((id) => id === 1).length >= 3);
-    release();
-    await until(() => pump.stats.acked === 2);
-    const after = notices.length;
-    await new Promise((r) => setTimeout(r, 80));
-    expect(notices.length).toBe(after);
-    await pump.stop();
-  });
-
-  it("never tells the journal of a batch acked within progressEveryMs", async () => {
-    const notices: number[] = [];
-    const { src } = fakeSource(20, 2);
-    const next = src.next.bind(src);
-    src.next = async (max, ms) => ({ ...(await next(max, ms)), inProgress: () => void notices.push(1) });
-    const sink: RowSink = { write: async () => {}, async close() {} };
-    const pump = new PartitionPump(src, host, sink, events, { fetchBatch: 2, fetchExpiresMs: 5, maxBatchesInFlight: 4, progressEveryMs: 50 });
-    pump.start();
-    await until(() => pump.stats.acked === 40);
-    await new Promise((r) => setTimeout(r, 120));
-    await pump.stop();
-    expect(notices).toEqual([]);
-  });
-
   it("stops pulling while maxBatchesInFlight batches wait on a stalled sink", async () => {
     const { src } = fakeSource(100, 10);
     const release: Array<() => void> = [];

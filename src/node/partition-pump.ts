@@ -4,8 +4,7 @@ import type { RowSink } from "../ports/row-sink.js";
 import type { StageObserver } from "../ports/stages.js";
 import { isRetryable } from "../base/errors.js";
 import { actorDeadLetter } from "../domain/dead-letter.js";
-import { sleep, systemClock } from "../base/clock.js";
-import type { Clock, TimerHandle } from "../ports/clock.js";
+import { sleep } from "../base/clock.js";
 import type { Tracing } from "../ports/tracing.js";
 import { writeTraced } from "./trace-effects.js";
 import type { SharedBudget } from "../base/concurrency.js";
@@ -23,16 +22,7 @@ export interface PumpOptions {
    * pulls while it is used up, so memory stays bounded however many partitions wait on a slow sink.
    */
   readonly budget?: SharedBudget;
-  /**
-   * How often a batch waiting on the sink tells the journal it is still in progress, ms (0: never).
-   * Default 20 s, a third of the journal's ack_wait (60 s): without it JetStream redelivers what a
-   * stalled sink held past ack_wait once the drain asks for more, and the actors apply it a second
-   * time (docs/adr/0009-batched-journal.md, decision 9).
-   */
-  readonly progressEveryMs?: number;
 }
-
-const DEFAULT_PROGRESS_EVERY_MS = 20_000;
 
 /** Callbacks of a pump. */
 export interface PumpHooks {
@@ -48,8 +38,6 @@ export interface PumpHooks {
   readonly now?: () => number;
   /** Where the spans of traced turns and their inserts go (docs/adr/0023-tracing.md). Default: off. */
   readonly tracing?: Tracing;
-  /** Timers of the in-progress notices (`progressEveryMs`). Default: the system clock. */
-  readonly clock?: Clock;
 }
 
 /** Counters of a pump. */
@@ -77,9 +65,6 @@ export class PartitionPump {
   private tail: Promise<boolean> = Promise.resolve(true);
   private inFlight = 0;
   private slotFreed: (() => void) | undefined;
-  /** Batches delivered and not yet acked or nak'd, with when the journal last heard of each. */
-  private readonly held = new Map<JournalBatch, number>();
-  private progressTimer: TimerHandle | undefined;
 
   constructor(
     private readonly source: PartitionSource,
@@ -112,28 +97,6 @@ export class PartitionPump {
     if (this.running) return;
     this.running = true;
     this.loop = this.run();
-    this.armProgress();
-  }
-
-  private get clock(): Clock {
-    return this.hooks.clock ?? systemClock;
-  }
-
-  /** Every `progressEveryMs`, the batches held that long tell the journal they are in progress. */
-  private armProgress(): void {
-    const every = this.o.progressEveryMs ?? DEFAULT_PROGRESS_EVERY_MS;
-    if (every <= 0 || this.progressTimer !== undefined) return;
-    this.progressTimer = this.clock.setTimeout(() => {
-      this.progressTimer = undefined;
-      const now = this.clock.now();
-      for (const [batch, at] of this.held) {
-        if (now - at < every) continue;
-        batch.inProgress?.();
-        this.held.set(batch, now);
-      }
-      // Stopping waits for the batches it holds: they are kept alive until they are acked.
-      if (this.running || this.held.size > 0) this.armProgress();
-    }, every);
   }
 
   /** Stop pulling and wait until every delivered batch is durable and acked (or nak'd). */
@@ -144,8 +107,6 @@ export class PartitionPump {
     this.source.interrupt?.();
     await this.loop;
     await this.tail;
-    if (this.progressTimer !== undefined) this.clock.clearTimeout(this.progressTimer);
-    this.progressTimer = undefined;
     await this.source.close();
   }
 
@@ -224,7 +185,6 @@ export class PartitionPump {
     // With nothing in flight the chain starts afresh (a failure does not poison later batches).
     const prev = this.inFlight === 0 ? Promise.resolve(true) : this.tail;
     this.inFlight++;
-    this.held.set(batch, this.clock.now());
     this.tail = Promise.allSettled([prev, durable]).then(async ([p, d]) => {
       try {
         const prevOk = p.status === "fulfilled" && p.value;
@@ -259,7 +219,6 @@ export class PartitionPump {
         batch.nak(250);
         return false;
       } finally {
-        this.held.delete(batch);
         this.o.budget?.give(bytesOf(batch));
         this.inFlight--;
         this.slotFreed?.();

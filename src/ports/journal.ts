@@ -18,11 +18,6 @@ export interface JournalBatch {
   ack(): void;
   /** Ask for redelivery of the whole batch after `delayMs`. */
   nak(delayMs?: number): void;
-  /**
-   * Tell the journal the batch is still being worked on, so it does not redeliver it (its
-   * redelivery timer, JetStream's ack_wait, starts again). Optional: a journal without one.
-   */
-  inProgress?(): void;
 }
 
 /** Pulls batches of one partition of the journal (a durable pull consumer in production). */

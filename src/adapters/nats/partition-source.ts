@@ -43,6 +43,8 @@ export class JetStreamPartitionSource implements PartitionSource {
   private buf: JsMsg[] = [];
   /** When each buffered message arrived, or last told the journal it is in progress (ms). */
   private bufAt: number[] = [];
+  /** Batches handed out and not yet acked or nak'd (held by the pump), with the same time. */
+  private readonly outstanding = new Map<JsMsg[], number>();
   private progressTimer: TimerHandle | undefined;
   private wake: (() => void) | undefined;
   private roomFreed: (() => void) | undefined;
@@ -60,9 +62,10 @@ export class JetStreamPartitionSource implements PartitionSource {
     private readonly consumer: Consumer,
     private readonly pullBatch: number,
     /**
-     * Messages waiting in the buffer this long send an in-progress ack (+WPI), and again after as
-     * long, ms: a third of the consumer's ack_wait, so a buffer the pump does not take from (its
-     * sink is down) is not redelivered behind its back (the pump does the same for what it holds).
+     * Messages held this long — in the buffer, or handed out and not yet acked — send an
+     * in-progress ack (+WPI), and again after as long, ms: a third of the consumer's ack_wait, so
+     * what a pump holds while its sink is down is not redelivered behind its back
+     * (docs/adr/0009-batched-journal.md, decision 9).
      */
     private readonly progressEveryMs: number,
   ) {}
@@ -76,7 +79,7 @@ export class JetStreamPartitionSource implements PartitionSource {
     return src;
   }
 
-  /** Every `progressEveryMs`, messages buffered that long send an in-progress ack (+WPI). */
+  /** Every `progressEveryMs`, messages held that long send an in-progress ack (+WPI). */
   private armProgress(): void {
     this.progressTimer = systemClock.setTimeout(() => {
       const now = systemClock.now();
@@ -84,6 +87,11 @@ export class JetStreamPartitionSource implements PartitionSource {
         if (now - this.bufAt[i]! < this.progressEveryMs) continue;
         this.buf[i]!.working();
         this.bufAt[i] = now;
+      }
+      for (const [raw, at] of this.outstanding) {
+        if (now - at < this.progressEveryMs) continue;
+        for (const m of raw) m.working();
+        this.outstanding.set(raw, now);
       }
       if (!this.closed) this.armProgress();
     }, this.progressEveryMs);
@@ -151,17 +159,22 @@ export class JetStreamPartitionSource implements PartitionSource {
     }
     const n = Math.min(this.buf.length, max);
     const raw = this.buf.splice(0, n);
-    this.bufAt.splice(0, n);
-    if (raw.length > 0) this.roomFreed?.();
+    // Held on from the oldest notice of its messages (the journal's ack_wait runs on from there).
+    const at = this.bufAt.splice(0, n).reduce((a, b) => Math.min(a, b), Infinity);
+    if (raw.length > 0) {
+      this.roomFreed?.();
+      this.outstanding.set(raw, at);
+    }
     return {
       partition: this.partition,
       messages: raw.map((m) => ({ data: m.data, streamSeq: m.seq, deliveryCount: m.info.deliveryCount, subject: m.subject, storedAtMs: m.info.timestampNanos / 1e6 })),
-      ack: () => deferAcks(raw),
-      nak: (delayMs?: number) => {
-        for (const m of raw) m.nak(delayMs);
+      ack: () => {
+        this.outstanding.delete(raw);
+        deferAcks(raw);
       },
-      inProgress: () => {
-        for (const m of raw) m.working();
+      nak: (delayMs?: number) => {
+        this.outstanding.delete(raw);
+        for (const m of raw) m.nak(delayMs);
       },
     };
   }
