@@ -19,6 +19,8 @@ export interface SubscriberOptions {
   readonly topic: string;
   /** MQTT 5 Receive Maximum: unacked messages the broker may have in flight to us (backpressure). */
   readonly receiveMaximum: number;
+  /** MQTT keepalive in seconds. Default 30. */
+  readonly keepaliveSec?: number;
   /** Session expiry in seconds (how long the broker keeps our queue while we are away). Default 86400. */
   readonly sessionExpirySec?: number;
   readonly username?: string;
@@ -48,7 +50,7 @@ export function createDeferredAckSubscriber(o: SubscriberOptions, onMessage: (m:
     clientId: o.clientId,
     protocolVersion: 5,
     clean: false,
-    keepalive: 30,
+    keepalive: o.keepaliveSec ?? 30,
     // Short: until it is back, devices publishing to a restarted broker get PUBACK 0x10 (no
     // matching subscribers) and must send again (docs/input-contract.md).
     reconnectPeriod: 100,
@@ -110,7 +112,24 @@ export function createDeferredAckSubscriber(o: SubscriberOptions, onMessage: (m:
       }
     },
   };
+  // Any publish from the broker shows the connection is alive, but mqtt.js counts only acks and
+  // PINGRESP toward its keepalive, and a subscriber receives no acks. While the gate holds the
+  // socket unread, the PINGRESP waits behind the publishes queued ahead of it: when working through
+  // them takes longer than half the keepalive, mqtt.js dropped a live connection ("Keepalive
+  // timeout") and the broker sent every unacknowledged message again. So each second in which
+  // publishes arrived counts as a reply (a counter per message, a timer once a second); a
+  // connection that delivers nothing for a whole keepalive still pings and times out as before.
+  // (mqtt.js checks every half keepalive and pings at the second check: a quarter beats it.)
+  let arrived = 0;
+  const liveness = setInterval(() => {
+    if (arrived === 0) return;
+    arrived = 0;
+    if (client.connected) client.reschedulePing(true);
+  }, Math.min(1000, (o.keepaliveSec ?? 30) * 250));
+  liveness.unref();
+  client.on("end", () => clearInterval(liveness));
   internals.handleMessage = (packet, cb) => {
+    arrived++;
     if (packet.qos !== 1 || packet.messageId === undefined) {
       onMessage(new Inbound(packet.topic, packet.payload, -1, -1, NO_ACK, traceparentOf(packet)));
     } else {
