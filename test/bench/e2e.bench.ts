@@ -28,7 +28,7 @@
  */
 import { parseArgs } from "node:util";
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import mqtt from "mqtt";
 import { startClickHouse, startMosquitto, startNats, startNatsCluster, type NatsClusterHandle, type ServiceHandle } from "../harness/index.js";
 import { pidOfPort } from "./e2e/procstat.js";
@@ -188,6 +188,9 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
     for (const [role, port] of shoal.statusPorts) {
       for (const [stage, q] of stageQuantiles(stagesBefore.get(role)!, await stageBuckets(port))) waits.push(`${stage} ${q.p50}/${q.p99}`);
     }
+    // SHOAL_BENCH_LOG=<dir>: each run's Shoal log there (<shape>-<rate>.log), to read after the run.
+    const logDir = process.env["SHOAL_BENCH_LOG"];
+    if (logDir) writeFileSync(`${logDir}/${shape}-${rate}.log`, shoal.log());
     if (waits.length > 0) console.error(`  where readings waited (p50/p99 ms, bucket bounds; journal: since accepted by the bridge, others: since stored in JetStream): ${waits.join(", ")}`);
     return { r, shoal, lag };
   } finally {
