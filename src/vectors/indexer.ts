@@ -6,6 +6,7 @@ import { anomalyWindowId, textVectorId } from "../domain/anomaly-window.js";
 import { fnv1a32 } from "../base/hash.js";
 import { ANALYSES_TABLE, ANOMALY_WINDOWS_TABLE, READINGS_TABLE, REPORTS_TABLE } from "../domain/tables.js";
 import { ANOMALY_WINDOW_DIMENSIONS } from "../domain/window-features.js";
+import type { RowSelection } from "../domain/row-binary-read.js";
 
 /** Embeds texts (the model gateway's Embed, with its cache and budget), one vector per text in order. */
 export type EmbedTexts = (texts: readonly string[]) => Promise<ReadonlyArray<ArrayLike<number>>>;
@@ -47,6 +48,14 @@ export class VectorIndexer {
   /** The tables whose rows it reads (readings only for their log lines, when indexed). */
   get tables(): ReadonlySet<string> {
     return new Set([ANOMALY_WINDOWS_TABLE, ANALYSES_TABLE, REPORTS_TABLE, ...(this.o.indexLogs ? [READINGS_TABLE] : [])]);
+  }
+
+  /**
+   * The rows it reads of each table, where not all: of readings only those with a log line (a
+   * reader can step over the rest undecoded; most readings carry none).
+   */
+  get rows(): ReadonlyMap<string, RowSelection> {
+    return new Map(this.o.indexLogs ? [[READINGS_TABLE, { column: "log", keep: (log: string) => log !== "" }]] : []);
   }
 
   async handle(entry: LoggedTableRows): Promise<void> {

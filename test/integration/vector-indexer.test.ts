@@ -8,7 +8,7 @@ import { createJetStreamRowLog } from "../../src/adapters/nats/row-log.js";
 import { createRowLogReader } from "../../src/adapters/nats/row-log-reader.js";
 import { EmbeddedVectorStore } from "../../src/adapters/vectors/index.js";
 import { RowBinaryWriter } from "../../src/domain/row-binary.js";
-import { ANALYSES_SCHEMA, ANALYSES_TABLE, ANOMALY_WINDOWS_SCHEMA, ANOMALY_WINDOWS_TABLE } from "../../src/domain/tables.js";
+import { ANALYSES_SCHEMA, ANALYSES_TABLE, ANOMALY_WINDOWS_SCHEMA, ANOMALY_WINDOWS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
 import { windowFeatures } from "../../src/domain/window-features.js";
 import { createLocalModels } from "../../src/gateway/index.js";
 import type { RowSchema, Row } from "../../src/ports/row-sink.js";
@@ -124,5 +124,40 @@ describe("vector indexer (row log → embedded vector store)", () => {
     await waitFor(async () => store.count("anomaly_windows"), (n) => n === before + 2, 30_000, "the two windows after the bad entry");
     await d.running.stop();
     expect(poisoned.map((p) => p.table)).toEqual([ANOMALY_WINDOWS_TABLE]);
+  });
+
+  it("reads of readings only the rows with a log line, as the role wires the reader, and indexes each line once per device", async () => {
+    // 200 readings, every 25th with a log line (8), two of them the same line of the same device.
+    const readings = Array.from({ length: 200 }, (_, i) => ({
+      device_id: `r-${i % 4}`,
+      epoch: 0,
+      seq: i,
+      ts_ms: 1_790_000_000_000 + i * 1000,
+      metric_names: ["temp"],
+      metric_values: [20 + i / 100],
+      metric_scores: [0.1],
+      score: 0.1,
+      log: i % 25 === 0 ? (i === 100 ? "fan restarted" : `boot step ${i}`) : "",
+      stream_seq: i,
+    }));
+    readings[0]!.log = "fan restarted"; // device r-0, as reading 100's
+    await append(READINGS_TABLE, READINGS_SCHEMA, readings);
+    const textsBefore = await store.count("texts");
+    const indexer = new VectorIndexer({ store: switched(), embed, indexLogs: true });
+    const handed: number[] = [];
+    const reader = createRowLogReader(nc, { name: "shoal-vectors-logs-test", batch: 16, tables: indexer.tables, rows: indexer.rows });
+    const running = reader.start(
+      (e) => {
+        if (e.table === READINGS_TABLE) handed.push(e.rows.length);
+        return indexer.handle(e);
+      },
+      async () => {},
+    );
+    await waitFor(async () => (await reader.backlog()).pending, (n) => n === 0, 30_000, "the logs reader to catch up");
+    await running.stop();
+    expect(handed).toEqual([8]); // the other 192 rows were stepped over, not decoded
+    expect(indexer.stats.logs).toBe(7);
+    expect(indexer.stats.logRepeatsSkipped).toBe(1);
+    expect(await store.count("texts")).toBe(textsBefore + 7);
   });
 });

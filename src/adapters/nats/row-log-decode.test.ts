@@ -42,6 +42,16 @@ describe("row log decoding", () => {
     }
   });
 
+  it("gives only the rows whose column passes a selection (RowBinary and JSON)", () => {
+    const withLog = { column: "log", keep: (v: string) => v !== "" };
+    for (const format of ["RowBinary", "JSONEachRow"] as const) {
+      const { h, data } = message(READINGS_TABLE, rows, format);
+      const got = decodeRowLogMessage(h, data, undefined, withLog);
+      expect(got).toEqual({ table: READINGS_TABLE, rows: rows.filter((r) => r["log"] !== "") });
+      expect(got!.rows).toHaveLength(25);
+    }
+  });
+
   it("leaves out a table outside the interest without reading its body", () => {
     const { h } = message(READINGS_TABLE, rows);
     expect(decodeRowLogMessage(h, new Uint8Array([1, 2, 3]), { ...only, tables: new Set([ALERTS_TABLE]) })).toBeUndefined();

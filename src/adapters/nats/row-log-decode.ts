@@ -1,7 +1,7 @@
 import type { MsgHdrs } from "@nats-io/transport-node";
 import type { Row, RowSchema } from "../../ports/row-sink.js";
 import type { RowInterest } from "../../ports/row-feed.js";
-import { readRows } from "../../domain/row-binary-read.js";
+import { readRows, type RowSelection } from "../../domain/row-binary-read.js";
 import {
   ALERT_TRANSITIONS_SCHEMA,
   ALERT_TRANSITIONS_TABLE,
@@ -36,20 +36,25 @@ const dec = new TextDecoder();
  * The rows of one row log message (src/adapters/nats/row-log.ts writes them: table, format,
  * columns and row count in headers, the encoded rows as the body). Undefined for tables not read
  * back (or not in `only.tables`); throws when the message does not decode. With `only`, rows whose
- * device fails `only.devices` are left out, and in RowBinary never decoded.
+ * device fails `only.devices` are left out, and in RowBinary never decoded; with `select` (instead
+ * of `only`'s devices), the rows whose column fails it.
  */
-export function decodeRowLogMessage(h: MsgHdrs | undefined, data: Uint8Array, only?: RowInterest): { table: string; rows: Row[] } | undefined {
+export function decodeRowLogMessage(h: MsgHdrs | undefined, data: Uint8Array, only?: RowInterest, select?: RowSelection): { table: string; rows: Row[] } | undefined {
   const table = h?.get("Shoal-Table") ?? "";
   const known = SCHEMAS.get(table);
   if (known === undefined || (only !== undefined && !only.tables.has(table))) return undefined;
   if (h?.get("Shoal-Format") === "JSONEachRow") {
     const rows = dec.decode(data).split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Row);
-    return { table, rows: only === undefined ? rows : rows.filter((r) => typeof r["device_id"] !== "string" || only.devices(r["device_id"])) };
+    const by = selection(only, select);
+    return { table, rows: by === undefined ? rows : rows.filter((r) => typeof r[by.column] !== "string" || by.keep(r[by.column] as string)) };
   }
   const columns = (h?.get("Shoal-Columns") ?? "").split(",");
   const schema = schemaOf(table, known, columns);
-  const select = only === undefined ? undefined : { column: "device_id", keep: only.devices };
-  return { table, rows: readRows({ schema, rows: Number(h?.get("Shoal-Rows") ?? 0), chunks: [data] }, select) };
+  return { table, rows: readRows({ schema, rows: Number(h?.get("Shoal-Rows") ?? 0), chunks: [data] }, selection(only, select)) };
+}
+
+function selection(only: RowInterest | undefined, select: RowSelection | undefined): RowSelection | undefined {
+  return select ?? (only === undefined ? undefined : { column: "device_id", keep: only.devices });
 }
 
 /** The schema of the logged columns (in the writer's order), remembered per table and column list. */

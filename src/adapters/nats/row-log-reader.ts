@@ -6,6 +6,7 @@ import { sleep } from "../../base/clock.js";
 import { isRetryable } from "../../base/errors.js";
 import { ROW_LOG_SUBJECTS, ROWS_STREAM } from "./row-log.js";
 import { decodeRowLogMessage } from "./row-log-decode.js";
+import type { RowSelection } from "../../domain/row-binary-read.js";
 import { isNotFound } from "./streams.js";
 
 export interface RowLogReaderOptions {
@@ -15,6 +16,11 @@ export interface RowLogReaderOptions {
   readonly batch?: number;
   /** Only entries of these tables are decoded and handed over; the rest are acknowledged unread. Default: all. */
   readonly tables?: ReadonlySet<string>;
+  /**
+   * Per table, the rows wanted: the others are left out of the entry and, in RowBinary, stepped
+   * over without being decoded (an entry may come with no rows). Default: every row.
+   */
+  readonly rows?: ReadonlyMap<string, RowSelection>;
 }
 
 /**
@@ -53,7 +59,7 @@ export function createRowLogReader(nc: NatsConnection, o: RowLogReaderOptions): 
             while (!stopped) {
               const it = await consumer.fetch({ max_messages: o.batch ?? 64, expires: 2_000 });
               for await (const m of it) {
-                await one(m, handle, poison, o.tables);
+                await one(m, handle, poison, o);
                 if (stopped) break;
               }
               attempt = 0;
@@ -81,22 +87,23 @@ export function createRowLogReader(nc: NatsConnection, o: RowLogReaderOptions): 
   };
 }
 
-async function one(m: JsMsg, handle: (e: LoggedTableRows) => Promise<void>, poison: (e: LoggedTableRows, err: unknown) => Promise<void>, tables?: ReadonlySet<string>): Promise<void> {
-  if (tables !== undefined && !tables.has(m.headers?.get("Shoal-Table") ?? "")) {
+async function one(m: JsMsg, handle: (e: LoggedTableRows) => Promise<void>, poison: (e: LoggedTableRows, err: unknown) => Promise<void>, o: RowLogReaderOptions): Promise<void> {
+  const table = m.headers?.get("Shoal-Table") ?? "";
+  if (o.tables !== undefined && !o.tables.has(table)) {
     m.ack();
     return;
   }
   const atMs = Math.floor(Number(m.info.timestampNanos) / 1e6);
   let entry: LoggedTableRows;
   try {
-    const got = decodeRowLogMessage(m.headers, m.data);
+    const got = decodeRowLogMessage(m.headers, m.data, undefined, o.rows?.get(table));
     if (got === undefined) {
       m.ack();
       return;
     }
     entry = { ...got, atMs };
   } catch (e) {
-    await poison({ table: m.headers?.get("Shoal-Table") ?? "", rows: [], atMs }, e);
+    await poison({ table, rows: [], atMs }, e);
     m.ack();
     return;
   }

@@ -56,8 +56,9 @@ export function startVectorIndexer(
     embed: (texts) => Promise.all(texts.map(async (text) => (await deps.gateway.embed({ text, subjectId: "vectors" })).vector)),
     indexLogs: cfg.vectors.indexLogs,
   });
-  // Readings entries (most of the log) are not even decoded unless device log lines are indexed.
-  const feed = createRowLogReader(deps.nc, { name, tables: indexer.tables });
+  // Readings entries (most of the log) are not even decoded unless device log lines are indexed,
+  // and then only their rows with a log line.
+  const feed = createRowLogReader(deps.nc, { name, tables: indexer.tables, rows: indexer.rows });
   const enc = new TextEncoder();
   const reader = feed.start(
     (entry) => indexer.handle(entry),
