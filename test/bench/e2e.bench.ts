@@ -17,7 +17,7 @@
  * `--peers b-raw,a`: each peer runs at each rate right after Shoal's shapes, on the same services.
  *
  * --overload R: one run at R readings/s (use 2× the highest sustained rate) printing the rows of
- * every second, each role's event-loop lag p99/max and the MQTT disconnects.
+ * every second, each role's event-loop delay per second of the run (p99 of the worst and the median second, longest) and the MQTT disconnects.
  * --ch-outage R: ClickHouse is stopped 20 s into the run for `--outage` s (60): RSS of every role
  * per second, with the main thread's V8 heap and external memory, loss and the time to catch up
  * after ClickHouse is back (a longer outage shows whether memory grows with it or levels off).
@@ -33,7 +33,7 @@ import mqtt from "mqtt";
 import { startClickHouse, startMosquitto, startNats, startNatsCluster, type NatsClusterHandle, type ServiceHandle } from "../harness/index.js";
 import { pidOfPort } from "./e2e/procstat.js";
 import { accountingLine, cpuPerReading, measure, type RunResult } from "./e2e/run.js";
-import { BENCH_BRIDGE_CLIENT_IDS, eventLoopLag, incidentCounts, shoalCounters, stageBuckets, stageQuantiles, startShoal, type ShoalShape, type StageBuckets } from "./e2e/shoal.js";
+import { BENCH_BRIDGE_CLIENT_IDS, incidentCounts, shoalCounters, stageBuckets, stageQuantiles, startShoal, type ShoalShape, type StageBuckets } from "./e2e/shoal.js";
 
 const { values } = parseArgs({
   options: {
@@ -109,19 +109,49 @@ async function clearBridgeSessions(): Promise<void> {
   }
 }
 
-/** Samples each role's main-thread heap (`/metrics`, prom-client's defaults) once a second until stopped. */
-function sampleHeaps(ports: ReadonlyMap<string, number>): { series: Map<string, { heap: number; external: number }[]>; stop(): void } {
-  const series = new Map<string, { heap: number; external: number }[]>([...ports.keys()].map((r) => [r, []]));
-  const mb = (text: string, name: string) => Math.round(Number(new RegExp(`^${name} ([0-9.eE+-]+)$`, "m").exec(text)?.[1] ?? NaN) / 2 ** 20);
+/** One role's main thread in one second: V8 heap and external memory (MB), event-loop delay (ms). */
+interface RoleSecond {
+  readonly heap: number;
+  readonly external: number;
+  /** p99 and largest event-loop delay since the previous scrape (prom-client resets its histogram on each). */
+  readonly lagP99: number;
+  readonly lagMax: number;
+}
+
+/**
+ * Samples each role's main thread once a second until stopped (`/metrics`, prom-client's
+ * defaults). Each scrape's event-loop delays cover the second since the one before: prom-client
+ * resets the histogram whenever /metrics is read, so a single read after the run would see only
+ * the moments since the last scrape of anyone.
+ */
+function sampleRoles(ports: ReadonlyMap<string, number>): { series: Map<string, RoleSecond[]>; stop(): void } {
+  const series = new Map<string, RoleSecond[]>([...ports.keys()].map((r) => [r, []]));
+  const num = (text: string, name: string) => Number(new RegExp(`^${name} ([0-9.eE+-]+)$`, "m").exec(text)?.[1] ?? NaN);
+  const mb = (text: string, name: string) => Math.round(num(text, name) / 2 ** 20);
   const timer = setInterval(() => {
     for (const [role, port] of ports) {
       void fetch(`http://127.0.0.1:${port}/metrics`)
         .then((r) => r.text())
-        .then((t) => series.get(role)!.push({ heap: mb(t, "shoal_nodejs_heap_size_used_bytes"), external: mb(t, "shoal_nodejs_external_memory_bytes") }))
+        .then((t) =>
+          series.get(role)!.push({
+            heap: mb(t, "shoal_nodejs_heap_size_used_bytes"),
+            external: mb(t, "shoal_nodejs_external_memory_bytes"),
+            lagP99: num(t, "shoal_nodejs_eventloop_lag_p99_seconds") * 1000,
+            lagMax: num(t, "shoal_nodejs_eventloop_lag_max_seconds") * 1000,
+          }),
+        )
         .catch(() => undefined);
     }
   }, 1000);
   return { series, stop: () => clearInterval(timer) };
+}
+
+/** A role's event-loop delay over the sampled seconds: p99 of the worst and of the median second, and the longest delay. */
+function lagSummary(seconds: readonly RoleSecond[]): { p99: number; medianP99: number; max: number } | undefined {
+  const p99s = seconds.map((x) => x.lagP99).filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (p99s.length === 0) return undefined;
+  const maxes = seconds.map((x) => x.lagMax).filter((v) => Number.isFinite(v));
+  return { p99: p99s.at(-1)!, medianP99: p99s[Math.floor(p99s.length / 2)]!, max: Math.max(...maxes) };
 }
 
 function servicePids(): Map<string, number> {
@@ -134,7 +164,7 @@ function servicePids(): Map<string, number> {
   return m;
 }
 
-async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "overload" | "ch-outage"): Promise<{ r: RunResult; shoal: ShoalShape; lag: Map<string, { p99: number; max: number } | undefined> }> {
+async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "overload" | "ch-outage"): Promise<{ r: RunResult; shoal: ShoalShape; lag: Map<string, { p99: number; medianP99: number; max: number } | undefined> }> {
   const natsEnv = await freshNats();
   await clearBridgeSessions();
   const n = ++runNo;
@@ -150,18 +180,18 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
   try {
     const common = { mqttUrl: mq.url, chUrl: ch.url, db, devices, batch };
     await measure({ ...common, rate: Math.min(rate, 3000), seconds: 3, prefix: `w${n}`, procs: new Map(), drainMaxMs: 60_000 });
-    for (const port of shoal.statusPorts.values()) await eventLoopLag(port); // reset the lag histograms
     const stagesBefore = new Map<string, StageBuckets>();
     for (const [role, port] of shoal.statusPorts) stagesBefore.set(role, await stageBuckets(port));
     const procs = new Map([...shoal.pids, ...servicePids()]);
     const at: [number, () => Promise<void>][] = mode === "ch-outage" ? [[20, () => ch.stop()], [20 + outageS, () => ch.restart()]] : [];
     const counters = () => shoalCounters(shoal.statusPorts.values());
-    // During an outage: each role's main-thread heap and external memory per second (RSS also counts
-    // the worker threads' heaps), to tell a heap that grows with the outage from one that levels off.
-    const heap = mode === "ch-outage" ? sampleHeaps(shoal.statusPorts) : undefined;
+    // Each role's main thread per second: event-loop delay, and during an outage the V8 heap and
+    // external memory (RSS also counts the worker threads' heaps), to tell a heap that grows with
+    // the outage from one that levels off.
+    const sampled = sampleRoles(shoal.statusPorts);
     const r = await measure({ ...common, rate, seconds: duration, prefix: `m${n}`, procs, at, drainMaxMs: mode === "ch-outage" ? 300_000 : 120_000, counters });
-    heap?.stop();
-    for (const [role, series] of heap?.series ?? []) {
+    sampled.stop();
+    for (const [role, series] of mode === "ch-outage" ? sampled.series : []) {
       console.log(`main-thread V8 heap used of ${role} per second (MB): ${series.map((x) => x.heap).join(" ")}`);
       console.log(`external + array buffers of ${role}'s main thread per second (MB): ${series.map((x) => x.external).join(" ")}`);
     }
@@ -175,8 +205,7 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
       duplicates: `${a.duplicates} (${a.duplicatesFrom})`,
       holds: a.holds ? "yes" : `no (${a.published - a.stored - a.deadLettered - a.duplicates})`,
     });
-    const lag = new Map<string, { p99: number; max: number } | undefined>();
-    for (const [role, port] of shoal.statusPorts) lag.set(role, await eventLoopLag(port));
+    const lag = new Map([...sampled.series].map(([role, series]) => [role, lagSummary(series)] as const));
     for (const [role, port] of shoal.statusPorts) {
       const inc = [...(await incidentCounts(port))].map(([k, n]) => `${k} ${n}`);
       console.error(`  incidents reported by ${role}: ${inc.length === 0 ? "none" : inc.join(", ")}`);
@@ -263,7 +292,7 @@ try {
       console.log(`rows visible per second: ${r.rowsTimeline.join(" ")}`);
       const during = r.rowsTimeline.slice(1, duration);
       console.log(`lowest second while publishing (after the first): ${Math.min(...during)} rows; mean ${Math.round(during.reduce((a, b) => a + b, 0) / Math.max(1, during.length))}`);
-      for (const [role, l] of lag) console.log(`event-loop lag of ${role}: p99 ${l?.p99.toFixed(1)} ms, max ${l?.max.toFixed(1)} ms`);
+      for (const [role, l] of lag) console.log(`event-loop delay of ${role}'s main thread, per second of the run: p99 ${l?.p99.toFixed(1)} ms in the worst second (${l?.medianP99.toFixed(1)} ms in the median one), longest ${l?.max.toFixed(1)} ms`);
       const reconnects = (shoal.log().match(/"mqtt connected"/g)?.length ?? 0) - 4;
       console.log(`MQTT disconnects: load generator ${r.loadgenDisconnects}, Shoal bridge reconnects ${reconnects}`);
       for (const name of r.watch.names) console.log(`RSS of ${name} per second (MB): ${r.watch.rssBySecond.get(name)?.join(" ")}`);
