@@ -27,8 +27,9 @@ export const BENCH_BRIDGE_CLIENT_IDS = Array.from({ length: 4 }, (_, i) => `benc
 function spawnShoal(args: string[], env: Record<string, string>, onOut: (s: string) => void): ChildProcess {
   // As bin/shoal.mjs runs it (same V8 flags).
   // SHOAL_BENCH_PROFILE=<dir>: V8 CPU profiles of Shoal's processes (and their worker threads) there.
+  // SHOAL_BENCH_NODE_FLAGS="--trace-gc …": more V8/Node flags for them (NODE_OPTIONS refuses some).
   const prof = process.env["SHOAL_BENCH_PROFILE"];
-  const flags = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+  const flags = [...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), ...(process.env["SHOAL_BENCH_NODE_FLAGS"] ?? "").split(/\s+/).filter(Boolean)];
   const child = spawn(process.execPath, ["--max-semi-space-size=64", ...flags, "--import", "tsx", MAIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (d: Buffer) => onOut(d.toString()));
   child.stderr!.on("data", (d: Buffer) => onOut(d.toString()));
