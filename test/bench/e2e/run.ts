@@ -40,6 +40,8 @@ export interface Accounting {
   readonly stored: number;
   readonly bridgeRejected: number;
   readonly runtimeDeadLetters: number;
+  /** The runtime's dead letters by code ("too_late 12, …"), empty when none. */
+  readonly runtimeDeadLetterCodes: string;
   readonly deadLettered: number;
   readonly duplicates: number;
   readonly duplicatesFrom: "device counter" | "physical − distinct rows";
@@ -144,8 +146,8 @@ export async function measure(spec: RunSpec): Promise<RunResult> {
   const physical = Number(c!.n);
   const stored = Number(c!.u);
   const countersAfter = await spec.counters?.().catch(() => undefined);
-  const [dl] = await chQuery<{ n: string }>(spec.chUrl, spec.db, `SELECT count() AS n FROM dead_letters WHERE startsWith(source, 'device/${spec.prefix}-')`).catch(() => [{ n: "0" }]);
-  const accounting = account(done.acked, stored, physical, Number(dl?.n ?? 0), countersBefore, countersAfter);
+  const dls = await chQuery<{ code: string; n: string }>(spec.chUrl, spec.db, `SELECT code, count() AS n FROM dead_letters WHERE startsWith(source, 'device/${spec.prefix}-') GROUP BY code ORDER BY code`).catch(() => []);
+  const accounting = account(done.acked, stored, physical, dls, countersBefore, countersAfter);
   // Latency of every k-th reading: first poll that saw k rows − the 10 ms bucket it was published in.
   const lat: number[] = [];
   const step = Math.max(1, Math.floor(done.acked / 4000));
@@ -189,7 +191,8 @@ export async function measure(spec: RunSpec): Promise<RunResult> {
   };
 }
 
-function account(published: number, stored: number, physical: number, runtimeDeadLetters: number, before: ShoalCounters | undefined, after: ShoalCounters | undefined): Accounting {
+function account(published: number, stored: number, physical: number, deadLetters: readonly { code: string; n: string }[], before: ShoalCounters | undefined, after: ShoalCounters | undefined): Accounting {
+  const runtimeDeadLetters = deadLetters.reduce((a, d) => a + Number(d.n), 0);
   // The device counters are there once a reading was applied; an event never counted has no series (0).
   const counted = before !== undefined && after !== undefined && before.reachable && after.reachable && after.device["applied"] !== undefined;
   const delta = (f: (c: ShoalCounters) => number) => (counted ? f(after!) - f(before!) : 0);
@@ -201,6 +204,7 @@ function account(published: number, stored: number, physical: number, runtimeDea
     stored,
     bridgeRejected,
     runtimeDeadLetters,
+    runtimeDeadLetterCodes: deadLetters.map((d) => `${d.code} ${d.n}`).join(", "),
     deadLettered,
     duplicates,
     duplicatesFrom: counted ? "device counter" : "physical − distinct rows",
@@ -212,7 +216,7 @@ function account(published: number, stored: number, physical: number, runtimeDea
 export function accountingLine(a: Accounting): string {
   const rhs = a.stored + a.deadLettered + a.duplicates;
   return (
-    `published ${a.published} ${a.holds ? "=" : "≠"} stored ${a.stored} + dead-lettered ${a.deadLettered} (bridge ${a.bridgeRejected}, runtime ${a.runtimeDeadLetters}) + duplicates ${a.duplicates} (${a.duplicatesFrom}) = ${rhs}: ` +
+    `published ${a.published} ${a.holds ? "=" : "≠"} stored ${a.stored} + dead-lettered ${a.deadLettered} (bridge ${a.bridgeRejected}, runtime ${a.runtimeDeadLetters}${a.runtimeDeadLetterCodes === "" ? "" : `: ${a.runtimeDeadLetterCodes}`}) + duplicates ${a.duplicates} (${a.duplicatesFrom}) = ${rhs}: ` +
     (a.holds ? "holds" : `does NOT hold (${a.published > rhs ? "unaccounted" : "over-counted"} ${Math.abs(a.published - rhs)})`)
   );
 }
