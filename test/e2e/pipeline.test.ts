@@ -39,7 +39,9 @@ describe("pipeline end to end", () => {
       (n) => n >= total,
       60_000,
       `${total} rows in ${db}.readings`,
-    );
+    ).catch(async (e: Error) => {
+      throw new Error(`${e.message}\n${await missing(db, perDevice)}`, { cause: e });
+    });
     // Rows physically stored (no duplicate was ever inserted) and rows after deduplication.
     const [raw] = await chQuery<{ n: string; u: string }>(ch.url, db, "SELECT count() AS n, uniqExact(device_id, epoch, seq) AS u FROM readings");
     expect(Number(raw!.n)).toBe(total);
@@ -62,6 +64,17 @@ describe("pipeline end to end", () => {
     );
     expect(Number(sc!.bad)).toBe(0);
     expect(Number(sc!.scored)).toBeGreaterThan(0);
+  }
+
+  /** What a run that came up short is missing: each short device's absent seqs, and the dead letters by code. */
+  async function missing(db: string, perDevice: number): Promise<string> {
+    const short = await chQuery<{ d: string; seqs: string[] }>(ch.url, db, `SELECT device_id AS d, groupArray(seq) AS seqs FROM readings GROUP BY device_id HAVING count() < ${perDevice}`);
+    const absent = short.map(({ d, seqs }) => {
+      const have = new Set(seqs.map(Number));
+      return `${d}: ${Array.from({ length: perDevice }, (_, i) => i + 1).filter((q) => !have.has(q)).join(",")}`;
+    });
+    const dl = await chQuery<{ code: string; n: string; reason: string }>(ch.url, db, "SELECT code, count() AS n, any(reason) AS reason FROM dead_letters GROUP BY code").catch(() => []);
+    return `devices short of ${perDevice} rows: ${absent.join("; ") || "none"}; dead letters: ${dl.map((x) => `${x.code} ${x.n} (${x.reason})`).join("; ") || "none"}`;
   }
 
   it("stores exactly 10,000 readings from 100 devices, every sequence complete, each scored", async () => {
@@ -110,7 +123,10 @@ describe("pipeline end to end", () => {
       const s = await sim;
       expect(s).toMatchObject({ sent: 10_000, acked: 10_000, failed: 0 });
       expect(killedAt).toBeLessThan(10_000);
-      await expectExactRows(db, 100, 100);
+      await expectExactRows(db, 100, 100).catch((e: Error) => {
+        const warnings = out.split("\n").filter((l) => /"level":[456]0/.test(l));
+        throw new Error(`${e.message}\nthe restarted bridge's warnings and errors: ${warnings.slice(-20).join("\n") || "none"}`, { cause: e });
+      });
     } finally {
       bridge.kill("SIGTERM");
       await exited(bridge);
