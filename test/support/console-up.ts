@@ -1,13 +1,18 @@
 import type { ChildProcess } from "node:child_process";
-import { expect } from "vitest";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect, onTestFailed } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import type { Transport } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import { exited, spawnRole, waitFor } from "./pipeline.js";
+import { ARTIFACTS, screenshot } from "./browser.js";
 
 /** Bearer tokens of the console tests, one per role (each at least 16 characters). */
 export const CONSOLE_TOKENS = { viewer: "viewer-token-0123456789abcdef", operator: "operator-token-0123456789abcdef", admin: "admin-token-0123456789abcdef" } as const;
 export type ConsoleRole = keyof typeof CONSOLE_TOKENS;
+
+let failedPages = 0;
 
 /** `console.tokens` naming each of {@link CONSOLE_TOKENS} `<role>-1` (SHOAL__CONSOLE__TOKENS). */
 export const consoleTokensEnv = (): string => JSON.stringify(Object.entries(CONSOLE_TOKENS).map(([role, token]) => ({ name: `${role}-1`, role, token })));
@@ -42,9 +47,27 @@ export async function startConsoleUp(env: Record<string, string>, args: readonly
   };
 }
 
-/** A fresh page of the console at `url`, signed in as `role`, at `hash`. */
+/**
+ * A fresh page of the console at `url`, signed in as `role`, at `hash`. Should the test fail, the
+ * page is kept as `failed-<n>.png` beside a `.txt` of its URL, browser console lines and failed
+ * or non-2xx calls (in the browser tests' artefacts), so a failure in CI says what the page showed.
+ */
 export async function signedInPage(browser: Browser, url: string, role: ConsoleRole, hash: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  const seen: string[] = [];
+  const at = () => new Date().toISOString().slice(11, 23);
+  page.on("console", (m) => seen.push(`${at()} console.${m.type()}: ${m.text()}`));
+  page.on("requestfailed", (r) => seen.push(`${at()} failed ${r.method()} ${r.url()}: ${r.failure()?.errorText ?? ""}`));
+  page.on("response", (r) => {
+    const grpc = r.headers()["grpc-status"];
+    if (r.status() >= 300 || (grpc !== undefined && grpc !== "0")) seen.push(`${at()} ${r.status()} grpc-status ${grpc ?? "-"} ${r.url()}`);
+  });
+  onTestFailed(async () => {
+    const name = `failed-${++failedPages}`;
+    await screenshot(page, name).catch(() => {});
+    writeFileSync(join(ARTIFACTS, `${name}.txt`), [`${role} at ${page.url()}`, ...seen].join("\n") + "\n");
+    console.error(`console page of the failed test kept: ${join(ARTIFACTS, name)}.png/.txt; ${role} at ${page.url()}; its last lines:\n${seen.slice(-20).join("\n")}`);
+  });
   await page.goto(`${url}/${hash}`);
   await page.getByTestId("login-token").fill(CONSOLE_TOKENS[role]);
   await page.getByTestId("login-submit").click();

@@ -48,12 +48,13 @@ export function watchBroker(o: BrokerWatchOptions, incidents: IncidentReporter):
     else if (topic === UPTIME) {
       // Restarted: the uptime is below what the last one has grown to since (3 s of slack for reports in flight).
       const now = systemClock.now();
-      if (lastUptime !== undefined && n < lastUptime + (now - lastUptimeAt) / 1000 - 3) {
+      const expected = lastUptime === undefined ? 0 : lastUptime + (now - lastUptimeAt) / 1000;
+      if (lastUptime !== undefined && n < expected - 3) {
         restarts++;
         incidents.report({
           kind: "broker.restarted",
           message: "the MQTT broker restarted: messages it had queued for the bridge and not yet delivered are lost unless it runs with persistence",
-          detail: { uptimeBeforeS: lastUptime, uptimeS: n, messagesStoredAtLastReport: stored },
+          detail: { uptimeBeforeS: lastUptime, expectedUptimeS: Math.floor(expected), uptimeS: n, messagesStoredAtLastReport: stored },
         });
         lastDropped = undefined; // its counters start again
       }
