@@ -35,10 +35,28 @@ export function seasonalNearest(hist: Float32Array, q: Float64Array, cur0: numbe
       if (st >= end) continue;
       let d = 0;
       // One modulo per candidate (positions may be large doubles), then small integers.
-      for (let j = 0, i = (st % H) | 0; j < L; j++, i = i + 1 === H ? 0 : i + 1) {
-        const e = hist[off + i]! - q[j]!;
+      const b = (st % H) | 0;
+      if (L >= 4 && b + L <= H) {
+        // Not wrapping: four terms before the first test, as the plain discord's search does (kernel.ts).
+        const o = off + b;
+        let e = hist[o]! - q[0]!;
+        d = e * e;
+        e = hist[o + 1]! - q[1]!;
         d += e * e;
-        if (d >= best) break;
+        e = hist[o + 2]! - q[2]!;
+        d += e * e;
+        e = hist[o + 3]! - q[3]!;
+        d += e * e;
+        for (let j = 4; j < L && d < best; j++) {
+          e = hist[o + j]! - q[j]!;
+          d += e * e;
+        }
+      } else {
+        for (let j = 0, i = b; j < L; j++, i = i + 1 === H ? 0 : i + 1) {
+          const e = hist[off + i]! - q[j]!;
+          d += e * e;
+          if (d >= best) break;
+        }
       }
       if (d < best) best = d;
     }
