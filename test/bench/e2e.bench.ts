@@ -16,6 +16,10 @@
  * copy of the side-by-side harness (its bench-side-by-side.sh, with `npm ci` done there) and add
  * `--peers b-raw,a`: each peer runs at each rate right after Shoal's shapes, on the same services.
  *
+ * `--shapes mqtt-only` (beside up/split in a sweep): the load generator, Mosquitto and a subscriber
+ * that acknowledges and counts (test/bench/e2e/mqtt-only.ts), with nothing behind it: what the MQTT
+ * leg alone costs on this machine, so the ceiling of every pipeline here at one reading per message.
+ *
  * --overload R: one run at R readings/s (use 2× the highest sustained rate) printing the rows of
  * every second, each role's event-loop delay per second of the run (p99 of the worst and the median second, longest) and the MQTT disconnects.
  * --ch-outage R: ClickHouse is stopped 20 s into the run for `--outage` s (60): RSS of every role
@@ -33,6 +37,7 @@ import mqtt from "mqtt";
 import { startClickHouse, startMosquitto, startNats, startNatsCluster, type NatsClusterHandle, type ServiceHandle } from "../harness/index.js";
 import { pidOfPort } from "./e2e/procstat.js";
 import { accountingLine, cpuPerReading, measure, type RunResult } from "./e2e/run.js";
+import { mqttOnlyRun } from "./e2e/mqtt-only.js";
 import { BENCH_BRIDGE_CLIENT_IDS, incidentCounts, shoalCounters, stageBuckets, stageQuantiles, startShoal, type ShoalShape, type StageBuckets } from "./e2e/shoal.js";
 
 const { values } = parseArgs({
@@ -54,7 +59,9 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(`npm run bench:e2e -- [options]
   --rates R1,R2,...   offered readings/s, one run per rate and shape (default 5000,10000,20000)
-  --shapes up,split   shoal up (one process) and/or bridge + runtime processes (default up,split)
+  --shapes up,split   shoal up (one process) and/or bridge + runtime processes (default up,split);
+                      mqtt-only: the load generator, Mosquitto and a subscriber that only acknowledges
+                      (no pipeline: the MQTT leg's own cost, the ceiling of any pipeline here)
   --duration S        seconds measured per run, after a 3 s warm-up (default 20)
   --batch N           readings per MQTT message (default 1)
   --devices N         simulated devices (default 1000)
@@ -73,7 +80,8 @@ const batch = Number(values.batch);
 const devices = Number(values.devices);
 const outageS = Number(values.outage);
 if (!(outageS > 0)) throw new Error("--outage is a number of seconds > 0");
-const shapes = values.shapes.split(",").filter(Boolean) as ("up" | "split")[];
+const shapes = values.shapes.split(",").filter(Boolean) as ("up" | "split" | "mqtt-only")[];
+for (const s of shapes) if (s !== "up" && s !== "split" && s !== "mqtt-only") throw new Error(`--shapes: up, split or mqtt-only, got ${s}`);
 const extraEnv = Object.fromEntries(values.env.split(/\s+/).filter(Boolean).map((kv) => kv.split("=") as [string, string]));
 const peerDir = process.env["SHOAL_PEER_HARNESS"];
 const peers = values.peers.split(",").filter(Boolean);
@@ -248,6 +256,27 @@ function shoalRow(shape: string, rate: number, r: RunResult): Record<string, str
   };
 }
 
+async function mqttOnlyRow(rate: number): Promise<Record<string, string | number>> {
+  const r = await mqttOnlyRun({ mqttUrl: mq.url, mosquittoPid: pidOfPort(mq.port), rate, seconds: duration, devices, batch, prefix: `q${++runNo}` });
+  console.error(`  mqtt only at ${rate}/s — CPU µs per reading by process: ${[...r.cpuUs].map(([n, us]) => `${n} ${us.toFixed(1)}`).join(", ")}`);
+  return {
+    pipeline: "mqtt only (no pipeline)",
+    "offered/s": rate,
+    "published/s": Math.round(r.publishedPerSec),
+    "rows/s": `${Math.round(r.receivedPerSec)} received`,
+    acked: r.acked,
+    lost: r.missing,
+    dup: "-",
+    "p50 ms": "-",
+    "p99 ms": "-",
+    "drain ms": "-",
+    "µs/reading shoal": "-",
+    "µs/reading all": Math.round([...r.cpuUs.values()].reduce((a, b) => a + b, 0)),
+    sustained: r.missing === 0 && r.receivedPerSec >= 0.97 * rate ? "yes" : "no",
+    "published = stored + dl + dup": "-",
+  };
+}
+
 function peerRow(peer: string, rate: number): Record<string, string | number> {
   const out = `/tmp/shoal-peer-${process.pid}.jsonl`;
   const label = `peer-${peer}-${rate}-${Date.now()}`;
@@ -286,6 +315,7 @@ try {
     const mode = values.overload !== undefined ? "overload" : "ch-outage";
     const rate = Number(values.overload ?? values["ch-outage"]);
     for (const shape of shapes) {
+      if (shape === "mqtt-only") throw new Error("--shapes mqtt-only is for sweeps (--rates), not --overload or --ch-outage");
       const { r, shoal, lag } = await shoalRun(shape, rate, mode);
       rows.push(shoalRow(shape, rate, r));
       console.log(`\n${mode} — shoal ${shape} at ${rate} readings/s for ${duration} s (${batch} reading(s) per message):`);
@@ -301,6 +331,10 @@ try {
   } else {
     for (const rate of values.rates.split(",").map(Number)) {
       for (const shape of shapes) {
+        if (shape === "mqtt-only") {
+          rows.push(await mqttOnlyRow(rate));
+          continue;
+        }
         const { r } = await shoalRun(shape, rate, "sweep");
         rows.push(shoalRow(shape, rate, r));
         console.error(JSON.stringify(rows.at(-1)));
