@@ -3,7 +3,8 @@
 // the runtime role's path (undecoded journal bytes → deliverJournal, inline and worker pool),
 // worker_threads vs piscina transport (ADR 0006), JetStream in front, memory for 1M device actors
 // (child process with --expose-gc), activation latency from a KV snapshot, turn latency p99.
-// Env: BENCH_READINGS (default 1,000,000), BENCH_DEVICES (10,000), BENCH_MEMORY_ACTORS (1,000,000),
+// Env: BENCH_READINGS (default 1,000,000, measured), BENCH_WARMUP (readings per device before the
+// journal-bytes rows measure, default 150: past the detector's learning), BENCH_DEVICES (10,000), BENCH_MEMORY_ACTORS (1,000,000),
 // BENCH_MEMORY_DEVICE_ACTORS, BENCH_MEMORY_READINGS, BENCH_MEMORY_STEADY_ACTORS, BENCH_MEMORY_CASES (see benchMemory),
 // BENCH_SKIP (comma list of: inline,pool,journal,journal3,tracing,transport,jetstream,memory,activation), BENCH_REPEAT (runs per
 // throughput row, default 3; the median is reported).
@@ -21,7 +22,7 @@ import { WorkerPoolHost } from "../../src/runtime/worker-pool-host.js";
 import { tinyActor } from "./runtime-bench-actors.js";
 import { alertsSchema } from "../../src/config/schema-alerts.js";
 
-import { BATCH, N_DEVICES, N_READINGS, P, REPEAT, SKIP, fmt, median, row, rows, rss } from "./runtime-bench-common.js";
+import { BATCH, N_DEVICES, N_READINGS, P, REPEAT, SKIP, WARMUP, fmt, median, row, rows, rss } from "./runtime-bench-common.js";
 import { benchMemory, benchMemoryChild } from "./runtime-bench-memory.js";
 import { benchTransport } from "./runtime-bench-transport.js";
 import { benchJetStream } from "./runtime-bench-jetstream.js";
@@ -161,27 +162,37 @@ async function benchJournalBytes(metrics: 1 | 3 = 1): Promise<void> {
   // Kept packed (one buffer per batch): a million live Uint8Arrays would make every major GC of the
   // measured process mark them, which no runtime pays (JetStream's messages die with their batch).
   // Each batch gets its per-message views again right before delivery, as a pull consumer gives them.
-  const batches: { partition: number; packed: PackedJournal; length: number }[] = [];
-  const open: JournalBytes[][] = Array.from({ length: P }, () => []);
+  type Packed = { partition: number; packed: PackedJournal; length: number };
+  const warmup: Packed[] = [];
+  const batches: Packed[] = [];
+  let open: JournalBytes[][] = Array.from({ length: P }, () => []);
   let seqNo = 0;
-  for (let seq = 1; seq <= perDevice; seq++) {
+  const flush = (into: Packed[]) => {
+    for (let p = 0; p < P; p++) if (open[p]!.length > 0) into.push({ partition: p, packed: packJournal(p, open[p]!), length: open[p]!.length });
+    open = Array.from({ length: P }, () => []);
+  };
+  // The first WARMUP readings of every device warm up (unmeasured): devices past the detector's
+  // learning (its search runs from the ~120th reading), as a running fleet's are.
+  for (let seq = 1; seq <= WARMUP + perDevice; seq++) {
+    const into = seq <= WARMUP ? warmup : batches;
     for (let d = 0; d < N_DEVICES; d++) {
       const id = ids[d]!;
       const p = fnv1a32(id) % P;
       const arr = open[p]!;
       arr.push({ data: encodeReading({ deviceId: id, seq, tsMs: 1_700_000_000_000 + seq * 1000, metrics: metricsOf(seq, d, metrics) }), streamSeq: ++seqNo });
       if (arr.length === BATCH) {
-        batches.push({ partition: p, packed: packJournal(p, arr), length: arr.length });
+        into.push({ partition: p, packed: packJournal(p, arr), length: arr.length });
         open[p] = [];
       }
     }
+    if (seq === WARMUP) flush(warmup);
   }
-  for (let p = 0; p < P; p++) if (open[p]!.length > 0) batches.push({ partition: p, packed: packJournal(p, open[p]!), length: open[p]!.length });
+  flush(batches);
   const total = batches.reduce((a, b) => a + b.length, 0);
   const messagesOf = (k: PackedJournal): JournalBytes[] => Array.from({ length: k.seqs.length }, (_, i) => ({ data: k.bytes.subarray(k.offsets[i]!, k.offsets[i + 1]!), streamSeq: k.seqs[i]! }));
-  // The journal in REPEAT + 1 consecutive parts: the first warms up, each other is one measured run.
-  const per = Math.ceil(batches.length / (REPEAT + 1));
-  const parts = Array.from({ length: REPEAT + 1 }, (_, k) => batches.slice(k * per, (k + 1) * per));
+  // The warm-up, then the measured readings in REPEAT consecutive parts, each one measured run.
+  const per = Math.ceil(batches.length / REPEAT);
+  const parts = [warmup, ...Array.from({ length: REPEAT }, (_, k) => batches.slice(k * per, (k + 1) * per))];
   const drive = async (host: RuntimeHost, inFlight: number, batches: readonly { partition: number; packed: PackedJournal; length: number }[]) => {
     const total = batches.reduce((a, b) => a + b.length, 0);
     let next = 0;
@@ -216,7 +227,7 @@ async function benchJournalBytes(metrics: 1 | 3 = 1): Promise<void> {
     const runs: { rate: number; cores: number }[] = [];
     for (const part of parts.slice(1)) runs.push(await drive(host, inFlight, part));
     const rate = median(runs.map((r) => r.rate));
-    return { rate, cores: median(runs.map((r) => r.cores)), note: `median of ${REPEAT} runs of ~${fmt(total / (REPEAT + 1))} readings after as many to warm up: ${runs.map((r) => fmt(r.rate)).join(", ")}` };
+    return { rate, cores: median(runs.map((r) => r.cores)), note: `median of ${REPEAT} runs of ~${fmt(total / REPEAT)} readings after ${WARMUP} per device to warm up: ${runs.map((r) => fmt(r.rate)).join(", ")}` };
   };
   const decoder = { module: new URL("../../src/domain/journal-envelopes.ts", import.meta.url).href, export: "journalEnvelope" };
   const common = { snapshots: new MemorySnapshotStore(), partitions: P, snapshotEveryMessages: 10_000 };
@@ -255,7 +266,7 @@ async function benchJournalBytes(metrics: 1 | 3 = 1): Promise<void> {
     row(
       `WorkerPoolHost, ${workers} workers, device actor, journal bytes (the runtime role's path), ${p.name}`,
       `${fmt(rate)} readings/s`,
-      `(median of ${REPEAT} runs of ~${fmt(total / (REPEAT + 1))} readings, interleaved with the other variant: ${p.runs.map((r) => fmt(r.rate)).join(", ")}; decoded, applied and rows encoded as RowBinary in the workers; ${median(p.runs.map((r) => r.cores)).toFixed(2)} cores busy; turn p99 ${Math.max(...view.workers.map((w) => w.turnLatencyUs.p99)).toFixed(2)} µs)`,
+      `(median of ${REPEAT} runs of ~${fmt(total / REPEAT)} readings after ${WARMUP} per device to warm up, interleaved with the other variant: ${p.runs.map((r) => fmt(r.rate)).join(", ")}; decoded, applied and rows encoded as RowBinary in the workers; ${median(p.runs.map((r) => r.cores)).toFixed(2)} cores busy; turn p99 ${Math.max(...view.workers.map((w) => w.turnLatencyUs.p99)).toFixed(2)} µs)`,
     );
     await p.host.close();
   }
