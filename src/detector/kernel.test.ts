@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { detectorModel, detectorUpdate, initScalars, S_TERM, SAVED_SCALARS, SCALAR_SLOTS, TERM_DISCORD, TERM_LEVEL, TERM_NONE, TERM_RANGE, TERM_SEASON } from "./kernel.js";
+import { detectorModel, detectorUpdate, initScalars, S_MATCH, S_STEPS, S_TERM, SAVED_SCALARS, SCALAR_SLOTS, TERM_DISCORD, TERM_LEVEL, TERM_NONE, TERM_RANGE, TERM_SEASON } from "./kernel.js";
 import { resolveDetectorParams } from "./params.js";
 import type { DetectorParams } from "./params.js";
 
@@ -59,5 +60,54 @@ describe("S_TERM (why a reading scored)", () => {
     const first = r.findIndex((x, i) => i >= 2000 && x.score >= 0.9);
     expect(first).toBeGreaterThan(0);
     expect(r[first]!.term).toBe(TERM_LEVEL);
+  });
+});
+
+describe("the nearest-neighbour search", () => {
+  // Every step, the kernel's neighbour (S_MATCH) against all candidates summed in full: its
+  // distance is the least, and of equal ones it is the seed (the last neighbour's successor) or
+  // else the oldest. Short rings wrap often; window lengths below, at and above the four terms
+  // summed before the first test; quantised values make ties common.
+  it("finds the exact nearest subsequence in the ring, wrapping or not, for any window length", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 9 }), fc.integer({ min: 0, max: 4 }), fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 60, maxLength: 260 }), (L, ez, xs) => {
+        const p = resolveDetectorParams({ downsample: 1, windowLength: L, historyLength: 40, exclusionZone: ez, minHistory: 2, warmup: 1 });
+        const H = p.historyLength;
+        const m = detectorModel(p);
+        const f64 = new Float64Array(SCALAR_SLOTS);
+        const f32 = new Float32Array(H + p.distanceMemory);
+        initScalars(f64, 0);
+        let checked = 0;
+        xs.forEach((x, i) => {
+          const seed = f64[S_MATCH]! + 1;
+          detectorUpdate(m, f64, 0, f32, 0, H, x / 2, i * 1000);
+          const steps = f64[S_STEPS]!;
+          if (steps < L + p.minHistory) return;
+          const avail = Math.min(steps, H);
+          const cur0 = steps - L;
+          const first = steps - avail;
+          const last = avail - L + 1 - p.exclusionZone;
+          const at = (abs: number) => f32[abs % H]!;
+          const dist = (abs: number) => {
+            let d = 0;
+            for (let j = 0; j < L; j++) d += (at(abs + j) - at(cur0 + j)) ** 2;
+            return d;
+          };
+          const got = f64[S_MATCH]!;
+          if (last <= 0) {
+            expect(got).toBe(-1); // no candidate outside the exclusion zone yet
+            return;
+          }
+          const ds = Array.from({ length: last }, (_, k) => dist(first + k));
+          const min = Math.min(...ds);
+          expect(ds[got - first]).toBe(min);
+          const expected = seed >= first && seed < first + last && ds[seed - first] === min ? seed : first + ds.indexOf(min);
+          expect(got).toBe(expected);
+          checked++;
+        });
+        expect(checked).toBeGreaterThan(0);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

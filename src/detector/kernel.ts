@@ -31,7 +31,8 @@ export const S_DN = 9;
 // The two likelihood models (likelihoodZ): mean, variance, count in consecutive slots.
 const S_LM = 10; // long-run mean of log distance; 11: its variance; 12: log distances seen
 const S_QUIET = 13; // rest points left
-const S_MATCH = 14; // absolute step where the last nearest neighbour started
+/** Absolute step where the last nearest neighbour's subsequence started (-1: none yet). */
+export const S_MATCH = 14;
 const S_RMIN = 15; // range of raw values seen (range novelty)
 const S_RMAX = 16;
 const S_LAST_TS = 17; // time of the previous step (ms)

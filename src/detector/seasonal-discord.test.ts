@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createDetector } from "./detector.js";
 import { nextStepDuration, seasonalNearest } from "./seasonal-discord.js";
@@ -30,6 +31,43 @@ describe("seasonalNearest", () => {
 
   it("is Infinity when the ring holds no full period before the current window", () => {
     expect(search([1, 2, 3], 5)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("equals the least full sum over every seasonal candidate, in a ring inside a larger array, wrapping or not", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 9 }),
+        fc.integer({ min: 16, max: 48 }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 2, max: 12 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.integer({ min: 0, max: 200 }),
+        fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 48, maxLength: 48 }),
+        (L, H, off, period, tolerance, past, values) => {
+          // The ring of H steps at `off` holds absolute steps first..cur0+L-1 (the newest H).
+          const arr = new Float32Array(off + H + 3).fill(99);
+          for (let i = 0; i < H; i++) arr[off + i] = values[i]!;
+          const steps = H + past;
+          const first = steps - H;
+          const cur0 = steps - L;
+          const end = cur0 - 1;
+          const at = (abs: number) => arr[off + (abs % H)]!;
+          const q = Float64Array.from({ length: L }, (_, j) => at(cur0 + j));
+          let want = Number.POSITIVE_INFINITY;
+          for (let k = 1; cur0 - k * period - tolerance >= first; k++) {
+            for (let o = -tolerance; o <= tolerance; o++) {
+              const st = cur0 - k * period + o;
+              if (st >= end) continue;
+              let d = 0;
+              for (let j = 0; j < L; j++) d += (at(st + j) - q[j]!) ** 2;
+              if (d < want) want = d;
+            }
+          }
+          expect(seasonalNearest(arr, q, cur0, first, end, period, tolerance, off, H)).toBe(want);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
