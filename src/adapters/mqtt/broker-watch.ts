@@ -62,7 +62,7 @@ export function watchBroker(o: BrokerWatchOptions, incidents: IncidentReporter):
       lastUptimeAt = now;
     } else if (topic === DROPPED) {
       if (lastDropped !== undefined && n > lastDropped) {
-        incidents.report({ kind: "broker.dropped", message: `the MQTT broker dropped ${n - lastDropped} messages (a queue or in-flight window was full)`, detail: { dropped: n - lastDropped, droppedSinceStart: n } });
+        incidents.report({ kind: "broker.dropped", message: `the MQTT broker dropped ${n - lastDropped} messages (a queue or in-flight window was full; Mosquitto counts drops broker-wide, so they may be another subscriber's, e.g. an offline persistent session's queue)`, detail: { dropped: n - lastDropped, droppedSinceStart: n } });
       }
       lastDropped = n;
     }
