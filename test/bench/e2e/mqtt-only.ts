@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { ProcWatch } from "./procstat.js";
+import { spawnLoadgen } from "./run.js";
 
-const LOADGEN = fileURLToPath(new URL("./loadgen.ts", import.meta.url));
 const SUBSCRIBER = fileURLToPath(new URL("./null-subscriber.ts", import.meta.url));
 
 /** What one `mqtt-only` run measured. */
@@ -33,7 +33,7 @@ export async function mqttOnlyRun(o: { mqttUrl: string; mosquittoPid: number | u
   });
   try {
     await subReady;
-    const lg = spawn(process.execPath, ["--import", "tsx", LOADGEN, "--url", o.mqttUrl, "--devices", String(o.devices), "--rate", String(o.rate), "--seconds", String(o.seconds), "--batch", String(o.batch), "--prefix", o.prefix], { stdio: ["ignore", "pipe", "inherit"] });
+    const lg = spawnLoadgen(o);
     const procs = new Map<string, number>([["null subscriber", sub.pid!], ["loadgen", lg.pid!]]);
     if (o.mosquittoPid !== undefined) procs.set("mosquitto", o.mosquittoPid);
     const watch = new ProcWatch(procs);

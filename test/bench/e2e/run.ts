@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { chQuery } from "../../support/pipeline.js";
@@ -81,6 +81,15 @@ async function visibleRows(chUrl: string, db: string): Promise<number> {
   return Number(r[0]?.n ?? 0);
 }
 
+/** The load generator (loadgen.ts) in its own process, its JSON lines on stdout. */
+export function spawnLoadgen(o: Pick<RunSpec, "mqttUrl" | "devices" | "rate" | "seconds" | "batch" | "prefix">): ChildProcess {
+  return spawn(
+    process.execPath,
+    ["--import", "tsx", LOADGEN, "--url", o.mqttUrl, "--devices", String(o.devices), "--rate", String(o.rate), "--seconds", String(o.seconds), "--batch", String(o.batch), "--prefix", o.prefix],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+}
+
 /**
  * One measured run: the load generator in its own process, ClickHouse polled every 50 ms for the
  * visible row count, then the rows checked exactly (distinct (device, epoch, seq) of this run's devices)
@@ -89,11 +98,7 @@ async function visibleRows(chUrl: string, db: string): Promise<number> {
 export async function measure(spec: RunSpec): Promise<RunResult> {
   const baseline = Math.max(0, await visibleRows(spec.chUrl, spec.db));
   const countersBefore = await spec.counters?.().catch(() => undefined);
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", LOADGEN, "--url", spec.mqttUrl, "--devices", String(spec.devices), "--rate", String(spec.rate), "--seconds", String(spec.seconds), "--batch", String(spec.batch), "--prefix", spec.prefix],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
+  const child = spawnLoadgen(spec);
   const watch = new ProcWatch(new Map([...spec.procs, ["loadgen", child.pid!]]));
   watch.start();
   const startedAt = Date.now();
