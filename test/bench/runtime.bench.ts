@@ -165,11 +165,15 @@ async function benchJournalBytes(metrics: 1 | 3 = 1): Promise<void> {
   type Packed = { partition: number; packed: PackedJournal; length: number };
   const warmup: Packed[] = [];
   const batches: Packed[] = [];
-  let open: JournalBytes[][] = Array.from({ length: P }, () => []);
+  const open: JournalBytes[][] = Array.from({ length: P }, () => []);
   let seqNo = 0;
+  /** Partition p's open messages as one packed batch into `into`. */
+  const close = (p: number, into: Packed[]) => {
+    into.push({ partition: p, packed: packJournal(p, open[p]!), length: open[p]!.length });
+    open[p] = [];
+  };
   const flush = (into: Packed[]) => {
-    for (let p = 0; p < P; p++) if (open[p]!.length > 0) into.push({ partition: p, packed: packJournal(p, open[p]!), length: open[p]!.length });
-    open = Array.from({ length: P }, () => []);
+    for (let p = 0; p < P; p++) if (open[p]!.length > 0) close(p, into);
   };
   // The first WARMUP readings of every device warm up (unmeasured): devices past the detector's
   // learning (its search runs from the ~120th reading), as a running fleet's are.
@@ -180,10 +184,7 @@ async function benchJournalBytes(metrics: 1 | 3 = 1): Promise<void> {
       const p = fnv1a32(id) % P;
       const arr = open[p]!;
       arr.push({ data: encodeReading({ deviceId: id, seq, tsMs: 1_700_000_000_000 + seq * 1000, metrics: metricsOf(seq, d, metrics) }), streamSeq: ++seqNo });
-      if (arr.length === BATCH) {
-        into.push({ partition: p, packed: packJournal(p, arr), length: arr.length });
-        open[p] = [];
-      }
+      if (arr.length === BATCH) close(p, into);
     }
     if (seq === WARMUP) flush(warmup);
   }
