@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClickHouseSink, migrate, type StorageError } from "../../src/adapters/clickhouse/index.js";
+import { ClickHouseSink, createClickHouseClient, migrate, sqlRunner, type StorageError } from "../../src/adapters/clickhouse/index.js";
+import { acquireMigrationLease } from "../../src/adapters/clickhouse/migration-lease.js";
 import { migrations } from "../../src/adapters/clickhouse/migrations.js";
 import { sleep, systemClock } from "../../src/base/clock.js";
+import type { Clock } from "../../src/ports/clock.js";
 import type { RowLog, RowLogEntry } from "../../src/ports/row-log.js";
 import { ANALYSES_SCHEMA, ANALYSES_TABLE, ANOMALY_WINDOWS_SCHEMA, ANOMALY_WINDOWS_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
 import { RowBinaryWriter } from "../../src/domain/row-binary.js";
@@ -76,11 +78,49 @@ describe("ClickHouseSink (real ClickHouse)", () => {
     const tables = await chQuery<{ name: string; sorting_key: string; engine: string }>(ch.url, "sink_concurrent", "SELECT name, sorting_key, engine FROM system.tables WHERE database = 'sink_concurrent' ORDER BY name");
     expect(tables.map((t) => t.name)).toEqual([
       ...["alert_transitions", "alerts", "analyses", "anomaly_windows", "audit_log", "dead_letters", "device_events", "device_status", "device_status_events_mv", "device_status_readings_mv"],
-      ...["readings", "readings_1h", "readings_1h_mv", "readings_1m", "readings_1m_mv", "repair_markers", "reports", "schema_migrations"],
+      ...["readings", "readings_1h", "readings_1h_mv", "readings_1m", "readings_1m_mv", "repair_markers", "reports", "schema_migration_claims", "schema_migrations"],
     ]);
     expect(tables.find((t) => t.name === "readings")!.sorting_key).toBe("device_id, epoch, seq, ts_ms");
     // Every table the sink writes replaces identical rows (a repair inserts a window again: ADR 0012).
     expect(tables.filter((t) => ["analyses", "anomaly_windows", "dead_letters", "device_events", "readings"].includes(t.name)).map((t) => t.engine)).toEqual(Array(5).fill("ReplacingMergeTree"));
+  });
+
+  it("the migration lease: one holder at a time in claim order, and one that stops renewing its claim loses it", async () => {
+    await fetch(ch.url, { method: "POST", body: "CREATE DATABASE IF NOT EXISTS sink_lease" });
+    const client = createClickHouseClient({ ...opts(), database: "sink_lease" });
+    const db = sqlRunner(client);
+    // A claim whose last row is 10 s old (a killed process) blocks nobody.
+    await db.exec("CREATE TABLE schema_migration_claims (holder String, at DateTime, released UInt8) ENGINE = Log");
+    await db.exec("INSERT INTO schema_migration_claims (holder, at, released) SELECT 'killed', now() - 10, 0");
+    const fast = { ttlS: 5, pollMs: 50, heartbeatMs: 300 };
+    const a = await acquireMigrationLease(db, fast);
+    const waits: string[] = [];
+    let bHeld = false;
+    const b = acquireMigrationLease(db, { ...fast, onWait: (h) => waits.push(h) }).then((l) => ((bHeld = true), l));
+    await sleep(1_500);
+    expect(bHeld).toBe(false);
+    expect(waits).toEqual([a.holder]);
+    await a.assertHeld();
+    await a.release();
+    const lb = await b;
+    await lb.assertHeld();
+    // lb renews its claim while it works: a candidate that counts a claim dead after 2 s still waits after 3 s.
+    let cHeld = false;
+    // c's timers stop once it holds the lease (its process stalls).
+    let stalled = false;
+    const stalling: Clock = { ...systemClock, setTimeout: (fn, ms) => systemClock.setTimeout(() => stalled || fn(), ms) };
+    const c = acquireMigrationLease(db, { ...fast, ttlS: 2, heartbeatMs: 300, clock: stalling }).then((l) => ((cHeld = true), (stalled = true), l));
+    await sleep(3_000);
+    expect(cHeld).toBe(false);
+    await lb.release();
+    const lc = await c;
+    // lc no longer renews: the next candidate takes the lease after 2 s,
+    // and lc learns it no longer holds it.
+    const ld = await acquireMigrationLease(db, { ...fast, ttlS: 2 });
+    await expect(lc.assertHeld()).rejects.toThrow(new RegExp(`lease passed from ${lc.holder} to ${ld.holder}`));
+    await ld.assertHeld();
+    await Promise.all([lc.release(), ld.release()]);
+    await client.close();
   });
 
   it("inserts RowBinary rows byte-exact: full-precision doubles, NaN, 2^53-1, negative Int64, UTF-8", async () => {

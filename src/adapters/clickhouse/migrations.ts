@@ -8,6 +8,7 @@ import { alertMigrations } from "./alert-migrations.js";
 import { detectionMigrations } from "./detection-migrations.js";
 import { auditMigrations } from "./audit-migrations.js";
 import { sleep } from "../../base/clock.js";
+import { acquireMigrationLease, type MigrationLeaseOptions } from "./migration-lease.js";
 
 /** One versioned schema change. Statements must run on ClickHouse 18.16 and on current releases. */
 export interface Migration {
@@ -279,9 +280,10 @@ export interface MigrationReport {
 
 /**
  * Create the database if needed and apply every migration above the recorded version, in order.
- * Idempotent: statements use IF NOT EXISTS and versions are recorded in `schema_migrations`.
+ * Idempotent: statements use IF NOT EXISTS and versions are recorded in `schema_migrations`. When
+ * something is to apply, processes starting at once take turns (`leaseOptions`: see migration-lease.ts).
  */
-export async function migrate(o: ClickHouseOptions, list: readonly Migration[] = migrations): Promise<MigrationReport> {
+export async function migrate(o: ClickHouseOptions, list: readonly Migration[] = migrations, leaseOptions: MigrationLeaseOptions = {}): Promise<MigrationReport> {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.database)) throw toStorageError(new Error(`invalid database name "${o.database}"`), "migrate");
   const admin = createClickHouseClient(o, "default");
   try {
@@ -292,26 +294,40 @@ export async function migrate(o: ClickHouseOptions, list: readonly Migration[] =
   const db = createClickHouseClient(o);
   try {
     await exec(db, `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime) ENGINE = MergeTree ORDER BY version`);
-    const rs = await db.query({ query: "SELECT max(version) AS v FROM schema_migrations", format: "JSONEachRow" });
-    const rows = (await rs.json()) as Array<{ v: number | string }>;
-    let current = Number(rows[0]?.v ?? 0);
-    const applied: number[] = [];
-    for (const m of [...list].sort((a, b) => a.version - b.version)) {
-      if (m.version <= current) continue;
-      for (const s of m.statements) await exec(db, s);
-      if (m.apply) await m.apply(migrationDb(db));
-      await db.insert({
-        table: "schema_migrations",
-        values: [{ version: m.version, name: m.name, applied_at: new Date().toISOString().slice(0, 19).replace("T", " ") }],
-        format: "JSONEachRow",
-      });
-      applied.push(m.version);
-      current = m.version;
+    const pending = (current: number) => [...list].sort((a, b) => a.version - b.version).filter((m) => m.version > current);
+    const before = await currentVersion(db);
+    if (pending(before).length === 0) return { applied: [], current: before };
+    // Something to apply: one process at a time (see migration-lease.ts), and the version read again
+    // under the lease (the process before may have applied it).
+    const mdb = migrationDb(db);
+    const lease = await acquireMigrationLease(mdb, leaseOptions);
+    try {
+      let current = await currentVersion(db);
+      const applied: number[] = [];
+      for (const m of pending(current)) {
+        await lease.assertHeld();
+        for (const s of m.statements) await exec(db, s);
+        if (m.apply) await m.apply(mdb);
+        await db.insert({
+          table: "schema_migrations",
+          values: [{ version: m.version, name: m.name, applied_at: new Date().toISOString().slice(0, 19).replace("T", " ") }],
+          format: "JSONEachRow",
+        });
+        applied.push(m.version);
+        current = m.version;
+      }
+      return { applied, current };
+    } finally {
+      await lease.release();
     }
-    return { applied, current };
   } finally {
     await db.close();
   }
+}
+
+async function currentVersion(db: ClickHouseClient): Promise<number> {
+  const rs = await db.query({ query: "SELECT max(version) AS v FROM schema_migrations", format: "JSONEachRow" });
+  return Number(((await rs.json()) as Array<{ v: number | string }>)[0]?.v ?? 0);
 }
 
 /** Reads of `system.tables` a migration makes before a concurrent rebuild's UNKNOWN_TABLE fails it. */

@@ -5,6 +5,7 @@ import type { RowSchema } from "../../ports/row-sink.js";
 import { readRows } from "../../domain/row-binary-read.js";
 import { READINGS_1H_TABLE, READINGS_1M_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../domain/tables.js";
 import { sqlRunner, sqlString, type SqlRunner } from "./sql.js";
+import { sleep } from "../../base/clock.js";
 
 /**
  * The rollups of `readings` (readings_1m, readings_1h, device_status: migrations 10 and 11) and the
@@ -152,7 +153,7 @@ export async function reconcileRollups(client: ClickHouseClient | SqlRunner, fro
   for (let pass = 0; pass < (o.maxPasses ?? 3); pass++) {
     // Another process correcting the same buckets at the same moment doubles the correction; the
     // next pass sees it and undoes it. A random pause keeps two such passes from meeting again.
-    if (pass > 0) await (o.sleep ?? defaultSleep)(200 + Math.floor(Math.random() * 800));
+    if (pass > 0) await (o.sleep ?? ((ms: number) => sleep(ms)))(200 + Math.floor(Math.random() * 800));
     const n = await reconcilePass(db, from, to, Math.ceil(settleMs / 1000));
     corrected += n;
     if (n === 0) break;
@@ -217,8 +218,6 @@ async function dropLeftovers(db: SqlRunner, nowMs: number): Promise<void> {
 function tempTag(): string {
   return `${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
 }
-
-const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * The minutes (start, ms) of the readings of a row log entry ([] for other tables), for reconciling
