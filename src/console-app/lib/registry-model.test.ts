@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { commandOpen, commandStatusName, commandStatusTone, enabledFilterCode, formatLabels, labelChanges, localInputToMs, outcomeTone, parseCommandName, parseDeviceId, parseLabels, parsePayload, parseTtl } from "./registry-model.js";
+import { commandOpen, commandsListStale, commandStatusName, commandStatusTone, enabledFilterCode, formatLabels, labelChanges, localInputToMs, outcomeTone, parseCommandName, parseDeviceId, parseLabels, parsePayload, parseTtl } from "./registry-model.js";
 
 describe("registry-model", () => {
   it("parses labels typed as k=v pairs and formats them back", () => {
@@ -49,6 +49,20 @@ describe("registry-model", () => {
     expect(parseTtl("0s").ok).toBe(false);
     expect(parseTtl("-5s").ok).toBe(false);
     expect(parseTtl("soon").ok).toBe(false);
+  });
+
+  it("asks for the commands list again while it shows an open command, failed, or lacks the command just sent", () => {
+    const done = [{ commandId: "c1", status: 3 }];
+    const base = { failed: false, firstPage: true, statusFilter: false };
+    expect(commandsListStale(done, base)).toBe(false);
+    expect(commandsListStale([...done, { commandId: "c2", status: 2 }], base)).toBe(true);
+    expect(commandsListStale(done, { ...base, failed: true })).toBe(true);
+    // Sent from the page but not listed yet (the listing ran before it could be read).
+    expect(commandsListStale(done, { ...base, sentId: "c9" })).toBe(true);
+    expect(commandsListStale([{ commandId: "c9", status: 3 }, ...done], { ...base, sentId: "c9" })).toBe(false);
+    // Not on the first page, or a status filter may hide it: no endless polling for it.
+    expect(commandsListStale(done, { ...base, sentId: "c9", firstPage: false })).toBe(false);
+    expect(commandsListStale(done, { ...base, sentId: "c9", statusFilter: true })).toBe(false);
   });
 
   it("names command statuses and outcomes", () => {

@@ -150,6 +150,18 @@ export function commandOpen(status: number): boolean {
   return n === "pending" || n === "delivered";
 }
 
+/**
+ * Whether the commands list is to be asked for again after the poll interval: while a command it
+ * shows is open, while the last listing failed (a transient error heals by itself), and while a
+ * command sent from this page is not in it yet (`sentId`, on the first page, no status filter
+ * hiding it). Without the last two a listing that failed or ran before the new command could be
+ * read left the page without it until reloaded by hand.
+ */
+export function commandsListStale(shown: readonly { readonly commandId: string; readonly status: number }[], o: { readonly failed: boolean; readonly sentId?: string | undefined; readonly firstPage: boolean; readonly statusFilter: boolean }): boolean {
+  if (shown.some((c) => commandOpen(c.status)) || o.failed) return true;
+  return o.sentId !== undefined && o.firstPage && !o.statusFilter && !shown.some((c) => c.commandId === o.sentId);
+}
+
 /** Tone of an audit outcome: "ok" is fine, a refusal (permission/unauthenticated) is bad, any other error a warning. */
 export function outcomeTone(outcome: string): "ok" | "bad" | "warn" {
   if (outcome === "ok") return "ok";

@@ -11,7 +11,7 @@ import { navigate } from "../hooks/use-route.js";
 import { useDebounced, useNow } from "../hooks/use-timing.js";
 import { useTokenPages } from "../hooks/use-token-pages.js";
 import type { CommandStatusFilter } from "../lib/registry-model.js";
-import { COMMAND_STATUS_FILTERS, commandOpen, commandStatusCode, commandStatusName, commandStatusTone, DEVICE_ID } from "../lib/registry-model.js";
+import { COMMAND_STATUS_FILTERS, commandOpen, commandsListStale, commandStatusCode, commandStatusName, commandStatusTone, DEVICE_ID } from "../lib/registry-model.js";
 import type { Route } from "../lib/router.js";
 import { deviceHref, formatRoute } from "../lib/router.js";
 import { SendCommandForm } from "./commands/send-command-form.js";
@@ -53,12 +53,14 @@ export function CommandsPage({ route }: { readonly route: CommandsRoute }) {
     app.clients.commands.listCommands({ deviceId: route.device, statuses: statuses.map(commandStatusCode), pageSize: 50, pageToken }, { signal }),
   );
   const commands = list.data?.commands ?? [];
-  const anyOpen = commands.some((c) => commandOpen(c.status));
+  // The command sent last from this page, until the list shows it.
+  const [sentId, setSentId] = useState<string | undefined>(undefined);
+  const stale = commandsListStale(commands, { failed: list.error !== undefined, sentId, firstPage: list.pageNumber === 1, statusFilter: statuses.length > 0 });
   useEffect(() => {
-    if (!anyOpen) return;
+    if (!stale) return;
     const t = setTimeout(list.reload, POLL_MS);
     return () => clearTimeout(t);
-  }, [anyOpen, list.data]);
+  }, [stale, list.data, list.error]);
 
   const toggle = (s: CommandStatusFilter, on: boolean) => {
     const next = COMMAND_STATUS_FILTERS.filter((x) => (x === s ? on : statuses.includes(x)));
@@ -86,6 +88,7 @@ export function CommandsPage({ route }: { readonly route: CommandsRoute }) {
           onSent={(c) => {
             setNotice(`Command ${c.name} queued for ${c.deviceId} (${commandStatusName(c.status)}).`);
             navigate({ ...route, command: c.commandId });
+            setSentId(c.commandId);
             list.reload();
           }}
         />
