@@ -47,6 +47,8 @@ export interface MigrationLease {
 export async function acquireMigrationLease(db: SqlRunner, o: MigrationLeaseOptions = {}): Promise<MigrationLease> {
   const ttlS = o.ttlS ?? 30;
   const clock = o.clock ?? systemClock;
+  const heartbeatMs = o.heartbeatMs ?? 5_000;
+  if (!(heartbeatMs * 2 <= ttlS * 1000)) throw new RangeError(`heartbeatMs (${heartbeatMs}) must be at most half of ttlS (${ttlS} s): a live claim would look dead`);
   const holder = `${hostname()}/${process.pid}/${randomBytes(4).toString("hex")}`;
   await db.exec(`CREATE TABLE IF NOT EXISTS ${MIGRATION_LEASE_TABLE} (holder String, at DateTime, released UInt8) ENGINE = Log`);
   const mark = (released: 0 | 1) => db.exec(`INSERT INTO ${MIGRATION_LEASE_TABLE} (holder, at, released) SELECT ${sqlString(holder)}, now(), ${released}`);
@@ -60,8 +62,6 @@ export async function acquireMigrationLease(db: SqlRunner, o: MigrationLeaseOpti
     )[0]?.holder;
 
   await mark(0);
-  const heartbeatMs = o.heartbeatMs ?? 5_000;
-  if (!(heartbeatMs * 2 <= ttlS * 1000)) throw new RangeError(`heartbeatMs (${heartbeatMs}) must be at most half of ttlS (${ttlS} s): a live claim would look dead`);
   let beat = clock.now();
   const heartbeat = async () => {
     if (clock.now() - beat < heartbeatMs) return;
