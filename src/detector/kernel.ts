@@ -139,6 +139,11 @@ export function detectorUpdate(m: DetectorModel, f64: Float64Array, so: number, 
     f64[so + S_TERM] = TERM_NONE;
     return 0;
   }
+  // UNBOX: the parameters as doubles (`+value` is value, bit for bit). Mixed with doubles in a
+  // conditional (`if (value > bmax) bmax = value`), TurboFan (Node 20) kept such values boxed and
+  // allocated a heap number per merge and call: ~190 bytes per point across the detector.
+  value = +value;
+  tsMs = +tsMs;
   const p = m.params;
   let term = TERM_NONE;
   const n = f64[so + S_N]! + 1;

@@ -100,6 +100,9 @@ export const GATE_OPEN = 2;
  * the levels and deviations are plain means at first.
  */
 export function driftGate(f64: Float64Array, at: number, x: number, p: DriftGateParams): number {
+  // UNBOX (kernel.ts): mixed with the parameter in `k === 1 ? x : …`, TurboFan (Node 20) kept
+  // those values boxed and allocated ~7 heap numbers per call.
+  x = +x;
   const k = f64[at]! + 1;
   const level = f64[at + 1]!;
   const slow = f64[at + 2]!;
