@@ -319,13 +319,12 @@ try {
       const { r, shoal, lag } = await shoalRun(shape, rate, mode);
       rows.push(shoalRow(shape, rate, r));
       console.log(`\n${mode} — shoal ${shape} at ${rate} readings/s for ${duration} s (${batch} reading(s) per message):`);
-      console.log(`rows visible per second: ${r.rowsTimeline.join(" ")}`);
-      const during = r.rowsTimeline.slice(1, duration);
-      console.log(`lowest second while publishing (after the first): ${Math.min(...during)} rows; mean ${Math.round(during.reduce((a, b) => a + b, 0) / Math.max(1, during.length))}`);
-      // The same by ClickHouse's insert time: a poll delayed on a busy machine moves rows between seconds.
-      const inserted = r.insertedTimeline.slice(1, duration);
-      console.log(`rows inserted per second (ClickHouse's ingested_at): ${r.insertedTimeline.join(" ")}`);
-      console.log(`lowest second by insert time while publishing (after the first): ${Math.min(...inserted)} rows; mean ${Math.round(inserted.reduce((a, b) => a + b, 0) / Math.max(1, inserted.length))}`);
+      // Polled, and by ClickHouse's insert time (a poll delayed on a busy machine moves rows between seconds).
+      for (const [what, timeline] of [["rows visible per second", r.rowsTimeline], ["rows inserted per second (ClickHouse's ingested_at)", r.insertedTimeline]] as const) {
+        const during = timeline.slice(1, duration);
+        console.log(`${what}: ${timeline.join(" ")}`);
+        console.log(`  lowest second while publishing (after the first): ${Math.min(...during)} rows; mean ${Math.round(during.reduce((a, b) => a + b, 0) / Math.max(1, during.length))}`);
+      }
       for (const [role, l] of lag) console.log(`event-loop delay of ${role}'s main thread, per second of the run: p99 ${l?.p99.toFixed(1)} ms in the worst second (${l?.medianP99.toFixed(1)} ms in the median one), longest ${l?.max.toFixed(1)} ms`);
       const reconnects = (shoal.log().match(/"mqtt connected"/g)?.length ?? 0) - 4;
       console.log(`MQTT disconnects: load generator ${r.loadgenDisconnects}, Shoal bridge reconnects ${reconnects}`);

@@ -61,25 +61,8 @@ export async function acquireMigrationLease(db: SqlRunner, o: MigrationLeaseOpti
       )
     )[0]?.holder;
 
-  await mark(0);
-  let beat = clock.now();
-  const heartbeat = async () => {
-    if (clock.now() - beat < heartbeatMs) return;
-    beat = clock.now();
-    await mark(0);
-  };
-  let told = false;
-  for (;;) {
-    const now = await owner();
-    if (now === holder) break;
-    if (now !== undefined && !told) {
-      told = true;
-      o.onWait?.(now);
-    }
-    await heartbeat();
-    await sleep(o.pollMs ?? 250, clock);
-  }
-  // Held: keep the claim alive while procedures run (a backfill can outlast the TTL many times).
+  // The claim is renewed from the first row on, while waiting and while holding (a backfill can
+  // outlast the TTL many times); a stalled or killed process stops renewing and drops out.
   let released = false;
   let timer: TimerHandle | undefined;
   const renew = () => {
@@ -88,7 +71,27 @@ export async function acquireMigrationLease(db: SqlRunner, o: MigrationLeaseOpti
       void mark(0).then(renew, renew);
     }, heartbeatMs);
   };
+  const stop = () => {
+    released = true;
+    if (timer !== undefined) clock.clearTimeout(timer);
+  };
+  await mark(0);
   renew();
+  let told = false;
+  try {
+    for (;;) {
+      const now = await owner();
+      if (now === holder) break;
+      if (now !== undefined && !told) {
+        told = true;
+        o.onWait?.(now);
+      }
+      await sleep(o.pollMs ?? 250, clock);
+    }
+  } catch (e) {
+    stop(); // the claim lapses after the TTL
+    throw e;
+  }
   return {
     holder,
     async assertHeld() {
@@ -97,8 +100,7 @@ export async function acquireMigrationLease(db: SqlRunner, o: MigrationLeaseOpti
     },
     async release() {
       if (released) return;
-      released = true;
-      if (timer !== undefined) clock.clearTimeout(timer);
+      stop();
       await mark(1);
     },
   };

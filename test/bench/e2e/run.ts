@@ -178,7 +178,7 @@ export async function measure(spec: RunSpec): Promise<RunResult> {
     rowsTimeline.push(at(startedAt + s * 1000) - at(startedAt + (s - 1) * 1000));
   }
   const startS = Math.floor(startedAt / 1000);
-  const bySecond = await chQuery<{ s: string; n: string }>(spec.chUrl, spec.db, `SELECT toUnixTimestamp(ingested_at) - ${startS} AS s, count() AS n FROM readings ${like} GROUP BY s ORDER BY s`).catch(() => []);
+  const bySecond = await chQuery<{ s: string; n: string }>(spec.chUrl, spec.db, `SELECT toUnixTimestamp(ingested_at) - ${startS} AS s, count() AS n FROM readings ${like} GROUP BY s ORDER BY s`);
   const insertedTimeline: number[] = [];
   for (const { s, n } of bySecond) if (Number(s) >= 0) insertedTimeline[Number(s)] = Number(n);
   for (let i = 0; i < insertedTimeline.length; i++) insertedTimeline[i] ??= 0;
