@@ -24,6 +24,15 @@ export function journalEnvelope(data: Uint8Array, streamSeq: number, _partition:
     emit("device", reading.deviceId, msg);
     return;
   }
+  if (distinctDevices(readings)) {
+    // The common case (a batch holds one reading of each of a partition's busy devices): one
+    // message per reading, in journal order, without grouping.
+    for (const reading of readings) {
+      const msg: DeviceJournalMsg = reading.trace === undefined ? { type: "reading", reading, streamSeq } : { type: "reading", reading, streamSeq, trace: reading.trace };
+      emit("device", reading.deviceId, msg);
+    }
+    return;
+  }
   const byDevice = new Map<string, Reading[]>();
   let traced = false;
   for (const r of readings) {
@@ -37,6 +46,17 @@ export function journalEnvelope(data: Uint8Array, streamSeq: number, _partition:
     const trace = traced ? traceOf(list) : undefined;
     emit("device", deviceId, trace === undefined ? msg : { ...msg, trace });
   }
+}
+
+/** Whether no two of `readings` are of one device (pairwise up to 32 readings, a Set above). */
+function distinctDevices(readings: readonly Reading[]): boolean {
+  const n = readings.length;
+  if (n > 32) return new Set(readings.map((r) => r.deviceId)).size === n;
+  for (let i = 1; i < n; i++) {
+    const id = readings[i]!.deviceId;
+    for (let j = 0; j < i; j++) if (readings[j]!.deviceId === id) return false;
+  }
+  return true;
 }
 
 /** The first trace context among `readings` (a turn joins one trace; docs/adr/0023-tracing.md). */

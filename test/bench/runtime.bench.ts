@@ -4,15 +4,17 @@
 // worker_threads vs piscina transport (ADR 0006), JetStream in front, memory for 1M device actors
 // (child process with --expose-gc), activation latency from a KV snapshot, turn latency p99.
 // Env: BENCH_READINGS (default 1,000,000, measured), BENCH_WARMUP (readings per device before the
-// journal-bytes rows measure, default 150: past the detector's learning), BENCH_DEVICES (10,000), BENCH_MEMORY_ACTORS (1,000,000),
+// journal-bytes rows measure, default 150: past the detector's learning), BENCH_PER_MESSAGE (readings per
+// journal message in the bridge-format rows, default 16), BENCH_DEVICES (10,000), BENCH_MEMORY_ACTORS (1,000,000),
 // BENCH_MEMORY_DEVICE_ACTORS, BENCH_MEMORY_READINGS, BENCH_MEMORY_STEADY_ACTORS, BENCH_MEMORY_CASES (see benchMemory),
-// BENCH_SKIP (comma list of: inline,pool,journal,journal3,tracing,transport,jetstream,memory,activation), BENCH_REPEAT (runs per
+// BENCH_SKIP (comma list of: inline,pool,journal,journal3,journalB,journal3B,tracing,transport,jetstream,memory,activation), BENCH_REPEAT (runs per
 // throughput row, default 3; the median is reported).
 import { availableParallelism } from "node:os";
 import { isMainThread } from "node:worker_threads";
 import { createDeviceActor, deviceActor } from "../../actors/device/index.js";
 import type { BatchEffects, Envelope, JournalBytes, RuntimeHost } from "../../src/ports/actor-host.js";
 import { encodeReading } from "../../src/domain/reading-codec.js";
+import { encodeReadingBatchWire } from "../../src/domain/reading-wire.js";
 import { journalEnvelope } from "../../src/domain/journal-envelopes.js";
 import { packJournal, type PackedJournal } from "../../src/runtime/journal-batch.js";
 import { createInlineHost } from "../../src/runtime/inline-host.js";
@@ -156,7 +158,15 @@ function metricsOf(seq: number, d: number, metrics: 1 | 3): Record<string, numbe
   return { temp, humidity: 80 - 2 * temp + 0.1 * Math.cos(3 * seq + d), pressure: 1013 + Math.sin(seq / 7 + d) };
 }
 
-async function benchJournalBytes(metrics: 1 | 3 = 1): Promise<void> {
+/** Readings per journal message in the bridge-format rows (BENCH_PER_MESSAGE): the bridge's ReadingBatch held 14.5 on average at 35,000 readings/s (bench:e2e --overload 60000). */
+const PER_MESSAGE = Math.max(2, Number(process.env.BENCH_PER_MESSAGE ?? 16));
+
+/**
+ * The runtime role's path from journal bytes. `perMessage` 1: one shoal.v1.Reading per journal
+ * message (a journal written before the bridge batched); more: the bridge's ReadingBatch of that
+ * many readings of one partition's devices per message. Either way ~BATCH readings per delivery.
+ */
+async function benchJournalBytes(metrics: 1 | 3 = 1, perMessage = 1): Promise<void> {
   const perDevice = Math.max(1, Math.ceil(N_READINGS / N_DEVICES));
   const ids = Array.from({ length: N_DEVICES }, (_, i) => `dev-${i}`);
   // Kept packed (one buffer per batch): a million live Uint8Arrays would make every major GC of the
@@ -166,14 +176,25 @@ async function benchJournalBytes(metrics: 1 | 3 = 1): Promise<void> {
   const warmup: Packed[] = [];
   const batches: Packed[] = [];
   const open: JournalBytes[][] = Array.from({ length: P }, () => []);
+  /** Per partition: readings in its open messages, and the encoded readings of the message being filled. */
+  const openReadings = new Array<number>(P).fill(0);
+  const filling: Uint8Array[][] = Array.from({ length: P }, () => []);
   let seqNo = 0;
+  const endMessage = (p: number) => {
+    const parts = filling[p]!;
+    if (parts.length === 0) return;
+    open[p]!.push({ data: perMessage === 1 ? parts[0]! : encodeReadingBatchWire(parts), streamSeq: ++seqNo });
+    filling[p] = [];
+  };
   /** Partition p's open messages as one packed batch into `into`. */
   const close = (p: number, into: Packed[]) => {
-    into.push({ partition: p, packed: packJournal(p, open[p]!), length: open[p]!.length });
+    endMessage(p);
+    into.push({ partition: p, packed: packJournal(p, open[p]!), length: openReadings[p]! });
     open[p] = [];
+    openReadings[p] = 0;
   };
   const flush = (into: Packed[]) => {
-    for (let p = 0; p < P; p++) if (open[p]!.length > 0) close(p, into);
+    for (let p = 0; p < P; p++) if (openReadings[p]! > 0) close(p, into);
   };
   // The first WARMUP readings of every device warm up (unmeasured): devices past the detector's
   // learning (its search runs from the ~120th reading), as a running fleet's are.
@@ -182,9 +203,10 @@ async function benchJournalBytes(metrics: 1 | 3 = 1): Promise<void> {
     for (let d = 0; d < N_DEVICES; d++) {
       const id = ids[d]!;
       const p = fnv1a32(id) % P;
-      const arr = open[p]!;
-      arr.push({ data: encodeReading({ deviceId: id, seq, tsMs: 1_700_000_000_000 + seq * 1000, metrics: metricsOf(seq, d, metrics) }), streamSeq: ++seqNo });
-      if (arr.length === BATCH) close(p, into);
+      filling[p]!.push(encodeReading({ deviceId: id, seq, tsMs: 1_700_000_000_000 + seq * 1000, metrics: metricsOf(seq, d, metrics) }));
+      openReadings[p]!++;
+      if (filling[p]!.length === perMessage) endMessage(p);
+      if (openReadings[p] === BATCH) close(p, into);
     }
     if (seq === WARMUP) flush(warmup);
   }
@@ -232,7 +254,7 @@ async function benchJournalBytes(metrics: 1 | 3 = 1): Promise<void> {
   };
   const decoder = { module: new URL("../../src/domain/journal-envelopes.ts", import.meta.url).href, export: "journalEnvelope" };
   const common = { snapshots: new MemorySnapshotStore(), partitions: P, snapshotEveryMessages: 10_000 };
-  const label = metrics === 1 ? "" : `, ${metrics} metrics per reading`;
+  const label = (metrics === 1 ? "" : `, ${metrics} metrics per reading`) + (perMessage === 1 ? "" : `, ${perMessage} readings per journal message (the bridge's ReadingBatch)`);
   const inline = createInlineHost({ ...common, logics: [createDeviceActor()], decode: journalEnvelope, encodeRows: true });
   const rInline = await measure(inline, 1);
   const stI = (await inline.introspect()).workers[0]!;
@@ -265,7 +287,7 @@ async function benchJournalBytes(metrics: 1 | 3 = 1): Promise<void> {
     rates.push(rate);
     const view = await p.host.introspect();
     row(
-      `WorkerPoolHost, ${workers} workers, device actor, journal bytes (the runtime role's path), ${p.name}`,
+      `WorkerPoolHost, ${workers} workers, device actor, journal bytes (the runtime role's path)${perMessage === 1 ? "" : `, ${perMessage} readings per journal message`}, ${p.name}`,
       `${fmt(rate)} readings/s`,
       `(median of ${REPEAT} runs of ~${fmt(total / REPEAT)} readings after ${WARMUP} per device to warm up, interleaved with the other variant: ${p.runs.map((r) => fmt(r.rate)).join(", ")}; decoded, applied and rows encoded as RowBinary in the workers; ${median(p.runs.map((r) => r.cores)).toFixed(2)} cores busy; turn p99 ${Math.max(...view.workers.map((w) => w.turnLatencyUs.p99)).toFixed(2)} µs)`,
     );
@@ -273,7 +295,8 @@ async function benchJournalBytes(metrics: 1 | 3 = 1): Promise<void> {
   }
   // Cost of the rules per reading, in core-time: cores busy / rate, on minus off.
   const coreUs = pools.map((p) => (median(p.runs.map((r) => r.cores)) / median(p.runs.map((r) => r.rate))) * 1e6);
-  row(metrics === 1 ? "alert rules' cost per reading (worker pool, journal bytes)" : "device-level model's cost per 3-metric reading (worker pool, journal bytes)", `${(coreUs[1]! - coreUs[0]!).toFixed(3)} µs of CPU`, `(CPU µs per reading: ${coreUs[0]!.toFixed(3)} without, ${coreUs[1]!.toFixed(3)} with; rate ratio ${(rates[1]! / rates[0]!).toFixed(3)})`);
+  const costOf = perMessage === 1 ? "(worker pool, journal bytes)" : `(worker pool, journal bytes, ${perMessage} per message)`;
+  row(metrics === 1 ? `alert rules' cost per reading ${costOf}` : `device-level model's cost per 3-metric reading ${costOf}`, `${(coreUs[1]! - coreUs[0]!).toFixed(3)} µs of CPU`, `(CPU µs per reading: ${coreUs[0]!.toFixed(3)} without, ${coreUs[1]!.toFixed(3)} with; rate ratio ${(rates[1]! / rates[0]!).toFixed(3)})`);
 }
 
 async function benchActivation(): Promise<void> {
@@ -326,6 +349,8 @@ async function main(): Promise<void> {
     ["pool", benchPool],
     ["journal", () => benchJournalBytes(1)],
     ["journal3", () => benchJournalBytes(3)],
+    ["journalB", () => benchJournalBytes(1, PER_MESSAGE)],
+    ["journal3B", () => benchJournalBytes(3, PER_MESSAGE)],
     ["tracing", benchTracing],
     ["transport", benchTransport],
     ["jetstream", benchJetStream],

@@ -57,6 +57,31 @@ describe("device journal decoder (one message per device actor and journal messa
     ]);
   });
 
+  it("any batch: one message per device in order of first appearance, its readings in journal order (distinct devices or not, traced or not)", () => {
+    // Few ids for repeats, up to 40 readings (past the pairwise check's 32), some traced.
+    const arbReading = fc.record({ id: fc.constantFrom("a", "b", "c", "d", "e", "f", "g", "h"), unique: fc.boolean(), traced: fc.boolean() });
+    const arbBatch = fc.oneof(fc.array(arbReading, { minLength: 2, maxLength: 12 }), fc.array(arbReading, { minLength: 33, maxLength: 40 }));
+    fc.assert(
+      fc.property(arbBatch, (spec) => {
+        const readings = spec.map((s, i) => ({ ...r(s.unique ? `${s.id}${i}` : s.id, i + 1), ...(s.traced ? { trace: `00-${"1".repeat(32)}-${String(i + 1).padStart(16, "0")}-01` } : {}) }));
+        const { cols, corrupt } = decodeJournal(3, [{ data: encodeReadingBatchWire(readings.map(encodeReading)), streamSeq: 7 }], journalEnvelope);
+        expect(corrupt).toEqual([]);
+        // The reference: group by device, first appearance first; the first trace of a device's readings.
+        const byDevice = new Map<string, typeof readings>();
+        for (const x of readings) byDevice.set(x.deviceId, [...(byDevice.get(x.deviceId) ?? []), x]);
+        expect(cols.ids).toEqual([...byDevice.keys()]);
+        expect(cols.msgs).toEqual(
+          [...byDevice.values()].map((list) => {
+            const msg = list.length === 1 ? { type: "reading", reading: list[0], streamSeq: 7 } : { type: "readings", readings: list, streamSeq: 7 };
+            const trace = list.find((x) => x.trace !== undefined)?.trace;
+            return trace === undefined ? msg : { ...msg, trace };
+          }),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("applies nothing of a batch with a corrupt reading (the whole journal message is corrupt)", () => {
     const good = encodeReading(r("a", 1));
     const bad = encodeReading(r("b", 1)).subarray(0, 4);
