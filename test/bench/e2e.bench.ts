@@ -21,7 +21,8 @@
  * leg alone costs on this machine, so the ceiling of every pipeline here at one reading per message.
  *
  * --overload R: one run at R readings/s (use 2× the highest sustained rate) printing the rows of
- * every second, each role's event-loop delay per second of the run (p99 of the worst and the median second, longest) and the MQTT disconnects.
+ * every second, each role's event-loop delay per second of the run (p99 of the worst and the median second, longest),
+ * the MQTT disconnects, and RSS and CPU (% of a core) of every process per second.
  * --ch-outage R: ClickHouse is stopped 20 s into the run for `--outage` s (60): RSS of every role
  * per second, with the main thread's V8 heap and external memory, loss and the time to catch up
  * after ClickHouse is back (a longer outage shows whether memory grows with it or levels off).
@@ -329,6 +330,8 @@ try {
       const reconnects = (shoal.log().match(/"mqtt connected"/g)?.length ?? 0) - 4;
       console.log(`MQTT disconnects: load generator ${r.loadgenDisconnects}, Shoal bridge reconnects ${reconnects}`);
       for (const name of r.watch.names) console.log(`RSS of ${name} per second (MB): ${r.watch.rssBySecond.get(name)?.join(" ")}`);
+      // Where the machine's two cores went in each second (a slow second of rows is often a busy one elsewhere).
+      for (const name of r.watch.names) console.log(`CPU of ${name} per second (% of a core): ${r.watch.cpuBySecond.get(name)?.join(" ")}`);
       if (mode === "ch-outage") console.log(`caught up ${r.drainMs} ms after publishing ended (ClickHouse was back ${20 + outageS} s into the run; publishing ran ${duration} s)`);
     }
   } else {

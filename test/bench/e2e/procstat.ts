@@ -24,12 +24,15 @@ export function pidOfPort(port: number): number | undefined {
   }
 }
 
-/** Samples named processes every second: CPU used between `start()` and `stop()`, peak RSS, RSS per second. */
+/** Samples named processes every second: CPU used between `start()` and `stop()`, peak RSS, RSS and CPU per second. */
 export class ProcWatch {
   private readonly first = new Map<string, number>();
   private readonly last = new Map<string, number>();
   readonly peakRssMb = new Map<string, number>();
   readonly rssBySecond = new Map<string, number[]>();
+  /** Per process, the CPU it used in each second between samples, % of one core (ticks of 10 ms). */
+  readonly cpuBySecond = new Map<string, number[]>();
+  private lastAt = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly procs: ReadonlyMap<string, number>) {}
@@ -54,10 +57,18 @@ export class ProcWatch {
   }
 
   private sample(): void {
+    const now = performance.now();
+    const sinceMs = now - this.lastAt;
+    this.lastAt = now;
     for (const [name, pid] of this.procs) {
       const s = procSample(pid);
       if (s === undefined) continue;
       if (!this.first.has(name)) this.first.set(name, s.cpuMs);
+      else {
+        const cpu = this.cpuBySecond.get(name) ?? [];
+        cpu.push(Math.round(((s.cpuMs - this.last.get(name)!) / sinceMs) * 100));
+        this.cpuBySecond.set(name, cpu);
+      }
       this.last.set(name, s.cpuMs);
       this.peakRssMb.set(name, Math.max(this.peakRssMb.get(name) ?? 0, s.rssMb));
       const list = this.rssBySecond.get(name) ?? [];
