@@ -18,15 +18,9 @@ export function journalEnvelope(data: Uint8Array, streamSeq: number, _partition:
     return;
   }
   const readings = decodeJournalReadings(data, start, end);
-  if (readings.length === 1) {
-    const reading = readings[0]!;
-    const msg: DeviceJournalMsg = reading.trace === undefined ? { type: "reading", reading, streamSeq } : { type: "reading", reading, streamSeq, trace: reading.trace };
-    emit("device", reading.deviceId, msg);
-    return;
-  }
   if (distinctDevices(readings)) {
-    // The common case (a batch holds one reading of each of a partition's busy devices): one
-    // message per reading, in journal order, without grouping.
+    // The common cases (a single reading; a batch holding one reading of each of a partition's busy
+    // devices): one message per reading, in journal order, without grouping.
     for (const reading of readings) {
       const msg: DeviceJournalMsg = reading.trace === undefined ? { type: "reading", reading, streamSeq } : { type: "reading", reading, streamSeq, trace: reading.trace };
       emit("device", reading.deviceId, msg);
