@@ -1,4 +1,4 @@
-import { decodeReadingsWire, encodeReadingWire, UnknownFieldError } from "./reading-wire.js";
+import { decodeReadingsWire, decodeReadingWire, encodeReadingWire, isReadingBatch, UnknownFieldError } from "./reading-wire.js";
 import type { Reading } from "../ports/reading.js";
 import { clip, DEVICE_ID_RE, defaultReadingLimits, MAX_TS_MS, reject, show, showTs, TS_RULE, utf8, validate, type DecodeManyResult, type DecodeResult, type ReadingLimits, type Rejection } from "./reading-contract.js";
 import { decodeJson } from "./reading-json.js";
@@ -125,10 +125,16 @@ export function decodeJournalReading(bytes: Uint8Array, start = 0, end = bytes.l
  * message is returned then).
  */
 export function decodeJournalReadings(bytes: Uint8Array, start = 0, end = bytes.length): Reading[] {
+  // A single reading: an array of exactly one, without a collecting callback (a growing array
+  // reserves room for 17), since an older journal has one message per reading.
+  if (!isReadingBatch(bytes, start, end)) return [journalReading(decodeReadingWire(bytes, start, end))];
   const out: Reading[] = [];
-  decodeReadingsWire(bytes, start, end, (r) => {
-    if (r.deviceId === "") throw new RangeError("journal message is not a valid shoal.v1.Reading (no device id)");
-    out.push(r);
-  });
+  decodeReadingsWire(bytes, start, end, (r) => out.push(journalReading(r)));
   return out;
+}
+
+/** A decoded journal reading, checked: a journal record always names its device. */
+function journalReading(r: Reading): Reading {
+  if (r.deviceId === "") throw new RangeError("journal message is not a valid shoal.v1.Reading (no device id)");
+  return r;
 }

@@ -324,6 +324,11 @@ export class UnknownFieldError extends ShoalError {
 /** First byte of a shoal.v1.ReadingBatch: field 15, wire type 2 (a Reading never has field 15). */
 export const READING_BATCH_TAG = 0x7a;
 
+/** Whether the message `b[start, end)` is a shoal.v1.ReadingBatch (else a single shoal.v1.Reading). */
+export function isReadingBatch(b: Uint8Array, start: number, end: number): boolean {
+  return start < end && b[start] === READING_BATCH_TAG;
+}
+
 /**
  * Calls `each` with every reading of the message `b[start, end)`: a shoal.v1.ReadingBatch (first
  * byte 0x7a), or a single shoal.v1.Reading (journals written before the bridge batched). Throws on
@@ -331,7 +336,7 @@ export const READING_BATCH_TAG = 0x7a;
  * to `each` already: collect, and use them only when it returns.
  */
 export function decodeReadingsWire(b: Uint8Array, start: number, end: number, each: (r: Reading) => void, rejectUnknown = false): void {
-  if (start >= end || b[start] !== READING_BATCH_TAG) {
+  if (!isReadingBatch(b, start, end)) {
     each(decodeReadingWire(b, start, end, rejectUnknown));
     return;
   }
