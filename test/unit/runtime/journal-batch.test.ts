@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { encodeReading } from "../../../src/domain/reading-codec.js";
 import { encodeReadingBatchWire } from "../../../src/domain/reading-wire.js";
 import { journalEnvelope } from "../../../src/domain/journal-envelopes.js";
-import { decodeJournal, decodePackedJournal, packJournal } from "../../../src/runtime/journal-batch.js";
+import { decodeJournal, decodePackedJournal, packJournal, type JournalDecoder } from "../../../src/runtime/journal-batch.js";
 
 const arbMessage = fc.oneof(
   { weight: 4, arbitrary: fc.record({ deviceId: fc.stringMatching(/^[a-z0-9-]{1,20}$/), seq: fc.integer({ min: 1, max: 1e9 }), tsMs: fc.integer({ min: 0, max: 2e12 }), v: fc.double({ noNaN: true }) }).map((r) => encodeReading({ deviceId: r.deviceId, seq: r.seq, tsMs: r.tsMs, metrics: { m: r.v } })) },
@@ -89,5 +89,22 @@ describe("device journal decoder (one message per device actor and journal messa
     const { cols, corrupt } = decodeJournal(3, [{ data: batch, streamSeq: 1 }, { data: encodeReadingBatchWire([encodeReading(r("c", 1))]), streamSeq: 2 }], journalEnvelope);
     expect(corrupt.map((c) => c.index)).toEqual([0]);
     expect(cols.ids).toEqual(["c"]);
+  });
+
+  it("drops what a decoder emitted for a message before it threw; the columns hold exactly the good messages' envelopes", () => {
+    // A decoder that emits each byte as an envelope and throws at a 0 (after emitting what came before it).
+    const bytesDecoder: JournalDecoder = (data, streamSeq, _p, start, end, emit) => {
+      for (let i = start; i < end; i++) {
+        if (data[i] === 0) throw new RangeError("zero");
+        emit("t", `${streamSeq}:${data[i]}`, { type: "x" });
+      }
+    };
+    const msgs = [[1, 2], [3, 4, 0, 5], [6], [0], [7, 8, 9]].map((b, i) => ({ data: Uint8Array.from(b), streamSeq: i + 1 }));
+    for (const { cols, corrupt } of [decodeJournal(0, msgs, bytesDecoder), decodePackedJournal(packJournal(0, msgs), bytesDecoder)]) {
+      expect(corrupt.map((c) => c.index)).toEqual([1, 3]);
+      expect(cols.ids).toEqual(["1:1", "1:2", "3:6", "5:7", "5:8", "5:9"]);
+      expect(cols.seqs).toEqual([1, 1, 3, 5, 5, 5]);
+      expect([cols.types.length, cols.parts.length, cols.msgs.length]).toEqual([6, 6, 6]);
+    }
   });
 });
