@@ -51,6 +51,15 @@ describe("device actor", () => {
     expect(Math.hypot(...v)).toBeCloseTo(1, 5);
   });
 
+  it("writes each reading's metrics in its own order, whatever metrics and order the readings before it had", () => {
+    const logic = createDeviceActor();
+    const h = harness();
+    const sent: Record<string, number>[] = [{ a: 1, b: 2 }, { a: 1.5, b: 2.5 }, { b: 3, a: 4 }, { a: 5 }, { a: 6, b: 7, c: 8 }, { c: 9, a: 10, b: 11 }, { a: 12, b: 13, c: 14 }, { d: 15 }, {}, { a: 16, b: 17, c: 18, d: 19 }];
+    let s = logic.initial("d1");
+    sent.forEach((metrics, i) => (s = logic.receive(s, { type: "reading", streamSeq: i + 1, reading: { deviceId: "d1", seq: i + 1, tsMs: (i + 1) * 1000, metrics } }, h.ctx)));
+    expect(h.rows.map((r) => [r["metric_names"], r["metric_values"]])).toEqual(sent.map((m) => [Object.keys(m), Object.values(m)]));
+  });
+
   it("asks the gateway to explain with the window's values as the device sent them (float32 storage, decimal values back)", () => {
     const logic = createDeviceActor({ threshold: 0.99 });
     const h = harness();

@@ -111,7 +111,7 @@ export function createDeviceActor(
     const epoch = placed.epoch;
     const seq = placed.seq;
     if (placed.restarted !== "") restarted(state, r, prevHwm, ctx);
-    const names = Object.keys(r.metrics);
+    const names = namesOf(r.metrics, state.names);
     if (idx.length < names.length) idx = new Int32Array(names.length * 2);
     const values: number[] = new Array(names.length);
     const scores: number[] = new Array(names.length);
@@ -379,3 +379,18 @@ function lifecycle(state: DeviceState, ctx: ActorContext<DeviceMsg>, kind: Devic
 
 /** The device actor with default settings. */
 export const deviceActor = createDeviceActor();
+
+/**
+ * The metric names of a reading, in its order. A device usually sends the same metrics in the same
+ * order reading after reading: then they are its state's (immutable, shared) list, and a reading
+ * allocates no array of names (Object.keys made one per reading).
+ */
+function namesOf(metrics: Readonly<Record<string, number>>, known: readonly string[]): readonly string[] {
+  let n = 0;
+  for (const name in metrics) {
+    if (n >= known.length || known[n] !== name) return Object.keys(metrics);
+    n++;
+  }
+  return n === known.length ? known : Object.keys(metrics);
+}
+
