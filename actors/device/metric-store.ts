@@ -18,6 +18,7 @@
 import { detectorUpdate, initScalars, ringNeeds, SCALAR_SLOTS } from "../../src/detector/index.js";
 import type { DetectorModel } from "../../src/detector/index.js";
 import type { BlockRef, MetricArena } from "./metric-arena.js";
+import { shortestDecimal } from "./float32-decimal.js";
 
 /** The block holding an actor's metrics (slab views + offset; metric-arena.ts). */
 export type MetricArrays = BlockRef;
@@ -246,18 +247,9 @@ export function recentValues(a: MetricArrays, i: number): number[] {
   const n = f64[o + H_N]!;
   const w = 2 * a.base + f64[o + H_WOFF]!;
   const start = n === size ? f64[o + H_POS]! : 0;
-  const out: number[] = [];
-  for (let k = 0; k < n; k++) out.push(shortest(a.f32[w + ((start + k) % size)]!));
+  const out = new Array<number>(n);
+  for (let k = 0; k < n; k++) out[k] = shortestDecimal(a.f32[w + ((start + k) % size)]!);
   return out;
-}
-
-/** The shortest decimal that reads back as the same float32. */
-function shortest(v: number): number {
-  for (let d = 6; d < 9; d++) {
-    const r = Number(v.toPrecision(d));
-    if (Math.fround(r) === v) return r;
-  }
-  return v;
 }
 
 /** Metric i's history ring (`fill` values) and distance ring (`dfill` values) as views. */
