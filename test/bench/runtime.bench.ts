@@ -4,7 +4,7 @@
 // worker_threads vs piscina transport (ADR 0006), JetStream in front, memory for 1M device actors
 // (child process with --expose-gc), activation latency from a KV snapshot, turn latency p99.
 // Env: BENCH_READINGS (default 1,000,000, measured), BENCH_WARMUP (readings per device before the
-// journal-bytes rows measure, default 150: past the detector's learning), BENCH_PER_MESSAGE (readings per
+// journal-bytes rows measure, default 200: past the detector's learning and its first anomalies), BENCH_PER_MESSAGE (readings per
 // journal message in the bridge-format rows, default 16), BENCH_DEVICES (10,000), BENCH_MEMORY_ACTORS (1,000,000),
 // BENCH_MEMORY_DEVICE_ACTORS, BENCH_MEMORY_READINGS, BENCH_MEMORY_STEADY_ACTORS, BENCH_MEMORY_CASES (see benchMemory),
 // BENCH_SKIP (comma list of: inline,pool,journal,journal3,journalB,journal3B,tracing,transport,jetstream,memory,activation), BENCH_REPEAT (runs per
