@@ -1,6 +1,7 @@
 // npm run bench:runtime — actor runtime benchmarks (prints a table; no assertions).
 // Rows: in-process throughput (inline host, trivial + device actor), worker-pool throughput,
-// the runtime role's path (undecoded journal bytes → deliverJournal, inline and worker pool),
+// the runtime role's path (undecoded journal bytes → deliverJournal, inline and worker pool, and the
+// bytes the inline host allocates per reading on it),
 // worker_threads vs piscina transport (ADR 0006), JetStream in front, memory for 1M device actors
 // (child process with --expose-gc), activation latency from a KV snapshot, turn latency p99.
 // Env: BENCH_READINGS (default 1,000,000, measured), BENCH_WARMUP (readings per device before the
@@ -29,6 +30,7 @@ import { benchMemory, benchMemoryChild } from "./runtime-bench-memory.js";
 import { benchTransport } from "./runtime-bench-transport.js";
 import { benchJetStream } from "./runtime-bench-jetstream.js";
 import { benchTracing } from "./runtime-bench-tracing.js";
+import { ALLOC_READINGS_PER_DEVICE, allocatedPerReading } from "./runtime-bench-alloc.js";
 
 /** Journal stream sequence, monotonic across every generated batch (as a real stream's). */
 let streamSeq = 0;
@@ -175,6 +177,8 @@ async function benchJournalBytes(metrics: 1 | 3 = 1, perMessage = 1): Promise<vo
   type Packed = { partition: number; packed: PackedJournal; length: number };
   const warmup: Packed[] = [];
   const batches: Packed[] = [];
+  /** Readings after the measured ones, delivered to the inline host with its allocations counted. */
+  const allocPart: Packed[] = [];
   const open: JournalBytes[][] = Array.from({ length: P }, () => []);
   /** Per partition: readings in its open messages, and the encoded readings of the message being filled. */
   const openReadings = new Array<number>(P).fill(0);
@@ -198,8 +202,8 @@ async function benchJournalBytes(metrics: 1 | 3 = 1, perMessage = 1): Promise<vo
   };
   // The first WARMUP readings of every device warm up (unmeasured): devices past the detector's
   // learning (its search runs from the ~120th reading), as a running fleet's are.
-  for (let seq = 1; seq <= WARMUP + perDevice; seq++) {
-    const into = seq <= WARMUP ? warmup : batches;
+  for (let seq = 1; seq <= WARMUP + perDevice + ALLOC_READINGS_PER_DEVICE; seq++) {
+    const into = seq <= WARMUP ? warmup : seq <= WARMUP + perDevice ? batches : allocPart;
     for (let d = 0; d < N_DEVICES; d++) {
       const id = ids[d]!;
       const p = fnv1a32(id) % P;
@@ -209,8 +213,9 @@ async function benchJournalBytes(metrics: 1 | 3 = 1, perMessage = 1): Promise<vo
       if (openReadings[p] === BATCH) close(p, into);
     }
     if (seq === WARMUP) flush(warmup);
+    if (seq === WARMUP + perDevice) flush(batches);
   }
-  flush(batches);
+  flush(allocPart);
   const total = batches.reduce((a, b) => a + b.length, 0);
   const messagesOf = (k: PackedJournal): JournalBytes[] => Array.from({ length: k.seqs.length }, (_, i) => ({ data: k.bytes.subarray(k.offsets[i]!, k.offsets[i + 1]!), streamSeq: k.seqs[i]! }));
   // The warm-up, then the measured readings in REPEAT consecutive parts, each one measured run.
@@ -259,6 +264,9 @@ async function benchJournalBytes(metrics: 1 | 3 = 1, perMessage = 1): Promise<vo
   const rInline = await measure(inline, 1);
   const stI = (await inline.introspect()).workers[0]!;
   row(`inline host, 1 thread, device actor, journal bytes${label}`, `${fmt(rInline.rate)} readings/s`, `(${rInline.note}; protobuf readings decoded + applied, rows encoded as RowBinary on the main thread; ${rInline.cores.toFixed(2)} cores busy; turn p99 ${stI.turnLatencyUs.p99.toFixed(2)} µs)`);
+  const allocReadings = allocPart.reduce((a, b) => a + b.length, 0);
+  const perReading = await allocatedPerReading(async () => (await drive(inline, 1, allocPart), allocReadings));
+  row(`inline host, device actor, journal bytes${label}: bytes allocated per reading`, `${fmt(perReading)} B`, `(V8's sampling heap profiler over the next ${fmt(allocReadings)} readings, ${ALLOC_READINGS_PER_DEVICE} per device, collected objects included; decode, actor turn, rows and the bench's per-message views; does not move with the machine's speed)`);
   await inline.close();
   const workers = availableParallelism();
   // Alert rules off and on (the defaults of config/default.yaml), measured on alternate parts of
