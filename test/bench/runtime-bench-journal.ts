@@ -7,13 +7,13 @@ import type { JournalBytes, RuntimeHost } from "../../src/ports/actor-host.js";
 import { encodeReading } from "../../src/domain/reading-codec.js";
 import { encodeReadingBatchWire } from "../../src/domain/reading-wire.js";
 import { journalEnvelope } from "../../src/domain/journal-envelopes.js";
-import { packJournal, type PackedJournal } from "../../src/runtime/journal-batch.js";
+import { packJournal } from "../../src/runtime/journal-batch.js";
 import { createInlineHost } from "../../src/runtime/inline-host.js";
 import { fnv1a32 } from "../../src/base/hash.js";
 import { MemorySnapshotStore } from "../../src/runtime/testing/memory-snapshot-store.js";
 import { WorkerPoolHost } from "../../src/runtime/worker-pool-host.js";
 import { alertsSchema } from "../../src/config/schema-alerts.js";
-import { BATCH, N_DEVICES, N_READINGS, P, REPEAT, WARMUP, fmt, median, row } from "./runtime-bench-common.js";
+import { BATCH, N_DEVICES, N_READINGS, P, REPEAT, WARMUP, driveJournal, fmt, median, row, type PackedBatch } from "./runtime-bench-common.js";
 import { ALLOC_READINGS_PER_DEVICE, allocatedPerReading } from "./runtime-bench-alloc.js";
 
 /**
@@ -40,7 +40,7 @@ export async function benchJournalBytes(metrics: 1 | 3 = 1, perMessage = 1): Pro
   // Kept packed (one buffer per batch): a million live Uint8Arrays would make every major GC of the
   // measured process mark them, which no runtime pays (JetStream's messages die with their batch).
   // Each batch gets its per-message views again right before delivery, as a pull consumer gives them.
-  type Packed = { partition: number; packed: PackedJournal; length: number };
+  type Packed = PackedBatch;
   const warmup: Packed[] = [];
   const batches: Packed[] = [];
   /** Readings after the measured ones, delivered to the inline host with its allocations counted. */
@@ -83,38 +83,23 @@ export async function benchJournalBytes(metrics: 1 | 3 = 1, perMessage = 1): Pro
   }
   flush(allocPart);
   const total = batches.reduce((a, b) => a + b.length, 0);
-  const messagesOf = (k: PackedJournal): JournalBytes[] => Array.from({ length: k.seqs.length }, (_, i) => ({ data: k.bytes.subarray(k.offsets[i]!, k.offsets[i + 1]!), streamSeq: k.seqs[i]! }));
   // The warm-up, then the measured readings in REPEAT consecutive parts, each one measured run.
   const per = Math.ceil(batches.length / REPEAT);
   const parts = [warmup, ...Array.from({ length: REPEAT }, (_, k) => batches.slice(k * per, (k + 1) * per))];
-  const drive = async (host: RuntimeHost, inFlight: number, batches: readonly { partition: number; packed: PackedJournal; length: number }[]) => {
+  const drive = async (host: RuntimeHost, inFlight: number, batches: readonly PackedBatch[]) => {
     const total = batches.reduce((a, b) => a + b.length, 0);
-    let next = 0;
     let rowsOut = 0;
     let bytes = 0;
-    const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
-    await Promise.all(
-      Array.from({ length: inFlight }, async () => {
-        while (next < batches.length) {
-          const b = batches[next++]!;
-          const msgs = messagesOf(b.packed);
-          const fx = await host.deliverJournal!(b.partition, msgs);
-          const rows = fx.rows.get("readings");
-          rowsOut += rows?.length ?? 0;
-          // The ClickHouse sink sends these bytes as they are (RowBinary, encoded by the host).
-          if (rows !== undefined && rows.objects.length > 0) throw new Error(`${rows.objects.length} rows not encoded`);
-          for (const c of rows?.binary?.chunks ?? []) bytes += c.length;
-          host.committed(b.partition, msgs[msgs.length - 1]!.streamSeq);
-        }
-      }),
-    );
+    const r = await driveJournal(host, batches, inFlight, (fx) => {
+      const rows = fx.rows.get("readings");
+      rowsOut += rows?.length ?? 0;
+      // The ClickHouse sink sends these bytes as they are (RowBinary, encoded by the host).
+      if (rows !== undefined && rows.objects.length > 0) throw new Error(`${rows.objects.length} rows not encoded`);
+      for (const c of rows?.binary?.chunks ?? []) bytes += c.length;
+    });
     if (rowsOut !== total) throw new Error(`rows ${rowsOut} != readings ${total}`);
     if (bytes === 0) throw new Error("no encoded rows");
-    const ms = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    // Cores busy on average (all threads of the process): 2.0 on this machine means CPU-bound.
-    return { rate: total / (ms / 1000), cores: (cpu.user + cpu.system) / 1000 / ms };
+    return r;
   };
   const measure = async (host: RuntimeHost, inFlight: number) => {
     await drive(host, inFlight, parts[0]!);

@@ -8,16 +8,16 @@ import { availableParallelism } from "node:os";
 import type { JournalBytes, RuntimeHost } from "../../src/ports/actor-host.js";
 import type { Tracing } from "../../src/ports/tracing.js";
 import { encodeReading } from "../../src/domain/reading-codec.js";
-import { packJournal, type PackedJournal } from "../../src/runtime/journal-batch.js";
+import { packJournal } from "../../src/runtime/journal-batch.js";
 import { fnv1a32 } from "../../src/base/hash.js";
 import { formatTraceparent, newSpanId, newTraceId } from "../../src/base/trace-context.js";
 import { MemorySnapshotStore } from "../../src/runtime/testing/memory-snapshot-store.js";
 import { WorkerPoolHost } from "../../src/runtime/worker-pool-host.js";
 import { createTracing, type SpanExporter } from "../../src/observability/tracing.js";
 import { writeTraced } from "../../src/node/trace-effects.js";
-import { BATCH, N_DEVICES, N_READINGS, P, REPEAT, fmt, median, row } from "./runtime-bench-common.js";
+import { BATCH, N_DEVICES, N_READINGS, P, REPEAT, driveJournal, fmt, median, row, type PackedBatch } from "./runtime-bench-common.js";
 
-type Batch = { partition: number; packed: PackedJournal; length: number };
+type Batch = PackedBatch;
 
 /** The journal with every `every`-th reading traced (0: none). */
 function journal(every: number): Batch[] {
@@ -49,31 +49,21 @@ const dropExporter: SpanExporter = {
 };
 
 async function drive(host: RuntimeHost, tracing: Tracing | undefined, batches: readonly Batch[], inFlight: number): Promise<{ rate: number; cores: number; spans: number }> {
-  let next = 0;
   let spans = 0;
-  const total = batches.reduce((a, b) => a + b.length, 0);
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < batches.length) {
-        const b = batches[next++]!;
-        const k = b.packed;
-        const msgs = Array.from({ length: k.seqs.length }, (_, i) => ({ data: k.bytes.subarray(k.offsets[i]!, k.offsets[i + 1]!), streamSeq: k.seqs[i]! }));
-        const fx = await host.deliverJournal!(b.partition, msgs);
-        if (fx.spans !== undefined && tracing !== undefined) {
-          spans += fx.spans.length;
-          await writeTraced(tracing, fx, () => Promise.resolve());
-        }
-        host.committed(b.partition, msgs[msgs.length - 1]!.streamSeq);
+  const r = await driveJournal(
+    host,
+    batches,
+    inFlight,
+    async (fx) => {
+      if (fx.spans !== undefined && tracing !== undefined) {
+        spans += fx.spans.length;
+        await writeTraced(tracing, fx, () => Promise.resolve());
       }
-    }),
+    },
+    // The spans' export is part of the run (and must not spill into the next variant's run).
+    async () => await tracing?.flush(),
   );
-  // The spans' export is part of the run (and must not spill into the next variant's run).
-  await tracing?.flush();
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  return { rate: total / (ms / 1000), cores: (cpu.user + cpu.system) / 1000 / ms, spans };
+  return { ...r, spans };
 }
 
 export async function benchTracing(): Promise<void> {
