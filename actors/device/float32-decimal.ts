@@ -14,8 +14,9 @@ export function shortestDecimal(v: number): number {
   // of m below catches.
   const e = Math.floor(Math.log10(a));
   for (let d = 6; d < 9; d++) {
-    const r = scaledDecimal(a, d, d - 1 - e) ?? Number(a.toPrecision(d));
-    if (Math.fround(v < 0 ? -r : r) === v) return v < 0 ? -r : r;
+    const m = scaledDecimal(a, d, d - 1 - e) ?? Number(a.toPrecision(d));
+    const r = v < 0 ? -m : m;
+    if (Math.fround(r) === v) return r;
   }
   return v;
 }
