@@ -26,6 +26,14 @@ export const READINGS_SCHEMA: RowSchema = {
   ],
 };
 
+/**
+ * The readings again, for the read model's views only (rollups and device_status): a table that
+ * keeps nothing (engine Null), into which the ClickHouse sink copies each accepted insert of
+ * `readings` about once a second, so that an insert of fresh readings writes one part, not four
+ * (docs/adr/0013-rollups-and-retention.md, decision 7).
+ */
+export const READINGS_FEED_TABLE = "readings_feed";
+
 /** One row per anomaly explanation from the model gateway. */
 export const ANALYSES_TABLE = "analyses";
 export const ANALYSES_SCHEMA: RowSchema = {

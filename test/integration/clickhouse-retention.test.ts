@@ -3,6 +3,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { applyRetention, createClickHouseClient, migrate, RetentionJob, sqlRunner } from "../../src/adapters/clickhouse/index.js";
 import { startClickHouse } from "../harness/index.js";
 import { chQuery, waitFor } from "../support/pipeline.js";
+import { insertReadings } from "../support/readings.js";
 
 /**
  * Retention on a real ClickHouse 18.16 (no TTL): whole expired partitions dropped, the expired rows
@@ -43,8 +44,8 @@ async function mutationsDone(): Promise<void> {
 describe("retention (real ClickHouse)", () => {
   it("drops expired partitions, deletes the expired rows at the cutoff, keeps the rest; a second run does nothing", async () => {
     const dates = ["2023-05-10", "2024-03-01", "2024-11-20", "2024-12-10", "2024-12-20", "2025-03-10", "2025-05-10", "2025-05-20", "2025-06-10"];
-    await insert(
-      "readings",
+    await insertReadings(
+      client,
       dates.map((d, i) => ({ device_id: "r", epoch: 1, seq: i, ts_ms: at(d), metric_names: ["t"], metric_values: [i], metric_scores: [0], score: 0, log: "", stream_seq: i })),
     );
     await insert("dead_letters", ["2025-04-01", "2025-05-20", "2025-06-01"].map((d) => ({ stage: "bridge", code: "x", reason: d, source: "s", payload: "", at_ms: at(d) })));

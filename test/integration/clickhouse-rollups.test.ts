@@ -6,7 +6,7 @@ import { backfillRollups } from "../../src/adapters/clickhouse/rollups.js";
 import { insertEncoded } from "../../src/adapters/clickhouse/encoded-rows.js";
 import { systemClock } from "../../src/base/clock.js";
 import { RowBinaryWriter } from "../../src/domain/row-binary.js";
-import { READINGS_SCHEMA } from "../../src/domain/tables.js";
+import { READINGS_FEED_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
 import type { LoggedRows, RowLog } from "../../src/ports/row-log.js";
 import type { Row } from "../../src/ports/row-sink.js";
 import { startClickHouse } from "../harness/index.js";
@@ -56,12 +56,18 @@ const rowOf = (r: Reading, i: number): Row => ({
   stream_seq: i,
 });
 
-/** Insert readings as the sink does (RowBinary: doubles exact; 18.16 parses JSON floats to a nearby double). */
-async function insert(rows: Row[], db = database): Promise<void> {
+/**
+ * Insert readings as the sink does (RowBinary: doubles exact; 18.16 parses JSON floats to a nearby
+ * double): into readings, then the same rows into readings_feed, whose views keep the rollups
+ * (`feed: false` before migration 18 or to leave them to the reconciler).
+ */
+async function insert(rows: Row[], db = database, feed = true): Promise<void> {
   if (rows.length === 0) return;
   const c = db === database ? client : createClickHouseClient(opts(db));
   const b = new RowBinaryWriter(READINGS_SCHEMA).encode(rows).binary!;
-  await insertEncoded(c, "readings", "RowBinary", READINGS_SCHEMA.columns.map((col) => col.name), b.chunks);
+  for (const table of feed ? [READINGS_TABLE, READINGS_FEED_TABLE] : [READINGS_TABLE]) {
+    await insertEncoded(c, table, "RowBinary", READINGS_SCHEMA.columns.map((col) => col.name), b.chunks);
+  }
   if (c !== client) await c.close();
 }
 
@@ -210,7 +216,7 @@ describe("rollups (real ClickHouse)", () => {
     expect(corrected).toBeGreaterThan(0);
   }, 240_000);
 
-  it("without duplicates the views alone agree with the readings (nothing to correct)", async () => {
+  it("without duplicates the feed's views alone agree with the readings (nothing to correct)", async () => {
     const base = Date.UTC(2023, 5, 1);
     const largest = fc.sample(scenario(), { numRuns: 10, seed: 42 }).sort((a, b) => b.readings.length - a.readings.length)[0]!;
     const readings = largest.readings.map((r) => ({ ...r, tsMs: base + r.tsMs })).reverse();
@@ -227,8 +233,22 @@ describe("rollups (real ClickHouse)", () => {
     expect(await reconcileRollups(client, from, to, { settleMs: 1000 })).toBe(0);
   });
 
+  it("readings whose copies never reached the feed (a process died first) are added by the reconciler", async () => {
+    const base = Date.UTC(2023, 6, 1, 10);
+    const all: Reading[] = Array.from({ length: 50 }, (_, k) => ({ device: "lost", epoch: 1, seq: k + 1, tsMs: base + k * 7_000, metrics: [["temp", 10 + k * 0.75, k / 50]] }));
+    await insert(all.slice(0, 30).map(rowOf));
+    await insert(all.slice(30).map(rowOf), database, false);
+    const [from, to] = [base - HOUR, base + 2 * HOUR];
+    expect((await rollup("readings_1m", from, to)).reduce((a, r) => a + r.n, 0)).toBe(30);
+    await settled(1);
+    expect(await reconcileRollups(client, from, to, { settleMs: 1000 })).toBeGreaterThan(0);
+    for (const [table, bucketMs] of [["readings_1m", MINUTE], ["readings_1h", HOUR]] as const) {
+      expectSame(await rollup(table, from, to), expected(all, bucketMs), `${table} after reconciling`);
+    }
+  });
+
   it("a repair that inserts a window again reconciles the minutes of its readings", async () => {
-    const base = Date.UTC(2023, 8, 1, 10);
+    const base = Date.UTC(2019, 8, 1, 10); // a year of its own: its rollup partitions are dropped below
     const rows = Array.from({ length: 50 }, (_, k) => rowOf({ device: "rep", epoch: 1, seq: k + 1, tsMs: base + k * 17_000, metrics: [["temp", 20 + k / 3, k / 50]] }, k));
     await insert(rows);
     const before = await rollup("readings_1m", base, base + HOUR);
@@ -236,11 +256,19 @@ describe("rollups (real ClickHouse)", () => {
     const entry: LoggedRows = { table: "readings", format: "RowBinary", columns: READINGS_SCHEMA.columns.map((c) => c.name), rows: b.rows, chunks: b.chunks, atMs: Date.now() };
     const rowLog: RowLog = { maxEntryBytes: 1 << 20, async append() {}, async *read() { yield entry; } };
     const repair = new StoreRepair(createClickHouseClient(opts()), rowLog, { clock: systemClock, log: quietLogger("repair"), incidents: { report() {}, degradedReason: () => "" }, lastAcceptedInsertAt: () => 0 }, { node: "t", lookbackMs: 1000, checkEveryMs: 1000, rollups: { settleMs: 1000 } });
+    // The window inserted again into readings only (not the feed): the rollups need no correction.
+    const again = await repair.repair(0, Date.now(), "test");
+    expect(again.reinserted).toBe(50);
+    expect(again.rollupBuckets).toBe(0);
+    expectSame(await rollup("readings_1m", base, base + HOUR), before, "after the repair");
+    // The rollups' parts lost too (a power loss): the repair's reconciling brings every bucket back.
+    for (const table of ["readings_1m", "readings_1h"]) await client.command({ query: `ALTER TABLE ${table} DROP PARTITION ${table === "readings_1m" ? "201909" : "2019"}` });
+    expect(await rollup("readings_1m", base, base + HOUR)).toEqual([]);
     const report = await repair.repair(0, Date.now(), "test");
     await repair.close();
     expect(report.reinserted).toBe(50);
     expect(report.rollupBuckets).toBe(before.length);
-    expectSame(await rollup("readings_1m", base, base + HOUR), before, "after the repair");
+    expectSame(await rollup("readings_1m", base, base + HOUR), before, "after the second repair");
     expect((await rollup("readings_1h", base, base + HOUR)).map((r) => r.n)).toEqual([50]);
   });
 
@@ -276,8 +304,8 @@ describe("rollup migrations (real ClickHouse)", () => {
     const base = Date.UTC(2022, 2, 3);
     const readings: Reading[] = Array.from({ length: 40 }, (_, k) => ({ device: `m${k % 3}`, epoch: 1, seq: k, tsMs: base + k * 97_000, metrics: [["temp", k * 1.25, k / 40], ["hum", 50 - k, 0.5]] }));
     // Stored twice (a replay before the rollups existed): the backfill deduplicates.
-    await insert(readings.map(rowOf), db);
-    await insert(readings.slice(0, 10).map(rowOf), db);
+    await insert(readings.map(rowOf), db, false);
+    await insert(readings.slice(0, 10).map(rowOf), db, false);
     await fetch(`${ch.url}/?database=${db}`, { method: "POST", body: "INSERT INTO device_events (device_id, kind, epoch, at_ms, last_seq, detail) VALUES ('m1', 'online', 1, 5, 0, '')" });
     const reports = await Promise.all([migrate(opts(db)), migrate(opts(db))]);
     const last = migrations.at(-1)!.version;

@@ -77,9 +77,11 @@ describe("ClickHouseSink (real ClickHouse)", () => {
     expect(reports.map((r) => r.current)).toEqual([last, last, last]);
     const tables = await chQuery<{ name: string; sorting_key: string; engine: string }>(ch.url, "sink_concurrent", "SELECT name, sorting_key, engine FROM system.tables WHERE database = 'sink_concurrent' ORDER BY name");
     expect(tables.map((t) => t.name)).toEqual([
-      ...["alert_transitions", "alerts", "analyses", "anomaly_windows", "audit_log", "dead_letters", "device_events", "device_status", "device_status_events_mv", "device_status_readings_mv"],
-      ...["readings", "readings_1h", "readings_1h_mv", "readings_1m", "readings_1m_mv", "repair_markers", "reports", "schema_migration_claims", "schema_migrations"],
+      ...["alert_transitions", "alerts", "analyses", "anomaly_windows", "audit_log", "dead_letters", "device_events", "device_status", "device_status_events_mv", "device_status_feed_mv"],
+      ...["readings", "readings_1h", "readings_1m", "readings_feed", "readings_feed_1h_mv", "readings_feed_1m_mv", "repair_markers", "reports", "schema_migration_claims", "schema_migrations"],
     ]);
+    // The read model's views are on readings_feed (migration 18), which keeps nothing; none is on readings.
+    expect(tables.find((t) => t.name === "readings_feed")!.engine).toBe("Null");
     expect(tables.find((t) => t.name === "readings")!.sorting_key).toBe("device_id, epoch, seq, ts_ms");
     // Every table the sink writes replaces identical rows (a repair inserts a window again: ADR 0012).
     expect(tables.filter((t) => ["analyses", "anomaly_windows", "dead_letters", "device_events", "readings"].includes(t.name)).map((t) => t.engine)).toEqual(Array(5).fill("ReplacingMergeTree"));
@@ -155,6 +157,36 @@ describe("ClickHouseSink (real ClickHouse)", () => {
       { device_id: "objects", n: "200", names: ["temp", 'ünï"cødé\n'], log: 'a "log"\nline', v: [20.5, -0.125] },
       { device_id: "text", n: "300", names: ["temp", 'ünï"cødé\n'], log: 'a "log"\nline', v: [20.5, -0.125] },
     ]);
+    await sink.close();
+  });
+
+  it("copies accepted readings to readings_feed at the lazy interval: the rollups and device_status follow, the row log has readings only", async () => {
+    const logged: RowLogEntry[] = [];
+    const rowLog: RowLog = { maxEntryBytes: 1 << 20, async append(e) { logged.push(...e); }, async *read() {} };
+    const sink = ClickHouseSink.create({ ...opts(), flushRows: 1_000_000, flushIntervalMs: 20, lazyFlushIntervalMs: 300 }, systemClock, rowLog);
+    const rollup = () => chQuery<{ n: string }>(ch.url, database, "SELECT toString(sumMerge(samples)) AS n FROM readings_1m WHERE device_id = 'fed'");
+    const status = () => chQuery<{ n: string; last: string }>(ch.url, database, "SELECT toString(sumMerge(readings)) AS n, toString(maxMerge(last_seen_ms)) AS last FROM device_status WHERE device_id = 'fed'");
+    await sink.write(readingsOf(encoded(Array.from({ length: 40 }, (_, i) => reading("fed", i + 1)))));
+    await sink.write(readingsOf(rowBatchOf(Array.from({ length: 10 }, (_, i) => reading("fed", 41 + i)))));
+    // Both writes resolved (inserted and logged); their copies wait for the feed's interval.
+    expect(sink.stats.pendingFeedRows + sink.stats.feedRows).toBe(50);
+    await sink.flush();
+    expect(sink.stats).toMatchObject({ rowsWritten: 50, feedRows: 50, pendingFeedRows: 0, feedRowsDropped: 0 });
+    expect(await rollup()).toEqual([{ n: "100" }]); // two metrics per reading
+    expect(await status()).toEqual([{ n: "50", last: String(1_700_000_000_000 + 50) }]);
+    expect(new Set(logged.map((e) => e.table))).toEqual(new Set(["readings"]));
+    await sink.close();
+  });
+
+  it("a feed ClickHouse refuses (its table gone) is dropped and counted, and never holds back the readings' writes", async () => {
+    const losses: Array<[string, number]> = [];
+    const sink = ClickHouseSink.create({ ...opts(), flushRows: 1_000_000, flushIntervalMs: 20, feeds: new Map([["readings", "no_such_feed"]]), onFeedLoss: (reason, rows) => losses.push([reason, rows]) }, systemClock);
+    await sink.write(readingsOf(encoded([reading("unfed", 1), reading("unfed", 2)])));
+    await sink.flush();
+    expect(sink.stats).toMatchObject({ rowsWritten: 2, feedRows: 0, feedRowsDropped: 2, feedFailures: 1 });
+    expect(losses).toHaveLength(1);
+    expect(losses[0]![0]).toMatch(/no_such_feed/);
+    expect(await chQuery<{ n: string }>(ch.url, database, "SELECT toString(count()) AS n FROM readings WHERE device_id = 'unfed'")).toEqual([{ n: "2" }]);
     await sink.close();
   });
 

@@ -7,6 +7,7 @@ import { SimClock } from "../../src/base/testing/sim-clock.js";
 import { QueryService, type WatchFleetResponse } from "../../src/gen/shoal/v1/query_pb.js";
 import { createQueryService, FleetHub, WatchHub } from "../../src/query/index.js";
 import type { RowFeed } from "../../src/ports/row-feed.js";
+import { insertReadings } from "../support/readings.js";
 
 /**
  * WatchFleet on a real ClickHouse (device_status filled by the migrations' views): device states,
@@ -104,7 +105,7 @@ describe("WatchFleet on real ClickHouse", () => {
     const c = createClickHouseClient(o());
     const full = readings.map((r) => ({ ...r, metric_names: ["temp", "hum"], metric_values: [21, 50], metric_scores: [0.1, 0.1], score: 0.1, log: "", stream_seq: 0 }));
     // In three inserts (three parts of readings and of device_status, as a live sink leaves them).
-    for (const part of [full.slice(0, 40), full.slice(40, 90), full.slice(90)]) await c.insert({ table: "readings", values: part, format: "JSONEachRow" });
+    for (const part of [full.slice(0, 40), full.slice(40, 90), full.slice(90)]) await insertReadings(c, part, "JSONEachRow");
     await c.insert({ table: "device_events", values: events, format: "JSONEachRow" });
     await c.insert({ table: "analyses", values: analyses, format: "JSONEachRow" });
     await c.insert({ table: "analyses", values: [duplicate], format: "JSONEachRow" });
@@ -168,11 +169,11 @@ describe("WatchFleet on real ClickHouse", () => {
     const c = createClickHouseClient(o());
     const before = readings.length;
     every("f-on-0", T + 100, T + 1900, 100);
-    await c.insert({
-      table: "readings",
-      values: readings.slice(before).map((x) => ({ ...x, metric_names: ["temp"], metric_values: [22], metric_scores: [0], score: 0, log: "", stream_seq: 0 })),
-      format: "JSONEachRow",
-    });
+    await insertReadings(
+      c,
+      readings.slice(before).map((x) => ({ ...x, metric_names: ["temp"], metric_values: [22], metric_scores: [0], score: 0, log: "", stream_seq: 0 })),
+      "JSONEachRow",
+    );
     await c.close();
     await clock.advance(2 * S);
     await vi.waitFor(() => expect(got).toHaveLength(2), { timeout: 15_000 });

@@ -22,6 +22,8 @@ import { windowFeatures } from "../../src/domain/window-features.js";
 import type { SearchSimilarIncidentsResponse, SearchTextResponse } from "../../src/gen/shoal/v1/query_pb.js";
 import { rmSync } from "node:fs";
 import { pipelineConfig, quietLogger, waitFor } from "../support/pipeline.js";
+import { insertReadings } from "../support/readings.js";
+import type { Row } from "../../src/ports/row-sink.js";
 
 /**
  * shoal.v1.QueryService of the query role on real ClickHouse (rollups by the migrations' views)
@@ -64,7 +66,7 @@ describe("QueryService over gRPC (real ClickHouse and NATS)", () => {
     const o = { url: ch.url, database, username: "default", password: "" };
     await migrate(o);
     const c = createClickHouseClient(o);
-    const rows: object[] = [];
+    const rows: Row[] = [];
     DEVICES.forEach((id, d) => {
       for (let i = 0; i < N; i++) {
         rows.push({ device_id: id, epoch: 0, seq: i + 1, ts_ms: T0 + i * STEP, metric_names: ["temp", "hum"], metric_values: [temp(d, i), 50], metric_scores: [i === 500 ? 0.99 : 0.1, 0.05], score: i === 500 ? 0.99 : 0.1, log: "", stream_seq: i + 1 });
@@ -72,8 +74,8 @@ describe("QueryService over gRPC (real ClickHouse and NATS)", () => {
     });
     // A live device, heard from now; and a device whose first 50 readings were stored twice (a replay).
     rows.push({ device_id: "q-live", epoch: 2, seq: 7, ts_ms: Date.now(), metric_names: ["temp"], metric_values: [21], metric_scores: [0], score: 0, log: "", stream_seq: 1 });
-    await c.insert({ table: "readings", values: rows, format: "JSONEachRow" });
-    await c.insert({ table: "readings", values: rows.slice(0, 50), format: "JSONEachRow" });
+    await insertReadings(c, rows, "JSONEachRow");
+    await insertReadings(c, rows.slice(0, 50), "JSONEachRow");
     await c.insert({
       table: "analyses",
       values: [0, 1, 2].map((k) => ({ device_id: "q-a-1", epoch: 0, seq: 501 + k, ts_ms: T0 + (500 + k) * STEP, metric: "temp", score: 0.95 + k / 100, summary: `temp spiked ${k}`, likely_cause: "a burst", suggested_action: "check", provider: "local", model: "local", prompt_version: "explain@v1", cached: 0, degraded: k === 2 ? 1 : 0, cost_usd: 0 })),

@@ -6,7 +6,6 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startClickHouse, startConsul, startNats, type ServiceHandle } from "../harness/index.js";
 import { createClickHouseClient, migrate } from "../../src/adapters/clickhouse/index.js";
-import { insertEncoded } from "../../src/adapters/clickhouse/encoded-rows.js";
 import { createJetStreamRowLog } from "../../src/adapters/nats/row-log.js";
 import { EmbeddedVectorStore } from "../../src/adapters/vectors/index.js";
 import { systemClock } from "../../src/base/clock.js";
@@ -14,8 +13,6 @@ import { startReportsRole, type ReportsRole } from "../../src/cli/roles/reports-
 import { startGatewayRole, type GatewayRole } from "../../src/cli/gateway.command.js";
 import { run as reportsCommand } from "../../src/cli/reports.command.js";
 import { textVectorId } from "../../src/domain/anomaly-window.js";
-import { RowBinaryWriter } from "../../src/domain/row-binary.js";
-import { READINGS_SCHEMA } from "../../src/domain/tables.js";
 import { createGateway, gatewayConfigSchema } from "../../src/gateway/index.js";
 import type { Clock } from "../../src/ports/clock.js";
 import type { SummarizeRequest } from "../../src/ports/gateway.js";
@@ -23,6 +20,7 @@ import type { Row } from "../../src/ports/row-sink.js";
 import { fmt, type ReportsOptions } from "../../src/reports/index.js";
 import { VectorIndexer } from "../../src/vectors/indexer.js";
 import { chQuery, pipelineConfig, quietLogger, waitFor } from "../support/pipeline.js";
+import { insertReadings } from "../support/readings.js";
 
 /**
  * Scheduled reports against a real Consul (leader election), ClickHouse (rollups read with -Merge,
@@ -100,8 +98,7 @@ describe("scheduled reports (Consul + ClickHouse + NATS)", () => {
         }
       }
     }
-    const b = new RowBinaryWriter(READINGS_SCHEMA).encode(rows).binary!;
-    await insertEncoded(client, "readings", "RowBinary", READINGS_SCHEMA.columns.map((c) => c.name), b.chunks);
+    await insertReadings(client, rows);
     // 09:00-10:00: pump-1's anomaly explained (stored twice: a replay) and fan-1's; alert transitions
     // (pump-1's raise stored twice), one of 08:00 that the 09:00 reports must not count.
     const analysis = (device: string, seq: number) => ({ device_id: device, epoch: 0, seq, ts_ms: h(9) + 30 * 60_000, metric: "temp", score: 0.95, summary: "s", likely_cause: "c", suggested_action: "a", provider: "local", model: "m", prompt_version: "", cached: 0, degraded: 0, cost_usd: 0 });

@@ -7,6 +7,7 @@ import { vectorMigrations } from "./vector-migrations.js";
 import { alertMigrations } from "./alert-migrations.js";
 import { detectionMigrations } from "./detection-migrations.js";
 import { auditMigrations } from "./audit-migrations.js";
+import { feedMigrations } from "./feed-migrations.js";
 import { sleep } from "../../base/clock.js";
 import { acquireMigrationLease, type MigrationLeaseOptions } from "./migration-lease.js";
 
@@ -219,6 +220,8 @@ export const migrations: readonly Migration[] = [
   ...auditMigrations,
   // 17+: anomaly detection's outputs (reasons), in detection-migrations.ts.
   ...detectionMigrations,
+  // 18+: the read model's views fed by readings_feed instead of readings, in feed-migrations.ts.
+  ...feedMigrations,
 ];
 
 /**

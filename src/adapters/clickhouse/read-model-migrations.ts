@@ -10,15 +10,17 @@ import { backfillDeviceStatus, backfillRollups } from "./rollups.js";
  * device_status views; a view that throws fails the insert into `readings` after the readings' part
  * is written (the sink retries: duplicates), so the views index arrays safely (`a[i]` out of range
  * is 0) instead of ARRAY JOINing three arrays whose sizes might differ.
+ *
+ * Migration 18 (feed-migrations.ts) moves the views on `readings` to `readings_feed`.
  */
 
-/** The SELECT of a readings rollup view: one row per (device, metric, bucket of `seconds`) of an insert. */
-function rollupView(seconds: number): string {
+/** The SELECT of a readings rollup view: one row per (device, metric, bucket of `seconds`) of an insert into `source`. */
+export function rollupView(seconds: number, source = "readings"): string {
   return `SELECT device_id, metric_names[i] AS metric, toDateTime(intDiv(ts_ms, ${seconds * 1000}) * ${seconds}) AS bucket,
       sumState(toInt64(1)) AS samples, minState(metric_values[i]) AS min_value, maxState(metric_values[i]) AS max_value,
       sumState(metric_values[i]) AS sum_value, sumState(metric_values[i] * metric_values[i]) AS sum_squares,
       maxState(metric_scores[i]) AS max_score
-    FROM readings ARRAY JOIN arrayEnumerate(metric_names) AS i
+    FROM ${source} ARRAY JOIN arrayEnumerate(metric_names) AS i
     GROUP BY device_id, metric, bucket`;
 }
 
@@ -36,6 +38,14 @@ function rollupTable(name: string, partitionBy: string): string {
       ) ENGINE = AggregatingMergeTree
       PARTITION BY ${partitionBy}
       ORDER BY (device_id, metric, bucket)`;
+}
+
+/** The SELECT of the view filling device_status from the readings inserted into `source`. */
+export function deviceStatusView(source = "readings"): string {
+  return `SELECT device_id, minState(ts_ms) AS first_seen_ms, maxState(ts_ms) AS last_seen_ms, sumState(toInt64(1)) AS readings,
+          argMaxState(epoch, ts_ms) AS last_epoch, argMaxState(seq, ts_ms) AS last_seq,
+          argMaxStateIf('', ts_ms, 0) AS last_event_kind, maxStateIf(ts_ms, 0) AS last_event_at_ms
+        FROM ${source} GROUP BY device_id`;
 }
 
 export const readModelMigrations: readonly Migration[] = [
@@ -66,11 +76,7 @@ export const readModelMigrations: readonly Migration[] = [
         last_event_at_ms AggregateFunction(max, Int64)
       ) ENGINE = AggregatingMergeTree
       ORDER BY device_id`,
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS device_status_readings_mv TO device_status AS
-        SELECT device_id, minState(ts_ms) AS first_seen_ms, maxState(ts_ms) AS last_seen_ms, sumState(toInt64(1)) AS readings,
-          argMaxState(epoch, ts_ms) AS last_epoch, argMaxState(seq, ts_ms) AS last_seq,
-          argMaxStateIf('', ts_ms, 0) AS last_event_kind, maxStateIf(ts_ms, 0) AS last_event_at_ms
-        FROM readings GROUP BY device_id`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS device_status_readings_mv TO device_status AS ${deviceStatusView()}`,
       `CREATE MATERIALIZED VIEW IF NOT EXISTS device_status_events_mv TO device_status AS
         SELECT device_id, minStateIf(at_ms, 0) AS first_seen_ms, maxStateIf(at_ms, 0) AS last_seen_ms, sumStateIf(toInt64(0), 0) AS readings,
           argMaxStateIf(epoch, at_ms, 0) AS last_epoch, argMaxStateIf(last_seq, at_ms, 0) AS last_seq,

@@ -10,8 +10,10 @@ import { sleep } from "../../base/clock.js";
 /**
  * The rollups of `readings` (readings_1m, readings_1h, device_status: migrations 10 and 11) and the
  * reconciler that keeps them equal to the deduplicated readings (docs/adr/0013-rollups-and-retention.md).
- * The views aggregate every insert, so a row inserted twice (a replayed batch, a retried insert, a
- * repair from the row log) is counted twice until the reconciler inserts the difference.
+ * The views aggregate every copy of the readings the sink feeds them (readings_feed, migration 18),
+ * so a row inserted twice (a replayed batch, a retried insert) is counted twice, and a row whose copy
+ * never reached the feed (its process died first, the feed's insert failed, a repair from the row
+ * log, which inserts into readings only) not at all, until the reconciler inserts the difference.
  */
 
 const MINUTE_MS = 60_000;

@@ -1,15 +1,16 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Clock } from "../../ports/clock.js";
-import { schemaKey } from "../../domain/row-binary.js";
 import { readRows } from "../../domain/row-binary-read.js";
-import type { BinaryRows, RowSchema } from "../../ports/row-sink.js";
-import type { Row, RowSink, RowsByTable, WriteOptions } from "../../ports/row-sink.js";
+import type { RowSink, RowsByTable, WriteOptions } from "../../ports/row-sink.js";
 import { ShoalError } from "../../base/errors.js";
 import { createClickHouseClient, type ClickHouseOptions } from "./client.js";
 import { identifier, toStorageError } from "./errors.js";
 import { sleep } from "../../base/clock.js";
 import type { RowLog, RowLogEntry } from "../../ports/row-log.js";
 import { insertEncoded, rowLogEntries } from "./encoded-rows.js";
+import { mergeRows, type TableRows } from "./sink-rows.js";
+import { DerivedFeed, type AcceptedRows, type DerivedFeedStats } from "./derived-feed.js";
+import { READINGS_FEED_TABLE, READINGS_TABLE } from "../../domain/tables.js";
 
 /** Batching options of the ClickHouse sink. */
 export interface ClickHouseSinkOptions extends ClickHouseOptions {
@@ -28,10 +29,20 @@ export interface ClickHouseSinkOptions extends ClickHouseOptions {
   /** Backoff bounds for retryable insert failures, ms. Defaults 100 and 5000. */
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  /**
+   * Tables fed a copy of every accepted insert into another, at the lazy interval (see DerivedFeed).
+   * Default: readings → readings_feed, whose views keep the rollups and device_status (migration 18).
+   */
+  readonly feeds?: ReadonlyMap<string, string>;
+  /** Told when copies for a feed were not inserted (reason, rows); the counters say it too. */
+  readonly onFeedLoss?: (reason: string, rows: number) => void;
 }
 
+/** What the read model's views are fed from (docs/adr/0013-rollups-and-retention.md, decision 7). */
+export const READ_MODEL_FEEDS: ReadonlyMap<string, string> = new Map([[READINGS_TABLE, READINGS_FEED_TABLE]]);
+
 /** Counters of the sink (exported as metrics by the composition root). */
-export interface SinkStats {
+export interface SinkStats extends DerivedFeedStats {
   rowsWritten: number;
   inserts: number;
   insertFailures: number;
@@ -55,7 +66,7 @@ interface Pending {
  * and makes writers wait when too much is pending.
  */
 export class ClickHouseSink implements RowSink {
-  readonly stats: SinkStats = { rowsWritten: 0, inserts: 0, insertFailures: 0, pendingRows: 0 };
+  readonly stats: SinkStats = { rowsWritten: 0, inserts: 0, insertFailures: 0, pendingRows: 0, feedRows: 0, feedInserts: 0, feedFailures: 0, feedRowsDropped: 0, pendingFeedRows: 0 };
   private queue: Pending[] = [];
   private timer: ReturnType<Clock["setTimeout"]> | undefined;
   private timerAt = 0;
@@ -70,6 +81,7 @@ export class ClickHouseSink implements RowSink {
   private loggingRows = 0;
   private closed = false;
   private readonly maxPending: number;
+  private readonly feed: DerivedFeed;
 
   private constructor(
     private readonly client: ClickHouseClient,
@@ -78,6 +90,17 @@ export class ClickHouseSink implements RowSink {
     private readonly rowLog: RowLog | undefined,
   ) {
     this.maxPending = o.maxPendingRows ?? o.flushRows * 8;
+    this.feed = new DerivedFeed(
+      client,
+      o.feeds ?? READ_MODEL_FEEDS,
+      clock,
+      { intervalMs: this.lazyIntervalMs(), maxPendingRows: this.maxPending, retryMinMs: o.retryMinMs ?? 100, retryMaxMs: o.retryMaxMs ?? 5000, ...(o.onFeedLoss ? { onLoss: o.onFeedLoss } : {}) },
+      this.stats,
+    );
+  }
+
+  private lazyIntervalMs(): number {
+    return this.o.lazyFlushIntervalMs ?? Math.max(1000, 10 * this.o.flushIntervalMs);
   }
 
   /**
@@ -114,7 +137,7 @@ export class ClickHouseSink implements RowSink {
     });
   }
 
-  /** Flush everything pending now (inserted and, with a row log, logged). */
+  /** Flush everything pending now (inserted and, with a row log, logged; and the feeds' copies inserted). */
   async flush(): Promise<void> {
     while (this.queue.length > 0 || this.flushing) {
       if (this.flushing) this.flushNow = true;
@@ -122,11 +145,13 @@ export class ClickHouseSink implements RowSink {
       await this.flushing;
     }
     await Promise.all(this.logging);
+    await this.feed.flush();
   }
 
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    await this.feed.close();
     this.wakeWriters();
     await this.client.close();
   }
@@ -139,7 +164,7 @@ export class ClickHouseSink implements RowSink {
     if (this.queue.length === 0 || this.flushing) return;
     if (this.stats.pendingRows >= this.o.flushRows) return this.kick();
     const urgent = this.urgentQueued > 0;
-    const interval = urgent ? this.o.flushIntervalMs : (this.o.lazyFlushIntervalMs ?? Math.max(1000, 10 * this.o.flushIntervalMs));
+    const interval = urgent ? this.o.flushIntervalMs : this.lazyIntervalMs();
     this.arm(Math.max(0, this.lastInsertAt + interval - this.clock.now()));
   }
 
@@ -255,6 +280,7 @@ export class ClickHouseSink implements RowSink {
     const headers = traceparent === undefined ? undefined : { traceparent };
     const inserts: Promise<unknown>[] = [];
     const logged: Array<Parameters<typeof rowLogEntries>[1]> = [];
+    const fed: Array<[string, AcceptedRows]> = [];
     let n = 0;
     for (const [table, t] of rows) {
       const binary = [...t.binary.values()];
@@ -264,14 +290,17 @@ export class ClickHouseSink implements RowSink {
         const columns = b.schema.columns.map((c) => identifier(c.name));
         inserts.push(insertEncoded(this.client, table, "RowBinary", columns, b.chunks, headers));
         logged.push({ table, schema: b.schema, units: b.units });
+        if (this.feed.feeds(table)) fed.push([table, { format: "RowBinary", columns, chunks: b.chunks, rows: b.rows }]);
         continue;
       }
       const objects = binary.flatMap((b) => readRows(b)).concat(t.objects);
       n += objects.length;
       inserts.push(this.client.insert({ table: identifier(table), values: objects, format: "JSONEachRow", ...(headers ? { http_headers: headers } : {}) }));
       logged.push({ table, objects });
+      if (this.feed.feeds(table)) fed.push([table, { format: "JSONEachRow", objects }]);
     }
     await Promise.all(inserts);
+    for (const [table, rows] of fed) this.feed.offer(table, rows);
     this.lastAcceptedAt = this.clock.now();
     this.stats.inserts += inserts.length;
     this.stats.rowsWritten += n;
@@ -279,35 +308,3 @@ export class ClickHouseSink implements RowSink {
     return rowLog === undefined ? [] : logged.flatMap((l) => rowLogEntries(rowLog.maxEntryBytes, l));
   }
 }
-
-/** A table's rows of one or more writes: RowBinary rows by schema, and objects (in write order). */
-interface TableRows {
-  /** Per schema: all rows, their chunks in order, and each write's part (the row log splits there). */
-  readonly binary: Map<string, { schema: RowSchema; rows: number; chunks: Uint8Array[]; units: BinaryRows[] }>;
-  readonly objects: Row[];
-}
-
-/** Rows of one or more writes grouped by table. */
-function mergeRows(parts: readonly RowsByTable[]): Map<string, TableRows> {
-  const out = new Map<string, TableRows>();
-  for (const part of parts) {
-    for (const [table, rows] of part) {
-      if (rows.length === 0) continue;
-      let acc = out.get(table);
-      if (acc === undefined) out.set(table, (acc = { binary: new Map(), objects: [] }));
-      if (rows.binary !== null) {
-        const key = schemaKey(rows.binary.schema);
-        let b = acc.binary.get(key);
-        if (b === undefined) acc.binary.set(key, (b = { schema: rows.binary.schema, rows: 0, chunks: [], units: [] }));
-        b.rows += rows.binary.rows;
-        for (const c of rows.binary.chunks) b.chunks.push(c);
-        b.units.push(rows.binary);
-      }
-      for (const r of rows.objects) acc.objects.push(r);
-    }
-  }
-  return out;
-}
-
-
-

@@ -7,7 +7,7 @@ import { connectNats } from "../../adapters/nats/connection.js";
 import { ensureJournal } from "../../adapters/nats/streams.js";
 import { JetStreamPartitionConsumers } from "../../adapters/nats/partition-consumers.js";
 import { createEventPublisher } from "../../adapters/nats/event-publisher.js";
-import { ClickHouseSink, createClickHouseClient, migrate, StoreRepair } from "../../adapters/clickhouse/index.js";
+import { ClickHouseSink, createClickHouseClient, migrate, StoreRepair, type SinkStats } from "../../adapters/clickhouse/index.js";
 import { createJetStreamRowLog, ROWS_STREAM } from "../../adapters/nats/row-log.js";
 import { startReadModelJobs } from "../../adapters/clickhouse/read-model-jobs.js";
 import { startDeadLetterConsumer } from "../../adapters/nats/dead-letter-consumer.js";
@@ -37,7 +37,7 @@ export type RuntimeStats = RuntimeNodeStats;
 export interface RuntimeRole {
   stats(): RuntimeStats;
   /** The ClickHouse sink's counters (rows written, inserts, failed inserts, rows waiting). */
-  sinkStats(): { readonly rowsWritten: number; readonly inserts: number; readonly insertFailures: number; readonly pendingRows: number };
+  sinkStats(): Readonly<SinkStats>;
   /** Partitions this node currently pulls. */
   owned(): number[];
   /** Start pulling partition `p` (after its lease was acquired). Idempotent. */
@@ -234,7 +234,8 @@ async function startStore(
 ): Promise<{ sink: ClickHouseSink; repair: StoreRepair | undefined; rowLog: Awaited<ReturnType<typeof createJetStreamRowLog>> | undefined }> {
   const ch = cfg.clickhouse;
   const chOpts = { url: ch.url, database: ch.database, username: ch.username, password: ch.password };
-  const sinkOpts = { ...chOpts, flushRows: ch.flushRows, flushIntervalMs: ch.flushIntervalMs };
+  const onFeedLoss = (reason: string, rows: number) => log.warn({ reason, rows }, "rollup feed: rows not fed (the reconciler restores the rollups)");
+  const sinkOpts = { ...chOpts, flushRows: ch.flushRows, flushIntervalMs: ch.flushIntervalMs, onFeedLoss };
   if (!ch.repair.enabled) return { sink: ClickHouseSink.create(sinkOpts, systemClock), repair: undefined, rowLog: undefined };
   const rowLog = await createJetStreamRowLog(nc, { writer: cfg.nodeId, keepMs: ch.repair.keepMs, replicas: cfg.nats.replicas });
   const sink = ClickHouseSink.create(sinkOpts, systemClock, rowLog);
