@@ -7,7 +7,9 @@
  * own process (test/bench/e2e/loadgen.ts: MQTT 5 QoS 1, counting PUBACKs) against `shoal up` (one
  * process) and Shoal as separate bridge + runtime processes. Per run: a fresh nats-server and
  * database, a 3 s warm-up, then `--duration` seconds at the offered rate; every acknowledged reading
- * is checked in ClickHouse (distinct (device, epoch, seq)), latency is publish → row visible, CPU is per
+ * is checked in ClickHouse (distinct (device, epoch, seq)), latency is publish → row visible (p50/p99
+ * from the row count, which follows the mean; "reading p50/p99" from every reading of every 50th
+ * device, each timed from its publish to the first poll that returned its row), CPU is per
  * acknowledged reading for Shoal's processes and for every process (broker, NATS, ClickHouse and
  * load generator included). After each run, its accounting: published (acknowledged) = stored +
  * dead-lettered (bridge rejections + dead_letters rows) + duplicates counted by the device actors.
@@ -229,6 +231,7 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
     // SHOAL_BENCH_LOG=<dir>: each run's Shoal log there (<shape>-<rate>.log), to read after the run.
     const logDir = process.env["SHOAL_BENCH_LOG"];
     if (logDir) writeFileSync(`${logDir}/${shape}-${rate}.log`, shoal.log());
+    console.error(`  each reading of the probe devices (every 50th; ${r.probed} of ${r.acked} readings), publish → row visible: p50 ${r.readingP50} ms, p99 ${r.readingP99} ms, longest ${r.readingMax} ms`);
     if (waits.length > 0) console.error(`  where readings waited (p50/p99 ms, bucket bounds; journal: since accepted by the bridge, others: since stored in JetStream): ${waits.join(", ")}`);
     return { r, shoal, lag };
   } finally {
@@ -249,6 +252,7 @@ function shoalRow(shape: string, rate: number, r: RunResult): Record<string, str
     dup: r.duplicates,
     "p50 ms": Math.round(r.p50),
     "p99 ms": Math.round(r.p99),
+    "reading p50/p99 ms": `${r.readingP50}/${r.readingP99}`,
     "drain ms": r.drainMs,
     "µs/reading shoal": Math.round(cpu.shoal),
     "µs/reading all": Math.round(cpu.all),
@@ -270,6 +274,7 @@ async function mqttOnlyRow(rate: number): Promise<Record<string, string | number
     dup: "-",
     "p50 ms": "-",
     "p99 ms": "-",
+    "reading p50/p99 ms": "-",
     "drain ms": "-",
     "µs/reading shoal": "-",
     "µs/reading all": Math.round([...r.cpuUs.values()].reduce((a, b) => a + b, 0)),
@@ -303,6 +308,7 @@ function peerRow(peer: string, rate: number): Record<string, string | number> {
     dup: Number(res["dups"] ?? 0),
     "p50 ms": lat.p50,
     "p99 ms": lat.p99,
+    "reading p50/p99 ms": "-",
     "drain ms": Number(res["drainLagMs"]),
     "µs/reading shoal": cpuUs(["pipeline"]),
     "µs/reading all": cpuUs(Object.keys(cpu)),

@@ -61,9 +61,23 @@ export interface RunResult {
   readonly physical: number;
   readonly lost: number;
   readonly duplicates: number;
-  /** Publish → row visible, ms (count timelines: up to one poll, 50 ms, of resolution). */
+  /**
+   * Publish → row visible, ms, from the count timelines (up to one poll, 50 ms, of resolution): the
+   * time until as many rows are visible as readings were published. That is about the mean latency
+   * and how it moves, not a reading's latency: a few readings waiting seconds barely move it.
+   */
   readonly p50: number;
   readonly p99: number;
+  /**
+   * Publish → row visible of each reading of the probe devices (every 50th device), ms: the first
+   * poll that returned the row less the reading's tsMs (its publish time); NaN when the table has
+   * no such rows (a peer's schema).
+   */
+  readonly readingP50: number;
+  readonly readingP99: number;
+  readonly readingMax: number;
+  /** Probe readings seen, of those acknowledged. */
+  readonly probed: number;
   /** From the end of publishing until every acknowledged reading was visible, ms (-1: never). */
   readonly drainMs: number;
   /** Rows visible per second of the run (publishing and drain), from the 50 ms polls of the row count. */
@@ -78,6 +92,43 @@ export interface RunResult {
   /** Sustained: nothing lost, rows ≥ 97 % of the offered rate during the run, p99 < 1 s. */
   readonly sustained: boolean;
   readonly accounting: Accounting;
+}
+
+/** Every PROBE_EVERY-th device of a run is a probe: each of its rows is timed (see RunResult.readingP50). */
+const PROBE_EVERY = 50;
+
+/**
+ * Polls the probe devices' rows ingested in the last 5 s (ClickHouse's clock; the rows of 20 devices,
+ * cheap next to the run) and keeps when each (device, seq) was first seen and its tsMs.
+ */
+class ReadingProbe {
+  readonly seen = new Map<string, number>();
+  private readonly where: string;
+
+  constructor(
+    private readonly spec: Pick<RunSpec, "chUrl" | "db" | "devices" | "prefix">,
+  ) {
+    const ids: string[] = [];
+    for (let d = 0; d < spec.devices; d += PROBE_EVERY) ids.push(`'${spec.prefix}-${d}'`);
+    this.where = `device_id IN (${ids.join(", ")})`;
+  }
+
+  async poll(): Promise<boolean> {
+    const rows = await chQuery<{ d: string; s: string; t: string }>(this.spec.chUrl, this.spec.db, `SELECT device_id AS d, toString(seq) AS s, toString(ts_ms) AS t FROM readings WHERE ${this.where} AND ingested_at >= now() - 5`).catch(() => undefined);
+    if (rows === undefined) return false;
+    const at = Date.now();
+    for (const r of rows) {
+      const key = `${r.d}/${r.s}`;
+      if (!this.seen.has(key)) this.seen.set(key, at - Number(r.t));
+    }
+    return true;
+  }
+
+  quantiles(): { p50: number; p99: number; max: number; n: number } {
+    const lat = [...this.seen.values()].sort((a, b) => a - b);
+    const q = (p: number) => (lat.length === 0 ? NaN : lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!);
+    return { p50: q(0.5), p99: q(0.99), max: lat.length === 0 ? NaN : lat.at(-1)!, n: lat.length };
+  }
 }
 
 /** Rows in the readings table (active parts, metadata only). */
@@ -109,6 +160,13 @@ export async function measure(spec: RunSpec): Promise<RunResult> {
   const startedAt = Date.now();
   const visible: [number, number][] = [];
   let polling = true;
+  const probe = new ReadingProbe(spec);
+  const prober = (async () => {
+    while (polling) {
+      if (!(await probe.poll())) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
   const poller = (async () => {
     while (polling) {
       const n = await visibleRows(spec.chUrl, spec.db);
@@ -150,7 +208,7 @@ export async function measure(spec: RunSpec): Promise<RunResult> {
     await new Promise((r) => setTimeout(r, n >= done.acked ? 500 : 100));
   }
   polling = false;
-  await poller;
+  await Promise.all([poller, prober]);
   watch.stop();
   const [c] = await chQuery<{ n: string; u: string }>(spec.chUrl, spec.db, `SELECT count() AS n, uniqExact(device_id, epoch, seq) AS u FROM readings ${like}`);
   const physical = Number(c!.n);
@@ -185,6 +243,7 @@ export async function measure(spec: RunSpec): Promise<RunResult> {
   const rowsPerSec = inWindow / ((publishEnd - timeline.startMs) / 1000);
   const lost = Math.max(0, done.acked - stored);
   const p99 = q(0.99);
+  const perReading = probe.quantiles();
   return {
     sent: done.sent,
     acked: done.acked,
@@ -197,6 +256,10 @@ export async function measure(spec: RunSpec): Promise<RunResult> {
     duplicates: physical - stored,
     p50: q(0.5),
     p99,
+    readingP50: perReading.p50,
+    readingP99: perReading.p99,
+    readingMax: perReading.max,
+    probed: perReading.n,
     drainMs,
     rowsTimeline,
     insertedTimeline,
