@@ -31,6 +31,18 @@ export function pullExpiresMs(random: number): number {
   return Math.round(PULL_EXPIRES_MS * (0.75 + 0.5 * random));
 }
 
+/**
+ * How long after its life a pull that has not ended is closed, ms. A pull that got some messages
+ * and then expired on nats-server 2.9.10 was not ended by the client: no message, no status and no
+ * heartbeat came after it, and the client gave it up only after two missed idle heartbeats (half a
+ * life each), so its partition received nothing for up to another whole life. At 15,000 readings/s
+ * ~3 pulls a second ended so, and 1 % of the readings waited 2.1–3.7 s (docs/adr/0009-batched-journal.md).
+ * The server delivers nothing on a request after its life, so closing it then loses nothing; a
+ * delivery that did arrive after the close would show as a gap in the delivery sequence and
+ * restart the partition from its ack floor (journal watchdog).
+ */
+const PULL_OVERDUE_MS = 250;
+
 /** Timeout of the consumer's API requests, ms; the client's default is 5 s. */
 const API_TIMEOUT_MS = 2000;
 /** Waits between failed pulls (consumer gone, no responders), ms. */
@@ -121,13 +133,19 @@ export class JetStreamPartitionSource implements PartitionSource {
         continue;
       }
       try {
-        const messages = await this.consumer.fetch({ max_messages: room, expires: pullExpiresMs(Math.random()) });
+        const life = pullExpiresMs(Math.random());
+        const messages = await this.consumer.fetch({ max_messages: room, expires: life });
         this.current = messages;
         if (this.closed) {
           await messages.close().catch(() => undefined);
           break;
         }
-        for await (const m of messages) this.receive(m);
+        const overdue = systemClock.setTimeout(() => void messages.close().catch(() => undefined), life + PULL_OVERDUE_MS);
+        try {
+          for await (const m of messages) this.receive(m);
+        } finally {
+          systemClock.clearTimeout(overdue);
+        }
         retryMs = 0;
       } catch (e) {
         if (this.closed) break;
