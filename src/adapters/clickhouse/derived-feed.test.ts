@@ -34,7 +34,7 @@ async function advance(clock: SimClock, ms: number): Promise<void> {
 const stats = (): DerivedFeedStats => ({ feedRows: 0, feedInserts: 0, feedFailures: 0, feedRowsDropped: 0, pendingFeedRows: 0 });
 const binary = (rows: number, bytes = 10) => ({ format: "RowBinary" as const, columns: ["a", "b"], chunks: [new Uint8Array(bytes)], rows });
 const targets = new Map([["readings", "readings_feed"]]);
-const opts = { intervalMs: 1000, maxPendingRows: 100, retryMinMs: 100, retryMaxMs: 400 };
+const opts = { intervalMs: 1000, flushRows: 50, maxPendingRows: 100, retryMinMs: 100, retryMaxMs: 400 };
 
 describe("DerivedFeed", () => {
   it("gathers accepted inserts for an interval and inserts them as one per target and column list; other tables are not fed", async () => {
@@ -77,12 +77,25 @@ describe("DerivedFeed", () => {
     expect(s.feedRows).toBe(1);
   });
 
+  it("does not wait for the interval once flushRows are pending, and not between inserts while they keep coming", async () => {
+    const clock = new SimClock();
+    const { client, inserts } = fakeClient();
+    const s = stats();
+    const feed = new DerivedFeed(client, targets, clock, opts, s);
+    feed.offer("readings", binary(30));
+    feed.offer("readings", binary(30)); // 60 >= 50: inserted now
+    feed.offer("readings", binary(50)); // while that insert runs: next, at once
+    await advance(clock, 0);
+    expect(inserts).toHaveLength(2);
+    expect(s).toMatchObject({ feedRows: 110, pendingFeedRows: 0, feedRowsDropped: 0 });
+  });
+
   it("keeps at most maxPendingRows waiting: the oldest copies go first, counted", async () => {
     const clock = new SimClock();
     const { client } = fakeClient();
     const s = stats();
     const lost: number[] = [];
-    const feed = new DerivedFeed(client, targets, clock, { ...opts, maxPendingRows: 10, onLoss: (_, n) => lost.push(n) }, s);
+    const feed = new DerivedFeed(client, targets, clock, { ...opts, flushRows: 1000, maxPendingRows: 10, onLoss: (_, n) => lost.push(n) }, s);
     for (let i = 0; i < 5; i++) feed.offer("readings", binary(4));
     expect(lost).toEqual([4, 4, 4]);
     expect(s).toMatchObject({ pendingFeedRows: 8, feedRowsDropped: 12 });

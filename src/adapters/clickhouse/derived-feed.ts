@@ -13,6 +13,8 @@ export type AcceptedRows =
 export interface DerivedFeedOptions {
   /** How often pending rows are inserted, ms. */
   readonly intervalMs: number;
+  /** Pending rows at which an insert starts without waiting for the interval. */
+  readonly flushRows: number;
   /** Pending rows above which the oldest are dropped (counted; the reconciler restores the rollups). */
   readonly maxPendingRows: number;
   readonly retryMinMs: number;
@@ -39,7 +41,7 @@ interface Entry {
 /**
  * Copies of accepted inserts for tables whose only job is to feed views (`readings` →
  * `readings_feed`, engine Null: the rollups and device_status; docs/adr/0013 decision 7), gathered
- * and inserted every `intervalMs`, one insert at a time. Derived data, so nothing waits for it and
+ * and inserted every `intervalMs` (at once from `flushRows` pending), one insert at a time. Derived data, so nothing waits for it and
  * it is not in the row log: a process that dies loses at most what was pending (the reconciler
  * brings the rollups back to the readings; device_status may count that many readings fewer). A
  * retryable failure is retried with backoff; a non-retryable one (a view that throws may have
@@ -80,7 +82,9 @@ export class DerivedFeed {
       this.lose(`more than ${this.o.maxPendingRows} rows waiting for ${old.target}: oldest dropped`, old.count);
     }
     this.stats.pendingFeedRows = this.pendingRows;
-    if (this.timer === undefined && this.running === undefined) this.timer = this.clock.setTimeout(() => this.run(), this.o.intervalMs);
+    if (this.running !== undefined) return;
+    if (this.pendingRows >= this.o.flushRows) this.run();
+    else this.timer ??= this.clock.setTimeout(() => this.run(), this.o.intervalMs);
   }
 
   /** Insert everything pending now and wait for it. */
@@ -107,7 +111,9 @@ export class DerivedFeed {
     this.stats.pendingFeedRows = 0;
     this.running = this.insertAll(batch).finally(() => {
       this.running = undefined;
-      if (this.pending.length > 0 && !this.closed) this.timer = this.clock.setTimeout(() => this.run(), this.o.intervalMs);
+      if (this.pending.length === 0 || this.closed) return;
+      if (this.pendingRows >= this.o.flushRows) this.run();
+      else this.timer = this.clock.setTimeout(() => this.run(), this.o.intervalMs);
     });
   }
 

@@ -94,7 +94,7 @@ export class ClickHouseSink implements RowSink {
       client,
       o.feeds ?? READ_MODEL_FEEDS,
       clock,
-      { intervalMs: this.lazyIntervalMs(), maxPendingRows: this.maxPending, retryMinMs: o.retryMinMs ?? 100, retryMaxMs: o.retryMaxMs ?? 5000, ...(o.onFeedLoss ? { onLoss: o.onFeedLoss } : {}) },
+      { intervalMs: this.lazyIntervalMs(), flushRows: o.flushRows, maxPendingRows: 4 * this.maxPending, retryMinMs: o.retryMinMs ?? 100, retryMaxMs: o.retryMaxMs ?? 5000, ...(o.onFeedLoss ? { onLoss: o.onFeedLoss } : {}) },
       this.stats,
     );
   }
