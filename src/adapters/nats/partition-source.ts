@@ -32,14 +32,15 @@ export function pullExpiresMs(random: number): number {
 }
 
 /**
- * How long after its life a pull that has not ended is closed, ms. A pull that got some messages
- * and then expired on nats-server 2.9.10 was not ended by the client: no message, no status and no
- * heartbeat came after it, and the client gave it up only after two missed idle heartbeats (half a
- * life each), so its partition received nothing for up to another whole life. At 15,000 readings/s
- * ~3 pulls a second ended so, and 1 % of the readings waited 2.1–3.7 s (docs/adr/0009-batched-journal.md).
- * The server delivers nothing on a request after its life, so closing it then loses nothing; a
- * delivery that did arrive after the close would show as a gap in the delivery sequence and
- * restart the partition from its ack floor (journal watchdog).
+ * How long after its life, with nothing received meanwhile, a pull that has not ended is left to
+ * end by itself while the next one starts, ms. Under load nats-server 2.9.10 ended pulls without
+ * the client hearing of it (no message, status or heartbeat after them), and the client gave such a
+ * pull up only after two missed idle heartbeats (half a life each), so its partition received
+ * nothing for up to another whole life: at 15,000 readings/s ~3 pulls a second, and 1 % of the
+ * readings waited 2.1–3.7 s (docs/adr/0009-batched-journal.md). The overdue pull is not closed: a
+ * server that is behind may still deliver on it (closing it then lost deliveries at 150,000
+ * readings/s: gaps, partitions restarted from their ack floor); its messages come before the next
+ * pull's (the server serves a consumer's pulls in order) and are taken as they come.
  */
 const PULL_OVERDUE_MS = 250;
 
@@ -74,6 +75,8 @@ export class JetStreamPartitionSource implements PartitionSource {
   private wake: (() => void) | undefined;
   private roomFreed: (() => void) | undefined;
   private current: ConsumerMessages | undefined;
+  /** Overdue pulls left to end by themselves (see PULL_OVERDUE_MS), closed with the source. */
+  private readonly lingering = new Set<ConsumerMessages>();
   private loop: Promise<void> = Promise.resolve();
   private closed = false;
   /** A pull that failed since the last `next`: reported by it once (the pump logs and backs off). */
@@ -81,6 +84,7 @@ export class JetStreamPartitionSource implements PartitionSource {
   private received = 0;
   private lastDelivery = 0;
   private skipped = 0;
+  private lastReceivedAt = 0;
 
   private constructor(
     readonly partition: number,
@@ -140,12 +144,22 @@ export class JetStreamPartitionSource implements PartitionSource {
           await messages.close().catch(() => undefined);
           break;
         }
-        const overdue = systemClock.setTimeout(() => void messages.close().catch(() => undefined), life + PULL_OVERDUE_MS);
-        try {
-          for await (const m of messages) this.receive(m);
-        } finally {
-          systemClock.clearTimeout(overdue);
+        const taken = this.take(messages);
+        const overdue = this.overdue(life);
+        const late = await Promise.race([taken.then(() => false), overdue.late]).finally(overdue.cancel);
+        if (late) {
+          // Left to end by itself (its messages still taken), while the next pull starts.
+          this.lingering.add(messages);
+          void taken.then(
+            () => this.lingering.delete(messages),
+            (e: unknown) => {
+              this.lingering.delete(messages);
+              if (!(e instanceof Error && e.message === "heartbeats missed") && !this.closed) this.failure = e;
+            },
+          );
+          continue;
         }
+        await taken;
         retryMs = 0;
       } catch (e) {
         if (this.closed) break;
@@ -160,6 +174,40 @@ export class JetStreamPartitionSource implements PartitionSource {
         this.current = undefined;
       }
     }
+  }
+
+  /** Takes a pull's messages as they come; resolves when the pull ends. */
+  private async take(messages: ConsumerMessages): Promise<void> {
+    for await (const m of messages) {
+      this.lastReceivedAt = systemClock.now();
+      this.receive(m);
+    }
+  }
+
+  /**
+   * Resolves true once `life` + PULL_OVERDUE_MS have passed with nothing received for
+   * PULL_OVERDUE_MS, checked after the event loop has read what already reached the socket (a
+   * check phase, after I/O); never resolves otherwise (the pull's end wins the race).
+   */
+  private overdue(life: number): { late: Promise<boolean>; cancel: () => void } {
+    let timer: TimerHandle | undefined;
+    let cancelled = false;
+    const late = new Promise<boolean>((resolve) => {
+      const check = () => {
+        if (cancelled || this.closed) return;
+        const quiet = systemClock.now() - this.lastReceivedAt;
+        if (quiet < PULL_OVERDUE_MS) timer = systemClock.setTimeout(check, PULL_OVERDUE_MS - quiet);
+        else setImmediate(() => (cancelled ? undefined : systemClock.now() - this.lastReceivedAt >= PULL_OVERDUE_MS ? resolve(true) : check()));
+      };
+      timer = systemClock.setTimeout(check, life + PULL_OVERDUE_MS);
+    });
+    return {
+      late,
+      cancel: () => {
+        cancelled = true;
+        if (timer !== undefined) systemClock.clearTimeout(timer);
+      },
+    };
   }
 
   private receive(m: JsMsg): void {
@@ -227,6 +275,7 @@ export class JetStreamPartitionSource implements PartitionSource {
     if (this.progressTimer !== undefined) systemClock.clearTimeout(this.progressTimer);
     this.wake?.();
     this.roomFreed?.();
+    for (const m of this.lingering) void m.close().catch(() => undefined);
     const closed = this.current?.close().catch(() => undefined);
     await Promise.race([Promise.all([closed, this.loop]), sleep(CLOSE_WAIT_MS)]);
   }
