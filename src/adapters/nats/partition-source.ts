@@ -63,7 +63,9 @@ const RETRY_MAX_MS = 2000;
  * consumers' max_ack_pending allowed (20,000 per partition) and its memory grew ~7 MB/s, with no
  * end but that (docs/adr/0009-batched-journal.md).
  *
- * Messages are handed out in batches of what has arrived, so a batch never waits to fill up.
+ * Messages are handed out in batches of what has arrived, so a batch never waits to fill up. (An
+ * overdue pull left to end by itself, PULL_OVERDUE_MS, may still bring what it asked for beside
+ * the next pull: up to twice `pullBatch` for a moment, in the rare case that it does.)
  */
 export class JetStreamPartitionSource implements PartitionSource {
   private buf: JsMsg[] = [];
@@ -154,7 +156,9 @@ export class JetStreamPartitionSource implements PartitionSource {
             () => this.lingering.delete(messages),
             (e: unknown) => {
               this.lingering.delete(messages);
-              if (!(e instanceof Error && e.message === "heartbeats missed") && !this.closed) this.failure = e;
+              if (e instanceof Error && e.message === "heartbeats missed") return;
+              if (!this.closed) this.failure = e;
+              this.wake?.();
             },
           );
           continue;
