@@ -2,6 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { Clock } from "../../ports/clock.js";
 import type { Row } from "../../ports/row-sink.js";
 import { sleep } from "../../base/clock.js";
+import { backoffMs } from "../../base/backoff.js";
 import { insertEncoded } from "./encoded-rows.js";
 import { identifier, toStorageError } from "./errors.js";
 
@@ -138,8 +139,7 @@ export class DerivedFeed {
   }
 
   private async insertRetrying(target: string, count: number, insert: () => Promise<void>): Promise<void> {
-    let delay = this.o.retryMinMs;
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       try {
         await insert();
         this.stats.feedInserts++;
@@ -152,8 +152,7 @@ export class DerivedFeed {
           this.lose(`${err.message}: rows not fed (the reconciler restores the rollups)`, count);
           return;
         }
-        await sleep(delay, this.clock);
-        delay = Math.min(delay * 2, this.o.retryMaxMs);
+        await sleep(backoffMs(attempt, this.o.retryMinMs, this.o.retryMaxMs), this.clock);
       }
     }
   }
