@@ -12,6 +12,12 @@ export interface SimulateOptions {
   readonly devices: number;
   /** Total readings measured per second across all devices. */
   readonly rate: number;
+  /**
+   * The rate from now on, asked about every pass of the send loop; `rate` when absent or undefined.
+   * A change applies to the readings not yet measured (a test that streams slowly while something
+   * happens can finish quickly after it). Offline periods stay measured in `rate`'s nominal time.
+   */
+  readonly pace?: () => number | undefined;
   /** Stop after this many seconds (unless readingsPerDevice is reached first). */
   readonly durationSec?: number;
   /** Stop after every device has measured this many readings. */
@@ -193,10 +199,27 @@ export async function simulate(o: SimulateOptions): Promise<SimulateStats> {
     return { ...stats };
   };
 
+  // Readings allowed by now: `paceBase` by `paceFrom`, then `rate` per second (a pace change starts a new segment).
+  let rate = o.rate;
+  let paceFrom = started;
+  let paceBase = 0;
+  // A pace that is not a positive rate ends the run: it settles what was sent, then throws this.
+  let paceError: RangeError | undefined;
   while (measured < total && Date.now() < deadline && !o.signal?.aborted) {
-    const allowed = Math.min(total, Math.floor(((Date.now() - started) / 1000) * o.rate) + 1);
+    const now = Date.now();
+    const wanted = o.pace?.() ?? o.rate;
+    if (wanted !== rate) {
+      if (!(wanted > 0)) {
+        paceError = new RangeError(`simulate: pace gave ${wanted} readings/s (must be > 0)`);
+        break;
+      }
+      paceBase += ((now - paceFrom) / 1000) * rate;
+      paceFrom = now;
+      rate = wanted;
+    }
+    const allowed = Math.min(total, Math.floor(paceBase + ((now - paceFrom) / 1000) * rate) + 1);
     if (measured >= allowed) {
-      await sleep(Math.max(1, Math.min(10, 1000 / o.rate)));
+      await sleep(Math.max(1, Math.min(10, 1000 / rate)));
     } else {
       const d = devices[next]!;
       if (inFlight[d.conn]! >= maxInFlight) {
@@ -228,6 +251,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateStats> {
   waiters = [];
   await Promise.all(responders.map((r) => r.stop()));
   await Promise.all(clients.map((c) => c.endAsync()));
+  if (paceError !== undefined) throw paceError;
   const final = snapshot();
   o.onProgress?.(final);
   return final;

@@ -29,9 +29,11 @@ describe("cluster: join, drain and SIGKILL while streaming", () => {
   const PER_DEVICE = 30;
   const TOTAL = DEVICES * PER_DEVICE;
   const P = 64;
-  // ~150 s of streaming: join, drain and kill must all land inside it, and on a loaded 2-core machine
-  // a joining process alone can take over a minute to start and get its share.
+  // 400/s (~150 s for all readings) until the join, the drain and the kill have happened: they must
+  // all land while streaming, and on a loaded 2-core machine a joining process alone can take over
+  // a minute to start and get its share. The rest then goes at AFTER_RATE (the reference's pace).
   const RATE = 400;
+  const AFTER_RATE = 5000;
   let mqtt: ServiceHandle;
   let ch: ServiceHandle;
   let consul: ServiceHandle;
@@ -98,7 +100,8 @@ describe("cluster: join, drain and SIGKILL while streaming", () => {
       const streamingFrom = Date.now();
 
       let acked = 0;
-      const sim = simulate({ url: mqtt.url, devices: DEVICES, readingsPerDevice: PER_DEVICE, rate: RATE, format: "mixed", devicePrefix: "cl", onProgress: (s) => (acked = s.acked) });
+      let rate = RATE;
+      const sim = simulate({ url: mqtt.url, devices: DEVICES, readingsPerDevice: PER_DEVICE, rate: RATE, pace: () => rate, format: "mixed", devicePrefix: "cl", onProgress: (s) => (acked = s.acked) });
       const at = (n: number, what: string) => waitFor(async () => acked, (a) => a >= n, 120_000, what);
 
       await at(TOTAL * 0.05, "5% published");
@@ -119,6 +122,7 @@ describe("cluster: join, drain and SIGKILL while streaming", () => {
       expect(acked).toBeLessThan(TOTAL); // all three events happened while streaming
       await waitConverged(admin, ["node-1", "node-2", "node-4"], 60_000, "node-3's partitions to resume elsewhere");
       mark("node-3's partitions resumed");
+      rate = AFTER_RATE;
 
       const s = await sim;
       mark("simulation done");
