@@ -9,7 +9,8 @@
 // journal message in the bridge-format rows, default 16), BENCH_DEVICES (10,000), BENCH_MEMORY_ACTORS (1,000,000),
 // BENCH_MEMORY_DEVICE_ACTORS, BENCH_MEMORY_READINGS, BENCH_MEMORY_STEADY_ACTORS, BENCH_MEMORY_CASES (see benchMemory),
 // BENCH_SKIP (comma list of: inline,pool,journal,journal3,journalB,journal3B,tracing,transport,jetstream,memory,activation), BENCH_REPEAT (runs per
-// throughput row, default 3; the median is reported).
+// throughput row, default 3; the median is reported), BENCH_ALLOC_SITES (n: also print the n allocation
+// sites with the most bytes per reading under the bytes-allocated rows).
 import { availableParallelism } from "node:os";
 import { isMainThread } from "node:worker_threads";
 import { deviceActor } from "../../actors/device/index.js";
