@@ -96,6 +96,8 @@ export interface RunResult {
 
 /** Every PROBE_EVERY-th device of a run is a probe: each of its rows is timed (see RunResult.readingP50). */
 const PROBE_EVERY = 50;
+/** SHOAL_BENCH_PROBE=off: no per-reading probe (its queries' own cost on ClickHouse, measured apart). */
+const PROBE_ON = process.env.SHOAL_BENCH_PROBE !== "off";
 
 /**
  * Polls the probe devices' rows ingested in the last 5 s (ClickHouse's clock; the rows of 20 devices,
@@ -162,7 +164,7 @@ export async function measure(spec: RunSpec): Promise<RunResult> {
   let polling = true;
   const probe = new ReadingProbe(spec);
   const prober = (async () => {
-    while (polling) {
+    while (polling && PROBE_ON) {
       if (!(await probe.poll())) break;
       await new Promise((r) => setTimeout(r, 50));
     }
