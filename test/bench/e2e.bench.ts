@@ -29,11 +29,14 @@
  * per second, with the main thread's V8 heap and external memory, loss and the time to catch up
  * after ClickHouse is back (a longer outage shows whether memory grows with it or levels off).
  *
+ * Comparing settings: `--env "SHOAL__CLICKHOUSE__FLUSHINTERVAL=100ms|200ms"` makes each Shoal run
+ * once per alternative, back to back, each its own row (named after the setting); `--rounds N`
+ * repeats each rate's runs N times, so A and B alternate on a machine whose speed drifts.
+ *
  * --nats-nodes 3: the journal on a three-node JetStream cluster (test/harness startNatsCluster) with
  * `nats.replicas: 3` (every stream and the snapshot bucket on all three nodes) instead of one
  * nats-server; the CPU columns then count all three nats-server processes.
  */
-import { parseArgs } from "node:util";
 import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import mqtt from "mqtt";
@@ -41,55 +44,11 @@ import { startClickHouse, startMosquitto, startNats, startNatsCluster, type Nats
 import { pidOfPort } from "./e2e/procstat.js";
 import { accountingLine, cpuPerReading, measure, type RunResult } from "./e2e/run.js";
 import { mqttOnlyRun } from "./e2e/mqtt-only.js";
+import { lagSummary, sampleRoles, type LagSummary } from "./e2e/role-sampling.js";
+import { benchOptions, runName, type Variant } from "./e2e/options.js";
 import { BENCH_BRIDGE_CLIENT_IDS, incidentCounts, shoalCounters, stageBuckets, stageQuantiles, startShoal, type ShoalShape, type StageBuckets } from "./e2e/shoal.js";
 
-const { values } = parseArgs({
-  options: {
-    rates: { type: "string", default: "5000,10000,20000" },
-    shapes: { type: "string", default: "up,split" },
-    duration: { type: "string", default: "20" },
-    batch: { type: "string", default: "1" },
-    devices: { type: "string", default: "1000" },
-    peers: { type: "string", default: "" },
-    overload: { type: "string" },
-    "ch-outage": { type: "string" },
-    outage: { type: "string", default: "60" },
-    env: { type: "string", default: "" },
-    "nats-nodes": { type: "string", default: "1" },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
-if (values.help) {
-  console.log(`npm run bench:e2e -- [options]
-  --rates R1,R2,...   offered readings/s, one run per rate and shape (default 5000,10000,20000)
-  --shapes up,split   shoal up (one process) and/or bridge + runtime processes (default up,split);
-                      mqtt-only: the load generator, Mosquitto and a subscriber that only acknowledges
-                      (no pipeline: the MQTT leg's own cost, the ceiling of any pipeline here)
-  --duration S        seconds measured per run, after a 3 s warm-up (default 20)
-  --batch N           readings per MQTT message (default 1)
-  --devices N         simulated devices (default 1000)
-  --nats-nodes 1|3    the journal on one nats-server, or on a three-node JetStream cluster with nats.replicas 3 (default 1)
-  --env "K=V K=V"     extra SHOAL__* settings for Shoal's processes
-  --overload R        one run at R/s printing rows per second, event-loop lag, MQTT disconnects
-  --ch-outage R       ClickHouse stopped 20 s into the run for --outage s: memory, loss, catch-up time
-  --outage S          seconds ClickHouse stays stopped in a --ch-outage run (default 60)
-  --peers b-raw,a     side-by-side peers (needs SHOAL_PEER_HARNESS)`);
-  process.exit(0);
-}
-const natsNodes = Number(values["nats-nodes"]);
-if (natsNodes !== 1 && natsNodes !== 3) throw new Error("--nats-nodes is 1 or 3");
-const duration = Number(values.duration);
-const batch = Number(values.batch);
-const devices = Number(values.devices);
-const outageS = Number(values.outage);
-if (!(outageS > 0)) throw new Error("--outage is a number of seconds > 0");
-const shapes = values.shapes.split(",").filter(Boolean) as ("up" | "split" | "mqtt-only")[];
-for (const s of shapes) if (s !== "up" && s !== "split" && s !== "mqtt-only") throw new Error(`--shapes: up, split or mqtt-only, got ${s}`);
-const extraEnv = Object.fromEntries(values.env.split(/\s+/).filter(Boolean).map((kv) => kv.split("=") as [string, string]));
-const peerDir = process.env["SHOAL_PEER_HARNESS"];
-const peers = values.peers.split(",").filter(Boolean);
-if (peers.length > 0 && !peerDir) throw new Error("--peers needs SHOAL_PEER_HARNESS (a writable copy of the side-by-side harness with npm ci done)");
-if (peers.length > 0 && natsNodes !== 1) throw new Error("--peers runs on one nats-server: leave --nats-nodes at 1");
+const { duration, batch, devices, outageS, natsNodes, shapes, extraEnv, variants, rounds, peers, peerDir, rates, overload, chOutage } = benchOptions();
 
 const [mq, ch] = await Promise.all([startMosquitto(), startClickHouse()]);
 let nats: ServiceHandle | undefined;
@@ -120,51 +79,6 @@ async function clearBridgeSessions(): Promise<void> {
   }
 }
 
-/** One role's main thread in one second: V8 heap and external memory (MB), event-loop delay (ms). */
-interface RoleSecond {
-  readonly heap: number;
-  readonly external: number;
-  /** p99 and largest event-loop delay since the previous scrape (prom-client resets its histogram on each). */
-  readonly lagP99: number;
-  readonly lagMax: number;
-}
-
-/**
- * Samples each role's main thread once a second until stopped (`/metrics`, prom-client's
- * defaults). Each scrape's event-loop delays cover the second since the one before: prom-client
- * resets the histogram whenever /metrics is read, so a single read after the run would see only
- * the moments since the last scrape of anyone.
- */
-function sampleRoles(ports: ReadonlyMap<string, number>): { series: Map<string, RoleSecond[]>; stop(): void } {
-  const series = new Map<string, RoleSecond[]>([...ports.keys()].map((r) => [r, []]));
-  const num = (text: string, name: string) => Number(new RegExp(`^${name} ([0-9.eE+-]+)$`, "m").exec(text)?.[1] ?? NaN);
-  const mb = (text: string, name: string) => Math.round(num(text, name) / 2 ** 20);
-  const timer = setInterval(() => {
-    for (const [role, port] of ports) {
-      void fetch(`http://127.0.0.1:${port}/metrics`)
-        .then((r) => r.text())
-        .then((t) =>
-          series.get(role)!.push({
-            heap: mb(t, "shoal_nodejs_heap_size_used_bytes"),
-            external: mb(t, "shoal_nodejs_external_memory_bytes"),
-            lagP99: num(t, "shoal_nodejs_eventloop_lag_p99_seconds") * 1000,
-            lagMax: num(t, "shoal_nodejs_eventloop_lag_max_seconds") * 1000,
-          }),
-        )
-        .catch(() => undefined);
-    }
-  }, 1000);
-  return { series, stop: () => clearInterval(timer) };
-}
-
-/** A role's event-loop delay over the sampled seconds: p99 of the worst and of the median second, and the longest delay. */
-function lagSummary(seconds: readonly RoleSecond[]): { p99: number; medianP99: number; max: number } | undefined {
-  const p99s = seconds.map((x) => x.lagP99).filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  if (p99s.length === 0) return undefined;
-  const maxes = seconds.map((x) => x.lagMax).filter((v) => Number.isFinite(v));
-  return { p99: p99s.at(-1)!, medianP99: p99s[Math.floor(p99s.length / 2)]!, max: Math.max(...maxes) };
-}
-
 function servicePids(): Map<string, number> {
   const m = new Map<string, number>();
   const natsServers = nats !== undefined ? [["nats", nats] as const] : (natsCluster?.nodes ?? []).map((n) => [`nats-${n.index + 1}`, n] as const);
@@ -175,7 +89,7 @@ function servicePids(): Map<string, number> {
   return m;
 }
 
-async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "overload" | "ch-outage"): Promise<{ r: RunResult; shoal: ShoalShape; lag: Map<string, { p99: number; medianP99: number; max: number } | undefined> }> {
+async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "overload" | "ch-outage", variant: Variant): Promise<{ r: RunResult; shoal: ShoalShape; lag: Map<string, LagSummary | undefined> }> {
   const natsEnv = await freshNats();
   await clearBridgeSessions();
   const n = ++runNo;
@@ -187,7 +101,9 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
     SHOAL__CLICKHOUSE__URL: ch.url,
     SHOAL__CLICKHOUSE__DATABASE: db,
     ...extraEnv,
+    ...(variant === undefined ? {} : { [variant.key]: variant.value }),
   });
+  const name = runName(shape, variant);
   try {
     const common = { mqttUrl: mq.url, chUrl: ch.url, db, devices, batch };
     await measure({ ...common, rate: Math.min(rate, 3000), seconds: 3, prefix: `w${n}`, procs: new Map(), drainMaxMs: 60_000 });
@@ -206,10 +122,10 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
       console.log(`main-thread V8 heap used of ${role} per second (MB): ${series.map((x) => x.heap).join(" ")}`);
       console.log(`external + array buffers of ${role}'s main thread per second (MB): ${series.map((x) => x.external).join(" ")}`);
     }
-    console.log(`shoal ${shape} at ${rate}/s: ${accountingLine(r.accounting)}`);
+    console.log(`${name} at ${rate}/s: ${accountingLine(r.accounting)}`);
     const a = r.accounting;
     accountings.push({
-      run: `shoal ${shape} ${rate}/s`,
+      run: `${name} ${rate}/s`,
       "published (acked)": a.published,
       "stored (distinct device, epoch, seq)": a.stored,
       "dead-lettered (bridge + dead_letters)": `${a.deadLettered} (${a.bridgeRejected} + ${a.runtimeDeadLetters})`,
@@ -228,9 +144,9 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
     for (const [role, port] of shoal.statusPorts) {
       for (const [stage, q] of stageQuantiles(stagesBefore.get(role)!, await stageBuckets(port))) waits.push(`${stage} ${q.p50}/${q.p99}`);
     }
-    // SHOAL_BENCH_LOG=<dir>: each run's Shoal log there (<shape>-<rate>.log), to read after the run.
+    // SHOAL_BENCH_LOG=<dir>: each run's Shoal log there (<shape>-<rate>-<run number>.log), to read after the run.
     const logDir = process.env["SHOAL_BENCH_LOG"];
-    if (logDir) writeFileSync(`${logDir}/${shape}-${rate}.log`, shoal.log());
+    if (logDir) writeFileSync(`${logDir}/${shape}-${rate}-${n}.log`, shoal.log());
     console.error(`  each reading of the probe devices (every 50th; ${r.probed} of ${r.acked} readings), publish → row visible: p50 ${r.readingP50} ms, p99 ${r.readingP99} ms, longest ${r.readingMax} ms`);
     if (waits.length > 0) console.error(`  where readings waited (p50/p99 ms, bucket bounds; journal: since accepted by the bridge, others: since stored in JetStream): ${waits.join(", ")}`);
     return { r, shoal, lag };
@@ -239,11 +155,11 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
   }
 }
 
-function shoalRow(shape: string, rate: number, r: RunResult): Record<string, string | number> {
+function shoalRow(shape: string, rate: number, r: RunResult, variant: Variant): Record<string, string | number> {
   const roles = shape === "up" ? ["up"] : ["bridge", "runtime"];
   const cpu = cpuPerReading(r, roles);
   return {
-    pipeline: `shoal ${shape}`,
+    pipeline: runName(shape, variant),
     "offered/s": rate,
     "published/s": Math.round(r.publishedPerSec),
     "rows/s": Math.round(r.rowsPerSec),
@@ -317,46 +233,58 @@ function peerRow(peer: string, rate: number): Record<string, string | number> {
   };
 }
 
+/** What an overload or outage run prints beyond its row: rows per second, event-loop delay, disconnects, RSS and CPU. */
+function reportLongRun(mode: "overload" | "ch-outage", name: string, rate: number, r: RunResult, shoal: ShoalShape, lag: Map<string, LagSummary | undefined>): void {
+  console.log(`\n${mode} — ${name} at ${rate} readings/s for ${duration} s (${batch} reading(s) per message):`);
+  // Polled, and by ClickHouse's insert time (a poll delayed on a busy machine moves rows between seconds).
+  for (const [what, timeline] of [["rows visible per second", r.rowsTimeline], ["rows inserted per second (ClickHouse's ingested_at)", r.insertedTimeline]] as const) {
+    const during = timeline.slice(1, duration);
+    console.log(`${what}: ${timeline.join(" ")}`);
+    console.log(`  lowest second while publishing (after the first): ${Math.min(...during)} rows; mean ${Math.round(during.reduce((a, b) => a + b, 0) / Math.max(1, during.length))}`);
+  }
+  for (const [role, l] of lag) console.log(`event-loop delay of ${role}'s main thread, per second of the run: p99 ${l?.p99.toFixed(1)} ms in the worst second (${l?.medianP99.toFixed(1)} ms in the median one), longest ${l?.max.toFixed(1)} ms`);
+  const reconnects = (shoal.log().match(/"mqtt connected"/g)?.length ?? 0) - 4;
+  console.log(`MQTT disconnects: load generator ${r.loadgenDisconnects}, Shoal bridge reconnects ${reconnects}`);
+  for (const n of r.watch.names) console.log(`RSS of ${n} per second (MB): ${r.watch.rssBySecond.get(n)?.join(" ")}`);
+  // Where the machine's two cores went in each second (a slow second of rows is often a busy one elsewhere).
+  for (const n of r.watch.names) console.log(`CPU of ${n} per second (% of a core): ${r.watch.cpuBySecond.get(n)?.join(" ")}`);
+  if (mode === "ch-outage") console.log(`caught up ${r.drainMs} ms after publishing ended (ClickHouse was back ${20 + outageS} s into the run; publishing ran ${duration} s)`);
+}
+
 try {
-  if (values.overload !== undefined || values["ch-outage"] !== undefined) {
-    const mode = values.overload !== undefined ? "overload" : "ch-outage";
-    const rate = Number(values.overload ?? values["ch-outage"]);
+  if (overload !== undefined || chOutage !== undefined) {
+    const mode = overload !== undefined ? "overload" : "ch-outage";
+    const rate = overload ?? chOutage!;
     for (const shape of shapes) {
       if (shape === "mqtt-only") throw new Error("--shapes mqtt-only is for sweeps (--rates), not --overload or --ch-outage");
-      const { r, shoal, lag } = await shoalRun(shape, rate, mode);
-      rows.push(shoalRow(shape, rate, r));
-      console.log(`\n${mode} — shoal ${shape} at ${rate} readings/s for ${duration} s (${batch} reading(s) per message):`);
-      // Polled, and by ClickHouse's insert time (a poll delayed on a busy machine moves rows between seconds).
-      for (const [what, timeline] of [["rows visible per second", r.rowsTimeline], ["rows inserted per second (ClickHouse's ingested_at)", r.insertedTimeline]] as const) {
-        const during = timeline.slice(1, duration);
-        console.log(`${what}: ${timeline.join(" ")}`);
-        console.log(`  lowest second while publishing (after the first): ${Math.min(...during)} rows; mean ${Math.round(during.reduce((a, b) => a + b, 0) / Math.max(1, during.length))}`);
+      for (const variant of variants) {
+        const { r, shoal, lag } = await shoalRun(shape, rate, mode, variant);
+        rows.push(shoalRow(shape, rate, r, variant));
+        reportLongRun(mode, runName(shape, variant), rate, r, shoal, lag);
       }
-      for (const [role, l] of lag) console.log(`event-loop delay of ${role}'s main thread, per second of the run: p99 ${l?.p99.toFixed(1)} ms in the worst second (${l?.medianP99.toFixed(1)} ms in the median one), longest ${l?.max.toFixed(1)} ms`);
-      const reconnects = (shoal.log().match(/"mqtt connected"/g)?.length ?? 0) - 4;
-      console.log(`MQTT disconnects: load generator ${r.loadgenDisconnects}, Shoal bridge reconnects ${reconnects}`);
-      for (const name of r.watch.names) console.log(`RSS of ${name} per second (MB): ${r.watch.rssBySecond.get(name)?.join(" ")}`);
-      // Where the machine's two cores went in each second (a slow second of rows is often a busy one elsewhere).
-      for (const name of r.watch.names) console.log(`CPU of ${name} per second (% of a core): ${r.watch.cpuBySecond.get(name)?.join(" ")}`);
-      if (mode === "ch-outage") console.log(`caught up ${r.drainMs} ms after publishing ended (ClickHouse was back ${20 + outageS} s into the run; publishing ran ${duration} s)`);
     }
   } else {
-    for (const rate of values.rates.split(",").map(Number)) {
-      for (const shape of shapes) {
-        if (shape === "mqtt-only") {
-          rows.push(await mqttOnlyRow(rate));
-          continue;
+    for (const rate of rates) {
+      // Each round runs every shape (and alternative) and peer once: A and B interleaved at each rate.
+      for (let round = 0; round < rounds; round++) {
+        for (const shape of shapes) {
+          if (shape === "mqtt-only") {
+            rows.push(await mqttOnlyRow(rate));
+            continue;
+          }
+          for (const variant of variants) {
+            const { r } = await shoalRun(shape, rate, "sweep", variant);
+            rows.push(shoalRow(shape, rate, r, variant));
+            console.error(JSON.stringify(rows.at(-1)));
+            console.error(`  CPU µs per reading by process: ${r.watch.names.map((n) => `${n} ${Math.round((r.watch.cpuMs(n) * 1000) / Math.max(1, r.acked))}`).join(", ")}`);
+          }
         }
-        const { r } = await shoalRun(shape, rate, "sweep");
-        rows.push(shoalRow(shape, rate, r));
-        console.error(JSON.stringify(rows.at(-1)));
-        console.error(`  CPU µs per reading by process: ${r.watch.names.map((n) => `${n} ${Math.round((r.watch.cpuMs(n) * 1000) / Math.max(1, r.acked))}`).join(", ")}`);
-      }
-      for (const peer of peers) {
-        await nats?.cleanup();
-        nats = await startNats();
-        rows.push(peerRow(peer, rate));
-        console.error(JSON.stringify(rows.at(-1)));
+        for (const peer of peers) {
+          await nats?.cleanup();
+          nats = await startNats();
+          rows.push(peerRow(peer, rate));
+          console.error(JSON.stringify(rows.at(-1)));
+        }
       }
     }
   }
