@@ -44,6 +44,11 @@ export function pullExpiresMs(random: number): number {
  */
 const PULL_OVERDUE_MS = 250;
 
+/** A pull ended by the client after two idle heartbeats missed: pulled again, not reported as a failure. */
+function missedHeartbeats(e: unknown): boolean {
+  return e instanceof Error && e.message === "heartbeats missed";
+}
+
 /** Timeout of the consumer's API requests, ms; the client's default is 5 s. */
 const API_TIMEOUT_MS = 2000;
 /** Waits between failed pulls (consumer gone, no responders), ms. */
@@ -156,7 +161,7 @@ export class JetStreamPartitionSource implements PartitionSource {
             () => this.lingering.delete(messages),
             (e: unknown) => {
               this.lingering.delete(messages);
-              if (e instanceof Error && e.message === "heartbeats missed") return;
+              if (missedHeartbeats(e)) return;
               if (!this.closed) this.failure = e;
               this.wake?.();
             },
@@ -169,7 +174,7 @@ export class JetStreamPartitionSource implements PartitionSource {
         if (this.closed) break;
         // Two idle heartbeats missed (a busy process, or a consumer leader that died): pull again at
         // once, as the client's consume() did by itself. Not a failure to report.
-        if (e instanceof Error && e.message === "heartbeats missed") continue;
+        if (missedHeartbeats(e)) continue;
         this.failure = e;
         this.wake?.();
         retryMs = Math.min(Math.max(RETRY_MIN_MS, retryMs * 2), RETRY_MAX_MS);
