@@ -74,16 +74,86 @@ describe("device snapshots", () => {
     expect(logic.snapshot(b)).toEqual(logic.snapshot(a));
   });
 
-  it("writes version 7: binary, smaller than version 1", () => {
+  it("writes version 8: binary, smaller than version 1", () => {
     const logic = createDeviceActor(V1);
     const b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
-    const v7 = logic.snapshot(b);
-    expect([...v7.subarray(0, 3)]).toEqual([0x53, 0x44, 7]);
-    expect(v7.byteLength).toBeLessThan(Buffer.from(fixture.snapshot, "base64").byteLength / 2);
+    const v8 = logic.snapshot(b);
+    expect([...v8.subarray(0, 3)]).toEqual([0x53, 0x44, 8]);
+    expect(v8.byteLength).toBeLessThan(Buffer.from(fixture.snapshot, "base64").byteLength / 2);
+  });
+
+  /** The gap lists of a snapshot (version 8: [from, to) pairs; before: single seqs), their offsets and the bytes after them. */
+  function gapLists(bytes: Uint8Array) {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const list = (at: number) => ({ at, values: Array.from({ length: dv.getUint32(at, true) }, (_, k) => dv.getFloat64(at + 4 + 8 * k, true)) });
+    const gaps = list(4 + 48 + 4 + 56);
+    let at = gaps.at + 4 + gaps.values.length * 8;
+    const prev = bytes[at++] === 1 ? list(at + 48) : undefined;
+    return { gaps, prev };
+  }
+
+  /** Version 7 bytes of a version-8 snapshot: its gap ranges written as the single seqs they hold. */
+  function toV7(v8: Uint8Array): Uint8Array {
+    const { gaps, prev } = gapLists(v8);
+    const seqs = (pairs: number[]) => pairs.flatMap((_, k) => (k % 2 === 0 ? Array.from({ length: pairs[k + 1]! - pairs[k]! }, (_, i) => pairs[k]! + i) : []));
+    const f64s = (values: number[]) => {
+      const b = new Uint8Array(4 + 8 * values.length);
+      const dv = new DataView(b.buffer);
+      dv.setUint32(0, values.length, true);
+      values.forEach((v, k) => dv.setFloat64(4 + 8 * k, v, true));
+      return b;
+    };
+    const end = (l: { at: number; values: number[] }) => l.at + 4 + 8 * l.values.length;
+    const parts = [v8.subarray(0, gaps.at), f64s(seqs(gaps.values))];
+    if (prev === undefined) parts.push(v8.subarray(end(gaps)));
+    else parts.push(v8.subarray(end(gaps), prev.at), f64s(seqs(prev.values)), v8.subarray(end(prev)));
+    const v7 = new Uint8Array(Buffer.concat(parts));
+    v7[2] = 7;
+    return v7;
+  }
+
+  it("still reads version 7, whose gaps are single seqs: restored as ranges, it goes on as the actor it was saved from", () => {
+    const logic = createDeviceActor(V1);
+    const h = sink();
+    let a = logic.initial("d1");
+    // Gaps 11-14 and 21-29, then a restart (a later reading counting from 1 again) and a gap 2-4 in the new epoch.
+    for (const i of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 16, 17, 18, 19, 20, 30, 31]) a = logic.receive(a, reading(i), h.ctx);
+    const restart = (seq: number) => ({ ...reading(100 + seq), reading: { ...reading(100 + seq).reading, seq } });
+    for (const q of [1, 5]) a = logic.receive(a, restart(q), h.ctx);
+    expect([a.epoch, a.gaps, a.prev?.gaps]).toEqual([1, [2, 5], [11, 15, 21, 30]]);
+    const v8 = logic.snapshot(a);
+    expect(gapLists(v8).gaps.values).toEqual([2, 5]);
+    const v7 = toV7(v8);
+    expect(gapLists(v7).prev!.values).toEqual([11, 12, 13, 14, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
+    let b = logic.restore(v7, "d1");
+    expect([b.gaps, b.prev?.gaps]).toEqual([a.gaps, a.prev?.gaps]);
+    expect(logic.snapshot(b)).toEqual(v8);
+    // Late readings of both epochs fill the same gaps.
+    const ha = sink();
+    const hb = sink();
+    for (const m of [reading(12), restart(3), reading(25), reading(12), restart(6)]) {
+      a = logic.receive(a, m, ha.ctx);
+      b = logic.receive(b, m, hb.ctx);
+    }
+    expect(hb.rows).toEqual(ha.rows);
+    expect(ha.rows.map((r) => [r.epoch, r.seq])).toEqual([[0, 12], [1, 3], [0, 25], [1, 6]]);
+    expect(logic.snapshot(b)).toEqual(logic.snapshot(a));
+  });
+
+  it("rejects a version-8 gap list that is not made of [from, to) pairs", () => {
+    const logic = createDeviceActor(V1);
+    let a = logic.initial("d1");
+    for (const i of [1, 5]) a = logic.receive(a, reading(i), sink().ctx);
+    const v8 = logic.snapshot(a);
+    const { gaps } = gapLists(v8);
+    expect(gaps.values).toEqual([2, 5]);
+    const bad = v8.slice();
+    new DataView(bad.buffer).setUint32(gaps.at, 1, true);
+    expect(() => logic.restore(bad, "d1")).toThrow(/gaps hold 1 numbers, not \[from, to\) pairs/);
   });
 
   /**
-   * Version 6 bytes of a version-7 snapshot whose drift-gate slots are at their initial 0 and that
+   * Version 6 bytes of a version-7 (or, without gaps, version-8) snapshot whose drift-gate slots are at their initial 0 and that
    * holds no device-level model: per metric the detector scalars cut to version 6's count, and the
    * device-level model's count (0) at the end cut off.
    */
@@ -337,7 +407,7 @@ describe("device snapshots", () => {
   it("rejects bytes that are not a device snapshot, naming the problem", () => {
     const logic = createDeviceActor({ jointModel: false });
     expect(() => logic.restore(new Uint8Array([1, 2, 3]), "d1")).toThrow(DeviceSnapshotError);
-    expect(() => logic.restore(new Uint8Array([0x53, 0x44, 9, 0]), "d1")).toThrow(/unsupported version 9, expected 1 to 7/);
+    expect(() => logic.restore(new Uint8Array([0x53, 0x44, 9, 0]), "d1")).toThrow(/unsupported version 9, expected 1 to 8/);
     const h = sink();
     let s = logic.initial("d1");
     for (let i = 1; i <= 200; i++) s = logic.receive(s, reading(i), h.ctx);

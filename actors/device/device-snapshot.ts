@@ -1,7 +1,10 @@
 /**
  * Device actor snapshots (docs/adr/0008-device-actor-memory.md).
  *
- * Version 7 (written): version 6 followed by the device-level model (src/detector/joint.ts): uint8
+ * Version 8 (written): version 7 with each gap list (the current and the previous epoch's) holding
+ *   ranges of missing seqs, float64 pairs [from, to), instead of single seqs (the gap count is the
+ *   number of float64s: twice the ranges).
+ * Version 7 (still read; its gap lists of single seqs become ranges): version 6 followed by the device-level model (src/detector/joint.ts): uint8
  *   metrics it covers (0: none) + float64 × jointSlots(that many). Detector scalars per metric are
  *   SAVED_SCALARS of this release (older versions hold SCALARS_BEFORE_7; the rest start as a fresh
  *   detector's).
@@ -32,6 +35,7 @@
  */
 import { decodeDetectorState, defaultDetectorParams, initScalars, jointSlots, PARAM_KEYS, resolveDetectorParams, ringFill, SAVED_SCALARS, SAVED_SCALARS_V2, SCALAR_SLOTS } from "../../src/detector/index.js";
 import type { DetectorParams } from "../../src/detector/index.js";
+import { gapRanges } from "./sequence-tracker.js";
 import { MAX_PENDING_WINDOWS, newDeviceState, placeMetric, pushPending, PW, PW_EPOCH, PW_LEFT, PW_METRIC, PW_SCORE, PW_SEQ, PW_TS } from "./device-state.js";
 import type { DeviceState, MetricParts, ModelTable } from "./device-state.js";
 import { DeviceSnapshotError } from "./errors.js";
@@ -42,7 +46,7 @@ import { H_DET, H_MODEL, H_POS, H_SINCE, H_SQ, H_SUM, H_W, MH, ringSlots, window
 import type { RollingStatsData } from "./rolling-stats.js";
 
 /** Version written by `encodeDeviceState`. */
-export const SNAPSHOT_VERSION = 7;
+export const SNAPSHOT_VERSION = 8;
 /** Detector scalars per metric in snapshots before version 7 (the detector's state version 2). */
 const SCALARS_BEFORE_7 = SAVED_SCALARS_V2;
 /** Bytes of one pending anomaly window (version 5). */
@@ -54,7 +58,7 @@ const M1 = 0x44; // "D"
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
 
-/** Serialises `s` (version 7). `table` resolves the metrics' model indexes to parameters. */
+/** Serialises `s` (version 8). `table` resolves the metrics' model indexes to parameters. */
 export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array {
   const gaps = s.gaps ?? [];
   const names = s.names.map((n) => enc.encode(n));
@@ -197,11 +201,18 @@ function decodeBinary(s: DeviceState, bytes: Uint8Array, version: number, window
   };
   if (version >= 4) [s.epoch, s.boot, s.hwmTsMs, s.startTsMs, s.floor, s.jump, s.jumpHits] = f64s(7) as unknown as number[];
   else migrateSequence(s, hwm!, lastTsMs!);
-  const gaps = counted("gaps");
+  /** A gap list: ranges from version 8, single seqs before. */
+  const gapList = (what: string) => {
+    const g = counted(what);
+    if (version < 8) return gapRanges(g);
+    if (g.length % 2 !== 0) throw new DeviceSnapshotError(`device snapshot of ${id}: ${what} hold ${g.length} numbers, not [from, to) pairs`);
+    return g;
+  };
+  const gaps = gapList("gaps");
   if (version >= 4) {
     if (u8() === 1) {
       const [epoch, boot, phwm, hwmTsMs, startTsMs, floor] = f64s(6);
-      const pg = counted("gaps of the previous epoch");
+      const pg = gapList("gaps of the previous epoch");
       s.prev = { epoch: epoch!, boot: boot!, hwm: phwm!, hwmTsMs: hwmTsMs!, startTsMs: startTsMs!, floor: floor!, gaps: pg.length > 0 ? pg : null };
     }
     const seen = counted("timestamps");
@@ -326,7 +337,7 @@ function decodeV1(s: DeviceState, bytes: Uint8Array, windowSize: number, table: 
   if (d.v !== 1) throw new DeviceSnapshotError(`device snapshot of ${id}: unsupported version ${String(d.v)}`);
   s.hwm = d.hwm;
   migrateSequence(s, d.hwm, d.lastTsMs);
-  s.gaps = d.gaps;
+  s.gaps = d.gaps === null ? null : gapRanges(d.gaps);
   s.gapsForgotten = d.gf;
   s.applied = d.applied;
   s.duplicates = d.dup;

@@ -144,9 +144,61 @@ describe("sequence model", () => {
   it("below the reorder window after gaps were forgotten: too late to check", () => {
     const s = newSeqState();
     const p = { ...policy, maxGaps: 4 };
-    run(s, [[1, T0], [20, T0 + 20]], p);
-    expect(s.gapsForgotten).toBeGreaterThan(0);
-    expect(run(s, [[3, T0 + 3], [19, T0 + 19]], p)).toEqual(["TooLate", "new 0:19"]);
+    // Six runs of missing seqs (2, 4, …, 12) in a window of four: the two oldest are forgotten.
+    run(s, [1, 3, 5, 7, 9, 11, 13].map((q): [number, number] => [q, T0 + q]), p);
+    expect(s.gaps).toEqual([6, 7, 8, 9, 10, 11, 12, 13]);
+    expect(s.gapsForgotten).toBe(2);
+    expect(run(s, [[2, T0 + 2], [3, T0 + 3], [12, T0 + 12], [11, T0 + 11]], p)).toEqual(["TooLate", "TooLate", "new 0:12", "Duplicate"]);
+  });
+
+  it("a gap is a run of missing seqs: one batch overtaken by the next leaves one gap, whatever its size", () => {
+    const s = newSeqState();
+    const p = { ...policy, maxGaps: 4 };
+    // Batches of 50: the 2nd … 5th overtaken by the batch after each (4 gaps of 50 seqs, 200 readings).
+    const batch = (k: number) => range(50 * k + 1, 50, T0 + 50_000 * k);
+    const order = [0, 2, 4, 6, 8, 1, 3, 5, 7].flatMap(batch);
+    const verdicts = run(s, order, p);
+    expect(verdicts.filter((v) => v.startsWith("new"))).toHaveLength(order.length);
+    expect(s.gaps).toBeNull();
+    expect(s.gapsForgotten).toBe(0);
+    // A filled seq inside a gap splits it in two.
+    run(s, [[460, T0 + 460_000]], p);
+    expect(s.gaps).toEqual([451, 460]);
+    run(s, [[455, T0 + 455_000]], p);
+    expect(s.gaps).toEqual([451, 455, 456, 460]);
+  });
+
+  it("a seq never seen is never called a duplicate: new, or too late to check once its gap was forgotten", () => {
+    // Batches of up to 20 readings, each delayed by up to 12 batches (as shared MQTT connections
+    // that fall behind each other deliver them), some sent twice; a window of only 4 gaps.
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 12 }), fc.boolean()), { minLength: 1, maxLength: 60 }), (spec) => {
+        const p = { ...policy, maxGaps: 4 };
+        const sent: Array<{ at: number; seqs: number[] }> = [];
+        let next = 1;
+        spec.forEach(([size, delay, twice], k) => {
+          const seqs = Array.from({ length: size }, (_, i) => next + i);
+          next += size;
+          sent.push({ at: k + delay + 0.5, seqs });
+          if (twice) sent.push({ at: k + delay + 3.25, seqs });
+        });
+        sent.sort((a, b) => a.at - b.at);
+        const s = newSeqState();
+        const seen = new Set<number>();
+        for (const { seqs } of sent)
+          for (const q of seqs) {
+            const v = acceptReading(s, q, undefined, T0 + q, p);
+            if (v === Verdict.New) {
+              expect(seen.has(q)).toBe(false);
+              seen.add(q);
+            } else if (v === Verdict.Duplicate) expect(seen.has(q)).toBe(true);
+            else expect(v).toBe(Verdict.TooLate);
+          }
+        expect(s.epoch).toBe(0);
+        // Without forgetting, every seq is stored.
+        if (s.gapsForgotten === 0) expect(seen.size).toBe(next - 1);
+      }),
+    );
   });
 
   it("unwrap picks the nearest value with the same low bits", () => {

@@ -6,8 +6,9 @@
  * when it does not (seq 0 on a device without a wrapping counter). An epoch ends when the device
  * says so (a new `boot` number) or when a restart is inferred: a seq at or below the high-water
  * mark that is no open gap, with a timestamp later than every reading applied so far (a duplicate
- * carries its original, older timestamp). Within an epoch: the high-water mark plus the seqs
- * skipped below it (gaps), as before epochs. Wrapping counters (8/16/32 bits) are unwrapped to a
+ * carries its original, older timestamp). Within an epoch: the high-water mark plus the runs of
+ * seqs skipped below it (gaps, kept as ranges: a batch that overtakes the one before it leaves one
+ * gap, whatever its size). Wrapping counters (8/16/32 bits) are unwrapped to a
  * growing counter first; a forward jump beyond `maxJump` is out of range until `jumpConfirmations`
  * later readings continue from it; a straggler of the previous epoch (older than the current
  * epoch's first reading, or carrying its boot number) is checked against that epoch's marks.
@@ -24,7 +25,11 @@ export interface EpochMarks {
   hwm: number;
   /** Timestamp of the reading at `hwm`. */
   hwmTsMs: number;
-  /** Ascending seqs below hwm not seen yet; null when there are none (the common case). */
+  /**
+   * Seqs below hwm not seen yet, as ascending disjoint half-open ranges in pairs: [from0, to0,
+   * from1, to1, …] holds from0 … to0 - 1 and so on; null when there are none (the common case).
+   * Two ranges are always apart (the seq between them was seen).
+   */
   gaps: number[] | null;
   /** Timestamp of the epoch's first reading. */
   startTsMs: number;
@@ -53,7 +58,10 @@ export interface SeqState extends EpochMarks {
 
 /** Per device type settings of the model. */
 export interface SeqPolicy {
-  /** Most out-of-order gaps remembered below the high-water mark (the reorder window). */
+  /**
+   * Most gaps (runs of missing seqs, each of any length) remembered below the high-water mark: the
+   * reorder window. Also the least width of the gap opened lazily below an epoch's first reading.
+   */
   readonly maxGaps: number;
   /** Largest forward jump taken without confirmation. */
   readonly maxJump: number;
@@ -149,13 +157,12 @@ function accept(e: EpochMarks, s: SeqState, seq: number, tsMs: number, p: SeqPol
     e.hwmTsMs = tsMs;
     return placeNew(e, s, x, tsMs, p);
   }
-  if (x < e.floor && tsMs < e.startTsMs && e.floor > 1) openBelowFloor(e, p.maxGaps);
+  if (x < e.floor && tsMs < e.startTsMs && e.floor > 1) openBelowFloor(e, x, p.maxGaps);
   const gaps = e.gaps;
   if (gaps !== null) {
-    const i = binarySearch(gaps, x);
+    const i = gapAt(gaps, x);
     if (i >= 0) {
-      gaps.splice(i, 1);
-      if (gaps.length === 0) e.gaps = null;
+      fillGap(e, s, gaps, i, x, p.maxGaps);
       return placeNew(e, s, x, tsMs, p);
     }
   }
@@ -167,6 +174,8 @@ function accept(e: EpochMarks, s: SeqState, seq: number, tsMs: number, p: SeqPol
     return accept(s, s, seq, tsMs, p, false);
   }
   if (x === e.hwm) return tsMs === e.hwmTsMs ? Verdict.Duplicate : Verdict.ConflictingDuplicate;
+  // Forgotten gaps lie below the maxGaps kept ones, each followed by a seen seq: at or below
+  // hwm - maxGaps. Above that, a seq that is no gap was seen.
   if (s.gapsForgotten > 0 && x <= e.hwm - p.maxGaps) return Verdict.TooLate;
   return Verdict.Duplicate;
 }
@@ -206,25 +215,56 @@ function startEpoch(s: SeqState, boot: number, tsMs: number): void {
   s.jumpHits = 0;
 }
 
+/** Opens the gap hwm + 1 … x - 1 (one range), forgetting the oldest gaps beyond maxGaps. */
 function openGaps(e: EpochMarks, s: SeqState, x: number, maxGaps: number): void {
   const gaps = e.gaps ?? [];
-  const from = Math.max(e.hwm + 1, x - maxGaps);
-  s.gapsForgotten += from - (e.hwm + 1);
-  for (let q = from; q < x; q++) gaps.push(q);
-  if (gaps.length > maxGaps) {
-    s.gapsForgotten += gaps.length - maxGaps;
-    gaps.splice(0, gaps.length - maxGaps);
-  }
-  e.gaps = gaps.length > 0 ? gaps : null;
+  gaps.push(e.hwm + 1, x);
+  e.gaps = forgetOldest(gaps, s, maxGaps);
 }
 
-/** Opens up to maxGaps gaps just below the floor (readings measured before the epoch's first one). */
-function openBelowFloor(e: EpochMarks, maxGaps: number): void {
-  const from = Math.max(1, e.floor - maxGaps);
-  const below: number[] = [];
-  for (let q = from; q < e.floor; q++) below.push(q);
-  e.gaps = e.gaps === null ? below : below.concat(e.gaps);
+/** Keeps the newest maxGaps ranges of `gaps` (counting the seqs of the others as forgotten); null when none is left. */
+function forgetOldest(gaps: number[], s: SeqState, maxGaps: number): number[] | null {
+  const over = gaps.length / 2 - maxGaps;
+  if (over > 0) {
+    for (let k = 0; k < 2 * over; k += 2) s.gapsForgotten += gaps[k + 1]! - gaps[k]!;
+    gaps.splice(0, 2 * over);
+  }
+  return gaps.length > 0 ? gaps : null;
+}
+
+/** Seq x of the range at pair index i is seen: the range shrinks, goes or splits in two. */
+function fillGap(e: EpochMarks, s: SeqState, gaps: number[], i: number, x: number, maxGaps: number): void {
+  const from = gaps[i]!;
+  const to = gaps[i + 1]!;
+  if (to - from === 1) {
+    gaps.splice(i, 2);
+    e.gaps = gaps.length > 0 ? gaps : null;
+  } else if (x === from) gaps[i] = from + 1;
+  else if (x === to - 1) gaps[i + 1] = to - 1;
+  else {
+    gaps.splice(i + 1, 0, x, x + 1);
+    e.gaps = forgetOldest(gaps, s, maxGaps);
+  }
+}
+
+/**
+ * A reading x measured before the epoch's first one, below the floor: the seqs from x (or maxGaps
+ * below the floor, if lower) up to the floor become one gap, so it and the ones between are new.
+ */
+function openBelowFloor(e: EpochMarks, x: number, maxGaps: number): void {
+  const from = Math.max(1, Math.min(x, e.floor - maxGaps));
+  if (from < e.floor) e.gaps = e.gaps === null ? [from, e.floor] : [from, e.floor, ...e.gaps];
   e.floor = from;
+}
+
+/** Seqs as gap ranges: ascending seqs (as snapshots before version 8 hold them) to [from, to) pairs. */
+export function gapRanges(seqs: readonly number[]): number[] {
+  const out: number[] = [];
+  for (const q of seqs) {
+    if (out.length > 0 && out[out.length - 1] === q) out[out.length - 1] = q + 1;
+    else out.push(q, q + 1);
+  }
+  return out;
 }
 
 /**
@@ -248,15 +288,15 @@ export function unwrap(raw: number, hwm: number, bits: number, direction = 0): n
   return x + 1;
 }
 
-function binarySearch(a: number[], x: number): number {
+/** Pair index of the range of `gaps` holding x, or -1. */
+function gapAt(gaps: number[], x: number): number {
   let lo = 0;
-  let hi = a.length - 1;
+  let hi = gaps.length / 2 - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const v = a[mid]!;
-    if (v === x) return mid;
-    if (v < x) lo = mid + 1;
-    else hi = mid - 1;
+    if (x < gaps[2 * mid]!) hi = mid - 1;
+    else if (x >= gaps[2 * mid + 1]!) lo = mid + 1;
+    else return 2 * mid;
   }
   return -1;
 }

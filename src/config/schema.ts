@@ -179,7 +179,7 @@ const detectorSchema = z.strictObject({
  */
 const sequenceSchema = z
   .strictObject({
-    /** Out-of-order gaps remembered below a device's highest seq (the reorder window), per device. */
+    /** Gaps (runs of missing seqs, each of any length) remembered below a device's highest seq: the reorder window, per device. */
     reorderWindow: z.int().min(0).max(65536).default(1024),
     /** Largest forward seq jump taken without confirmation; a larger one is dead-lettered seq_out_of_range. */
     maxJump: posInt().default(10_000_000),
