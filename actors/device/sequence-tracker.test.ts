@@ -48,18 +48,6 @@ describe("sequence model", () => {
     expect(run(s, [[5, T0 + 4000], [5, T0 + 64_000], [20, T0 + 79_000]])).toEqual(["Duplicate", "Duplicate", "Duplicate"]);
   });
 
-  it("a restart whose new count falls into an open gap is still a restart: a gap's late readings were measured before the mark", () => {
-    const s = newSeqState();
-    // 1..100, then a skip to 5,000 (readings lost on the device): one gap 101..4,999.
-    run(s, [...range(1, 100, T0), [5000, T0 + 200_000]]);
-    expect(s.gaps).toEqual([101, 5000]);
-    // A late reading of the gap fills it; then the device restarts counting from 200.
-    expect(run(s, [[150, T0 + 150_000], [200, T0 + 300_000], [201, T0 + 301_000]])).toEqual(["new 0:150", "new 1:200 inferred", "new 1:201"]);
-    // The old epoch keeps its gaps for its own stragglers.
-    expect(s.prev?.gaps).toEqual([101, 150, 151, 5000]);
-    expect(run(s, [[4999, T0 + 199_000], [201, T0 + 301_000]])).toEqual(["new 0:4999", "Duplicate"]);
-  });
-
   it("a straggler of the epoch before a restart is checked against that epoch", () => {
     const s = newSeqState();
     run(s, range(1, 20, T0)); // seq 1..20 at T0..T0+19s

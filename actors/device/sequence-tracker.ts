@@ -4,9 +4,9 @@
  *
  * A reading is identified by (device, epoch, seq) when the device counts, by (device, epoch, ts)
  * when it does not (seq 0 on a device without a wrapping counter). An epoch ends when the device
- * says so (a new `boot` number) or when a restart is inferred: a seq below the high-water mark
- * with a timestamp later than every reading applied so far (a duplicate carries its original, older
- * timestamp; a late reading of a gap was measured before the reading that skipped past it). Within an epoch: the high-water mark plus the runs of
+ * says so (a new `boot` number) or when a restart is inferred: a seq at or below the high-water
+ * mark that is no open gap, with a timestamp later than every reading applied so far (a duplicate
+ * carries its original, older timestamp). Within an epoch: the high-water mark plus the runs of
  * seqs skipped below it (gaps, kept as ranges: a batch that overtakes the one before it leaves one
  * gap, whatever its size). Wrapping counters (8/16/32 bits) are unwrapped to a
  * growing counter first; a forward jump beyond `maxJump` is out of range until `jumpConfirmations`
@@ -157,14 +157,6 @@ function accept(e: EpochMarks, s: SeqState, seq: number, tsMs: number, p: SeqPol
     e.hwmTsMs = tsMs;
     return placeNew(e, s, x, tsMs, p);
   }
-  // Below the mark with a timestamp later than everything applied: the counter restarted. Neither
-  // a duplicate (it carries its original timestamp) nor a reading of an open gap (measured before
-  // the reading that skipped past it) can be that late.
-  if (infer && p.wrapBits === 0 && e === s && tsMs > s.lastTsMs && x < e.hwm) {
-    startEpoch(s, s.boot, tsMs);
-    placed.restarted = "inferred";
-    return accept(s, s, seq, tsMs, p, false);
-  }
   if (x < e.floor && tsMs < e.startTsMs && e.floor > 1) openBelowFloor(e, x, p.maxGaps);
   const gaps = e.gaps;
   if (gaps !== null) {
@@ -173,6 +165,13 @@ function accept(e: EpochMarks, s: SeqState, seq: number, tsMs: number, p: SeqPol
       fillGap(e, s, gaps, i, x, p.maxGaps);
       return placeNew(e, s, x, tsMs, p);
     }
+  }
+  // At or below the mark and no open gap: a duplicate, unless its timestamp is later than
+  // everything applied (a duplicate carries its original timestamp): then the counter restarted.
+  if (infer && p.wrapBits === 0 && e === s && tsMs > s.lastTsMs && x < e.hwm) {
+    startEpoch(s, s.boot, tsMs);
+    placed.restarted = "inferred";
+    return accept(s, s, seq, tsMs, p, false);
   }
   if (x === e.hwm) return tsMs === e.hwmTsMs ? Verdict.Duplicate : Verdict.ConflictingDuplicate;
   // Forgotten gaps lie below the maxGaps kept ones, each followed by a seen seq: at or below
