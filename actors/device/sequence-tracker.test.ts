@@ -48,6 +48,25 @@ describe("sequence model", () => {
     expect(run(s, [[5, T0 + 4000], [5, T0 + 64_000], [20, T0 + 79_000]])).toEqual(["Duplicate", "Duplicate", "Duplicate"]);
   });
 
+  it("rebooted while offline, its first live reading before its buffer: the buffered readings of both counts are stored", () => {
+    const s = newSeqState();
+    // Count A: 1..117, one reading a second; 1..90 sent live. Reboot: count B 1..90 measured while
+    // offline, buffered with A's 91..117; then B's 91 sent live before the buffer (as bench:fleet's
+    // simulator did), the buffer in order, then B goes on live.
+    const a = (q: number): [number, number] => [q, T0 + q * 1000];
+    const b = (q: number): [number, number] => [q, T0 + (117 + q) * 1000];
+    run(s, Array.from({ length: 90 }, (_, i) => a(i + 1)));
+    const out = run(s, [b(91), ...Array.from({ length: 27 }, (_, i) => a(91 + i)), ...Array.from({ length: 90 }, (_, i) => b(i + 1)), b(92), b(93)]);
+    // B's 91 looked like A's next reading (nothing tells them apart): stored in epoch 0. A's own 91
+    // then meets it at the mark: a conflicting duplicate (dead-lettered with its payload, not lost).
+    expect(out[0]).toBe("new 0:91");
+    expect(out[1]).toBe("ConflictingDuplicate");
+    expect(out.slice(2, 28).every((v) => v.startsWith("new 0:"))).toBe(true);
+    // B's first buffered reading was measured after A's last (the mark): a restart.
+    expect(out[28]).toBe("new 1:1 inferred");
+    expect(out.slice(29)).toEqual([...Array.from({ length: 89 }, (_, i) => `new 1:${i + 2}`), "new 1:92", "new 1:93"]);
+  });
+
   it("a straggler of the epoch before a restart is checked against that epoch", () => {
     const s = newSeqState();
     run(s, range(1, 20, T0)); // seq 1..20 at T0..T0+19s

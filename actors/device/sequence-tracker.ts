@@ -4,9 +4,9 @@
  *
  * A reading is identified by (device, epoch, seq) when the device counts, by (device, epoch, ts)
  * when it does not (seq 0 on a device without a wrapping counter). An epoch ends when the device
- * says so (a new `boot` number) or when a restart is inferred: a seq at or below the high-water
- * mark that is no open gap, with a timestamp later than every reading applied so far (a duplicate
- * carries its original, older timestamp). Within an epoch: the high-water mark plus the runs of
+ * says so (a new `boot` number) or when a restart is inferred: a seq below the high-water mark
+ * that is no open gap, measured after the reading at the mark (a duplicate carries its original,
+ * older timestamp). Within an epoch: the high-water mark plus the runs of
  * seqs skipped below it (gaps, kept as ranges: a batch that overtakes the one before it leaves one
  * gap, whatever its size). Wrapping counters (8/16/32 bits) are unwrapped to a
  * growing counter first; a forward jump beyond `maxJump` is out of range until `jumpConfirmations`
@@ -166,9 +166,12 @@ function accept(e: EpochMarks, s: SeqState, seq: number, tsMs: number, p: SeqPol
       return placeNew(e, s, x, tsMs, p);
     }
   }
-  // At or below the mark and no open gap: a duplicate, unless its timestamp is later than
-  // everything applied (a duplicate carries its original timestamp): then the counter restarted.
-  if (infer && p.wrapBits === 0 && e === s && tsMs > s.lastTsMs && x < e.hwm) {
+  // At or below the mark and no open gap: a duplicate, unless it was measured after the reading at
+  // the mark (a duplicate carries its original timestamp; one count cannot go down): then the
+  // counter restarted. The mark is the newest reading unless a reading of a new count was taken
+  // for the old one's continuation (it arrived before the rest of the old count): the old count's
+  // later readings then move the mark, and the new count's own readings still tell the restart.
+  if (infer && p.wrapBits === 0 && e === s && tsMs > e.hwmTsMs && x < e.hwm) {
     startEpoch(s, s.boot, tsMs);
     placed.restarted = "inferred";
     return accept(s, s, seq, tsMs, p, false);
