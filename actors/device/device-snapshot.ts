@@ -4,9 +4,9 @@
  * Version 8 (written): version 7 with each gap list (the current and the previous epoch's) holding
  *   ranges of missing seqs, float64 pairs [from, to), instead of single seqs (the gap count is the
  *   number of float64s: twice the ranges).
- * Version 7 (still read; its gap lists of single seqs become ranges): version 6 followed by the device-level model (src/detector/joint.ts): uint8
- *   metrics it covers (0: none) + float64 × jointSlots(that many). Detector scalars per metric are
- *   SAVED_SCALARS of this release (older versions hold SCALARS_BEFORE_7; the rest start as a fresh
+ * Version 7 (still read; its gap lists of single seqs become ranges): version 6 followed by the
+ *   device-level model (src/detector/joint.ts): uint8 metrics it covers (0: none) + float64 ×
+ *   jointSlots(that many). Detector scalars per metric are SAVED_SCALARS of this release (older versions hold SCALARS_BEFORE_7; the rest start as a fresh
  *   detector's).
  * Version 6 (still read; restored without a device-level model, which starts afresh): version 5
  *   followed by the device's alert state (actors/alert, the alert logic the device actor hosts):

@@ -6,12 +6,12 @@
  * when it does not (seq 0 on a device without a wrapping counter). An epoch ends when the device
  * says so (a new `boot` number) or when a restart is inferred: a seq below the high-water mark
  * that is no open gap, measured after the reading at the mark (a duplicate carries its original,
- * older timestamp). Within an epoch: the high-water mark plus the runs of
- * seqs skipped below it (gaps, kept as ranges: a batch that overtakes the one before it leaves one
- * gap, whatever its size). Wrapping counters (8/16/32 bits) are unwrapped to a
- * growing counter first; a forward jump beyond `maxJump` is out of range until `jumpConfirmations`
- * later readings continue from it; a straggler of the previous epoch (older than the current
- * epoch's first reading, or carrying its boot number) is checked against that epoch's marks.
+ * older timestamp). Within an epoch: the high-water mark plus the runs of seqs skipped below it
+ * (gaps, kept as ranges: a batch that overtakes the one before it leaves one gap, whatever its
+ * size). Wrapping counters (8/16/32 bits) are unwrapped to a growing counter first; a forward
+ * jump beyond `maxJump` is out of range until `jumpConfirmations` later readings continue from it;
+ * a straggler of the previous epoch (older than the current epoch's first reading, or carrying its
+ * boot number) is checked against that epoch's marks.
  * Pure data and functions; no I/O, no clock.
  */
 
@@ -239,15 +239,11 @@ function forgetOldest(gaps: number[], s: SeqState, maxGaps: number): number[] | 
 function fillGap(e: EpochMarks, s: SeqState, gaps: number[], i: number, x: number, maxGaps: number): void {
   const from = gaps[i]!;
   const to = gaps[i + 1]!;
-  if (to - from === 1) {
-    gaps.splice(i, 2);
-    e.gaps = gaps.length > 0 ? gaps : null;
-  } else if (x === from) gaps[i] = from + 1;
+  if (to - from === 1) gaps.splice(i, 2);
+  else if (x === from) gaps[i] = from + 1;
   else if (x === to - 1) gaps[i + 1] = to - 1;
-  else {
-    gaps.splice(i + 1, 0, x, x + 1);
-    e.gaps = forgetOldest(gaps, s, maxGaps);
-  }
+  else gaps.splice(i + 1, 0, x, x + 1);
+  e.gaps = forgetOldest(gaps, s, maxGaps);
 }
 
 /**
