@@ -170,7 +170,6 @@ describe("MQTT broker restarted mid-stream (Mosquitto with persistence)", () => 
     try {
       rt = await startRuntimeRole(cfg, quietLogger("runtime"), "all", deps);
       held.bridge = await startBridgeRole(cfg, quietLogger("bridge"), deps);
-      await sleep(500); // the bridge's subscriptions in place
       pub = await startPublisher(broker.url, name);
       await waitFor(rows, (n) => n >= RATE, 60_000, "rows before the fault");
     } catch (e) {

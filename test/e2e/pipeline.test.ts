@@ -3,7 +3,7 @@ import { startClickHouse, startMosquitto, startNats, type ServiceHandle } from "
 import { startBridgeRole, type BridgeRole } from "../../src/cli/roles/bridge-role.js";
 import { startRuntimeRole, type RuntimeRole } from "../../src/cli/roles/runtime-role.js";
 import { simulate } from "../../src/simulator/simulator.js";
-import { chQuery, exited, pipelineConfig, pipelineEnv, quietLogger, spawnRole, waitFor, type ServiceUrls } from "../support/pipeline.js";
+import { chQuery, exited, journalSightings, pipelineConfig, pipelineEnv, quietLogger, spawnRole, waitFor, type ServiceUrls } from "../support/pipeline.js";
 import { sleep } from "../../src/base/clock.js";
 
 /**
@@ -32,7 +32,7 @@ describe("pipeline end to end", () => {
     await Promise.all([mqtt?.cleanup(), ch?.cleanup()]);
   });
 
-  async function expectExactRows(db: string, devices: number, perDevice: number): Promise<void> {
+  async function expectExactRows(db: string, stream: string, devices: number, perDevice: number): Promise<void> {
     const total = devices * perDevice;
     await waitFor(
       async () => Number((await chQuery<{ n: string }>(ch.url, db, "SELECT count() AS n FROM readings"))[0]!.n),
@@ -40,7 +40,7 @@ describe("pipeline end to end", () => {
       60_000,
       `${total} rows in ${db}.readings`,
     ).catch(async (e: Error) => {
-      throw new Error(`${e.message}\n${await missing(db, perDevice)}`, { cause: e });
+      throw new Error(`${e.message}\n${await missing(db, perDevice, stream)}`, { cause: e });
     });
     // Rows physically stored (no duplicate was ever inserted) and rows after deduplication.
     const [raw] = await chQuery<{ n: string; u: string }>(ch.url, db, "SELECT count() AS n, uniqExact(device_id, epoch, seq) AS u FROM readings");
@@ -67,12 +67,19 @@ describe("pipeline end to end", () => {
   }
 
   /** What a run that came up short is missing: each short device's absent seqs, and the dead letters by code. */
-  async function missing(db: string, perDevice: number): Promise<string> {
+  async function missing(db: string, perDevice: number, stream: string): Promise<string> {
     const short = await chQuery<{ d: string; seqs: string[] }>(ch.url, db, `SELECT device_id AS d, groupArray(seq) AS seqs FROM readings GROUP BY device_id HAVING count() < ${perDevice}`);
-    const absent = short.map(({ d, seqs }) => {
-      const have = new Set(seqs.map(Number));
-      return `${d}: ${Array.from({ length: perDevice }, (_, i) => i + 1).filter((q) => !have.has(q)).join(",")}`;
-    });
+    const absent = await Promise.all(
+      short.slice(0, 5).map(async ({ d, seqs }) => {
+        const have = new Set(seqs.map(Number));
+        const gone = Array.from({ length: perDevice }, (_, i) => i + 1).filter((q) => !have.has(q));
+        // Whether each absent reading reached the journal, and what stood around it there.
+        const seen = await journalSightings(nats.url, stream, d).catch(() => []);
+        const first = seen.slice(0, 12).map((x) => `${x.seq}@${x.streamSeq}/${x.tsMs}`);
+        const of = gone.slice(0, 10).map((q) => `${q}: ${seen.filter((x) => x.seq === q).map((x) => `stream ${x.streamSeq} ts ${x.tsMs}`).join(", ") || "not in the journal"}`);
+        return `${d}: ${gone.join(",")} (${of.join("; ")}; the device's first journal readings seq@stream/ts: ${first.join(" ")})`;
+      }),
+    );
     const dl = await chQuery<{ code: string; n: string; reason: string }>(ch.url, db, "SELECT code, count() AS n, any(reason) AS reason FROM dead_letters GROUP BY code").catch(() => []);
     return `devices short of ${perDevice} rows: ${absent.join("; ") || "none"}; dead letters: ${dl.map((x) => `${x.code} ${x.n} (${x.reason})`).join("; ") || "none"}`;
   }
@@ -85,10 +92,9 @@ describe("pipeline end to end", () => {
     try {
       runtime = await startRuntimeRole(cfg, quietLogger("runtime"));
       bridge = await startBridgeRole(cfg, quietLogger("bridge"));
-      await sleep(500); // MQTT subscriptions in place
       const sim = await simulate({ url: mqtt.url, devices: 100, readingsPerDevice: 100, rate: 5000, format: "mixed", devicePrefix: "basic" });
       expect(sim).toMatchObject({ sent: 10_000, acked: 10_000, failed: 0 });
-      await expectExactRows(db, 100, 100);
+      await expectExactRows(db, "READINGS_BASIC", 100, 100);
       expect(bridge.stats.accepted).toBe(10_000);
       expect(bridge.stats.rejected).toBe(0);
       // The bridge packs readings into journal messages: every one of them is acked.
@@ -123,7 +129,7 @@ describe("pipeline end to end", () => {
       const s = await sim;
       expect(s).toMatchObject({ sent: 10_000, acked: 10_000, failed: 0 });
       expect(killedAt).toBeLessThan(10_000);
-      await expectExactRows(db, 100, 100).catch((e: Error) => {
+      await expectExactRows(db, "READINGS_KILL", 100, 100).catch((e: Error) => {
         const warnings = out.split("\n").filter((l) => /"level":[456]0/.test(l));
         throw new Error(`${e.message}\nthe restarted bridge's warnings and errors: ${warnings.slice(-20).join("\n") || "none"}`, { cause: e });
       });

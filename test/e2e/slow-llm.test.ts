@@ -7,7 +7,6 @@ import { startGatewayRole, type GatewayRole } from "../../src/cli/gateway.comman
 import { simulate } from "../../src/simulator/simulator.js";
 import { llmConfig } from "../integration/gateway-support.js";
 import { chQuery, pipelineConfig, quietLogger, waitFor, type ServiceUrls } from "../support/pipeline.js";
-import { sleep } from "../../src/base/clock.js";
 
 const DEVICES = 40;
 const PER_DEVICE = 150;
@@ -67,7 +66,6 @@ describe("a slow LLM does not hold up ingest", () => {
       });
       runtime = await startRuntimeRole(cfg, quietLogger("runtime"));
       bridge = await startBridgeRole(cfg, quietLogger("bridge"));
-      await sleep(500); // MQTT subscriptions in place
 
       const sim = await simulate({ url: mqtt.url, devices: DEVICES, readingsPerDevice: PER_DEVICE, rate: 2_000, format: "json", devicePrefix: "slow", anomalyRate: 0.03 });
       expect(sim).toMatchObject({ sent: total, acked: total, failed: 0 });

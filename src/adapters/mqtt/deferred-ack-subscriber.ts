@@ -34,6 +34,12 @@ export interface SubscriberOptions {
    * MQTT 5 Receive Maximum once a window was acknowledged; this bound does not depend on it.
    */
   readonly gate?: { admitted(): boolean; whenAdmitted(): Promise<void> };
+  /**
+   * Called on each SUBACK (after every connect): `refused` is the broker's reason when it did not
+   * grant the subscription (e.g. "Not authorized"), undefined when it did. Until the first grant,
+   * publishes to the topic are not delivered to this subscriber.
+   */
+  readonly onSubscribed?: (refused?: string) => void;
 }
 
 /**
@@ -148,7 +154,7 @@ export function createDeferredAckSubscriber(o: SubscriberOptions, onMessage: (m:
     // Subscribe on every connect: Mosquitto 2.0 restores a persisted session's queue but not its
     // $share subscriptions. The same filter again replaces the subscription (no duplicate
     // deliveries); `resubscribe: true` because mqtt.js skips a topic it subscribed to before.
-    client.subscribe({ [o.topic]: { qos: 1 }, resubscribe: true } as unknown as ISubscriptionMap);
+    client.subscribe({ [o.topic]: { qos: 1 }, resubscribe: true } as unknown as ISubscriptionMap, (err) => o.onSubscribed?.(err ? err.message : undefined));
   });
   return client;
 }

@@ -12,7 +12,7 @@ import { admissionRejection, createBridgeCore, type BridgeStats } from "../../br
 import { startBridgeIdentity } from "./broker-identity.js";
 import { startBridgeDownlinkInBackground } from "./device-commands.js";
 import type { ServiceAccount } from "../../adapters/mqtt/dynsec.js";
-import { sleep, systemClock } from "../../base/clock.js";
+import { sleep, systemClock, withTimeout } from "../../base/clock.js";
 import { randomBytes } from "node:crypto";
 import type { MetricsRegistry } from "../../ports/metrics.js";
 import { stageHistogram } from "../../ports/stages.js";
@@ -23,6 +23,9 @@ import { mqttTlsOptions } from "../../adapters/mqtt/tls-options.js";
 
 /** Journal publishes awaiting their PubAck at most (backpressure on the batcher beyond it). */
 const PUBLISHES_IN_FLIGHT = 512;
+
+/** Longest the role waits at start for every MQTT connection's first SUBACK before it goes on anyway. */
+const SUBSCRIBE_WAIT_MS = 10_000;
 
 /** What a bridge role may be given. */
 export interface BridgeRoleDeps {
@@ -41,6 +44,8 @@ export interface BridgeRole {
   readonly stats: BridgeStats;
   /** Readings accepted and not yet durable in the journal. */
   pending(): number;
+  /** MQTT connections subscribed now (of `mqtt.connections`): the role is ready when all are. */
+  subscribed(): number;
   /** Where this role reports journal incidents (the one given, or its own). */
   readonly incidents: IncidentReporter;
   close(): Promise<void>;
@@ -110,6 +115,13 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: Bridg
   const mqttTls = mqttTlsOptions(cfg.mqtt.url, cfg.mqtt.tls);
   const receiveMaximum = Math.max(1, Math.min(65535, Math.ceil(cfg.bridge.maxInFlight / cfg.mqtt.connections)));
   const clients: MqttClient[] = [];
+  // Connections whose subscription the broker granted (since their last connect): until then the
+  // broker does not hand them readings (and a device whose publish matches another subscription — a
+  // second share group, a persistent session of an earlier bridge — gets PUBACK 0 for a reading no
+  // bridge of this group receives).
+  const granted = new Set<number>();
+  let allGranted: () => void = () => {};
+  const subscribed = cfg.mqtt.connections > 0 ? new Promise<void>((r) => (allGranted = r)) : Promise.resolve();
   for (let i = 0; i < cfg.mqtt.connections; i++) {
     const c = createDeferredAckSubscriber(
       {
@@ -121,21 +133,34 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: Bridg
         password: cfg.mqtt.password,
         tls: mqttTls,
         gate: core,
+        onSubscribed: (refused) => {
+          if (refused !== undefined) return log.error({ connection: i, topic: cfg.mqtt.topic, err: refused }, "the broker refused the bridge's subscription: this connection receives no readings");
+          granted.add(i);
+          if (granted.size === cfg.mqtt.connections) allGranted();
+        },
       },
       (m) => core.handle(m.topic, m.payload, m, m.traceparent),
     );
     c.on("error", (e) => log.warn({ err: e.message, connection: i }, "mqtt connection error"));
     c.on("connect", (ack) => log.info({ connection: i, sessionPresent: ack.sessionPresent }, "mqtt connected"));
+    c.on("close", () => granted.delete(i));
     clients.push(c);
   }
   // The broker's own losses (a restart without persistence, full queues) as incidents.
   const broker = watchBroker({ url: cfg.mqtt.url, clientId: `${cfg.mqtt.sharedGroup}-${cfg.nodeId}-watch`, username: cfg.mqtt.username, password: cfg.mqtt.password, tls: mqttTls }, incidents);
   // Commands to devices: SHOAL_COMMANDS → MQTT devices/<id>/commands, replies → status (docs/adr/0021).
   const downlink = startBridgeDownlinkInBackground(nc, cfg, log);
-  log.info({ mqtt: cfg.mqtt.url, nats: cfg.nats.url, connections: cfg.mqtt.connections, partitions: cfg.nats.partitions }, "bridge started");
+  // "started" means subscribed: a device may publish from here on. A broker that does not answer
+  // in time does not stop the role (the connections go on trying); it is said.
+  const inTime = await withTimeout(subscribed, SUBSCRIBE_WAIT_MS, systemClock, "subscribe").then(() => true, () => false);
+  if (!inTime) {
+    log.warn({ mqtt: cfg.mqtt.url, subscribed: granted.size, connections: cfg.mqtt.connections, waitedMs: SUBSCRIBE_WAIT_MS }, "not every MQTT connection is subscribed yet: readings published now may reach no bridge");
+  }
+  log.info({ mqtt: cfg.mqtt.url, nats: cfg.nats.url, connections: cfg.mqtt.connections, subscribed: granted.size, partitions: cfg.nats.partitions }, "bridge started");
   return {
     stats: core.stats,
     pending: () => core.held(),
+    subscribed: () => granted.size,
     incidents,
     async close() {
       await watchdog.stop();
