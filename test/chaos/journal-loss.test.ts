@@ -58,7 +58,6 @@ describe("journal server restarted on an empty store", () => {
       const events: Array<{ kind: string; role: string; detail: Record<string, unknown> }> = [];
       watcher.subscribe(PLATFORM_EVENTS_SUBJECT, { callback: (_e, m) => void events.push(m.json()) });
       await watcher.flush();
-      await sleep(1000); // MQTT subscriptions of the bridge in place
 
       const published: PublishedReading[] = [];
       const sim = simulate({ url: mqtt.url, devices: DEVICES, rate: RATE, durationSec: 120, devicePrefix: "jl", anomalyRate: 0, signal: abort.signal, onPublished: (r) => published.push(r) }).catch((e: Error) => e);
