@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { createDeviceActor } from "./device.actor.js";
 import { H_DET, MH, recomputeSums } from "./metric-store.js";
 import { SAVED_SCALARS, SAVED_SCALARS_V2 } from "../../src/detector/index.js";
-import { fixture, gapLists, reading, sink, toV3, toV4, toV7, V1 } from "./fixtures/snapshot-bytes.js";
+import { fixture, gapLists, reading, sideBySide, sink, span, toV3, toV4, toV7, V1 } from "./fixtures/snapshot-bytes.js";
 
 describe("device snapshots of older versions", () => {
   it("restores a version-1 snapshot and continues exactly like the actor that wrote it", () => {
@@ -45,19 +45,14 @@ describe("device snapshots of older versions", () => {
     expect(gapLists(v8).gaps.values).toEqual([2, 5]);
     const v7 = toV7(v8);
     expect(gapLists(v7).prev!.values).toEqual([11, 12, 13, 14, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
-    let b = logic.restore(v7, "d1");
+    const b = logic.restore(v7, "d1");
     expect([b.gaps, b.prev?.gaps]).toEqual([a.gaps, a.prev?.gaps]);
     expect(logic.snapshot(b)).toEqual(v8);
     // Late readings of both epochs fill the same gaps.
-    const ha = sink();
-    const hb = sink();
-    for (const m of [reading(12), restart(3), reading(25), reading(12), restart(6)]) {
-      a = logic.receive(a, m, ha.ctx);
-      b = logic.receive(b, m, hb.ctx);
-    }
-    expect(hb.rows).toEqual(ha.rows);
-    expect(ha.rows.map((r) => [r.epoch, r.seq])).toEqual([[0, 12], [1, 3], [0, 25], [1, 6]]);
-    expect(logic.snapshot(b)).toEqual(logic.snapshot(a));
+    const run = sideBySide(logic, a, b, [reading(12), restart(3), reading(25), reading(12), restart(6)]);
+    expect(run.hb.rows).toEqual(run.ha.rows);
+    expect(run.ha.rows.map((r) => [r.epoch, r.seq])).toEqual([[0, 12], [1, 3], [0, 25], [1, 6]]);
+    expect(logic.snapshot(run.b)).toEqual(logic.snapshot(run.a));
   });
 
   it("rejects a version-8 gap list that is not made of [from, to) pairs", () => {
@@ -80,16 +75,9 @@ describe("device snapshots of older versions", () => {
     expect(fromV4.pending).toBeUndefined();
     expect(logic.snapshot(fromV4)).toEqual(v5);
     // ...and continues like the actor it was saved from.
-    let a = b;
-    let c = fromV4;
-    const ha = sink();
-    const hc = sink();
-    for (let i = 301; i <= 420; i++) {
-      a = logic.receive(a, reading(i), ha.ctx);
-      c = logic.receive(c, reading(i), hc.ctx);
-    }
-    expect(hc.rows).toEqual(ha.rows);
-    expect(hc.windows).toEqual(ha.windows);
+    const { ha, hb } = sideBySide(logic, b, fromV4, span(301, 420, reading));
+    expect(hb.rows).toEqual(ha.rows);
+    expect(hb.windows).toEqual(ha.windows);
     expect(ha.windows.length).toBeGreaterThan(0);
   });
 

@@ -5,7 +5,7 @@ import { createDeviceActor } from "./device.actor.js";
 import { DeviceSnapshotError } from "./errors.js";
 import { PW, PW_METRIC, PW_SEQ } from "./device-state.js";
 import { ANOMALY_WINDOW_AFTER } from "../../src/domain/window-features.js";
-import { fixture, reading, sink, TAIL, toV5, V1, val } from "./fixtures/snapshot-bytes.js";
+import { fixture, reading, sideBySide, sink, span, TAIL, toV5, V1, val } from "./fixtures/snapshot-bytes.js";
 
 // Older versions that still restore: device-snapshot-versions.test.ts.
 describe("device snapshots", () => {
@@ -52,20 +52,14 @@ describe("device snapshots", () => {
     expect(bytes[at]).toBe(1);
     expect([dv.getFloat64(at + 1, true), dv.getFloat64(at + 9, true), dv.getFloat64(at + 17, true)]).toEqual([0, 380, 1_700_000_000_000 + 380 * 60_000]);
     expect([dv.getUint16(at + 33, true), dv.getUint16(at + 35, true)]).toEqual([s.pending![PW_METRIC], ANOMALY_WINDOW_AFTER - 5]);
-    let b = logic.restore(bytes, "d1");
+    const b = logic.restore(bytes, "d1");
     expect(b.pending).toEqual(s.pending);
     expect(logic.snapshot(b)).toEqual(bytes);
-    let a = s;
-    const ha = sink();
-    const hb = sink();
-    for (let i = 386; i <= 420; i++) {
-      a = logic.receive(a, reading(i), ha.ctx);
-      b = logic.receive(b, reading(i), hb.ctx);
-    }
-    expect(hb.windows).toHaveLength(1);
-    expect(hb.windows).toEqual(ha.windows);
-    expect(hb.windows[0]).toMatchObject({ seq: 380 });
-    expect(b.pending).toBeUndefined();
+    const run = sideBySide(logic, s, b, span(386, 420, reading));
+    expect(run.hb.windows).toHaveLength(1);
+    expect(run.hb.windows).toEqual(run.ha.windows);
+    expect(run.hb.windows[0]).toMatchObject({ seq: 380 });
+    expect(run.b.pending).toBeUndefined();
   });
 
   it("keeps the alert state (version 6): restored, the actor raises and clears its alerts as the one that never stopped", () => {
@@ -80,15 +74,9 @@ describe("device snapshots", () => {
     expect(a.alerts).toBeDefined();
     const bytes = logic.snapshot(a);
     expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(bytes.length - TAIL - 4 - encodeAlerts(a.alerts!).length, true)).toBe(encodeAlerts(a.alerts!).length);
-    let b = logic.restore(bytes, "d1");
+    const b = logic.restore(bytes, "d1");
     expect(logic.snapshot(b)).toEqual(bytes);
-    const ha = sink();
-    const hb = sink();
-    for (let i = 11; i <= 20; i++) {
-      const v = i === 12 ? 80 : i === 15 ? 300 : 50;
-      a = logic.receive(a, hot(i, v), ha.ctx);
-      b = logic.receive(b, hot(i, v), hb.ctx);
-    }
+    const { ha, hb } = sideBySide(logic, a, b, span(11, 20, (i) => hot(i, i === 12 ? 80 : i === 15 ? 300 : 50)));
     expect(hb.alerts).toEqual(ha.alerts);
     expect(ha.alerts.map((t) => [t.alert_id, t.kind])).toEqual([
       ["d1/hot/1", "cleared"],
@@ -205,17 +193,12 @@ describe("device snapshots", () => {
     for (let i = 1; i <= 400; i++) a = logic.receive(a, three(i), sink().ctx);
     expect(a.joint).toBeInstanceOf(Float64Array);
     const bytes = logic.snapshot(a);
-    let b = logic.restore(bytes, "d1");
+    const b = logic.restore(bytes, "d1");
     expect(Array.from(b.joint!)).toEqual(Array.from(a.joint!));
     expect(logic.snapshot(b)).toEqual(bytes);
-    const ha = sink();
-    const hb = sink();
-    for (let i = 401; i <= 700; i++) {
-      a = logic.receive(a, three(i), ha.ctx);
-      b = logic.receive(b, three(i), hb.ctx);
-    }
-    expect(hb.rows).toEqual(ha.rows);
-    expect(logic.snapshot(b)).toEqual(logic.snapshot(a));
+    const run = sideBySide(logic, a, b, span(401, 700, three));
+    expect(run.hb.rows).toEqual(run.ha.rows);
+    expect(logic.snapshot(run.b)).toEqual(logic.snapshot(run.a));
     // A model of the wrong size for the metrics is refused.
     const bad = bytes.slice();
     bad[bad.length - 1 - a.joint!.length * 8] = 2;
