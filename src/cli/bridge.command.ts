@@ -8,7 +8,8 @@ import { promMetrics } from "../observability/prom-metrics.js";
 /**
  * `shoal bridge`: run the MQTT → JetStream bridge until SIGINT/SIGTERM. HTTP status on
  * `grpc.host:grpc.webPort` (`/metrics` with the bridge counters and process metrics such as event-loop
- * lag, `/healthz`, `/readyz`: ready while every MQTT connection is subscribed); a port already taken is logged and the bridge runs on.
+ * lag, `/healthz`, `/readyz`: ready while every MQTT connection is subscribed); a port already taken
+ * is logged and the bridge runs on.
  */
 export async function run(_argv: string[], io: CommandIo): Promise<number> {
   const ctx = await loadRoleConfig(io, "bridge");

@@ -121,7 +121,7 @@ export async function startBridgeRole(cfg: ShoalConfig, log: Logger, deps: Bridg
   // bridge of this group receives).
   const granted = new Set<number>();
   let allGranted: () => void = () => {};
-  const subscribed = cfg.mqtt.connections > 0 ? new Promise<void>((r) => (allGranted = r)) : Promise.resolve();
+  const subscribed = new Promise<void>((r) => (allGranted = r)); // mqtt.connections ≥ 1 (schema)
   for (let i = 0; i < cfg.mqtt.connections; i++) {
     const c = createDeferredAckSubscriber(
       {
