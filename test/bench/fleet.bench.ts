@@ -25,7 +25,8 @@ import { shoalCounters, startShoal, type ShoalShape } from "./e2e/shoal.js";
 import { LatencySampler } from "./fleet/latency.js";
 import { PublishedLog, type DeviceHistory } from "./fleet/published.js";
 import { chOf, chSize, deviceTsDiff, printCounters, printCounts, printEquation, printLatency, printOffline, printRestarts, storedCounts, waitUntilStill } from "./fleet/report.js";
-import { journalReadings, replayDevice, type ReplayResult } from "./fleet/replay.js";
+import { replayDevice, type ReplayResult } from "./fleet/replay.js";
+import { journalReadings } from "../support/journal-readings.js";
 
 const { values } = parseArgs({
   options: {
@@ -117,7 +118,7 @@ try {
     `simulator: sent ${sim.sent}, acked ${sim.acked}, failed ${sim.failed}, reboots ${sim.reboots}, offline periods ${sim.offlinePeriods}, flushed ${sim.flushed}, anomalies injected ${sim.anomaliesInjected}, ${(sim.elapsedMs / 1000).toFixed(1)} s`,
   );
   const stored = await storedCounts(q);
-  const journalOf = (ids: string[]) => journalReadings(nats.url, cfg.nats.stream, cfg.nats.partitions, ids);
+  const journalOf = async (ids: string[]) => new Map([...(await journalReadings(nats.url, cfg.nats.stream, cfg.nats.partitions, ids))].map(([id, xs]) => [id, xs.map((x) => x.reading)]));
   await printCounts(published, sim, stored, await deviceTsDiff(q, published), journalOf);
   printCounters(counters, stored);
   printEquation(published.acked, counters, stored);

@@ -3,8 +3,9 @@ import { startClickHouse, startMosquitto, startNats, type ServiceHandle } from "
 import { startBridgeRole, type BridgeRole } from "../../src/cli/roles/bridge-role.js";
 import { startRuntimeRole, type RuntimeRole } from "../../src/cli/roles/runtime-role.js";
 import { simulate } from "../../src/simulator/simulator.js";
-import { chQuery, exited, journalSightings, pipelineConfig, pipelineEnv, quietLogger, spawnRole, waitFor, type ServiceUrls } from "../support/pipeline.js";
+import { chQuery, exited, pipelineConfig, pipelineEnv, quietLogger, spawnRole, waitFor, type ServiceUrls } from "../support/pipeline.js";
 import { sleep } from "../../src/base/clock.js";
+import { journalReadings } from "../support/journal-readings.js";
 
 /**
  * End to end on real services: MQTT (Mosquitto) → bridge → JetStream (nats-server) → device actors →
@@ -69,17 +70,16 @@ describe("pipeline end to end", () => {
   /** What a run that came up short is missing: each short device's absent seqs, and the dead letters by code. */
   async function missing(db: string, perDevice: number, stream: string): Promise<string> {
     const short = await chQuery<{ d: string; seqs: string[] }>(ch.url, db, `SELECT device_id AS d, groupArray(seq) AS seqs FROM readings GROUP BY device_id HAVING count() < ${perDevice}`);
-    const absent = await Promise.all(
-      short.slice(0, 5).map(async ({ d, seqs }) => {
-        const have = new Set(seqs.map(Number));
-        const gone = Array.from({ length: perDevice }, (_, i) => i + 1).filter((q) => !have.has(q));
-        // Whether each absent reading reached the journal, and what stood around it there.
-        const seen = await journalSightings(nats.url, stream, d).catch(() => []);
-        const first = seen.slice(0, 12).map((x) => `${x.seq}@${x.streamSeq}/${x.tsMs}`);
-        const of = gone.slice(0, 10).map((q) => `${q}: ${seen.filter((x) => x.seq === q).map((x) => `stream ${x.streamSeq} ts ${x.tsMs}`).join(", ") || "not in the journal"}`);
-        return `${d}: ${gone.join(",")} (${of.join("; ")}; the device's first journal readings seq@stream/ts: ${first.join(" ")})`;
-      }),
-    );
+    // Whether each absent reading reached the journal, and what stood around it there.
+    const journal = await journalReadings(nats.url, stream, pipelineConfig(urls).nats.partitions, short.slice(0, 5).map((x) => x.d)).catch(() => new Map<string, never[]>());
+    const absent = short.slice(0, 5).map(({ d, seqs }) => {
+      const have = new Set(seqs.map(Number));
+      const gone = Array.from({ length: perDevice }, (_, i) => i + 1).filter((q) => !have.has(q));
+      const seen = journal.get(d) ?? [];
+      const first = seen.slice(0, 12).map((x) => `${x.reading.seq}@${x.streamSeq}/${x.reading.tsMs}`);
+      const of = gone.slice(0, 10).map((q) => `${q}: ${seen.filter((x) => x.reading.seq === q).map((x) => `stream ${x.streamSeq} ts ${x.reading.tsMs}`).join(", ") || "not in the journal"}`);
+      return `${d}: ${gone.join(",")} (${of.join("; ")}; the device's first journal readings seq@stream/ts: ${first.join(" ")})`;
+    });
     const dl = await chQuery<{ code: string; n: string; reason: string }>(ch.url, db, "SELECT code, count() AS n, any(reason) AS reason FROM dead_letters GROUP BY code").catch(() => []);
     return `devices short of ${perDevice} rows: ${absent.join("; ") || "none"}; dead letters: ${dl.map((x) => `${x.code} ${x.n} (${x.reason})`).join("; ") || "none"}`;
   }

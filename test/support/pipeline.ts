@@ -4,9 +4,6 @@ import { resolveConfig, type ShoalConfig } from "../../src/config/index.js";
 import { createClickHouseClient } from "../../src/adapters/clickhouse/index.js";
 import { createLogger, type Logger } from "../../src/observability/logger.js";
 import { sleep } from "../../src/base/clock.js";
-import { connect } from "@nats-io/transport-node";
-import { jetstream } from "@nats-io/jetstream";
-import { decodeJournalReadings } from "../../src/domain/reading-codec.js";
 
 /** Service URLs a pipeline test runs against (from test/harness). */
 export interface ServiceUrls {
@@ -81,38 +78,4 @@ export function spawnRole(role: string, env: Record<string, string>, onOutput?: 
 export function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((r) => child.once("exit", (code) => r(code)));
-}
-
-/** One reading of a device as it stands in the journal stream. */
-export interface JournalSighting {
-  readonly streamSeq: number;
-  readonly seq: number;
-  readonly tsMs: number;
-  readonly boot: number | undefined;
-}
-
-/**
- * Every reading of `deviceId` in journal stream `stream`, in stream order (for a test that came up
- * short: did the missing reading reach the journal, and where among the device's others).
- */
-export async function journalSightings(natsUrl: string, stream: string, deviceId: string): Promise<JournalSighting[]> {
-  const nc = await connect({ servers: natsUrl });
-  try {
-    const consumer = await jetstream(nc).consumers.get(stream); // ordered, from the first message
-    const out: JournalSighting[] = [];
-    for (;;) {
-      const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
-      let n = 0;
-      for await (const m of batch) {
-        n++;
-        for (const r of decodeJournalReadings(m.data)) {
-          if (r.deviceId === deviceId) out.push({ streamSeq: m.seq, seq: r.seq, tsMs: r.tsMs, boot: r.boot });
-        }
-        if (m.info.pending === 0) return out;
-      }
-      if (n === 0) return out;
-    }
-  } finally {
-    await nc.close();
-  }
 }

@@ -7,10 +7,6 @@
  * the journal (JetStream) in stream order, duplicates and all.
  */
 import { createDeviceActor } from "../../../actors/device/device.actor.js";
-import { connectNats } from "../../../src/adapters/nats/connection.js";
-import { createJournalReader } from "../../../src/adapters/nats/journal-reader.js";
-import { journalEnvelope } from "../../../src/domain/journal-envelopes.js";
-import { partitionOf } from "../../../src/domain/partition.js";
 import type { Reading } from "../../../src/ports/reading.js";
 import type { DeviceMsg, DeviceSettings } from "../../../actors/device/device.messages.js";
 import type { ActorContext } from "../../../src/ports/actor.js";
@@ -45,29 +41,6 @@ interface StoredRow {
   metric_names: string[];
   metric_values: number[];
   metric_scores: number[];
-}
-
-/** Every reading of `ids` in the journal, in the order their actors got them (stream order of their partitions). */
-export async function journalReadings(natsUrl: string, stream: string, partitions: number, ids: readonly string[]): Promise<Map<string, Reading[]>> {
-  const out = new Map<string, Reading[]>(ids.map((id) => [id, []]));
-  const nc = await connectNats(natsUrl, `bench-fleet-journal-${process.pid}`);
-  try {
-    const reader = createJournalReader(nc, stream, journalEnvelope);
-    for (const p of new Set(ids.map((id) => partitionOf(id, partitions)))) {
-      for await (const batch of reader.read(p, 1, Number.MAX_SAFE_INTEGER)) {
-        for (const e of batch) {
-          const list = out.get(e.actorId);
-          if (list === undefined) continue;
-          const m = e.msg as { type: string; reading?: Reading; readings?: readonly Reading[] };
-          if (m.type === "reading") list.push(m.reading!);
-          else if (m.type === "readings") list.push(...m.readings!);
-        }
-      }
-    }
-  } finally {
-    await nc.drain().catch(() => undefined);
-  }
-  return out;
 }
 
 export async function replayDevice(chUrl: string, db: string, id: string, settings: Partial<DeviceSettings>, published: PublishedLog, journal: readonly Reading[]): Promise<ReplayResult> {
