@@ -27,7 +27,7 @@ describe("precedence: default.yaml < <env>.yaml < Consul < environment variables
     expect(r.sources.get("nats.duplicateWindowMs")).toBe("dev.yaml");
     expect(r.config.nats.url).toBe("nats://default:1");
     expect(r.sources.get("nats.url")).toBe("default.yaml");
-    expect(r.config.nats.partitions).toBe(64);
+    expect(r.config.nats.partitions).toBe(16);
     expect(r.sources.get("nats.partitions")).toBe("schema");
   });
 

@@ -187,7 +187,7 @@ describe("defaults", () => {
       env: "dev",
       nodeId: "shoal-local",
       log: { level: "info" },
-      nats: { url: "nats://127.0.0.1:14222", stream: "READINGS", partitions: 64, replicas: 1, duplicateWindowMs: 120_000, maxAgeMs: 604_800_000, kvBucket: "shoal_snapshots" },
+      nats: { url: "nats://127.0.0.1:14222", stream: "READINGS", partitions: 16, replicas: 1, duplicateWindowMs: 120_000, maxAgeMs: 604_800_000, kvBucket: "shoal_snapshots" },
       mqtt: { url: "mqtt://127.0.0.1:11883", topic: "devices/+/readings", sharedGroup: "shoal-bridge", connections: 4 },
       bridge: { maxPayloadBytes: 16384, maxInFlight: 20000, batchWindowMs: 0, batchMaxReadings: 1000, batchMaxBytes: 262144, maxPayloadReadings: 1000, maxMetrics: 64, maxLogLength: 2048 },
       runtime: {

@@ -25,7 +25,7 @@ const natsSchema = z
   .strictObject({
     url: url(["nats", "tls", "ws", "wss"], { list: true }).default("nats://127.0.0.1:14222"),
     stream: z.string().regex(/^[A-Za-z0-9_-]+$/, { message: "must contain only letters, digits, _ and -" }).default("READINGS"),
-    partitions: z.int().min(1).max(1024).default(64),
+    partitions: z.int().min(1).max(1024).default(16),
     replicas: z.literal([1, 3, 5]).default(1),
     duplicateWindow: duration("2m"),
     maxAge: duration("7d"),

@@ -146,7 +146,7 @@ describe("secrets never leak", () => {
     expect(printed).toMatch(/^mqtt\.password +=\s+"\[redacted\]"\s+# env:SHOAL__MQTT__PASSWORD$/m);
     expect(printed).toMatch(/^clickhouse\.password +=\s+"\[redacted\]"\s+# default\.yaml$/m);
     expect(printed).toMatch(/^detector\.params\.hook +=\s+"\[redacted\]"\s+# default\.yaml$/m);
-    expect(printed).toMatch(/^nats\.partitions +=\s+64\s+# schema$/m);
+    expect(printed).toMatch(/^nats\.partitions +=\s+16\s+# schema$/m);
   });
 
   it("`shoal config encrypt` output decrypts to the input", async () => {

@@ -2,7 +2,7 @@ import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstreamManager, RetentionPol
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import { partitionConsumerName, partitionFilter, READINGS_PREFIX } from "../../domain/subjects.js";
 import { forEachBounded } from "../../base/concurrency.js";
-import { errorMessage } from "../../base/errors.js";
+import { errorMessage, ShoalError } from "../../base/errors.js";
 import { retryOnTimeout } from "./admin-retry.js";
 
 /** Journal layout options. */
@@ -29,16 +29,58 @@ export interface JournalOptions {
 /** Stream capturing shoal.dlq.> so dead letters are durable and inspectable. */
 export const DLQ_STREAM = "SHOAL_DLQ";
 
+/** The readings stream's description: it records the partition count its devices were spread over. */
+export function journalDescription(partitions: number): string {
+  return `Shoal readings journal: ${partitions} partitions (nats.partitions, fixed per journal)`;
+}
+
+/**
+ * The partition count an existing readings stream was written with: from its description, or, for
+ * a journal from before the description, at least one more than its highest partition consumer
+ * (`undefined`: nothing says).
+ */
+async function journalPartitions(jsm: JetStreamManager, stream: string, partitions: number): Promise<{ partitions: number; atLeast: boolean } | undefined> {
+  let description: string | undefined;
+  try {
+    description = (await jsm.streams.info(stream)).config.description;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+  const recorded = /: (\d+) partitions/.exec(description ?? "")?.[1];
+  if (recorded !== undefined) return { partitions: Number(recorded), atLeast: false };
+  let highest = -1;
+  for await (const c of jsm.consumers.list(stream)) {
+    const p = /^shoal-p(\d+)$/.exec(c.name)?.[1];
+    if (p !== undefined) highest = Math.max(highest, Number(p));
+  }
+  return highest >= partitions ? { partitions: highest + 1, atLeast: true } : undefined;
+}
+
 /**
  * Create (or update) the readings stream, the DLQ stream and one durable pull consumer per
  * partition. A stream whose settings already match is left alone; one with another replica count
  * is updated in place (JetStream adds or removes copies; the consumers follow their stream).
+ *
+ * A journal written with another partition count is refused: its devices' readings are in other
+ * partitions than this count puts them, so their actors would start without their history and take
+ * old readings for new ones (docs/adr/0009, "Partitions").
  */
 export async function ensureJournal(nc: NatsConnection, o: JournalOptions): Promise<JetStreamManager> {
   // The first JetStream request of a role: a cluster still electing its meta leader times it out for a while.
   const jsm = await retryOnTimeout(() => jetstreamManager(nc));
+  const written = await retryOnTimeout(() => journalPartitions(jsm, o.stream, o.partitions));
+  if (written !== undefined && written.partitions !== o.partitions) {
+    throw new ShoalError(
+      `the journal (stream ${o.stream}) was written with ${written.atLeast ? "at least " : ""}${written.partitions} partitions, ` +
+        `this configuration has nats.partitions ${o.partitions}: set nats.partitions to ${written.partitions} (SHOAL__NATS__PARTITIONS=${written.partitions}), ` +
+        `or start on an empty journal (local stack: npm run stack -- down --purge nats)`,
+      { code: "config" },
+    );
+  }
   await upsertStream(jsm, {
     name: o.stream,
+    description: journalDescription(o.partitions),
     subjects: [`${READINGS_PREFIX}.>`],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
