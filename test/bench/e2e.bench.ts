@@ -46,7 +46,7 @@ import { accountingLine, cpuPerReading, measure, type RunResult } from "./e2e/ru
 import { mqttOnlyRun } from "./e2e/mqtt-only.js";
 import { lagSummary, sampleRoles, type LagSummary } from "./e2e/role-sampling.js";
 import { benchOptions, runName, type Variant } from "./e2e/options.js";
-import { BENCH_BRIDGE_CLIENT_IDS, incidentCounts, shoalCounters, stageBuckets, stageQuantiles, startShoal, type ShoalShape, type StageBuckets } from "./e2e/shoal.js";
+import { BENCH_BRIDGE_CLIENT_IDS, incidentCounts, shoalCounters, stageBuckets, stageQuantiles, startShoal, workUnits, workUnitsLine, type ShoalShape, type StageBuckets } from "./e2e/shoal.js";
 
 const { duration, batch, devices, outageS, natsNodes, shapes, extraEnv, variants, rounds, peers, peerDir, rates, overload, chOutage } = benchOptions();
 
@@ -116,6 +116,8 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
     // external memory (RSS also counts the worker threads' heaps), to tell a heap that grows with
     // the outage from one that levels off.
     const sampled = sampleRoles(shoal.statusPorts);
+    const unitsBefore = await workUnits(shoal.statusPorts.values());
+    const unitsFrom = Date.now();
     const r = await measure({ ...common, rate, seconds: duration, prefix: `m${n}`, procs, at, drainMaxMs: mode === "ch-outage" ? 300_000 : 120_000, counters });
     sampled.stop();
     for (const [role, series] of mode === "ch-outage" ? sampled.series : []) {
@@ -148,6 +150,8 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
     const logDir = process.env["SHOAL_BENCH_LOG"];
     if (logDir) writeFileSync(`${logDir}/${shape}-${rate}-${n}.log`, shoal.log());
     console.error(`  each reading of the probe devices (every 50th; ${r.probed} of ${r.acked} readings), publish → row visible: p50 ${r.readingP50} ms, p99 ${r.readingP99} ms, longest ${r.readingMax} ms`);
+    const unitsAfter = await workUnits(shoal.statusPorts.values());
+    console.error(`  units of work, publishing and drain: ${workUnitsLine(unitsBefore, unitsAfter, (Date.now() - unitsFrom) / 1000)}`);
     if (waits.length > 0) console.error(`  where readings waited (p50/p99 ms, bucket bounds; journal: since accepted by the bridge, others: since stored in JetStream): ${waits.join(", ")}`);
     return { r, shoal, lag };
   } finally {
@@ -273,9 +277,10 @@ try {
             continue;
           }
           for (const variant of variants) {
-            const { r } = await shoalRun(shape, rate, "sweep", variant);
+            const { r, lag } = await shoalRun(shape, rate, "sweep", variant);
             rows.push(shoalRow(shape, rate, r, variant));
             console.error(JSON.stringify(rows.at(-1)));
+            for (const [role, l] of lag) if (l !== undefined) console.error(`  event-loop delay of ${role}'s main thread: p99 ${l.p99.toFixed(1)} ms in the worst second (${l.medianP99.toFixed(1)} ms in the median one), longest ${l.max.toFixed(1)} ms`);
             console.error(`  CPU µs per reading by process: ${r.watch.names.map((n) => `${n} ${Math.round((r.watch.cpuMs(n) * 1000) / Math.max(1, r.acked))}`).join(", ")}`);
           }
         }

@@ -155,6 +155,31 @@ export function stageQuantiles(before: StageBuckets, after: StageBuckets): Map<s
   return res;
 }
 
+/** The units Shoal's work comes in (ADR 0009): these counters, summed over the roles' status pages. */
+const WORK_UNITS = ["bridge_accepted", "bridge_batches", "runtime_pulled", "runtime_batches", "sink_rows_written", "sink_inserts"] as const;
+
+/** `shoal_<unit>_total` of WORK_UNITS, summed over the status pages, by unit. */
+export async function workUnits(ports: Iterable<number>): Promise<Map<string, number>> {
+  const out = new Map<string, number>(WORK_UNITS.map((u) => [u, 0]));
+  for (const port of ports) {
+    const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => "");
+    for (const u of WORK_UNITS) out.set(u, out.get(u)! + Number(new RegExp(`^shoal_${u}_total ([0-9.eE+-]+)$`, "m").exec(text)?.[1] ?? 0));
+  }
+  return out;
+}
+
+/** One line: journal messages, runtime batches and inserts per second between two scrapes, and their sizes. */
+export function workUnitsLine(before: Map<string, number>, after: Map<string, number>, seconds: number): string {
+  const d = (u: string) => (after.get(u) ?? 0) - (before.get(u) ?? 0);
+  const per = (n: string, d1: number) => (d1 > 0 ? (d(n) / d1).toFixed(1) : "–");
+  const s = Math.max(1, seconds);
+  return (
+    `journal messages ${Math.round(d("bridge_batches") / s)}/s (${per("bridge_accepted", d("bridge_batches"))} readings each), ` +
+    `runtime batches ${Math.round(d("runtime_batches") / s)}/s (${per("runtime_pulled", d("runtime_batches"))} messages each), ` +
+    `inserts ${Math.round(d("sink_inserts") / s)}/s (${per("sink_rows_written", d("sink_inserts"))} rows each)`
+  );
+}
+
 /** Counters of running Shoal roles, read from their status pages. */
 export interface ShoalCounters {
   /** `shoal_<role>_<name>_total` of the bridge and runtime as "role.name" (camel case) → value, summed over the roles scraped. */
