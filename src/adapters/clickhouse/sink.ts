@@ -1,15 +1,14 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Clock } from "../../ports/clock.js";
-import { readRows } from "../../domain/row-binary-read.js";
 import type { RowSink, RowsByTable, WriteOptions } from "../../ports/row-sink.js";
 import { ShoalError } from "../../base/errors.js";
 import { createClickHouseClient, type ClickHouseOptions } from "./client.js";
-import { identifier, toStorageError } from "./errors.js";
+import { toStorageError } from "./errors.js";
 import { sleep } from "../../base/clock.js";
 import type { RowLog, RowLogEntry } from "../../ports/row-log.js";
-import { insertEncoded, rowLogEntries } from "./encoded-rows.js";
+import { insertTables } from "./sink-insert.js";
 import { mergeRows, type TableRows } from "./sink-rows.js";
-import { DerivedFeed, type AcceptedRows, type DerivedFeedStats } from "./derived-feed.js";
+import { DerivedFeed, type DerivedFeedStats } from "./derived-feed.js";
 import { READINGS_FEED_TABLE, READINGS_TABLE } from "../../domain/tables.js";
 
 /** Batching options of the ClickHouse sink. */
@@ -105,10 +104,11 @@ export class ClickHouseSink implements RowSink {
 
   /**
    * With a `rowLog`, every insert ClickHouse accepted is logged there before its writes resolve,
-   * so ClickHouse can be repaired from it (docs/adr/0012-row-log-repair.md).
+   * so ClickHouse can be repaired from it (docs/adr/0012-row-log-repair.md). `client`: the
+   * ClickHouse client to use (default: one made from `o`).
    */
-  static create(o: ClickHouseSinkOptions, clock: Clock, rowLog?: RowLog): ClickHouseSink {
-    return new ClickHouseSink(createClickHouseClient(o, o.database), o, clock, rowLog);
+  static create(o: ClickHouseSinkOptions, clock: Clock, rowLog?: RowLog, client: ClickHouseClient = createClickHouseClient(o, o.database)): ClickHouseSink {
+    return new ClickHouseSink(client, o, clock, rowLog);
   }
 
   /** Resolves once the row log holds every insert accepted so far (their appends settled, logged or failed). */
@@ -270,41 +270,12 @@ export class ClickHouseSink implements RowSink {
     });
   }
 
-  /**
-   * One insert per table: the RowBinary bytes the hosts encoded, sent unchanged with the schema's
-   * column list; or, when some of the table's rows came as objects (rows that did not fit the
-   * schema, tables without one), all of them as JSONEachRow, so a table's rows land or fail together.
-   * Returns what a row log is to keep of it.
-   */
+  /** Insert one batch's tables (see insertTables); returns what a row log is to keep of it. */
   private async insertTables(rows: ReadonlyMap<string, TableRows>, traceparent: string | undefined): Promise<RowLogEntry[]> {
-    const headers = traceparent === undefined ? undefined : { traceparent };
-    const inserts: Promise<unknown>[] = [];
-    const logged: Array<Parameters<typeof rowLogEntries>[1]> = [];
-    const fed: Array<[string, AcceptedRows]> = [];
-    let n = 0;
-    for (const [table, t] of rows) {
-      const binary = [...t.binary.values()];
-      if (binary.length === 1 && t.objects.length === 0) {
-        const b = binary[0]!;
-        n += b.rows;
-        const columns = b.schema.columns.map((c) => identifier(c.name));
-        inserts.push(insertEncoded(this.client, table, "RowBinary", columns, b.chunks, headers));
-        logged.push({ table, schema: b.schema, units: b.units });
-        if (this.feed.feeds(table)) fed.push([table, { format: "RowBinary", columns, chunks: b.chunks, rows: b.rows }]);
-        continue;
-      }
-      const objects = binary.flatMap((b) => readRows(b)).concat(t.objects);
-      n += objects.length;
-      inserts.push(this.client.insert({ table: identifier(table), values: objects, format: "JSONEachRow", ...(headers ? { http_headers: headers } : {}) }));
-      logged.push({ table, objects });
-      if (this.feed.feeds(table)) fed.push([table, { format: "JSONEachRow", objects }]);
-    }
-    await Promise.all(inserts);
-    for (const [table, rows] of fed) this.feed.offer(table, rows);
+    const done = await insertTables(this.client, this.feed, rows, traceparent, this.rowLog?.maxEntryBytes);
     this.lastAcceptedAt = this.clock.now();
-    this.stats.inserts += inserts.length;
-    this.stats.rowsWritten += n;
-    const rowLog = this.rowLog;
-    return rowLog === undefined ? [] : logged.flatMap((l) => rowLogEntries(rowLog.maxEntryBytes, l));
+    this.stats.inserts += done.inserts;
+    this.stats.rowsWritten += done.rows;
+    return done.logEntries;
   }
 }
