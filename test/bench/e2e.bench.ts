@@ -152,7 +152,7 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
     console.error(`  each reading of the probe devices (every 50th; ${r.probed} of ${r.acked} readings), publish → row visible: p50 ${r.readingP50} ms, p99 ${r.readingP99} ms, longest ${r.readingMax} ms`);
     const unitsAfter = await workUnits(shoal.statusPorts.values());
     console.error(`  units of work, publishing and drain: ${workUnitsLine(unitsBefore, unitsAfter, (Date.now() - unitsFrom) / 1000)}`);
-    if (waits.length > 0) console.error(`  where readings waited (p50/p99 ms, bucket bounds; journal: since accepted by the bridge, others: since stored in JetStream): ${waits.join(", ")}`);
+    if (waits.length > 0) console.error(`  where readings waited (p50/p99 ms, bucket bounds; journal: since accepted by the bridge, insert: a ClickHouse insert's own time, others: since stored in JetStream): ${waits.join(", ")}`);
     return { r, shoal, lag };
   } finally {
     await shoal.stop();

@@ -77,4 +77,22 @@ describe("ClickHouseSink: when inserts start", () => {
     expect(flushed).toBe(true);
     expect(sink.stats).toMatchObject({ rowsWritten: 1015, inserts: 3, pendingRows: 0 });
   });
+
+  it("tells each accepted insert's time and rows (not those of a failed attempt)", async () => {
+    const clock = new SimClock();
+    const { client, inserts } = heldClient();
+    const told: Array<[number, number]> = [];
+    const sink = ClickHouseSink.create({ ...opts, onInsert: (ms, n) => told.push([ms, n]) }, clock, undefined, client);
+    const w = sink.write(rows(3));
+    await clock.advance(0);
+    await clock.advance(40);
+    inserts[0]!.fail(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }));
+    await settle();
+    await clock.advance(10); // the retry's backoff
+    expect(inserts).toHaveLength(2);
+    await clock.advance(25);
+    inserts[1]!.done();
+    await w;
+    expect(told).toEqual([[25, 3]]);
+  });
 });

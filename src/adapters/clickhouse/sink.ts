@@ -35,6 +35,8 @@ export interface ClickHouseSinkOptions extends ClickHouseOptions {
   readonly feeds?: ReadonlyMap<string, string>;
   /** Told when copies for a feed were not inserted (reason, rows); the counters say it too. */
   readonly onFeedLoss?: (reason: string, rows: number) => void;
+  /** Told of each insert ClickHouse accepted: ms from the start of the attempt it accepted, and its rows. */
+  readonly onInsert?: (ms: number, rows: number) => void;
 }
 
 /** What the read model's views are fed from (docs/adr/0013-rollups-and-retention.md, decision 7). */
@@ -272,8 +274,10 @@ export class ClickHouseSink implements RowSink {
 
   /** Insert one batch's tables (see insertTables); returns what a row log is to keep of it. */
   private async insertTables(rows: ReadonlyMap<string, TableRows>, traceparent: string | undefined): Promise<RowLogEntry[]> {
+    const started = this.clock.now();
     const done = await insertTables(this.client, this.feed, rows, traceparent, this.rowLog?.maxEntryBytes);
     this.lastAcceptedAt = this.clock.now();
+    this.o.onInsert?.(this.lastAcceptedAt - started, done.rows);
     this.stats.inserts += done.inserts;
     this.stats.rowsWritten += done.rows;
     return done.logEntries;

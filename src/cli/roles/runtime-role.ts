@@ -24,7 +24,7 @@ import { createActorCacheService } from "../../adapters/keyv/actor-cache-service
 import { AsyncGatewayCaller, createGatewayClient } from "../../gateway/index.js";
 import type { ModelGateway } from "../../ports/gateway.js";
 import type { MetricsRegistry } from "../../ports/metrics.js";
-import { stageHistogram } from "../../ports/stages.js";
+import { STAGE_BUCKETS, stageHistogram } from "../../ports/stages.js";
 import { createDeviceActor } from "../../../actors/device/index.js";
 import type { DeviceSettings } from "../../../actors/device/index.js";
 import { resolveDetectorParams, resolveJointParams, type DetectorParams, type JointParams } from "../../detector/index.js";
@@ -130,7 +130,7 @@ export async function startRuntimeRole(cfg: ShoalConfig, log: Logger, initial: I
   ]);
   log.info({ applied: report.applied, version: report.current }, "clickhouse schema ready");
   const events = createEventPublisher(nc);
-  const { sink, repair, rowLog } = await startStore(cfg, nc, log, incidents);
+  const { sink, repair, rowLog } = await startStore(cfg, nc, log, incidents, deps.metrics);
   log.info({ host: cfg.runtime.host, workers: host instanceof WorkerPoolHost ? host.workers : 0 }, "actor host started");
   // Model gateway calls: bounded and non-blocking; a reply comes back to the actor as a message.
   const gatewayToken = tokenNamed(cfg.console.tokens, cfg.gateway.client.tokenName);
@@ -231,11 +231,12 @@ async function startStore(
   nc: NatsConnection,
   log: Logger,
   incidents: IncidentReporter,
+  metrics: MetricsRegistry | undefined,
 ): Promise<{ sink: ClickHouseSink; repair: StoreRepair | undefined; rowLog: Awaited<ReturnType<typeof createJetStreamRowLog>> | undefined }> {
   const ch = cfg.clickhouse;
   const chOpts = { url: ch.url, database: ch.database, username: ch.username, password: ch.password };
   const onFeedLoss = (reason: string, rows: number) => log.warn({ reason, rows }, "rollup feed: rows not fed (the reconciler restores the rollups)");
-  const sinkOpts = { ...chOpts, flushRows: ch.flushRows, flushIntervalMs: ch.flushIntervalMs, onFeedLoss };
+  const sinkOpts = { ...chOpts, flushRows: ch.flushRows, flushIntervalMs: ch.flushIntervalMs, onFeedLoss, ...(metrics ? { onInsert: insertHistogram(metrics) } : {}) };
   if (!ch.repair.enabled) return { sink: ClickHouseSink.create(sinkOpts, systemClock), repair: undefined, rowLog: undefined };
   const rowLog = await createJetStreamRowLog(nc, { writer: cfg.nodeId, keepMs: ch.repair.keepMs, replicas: cfg.nats.replicas });
   const sink = ClickHouseSink.create(sinkOpts, systemClock, rowLog);
@@ -247,6 +248,12 @@ async function startStore(
   );
   repair.start();
   return { sink, repair, rowLog };
+}
+
+/** How long the sink's inserts take (`shoal_sink_insert_seconds`): ClickHouse's share of a reading's wait (ADR 0009). */
+function insertHistogram(metrics: MetricsRegistry): (ms: number) => void {
+  const h = metrics.histogram("shoal_sink_insert_seconds", "How long the ClickHouse sink's accepted inserts took (the accepted attempt, start to answer), seconds", [], STAGE_BUCKETS);
+  return (ms) => h.observe({}, ms / 1000);
 }
 
 const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";

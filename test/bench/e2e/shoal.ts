@@ -121,7 +121,7 @@ export async function incidentCounts(port: number): Promise<Map<string, number>>
 /** Cumulative bucket counts of `shoal_reading_stage_seconds` by stage (upper bound s → count). */
 export type StageBuckets = Map<string, Map<number, number>>;
 
-/** The stage histograms of a role (ADR 0009), as scraped now. */
+/** The stage histograms of a role (ADR 0009), and its sink's insert times as stage "insert", as scraped now. */
 export async function stageBuckets(port: number): Promise<StageBuckets> {
   const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => "");
   const out: StageBuckets = new Map();
@@ -131,6 +131,11 @@ export async function stageBuckets(port: number): Promise<StageBuckets> {
     if (stage === undefined || leText === undefined) continue;
     if (!out.has(stage)) out.set(stage, new Map());
     out.get(stage)!.set(leText === "+Inf" ? Infinity : Number(leText), Number(m[2]));
+  }
+  // The sink's inserts themselves (start to answer), as a stage named "insert".
+  for (const m of text.matchAll(/^shoal_sink_insert_seconds_bucket\{le="([^"]+)"\} ([0-9.eE+-]+)$/gm)) {
+    if (!out.has("insert")) out.set("insert", new Map());
+    out.get("insert")!.set(m[1] === "+Inf" ? Infinity : Number(m[1]), Number(m[2]));
   }
   return out;
 }
