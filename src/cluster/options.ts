@@ -2,7 +2,7 @@
 export interface LeaseOptions {
   /** This node's id (unique in the cluster). */
   readonly nodeId: string;
-  /** Partition count P (`nats.partitions`, default 64). */
+  /** Partition count P (`nats.partitions`: 16 by default, 64 in the k8s overlay). */
   readonly partitions: number;
   /** Consul session TTL. Default 10 s (Consul's minimum): a killed node's partitions move after TTL..2×TTL. */
   readonly sessionTtlMs: number;
