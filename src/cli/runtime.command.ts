@@ -87,7 +87,7 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
     degraded: () => rt.incidents.degradedReason(),
     extend: (metrics) => {
       const refreshRuntime = runtimeMetricsRefresher(metrics, rt);
-      const refreshLag = partitionLagRefresher(metrics, () => rt.owned(), lagJournal);
+      const refreshLag = partitionLagRefresher(metrics, () => rt.owned(), lagJournal, cfg.nats.partitions);
       return async () => void (await Promise.all([refreshRuntime(), refreshLag()]));
     },
   });

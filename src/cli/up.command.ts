@@ -113,7 +113,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const extraServices: WebService[] = [configWebService(io.env, ctx.watcher, log.child({ role: "console" })), ...(query?.webServices ?? [])];
   const consoleRole: ConsoleRole | undefined = query ? await startConsoleRole(cfg, log.child({ role: "console" }), { query: query.query, alerts: query.alerts, admin: admin.service, extraServices, audit: query.audit, metrics: promMetrics(ctx.registry) }) : undefined;
   const refreshRuntime = runtimeMetricsRefresher(registry, runtime);
-  const refreshLag = partitionLagRefresher(registry, () => runtime.owned(), lagJournal);
+  const refreshLag = partitionLagRefresher(registry, () => runtime.owned(), lagJournal, cfg.nats.partitions);
   const refresh = async () => void (await Promise.all([refreshRuntime(), refreshLag()]));
   const status = await startStatusServer({
     host: cfg.grpc.host,

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { resolveConfig } from "../../config/index.js";
 import { createLogger } from "../../observability/logger.js";
-import { countersOf, singleNodeReadiness, startAdminRole } from "./admin-role.js";
+import { Registry } from "prom-client";
+import { countersOf, partitionLagRefresher, singleNodeReadiness, startAdminRole } from "./admin-role.js";
 
 const dir = mkdtempSync(join(tmpdir(), "shoal-admin-role-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,6 +44,25 @@ describe("singleNodeReadiness", () => {
     expect(await singleNodeReadiness(3, () => [0, 2], journal, 5000)()).toBe("partitions not owned: 1");
     const down = { lag: async () => Promise.reject(new Error("nats down")), rewind: async () => 0 };
     expect(await singleNodeReadiness(1, () => [0], down, 5000)()).toBe("partitions behind by more than 5000 messages: 0 (lag unknown)");
+  });
+});
+
+describe("partitionLagRefresher", () => {
+  it("gives each owned partition's lag, how many are owned and the journal's count; a partition given up leaves the gauge", async () => {
+    const registry = new Registry();
+    let owned = [1, 3];
+    const journal = { lag: async (p: number) => ({ partition: p, pending: 10 * p, ackPending: p, ackFloor: 0 }), rewind: async () => 0 };
+    const refresh = partitionLagRefresher(registry, () => owned, journal, 16);
+    await refresh();
+    const text = await registry.metrics();
+    expect(text).toMatch(/^shoal_runtime_journal_partitions 16$/m);
+    expect(text).toMatch(/^shoal_runtime_partitions_owned 2$/m);
+    expect(text).toMatch(/^shoal_runtime_partition_lag_messages\{partition="3"\} 33$/m);
+    owned = [1];
+    await refresh();
+    const after = await registry.metrics();
+    expect(after).toMatch(/^shoal_runtime_partitions_owned 1$/m);
+    expect(after).not.toMatch(/partition="3"/);
   });
 });
 

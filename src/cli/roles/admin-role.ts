@@ -112,10 +112,13 @@ export function runtimeMetricsRefresher(registry: Registry, runtime: RuntimeIntr
  * `shoal_runtime_partition_lag_messages{partition}` (messages of each owned partition's durable
  * consumer not yet acknowledged: pending + delivered-unacked) and `shoal_runtime_partitions_owned`,
  * read before each scrape; returns that refresh. A partition given up is dropped from the gauge.
+ * `shoal_runtime_journal_partitions` is the journal's partition count (`partitions`), so an alert
+ * can compare the partitions owned with it whatever the count.
  */
-export function partitionLagRefresher(registry: Registry, owned: () => readonly number[], journal: PartitionJournal): () => Promise<void> {
+export function partitionLagRefresher(registry: Registry, owned: () => readonly number[], journal: PartitionJournal, partitions: number): () => Promise<void> {
   const lag = new Gauge({ name: "shoal_runtime_partition_lag_messages", help: "journal messages of an owned partition not yet acknowledged (pending + in flight)", labelNames: ["partition"], registers: [registry] });
   const count = new Gauge({ name: "shoal_runtime_partitions_owned", help: "journal partitions this runtime owns", registers: [registry] });
+  new Gauge({ name: "shoal_runtime_journal_partitions", help: "the journal's partition count (nats.partitions)", registers: [registry] }).set(partitions);
   return async () => {
     const mine = owned();
     count.set(mine.length);
