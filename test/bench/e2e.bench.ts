@@ -46,7 +46,7 @@ import { accountingLine, cpuPerReading, measure, type RunResult } from "./e2e/ru
 import { mqttOnlyRun } from "./e2e/mqtt-only.js";
 import { lagSummary, sampleRoles, type LagSummary } from "./e2e/role-sampling.js";
 import { benchOptions, runName, type Variant } from "./e2e/options.js";
-import { BENCH_BRIDGE_CLIENT_IDS, incidentCounts, shoalCounters, stageBuckets, stageQuantiles, startShoal, workUnits, workUnitsLine, type ShoalShape, type StageBuckets } from "./e2e/shoal.js";
+import { BENCH_BRIDGE_CLIENT_IDS, incidentCounts, shoalCounters, stageBuckets, stageQuantiles, startShoal, workUnitsLine, type ShoalShape, type StageBuckets } from "./e2e/shoal.js";
 
 const { duration, batch, devices, outageS, natsNodes, shapes, extraEnv, variants, rounds, peers, peerDir, rates, overload, chOutage } = benchOptions();
 
@@ -116,7 +116,7 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
     // external memory (RSS also counts the worker threads' heaps), to tell a heap that grows with
     // the outage from one that levels off.
     const sampled = sampleRoles(shoal.statusPorts);
-    const unitsBefore = await workUnits(shoal.statusPorts.values());
+    const unitsBefore = await counters();
     const unitsFrom = Date.now();
     const r = await measure({ ...common, rate, seconds: duration, prefix: `m${n}`, procs, at, drainMaxMs: mode === "ch-outage" ? 300_000 : 120_000, counters });
     sampled.stop();
@@ -150,7 +150,7 @@ async function shoalRun(shape: "up" | "split", rate: number, mode: "sweep" | "ov
     const logDir = process.env["SHOAL_BENCH_LOG"];
     if (logDir) writeFileSync(`${logDir}/${shape}-${rate}-${n}.log`, shoal.log());
     console.error(`  each reading of the probe devices (every 50th; ${r.probed} of ${r.acked} readings), publish → row visible: p50 ${r.readingP50} ms, p99 ${r.readingP99} ms, longest ${r.readingMax} ms`);
-    const unitsAfter = await workUnits(shoal.statusPorts.values());
+    const unitsAfter = await counters();
     console.error(`  units of work, publishing and drain: ${workUnitsLine(unitsBefore, unitsAfter, (Date.now() - unitsFrom) / 1000)}`);
     if (waits.length > 0) console.error(`  where readings waited (p50/p99 ms, bucket bounds; journal: since accepted by the bridge, insert: a ClickHouse insert's own time, others: since stored in JetStream): ${waits.join(", ")}`);
     return { r, shoal, lag };

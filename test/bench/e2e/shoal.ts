@@ -160,34 +160,21 @@ export function stageQuantiles(before: StageBuckets, after: StageBuckets): Map<s
   return res;
 }
 
-/** The units Shoal's work comes in (ADR 0009): these counters, summed over the roles' status pages. */
-const WORK_UNITS = ["bridge_accepted", "bridge_batches", "runtime_pulled", "runtime_batches", "sink_rows_written", "sink_inserts"] as const;
-
-/** `shoal_<unit>_total` of WORK_UNITS, summed over the status pages, by unit. */
-export async function workUnits(ports: Iterable<number>): Promise<Map<string, number>> {
-  const out = new Map<string, number>(WORK_UNITS.map((u) => [u, 0]));
-  for (const port of ports) {
-    const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => "");
-    for (const u of WORK_UNITS) out.set(u, out.get(u)! + Number(new RegExp(`^shoal_${u}_total ([0-9.eE+-]+)$`, "m").exec(text)?.[1] ?? 0));
-  }
-  return out;
-}
-
 /** One line: journal messages, runtime batches and inserts per second between two scrapes, and their sizes. */
-export function workUnitsLine(before: Map<string, number>, after: Map<string, number>, seconds: number): string {
-  const d = (u: string) => (after.get(u) ?? 0) - (before.get(u) ?? 0);
+export function workUnitsLine(before: ShoalCounters, after: ShoalCounters, seconds: number): string {
+  const d = (u: string) => (after.pipeline.get(u) ?? 0) - (before.pipeline.get(u) ?? 0);
   const per = (n: string, d1: number) => (d1 > 0 ? (d(n) / d1).toFixed(1) : "–");
   const s = Math.max(1, seconds);
   return (
-    `journal messages ${Math.round(d("bridge_batches") / s)}/s (${per("bridge_accepted", d("bridge_batches"))} readings each), ` +
-    `runtime batches ${Math.round(d("runtime_batches") / s)}/s (${per("runtime_pulled", d("runtime_batches"))} messages each), ` +
-    `inserts ${Math.round(d("sink_inserts") / s)}/s (${per("sink_rows_written", d("sink_inserts"))} rows each)`
+    `journal messages ${Math.round(d("bridge.batches") / s)}/s (${per("bridge.accepted", d("bridge.batches"))} readings each), ` +
+    `runtime batches ${Math.round(d("runtime.batches") / s)}/s (${per("runtime.pulled", d("runtime.batches"))} messages each), ` +
+    `inserts ${Math.round(d("sink.inserts") / s)}/s (${per("sink.rowsWritten", d("sink.inserts"))} rows each)`
   );
 }
 
 /** Counters of running Shoal roles, read from their status pages. */
 export interface ShoalCounters {
-  /** `shoal_<role>_<name>_total` of the bridge and runtime as "role.name" (camel case) → value, summed over the roles scraped. */
+  /** `shoal_<role>_<name>_total` of the bridge, runtime and sink as "role.name" (camel case) → value, summed over the roles scraped. */
   readonly pipeline: ReadonlyMap<string, number>;
   /** `shoal_actor_events_total{actor_type="device"}` by event, summed over workers and roles. */
   readonly device: Readonly<Record<string, number>>;
@@ -213,7 +200,7 @@ export async function shoalCounters(ports: Iterable<number>): Promise<ShoalCount
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => (r.ok ? r.text() : undefined)).catch(() => undefined);
     if (metrics === undefined) reachable = false;
     // The roles' counters: shoal_<role>_<name>_total (src/observability/metrics.ts), as "role.name" (camel case).
-    for (const m of (metrics ?? "").matchAll(/^shoal_(bridge|runtime)_([a-z_]+?)_total ([0-9.eE+-]+)$/gm)) {
+    for (const m of (metrics ?? "").matchAll(/^shoal_(bridge|runtime|sink)_([a-z_]+?)_total ([0-9.eE+-]+)$/gm)) {
       const k = `${m[1]}.${m[2]!.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())}`;
       pipeline.set(k, (pipeline.get(k) ?? 0) + Number(m[3]));
     }
