@@ -12,7 +12,7 @@ import { promMetrics } from "../observability/prom-metrics.js";
  * is logged and the bridge runs on.
  */
 export async function run(_argv: string[], io: CommandIo): Promise<number> {
-  const ctx = await loadRoleConfig(io, "bridge");
+  const ctx = await loadRoleConfig(io, "bridge", { journal: true });
   const bridge = await startBridgeRole(ctx.cfg, ctx.log, { metrics: promMetrics(ctx.registry) });
   const status = await startRoleStatus(ctx, { bridge: () => ({ ...bridge.stats, held: bridge.pending() }) }, {
     degraded: () => bridge.incidents.degradedReason(),

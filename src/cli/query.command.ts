@@ -31,7 +31,7 @@ export async function run(_argv: string[], io: CommandIo): Promise<number> {
  * whose AdminService forwards to `console.adminAddress`). Runs until SIGINT/SIGTERM.
  */
 export async function runReadSide(io: CommandIo, role: "query" | "console"): Promise<number> {
-  const ctx = await loadRoleConfig(io, role);
+  const ctx = await loadRoleConfig(io, role, { journal: true });
   const { cfg, log } = ctx;
   // The tables it reads (a query role may start before any runtime has migrated).
   await migrate(cfg.clickhouse);

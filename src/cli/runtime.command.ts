@@ -29,7 +29,7 @@ import { createClickHouseAuditLog } from "../adapters/clickhouse/audit-log.js";
  * messages behind.
  */
 export async function run(_argv: string[], io: CommandIo): Promise<number> {
-  const ctx = await loadRoleConfig(io, "runtime");
+  const ctx = await loadRoleConfig(io, "runtime", { journal: true });
   const { cfg, log } = ctx;
   const clustered = cfg.consul.url !== undefined && cfg.cluster.enabled && io.env.SHOAL_CLUSTER !== "off";
   const rt = await startRuntimeRole(cfg, log, clustered ? "none" : "all", { metrics: promMetrics(ctx.registry) });

@@ -58,7 +58,7 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   // The stack's NATS, ClickHouse, Redis and Consul credentials (generated on its first start, so
   // read again after stack.sh) where the configuration points at it.
   if (!values["no-stack"]) io = { ...io, env: withLocalBrokerCredentials(localStackEnv(io.env), local) };
-  const ctx = await loadRoleConfig(io, "up");
+  const ctx = await loadRoleConfig(io, "up", { journal: true });
   const { log } = ctx;
   // No open door on the local stack either: without configured tokens, generated local ones.
   const localTokens = local && ctx.cfg.console.tokens.length === 0 ? ensureLocalTokens(localStackDir(io.env)) : undefined;

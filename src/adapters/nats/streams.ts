@@ -58,6 +58,16 @@ async function journalPartitions(jsm: JetStreamManager, stream: string, partitio
 }
 
 /**
+ * The partition count the readings stream `stream` was written with: recorded in its description,
+ * or for a journal from before the record, one more than its highest partition consumer.
+ * `undefined`: no such stream, or nothing in it says.
+ */
+export async function readJournalPartitions(nc: NatsConnection, stream: string): Promise<number | undefined> {
+  const jsm = await retryOnTimeout(() => jetstreamManager(nc));
+  return (await retryOnTimeout(() => journalPartitions(jsm, stream, 0)))?.partitions;
+}
+
+/**
  * Create (or update) the readings stream, the DLQ stream and one durable pull consumer per
  * partition. A stream whose settings already match is left alone; one with another replica count
  * is updated in place (JetStream adds or removes copies; the consumers follow their stream).
