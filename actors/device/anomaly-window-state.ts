@@ -26,6 +26,23 @@ export function openWindow(state: DeviceState, epoch: number, seq: number, tsMs:
   pushPending(state, epoch, seq, tsMs, metric, score, ANOMALY_WINDOW_AFTER);
 }
 
+/**
+ * The open incident a new anomaly belongs to: the index in `state.pending` of the oldest open
+ * window when the anomaly comes from the device-level model (`joint`) while a window is open, so a
+ * step on one metric and the broken relation the model sees a few readings later are one anomaly
+ * with one window and one explanation. -1: a new incident (no window open, or a per-metric anomaly:
+ * each metric's own rest decides when it alarms again, docs/adr/0003).
+ */
+export function openIncident(state: DeviceState, joint: boolean): number {
+  return joint && state.pending !== undefined ? 0 : -1;
+}
+
+/** The anomaly that opened the incident at `at` in `state.pending` (see openIncident). */
+export function incidentOf(state: DeviceState, at: number): { epoch: number; seq: number } {
+  const p = state.pending!;
+  return { epoch: p[at + PW_EPOCH]!, seq: p[at + PW_SEQ]! };
+}
+
 /** An applied reading carrying `metrics`: counts for the open windows of those metrics; writes the complete ones. */
 export function countPending(state: DeviceState, metrics: Readonly<Record<string, number>>, ctx: ActorContext<DeviceMsg>): void {
   const p = state.pending!;

@@ -2,19 +2,14 @@ import type { ActorContext, ActorLogic } from "../../src/ports/actor.js";
 import type { Reading } from "../../src/ports/reading.js";
 import { analysisSubject, deviceEventSubject } from "../../src/domain/subjects.js";
 import { ALERT_TRANSITIONS_SCHEMA, ALERT_TRANSITIONS_TABLE, ALERTS_SCHEMA, ALERTS_TABLE, ANALYSES_SCHEMA, ANALYSES_TABLE, ANOMALY_WINDOWS_SCHEMA, ANOMALY_WINDOWS_TABLE, DEAD_LETTERS_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
-import { normaliseText, shapeCode } from "../../src/domain/pattern-shape.js";
 import { resolveDetectorParams, resolveJointParams, S_N } from "../../src/detector/index.js";
 import type { DetectorParams, JointParams } from "../../src/detector/index.js";
 import { feedJoint, newJointScratch } from "./joint-store.js";
-import { formatReasons } from "../../src/domain/anomaly-reasons.js";
 import { reasonsOf } from "./reasons.js";
 import type {
   AnalysisEvent,
-  CacheGetRequest,
-  CacheGetResult,
   CacheSetRequest,
   CacheSetResult,
-  DeviceExplainRequest,
   DeviceLifecycleEvent,
   DeviceMsg,
   DeviceSettings,
@@ -28,8 +23,8 @@ import type { DeviceState } from "./device-state.js";
 import { MetricArena } from "./metric-arena.js";
 import { addMetric, detectMetric, ringCaps, H_DET, H_MODEL, MH, recentValues, rollingZAndAdd } from "./metric-store.js";
 import { decodeDeviceState, encodeDeviceState } from "./device-snapshot.js";
-import { asExplainResult, callExplain, emitExplanation } from "./explanations.js";
-import { completeAll, countPending, openWindow } from "./anomaly-window-state.js";
+import { askExplanation, callExplain, emitExplanation } from "./explanations.js";
+import { completeAll, countPending, incidentOf, openIncident, openWindow } from "./anomaly-window-state.js";
 import { AlertEngine, alertRow, transitionRow } from "../alert/index.js";
 import { checkDeviceSettings } from "./device-settings.js";
 import type { AlertTransition } from "../../src/domain/alerts.js";
@@ -38,8 +33,6 @@ export type { DeviceState } from "./device-state.js";
 
 export { READINGS_TABLE, ANALYSES_TABLE } from "../../src/domain/tables.js";
 export { GATEWAY } from "./explanations.js";
-/** Resolution of the pattern signature used as the cache key (the gateway's default). */
-const SIGNATURE = { segments: 8, levels: 3 } as const;
 /** |z| against the rolling window at which a reading scores 1 before the detector's warm-up ends. */
 const WARMUP_Z = 6;
 /** The heartbeat timer's message: one shared object instead of one per reading (and per actor). */
@@ -142,7 +135,8 @@ export function createDeviceActor(
     }
     // The device-level model: the relation between the metrics (devices with one metric skip it).
     const joint = state.names.length >= 2 && settings.jointModel ? feedJoint(state, currentJoint(), idx, values, names.length, jointScratch) : 0;
-    if (joint > best) {
+    const fromJoint = joint > best;
+    if (fromJoint) {
       best = joint;
       // The anomaly's metric: the one the model holds most responsible.
       let top = -1;
@@ -188,31 +182,18 @@ export function createDeviceActor(
       if (historical) counts.historicalAnomalies++;
       const reasons = reasonsOf(state, table.models, modelOf(state), names, idx, scores, settings.threshold, joint, jointScratch.contrib);
       const ev: AnalysisEvent = { kind: "anomaly", deviceId: r.deviceId, epoch, seq, tsMs: r.tsMs, score: best, metric, value: values[bestIdx]!, historical, reasons };
-      ctx.emit(analysisSubject(r.deviceId), ev);
-      // The window's shape, for similar-incident search, is taken once the readings after it came.
-      openWindow(state, epoch, seq, r.tsMs, bestMetric, best, ctx);
-      if (settings.explainAnomalies) {
+      const incident = openIncident(state, fromJoint);
+      if (incident >= 0) {
+        // The device-level model alarming while an earlier anomaly's window is open: part of that
+        // incident, which is shaped and explained once.
+        counts.anomaliesMerged++;
+        ctx.emit(analysisSubject(r.deviceId), { ...ev, partOf: incidentOf(state, incident) });
+      } else {
+        ctx.emit(analysisSubject(r.deviceId), ev);
+        // The window's shape, for similar-incident search, is taken once the readings after it came.
+        openWindow(state, epoch, seq, r.tsMs, bestMetric, best, ctx);
         // Asynchronous: the actor keeps processing readings; the answer arrives as a message.
-        const window = { deviceId: r.deviceId, metric, values: recentValues(state, bestMetric) };
-        const req: DeviceExplainRequest = {
-          window,
-          score: best,
-          context: { seq: String(seq), value: String(values[bestIdx]), reasons: formatReasons(reasons), ...(r.log ? { log: r.log } : {}) },
-        };
-        const at = { epoch, seq, tsMs: r.tsMs, metric, score: best, reasons };
-        if (settings.explainCache) {
-          // The actor's own cache first (same shape seen before → same explanation); the gateway on a miss.
-          const key = `${normaliseText(metric)}|${shapeCode(window.values, SIGNATURE)}`;
-          ctx.call<CacheGetRequest, CacheGetResult>(
-            CACHE_SERVICE,
-            "get",
-            { key },
-            (res) => ({ type: "explain-cache-reply", ...at, key, request: req, cached: asExplainResult(res?.value) }),
-            () => ({ type: "explain-cache-reply", ...at, key, request: req, cached: null }),
-          );
-        } else {
-          callExplain(ctx, at, req, undefined);
-        }
+        if (settings.explainAnomalies) askExplanation(ctx, { epoch, seq, tsMs: r.tsMs, metric, score: best, reasons }, { deviceId: r.deviceId, metric, values: recentValues(state, bestMetric) }, values[bestIdx]!, r.log, settings.explainCache);
       }
     }
     if (!state.online) {

@@ -183,6 +183,12 @@ export interface AnalysisEvent {
    * with the term that scored it, and the metrics that broke the device-level model's relation.
    */
   readonly reasons: readonly AnomalyReason[];
+  /**
+   * Set when the anomaly joined an open incident of the device (the device-level model alarmed while
+   * an earlier anomaly's window was open): the anomaly that opened it. Its window and its
+   * explanation stand for the incident; this one gets neither.
+   */
+  readonly partOf?: { readonly epoch: number; readonly seq: number };
 }
 
 /** Event emitted on shoal.analysis.<deviceId> when the gateway explained an anomaly. */

@@ -6,9 +6,11 @@ import type { ActorContext } from "../../src/ports/actor.js";
 import type { ExplainResult } from "../../src/ports/gateway.js";
 import { analysisSubject } from "../../src/domain/subjects.js";
 import { ANALYSES_TABLE } from "../../src/domain/tables.js";
-import { reasonsToJson } from "../../src/domain/anomaly-reasons.js";
+import { formatReasons, reasonsToJson } from "../../src/domain/anomaly-reasons.js";
+import { normaliseText, shapeCode } from "../../src/domain/pattern-shape.js";
 import type { AnomalyReason } from "../../src/domain/anomaly-reasons.js";
-import type { DeviceExplainRequest, DeviceMsg, ExplanationEvent } from "./device.messages.js";
+import type { CacheGetRequest, CacheGetResult, DeviceExplainRequest, DeviceMsg, ExplanationEvent } from "./device.messages.js";
+import { CACHE_SERVICE } from "./device.messages.js";
 import type { DeviceState } from "./device-state.js";
 
 /** Service name of the model gateway for ctx.call. */
@@ -22,6 +24,31 @@ export interface AnomalyRef {
   readonly metric: string;
   readonly score: number;
   readonly reasons: readonly AnomalyReason[];
+}
+
+/** Resolution of the pattern signature used as the cache key (the gateway's default). */
+const SIGNATURE = { segments: 8, levels: 3 } as const;
+
+/**
+ * Asks for the explanation of the anomaly `at` whose recent values are `window`: with `useCache`,
+ * the actor's own cache first (the same shape seen before gets the same explanation) and the
+ * gateway on a miss; else the gateway. The answer arrives later as a message.
+ */
+export function askExplanation(ctx: ActorContext<DeviceMsg>, at: AnomalyRef, window: DeviceExplainRequest["window"], value: number, log: string | undefined, useCache: boolean): void {
+  const req: DeviceExplainRequest = {
+    window,
+    score: at.score,
+    context: { seq: String(at.seq), value: String(value), reasons: formatReasons(at.reasons), ...(log ? { log } : {}) },
+  };
+  if (!useCache) return callExplain(ctx, at, req, undefined);
+  const key = `${normaliseText(at.metric)}|${shapeCode(window.values, SIGNATURE)}`;
+  ctx.call<CacheGetRequest, CacheGetResult>(
+    CACHE_SERVICE,
+    "get",
+    { key },
+    (res) => ({ type: "explain-cache-reply", ...at, key, request: req, cached: asExplainResult(res?.value) }),
+    () => ({ type: "explain-cache-reply", ...at, key, request: req, cached: null }),
+  );
 }
 
 /** Asks the gateway to explain; with `cacheKey`, the reply is stored in the actor's cache too. */

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
+import type { ActorContext } from "../../src/ports/actor.js";
+import { ANOMALY_WINDOWS_TABLE } from "../../src/domain/tables.js";
 import { createOfflineDevice } from "./offline-device.js";
+import { createDeviceActor } from "./device.actor.js";
+import type { AnalysisEvent, DeviceMsg } from "./device.messages.js";
 import { lehmerGaussian } from "../../test/support/seeded-noise.js";
 
 describe("device actor with the device-level model", () => {
@@ -24,5 +28,54 @@ describe("device actor with the device-level model", () => {
       expect(found[0]!.reasons[0]).toMatchObject({ term: "joint" });
       expect(found[0]!.reasons.some((r) => r.metric === "fan")).toBe(false);
     }
+  });
+
+  it("joins the device-level model's alarm to the incident a per-metric alarm opened: one window and one explanation", () => {
+    // outlet follows inlet; at 3001 it steps by 10 (far beyond its range: range novelty), and the
+    // device-level model sees the broken relation a few readings later.
+    const run = (jointModel: boolean) => {
+      const logic = createDeviceActor({ jointModel, explainCache: false });
+      const g = lehmerGaussian(7);
+      const anomalies: AnalysisEvent[] = [];
+      const windows: number[] = [];
+      const explained: number[] = [];
+      let seq = 0;
+      const ctx: ActorContext<DeviceMsg> = {
+        self: { type: "device", id: "j-2" },
+        now: () => seq * 1000,
+        send: () => {},
+        emit: (_subject, data) => {
+          if ((data as { kind?: string }).kind === "anomaly") anomalies.push(data as AnalysisEvent);
+        },
+        write: (table, row) => {
+          if (table === ANOMALY_WINDOWS_TABLE) windows.push(Number(row["seq"]));
+        },
+        call: (_service, method) => {
+          if (method === "explain" || method === "Explain") explained.push(seq);
+        },
+        setTimer: () => {},
+        cancelTimer: () => {},
+      };
+      let state = logic.initial("j-2");
+      for (seq = 1; seq <= 3100; seq++) {
+        const a = 50 + 5 * Math.sin(seq / 200) + 0.3 * g();
+        const metrics = { inlet: a, outlet: a + 2 + 0.1 * g() + (seq > 3000 ? 10 : 0), fan: 1200 + 5 * g() };
+        state = logic.receive(state, { type: "reading", streamSeq: seq, reading: { deviceId: "j-2", seq, tsMs: seq * 1000, metrics } }, ctx);
+      }
+      return { anomalies: anomalies.filter((a) => a.seq > 3000), windows: windows.filter((w) => w > 3000), explained: explained.filter((e) => e > 3000), counters: logic.counters!() };
+    };
+    const on = run(true);
+    expect(on.anomalies.map((a) => [a.seq, a.reasons[0]!.term, a.partOf])).toEqual([
+      [3001, "range", undefined],
+      [3007, "joint", { epoch: on.anomalies[0]!.epoch, seq: 3001 }],
+    ]);
+    expect(on.windows).toEqual([3001]);
+    expect(on.explained).toEqual([3001]);
+    expect(on.counters).toMatchObject({ anomaliesMerged: 1 });
+    // Without the model, the same step is the one per-metric anomaly, as before.
+    const off = run(false);
+    expect(off.anomalies.map((a) => [a.seq, a.partOf])).toEqual([[3001, undefined]]);
+    expect(off.windows).toEqual([3001]);
+    expect(off.explained).toEqual([3001]);
   });
 });

@@ -20,11 +20,13 @@ export type ReadingCounters = {
   epochsInferred: number;
   /** Anomalies found in readings older than historicalAfterMs. */
   historicalAnomalies: number;
+  /** Anomalies that joined an open incident of their device (no window, no explanation of their own). */
+  anomaliesMerged: number;
   /** Alert transitions written (actors/alert), and operator commands that did not apply (e.g. the alert had cleared). */
   alertTransitions: number;
   alertCommandsRejected: number;
 };
 
 export function newReadingCounters(): ReadingCounters {
-  return { applied: 0, duplicate: 0, conflicting_duplicate: 0, seq_out_of_range: 0, stale_epoch: 0, too_late: 0, epochsFromBoot: 0, epochsInferred: 0, historicalAnomalies: 0, alertTransitions: 0, alertCommandsRejected: 0 };
+  return { applied: 0, duplicate: 0, conflicting_duplicate: 0, seq_out_of_range: 0, stale_epoch: 0, too_late: 0, epochsFromBoot: 0, epochsInferred: 0, historicalAnomalies: 0, anomaliesMerged: 0, alertTransitions: 0, alertCommandsRejected: 0 };
 }
