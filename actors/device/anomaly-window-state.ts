@@ -27,20 +27,15 @@ export function openWindow(state: DeviceState, epoch: number, seq: number, tsMs:
 }
 
 /**
- * The open incident a new anomaly belongs to: the index in `state.pending` of the oldest open
- * window when the anomaly comes from the device-level model (`joint`) while a window is open, so a
- * step on one metric and the broken relation the model sees a few readings later are one anomaly
- * with one window and one explanation. -1: a new incident (no window open, or a per-metric anomaly:
- * each metric's own rest decides when it alarms again, docs/adr/0003).
+ * The open incident a new anomaly belongs to, as the anomaly that opened it (the oldest open
+ * window's): when the anomaly comes from the device-level model (`joint`) while a window is open,
+ * so a step on one metric and the broken relation the model sees a few readings later are one
+ * anomaly with one window and one explanation. Undefined: a new incident (no window open, or a
+ * per-metric anomaly: each metric's own rest decides when it alarms again, docs/adr/0003).
  */
-export function openIncident(state: DeviceState, joint: boolean): number {
-  return joint && state.pending !== undefined ? 0 : -1;
-}
-
-/** The anomaly that opened the incident at `at` in `state.pending` (see openIncident). */
-export function incidentOf(state: DeviceState, at: number): { epoch: number; seq: number } {
-  const p = state.pending!;
-  return { epoch: p[at + PW_EPOCH]!, seq: p[at + PW_SEQ]! };
+export function openIncident(state: DeviceState, joint: boolean): { epoch: number; seq: number } | undefined {
+  const p = state.pending;
+  return joint && p !== undefined ? { epoch: p[PW_EPOCH]!, seq: p[PW_SEQ]! } : undefined;
 }
 
 /** An applied reading carrying `metrics`: counts for the open windows of those metrics; writes the complete ones. */

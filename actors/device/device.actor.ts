@@ -24,7 +24,7 @@ import { MetricArena } from "./metric-arena.js";
 import { addMetric, detectMetric, ringCaps, H_DET, H_MODEL, MH, recentValues, rollingZAndAdd } from "./metric-store.js";
 import { decodeDeviceState, encodeDeviceState } from "./device-snapshot.js";
 import { askExplanation, callExplain, emitExplanation } from "./explanations.js";
-import { completeAll, countPending, incidentOf, openIncident, openWindow } from "./anomaly-window-state.js";
+import { completeAll, countPending, openIncident, openWindow } from "./anomaly-window-state.js";
 import { AlertEngine, alertRow, transitionRow } from "../alert/index.js";
 import { checkDeviceSettings } from "./device-settings.js";
 import type { AlertTransition } from "../../src/domain/alerts.js";
@@ -182,12 +182,12 @@ export function createDeviceActor(
       if (historical) counts.historicalAnomalies++;
       const reasons = reasonsOf(state, table.models, modelOf(state), names, idx, scores, settings.threshold, joint, jointScratch.contrib);
       const ev: AnalysisEvent = { kind: "anomaly", deviceId: r.deviceId, epoch, seq, tsMs: r.tsMs, score: best, metric, value: values[bestIdx]!, historical, reasons };
-      const incident = openIncident(state, fromJoint);
-      if (incident >= 0) {
+      const partOf = openIncident(state, fromJoint);
+      if (partOf !== undefined) {
         // The device-level model alarming while an earlier anomaly's window is open: part of that
         // incident, which is shaped and explained once.
         counts.anomaliesMerged++;
-        ctx.emit(analysisSubject(r.deviceId), { ...ev, partOf: incidentOf(state, incident) });
+        ctx.emit(analysisSubject(r.deviceId), { ...ev, partOf });
       } else {
         ctx.emit(analysisSubject(r.deviceId), ev);
         // The window's shape, for similar-incident search, is taken once the readings after it came.

@@ -51,7 +51,7 @@ describe("device actor with the device-level model", () => {
           if (table === ANOMALY_WINDOWS_TABLE) windows.push(Number(row["seq"]));
         },
         call: (_service, method) => {
-          if (method === "explain" || method === "Explain") explained.push(seq);
+          if (method === "explain") explained.push(seq);
         },
         setTimer: () => {},
         cancelTimer: () => {},
