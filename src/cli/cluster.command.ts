@@ -1,12 +1,12 @@
 import { createConsulKv } from "../adapters/consul/index.js";
 import { ConsulError, createConsulLocks } from "../adapters/consul/index.js";
 import { connectNats } from "../adapters/nats/connection.js";
-import { ConfigError, loadConfig } from "../config/index.js";
+import { ConfigError } from "../config/index.js";
 import { clusterLayout, createClusterAdmin, type ClusterAdmin, type MemberStatus, type PartitionJournal, type PartitionStatus } from "../cluster/index.js";
 import { createNatsPartitionJournal } from "../adapters/nats/partition-journal.js";
 import { AdminCallError, createAdminClient } from "../admin/index.js";
 import { adminTargetOf } from "./admin-target.js";
-import { followJournalPartitions } from "./journal-partitions.js";
+import { loadConfigFollowingJournal } from "./journal-partitions.js";
 import { authorizationOf } from "./token.js";
 import type { CommandIo } from "./io.js";
 import { parseSubcommand } from "./subcommand.js";
@@ -48,10 +48,8 @@ export async function run(argv: string[], io: CommandIo): Promise<number> {
   const env = { ...io.env, ...(o.consul ? { SHOAL__CONSUL__URL: o.consul } : {}), ...(o.env ? { SHOAL_ENV: o.env } : {}) };
   try {
     const logger = { info: () => {}, warn: (_f: object, m: string) => io.stderr(`warning: ${m}\n`), error: (_f: object, m: string) => io.stderr(`error: ${m}\n`) };
-    const first = await loadConfig({ connectKv: createConsulKv, env, logger });
     // The partitions the runtimes use: the journal's own when the deployment did not set them.
-    const followed = first.config.consul.url ? await followJournalPartitions(env, first, logger) : env;
-    const cfg = followed === env ? first.config : (await loadConfig({ connectKv: createConsulKv, env: followed, logger })).config;
+    const cfg = (await loadConfigFollowingJournal({ connectKv: createConsulKv, env, logger }, (c) => Boolean(c.consul.url))).resolved.config;
     if (!cfg.consul.url) {
       io.stderr("shoal cluster: consul.url is not configured (single-node mode has no cluster); set SHOAL__CONSUL__URL or --consul\n");
       return 1;

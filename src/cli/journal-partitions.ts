@@ -1,7 +1,7 @@
 import { connectNats } from "../adapters/nats/connection.js";
 import { readJournalPartitions } from "../adapters/nats/streams.js";
 import { errorMessage } from "../base/errors.js";
-import type { ResolvedConfig, ShoalConfig } from "../config/index.js";
+import { loadConfig, type LoadOptions, type ResolvedConfig, type ShoalConfig } from "../config/index.js";
 
 /** The variable through which a followed count reaches the configuration (and its watcher). */
 export const PARTITIONS_ENV = "SHOAL__NATS__PARTITIONS";
@@ -60,4 +60,19 @@ async function readJournalOf(cfg: ShoalConfig): Promise<number | undefined> {
   } finally {
     await nc.close();
   }
+}
+
+/**
+ * `loadConfig`, with `nats.partitions` following the journal when the deployment did not set it
+ * (followJournalPartitions; the configuration is resolved again only when it changed) and `when`
+ * holds for the configuration (default: always). Returns the configuration and the environment it
+ * was resolved with (for the watcher).
+ */
+export async function loadConfigFollowingJournal(
+  opts: LoadOptions & { readonly logger: FollowLogger },
+  when: (cfg: ShoalConfig) => boolean = () => true,
+): Promise<{ resolved: ResolvedConfig; env: Record<string, string | undefined> }> {
+  const first = await loadConfig(opts);
+  const env = when(first.config) ? await followJournalPartitions(opts.env, first, opts.logger) : opts.env;
+  return { resolved: env === opts.env ? first : await loadConfig({ ...opts, env }), env };
 }

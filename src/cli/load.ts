@@ -3,7 +3,7 @@ import { Registry } from "prom-client";
 import { createConfigWatcher, loadConfig, type ConfigWatcher, type ShoalConfig } from "../config/index.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { registerRole } from "./service-registration.js";
-import { followJournalPartitions } from "./journal-partitions.js";
+import { loadConfigFollowingJournal } from "./journal-partitions.js";
 import type { CommandIo } from "./io.js";
 
 /** Configuration, logger, live config watcher and Consul registration of a role process. */
@@ -24,12 +24,8 @@ export interface RoleContext {
  */
 export async function loadRoleConfig(io: CommandIo, role: string, opts: { port?: number; journal?: boolean } = {}): Promise<RoleContext> {
   const boot = createLogger({ level: io.env.SHOAL__LOG__LEVEL ?? "info", name: role });
-  let env = io.env;
-  let resolved = await loadConfig({ connectKv: createConsulKv, env, logger: boot });
-  if (opts.journal === true) {
-    env = await followJournalPartitions(env, resolved, boot);
-    if (env !== io.env) resolved = await loadConfig({ connectKv: createConsulKv, env, logger: boot });
-  }
+  const load = { connectKv: createConsulKv, env: io.env, logger: boot };
+  const { resolved, env } = opts.journal === true ? await loadConfigFollowingJournal(load) : { resolved: await loadConfig(load), env: io.env };
   const cfg = resolved.config;
   const log = createLogger({ level: cfg.log.level, name: role });
   log.info({ env: cfg.env, nodeId: cfg.nodeId, configVersion: resolved.version }, "configuration loaded");
