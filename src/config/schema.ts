@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { gatewayConfigSchema } from "../gateway/config-schema.js";
+import { gatewayConfigSchema } from "./schema-gateway.js";
 import { duration, durationIn, posInt, size, sizeIn, typeName, url } from "./schema-values.js";
 import { clickhouseSchema, querySchema, vectorsSchema } from "./schema-read-side.js";
 import { alertsSchema, reportsSchema } from "./schema-alerts.js";

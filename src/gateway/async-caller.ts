@@ -13,7 +13,7 @@ import type {
   SummarizeResult,
 } from "../ports/gateway.js";
 import { systemClock } from "../base/clock.js";
-import { gatewayConfigSchema } from "./config-schema.js";
+import { gatewayConfigSchema } from "../config/schema-gateway.js";
 import { InvalidRequestError, toGatewayError } from "./errors.js";
 import type { CallResult, OutCall } from "../ports/actor-host.js";
 

@@ -1,6 +1,6 @@
 import type { Clock } from "../ports/clock.js";
 import type { Usage } from "../ports/gateway.js";
-import type { GatewayConfig, ModelConfig } from "./config-schema.js";
+import type { GatewayConfig, ModelConfig } from "../config/schema-gateway.js";
 import { estimateTokens } from "./cost.js";
 import type { RemotePlan } from "./llm-runner.js";
 import { createMicroBatcher } from "./micro-batcher.js";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { ModelProvider, ProviderCall } from "../ports/gateway.js";
 import { AsyncGatewayCaller } from "./async-caller.js";
-import { gatewayConfigSchema } from "./config-schema.js";
-import { defaultPrompts } from "./default-prompts.js";
+import { gatewayConfigSchema } from "../config/schema-gateway.js";
+import { defaultPrompts } from "../config/gateway-prompts.js";
 import { UpstreamError } from "./errors.js";
 import { createGateway } from "./gateway.js";
 import { SimClock } from "../base/testing/sim-clock.js";

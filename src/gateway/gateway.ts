@@ -18,7 +18,7 @@ import { PatternCache, createMemoryStore } from "./cache.js";
 import type { CacheStore } from "./cache.js";
 import type { Random } from "./clock.js";
 import { systemClock } from "../base/clock.js";
-import type { GatewayConfig } from "./config-schema.js";
+import type { GatewayConfig } from "../config/schema-gateway.js";
 import { Budget } from "./cost.js";
 import { SharedBudget } from "./shared-budget.js";
 import type { BudgetLedger, SpendStore } from "./shared-budget.js";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Explanation, MetricWindow, ProviderCall } from "../ports/gateway.js";
-import type { PromptVersionConfig } from "./config-schema.js";
+import type { PromptVersionConfig } from "../config/schema-gateway.js";
 import { InvalidOutputError } from "./errors.js";
 import { fmt, renderTemplate } from "./prompts.js";
 import { windowStats } from "../domain/window-stats.js";

@@ -2,7 +2,7 @@ import type { Clock } from "../ports/clock.js";
 import type { DegradedReason, GatewayOp, ModelInfo, Usage } from "../ports/gateway.js";
 import type { PatternCache } from "./cache.js";
 import { Coalescer } from "./coalescer.js";
-import type { GatewayConfig, ModelConfig } from "./config-schema.js";
+import type { GatewayConfig, ModelConfig } from "../config/schema-gateway.js";
 import type { BudgetLedger } from "./shared-budget.js";
 import { costOf } from "./cost.js";
 import { toGatewayError } from "./errors.js";

@@ -1,5 +1,5 @@
 import type { Explanation, MetricWindow } from "../ports/gateway.js";
-import type { ModelConfig } from "./config-schema.js";
+import type { ModelConfig } from "../config/schema-gateway.js";
 import { estimateTokens } from "./cost.js";
 import type { CallSpec } from "./llm-io.js";
 import { explainCall, parseExplanation, parseScore, scoreCall, summarizeCall } from "./llm-io.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { gatewayConfigSchema } from "./config-schema.js";
+import { gatewayConfigSchema } from "../config/schema-gateway.js";
 import { abBucket, renderTemplate, selectPrompt } from "./prompts.js";
 import { patternSignature, shapeCode } from "./signature.js";
 

@@ -1,6 +1,6 @@
 import { fnv1a32 } from "../base/hash.js";
 import type { GatewayOp } from "../ports/gateway.js";
-import type { GatewayConfig, PromptVersionConfig } from "./config-schema.js";
+import type { GatewayConfig, PromptVersionConfig } from "../config/schema-gateway.js";
 
 /** The prompt version chosen for one request, with its failover chain of model keys. */
 export interface PromptRoute {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ModelProvider } from "../ports/gateway.js";
-import { gatewayConfigSchema } from "./config-schema.js";
+import { gatewayConfigSchema } from "../config/schema-gateway.js";
 import { RateLimitedError, UpstreamError } from "./errors.js";
 import { ProviderLane } from "./provider-lane.js";
 import { SimClock } from "../base/testing/sim-clock.js";

@@ -4,7 +4,7 @@ import type { Random } from "./clock.js";
 import { CircuitBreaker } from "./circuit-breaker.js";
 import type { BreakerState } from "./circuit-breaker.js";
 import { ConcurrencyLimiter } from "./concurrency-limiter.js";
-import type { ProviderConfig } from "./config-schema.js";
+import type { ProviderConfig } from "../config/schema-gateway.js";
 import { DeadlineExceededError, GatewayError, UpstreamTimeoutError, toGatewayError } from "./errors.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { retry } from "./retry.js";

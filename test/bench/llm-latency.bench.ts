@@ -20,7 +20,7 @@ import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { freePort, startClickHouse, startMosquitto, startNats } from "../harness/index.js";
 import { startFakeOpenAI } from "../harness/fake-openai.js";
-import { defaultPrompts } from "../../src/gateway/default-prompts.js";
+import { defaultPrompts } from "../../src/config/gateway-prompts.js";
 import { simulate } from "../../src/simulator/simulator.js";
 import { chQuery, exited, pipelineEnv, spawnRole, waitFor } from "../support/pipeline.js";
 import { startRowLatencyPoller } from "./row-latency.js";

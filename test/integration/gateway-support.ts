@@ -4,7 +4,7 @@ import { createOpenAIProvider } from "../../src/adapters/openai/index.js";
 import { createGateway, createGatewayMetrics, gatewayConfigSchema } from "../../src/gateway/index.js";
 import type { GatewayConfig, GatewayService } from "../../src/gateway/index.js";
 import type { CacheStore } from "../../src/gateway/cache.js";
-import { defaultPrompts } from "../../src/gateway/default-prompts.js";
+import { defaultPrompts } from "../../src/config/gateway-prompts.js";
 import type { MetricWindow } from "../../src/ports/gateway.js";
 import type { FakeOpenAI } from "../harness/fake-openai.js";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DURATION_HINT, parseDuration } from "../base/units.js";
-import { defaultPrompts } from "./default-prompts.js";
+import { defaultPrompts } from "./gateway-prompts.js";
 
 /**
  * Configuration section `gateway:` (providers, models, prompts, limits, budget). Every field has a

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { gatewayConfigSchema } from "./config-schema.js";
+import { gatewayConfigSchema } from "./schema-gateway.js";
 
 const TPM_RULE = "must be a whole number of tokens per minute ≥ 0 (0 = no limit)";
 
