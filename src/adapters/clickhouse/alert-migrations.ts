@@ -1,4 +1,4 @@
-import type { Migration, MigrationDb } from "./migrations.js";
+import type { Migration, MigrationDb } from "./migration-steps.js";
 import { addColumnIfMissing } from "./migration-steps.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { Migration } from "./migrations.js";
+import type { Migration } from "./migration-steps.js";
 
 /**
  * Migrations of the audit log (src/ports/audit.ts, docs/adr/0020-audit-log.md), appended after the

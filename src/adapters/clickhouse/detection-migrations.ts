@@ -1,5 +1,5 @@
 import { addColumnIfMissing } from "./migration-steps.js";
-import type { Migration } from "./migrations.js";
+import type { Migration } from "./migration-steps.js";
 
 /**
  * Migrations of anomaly detection's outputs (docs/adr/0022-device-level-detection.md), appended

@@ -1,5 +1,5 @@
 import { READINGS_FEED_TABLE } from "../../domain/tables.js";
-import type { Migration } from "./migrations.js";
+import type { Migration } from "./migration-steps.js";
 import { deviceStatusView, rollupView } from "./read-model-migrations.js";
 
 /**

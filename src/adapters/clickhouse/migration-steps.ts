@@ -1,8 +1,24 @@
 /**
- * Schema steps that plain `IF NOT EXISTS` statements cannot make safely on ClickHouse 18.16, shared
- * by the migration lists.
+ * What a migration is, and schema steps that plain `IF NOT EXISTS` statements cannot make safely on
+ * ClickHouse 18.16, shared by the migration lists (the lists import this file, migrations.ts imports
+ * the lists).
  */
-import type { MigrationDb } from "./migrations.js";
+
+/** One versioned schema change. Statements must run on ClickHouse 18.16 and on current releases. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  /** Statements run in order; each must be safe to run again (IF NOT EXISTS). */
+  readonly statements: readonly string[];
+  /** Or a procedure, for changes plain statements cannot make safely (see `rekey` in migrations.ts). */
+  readonly apply?: (db: MigrationDb) => Promise<void>;
+}
+
+/** What a migration procedure may do on the database. */
+export interface MigrationDb {
+  exec(statement: string): Promise<void>;
+  query<T>(select: string): Promise<T[]>;
+}
 
 /**
  * Adds column `name` (`definition`: its type and default, e.g. `String DEFAULT ''`) to `table`

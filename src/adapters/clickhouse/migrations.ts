@@ -10,22 +10,9 @@ import { auditMigrations } from "./audit-migrations.js";
 import { feedMigrations } from "./feed-migrations.js";
 import { sleep } from "../../base/clock.js";
 import { acquireMigrationLease, type MigrationLeaseOptions } from "./migration-lease.js";
+import type { Migration, MigrationDb } from "./migration-steps.js";
 
-/** One versioned schema change. Statements must run on ClickHouse 18.16 and on current releases. */
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  /** Statements run in order; each must be safe to run again (IF NOT EXISTS). */
-  readonly statements: readonly string[];
-  /** Or a procedure, for changes plain statements cannot make safely (see `rekey`). */
-  readonly apply?: (db: MigrationDb) => Promise<void>;
-}
-
-/** What a migration procedure may do on the database. */
-export interface MigrationDb {
-  exec(statement: string): Promise<void>;
-  query<T>(select: string): Promise<T[]>;
-}
+export type { Migration, MigrationDb } from "./migration-steps.js";
 
 /**
  * The schema, in order. Never edit a released migration; add a new one.

@@ -1,4 +1,4 @@
-import type { Migration } from "./migrations.js";
+import type { Migration } from "./migration-steps.js";
 import { backfillDeviceStatus, backfillRollups } from "./rollups.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { Migration } from "./migrations.js";
+import type { Migration } from "./migration-steps.js";
 
 /**
  * Migrations of the vectors' source rows (docs/adr/0015-vector-writes.md), appended after the read
