@@ -23,7 +23,7 @@ import type { DeviceState } from "./device-state.js";
 import { MetricArena } from "./metric-arena.js";
 import { addMetric, detectMetric, ringCaps, H_DET, H_MODEL, MH, recentValues, rollingZAndAdd } from "./metric-store.js";
 import { decodeDeviceState, encodeDeviceState } from "./device-snapshot.js";
-import { askExplanation, callExplain, emitExplanation } from "./explanations.js";
+import { askExplanation, callExplain, emitExplanation, recordJoined } from "./explanations.js";
 import { completeAll, countPending, openIncident, openWindow } from "./anomaly-window-state.js";
 import { AlertEngine, alertRow, transitionRow } from "../alert/index.js";
 import { checkDeviceSettings } from "./device-settings.js";
@@ -185,9 +185,10 @@ export function createDeviceActor(
       const partOf = openIncident(state, fromJoint);
       if (partOf !== undefined) {
         // The device-level model alarming while an earlier anomaly's window is open: part of that
-        // incident, which is shaped and explained once.
+        // incident, which is shaped and explained once; stored with its reasons and the incident.
         counts.anomaliesMerged++;
         ctx.emit(analysisSubject(r.deviceId), { ...ev, partOf });
+        recordJoined(state, ctx, { epoch, seq, tsMs: r.tsMs, metric, score: best, reasons }, partOf);
       } else {
         ctx.emit(analysisSubject(r.deviceId), ev);
         // The window's shape, for similar-incident search, is taken once the readings after it came.

@@ -102,6 +102,40 @@ export function emitExplanation(state: DeviceState, ctx: ActorContext<DeviceMsg>
     degraded: x.model.degraded ? 1 : 0,
     cost_usd: fromActorCache ? 0 : x.model.costUsd,
     reasons: reasonsToJson(at.reasons),
+    incident_epoch: at.epoch,
+    incident_seq: at.seq,
+  });
+}
+
+/** How an anomaly that joined an open incident is stored in `analyses`: no model answered it. */
+export const JOINED_PROVIDER = "shoal";
+export const JOINED_MODEL = "incident";
+
+/**
+ * The `analyses` row of an anomaly that joined the open incident `incident` (the anomaly that
+ * opened it): its own score and reasons, no explanation (the incident is explained once, with its
+ * first anomaly), cost 0. Readers tell it by its incident differing from its own (epoch, seq).
+ */
+export function recordJoined(state: DeviceState, ctx: ActorContext<DeviceMsg>, at: AnomalyRef, incident: { readonly epoch: number; readonly seq: number }): void {
+  ctx.write(ANALYSES_TABLE, {
+    device_id: state.id,
+    epoch: at.epoch,
+    seq: at.seq,
+    ts_ms: at.tsMs,
+    metric: at.metric,
+    score: at.score,
+    summary: "",
+    likely_cause: "",
+    suggested_action: "",
+    provider: JOINED_PROVIDER,
+    model: JOINED_MODEL,
+    prompt_version: "",
+    cached: 0,
+    degraded: 0,
+    cost_usd: 0,
+    reasons: reasonsToJson(at.reasons),
+    incident_epoch: incident.epoch,
+    incident_seq: incident.seq,
   });
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ActorContext } from "../../src/ports/actor.js";
-import { ANOMALY_WINDOWS_TABLE } from "../../src/domain/tables.js";
+import { ANALYSES_TABLE, ANOMALY_WINDOWS_TABLE } from "../../src/domain/tables.js";
 import { createOfflineDevice } from "./offline-device.js";
 import { createDeviceActor } from "./device.actor.js";
 import type { AnalysisEvent, DeviceMsg } from "./device.messages.js";
@@ -39,6 +39,7 @@ describe("device actor with the device-level model", () => {
       const anomalies: AnalysisEvent[] = [];
       const windows: number[] = [];
       const explained: number[] = [];
+      const stored: Record<string, unknown>[] = [];
       let seq = 0;
       const ctx: ActorContext<DeviceMsg> = {
         self: { type: "device", id: "j-2" },
@@ -49,6 +50,7 @@ describe("device actor with the device-level model", () => {
         },
         write: (table, row) => {
           if (table === ANOMALY_WINDOWS_TABLE) windows.push(Number(row["seq"]));
+          if (table === ANALYSES_TABLE) stored.push(row);
         },
         call: (_service, method) => {
           if (method === "explain") explained.push(seq);
@@ -62,7 +64,7 @@ describe("device actor with the device-level model", () => {
         const metrics = { inlet: a, outlet: a + 2 + 0.1 * g() + (seq > 3000 ? 10 : 0), fan: 1200 + 5 * g() };
         state = logic.receive(state, { type: "reading", streamSeq: seq, reading: { deviceId: "j-2", seq, tsMs: seq * 1000, metrics } }, ctx);
       }
-      return { anomalies: anomalies.filter((a) => a.seq > 3000), windows: windows.filter((w) => w > 3000), explained: explained.filter((e) => e > 3000), counters: logic.counters!() };
+      return { anomalies: anomalies.filter((a) => a.seq > 3000), windows: windows.filter((w) => w > 3000), explained: explained.filter((e) => e > 3000), stored, counters: logic.counters!() };
     };
     const on = run(true);
     expect(on.anomalies.map((a) => [a.seq, a.reasons[0]!.term, a.partOf])).toEqual([
@@ -72,10 +74,17 @@ describe("device actor with the device-level model", () => {
     expect(on.windows).toEqual([3001]);
     expect(on.explained).toEqual([3001]);
     expect(on.counters).toMatchObject({ anomaliesMerged: 1 });
+    // The joined anomaly is stored at once with its own reasons and the incident it joined (the
+    // opening one's row comes with its explanation, which this test's gateway never sends).
+    const epoch = on.anomalies[0]!.epoch;
+    expect(on.stored).toHaveLength(1);
+    expect(on.stored[0]).toMatchObject({ seq: 3007, epoch, summary: "", provider: "shoal", model: "incident", cost_usd: 0, incident_epoch: epoch, incident_seq: 3001 });
+    expect(JSON.parse(String(on.stored[0]!["reasons"]))[0]).toMatchObject({ term: "joint" });
     // Without the model, the same step is the one per-metric anomaly, as before.
     const off = run(false);
     expect(off.anomalies.map((a) => [a.seq, a.partOf])).toEqual([[3001, undefined]]);
     expect(off.windows).toEqual([3001]);
     expect(off.explained).toEqual([3001]);
+    expect(off.stored).toEqual([]);
   });
 });

@@ -55,6 +55,10 @@ export const ANALYSES_SCHEMA: RowSchema = {
     { name: "cost_usd", type: "Float64" },
     // Why the anomaly fired (src/domain/anomaly-reasons.ts, JSON; "" before migration 17).
     { name: "reasons", type: "String" },
+    // The incident: the (epoch, seq) of the anomaly that opened it; the row's own unless it joined
+    // an open incident, when it has no explanation of its own (migration 19).
+    { name: "incident_epoch", type: "UInt64" },
+    { name: "incident_seq", type: "UInt64" },
   ],
 };
 

@@ -75,6 +75,12 @@ export interface AnalysisRow {
   readonly degraded: boolean;
   /** Why it fired (src/domain/anomaly-reasons.ts); empty for rows stored before reasons existed. */
   readonly reasons: readonly { readonly metric: string; readonly term: string; readonly score: number }[];
+  /**
+   * The incident: the (epoch, seq) of the anomaly that opened it. Its own unless it joined an
+   * incident still open (then it has no explanation: the incident's first anomaly has it).
+   */
+  readonly incidentEpoch: number;
+  readonly incidentSeq: number;
 }
 
 /** An anomaly's identity. */

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { startClickHouse, startConsul, startMosquitto, startNats, type ServiceHandle } from "../harness/index.js";
-import { pipelineEnv } from "../support/pipeline.js";
+import { chQuery, pipelineEnv } from "../support/pipeline.js";
 import { bearerTransport, CONSOLE_TOKENS, consoleTokensEnv, signedInPage, startConsoleUp, type ConsoleRole, type ConsoleUp } from "../support/console-up.js";
 import { launchChromium, screenshot } from "../support/browser.js";
 import { ConfigService } from "../../src/gen/shoal/v1/config_pb.js";
@@ -110,6 +110,30 @@ describe("the console in Chromium on a running pipeline with the simulator", () 
     await expect.poll(async () => ((await page.getByTestId("anomaly-explanation").textContent()) ?? "").trim().length, { timeout: 30_000 }).toBeGreaterThan(10);
     expect(await page.getByTestId("device-state-partition").textContent()).toMatch(/\d/);
     await screenshot(page, "device");
+    await page.close();
+  });
+
+  it("an anomaly that joined an open incident links to the anomaly that opened it, which holds the explanation", async () => {
+    // Two stored analyses of a simulated device, as the device actor writes them: a per-metric
+    // anomaly with its explanation and, six readings later, a device-level one that joined it.
+    const [{ d }] = (await chQuery<{ d: string }>(ch.url, "e2e_console", "SELECT any(device_id) AS d FROM readings")) as [{ d: string }];
+    const at = Date.now() - 60_000;
+    const base = { device_id: d, epoch: 77, prompt_version: "", cached: 0, degraded: 0, cost_usd: 0 };
+    const rows = [
+      { ...base, seq: 9_000_001, ts_ms: at, metric: "outlet", score: 0.97, summary: "outlet stepped up by 10", likely_cause: "a valve", suggested_action: "check the valve", provider: "local", model: "local", reasons: '[{"metric":"outlet","term":"range","score":0.97}]', incident_epoch: 77, incident_seq: 9_000_001 },
+      { ...base, seq: 9_000_007, ts_ms: at + 6_000, metric: "inlet", score: 0.93, summary: "", likely_cause: "", suggested_action: "", provider: "shoal", model: "incident", reasons: '[{"metric":"inlet","term":"joint","score":0.93}]', incident_epoch: 77, incident_seq: 9_000_001 },
+    ];
+    const res = await fetch(`${ch.url}/?database=e2e_console&query=${encodeURIComponent("INSERT INTO analyses FORMAT JSONEachRow")}`, { method: "POST", body: rows.map((r) => JSON.stringify(r)).join("\n") });
+    expect(res.status, await res.text()).toBe(200);
+    const page = await signedIn("viewer", `#/device/${encodeURIComponent(d)}`);
+    const joined = page.getByTestId("anomaly-joined");
+    await expect.poll(() => joined.count(), { timeout: 30_000 }).toBe(1);
+    expect(await joined.textContent()).toMatch(/^Part of the incident opened by outlet at .+: explained there$/);
+    // Following the link selects the opening anomaly, whose explanation it shares.
+    await page.getByTestId("anomaly-joined-opener").click();
+    await expect.poll(() => decodeURIComponent(page.url()), { timeout: 10_000 }).toContain(`at=${at}`);
+    await expect.poll(() => page.getByTestId("anomaly-summary").textContent(), { timeout: 10_000 }).toBe("outlet stepped up by 10");
+    await screenshot(page, "device-incident");
     await page.close();
   });
 

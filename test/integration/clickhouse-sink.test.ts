@@ -58,8 +58,9 @@ describe("ClickHouseSink (real ClickHouse)", () => {
     expect((await migrate(old)).applied).toEqual(migrations.filter((m) => m.version > 3).map((m) => m.version));
     const r = await chQuery<Record<string, unknown>>(ch.url, "sink_migrate", "SELECT device_id, toString(epoch) AS e, toString(seq) AS s, metric_values AS v, log, toString(stream_seq) AS ss FROM readings");
     expect(r).toEqual([{ device_id: "old", e: "0", s: "7", v: [1.5], log: "x", ss: "42" }]);
-    const a = await chQuery<Record<string, unknown>>(ch.url, "sink_migrate", "SELECT toString(epoch) AS e, summary, cost_usd FROM analyses");
-    expect(a).toEqual([{ e: "0", summary: "s", cost_usd: 0.001 }]);
+    // An analysis stored before incidents existed is its own incident (migration 19's default).
+    const a = await chQuery<Record<string, unknown>>(ch.url, "sink_migrate", "SELECT toString(epoch) AS e, summary, cost_usd, toString(incident_epoch) AS ie, toString(incident_seq) AS iseq FROM analyses");
+    expect(a).toEqual([{ e: "0", summary: "s", cost_usd: 0.001, ie: "0", iseq: "7" }]);
     const keys = await chQuery<{ name: string; sorting_key: string }>(ch.url, "sink_migrate", "SELECT name, sorting_key FROM system.tables WHERE database = 'sink_migrate' AND name IN ('readings', 'analyses') ORDER BY name");
     expect(keys).toEqual([
       { name: "analyses", sorting_key: "device_id, epoch, seq, metric" },

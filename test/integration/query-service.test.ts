@@ -81,6 +81,16 @@ describe("QueryService over gRPC (real ClickHouse and NATS)", () => {
       values: [0, 1, 2].map((k) => ({ device_id: "q-a-1", epoch: 0, seq: 501 + k, ts_ms: T0 + (500 + k) * STEP, metric: "temp", score: 0.95 + k / 100, summary: `temp spiked ${k}`, likely_cause: "a burst", suggested_action: "check", provider: "local", model: "local", prompt_version: "explain@v1", cached: 0, degraded: k === 2 ? 1 : 0, cost_usd: 0 })),
       format: "JSONEachRow",
     });
+    // An incident of two anomalies: a per-metric one, explained (written as before migration 19:
+    // its incident is its own by the column default), and a device-level one that joined it.
+    await c.insert({
+      table: "analyses",
+      values: [
+        { device_id: "q-j-1", epoch: 3, seq: 801, ts_ms: T0 + 800 * STEP, metric: "outlet", score: 0.93, summary: "outlet stepped up", likely_cause: "a valve", suggested_action: "check", provider: "local", model: "local", prompt_version: "explain@v1", cached: 0, degraded: 0, cost_usd: 0 },
+        { device_id: "q-j-1", epoch: 3, seq: 807, ts_ms: T0 + 806 * STEP, metric: "inlet", score: 0.92, summary: "", likely_cause: "", suggested_action: "", provider: "shoal", model: "incident", prompt_version: "", cached: 0, degraded: 0, cost_usd: 0, reasons: '[{"metric":"inlet","term":"joint","score":0.92}]', incident_epoch: 3, incident_seq: 801 },
+      ],
+      format: "JSONEachRow",
+    });
     // Anomaly windows of three shapes on several devices (the actor writes these; ADR 0015), and
     // explanations of a few of them; the vector indexer puts both into the (real, embedded) store.
     const shapeOf = (kind: number, k: number) =>
@@ -193,6 +203,14 @@ describe("QueryService over gRPC (real ClickHouse and NATS)", () => {
     expect(mine.analyses[0]).toMatchObject({ summary: "temp spiked 2", degraded: true, metric: "temp" });
     const high = await call<ListAnalysesResponse>("ListAnalyses", { ...range, minScore: 0.965 });
     expect(high.analyses.map((a) => Number(a.seq))).toEqual([503]);
+  });
+
+  it("ListAnalyses: an anomaly that joined an open incident names the anomaly that opened it; others name themselves", async () => {
+    const got = await call<ListAnalysesResponse>("ListAnalyses", { deviceId: "q-j-1", fromMs: BigInt(T0), toMs: BigInt(T0 + N * STEP) });
+    expect(got.analyses.map((a) => [Number(a.seq), a.provider, a.summary, Number(a.incidentEpoch), Number(a.incidentSeq), a.reasons.map((r) => r.term)])).toEqual([
+      [807, "shoal", "", 3, 801, ["joint"]],
+      [801, "local", "outlet stepped up", 3, 801, []],
+    ]);
   });
 
   it("rejects bad arguments with INVALID_ARGUMENT naming the field", async () => {

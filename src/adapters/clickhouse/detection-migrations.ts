@@ -14,4 +14,16 @@ export const detectionMigrations: readonly Migration[] = [
     statements: [],
     apply: (db) => addColumnIfMissing(db, "analyses", "reasons", "String DEFAULT ''"),
   },
+  {
+    // The incident an anomaly belongs to: the (epoch, seq) of the anomaly that opened it, its own
+    // unless it joined an incident still open (device.actor.ts, openIncident). Rows written before
+    // read as their own (the default is computed from the row's columns).
+    version: 19,
+    name: "analyses.incident",
+    statements: [],
+    apply: async (db) => {
+      await addColumnIfMissing(db, "analyses", "incident_epoch", "UInt64 DEFAULT epoch");
+      await addColumnIfMissing(db, "analyses", "incident_seq", "UInt64 DEFAULT seq");
+    },
+  },
 ];

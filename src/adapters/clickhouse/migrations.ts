@@ -205,11 +205,11 @@ export const migrations: readonly Migration[] = [
   ...alertMigrations,
   // 16+: the audit log, in audit-migrations.ts.
   ...auditMigrations,
-  // 17+: anomaly detection's outputs (reasons), in detection-migrations.ts.
+  // 17, 19: anomaly detection's outputs (reasons, incident), in detection-migrations.ts.
   ...detectionMigrations,
   // 18+: the read model's views fed by readings_feed instead of readings, in feed-migrations.ts.
   ...feedMigrations,
-];
+].sort((a, b) => a.version - b.version);
 
 /**
  * A procedure that gives `table` a new sorting key (18.16 cannot put an existing column into a

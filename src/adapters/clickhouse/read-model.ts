@@ -195,7 +195,8 @@ export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelO
 
 // Aliases differ from column names: ClickHouse resolves aliases in WHERE too.
 const ANALYSIS_SELECT = `SELECT device_id, epoch, seq, metric, any(ts_ms) AS a_ts, any(score) AS a_score, any(summary) AS a_summary, any(likely_cause) AS a_cause,
-  any(suggested_action) AS a_action, any(provider) AS a_provider, any(model) AS a_model, any(cached) AS a_cached, any(degraded) AS a_degraded, any(reasons) AS a_reasons FROM analyses`;
+  any(suggested_action) AS a_action, any(provider) AS a_provider, any(model) AS a_model, any(cached) AS a_cached, any(degraded) AS a_degraded, any(reasons) AS a_reasons,
+  any(incident_epoch) AS a_incident_epoch, any(incident_seq) AS a_incident_seq FROM analyses`;
 
 type AnalysisSql = {
   device_id: string;
@@ -212,10 +213,21 @@ type AnalysisSql = {
   a_cached: number;
   a_degraded: number;
   a_reasons: string;
+  a_incident_epoch: string;
+  a_incident_seq: string;
 };
 
 function analysisRows(got: readonly AnalysisSql[]): AnalysisRow[] {
-  return got.map((r) => ({
+  return got.map((r) => analysisRow(r, Number(r.a_incident_epoch), Number(r.a_incident_seq)));
+}
+
+/**
+ * An `analyses` row with its incident. (0, 0) is read as its own: 18.16 fills a column a JSONEachRow
+ * insert left out with zeros, not with its default (migration 19 gives older rows their own).
+ */
+function analysisRow(r: AnalysisSql, incidentEpoch: number, incidentSeq: number): AnalysisRow {
+  const own = incidentEpoch === 0 && incidentSeq === 0;
+  return {
     deviceId: r.device_id,
     epoch: Number(r.epoch),
     seq: Number(r.seq),
@@ -230,5 +242,7 @@ function analysisRows(got: readonly AnalysisSql[]): AnalysisRow[] {
     cached: Number(r.a_cached) === 1,
     degraded: Number(r.a_degraded) === 1,
     reasons: reasonsFromJson(r.a_reasons ?? ""),
-  }));
+    incidentEpoch: own ? Number(r.epoch) : incidentEpoch,
+    incidentSeq: own ? Number(r.seq) : incidentSeq,
+  };
 }

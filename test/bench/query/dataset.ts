@@ -142,6 +142,8 @@ export class Dataset {
         degraded: 0,
         cost_usd: 0,
         reasons: "",
+        incident_epoch: 1,
+        incident_seq: k + 1,
       });
     }
     return {

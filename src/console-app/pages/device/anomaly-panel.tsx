@@ -1,4 +1,5 @@
 import { useState } from "preact/hooks";
+import type { ComponentChildren } from "preact";
 import type { Analysis, SimilarIncident } from "../../../gen/shoal/v1/query_pb.js";
 import { useApp } from "../../app-context.js";
 import type { CallError } from "../../api/errors.js";
@@ -47,7 +48,7 @@ export function AnomalyPanel(props: AnomalyPanelProps) {
     { key: "metric", header: "Metric", width: "8rem", cell: (a) => a.metric || <span class="muted">all</span> },
     { key: "score", header: "Score", numeric: true, width: "4.5rem", cell: (a) => formatScore(a.score) },
     { key: "why", header: "Why", width: "11rem", cell: (a) => <span data-testid="device-anomaly-why">{whyOf(a.reasons) || <span class="muted">–</span>}</span> },
-    { key: "summary", header: "Explanation", cell: (a) => <span title={a.summary}>{truncate(a.summary || "(no explanation stored)", 140)}</span> },
+    { key: "summary", header: "Explanation", cell: (a) => (joined(a) ? <JoinedNote a={a} opener={openerOf(a, props.analyses)} href={selectHref} /> : <span title={a.summary}>{truncate(a.summary || "(no explanation stored)", 140)}</span>) },
   ];
   const selected = props.analyses.find(isSelected);
   return (
@@ -70,12 +71,41 @@ export function AnomalyPanel(props: AnomalyPanelProps) {
           </div>
         )}
       </Section>
-      {route.atMs !== undefined && <AnomalyDetail deviceId={props.deviceId} atMs={route.atMs} metric={route.metric ?? selected?.metric ?? ""} analysis={selected} />}
+      {route.atMs !== undefined && (
+        <AnomalyDetail deviceId={props.deviceId} atMs={route.atMs} metric={route.metric ?? selected?.metric ?? ""} analysis={selected} opener={selected && joined(selected) ? <JoinedNote a={selected} opener={openerOf(selected, props.analyses)} href={selectHref} /> : undefined} />
+      )}
     </>
   );
 }
 
-function AnomalyDetail({ deviceId, atMs, metric, analysis }: { readonly deviceId: string; readonly atMs: number; readonly metric: string; readonly analysis: Analysis | undefined }) {
+/** An anomaly that joined an incident still open (a device-level alarm after a per-metric one): stored without an explanation of its own. */
+function joined(a: Analysis): boolean {
+  return a.incidentEpoch !== a.epoch || a.incidentSeq !== a.seq;
+}
+
+/** The anomaly that opened `a`'s incident, when it is in the list shown. */
+function openerOf(a: Analysis, list: readonly Analysis[]): Analysis | undefined {
+  return list.find((o) => o.deviceId === a.deviceId && o.epoch === a.incidentEpoch && o.seq === a.incidentSeq);
+}
+
+/** Where a joined anomaly's explanation is: with the incident's first anomaly (a link to it when listed). */
+function JoinedNote({ a, opener, href }: { readonly a: Analysis; readonly opener: Analysis | undefined; readonly href: (a: Analysis) => string }) {
+  return (
+    <span class="muted" data-testid="anomaly-joined">
+      Part of the incident opened{" "}
+      {opener ? (
+        <a href={href(opener)} data-testid="anomaly-joined-opener">
+          by {opener.metric || "all metrics"} at <Time ms={opener.tsMs} />
+        </a>
+      ) : (
+        <>at seq {String(a.incidentSeq)}</>
+      )}
+      : explained there
+    </span>
+  );
+}
+
+function AnomalyDetail({ deviceId, atMs, metric, analysis, opener }: { readonly deviceId: string; readonly atMs: number; readonly metric: string; readonly analysis: Analysis | undefined; readonly opener: ComponentChildren }) {
   const { clients } = useApp();
   const [otherOnly, setOtherOnly] = useState(false);
   const similar = useCall(`${deviceId}|${atMs}|${metric}|${otherOnly}`, (signal) =>
@@ -107,6 +137,12 @@ function AnomalyDetail({ deviceId, atMs, metric, analysis }: { readonly deviceId
         <dl class="explanation" data-testid="anomaly-explanation">
           <dt>Why it fired</dt>
           <dd data-testid="anomaly-reasons">{whyOf(analysis.reasons) || "–"}</dd>
+          {opener !== undefined && (
+            <>
+              <dt>Incident</dt>
+              <dd>{opener}</dd>
+            </>
+          )}
           <dt>Summary</dt>
           <dd data-testid="anomaly-summary">{analysis.summary || "–"}</dd>
           <dt>Likely cause</dt>
