@@ -19,7 +19,7 @@ export const DETECT_USAGE = `usage: shoal detect [FILE|-] [--format csv|json] [-
   ISO 8601, UTC when no zone, or epoch seconds/ms) and one column per metric (all others unless
   --metrics); an empty cell = the metric is absent from that row. A bad row is reported with its line
   number and skipped (exit status 1). FILE - or none: standard input.
-  --format F      csv (default: timestamp,score,anomaly,reasons,<metric>_score…) or json (one object per row)
+  --format F      csv (default: timestamp,score,anomaly,reasons,incident,<metric>_score…) or json (one object per row)
   --out FILE      write there instead of standard output
   --params P      device settings as JSON or a JSON file: threshold, detectorParams, jointModel, jointParams, windowSize
   --threshold X   a row with score >= X is an anomaly (default: the settings', ${defaultDeviceSettings.threshold})

@@ -12,6 +12,7 @@ const row: DetectRow = {
     { metric: "temp", term: "range", score: 0.9123456789012345 },
     { metric: "rpm", term: "joint", score: 0.5 },
   ],
+  incident: "2014-04-01 00:00:00",
   scores: new Map([
     ["temp", 0.9123456789012345],
     ["rpm", 1e-17],
@@ -40,15 +41,15 @@ function slowStream(perTick: number): Writable & { text: () => string; peak: () 
 
 describe("shoal detect's output", () => {
   it("prints CSV lines with exact numbers, quoted reasons and empty cells for absent metrics", () => {
-    expect(csvHeader(["temp", "rpm", "a,b"])).toBe('timestamp,score,anomaly,reasons,temp_score,rpm_score,"a,b_score"\n');
+    expect(csvHeader(["temp", "rpm", "a,b"])).toBe('timestamp,score,anomaly,reasons,incident,temp_score,rpm_score,"a,b_score"\n');
     const line = csvLine(row, ["temp", "rpm", "flow"]);
-    expect(line).toBe('2014-04-01 00:00:00,0.9123456789012345,1,temp: range 0.91; rpm: joint 0.50,0.9123456789012345,1e-17,\n');
-    expect(csvLine({ ...row, ts: 'a "b", c', reasons: [], anomaly: false }, [])).toBe('"a ""b"", c",0.9123456789012345,0,\n');
+    expect(line).toBe('2014-04-01 00:00:00,0.9123456789012345,1,temp: range 0.91; rpm: joint 0.50,2014-04-01 00:00:00,0.9123456789012345,1e-17,\n');
+    expect(csvLine({ ...row, ts: 'a "b", c', reasons: [], anomaly: false, incident: "" }, [])).toBe('"a ""b"", c",0.9123456789012345,0,,\n');
   });
 
   it("prints JSON lines whose numbers read back as the same doubles", () => {
     const back = JSON.parse(jsonLine(row)) as Record<string, unknown>;
-    expect(back).toEqual({ ts: row.ts, tsMs: row.tsMs, score: row.score, anomaly: true, reasons: row.reasons, scores: { temp: 0.9123456789012345, rpm: 1e-17 } });
+    expect(back).toEqual({ ts: row.ts, tsMs: row.tsMs, score: row.score, anomaly: true, reasons: row.reasons, incident: row.incident, scores: { temp: 0.9123456789012345, rpm: 1e-17 } });
     expect(jsonLine(row).endsWith("}\n")).toBe(true);
   });
 

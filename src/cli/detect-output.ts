@@ -19,13 +19,18 @@ export interface DetectRow {
   readonly anomaly: boolean;
   /** Why it fired (from the actor's anomaly event; none when it did not fire). */
   readonly reasons: readonly AnomalyReason[];
+  /**
+   * The timestamp cell of the anomaly that opened this one's incident: its own, unless it joined an
+   * incident still open (as `analyses.incident_seq` names it); "" when the row is no anomaly.
+   */
+  readonly incident: string;
   /** Score of each metric present in the row, by name (`readings.metric_scores`). */
   readonly scores: ReadonlyMap<string, number>;
 }
 
-/** The CSV header line: `timestamp,score,anomaly,reasons,<metric>_score…`. */
+/** The CSV header line: `timestamp,score,anomaly,reasons,incident,<metric>_score…`. */
 export function csvHeader(metrics: readonly string[]): string {
-  return ["timestamp", "score", "anomaly", "reasons", ...metrics.map((m) => csvField(`${m}_score`))].join(",") + "\n";
+  return ["timestamp", "score", "anomaly", "reasons", "incident", ...metrics.map((m) => csvField(`${m}_score`))].join(",") + "\n";
 }
 
 /**
@@ -33,7 +38,7 @@ export function csvHeader(metrics: readonly string[]): string {
  * the row an empty cell. Numbers are printed exactly (the shortest text that reads back as the same double).
  */
 export function csvLine(row: DetectRow, metrics: readonly string[]): string {
-  let line = `${csvField(row.ts)},${row.score},${row.anomaly ? 1 : 0},${csvField(formatReasons(row.reasons))}`;
+  let line = `${csvField(row.ts)},${row.score},${row.anomaly ? 1 : 0},${csvField(formatReasons(row.reasons))},${csvField(row.incident)}`;
   for (const m of metrics) {
     const s = row.scores.get(m);
     line += s === undefined ? "," : `,${s}`;
@@ -41,10 +46,10 @@ export function csvLine(row: DetectRow, metrics: readonly string[]): string {
   return line + "\n";
 }
 
-/** A row as one JSON line: `{"ts","tsMs","score","anomaly","reasons","scores"}` (numbers exact). */
+/** A row as one JSON line: `{"ts","tsMs","score","anomaly","reasons","incident","scores"}` (numbers exact). */
 export function jsonLine(row: DetectRow): string {
   const reasons = row.reasons.map((r) => ({ metric: r.metric, term: r.term, score: r.score }));
-  return JSON.stringify({ ts: row.ts, tsMs: row.tsMs, score: row.score, anomaly: row.anomaly, reasons, scores: Object.fromEntries(row.scores) }) + "\n";
+  return JSON.stringify({ ts: row.ts, tsMs: row.tsMs, score: row.score, anomaly: row.anomaly, reasons, incident: row.incident, scores: Object.fromEntries(row.scores) }) + "\n";
 }
 
 /** A CSV field, quoted when it holds a comma, a quote or a line break. */

@@ -8,6 +8,7 @@ import { createOfflineDevice } from "../../actors/device/index.js";
 import { run } from "./detect.command.js";
 import { parseMetric, parseTimestamp, splitCsvLine } from "./detect-csv.js";
 import type { CommandIo } from "./io.js";
+import { lehmerGaussian } from "../../test/support/seeded-noise.js";
 
 const dir = mkdtempSync(join(tmpdir(), "shoal-detect-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,16 +39,40 @@ describe("shoal detect", () => {
     const c = io();
     expect(await run([file], c)).toBe(0);
     const lines = c.out.trim().split("\n");
-    expect(lines[0]).toBe("timestamp,score,anomaly,reasons,a_score,b_score");
+    expect(lines[0]).toBe("timestamp,score,anomaly,reasons,incident,a_score,b_score");
     const dev = createOfflineDevice("detect");
     const expected = values.map((v, i) => dev.feed({ seq: i + 1, tsMs: v.tsMs, metrics: { a: v.a, b: v.b } }));
     const got = lines.slice(1).map(splitCsvLine);
     expect(got.map((f) => Number(f[1]))).toEqual(expected.map((e) => e.score));
-    expect(got.map((f) => [Number(f[4]), Number(f[5])])).toEqual(expected.map((e) => e.scores));
+    expect(got.map((f) => [Number(f[5]), Number(f[6])])).toEqual(expected.map((e) => e.scores));
     const flagged = got.filter((f) => f[2] === "1");
     expect(flagged.length).toBeGreaterThan(0);
     expect(flagged.every((f) => f[3]!.length > 0)).toBe(true);
+    // An anomaly names the row that opened its incident (itself unless it joined one); other rows none.
+    expect(flagged.every((f) => f[4] === f[0] || flagged.some((o) => o[0] === f[4] && o[4] === o[0]))).toBe(true);
+    expect(got.filter((f) => f[2] === "0").every((f) => f[4] === "")).toBe(true);
     expect(c.err).toMatch(/3000 rows scored, \d+ anomalies .* 0 bad rows skipped/);
+  });
+
+  it("names the row that opened an anomaly's incident when a device-level anomaly joined it", async () => {
+    // outlet follows inlet and steps by 10 at row 3001: range novelty there, and the device-level
+    // model's alarm 6 rows later joins that incident (actors/device/joint.test.ts, the same series).
+    const g = lehmerGaussian(7);
+    const ts = (i: number) => new Date(Date.UTC(2024, 0, 1) + i * 1000).toISOString();
+    const body = Array.from({ length: 3100 }, (_, k) => {
+      const i = k + 1;
+      const a = 50 + 5 * Math.sin(i / 200) + 0.3 * g();
+      return `${ts(i)},${a},${a + 2 + 0.1 * g() + (i > 3000 ? 10 : 0)},${1200 + 5 * g()}`;
+    });
+    const file = join(dir, "joint.csv");
+    writeFileSync(file, ["ts,inlet,outlet,fan", ...body].join("\n") + "\n");
+    const c = io();
+    expect(await run([file], c)).toBe(0);
+    const flagged = c.out.trim().split("\n").slice(1).map(splitCsvLine).filter((f) => f[2] === "1" && f[0]! > ts(3000));
+    expect(flagged.map((f) => [f[0], f[3]!.split(":")[1]!.trim().split(" ")[0], f[4]])).toEqual([
+      [ts(3001), "range", ts(3001)],
+      [ts(3007), "joint", ts(3001)],
+    ]);
   });
 
   it("writes JSON lines to --out, with reasons, and takes --params", async () => {
@@ -61,6 +86,7 @@ describe("shoal detect", () => {
     expect(rows.filter((r) => r.anomaly).every((r) => r.score >= 0.8)).toBe(true);
     expect(rows.some((r) => r.reasons.length > 0)).toBe(true);
     expect(rows.flatMap((r) => r.reasons).some((r) => r.term === "joint")).toBe(false);
+    expect(rows.every((r) => (r as { incident?: unknown }).incident === (r.anomaly ? (r as { incident?: unknown }).incident : ""))).toBe(true);
   });
 
   it("reports bad rows with their line numbers, scores the rest and exits 1; bad options exit 2", async () => {
@@ -84,8 +110,8 @@ describe("shoal detect", () => {
     const c = io();
     expect(await run([file, "--time-column", "time"], c)).toBe(1);
     const lines = c.out.trim().split("\n").map(splitCsvLine);
-    expect(lines.map((l) => l.length)).toEqual([6, 6, 6]);
-    expect(lines.slice(1).map((l) => [l[0], l[4], l[5]])).toEqual([
+    expect(lines.map((l) => l.length)).toEqual([7, 7, 7]);
+    expect(lines.slice(1).map((l) => [l[0], l[5], l[6]])).toEqual([
       ["2024-01-01T00:00:00Z", "0", ""],
       ["2024-01-01T00:01:00Z", "", "0"],
     ]);

@@ -87,6 +87,7 @@ async function score(input: Readable, sink: RowSink, opts: DetectOptions, badRow
   const device = createOfflineDevice(opts.deviceId, opts.settings);
   const json = opts.format === "json";
   const counts: Counts = { rows: 0, anomalies: 0, bad: 0 };
+  const incidents = new IncidentCells();
   let layout: CsvLayout | undefined;
   let names: string[] = [];
   let lineNo = 0;
@@ -125,13 +126,30 @@ async function score(input: Readable, sink: RowSink, opts: DetectOptions, badRow
     if (anomaly) counts.anomalies++;
     const scores = new Map<string, number>();
     for (let i = 0; i < got.names.length; i++) scores.set(got.names[i]!, got.scores[i]!);
-    const row = { ts: timeCell, tsMs: tsMs!, score: got.score, anomaly, reasons: reasonsOf(got.anomaly), scores };
+    const row = { ts: timeCell, tsMs: tsMs!, score: got.score, anomaly, reasons: reasonsOf(got.anomaly), incident: anomaly ? incidents.of(counts.rows, timeCell, got.anomaly?.partOf?.seq) : "", scores };
     const wait = sink.write(json ? jsonLine(row) : csvLine(row, names));
     if (wait !== undefined) await wait;
     if (sink.failure !== undefined) break;
   }
   if (layout === undefined) throw new Error("the input has no header row");
   return counts;
+}
+
+/**
+ * The timestamp cells of the latest anomalies by seq, so an anomaly that joined an open incident
+ * can name the row that opened it. An incident stays open while an anomaly window is (a device
+ * holds a few), so the last 256 anomalies always hold its opener.
+ */
+class IncidentCells {
+  private readonly cells = new Map<number, string>();
+
+  /** The incident cell of the anomaly at `seq` (`partOf`: the seq of the anomaly it joined, if any). */
+  of(seq: number, cell: string, partOf: number | undefined): string {
+    const own = partOf === undefined ? cell : (this.cells.get(partOf) ?? cell);
+    this.cells.set(seq, own);
+    if (this.cells.size > 256) this.cells.delete(this.cells.keys().next().value!);
+    return own;
+  }
 }
 
 /** The reasons an anomaly event carries (none when the actor raised no event for the row). */

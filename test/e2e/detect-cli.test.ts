@@ -65,20 +65,22 @@ describe("shoal detect from the command line", () => {
     expect(stderr).toMatch(/1882 rows scored, \d+ anomalies \(score >= 0.9\), 0 bad rows skipped, \d+ rows\/s/);
     expect(code).toBe(0);
     const lines = stdout.trim().split("\n");
-    expect(lines[0]).toBe("timestamp,score,anomaly,reasons,value_score");
+    expect(lines[0]).toBe("timestamp,score,anomaly,reasons,incident,value_score");
     const got = lines.slice(1).map(splitCsvLine);
     const expected = actorScores(text);
     expect(got).toHaveLength(expected.length);
     expect(got.map((f) => f[0])).toEqual(text.trim().split("\n").slice(1).map((l) => l.split(",")[0]));
     // Bit for bit: the printed text reads back as the very same double.
     expect(got.map((f) => Number(f[1]))).toEqual(expected.map((e) => e.score));
-    expect(got.map((f) => Number(f[4]))).toEqual(expected.map((e) => e.scores[0]));
+    expect(got.map((f) => Number(f[5]))).toEqual(expected.map((e) => e.scores[0]));
     expect(got.map((f) => f[2])).toEqual(expected.map((e) => (e.score >= 0.9 ? "1" : "0")));
     // Not trivially equal: the file's incidents are scored, and the flagged rows say why.
     const flagged = got.filter((f) => f[2] === "1");
     expect(flagged.length).toBeGreaterThan(0);
     expect(flagged.filter((f) => f[3] !== "").length).toBeGreaterThan(0);
     expect(flagged.filter((f) => f[3] !== "").every((f) => /^value: (range|discord|season|level|outlier) \d\.\d\d/.test(f[3]!))).toBe(true);
+    // One metric: no device-level model, so every anomaly opens its own incident.
+    expect(flagged.every((f) => f[4] === f[0])).toBe(true);
   }, 60_000);
 
   it("reads standard input and writes JSON lines to --out with --params, equal to the actor with those settings", async () => {
