@@ -108,8 +108,8 @@ export function emitExplanation(state: DeviceState, ctx: ActorContext<DeviceMsg>
 }
 
 /** How an anomaly that joined an open incident is stored in `analyses`: no model answered it. */
-export const JOINED_PROVIDER = "shoal";
-export const JOINED_MODEL = "incident";
+const JOINED_PROVIDER = "shoal";
+const JOINED_MODEL = "incident";
 
 /**
  * The `analyses` row of an anomaly that joined the open incident `incident` (the anomaly that

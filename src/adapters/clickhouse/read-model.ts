@@ -218,14 +218,16 @@ type AnalysisSql = {
 };
 
 function analysisRows(got: readonly AnalysisSql[]): AnalysisRow[] {
-  return got.map((r) => analysisRow(r, Number(r.a_incident_epoch), Number(r.a_incident_seq)));
+  return got.map(analysisRow);
 }
 
 /**
  * An `analyses` row with its incident. (0, 0) is read as its own: 18.16 fills a column a JSONEachRow
  * insert left out with zeros, not with its default (migration 19 gives older rows their own).
  */
-function analysisRow(r: AnalysisSql, incidentEpoch: number, incidentSeq: number): AnalysisRow {
+function analysisRow(r: AnalysisSql): AnalysisRow {
+  const incidentEpoch = Number(r.a_incident_epoch);
+  const incidentSeq = Number(r.a_incident_seq);
   const own = incidentEpoch === 0 && incidentSeq === 0;
   return {
     deviceId: r.device_id,
