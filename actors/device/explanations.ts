@@ -85,31 +85,14 @@ export function emitExplanation(state: DeviceState, ctx: ActorContext<DeviceMsg>
     degraded: x.model.degraded,
   };
   ctx.emit(analysisSubject(state.id), ev);
-  ctx.write(ANALYSES_TABLE, {
-    device_id: state.id,
-    epoch: at.epoch,
-    seq: at.seq,
-    ts_ms: at.tsMs,
-    metric: at.metric,
-    score: at.score,
-    summary: x.summary,
-    likely_cause: x.likelyCause,
-    suggested_action: x.suggestedAction,
-    provider: x.model.provider,
-    model: x.model.model,
-    prompt_version: x.model.promptVersion,
-    cached: cached ? 1 : 0,
-    degraded: x.model.degraded ? 1 : 0,
-    cost_usd: fromActorCache ? 0 : x.model.costUsd,
-    reasons: reasonsToJson(at.reasons),
-    incident_epoch: at.epoch,
-    incident_seq: at.seq,
-  });
+  writeAnalysis(state, ctx, at, { ...ev, costUsd: fromActorCache ? 0 : x.model.costUsd }, at);
 }
 
-/** How an anomaly that joined an open incident is stored in `analyses`: no model answered it. */
-const JOINED_PROVIDER = "shoal";
-const JOINED_MODEL = "incident";
+/** What an `analyses` row holds beyond its anomaly: the explanation (as its event says it) and what it cost. */
+type Answer = Pick<ExplanationEvent, "summary" | "likelyCause" | "suggestedAction" | "provider" | "model" | "promptVersion" | "cached" | "degraded"> & { readonly costUsd: number };
+
+/** An anomaly that joined an open incident: no model answered it, nothing was paid. */
+const JOINED: Answer = { summary: "", likelyCause: "", suggestedAction: "", provider: "shoal", model: "incident", promptVersion: "", cached: false, degraded: false, costUsd: 0 };
 
 /**
  * The `analyses` row of an anomaly that joined the open incident `incident` (the anomaly that
@@ -117,6 +100,11 @@ const JOINED_MODEL = "incident";
  * first anomaly), cost 0. Readers tell it by its incident differing from its own (epoch, seq).
  */
 export function recordJoined(state: DeviceState, ctx: ActorContext<DeviceMsg>, at: AnomalyRef, incident: { readonly epoch: number; readonly seq: number }): void {
+  writeAnalysis(state, ctx, at, JOINED, incident);
+}
+
+/** One `analyses` row (columns in the table's order: src/domain/tables.ts). */
+function writeAnalysis(state: DeviceState, ctx: ActorContext<DeviceMsg>, at: AnomalyRef, a: Answer, incident: { readonly epoch: number; readonly seq: number }): void {
   ctx.write(ANALYSES_TABLE, {
     device_id: state.id,
     epoch: at.epoch,
@@ -124,15 +112,15 @@ export function recordJoined(state: DeviceState, ctx: ActorContext<DeviceMsg>, a
     ts_ms: at.tsMs,
     metric: at.metric,
     score: at.score,
-    summary: "",
-    likely_cause: "",
-    suggested_action: "",
-    provider: JOINED_PROVIDER,
-    model: JOINED_MODEL,
-    prompt_version: "",
-    cached: 0,
-    degraded: 0,
-    cost_usd: 0,
+    summary: a.summary,
+    likely_cause: a.likelyCause,
+    suggested_action: a.suggestedAction,
+    provider: a.provider,
+    model: a.model,
+    prompt_version: a.promptVersion,
+    cached: a.cached ? 1 : 0,
+    degraded: a.degraded ? 1 : 0,
+    cost_usd: a.costUsd,
     reasons: reasonsToJson(at.reasons),
     incident_epoch: incident.epoch,
     incident_seq: incident.seq,
