@@ -126,13 +126,19 @@ describe("the console in Chromium on a running pipeline with the simulator", () 
     const res = await fetch(`${ch.url}/?database=e2e_console&query=${encodeURIComponent("INSERT INTO analyses FORMAT JSONEachRow")}`, { method: "POST", body: rows.map((r) => JSON.stringify(r)).join("\n") });
     expect(res.status, await res.text()).toBe(200);
     const page = await signedIn("viewer", `#/device/${encodeURIComponent(d)}`);
-    const joined = page.getByTestId("anomaly-joined");
-    await expect.poll(() => joined.count(), { timeout: 30_000 }).toBe(1);
+    // Our rows (the simulator's metrics are others; its own anomalies may be listed too).
+    const ours = page.getByTestId("device-anomalies-row").filter({ hasText: "inlet: joint" });
+    await expect.poll(() => ours.count(), { timeout: 30_000 }).toBe(1);
+    const joined = ours.getByTestId("anomaly-joined");
     expect(await joined.textContent()).toMatch(/^Part of the incident opened by outlet at .+: explained there$/);
+    // Selected, it says where its explanation is instead of a model that never answered it.
+    await ours.getByTestId("device-anomaly-select").click();
+    await expect.poll(() => page.getByTestId("anomaly-explained-by").textContent(), { timeout: 10_000 }).toContain("the incident's first anomaly is explained");
     // Following the link selects the opening anomaly, whose explanation it shares.
-    await page.getByTestId("anomaly-joined-opener").click();
+    await joined.getByTestId("anomaly-joined-opener").click();
     await expect.poll(() => decodeURIComponent(page.url()), { timeout: 10_000 }).toContain(`at=${at}`);
     await expect.poll(() => page.getByTestId("anomaly-summary").textContent(), { timeout: 10_000 }).toBe("outlet stepped up by 10");
+    expect(await page.getByTestId("anomaly-explained-by").textContent()).toContain("local");
     await screenshot(page, "device-incident");
     await page.close();
   });

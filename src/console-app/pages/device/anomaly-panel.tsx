@@ -150,9 +150,15 @@ function AnomalyDetail({ deviceId, atMs, metric, analysis, opener }: { readonly 
           <dt>Suggested action</dt>
           <dd>{analysis.suggestedAction || "–"}</dd>
           <dt>Explained by</dt>
-          <dd>
-            {analysis.provider || "?"} {analysis.model && <span class="muted">({analysis.model})</span>} {analysis.cached && <Badge tone="neutral">cached</Badge>} {analysis.degraded && <Badge tone="warn">degraded: no model answer</Badge>}
-          </dd>
+          {opener !== undefined ? (
+            <dd class="muted" data-testid="anomaly-explained-by">
+              – (the incident's first anomaly is explained)
+            </dd>
+          ) : (
+            <dd data-testid="anomaly-explained-by">
+              {analysis.provider || "?"} {analysis.model && <span class="muted">({analysis.model})</span>} {analysis.cached && <Badge tone="neutral">cached</Badge>} {analysis.degraded && <Badge tone="warn">degraded: no model answer</Badge>}
+            </dd>
+          )}
         </dl>
       ) : (
         <p class="muted" data-testid="anomaly-explanation-missing">
