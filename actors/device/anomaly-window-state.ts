@@ -2,7 +2,7 @@ import type { ActorContext } from "../../src/ports/actor.js";
 import { ANOMALY_WINDOWS_TABLE } from "../../src/domain/tables.js";
 import { ANOMALY_WINDOW_AFTER, windowFeatures } from "../../src/domain/window-features.js";
 import type { DeviceMsg } from "./device.messages.js";
-import { MAX_PENDING_WINDOWS, pushPending, PW, PW_EPOCH, PW_LEFT, PW_METRIC, PW_SCORE, PW_SEQ, PW_TS } from "./device-state.js";
+import { MAX_PENDING_WINDOWS, pushPending, PW, PW_EPOCH, PW_JOINED, PW_LEFT, PW_METRIC, PW_SCORE, PW_SEQ, PW_TS } from "./device-state.js";
 import type { DeviceState } from "./device-state.js";
 import { recentValues } from "./metric-store.js";
 
@@ -15,27 +15,40 @@ import { recentValues } from "./metric-store.js";
 /**
  * Holds an anomaly's window open until `ANOMALY_WINDOW_AFTER` readings of its metric came after it
  * (src/domain/window-features.ts). A device holds at most `MAX_PENDING_WINDOWS`: beyond, the oldest
- * is completed at once with the readings there are.
+ * is completed at once with the readings there are. `joined`: the anomaly joined an incident an
+ * earlier one opened (its shape is kept all the same: a metric's own shape is what similar-incident
+ * search compares).
  */
-export function openWindow(state: DeviceState, epoch: number, seq: number, tsMs: number, metric: number, score: number, ctx: ActorContext<DeviceMsg>): void {
+export function openWindow(state: DeviceState, epoch: number, seq: number, tsMs: number, metric: number, score: number, joined: boolean, ctx: ActorContext<DeviceMsg>): void {
   const p = state.pending;
   if (p !== undefined && p.length >= MAX_PENDING_WINDOWS * PW) {
     writeWindow(state, p, 0, ctx);
     p.splice(0, PW);
   }
-  pushPending(state, epoch, seq, tsMs, metric, score, ANOMALY_WINDOW_AFTER);
+  pushPending(state, epoch, seq, tsMs, metric, score, ANOMALY_WINDOW_AFTER, joined ? 1 : 0);
 }
 
 /**
- * The open incident a new anomaly belongs to, as the anomaly that opened it (the oldest open
- * window's): when the anomaly comes from the device-level model (`joint`) while a window is open,
- * so a step on one metric and the broken relation the model sees a few readings later are one
- * anomaly with one window and one explanation. Undefined: a new incident (no window open, or a
- * per-metric anomaly: each metric's own rest decides when it alarms again, docs/adr/0003).
+ * The open incident a new anomaly at (`epoch`, `seq`) belongs to, as the anomaly that opened it:
+ * the newest incident whose first anomaly's window is still open. One fault often shows on
+ * several metrics within a few readings, and the device-level model sees the broken relation a
+ * few readings after a metric's own detector: one incident, explained once.
+ * - A device-level (`joint`) anomaly joins while that window is open.
+ * - A per-metric anomaly joins when it comes at most `ANOMALY_WINDOW_AFTER` readings after the
+ *   incident's first one by the device's counter (same epoch). A device without a counter (seq 0)
+ *   has no such measure: its per-metric anomalies each open an incident, as does one further
+ *   away (a metric that reports rarely keeps its window open for long).
+ * Undefined: a new incident.
  */
-export function openIncident(state: DeviceState, joint: boolean): { epoch: number; seq: number } | undefined {
+export function openIncident(state: DeviceState, joint: boolean, epoch: number, seq: number): { epoch: number; seq: number } | undefined {
   const p = state.pending;
-  return joint && p !== undefined ? { epoch: p[PW_EPOCH]!, seq: p[PW_SEQ]! } : undefined;
+  if (p === undefined) return undefined;
+  let at = p.length - PW;
+  while (at >= 0 && p[at + PW_JOINED] === 1) at -= PW;
+  if (at < 0) return undefined;
+  const opener = { epoch: p[at + PW_EPOCH]!, seq: p[at + PW_SEQ]! };
+  if (joint) return opener;
+  return opener.epoch === epoch && opener.seq > 0 && seq > opener.seq && seq - opener.seq <= ANOMALY_WINDOW_AFTER ? opener : undefined;
 }
 
 /** An applied reading carrying `metrics`: counts for the open windows of those metrics; writes the complete ones. */

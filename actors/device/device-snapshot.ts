@@ -1,7 +1,9 @@
 /**
  * Device actor snapshots (docs/adr/0008-device-actor-memory.md).
  *
- * Version 8 (written): version 7 with each gap list (the current and the previous epoch's) holding
+ * Version 9 (written): version 8 with a uint8 after each pending anomaly window: 1 when its anomaly
+ *   joined an incident an earlier one opened (DeviceState.pending, PW_JOINED), else 0.
+ * Version 8 (still read; its pending windows are incidents' first anomalies): version 7 with each gap list (the current and the previous epoch's) holding
  *   ranges of missing seqs, float64 pairs [from, to), instead of single seqs (the gap count is the
  *   number of float64s: twice the ranges).
  * Version 7 (still read; its gap lists of single seqs become ranges): version 6 followed by the
@@ -36,7 +38,7 @@
 import { decodeDetectorState, defaultDetectorParams, initScalars, jointSlots, PARAM_KEYS, resolveDetectorParams, ringFill, SAVED_SCALARS, SAVED_SCALARS_V2, SCALAR_SLOTS } from "../../src/detector/index.js";
 import type { DetectorParams } from "../../src/detector/index.js";
 import { gapRanges } from "./sequence-tracker.js";
-import { MAX_PENDING_WINDOWS, newDeviceState, placeMetric, pushPending, PW, PW_EPOCH, PW_LEFT, PW_METRIC, PW_SCORE, PW_SEQ, PW_TS } from "./device-state.js";
+import { MAX_PENDING_WINDOWS, newDeviceState, placeMetric, pushPending, PW, PW_EPOCH, PW_JOINED, PW_LEFT, PW_METRIC, PW_SCORE, PW_SEQ, PW_TS } from "./device-state.js";
 import type { DeviceState, MetricParts, ModelTable } from "./device-state.js";
 import { DeviceSnapshotError } from "./errors.js";
 import { decodeAlerts, encodeAlerts } from "../alert/index.js";
@@ -46,11 +48,11 @@ import { H_DET, H_MODEL, H_POS, H_SINCE, H_SQ, H_SUM, H_W, MH, ringSlots, window
 import type { RollingStatsData } from "./rolling-stats.js";
 
 /** Version written by `encodeDeviceState`. */
-export const SNAPSHOT_VERSION = 8;
+export const SNAPSHOT_VERSION = 9;
 /** Detector scalars per metric in snapshots before version 7 (the detector's state version 2). */
 const SCALARS_BEFORE_7 = SAVED_SCALARS_V2;
-/** Bytes of one pending anomaly window (version 5). */
-const PENDING_BYTES = 4 * 8 + 2 + 2;
+/** Bytes of one pending anomaly window (version 9; 5–8: one less, without the joined flag). */
+const PENDING_BYTES = 4 * 8 + 2 + 2 + 1;
 const EMPTY_BYTES = new Uint8Array(0);
 const M0 = 0x53; // "S"
 const M1 = 0x44; // "D"
@@ -132,6 +134,7 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
     for (const k of [PW_EPOCH, PW_SEQ, PW_TS, PW_SCORE]) f64(pending[w + k]!);
     u16(pending[w + PW_METRIC]!);
     u16(pending[w + PW_LEFT]!);
+    u8(pending[w + PW_JOINED]!);
   }
   u32(alerts.length);
   out.set(alerts, at);
@@ -268,8 +271,9 @@ function decodeBinary(s: DeviceState, bytes: Uint8Array, version: number, window
       const [epoch, seq, tsMs, score] = f64s(4);
       const metric = u16();
       const left = u16();
-      if (metric >= k || left < 1) throw new DeviceSnapshotError(`device snapshot of ${id}: pending anomaly window of metric ${metric} (of ${k}) waits for ${left} readings`);
-      pushPending(s, epoch!, seq!, tsMs!, metric, score!, left);
+      const joined = version >= 9 ? u8() : 0;
+      if (metric >= k || left < 1 || joined > 1) throw new DeviceSnapshotError(`device snapshot of ${id}: pending anomaly window of metric ${metric} (of ${k}) waits for ${left} readings (joined ${joined})`);
+      pushPending(s, epoch!, seq!, tsMs!, metric, score!, left, joined === 1 ? 1 : 0);
     }
   }
   if (version >= 6) {

@@ -37,15 +37,16 @@ export interface DeviceState extends MetricArrays, SeqState {
   names: readonly string[];
   /**
    * Anomaly windows waiting for the readings after their anomaly (src/domain/window-features.ts),
-   * oldest first, `PW` numbers each (`PW_EPOCH` … `PW_LEFT`: the anomaly's epoch, seq, timestamp,
-   * metric index and score, and the readings of that metric still to come), at most
+   * oldest first, `PW` numbers each (`PW_EPOCH` … `PW_JOINED`: the anomaly's epoch, seq, timestamp,
+   * metric index and score, the readings of that metric still to come, and 1 when the anomaly
+   * joined an incident another one opened), at most
    * `MAX_PENDING_WINDOWS`. Absent (or undefined) when there are none, the common case: a device
    * without a pending window holds no array (one flat array of doubles when it has some, no object
    * per window). Absent until the first anomaly, undefined after its window completed (never
    * `delete`d: that would turn the state into a dictionary): a device that never had an anomaly
    * pays nothing, one that had ~22 B for the property (measured, 200k states; declaring it
    * undefined in `newDeviceState` would cost every device ~8 B instead). Part of the snapshot
-   * (version 5).
+   * (version 5; `PW_JOINED` since version 9).
    */
   pending?: number[] | undefined;
   /**
@@ -64,7 +65,7 @@ export interface DeviceState extends MetricArrays, SeqState {
 }
 
 /** Numbers per pending anomaly window in `DeviceState.pending`, and their offsets. */
-export const PW = 6;
+export const PW = 7;
 export const PW_EPOCH = 0;
 export const PW_SEQ = 1;
 export const PW_TS = 2;
@@ -73,17 +74,19 @@ export const PW_METRIC = 3;
 export const PW_SCORE = 4;
 /** Readings of the metric still to come before the window is complete (≥ 1 while pending). */
 export const PW_LEFT = 5;
+/** 1: the window of an anomaly that joined the incident an earlier one opened (not an incident's first); else 0. */
+export const PW_JOINED = 6;
 /** Most anomaly windows a device holds open: a further anomaly completes the oldest at once. */
 export const MAX_PENDING_WINDOWS = 4;
 
 /**
  * Appends a pending anomaly window to `s.pending` (creating it), in the `PW_*` layout. Numbers only:
  * one array of unboxed doubles per device, no object or heap number per window; the first window's
- * array is a literal of exactly its 6 numbers (~100 B; an empty array grown by push reserves 16).
+ * array is a literal of exactly its 7 numbers (~100 B; an empty array grown by push reserves 16).
  */
-export function pushPending(s: DeviceState, epoch: number, seq: number, tsMs: number, metric: number, score: number, left: number): void {
-  if (s.pending === undefined) s.pending = [epoch, seq, tsMs, metric, score, left];
-  else s.pending.push(epoch, seq, tsMs, metric, score, left);
+export function pushPending(s: DeviceState, epoch: number, seq: number, tsMs: number, metric: number, score: number, left: number, joined: 0 | 1): void {
+  if (s.pending === undefined) s.pending = [epoch, seq, tsMs, metric, score, left, joined];
+  else s.pending.push(epoch, seq, tsMs, metric, score, left, joined);
 }
 
 /** A fresh device state (no metrics: no block). */

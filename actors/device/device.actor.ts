@@ -182,17 +182,19 @@ export function createDeviceActor(
       if (historical) counts.historicalAnomalies++;
       const reasons = reasonsOf(state, table.models, modelOf(state), names, idx, scores, settings.threshold, joint, jointScratch.contrib);
       const ev: AnalysisEvent = { kind: "anomaly", deviceId: r.deviceId, epoch, seq, tsMs: r.tsMs, score: best, metric, value: values[bestIdx]!, historical, reasons };
-      const partOf = openIncident(state, fromJoint);
+      const partOf = openIncident(state, fromJoint, epoch, seq);
       if (partOf !== undefined) {
-        // The device-level model alarming while an earlier anomaly's window is open: part of that
-        // incident, which is shaped and explained once; stored with its reasons and the incident.
+        // A few readings after another anomaly (another metric, or the device-level model): part of
+        // its incident, which is explained once; stored with its reasons and the incident. A
+        // metric's own anomaly keeps its window (its shape); the device-level one has none of its own.
         counts.anomaliesMerged++;
         ctx.emit(analysisSubject(r.deviceId), { ...ev, partOf });
         recordJoined(state, ctx, { epoch, seq, tsMs: r.tsMs, metric, score: best, reasons }, partOf);
+        if (!fromJoint) openWindow(state, epoch, seq, r.tsMs, bestMetric, best, true, ctx);
       } else {
         ctx.emit(analysisSubject(r.deviceId), ev);
         // The window's shape, for similar-incident search, is taken once the readings after it came.
-        openWindow(state, epoch, seq, r.tsMs, bestMetric, best, ctx);
+        openWindow(state, epoch, seq, r.tsMs, bestMetric, best, false, ctx);
         // Asynchronous: the actor keeps processing readings; the answer arrives as a message.
         if (settings.explainAnomalies) askExplanation(ctx, { epoch, seq, tsMs: r.tsMs, metric, score: best, reasons }, { deviceId: r.deviceId, metric, values: recentValues(state, bestMetric) }, values[bestIdx]!, r.log, settings.explainCache);
       }

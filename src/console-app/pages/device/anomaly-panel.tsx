@@ -78,7 +78,7 @@ export function AnomalyPanel(props: AnomalyPanelProps) {
   );
 }
 
-/** An anomaly that joined an incident still open (a device-level alarm after a per-metric one): stored without an explanation of its own. */
+/** An anomaly that joined an incident still open (another metric's or the device-level model's alarm a few readings after the first): stored without an explanation of its own. */
 function joined(a: Analysis): boolean {
   return a.incidentEpoch !== a.epoch || a.incidentSeq !== a.seq;
 }

@@ -532,9 +532,9 @@ export type Analysis = Message<"shoal.v1.Analysis"> & {
 
   /**
    * The incident this anomaly belongs to: the epoch and seq of the anomaly that opened it. Its own
-   * epoch and seq unless it came while an earlier anomaly of the device was still open (a
-   * device-level alarm a few readings after a per-metric one): then it has no explanation of its
-   * own (provider "shoal", model "incident", summary empty) and the incident's first anomaly has it.
+   * epoch and seq unless it came while an earlier anomaly of the device was still open (another
+   * metric's or the device-level model's alarm a few readings after the first): then it has no
+   * explanation of its own (provider "shoal", model "incident", summary empty) and the incident's first anomaly has it.
    *
    * @generated from field: uint64 incident_epoch = 15;
    */
