@@ -5,7 +5,7 @@ import { createDeviceActor } from "./device.actor.js";
 import { DeviceSnapshotError } from "./errors.js";
 import { PW, PW_METRIC, PW_SEQ } from "./device-state.js";
 import { ANOMALY_WINDOW_AFTER } from "../../src/domain/window-features.js";
-import { fixture, reading, sideBySide, sink, span, TAIL, toV5, toV8, V1, val } from "./fixtures/snapshot-bytes.js";
+import { fixture, reading, sideBySide, sink, span, TAIL, toV5, V1, val } from "./fixtures/snapshot-bytes.js";
 
 // Older versions that still restore: device-snapshot-versions.test.ts.
 describe("device snapshots", () => {
@@ -18,12 +18,12 @@ describe("device snapshots", () => {
   });
 
 
-  it("writes version 9: binary, smaller than version 1", () => {
+  it("writes version 8 while no pending window is a joined anomaly's (9 otherwise: actors/device/joint.test.ts): binary, smaller than version 1", () => {
     const logic = createDeviceActor(V1);
     const b = logic.restore(new Uint8Array(Buffer.from(fixture.snapshot, "base64")), "d1");
-    const v9 = logic.snapshot(b);
-    expect([...v9.subarray(0, 3)]).toEqual([0x53, 0x44, 9]);
-    expect(v9.byteLength).toBeLessThan(Buffer.from(fixture.snapshot, "base64").byteLength / 2);
+    const v8 = logic.snapshot(b);
+    expect([...v8.subarray(0, 3)]).toEqual([0x53, 0x44, 8]);
+    expect(v8.byteLength).toBeLessThan(Buffer.from(fixture.snapshot, "base64").byteLength / 2);
   });
 
 
@@ -46,20 +46,16 @@ describe("device snapshots", () => {
     const { s, bytes } = pendingState(logic);
     expect(s.pending).toHaveLength(PW);
     expect(s.pending![PW_SEQ]).toBe(380);
-    // One window at the end: uint8 count, float64 epoch, seq, ts, score, uint16 metric, uint16 readings to come, uint8 joined.
+    // One window at the end: uint8 count, float64 epoch, seq, ts, score, uint16 metric, uint16 readings to come.
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const at = bytes.length - TAIL - 4 - 38;
+    const at = bytes.length - TAIL - 4 - 37;
+    expect(bytes[2]).toBe(8);
     expect(bytes[at]).toBe(1);
-    expect(bytes[at + 37]).toBe(0);
     expect([dv.getFloat64(at + 1, true), dv.getFloat64(at + 9, true), dv.getFloat64(at + 17, true)]).toEqual([0, 380, 1_700_000_000_000 + 380 * 60_000]);
     expect([dv.getUint16(at + 33, true), dv.getUint16(at + 35, true)]).toEqual([s.pending![PW_METRIC], ANOMALY_WINDOW_AFTER - 5]);
     const b = logic.restore(bytes, "d1");
     expect(b.pending).toEqual(s.pending);
     expect(logic.snapshot(b)).toEqual(bytes);
-    // Version 8 held no joined flag: its windows are incidents' first anomalies.
-    const c = logic.restore(toV8(bytes), "d1");
-    expect(c.pending).toEqual(s.pending);
-    expect(logic.snapshot(c)).toEqual(bytes);
     const run = sideBySide(logic, s, b, span(386, 420, reading));
     expect(run.hb.windows).toHaveLength(1);
     expect(run.hb.windows).toEqual(run.ha.windows);
@@ -178,7 +174,7 @@ describe("device snapshots", () => {
     expect(() => logic.restore(new TextEncoder().encode('{"v":1,'), "d1")).toThrow(/not valid JSON/);
     // Pending anomaly windows: more than the cap, a metric the snapshot does not hold, none to wait for.
     const pending = pendingState(logic).bytes;
-    const at = pending.length - TAIL - 4 - 38;
+    const at = pending.length - TAIL - 4 - 37;
     const corrupt = (offset: number, v: number, width: 1 | 2) => {
       const c = pending.slice();
       if (width === 1) c[offset] = v;
@@ -188,7 +184,6 @@ describe("device snapshots", () => {
     expect(() => logic.restore(corrupt(at, 5, 1), "d1")).toThrow(/5 pending anomaly windows, at most 4/);
     expect(() => logic.restore(corrupt(at + 33, 2, 2), "d1")).toThrow(/pending anomaly window of metric 2 \(of 2\)/);
     expect(() => logic.restore(corrupt(at + 35, 0, 2), "d1")).toThrow(/waits for 0 readings/);
-    expect(() => logic.restore(corrupt(at + 37, 2, 1), "d1")).toThrow(/joined 2/);
     expect(() => logic.restore(corrupt(at, 0, 1), "d1")).toThrow(/trailing bytes/);
   });
 

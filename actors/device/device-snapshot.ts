@@ -1,9 +1,12 @@
 /**
  * Device actor snapshots (docs/adr/0008-device-actor-memory.md).
  *
- * Version 9 (written): version 8 with a uint8 after each pending anomaly window: 1 when its anomaly
- *   joined an incident an earlier one opened (DeviceState.pending, PW_JOINED), else 0.
- * Version 8 (still read; its pending windows are incidents' first anomalies): version 7 with each gap list (the current and the previous epoch's) holding
+ * Version 9 (written while a pending anomaly window is a joined anomaly's): version 8 with a uint8
+ *   after each pending anomaly window: 1 when its anomaly joined an incident an earlier one opened
+ *   (DeviceState.pending, PW_JOINED), else 0.
+ * Version 8 (written otherwise, so that a release before version 9 still reads all but the
+ *   snapshots of devices in the midst of such an incident, as during a rolling upgrade; read with
+ *   its pending windows as incidents' first anomalies): version 7 with each gap list (the current and the previous epoch's) holding
  *   ranges of missing seqs, float64 pairs [from, to), instead of single seqs (the gap count is the
  *   number of float64s: twice the ranges).
  * Version 7 (still read; its gap lists of single seqs become ranges): version 6 followed by the
@@ -47,12 +50,12 @@ import { jointMetrics } from "./joint-store.js";
 import { H_DET, H_MODEL, H_POS, H_SINCE, H_SQ, H_SUM, H_W, MH, ringSlots, windowSlots } from "./metric-store.js";
 import type { RollingStatsData } from "./rolling-stats.js";
 
-/** Version written by `encodeDeviceState`. */
+/** Newest version `encodeDeviceState` writes (it writes 8 while no pending window is a joined anomaly's). */
 export const SNAPSHOT_VERSION = 9;
 /** Detector scalars per metric in snapshots before version 7 (the detector's state version 2). */
 const SCALARS_BEFORE_7 = SAVED_SCALARS_V2;
-/** Bytes of one pending anomaly window (version 9; 5–8: one less, without the joined flag). */
-const PENDING_BYTES = 4 * 8 + 2 + 2 + 1;
+/** Bytes of one pending anomaly window (versions 5–8; version 9 adds the joined flag). */
+const PENDING_BYTES = 4 * 8 + 2 + 2;
 const EMPTY_BYTES = new Uint8Array(0);
 const M0 = 0x53; // "S"
 const M1 = 0x44; // "D"
@@ -70,10 +73,12 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
   const seen = s.seen ?? [];
   const pending = s.pending ?? [];
   const windows = pending.length / PW;
+  let version = 8;
+  for (let w = 0; w < pending.length; w += PW) if (pending[w + PW_JOINED] === 1) version = 9;
   const alerts = s.alerts === undefined ? EMPTY_BYTES : encodeAlerts(s.alerts);
   const joint = s.joint;
   const jointK = joint === undefined ? 0 : jointMetrics(s.names.length);
-  let size = 1 + (joint?.length ?? 0) * 8 + 4 + alerts.length + 4 + 6 * 8 + 4 + 7 * 8 + 4 + gaps.length * 8 + 1 + (prev ? 6 * 8 + 4 + prevGaps.length * 8 : 0) + 4 + seen.length * 8 + 2 + 1 + windows * PENDING_BYTES;
+  let size = 1 + (joint?.length ?? 0) * 8 + 4 + alerts.length + 4 + 6 * 8 + 4 + 7 * 8 + 4 + gaps.length * 8 + 1 + (prev ? 6 * 8 + 4 + prevGaps.length * 8 : 0) + 4 + seen.length * 8 + 2 + 1 + windows * (PENDING_BYTES + (version === 9 ? 1 : 0));
   const fills = s.names.map((_, i) => ringFill(table.models[s.f64[s.base + i * MH + H_MODEL]!]!.params, s.f64, s.base + i * MH + H_DET));
   for (let i = 0; i < names.length; i++) {
     size += 2 + names[i]!.length + 1 + overrides[i]!.length * 9 + 16 + 16 + windowSlots(s, i).length * 8 + SAVED_SCALARS * 8 + 8 + (fills[i]!.hist + fills[i]!.dists) * 4;
@@ -88,7 +93,7 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
   const f32 = (v: number) => ((dv.setFloat32(at, v, true), (at += 4)));
   u8(M0);
   u8(M1);
-  u8(SNAPSHOT_VERSION);
+  u8(version);
   u8(s.online ? 1 : 0);
   for (const v of [s.hwm, s.gapsForgotten, s.applied, s.duplicates, s.lastTsMs, s.lastStreamSeq]) f64(v);
   u32(s.lastSeenS);
@@ -134,7 +139,7 @@ export function encodeDeviceState(s: DeviceState, table: ModelTable): Uint8Array
     for (const k of [PW_EPOCH, PW_SEQ, PW_TS, PW_SCORE]) f64(pending[w + k]!);
     u16(pending[w + PW_METRIC]!);
     u16(pending[w + PW_LEFT]!);
-    u8(pending[w + PW_JOINED]!);
+    if (version === 9) u8(pending[w + PW_JOINED]!);
   }
   u32(alerts.length);
   out.set(alerts, at);

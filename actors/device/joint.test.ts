@@ -125,7 +125,10 @@ describe("device actor with the device-level model", () => {
     }
     const flags = (p: readonly number[] | undefined) => Array.from({ length: (p?.length ?? 0) / PW }, (_, w) => [p![w * PW + PW_SEQ], p![w * PW + PW_JOINED]]);
     expect(flags(state.pending)).toEqual([[3001, 0], [3005, 1]]);
-    const back = logic.restore(logic.snapshot(state), "j-3");
+    const bytes = logic.snapshot(state);
+    expect(bytes[2]).toBe(9);
+    const back = logic.restore(bytes, "j-3");
     expect(back.pending).toEqual(state.pending);
+    expect(logic.snapshot(back)).toEqual(bytes);
   });
 });
