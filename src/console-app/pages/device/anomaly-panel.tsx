@@ -34,6 +34,8 @@ export function AnomalyPanel(props: AnomalyPanelProps) {
   const { route } = props;
   const selectHref = (a: Analysis) => formatRoute({ ...route, atMs: Number(a.tsMs), metric: a.metric });
   const isSelected = (a: Analysis) => route.atMs === Number(a.tsMs) && (route.metric === undefined || route.metric === a.metric);
+  // Where a joined anomaly's explanation is (undefined for every other anomaly).
+  const incidentNote = (a: Analysis) => (joined(a) ? <JoinedNote a={a} opener={openerOf(a, props.analyses)} href={selectHref} /> : undefined);
   const columns: Column<Analysis>[] = [
     {
       key: "at",
@@ -48,7 +50,7 @@ export function AnomalyPanel(props: AnomalyPanelProps) {
     { key: "metric", header: "Metric", width: "8rem", cell: (a) => a.metric || <span class="muted">all</span> },
     { key: "score", header: "Score", numeric: true, width: "4.5rem", cell: (a) => formatScore(a.score) },
     { key: "why", header: "Why", width: "11rem", cell: (a) => <span data-testid="device-anomaly-why">{whyOf(a.reasons) || <span class="muted">–</span>}</span> },
-    { key: "summary", header: "Explanation", cell: (a) => (joined(a) ? <JoinedNote a={a} opener={openerOf(a, props.analyses)} href={selectHref} /> : <span title={a.summary}>{truncate(a.summary || "(no explanation stored)", 140)}</span>) },
+    { key: "summary", header: "Explanation", cell: (a) => incidentNote(a) ?? <span title={a.summary}>{truncate(a.summary || "(no explanation stored)", 140)}</span> },
   ];
   const selected = props.analyses.find(isSelected);
   return (
@@ -72,7 +74,7 @@ export function AnomalyPanel(props: AnomalyPanelProps) {
         )}
       </Section>
       {route.atMs !== undefined && (
-        <AnomalyDetail deviceId={props.deviceId} atMs={route.atMs} metric={route.metric ?? selected?.metric ?? ""} analysis={selected} opener={selected && joined(selected) ? <JoinedNote a={selected} opener={openerOf(selected, props.analyses)} href={selectHref} /> : undefined} />
+        <AnomalyDetail deviceId={props.deviceId} atMs={route.atMs} metric={route.metric ?? selected?.metric ?? ""} analysis={selected} incident={selected && incidentNote(selected)} />
       )}
     </>
   );
@@ -105,7 +107,7 @@ function JoinedNote({ a, opener, href }: { readonly a: Analysis; readonly opener
   );
 }
 
-function AnomalyDetail({ deviceId, atMs, metric, analysis, opener }: { readonly deviceId: string; readonly atMs: number; readonly metric: string; readonly analysis: Analysis | undefined; readonly opener: ComponentChildren }) {
+function AnomalyDetail({ deviceId, atMs, metric, analysis, incident }: { readonly deviceId: string; readonly atMs: number; readonly metric: string; readonly analysis: Analysis | undefined; readonly incident: ComponentChildren }) {
   const { clients } = useApp();
   const [otherOnly, setOtherOnly] = useState(false);
   const similar = useCall(`${deviceId}|${atMs}|${metric}|${otherOnly}`, (signal) =>
@@ -137,10 +139,10 @@ function AnomalyDetail({ deviceId, atMs, metric, analysis, opener }: { readonly 
         <dl class="explanation" data-testid="anomaly-explanation">
           <dt>Why it fired</dt>
           <dd data-testid="anomaly-reasons">{whyOf(analysis.reasons) || "–"}</dd>
-          {opener !== undefined && (
+          {incident !== undefined && (
             <>
               <dt>Incident</dt>
-              <dd>{opener}</dd>
+              <dd>{incident}</dd>
             </>
           )}
           <dt>Summary</dt>
@@ -150,7 +152,7 @@ function AnomalyDetail({ deviceId, atMs, metric, analysis, opener }: { readonly 
           <dt>Suggested action</dt>
           <dd>{analysis.suggestedAction || "–"}</dd>
           <dt>Explained by</dt>
-          {opener !== undefined ? (
+          {incident !== undefined ? (
             <dd class="muted" data-testid="anomaly-explained-by">
               – (the incident's first anomaly is explained)
             </dd>
