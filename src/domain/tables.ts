@@ -62,6 +62,14 @@ export const ANALYSES_SCHEMA: RowSchema = {
   ],
 };
 
+/**
+ * An `analyses` row's incident as SQL, for `uniqExact(device_id, ${ANALYSIS_INCIDENT_SQL})`: the
+ * (epoch, seq) of the anomaly that opened it. (0, 0) reads as the row's own, as the read model
+ * reads it: 18.16 fills the columns with zeros when a JSONEachRow insert leaves them out.
+ */
+export const ANALYSIS_INCIDENT_SQL =
+  "if(incident_epoch = 0 AND incident_seq = 0, epoch, incident_epoch), if(incident_epoch = 0 AND incident_seq = 0, seq, incident_seq)";
+
 /** One row per device lifecycle event: online, offline, restarted (a new epoch). */
 export const DEVICE_EVENTS_TABLE = "device_events";
 export const DEVICE_EVENTS_SCHEMA: RowSchema = {

@@ -15,8 +15,14 @@ export interface DeviceRow {
   /** Last lifecycle event kind (online/offline/restarted) and when; "" and 0 when none. */
   readonly lastEvent: string;
   readonly lastEventMs: number;
-  /** Analyses since the request's `anomaliesSinceMs`. */
+  /** Anomalies (analyses) since the request's `anomaliesSinceMs`. */
   readonly anomalies: number;
+  /**
+   * Incidents those anomalies make: anomalies that joined an incident another one opened count
+   * once, with it (an incident opened before `anomaliesSinceMs` counts when one of its anomalies
+   * is in the window).
+   */
+  readonly incidents: number;
 }
 
 export interface DeviceQuery {
@@ -136,10 +142,11 @@ export interface FleetQuery {
   readonly top: number;
 }
 
-/** A device of the fleet's top list: its anomalies (analyses) over the anomaly window. */
+/** A device of the fleet's top list: its anomalies (analyses) and their incidents over the anomaly window. */
 export interface AnomalousDeviceRow {
   readonly deviceId: string;
   readonly anomalies: number;
+  readonly incidents: number;
   readonly maxScore: number;
   readonly lastAnomalyMs: number;
 }
@@ -158,7 +165,9 @@ export interface FleetRow {
   readonly readingsInRateWindow: number;
   /** Distinct anomalies (analyses) with a time in the rate window. */
   readonly anomaliesInRateWindow: number;
-  /** Most anomalies first, then the highest score, then device id. */
+  /** Distinct incidents of those anomalies (DeviceRow.incidents). */
+  readonly incidentsInRateWindow: number;
+  /** Most incidents first, then most anomalies, then the highest score, then device id. */
   readonly top: readonly AnomalousDeviceRow[];
 }
 

@@ -19,6 +19,7 @@ export function deviceOf(d: DeviceRow, nowMs: number, offlineAfterMs: number): M
     epoch: BigInt(d.epoch),
     lastSeq: BigInt(d.lastSeq),
     anomalies: BigInt(d.anomalies),
+    incidents: BigInt(d.incidents),
     lastEvent: d.lastEvent,
     lastEventMs: BigInt(d.lastEventMs),
   };

@@ -21,7 +21,8 @@ const rowOf = (n: number): FleetRow => ({
   silent: n - 3,
   readingsInRateWindow: 120 * n,
   anomaliesInRateWindow: 3,
-  top: Array.from({ length: MAX_FLEET_TOP }, (_, i) => ({ deviceId: `d-${i}`, anomalies: 100 - i, maxScore: 0.9, lastAnomalyMs: 1000 + i })),
+  incidentsInRateWindow: 2,
+  top: Array.from({ length: MAX_FLEET_TOP }, (_, i) => ({ deviceId: `d-${i}`, anomalies: 100 - i, incidents: 50 - i, maxScore: 0.9, lastAnomalyMs: 1000 + i })),
 });
 
 /** A fleet query answering at once (`manual` false) or when the test says. */
@@ -53,10 +54,10 @@ function setup(manual = false, opts: Partial<FleetHubOptions> = {}) {
 /** A watcher: its generator, an abort controller, and what it received so far (read as fast as it comes). */
 function watcher(hub: FleetHub, top = 10) {
   const ctrl = new AbortController();
-  const got: Array<{ atMs: bigint; devices: bigint; top: number; ingestPerS: number; anomaliesPerMin: number }> = [];
+  const got: Array<{ atMs: bigint; devices: bigint; top: number; ingestPerS: number; anomaliesPerMin: number; incidentsPerMin: number }> = [];
   const it = hub.watch(top, ctrl.signal);
   const done = (async () => {
-    for await (const r of it) got.push({ atMs: r.atMs as bigint, devices: r.devices as bigint, top: r.top?.length ?? 0, ingestPerS: r.ingestPerS as number, anomaliesPerMin: r.anomaliesPerMin as number });
+    for await (const r of it) got.push({ atMs: r.atMs as bigint, devices: r.devices as bigint, top: r.top?.length ?? 0, ingestPerS: r.ingestPerS as number, anomaliesPerMin: r.anomaliesPerMin as number, incidentsPerMin: r.incidentsPerMin as number });
   })();
   return { ctrl, got, done, it };
 }
@@ -73,8 +74,8 @@ describe("FleetHub", () => {
     expect(calls[0]!.q).toMatchObject({ offlineAfterMs: 300_000, rateWindowMs: 60_000, anomalyWindowMs: 3_600_000, top: MAX_FLEET_TOP });
     for (const w of ws) expect(w.got.map((g) => g.devices)).toEqual([4n, 5n, 6n, 7n]);
     expect(ws.map((w) => w.got[0]!.top)).toEqual([5, 10, 100]);
-    // 120·n readings over 60 s, 3 anomalies over one minute.
-    expect(ws[0]!.got[0]).toMatchObject({ ingestPerS: 8, anomaliesPerMin: 3 });
+    // 120·n readings over 60 s, 3 anomalies in 2 incidents over one minute.
+    expect(ws[0]!.got[0]).toMatchObject({ ingestPerS: 8, anomaliesPerMin: 3, incidentsPerMin: 2 });
     for (const w of ws) w.ctrl.abort();
     await Promise.all(ws.map((w) => w.done));
   });

@@ -232,7 +232,8 @@ function responseOf(s: FleetSnapshot, top: number, o: FleetHubOptions): Item {
     silent: BigInt(f.silent),
     ingestPerS: f.readingsInRateWindow / (o.rateWindowMs / 1000),
     anomaliesPerMin: f.anomaliesInRateWindow / (o.rateWindowMs / 60_000),
-    top: f.top.slice(0, top).map((d) => ({ deviceId: d.deviceId, anomalies: BigInt(d.anomalies), maxScore: d.maxScore, lastAnomalyMs: BigInt(d.lastAnomalyMs) })),
+    incidentsPerMin: f.incidentsInRateWindow / (o.rateWindowMs / 60_000),
+    top: f.top.slice(0, top).map((d) => ({ deviceId: d.deviceId, anomalies: BigInt(d.anomalies), incidents: BigInt(d.incidents), maxScore: d.maxScore, lastAnomalyMs: BigInt(d.lastAnomalyMs) })),
     rateWindowMs: BigInt(o.rateWindowMs),
     anomalyWindowMs: BigInt(o.anomalyWindowMs),
   };

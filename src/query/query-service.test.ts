@@ -13,7 +13,7 @@ import { SimClock } from "../base/testing/sim-clock.js";
 
 /** Logic of the query service over an in-memory read model (the ClickHouse one: test/integration/query-service.test.ts). */
 const NOW = Date.UTC(2026, 11, 4);
-const dev = (id: string, lastSeenMs: number, extra: Partial<DeviceRow> = {}): DeviceRow => ({ deviceId: id, firstSeenMs: 1, lastSeenMs, readings: 10, epoch: 0, lastSeq: 10, lastEvent: "", lastEventMs: 0, anomalies: 0, ...extra });
+const dev = (id: string, lastSeenMs: number, extra: Partial<DeviceRow> = {}): DeviceRow => ({ deviceId: id, firstSeenMs: 1, lastSeenMs, readings: 10, epoch: 0, lastSeq: 10, lastEvent: "", lastEventMs: 0, anomalies: 0, incidents: 0, ...extra });
 const fleet = [dev("a-1", NOW - 1000), dev("a-2", NOW - 3_600_000), dev("a-3", NOW - 1000, { lastEvent: "offline", lastEventMs: NOW }), dev("b-1", NOW)];
 const seriesAsked: SeriesQuery[] = [];
 
@@ -38,7 +38,8 @@ const readModel: ReadModel = {
     silent: 1,
     readingsInRateWindow: 600,
     anomaliesInRateWindow: 2,
-    top: Array.from({ length: q.top }, (_, i) => ({ deviceId: `d-${i}`, anomalies: 200 - i, maxScore: 0.9, lastAnomalyMs: NOW - i })),
+    incidentsInRateWindow: 1,
+    top: Array.from({ length: q.top }, (_, i) => ({ deviceId: `d-${i}`, anomalies: 200 - i, incidents: 100 - i, maxScore: 0.9, lastAnomalyMs: NOW - i })),
   }),
 };
 
@@ -128,8 +129,9 @@ describe("WatchFleet", () => {
 
   it("streams the fleet's figures with the top N devices asked for (0 means 10)", async () => {
     const r = await first(client, 3);
-    expect(r).toMatchObject({ atMs: BigInt(NOW), devices: 4n, online: 2n, offline: 1n, silent: 1n, ingestPerS: 10, anomaliesPerMin: 2, rateWindowMs: 60_000n, anomalyWindowMs: 3_600_000n });
+    expect(r).toMatchObject({ atMs: BigInt(NOW), devices: 4n, online: 2n, offline: 1n, silent: 1n, ingestPerS: 10, anomaliesPerMin: 2, incidentsPerMin: 1, rateWindowMs: 60_000n, anomalyWindowMs: 3_600_000n });
     expect(r.top.map((d) => d.deviceId)).toEqual(["d-0", "d-1", "d-2"]);
+    expect(r.top[1]).toMatchObject({ anomalies: 199n, incidents: 99n });
     expect((await first(client, 0)).top).toHaveLength(10);
     expect((await first(client, 100)).top).toHaveLength(100);
   });

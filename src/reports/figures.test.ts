@@ -11,7 +11,8 @@ const figures = (metrics = 2, alerts = 1): ReportFigures => ({
   readings: 7200,
   metrics: Array.from({ length: metrics }, (_, i) => metricFigures(`m${i}`, 3, 3600, 10, 30, 3600 * 20, 3600 * 404, 0.5 + i / 10)),
   topDevices: [{ deviceId: "pump-1", metric: "m1", maxScore: 0.97 }],
-  analyses: 4,
+  anomalies: 4,
+  incidents: 3,
   alerts: Array.from({ length: alerts }, (_, i) => ({ rule: `r${i}`, raised: 3, cleared: 2 })),
 });
 
@@ -31,10 +32,10 @@ describe("report figures and items", () => {
       "m0: 3600 samples from 3 device(s), min 10, max 30, mean 20, stddev 2, max anomaly score 0.5",
       "m1: 3600 samples from 3 device(s), min 10, max 30, mean 20, stddev 2, max anomaly score 0.6",
       "High anomaly score: pump-1 (m1) 0.97",
-      "Anomalies explained: 4",
+      "Anomalies: 4 in 3 incident(s)",
       "Alert rule r0: 3 raised, 2 cleared",
     ]);
-    expect(buildItems(pumps, { devices: 0, readings: 0, metrics: [], topDevices: [], analyses: 0, alerts: [] }, 40)).toEqual(["Group pumps: no readings in this period", "Anomalies explained: 0"]);
+    expect(buildItems(pumps, { devices: 0, readings: 0, metrics: [], topDevices: [], anomalies: 0, incidents: 0, alerts: [] }, 40)).toEqual(["Group pumps: no readings in this period", "Anomalies: 0 in 0 incident(s)"]);
   });
 
   it("never gives the model more than maxItems lines, and says how many were left out", () => {
@@ -56,7 +57,7 @@ describe("report figures and items", () => {
     expect(body.split("\n")).toEqual([
       "All quiet.",
       "",
-      "Devices 3, readings 7200, anomalies explained 4.",
+      "Devices 3, readings 7200, anomalies 4 in 3 incident(s).",
       "",
       "| metric | samples | devices | min | max | mean | stddev | max score |",
       "|---|---|---|---|---|---|---|---|",

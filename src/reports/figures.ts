@@ -40,8 +40,13 @@ export interface ReportFigures {
   readonly metrics: readonly MetricFigures[];
   /** Highest max score first. */
   readonly topDevices: readonly TopDevice[];
-  /** Anomalies explained (rows of `analyses`, each anomaly once). */
-  readonly analyses: number;
+  /** Anomalies stored (rows of `analyses`, each anomaly once). */
+  readonly anomalies: number;
+  /**
+   * Incidents they make: anomalies of one fault a few readings apart (another metric's, the
+   * device-level model's) join the incident the first opened and count once; only its first is explained.
+   */
+  readonly incidents: number;
   /** By rule name. */
   readonly alerts: readonly AlertFigures[];
 }
@@ -69,7 +74,7 @@ export function reportTitle(schedule: string, scope: ReportScope, p: Period): st
 
 /**
  * The figure lines given to the model (one fact per line), at most `maxItems`: the overview, each
- * metric, the devices with the highest scores, analyses, alerts by rule. When there are more, the
+ * metric, the devices with the highest scores, anomalies and incidents, alerts by rule. When there are more, the
  * last line says how many were left out.
  */
 export function buildItems(scope: ReportScope, f: ReportFigures, maxItems: number): string[] {
@@ -81,7 +86,7 @@ export function buildItems(scope: ReportScope, f: ReportFigures, maxItems: numbe
     lines.push(`${m.metric}: ${m.samples} samples from ${m.devices} device(s), min ${fmt(m.min)}, max ${fmt(m.max)}, mean ${fmt(m.mean)}, stddev ${fmt(m.stddev)}, max anomaly score ${fmt(m.maxScore)}`);
   }
   for (const d of f.topDevices) lines.push(`High anomaly score: ${d.deviceId} (${d.metric}) ${fmt(d.maxScore)}`);
-  lines.push(`Anomalies explained: ${f.analyses}`);
+  lines.push(`Anomalies: ${f.anomalies} in ${f.incidents} incident(s)`);
   for (const a of f.alerts) lines.push(`Alert rule ${a.rule}: ${a.raised} raised, ${a.cleared} cleared`);
   const max = Math.max(1, Math.floor(maxItems));
   if (lines.length <= max) return lines;
@@ -91,7 +96,7 @@ export function buildItems(scope: ReportScope, f: ReportFigures, maxItems: numbe
 
 /** The body of a report: the model's summary, then the figures as compact tables (Markdown). */
 export function reportBody(summary: string, f: ReportFigures): string {
-  const out = [summary.trim(), "", `Devices ${f.devices}, readings ${f.readings}, anomalies explained ${f.analyses}.`];
+  const out = [summary.trim(), "", `Devices ${f.devices}, readings ${f.readings}, anomalies ${f.anomalies} in ${f.incidents} incident(s).`];
   if (f.metrics.length > 0) {
     out.push("", "| metric | samples | devices | min | max | mean | stddev | max score |", "|---|---|---|---|---|---|---|---|");
     for (const m of f.metrics) out.push(`| ${m.metric} | ${m.samples} | ${m.devices} | ${fmt(m.min)} | ${fmt(m.max)} | ${fmt(m.mean)} | ${fmt(m.stddev)} | ${fmt(m.maxScore)} |`);

@@ -18,7 +18,7 @@ const model: ModelInfo = { provider: "local", model: "local-summary", promptVers
 function memoryWorld(opts: { failFigures?: (q: FiguresQuery) => boolean } = {}) {
   const rows: Row[] = [];
   const queries: FiguresQuery[] = [];
-  const figures: ReportFigures = { devices: 2, readings: 10, metrics: [metricFigures("temp", 2, 10, 1, 9, 50, 300, 0.8)], topDevices: [], analyses: 1, alerts: [{ rule: "anomaly", raised: 1, cleared: 0 }] };
+  const figures: ReportFigures = { devices: 2, readings: 10, metrics: [metricFigures("temp", 2, 10, 1, 9, 50, 300, 0.8)], topDevices: [], anomalies: 1, incidents: 1, alerts: [{ rule: "anomaly", raised: 1, cleared: 0 }] };
   const store: ReportStore = {
     async lastPeriods() {
       const m = new Map<string, number>();
@@ -66,7 +66,7 @@ describe("ReportGenerator", () => {
     expect(w.queries).toEqual([{ scope: { kind: "fleet" }, period: { fromMs: h(9), toMs: h(10) }, topDevices: 5 }]);
     expect(w.rows).toHaveLength(1);
     expect(w.rows[0]).toMatchObject({ report_id: "fleet-hourly/2024-05-01T09:00:00.000Z", kind: "fleet-hourly", scope: "fleet", period_from_ms: h(9), period_to_ms: h(10), created_at_ms: h(11), provider: "local", model: "local-summary", cost_usd: 0 });
-    expect(String(w.rows[0]!["body"])).toMatch(/^summary of fleet-hourly: fleet, .*\n\nDevices 2, readings 10, anomalies explained 1\./);
+    expect(String(w.rows[0]!["body"])).toMatch(/^summary of fleet-hourly: fleet, .*\n\nDevices 2, readings 10, anomalies 1 in 1 incident\(s\)\./);
   });
 
   it("writes nothing once its signal is aborted (a deposed leader), even with the summary in hand", async () => {

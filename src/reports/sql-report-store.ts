@@ -1,7 +1,7 @@
 import { metricFigures, type AlertFigures, type ReportFigures } from "./figures.js";
 import type { ReportStore } from "./report-store.js";
 import { globToRegex } from "./schedule.js";
-import { REPORTS_TABLE } from "../domain/tables.js";
+import { ANALYSIS_INCIDENT_SQL, REPORTS_TABLE } from "../domain/tables.js";
 
 /** What the report store needs of ClickHouse (wired by the role on the ClickHouse adapter). */
 export interface SqlAccess {
@@ -63,8 +63,8 @@ export function createSqlReportStore(sql: SqlAccess): ReportStore {
            GROUP BY device_id HAVING top > 0 ORDER BY top DESC, device_id LIMIT ${int(Math.max(0, q.topDevices))}`,
           signal,
         ),
-        sql.query<{ n: string }>(
-          `SELECT uniqExact(device_id, epoch, seq, metric) AS n FROM analyses
+        sql.query<{ n: string; i: string }>(
+          `SELECT uniqExact(device_id, epoch, seq, metric) AS n, uniqExact(device_id, ${ANALYSIS_INCIDENT_SQL}) AS i FROM analyses
            WHERE ts >= toDateTime(${fromS}) AND ts < toDateTime(${toS}) AND ts_ms >= ${int(fromMs)} AND ts_ms < ${int(toMs)}${inScope}`,
           signal,
         ),
@@ -81,7 +81,8 @@ export function createSqlReportStore(sql: SqlAccess): ReportStore {
         readings: toNum(totals[0]?.total),
         metrics: metrics.map((m) => metricFigures(m.metric, toNum(m.devs), toNum(m.total), toNum(m.lo), toNum(m.hi), toNum(m.vsum), toNum(m.vsq), toNum(m.score))),
         topDevices: q.topDevices > 0 ? top.map((d) => ({ deviceId: d.device_id, metric: d.top_metric, maxScore: toNum(d.top) })) : [],
-        analyses: toNum(analyses[0]?.n),
+        anomalies: toNum(analyses[0]?.n),
+        incidents: toNum(analyses[0]?.i),
         alerts: alerts.map((a): AlertFigures => ({ rule: a.rule, raised: toNum(a.raised), cleared: toNum(a.cleared) })),
       };
     },

@@ -84,6 +84,10 @@ const analyses = [
   analysis("f-on-2", 11, T - 10 * S, 0.94), // in the rate window, stored twice below
   // Two hours ago: outside the anomaly window however many.
   ...[1, 2, 3, 4, 5].map((k) => analysis("f-off-0", k, T - 120 * MIN + k * S, 0.99)),
+  // One incident of four anomalies: its first, explained, before the rate window; three more
+  // metrics' a few readings later, in it, joined (no explanation of their own, the incident named).
+  analysis("f-on-3", 20, T - 70 * S, 0.98, "outlet"),
+  ...[21, 22, 23].map((seq, k) => ({ ...analysis("f-on-3", seq, T - 50 * S + k * S, 0.92, ["inlet", "fan", "valve"][k]), summary: "", provider: "shoal", model: "incident", incident_epoch: 1, incident_seq: 20 })),
 ];
 const duplicate = analysis("f-on-2", 11, T - 10 * S, 0.94);
 
@@ -128,16 +132,19 @@ describe("WatchFleet on real ClickHouse", () => {
     expect(f).toMatchObject({ devices: ONLINE + OFFLINE + SILENT, online: ONLINE, offline: OFFLINE, silent: SILENT });
     expect(f.readingsInRateWindow).toBe(inWindow(T - RATE_WINDOW, T));
     expect(f.readingsInRateWindow).toBe(5 * 12 + 1 + 1); // f-on-* 12 each, f-back, f-off-recent (at T-60s)
-    // The duplicate analyses row counts once.
-    expect(f.anomaliesInRateWindow).toBe(2);
+    // The duplicate analyses row counts once; f-on-3's three joined anomalies are one incident,
+    // opened before the window.
+    expect(f.anomaliesInRateWindow).toBe(5);
+    expect(f.incidentsInRateWindow).toBe(3);
+    // Most incidents first: f-on-3's four anomalies are one incident.
     expect(f.top).toEqual([
-      { deviceId: "f-silent-0", anomalies: 3, maxScore: 0.97, lastAnomalyMs: T - 12 * MIN },
-      { deviceId: "f-on-0", anomalies: 3, maxScore: 0.95, lastAnomalyMs: T - 20 * S },
-      { deviceId: "f-on-2", anomalies: 2, maxScore: 0.96, lastAnomalyMs: T - 10 * S },
+      { deviceId: "f-silent-0", anomalies: 3, incidents: 3, maxScore: 0.97, lastAnomalyMs: T - 12 * MIN },
+      { deviceId: "f-on-0", anomalies: 3, incidents: 3, maxScore: 0.95, lastAnomalyMs: T - 20 * S },
+      { deviceId: "f-on-2", anomalies: 2, incidents: 2, maxScore: 0.96, lastAnomalyMs: T - 10 * S },
     ]);
     // An hour later every anomaly left the window and no device was heard from within 5 min.
     const later = await readModel.fleet({ nowMs: T + ANOMALY_WINDOW, offlineAfterMs: OFFLINE_AFTER, rateWindowMs: RATE_WINDOW, anomalyWindowMs: ANOMALY_WINDOW, top: 10 });
-    expect(later).toMatchObject({ online: 0, offline: OFFLINE, silent: ONLINE + SILENT, readingsInRateWindow: 0, anomaliesInRateWindow: 0, top: [] });
+    expect(later).toMatchObject({ online: 0, offline: OFFLINE, silent: ONLINE + SILENT, readingsInRateWindow: 0, anomaliesInRateWindow: 0, incidentsInRateWindow: 0, top: [] });
   });
 
   it("WatchFleet streams the figures as rates, with the top N asked for, and the next interval's snapshot", async () => {
@@ -152,12 +159,14 @@ describe("WatchFleet on real ClickHouse", () => {
     const r = got[0]!;
     expect(r).toMatchObject({ atMs: BigInt(T), devices: BigInt(ONLINE + OFFLINE + SILENT), online: BigInt(ONLINE), offline: BigInt(OFFLINE), silent: BigInt(SILENT), rateWindowMs: BigInt(RATE_WINDOW), anomalyWindowMs: BigInt(ANOMALY_WINDOW) });
     expect(r.ingestPerS).toBeCloseTo(inWindow(T - RATE_WINDOW, T) / 60, 12);
-    expect(r.anomaliesPerMin).toBe(2);
-    expect(r.top.map((d) => [d.deviceId, Number(d.anomalies)])).toEqual([
-      ["f-silent-0", 3],
-      ["f-on-0", 3],
-      ["f-on-2", 2],
-      ["f-on-1", 1],
+    expect(r.anomaliesPerMin).toBe(5);
+    expect(r.incidentsPerMin).toBe(3);
+    expect(r.top.map((d) => [d.deviceId, Number(d.incidents), Number(d.anomalies)])).toEqual([
+      ["f-silent-0", 3, 3],
+      ["f-on-0", 3, 3],
+      ["f-on-2", 2, 2],
+      ["f-on-3", 1, 4],
+      ["f-on-1", 1, 1],
     ]);
     await expect(
       (async () => {

@@ -146,9 +146,9 @@ describe("QueryService over gRPC (real ClickHouse and NATS)", () => {
     expect(all.devices.find((d) => d.deviceId === "q-a-2")).toMatchObject({ lastEvent: "offline", online: false });
   });
 
-  it("counts anomalies (analyses) in the window asked for", async () => {
+  it("counts anomalies (analyses) and their incidents in the window asked for", async () => {
     const old = await call<ListDevicesResponse>("ListDevices", { idPrefix: "q-a-1", anomalyWindowMs: BigInt(Date.now() - T0 + 86_400_000) });
-    expect(old.devices[0]!.anomalies).toBe(3n);
+    expect(old.devices[0]!).toMatchObject({ anomalies: 3n, incidents: 3n });
     const recent = await call<ListDevicesResponse>("ListDevices", { idPrefix: "q-a-1" });
     expect(recent.devices[0]!.anomalies).toBe(0n);
   });

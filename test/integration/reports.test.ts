@@ -99,10 +99,11 @@ describe("scheduled reports (Consul + ClickHouse + NATS)", () => {
       }
     }
     await insertReadings(client, rows);
-    // 09:00-10:00: pump-1's anomaly explained (stored twice: a replay) and fan-1's; alert transitions
+    // 09:00-10:00: pump-1's anomaly explained (stored twice: a replay), another of pump-1 two
+    // readings later that joined its incident, and fan-1's (same seq, another device); alert transitions
     // (pump-1's raise stored twice), one of 08:00 that the 09:00 reports must not count.
     const analysis = (device: string, seq: number) => ({ device_id: device, epoch: 0, seq, ts_ms: h(9) + 30 * 60_000, metric: "temp", score: 0.95, summary: "s", likely_cause: "c", suggested_action: "a", provider: "local", model: "m", prompt_version: "", cached: 0, degraded: 0, cost_usd: 0 });
-    await client.insert({ table: "analyses", format: "JSONEachRow", values: [analysis("pump-1", 93), analysis("pump-1", 93), analysis("fan-1", 93)] });
+    await client.insert({ table: "analyses", format: "JSONEachRow", values: [analysis("pump-1", 93), analysis("pump-1", 93), { ...analysis("pump-1", 95), metric: "rpm", summary: "", provider: "shoal", model: "incident", incident_epoch: 0, incident_seq: 93 }, analysis("fan-1", 93)] });
     const transition = (device: string, rule: string, version: number, kind: string, at: number) => ({ alert_id: `${rule}/${device}`, version, device_id: device, rule, metric: "temp", kind, state: "firing", severity: "warning", at_ms: at, started_at_ms: at, value: 1, summary: "", by: "", reason: "", flapping: 0 });
     await client.insert({
       table: "alert_transitions",
@@ -146,15 +147,15 @@ describe("scheduled reports (Consul + ClickHouse + NATS)", () => {
     const mean = temps.reduce((s, v) => s + v, 0) / temps.length;
     const std = Math.sqrt(temps.reduce((s, v) => s + v * v, 0) / temps.length - mean * mean);
     const fleet = await body(`fleet-hourly/${iso(9)}`);
-    expect(fleet).toContain("Devices 3, readings 36, anomalies explained 2.");
+    expect(fleet).toContain("Devices 3, readings 36, anomalies 3 in 2 incident(s).");
     expect(fleet).toContain(`| temp | 18 | 3 | 20 | 45 | ${fmt(mean)} | ${fmt(std)} | 0.95 |`);
     expect(fleet).toContain("| rpm | 18 | 3 | 1009 | 1009 | 1009 | 0 | 0 |");
     expect(fleet).toContain("Top devices by anomaly score: pump-1 (temp) 0.95, fan-1 (temp) 0.5, pump-2 (temp) 0.1.");
     expect(fleet).toContain("Alerts raised/cleared by rule: anomaly 1/1, offline 1/0.");
-    // The summary (local model) of the 9 figure lines: overview, 2 metrics, 3 top devices, analyses, 2 rules.
+    // The summary (local model) of the 9 figure lines: overview, 2 metrics, 3 top devices, anomalies, 2 rules.
     expect(fleet.split("\n")[0]).toMatch(new RegExp(`^fleet-hourly: fleet, ${iso(9)} – ${iso(10)}: 9 item\\(s\\), \\d+ distinct\\.$`));
     const pumps = await body(`pumps-hourly/${iso(9)}`);
-    expect(pumps).toContain("Devices 2, readings 24, anomalies explained 1.");
+    expect(pumps).toContain("Devices 2, readings 24, anomalies 2 in 1 incident(s).");
     expect(pumps).toContain("| temp | 12 | 2 | 20 | 35 | 27.5 |");
     expect(pumps).toContain("Alerts raised/cleared by rule: anomaly 1/1.");
     expect(pumps).not.toContain("fan-1");

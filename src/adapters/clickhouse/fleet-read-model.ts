@@ -1,6 +1,7 @@
 import type { FleetQuery, FleetRow } from "../../ports/read-model.js";
 import type { BoundedQueries } from "./client.js";
 import { sqlMs } from "./sql.js";
+import { ANALYSIS_INCIDENT_SQL } from "../../domain/tables.js";
 
 /** Seconds of a ms time, for the DateTime columns that partition and prune parts. */
 const sec = (ms: number) => sqlMs(Math.floor(ms / 1000));
@@ -19,7 +20,8 @@ const between = (fromMs: number, toMs: number) =>
  *   reads the newest parts only (the rollups count metric values, not readings, and have minute
  *   buckets: a 60 s window cannot be read from them exactly);
  * - anomalies in the rate window and the top list from `analyses` (one row per anomaly: small),
- *   deduplicated by the anomaly's identity as ListDevices counts them.
+ *   deduplicated by the anomaly's identity as ListDevices counts them, and their incidents (the
+ *   anomaly that opened each: ANALYSIS_INCIDENT_SQL); the top list ranks by incidents first.
  */
 export function createFleetQuery(db: BoundedQueries): (q: FleetQuery, signal?: AbortSignal) => Promise<FleetRow> {
   return async (q, signal) => {
@@ -35,13 +37,16 @@ export function createFleetQuery(db: BoundedQueries): (q: FleetQuery, signal?: A
         signal,
       ),
       db.rows<{ n: string }>(`SELECT count() AS n FROM readings WHERE ${between(rateFrom, q.nowMs)}`, signal),
-      db.rows<{ n: string }>(`SELECT uniqExact(device_id, epoch, seq, metric) AS n FROM analyses WHERE ${between(rateFrom, q.nowMs)}`, signal),
+      db.rows<{ n: string; i: string }>(
+        `SELECT uniqExact(device_id, epoch, seq, metric) AS n, uniqExact(device_id, ${ANALYSIS_INCIDENT_SQL}) AS i FROM analyses WHERE ${between(rateFrom, q.nowMs)}`,
+        signal,
+      ),
       q.top <= 0
         ? Promise.resolve([])
-        : db.rows<{ device_id: string; n: string; top_score: number; last_ms: string }>(
-            `SELECT device_id, uniqExact(epoch, seq, metric) AS n, max(score) AS top_score, max(ts_ms) AS last_ms FROM analyses
+        : db.rows<{ device_id: string; n: string; i: string; top_score: number; last_ms: string }>(
+            `SELECT device_id, uniqExact(epoch, seq, metric) AS n, uniqExact(${ANALYSIS_INCIDENT_SQL}) AS i, max(score) AS top_score, max(ts_ms) AS last_ms FROM analyses
              WHERE ${between(anomalyFrom, q.nowMs)}
-             GROUP BY device_id ORDER BY n DESC, top_score DESC, device_id LIMIT ${sqlMs(q.top)}`,
+             GROUP BY device_id ORDER BY i DESC, n DESC, top_score DESC, device_id LIMIT ${sqlMs(q.top)}`,
             signal,
           ),
     ]);
@@ -56,7 +61,8 @@ export function createFleetQuery(db: BoundedQueries): (q: FleetQuery, signal?: A
       silent: devices - online - offline,
       readingsInRateWindow: Number(readings[0]?.n ?? 0),
       anomaliesInRateWindow: Number(anomalies[0]?.n ?? 0),
-      top: top.map((r) => ({ deviceId: r.device_id, anomalies: Number(r.n), maxScore: Number(r.top_score), lastAnomalyMs: Number(r.last_ms) })),
+      incidentsInRateWindow: Number(anomalies[0]?.i ?? 0),
+      top: top.map((r) => ({ deviceId: r.device_id, anomalies: Number(r.n), incidents: Number(r.i), maxScore: Number(r.top_score), lastAnomalyMs: Number(r.last_ms) })),
     };
   };
 }

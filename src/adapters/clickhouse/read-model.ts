@@ -4,6 +4,7 @@ import { createFleetQuery } from "./fleet-read-model.js";
 import { pageIdsOf, ROWS_PER_DEVICE } from "./page-ids.js";
 import { sqlMs, sqlString } from "./sql.js";
 import { reasonsFromJson } from "../../domain/anomaly-reasons.js";
+import { ANALYSIS_INCIDENT_SQL } from "../../domain/tables.js";
 
 export interface ReadModelOptions {
   /** ClickHouse's own limit per query (max_execution_time), ms; the caller's signal cancels sooner. */
@@ -28,6 +29,8 @@ function rawSeries(deviceId: string, metric: string, fromMs: number, toMs: numbe
 const DEVICE_COLUMNS = `device_id, minMerge(first_seen_ms) AS first, maxMerge(last_seen_ms) AS last, sumMerge(readings) AS n,
   argMaxMerge(last_epoch) AS epoch, argMaxMerge(last_seq) AS seq, argMaxMerge(last_event_kind) AS ev, maxMerge(last_event_at_ms) AS ev_at`;
 
+type AnomalyCount = { readonly anomalies: number; readonly incidents: number };
+
 type DeviceSql = { device_id: string; first: string; last: string; n: string; epoch: string; seq: string; ev: string; ev_at: string };
 
 /**
@@ -39,17 +42,18 @@ type DeviceSql = { device_id: string; first: string; last: string; n: string; ep
 export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelOptions): ReadModel & { close(): Promise<void> } {
   const db = createBoundedQueries(o, opts.maxExecutionMs, "read model query");
   const rows = db.rows;
-  const anomalyCounts = async (ids: readonly string[], sinceMs: number, signal?: AbortSignal): Promise<Map<string, number>> => {
+  /** Anomalies and incidents per device since `sinceMs`. */
+  const anomalyCounts = async (ids: readonly string[], sinceMs: number, signal?: AbortSignal): Promise<Map<string, AnomalyCount>> => {
     if (ids.length === 0) return new Map();
-    const got = await rows<{ device_id: string; n: string }>(
-      `SELECT device_id, uniqExact(epoch, seq, metric) AS n FROM analyses
+    const got = await rows<{ device_id: string; n: string; i: string }>(
+      `SELECT device_id, uniqExact(epoch, seq, metric) AS n, uniqExact(${ANALYSIS_INCIDENT_SQL}) AS i FROM analyses
        WHERE device_id IN (${ids.map(sqlString).join(", ")}) AND ts >= toDateTime(${sec(sinceMs)}) AND ts_ms >= ${sqlMs(sinceMs)}
        GROUP BY device_id`,
       signal,
     );
-    return new Map(got.map((r) => [r.device_id, Number(r.n)]));
+    return new Map(got.map((r) => [r.device_id, { anomalies: Number(r.n), incidents: Number(r.i) }]));
   };
-  const rowOf = (r: DeviceSql, anomalies: ReadonlyMap<string, number>): DeviceRow => ({
+  const rowOf = (r: DeviceSql, anomalies: ReadonlyMap<string, AnomalyCount>): DeviceRow => ({
     deviceId: r.device_id,
     firstSeenMs: Number(r.first),
     lastSeenMs: Number(r.last),
@@ -58,7 +62,8 @@ export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelO
     lastSeq: Number(r.seq),
     lastEvent: r.ev,
     lastEventMs: Number(r.ev_at),
-    anomalies: anomalies.get(r.device_id) ?? 0,
+    anomalies: anomalies.get(r.device_id)?.anomalies ?? 0,
+    incidents: anomalies.get(r.device_id)?.incidents ?? 0,
   });
   /** The devices `ids` (the page's, found first: only their states are merged), with their anomaly counts read alongside. */
   const devicesOf = async (ids: readonly string[], sinceMs: number, signal?: AbortSignal): Promise<DeviceRow[]> => {

@@ -70,7 +70,7 @@ const NOW = Date.UTC(2026, 11, 4);
 
 /** A small fleet for QueryService (what a ClickHouse read model would answer). */
 function readModel(): ReadModel {
-  const dev = (id: string): DeviceRow => ({ deviceId: id, firstSeenMs: 1, lastSeenMs: NOW - 1000, readings: 10, epoch: 0, lastSeq: 10, lastEvent: "", lastEventMs: 0, anomalies: 0 });
+  const dev = (id: string): DeviceRow => ({ deviceId: id, firstSeenMs: 1, lastSeenMs: NOW - 1000, readings: 10, epoch: 0, lastSeq: 10, lastEvent: "", lastEventMs: 0, anomalies: 0, incidents: 0 });
   const fleet = ["a-1", "a-2", "b-1"].map(dev);
   return {
     listDevices: async (q) => fleet.filter((d) => d.deviceId.startsWith(q.prefix) && d.deviceId > q.after).slice(0, q.limit),
@@ -83,7 +83,7 @@ function readModel(): ReadModel {
     anomalyWindow: async () => undefined,
     explanations: async () => [],
     values: async () => ({ tsMs: [], values: [] }),
-    fleet: async (q): Promise<FleetRow> => ({ devices: 3, online: 3, offline: 0, silent: 0, readingsInRateWindow: 10, anomaliesInRateWindow: 0, top: Array.from({ length: Math.min(q.top, 3) }, (_, i) => ({ deviceId: `a-${i}`, anomalies: 1, maxScore: 0.9, lastAnomalyMs: NOW })) }),
+    fleet: async (q): Promise<FleetRow> => ({ devices: 3, online: 3, offline: 0, silent: 0, readingsInRateWindow: 10, anomaliesInRateWindow: 0, incidentsInRateWindow: 0, top: Array.from({ length: Math.min(q.top, 3) }, (_, i) => ({ deviceId: `a-${i}`, anomalies: 1, incidents: 1, maxScore: 0.9, lastAnomalyMs: NOW })) }),
   };
 }
 
