@@ -73,6 +73,11 @@ describe("shoal detect", () => {
       [ts(3001), "range", ts(3001)],
       [ts(3007), "joint", ts(3001)],
     ]);
+    // The summary counts that pair as one incident (and every anomaly of the file that joined none as its own).
+    const all = c.out.trim().split("\n").slice(1).map(splitCsvLine).filter((f) => f[2] === "1");
+    const [, anomalies, incidents] = /(\d+) anomalies \(score >= 0\.9\) in (\d+) incidents/.exec(c.err) ?? [];
+    expect([Number(anomalies), Number(incidents)]).toEqual([all.length, all.filter((f) => f[4] === f[0]).length]);
+    expect(Number(incidents)).toBeLessThan(Number(anomalies));
   });
 
   it("writes JSON lines to --out, with reasons, and takes --params", async () => {
@@ -117,7 +122,7 @@ describe("shoal detect", () => {
     ]);
     expect(c.err).toMatch(/line 4: 4 fields, the header has 3 \(skipped\)/);
     expect(c.err).toMatch(/line 6: no metric value \(skipped\)/);
-    expect(c.err).toMatch(/2 rows scored, 0 anomalies \(score >= 0.9\), 2 bad rows skipped/);
+    expect(c.err).toMatch(/2 rows scored, 0 anomalies \(score >= 0.9\) in 0 incidents, 2 bad rows skipped/);
   });
 
   it("exits 1 with the reason when the input cannot be read or its header does not fit, 0 for --help", async () => {

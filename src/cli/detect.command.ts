@@ -64,7 +64,7 @@ export async function run(argv: string[], io: CommandIo, stdout: Writable = proc
   }
   const secs = (performance.now() - started) / 1000;
   io.stderr(
-    `shoal detect: ${counts.rows} rows scored, ${counts.anomalies} anomalies (score >= ${opts.threshold}), ${counts.bad} bad rows skipped, ${Math.round(counts.rows / Math.max(secs, 1e-3))} rows/s\n`,
+    `shoal detect: ${counts.rows} rows scored, ${counts.anomalies} anomalies (score >= ${opts.threshold}) in ${counts.incidents} incidents, ${counts.bad} bad rows skipped, ${Math.round(counts.rows / Math.max(secs, 1e-3))} rows/s\n`,
   );
   return counts.bad > 0 ? 1 : 0;
 }
@@ -73,6 +73,8 @@ export async function run(argv: string[], io: CommandIo, stdout: Writable = proc
 interface Counts {
   rows: number;
   anomalies: number;
+  /** Anomalies that opened an incident (the others joined one open a few rows before). */
+  incidents: number;
   bad: number;
 }
 
@@ -86,7 +88,7 @@ async function score(input: Readable, sink: RowSink, opts: DetectOptions, badRow
   const lines = createInterface({ input, crlfDelay: Infinity });
   const device = createOfflineDevice(opts.deviceId, opts.settings);
   const json = opts.format === "json";
-  const counts: Counts = { rows: 0, anomalies: 0, bad: 0 };
+  const counts: Counts = { rows: 0, anomalies: 0, incidents: 0, bad: 0 };
   const incidents = new IncidentCells();
   let layout: CsvLayout | undefined;
   let names: string[] = [];
@@ -123,7 +125,10 @@ async function score(input: Readable, sink: RowSink, opts: DetectOptions, badRow
     counts.rows++;
     const got = device.feed({ seq: counts.rows, tsMs: tsMs!, metrics });
     const anomaly = got.score >= opts.threshold;
-    if (anomaly) counts.anomalies++;
+    if (anomaly) {
+      counts.anomalies++;
+      if (got.anomaly?.partOf === undefined) counts.incidents++;
+    }
     const scores = new Map<string, number>();
     for (let i = 0; i < got.names.length; i++) scores.set(got.names[i]!, got.scores[i]!);
     const row = { ts: timeCell, tsMs: tsMs!, score: got.score, anomaly, reasons: reasonsOf(got.anomaly), incident: anomaly ? incidents.of(counts.rows, timeCell, got.anomaly?.partOf?.seq) : "", scores };

@@ -81,6 +81,7 @@ describe("the console in Chromium on a running pipeline with the simulator", () 
     const points = Number(await page.getByTestId("fleet-ingest-sparkline").getAttribute("data-points"));
     await expect.poll(async () => Number(await page.getByTestId("fleet-ingest-sparkline").getAttribute("data-points")), { timeout: 20_000 }).toBeGreaterThan(points);
     expect(await num(page, "fleet-ingest-rate")).toBeGreaterThan(0);
+    expect(await page.getByTestId("fleet-incident-rate").textContent()).toMatch(/^[\d.,]+\/min$/);
     // The figures say when they were computed (a console opens on the read side's last ones).
     expect(await page.getByTestId("fleet-as-of").textContent()).toMatch(/^Figures as of (just now|.+ ago)$/);
     // Search by prefix: the URL says it, so the link can be shared.
@@ -129,6 +130,11 @@ describe("the console in Chromium on a running pipeline with the simulator", () 
     // Our rows (the simulator's metrics are others; its own anomalies may be listed too).
     const ours = page.getByTestId("device-anomalies-row").filter({ hasText: "inlet: joint" });
     await expect.poll(() => ours.count(), { timeout: 30_000 }).toBe(1);
+    // The device's counts: those two anomalies are one incident (GetDevice, then the live stream).
+    await expect.poll(() => num(page, "device-state-incidents"), { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
+    const anomalies = await num(page, "device-state-anomalies");
+    const incidents = await num(page, "device-state-incidents");
+    expect(anomalies - incidents, `${anomalies} anomalies, ${incidents} incidents`).toBeGreaterThanOrEqual(1);
     const joined = ours.getByTestId("anomaly-joined");
     expect(await joined.textContent()).toMatch(/^Part of the incident opened by outlet at .+: explained there$/);
     // Selected, it says where its explanation is instead of a model that never answered it.

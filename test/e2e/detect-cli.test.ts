@@ -62,7 +62,7 @@ describe("shoal detect from the command line", () => {
 
   it("prints, for a NAB file, exactly the scores the device actor stores for the same rows (CSV on standard output)", async () => {
     const { code, stdout, stderr } = await shoal([file]);
-    expect(stderr).toMatch(/1882 rows scored, \d+ anomalies \(score >= 0.9\), 0 bad rows skipped, \d+ rows\/s/);
+    expect(stderr).toMatch(/1882 rows scored, \d+ anomalies \(score >= 0.9\) in \d+ incidents, 0 bad rows skipped, \d+ rows\/s/);
     expect(code).toBe(0);
     const lines = stdout.trim().split("\n");
     expect(lines[0]).toBe("timestamp,score,anomaly,reasons,incident,value_score");

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import type { Analysis, DeviceEvent, GetDeviceResponse, ReadingPoint, WatchDeviceResponse } from "../../gen/shoal/v1/query_pb.js";
 import { useApp } from "../app-context.js";
 import type { StreamStatus } from "../lib/connection-state.js";
+import { joinedIncident } from "../lib/incidents.js";
 import { SeriesBuffer } from "../lib/series-buffer.js";
 import { useStream } from "./use-stream.js";
 
@@ -23,6 +24,7 @@ export interface DeviceNow {
   readonly firstSeenMs: number;
   readonly readings: number;
   readonly anomalies: number;
+  readonly incidents: number;
   readonly lastEvent: string;
   readonly lastEventMs: number;
 }
@@ -104,6 +106,7 @@ export function useDeviceLive(deviceId: string, initial: GetDeviceResponse | und
         firstSeenMs: Number(d.firstSeenMs),
         readings: Number(d.readings),
         anomalies: Number(d.anomalies),
+        incidents: Number(d.incidents),
         lastEvent: d.lastEvent,
         lastEventMs: Number(d.lastEventMs),
       });
@@ -135,7 +138,7 @@ export function useDeviceLive(deviceId: string, initial: GetDeviceResponse | und
         }
         case "analysis":
           setAnalyses((list) => mergeAnalyses(list, [item.value]));
-          setNow((n) => (n === undefined ? n : { ...n, anomalies: n.anomalies + 1 }));
+          setNow((n) => (n === undefined ? n : { ...n, anomalies: n.anomalies + 1, incidents: n.incidents + (joinedIncident(item.value) ? 0 : 1) }));
           break;
         case "event": {
           const e = item.value;

@@ -16,6 +16,8 @@ export interface DeviceRow {
   readonly epoch: number;
   readonly lastSeq: number;
   readonly anomalies: number;
+  /** Incidents those anomalies make (anomalies of one fault a few readings apart count once). */
+  readonly incidents: number;
   readonly lastEvent: string;
   readonly lastEventMs: number;
 }
@@ -28,6 +30,7 @@ const toRow = (d: DeviceSummary): DeviceRow => ({
   epoch: Number(d.epoch),
   lastSeq: Number(d.lastSeq),
   anomalies: Number(d.anomalies),
+  incidents: Number(d.incidents),
   lastEvent: d.lastEvent,
   lastEventMs: Number(d.lastEventMs),
 });

@@ -29,13 +29,13 @@ type FleetRoute = Extract<Route, { page: "fleet" }>;
 export function FleetPage({ route }: { readonly route: FleetRoute }) {
   const { clients } = useApp();
   const [snap, setSnap] = useState<WatchFleetResponse | undefined>(undefined);
-  const rates = useMemo(() => new SeriesBuffer(2, { capacity: RATE_HISTORY }), []);
+  const rates = useMemo(() => new SeriesBuffer(3, { capacity: RATE_HISTORY }), []);
   const stream = useStream<WatchFleetResponse>({
     name: "fleet",
     key: "fleet",
     open: (signal, onHeader) => clients.query.watchFleet({ top: FLEET_TOP }, { signal, onHeader }),
     onMessage: (m) => {
-      rates.add(Number(m.atMs), [m.ingestPerS, m.anomaliesPerMin]);
+      rates.add(Number(m.atMs), [m.ingestPerS, m.anomaliesPerMin, m.incidentsPerMin]);
       setSnap(m);
     },
   });
@@ -77,7 +77,7 @@ function Counter({ label, value, testid, tone }: { readonly label: string; reado
 }
 
 function FleetSummary({ snap, rates }: { readonly snap: WatchFleetResponse | undefined; readonly rates: SeriesBuffer }) {
-  const [xs, ingest, anomalies] = rates.view();
+  const [xs, ingest, anomalies, incidents] = rates.view();
   const v = (n: bigint | undefined) => (n === undefined ? "…" : formatInt(n));
   return (
     <section class="stats" aria-label="Fleet summary" data-testid="fleet-summary">
@@ -87,6 +87,7 @@ function FleetSummary({ snap, rates }: { readonly snap: WatchFleetResponse | und
       <Counter label="Silent" value={v(snap?.silent)} testid="fleet-count-silent" tone={snap && snap.silent > 0n ? "warn" : undefined} />
       <RateStat label={`Ingest${snap ? ` (over ${formatDuration(snap.rateWindowMs)})` : ""}`} value={snap ? formatRate(snap.ingestPerS, "s") : "…"} xs={xs} ys={ingest!} what={`Ingest rate, readings per second, last ${rates.length} snapshots`} testid="fleet-ingest" />
       <RateStat label="Anomalies" value={snap ? formatRate(snap.anomaliesPerMin, "min") : "…"} xs={xs} ys={anomalies!} what={`Anomaly rate, anomalies per minute, last ${rates.length} snapshots`} testid="fleet-anomaly" />
+      <RateStat label="Incidents" value={snap ? formatRate(snap.incidentsPerMin, "min") : "…"} xs={xs} ys={incidents!} what={`Incident rate (anomalies of one fault a few readings apart count once), incidents per minute, last ${rates.length} snapshots`} testid="fleet-incident" />
     </section>
   );
 }
@@ -111,6 +112,7 @@ function TopDevices({ snap }: { readonly snap: WatchFleetResponse | undefined })
   type Top = WatchFleetResponse["top"][number];
   const columns: Column<Top>[] = [
     { key: "id", header: "Device", cell: (d) => <a href={deviceHref(d.deviceId)}>{d.deviceId}</a> },
+    { key: "i", header: "Incidents", numeric: true, cell: (d) => formatInt(d.incidents) },
     { key: "n", header: "Anomalies", numeric: true, cell: (d) => formatInt(d.anomalies) },
     { key: "max", header: "Max score", numeric: true, cell: (d) => formatScore(d.maxScore) },
     { key: "last", header: "Last", cell: (d) => <Time ms={d.lastAnomalyMs} now={now} ago /> },
@@ -143,12 +145,13 @@ function DeviceSearch({ prefix, fleetSize }: { readonly prefix: string; readonly
   const pages = useDevicePages(prefix);
   const count = displayedRowCount({ loaded: pages.rows.length, hasMore: pages.hasMore }, 40);
   const columns: Column<DeviceRow>[] = [
-    { key: "id", header: "Device", width: "22%", cell: (d) => <a href={deviceHref(d.id)}>{d.id}</a> },
+    { key: "id", header: "Device", width: "19%", cell: (d) => <a href={deviceHref(d.id)}>{d.id}</a> },
     { key: "state", header: "State", width: "9%", cell: (d) => (d.online ? <Badge tone="ok">online</Badge> : <Badge tone="neutral">offline</Badge>) },
-    { key: "seen", header: "Last seen", width: "13%", cell: (d) => <Time ms={d.lastSeenMs} now={now} ago /> },
-    { key: "readings", header: "Readings", numeric: true, width: "11%", cell: (d) => formatInt(d.readings) },
-    { key: "epoch", header: "Epoch / seq", numeric: true, width: "13%", cell: (d) => `${d.epoch} / ${formatInt(d.lastSeq)}` },
-    { key: "anomalies", header: "Anomalies 24 h", numeric: true, width: "14%", cell: (d) => (d.anomalies > 0 ? <strong>{formatInt(d.anomalies)}</strong> : "0") },
+    { key: "seen", header: "Last seen", width: "12%", cell: (d) => <Time ms={d.lastSeenMs} now={now} ago /> },
+    { key: "readings", header: "Readings", numeric: true, width: "10%", cell: (d) => formatInt(d.readings) },
+    { key: "epoch", header: "Epoch / seq", numeric: true, width: "12%", cell: (d) => `${d.epoch} / ${formatInt(d.lastSeq)}` },
+    { key: "incidents", header: "Incidents 24 h", numeric: true, width: "11%", cell: (d) => (d.incidents > 0 ? <strong>{formatInt(d.incidents)}</strong> : "0") },
+    { key: "anomalies", header: "Anomalies 24 h", numeric: true, width: "12%", cell: (d) => formatInt(d.anomalies) },
     { key: "event", header: "Last event", cell: (d) => (d.lastEvent ? `${d.lastEvent}` : <span class="muted">–</span>) },
   ];
   const status = pages.error ? "" : pages.hasMore ? `${formatInt(pages.rows.length)} loaded${fleetSize >= 0 ? ` of ${formatInt(fleetSize)}` : ""}, scroll for more` : `${formatInt(pages.rows.length)} device${pages.rows.length === 1 ? "" : "s"}`;

@@ -12,6 +12,7 @@ import { useNow } from "../../hooks/use-timing.js";
 import { formatNumber, formatScore, truncate } from "../../lib/format.js";
 import type { Route } from "../../lib/router.js";
 import { deviceHref, formatRoute } from "../../lib/router.js";
+import { joinedIncident } from "../../lib/incidents.js";
 
 type DeviceRoute = Extract<Route, { page: "device" }>;
 
@@ -35,7 +36,7 @@ export function AnomalyPanel(props: AnomalyPanelProps) {
   const selectHref = (a: Analysis) => formatRoute({ ...route, atMs: Number(a.tsMs), metric: a.metric });
   const isSelected = (a: Analysis) => route.atMs === Number(a.tsMs) && (route.metric === undefined || route.metric === a.metric);
   // Where a joined anomaly's explanation is (undefined for every other anomaly).
-  const incidentNote = (a: Analysis) => (joined(a) ? <JoinedNote a={a} opener={openerOf(a, props.analyses)} href={selectHref} /> : undefined);
+  const incidentNote = (a: Analysis) => (joinedIncident(a) ? <JoinedNote a={a} opener={openerOf(a, props.analyses)} href={selectHref} /> : undefined);
   const columns: Column<Analysis>[] = [
     {
       key: "at",
@@ -78,11 +79,6 @@ export function AnomalyPanel(props: AnomalyPanelProps) {
       )}
     </>
   );
-}
-
-/** An anomaly that joined an incident still open (another metric's or the device-level model's alarm a few readings after the first): stored without an explanation of its own. */
-function joined(a: Analysis): boolean {
-  return a.incidentEpoch !== a.epoch || a.incidentSeq !== a.seq;
 }
 
 /** The anomaly that opened `a`'s incident, when it is in the list shown. */

@@ -35,6 +35,7 @@ export function DeviceState({ now: d, placement, clusterNote, events }: DeviceSt
             ["Last event", d && d.lastEvent ? <>{d.lastEvent} <Time ms={d.lastEventMs} now={now} ago /></> : dash, "device-state-last-event"],
             ["First seen", d ? <Time ms={d.firstSeenMs} /> : dash, "device-state-first-seen"],
             ["Readings", d ? formatInt(d.readings) : dash, "device-state-readings"],
+            ["Incidents 24 h", d ? formatInt(d.incidents) : dash, "device-state-incidents"],
             ["Anomalies 24 h", d ? formatInt(d.anomalies) : dash, "device-state-anomalies"],
             ["Partition", placement ? String(placement.partition) : <span class="muted">{clusterNote || "…"}</span>, "device-state-partition"],
             ["Node", placement ? placement.owner || <span class="muted">lease free</span> : dash, "device-state-node"],
