@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+
 /**
  * What a migration is, and schema steps that plain `IF NOT EXISTS` statements cannot make safely on
  * ClickHouse 18.16, shared by the migration lists (the lists import this file, migrations.ts imports
@@ -10,7 +12,7 @@ export interface Migration {
   readonly name: string;
   /** Statements run in order; each must be safe to run again (IF NOT EXISTS). */
   readonly statements: readonly string[];
-  /** Or a procedure, for changes plain statements cannot make safely (see `rekey` in migrations.ts). */
+  /** Or a procedure, for changes plain statements cannot make safely (see `rekey` below). */
   readonly apply?: (db: MigrationDb) => Promise<void>;
 }
 
@@ -34,4 +36,55 @@ export async function addColumnIfMissing(db: MigrationDb, table: string, name: s
   } catch (err) {
     if (!(await has())) throw err;
   }
+}
+
+/**
+ * A procedure that gives `table` a new sorting key (18.16 cannot put an existing column into a
+ * key): a copy under the new key filled from the table, swapped in by one RENAME, the old table
+ * dropped. Nothing happens when the key is already the new one. Several processes starting at once
+ * may all run it (each with its own temporary names): a swap that fails because another process
+ * swapped first is fine once the key is the new one; a swap after another one replaces the table
+ * with an equal copy (nothing writes during migrations).
+ */
+export function rekey(table: string, columns: string, orderBy: string, select: string): (db: MigrationDb) => Promise<void> {
+  const key = orderBy.replace(/^ORDER BY \((.*)\)$/, "$1");
+  const done = async (db: MigrationDb) =>
+    (await db.query<{ k: string }>(`SELECT sorting_key AS k FROM system.tables WHERE database = currentDatabase() AND name = '${table}'`))[0]?.k === key;
+  return rebuild(table, columns, `ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ${orderBy}`, select, done);
+}
+
+/** True once `table` is a ReplacingMergeTree. */
+export function isReplacing(table: string): (db: MigrationDb) => Promise<boolean> {
+  return async (db) => (await db.query<{ e: string }>(`SELECT engine AS e FROM system.tables WHERE database = currentDatabase() AND name = '${table}'`))[0]?.e === "ReplacingMergeTree";
+}
+
+/**
+ * A procedure that rebuilds `table` with new columns and engine clause (as `rekey` describes),
+ * nothing happening once `isDone`.
+ */
+export function rebuild(table: string, columns: string, engine: string, select: string, isDone: (db: MigrationDb) => Promise<boolean>): (db: MigrationDb) => Promise<void> {
+  const names = columns
+    .split(/,\s*\n/)
+    .map((c) => c.trim())
+    .filter((c) => !/MATERIALIZED/.test(c))
+    .map((c) => c.split(/\s+/)[0]);
+  return async (db) => {
+    const done = () => isDone(db);
+    if (await done()) return;
+    const tag = randomBytes(4).toString("hex");
+    const copy = `${table}_rekeyed_${tag}`;
+    const old = `${table}_before_rekey_${tag}`;
+    await db.exec(`CREATE TABLE ${copy} (${columns}) ${engine}`);
+    try {
+      await db.exec(`INSERT INTO ${copy} (${names.join(", ")}) SELECT ${select} FROM ${table}`);
+      if (await done()) return;
+      await db.exec(`RENAME TABLE ${table} TO ${old}, ${copy} TO ${table}`);
+    } catch (err) {
+      if (await done()) return;
+      throw err;
+    } finally {
+      await db.exec(`DROP TABLE IF EXISTS ${copy}`);
+    }
+    await db.exec(`DROP TABLE IF EXISTS ${old}`);
+  };
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createClickHouseClient, type ClickHouseOptions } from "./client.js";
 import { toStorageError } from "./errors.js";
@@ -10,7 +9,7 @@ import { auditMigrations } from "./audit-migrations.js";
 import { feedMigrations } from "./feed-migrations.js";
 import { sleep } from "../../base/clock.js";
 import { acquireMigrationLease, type MigrationLeaseOptions } from "./migration-lease.js";
-import type { Migration, MigrationDb } from "./migration-steps.js";
+import { isReplacing, rebuild, rekey, type Migration, type MigrationDb } from "./migration-steps.js";
 
 export type { Migration, MigrationDb } from "./migration-steps.js";
 
@@ -205,62 +204,11 @@ export const migrations: readonly Migration[] = [
   ...alertMigrations,
   // 16+: the audit log, in audit-migrations.ts.
   ...auditMigrations,
-  // 17, 19: anomaly detection's outputs (reasons, incident), in detection-migrations.ts.
+  // 17, 19, 20: anomaly detection's outputs (reasons, incident, keys with ts_ms), in detection-migrations.ts.
   ...detectionMigrations,
   // 18+: the read model's views fed by readings_feed instead of readings, in feed-migrations.ts.
   ...feedMigrations,
 ].sort((a, b) => a.version - b.version);
-
-/**
- * A procedure that gives `table` a new sorting key (18.16 cannot put an existing column into a
- * key): a copy under the new key filled from the table, swapped in by one RENAME, the old table
- * dropped. Nothing happens when the key is already the new one. Several processes starting at once
- * may all run it (each with its own temporary names): a swap that fails because another process
- * swapped first is fine once the key is the new one; a swap after another one replaces the table
- * with an equal copy (nothing writes during migrations).
- */
-function rekey(table: string, columns: string, orderBy: string, select: string): (db: MigrationDb) => Promise<void> {
-  const key = orderBy.replace(/^ORDER BY \((.*)\)$/, "$1");
-  const done = async (db: MigrationDb) =>
-    (await db.query<{ k: string }>(`SELECT sorting_key AS k FROM system.tables WHERE database = currentDatabase() AND name = '${table}'`))[0]?.k === key;
-  return rebuild(table, columns, `ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ${orderBy}`, select, done);
-}
-
-/** True once `table` is a ReplacingMergeTree. */
-function isReplacing(table: string): (db: MigrationDb) => Promise<boolean> {
-  return async (db) => (await db.query<{ e: string }>(`SELECT engine AS e FROM system.tables WHERE database = currentDatabase() AND name = '${table}'`))[0]?.e === "ReplacingMergeTree";
-}
-
-/**
- * A procedure that rebuilds `table` with new columns and engine clause (as `rekey` describes),
- * nothing happening once `isDone`.
- */
-function rebuild(table: string, columns: string, engine: string, select: string, isDone: (db: MigrationDb) => Promise<boolean>): (db: MigrationDb) => Promise<void> {
-  const names = columns
-    .split(/,\s*\n/)
-    .map((c) => c.trim())
-    .filter((c) => !/MATERIALIZED/.test(c))
-    .map((c) => c.split(/\s+/)[0]);
-  return async (db) => {
-    const done = () => isDone(db);
-    if (await done()) return;
-    const tag = randomBytes(4).toString("hex");
-    const copy = `${table}_rekeyed_${tag}`;
-    const old = `${table}_before_rekey_${tag}`;
-    await db.exec(`CREATE TABLE ${copy} (${columns}) ${engine}`);
-    try {
-      await db.exec(`INSERT INTO ${copy} (${names.join(", ")}) SELECT ${select} FROM ${table}`);
-      if (await done()) return;
-      await db.exec(`RENAME TABLE ${table} TO ${old}, ${copy} TO ${table}`);
-    } catch (err) {
-      if (await done()) return;
-      throw err;
-    } finally {
-      await db.exec(`DROP TABLE IF EXISTS ${copy}`);
-    }
-    await db.exec(`DROP TABLE IF EXISTS ${old}`);
-  };
-}
 
 /** Result of a migration run. */
 export interface MigrationReport {
