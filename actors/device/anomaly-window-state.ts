@@ -40,13 +40,13 @@ export function openWindow(state: DeviceState, epoch: number, seq: number, tsMs:
  *   away (a metric that reports rarely keeps its window open for long).
  * Undefined: a new incident.
  */
-export function openIncident(state: DeviceState, joint: boolean, epoch: number, seq: number): { epoch: number; seq: number } | undefined {
+export function openIncident(state: DeviceState, joint: boolean, epoch: number, seq: number): { epoch: number; seq: number; tsMs: number } | undefined {
   const p = state.pending;
   if (p === undefined) return undefined;
   let at = p.length - PW;
   while (at >= 0 && p[at + PW_JOINED] === 1) at -= PW;
   if (at < 0) return undefined;
-  const opener = { epoch: p[at + PW_EPOCH]!, seq: p[at + PW_SEQ]! };
+  const opener = { epoch: p[at + PW_EPOCH]!, seq: p[at + PW_SEQ]!, tsMs: p[at + PW_TS]! };
   if (joint) return opener;
   return opener.epoch === epoch && opener.seq > 0 && seq > opener.seq && seq - opener.seq <= ANOMALY_WINDOW_AFTER ? opener : undefined;
 }

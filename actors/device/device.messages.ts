@@ -184,11 +184,12 @@ export interface AnalysisEvent {
    */
   readonly reasons: readonly AnomalyReason[];
   /**
-   * Set when the anomaly joined an open incident of the device (the device-level model alarmed while
-   * an earlier anomaly's window was open): the anomaly that opened it. Its window and its
-   * explanation stand for the incident; this one gets neither.
+   * Set when the anomaly joined an open incident of the device (another metric's or the
+   * device-level model's alarm a few readings after an earlier anomaly): the anomaly that opened it
+   * (its time too: a counterless device's anomalies all have seq 0). Its explanation stands for the
+   * incident; this one gets none (anomaly-window-state.ts, openIncident).
    */
-  readonly partOf?: { readonly epoch: number; readonly seq: number };
+  readonly partOf?: { readonly epoch: number; readonly seq: number; readonly tsMs: number };
 }
 
 /** Event emitted on shoal.analysis.<deviceId> when the gateway explained an anomaly. */

@@ -26,6 +26,13 @@ export interface AnomalyRef {
   readonly reasons: readonly AnomalyReason[];
 }
 
+/** The anomaly that opened an incident: its reading (a counterless device's readings all have seq 0, so the time too). */
+export interface IncidentRef {
+  readonly epoch: number;
+  readonly seq: number;
+  readonly tsMs: number;
+}
+
 /** Resolution of the pattern signature used as the cache key (the gateway's default). */
 const SIGNATURE = { segments: 8, levels: 3 } as const;
 
@@ -97,14 +104,15 @@ const JOINED: Answer = { summary: "", likelyCause: "", suggestedAction: "", prov
 /**
  * The `analyses` row of an anomaly that joined the open incident `incident` (the anomaly that
  * opened it): its own score and reasons, no explanation (the incident is explained once, with its
- * first anomaly), cost 0. Readers tell it by its incident differing from its own (epoch, seq).
+ * first anomaly), cost 0. Readers tell it by its incident differing from its own (epoch, seq, and
+ * ts_ms when seq is 0).
  */
-export function recordJoined(state: DeviceState, ctx: ActorContext<DeviceMsg>, at: AnomalyRef, incident: { readonly epoch: number; readonly seq: number }): void {
+export function recordJoined(state: DeviceState, ctx: ActorContext<DeviceMsg>, at: AnomalyRef, incident: IncidentRef): void {
   writeAnalysis(state, ctx, at, JOINED, incident);
 }
 
 /** One `analyses` row (columns in the table's order: src/domain/tables.ts). */
-function writeAnalysis(state: DeviceState, ctx: ActorContext<DeviceMsg>, at: AnomalyRef, a: Answer, incident: { readonly epoch: number; readonly seq: number }): void {
+function writeAnalysis(state: DeviceState, ctx: ActorContext<DeviceMsg>, at: AnomalyRef, a: Answer, incident: IncidentRef): void {
   ctx.write(ANALYSES_TABLE, {
     device_id: state.id,
     epoch: at.epoch,
@@ -124,6 +132,7 @@ function writeAnalysis(state: DeviceState, ctx: ActorContext<DeviceMsg>, at: Ano
     reasons: reasonsToJson(at.reasons),
     incident_epoch: incident.epoch,
     incident_seq: incident.seq,
+    incident_ts_ms: incident.tsMs,
   });
 }
 

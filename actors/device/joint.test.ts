@@ -10,10 +10,11 @@ import { lehmerGaussian } from "../../test/support/seeded-noise.js";
 /**
  * A device whose outlet follows its inlet, fed 3100 readings: outlet steps by 10 at 3001 (beyond
  * its range) and, with `fanSteps`, fan by 100 at 3005 and again at 3040. What it did after 3000:
- * its anomaly events, the windows it wrote, the readings it asked the gateway to explain at, and
- * its analyses rows written at once (those of joined anomalies).
+ * its anomaly events, the windows it wrote (by reading number), the readings it asked the gateway
+ * to explain at, and its analyses rows written at once (those of joined anomalies). `counted`
+ * false: a device without a counter (every reading seq 0, told apart by its time).
  */
-function run(jointModel: boolean, fanSteps = false) {
+function run(jointModel: boolean, fanSteps = false, counted = true) {
   const logic = createDeviceActor({ jointModel, explainCache: false });
   const g = lehmerGaussian(7);
   const anomalies: AnalysisEvent[] = [];
@@ -29,7 +30,7 @@ function run(jointModel: boolean, fanSteps = false) {
       if ((data as { kind?: string }).kind === "anomaly") anomalies.push(data as AnalysisEvent);
     },
     write: (table, row) => {
-      if (table === ANOMALY_WINDOWS_TABLE) windows.push(Number(row["seq"]));
+      if (table === ANOMALY_WINDOWS_TABLE) windows.push(Number(row["ts_ms"]) / 1000);
       if (table === ANALYSES_TABLE) stored.push(row);
     },
     call: (_service, method) => {
@@ -42,9 +43,9 @@ function run(jointModel: boolean, fanSteps = false) {
   for (seq = 1; seq <= 3100; seq++) {
     const a = 50 + 5 * Math.sin(seq / 200) + 0.3 * g();
     const metrics = { inlet: a, outlet: a + 2 + 0.1 * g() + (seq > 3000 ? 10 : 0), fan: 1200 + 5 * g() + (fanSteps ? (seq >= 3005 ? 100 : 0) + (seq >= 3040 ? 100 : 0) : 0) };
-    state = logic.receive(state, { type: "reading", streamSeq: seq, reading: { deviceId: "j-2", seq, tsMs: seq * 1000, metrics } }, ctx);
+    state = logic.receive(state, { type: "reading", streamSeq: seq, reading: { deviceId: "j-2", seq: counted ? seq : 0, tsMs: seq * 1000, metrics } }, ctx);
   }
-  return { anomalies: anomalies.filter((a) => a.seq > 3000), windows: windows.filter((w) => w > 3000), explained: explained.filter((e) => e > 3000), stored, counters: logic.counters!() };
+  return { anomalies: anomalies.filter((a) => a.tsMs > 3_000_000), windows: windows.filter((w) => w > 3000), explained: explained.filter((e) => e > 3000), stored, counters: logic.counters!() };
 }
 
 describe("device actor with the device-level model", () => {
@@ -77,7 +78,7 @@ describe("device actor with the device-level model", () => {
     const on = run(true);
     expect(on.anomalies.map((a) => [a.seq, a.reasons[0]!.term, a.partOf])).toEqual([
       [3001, "range", undefined],
-      [3007, "joint", { epoch: on.anomalies[0]!.epoch, seq: 3001 }],
+      [3007, "joint", { epoch: on.anomalies[0]!.epoch, seq: 3001, tsMs: 3_001_000 }],
     ]);
     expect(on.windows).toEqual([3001]);
     expect(on.explained).toEqual([3001]);
@@ -86,7 +87,7 @@ describe("device actor with the device-level model", () => {
     // opening one's row comes with its explanation, which this test's gateway never sends).
     const epoch = on.anomalies[0]!.epoch;
     expect(on.stored).toHaveLength(1);
-    expect(on.stored[0]).toMatchObject({ seq: 3007, epoch, summary: "", provider: "shoal", model: "incident", cost_usd: 0, incident_epoch: epoch, incident_seq: 3001 });
+    expect(on.stored[0]).toMatchObject({ seq: 3007, epoch, summary: "", provider: "shoal", model: "incident", cost_usd: 0, incident_epoch: epoch, incident_seq: 3001, incident_ts_ms: 3_001_000 });
     expect(JSON.parse(String(on.stored[0]!["reasons"]))[0]).toMatchObject({ term: "joint" });
     // Without the model, the same step is the one per-metric anomaly, as before.
     const off = run(false);
@@ -103,7 +104,7 @@ describe("device actor with the device-level model", () => {
       // fan's step 4 readings after outlet's joins that incident (no Explain call of its own, its
       // window kept for similar-incident search); its second step, 39 readings after, is new.
       expect(got.anomalies.filter((a) => a.metric === "fan").map((a) => [a.seq, a.reasons[0]!.term, a.partOf])).toEqual([
-        [3005, "range", { epoch: first.epoch, seq: 3001 }],
+        [3005, "range", { epoch: first.epoch, seq: 3001, tsMs: 3_001_000 }],
         [3040, "range", undefined],
       ]);
       expect(got.windows).toEqual([3001, 3005, 3040]);
@@ -111,6 +112,24 @@ describe("device actor with the device-level model", () => {
       expect(got.stored.map((r) => [r["seq"], r["metric"], r["incident_seq"]])).toEqual(jointModel ? [[3005, "fan", 3001], [3007, "outlet", 3001]] : [[3005, "fan", 3001]]);
       expect(got.counters).toMatchObject({ anomaliesMerged: jointModel ? 2 : 1 });
     }
+  });
+
+  it("joins a counterless device's anomalies by time: the incident names its first anomaly's timestamp (all its seqs are 0)", () => {
+    const got = run(true, true, false);
+    const epoch = got.anomalies[0]!.epoch;
+    // fan's per-metric steps each open an incident (no counter: no measure of "a few readings");
+    // the device-level alarm joins the newest one open, fan's at 3005, told from outlet's at 3001
+    // (both seq 0) by its time.
+    expect(got.anomalies.map((a) => [a.tsMs / 1000, a.seq, a.metric, a.reasons[0]!.term, a.partOf])).toEqual([
+      [3001, 0, "outlet", "range", undefined],
+      [3005, 0, "fan", "range", undefined],
+      [3007, 0, "outlet", "joint", { epoch, seq: 0, tsMs: 3_005_000 }],
+      [3040, 0, "fan", "range", undefined],
+    ]);
+    expect(got.explained).toEqual([3001, 3005, 3040]);
+    expect(got.windows).toEqual([3001, 3005, 3040]);
+    expect(got.stored).toHaveLength(1);
+    expect(got.stored[0]).toMatchObject({ seq: 0, ts_ms: 3_007_000, model: "incident", incident_epoch: epoch, incident_seq: 0, incident_ts_ms: 3_005_000 });
   });
 
   it("keeps which open window is a joined anomaly's across a snapshot (version 9)", () => {

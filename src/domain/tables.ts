@@ -59,16 +59,24 @@ export const ANALYSES_SCHEMA: RowSchema = {
     // an open incident, when it has no explanation of its own (migration 19).
     { name: "incident_epoch", type: "UInt64" },
     { name: "incident_seq", type: "UInt64" },
+    // Its timestamp: what tells a counterless device's anomalies (seq 0) apart (migration 20).
+    { name: "incident_ts_ms", type: "Int64" },
   ],
 };
 
+/** An `analyses` row's anomaly as SQL, for `uniqExact(device_id, ${ANALYSIS_KEY_SQL})`: its reading (a counterless device's readings all have seq 0) and metric. */
+export const ANALYSIS_KEY_SQL = "epoch, seq, ts_ms, metric";
+
+const OWN_INCIDENT = "incident_epoch = 0 AND incident_seq = 0 AND incident_ts_ms = 0";
+
 /**
  * An `analyses` row's incident as SQL, for `uniqExact(device_id, ${ANALYSIS_INCIDENT_SQL})`: the
- * (epoch, seq) of the anomaly that opened it. (0, 0) reads as the row's own, as the read model
- * reads it: 18.16 fills the columns with zeros when a JSONEachRow insert leaves them out.
+ * (epoch, seq, ts_ms) of the anomaly that opened it, with ts_ms 0 when seq is not 0 (a counted
+ * reading is named by its seq; older rows' incident_ts_ms is their own). All zeros reads as the
+ * row's own, as the read model reads it: 18.16 fills the columns with zeros when a JSONEachRow
+ * insert leaves them out.
  */
-export const ANALYSIS_INCIDENT_SQL =
-  "if(incident_epoch = 0 AND incident_seq = 0, epoch, incident_epoch), if(incident_epoch = 0 AND incident_seq = 0, seq, incident_seq)";
+export const ANALYSIS_INCIDENT_SQL = `if(${OWN_INCIDENT}, epoch, incident_epoch), if(${OWN_INCIDENT}, seq, incident_seq), if(if(${OWN_INCIDENT}, seq, incident_seq) > 0, 0, if(${OWN_INCIDENT}, ts_ms, incident_ts_ms))`;
 
 /** One row per device lifecycle event: online, offline, restarted (a new epoch). */
 export const DEVICE_EVENTS_TABLE = "device_events";

@@ -82,18 +82,21 @@ export interface AnalysisRow {
   /** Why it fired (src/domain/anomaly-reasons.ts); empty for rows stored before reasons existed. */
   readonly reasons: readonly { readonly metric: string; readonly term: string; readonly score: number }[];
   /**
-   * The incident: the (epoch, seq) of the anomaly that opened it. Its own unless it joined an
-   * incident still open (then it has no explanation: the incident's first anomaly has it).
+   * The incident: the (epoch, seq, tsMs) of the anomaly that opened it. Its own unless it joined an
+   * incident still open (then it has no explanation: the incident's first anomaly has it). tsMs
+   * tells a counterless device's anomalies (seq 0) apart.
    */
   readonly incidentEpoch: number;
   readonly incidentSeq: number;
+  readonly incidentTsMs: number;
 }
 
-/** An anomaly's identity. */
+/** An anomaly's identity: its reading's (a counterless device's readings all have seq 0) and metric. */
 export interface AnomalyKey {
   readonly deviceId: string;
   readonly epoch: number;
   readonly seq: number;
+  readonly tsMs: number;
   readonly metric: string;
 }
 

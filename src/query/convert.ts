@@ -5,7 +5,7 @@ import type { AnalysisSchema, DeviceSummarySchema, ReadingPointSchema } from "..
 /** Read-model rows to QueryService messages. */
 
 export function analysisOf(a: AnalysisRow): MessageInitShape<typeof AnalysisSchema> {
-  return { ...a, epoch: BigInt(a.epoch), seq: BigInt(a.seq), tsMs: BigInt(a.tsMs), reasons: a.reasons.map((r) => ({ ...r })), incidentEpoch: BigInt(a.incidentEpoch), incidentSeq: BigInt(a.incidentSeq) };
+  return { ...a, epoch: BigInt(a.epoch), seq: BigInt(a.seq), tsMs: BigInt(a.tsMs), reasons: a.reasons.map((r) => ({ ...r })), incidentEpoch: BigInt(a.incidentEpoch), incidentSeq: BigInt(a.incidentSeq), incidentTsMs: BigInt(a.incidentTsMs) };
 }
 
 export function deviceOf(d: DeviceRow, nowMs: number, offlineAfterMs: number): MessageInitShape<typeof DeviceSummarySchema> {

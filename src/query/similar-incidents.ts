@@ -41,7 +41,7 @@ export async function findSimilarIncidents(
     const found = await d.readModel.analyses({ deviceId: anchor.deviceId, fromMs: anchor.atMs - 30 * DAY, toMs: anchor.atMs + 1, minScore: 0, limit: 200 }, signal);
     const a = found.find((x) => anchor.metric === "" || x.metric === anchor.metric);
     if (a === undefined) throw new ConnectError(`device ${anchor.deviceId}: no anomaly${anchor.metric ? ` of ${anchor.metric}` : ""} in the 30 days up to ts_ms`, Code.NotFound);
-    selfId = anomalyWindowId(a.deviceId, a.epoch, a.seq, a.metric);
+    selfId = anomalyWindowId(a);
     vector = (await d.readModel.anomalyWindow(a, signal)) ?? null;
     if (vector === null) {
       throw new ConnectError(`the window of the anomaly at seq ${a.seq} is not stored (yet: it is written ${ANOMALY_WINDOW_AFTER} readings after the anomaly; or it was flat)`, Code.FailedPrecondition);
@@ -54,10 +54,11 @@ export async function findSimilarIncidents(
   const hits = await d.vectors.search("anomaly_windows", vector, k + 1, { kinds: ["anomaly_window"], ...(otherDevicesOnly ? { excludeDeviceId: anchor.deviceId } : {}) });
   const chosen = hits.filter((h) => h.id !== selfId).slice(0, k);
   const explained = await d.readModel.explanations(
-    chosen.map((h) => ({ deviceId: h.deviceId, epoch: h.epoch, seq: h.seq, metric: h.metric })),
+    chosen.map((h) => ({ deviceId: h.deviceId, epoch: h.epoch, seq: h.seq, tsMs: h.tsMs, metric: h.metric })),
     signal,
   );
-  const summaryOf = new Map(explained.map((a) => [`${a.deviceId}/${a.epoch}/${a.seq}/${a.metric}`, a.summary]));
+  const keyOf = (a: { deviceId: string; epoch: number; seq: number; tsMs: number; metric: string }) => `${a.deviceId}/${a.epoch}/${a.seq}/${a.tsMs}/${a.metric}`;
+  const summaryOf = new Map(explained.map((a) => [keyOf(a), a.summary]));
   return chosen.map((h) => ({
     deviceId: h.deviceId,
     metric: h.metric,
@@ -66,6 +67,6 @@ export async function findSimilarIncidents(
     seq: h.seq,
     score: h.score,
     distance: h.distance,
-    summary: summaryOf.get(`${h.deviceId}/${h.epoch}/${h.seq}/${h.metric}`) ?? "",
+    summary: summaryOf.get(keyOf(h)) ?? "",
   }));
 }

@@ -199,8 +199,9 @@ function fromAnalysisRow(r: Row) {
     cached: Number(r["cached"] ?? 0) === 1,
     degraded: Number(r["degraded"] ?? 0) === 1,
     reasons: reasonsFromJson(String(r["reasons"] ?? "")),
-    // A row logged before migration 19 has none: its own, as the read model reads it.
+    // A row logged before migrations 19 and 20 has none: its own, as the read model reads it.
     incidentEpoch: Number(r["incident_epoch"] ?? r["epoch"] ?? 0),
     incidentSeq: Number(r["incident_seq"] ?? r["seq"]),
+    incidentTsMs: Number(r["incident_ts_ms"] ?? r["ts_ms"]),
   };
 }

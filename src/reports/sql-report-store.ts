@@ -1,7 +1,7 @@
 import { metricFigures, type AlertFigures, type ReportFigures } from "./figures.js";
 import type { ReportStore } from "./report-store.js";
 import { globToRegex } from "./schedule.js";
-import { ANALYSIS_INCIDENT_SQL, REPORTS_TABLE } from "../domain/tables.js";
+import { ANALYSIS_INCIDENT_SQL, ANALYSIS_KEY_SQL, REPORTS_TABLE } from "../domain/tables.js";
 
 /** What the report store needs of ClickHouse (wired by the role on the ClickHouse adapter). */
 export interface SqlAccess {
@@ -64,7 +64,7 @@ export function createSqlReportStore(sql: SqlAccess): ReportStore {
           signal,
         ),
         sql.query<{ n: string; i: string }>(
-          `SELECT uniqExact(device_id, epoch, seq, metric) AS n, uniqExact(device_id, ${ANALYSIS_INCIDENT_SQL}) AS i FROM analyses
+          `SELECT uniqExact(device_id, ${ANALYSIS_KEY_SQL}) AS n, uniqExact(device_id, ${ANALYSIS_INCIDENT_SQL}) AS i FROM analyses
            WHERE ts >= toDateTime(${fromS}) AND ts < toDateTime(${toS}) AND ts_ms >= ${int(fromMs)} AND ts_ms < ${int(toMs)}${inScope}`,
           signal,
         ),

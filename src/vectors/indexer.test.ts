@@ -42,7 +42,7 @@ describe("VectorIndexer", () => {
       await ix.handle({ table: "analyses", rows: [analysisRow(5)], atMs: 0 });
     }
     expect(store.objects.size).toBe(3);
-    expect(store.objects.get(anomalyWindowId("d1", 2, 5, "temp"))).toMatchObject({ collection: "anomaly_windows", kind: "anomaly_window", seq: 5, epoch: 2, metric: "temp" });
+    expect(store.objects.get(anomalyWindowId({ deviceId: "d1", epoch: 2, seq: 5, tsMs: 0, metric: "temp" }))).toMatchObject({ collection: "anomaly_windows", kind: "anomaly_window", seq: 5, epoch: 2, metric: "temp" });
     expect(store.objects.get(textVectorId("explanation", "d1", 2, 5, "temp"))).toMatchObject({ collection: "texts", kind: "explanation", text: "temp rose 5 a burst check", vector: [25, 1, 0] });
     expect(store.specs).toEqual([
       { name: "anomaly_windows", dimensions: 32 },

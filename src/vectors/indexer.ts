@@ -2,7 +2,7 @@ import type { LoggedTableRows } from "../ports/row-feed.js";
 import type { Row } from "../ports/row-sink.js";
 import type { VectorCollection, VectorObject, VectorStore } from "../ports/vector-store.js";
 import { ShoalError } from "../base/errors.js";
-import { anomalyWindowId, textVectorId } from "../domain/anomaly-window.js";
+import { anomalyIdParts, anomalyWindowId, textVectorId } from "../domain/anomaly-window.js";
 import { fnv1a32 } from "../base/hash.js";
 import { ANALYSES_TABLE, ANOMALY_WINDOWS_TABLE, READINGS_TABLE, REPORTS_TABLE } from "../domain/tables.js";
 import { ANOMALY_WINDOW_DIMENSIONS } from "../domain/window-features.js";
@@ -79,7 +79,7 @@ export class VectorIndexer {
         throw new ShoalError(`anomaly window of ${String(r["device_id"])} has ${Array.isArray(vector) ? vector.length : "no"} dimensions, not ${ANOMALY_WINDOW_DIMENSIONS}`, { code: "invalid_input", retryable: false });
       }
       const base = keyOf(r);
-      return { id: anomalyWindowId(base.deviceId, base.epoch, base.seq, base.metric), vector, kind: "anomaly_window", ...base, score: Number(r["score"]), text: "" };
+      return { id: anomalyWindowId(base), vector, kind: "anomaly_window", ...base, score: Number(r["score"]), text: "" };
     });
     await this.ensure("anomaly_windows", ANOMALY_WINDOW_DIMENSIONS);
     await this.o.store.upsert("anomaly_windows", objects);
@@ -135,7 +135,7 @@ function explanationOf(r: Row): Omit<VectorObject, "vector"> | undefined {
   const text = [r["summary"], r["likely_cause"], r["suggested_action"]].map((x) => String(x ?? "").trim()).filter((x) => x !== "").join(" ");
   if (text === "") return undefined;
   const k = keyOf(r);
-  return { id: textVectorId("explanation", k.deviceId, k.epoch, k.seq, k.metric), kind: "explanation", ...k, score: Number(r["score"] ?? 0), text };
+  return { id: textVectorId("explanation", ...anomalyIdParts(k)), kind: "explanation", ...k, score: Number(r["score"] ?? 0), text };
 }
 
 /** Longest report text embedded, characters. */

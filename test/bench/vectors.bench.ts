@@ -57,7 +57,7 @@ const all = new Float32Array(N * DIMS);
 const r = rng(42);
 const device = (i: number) => `dev-${String(i % DEVICES).padStart(5, "0")}`;
 const object = (i: number, v: Float32Array): VectorObject => ({
-  id: anomalyWindowId(device(i), 1, i, "temperature"),
+  id: anomalyWindowId({ deviceId: device(i), epoch: 1, seq: i, tsMs: 0, metric: "temperature" }),
   vector: v,
   kind: "anomaly_window",
   deviceId: device(i),

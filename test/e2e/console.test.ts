@@ -121,8 +121,8 @@ describe("the console in Chromium on a running pipeline with the simulator", () 
     const at = Date.now() - 60_000;
     const base = { device_id: d, epoch: 77, prompt_version: "", cached: 0, degraded: 0, cost_usd: 0 };
     const rows = [
-      { ...base, seq: 9_000_001, ts_ms: at, metric: "outlet", score: 0.97, summary: "outlet stepped up by 10", likely_cause: "a valve", suggested_action: "check the valve", provider: "local", model: "local", reasons: '[{"metric":"outlet","term":"range","score":0.97}]', incident_epoch: 77, incident_seq: 9_000_001 },
-      { ...base, seq: 9_000_007, ts_ms: at + 6_000, metric: "inlet", score: 0.93, summary: "", likely_cause: "", suggested_action: "", provider: "shoal", model: "incident", reasons: '[{"metric":"inlet","term":"joint","score":0.93}]', incident_epoch: 77, incident_seq: 9_000_001 },
+      { ...base, seq: 9_000_001, ts_ms: at, metric: "outlet", score: 0.97, summary: "outlet stepped up by 10", likely_cause: "a valve", suggested_action: "check the valve", provider: "local", model: "local", reasons: '[{"metric":"outlet","term":"range","score":0.97}]', incident_epoch: 77, incident_seq: 9_000_001, incident_ts_ms: at },
+      { ...base, seq: 9_000_007, ts_ms: at + 6_000, metric: "inlet", score: 0.93, summary: "", likely_cause: "", suggested_action: "", provider: "shoal", model: "incident", reasons: '[{"metric":"inlet","term":"joint","score":0.93}]', incident_epoch: 77, incident_seq: 9_000_001, incident_ts_ms: at },
     ];
     const res = await fetch(`${ch.url}/?database=e2e_console&query=${encodeURIComponent("INSERT INTO analyses FORMAT JSONEachRow")}`, { method: "POST", body: rows.map((r) => JSON.stringify(r)).join("\n") });
     expect(res.status, await res.text()).toBe(200);

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClickHouseSink, createClickHouseClient, migrate, sqlRunner, type StorageError } from "../../src/adapters/clickhouse/index.js";
+import { createClickHouseReadModel } from "../../src/adapters/clickhouse/read-model.js";
 import { acquireMigrationLease } from "../../src/adapters/clickhouse/migration-lease.js";
 import { migrations } from "../../src/adapters/clickhouse/migrations.js";
 import { sleep, systemClock } from "../../src/base/clock.js";
 import type { Clock } from "../../src/ports/clock.js";
 import type { RowLog, RowLogEntry } from "../../src/ports/row-log.js";
-import { ANALYSES_SCHEMA, ANALYSES_TABLE, ANOMALY_WINDOWS_SCHEMA, ANOMALY_WINDOWS_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
+import { ANALYSIS_INCIDENT_SQL, ANALYSIS_KEY_SQL, ANALYSES_SCHEMA, ANALYSES_TABLE, ANOMALY_WINDOWS_SCHEMA, ANOMALY_WINDOWS_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
 import { RowBinaryWriter } from "../../src/domain/row-binary.js";
 import { type Row, type RowBatch } from "../../src/ports/row-sink.js";
 import { rowBatch, rowBatchOf } from "../../src/domain/row-batch.js";
@@ -58,17 +59,78 @@ describe("ClickHouseSink (real ClickHouse)", () => {
     expect((await migrate(old)).applied).toEqual(migrations.filter((m) => m.version > 3).map((m) => m.version));
     const r = await chQuery<Record<string, unknown>>(ch.url, "sink_migrate", "SELECT device_id, toString(epoch) AS e, toString(seq) AS s, metric_values AS v, log, toString(stream_seq) AS ss FROM readings");
     expect(r).toEqual([{ device_id: "old", e: "0", s: "7", v: [1.5], log: "x", ss: "42" }]);
-    // An analysis stored before incidents existed is its own incident (migration 19's default).
-    const a = await chQuery<Record<string, unknown>>(ch.url, "sink_migrate", "SELECT toString(epoch) AS e, summary, cost_usd, toString(incident_epoch) AS ie, toString(incident_seq) AS iseq FROM analyses");
-    expect(a).toEqual([{ e: "0", summary: "s", cost_usd: 0.001, ie: "0", iseq: "7" }]);
-    const keys = await chQuery<{ name: string; sorting_key: string }>(ch.url, "sink_migrate", "SELECT name, sorting_key FROM system.tables WHERE database = 'sink_migrate' AND name IN ('readings', 'analyses') ORDER BY name");
+    // An analysis stored before incidents existed is its own incident (migration 19's default, and 20's for its time).
+    const a = await chQuery<Record<string, unknown>>(ch.url, "sink_migrate", "SELECT toString(epoch) AS e, summary, cost_usd, toString(incident_epoch) AS ie, toString(incident_seq) AS iseq, toString(incident_ts_ms) AS its FROM analyses");
+    expect(a).toEqual([{ e: "0", summary: "s", cost_usd: 0.001, ie: "0", iseq: "7", its: "1700000000000" }]);
+    const keys = await chQuery<{ name: string; sorting_key: string }>(ch.url, "sink_migrate", "SELECT name, sorting_key FROM system.tables WHERE database = 'sink_migrate' AND name IN ('readings', 'analyses', 'anomaly_windows') ORDER BY name");
     expect(keys).toEqual([
-      { name: "analyses", sorting_key: "device_id, epoch, seq, metric" },
+      { name: "analyses", sorting_key: "device_id, epoch, seq, ts_ms, metric" },
+      { name: "anomaly_windows", sorting_key: "device_id, epoch, seq, ts_ms, metric" },
       { name: "readings", sorting_key: "device_id, epoch, seq, ts_ms" },
     ]);
     const left = await chQuery<{ name: string }>(ch.url, "sink_migrate", "SELECT name FROM system.tables WHERE database = 'sink_migrate' AND name LIKE '%rekey%'");
     expect(left).toEqual([]);
     expect((await migrate(old)).applied).toEqual([]);
+  });
+
+  it("migrating to 20 keeps a release-19 database's anomalies: a counterless device's two of one metric stay two, a joined one stays in its incident", async () => {
+    const old = { ...opts(), database: "sink_migrate_20" };
+    await migrate(old, migrations.filter((m) => m.version <= 19));
+    const row = (seq: number, tsMs: number, incidentSeq: number, summary: string) =>
+      JSON.stringify({ device_id: "m", epoch: 1, seq, ts_ms: tsMs, metric: "t", score: 0.95, summary, likely_cause: "", suggested_action: "", provider: "p", model: "m", prompt_version: "", cached: 0, degraded: 0, cost_usd: 0, reasons: "", incident_epoch: 1, incident_seq: incidentSeq });
+    const body = [row(0, 1000, 0, "first"), row(0, 2000, 0, "second"), row(801, 3000, 801, "opened"), row(807, 9000, 801, "")].join("\n");
+    const res = await fetch(`${ch.url}/?database=sink_migrate_20&query=${encodeURIComponent("INSERT INTO analyses FORMAT JSONEachRow")}`, { method: "POST", body });
+    expect(res.status, await res.text()).toBe(200);
+    expect((await migrate(old)).applied).toEqual(migrations.filter((m) => m.version > 19).map((m) => m.version));
+    await chQuery(ch.url, "sink_migrate_20", "OPTIMIZE TABLE analyses FINAL");
+    const got = await chQuery<{ s: string; t: string; summary: string }>(ch.url, "sink_migrate_20", "SELECT toString(seq) AS s, toString(ts_ms) AS t, summary FROM analyses ORDER BY ts_ms");
+    expect(got.map((r) => [r.s, r.t, r.summary])).toEqual([
+      ["0", "1000", "first"],
+      ["0", "2000", "second"],
+      ["801", "3000", "opened"],
+      ["807", "9000", ""],
+    ]);
+    const n = await chQuery<{ a: string; i: string }>(ch.url, "sink_migrate_20", `SELECT toString(uniqExact(device_id, ${ANALYSIS_KEY_SQL})) AS a, toString(uniqExact(device_id, ${ANALYSIS_INCIDENT_SQL})) AS i FROM analyses`);
+    expect(n).toEqual([{ a: "4", i: "3" }]);
+  });
+
+  it("keeps every anomaly of a device without a counter (all its seqs 0) once merged: explanations, windows, counts, incidents", async () => {
+    const db = "sink_counterless";
+    await migrate({ ...opts(), database: db });
+    const base = { device_id: "nc", epoch: 2, seq: 0, metric: "temp", likely_cause: "", suggested_action: "", prompt_version: "", cached: 0, degraded: 0, cost_usd: 0, reasons: "" };
+    const t0 = Date.now() - 600_000;
+    const analyses = [
+      { ...base, ts_ms: t0, score: 0.95, summary: "temp spiked", provider: "local", model: "local", incident_epoch: 2, incident_seq: 0, incident_ts_ms: t0 },
+      { ...base, ts_ms: t0 + 6000, score: 0.93, summary: "", provider: "shoal", model: "incident", incident_epoch: 2, incident_seq: 0, incident_ts_ms: t0 },
+      { ...base, ts_ms: t0 + 60_000, score: 0.97, summary: "temp spiked again", provider: "local", model: "local", incident_epoch: 2, incident_seq: 0, incident_ts_ms: t0 + 60_000 },
+    ];
+    const windows = [0, 60_000].map((dt, k) => ({ device_id: "nc", epoch: 2, seq: 0, ts_ms: t0 + dt, metric: "temp", score: 0.95, vector: Array.from({ length: 32 }, () => k + 1) }));
+    // Each row in an insert of its own (parts a merge then joins), as the sink writes them over time.
+    for (const [table, rows] of [["analyses", analyses], ["anomaly_windows", windows]] as const) {
+      for (const r of rows) {
+        const res = await fetch(`${ch.url}/?database=${db}&query=${encodeURIComponent(`INSERT INTO ${table} FORMAT JSONEachRow`)}`, { method: "POST", body: JSON.stringify(r) });
+        expect(res.status, await res.text()).toBe(200);
+      }
+      await chQuery(ch.url, db, `OPTIMIZE TABLE ${table} FINAL`);
+    }
+    expect(await chQuery<{ n: string }>(ch.url, db, "SELECT toString(count()) AS n FROM analyses")).toEqual([{ n: "3" }]);
+    expect(await chQuery<{ n: string }>(ch.url, db, "SELECT toString(count()) AS n FROM anomaly_windows")).toEqual([{ n: "2" }]);
+    const rm = createClickHouseReadModel({ ...opts(), database: db }, { maxExecutionMs: 10_000 });
+    try {
+      const listed = await rm.analyses({ deviceId: "nc", fromMs: t0 - 1, toMs: t0 + 120_000, minScore: 0, limit: 10 });
+      expect(listed.map((a) => [a.tsMs - t0, a.summary, a.incidentSeq, a.incidentTsMs - t0])).toEqual([
+        [60_000, "temp spiked again", 0, 60_000],
+        [6000, "", 0, 0],
+        [0, "temp spiked", 0, 0],
+      ]);
+      const fleet = await rm.fleet({ nowMs: t0 + 120_000, offlineAfterMs: 300_000, rateWindowMs: 3_600_000, anomalyWindowMs: 3_600_000, top: 5 });
+      expect(fleet).toMatchObject({ anomaliesInRateWindow: 3, incidentsInRateWindow: 2 });
+      expect(fleet.top).toEqual([{ deviceId: "nc", anomalies: 3, incidents: 2, maxScore: 0.97, lastAnomalyMs: t0 + 60_000 }]);
+      expect((await rm.anomalyWindow({ deviceId: "nc", epoch: 2, seq: 0, tsMs: t0 + 60_000, metric: "temp" }))?.[0]).toBe(2);
+      expect((await rm.explanations([{ deviceId: "nc", epoch: 2, seq: 0, tsMs: t0, metric: "temp" }])).map((a) => a.summary)).toEqual(["temp spiked"]);
+    } finally {
+      await rm.close();
+    }
   });
 
   it("several processes migrating one new database at once all succeed, leaving the current schema and nothing else", async () => {

@@ -87,7 +87,7 @@ const analyses = [
   // One incident of four anomalies: its first, explained, before the rate window; three more
   // metrics' a few readings later, in it, joined (no explanation of their own, the incident named).
   analysis("f-on-3", 20, T - 70 * S, 0.98, "outlet"),
-  ...[21, 22, 23].map((seq, k) => ({ ...analysis("f-on-3", seq, T - 50 * S + k * S, 0.92, ["inlet", "fan", "valve"][k]), summary: "", provider: "shoal", model: "incident", incident_epoch: 1, incident_seq: 20 })),
+  ...[21, 22, 23].map((seq, k) => ({ ...analysis("f-on-3", seq, T - 50 * S + k * S, 0.92, ["inlet", "fan", "valve"][k]), summary: "", provider: "shoal", model: "incident", incident_epoch: 1, incident_seq: 20, incident_ts_ms: T - 70 * S })),
 ];
 const duplicate = analysis("f-on-2", 11, T - 10 * S, 0.94);
 

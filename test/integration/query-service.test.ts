@@ -87,7 +87,7 @@ describe("QueryService over gRPC (real ClickHouse and NATS)", () => {
       table: "analyses",
       values: [
         { device_id: "q-j-1", epoch: 3, seq: 801, ts_ms: T0 + 800 * STEP, metric: "outlet", score: 0.93, summary: "outlet stepped up", likely_cause: "a valve", suggested_action: "check", provider: "local", model: "local", prompt_version: "explain@v1", cached: 0, degraded: 0, cost_usd: 0 },
-        { device_id: "q-j-1", epoch: 3, seq: 807, ts_ms: T0 + 806 * STEP, metric: "inlet", score: 0.92, summary: "", likely_cause: "", suggested_action: "", provider: "shoal", model: "incident", prompt_version: "", cached: 0, degraded: 0, cost_usd: 0, reasons: '[{"metric":"inlet","term":"joint","score":0.92}]', incident_epoch: 3, incident_seq: 801 },
+        { device_id: "q-j-1", epoch: 3, seq: 807, ts_ms: T0 + 806 * STEP, metric: "inlet", score: 0.92, summary: "", likely_cause: "", suggested_action: "", provider: "shoal", model: "incident", prompt_version: "", cached: 0, degraded: 0, cost_usd: 0, reasons: '[{"metric":"inlet","term":"joint","score":0.92}]', incident_epoch: 3, incident_seq: 801, incident_ts_ms: T0 + 800 * STEP },
       ],
       format: "JSONEachRow",
     });

@@ -103,7 +103,7 @@ describe("scheduled reports (Consul + ClickHouse + NATS)", () => {
     // readings later that joined its incident, and fan-1's (same seq, another device); alert transitions
     // (pump-1's raise stored twice), one of 08:00 that the 09:00 reports must not count.
     const analysis = (device: string, seq: number) => ({ device_id: device, epoch: 0, seq, ts_ms: h(9) + 30 * 60_000, metric: "temp", score: 0.95, summary: "s", likely_cause: "c", suggested_action: "a", provider: "local", model: "m", prompt_version: "", cached: 0, degraded: 0, cost_usd: 0 });
-    await client.insert({ table: "analyses", format: "JSONEachRow", values: [analysis("pump-1", 93), analysis("pump-1", 93), { ...analysis("pump-1", 95), metric: "rpm", summary: "", provider: "shoal", model: "incident", incident_epoch: 0, incident_seq: 93 }, analysis("fan-1", 93)] });
+    await client.insert({ table: "analyses", format: "JSONEachRow", values: [analysis("pump-1", 93), analysis("pump-1", 93), { ...analysis("pump-1", 95), metric: "rpm", summary: "", provider: "shoal", model: "incident", incident_epoch: 0, incident_seq: 93, incident_ts_ms: h(9) + 30 * 60_000 }, analysis("fan-1", 93)] });
     const transition = (device: string, rule: string, version: number, kind: string, at: number) => ({ alert_id: `${rule}/${device}`, version, device_id: device, rule, metric: "temp", kind, state: "firing", severity: "warning", at_ms: at, started_at_ms: at, value: 1, summary: "", by: "", reason: "", flapping: 0 });
     await client.insert({
       table: "alert_transitions",

@@ -58,7 +58,7 @@ describe("vector indexer (row log → embedded vector store)", () => {
   const windows = (from: number, n: number) =>
     Array.from({ length: n }, (_, i) => ({ device_id: `v-${(from + i) % 7}`, epoch: 0, seq: from + i, ts_ms: 1_790_000_000_000 + (from + i) * 1000, metric: "temp", score: 0.95, vector: shape((from + i) % 5) }));
   const analyses = (from: number, n: number) =>
-    Array.from({ length: n }, (_, i) => ({ device_id: "v-1", epoch: 0, seq: from + i, ts_ms: 1_790_000_000_000 + (from + i) * 1000, metric: "temp", score: 0.97, summary: `temp rose to ${from + i}`, likely_cause: "a transient burst", suggested_action: "check the fan", provider: "local", model: "local", prompt_version: "explain@v1", cached: 0, degraded: 0, cost_usd: 0, reasons: "", incident_epoch: 0, incident_seq: from + i }));
+    Array.from({ length: n }, (_, i) => ({ device_id: "v-1", epoch: 0, seq: from + i, ts_ms: 1_790_000_000_000 + (from + i) * 1000, metric: "temp", score: 0.97, summary: `temp rose to ${from + i}`, likely_cause: "a transient burst", suggested_action: "check the fan", provider: "local", model: "local", prompt_version: "explain@v1", cached: 0, degraded: 0, cost_usd: 0, reasons: "", incident_epoch: 0, incident_seq: from + i, incident_ts_ms: 1_790_000_000_000 + (from + i) * 1000 }));
 
   /** The real store behind a switch that makes its writes fail as an unreachable store's do. */
   let down = false;

@@ -1,4 +1,4 @@
-import { addColumnIfMissing } from "./migration-steps.js";
+import { addColumnIfMissing, rekey } from "./migration-steps.js";
 import type { Migration } from "./migration-steps.js";
 
 /**
@@ -24,6 +24,58 @@ export const detectionMigrations: readonly Migration[] = [
     apply: async (db) => {
       await addColumnIfMissing(db, "analyses", "incident_epoch", "UInt64 DEFAULT epoch");
       await addColumnIfMissing(db, "analyses", "incident_seq", "UInt64 DEFAULT seq");
+    },
+  },
+  {
+    // An anomaly is a reading's, and a reading is (device, epoch, seq, ts_ms): a device without a
+    // counter sends seq 0, so keyed without ts_ms its anomalies of one metric were one row once
+    // merged (the newest kept), counted once, and their windows one vector. Both tables keyed like
+    // readings, plus the metric. The incident's ts_ms names a counterless device's opening anomaly;
+    // with a counter (seq > 0) its (epoch, seq) is enough, so older rows take their own ts_ms.
+    version: 20,
+    name: "analyses and anomaly_windows keyed by ts_ms",
+    statements: [],
+    apply: async (db) => {
+      await rekey(
+        "analyses",
+        `device_id String,
+        epoch UInt64,
+        seq UInt64,
+        ts_ms Int64,
+        metric String,
+        score Float64,
+        summary String,
+        likely_cause String,
+        suggested_action String,
+        provider String,
+        model String,
+        prompt_version String,
+        cached UInt8,
+        degraded UInt8,
+        cost_usd Float64,
+        reasons String DEFAULT '',
+        incident_epoch UInt64 DEFAULT epoch,
+        incident_seq UInt64 DEFAULT seq,
+        incident_ts_ms Int64 DEFAULT ts_ms,
+        ts DateTime MATERIALIZED toDateTime(intDiv(ts_ms, 1000)),
+        ingested_at DateTime MATERIALIZED now()`,
+        "ORDER BY (device_id, epoch, seq, ts_ms, metric)",
+        "device_id, epoch, seq, ts_ms, metric, score, summary, likely_cause, suggested_action, provider, model, prompt_version, cached, degraded, cost_usd, reasons, incident_epoch, incident_seq, ts_ms",
+      )(db);
+      await rekey(
+        "anomaly_windows",
+        `device_id String,
+        epoch UInt64,
+        seq UInt64,
+        ts_ms Int64,
+        metric String,
+        score Float64,
+        vector Array(Float64),
+        ts DateTime MATERIALIZED toDateTime(intDiv(ts_ms, 1000)),
+        ingested_at DateTime MATERIALIZED now()`,
+        "ORDER BY (device_id, epoch, seq, ts_ms, metric)",
+        "device_id, epoch, seq, ts_ms, metric, score, vector",
+      )(db);
     },
   },
 ];

@@ -1,7 +1,7 @@
 import type { FleetQuery, FleetRow } from "../../ports/read-model.js";
 import type { BoundedQueries } from "./client.js";
 import { sqlMs } from "./sql.js";
-import { ANALYSIS_INCIDENT_SQL } from "../../domain/tables.js";
+import { ANALYSIS_INCIDENT_SQL, ANALYSIS_KEY_SQL } from "../../domain/tables.js";
 
 /** Seconds of a ms time, for the DateTime columns that partition and prune parts. */
 const sec = (ms: number) => sqlMs(Math.floor(ms / 1000));
@@ -38,13 +38,13 @@ export function createFleetQuery(db: BoundedQueries): (q: FleetQuery, signal?: A
       ),
       db.rows<{ n: string }>(`SELECT count() AS n FROM readings WHERE ${between(rateFrom, q.nowMs)}`, signal),
       db.rows<{ n: string; i: string }>(
-        `SELECT uniqExact(device_id, epoch, seq, metric) AS n, uniqExact(device_id, ${ANALYSIS_INCIDENT_SQL}) AS i FROM analyses WHERE ${between(rateFrom, q.nowMs)}`,
+        `SELECT uniqExact(device_id, ${ANALYSIS_KEY_SQL}) AS n, uniqExact(device_id, ${ANALYSIS_INCIDENT_SQL}) AS i FROM analyses WHERE ${between(rateFrom, q.nowMs)}`,
         signal,
       ),
       q.top <= 0
         ? Promise.resolve([])
         : db.rows<{ device_id: string; n: string; i: string; top_score: number; last_ms: string }>(
-            `SELECT device_id, uniqExact(epoch, seq, metric) AS n, uniqExact(${ANALYSIS_INCIDENT_SQL}) AS i, max(score) AS top_score, max(ts_ms) AS last_ms FROM analyses
+            `SELECT device_id, uniqExact(${ANALYSIS_KEY_SQL}) AS n, uniqExact(${ANALYSIS_INCIDENT_SQL}) AS i, max(score) AS top_score, max(ts_ms) AS last_ms FROM analyses
              WHERE ${between(anomalyFrom, q.nowMs)}
              GROUP BY device_id ORDER BY i DESC, n DESC, top_score DESC, device_id LIMIT ${sqlMs(q.top)}`,
             signal,

@@ -4,7 +4,7 @@ import { createFleetQuery } from "./fleet-read-model.js";
 import { pageIdsOf, ROWS_PER_DEVICE } from "./page-ids.js";
 import { sqlMs, sqlString } from "./sql.js";
 import { reasonsFromJson } from "../../domain/anomaly-reasons.js";
-import { ANALYSIS_INCIDENT_SQL } from "../../domain/tables.js";
+import { ANALYSIS_INCIDENT_SQL, ANALYSIS_KEY_SQL } from "../../domain/tables.js";
 
 export interface ReadModelOptions {
   /** ClickHouse's own limit per query (max_execution_time), ms; the caller's signal cancels sooner. */
@@ -46,7 +46,7 @@ export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelO
   const anomalyCounts = async (ids: readonly string[], sinceMs: number, signal?: AbortSignal): Promise<Map<string, AnomalyCount>> => {
     if (ids.length === 0) return new Map();
     const got = await rows<{ device_id: string; n: string; i: string }>(
-      `SELECT device_id, uniqExact(epoch, seq, metric) AS n, uniqExact(${ANALYSIS_INCIDENT_SQL}) AS i FROM analyses
+      `SELECT device_id, uniqExact(${ANALYSIS_KEY_SQL}) AS n, uniqExact(${ANALYSIS_INCIDENT_SQL}) AS i FROM analyses
        WHERE device_id IN (${ids.map(sqlString).join(", ")}) AND ts >= toDateTime(${sec(sinceMs)}) AND ts_ms >= ${sqlMs(sinceMs)}
        GROUP BY device_id`,
       signal,
@@ -167,12 +167,12 @@ export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelO
       const conds = [`ts >= toDateTime(${sec(q.fromMs)})`, `ts <= toDateTime(${sec(q.toMs)})`, `ts_ms >= ${sqlMs(q.fromMs)}`, `ts_ms < ${sqlMs(q.toMs)}`];
       if (q.deviceId !== "") conds.unshift(`device_id = ${sqlString(q.deviceId)}`);
       if (q.minScore > 0) conds.push(`score >= ${Number(q.minScore)}`);
-      return analysisRows(await rows<AnalysisSql>(`${ANALYSIS_SELECT} WHERE ${conds.join(" AND ")} GROUP BY device_id, epoch, seq, metric ORDER BY a_ts DESC, device_id LIMIT ${q.limit}`, signal));
+      return analysisRows(await rows<AnalysisSql>(`${ANALYSIS_SELECT} WHERE ${conds.join(" AND ")} GROUP BY device_id, epoch, seq, ts_ms, metric ORDER BY a_ts DESC, device_id LIMIT ${q.limit}`, signal));
     },
 
     async anomalyWindow(k, signal) {
       const got = await rows<{ v: number[] }>(
-        `SELECT any(vector) AS v FROM anomaly_windows WHERE device_id = ${sqlString(k.deviceId)} AND epoch = ${sqlMs(k.epoch)} AND seq = ${sqlMs(k.seq)} AND metric = ${sqlString(k.metric)} GROUP BY device_id`,
+        `SELECT any(vector) AS v FROM anomaly_windows WHERE device_id = ${sqlString(k.deviceId)} AND epoch = ${sqlMs(k.epoch)} AND seq = ${sqlMs(k.seq)} AND ts_ms = ${sqlMs(k.tsMs)} AND metric = ${sqlString(k.metric)} GROUP BY device_id`,
         signal,
       );
       return got[0]?.v.map(Number);
@@ -180,8 +180,8 @@ export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelO
 
     async explanations(keys, signal): Promise<AnalysisRow[]> {
       if (keys.length === 0) return [];
-      const tuples = keys.map((k) => `(${sqlString(k.deviceId)}, ${sqlMs(k.epoch)}, ${sqlMs(k.seq)}, ${sqlString(k.metric)})`).join(", ");
-      return analysisRows(await rows<AnalysisSql>(`${ANALYSIS_SELECT} WHERE (device_id, epoch, seq, metric) IN (${tuples}) GROUP BY device_id, epoch, seq, metric`, signal));
+      const tuples = keys.map((k) => `(${sqlString(k.deviceId)}, ${sqlMs(k.epoch)}, ${sqlMs(k.seq)}, ${sqlMs(k.tsMs)}, ${sqlString(k.metric)})`).join(", ");
+      return analysisRows(await rows<AnalysisSql>(`${ANALYSIS_SELECT} WHERE (device_id, epoch, seq, ts_ms, metric) IN (${tuples}) GROUP BY device_id, epoch, seq, ts_ms, metric`, signal));
     },
 
     async values(deviceId, metric, fromMs, toMs, limit, signal): Promise<MetricValues> {
@@ -199,9 +199,9 @@ export function createClickHouseReadModel(o: ClickHouseOptions, opts: ReadModelO
 }
 
 // Aliases differ from column names: ClickHouse resolves aliases in WHERE too.
-const ANALYSIS_SELECT = `SELECT device_id, epoch, seq, metric, any(ts_ms) AS a_ts, any(score) AS a_score, any(summary) AS a_summary, any(likely_cause) AS a_cause,
+const ANALYSIS_SELECT = `SELECT device_id, epoch, seq, metric, ts_ms AS a_ts, any(score) AS a_score, any(summary) AS a_summary, any(likely_cause) AS a_cause,
   any(suggested_action) AS a_action, any(provider) AS a_provider, any(model) AS a_model, any(cached) AS a_cached, any(degraded) AS a_degraded, any(reasons) AS a_reasons,
-  any(incident_epoch) AS a_incident_epoch, any(incident_seq) AS a_incident_seq FROM analyses`;
+  any(incident_epoch) AS a_incident_epoch, any(incident_seq) AS a_incident_seq, any(incident_ts_ms) AS a_incident_ts FROM analyses`;
 
 type AnalysisSql = {
   device_id: string;
@@ -220,6 +220,7 @@ type AnalysisSql = {
   a_reasons: string;
   a_incident_epoch: string;
   a_incident_seq: string;
+  a_incident_ts: string;
 };
 
 function analysisRows(got: readonly AnalysisSql[]): AnalysisRow[] {
@@ -227,13 +228,15 @@ function analysisRows(got: readonly AnalysisSql[]): AnalysisRow[] {
 }
 
 /**
- * An `analyses` row with its incident. (0, 0) is read as its own: 18.16 fills a column a JSONEachRow
- * insert left out with zeros, not with its default (migration 19 gives older rows their own).
+ * An `analyses` row with its incident. All zeros is read as its own: 18.16 fills a column a
+ * JSONEachRow insert left out with zeros, not with its default (migrations 19 and 20 give older
+ * rows their own).
  */
 function analysisRow(r: AnalysisSql): AnalysisRow {
   const incidentEpoch = Number(r.a_incident_epoch);
   const incidentSeq = Number(r.a_incident_seq);
-  const own = incidentEpoch === 0 && incidentSeq === 0;
+  const incidentTsMs = Number(r.a_incident_ts);
+  const own = incidentEpoch === 0 && incidentSeq === 0 && incidentTsMs === 0;
   return {
     deviceId: r.device_id,
     epoch: Number(r.epoch),
@@ -251,5 +254,6 @@ function analysisRow(r: AnalysisSql): AnalysisRow {
     reasons: reasonsFromJson(r.a_reasons ?? ""),
     incidentEpoch: own ? Number(r.epoch) : incidentEpoch,
     incidentSeq: own ? Number(r.seq) : incidentSeq,
+    incidentTsMs: own ? Number(r.a_ts) : incidentTsMs,
   };
 }

@@ -9,8 +9,8 @@ import { sqlMs } from "./sql.js";
  * subquery, before the aggregates whose aliases would shadow the columns in 18.16's WHERE.
  */
 const SOURCES = {
-  anomaly_windows: { key: "device_id, epoch, seq, metric", cols: "any(ts_ms) AS ts_ms, any(score) AS score, any(vector) AS vector", day: "ts", ms: "ts_ms" },
-  analyses: { key: "device_id, epoch, seq, metric", cols: "any(ts_ms) AS ts_ms, any(score) AS score, any(summary) AS summary, any(likely_cause) AS likely_cause, any(suggested_action) AS suggested_action", day: "ts", ms: "ts_ms" },
+  anomaly_windows: { key: "device_id, epoch, seq, ts_ms, metric", cols: "any(score) AS score, any(vector) AS vector", day: "ts", ms: "ts_ms" },
+  analyses: { key: "device_id, epoch, seq, ts_ms, metric", cols: "any(score) AS score, any(summary) AS summary, any(likely_cause) AS likely_cause, any(suggested_action) AS suggested_action", day: "ts", ms: "ts_ms" },
   readings: { key: "device_id, epoch, seq, ts_ms", cols: "any(log) AS log, any(score) AS score", day: "ts", ms: "ts_ms" },
   reports: { key: "report_id", cols: "any(title) AS title, any(body) AS body, any(period_to_ms) AS period_to_ms", day: "period_to", ms: "period_to_ms" },
 } as const;

@@ -144,6 +144,7 @@ export class Dataset {
         reasons: "",
         incident_epoch: 1,
         incident_seq: k + 1,
+        incident_ts_ms: ts,
       });
     }
     return {

@@ -12,7 +12,7 @@ import { useNow } from "../../hooks/use-timing.js";
 import { formatNumber, formatScore, truncate } from "../../lib/format.js";
 import type { Route } from "../../lib/router.js";
 import { deviceHref, formatRoute } from "../../lib/router.js";
-import { joinedIncident } from "../../lib/incidents.js";
+import { incidentOpener, joinedIncident } from "../../lib/incidents.js";
 
 type DeviceRoute = Extract<Route, { page: "device" }>;
 
@@ -36,7 +36,7 @@ export function AnomalyPanel(props: AnomalyPanelProps) {
   const selectHref = (a: Analysis) => formatRoute({ ...route, atMs: Number(a.tsMs), metric: a.metric });
   const isSelected = (a: Analysis) => route.atMs === Number(a.tsMs) && (route.metric === undefined || route.metric === a.metric);
   // Where a joined anomaly's explanation is (undefined for every other anomaly).
-  const incidentNote = (a: Analysis) => (joinedIncident(a) ? <JoinedNote a={a} opener={openerOf(a, props.analyses)} href={selectHref} /> : undefined);
+  const incidentNote = (a: Analysis) => (joinedIncident(a) ? <JoinedNote a={a} opener={incidentOpener(a, props.analyses)} href={selectHref} /> : undefined);
   const columns: Column<Analysis>[] = [
     {
       key: "at",
@@ -81,11 +81,6 @@ export function AnomalyPanel(props: AnomalyPanelProps) {
   );
 }
 
-/** The anomaly that opened `a`'s incident, when it is in the list shown. */
-function openerOf(a: Analysis, list: readonly Analysis[]): Analysis | undefined {
-  return list.find((o) => o.deviceId === a.deviceId && o.epoch === a.incidentEpoch && o.seq === a.incidentSeq);
-}
-
 /** Where a joined anomaly's explanation is: with the incident's first anomaly (a link to it when listed). */
 function JoinedNote({ a, opener, href }: { readonly a: Analysis; readonly opener: Analysis | undefined; readonly href: (a: Analysis) => string }) {
   return (
@@ -96,7 +91,7 @@ function JoinedNote({ a, opener, href }: { readonly a: Analysis; readonly opener
           by {opener.metric || "all metrics"} at <Time ms={opener.tsMs} />
         </a>
       ) : (
-        <>at seq {String(a.incidentSeq)}</>
+        a.incidentSeq > 0n ? <>at seq {String(a.incidentSeq)}</> : <>at <Time ms={a.incidentTsMs} /></>
       )}
       : explained there
     </span>
