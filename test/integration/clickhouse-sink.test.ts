@@ -3,6 +3,7 @@ import { ClickHouseSink, createClickHouseClient, migrate, sqlRunner, type Storag
 import { createClickHouseReadModel } from "../../src/adapters/clickhouse/read-model.js";
 import { acquireMigrationLease } from "../../src/adapters/clickhouse/migration-lease.js";
 import { migrations } from "../../src/adapters/clickhouse/migrations.js";
+import { rekey } from "../../src/adapters/clickhouse/migration-steps.js";
 import { sleep, systemClock } from "../../src/base/clock.js";
 import type { Clock } from "../../src/ports/clock.js";
 import type { RowLog, RowLogEntry } from "../../src/ports/row-log.js";
@@ -57,10 +58,10 @@ describe("ClickHouseSink (real ClickHouse)", () => {
     await ins("INSERT INTO readings (device_id, seq, ts_ms, metric_names, metric_values, metric_scores, score, log, stream_seq) VALUES ('old', 7, 1700000000000, ['t'], [1.5], [0.25], 0.25, 'x', 42)");
     await ins("INSERT INTO analyses (device_id, seq, ts_ms, metric, score, summary, likely_cause, suggested_action, provider, model, prompt_version, cached, degraded, cost_usd) VALUES ('old', 7, 1700000000000, 't', 0.95, 's', 'c', 'a', 'p', 'm', 'v1', 0, 0, 0.001)");
     expect((await migrate(old)).applied).toEqual(migrations.filter((m) => m.version > 3).map((m) => m.version));
-    const r = await chQuery<Record<string, unknown>>(ch.url, "sink_migrate", "SELECT device_id, toString(epoch) AS e, toString(seq) AS s, metric_values AS v, log, toString(stream_seq) AS ss FROM readings");
+    const r = await chQuery<Record<string, unknown>>(ch.url, "sink_migrate", "SELECT device_id, toString(epoch) AS e, toString(seq) AS s, metric_values AS v, log, toString(stream_seq) AS ss FROM readings FINAL");
     expect(r).toEqual([{ device_id: "old", e: "0", s: "7", v: [1.5], log: "x", ss: "42" }]);
     // An analysis stored before incidents existed is its own incident (migration 19's default, and 20's for its time).
-    const a = await chQuery<Record<string, unknown>>(ch.url, "sink_migrate", "SELECT toString(epoch) AS e, summary, cost_usd, toString(incident_epoch) AS ie, toString(incident_seq) AS iseq, toString(incident_ts_ms) AS its FROM analyses");
+    const a = await chQuery<Record<string, unknown>>(ch.url, "sink_migrate", "SELECT toString(epoch) AS e, summary, cost_usd, toString(incident_epoch) AS ie, toString(incident_seq) AS iseq, toString(incident_ts_ms) AS its FROM analyses FINAL");
     expect(a).toEqual([{ e: "0", summary: "s", cost_usd: 0.001, ie: "0", iseq: "7", its: "1700000000000" }]);
     const keys = await chQuery<{ name: string; sorting_key: string }>(ch.url, "sink_migrate", "SELECT name, sorting_key FROM system.tables WHERE database = 'sink_migrate' AND name IN ('readings', 'analyses', 'anomaly_windows') ORDER BY name");
     expect(keys).toEqual([
@@ -92,6 +93,41 @@ describe("ClickHouseSink (real ClickHouse)", () => {
     ]);
     const n = await chQuery<{ a: string; i: string }>(ch.url, "sink_migrate_20", `SELECT toString(uniqExact(device_id, ${ANALYSIS_KEY_SQL})) AS a, toString(uniqExact(device_id, ${ANALYSIS_INCIDENT_SQL})) AS i FROM analyses`);
     expect(n).toEqual([{ a: "4", i: "3" }]);
+  });
+
+  it("a rebuild keeps the rows an older release writes while it copies (a rolling upgrade): copied again after the swap", async () => {
+    const client = createClickHouseClient(opts());
+    const db = sqlRunner(client);
+    try {
+      const cols = `device_id String,
+        seq UInt64,
+        ts_ms Int64,
+        ts DateTime MATERIALIZED toDateTime(intDiv(ts_ms, 1000)),
+        ingested_at DateTime MATERIALIZED now()`;
+      await db.exec(`CREATE TABLE rk_test (${cols}) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ORDER BY (device_id, seq)`);
+      await db.exec("INSERT INTO rk_test (device_id, seq, ts_ms) VALUES ('d', 0, 1000), ('d', 1, 2000)");
+      let wrote = 0;
+      await rekey("rk_test", cols, "ORDER BY (device_id, seq, ts_ms)", "device_id, seq, ts_ms", {
+        // A writer of the previous release, by the table's name, after the copy and before the swap.
+        afterCopy: async () => {
+          await db.exec("INSERT INTO rk_test (device_id, seq, ts_ms) VALUES ('d', 0, 3000), ('d', 2, 4000)");
+          wrote++;
+        },
+      })(db);
+      expect(wrote).toBe(1);
+      await db.exec("OPTIMIZE TABLE rk_test FINAL");
+      expect(await chQuery<{ s: string; t: string }>(ch.url, database, "SELECT toString(seq) AS s, toString(ts_ms) AS t FROM rk_test ORDER BY ts_ms")).toEqual([
+        { s: "0", t: "1000" },
+        { s: "1", t: "2000" },
+        { s: "0", t: "3000" },
+        { s: "2", t: "4000" },
+      ]);
+      expect(await chQuery<{ k: string }>(ch.url, database, "SELECT sorting_key AS k FROM system.tables WHERE database = currentDatabase() AND name = 'rk_test'")).toEqual([{ k: "device_id, seq, ts_ms" }]);
+      expect(await chQuery<{ name: string }>(ch.url, database, "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'rk_test_%'")).toEqual([]);
+    } finally {
+      await db.exec("DROP TABLE IF EXISTS rk_test");
+      await client.close();
+    }
   });
 
   it("keeps every anomaly of a device without a counter (all its seqs 0) once merged: explanations, windows, counts, incidents", async () => {

@@ -44,13 +44,19 @@ export async function addColumnIfMissing(db: MigrationDb, table: string, name: s
  * dropped. Nothing happens when the key is already the new one. Several processes starting at once
  * may all run it (each with its own temporary names): a swap that fails because another process
  * swapped first is fine once the key is the new one; a swap after another one replaces the table
- * with an equal copy (nothing writes during migrations).
+ * with an equal copy. Rows that processes of the previous release write while it runs (a rolling
+ * upgrade) are copied after the swap: see `rebuild`.
  */
-export function rekey(table: string, columns: string, orderBy: string, select: string): (db: MigrationDb) => Promise<void> {
+export function rekey(table: string, columns: string, orderBy: string, select: string, hooks: RebuildHooks = {}): (db: MigrationDb) => Promise<void> {
   const key = orderBy.replace(/^ORDER BY \((.*)\)$/, "$1");
   const done = async (db: MigrationDb) =>
     (await db.query<{ k: string }>(`SELECT sorting_key AS k FROM system.tables WHERE database = currentDatabase() AND name = '${table}'`))[0]?.k === key;
-  return rebuild(table, columns, `ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ${orderBy}`, select, done);
+  return rebuild(table, columns, `ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ${orderBy}`, select, done, hooks);
+}
+
+/** For tests: run between the copy and the swap (where a writer of the previous release can still insert). */
+export interface RebuildHooks {
+  readonly afterCopy?: () => Promise<void>;
 }
 
 /** True once `table` is a ReplacingMergeTree. */
@@ -62,7 +68,7 @@ export function isReplacing(table: string): (db: MigrationDb) => Promise<boolean
  * A procedure that rebuilds `table` with new columns and engine clause (as `rekey` describes),
  * nothing happening once `isDone`.
  */
-export function rebuild(table: string, columns: string, engine: string, select: string, isDone: (db: MigrationDb) => Promise<boolean>): (db: MigrationDb) => Promise<void> {
+export function rebuild(table: string, columns: string, engine: string, select: string, isDone: (db: MigrationDb) => Promise<boolean>, hooks: RebuildHooks = {}): (db: MigrationDb) => Promise<void> {
   const names = columns
     .split(/,\s*\n/)
     .map((c) => c.trim())
@@ -74,9 +80,12 @@ export function rebuild(table: string, columns: string, engine: string, select: 
     const tag = randomBytes(4).toString("hex");
     const copy = `${table}_rekeyed_${tag}`;
     const old = `${table}_before_rekey_${tag}`;
+    // ClickHouse's clock, a second early: rows it stamps from here on were maybe not copied.
+    const since = Number((await db.query<{ t: string }>("SELECT toString(toUInt32(now()) - 1) AS t"))[0]?.t);
     await db.exec(`CREATE TABLE ${copy} (${columns}) ${engine}`);
     try {
       await db.exec(`INSERT INTO ${copy} (${names.join(", ")}) SELECT ${select} FROM ${table}`);
+      await hooks.afterCopy?.();
       if (await done()) return;
       await db.exec(`RENAME TABLE ${table} TO ${old}, ${copy} TO ${table}`);
     } catch (err) {
@@ -85,6 +94,12 @@ export function rebuild(table: string, columns: string, engine: string, select: 
     } finally {
       await db.exec(`DROP TABLE IF EXISTS ${copy}`);
     }
+    // During a rolling upgrade the previous release keeps writing to the table by name until the
+    // swap: what it wrote after the copy began is in the old table only. Copied again (the new
+    // table replaces identical rows): those stamped since the copy began, or all where the old
+    // table has no ingested_at (the rebuilds that made device_events and dead_letters replacing).
+    const stamped = Number((await db.query<{ n: string }>(`SELECT count() AS n FROM system.columns WHERE database = currentDatabase() AND table = '${old}' AND name = 'ingested_at'`))[0]?.n ?? 0) > 0;
+    await db.exec(`INSERT INTO ${table} (${names.join(", ")}) SELECT ${select} FROM ${old}${stamped ? ` WHERE ingested_at >= toDateTime(${since})` : ""}`);
     await db.exec(`DROP TABLE IF EXISTS ${old}`);
   };
 }
