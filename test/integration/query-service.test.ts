@@ -337,7 +337,10 @@ describe("QueryService over gRPC (real ClickHouse and NATS)", () => {
       expect((readings!["response"] as { points: unknown[] }).points).toHaveLength(90);
       expect(bad).toMatchObject({ ok: false, code: "INVALID_ARGUMENT" });
       expect(bad!["details"]).toMatch(/device_id: must match/);
-      expect((analyses!["response"] as { analyses: unknown[] }).analyses).toHaveLength(3);
+      const listed = (analyses!["response"] as { analyses: { seq: string; tsMs: string; incidentSeq: string; incidentTsMs: string }[] }).analyses;
+      expect(listed).toHaveLength(3);
+      // Each its own incident, named by its seq and time (int64 as JSON strings).
+      expect(listed.map((a) => [a.incidentSeq, a.incidentTsMs])).toEqual(listed.map((a) => [a.seq, a.tsMs]));
     });
 
     it("WatchDevice with a reader that stops reading is cut off with RESOURCE_EXHAUSTED; the server carries on", async () => {
