@@ -1,6 +1,17 @@
 import { addColumnIfMissing, rekey } from "./migration-steps.js";
 import type { Migration } from "./migration-steps.js";
 
+/** Migration 20's columns shared by `analyses` and `anomaly_windows` (an anomaly: its reading, metric and score), frozen with it. */
+const ANOMALY_COLUMNS_20 = `device_id String,
+        epoch UInt64,
+        seq UInt64,
+        ts_ms Int64,
+        metric String,
+        score Float64`;
+const STAMPS_20 = `ts DateTime MATERIALIZED toDateTime(intDiv(ts_ms, 1000)),
+        ingested_at DateTime MATERIALIZED now()`;
+const ORDER_BY_20 = "ORDER BY (device_id, epoch, seq, ts_ms, metric)";
+
 /**
  * Migrations of anomaly detection's outputs (docs/adr/0022-device-level-detection.md), appended
  * after the audit log's. Released migrations are never edited; add a new one.
@@ -38,12 +49,7 @@ export const detectionMigrations: readonly Migration[] = [
     apply: async (db) => {
       await rekey(
         "analyses",
-        `device_id String,
-        epoch UInt64,
-        seq UInt64,
-        ts_ms Int64,
-        metric String,
-        score Float64,
+        `${ANOMALY_COLUMNS_20},
         summary String,
         likely_cause String,
         suggested_action String,
@@ -57,23 +63,16 @@ export const detectionMigrations: readonly Migration[] = [
         incident_epoch UInt64 DEFAULT epoch,
         incident_seq UInt64 DEFAULT seq,
         incident_ts_ms Int64 DEFAULT ts_ms,
-        ts DateTime MATERIALIZED toDateTime(intDiv(ts_ms, 1000)),
-        ingested_at DateTime MATERIALIZED now()`,
-        "ORDER BY (device_id, epoch, seq, ts_ms, metric)",
+        ${STAMPS_20}`,
+        ORDER_BY_20,
         "device_id, epoch, seq, ts_ms, metric, score, summary, likely_cause, suggested_action, provider, model, prompt_version, cached, degraded, cost_usd, reasons, incident_epoch, incident_seq, ts_ms",
       )(db);
       await rekey(
         "anomaly_windows",
-        `device_id String,
-        epoch UInt64,
-        seq UInt64,
-        ts_ms Int64,
-        metric String,
-        score Float64,
+        `${ANOMALY_COLUMNS_20},
         vector Array(Float64),
-        ts DateTime MATERIALIZED toDateTime(intDiv(ts_ms, 1000)),
-        ingested_at DateTime MATERIALIZED now()`,
-        "ORDER BY (device_id, epoch, seq, ts_ms, metric)",
+        ${STAMPS_20}`,
+        ORDER_BY_20,
         "device_id, epoch, seq, ts_ms, metric, score, vector",
       )(db);
     },

@@ -73,7 +73,8 @@ export function rebuild(table: string, columns: string, engine: string, select: 
     .split(/,\s*\n/)
     .map((c) => c.trim())
     .filter((c) => !/MATERIALIZED/.test(c))
-    .map((c) => c.split(/\s+/)[0]);
+    .map((c) => c.split(/\s+/)[0])
+    .join(", ");
   return async (db) => {
     const done = () => isDone(db);
     if (await done()) return;
@@ -84,7 +85,7 @@ export function rebuild(table: string, columns: string, engine: string, select: 
     const since = Number((await db.query<{ t: string }>("SELECT toString(toUInt32(now()) - 1) AS t"))[0]?.t);
     await db.exec(`CREATE TABLE ${copy} (${columns}) ${engine}`);
     try {
-      await db.exec(`INSERT INTO ${copy} (${names.join(", ")}) SELECT ${select} FROM ${table}`);
+      await db.exec(`INSERT INTO ${copy} (${names}) SELECT ${select} FROM ${table}`);
       await hooks.afterCopy?.();
       if (await done()) return;
       await db.exec(`RENAME TABLE ${table} TO ${old}, ${copy} TO ${table}`);
@@ -99,7 +100,7 @@ export function rebuild(table: string, columns: string, engine: string, select: 
     // table replaces identical rows): those stamped since the copy began, or all where the old
     // table has no ingested_at (the rebuilds that made device_events and dead_letters replacing).
     const stamped = Number((await db.query<{ n: string }>(`SELECT count() AS n FROM system.columns WHERE database = currentDatabase() AND table = '${old}' AND name = 'ingested_at'`))[0]?.n ?? 0) > 0;
-    await db.exec(`INSERT INTO ${table} (${names.join(", ")}) SELECT ${select} FROM ${old}${stamped ? ` WHERE ingested_at >= toDateTime(${since})` : ""}`);
+    await db.exec(`INSERT INTO ${table} (${names}) SELECT ${select} FROM ${old}${stamped ? ` WHERE ingested_at >= toDateTime(${since})` : ""}`);
     await db.exec(`DROP TABLE IF EXISTS ${old}`);
   };
 }
