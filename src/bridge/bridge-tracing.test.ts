@@ -5,7 +5,7 @@ import { decodeJournalReadings, decodeReadings, defaultReadingLimits } from "../
 import { systemClock } from "../base/clock.js";
 import { parseTraceparent } from "../base/trace-context.js";
 import { createTracing } from "../observability/tracing.js";
-import { encodeReadingWire } from "../domain/reading-wire.js";
+import { encodeReadingWire } from "../domain/reading-wire-write.js";
 
 const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
 const reading = (id: string, seq: number) => enc({ deviceId: id, seq, tsMs: Date.now(), metrics: { t: seq } });

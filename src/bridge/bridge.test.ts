@@ -62,6 +62,23 @@ describe("bridge core", () => {
     expect(pubs.reduce((n, p) => n + decodeJournalReadings(p.data).length, 0)).toBe(12);
   });
 
+  it("closes a journal message before it would pass batchMaxBytes, and keeps each reading whole and in order", async () => {
+    const { core, pubs } = setup({ batchMaxBytes: 200 });
+    const payload = enc({ deviceId: "d1", readings: Array.from({ length: 20 }, (_, i) => ({ seq: i + 1, tsMs: i + 1, metrics: { temperature: i, humidity: i } })) });
+    core.handle("devices/d1/readings", payload, { ack: () => {} });
+    await turn();
+    const seqs: number[] = [];
+    for (let i = 0; i < pubs.length || seqs.length < 20; i++) {
+      await turn();
+      const p = pubs[i]!;
+      expect(p.data.length).toBeLessThanOrEqual(200);
+      seqs.push(...decodeJournalReadings(p.data).map((r) => r.seq));
+      p.resolve({ seq: i + 1, duplicate: false });
+    }
+    expect(pubs.length).toBeGreaterThan(2);
+    expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
   it("acks a device's batch payload once all of its readings are durable, even across two journal messages", async () => {
     const { core, pubs } = setup({ batchMaxReadings: 3 });
     let acks = 0;

@@ -1,4 +1,4 @@
-import { decodeReadings, deviceIdFromTopic, encodeReading, type ReadingLimits, type Rejection } from "../domain/reading-codec.js";
+import { decodeReadings, deviceIdFromTopic, type ReadingLimits, type Rejection } from "../domain/reading-codec.js";
 import { partitionOf } from "../domain/partition.js";
 import type { EventPublisher } from "../ports/journal.js";
 import type { Clock } from "../ports/clock.js";
@@ -115,7 +115,7 @@ export function createBridgeCore(o: BridgeCoreOptions, publish: JournalPublish, 
   const order = new DeviceOrder<AckToken>(
     { holdMs: o.reorderHoldMs ?? 200, maxHoldMs: o.reorderHoldMaxMs ?? o.reorderHoldMs ?? 200, maxDevices: 200_000, maxHeld: Math.max(1, maxHeld), clock: o.clock },
     // Every reading of one message is of the topic's device: one partition.
-    (r, token) => batcher.add(partitionOf(r.deviceId, o.partitions), encodeReading(r), token, r.trace),
+    (r, token) => batcher.add(partitionOf(r.deviceId, o.partitions), r, token),
   );
   const counts = { received: 0, rejected: 0, rejectedByCode: {} as Record<string, number>, deadLetterFailures: 0 };
   let deadLettering = 0;

@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from "../ports/clock.js";
-import { encodeReadingBatchWire } from "../domain/reading-wire.js";
+import type { Reading } from "../ports/reading.js";
+import { ReadingBatchWriter, readingWireSize } from "../domain/reading-wire-write.js";
 import { journalSubject } from "../domain/subjects.js";
 
 /**
@@ -31,7 +32,7 @@ export interface JournalBatcherOptions {
   readonly windowMs: number;
   /** Most readings per journal message. */
   readonly maxReadings: number;
-  /** Most bytes per journal message (encoded readings). */
+  /** Most bytes per journal message. */
   readonly maxBytes: number;
   /** Prefix of the batches' Nats-Msg-Id, unique per process start (e.g. `<node>-<boot id>`). */
   readonly msgIdPrefix: string;
@@ -56,9 +57,9 @@ export interface BatcherStats {
 
 interface OpenBatch {
   readonly partition: number;
-  readonly parts: Uint8Array[];
+  /** The journal message so far: each reading encoded into it as it is added. */
+  readonly wire: ReadingBatchWriter;
   readonly tokens: AckToken[];
-  bytes: number;
   /** When its first reading was added (clock ms). */
   readonly openedAt: number;
   /** The first traced reading's trace context. */
@@ -102,24 +103,24 @@ export class JournalBatcher {
   }
 
   /**
-   * Add one encoded reading of partition `p`; `token` is counted down when it is durable. `trace`:
-   * the reading's trace context when it is traced.
+   * Add one validated reading of partition `p` (encoded into its batch now); `token` is counted
+   * down when it is durable.
    */
-  add(p: number, reading: Uint8Array, token: AckToken, trace?: string): void {
+  add(p: number, reading: Reading, token: AckToken): void {
+    const size = readingWireSize(reading);
     let b = this.open.get(p);
-    if (b !== undefined && (b.tokens.length >= this.o.maxReadings || b.bytes + reading.length > this.o.maxBytes)) {
+    if (b !== undefined && (b.tokens.length >= this.o.maxReadings || b.wire.length + ReadingBatchWriter.entryBytes(size) > this.o.maxBytes)) {
       this.send(b);
       b = undefined;
     }
     if (b === undefined) {
-      b = { partition: p, parts: [], tokens: [], bytes: 0, openedAt: this.o.clock.now(), trace: undefined };
+      b = { partition: p, wire: new ReadingBatchWriter(), tokens: [], openedAt: this.o.clock.now(), trace: undefined };
       this.open.set(p, b);
       this.arm();
     }
-    if (trace !== undefined && b.trace === undefined) b.trace = trace;
-    b.parts.push(reading);
+    if (reading.trace !== undefined && b.trace === undefined) b.trace = reading.trace;
+    b.wire.add(reading, size);
     b.tokens.push(token);
-    b.bytes += reading.length;
     this.queued++;
   }
 
@@ -185,7 +186,7 @@ export class JournalBatcher {
     const n = b.tokens.length;
     this.queued -= n;
     this.inPublish += n;
-    const data = encodeReadingBatchWire(b.parts);
+    const data = b.wire.bytes();
     this.publish(journalSubject(b.partition), data, `${this.o.msgIdPrefix}-${++this.msgNo}`, b.trace).then(
       (res) => {
         this.stats.batches++;

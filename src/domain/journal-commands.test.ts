@@ -3,7 +3,7 @@ import type { AlertCommand } from "./alerts.js";
 import { decodeJournalCommand, encodeJournalCommand, isJournalCommand } from "./journal-commands.js";
 import { journalEnvelopes } from "../runtime/journal-batch.js";
 import { journalEnvelope } from "./journal-envelopes.js";
-import { encodeReadingBatchWire, encodeReadingWire } from "./reading-wire.js";
+import { encodeReadingBatchWire, encodeReadingWire } from "./reading-wire-write.js";
 
 const cmd: AlertCommand = { type: "alert-command", op: "acknowledge", alertId: "pump-1/anomaly/3", deviceId: "pump-1", by: "ana", reason: "looking ✓", commandId: "c-1", atMs: 1_700_000_000_000 };
 

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ReadingBatchSchema, ReadingSchema } from "../gen/shoal/v1/reading_pb.js";
 import { decodeJournalReading, decodeJournalReadings, decodeReading, decodeReadings, defaultReadingLimits, deviceIdFromTopic, encodeReading, MAX_TS_MS } from "./reading-codec.js";
-import { encodeReadingBatchWire } from "./reading-wire.js";
+import { encodeReadingBatchWire } from "./reading-wire-write.js";
 
 const enc = (o: unknown) => new TextEncoder().encode(typeof o === "string" ? o : JSON.stringify(o));
 const good = { deviceId: "d-1", seq: 7, tsMs: 1_700_000_000_000, metrics: { temperature: 21.5, humidity: 40 } };

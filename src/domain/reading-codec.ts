@@ -1,4 +1,5 @@
-import { decodeReadingsWire, decodeReadingWire, encodeReadingWire, isReadingBatch, UnknownFieldError } from "./reading-wire.js";
+import { decodeReadingsWire, decodeReadingWire, isReadingBatch, UnknownFieldError } from "./reading-wire.js";
+import { encodeReadingWire } from "./reading-wire-write.js";
 import type { Reading } from "../ports/reading.js";
 import { clip, DEVICE_ID_RE, defaultReadingLimits, MAX_TS_MS, reject, show, showTs, TS_RULE, utf8, validate, type DecodeManyResult, type DecodeResult, type ReadingLimits, type Rejection } from "./reading-contract.js";
 import { decodeJson } from "./reading-json.js";

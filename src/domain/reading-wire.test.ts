@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { ReadingSchema } from "../gen/shoal/v1/reading_pb.js";
+import { ReadingBatchSchema, ReadingSchema } from "../gen/shoal/v1/reading_pb.js";
 import type { Reading } from "../ports/reading.js";
-import { decodeReadingWire, encodeReadingWire } from "./reading-wire.js";
+import { decodeReadingWire } from "./reading-wire.js";
+import { encodeReadingBatchWire, encodeReadingWire, ReadingBatchWriter } from "./reading-wire-write.js";
 
 /** Metric names as readings may carry them: "__proto__" is reserved (rejected; its own test below). */
 const metricName = (names: fc.Arbitrary<string>) => names.filter((n) => n !== "__proto__");
@@ -165,6 +166,37 @@ describe("hand-written Reading wire codec", () => {
     Object.defineProperty(metrics, "__proto__", { value: 5, enumerable: true });
     const bytes = toBinary(ReadingSchema, create(ReadingSchema, { deviceId: "d", seq: 1n, tsMs: 1n, metrics }));
     expect(() => decodeReadingWire(bytes)).toThrow('metric name "__proto__" is reserved');
+  });
+
+  it("encodes readings, alone and batched, byte for byte as protobuf-es does (property)", () => {
+    // A reading always has a device id (validated: 1–128 characters); proto3 leaves an empty one out.
+    const arbTraced = fc
+      .tuple(arbAnyReading.filter((r) => r.deviceId !== ""), fc.option(arbUnicode, { nil: undefined }))
+      .map(([r, trace]): Reading => (trace === undefined || trace === "" ? r : { ...r, trace }));
+    fc.assert(
+      fc.property(fc.array(arbTraced, { minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 300 }), (rs, initialBytes) => {
+        const protos = rs.map((r) =>
+          create(ReadingSchema, { deviceId: r.deviceId, seq: BigInt(r.seq), tsMs: BigInt(r.tsMs), metrics: r.metrics, log: r.log, boot: r.boot === undefined ? undefined : BigInt(r.boot), traceParent: r.trace }),
+        );
+        rs.forEach((r, i) => expect(encodeReadingWire(r)).toEqual(toBinary(ReadingSchema, protos[i]!)));
+        // Grown from a buffer too small for one reading, the batch is still exactly protobuf-es's.
+        const w = new ReadingBatchWriter(initialBytes);
+        for (const r of rs) w.add(r);
+        const expected = toBinary(ReadingBatchSchema, create(ReadingBatchSchema, { readings: protos }));
+        expect(w.bytes()).toEqual(expected);
+        expect(w.length).toBe(expected.length);
+        expect(encodeReadingBatchWire(rs.map(encodeReadingWire))).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("writes varints of every size up to 2^53 - 1 (timestamps split into 32-bit halves)", () => {
+    for (const v of [0, 1, 127, 128, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 35 + 5, 1_765_000_000_123, 2 ** 49, 2 ** 52 + 1, Number.MAX_SAFE_INTEGER]) {
+      const r = { deviceId: "d", seq: v, tsMs: v, metrics: { t: 1 }, boot: v };
+      expect(encodeReadingWire(r)).toEqual(toBinary(ReadingSchema, create(ReadingSchema, { deviceId: "d", seq: BigInt(v), tsMs: BigInt(v), metrics: { t: 1 }, boot: BigInt(v) })));
+      expect(decodeReadingWire(encodeReadingWire(r))).toEqual(v === 0 ? { ...r, seq: 0, tsMs: 0 } : r);
+    }
   });
 
   it("decodes non-ASCII and long names exactly", () => {

@@ -1,36 +1,22 @@
 import type { Reading } from "../ports/reading.js";
 import { ShoalError } from "../base/errors.js";
-import { varintSize } from "../base/varint.js";
 
 /**
- * Hand-written protobuf wire codec of shoal.v1.Reading for the hot path (bridge encode, runtime
- * decode). protobuf-es's reflective codec handles the `map<string, double>` field at ~30–80k
- * readings/s on this machine; this one is an order of magnitude faster. It produces and accepts
- * exactly the proto3 wire format (property-tested against protobuf-es in reading-wire.test.ts).
+ * Hand-written protobuf wire codec of shoal.v1.Reading for the hot path: the runtime's decoder
+ * (the bridge's encoder is reading-wire-write.ts). protobuf-es's reflective codec handles the
+ * `map<string, double>` field at ~30–80k readings/s on this machine; this one is an order of
+ * magnitude faster. It accepts exactly the proto3 wire format (property-tested against
+ * protobuf-es in reading-wire.test.ts).
  *
  * Field numbers: 1 device_id (string), 2 seq (uint64), 3 ts_ms (int64), 4 metrics (map entry:
  * 1 key string, 2 value double), 5 log (optional string).
  */
 
-const utf8Enc = new TextEncoder();
 const utf8Dec = new TextDecoder("utf-8", { fatal: true });
 
-// TextEncoder/TextDecoder cost about a microsecond per call for short strings; device ids and
-// metric names are short ASCII, so they take a plain loop.
-function encodeStr(s: string): Uint8Array {
-  const n = s.length;
-  if (n > 64) return utf8Enc.encode(s);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0x7f) return utf8Enc.encode(s);
-    out[i] = c;
-  }
-  return out;
-}
-
 /**
- * A short ASCII string from bytes in one allocation (building it by `+=` allocates one
+ * TextDecoder costs about a microsecond per call for short strings; device ids and metric names
+ * are short ASCII, so they take a plain loop. A short ASCII string from bytes in one allocation (building it by `+=` allocates one
  * intermediate string per character; `String.fromCharCode.apply` over a subarray and Buffer's
  * latin1Slice measured slower for ids of 4–16 characters).
  */
@@ -93,68 +79,6 @@ function decodeKey(b: Uint8Array, s: number, e: number): string {
   const out = asciiStr(b, s, e);
   keyCache[slot] = out;
   return out;
-}
-
-/** Encode a validated reading (seq and tsMs are non-negative safe integers). */
-export function encodeReadingWire(r: Reading): Uint8Array {
-  const id = encodeStr(r.deviceId);
-  const names = Object.keys(r.metrics);
-  const keys = names.map(encodeStr);
-  const log = r.log === undefined ? undefined : utf8Enc.encode(r.log);
-  let size = 1 + varintSize(id.length) + id.length + 1 + varintSize(r.seq) + 1 + varintSize(r.tsMs);
-  for (const k of keys) {
-    const entry = 1 + varintSize(k.length) + k.length + 9;
-    size += 1 + varintSize(entry) + entry;
-  }
-  if (log !== undefined) size += 1 + varintSize(log.length) + log.length;
-  if (r.boot !== undefined) size += 1 + varintSize(r.boot);
-  const trace = r.trace === undefined ? undefined : utf8Enc.encode(r.trace);
-  if (trace !== undefined) size += 1 + varintSize(trace.length) + trace.length;
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  let p = 0;
-  out[p++] = 0x0a;
-  p = writeVarint(out, p, id.length);
-  out.set(id, p);
-  p += id.length;
-  if (r.seq !== 0) {
-    out[p++] = 0x10;
-    p = writeVarint(out, p, r.seq);
-  }
-  if (r.tsMs !== 0) {
-    out[p++] = 0x18;
-    p = writeVarint(out, p, r.tsMs);
-  }
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    const entry = 1 + varintSize(k.length) + k.length + 9;
-    out[p++] = 0x22;
-    p = writeVarint(out, p, entry);
-    out[p++] = 0x0a;
-    p = writeVarint(out, p, k.length);
-    out.set(k, p);
-    p += k.length;
-    out[p++] = 0x11;
-    view.setFloat64(p, r.metrics[names[i]!]!, true);
-    p += 8;
-  }
-  if (log !== undefined) {
-    out[p++] = 0x2a;
-    p = writeVarint(out, p, log.length);
-    out.set(log, p);
-    p += log.length;
-  }
-  if (r.boot !== undefined) {
-    out[p++] = 0x30;
-    p = writeVarint(out, p, r.boot);
-  }
-  if (trace !== undefined) {
-    out[p++] = 0x3a;
-    p = writeVarint(out, p, trace.length);
-    out.set(trace, p);
-    p += trace.length;
-  }
-  return p === size ? out : out.subarray(0, p);
 }
 
 // Decoder cursor: module-level so the hot path allocates no closures (decoding is synchronous).
@@ -358,28 +282,4 @@ export function decodeReadingsWire(b: Uint8Array, start: number, end: number, ea
     each(decodeReadingWire(b, p, p + len, rejectUnknown));
     p += len;
   }
-}
-
-/** The shoal.v1.ReadingBatch of several encoded readings (`encodeReadingWire` output, in order). */
-export function encodeReadingBatchWire(readings: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const r of readings) size += 1 + varintSize(r.length) + r.length;
-  const out = new Uint8Array(size);
-  let p = 0;
-  for (const r of readings) {
-    out[p++] = READING_BATCH_TAG;
-    p = writeVarint(out, p, r.length);
-    out.set(r, p);
-    p += r.length;
-  }
-  return p === out.length ? out : out.subarray(0, p);
-}
-
-function writeVarint(out: Uint8Array, p: number, v: number): number {
-  while (v >= 128) {
-    out[p++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  out[p++] = v;
-  return p;
 }

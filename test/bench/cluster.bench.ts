@@ -27,7 +27,7 @@ import { startClickHouse, startConsul, startNats, type ServiceHandle } from "../
 import { connectNats } from "../../src/adapters/nats/connection.js";
 import { JournalPublisher } from "../../src/adapters/nats/journal-publisher.js";
 import { ensureJournal } from "../../src/adapters/nats/streams.js";
-import { encodeReadingBatchWire, encodeReadingWire } from "../../src/domain/reading-wire.js";
+import { encodeReadingBatchWire, encodeReadingWire } from "../../src/domain/reading-wire-write.js";
 import { journalSubject, readingSubject } from "../../src/domain/subjects.js";
 import { partitionOf } from "../../src/domain/partition.js";
 import { type PartitionJournal } from "../../src/cluster/index.js";

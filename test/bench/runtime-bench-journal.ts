@@ -5,7 +5,7 @@ import { availableParallelism } from "node:os";
 import { createDeviceActor } from "../../actors/device/index.js";
 import type { JournalBytes, RuntimeHost } from "../../src/ports/actor-host.js";
 import { encodeReading } from "../../src/domain/reading-codec.js";
-import { encodeReadingBatchWire } from "../../src/domain/reading-wire.js";
+import { encodeReadingBatchWire } from "../../src/domain/reading-wire-write.js";
 import { journalEnvelope } from "../../src/domain/journal-envelopes.js";
 import { packJournal } from "../../src/runtime/journal-batch.js";
 import { createInlineHost } from "../../src/runtime/inline-host.js";

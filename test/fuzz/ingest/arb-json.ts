@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { encodeReadingBatchWire, encodeReadingWire } from "../../../src/domain/reading-wire.js";
+import { encodeReadingBatchWire, encodeReadingWire } from "../../../src/domain/reading-wire-write.js";
 import type { Reading } from "../../../src/ports/reading.js";
 import { NOW_MS, PROFILES, type IngestInput } from "./contract.js";
 import { ANY_NAME, applyTextOp, arbDeviceId, arbNasty, arbTextOp, finite, jsonText, safeUint, tsEdge, tsInWindow, VALID_NAME } from "./values.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { encodeReading } from "../../../src/domain/reading-codec.js";
-import { encodeReadingBatchWire } from "../../../src/domain/reading-wire.js";
+import { encodeReadingBatchWire } from "../../../src/domain/reading-wire-write.js";
 import { journalEnvelope } from "../../../src/domain/journal-envelopes.js";
 import { decodeJournal, decodePackedJournal, packJournal, type JournalDecoder } from "../../../src/runtime/journal-batch.js";
 
