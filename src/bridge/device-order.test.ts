@@ -27,6 +27,22 @@ describe("DeviceOrder: a device's readings in the order it counted them", () => 
     expect(order.stats).toEqual({ held: 1, timedOut: 0, late: 0 });
   });
 
+  it("forgets the device seen least recently past maxDevices, a device's run of readings counting as one sighting", () => {
+    const clock = new SimClock();
+    const out: string[] = [];
+    const order = new DeviceOrder<number>({ holdMs: 200, maxDevices: 2, maxHeld: 100, clock }, (x, token) => out.push(`${x.deviceId}:${x.seq}/${token}`));
+    order.offer(r("a", 1), 0);
+    order.offer(r("b", 1), 0);
+    for (let q = 2; q <= 5; q++) order.offer(r("a", q), 0); // a is now the most recent, b the least
+    order.offer(r("c", 1), 0); // b is forgotten, a kept
+    order.offer(r("a", 6), 0);
+    order.offer(r("b", 2), 0); // not remembered: a first sighting that skips ahead waits
+    expect(out).toEqual(["a:1/0", "b:1/0", "a:2/0", "a:3/0", "a:4/0", "a:5/0", "c:1/0", "a:6/0"]);
+    expect(order.held).toBe(1);
+    order.offer(r("c", 3), 0); // c is remembered (its 2 is missing): it waits too
+    expect(order.held).toBe(2);
+  });
+
   it("any arrival order within the hold comes out in seq order per device (property)", () => {
     fc.assert(
       fc.property(fc.shuffledSubarray(Array.from({ length: 60 }, (_, i) => i + 1), { minLength: 60, maxLength: 60 }), (arrival) => {

@@ -75,6 +75,8 @@ export class DeviceOrder<T> {
   private readonly last = new Map<string, Last>();
   private readonly holds = new Map<string, Hold>();
   private heldCount = 0;
+  /** The device `last` holds as its most recent (a device's batch passes reading after reading). */
+  private newest: string | undefined;
   private timer: TimerHandle | null = null;
   private readonly hold: AdaptiveHold;
 
@@ -149,11 +151,15 @@ export class DeviceOrder<T> {
     if (l === undefined) {
       this.last.set(id, { seq: r.seq, ts: r.tsMs, gapFrom: 0, gapTo: 0, gapArrived: -1 });
       if (this.last.size > this.o.maxDevices) this.last.delete(this.last.keys().next().value!);
+      this.newest = id;
     } else if (r.tsMs >= l.ts) {
       l.seq = r.seq;
       l.ts = r.tsMs;
-      this.last.delete(id); // re-insert: Map order is the recency order
-      this.last.set(id, l);
+      if (id !== this.newest) {
+        this.last.delete(id); // re-insert: Map order is the recency order
+        this.last.set(id, l);
+        this.newest = id;
+      }
     }
     this.emit(r, token);
   }
