@@ -130,6 +130,47 @@ describe("ClickHouseSink (real ClickHouse)", () => {
     }
   });
 
+  it("a rebuild that failed after its swap is finished by the next run: the older release's rows copied, the old table dropped", async () => {
+    const client = createClickHouseClient(opts());
+    const db = sqlRunner(client);
+    const rows = () => chQuery<{ s: string; t: string }>(ch.url, database, "SELECT toString(seq) AS s, toString(ts_ms) AS t FROM rk_fail FINAL ORDER BY ts_ms");
+    const leftOver = () => chQuery<{ name: string }>(ch.url, database, "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'rk_fail_%'");
+    try {
+      const cols = `device_id String,
+        seq UInt64,
+        ts_ms Int64,
+        ts DateTime MATERIALIZED toDateTime(intDiv(ts_ms, 1000)),
+        ingested_at DateTime MATERIALIZED now()`;
+      await db.exec(`CREATE TABLE rk_fail (${cols}) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ORDER BY (device_id, seq)`);
+      await db.exec("INSERT INTO rk_fail (device_id, seq, ts_ms) VALUES ('d', 1, 1000)");
+      const step = (hooks: Parameters<typeof rekey>[4]) => rekey("rk_fail", cols, "ORDER BY (device_id, seq, ts_ms)", "device_id, seq, ts_ms", hooks);
+      await expect(
+        step({
+          afterCopy: () => db.exec("INSERT INTO rk_fail (device_id, seq, ts_ms) VALUES ('d', 2, 2000)"),
+          afterSwap: () => Promise.reject(new Error("ClickHouse went away")),
+        })(db),
+      ).rejects.toThrow("ClickHouse went away");
+      // Swapped (the new key), but the row written during the copy is only in the old table.
+      expect(await rows()).toEqual([{ s: "1", t: "1000" }]);
+      expect((await leftOver()).map((t) => t.name)).toEqual([expect.stringMatching(/^rk_fail_before_rekey_[0-9a-f]{8}_[0-9]+$/)]);
+      // A table of that prefix left by a release before this one (no copy start in its name) is not touched.
+      await db.exec(`CREATE TABLE rk_fail_before_rekey_0badc0de (${cols}) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ORDER BY (device_id, seq)`);
+      await db.exec("INSERT INTO rk_fail_before_rekey_0badc0de (device_id, seq, ts_ms) VALUES ('x', 9, 9000)");
+      // The migration was not recorded, so it runs again: the key is new already, the old table is finished.
+      await step({})(db);
+      expect(await rows()).toEqual([
+        { s: "1", t: "1000" },
+        { s: "2", t: "2000" },
+      ]);
+      expect(await leftOver()).toEqual([{ name: "rk_fail_before_rekey_0badc0de" }]);
+    } finally {
+      await db.exec("DROP TABLE IF EXISTS rk_fail");
+      await db.exec("DROP TABLE IF EXISTS rk_fail_before_rekey_0badc0de");
+      for (const { name } of await leftOver()) await db.exec(`DROP TABLE IF EXISTS ${name}`);
+      await client.close();
+    }
+  });
+
   it("keeps every anomaly of a device without a counter (all its seqs 0) once merged: explanations, windows, counts, incidents", async () => {
     const db = "sink_counterless";
     await migrate({ ...opts(), database: db });

@@ -54,9 +54,12 @@ export function rekey(table: string, columns: string, orderBy: string, select: s
   return rebuild(table, columns, `ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ${orderBy}`, select, done, hooks);
 }
 
-/** For tests: run between the copy and the swap (where a writer of the previous release can still insert). */
+/** For tests. */
 export interface RebuildHooks {
+  /** Run between the copy and the swap (where a writer of the previous release can still insert). */
   readonly afterCopy?: () => Promise<void>;
+  /** Run after the swap, before the old table's newer rows are copied (a failure here is one there). */
+  readonly afterSwap?: () => Promise<void>;
 }
 
 /** True once `table` is a ReplacingMergeTree. */
@@ -75,14 +78,35 @@ export function rebuild(table: string, columns: string, engine: string, select: 
     .filter((c) => !/MATERIALIZED/.test(c))
     .map((c) => c.split(/\s+/)[0])
     .join(", ");
+  const leftovers = `${table}_before_rekey_`;
+  /**
+   * Copies into `table` the rows of a swapped-out table (`old`, named `<table>_before_rekey_<tag>_<since>`)
+   * that a writer of the previous release stamped since its copy began, then drops it.
+   */
+  const catchUp = async (db: MigrationDb, old: string, since: number) => {
+    // The rebuilds that made device_events and dead_letters replacing copied from tables without
+    // ingested_at: all of their rows again (the new table replaces identical rows).
+    const stamped = Number((await db.query<{ n: string }>(`SELECT count() AS n FROM system.columns WHERE database = currentDatabase() AND table = '${old}' AND name = 'ingested_at'`))[0]?.n ?? 0) > 0;
+    await db.exec(`INSERT INTO ${table} (${names}) SELECT ${select} FROM ${old}${stamped ? ` WHERE ingested_at >= toDateTime(${since})` : ""}`);
+    await db.exec(`DROP TABLE IF EXISTS ${old}`);
+  };
   return async (db) => {
+    // A run that swapped but failed before its catch-up (ClickHouse restarted, a timeout) left the old
+    // table, its copy's start in its name: finished first, whether or not the key is new already
+    // (the migration is recorded only once this returns). Tables of this name without the start
+    // were left by releases before it; they are not touched.
+    const left = await db.query<{ name: string }>(`SELECT name FROM system.tables WHERE database = currentDatabase() AND startsWith(name, '${leftovers}')`);
+    for (const { name } of left) {
+      const since = /^[0-9a-f]{8}_([0-9]+)$/.exec(name.slice(leftovers.length))?.[1];
+      if (since !== undefined) await catchUp(db, name, Number(since));
+    }
     const done = () => isDone(db);
     if (await done()) return;
     const tag = randomBytes(4).toString("hex");
     const copy = `${table}_rekeyed_${tag}`;
-    const old = `${table}_before_rekey_${tag}`;
     // ClickHouse's clock, a second early: rows it stamps from here on were maybe not copied.
     const since = Number((await db.query<{ t: string }>("SELECT toString(toUInt32(now()) - 1) AS t"))[0]?.t);
+    const old = `${leftovers}${tag}_${since}`;
     await db.exec(`CREATE TABLE ${copy} (${columns}) ${engine}`);
     try {
       await db.exec(`INSERT INTO ${copy} (${names}) SELECT ${select} FROM ${table}`);
@@ -96,11 +120,8 @@ export function rebuild(table: string, columns: string, engine: string, select: 
       await db.exec(`DROP TABLE IF EXISTS ${copy}`);
     }
     // During a rolling upgrade the previous release keeps writing to the table by name until the
-    // swap: what it wrote after the copy began is in the old table only. Copied again (the new
-    // table replaces identical rows): those stamped since the copy began, or all where the old
-    // table has no ingested_at (the rebuilds that made device_events and dead_letters replacing).
-    const stamped = Number((await db.query<{ n: string }>(`SELECT count() AS n FROM system.columns WHERE database = currentDatabase() AND table = '${old}' AND name = 'ingested_at'`))[0]?.n ?? 0) > 0;
-    await db.exec(`INSERT INTO ${table} (${names}) SELECT ${select} FROM ${old}${stamped ? ` WHERE ingested_at >= toDateTime(${since})` : ""}`);
-    await db.exec(`DROP TABLE IF EXISTS ${old}`);
+    // swap: what it wrote after the copy began is in the old table only, copied again now.
+    await hooks.afterSwap?.();
+    await catchUp(db, old, since);
   };
 }
