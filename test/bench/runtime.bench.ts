@@ -1,14 +1,14 @@
 // npm run bench:runtime — actor runtime benchmarks (prints a table; no assertions).
 // Rows: in-process throughput (inline host, trivial + device actor), worker-pool throughput,
 // the runtime role's path (undecoded journal bytes → deliverJournal, inline and worker pool, and the
-// bytes the inline host allocates per reading on it),
+// bytes the inline host allocates per reading on it), the bridge's decode and encode per reading,
 // worker_threads vs piscina transport (ADR 0006), JetStream in front, memory for 1M device actors
 // (child process with --expose-gc), activation latency from a KV snapshot, turn latency p99.
 // Env: BENCH_READINGS (default 1,000,000, measured), BENCH_WARMUP (readings per device before the
 // journal-bytes rows measure, default 200: past the detector's learning and its first anomalies), BENCH_PER_MESSAGE (readings per
 // journal message in the bridge-format rows, default 16), BENCH_DEVICES (10,000), BENCH_MEMORY_ACTORS (1,000,000),
 // BENCH_MEMORY_DEVICE_ACTORS, BENCH_MEMORY_READINGS, BENCH_MEMORY_STEADY_ACTORS, BENCH_MEMORY_CASES (see benchMemory),
-// BENCH_SKIP (comma list of: inline,pool,journal,journal3,journalB,journal3B,tracing,transport,jetstream,memory,activation), BENCH_REPEAT (runs per
+// BENCH_SKIP (comma list of: inline,pool,journal,journal3,journalB,journal3B,bridge,tracing,transport,jetstream,memory,activation), BENCH_REPEAT (runs per
 // throughput row, default 3; the median is reported), BENCH_ALLOC_SITES (n: also print the n allocation
 // sites with the most bytes per reading under the bytes-allocated rows).
 import { availableParallelism } from "node:os";
@@ -27,6 +27,7 @@ import { benchTransport } from "./runtime-bench-transport.js";
 import { benchJetStream } from "./runtime-bench-jetstream.js";
 import { benchTracing } from "./runtime-bench-tracing.js";
 import { benchJournalBytes, PER_MESSAGE } from "./runtime-bench-journal.js";
+import { benchBridge } from "./runtime-bench-bridge.js";
 
 /** Journal stream sequence, monotonic across every generated batch (as a real stream's). */
 let streamSeq = 0;
@@ -194,6 +195,7 @@ async function main(): Promise<void> {
     ["journal3", () => benchJournalBytes(3)],
     ["journalB", () => benchJournalBytes(1, PER_MESSAGE)],
     ["journal3B", () => benchJournalBytes(3, PER_MESSAGE)],
+    ["bridge", async () => benchBridge()],
     ["tracing", benchTracing],
     ["transport", benchTransport],
     ["jetstream", benchJetStream],
