@@ -139,7 +139,10 @@ export async function benchJournalBytes(metrics: 1 | 3 = 1, perMessage = 1): Pro
     variants.map(async ([name, settings]) => ({ name, host: await WorkerPoolHost.create({ ...common, snapshots: new MemorySnapshotStore(), logics: [deviceSpec(settings)], decoder, workers }), runs: [] as { rate: number; cores: number }[] })),
   );
   for (const p of pools) await drive(p.host, 2 * workers, parts[0]!);
-  for (const part of parts.slice(1)) for (const p of pools) p.runs.push(await drive(p.host, 2 * workers, part));
+  // Alternating which variant goes first: with the same order every part, the second measured
+  // ~10 % slower or faster on some days whatever it was (the same variants swapped gave the cost
+  // of the device-level model as +0.19 and −0.62 µs per reading).
+  for (const [i, part] of parts.slice(1).entries()) for (const p of i % 2 === 0 ? pools : [...pools].reverse()) p.runs.push(await drive(p.host, 2 * workers, part));
   const rates: number[] = [];
   for (const p of pools) {
     const rate = median(p.runs.map((r) => r.rate));
@@ -148,7 +151,7 @@ export async function benchJournalBytes(metrics: 1 | 3 = 1, perMessage = 1): Pro
     row(
       `WorkerPoolHost, ${workers} workers, device actor, journal bytes (the runtime role's path)${perMessage === 1 ? "" : `, ${perMessage} readings per journal message`}, ${p.name}`,
       `${fmt(rate)} readings/s`,
-      `(median of ${REPEAT} runs of ~${fmt(total / REPEAT)} readings after ${WARMUP} per device to warm up, interleaved with the other variant: ${p.runs.map((r) => fmt(r.rate)).join(", ")}; decoded, applied and rows encoded as RowBinary in the workers; ${median(p.runs.map((r) => r.cores)).toFixed(2)} cores busy; turn p99 ${Math.max(...view.workers.map((w) => w.turnLatencyUs.p99)).toFixed(2)} µs)`,
+      `(median of ${REPEAT} runs of ~${fmt(total / REPEAT)} readings after ${WARMUP} per device to warm up, interleaved with the other variant, each going first in turn: ${p.runs.map((r) => fmt(r.rate)).join(", ")}; decoded, applied and rows encoded as RowBinary in the workers; ${median(p.runs.map((r) => r.cores)).toFixed(2)} cores busy; turn p99 ${Math.max(...view.workers.map((w) => w.turnLatencyUs.p99)).toFixed(2)} µs)`,
     );
     await p.host.close();
   }
