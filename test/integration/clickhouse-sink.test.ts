@@ -14,6 +14,14 @@ import { rowBatch, rowBatchOf } from "../../src/domain/row-batch.js";
 import { startClickHouse } from "../harness/index.js";
 import { chQuery } from "../support/pipeline.js";
 
+/** A small table keyed (device_id, seq), for the rebuild tests to give the key (device_id, seq, ts_ms). */
+const REKEY_COLUMNS = `device_id String,
+  seq UInt64,
+  ts_ms Int64,
+  ts DateTime MATERIALIZED toDateTime(intDiv(ts_ms, 1000)),
+  ingested_at DateTime MATERIALIZED now()`;
+const rekeyTable = (name: string) => `CREATE TABLE ${name} (${REKEY_COLUMNS}) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ORDER BY (device_id, seq)`;
+
 let ch: Awaited<ReturnType<typeof startClickHouse>>;
 const database = "sink_test";
 const opts = () => ({ url: ch.url, database, username: "default", password: "" });
@@ -99,15 +107,10 @@ describe("ClickHouseSink (real ClickHouse)", () => {
     const client = createClickHouseClient(opts());
     const db = sqlRunner(client);
     try {
-      const cols = `device_id String,
-        seq UInt64,
-        ts_ms Int64,
-        ts DateTime MATERIALIZED toDateTime(intDiv(ts_ms, 1000)),
-        ingested_at DateTime MATERIALIZED now()`;
-      await db.exec(`CREATE TABLE rk_test (${cols}) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ORDER BY (device_id, seq)`);
+      await db.exec(rekeyTable("rk_test"));
       await db.exec("INSERT INTO rk_test (device_id, seq, ts_ms) VALUES ('d', 0, 1000), ('d', 1, 2000)");
       let wrote = 0;
-      await rekey("rk_test", cols, "ORDER BY (device_id, seq, ts_ms)", "device_id, seq, ts_ms", {
+      await rekey("rk_test", REKEY_COLUMNS, "ORDER BY (device_id, seq, ts_ms)", "device_id, seq, ts_ms", {
         // A writer of the previous release, by the table's name, after the copy and before the swap.
         afterCopy: async () => {
           await db.exec("INSERT INTO rk_test (device_id, seq, ts_ms) VALUES ('d', 0, 3000), ('d', 2, 4000)");
@@ -136,14 +139,9 @@ describe("ClickHouseSink (real ClickHouse)", () => {
     const rows = () => chQuery<{ s: string; t: string }>(ch.url, database, "SELECT toString(seq) AS s, toString(ts_ms) AS t FROM rk_fail FINAL ORDER BY ts_ms");
     const leftOver = () => chQuery<{ name: string }>(ch.url, database, "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'rk_fail_%'");
     try {
-      const cols = `device_id String,
-        seq UInt64,
-        ts_ms Int64,
-        ts DateTime MATERIALIZED toDateTime(intDiv(ts_ms, 1000)),
-        ingested_at DateTime MATERIALIZED now()`;
-      await db.exec(`CREATE TABLE rk_fail (${cols}) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ORDER BY (device_id, seq)`);
+      await db.exec(rekeyTable("rk_fail"));
       await db.exec("INSERT INTO rk_fail (device_id, seq, ts_ms) VALUES ('d', 1, 1000)");
-      const step = (hooks: Parameters<typeof rekey>[4]) => rekey("rk_fail", cols, "ORDER BY (device_id, seq, ts_ms)", "device_id, seq, ts_ms", hooks);
+      const step = (hooks: Parameters<typeof rekey>[4]) => rekey("rk_fail", REKEY_COLUMNS, "ORDER BY (device_id, seq, ts_ms)", "device_id, seq, ts_ms", hooks);
       await expect(
         step({
           afterCopy: () => db.exec("INSERT INTO rk_fail (device_id, seq, ts_ms) VALUES ('d', 2, 2000)"),
@@ -154,7 +152,7 @@ describe("ClickHouseSink (real ClickHouse)", () => {
       expect(await rows()).toEqual([{ s: "1", t: "1000" }]);
       expect((await leftOver()).map((t) => t.name)).toEqual([expect.stringMatching(/^rk_fail_before_rekey_[0-9a-f]{8}_[0-9]+$/)]);
       // A table of that prefix left by a release before this one (no copy start in its name) is not touched.
-      await db.exec(`CREATE TABLE rk_fail_before_rekey_0badc0de (${cols}) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ORDER BY (device_id, seq)`);
+      await db.exec(rekeyTable("rk_fail_before_rekey_0badc0de"));
       await db.exec("INSERT INTO rk_fail_before_rekey_0badc0de (device_id, seq, ts_ms) VALUES ('x', 9, 9000)");
       // The migration was not recorded, so it runs again: the key is new already, the old table is finished.
       await step({})(db);
