@@ -3,7 +3,7 @@ import type { RowSchema } from "../ports/row-sink.js";
 /**
  * The columns device actors write to the time-series tables, in insert order. They must match the
  * ClickHouse migrations (src/adapters/clickhouse/migrations.ts; checked against the real server by
- * test/integration/clickhouse-sink.test.ts). MATERIALIZED columns are not written.
+ * test/integration/clickhouse-migrations.test.ts). MATERIALIZED columns are not written.
  */
 
 /**
