@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from "../ports/clock.js";
 import type { Reading } from "../ports/reading.js";
-import { ReadingBatchWriter, readingWireSize } from "../domain/reading-wire-write.js";
+import { ReadingBatchWriter } from "../domain/reading-wire-write.js";
 import { journalSubject } from "../domain/subjects.js";
 
 /**
@@ -107,9 +107,9 @@ export class JournalBatcher {
    * down when it is durable.
    */
   add(p: number, reading: Reading, token: AckToken): void {
-    const size = readingWireSize(reading);
     let b = this.open.get(p);
-    if (b !== undefined && (b.tokens.length >= this.o.maxReadings || b.wire.length + ReadingBatchWriter.entryBytes(size) > this.o.maxBytes)) {
+    // A full batch goes; the reading opens the next one (`add` writes it unless the bytes would pass).
+    if (b !== undefined && (b.tokens.length >= this.o.maxReadings || !b.wire.add(reading, this.o.maxBytes))) {
       this.send(b);
       b = undefined;
     }
@@ -117,9 +117,9 @@ export class JournalBatcher {
       b = { partition: p, wire: new ReadingBatchWriter(), tokens: [], openedAt: this.o.clock.now(), trace: undefined };
       this.open.set(p, b);
       this.arm();
+      b.wire.add(reading);
     }
     if (reading.trace !== undefined && b.trace === undefined) b.trace = reading.trace;
-    b.wire.add(reading, size);
     b.tokens.push(token);
     this.queued++;
   }

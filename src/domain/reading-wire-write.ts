@@ -11,8 +11,8 @@ import { READING_BATCH_TAG } from "./reading-wire.js";
  * size (a backing store outside the heap), 20–30× a plain object, and encoding a reading into its
  * own array (plus one per string and a DataView) was ~15 % of `shoal up`'s main thread at 50
  * readings per MQTT message. Metric names are walked with `for…in`, whose keyed loads V8 serves
- * from its enum cache (`Object.keys` then `m[k]` cost ~40 ns per metric). {@link ReadingBatchWriter} puts a journal message's readings into one
- * buffer (one allocation per batch, growing by doubling).
+ * from its enum cache (`Object.keys` then `m[k]` cost ~40 ns per metric). {@link ReadingBatchWriter}
+ * puts a journal message's readings into one buffer (one allocation per batch, growing by doubling).
  */
 
 const utf8Enc = new TextEncoder();
@@ -84,34 +84,43 @@ function writeDouble(out: Uint8Array, p: number, v: number): void {
 /** A map entry's bytes (key field, value field) for a key of `keyLen` UTF-8 bytes. */
 const entrySize = (keyLen: number) => 1 + varintSize(keyLen) + keyLen + 9;
 
-/** Bytes of `r` on the wire (what {@link writeReadingWire} writes). */
-export function readingWireSize(r: Reading): number {
-  const idLen = utf8Length(r.deviceId);
+/**
+ * The UTF-8 length of each string of the reading {@link measure} sized last, in field order (device
+ * id, metric names, log, trace), for {@link writeMeasured} right after it: no string is scanned
+ * twice. Sizing and writing are paired inside one synchronous call of this module.
+ */
+const lens: number[] = [];
+
+/** Bytes of `r` on the wire; fills `lens` for {@link writeMeasured}. */
+function measure(r: Reading): number {
+  let i = 0;
+  const idLen = (lens[i++] = utf8Length(r.deviceId));
   let size = 1 + varintSize(idLen) + idLen;
   if (r.seq !== 0) size += 1 + varintSize(r.seq);
   if (r.tsMs !== 0) size += 1 + varintSize(r.tsMs);
   for (const k in r.metrics) {
-    const entry = entrySize(utf8Length(k));
+    const entry = entrySize((lens[i++] = utf8Length(k)));
     size += 1 + varintSize(entry) + entry;
   }
   if (r.log !== undefined) {
-    const n = utf8Length(r.log);
+    const n = (lens[i++] = utf8Length(r.log));
     size += 1 + varintSize(n) + n;
   }
   if (r.boot !== undefined) size += 1 + varintSize(r.boot);
   if (r.trace !== undefined) {
-    const n = utf8Length(r.trace);
+    const n = (lens[i++] = utf8Length(r.trace));
     size += 1 + varintSize(n) + n;
   }
   return size;
 }
 
 /**
- * Writes a validated reading (seq and tsMs non-negative safe integers) at out[p], which has
- * {@link readingWireSize} bytes of room; returns the end.
+ * Writes a validated reading (seq and tsMs non-negative safe integers) that {@link measure} has just
+ * sized at out[p], which has that many bytes of room; returns the end.
  */
-export function writeReadingWire(r: Reading, out: Uint8Array, p: number): number {
-  const idLen = utf8Length(r.deviceId);
+function writeMeasured(r: Reading, out: Uint8Array, p: number): number {
+  let i = 0;
+  const idLen = lens[i++]!;
   out[p++] = 0x0a;
   p = writeVarint(out, p, idLen);
   p = writeStr(out, p, r.deviceId, idLen);
@@ -125,7 +134,7 @@ export function writeReadingWire(r: Reading, out: Uint8Array, p: number): number
   }
   const m = r.metrics;
   for (const k in m) {
-    const keyLen = utf8Length(k);
+    const keyLen = lens[i++]!;
     out[p++] = 0x22;
     p = writeVarint(out, p, entrySize(keyLen));
     out[p++] = 0x0a;
@@ -136,7 +145,7 @@ export function writeReadingWire(r: Reading, out: Uint8Array, p: number): number
     p += 8;
   }
   if (r.log !== undefined) {
-    const n = utf8Length(r.log);
+    const n = lens[i++]!;
     out[p++] = 0x2a;
     p = writeVarint(out, p, n);
     p = writeStr(out, p, r.log, n);
@@ -146,7 +155,7 @@ export function writeReadingWire(r: Reading, out: Uint8Array, p: number): number
     p = writeVarint(out, p, r.boot);
   }
   if (r.trace !== undefined) {
-    const n = utf8Length(r.trace);
+    const n = lens[i++]!;
     out[p++] = 0x3a;
     p = writeVarint(out, p, n);
     p = writeStr(out, p, r.trace, n);
@@ -156,8 +165,8 @@ export function writeReadingWire(r: Reading, out: Uint8Array, p: number): number
 
 /** Encode a validated reading as one shoal.v1.Reading message. */
 export function encodeReadingWire(r: Reading): Uint8Array {
-  const out = new Uint8Array(readingWireSize(r));
-  writeReadingWire(r, out, 0);
+  const out = new Uint8Array(measure(r));
+  writeMeasured(r, out, 0);
   return out;
 }
 
@@ -193,14 +202,14 @@ export class ReadingBatchWriter {
     return this.pos;
   }
 
-  /** Bytes a reading of `readingSize` wire bytes adds to a batch. */
-  static entryBytes(readingSize: number): number {
-    return 1 + varintSize(readingSize) + readingSize;
-  }
-
-  /** Appends `r` (`readingSize`: its {@link readingWireSize}, when the caller has it already). */
-  add(r: Reading, readingSize = readingWireSize(r)): void {
+  /**
+   * Appends `r` unless that would take the batch past `maxBytes` (a batch always takes its first
+   * reading, however large); false: not added.
+   */
+  add(r: Reading, maxBytes = Infinity): boolean {
+    const readingSize = measure(r);
     const need = this.pos + 1 + varintSize(readingSize) + readingSize;
+    if (need > maxBytes && this.pos > 0) return false;
     if (need > this.buf.length) {
       const next = new Uint8Array(Math.max(need, this.buf.length * 2));
       next.set(this.buf.subarray(0, this.pos));
@@ -210,7 +219,8 @@ export class ReadingBatchWriter {
     let p = this.pos;
     out[p++] = READING_BATCH_TAG;
     p = writeVarint(out, p, readingSize);
-    this.pos = writeReadingWire(r, out, p);
+    this.pos = writeMeasured(r, out, p);
+    return true;
   }
 
   /** The batch: a view of the writer's buffer. */
