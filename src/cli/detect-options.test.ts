@@ -23,13 +23,25 @@ const usageError = (...argv: string[]) => {
 
 describe("shoal detect's options", () => {
   it("defaults: standard input, CSV to standard output, the actor's default settings and threshold", () => {
-    expect(parse()).toEqual({ file: "-", format: "csv", out: undefined, settings: {}, threshold: defaultDeviceSettings.threshold, timeColumn: undefined, metrics: undefined, deviceId: "detect" });
+    expect(parse()).toEqual({ file: "-", files: ["-"], outDir: undefined, threads: undefined, format: "csv", out: undefined, settings: {}, threshold: defaultDeviceSettings.threshold, timeColumn: undefined, metrics: undefined, deviceId: "detect" });
     expect(parseDetectArgs(["--help"])).toBe("help");
   });
 
   it("takes every option", () => {
     const o = parse("in.csv", "--format", "json", "--out", "o.jsonl", "--time-column", "time", "--metrics", "temp, rpm", "--device-id", "pump-7", "--threshold", "0.75");
-    expect(o).toEqual({ file: "in.csv", format: "json", out: "o.jsonl", settings: { threshold: 0.75 }, threshold: 0.75, timeColumn: "time", metrics: ["temp", "rpm"], deviceId: "pump-7" });
+    expect(o).toEqual({ file: "in.csv", files: ["in.csv"], outDir: undefined, threads: undefined, format: "json", out: "o.jsonl", settings: { threshold: 0.75 }, threshold: 0.75, timeColumn: "time", metrics: ["temp", "rpm"], deviceId: "pump-7" });
+  });
+
+  it("several files: --out-dir, and --threads for its pool", () => {
+    const o = parse("a.csv", "b.csv", "--out-dir", "scores", "--threads", "3", "--format", "json");
+    expect(o).toMatchObject({ file: "a.csv", files: ["a.csv", "b.csv"], outDir: "scores", threads: 3, format: "json", out: undefined });
+    expect(parse("a.csv", "--out-dir", "scores")).toMatchObject({ files: ["a.csv"], outDir: "scores", threads: undefined });
+    expect(usageError("a.csv", "b.csv", "--out-dir", "d", "--out", "o.csv")).toMatch(/--out and --out-dir together/);
+    expect(usageError("a.csv", "-", "--out-dir", "d")).toMatch(/not standard input/);
+    expect(usageError("--out-dir", "d")).toMatch(/not standard input/);
+    expect(usageError("a.csv", "--out-dir", " ")).toMatch(/--out-dir must not be empty/);
+    expect(usageError("a.csv", "--threads", "2")).toMatch(/--threads needs --out-dir/);
+    for (const bad of ["0", "1.5", "many", "257"]) expect(usageError("a.csv", "--out-dir", "d", "--threads", bad)).toMatch(/--threads must be a whole number from 1 to 256/);
   });
 
   it("reads --params inline or from a file; --threshold wins over the params' threshold", () => {
@@ -55,7 +67,7 @@ describe("shoal detect's options", () => {
 
   it("refuses bad options as usage errors", () => {
     expect(usageError("--format", "xml")).toMatch(/--format must be csv or json, got xml/);
-    expect(usageError("a.csv", "b.csv")).toMatch(/one input file, got 2/);
+    expect(usageError("a.csv", "b.csv")).toMatch(/2 input files need --out-dir/);
     expect(usageError("--threshold", "high")).toMatch(/--threshold must be a number/);
     expect(usageError("--threshold", "")).toMatch(/--threshold must be a number/);
     expect(usageError("--metrics", "a,,b")).toMatch(/empty column name/);

@@ -13,6 +13,7 @@ import { UsageError } from "./io.js";
 /** The usage text (printed by --help and after a usage error). */
 export const DETECT_USAGE = `usage: shoal detect [FILE|-] [--format csv|json] [--out FILE] [--params JSON|FILE] [--threshold X]
                    [--time-column NAME] [--metrics a,b] [--device-id ID]
+       shoal detect FILE... --out-dir DIR [--threads N] [the options above but --out]
   scores a CSV file of readings with the device actor's own code and parameters (docs/detection.md):
   the scores are those the platform stores for the same readings, in the same order. Streams: files
   larger than memory are fine. Input: a header row, a timestamp column (the first unless named;
@@ -26,6 +27,10 @@ export const DETECT_USAGE = `usage: shoal detect [FILE|-] [--format csv|json] [-
   --time-column C the timestamp column (default: the first)
   --metrics a,b   the metric columns to score (default: every other column)
   --device-id ID  the device id the actor is created with (default: detect)
+  --out-dir DIR   score each FILE as its own device, several at once on a pool of worker threads,
+                  into DIR/<name>.scores.csv (.scores.jsonl with --format json); one line per file
+                  and a total on standard error
+  --threads N     worker threads for --out-dir (default: one per core, at most one per file)
 exit status: 0 ok, 1 bad rows or an unreadable input, 2 usage error
 `;
 
@@ -37,6 +42,8 @@ const OPTIONS = {
   "time-column": { type: "string" },
   metrics: { type: "string" },
   "device-id": { type: "string" },
+  "out-dir": { type: "string" },
+  threads: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -45,8 +52,14 @@ export const DETECT_PARAM_KEYS: readonly string[] = ["threshold", "detectorParam
 
 /** What `shoal detect` was asked to do. */
 export interface DetectOptions {
-  /** The input file, or "-" for standard input. */
+  /** The input file, or "-" for standard input (the first of `files`). */
   readonly file: string;
+  /** Every input file (one, "-" included, unless `outDir` is set). */
+  readonly files: readonly string[];
+  /** Several files: the directory their scores go to, one file each; undefined: one input. */
+  readonly outDir: string | undefined;
+  /** Worker threads for `outDir` (undefined: one per core, at most one per file). */
+  readonly threads: number | undefined;
   readonly format: "csv" | "json";
   /** Output file; undefined: standard output. */
   readonly out: string | undefined;
@@ -72,14 +85,30 @@ export function parseDetectArgs(argv: readonly string[]): DetectOptions | "help"
   }
   const o = parsed.values;
   if (o.help) return "help";
-  if (parsed.positionals.length > 1) throw new UsageError(`one input file, got ${parsed.positionals.length}: ${parsed.positionals.join(" ")}`);
+  const files = parsed.positionals.length > 0 ? parsed.positionals : ["-"];
+  const outDir = o["out-dir"];
+  if (outDir === undefined && files.length > 1) throw new UsageError(`${files.length} input files need --out-dir (each file's scores go to a file of its own there)`);
+  if (outDir !== undefined) {
+    if (outDir.trim() === "") throw new UsageError("--out-dir must not be empty");
+    if (o.out !== undefined) throw new UsageError("--out and --out-dir together: --out-dir names each file's output itself");
+    if (files.includes("-")) throw new UsageError("--out-dir reads files, not standard input (-)");
+  }
+  let threads: number | undefined;
+  if (o.threads !== undefined) {
+    if (outDir === undefined) throw new UsageError("--threads needs --out-dir (one input is scored on one thread)");
+    threads = Number(o.threads);
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new UsageError(`--threads must be a whole number from 1 to 256, got ${JSON.stringify(o.threads)}`);
+  }
   if (o.format !== undefined && o.format !== "csv" && o.format !== "json") throw new UsageError(`--format must be csv or json, got ${o.format}`);
   const metrics = o.metrics?.split(",").map((m) => m.trim());
   if (metrics !== undefined && metrics.some((m) => m === "")) throw new UsageError(`--metrics: an empty column name in ${JSON.stringify(o.metrics)}`);
   if (o["device-id"] !== undefined && o["device-id"].trim() === "") throw new UsageError("--device-id must not be empty");
   const settings = detectSettings(o.params, o.threshold);
   return {
-    file: parsed.positionals[0] ?? "-",
+    file: files[0]!,
+    files,
+    outDir,
+    threads,
     format: o.format === "json" ? "json" : "csv",
     out: o.out,
     settings,
