@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { run } from "./detect.command.js";
-import { outputOf, tasksOf } from "./detect-files.js";
+import { inputFiles, outputOf, tasksOf } from "./detect-files.js";
 import type { CommandIo } from "./io.js";
 import { UsageError } from "./io.js";
 
@@ -75,6 +75,28 @@ describe("shoal detect FILE... --out-dir (a pool of worker threads)", () => {
     expect(outputOf("/d/NAB file.CSV", "o", "json")).toBe(join("o", "NAB file.scores.jsonl"));
     expect(outputOf("/d/readings", "o", "csv")).toBe(join("o", "readings.scores.csv"));
   });
+
+  it("takes a directory as its .csv files, and refuses a directory without --out-dir", async () => {
+    const fleet = join(dir, "fleet");
+    mkdirSync(join(fleet, "older"), { recursive: true });
+    writeFileSync(join(fleet, "p2.csv"), csv(300, 11));
+    writeFileSync(join(fleet, "p1.CSV"), csv(300, 13));
+    writeFileSync(join(fleet, "notes.txt"), "not a reading");
+    writeFileSync(join(fleet, "older", "p0.csv"), csv(300, 17));
+    expect(inputFiles([fleet, inputs[0]!])).toEqual([join(fleet, "p1.CSV"), join(fleet, "p2.csv"), inputs[0]]);
+    const out = join(dir, "scores-fleet");
+    const c = io();
+    expect(await run([fleet, "--out-dir", out], c)).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(["p1.scores.csv", "p2.scores.csv"]);
+    const alone = io();
+    expect(await run([fleet], alone)).toBe(2);
+    expect(alone.err).toMatch(/fleet is a directory: score its files with --out-dir DIR/);
+    const empty = join(dir, "empty-fleet");
+    mkdirSync(empty);
+    const none = io();
+    expect(await run([empty, "--out-dir", out], none)).toBe(2);
+    expect(none.err).toMatch(/no \.csv files in .*empty-fleet/);
+  }, 60_000);
 
   it("runs from the command line (`shoal detect a.csv b.csv --out-dir d`)", async () => {
     const root = new URL("../..", import.meta.url).pathname;

@@ -4,7 +4,7 @@
  * and written by the thread that scores it, so only its summary crosses back; its scores are exactly
  * those of `shoal detect FILE` (test: detect-files.test.ts).
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, extname, join } from "node:path";
 import { Piscina } from "piscina";
@@ -37,10 +37,33 @@ export function tasksOf(files: readonly string[], outDir: string, opts: ScoreOpt
   });
 }
 
+/**
+ * The input files of `paths`: a file as it is, a directory as its `.csv` files (not its
+ * subdirectories), sorted by name, so a fleet's exports need no shell glob (and no argument list
+ * as long as the fleet).
+ */
+export function inputFiles(paths: readonly string[]): string[] {
+  return paths.flatMap((p) => {
+    let dir = false;
+    try {
+      dir = statSync(p).isDirectory();
+    } catch {
+      // Not there: scored as a file, and reported as unreadable by its task.
+    }
+    if (!dir) return [p];
+    return readdirSync(p, { withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.toLowerCase().endsWith(".csv"))
+      .map((e) => join(p, e.name))
+      .sort();
+  });
+}
+
 /** Scores every file of `opts.files` into `opts.outDir`; exit status 0, or 1 when a file failed or had bad rows. */
 export async function runFiles(opts: DetectOptions & { readonly outDir: string }, io: CommandIo): Promise<number> {
   const scoreOpts: ScoreOptions = { deviceId: opts.deviceId, settings: opts.settings, format: opts.format, threshold: opts.threshold, timeColumn: opts.timeColumn, metrics: opts.metrics };
-  const tasks = tasksOf(opts.files, opts.outDir, scoreOpts);
+  const files = inputFiles(opts.files);
+  if (files.length === 0) throw new UsageError(`no .csv files in ${opts.files.join(" ")}`);
+  const tasks = tasksOf(files, opts.outDir, scoreOpts);
   mkdirSync(opts.outDir, { recursive: true });
   const threads = Math.min(opts.threads ?? availableParallelism(), tasks.length);
   const pool = new Piscina<FileTask, FileResult>({

@@ -27,9 +27,9 @@ export const DETECT_USAGE = `usage: shoal detect [FILE|-] [--format csv|json] [-
   --time-column C the timestamp column (default: the first)
   --metrics a,b   the metric columns to score (default: every other column)
   --device-id ID  the device id the actor is created with (default: detect)
-  --out-dir DIR   score each FILE as its own device, several at once on a pool of worker threads,
-                  into DIR/<name>.scores.csv (.scores.jsonl with --format json); one line per file
-                  and a total on standard error
+  --out-dir DIR   score each FILE (a directory: its .csv files) as its own device, several at once
+                  on a pool of worker threads, into DIR/<name>.scores.csv (.scores.jsonl with
+                  --format json); one line per file and a total on standard error
   --threads N     worker threads for --out-dir (default: one per core, at most one per file)
 exit status: 0 ok, 1 bad rows or an unreadable input, 2 usage error
 `;

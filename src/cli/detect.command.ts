@@ -6,7 +6,7 @@
  * destination, so memory stays flat for files larger than memory. Several files with --out-dir:
  * detect-files.ts (a pool of worker threads, a file per task).
  */
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, statSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { UsageError, type CommandIo } from "./io.js";
 import { DETECT_USAGE, parseDetectArgs } from "./detect-options.js";
@@ -43,6 +43,10 @@ export async function run(argv: string[], io: CommandIo, stdout: Writable = proc
       return usage ? 2 : 1;
     }
   }
+  if (opts.file !== "-" && isDirectory(opts.file)) {
+    io.stderr(`shoal detect: ${opts.file} is a directory: score its files with --out-dir DIR\n${DETECT_USAGE}`);
+    return 2;
+  }
   const input: Readable = opts.file === "-" ? process.stdin : createReadStream(opts.file);
   let sink: RowSink;
   if (opts.out === undefined) sink = createRowSink((chunk) => io.stdout(chunk), stdout, false);
@@ -76,3 +80,11 @@ export async function run(argv: string[], io: CommandIo, stdout: Writable = proc
   return counts.bad > 0 ? 1 : 0;
 }
 
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
