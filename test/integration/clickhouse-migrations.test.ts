@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createClickHouseClient, migrate, sqlRunner } from "../../src/adapters/clickhouse/index.js";
 import { createClickHouseReadModel } from "../../src/adapters/clickhouse/read-model.js";
 import { acquireMigrationLease } from "../../src/adapters/clickhouse/migration-lease.js";
@@ -7,7 +7,7 @@ import { rekey } from "../../src/adapters/clickhouse/migration-steps.js";
 import { sleep, systemClock } from "../../src/base/clock.js";
 import type { Clock } from "../../src/ports/clock.js";
 import { ANALYSIS_INCIDENT_SQL, ANALYSIS_KEY_SQL, ANALYSES_SCHEMA, ANALYSES_TABLE, ANOMALY_WINDOWS_SCHEMA, ANOMALY_WINDOWS_TABLE, DEVICE_EVENTS_SCHEMA, DEVICE_EVENTS_TABLE, READINGS_SCHEMA, READINGS_TABLE } from "../../src/domain/tables.js";
-import { startClickHouse } from "../harness/index.js";
+import { migratedClickHouse } from "../support/clickhouse-db.js";
 import { chQuery } from "../support/pipeline.js";
 
 // ClickHouse's schema as the migrations make it (a real ClickHouse): the columns the sink's
@@ -22,18 +22,9 @@ const REKEY_COLUMNS = `device_id String,
   ingested_at DateTime MATERIALIZED now()`;
 const rekeyTable = (name: string) => `CREATE TABLE ${name} (${REKEY_COLUMNS}) ENGINE = ReplacingMergeTree(ingested_at) PARTITION BY toYYYYMM(ts) ORDER BY (device_id, seq)`;
 
-let ch: Awaited<ReturnType<typeof startClickHouse>>;
 const database = "schema_test";
-const opts = () => ({ url: ch.url, database, username: "default", password: "" });
-
-beforeAll(async () => {
-  ch = await startClickHouse();
-  await migrate(opts());
-}, 90_000);
-
-afterAll(async () => {
-  await ch?.cleanup();
-});
+const ch = migratedClickHouse(database);
+const opts = ch.opts;
 
 describe("ClickHouse schema and migrations (real ClickHouse)", () => {
   it("declares the columns the migrations create (the schemas RowBinary inserts are written with)", async () => {

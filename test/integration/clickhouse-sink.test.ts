@@ -1,26 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ClickHouseSink, migrate, type StorageError } from "../../src/adapters/clickhouse/index.js";
+import { describe, expect, it } from "vitest";
+import { ClickHouseSink, type StorageError } from "../../src/adapters/clickhouse/index.js";
 import { sleep, systemClock } from "../../src/base/clock.js";
 import type { RowLog, RowLogEntry } from "../../src/ports/row-log.js";
 import { READINGS_SCHEMA } from "../../src/domain/tables.js";
 import { RowBinaryWriter } from "../../src/domain/row-binary.js";
 import { type Row, type RowBatch } from "../../src/ports/row-sink.js";
 import { rowBatch, rowBatchOf } from "../../src/domain/row-batch.js";
-import { startClickHouse } from "../harness/index.js";
+import { migratedClickHouse } from "../support/clickhouse-db.js";
 import { chQuery } from "../support/pipeline.js";
 
-let ch: Awaited<ReturnType<typeof startClickHouse>>;
 const database = "sink_test";
-const opts = () => ({ url: ch.url, database, username: "default", password: "" });
-
-beforeAll(async () => {
-  ch = await startClickHouse();
-  await migrate(opts());
-}, 90_000);
-
-afterAll(async () => {
-  await ch?.cleanup();
-});
+const ch = migratedClickHouse(database);
+const opts = ch.opts;
 
 function reading(device: string, seq: number): Row {
   return { device_id: device, epoch: 0, seq, ts_ms: 1_700_000_000_000 + seq, metric_names: ["temp", "ünï\"cødé\n"], metric_values: [20.5, -0.125], metric_scores: [0.25, 1], score: 1, log: 'a "log"\nline', stream_seq: seq };
