@@ -44,18 +44,22 @@ export function tasksOf(files: readonly string[], outDir: string, opts: ScoreOpt
  */
 export function inputFiles(paths: readonly string[]): string[] {
   return paths.flatMap((p) => {
-    let dir = false;
-    try {
-      dir = statSync(p).isDirectory();
-    } catch {
-      // Not there: scored as a file, and reported as unreadable by its task.
-    }
-    if (!dir) return [p];
+    // Not a directory, or not there: scored as a file (and then reported as unreadable by its task).
+    if (!isDirectory(p)) return [p];
     return readdirSync(p, { withFileTypes: true })
       .filter((e) => e.isFile() && e.name.toLowerCase().endsWith(".csv"))
       .map((e) => join(p, e.name))
       .sort();
   });
+}
+
+/** Whether `path` is a directory (false when it is not there). */
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Scores every file of `opts.files` into `opts.outDir`; exit status 0, or 1 when a file failed or had bad rows. */

@@ -6,14 +6,14 @@
  * destination, so memory stays flat for files larger than memory. Several files with --out-dir:
  * detect-files.ts (a pool of worker threads, a file per task).
  */
-import { createReadStream, createWriteStream, statSync } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import { UsageError, type CommandIo } from "./io.js";
 import { DETECT_USAGE, parseDetectArgs } from "./detect-options.js";
 import type { DetectOptions } from "./detect-options.js";
 import { createRowSink } from "./detect-output.js";
 import { score, type Counts } from "./detect-score.js";
-import { runFiles } from "./detect-files.js";
+import { isDirectory, runFiles } from "./detect-files.js";
 import type { RowSink } from "./detect-output.js";
 
 /**
@@ -80,11 +80,3 @@ export async function run(argv: string[], io: CommandIo, stdout: Writable = proc
   return counts.bad > 0 ? 1 : 0;
 }
 
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
